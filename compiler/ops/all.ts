@@ -1,0 +1,32 @@
+/**
+ * The explicit list of op families. Importing this module registers every op exactly once; a
+ * duplicate name throws at start-up. To add an op, add it to its family file's exported list.
+ */
+import { registerOps } from './registry.ts';
+import { unaryOps } from './unary.ts';
+import { binaryOps } from './binary.ts';
+import { castOps } from './cast.ts';
+import { shapeOps } from './shape.ts';
+import { layoutOps } from './layout.ts';
+import { gatherOps } from './gather.ts';
+import { resizeOps } from './resize.ts';
+import { convOps } from './conv.ts';
+import { poolOps } from './pool.ts';
+import { matmulOps } from './matmul.ts';
+import { normOps } from './norm.ts';
+import { softmaxOps } from './softmax.ts';
+import { reduceOps } from './reduce.ts';
+
+let registered = false;
+
+/** Registers every op family (idempotent). */
+export function registerAllOps(): void {
+  if (registered) return;
+  registered = true;
+  for (const family of [unaryOps, binaryOps, castOps, shapeOps, layoutOps, gatherOps, resizeOps,
+    convOps, poolOps, matmulOps, normOps, softmaxOps, reduceOps]) {
+    registerOps(family);
+  }
+}
+
+registerAllOps();

@@ -1,0 +1,156 @@
+/**
+ * The operator registry: one OpDef per op name, registered explicitly from all.ts.
+ *
+ * An OpDef holds, side by side, everything kiln knows about an op: how to read and validate its
+ * attributes, how many inputs/outputs it takes, its type/shape rule, and its reference kernel (the
+ * TypeScript oracle every later backend is checked against). Registering a name twice throws.
+ */
+import type { AttrValue, Attrs, Dim, TensorType } from '../ir/graph.ts';
+import type { DType } from '../ir/dtype.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { KilnError } from '../errors.ts';
+
+/** What a shape rule may ask about its inputs beyond their types. */
+export interface ShapeContext {
+  /** The value of input i when it is known before running (a constant or folded shape math). */
+  value(i: number): Tensor | undefined;
+  /** A fresh symbolic dim, for sizes known only at run time (e.g. Reshape to a computed shape). */
+  freshDim(): Dim;
+}
+
+/** Everything kiln knows about one operator. */
+export interface OpDef<A = unknown> {
+  readonly name: string;
+  /** Inputs accepted: [min, max] (max Infinity for variadic ops). Omitted optional inputs count. */
+  readonly inputs: readonly [number, number];
+  /** Outputs produced: [min, max]. */
+  readonly outputs: readonly [number, number];
+  /** Reads and validates attributes; throws an AttrError naming the attribute. Unknown attrs are ignored. */
+  parseAttrs(attrs: AttrReader): A;
+  /**
+   * The type rule: output types from input types (undefined for an omitted optional input).
+   * `outputCount` is how many outputs the node declares. Throws an Error describing the mismatch.
+   */
+  inferTypes(inputs: readonly (TensorType | undefined)[], attrs: A, ctx: ShapeContext, outputCount: number): TensorType[];
+  /**
+   * The reference kernel: computes outputs (fresh tensors, never aliasing mutable state) from
+   * inputs (undefined for omitted optional inputs). Returns `outputCount` tensors.
+   */
+  run(inputs: readonly (Tensor | undefined)[], attrs: A, outputCount: number): Tensor[];
+  /** Dtypes this op's reference kernel does not handle (reported as "unsupported", not as a failure). */
+  readonly unsupportedDTypes?: readonly DType[];
+}
+
+const registry = new Map<string, OpDef<any>>();
+
+/** Registers ops; a duplicate name throws. */
+export function registerOps(defs: readonly OpDef<any>[]): void {
+  for (const d of defs) {
+    if (registry.has(d.name)) throw new Error(`op '${d.name}' is already registered`);
+    registry.set(d.name, d);
+  }
+}
+
+/** The OpDef for `name`, or undefined. */
+export function findOp(name: string): OpDef<any> | undefined {
+  return registry.get(name);
+}
+
+/** The OpDef for `name`; throws a KilnError if unknown. */
+export function getOp(name: string): OpDef<any> {
+  const d = registry.get(name);
+  if (!d) throw new KilnError(`unknown op '${name}'`, { op: name });
+  return d;
+}
+
+/** Every registered op name, sorted. */
+export function opNames(): string[] {
+  return [...registry.keys()].sort();
+}
+
+/** Thrown when an attribute is missing, mistyped or out of range. */
+export class AttrError extends Error {
+  constructor(readonly attribute: string, message: string) {
+    super(message);
+  }
+}
+
+/** Typed access to a node's attributes with defaults; errors name the attribute. */
+export class AttrReader {
+  constructor(readonly attrs: Attrs) {}
+
+  has(name: string): boolean {
+    return name in this.attrs;
+  }
+
+  private get(name: string, kind: AttrValue['kind']): AttrValue | undefined {
+    const a = this.attrs[name];
+    if (a === undefined) return undefined;
+    if (a.kind !== kind) {
+      // ONNX writers sometimes store an integral float attr as int and vice versa; accept the safe cases.
+      if (kind === 'float' && a.kind === 'int') return { kind: 'float', value: a.value };
+      if (kind === 'floats' && a.kind === 'ints') return { kind: 'floats', value: a.value };
+      throw new AttrError(name, `expected ${kind}, got ${a.kind}`);
+    }
+    return a;
+  }
+
+  int(name: string, dflt?: number): number {
+    const a = this.get(name, 'int');
+    if (a) return a.value as number;
+    if (dflt === undefined) throw new AttrError(name, 'required attribute is missing');
+    return dflt;
+  }
+  float(name: string, dflt?: number): number {
+    const a = this.get(name, 'float');
+    if (a) return a.value as number;
+    if (dflt === undefined) throw new AttrError(name, 'required attribute is missing');
+    return dflt;
+  }
+  string(name: string, dflt?: string): string {
+    const a = this.get(name, 'string');
+    if (a) return a.value as string;
+    if (dflt === undefined) throw new AttrError(name, 'required attribute is missing');
+    return dflt;
+  }
+  ints(name: string, dflt?: readonly number[]): readonly number[] {
+    const a = this.get(name, 'ints');
+    if (a) return a.value as readonly number[];
+    if (dflt === undefined) throw new AttrError(name, 'required attribute is missing');
+    return dflt;
+  }
+  /** Like ints, but undefined when absent (for attrs whose absence means "derive it"). */
+  maybeInts(name: string): readonly number[] | undefined {
+    return this.get(name, 'ints')?.value as readonly number[] | undefined;
+  }
+  floats(name: string, dflt?: readonly number[]): readonly number[] {
+    const a = this.get(name, 'floats');
+    if (a) return a.value as readonly number[];
+    if (dflt === undefined) throw new AttrError(name, 'required attribute is missing');
+    return dflt;
+  }
+  strings(name: string, dflt?: readonly string[]): readonly string[] {
+    const a = this.get(name, 'strings');
+    if (a) return a.value as readonly string[];
+    if (dflt === undefined) throw new AttrError(name, 'required attribute is missing');
+    return dflt;
+  }
+  tensor(name: string): Tensor | undefined {
+    return this.get(name, 'tensor')?.value as Tensor | undefined;
+  }
+  /** Checks a value is one of the allowed choices. */
+  oneOf<T extends string | number>(name: string, value: T, allowed: readonly T[]): T {
+    if (!allowed.includes(value)) throw new AttrError(name, `must be one of ${allowed.join(', ')}, got ${value}`);
+    return value;
+  }
+}
+
+/** Parses a node's attributes through its op, turning AttrErrors into KilnErrors naming node and op. */
+export function parseNodeAttrs<A>(def: OpDef<A>, attrs: Attrs, node: string): A {
+  try {
+    return def.parseAttrs(new AttrReader(attrs));
+  } catch (e) {
+    if (e instanceof AttrError) throw new KilnError(e.message, { node, op: def.name, attribute: e.attribute });
+    throw e;
+  }
+}
