@@ -1,0 +1,111 @@
+/**
+ * The reference executor: runs a graph node by node with the ops' TypeScript reference kernels.
+ *
+ * It is the oracle every compiled backend is checked against. Algorithm: bind graph inputs (checking
+ * dtype, rank, static dims and a consistent binding of symbolic dims), bind constants, then execute
+ * nodes in graph order; each intermediate is dropped right after its last use so peak memory stays
+ * near the live set. Each kernel's outputs are checked against the node's declared dtype and rank, so
+ * a kernel or pass bug surfaces at the node that caused it. Optional per-node timing hook.
+ */
+import type { Graph, Node, Dim } from '../ir/graph.ts';
+import { nodeId } from '../ir/graph.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { KilnError } from '../errors.ts';
+import { getOp } from '../ops/registry.ts';
+import { nodeAttrs } from '../ops/infer.ts';
+
+/** Options of a reference run. */
+export interface ReferenceOptions {
+  /** Called after each node with its wall time in milliseconds and its outputs. */
+  onNode?: (node: Node, ms: number, outputs: readonly Tensor[]) => void;
+}
+
+/** Runs `graph` on `inputs` (by graph input name) and returns the outputs in `graph.outputs` order. */
+export function runReference(graph: Graph, inputs: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
+  opts: ReferenceOptions = {}): Tensor[] {
+  const given = inputs instanceof Map ? inputs : new Map(Object.entries(inputs));
+  const env = new Map<string, Tensor>();
+  bindInputs(graph, given as ReadonlyMap<string, Tensor>, env);
+  for (const c of graph.constants) {
+    if (!c.data) throw new KilnError(`constant '%${c.name}' has no data (IR text parsed without its weights)`, { node: c.name });
+    env.set(c.name, c.data);
+  }
+  const lastUse = lastUses(graph);
+  const keep = new Set(graph.outputs);
+  const clock = opts.onNode ? () => performance.now() : () => 0;
+  graph.nodes.forEach((node, index) => {
+    const id = nodeId(node);
+    const def = getOp(node.op);
+    const args = node.inputs.map((name) => {
+      if (!name) return undefined;
+      const t = env.get(name);
+      if (!t) throw new KilnError(`input '%${name}' has no value`, { node: id, op: node.op });
+      return t;
+    });
+    const attrs = nodeAttrs(def, node);
+    const t0 = clock();
+    let outs: Tensor[];
+    try {
+      outs = def.run(args, attrs, node.outputs.length);
+    } catch (e) {
+      if (e instanceof KilnError) throw e;
+      throw new KilnError(`kernel failed: ${(e as Error).message}`, { node: id, op: node.op });
+    }
+    const ms = clock() - t0;
+    node.outputs.forEach((o, k) => {
+      if (!o) return;
+      const t = outs[k];
+      if (!t) throw new KilnError(`kernel returned no output ${k}`, { node: id, op: node.op });
+      const want = node.types[k];
+      if (want && (t.dtype !== want.dtype || t.shape.length !== want.shape.length)) {
+        throw new KilnError(`kernel output ${k} is ${t.dtype}[${t.shape.join(',')}] but the IR declares ${want.dtype}[${want.shape.join(',')}]`,
+          { node: id, op: node.op });
+      }
+      env.set(o, t);
+    });
+    opts.onNode?.(node, ms, outs);
+    for (const name of node.inputs) if (name && lastUse.get(name) === index && !keep.has(name)) env.delete(name);
+  });
+  return graph.outputs.map((name) => {
+    const t = env.get(name);
+    if (!t) throw new KilnError(`graph output '%${name}' was not computed`, { node: name });
+    return t;
+  });
+}
+
+/** Index of the last node reading each value. */
+function lastUses(graph: Graph): Map<string, number> {
+  const m = new Map<string, number>();
+  graph.nodes.forEach((n, i) => { for (const name of n.inputs) if (name) m.set(name, i); });
+  return m;
+}
+
+/** Checks and binds graph inputs; symbolic dims must bind consistently across inputs. */
+function bindInputs(graph: Graph, given: ReadonlyMap<string, Tensor>, env: Map<string, Tensor>): void {
+  const missing = graph.inputs.filter((i) => !given.has(i.name)).map((i) => `'${i.name}'`);
+  if (missing.length) throw new KilnError(`missing graph input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  const known = new Set(graph.inputs.map((i) => i.name));
+  const extra = [...given.keys()].filter((k) => !known.has(k));
+  if (extra.length) throw new KilnError(`unknown graph input${extra.length > 1 ? 's' : ''} ${extra.map((e) => `'${e}'`).join(', ')}; the graph takes ${graph.inputs.map((i) => `'${i.name}'`).join(', ')}`);
+  const symbols = new Map<Dim, number>();
+  for (const input of graph.inputs) {
+    const t = given.get(input.name)!;
+    const want = input.type;
+    const wanted = `${want.dtype}[${want.shape.join(',')}]`;
+    if (t.dtype !== want.dtype) throw new KilnError(`input '${input.name}' has dtype ${t.dtype}, expected ${wanted}`);
+    if (t.shape.length !== want.shape.length) {
+      throw new KilnError(`input '${input.name}' has shape [${t.shape.join(',')}] (rank ${t.shape.length}), expected ${wanted}`);
+    }
+    want.shape.forEach((d, k) => {
+      const actual = t.shape[k];
+      if (typeof d === 'number') {
+        if (d !== actual) throw new KilnError(`input '${input.name}' has shape [${t.shape.join(',')}], expected ${wanted} (dim ${k} differs)`);
+      } else {
+        const bound = symbols.get(d);
+        if (bound === undefined) symbols.set(d, actual);
+        else if (bound !== actual) throw new KilnError(`input '${input.name}' dim ${k} is ${actual} but symbol ${d} is already ${bound}`);
+      }
+    });
+    env.set(input.name, t);
+  }
+}
