@@ -1,0 +1,88 @@
+/**
+ * `kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--json]`
+ *
+ * Loads the model ("compile" time: import, type inference and verification), binds inputs from
+ * input_<k>.pb files or seeded random values, runs once as warm-up and then `repeat` timed runs
+ * (default 1), and reports the median and minimum run time. Outputs are written as output_<k>.pb
+ * TensorProto files when --outputs is given (into a temp folder first, then renamed into place, so
+ * a failure never leaves a half-written folder).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseCommand, numberOption, UsageError } from '../args.ts';
+import { loadModel } from '../../compiler/load.ts';
+import { runReference } from '../../compiler/runtime/reference.ts';
+import { randomInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
+import { loadInputsDir } from '../../compiler/runtime/conformance.ts';
+import { writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
+import type { Tensor } from '../../compiler/ir/tensor.ts';
+import { KilnError } from '../../compiler/errors.ts';
+
+/** Backends `kiln run` accepts today. */
+export const RUN_BACKENDS = ['ref'];
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(argv, {
+    backend: { type: 'string', default: 'ref' },
+    inputs: { type: 'string' },
+    outputs: { type: 'string' },
+    seed: { type: 'string' },
+    repeat: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, [1, 1]);
+  if (!RUN_BACKENDS.includes(values.backend!)) throw new UsageError(`unknown backend '${values.backend}' (available: ${RUN_BACKENDS.join(', ')})`);
+  const seed = numberOption(values.seed, 'seed', 0, true);
+  const repeat = numberOption(values.repeat, 'repeat', 1, true);
+  if (repeat < 1) throw new UsageError('--repeat must be at least 1');
+
+  const t0 = performance.now();
+  const graph = loadModel(positionals[0]);
+  const compileMs = performance.now() - t0;
+  const inputs: Map<string, Tensor> = values.inputs ? loadInputsDir(values.inputs, graph) : randomInputs(graph, seed);
+
+  let outputs = runReference(graph, inputs); // warm-up
+  const times: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const s = performance.now();
+    outputs = runReference(graph, inputs);
+    times.push(performance.now() - s);
+  }
+  times.sort((a, b) => a - b);
+  const ms = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+
+  if (values.outputs) writeOutputs(values.outputs, graph.outputs, outputs);
+
+  const described = outputs.map((t, k) => ({ name: graph.outputs[k], dtype: t.dtype, shape: [...t.shape], ...tensorStats(t) }));
+  if (values.json) {
+    console.log(JSON.stringify({
+      model: positionals[0],
+      backend: values.backend,
+      inputs: [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
+      outputs: described,
+      compileMs: round(compileMs), ms: round(ms), msMin: round(times[0]), repeat,
+    }));
+  } else {
+    console.log(`${positionals[0]} on ${values.backend}: compile ${compileMs.toFixed(1)} ms, run ${ms.toFixed(2)} ms (median of ${repeat}, min ${times[0].toFixed(2)} ms)`);
+    for (const o of described) {
+      console.log(`  ${o.name}: ${o.dtype}[${o.shape.join(',')}] mean=${fmt(o.mean)} std=${fmt(o.std)} min=${fmt(o.min)} max=${fmt(o.max)}`);
+    }
+    if (values.outputs) console.log(`  wrote ${outputs.length} output file(s) to ${values.outputs}`);
+  }
+  return 0;
+}
+
+function writeOutputs(dir: string, names: readonly string[], outputs: Tensor[]): void {
+  const parent = path.dirname(path.resolve(dir));
+  if (!fs.existsSync(parent)) throw new KilnError(`cannot write outputs: folder ${parent} does not exist`, { file: dir });
+  const tmp = fs.mkdtempSync(path.join(parent, '.kiln-out-'));
+  try {
+    outputs.forEach((t, k) => writeTensorFile(path.join(tmp, `output_${k}.pb`), t, names[k]));
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of fs.readdirSync(tmp)) fs.renameSync(path.join(tmp, f), path.join(dir, f));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(5) : String(x));

@@ -1,0 +1,28 @@
+/** `kiln zoo list` and `kiln zoo export NAME FILE.onnx` (the file is written atomically). */
+import fs from 'node:fs';
+import { parseCommand, UsageError } from '../args.ts';
+import { zooModel, zooNames } from '../../compiler/zoo/index.ts';
+import { exportOnnx } from '../../compiler/import/onnx/export.ts';
+import { summarizeGraph } from '../../compiler/zoo/summary.ts';
+
+export async function zooCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(argv, { seed: { type: 'string' } }, [1, 3]);
+  const [verb, name, file] = positionals;
+  if (verb === 'list') {
+    if (positionals.length !== 1) throw new UsageError('zoo list takes no arguments');
+    for (const n of zooNames()) console.log(n);
+    return 0;
+  }
+  if (verb !== 'export') throw new UsageError(`unknown zoo command '${verb}'`);
+  if (!name || !file) throw new UsageError('zoo export needs NAME and FILE.onnx');
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed expects an integer, got '${values.seed}'`);
+  const graph = zooModel(name.replace(/^zoo:/, ''), { seed });
+  const bytes = exportOnnx(graph);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, file);
+  const s = summarizeGraph(graph);
+  console.log(`wrote ${file} (${(bytes.length / 1e6).toFixed(1)} MB, ${graph.nodes.length} nodes, ${s.params.toLocaleString('en-US')} parameters)`);
+  return 0;
+}

@@ -1,0 +1,89 @@
+/**
+ * The `kiln` command line. Each command lives in cli/commands/ and is loaded on demand, so start-up
+ * stays fast. Contract (scripts and notebooks depend on it): usage errors print usage and exit 2;
+ * bad files and models print `error: <what and where>` and exit 1, with no stack trace unless
+ * KILN_DEBUG is set.
+ */
+import { KilnError } from '../compiler/errors.ts';
+import { UsageError } from './args.ts';
+
+/** One CLI command. */
+interface Command {
+  usage: string;
+  summary: string;
+  load: () => Promise<(argv: string[]) => Promise<number>>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: {
+    usage: 'kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--json]',
+    summary: 'run a model on seeded random or given inputs, with timings',
+    load: async () => (await import('./commands/run.ts')).runCommand,
+  },
+  ir: {
+    usage: 'kiln ir MODEL | FILE.kir',
+    summary: 'print the IR text of a model (or parse and re-print a .kir file)',
+    load: async () => (await import('./commands/ir.ts')).irCommand,
+  },
+  conformance: {
+    usage: 'kiln conformance DIR [--backend ref] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5]',
+    summary: "run ONNX backend node test cases and compare with their expected outputs",
+    load: async () => (await import('./commands/conformance.ts')).conformanceCommand,
+  },
+  zoo: {
+    usage: 'kiln zoo list | kiln zoo export NAME FILE.onnx',
+    summary: 'list the built-in models or export one as an ONNX file',
+    load: async () => (await import('./commands/zoo.ts')).zooCommand,
+  },
+  summary: {
+    usage: 'kiln summary MODEL',
+    summary: 'op counts, parameters and FLOPs of a model',
+    load: async () => (await import('./commands/summary.ts')).summaryCommand,
+  },
+};
+
+/** MODEL is an .onnx file, a .kir file, or zoo:NAME (zoo:resnet50, zoo:mobilenetv2, zoo:bert, zoo:bert-decomposed, zoo:mlp). */
+function usage(): string {
+  const lines = ['kiln — a deep-learning model compiler you can step through', '', 'usage:'];
+  for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(86)} ${c.summary}`);
+  lines.push('', 'MODEL is a path to an .onnx or .kir file, or zoo:NAME (see `kiln zoo list`).');
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    return (await COMMANDS.summary.load())(['zoo:resnet50', '--repl-note']);
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`kiln: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: ${cmd.usage}`);
+    return 0;
+  }
+  try {
+    return await (await cmd.load())(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`kiln ${name}: ${e.message}\nusage: ${cmd.usage}`);
+      return 2;
+    }
+    if (e instanceof KilnError) {
+      console.error(`error: ${e.message}`);
+      if (process.env.KILN_DEBUG) console.error(e.stack);
+      return 1;
+    }
+    console.error(`internal error: ${(e as Error)?.message ?? e}`);
+    console.error((e as Error)?.stack ?? '');
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

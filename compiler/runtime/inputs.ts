@@ -1,0 +1,68 @@
+/**
+ * Seeded inputs and output statistics for `kiln run` and benchmarks.
+ *
+ * Random inputs are deterministic for a seed (splitmix32 + Box–Muller): floats ~ N(0, 1), integers
+ * uniform in [0, 10) (valid token ids / indices for the zoo models), bools fair coins. Symbolic dims
+ * are bound to 1 unless a binding is given.
+ */
+import type { Graph } from '../ir/graph.ts';
+import { dtypeInfo } from '../ir/dtype.ts';
+import { Tensor, readNumbers, shapeSize } from '../ir/tensor.ts';
+import { KilnError } from '../errors.ts';
+
+/** A deterministic PRNG returning floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+}
+
+/** Seeded random tensors for every graph input. */
+export function randomInputs(graph: Graph, seed = 0, dims: Readonly<Record<string, number>> = {}): Map<string, Tensor> {
+  const rand = seededRandom(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const out = new Map<string, Tensor>();
+  for (const input of graph.inputs) {
+    const { dtype } = input.type;
+    const shape = input.type.shape.map((d) => (typeof d === 'number' ? d : dims[d] ?? 1));
+    const n = shapeSize(shape);
+    const values = new Float64Array(n);
+    const info = dtypeInfo(dtype);
+    if (dtype === 'str') throw new KilnError(`cannot make random values for string input '${input.name}'`);
+    for (let i = 0; i < n; i++) {
+      values[i] = info.isFloat ? normal() : dtype === 'bool' ? (rand() < 0.5 ? 0 : 1) : Math.floor(rand() * 10);
+    }
+    out.set(input.name, Tensor.fromNumbers(dtype, shape, values));
+  }
+  return out;
+}
+
+/** Summary statistics of a tensor (NaN when empty or non-numeric). */
+export interface TensorStats {
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+}
+
+/** Mean, standard deviation, min and max of a numeric tensor. */
+export function tensorStats(t: Tensor): TensorStats {
+  if (t.dtype === 'str' || t.size === 0) return { mean: NaN, std: NaN, min: NaN, max: NaN };
+  const v = readNumbers(t);
+  let sum = 0, min = Infinity, max = -Infinity;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    sum += x;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  const mean = sum / v.length;
+  let sq = 0;
+  for (let i = 0; i < v.length; i++) sq += (v[i] - mean) ** 2;
+  return { mean, std: Math.sqrt(sq / v.length), min, max };
+}
