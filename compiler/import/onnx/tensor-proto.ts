@@ -1,0 +1,274 @@
+/**
+ * The TensorProto codec: ONNX serialized tensors <-> kiln Tensors.
+ *
+ * Decoding reads the element type code, the dims, and the data from whichever field holds it:
+ *   - `raw_data`: fixed-width little-endian elements; sub-byte types (4-bit, 2-bit) are packed from
+ *     the low bits of each byte (element 0 in bits 0-3 for 4-bit types);
+ *   - the typed fields: `float_data` (f32), `double_data` (f64), `int64_data` (i64), `uint64_data`
+ *     (u32/u64), `string_data` (str) and `int32_data`, which holds every narrower type one element per
+ *     entry (int8/16, uint8/16, bool, f16/bf16 bits, float8 codes) and packed bytes for the sub-byte
+ *     types (one packed byte per entry);
+ *   - external data: `data_location = EXTERNAL` with `location`/`offset`/`length` entries, a file path
+ *     relative to the model's folder, whose bytes are then read like `raw_data`.
+ * A tensor without any data field has zero elements (or is an error otherwise). Encoding always writes
+ * `raw_data` (or `string_data` for strings). Every failure is a KilnError naming the tensor and file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DType, TensorData } from '../../ir/dtype.ts';
+import { dtypeInfo } from '../../ir/dtype.ts';
+import { Tensor, shapeSize } from '../../ir/tensor.ts';
+import { KilnError } from '../../errors.ts';
+import { decodeTensorProto, encodeTensorProto, toBigInt, toInt, type TensorProto } from './schema.ts';
+
+/** ONNX TensorProto.DataType code -> kiln dtype (codes 14/15, complex, have no kiln dtype). */
+const FROM_ONNX: Readonly<Record<number, DType>> = {
+  1: 'f32', 2: 'u8', 3: 'i8', 4: 'u16', 5: 'i16', 6: 'i32', 7: 'i64', 8: 'str', 9: 'bool', 10: 'f16',
+  11: 'f64', 12: 'u32', 13: 'u64', 16: 'bf16', 17: 'f8e4m3fn', 18: 'f8e4m3fnuz', 19: 'f8e5m2',
+  20: 'f8e5m2fnuz', 21: 'u4', 22: 'i4', 23: 'f4e2m1', 24: 'f8e8m0', 25: 'u2', 26: 'i2',
+};
+
+const ONNX_NAMES: Readonly<Record<number, string>> = {
+  0: 'UNDEFINED', 14: 'COMPLEX64', 15: 'COMPLEX128',
+};
+
+const TO_ONNX = new Map<DType, number>(Object.entries(FROM_ONNX).map(([code, d]) => [d, Number(code)]));
+
+/** The kiln dtype of an ONNX data type code, or undefined for codes kiln has no dtype for. */
+export function dtypeFromOnnx(code: number): DType | undefined {
+  return FROM_ONNX[code];
+}
+
+/** The ONNX data type code of a kiln dtype. */
+export function onnxDataType(dtype: DType): number {
+  return TO_ONNX.get(dtype)!;
+}
+
+/** A readable name of an ONNX data type code for error messages. */
+export function onnxTypeName(code: number): string {
+  return FROM_ONNX[code] ?? ONNX_NAMES[code] ?? `data type ${code}`;
+}
+
+/** Where a TensorProto came from, for external data and error messages. */
+export interface TensorSource {
+  /** The model or .pb file (external data is resolved relative to its folder). */
+  file?: string;
+}
+
+/** Decodes a TensorProto into a Tensor. */
+export function tensorFromProto(p: TensorProto, src: TensorSource = {}): Tensor {
+  const name = p.name || '(unnamed)';
+  const fail = (msg: string): never => { throw new KilnError(`tensor '${name}': ${msg}`, { file: src.file }); };
+  const code = p.data_type ?? 0;
+  const dtype = FROM_ONNX[code];
+  if (!dtype) fail(`element type ${onnxTypeName(code)} is not supported`);
+  const shape = (p.dims ?? []).map((d) => toInt(d));
+  if (shape.some((d) => d < 0 || !Number.isSafeInteger(d))) fail(`invalid dims [${shape.join(',')}]`);
+  if (p.segment) fail('segmented tensors (TensorProto.segment) are not supported');
+  const n = shapeSize(shape);
+  const t = dtype as DType;
+  const data = readData(p, t, n, src, fail);
+  return new Tensor(t, shape, data);
+}
+
+function readData(p: TensorProto, dtype: DType, n: number, src: TensorSource, fail: (m: string) => never): TensorData {
+  if (p.data_location === 1) return fromBytes(readExternal(p, src, fail), dtype, n, fail);
+  if (dtype === 'str') {
+    const s = p.string_data ?? [];
+    if (s.length !== n) fail(`string_data has ${s.length} elements, expected ${n}`);
+    const dec = new TextDecoder();
+    return s.map((b) => dec.decode(b));
+  }
+  if (p.raw_data && p.raw_data.length > 0) return fromBytes(p.raw_data, dtype, n, fail);
+  const typed = typedField(p, dtype);
+  if (typed === undefined) {
+    if (n === 0) return dtypeInfo(dtype).alloc(0);
+    return fail(`no data (expected ${n} elements in raw_data or a typed field)`);
+  }
+  return fromTypedField(typed, dtype, n, fail);
+}
+
+/** The typed data field for a dtype when it is non-empty. */
+function typedField(p: TensorProto, dtype: DType): ArrayLike<unknown> | undefined {
+  let f: ArrayLike<unknown> | undefined;
+  switch (dtype) {
+    case 'f32': f = p.float_data; break;
+    case 'f64': f = p.double_data; break;
+    case 'i64': f = p.int64_data; break;
+    case 'u32': case 'u64': f = p.uint64_data; break;
+    default: f = p.int32_data;
+  }
+  return f && f.length > 0 ? f : undefined;
+}
+
+function fromTypedField(f: ArrayLike<unknown>, dtype: DType, n: number, fail: (m: string) => never): TensorData {
+  const bits = dtypeInfo(dtype).bits;
+  if (bits < 8) {
+    // sub-byte types: one packed byte per entry; a list of one value per element is accepted too
+    const vals = f as ArrayLike<number>;
+    const packedLen = Math.ceil((n * bits) / 8);
+    if (vals.length === packedLen) return unpackSubByte(Uint8Array.from(vals as ArrayLike<number>, (v) => v & 0xff), dtype, n);
+    if (vals.length !== n) fail(`int32_data has ${vals.length} entries, expected ${packedLen} packed bytes`);
+    return unpackSubByte(packValues(vals, bits), dtype, n);
+  }
+  if (f.length !== n) fail(`data field has ${f.length} elements, expected ${n}`);
+  const out = dtypeInfo(dtype).alloc(n);
+  if (dtype === 'i64' || dtype === 'u64') {
+    const dst = out as BigInt64Array | BigUint64Array;
+    const unsigned = dtype === 'u64';
+    for (let i = 0; i < n; i++) {
+      const v = toBigInt(f[i] as number, unsigned);
+      dst[i] = unsigned ? BigInt.asUintN(64, v) : v;
+    }
+  } else if (dtype === 'u32') {
+    const dst = out as Uint32Array;
+    for (let i = 0; i < n; i++) dst[i] = toInt(f[i] as number);
+  } else if (dtype === 'bool') {
+    const dst = out as Uint8Array;
+    for (let i = 0; i < n; i++) dst[i] = (f[i] as number) ? 1 : 0;
+  } else {
+    // typed-array assignment converts: f16/bf16 bits and float8 codes land as their integer codes
+    const dst = out as Exclude<TensorData, string[] | BigInt64Array | BigUint64Array>;
+    for (let i = 0; i < n; i++) dst[i] = f[i] as number;
+  }
+  return out;
+}
+
+/** Packs one-value-per-entry sub-byte values into bytes (low bits first). */
+function packValues(vals: ArrayLike<number>, bits: number): Uint8Array {
+  const per = 8 / bits;
+  const mask = (1 << bits) - 1;
+  const out = new Uint8Array(Math.ceil(vals.length / per));
+  for (let i = 0; i < vals.length; i++) out[(i / per) | 0] |= (vals[i] & mask) << ((i % per) * bits);
+  return out;
+}
+
+/** Reads little-endian fixed-width elements (or packed sub-byte elements) from bytes. */
+function fromBytes(bytes: Uint8Array, dtype: DType, n: number, fail: (m: string) => never): TensorData {
+  if (dtype === 'str') return fail('string tensors cannot be stored in raw_data or external data');
+  const bits = dtypeInfo(dtype).bits;
+  const want = Math.ceil((n * bits) / 8);
+  if (bytes.length !== want) fail(`raw data has ${bytes.length} bytes, expected ${want} for ${n} ${dtype} elements`);
+  if (bits < 8) return unpackSubByte(bytes, dtype, n);
+  const out = dtypeInfo(dtype).alloc(n) as Exclude<TensorData, string[]>;
+  // copy into the (aligned) storage byte by byte; the host is little-endian like the wire format
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
+  if (dtype === 'bool') {
+    const b = out as Uint8Array;
+    for (let i = 0; i < n; i++) b[i] = b[i] ? 1 : 0;
+  }
+  return out;
+}
+
+/** Unpacks 4-bit or 2-bit elements (element 0 in the lowest bits), sign-extending signed types. */
+function unpackSubByte(bytes: Uint8Array, dtype: DType, n: number): TensorData {
+  const bits = dtypeInfo(dtype).bits;
+  const per = 8 / bits;
+  const mask = (1 << bits) - 1;
+  const signed = dtype === 'i4' || dtype === 'i2';
+  const out = dtypeInfo(dtype).alloc(n) as Int8Array | Uint8Array;
+  const signBit = 1 << (bits - 1);
+  for (let i = 0; i < n; i++) {
+    const v = (bytes[(i / per) | 0] >> ((i % per) * bits)) & mask;
+    out[i] = signed && v & signBit ? v - (1 << bits) : v;
+  }
+  return out;
+}
+
+/** Packs unpacked sub-byte storage into bytes, element 0 in the lowest bits. */
+function packSubByte(data: Int8Array | Uint8Array, bits: number): Uint8Array {
+  return packValues(data, bits);
+}
+
+/** Reads the bytes of an externally stored tensor. */
+function readExternal(p: TensorProto, src: TensorSource, fail: (m: string) => never): Uint8Array {
+  const entries = new Map((p.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = entries.get('location');
+  if (!location) return fail('data_location is EXTERNAL but external_data has no "location"');
+  if (!src.file) return fail(`data is stored in external file '${location}', but the model was given without a file path to resolve it against`);
+  if (path.isAbsolute(location) || location.split(/[\\/]/).includes('..')) {
+    fail(`external data location '${location}' must be a relative path inside the model's folder`);
+  }
+  const full = path.join(path.dirname(src.file), location);
+  const offset = entries.has('offset') ? Number(entries.get('offset')) : 0;
+  const lengthText = entries.get('length');
+  if (!Number.isSafeInteger(offset) || offset < 0) fail(`external data offset '${entries.get('offset')}' is invalid`);
+  let fd: number;
+  try {
+    fd = fs.openSync(full, 'r');
+  } catch (e) {
+    return fail(`external data file '${full}' cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const length = lengthText !== undefined ? Number(lengthText) : size - offset;
+    if (!Number.isSafeInteger(length) || length < 0) fail(`external data length '${lengthText}' is invalid`);
+    if (offset + length > size) fail(`external data file '${full}' has ${size} bytes, but offset ${offset} + length ${length} runs past its end`);
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const r = fs.readSync(fd, buf, done, length - done, offset + done);
+      if (r <= 0) fail(`external data file '${full}' ended early`);
+      done += r;
+    }
+    return buf;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Encodes a Tensor as a TensorProto object (raw_data, or string_data for strings). */
+export function tensorToProto(t: Tensor, name?: string): TensorProto {
+  const p: TensorProto = { dims: [...t.shape], data_type: onnxDataType(t.dtype) };
+  if (name !== undefined) p.name = name;
+  if (t.dtype === 'str') {
+    const enc = new TextEncoder();
+    p.string_data = (t.data as string[]).map((s) => enc.encode(s));
+    return p;
+  }
+  const bits = dtypeInfo(t.dtype).bits;
+  if (bits < 8) {
+    p.raw_data = packSubByte(t.data as Int8Array | Uint8Array, bits);
+  } else {
+    const d = t.data as Exclude<TensorData, string[]>;
+    p.raw_data = new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice();
+  }
+  return p;
+}
+
+/** Serializes a Tensor as TensorProto bytes. */
+export function encodeTensor(t: Tensor, name?: string): Uint8Array {
+  return encodeTensorProto(tensorToProto(t, name));
+}
+
+/** Decodes TensorProto bytes into a tensor and its name; `file` is used in errors and for external data. */
+export function decodeTensor(bytes: Uint8Array, file?: string): { name: string; tensor: Tensor } {
+  let p: TensorProto;
+  try {
+    p = decodeTensorProto(bytes);
+  } catch (e) {
+    throw new KilnError(`not a valid TensorProto: ${(e as Error).message}`, { file });
+  }
+  return { name: p.name ?? '', tensor: tensorFromProto(p, { file }) };
+}
+
+/** Reads a `.pb` TensorProto file. */
+export function readTensorFile(file: string): Tensor {
+  return readNamedTensorFile(file).tensor;
+}
+
+/** Reads a `.pb` TensorProto file with the tensor's stored name. */
+export function readNamedTensorFile(file: string): { name: string; tensor: Tensor } {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new KilnError(`cannot read tensor file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
+  }
+  return decodeTensor(bytes, file);
+}
+
+/** Writes a tensor as a `.pb` TensorProto file. */
+export function writeTensorFile(file: string, tensor: Tensor, name = ''): void {
+  fs.writeFileSync(file, encodeTensor(tensor, name));
+}
