@@ -8,6 +8,7 @@ import { binaryOps } from './binary.ts';
 import { castOps } from './cast.ts';
 import { shapeOps } from './shape.ts';
 import { layoutOps } from './layout.ts';
+import { padOps } from './pad.ts';
 import { gatherOps } from './gather.ts';
 import { resizeOps } from './resize.ts';
 import { convOps } from './conv.ts';
@@ -23,7 +24,7 @@ let registered = false;
 export function registerAllOps(): void {
   if (registered) return;
   registered = true;
-  for (const family of [unaryOps, binaryOps, castOps, shapeOps, layoutOps, gatherOps, resizeOps,
+  for (const family of [unaryOps, binaryOps, castOps, shapeOps, layoutOps, padOps, gatherOps, resizeOps,
     convOps, poolOps, matmulOps, normOps, softmaxOps, reduceOps]) {
     registerOps(family);
   }
