@@ -11,7 +11,8 @@
  */
 import type { AttrValue, Attrs, Constant, Dim, Graph, GraphInput, Node, TensorType } from '../ir/graph.ts';
 import type { DType } from '../ir/dtype.ts';
-import { Tensor, tensorHash } from '../ir/tensor.ts';
+import { Tensor } from '../ir/tensor.ts';
+import { hashOf } from '../ir/weights.ts';
 import { inferTypes } from '../ops/infer.ts';
 
 /** An attribute as written in builder code: a typed AttrValue or a plain value to convert. */
@@ -75,10 +76,10 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Adds a named constant (its hash is computed here); returns its name. */
+  /** Adds a named constant (its hash is computed, and cached, here); returns its name. */
   constant(name: string, tensor: Tensor): string {
     this.define(name);
-    this.constants.push({ name, type: { dtype: tensor.dtype, shape: [...tensor.shape] }, hash: tensorHash(tensor), data: tensor });
+    this.constants.push({ name, type: { dtype: tensor.dtype, shape: [...tensor.shape] }, hash: hashOf(tensor), data: tensor });
     return name;
   }
 

@@ -1,0 +1,95 @@
+/**
+ * Model summary: op counts, parameters vs. buffers, constant bytes and the FLOPs rules, checked on a
+ * small hand-typed graph whose numbers are worked out by hand, and the text rendering.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AttrValue, Constant, Graph, Node, TensorType } from '../../compiler/ir/graph.ts';
+import { Tensor, i64Tensor, tensorHash } from '../../compiler/ir/tensor.ts';
+import { formatSI, formatSummary, registerFlopsRule, summarizeGraph } from '../../compiler/zoo/summary.ts';
+
+const f32 = (...shape: (number | string)[]): TensorType => ({ dtype: 'f32', shape });
+const cst = (name: string, t: Tensor): Constant => ({ name, type: { dtype: t.dtype, shape: t.shape }, hash: tensorHash(t), data: t });
+const node = (op: string, inputs: string[], out: string, type: TensorType, attrs: Record<string, AttrValue> = {}): Node =>
+  ({ op, inputs, outputs: [out], types: [type], attrs, loc: [`/${op}`] });
+const ints = (value: number[]): AttrValue => ({ kind: 'ints', value });
+
+/** x[N,3,8,8] → Conv 3x3 (4 out) → BN → Relu → MaxPool 2x2 → Reshape [N,64] → Gemm 10 → Softmax → Mul scalar. */
+const graph: Graph = {
+  name: 'tiny',
+  inputs: [{ name: 'x', type: f32('N', 3, 8, 8) }],
+  outputs: ['y'],
+  constants: [
+    cst('w', Tensor.zeros('f32', [4, 3, 3, 3])),
+    ...['scale', 'bias', 'mean', 'var'].map((n) => cst(n, Tensor.zeros('f32', [4]))),
+    cst('shape', i64Tensor([0, 64])),
+    cst('B', Tensor.zeros('f32', [10, 64])),
+    cst('C', Tensor.zeros('f32', [10])),
+    cst('half', Tensor.scalar('f32', 0.5)),
+  ],
+  nodes: [
+    node('Conv', ['x', 'w'], 'c', f32('N', 4, 8, 8), { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }),
+    node('BatchNormalization', ['c', 'scale', 'bias', 'mean', 'var'], 'bn', f32('N', 4, 8, 8)),
+    node('Relu', ['bn'], 'r', f32('N', 4, 8, 8)),
+    node('MaxPool', ['r'], 'p', f32('N', 4, 4, 4), { kernel_shape: ints([2, 2]), strides: ints([2, 2]) }),
+    node('Reshape', ['p', 'shape'], 'f', f32('N', 64)),
+    node('Gemm', ['f', 'B', 'C'], 'g', f32('N', 10), { transB: { kind: 'int', value: 1 } }),
+    node('Softmax', ['g'], 's', f32('N', 10)),
+    node('Mul', ['s', 'half'], 'y', f32('N', 10)),
+  ],
+};
+
+test('FLOPs per node follow the documented rules', () => {
+  const s = summarizeGraph(graph);
+  assert.equal(s.nodeFlops.map((n) => [n.op, n.flops]), [
+    ['Conv', 2 * (4 * 8 * 8) * (3 * 3 * 3)], // 2 · out elements · Cin/group · kh · kw
+    ['BatchNormalization', 2 * 256],
+    ['Relu', 256],
+    ['MaxPool', 64 * 4],
+    ['Reshape', 0],
+    ['Gemm', 2 * 10 * 64 + 10], // 2·M·N·K + bias
+    ['Softmax', 3 * 10],
+    ['Mul', 10],
+  ]);
+  assert.is(s.flops, 13824 + 512 + 256 + 256 + 1290 + 30 + 10);
+  assert.ok(s.symbolic, 'the batch dim N counted as 1');
+  assert.equal(s.flopsByOp[0], ['Conv', 13824]);
+});
+
+test('parameters exclude scalars, integer constants and BN running stats; bytes count everything', () => {
+  const s = summarizeGraph(graph);
+  assert.is(s.params, 108 + 4 + 4 + 640 + 10);
+  assert.is(s.buffers, 8);
+  assert.is(s.constantCount, 9);
+  assert.is(s.constantBytes, 4 * (108 + 16 + 640 + 10 + 1) + 8 * 2);
+  assert.is(s.nodeCount, 8);
+  assert.equal(s.opCounts.slice(0, 2), [['BatchNormalization', 1], ['Conv', 1]]);
+});
+
+test('MatMul counts 2·K per output element; custom rules can be registered', () => {
+  const g: Graph = {
+    name: 'mm', inputs: [{ name: 'a', type: f32(2, 5, 7) }, { name: 'b', type: f32(7, 3) }], outputs: ['o'], constants: [],
+    nodes: [node('MatMul', ['a', 'b'], 'm', f32(2, 5, 3)), node('kiln.test_op', ['m'], 'o', f32(2, 5, 3))],
+  };
+  assert.equal(summarizeGraph(g).nodeFlops.map((n) => n.flops), [2 * 30 * 7, 30]);
+  registerFlopsRule('kiln.test_op', () => 99);
+  assert.equal(summarizeGraph(g).nodeFlops.map((n) => n.flops), [420, 99]);
+  assert.not.ok(summarizeGraph(g).symbolic);
+});
+
+test('text rendering', () => {
+  const text = formatSummary(summarizeGraph(graph), 'tiny.kir');
+  const lines = text.split('\n');
+  assert.is(lines[0], 'tiny.kir (graph tiny)');
+  assert.ok(lines.includes('  inputs:     x f32[N,3,8,8]'), text);
+  assert.ok(lines.includes('  outputs:    y f32[N,10]'), text);
+  assert.ok(lines.includes('  parameters: 766 (766) + 8 BN running stats'), text);
+  assert.ok(lines.includes('  FLOPs:      16.18 k (≈ 8.09 k MACs), symbolic dims counted as 1'), text);
+  assert.match(text, /Conv\s+1\s+13\.82 k\s+85\.4%/);
+  assert.match(text, /top 5 nodes by FLOPs:\n\s+%c\s+Conv\s+13\.82 k {2}\/Conv/);
+  assert.is(formatSI(8.174e9), '8.17 G');
+  assert.is(formatSI(25_557_032), '25.56 M');
+  assert.is(formatSI(12), '12');
+});
+
+test.run();
