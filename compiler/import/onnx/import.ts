@@ -1,0 +1,328 @@
+/**
+ * The ONNX importer: ModelProto bytes -> kiln Graph.
+ *
+ * Steps: (1) decode with the protobufjs schema (malformed bytes become "not a valid ONNX model");
+ * (2) check the IR version (3-13) and the default-domain opset (up to 27); (3) collect every problem
+ * kiln cannot import — nodes of other domains, control flow, ops missing from the registry,
+ * unsupported attributes, non-tensor or rank-less values — and report them all in ONE KilnError;
+ * (4) turn initializers (dense, sparse, external data) and Constant nodes into constants; (5) rewrite
+ * each node into its newest-opset form (opsets.ts), tracking value types as it goes so that rules that
+ * need a dtype or rank can ask; (6) order nodes topologically if the file did not, and rename every
+ * intermediate value to a short SSA name (`0`, `1`, ... in definition order; graph inputs, outputs and
+ * initializers keep their ONNX names); (7) run type inference through the op registry and check the
+ * graph outputs' dtypes against the model's declarations.
+ */
+import fs from 'node:fs';
+import type { AttrValue, Constant, Graph, GraphInput, Node, TensorType } from '../../ir/graph.ts';
+import { type Tensor, tensorHash } from '../../ir/tensor.ts';
+import { KilnError } from '../../errors.ts';
+import { AttrReader, findOp } from '../../ops/registry.ts';
+import { inferTypes } from '../../ops/infer.ts';
+import { decodeModelProto, toInt, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './schema.ts';
+import { tensorFromProto } from './tensor-proto.ts';
+import { attrFromProto, constantNodeValue, densify, nonTensorKind, tensorTypeFromProto } from './proto-values.ts';
+import { normalizeNode, normalizedOpName, type OpsetContext, type RawNode } from './opsets.ts';
+
+/** Options of `importOnnx`. */
+export interface ImportOptions {
+  /** The model's path: used in errors and to resolve external data. */
+  file?: string;
+}
+
+/** Newest supported ONNX IR version and default-domain opset. */
+export const MAX_IR_VERSION = 13;
+export const MAX_OPSET = 27;
+const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan']);
+
+/** Reads and imports an .onnx file. */
+export function loadOnnxFile(file: string): Graph {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new KilnError(`cannot read model (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
+  }
+  return importOnnx(bytes, { file });
+}
+
+/** Imports a serialized ONNX model. */
+export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
+  const { file } = opts;
+  let graph: Graph;
+  let declared: Map<string, TensorType>;
+  try {
+    ({ graph, declared } = buildGraph(decode(bytes, file), file));
+  } catch (e) {
+    if (e instanceof KilnError) throw e;
+    // garbage that decoded as protobuf but makes no sense as a model (absurd sizes and the like)
+    throw new KilnError(`not a valid ONNX model: ${(e as Error).message}`, { file });
+  }
+  graph = inferTypes(graph, { file });
+  checkDeclaredOutputs(graph, declared, file);
+  return graph;
+}
+
+function decode(bytes: Uint8Array, file?: string): ModelProto {
+  let model: ModelProto;
+  try {
+    model = decodeModelProto(bytes);
+  } catch (e) {
+    throw new KilnError(`not a valid ONNX model: ${(e as Error).message}`, { file });
+  }
+  if (!model.graph) throw new KilnError('not a valid ONNX model: it has no graph', { file });
+  return model;
+}
+
+/** The graph before type inference, and the declared types of graph outputs. */
+function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph; declared: Map<string, TensorType> } {
+  const fail = (msg: string): never => { throw new KilnError(msg, { file }); };
+  const ir = toInt(model.ir_version);
+  if (ir < 3 || ir > MAX_IR_VERSION) fail(`ONNX IR version ${ir} is not supported (kiln reads IR versions 3 to ${MAX_IR_VERSION})`);
+  const opsets = new Map<string, number>();
+  for (const o of model.opset_import ?? []) opsets.set(o.domain === 'ai.onnx' ? '' : (o.domain ?? ''), toInt(o.version));
+  const opset = opsets.get('');
+  if (opset === undefined) return fail('not a valid ONNX model: opset_import has no entry for the default (ai.onnx) domain');
+  if (opset < 1 || opset > MAX_OPSET) fail(`ai.onnx opset ${opset} is not supported (kiln reads opsets up to ${MAX_OPSET})`);
+  const g = model.graph as GraphProto;
+  const src = { file };
+
+  // constants from initializers (dense and sparse)
+  const constants = new Map<string, Tensor>();
+  for (const t of g.initializer ?? []) {
+    if (!t.name) fail('not a valid ONNX model: an initializer has no name');
+    constants.set(t.name!, tensorFromProto(t, src));
+  }
+  for (const sp of g.sparse_initializer ?? []) {
+    const name = sp.values?.name;
+    if (!name) return fail('not a valid ONNX model: a sparse initializer has no name');
+    constants.set(name, densify(sp, src));
+  }
+
+  // declared types, fresh names for unnamed dims
+  const dimNames = new Set<string>();
+  for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.value_info ?? [])]) {
+    for (const d of v.type?.tensor_type?.shape?.dim ?? []) if (d.dim_param) dimNames.add(d.dim_param);
+  }
+  let freshCount = 0;
+  const freshDim = () => { let s; do s = `_u${freshCount++}`; while (dimNames.has(s)); return s; };
+
+  const problems: string[] = [];
+  const inputs: GraphInput[] = [];
+  for (const v of g.input ?? []) {
+    if (constants.has(v.name ?? '')) continue; // IR < 4 style: initializers listed as inputs are constants
+    const t = valueType(v, freshDim, problems);
+    if (t) inputs.push({ name: v.name!, type: t });
+  }
+  const declared = new Map<string, TensorType>();
+  for (const v of [...(g.output ?? []), ...(g.value_info ?? [])]) {
+    const t = valueType(v, freshDim, problems, true);
+    if (t && v.name) declared.set(v.name, t);
+  }
+  const outputs = (g.output ?? []).map((v) => v.name ?? '');
+  if (outputs.some((o) => !o)) fail('not a valid ONNX model: a graph output has no name');
+
+  const raw = readNodes(g.node ?? [], opsets, model, problems, src);
+  if (problems.length) {
+    fail(`cannot import this model; ${problems.length} unsupported item${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
+  }
+
+  // normalise opsets, tracking types
+  const order: string[] = []; // definition order of non-initializer values, for SSA numbering
+  const added = new Map<string, Tensor>(); // constants from Constant nodes and from conversions
+  const used = new Set<string>(outputs);
+  for (const n of raw) for (const i of n.inputs) used.add(i);
+  const tracker = new TypeTracker(inputs, constants, added, declared);
+  let tempCount = 0;
+  const nodes: RawNode[] = [];
+  for (const node of raw) {
+    if (node.op === 'Constant') {
+      const value = constantNodeValue(node.attrs);
+      if (typeof value === 'string') throw new KilnError(value, { file, node: node.name, op: 'Constant' });
+      added.set(node.outputs[0], value);
+      order.push(node.outputs[0]);
+      continue;
+    }
+    const ctx: OpsetContext = {
+      opset,
+      constant: (t) => { const name = `\u0000c${tempCount++}`; added.set(name, t); order.push(name); return name; },
+      temp: () => `\u0000t${tempCount++}`,
+      typeOf: (name) => tracker.get(name),
+      valueOf: (name) => constants.get(name) ?? added.get(name),
+      isUsed: (name) => used.has(name),
+      fail: (message) => { throw new KilnError(message, { file, node: node.name, op: node.op }); },
+    };
+    for (const n of normalizeNode(node, ctx)) {
+      tracker.track(n);
+      nodes.push(n);
+      for (const o of n.outputs) if (o) order.push(o);
+    }
+  }
+  const sorted = topoSort(nodes, inputs, constants, added, file);
+  const graph = assemble(g.name || 'main', inputs, outputs, constants, added, sorted, order, tracker, file);
+  const declaredOutputs = new Map<string, TensorType>();
+  for (const o of outputs) { const t = declared.get(o); if (t) declaredOutputs.set(o, t); }
+  return { graph, declared: declaredOutputs };
+}
+
+/** The kiln type of a declared value; records problems for non-tensor or unsupported types. */
+function valueType(v: ValueInfoProto, fresh: () => string, problems: string[], lenient = false): TensorType | undefined {
+  const name = v.name ?? '';
+  const kind = nonTensorKind(v.type);
+  if (kind) { problems.push(`value '${name}': ${kind} is not supported (kiln handles tensors only)`); return undefined; }
+  if (!v.type?.tensor_type) {
+    if (!lenient) problems.push(`value '${name}': its type is not given`);
+    return undefined;
+  }
+  const t = tensorTypeFromProto(v.type, fresh);
+  if (typeof t === 'string') {
+    if (!lenient || !t.includes('shape')) problems.push(`value '${name}': ${t}`);
+    return undefined;
+  }
+  return { dtype: t.dtype, shape: t.shape.map((d) => (typeof d === 'number' && d < 0 ? fresh() : d)) };
+}
+
+/** Converts NodeProtos to RawNodes, recording every node kiln cannot import. */
+function readNodes(protos: NodeProto[], opsets: Map<string, number>, model: ModelProto, problems: string[], src: { file?: string }): RawNode[] {
+  const localFunctions = new Set((model.functions ?? []).map((f) => `${f.domain ?? ''}:${f.name ?? ''}`));
+  return protos.map((p, index) => {
+    const op = p.op_type ?? '';
+    const name = p.name || `${op}_${index}`;
+    const rawDomain = p.domain ?? '';
+    const domain = rawDomain === 'ai.onnx' ? '' : rawDomain;
+    const version = opsets.get(domain);
+    const where = `node '${name}' (op ${op}, domain '${domain || 'ai.onnx'}', opset ${version ?? 'not imported'})`;
+    const attrs: Record<string, AttrValue> = {};
+    const bad: string[] = [];
+    for (const a of p.attribute ?? []) {
+      const v = attrFromProto(a, src);
+      if ('unsupported' in v) bad.push(`attribute '${a.name}' is ${v.unsupported}`);
+      else attrs[a.name ?? ''] = v;
+    }
+    if (localFunctions.has(`${rawDomain}:${op}`)) problems.push(`${where}: calls a model-local function, which is not supported`);
+    else if (domain !== '') problems.push(`${where}: only the default ai.onnx domain is supported`);
+    else if (CONTROL_FLOW.has(op)) problems.push(`${where}: control flow is not supported`);
+    else if (op !== 'Constant' && !findOp(normalizedOpName(op))) problems.push(`${where}: op is not supported by kiln`);
+    else if (bad.length) problems.push(`${where}: ${bad.join('; ')}`);
+    return { op, name, inputs: [...(p.input ?? [])], outputs: [...(p.output ?? [])], attrs };
+  });
+}
+
+/** Value types known while converting: graph inputs, constants, declared types and op shape rules. */
+class TypeTracker {
+  private readonly types = new Map<string, TensorType>();
+  private fresh = 0;
+  constructor(inputs: GraphInput[], private readonly constants: Map<string, Tensor>, private readonly added: Map<string, Tensor>,
+    private readonly declared: Map<string, TensorType>) {
+    for (const i of inputs) this.types.set(i.name, i.type);
+  }
+  get(name: string): TensorType | undefined {
+    const t = this.types.get(name);
+    if (t) return t;
+    const c = this.constants.get(name) ?? this.added.get(name);
+    return c ? { dtype: c.dtype, shape: c.shape } : this.declared.get(name);
+  }
+  /** Records a converted node's output types (from its shape rule, or the declared types). */
+  track(node: RawNode): void {
+    let out: TensorType[] | undefined;
+    const def = findOp(node.op);
+    const ins = node.inputs.map((i) => (i ? this.get(i) : undefined));
+    if (def && ins.every((t, k) => t || !node.inputs[k])) {
+      try {
+        const attrs = def.parseAttrs(new AttrReader(node.attrs));
+        const ctx = { value: (i: number) => this.constants.get(node.inputs[i]) ?? this.added.get(node.inputs[i]), freshDim: () => `\u0000d${this.fresh++}` };
+        out = def.inferTypes(ins, attrs, ctx, node.outputs.length);
+      } catch {
+        out = undefined; // reported properly by the final type inference
+      }
+    }
+    node.outputs.forEach((o, k) => {
+      const t = out?.[k] ?? this.declared.get(o);
+      if (o && t) this.types.set(o, t);
+    });
+  }
+}
+
+/** Orders nodes topologically (stable: the file's order when it already is one). */
+function topoSort(nodes: RawNode[], inputs: GraphInput[], constants: Map<string, Tensor>, added: Map<string, Tensor>, file?: string): RawNode[] {
+  const defined = new Set<string>([...inputs.map((i) => i.name), ...constants.keys(), ...added.keys()]);
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => n.outputs.forEach((o) => {
+    if (!o) return;
+    if (defined.has(o) || producer.has(o)) throw new KilnError(`value '${o}' is defined more than once`, { file, node: n.name, op: n.op });
+    producer.set(o, i);
+  }));
+  for (const n of nodes) {
+    for (const i of n.inputs) {
+      if (i && !defined.has(i) && !producer.has(i)) throw new KilnError(`input '${i}' is not defined anywhere in the graph`, { file, node: n.name, op: n.op });
+    }
+  }
+  const inOrder = nodes.every((n, idx) => n.inputs.every((i) => !i || defined.has(i) || producer.get(i)! < idx));
+  if (inOrder) return nodes;
+  // Kahn's algorithm, always taking the earliest ready node
+  const pending = nodes.map((n) => new Set(n.inputs.filter((i) => i && !defined.has(i)).map((i) => producer.get(i)!)).size);
+  const readers = nodes.map(() => [] as number[]);
+  nodes.forEach((n, idx) => {
+    for (const p of new Set(n.inputs.filter((i) => i && !defined.has(i)).map((i) => producer.get(i)!))) readers[p].push(idx);
+  });
+  const ready = pending.map((c, i) => (c === 0 ? i : -1)).filter((i) => i >= 0);
+  const out: RawNode[] = [];
+  while (ready.length) {
+    ready.sort((a, b) => a - b);
+    const i = ready.shift()!;
+    out.push(nodes[i]);
+    for (const r of readers[i]) if (--pending[r] === 0) ready.push(r);
+  }
+  if (out.length !== nodes.length) {
+    const stuck = nodes.filter((_, i) => pending[i] > 0).map((n) => `'${n.name}'`).slice(0, 5);
+    throw new KilnError(`the graph has a cycle (through nodes ${stuck.join(', ')})`, { file });
+  }
+  return out;
+}
+
+/** Renames intermediates to SSA numbers and builds the Graph. */
+function assemble(name: string, inputs: GraphInput[], outputs: string[], constants: Map<string, Tensor>, added: Map<string, Tensor>,
+  nodes: RawNode[], order: string[], tracker: TypeTracker, file?: string): Graph {
+  const keep = new Set<string>([...inputs.map((i) => i.name), ...outputs, ...constants.keys()]);
+  const rename = new Map<string, string>();
+  let counter = 0;
+  for (const v of order) {
+    if (keep.has(v) || rename.has(v)) continue;
+    let s;
+    do s = String(counter++); while (keep.has(s));
+    rename.set(v, s);
+  }
+  const r = (v: string) => (v ? rename.get(v) ?? v : '');
+  for (const o of outputs) {
+    if (!inputs.some((i) => i.name === o) && !constants.has(o) && !added.has(o) && !nodes.some((n) => n.outputs.includes(o))) {
+      throw new KilnError(`graph output '${o}' is not produced by any node`, { file });
+    }
+  }
+  const placeholder: TensorType = { dtype: 'f32', shape: [] };
+  const consts: Constant[] = [];
+  const addConst = (n: string, t: Tensor) => consts.push({ name: n, type: { dtype: t.dtype, shape: t.shape }, hash: tensorHash(t), data: t });
+  for (const [n, t] of constants) addConst(n, t);
+  for (const [n, t] of added) addConst(r(n), t);
+  const irNodes: Node[] = nodes.map((n) => ({
+    op: n.op,
+    inputs: n.inputs.map(r),
+    outputs: n.outputs.map(r),
+    types: n.outputs.map((o) => tracker.get(o) ?? placeholder),
+    attrs: n.attrs,
+    loc: [n.name],
+  }));
+  return { name, inputs, outputs, constants: consts, nodes: irNodes };
+}
+
+/** Checks inferred output dtypes against the model's declared graph outputs. */
+function checkDeclaredOutputs(graph: Graph, declared: Map<string, TensorType>, file?: string): void {
+  const types = new Map<string, TensorType>();
+  for (const i of graph.inputs) types.set(i.name, i.type);
+  for (const c of graph.constants) types.set(c.name, c.type);
+  for (const n of graph.nodes) n.outputs.forEach((o, k) => { if (o) types.set(o, n.types[k]); });
+  for (const [name, want] of declared) {
+    const got = types.get(name);
+    if (got && got.dtype !== want.dtype) {
+      throw new KilnError(`graph output '${name}' is declared ${want.dtype} but kiln infers ${got.dtype}`, { file, node: name });
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Conversions from ONNX protobuf values to kiln values: attributes to `AttrValue`s, `TypeProto`s to
+ * tensor types, sparse tensors to dense ones, and Constant nodes to tensors.
+ *
+ * Attributes are read by their `type` discriminator (IR >= 2), falling back to "which field is
+ * present" for writers that leave it unset. Graph-valued attributes (If/Loop/Scan bodies), lists of
+ * tensors and type attributes have no kiln equivalent; they come back as `{unsupported}` so the
+ * importer can report every such node at once. Sparse tensors (COO: values [NNZ] plus linear indices
+ * [NNZ] or coordinate indices [NNZ, rank]) are densified, since kiln constants are dense.
+ */
+import type { AttrValue, Dim, TensorType } from '../../ir/graph.ts';
+import { Tensor, readInts, shapeSize, stridesOf } from '../../ir/tensor.ts';
+import { KilnError } from '../../errors.ts';
+import { AttrType, toInt, type AttributeProto, type SparseTensorProto, type TypeProto } from './schema.ts';
+import { dtypeFromOnnx, onnxTypeName, tensorFromProto, type TensorSource } from './tensor-proto.ts';
+
+const utf8 = new TextDecoder();
+
+/** An attribute kiln cannot represent, with the reason (e.g. "a graph (subgraph) attribute"). */
+export interface UnsupportedAttr { unsupported: string }
+
+/** Converts one AttributeProto. */
+export function attrFromProto(a: AttributeProto, src: TensorSource): AttrValue | UnsupportedAttr {
+  if (a.ref_attr_name) return { unsupported: `a reference to function attribute '${a.ref_attr_name}'` };
+  const has = (field: keyof AttributeProto) => Object.prototype.hasOwnProperty.call(a, field) && a[field] !== null;
+  let type = a.type ?? AttrType.UNDEFINED;
+  if (type === AttrType.UNDEFINED) {
+    // IR version 1 writers: infer the kind from the field that is present
+    if (has('f')) type = AttrType.FLOAT;
+    else if (has('i')) type = AttrType.INT;
+    else if (has('s')) type = AttrType.STRING;
+    else if (has('t')) type = AttrType.TENSOR;
+    else if (has('g')) type = AttrType.GRAPH;
+    else if (a.floats?.length) type = AttrType.FLOATS;
+    else if (a.ints?.length) type = AttrType.INTS;
+    else if (a.strings?.length) type = AttrType.STRINGS;
+    else if (a.graphs?.length) type = AttrType.GRAPHS;
+    else if (a.tensors?.length) type = AttrType.TENSORS;
+    else if (has('sparse_tensor')) type = AttrType.SPARSE_TENSOR;
+  }
+  switch (type) {
+    case AttrType.FLOAT: return { kind: 'float', value: a.f ?? 0 };
+    case AttrType.INT: return { kind: 'int', value: toInt(a.i) };
+    case AttrType.STRING: return { kind: 'string', value: utf8.decode(a.s ?? new Uint8Array()) };
+    case AttrType.TENSOR:
+      if (!a.t) return { unsupported: 'a tensor attribute without a tensor' };
+      return { kind: 'tensor', value: tensorFromProto(a.t, src) };
+    case AttrType.SPARSE_TENSOR:
+      if (!a.sparse_tensor) return { unsupported: 'a sparse tensor attribute without a tensor' };
+      return { kind: 'tensor', value: densify(a.sparse_tensor, src) };
+    case AttrType.FLOATS: return { kind: 'floats', value: [...(a.floats ?? [])] };
+    case AttrType.INTS: return { kind: 'ints', value: (a.ints ?? []).map((v) => toInt(v)) };
+    case AttrType.STRINGS: return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
+    case AttrType.GRAPH: case AttrType.GRAPHS: return { unsupported: 'a graph (subgraph) attribute' };
+    case AttrType.TENSORS: case AttrType.SPARSE_TENSORS: return { unsupported: 'a list-of-tensors attribute' };
+    case AttrType.TYPE_PROTO: case AttrType.TYPE_PROTOS: return { unsupported: 'a type attribute' };
+    default: return { unsupported: `an attribute of unknown type ${type}` };
+  }
+}
+
+/** Densifies a COO sparse tensor. */
+export function densify(sp: SparseTensorProto, src: TensorSource): Tensor {
+  const dims = (sp.dims ?? []).map((d) => toInt(d));
+  const name = sp.values?.name || '(sparse)';
+  const fail = (m: string): never => { throw new KilnError(`sparse tensor '${name}': ${m}`, { file: src.file }); };
+  if (!sp.values || !sp.indices) return fail('values or indices are missing');
+  const values = tensorFromProto(sp.values, src);
+  const indices = readInts(tensorFromProto(sp.indices, src));
+  const nnz = values.size;
+  const out = Tensor.zeros(values.dtype, dims);
+  const total = shapeSize(dims);
+  const strides = stridesOf(dims);
+  const coordinates = indices.length === nnz * dims.length && dims.length !== 1;
+  if (!coordinates && indices.length !== nnz) fail(`has ${indices.length} indices for ${nnz} values`);
+  const dst = out.data as unknown as unknown[];
+  const from = values.data as unknown as unknown[];
+  for (let k = 0; k < nnz; k++) {
+    let off = 0;
+    if (coordinates) for (let r = 0; r < dims.length; r++) off += indices[k * dims.length + r] * strides[r];
+    else off = indices[k];
+    if (off < 0 || off >= total) fail(`index ${off} is out of range for shape [${dims.join(',')}]`);
+    dst[off] = from[k];
+  }
+  return out;
+}
+
+/** The value of a Constant node from whichever `value*` attribute it carries. */
+export function constantNodeValue(attrs: Readonly<Record<string, AttrValue>>): Tensor | string {
+  const keys = Object.keys(attrs).filter((k) => k.startsWith('value') || k === 'sparse_value');
+  if (keys.length !== 1) return `a Constant node needs exactly one value attribute, found ${keys.length ? keys.join(', ') : 'none'}`;
+  const a = attrs[keys[0]];
+  switch (keys[0]) {
+    case 'value': case 'sparse_value':
+      return a.kind === 'tensor' ? a.value : `attribute '${keys[0]}' is not a tensor`;
+    case 'value_float': return Tensor.fromNumbers('f32', [], [a.value as number]);
+    case 'value_floats': { const v = a.value as number[]; return Tensor.fromNumbers('f32', [v.length], v); }
+    case 'value_int': return new Tensor('i64', [], BigInt64Array.of(BigInt(a.value as number)));
+    case 'value_ints': { const v = a.value as number[]; return new Tensor('i64', [v.length], BigInt64Array.from(v, (x) => BigInt(x))); }
+    case 'value_string': return new Tensor('str', [], [a.value as string]);
+    case 'value_strings': { const v = a.value as string[]; return new Tensor('str', [v.length], [...v]); }
+    default: return `unknown Constant attribute '${keys[0]}'`;
+  }
+}
+
+/** Describes a non-tensor TypeProto ("sequence", "map", ...) or returns undefined for tensors. */
+export function nonTensorKind(t: TypeProto | null | undefined): string | undefined {
+  if (!t || !t.value || t.value === 'tensor_type') return undefined;
+  return ({ sequence_type: 'a sequence', map_type: 'a map', optional_type: 'an optional', sparse_tensor_type: 'a sparse tensor',
+    opaque_type: 'an opaque' } as const)[t.value] + ' type';
+}
+
+/**
+ * The kiln type of a tensor TypeProto. Returns a string describing the problem when the element type
+ * has no kiln dtype or the shape (rank) is missing. Dims without value or name get `fresh()` names.
+ */
+export function tensorTypeFromProto(t: TypeProto | null | undefined, fresh: () => string): TensorType | string {
+  const tt = t?.tensor_type;
+  if (!tt) return 'no tensor type';
+  const code = tt.elem_type ?? 0;
+  const dtype = dtypeFromOnnx(code);
+  if (!dtype) return `element type ${onnxTypeName(code)} is not supported`;
+  if (!tt.shape) return 'its shape (rank) is not given';
+  const shape: Dim[] = (tt.shape.dim ?? []).map((d) => {
+    if (d.value === 'dim_value') return toInt(d.dim_value);
+    if (d.value === 'dim_param' && d.dim_param) return d.dim_param;
+    return fresh();
+  });
+  return { dtype, shape };
+}
