@@ -152,7 +152,8 @@ class Parser {
   private checkSignature(graph: Graph, sig: { name: string; type?: TensorType; at: Token }[], ret: Token): void {
     const names = sig.map((s) => s.name);
     if (names.length !== graph.outputs.length || names.some((n, i) => n !== graph.outputs[i])) {
-      this.fail(`return list (${graph.outputs.length} values) does not match the signature's outputs (${names.length})`, ret);
+      const show = (l: readonly string[]) => l.map((n) => (n ? `'${n}'` : '_')).join(', ');
+      this.fail(`return list [${show(graph.outputs)}] does not match the signature's outputs [${show(names)}]`, ret);
     }
     const types = valueTypes(graph);
     for (const s of sig) {
@@ -187,7 +188,7 @@ class Parser {
     if (this.peek().kind === 'hash') {
       const hashTok = this.next();
       const found = this.lookup(hashTok.value);
-      if (!found) return { name, type, hash: hashTok.value };
+      if (!found) return { name, type, hash: hashTok.value.slice(0, SHORT_HASH) };
       this.checkWeight(found[1], type, hashTok);
       return { name, type, hash: found[0].length > SHORT_HASH ? found[0] : hashOf(found[1]), data: found[1] };
     }
@@ -266,14 +267,17 @@ class Parser {
   private type(where: string): TensorType {
     const t = this.peek();
     if (t.kind !== 'word') this.expected('a type like f32[1,3]', where);
-    if (!isDType(t.text)) this.fail(`unknown dtype '${t.text}' in ${where}`, t);
+    if (!isDType(t.text)) {
+      if (!this.isPunct('[', 1)) this.expected('a type like f32[1,3]', where);
+      this.fail(`unknown dtype '${t.text}' in ${where}`, t);
+    }
     this.next();
     const dtype: DType = t.text;
     const shape: Dim[] = [];
     this.punct('[', where);
     this.list(']', `shape of ${where}`, () => {
       const d = this.peek();
-      if (d.kind === 'number' && /^-?\d+$/.test(d.text) && Number.isSafeInteger(Number(d.text))) shape.push(Number(d.text));
+      if (d.kind === 'number' && /^-?\d+$/.test(d.text) && Number.isSafeInteger(Number(d.text))) shape.push(Number(d.text) + 0);
       else if (d.kind === 'word' || d.kind === 'string') shape.push(d.kind === 'word' ? d.text : d.value);
       else this.expected('a dim (an integer or a symbol)', `shape of ${where}`);
       this.next();
@@ -291,7 +295,7 @@ class Parser {
       if (/^-?0x/i.test(t.text)) this.fail(`hex literal '${t.text}' is not an attribute value`, t);
       return isFloatSyntax(t.text)
         ? { kind: 'float', value: Math.fround(floatValue(t.text)) }
-        : { kind: 'int', value: Number(t.text) };
+        : { kind: 'int', value: Number(t.text) + 0 }; // + 0 turns -0 into 0
     }
     if (t.kind === 'word' && (LIST_KINDS as readonly string[]).includes(t.text)) {
       this.next();
@@ -336,7 +340,7 @@ class Parser {
     if (odd) this.fail(`list mixes ${kind} with ${kindOf(odd)} element '${odd.text}'`, odd);
     if (kind === 'strings') return { kind, value: items.map((t) => t.value) };
     if (kind === 'floats') return { kind, value: items.map((t) => Math.fround(floatValue(t.text))) };
-    return { kind, value: items.map((t) => Number(t.text)) };
+    return { kind, value: items.map((t) => Number(t.text) + 0) };
   }
 
   /** Inline elements of a tensor of `type`: one literal (any single-element tensor) or a flat list. */

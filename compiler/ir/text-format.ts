@@ -232,12 +232,12 @@ export function elementSink(dtype: DType, n: number): ElementSink {
       if (isBigIntType(dtype)) {
         const v = BigInt(lit.text);
         const fits = dtype === 'i64' ? BigInt.asIntN(64, v) === v : BigInt.asUintN(64, v) === v;
-        if (!fits) return `${lit.text} is out of range for ${dtype}`;
+        if (!fits) return `value out of range for ${dtype}`;
         (data as BigInt64Array | BigUint64Array)[i] = v;
       } else {
         const v = Number(lit.text);
         const [lo, hi] = intRange(dtype);
-        if (!(v >= lo && v <= hi)) return `${lit.text} is out of range for ${dtype}`;
+        if (!(v >= lo && v <= hi)) return `value out of range for ${dtype}`;
         (data as Int32Array)[i] = v;
       }
     }
