@@ -107,11 +107,12 @@ export function collectGraphErrors(graph: Graph, opts: VerifyOptions = {}): Kiln
     const p = typeProblem(c.type);
     if (p) report('type.malformed', `constant '${c.name}': ${p}`);
     else if (!c.type.shape.every((d) => typeof d === 'number')) report('const.type', `constant '${c.name}' has a symbolic shape`);
-    if (typeof c.hash !== 'string' || !/^[0-9a-f]+$/.test(c.hash)) report('const.hash', `constant '${c.name}' hash '${String(c.hash)}' is not lowercase hex`);
+    const hexHash = typeof c.hash === 'string' && /^[0-9a-f]+$/.test(c.hash);
+    if (!hexHash) report('const.hash', `constant '${c.name}' hash '${String(c.hash)}' is not lowercase hex`);
     if (c.data !== undefined) {
       const d = c.data instanceof Tensor ? (p ? undefined : dataProblem(c, c.data)) : 'data is not a Tensor';
       if (d) report('const.data', `constant '${c.name}': ${d}`);
-      else if (opts.checkHashes !== false && !p && typeof c.hash === 'string' && !hashOf(c.data).startsWith(c.hash)) {
+      else if (opts.checkHashes !== false && !p && hexHash && !hashOf(c.data).startsWith(c.hash)) {
         report('const.hash', `constant '${c.name}' hash ${c.hash.slice(0, 16)} does not match its data (${hashOf(c.data).slice(0, 16)})`);
       }
     }

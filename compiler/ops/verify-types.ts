@@ -74,7 +74,7 @@ export function collectTypeErrors(graph: Graph, opts: VerifyOptions = {}): KilnE
     }
     const ctx: ShapeContext = {
       value: (i) => (n.inputs[i] ? constValues.get(n.inputs[i]) : undefined),
-      freshDim: () => `?${fresh++}`,
+      freshDim: () => `_v${fresh++}`,
     };
     let inferred: TensorType[];
     try {

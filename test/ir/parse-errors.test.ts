@@ -128,7 +128,6 @@ test('fuzz: every mutation of a valid text parses or throws a KilnError', () => 
     assert.is(printGraph(back), printed, t);
     assert.is(graphDiff(g, back), undefined, t);
   }
-  console.log(`fuzz: parsed ${parsed}, rejected ${rejected}`);
   assert.ok(parsed > 100 && rejected > 1000, `parsed ${parsed}, rejected ${rejected}`);
 });
 
