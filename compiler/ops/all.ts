@@ -4,7 +4,10 @@
  */
 import { registerOps } from './registry.ts';
 import { unaryOps } from './unary.ts';
+import { activationOps } from './activation.ts';
 import { binaryOps } from './binary.ts';
+import { compareOps } from './compare.ts';
+import { variadicOps } from './variadic.ts';
 import { castOps } from './cast.ts';
 import { shapeOps } from './shape.ts';
 import { layoutOps } from './layout.ts';
@@ -24,8 +27,8 @@ let registered = false;
 export function registerAllOps(): void {
   if (registered) return;
   registered = true;
-  for (const family of [unaryOps, binaryOps, castOps, shapeOps, layoutOps, padOps, gatherOps, resizeOps,
-    convOps, poolOps, matmulOps, normOps, softmaxOps, reduceOps]) {
+  for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
+    layoutOps, padOps, gatherOps, resizeOps, convOps, poolOps, matmulOps, normOps, softmaxOps, reduceOps]) {
     registerOps(family);
   }
 }
