@@ -17,7 +17,8 @@
  * - `node.op`         a node has an op name
  * - `node.outputs`    a node defines at least one (non-omitted) output
  * - `node.types`      a node has exactly one type per output
- * - `attr.kind`       an attribute's value fits its kind (int: integer, floats: numbers, tensor: Tensor...)
+ * - `attr.kind`       an attribute's value fits its kind (int: integer, float/floats: f32 values,
+ *                     tensor: a Tensor...)
  * - `const.type`      a constant's type is static
  * - `const.data`      a constant's data has its dtype, shape and storage class (bool elements 0/1)
  * - `const.hash`      a constant's hash is lowercase hex, and is (a prefix of) `hashOf(data)` when data is present
@@ -54,6 +55,8 @@ export function typeProblem(t: TensorType | undefined): string | undefined {
   return undefined;
 }
 
+/** Float attributes hold f32 values (as ONNX stores them); the text prints them as f32. */
+const isF32 = (x: number) => Number.isNaN(x) || Object.is(Math.fround(x), x);
 const isNumberList = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'number');
 
 /** Why an attribute value does not fit its kind, or undefined. */
@@ -61,10 +64,12 @@ function attrProblem(a: AttrValue): string | undefined {
   const v: unknown = a?.value;
   switch (a?.kind) {
     case 'int': return Number.isInteger(v) ? undefined : `int attribute holds ${String(v)}`;
-    case 'float': return typeof v === 'number' ? undefined : 'float attribute holds a non-number';
+    case 'float': return typeof v !== 'number' ? 'float attribute holds a non-number'
+      : isF32(v) ? undefined : `float attribute ${v} is not an f32 value (round it with Math.fround)`;
     case 'string': return typeof v === 'string' ? undefined : 'string attribute holds a non-string';
     case 'ints': return isNumberList(v) && (v as number[]).every(Number.isInteger) ? undefined : 'ints attribute holds a non-integer';
-    case 'floats': return isNumberList(v) ? undefined : 'floats attribute holds a non-number';
+    case 'floats': return !isNumberList(v) ? 'floats attribute holds a non-number'
+      : (v as number[]).every(isF32) ? undefined : 'floats attribute holds a value that is not an f32 value (round it with Math.fround)';
     case 'strings': return Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'strings attribute holds a non-string';
     case 'tensor': return v instanceof Tensor ? undefined : 'tensor attribute holds no Tensor';
     default: return `unknown attribute kind '${String((a as { kind?: unknown } | undefined)?.kind)}'`;

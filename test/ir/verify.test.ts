@@ -93,11 +93,13 @@ test('attr.kind: values must fit their kinds', () => {
     ...node('A', ['x'], ['y']),
     attrs: {
       i: { kind: 'int', value: 1.5 }, f: { kind: 'float', value: 'x' as unknown as number },
-      is: { kind: 'ints', value: [1, 0.5] }, t: { kind: 'tensor', value: {} as Tensor }, ok: { kind: 'floats', value: [0.5] },
+      is: { kind: 'ints', value: [1, 0.5] }, t: { kind: 'tensor', value: {} as Tensor }, ok: { kind: 'floats', value: [0.5, NaN] },
+      d: { kind: 'float', value: 0.1 }, ds: { kind: 'floats', value: [0.5, 1e-5] }, okf: { kind: 'float', value: Math.fround(0.1) },
     },
   };
   const errs = collectGraphErrors(graph([n]));
-  assert.equal(errs.map((e) => [e.place.rule, e.place.attribute]), [['attr.kind', 'i'], ['attr.kind', 'f'], ['attr.kind', 'is'], ['attr.kind', 't']]);
+  assert.equal(errs.map((e) => [e.place.rule, e.place.attribute]), [['attr.kind', 'i'], ['attr.kind', 'f'], ['attr.kind', 'is'], ['attr.kind', 't'], ['attr.kind', 'd'], ['attr.kind', 'ds']]);
+  assert.is(errs[4].message, "node 'y', op A, attribute 'd', rule attr.kind: float attribute 0.1 is not an f32 value (round it with Math.fround)");
   assert.is(errs[0].message, "node 'y', op A, attribute 'i', rule attr.kind: int attribute holds 1.5");
 });
 
