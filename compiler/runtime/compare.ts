@@ -59,5 +59,5 @@ function compareExact(got: Tensor, want: Tensor): string | undefined {
 
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);
-  return Number.isInteger(v) ? String(v) : v.toPrecision(6);
+  return String(Number(v.toPrecision(6)));
 }
