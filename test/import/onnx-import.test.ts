@@ -115,6 +115,12 @@ test('structural errors: undefined inputs, values defined twice, missing outputs
   assert.match(errorOf(base([node('Neg', ['x'], ['z'])])), "graph output 'y' is not produced by any node");
 });
 
+test('attribute and shape errors from type inference name the file, node and op', () => {
+  const spec = (a: ReturnType<typeof attr.str>) => modelBytes({ nodes: [node('Transpose', ['x'], ['y'], [a], 'tr')], inputs: [value('x', 1, [2, 3])], outputs: [value('y', 1, [3, 2])] });
+  assert.match(errorOf(spec(attr.str('perm', 'no'))), /^m\.onnx, node 'y', op Transpose, attribute 'perm': expected ints, got string/);
+  assert.match(errorOf(spec(attr.ints('perm', [0, 0]))), /^m\.onnx, node 'y', op Transpose: type inference failed/);
+});
+
 test('version checks: IR 3-13, ai.onnx opset up to 27 and required', () => {
   const spec = { nodes: [node('Neg', ['x'], ['y'])], inputs: [value('x', 1, [2])], outputs: [value('y', 1, [2])] };
   assert.is(errorOf(modelBytes({ ...spec, ir: 2 })), 'm.onnx: ONNX IR version 2 is not supported (kiln reads IR versions 3 to 13)');

@@ -57,7 +57,16 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
     // garbage that decoded as protobuf but makes no sense as a model (absurd sizes and the like)
     throw new KilnError(`not a valid ONNX model: ${(e as Error).message}`, { file });
   }
-  graph = inferTypes(graph, { file });
+  try {
+    graph = inferTypes(graph, { file });
+  } catch (e) {
+    // some errors (attribute parsing) are raised without the file; add it
+    if (e instanceof KilnError && file && !e.place.file) {
+      const prefix = new KilnError('', e.place).message;
+      throw new KilnError(e.message.slice(prefix.length), { ...e.place, file });
+    }
+    throw e;
+  }
   checkDeclaredOutputs(graph, declared, file);
   return graph;
 }
