@@ -15,8 +15,10 @@ import { padOps } from './pad.ts';
 import { gatherOps } from './gather.ts';
 import { resizeOps } from './resize.ts';
 import { convOps } from './conv.ts';
+import { convTransposeOps } from './conv-transpose.ts';
 import { poolOps } from './pool.ts';
 import { matmulOps } from './matmul.ts';
+import { einsumOps } from './einsum.ts';
 import { normOps } from './norm.ts';
 import { softmaxOps } from './softmax.ts';
 import { reduceOps } from './reduce.ts';
@@ -28,7 +30,7 @@ export function registerAllOps(): void {
   if (registered) return;
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
-    layoutOps, padOps, gatherOps, resizeOps, convOps, poolOps, matmulOps, normOps, softmaxOps, reduceOps]) {
+    layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps]) {
     registerOps(family);
   }
 }

@@ -1,4 +1,262 @@
-/** Op family 'conv': placeholder until its ops land (see all.ts). */
+/**
+ * Op family 'conv': Conv (1-D/2-D/3-D, groups, depthwise, dilations, strides, pads, auto_pad, bias).
+ * ConvTranspose lives in conv-transpose.ts.
+ *
+ * Algorithm, per batch item and group (geometry from window.ts, lifted to 3 spatial axes):
+ *   - 1×1 kernels with unit strides and no pads read X directly as the [Cg, H·W] GEMM operand;
+ *   - depthwise convolutions (one input channel per group) run a direct loop whose kernel ranges are
+ *     clipped per output row/column so the inner loop has no bounds checks;
+ *   - everything else is im2col (rows = (c, kd, kh, kw), columns = output positions, zeros where the
+ *     window hits padding) followed by Y_g[Mg, out] = W_g[Mg, Cg·k] · col[Cg·k, out] on the shared
+ *     GEMM core (gemm-core.ts): sgemm for f32/f16/bf16, dgemm for f64.
+ * Bias is added per output channel afterwards. The im2col buffer is reused between calls.
+ */
+import type { TensorType } from '../ir/graph.ts';
+import type { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { AttrError } from './registry.ts';
+import { FLOAT_TYPES, expectDType, required, sameDType } from './support.ts';
+import { type Geometry, type WindowAttrs, lift3, outputDims, prod, readWindowAttrs, resolveGeometry } from './window.ts';
+import { type FloatArray, allocFloat, floatData, floatTensor } from './float-io.ts';
+import { dense, dgemm, sgemm } from './gemm-core.ts';
 
-export const convOps: OpDef<any>[] = [];
+/** Conv attributes: the window plus the group count. */
+export interface ConvAttrs extends WindowAttrs {
+  readonly group: number;
+}
+
+/** Reads a conv-style node's attributes (window + group). */
+export function readConvAttrs(r: Parameters<OpDef['parseAttrs']>[0]): ConvAttrs {
+  const group = r.int('group', 1);
+  if (group < 1) throw new AttrError('group', `must be >= 1, got ${group}`);
+  return { ...readWindowAttrs(r), group };
+}
+
+/** The kernel's spatial shape: kernel_shape if given, else W's trailing dims (must be static). */
+export function kernelShapeOf(a: WindowAttrs, w: TensorType, op: string): number[] {
+  const fromW = w.shape.slice(2);
+  if (a.kernelShape) {
+    if (a.kernelShape.length !== fromW.length) {
+      throw new Error(`${op}: kernel_shape has ${a.kernelShape.length} values but W [${w.shape.join(',')}] has ${fromW.length} spatial dims`);
+    }
+    fromW.forEach((d, i) => {
+      if (typeof d === 'number' && d !== a.kernelShape![i]) {
+        throw new Error(`${op}: kernel_shape [${a.kernelShape!.join(',')}] does not match W [${w.shape.join(',')}]`);
+      }
+    });
+    return [...a.kernelShape];
+  }
+  if (fromW.some((d) => typeof d !== 'number')) throw new Error(`${op}: W has symbolic spatial dims [${w.shape.join(',')}]; give kernel_shape`);
+  return fromW as number[];
+}
+
+const Conv: OpDef<ConvAttrs> = {
+  name: 'Conv',
+  inputs: [2, 3],
+  outputs: [1, 1],
+  parseAttrs: readConvAttrs,
+  inferTypes(inputs, a, ctx) {
+    const x = required(inputs, 0, 'X');
+    const w = required(inputs, 1, 'W');
+    const b = inputs[2];
+    const dtype = sameDType([x, w, b]);
+    expectDType(dtype, FLOAT_TYPES, 'X');
+    if (x.shape.length < 3) throw new Error(`Conv: X must have rank >= 3 (N, C, spatial...), got [${x.shape.join(',')}]`);
+    if (w.shape.length !== x.shape.length) throw new Error(`Conv: W [${w.shape.join(',')}] must have the rank of X [${x.shape.join(',')}]`);
+    const kernel = kernelShapeOf(a, w, 'Conv');
+    const [c, m, cw] = [x.shape[1], w.shape[0], w.shape[1]];
+    if (typeof c === 'number' && typeof cw === 'number' && c !== cw * a.group) {
+      throw new Error(`Conv: X has ${c} channels but W [${w.shape.join(',')}] expects ${cw} per group × group ${a.group} = ${cw * a.group}`);
+    }
+    if (typeof m === 'number' && m % a.group !== 0) {
+      throw new Error(`Conv: W has ${m} output channels, not divisible by group ${a.group}`);
+    }
+    if (b && (b.shape.length !== 1 || (typeof b.shape[0] === 'number' && typeof m === 'number' && b.shape[0] !== m))) {
+      throw new Error(`Conv: bias B [${b.shape.join(',')}] must be 1-D of size ${m} (output channels)`);
+    }
+    const spatial = outputDims(a, x.shape.slice(2), kernel, false, () => ctx.freshDim());
+    return [{ dtype, shape: [x.shape[0], m, ...spatial] }];
+  },
+  run(inputs, a) {
+    const x = inputs[0]!, w = inputs[1]!, b = inputs[2];
+    return [conv(x, w, b, a)];
+  },
+};
+
+/** Runs Conv on concrete tensors (exported for the ConvTranspose and fusion tests). */
+export function conv(x: Tensor, w: Tensor, b: Tensor | undefined, a: ConvAttrs): Tensor {
+  const [n, c] = x.shape;
+  const [m, cg] = w.shape;
+  const kernel = a.kernelShape ? [...a.kernelShape] : w.shape.slice(2);
+  const group = a.group;
+  if (c !== cg * group) throw new Error(`Conv: X has ${c} channels but W [${w.shape.join(',')}] expects ${cg} per group × group ${group}`);
+  if (m % group !== 0) throw new Error(`Conv: W has ${m} output channels, not divisible by group ${group}`);
+  const geo = resolveGeometry(a, x.shape.slice(2), kernel);
+  const g3 = lift3(geo, 'Conv');
+  const inSize = prod(g3.input), outSize = prod(g3.output), kSize = prod(g3.kernel);
+  const mg = m / group;
+  const xs = floatData(x);
+  const ws = floatData(w);
+  const f64 = xs instanceof Float64Array;
+  const wk = (f64 ? (ws instanceof Float64Array ? ws : Float64Array.from(ws)) : ws) as FloatArray;
+  const y = allocFloat(f64 ? 'f64' : 'f32', n * m * outSize);
+  const pointwise = kSize === 1 && g3.strides.every((s) => s === 1) &&
+    g3.padBegin.every((p) => p === 0) && g3.padEnd.every((p) => p === 0);
+  if (cg === 1 && group > 1 && !pointwise) {
+    depthwise(xs, wk, y, n, c, mg, g3);
+  } else {
+    const rows = cg * kSize;
+    const col = pointwise ? undefined : scratch(f64, rows * outSize);
+    for (let ni = 0; ni < n; ni++) {
+      for (let g = 0; g < group; g++) {
+        const xOff = (ni * c + g * cg) * inSize;
+        let bData = xs, bOff = xOff;
+        if (col) {
+          im2col(xs, xOff, cg, g3, col);
+          bData = col;
+          bOff = 0;
+        }
+        const yOff = (ni * m + g * mg) * outSize;
+        if (f64) {
+          dgemm(mg, outSize, rows, 1, dense(wk as Float64Array, g * mg * rows, rows), dense(bData as Float64Array, bOff, outSize),
+            y as Float64Array, yOff, outSize, false);
+        } else {
+          sgemm(mg, outSize, rows, 1, dense(wk as Float32Array, g * mg * rows, rows), dense(bData as Float32Array, bOff, outSize),
+            y as Float32Array, yOff, outSize, false);
+        }
+      }
+    }
+  }
+  if (b) addChannelBias(y, floatData(b), n, m, outSize);
+  return floatTensor(x.dtype, [n, m, ...geo.output], y);
+}
+
+let scratch32 = new Float32Array(0);
+let scratch64 = new Float64Array(0);
+
+/** A reusable im2col buffer of at least `size` elements (contents undefined). */
+function scratch(f64: boolean, size: number): FloatArray {
+  if (f64) {
+    if (scratch64.length < size) scratch64 = new Float64Array(size);
+    return scratch64;
+  }
+  if (scratch32.length < size) scratch32 = new Float32Array(size);
+  return scratch32;
+}
+
+/** y[n, m, :] += bias[m]. */
+export function addChannelBias(y: FloatArray, bias: FloatArray, n: number, m: number, size: number): void {
+  for (let ni = 0; ni < n; ni++) {
+    for (let mi = 0; mi < m; mi++) {
+      const bv = bias[mi];
+      const o = (ni * m + mi) * size;
+      for (let i = 0; i < size; i++) y[o + i] += bv;
+    }
+  }
+}
+
+/** First output index o with o·s + koff >= 0 and one past the last with o·s + koff < size, clipped to [0, out). */
+function validRange(koff: number, s: number, size: number, out: number): [number, number] {
+  const lo = koff >= 0 ? 0 : Math.ceil(-koff / s);
+  const hi = size - koff <= 0 ? 0 : Math.floor((size - 1 - koff) / s) + 1;
+  return [Math.min(lo, out), Math.max(Math.min(hi, out), Math.min(lo, out))];
+}
+
+/**
+ * Writes the im2col matrix of `cg` channels starting at xs[xOff]: row (c, kd, kh, kw), column
+ * (od, oh, ow) holds the input sample under that kernel tap, or 0 in the padding.
+ */
+export function im2col(xs: FloatArray, xOff: number, cg: number, g: Geometry, col: FloatArray): void {
+  const [ID, IH, IW] = g.input;
+  const [KD, KH, KW] = g.kernel;
+  const [OD, OH, OW] = g.output;
+  const [SD, SH, SW] = g.strides;
+  const [DD, DH, DW] = g.dilations;
+  const [PD, PH, PW] = g.padBegin;
+  const plane = OH * OW;
+  let q = 0;
+  for (let c = 0; c < cg; c++) {
+    const cOff = xOff + c * ID * IH * IW;
+    for (let kd = 0; kd < KD; kd++) {
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          const kwOff = kw * DW - PW;
+          const [lo, hi] = validRange(kwOff, SW, IW, OW);
+          for (let od = 0; od < OD; od++) {
+            const id = od * SD + kd * DD - PD;
+            if (id < 0 || id >= ID) {
+              col.fill(0, q, q + plane);
+              q += plane;
+              continue;
+            }
+            for (let oh = 0; oh < OH; oh++) {
+              const ih = oh * SH + kh * DH - PH;
+              if (ih < 0 || ih >= IH) {
+                col.fill(0, q, q + OW);
+                q += OW;
+                continue;
+              }
+              const row = cOff + (id * IH + ih) * IW + kwOff;
+              for (let ow = 0; ow < lo; ow++) col[q + ow] = 0;
+              if (SW === 1) for (let ow = lo; ow < hi; ow++) col[q + ow] = xs[row + ow];
+              else for (let ow = lo; ow < hi; ow++) col[q + ow] = xs[row + ow * SW];
+              for (let ow = hi; ow < OW; ow++) col[q + ow] = 0;
+              q += OW;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Depthwise convolution (one input channel per group, `mg` output channels per group) as a direct
+ * loop; kernel tap ranges are clipped per output position so the innermost loop needs no checks.
+ */
+function depthwise(xs: FloatArray, ws: FloatArray, y: FloatArray, n: number, c: number, mg: number, g: Geometry): void {
+  const [ID, IH, IW] = g.input;
+  const [KD, KH, KW] = g.kernel;
+  const [OD, OH, OW] = g.output;
+  const [SD, SH, SW] = g.strides;
+  const [DD, DH, DW] = g.dilations;
+  const [PD, PH, PW] = g.padBegin;
+  const inSize = ID * IH * IW, outSize = OD * OH * OW, kSize = KD * KH * KW;
+  const m = c * mg;
+  // per output column: the first and one-past-last valid kw
+  const kwLo = new Int32Array(OW), kwHi = new Int32Array(OW);
+  for (let ow = 0; ow < OW; ow++) {
+    const base = ow * SW - PW;
+    kwLo[ow] = base >= 0 ? 0 : Math.min(KW, Math.ceil(-base / DW));
+    kwHi[ow] = Math.max(kwLo[ow], Math.min(KW, Math.floor((IW - 1 - base) / DW) + 1));
+  }
+  for (let ni = 0; ni < n; ni++) {
+    for (let mi = 0; mi < m; mi++) {
+      const xOff = (ni * c + Math.floor(mi / mg)) * inSize;
+      const wOff = mi * kSize;
+      let q = (ni * m + mi) * outSize;
+      for (let od = 0; od < OD; od++) {
+        for (let oh = 0; oh < OH; oh++) {
+          for (let ow = 0; ow < OW; ow++) {
+            const iw0 = ow * SW - PW, lo = kwLo[ow], hi = kwHi[ow];
+            let s = 0;
+            for (let kd = 0; kd < KD; kd++) {
+              const id = od * SD + kd * DD - PD;
+              if (id < 0 || id >= ID) continue;
+              for (let kh = 0; kh < KH; kh++) {
+                const ih = oh * SH + kh * DH - PH;
+                if (ih < 0 || ih >= IH) continue;
+                const xr = xOff + (id * IH + ih) * IW + iw0;
+                const wr = wOff + (kd * KH + kh) * KW;
+                for (let kw = lo; kw < hi; kw++) s += xs[xr + kw * DW] * ws[wr + kw];
+              }
+            }
+            y[q++] = s;
+          }
+        }
+      }
+    }
+  }
+}
+
+export const convOps: OpDef<any>[] = [Conv];

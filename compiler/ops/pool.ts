@@ -1,4 +1,229 @@
-/** Op family 'pool': placeholder until its ops land (see all.ts). */
+/**
+ * Op family 'pool': MaxPool (with optional i64 Indices, storage_order), AveragePool
+ * (count_include_pad), both with strides, pads, auto_pad, dilations and ceil_mode; GlobalAveragePool
+ * and GlobalMaxPool.
+ *
+ * Algorithm: the window geometry comes from window.ts (ceil_mode drops a last window that would start
+ * in the end padding), lifted to 3 spatial axes. For every axis and output index the range of kernel
+ * taps that land inside the input is precomputed once ([lo, hi) per output index), so the per-window
+ * loops run without bounds checks. Padding never wins a max; for averages the divisor is the number of
+ * taps inside the input, or with count_include_pad the number inside the padded extent (taps hanging
+ * past the end padding in ceil_mode are never counted, as in onnxruntime). Like onnxruntime and the
+ * ONNX reference, MaxPool skips NaN inputs (a window of only NaN/padding yields -inf).
+ * Indices are flat positions in X: row-major over (n, c, spatial) with storage_order 0; with
+ * storage_order 1 the spatial part is column-major (first spatial axis fastest).
+ * Values are computed in f32 (f64 for f64 tensors); 8-bit integer inputs are exact in f32.
+ */
+import type { Dim, TensorType } from '../ir/graph.ts';
+import { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { AttrError } from './registry.ts';
+import { FLOAT_TYPES, expectDType, required } from './support.ts';
+import { type Geometry, type WindowAttrs, lift3, outputDims, prod, readWindowAttrs, resolveGeometry } from './window.ts';
+import { allocFloat, floatData, floatTensor } from './float-io.ts';
 
-export const poolOps: OpDef<any>[] = [];
+/** Attributes shared by MaxPool and AveragePool. */
+export interface PoolAttrs extends WindowAttrs {
+  readonly kernel: readonly number[];
+  readonly ceilMode: boolean;
+  readonly countIncludePad: boolean;
+  readonly storageOrder: number;
+}
+
+function readPoolAttrs(r: Parameters<OpDef['parseAttrs']>[0]): PoolAttrs {
+  const w = readWindowAttrs(r);
+  if (!w.kernelShape) throw new AttrError('kernel_shape', 'required attribute is missing');
+  const storageOrder = r.int('storage_order', 0);
+  if (storageOrder !== 0 && storageOrder !== 1) throw new AttrError('storage_order', `must be 0 or 1, got ${storageOrder}`);
+  return {
+    ...w,
+    kernel: w.kernelShape,
+    ceilMode: r.int('ceil_mode', 0) !== 0,
+    countIncludePad: r.int('count_include_pad', 0) !== 0,
+    storageOrder,
+  };
+}
+
+function poolTypes(op: string, x: TensorType, a: PoolAttrs, freshDim: () => Dim): Dim[] {
+  if (x.shape.length < 3) throw new Error(`${op}: X must have rank >= 3 (N, C, spatial...), got [${x.shape.join(',')}]`);
+  const spatial = x.shape.slice(2);
+  if (a.kernel.length !== spatial.length) {
+    throw new Error(`${op}: kernel_shape has ${a.kernel.length} values but X [${x.shape.join(',')}] has ${spatial.length} spatial dims`);
+  }
+  return [x.shape[0], x.shape[1], ...outputDims(a, spatial, a.kernel, a.ceilMode, freshDim)];
+}
+
+const MAXPOOL_TYPES = [...FLOAT_TYPES, 'i8', 'u8'] as const;
+
+const MaxPool: OpDef<PoolAttrs> = {
+  name: 'MaxPool',
+  inputs: [1, 1],
+  outputs: [1, 2],
+  parseAttrs: readPoolAttrs,
+  inferTypes(inputs, a, ctx, outputCount) {
+    const x = required(inputs, 0, 'X');
+    expectDType(x.dtype, MAXPOOL_TYPES, 'X');
+    const shape = poolTypes('MaxPool', x, a, () => ctx.freshDim());
+    const out: TensorType[] = [{ dtype: x.dtype, shape }];
+    if (outputCount > 1) out.push({ dtype: 'i64', shape });
+    return out;
+  },
+  run(inputs, a, outputCount) {
+    return pool(inputs[0]!, a, 'max', outputCount > 1);
+  },
+};
+
+const AveragePool: OpDef<PoolAttrs> = {
+  name: 'AveragePool',
+  inputs: [1, 1],
+  outputs: [1, 1],
+  parseAttrs: readPoolAttrs,
+  inferTypes(inputs, a, ctx) {
+    const x = required(inputs, 0, 'X');
+    expectDType(x.dtype, FLOAT_TYPES, 'X');
+    return [{ dtype: x.dtype, shape: poolTypes('AveragePool', x, a, () => ctx.freshDim()) }];
+  },
+  run(inputs, a) {
+    return pool(inputs[0]!, a, 'avg', false);
+  },
+};
+
+/** Per output index of one axis: the kernel taps [lo, hi) inside the input and [0, padHi) inside the padded extent. */
+function tapRanges(out: number, size: number, k: number, s: number, d: number, pb: number, pe: number) {
+  const lo = new Int32Array(out), hi = new Int32Array(out), padHi = new Int32Array(out);
+  for (let o = 0; o < out; o++) {
+    const base = o * s - pb;
+    const l = base >= 0 ? 0 : Math.min(k, Math.ceil(-base / d));
+    const h = size - 1 - base < 0 ? 0 : Math.min(k, Math.floor((size - 1 - base) / d) + 1);
+    lo[o] = l;
+    hi[o] = Math.max(l, h);
+    padHi[o] = Math.max(0, Math.min(k, Math.floor((size + pe - 1 - base) / d) + 1));
+  }
+  return { lo, hi, padHi };
+}
+
+/** Runs MaxPool (kind 'max', optionally with Indices) or AveragePool on a concrete tensor. */
+export function pool(x: Tensor, a: PoolAttrs, kind: 'max' | 'avg', withIndices: boolean): Tensor[] {
+  const [n, c] = x.shape;
+  const geo = resolveGeometry(a, x.shape.slice(2), a.kernel, a.ceilMode);
+  const g = lift3(geo, kind === 'max' ? 'MaxPool' : 'AveragePool');
+  const [ID, IH, IW] = g.input, [OD, OH, OW] = g.output, [KD, KH, KW] = g.kernel;
+  const [SD, SH, SW] = g.strides, [DD, DH, DW] = g.dilations, [PD, PH, PW] = g.padBegin;
+  const rd = tapRanges(OD, ID, KD, SD, DD, PD, g.padEnd[0]);
+  const rh = tapRanges(OH, IH, KH, SH, DH, PH, g.padEnd[1]);
+  const rw = tapRanges(OW, IW, KW, SW, DW, PW, g.padEnd[2]);
+  const inSize = ID * IH * IW, outSize = OD * OH * OW;
+  const xs = floatData(x);
+  const y = allocFloat(x.dtype, n * c * outSize);
+  const idx = withIndices ? new BigInt64Array(n * c * outSize) : undefined;
+  const colMajor = a.storageOrder === 1;
+  let q = 0;
+  for (let plane = 0; plane < n * c; plane++) {
+    const xo = plane * inSize;
+    for (let od = 0; od < OD; od++) {
+      const dLo = rd.lo[od], dHi = rd.hi[od], d0 = od * SD - PD;
+      for (let oh = 0; oh < OH; oh++) {
+        const hLo = rh.lo[oh], hHi = rh.hi[oh], h0 = oh * SH - PH;
+        for (let ow = 0; ow < OW; ow++) {
+          const wLo = rw.lo[ow], wHi = rw.hi[ow], w0 = ow * SW - PW;
+          if (kind === 'max') {
+            let best = -Infinity, at = -1;
+            for (let kd = dLo; kd < dHi; kd++) {
+              const id = d0 + kd * DD;
+              for (let kh = hLo; kh < hHi; kh++) {
+                const row = xo + (id * IH + h0 + kh * DH) * IW + w0;
+                for (let kw = wLo; kw < wHi; kw++) {
+                  const v = xs[row + kw * DW];
+                  if (v > best) { best = v; at = row + kw * DW; }
+                }
+              }
+            }
+            y[q] = best;
+            if (idx) {
+              let flat = at;
+              if (colMajor && at >= 0) {
+                const r = at - xo, id = Math.floor(r / (IH * IW)), ih = Math.floor(r / IW) % IH, iw = r % IW;
+                flat = xo + id + ih * ID + iw * ID * IH;
+              }
+              idx[q] = BigInt(flat);
+            }
+          } else {
+            let sum = 0;
+            for (let kd = dLo; kd < dHi; kd++) {
+              const id = d0 + kd * DD;
+              for (let kh = hLo; kh < hHi; kh++) {
+                const row = xo + (id * IH + h0 + kh * DH) * IW + w0;
+                for (let kw = wLo; kw < wHi; kw++) sum += xs[row + kw * DW];
+              }
+            }
+            const count = a.countIncludePad
+              ? rd.padHi[od] * rh.padHi[oh] * rw.padHi[ow]
+              : (dHi - dLo) * (hHi - hLo) * (wHi - wLo);
+            y[q] = sum / count;
+          }
+          q++;
+        }
+      }
+    }
+  }
+  const shape = [n, c, ...geo.output];
+  const out = [floatTensor(x.dtype, shape, y)];
+  if (idx) out.push(new Tensor('i64', shape, idx));
+  return out;
+}
+
+function globalTypes(op: string, x: TensorType): TensorType {
+  if (x.shape.length < 2) throw new Error(`${op}: X must have rank >= 2 (N, C, spatial...), got [${x.shape.join(',')}]`);
+  expectDType(x.dtype, FLOAT_TYPES, 'X');
+  return { dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] };
+}
+
+/** Global pooling: mean or max over all spatial positions of each (n, c) plane. */
+function globalPool(x: Tensor, kind: 'max' | 'avg'): Tensor {
+  const [n, c] = x.shape;
+  const size = prod(x.shape.slice(2));
+  const xs = floatData(x);
+  const y = allocFloat(x.dtype, n * c);
+  for (let p = 0; p < n * c; p++) {
+    const o = p * size;
+    if (kind === 'avg') {
+      let s = 0;
+      for (let i = 0; i < size; i++) s += xs[o + i];
+      y[p] = s / size;
+    } else {
+      let m = -Infinity;
+      for (let i = 0; i < size; i++) {
+        const v = xs[o + i];
+        if (v > m || v !== v) m = v;
+        if (m !== m) break;
+      }
+      y[p] = m;
+    }
+  }
+  return floatTensor(x.dtype, [n, c, ...x.shape.slice(2).map(() => 1)], y);
+}
+
+const GlobalAveragePool: OpDef<null> = {
+  name: 'GlobalAveragePool',
+  inputs: [1, 1],
+  outputs: [1, 1],
+  parseAttrs: () => null,
+  inferTypes: (inputs) => [globalTypes('GlobalAveragePool', required(inputs, 0, 'X'))],
+  run: (inputs) => [globalPool(inputs[0]!, 'avg')],
+};
+
+const GlobalMaxPool: OpDef<null> = {
+  name: 'GlobalMaxPool',
+  inputs: [1, 1],
+  outputs: [1, 1],
+  parseAttrs: () => null,
+  inferTypes: (inputs) => [globalTypes('GlobalMaxPool', required(inputs, 0, 'X'))],
+  run: (inputs) => [globalPool(inputs[0]!, 'max')],
+};
+
+export const poolOps: OpDef<any>[] = [MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool];
+
+/** Exposed for tests: the resolved geometry of a pool node on concrete spatial sizes. */
+export function poolGeometry(a: PoolAttrs, spatial: readonly number[]): Geometry {
+  return resolveGeometry(a, spatial, a.kernel, a.ceilMode);
+}
