@@ -231,7 +231,7 @@ export function tensorToProto(t: Tensor, name?: string): TensorProto {
     p.raw_data = packSubByte(t.data as Int8Array | Uint8Array, bits);
   } else {
     const d = t.data as Exclude<TensorData, string[]>;
-    p.raw_data = new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice();
+    p.raw_data = new Uint8Array(d.buffer, d.byteOffset, d.byteLength); // a view: the encoder copies it
   }
   return p;
 }
