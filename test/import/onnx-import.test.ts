@@ -14,6 +14,7 @@ import { runReference } from '../../compiler/runtime/reference.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { attr, floatTensor, int64Tensor, modelBytes, node, value, type ModelSpec } from './onnx-build.ts';
+import { decodeModelProto, encodeModelProto } from '../../compiler/import/onnx/schema.ts';
 
 const errorOf = (bytes: Uint8Array, file = 'm.onnx'): string => {
   try {
@@ -87,6 +88,23 @@ test('Constant nodes in every form become constants; initializers listed as inpu
   const [y, ints] = runReference(g, new Map([['x', Tensor.fromNumbers('f32', [2], [1, 2])]]));
   assert.equal(Array.from(y.data as Float32Array), [(1 + 0.5) * 2.5 + 10, (2 + 1.5) * 2.5 + 20]);
   assert.equal(ints.data, BigInt64Array.of(4n, 5n));
+});
+
+test('sparse initializers and sparse Constant values are densified (linear and coordinate indices)', () => {
+  const spec = modelBytes({
+    nodes: [
+      node('Constant', [], ['c'], [{ name: 'sparse_value', type: 11, sparse_tensor: {
+        dims: [2, 3], values: floatTensor('', [2], [5, 6]), indices: int64Tensor('', [2, 2], [0, 1, 1, 2]) } }]),
+      node('Add', ['s', 'c'], ['y']),
+    ],
+    inputs: [], outputs: [value('y', 1, [2, 3])],
+  });
+  const m = decodeModelProto(spec);
+  m.graph!.sparse_initializer = [{ dims: [2, 3], values: floatTensor('s', [2], [1, 2]), indices: int64Tensor('', [2], [0, 5]) }];
+  const g = importOnnx(encodeModelProto(m));
+  assert.equal(constValue(g, 's'), [1, 0, 0, 0, 0, 2]);
+  assert.equal(constValue(g, '0'), [0, 5, 0, 0, 0, 6]);
+  assert.equal(Array.from(runReference(g, new Map())[0].data as Float32Array), [1, 5, 0, 0, 0, 8]);
 });
 
 test('symbolic dims keep their names; missing dims get fresh names; value_info is only a hint', () => {
