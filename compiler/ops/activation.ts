@@ -60,14 +60,24 @@ const dropout: OpDef<DropoutAttrs> = {
 export const activationOps: OpDef<any>[] = [
   unaryOp({
     name: 'Relu', types: SIGNED_NUMERIC,
-    float: (x, y) => { for (let i = 0; i < x.length; i++) { const v = x[i]; y[i] = v < 0 ? 0 : v; } },
+    // branch-free: v * (v > 0) keeps NaN; the rare NaN result of -Inf * 0 is fixed up
+    float: (x, y) => {
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        const r = v * Number(v > 0) + 0; // + 0 turns -0 into 0
+        y[i] = r === r ? r : v === v ? 0 : v;
+      }
+    },
     int: (x, y) => { for (let i = 0; i < x.length; i++) { const v = x[i]; y[i] = v < 0 ? 0 : v; } },
     big: (x, y) => { for (let i = 0; i < x.length; i++) { const v = x[i]; y[i] = v < 0n ? 0n : v; } },
   }),
   unaryOp({
     name: 'LeakyRelu', types: FLOATS,
     attrs: (r) => ({ alpha: r.float('alpha', 0.01) }),
-    float: (x, y, { alpha }) => { for (let i = 0; i < x.length; i++) { const v = x[i]; y[i] = v < 0 ? alpha * v : v; } },
+    float: (x, y, { alpha }) => {
+      const factor = Float64Array.of(1, alpha); // indexed by (v < 0): a select without a branch
+      for (let i = 0; i < x.length; i++) { const v = x[i]; y[i] = v * factor[Number(v < 0)]; }
+    },
   }),
   unaryOp({
     name: 'Elu', types: FLOATS,
@@ -78,11 +88,13 @@ export const activationOps: OpDef<any>[] = [
   }),
   unaryOp({
     name: 'Sigmoid', types: FLOATS,
+    // e = exp(-|x|) never overflows; sigmoid = 1/(1+e) for x >= 0, e/(1+e) otherwise (branch-free)
     float: (x, y) => {
       for (let i = 0; i < x.length; i++) {
         const v = x[i];
-        if (v >= 0) y[i] = 1 / (1 + Math.exp(-v));
-        else { const e = Math.exp(v); y[i] = e / (1 + e); }
+        const e = Math.exp(-Math.abs(v));
+        const pos = Number(v >= 0);
+        y[i] = (pos + (1 - pos) * e) / (1 + e);
       }
     },
   }),

@@ -237,7 +237,10 @@ export const binaryOps: OpDef<any>[] = [
   }),
   arithOp({
     name: 'PRelu', types: [...FLOATS, 'i32', 'i64', 'u32', 'u64'],
-    float: (a, b, y) => { for (let i = 0; i < y.length; i++) { const v = a[i]; y[i] = v < 0 ? v * b[i] : v; } },
+    float: (a, b, y) => {
+      const factor = Float64Array.of(1, 0); // factor[1] = slope, selected by (v < 0) without a branch
+      for (let i = 0; i < y.length; i++) { const v = a[i]; factor[1] = b[i]; y[i] = v * factor[Number(v < 0)]; }
+    },
     int: (a, b, y) => { for (let i = 0; i < y.length; i++) { const v = a[i]; y[i] = v < 0 ? Math.imul(v, b[i]) : v; } },
     big: (a, b, y) => { for (let i = 0; i < y.length; i++) { const v = a[i]; y[i] = v < 0n ? v * b[i] : v; } },
   }),

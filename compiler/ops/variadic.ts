@@ -113,17 +113,32 @@ const clip: OpDef<Record<string, never>> = {
     }
     const l = lo ? readNumbers(lo)[0] : -Infinity;
     const h = hi ? readNumbers(hi)[0] : Infinity;
-    const src = lane === 'float' ? floatValues(x) : (x.data as NumberArray);
-    const y = lane === 'float' ? floatBuffer(x.dtype, x.size) : (Tensor.zeros(x.dtype, x.shape).data as NumberArray);
-    for (let i = 0; i < src.length; i++) {
-      let v = src[i];
-      if (v < l) v = l;
-      if (v > h) v = h;
-      y[i] = v;
+    if (lane === 'float') {
+      const y = floatBuffer(x.dtype, x.size);
+      clampLoop(floatValues(x), y, l, h);
+      return [floatResult(x.dtype, x.shape, y)];
     }
-    return [lane === 'float' ? floatResult(x.dtype, x.shape, y as FloatArray) : new Tensor(x.dtype, x.shape, y)];
+    const out = Tensor.zeros(x.dtype, x.shape);
+    clampLoop(x.data as NumberArray, out.data as NumberArray, l, h);
+    return [out];
   },
 };
+
+/**
+ * y = min(max(x, l), h), selecting through two-entry tables indexed by the comparison so there are no
+ * data-dependent branches (Relu6 inputs are half below the bound, which a branch would mispredict).
+ */
+function clampLoop(src: NumberArray, y: NumberArray, l: number, h: number): void {
+  const low = Float64Array.of(0, l);
+  const high = Float64Array.of(0, h);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    low[0] = v;
+    const w = low[Number(v < l)];
+    high[0] = w;
+    y[i] = high[Number(w > h)];
+  }
+}
 
 export const variadicOps: OpDef<any>[] = [
   variadicOp({
