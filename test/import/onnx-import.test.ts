@@ -124,6 +124,11 @@ test('nodes out of order are sorted topologically (stable)', () => {
   }));
   assert.equal(g.nodes.map((n) => n.loc[0]), ['first', 'second', 'last']);
   assert.equal(g.nodes.map((n) => n.outputs[0]), ['0', '1', 'y']);
+  const c = importOnnx(modelBytes({
+    nodes: [node('Add', ['x', 'k'], ['y']), node('Constant', [], ['k'], [attr.float('value_float', 2)])],
+    inputs: [value('x', 1, [2])], outputs: [value('y', 1, [2])],
+  }));
+  assert.equal([c.constants.map((k) => k.name), c.nodes[0].inputs], [['0'], ['x', '0']]);
 });
 
 test('structural errors: undefined inputs, values defined twice, missing outputs', () => {

@@ -5,12 +5,13 @@
  * (2) check the IR version (3-13) and the default-domain opset (up to 27); (3) collect every problem
  * kiln cannot import — nodes of other domains, control flow, ops missing from the registry,
  * unsupported attributes, non-tensor or rank-less values — and report them all in ONE KilnError;
- * (4) turn initializers (dense, sparse, external data) and Constant nodes into constants; (5) rewrite
- * each node into its newest-opset form (opsets.ts), tracking value types as it goes so that rules that
- * need a dtype or rank can ask; (6) order nodes topologically if the file did not, and rename every
- * intermediate value to a short SSA name (`0`, `1`, ... in definition order; graph inputs, outputs and
- * initializers keep their ONNX names); (7) run type inference through the op registry and check the
- * graph outputs' dtypes against the model's declarations.
+ * (4) turn initializers (dense, sparse, external data) into constants; (5) order the nodes
+ * topologically if the file did not; (6) in that order, turn Constant nodes into constants and rewrite
+ * every other node into its newest-opset form (opsets.ts), tracking value types as it goes so that
+ * rules that need a dtype or rank can ask; (7) rename every intermediate value to a short SSA name
+ * (`0`, `1`, ... in definition order; graph inputs, outputs and initializers keep their ONNX names);
+ * (8) run type inference through the op registry and check the graph outputs' dtypes against the
+ * model's declarations.
  */
 import fs from 'node:fs';
 import type { AttrValue, Constant, Graph, GraphInput, Node, TensorType } from '../../ir/graph.ts';
@@ -130,10 +131,11 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
   const outputs = (g.output ?? []).map((v) => v.name ?? '');
   if (outputs.some((o) => !o)) fail('not a valid ONNX model: a graph output has no name');
 
-  const raw = readNodes(g.node ?? [], opsets, model, problems, src);
+  const read = readNodes(g.node ?? [], opsets, model, problems, src);
   if (problems.length) {
     fail(`cannot import this model; ${problems.length} unsupported item${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
   }
+  const raw = topoSort(read, inputs, constants, file);
 
   // normalise opsets, tracking types
   const order: string[] = []; // definition order of non-initializer values, for SSA numbering
@@ -145,6 +147,7 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
   const nodes: RawNode[] = [];
   for (const node of raw) {
     if (node.op === 'Constant') {
+      if (!node.outputs[0]) throw new KilnError('a Constant node needs an output', { file, node: node.name, op: 'Constant' });
       const value = constantNodeValue(node.attrs);
       if (typeof value === 'string') throw new KilnError(value, { file, node: node.name, op: 'Constant' });
       added.set(node.outputs[0], value);
@@ -166,8 +169,7 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
       for (const o of n.outputs) if (o) order.push(o);
     }
   }
-  const sorted = topoSort(nodes, inputs, constants, added, file);
-  const graph = assemble(g.name || 'main', inputs, outputs, constants, added, sorted, order, tracker, file);
+  const graph = assemble(g.name || 'main', inputs, outputs, constants, added, nodes, order, tracker, file);
   const declaredOutputs = new Map<string, TensorType>();
   for (const o of outputs) { const t = declared.get(o); if (t) declaredOutputs.set(o, t); }
   return { graph, declared: declaredOutputs };
@@ -251,9 +253,12 @@ class TypeTracker {
   }
 }
 
-/** Orders nodes topologically (stable: the file's order when it already is one). */
-function topoSort(nodes: RawNode[], inputs: GraphInput[], constants: Map<string, Tensor>, added: Map<string, Tensor>, file?: string): RawNode[] {
-  const defined = new Set<string>([...inputs.map((i) => i.name), ...constants.keys(), ...added.keys()]);
+/**
+ * Orders nodes (Constant nodes included) topologically — stable: the file's order when it already is
+ * one — after checking that every value is defined exactly once.
+ */
+function topoSort(nodes: RawNode[], inputs: GraphInput[], constants: Map<string, Tensor>, file?: string): RawNode[] {
+  const defined = new Set<string>([...inputs.map((i) => i.name), ...constants.keys()]);
   const producer = new Map<string, number>();
   nodes.forEach((n, i) => n.outputs.forEach((o) => {
     if (!o) return;
