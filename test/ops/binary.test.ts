@@ -100,6 +100,7 @@ test('Pow: mixed dtypes keep the base dtype', () => {
 test('PRelu: slope broadcast over the last axis; integer PRelu', () => {
   close(run1('PRelu', [t('f32', [2, 2], [-2, -1, 0, 1]), f32(0.1, 0.2)]), 'f32', [2, 2], [-0.2, -0.2, 0, 1], 1e-6);
   close(run1('PRelu', [t('f32', [3], [-1, 2, -3]), t('f32', [], [0.5])]), 'f32', [3], [-0.5, 2, -1.5]);
+  close(run1('PRelu', [f32(-Infinity, NaN, Infinity), f32(0.5, 0.5, 0.5)]), 'f32', [3], [-Infinity, NaN, Infinity]);
   assert.equal(vals(run1('PRelu', [t('i32', [2], [-4, 4]), t('i32', [1], [3])])), [-12, 4]);
   assert.equal(raw(run1('PRelu', [big('i64', [2], [-4n, 4n]), big('i64', [1], [3n])])), [-12n, 4n]);
   assert.throws(() => infer('PRelu', [ty('i8', [2]), ty('i8', [2])]), /PRelu input A has dtype i8/);

@@ -112,6 +112,16 @@ test('Relu: floats (NaN kept), int32, int64', () => {
   assert.equal(raw(run1('Relu', [big('i64', [2], [-(2n ** 60n), 2n ** 60n])])), [0n, 2n ** 60n]);
 });
 
+test('Relu, LeakyRelu: infinities, -0 and NaN through the branch-free loops', () => {
+  const y = run1('Relu', [f32(-Infinity, Infinity, -0, NaN, -1e-30)]);
+  close(y, 'f32', [5], [0, Infinity, 0, NaN, 0]);
+  assert.ok(Object.is(vals(y)[2], 0) && Object.is(vals(y)[4], 0), 'Relu gives +0, not -0');
+  close(run1('LeakyRelu', [f32(-Infinity, Infinity, NaN, -2)], { alpha: 0.5 }), 'f32', [4], [-Infinity, Infinity, NaN, -1]);
+  const sg = run1('Sigmoid', [f32(-Infinity, Infinity, NaN, -30)]);
+  close(sg, 'f32', [4], [0, 1, NaN, 9.357622968840175e-14]);
+  assert.ok(Math.abs(vals(sg)[3] / 9.357622968840175e-14 - 1) < 1e-7, 'relative accuracy in the lower tail');
+});
+
 test('LeakyRelu, Elu with default and given alpha', () => {
   close(run1('LeakyRelu', [f32(-1, 2)]), 'f32', [2], [-0.01, 2]);
   close(run1('LeakyRelu', [f32(-1, 0, 1)], { alpha: 0.1 }), 'f32', [3], [-0.1, 0, 1]);

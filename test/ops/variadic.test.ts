@@ -49,6 +49,7 @@ test('Clip: ONNX examples, min > max, omitted bounds, NaN', () => {
   close(run1('Clip', [f32(-2, 0, 6), t('f32', [], [0])]), 'f32', [3], [0, 0, 6]);
   close(run1('Clip', [f32(-2, 0, 6)]), 'f32', [3], [-2, 0, 6]);
   close(run1('Clip', [f32(NaN, 5), t('f32', [1], [0]), t('f32', [1], [1])]), 'f32', [2], [NaN, 1]);
+  close(run1('Clip', [f32(-Infinity, Infinity, 3), t('f32', [], [0]), t('f32', [], [6])]), 'f32', [3], [0, 6, 3]);
 });
 
 test('Clip on integers and i64; bound errors', () => {
