@@ -1,7 +1,8 @@
 /**
  * Micro-benchmark of the reference executor's compute-heavy kernels (not a test): times Conv
  * (3×3 64→64 on 56×56, 1×1, 7×7/2 stem, depthwise), MatMul (BERT-sized) and a few others, best of
- * several runs, and prints ms and GMAC/s. Run: node --import tsx bench/ops-micro.ts
+ * several runs, and prints wall ms, process CPU ms and GMAC/s (from CPU time, which other processes
+ * on a shared 2-core machine disturb less than wall time). Run: node --import tsx bench/ops-micro.ts
  */
 import { Tensor } from '../compiler/ir/tensor.ts';
 import { getOp } from '../compiler/ops/registry.ts';
@@ -23,13 +24,17 @@ function bench(name: string, op: string, inputs: (Tensor | undefined)[], attrs: 
   const def = getOp(op);
   const a = def.parseAttrs(new AttrReader(attrs));
   def.run(inputs, a, 1); // warm-up
-  let best = Infinity;
+  let best = Infinity, bestCpu = Infinity;
   for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage();
     const t = performance.now();
     def.run(inputs, a, 1);
     best = Math.min(best, performance.now() - t);
+    const c = process.cpuUsage(c0);
+    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000);
   }
-  console.log(`${name.padEnd(40)} ${best.toFixed(1).padStart(8)} ms  ${(macs / best / 1e6).toFixed(2)} GMAC/s`);
+  console.log(`${name.padEnd(40)} wall ${best.toFixed(1).padStart(7)} ms  cpu ${bestCpu.toFixed(1).padStart(7)} ms  ` +
+    `${(macs / bestCpu / 1e6).toFixed(2)} GMAC/s`);
 }
 
 const x56 = rand([1, 64, 56, 56]);

@@ -12,7 +12,7 @@
  *   - the micro-kernel multiplies one MR×KC A panel by one KC×NR B panel, keeping the MR×NR = 4×4
  *     partial sums in 16 local variables (registers) and reading both panels strictly sequentially;
  *     it then adds the tile into C. Panels are zero-padded to full MR/NR so the kernel never branches;
- *     only edge tiles store through a bounds check.
+ *     edge tiles run the same kernel into a scratch tile and add only its valid part.
  * Packing buffers are module-level and grow on demand, so steady-state calls allocate nothing.
  * Accumulation is in f64 registers (JS numbers) and rounded to f32 once per KC slice.
  *
@@ -65,14 +65,15 @@ export function sgemm(
     gemvRow(N, K, alpha, A, B, C, cOff);
     return;
   }
+  // K slices of (nearly) equal depth, so a K just above KC does not leave a very thin last slice
+  const kStep = Math.ceil(K / Math.ceil(K / KC));
   const ncCap = Math.min(NC, roundUp(N, NR));
-  const kcCap = Math.min(KC, K);
-  if (packB.length < kcCap * ncCap) packB = new Float32Array(kcCap * ncCap);
-  if (packA.length < MC * kcCap) packA = new Float32Array(MC * kcCap);
+  if (packB.length < kStep * ncCap) packB = new Float32Array(kStep * ncCap);
+  if (packA.length < MC * kStep) packA = new Float32Array(MC * kStep);
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0);
-    for (let k0 = 0; k0 < K; k0 += KC) {
-      const kc = Math.min(KC, K - k0);
+    for (let k0 = 0; k0 < K; k0 += kStep) {
+      const kc = Math.min(kStep, K - k0);
       packPanelsB(B, k0, kc, j0, nc, packB);
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = Math.min(MC, M - i0);
@@ -177,15 +178,15 @@ function kernel4x4(pa: Float32Array, ao: number, pb: Float32Array, bo: number, k
   C[co] += c30; C[co + 1] += c31; C[co + 2] += c32; C[co + 3] += c33;
 }
 
-/** Edge tiles (mr < 4 or nr < 4): same arithmetic on the zero-padded panels, bounded store. */
+const edgeTile = new Float32Array(MR * NR);
+
+/** Edge tiles (mr < 4 or nr < 4): the full kernel on the zero-padded panels into a scratch tile, then a bounded add. */
 function kernelEdge(pa: Float32Array, ao: number, pb: Float32Array, bo: number, kc: number,
   C: Float32Array, co: number, ldc: number, mr: number, nr: number): void {
+  edgeTile.fill(0);
+  kernel4x4(pa, ao, pb, bo, kc, edgeTile, 0, NR);
   for (let r = 0; r < mr; r++) {
-    for (let c = 0; c < nr; c++) {
-      let s = 0;
-      for (let k = 0; k < kc; k++) s += pa[ao + k * MR + r] * pb[bo + k * NR + c];
-      C[co + r * ldc + c] += s;
-    }
+    for (let c = 0; c < nr; c++) C[co + r * ldc + c] += edgeTile[r * NR + c];
   }
 }
 
@@ -200,12 +201,19 @@ function gemvRow(N: number, K: number, alpha: number, A: MatView, B: MatView, C:
       for (let j = 0; j < N; j++) C[cOff + j] += av * b[r + j];
     }
   } else {
-    // B transposed: each output is a dot product over a contiguous row of B's storage
+    // B transposed: each output is a dot product along a contiguous stretch of B's storage
+    const aOff = A.offset, aCs = A.colStride;
     for (let j = 0; j < N; j++) {
-      let s = 0;
       const r = bOff + j * bCs;
-      for (let k = 0; k < K; k++) s += a[A.offset + k * A.colStride] * b[r + k * bRs];
-      C[cOff + j] += alpha * s;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, k = 0;
+      for (; k + 4 <= K; k += 4) {
+        s0 += a[aOff + k * aCs] * b[r + k * bRs];
+        s1 += a[aOff + (k + 1) * aCs] * b[r + (k + 1) * bRs];
+        s2 += a[aOff + (k + 2) * aCs] * b[r + (k + 2) * bRs];
+        s3 += a[aOff + (k + 3) * aCs] * b[r + (k + 3) * bRs];
+      }
+      for (; k < K; k++) s0 += a[aOff + k * aCs] * b[r + k * bRs];
+      C[cOff + j] += alpha * (s0 + s1 + s2 + s3);
     }
   }
 }
