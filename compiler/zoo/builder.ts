@@ -20,10 +20,11 @@ export type AttrInput = AttrValue | number | string | readonly number[] | readon
 
 /** Typed attribute helpers for values whose plain-JS form is ambiguous. */
 export const int = (value: number): AttrValue => ({ kind: 'int', value });
-export const float = (value: number): AttrValue => ({ kind: 'float', value });
+/** Float attributes are f32 values (as in ONNX), so they print and parse exactly. */
+export const float = (value: number): AttrValue => ({ kind: 'float', value: Math.fround(value) });
 export const str = (value: string): AttrValue => ({ kind: 'string', value });
 export const ints = (value: readonly number[]): AttrValue => ({ kind: 'ints', value });
-export const floats = (value: readonly number[]): AttrValue => ({ kind: 'floats', value });
+export const floats = (value: readonly number[]): AttrValue => ({ kind: 'floats', value: value.map(Math.fround) });
 export const strs = (value: readonly string[]): AttrValue => ({ kind: 'strings', value });
 export const tensorAttr = (value: Tensor): AttrValue => ({ kind: 'tensor', value });
 

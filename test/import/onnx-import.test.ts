@@ -4,9 +4,11 @@
  * checks, the one-error-lists-every-offender rule, and robustness against truncated and randomly
  * corrupted files (always a KilnError, never a hang).
  */
+import { conformanceCase } from '../support/paths.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
+import path from 'node:path';
 import { KilnError } from '../../compiler/errors.ts';
 import { readNumbers } from '../../compiler/ir/tensor.ts';
 import { importOnnx } from '../../compiler/import/onnx/import.ts';
@@ -194,14 +196,9 @@ test('complex element types and rank-less inputs are reported', () => {
   assert.ok(msg.includes("value 'r': its shape (rank) is not given"), msg);
 });
 
-/** A real model when the conformance set is present, else a small built one (with an initializer). */
+/** A real model from the ONNX conformance set. */
 function sampleModel(): Uint8Array {
-  const real = '/work/shared/onnx-conformance/node/test_gemm_all_attributes/model.onnx';
-  if (fs.existsSync(real)) return fs.readFileSync(real);
-  return modelBytes({
-    nodes: [node('Add', ['x', 'w'], ['t'], [], 'add'), node('Mul', ['t', 't'], ['y'], [], 'mul')],
-    inputs: [value('x', 1, [2, 3])], outputs: [value('y', 1, [2, 3])], initializers: [floatTensor('w', [3], [1, 2, 3])],
-  });
+  return fs.readFileSync(path.join(conformanceCase('test_gemm_all_attributes'), 'model.onnx'));
 }
 
 function expectKilnErrorOrGraph(bytes: Uint8Array, what: string): void {
