@@ -105,3 +105,15 @@ export function throwsLike(fn: () => unknown, re: RegExp): void {
   }
   assert.unreachable(`expected an error matching ${re}`);
 }
+
+/** Asserts that `fn` throws an attribute error for `attribute` whose message matches `re`. */
+export function attrErrorLike(fn: () => unknown, attribute: string, re: RegExp): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.is((e as { attribute?: string }).attribute, attribute, 'attribute named by the error');
+    if (!re.test((e as Error).message)) assert.unreachable(`error message '${(e as Error).message}' does not match ${re}`);
+    return;
+  }
+  assert.unreachable(`expected an error for attribute '${attribute}'`);
+}

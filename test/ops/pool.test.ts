@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
-import { close, infer, parse, rand, run, run1, t, throwsLike, ty, vals } from './compute-helpers.ts';
+import { attrErrorLike, close, infer, parse, rand, run, run1, t, throwsLike, ty, vals } from './compute-helpers.ts';
 
 const iota1 = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
@@ -138,11 +138,11 @@ test('pool shape rules: symbolic batch, Indices type, errors', () => {
   const ts = infer('MaxPool', [ty('f32', ['N', 64, 112, 112])], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, 2);
   assert.equal(ts, [ty('f32', ['N', 64, 56, 56]), ty('i64', ['N', 64, 56, 56])]);
   assert.equal(infer('AveragePool', [ty('f32', ['N', 3, 'H', 10])], { kernel_shape: [2, 2], strides: [2, 2] })[0].shape, ['N', 3, '?0', 5]);
-  throwsLike(() => parse('MaxPool', {}), /required/);
+  attrErrorLike(() => parse('MaxPool', {}), 'kernel_shape', /required/);
   throwsLike(() => infer('MaxPool', [ty('f32', [1, 3, 8, 8])], { kernel_shape: [3] }), /kernel_shape has 1 values/);
   throwsLike(() => infer('AveragePool', [ty('i8', [1, 3, 8, 8])], { kernel_shape: [3, 3] }), /dtype i8/);
-  throwsLike(() => parse('MaxPool', { kernel_shape: [2, 2], storage_order: 2 }), /0 or 1/);
-  throwsLike(() => parse('MaxPool', { kernel_shape: [2, 2], auto_pad: 'SAME' }), /must be one of/);
+  attrErrorLike(() => parse('MaxPool', { kernel_shape: [2, 2], storage_order: 2 }), 'storage_order', /0 or 1/);
+  attrErrorLike(() => parse('MaxPool', { kernel_shape: [2, 2], auto_pad: 'SAME' }), 'auto_pad', /must be one of/);
 });
 
 test.run();
