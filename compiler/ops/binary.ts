@@ -11,7 +11,8 @@
  * Mod follows ONNX: fmod=0 is the integer remainder with the divisor's sign (Python `%`), fmod=1 the
  * C fmod with the dividend's sign (required for floats). Pow keeps the base dtype and accepts any
  * numeric exponent dtype; integer bases with non-negative integer exponents use exact modular
- * exponentiation by squaring, other cases C `pow` truncated to the integer type.
+ * exponentiation by squaring (numpy's wrapping result), other cases C `pow` truncated to the integer
+ * type, with NaN/Inf/out-of-range giving the integer minimum as x86 conversions do.
  */
 import type { DType } from '../ir/dtype.ts';
 import { Tensor } from '../ir/tensor.ts';
@@ -112,6 +113,9 @@ function bigPow64(a: bigint, e: bigint): bigint {
   return result;
 }
 
+/** What x86 float->integer conversions give for NaN, Inf and out-of-range values. */
+const INT64_MIN = -(2n ** 63n);
+
 /** Pow exponent dtypes (ONNX T1). */
 const POW_EXPONENT_TYPES: readonly DType[] = NUMERIC;
 /** Pow base dtypes (ONNX T). */
@@ -143,7 +147,8 @@ const pow: OpDef<Record<string, never>> = {
       const out = new BigInt64Array(n);
       for (let i = 0; i < n; i++) {
         const p = b[i];
-        out[i] = p >= 0n ? bigPow64(a[i], p) : BigInt(Math.trunc(cPow(Number(a[i]), Number(p))));
+        if (p >= 0n) out[i] = bigPow64(a[i], p);
+      else { const v = Math.trunc(cPow(Number(a[i]), Number(p))); out[i] = Number.isFinite(v) ? BigInt(v) : INT64_MIN; }
       }
       return [new Tensor('i64', shape, out)];
     }
@@ -160,7 +165,7 @@ const pow: OpDef<Record<string, never>> = {
       for (let i = 0; i < n; i++) {
         const p = b[i];
         if (Number.isInteger(p) && p >= 0) out[i] = bigPow64(a[i], BigInt(p));
-        else { const v = Math.trunc(cPow(Number(a[i]), p)); out[i] = Number.isFinite(v) ? BigInt(v) : 0n; }
+        else { const v = Math.trunc(cPow(Number(a[i]), p)); out[i] = Number.isFinite(v) ? BigInt(v) : INT64_MIN; }
       }
       return [new Tensor('i64', shape, out)];
     }
@@ -168,7 +173,8 @@ const pow: OpDef<Record<string, never>> = {
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const p = b[i];
-      out[i] = Number.isInteger(p) && p >= 0 ? intPow32(a[i], p) : Math.trunc(cPow(a[i], p));
+      if (Number.isInteger(p) && p >= 0) out[i] = intPow32(a[i], p);
+      else { const v = Math.trunc(cPow(a[i], p)); out[i] = v > -2147483649 && v < 2147483648 ? v : -2147483648; }
     }
     return [new Tensor('i32', shape, out)];
   },

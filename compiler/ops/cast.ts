@@ -7,7 +7,8 @@
  *   - float8 through the float8.ts codecs with the `saturate` attribute (ONNX table: saturate clamps
  *     +-Inf and overflow to +-max; otherwise Inf/NaN per format), f8e8m0 with `round_mode`, f4e2m1
  *     always saturating;
- *   - 8..32-bit integers truncate toward zero and wrap modulo 2^bits (the typed-array store);
+ *   - 8..32-bit integers truncate toward zero and wrap modulo 2^bits (the typed-array store), except
+ *     that i32 gets INT32_MIN for NaN/Inf/out-of-range values as on x86 (numpy and onnxruntime);
  *     i64/u64 exactly from integers/bigints (wrapping), from floats by truncation;
  *     int4/uint4/int2/uint2 truncate and wrap modulo 2^bits (as ONNX's data does: int4(8) = -8);
  *   - bool is value != 0 (NaN is true);
@@ -116,8 +117,12 @@ function writeNumbersTo(to: DType, vals: ArrayLike<number>, out: TensorData, sat
   } else if (to === 'bool') {
     const dst = out as Uint8Array;
     for (let i = 0; i < n; i++) dst[i] = vals[i] !== 0 ? 1 : 0;
+  } else if (to === 'i32') {
+    // NaN, Inf and out-of-range values become INT32_MIN, as x86 conversions (numpy, onnxruntime) give
+    const dst = out as Int32Array;
+    for (let i = 0; i < n; i++) { const v = vals[i]; dst[i] = v > -2147483649 && v < 2147483648 ? v : -2147483648; }
   } else {
-    // f32/f64 round to nearest; 8..32-bit integer stores truncate toward zero and wrap
+    // f32/f64 round to nearest; other integer stores truncate toward zero and wrap
     const dst = out as NumberArray;
     for (let i = 0; i < n; i++) dst[i] = vals[i];
   }

@@ -126,6 +126,8 @@ test('f8e8m0: powers of two with round modes and saturation', () => {
 test('float -> integer truncates toward zero and wraps', () => {
   assert.equal(vals(run1('Cast', [f32(1.5, -2.7, 300)], { to: ONNX.INT8 })), [1, -2, 44]);
   assert.equal(vals(run1('Cast', [f32(-1, 256.9)], { to: ONNX.UINT8 })), [255, 0]);
+  assert.equal(vals(run1('Cast', [t('f64', [5], [-2147483648.5, 2147483647.9, 3e9, NaN, -Infinity])], { to: ONNX.INT32 })),
+    [-2147483648, 2147483647, -2147483648, -2147483648, -2147483648]);
   assert.equal(raw(run1('Cast', [t('f64', [3], [1e10, -3.9, NaN])], { to: ONNX.INT64 })), [10000000000n, -3n, -(2n ** 63n)]);
 });
 
