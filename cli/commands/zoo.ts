@@ -1,7 +1,7 @@
 /** `kiln zoo list` and `kiln zoo export NAME FILE.onnx` (the file is written atomically). */
 import fs from 'node:fs';
 import { parseCommand, UsageError } from '../args.ts';
-import { zooModel, zooNames } from '../../compiler/zoo/index.ts';
+import { zooDescription, zooModel, zooNames } from '../../compiler/zoo/index.ts';
 import { exportOnnx } from '../../compiler/import/onnx/export.ts';
 import { summarizeGraph } from '../../compiler/zoo/summary.ts';
 
@@ -10,7 +10,7 @@ export async function zooCommand(argv: string[]): Promise<number> {
   const [verb, name, file] = positionals;
   if (verb === 'list') {
     if (positionals.length !== 1) throw new UsageError('zoo list takes no arguments');
-    for (const n of zooNames()) console.log(n);
+    for (const n of zooNames()) console.log(`zoo:${n.padEnd(16)} ${zooDescription(n)}`);
     return 0;
   }
   if (verb !== 'export') throw new UsageError(`unknown zoo command '${verb}'`);
