@@ -4,7 +4,8 @@
  * Pad builds, for every output axis, a table mapping output index o to the input index it reads:
  * src = o - pad_begin when inside [0, dim), else by mode — constant: no source (the element gets
  * constant_value), edge: clamp, reflect: mirror without repeating the edge (period 2*(dim-1), so
- * pads wider than the axis keep reflecting like numpy), wrap: src mod dim. Negative pads crop.
+ * pads wider than the axis keep reflecting like numpy), wrap: src mod dim. Negative pads crop
+ * first and the mode then pads the cropped extent (as onnxruntime does; numpy rejects them).
  * The tables feed `gatherAxes` (movement.ts), so every dtype is copied as raw storage.
  *
  * Trilu keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two axes and zeros
@@ -78,12 +79,15 @@ const Pad: OpDef<{ mode: PadMode }> = {
     const outShape = x!.shape.map((d, i) => d + begin[i] + end[i]);
     const offsets = outShape.map((n, i) => {
       if (n < 0) throw new Error(`pads make axis ${i} negative (${x!.shape[i]} + ${begin[i] + end[i]})`);
-      const d = x!.shape[i];
-      if (d === 0 && n > 0 && a.mode !== 'constant') throw new Error(`cannot ${a.mode}-pad empty axis ${i}`);
+      // negative pads crop first; the mode then pads the cropped extent [lo, lo + kept)
+      const lo = Math.max(0, -begin[i]);
+      const kept = x!.shape[i] - lo - Math.max(0, -end[i]);
+      const before = Math.max(0, begin[i]);
+      if (kept <= 0 && n > 0 && a.mode !== 'constant') throw new Error(`cannot ${a.mode}-pad axis ${i}: nothing is left of it`);
       const t = new Int32Array(n);
       for (let o = 0; o < n; o++) {
-        const s = padSource(o, begin[i], d, a.mode);
-        t[o] = s < 0 ? -1 : s * strides[i];
+        const s = padSource(o, before, kept, a.mode);
+        t[o] = s < 0 ? -1 : (lo + s) * strides[i];
       }
       return t;
     });
