@@ -143,7 +143,7 @@ test('bert: encoder layout as the Hugging Face export writes it', () => {
   for (const op of ['Div', 'Erf', 'Add', 'Mul', 'Mul_1']) byName(g, `/encoder/layer.0/intermediate/intermediate_act_fn/${op}`);
   const ln = byName(g, '/encoder/layer.3/output/LayerNorm/LayerNormalization');
   assert.equal(ln.outputs, ['last_hidden_state']);
-  assert.is(attr(ln, 'epsilon'), 1e-12);
+  assert.is(attr(ln, 'epsilon'), Math.fround(1e-12), 'float attributes are f32 values');
   assert.equal(constant(g, 'encoder.layer.1.intermediate.dense.weight').type.shape, [256, 1024]);
 });
 
