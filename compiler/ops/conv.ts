@@ -4,8 +4,8 @@
  *
  * Algorithm, per batch item and group (geometry from window.ts, lifted to 3 spatial axes):
  *   - 1×1 kernels with unit strides and no pads read X directly as the [Cg, H·W] GEMM operand;
- *   - depthwise convolutions (one input channel per group) run a direct loop whose kernel ranges are
- *     clipped per output row/column so the inner loop has no bounds checks;
+ *   - depthwise convolutions (one input channel per group) run a direct loop in row form: each kernel
+ *     tap adds weight × input row to a whole output row, clipped to the valid columns (no bounds checks);
  *   - everything else is im2col (rows = (c, kd, kh, kw), columns = output positions, zeros where the
  *     window hits padding) followed by Y_g[Mg, out] = W_g[Mg, Cg·k] · col[Cg·k, out] on the shared
  *     GEMM core (gemm-core.ts): sgemm for f32/f16/bf16, dgemm for f64.
@@ -212,7 +212,9 @@ export function im2col(xs: FloatArray, xOff: number, cg: number, g: Geometry, co
 
 /**
  * Depthwise convolution (one input channel per group, `mg` output channels per group) as a direct
- * loop; kernel tap ranges are clipped per output position so the innermost loop needs no checks.
+ * loop in row form: for each output row and kernel tap, one weight times a (strided) input row is
+ * added to the whole output row, over the output columns [lo, hi) whose input column is inside X.
+ * `y` must be zero-filled.
  */
 function depthwise(xs: FloatArray, ws: FloatArray, y: FloatArray, n: number, c: number, mg: number, g: Geometry): void {
   const [ID, IH, IW] = g.input;
@@ -223,35 +225,31 @@ function depthwise(xs: FloatArray, ws: FloatArray, y: FloatArray, n: number, c: 
   const [PD, PH, PW] = g.padBegin;
   const inSize = ID * IH * IW, outSize = OD * OH * OW, kSize = KD * KH * KW;
   const m = c * mg;
-  // per output column: the first and one-past-last valid kw
-  const kwLo = new Int32Array(OW), kwHi = new Int32Array(OW);
-  for (let ow = 0; ow < OW; ow++) {
-    const base = ow * SW - PW;
-    kwLo[ow] = base >= 0 ? 0 : Math.min(KW, Math.ceil(-base / DW));
-    kwHi[ow] = Math.max(kwLo[ow], Math.min(KW, Math.floor((IW - 1 - base) / DW) + 1));
-  }
+  // per kernel column: the output columns [lo, hi) that read inside the input row
+  const lo = new Int32Array(KW), hi = new Int32Array(KW);
+  for (let kw = 0; kw < KW; kw++) [lo[kw], hi[kw]] = validRange(kw * DW - PW, SW, IW, OW);
   for (let ni = 0; ni < n; ni++) {
     for (let mi = 0; mi < m; mi++) {
       const xOff = (ni * c + Math.floor(mi / mg)) * inSize;
       const wOff = mi * kSize;
-      let q = (ni * m + mi) * outSize;
       for (let od = 0; od < OD; od++) {
         for (let oh = 0; oh < OH; oh++) {
-          for (let ow = 0; ow < OW; ow++) {
-            const iw0 = ow * SW - PW, lo = kwLo[ow], hi = kwHi[ow];
-            let s = 0;
-            for (let kd = 0; kd < KD; kd++) {
-              const id = od * SD + kd * DD - PD;
-              if (id < 0 || id >= ID) continue;
-              for (let kh = 0; kh < KH; kh++) {
-                const ih = oh * SH + kh * DH - PH;
-                if (ih < 0 || ih >= IH) continue;
-                const xr = xOff + (id * IH + ih) * IW + iw0;
-                const wr = wOff + (kd * KH + kh) * KW;
-                for (let kw = lo; kw < hi; kw++) s += xs[xr + kw * DW] * ws[wr + kw];
+          const yRow = (ni * m + mi) * outSize + (od * OH + oh) * OW;
+          for (let kd = 0; kd < KD; kd++) {
+            const id = od * SD + kd * DD - PD;
+            if (id < 0 || id >= ID) continue;
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * SH + kh * DH - PH;
+              if (ih < 0 || ih >= IH) continue;
+              const xRow = xOff + (id * IH + ih) * IW;
+              const wRow = wOff + (kd * KH + kh) * KW;
+              for (let kw = 0; kw < KW; kw++) {
+                const wv = ws[wRow + kw];
+                const xs0 = xRow + kw * DW - PW, l = lo[kw], h = hi[kw];
+                if (SW === 1) for (let ow = l; ow < h; ow++) y[yRow + ow] += wv * xs[xs0 + ow];
+                else for (let ow = l; ow < h; ow++) y[yRow + ow] += wv * xs[xs0 + ow * SW];
               }
             }
-            y[q++] = s;
           }
         }
       }

@@ -5,7 +5,8 @@
  * Algorithms (all statistics in f64, data read once as f32/f64, see float-io.ts):
  *   BatchNormalization:  y = (x - mean[c]) / sqrt(var[c] + eps) · scale[c] + B[c], folded into one
  *                        multiply-add per element (a[c] = scale/sqrt(var+eps), b[c] = B - mean·a).
- *                        Training mode (training_mode=1) is rejected at attribute parsing.
+ *                        Training mode (training_mode=1) type-checks, so such models import, but the
+ *                        kernel rejects it with a clear error (kiln runs inference only).
  *   LayerNormalization:  for each row of the trailing dims [axis, rank): mean, biased variance,
  *                        y = (x - mean) · invStd · scale + B, scale/B broadcast to the row shape.
  *   InstanceNormalization: the same per (n, c) over the spatial dims, with per-channel scale/B.
@@ -30,31 +31,37 @@ function checkPerChannel(op: string, name: string, t: { shape: readonly Dim[] } 
   }
 }
 
-/** BatchNormalization attributes (inference form). */
+/** BatchNormalization attributes. */
 export interface BatchNormAttrs {
   readonly epsilon: number;
+  /** training_mode=1: accepted by the type rule (so models import) but rejected by the kernel. */
+  readonly training: boolean;
 }
 
 const BatchNormalization: OpDef<BatchNormAttrs> = {
   name: 'BatchNormalization',
   inputs: [5, 5],
   outputs: [1, 3],
-  parseAttrs(r) {
-    if (r.int('training_mode', 0) !== 0) throw new AttrError('training_mode', 'training mode not supported (inference only)');
-    return { epsilon: r.float('epsilon', 1e-5) };
-  },
-  inferTypes(inputs, _a, _ctx, outputCount) {
+  parseAttrs: (r) => ({ epsilon: r.float('epsilon', 1e-5), training: r.int('training_mode', 0) !== 0 }),
+  inferTypes(inputs, a, _ctx, outputCount) {
     const x = required(inputs, 0, 'X');
     expectDType(x.dtype, FLOAT_TYPES, 'X');
-    if (outputCount > 1) throw new Error('BatchNormalization: running_mean/running_var outputs exist only in training mode, which is not supported');
+    if (outputCount > 1 && !a.training) {
+      throw new Error('BatchNormalization: running_mean/running_var outputs exist only with training_mode=1');
+    }
     const c = channels(x.shape, 'BatchNormalization');
     ['scale', 'B', 'input_mean', 'input_var'].forEach((name, i) => {
       checkPerChannel('BatchNormalization', name, inputs[i + 1], c);
       expectDType(inputs[i + 1]!.dtype, FLOAT_TYPES, name);
     });
-    return [{ dtype: x.dtype, shape: x.shape }];
+    const out = [{ dtype: x.dtype, shape: x.shape }];
+    for (let i = 1; i < outputCount; i++) out.push({ dtype: inputs[3]!.dtype, shape: [c] });
+    return out;
   },
   run(inputs, a) {
+    if (a.training) {
+      throw new Error('BatchNormalization training mode (training_mode=1) is not supported; the reference executor runs inference only');
+    }
     const [x, scale, bias, mean, variance] = inputs as Tensor[];
     const [n, c] = x.shape;
     const inner = x.size / Math.max(1, n * c);

@@ -29,12 +29,17 @@ test('BatchNormalization f16 input, f64 input', () => {
   close(d, 'f64', [1, 1, 1], [2], 1e-15);
 });
 
-test('BatchNormalization training mode is a clear error; shape rule checks per-channel inputs', () => {
-  attrErrorLike(() => parse('BatchNormalization', { training_mode: 1 }), 'training_mode', /training mode not supported/);
+test('BatchNormalization training mode is a clear run-time error; shape rule checks per-channel inputs', () => {
   const c = ty('f32', [3]);
-  assert.equal(infer('BatchNormalization', [ty('f32', ['N', 3, 'H', 'W']), c, c, c, c])[0].shape, ['N', 3, 'H', 'W']);
+  const x = ty('f32', ['N', 3, 'H', 'W']);
+  assert.equal(infer('BatchNormalization', [x, c, c, c, c])[0].shape, ['N', 3, 'H', 'W']);
+  // training-mode models still type-check (so they import), with running_mean / running_var of shape [C]
+  assert.equal(infer('BatchNormalization', [x, c, c, c, c], { training_mode: 1 }, 3), [ty('f32', ['N', 3, 'H', 'W']), c, c]);
+  const one = t('f32', [1], [1]);
+  throwsLike(() => run1('BatchNormalization', [t('f32', [1, 1, 1], [1]), one, one, one, one], { training_mode: 1 }),
+    /training mode \(training_mode=1\) is not supported/);
   throwsLike(() => infer('BatchNormalization', [ty('f32', [1, 3, 4, 4]), c, c, ty('f32', [4]), c]), /input_mean \[4\] must be 1-D of size C = 3/);
-  throwsLike(() => infer('BatchNormalization', [ty('f32', [1, 3, 4, 4]), c, c, c, c], {}, 3), /training mode/);
+  throwsLike(() => infer('BatchNormalization', [ty('f32', [1, 3, 4, 4]), c, c, c, c], {}, 3), /only with training_mode=1/);
 });
 
 test('LayerNormalization over the last axis with Mean and InvStdDev outputs', () => {
