@@ -1,0 +1,205 @@
+/**
+ * Pass instruments: hooks the PassManager calls around every pass, so passes themselves never time,
+ * print, dump, verify or check anything.
+ *
+ * An instrument may implement `begin(graph)` (once, with the step-0 graph), `shouldRun(info)` (false
+ * skips the pass), `before(info)` and `after(info, result)`. The manager calls `before` hooks in list
+ * order and `after` hooks in reverse order, so instruments nest like brackets around the pass; an
+ * `after` hook may fill in fields of the step result (timing sets `ms`, the numeric check its errors).
+ *
+ * The standard instruments:
+ * - `timingInstrument()`        wall time of the pass alone (the manager puts it innermost);
+ * - `printIrInstrument(mode, sink)` IR text after every pass (`all`) or after passes that changed the
+ *                               graph (`change`), to a callback (never stdout), with a header line
+ *                               `// ----- after <pass> (step N) -----`;
+ * - `dumpDirInstrument(dir)`    writes `000_input.kir`, `001_<pass>.kir`, ... (stale dumps removed first);
+ * - `verifierInstrument()`      structural + op-aware verification (`verifyAll`) of each changed graph;
+ *                               errors name the pass, the node and the rule;
+ * - `numericCheckInstrument(o)` reference run on seeded inputs vs step 0 (numeric-check.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Graph } from '../ir/graph.ts';
+import { printGraph } from '../ir/print.ts';
+import { hashOf } from '../ir/weights.ts';
+import { verifyAll } from '../ops/verify-types.ts';
+import { KilnError } from '../errors.ts';
+import type { Decision, OptionValue, Pass } from './pass.ts';
+import type { PipelineEntry } from './pipeline.ts';
+import { NumericChecker, type NumericCheckOptions } from './numeric-check.ts';
+
+/** What an instrument knows about the step about to run (or just run). */
+export interface StepInfo {
+  /** Step number: 1 for the first pass (step 0 is the input graph). */
+  readonly step: number;
+  readonly pass: Pass;
+  /** The pipeline entry, options resolved (defaults filled in). */
+  readonly entry: PipelineEntry;
+  /** The graph before the pass. */
+  readonly graph: Graph;
+}
+
+/** The record of one step. Instruments fill `ms` and the numeric fields in their `after` hooks. */
+export interface StepResult {
+  readonly step: number;
+  readonly pass: string;
+  /** Every option of the pass, defaults filled in. */
+  readonly options: Readonly<Record<string, OptionValue>>;
+  /** The graph after the pass (the input object itself when nothing changed). */
+  readonly graph: Graph;
+  /** False when the pass returned its input graph object (or was skipped). */
+  readonly changed: boolean;
+  /** True when an instrument's `shouldRun` skipped the pass. */
+  readonly skipped?: boolean;
+  /** Wall time of the pass in milliseconds (set by the timing instrument). */
+  ms: number;
+  /** The pass's statistics counters. */
+  readonly stats: Readonly<Record<string, number>>;
+  /** Fusion (and other) decisions the pass recorded. */
+  readonly decisions: readonly Decision[];
+  readonly nodesBefore: number;
+  readonly nodesAfter: number;
+  /** Numeric check: max abs error of the outputs against step 0. */
+  maxAbsError?: number;
+  /** Numeric check: max abs error relative to the largest |ref| of the output. */
+  maxRelError?: number;
+  /** Numeric check: whether every output is within tolerance. */
+  withinTolerance?: boolean;
+  /** Numeric check past tolerance: the first node whose value differs from step 0. */
+  firstDivergent?: string;
+}
+
+/** Hooks around each pass. */
+export interface PassInstrument {
+  readonly name: string;
+  /** Called once with the step-0 graph before any pass runs. */
+  begin?(graph: Graph): void;
+  /** Returning false skips the pass (the step is recorded as skipped and unchanged). */
+  shouldRun?(info: StepInfo): boolean;
+  before?(info: StepInfo): void;
+  after?(info: StepInfo, result: StepResult): void;
+}
+
+/** Measures the wall time of each pass into `result.ms`. */
+export function timingInstrument(): PassInstrument {
+  let t0 = 0;
+  return {
+    name: 'timing',
+    before() { t0 = performance.now(); },
+    after(_info, result) { if (!result.skipped) result.ms = performance.now() - t0; },
+  };
+}
+
+/** The header line printed before a step's IR: `// ----- after <pass> (step N) -----`. */
+export function stepHeader(result: Pick<StepResult, 'pass' | 'step'>): string {
+  return `// ----- after ${result.pass} (step ${result.step}) -----`;
+}
+
+/** Receives IR text: the header line, the printed graph (ending in a newline) and the step. */
+export type IrSink = (header: string, text: string, result: StepResult) => void;
+
+/** Prints the IR after every pass (`all`) or only after passes that changed the graph (`change`). */
+export function printIrInstrument(mode: 'all' | 'change', sink: IrSink): PassInstrument {
+  return {
+    name: `print-ir-after-${mode}`,
+    after(_info, result) {
+      if (mode === 'change' && !result.changed) return;
+      sink(stepHeader(result), printGraph(result.graph), result);
+    },
+  };
+}
+
+/** A file name for a dump: `001_fold-constants.kir` (characters outside [A-Za-z0-9_.-] become `_`). */
+export function dumpFileName(step: number, pass: string): string {
+  return `${String(step).padStart(3, '0')}_${pass.replace(/[^A-Za-z0-9_.-]/g, '_')}.kir`;
+}
+
+/** Writes the input and every step's IR into `dir` (created if missing; old `NNN_*.kir` dumps removed). */
+export function dumpDirInstrument(dir: string): PassInstrument {
+  const write = (name: string, g: Graph) => {
+    try {
+      fs.writeFileSync(path.join(dir, name), printGraph(g));
+    } catch (e) {
+      throw new KilnError(`cannot write IR dump: ${(e as Error).message}`, { file: path.join(dir, name) });
+    }
+  };
+  return {
+    name: 'dump-dir',
+    begin(graph) {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+        for (const f of fs.readdirSync(dir)) if (/^\d{3,}_.*\.kir$/.test(f)) fs.rmSync(path.join(dir, f));
+      } catch (e) {
+        throw new KilnError(`cannot prepare the dump folder: ${(e as Error).message}`, { file: dir });
+      }
+      write(dumpFileName(0, 'input'), graph);
+    },
+    after(_info, result) { write(dumpFileName(result.step, result.pass), result.graph); },
+  };
+}
+
+/** A KilnError like `e` with extra place fields (its own message kept, its place merged). */
+export function withPlace(e: KilnError, extra: KilnError['place'], prefix = ''): KilnError {
+  const placePart = new KilnError('', e.place).message;
+  const raw = e.message.startsWith(placePart) ? e.message.slice(placePart.length) : e.message;
+  const out = new KilnError(prefix + raw, { ...e.place, ...extra });
+  out.stack = e.stack;
+  return out;
+}
+
+/**
+ * Verifies each changed graph (structural and op-aware rules, `verifyAll`); the KilnError names the
+ * pass, the node, the op and the rule. Constant hashes are checked only for constants the pass created
+ * (hashing every weight after every pass would dominate the run time; unchanged constant objects were
+ * checked when they were made). The step-0 graph is verified in `begin` without hash checks.
+ */
+export function verifierInstrument(): PassInstrument {
+  return {
+    name: 'verifier',
+    begin(graph) {
+      try {
+        verifyAll(graph, { checkHashes: false });
+      } catch (e) {
+        if (e instanceof KilnError) throw withPlace(e, {}, 'the input graph does not verify: ');
+        throw e;
+      }
+    },
+    after(info, result) {
+      if (!result.changed) return;
+      const pass = info.pass.name;
+      verifyAll(result.graph, { pass, checkHashes: false });
+      const old = new Set(info.graph.constants);
+      for (const c of result.graph.constants) {
+        if (old.has(c) || !c.data) continue;
+        const h = hashOf(c.data);
+        if (!h.startsWith(c.hash)) {
+          throw new KilnError(`constant '${c.name}' hash ${c.hash.slice(0, 16)} does not match its data (${h.slice(0, 16)})`,
+            { pass, rule: 'const.hash', node: c.name });
+        }
+      }
+    },
+  };
+}
+
+/** The numeric-check instrument; `checker()` gives the NumericChecker once `begin` has run. */
+export interface NumericCheckInstrument extends PassInstrument {
+  checker(): NumericChecker | undefined;
+}
+
+/** Runs the numeric check after each step and records its errors in the step result. */
+export function numericCheckInstrument(opts: NumericCheckOptions = {}): NumericCheckInstrument {
+  let checker: NumericChecker | undefined;
+  return {
+    name: 'numeric-check',
+    checker: () => checker,
+    begin(graph) { checker = new NumericChecker(graph, opts); },
+    after(info, result) {
+      if (!checker) checker = new NumericChecker(info.graph, opts);
+      const r = checker.check(result.graph);
+      result.maxAbsError = r.maxAbsError;
+      result.maxRelError = r.maxRelError;
+      result.withinTolerance = r.withinTolerance;
+      if (r.firstDivergent !== undefined) result.firstDivergent = r.firstDivergent;
+    },
+  };
+}
