@@ -22,6 +22,7 @@ import { einsumOps } from './einsum.ts';
 import { normOps } from './norm.ts';
 import { softmaxOps } from './softmax.ts';
 import { reduceOps } from './reduce.ts';
+import { fusedRegionOps } from './fused-region.ts';
 
 let registered = false;
 
@@ -30,7 +31,8 @@ export function registerAllOps(): void {
   if (registered) return;
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
-    layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps]) {
+    layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
+    fusedRegionOps]) {
     registerOps(family);
   }
 }

@@ -1,0 +1,115 @@
+/**
+ * Helpers shared by the rewriting passes fuse-elementwise, layout and mixed-precision: reading their
+ * options with defaults, op lists with `*` globs, fresh value names, provenance unions, and restoring a
+ * topological node order after a rewrite moved a node.
+ *
+ * Nothing here mutates a Node, Constant or Graph.
+ */
+import type { Graph, Node } from '../ir/graph.ts';
+import { KilnError } from '../errors.ts';
+import type { OptionValue, PassContext } from './pass.ts';
+
+/** Reads an option of the pass, falling back to `dflt` when the caller gave none; checks its type. */
+export function option<T extends OptionValue>(pass: string, ctx: PassContext, name: string, dflt: T): T {
+  const v = ctx.options[name] ?? dflt;
+  const ok = Array.isArray(dflt) ? Array.isArray(v) && v.every((x) => typeof x === 'string') : typeof v === typeof dflt;
+  if (!ok) throw new KilnError(`option '${name}' expects ${Array.isArray(dflt) ? 'a list of strings' : typeof dflt}, got ${JSON.stringify(v)}`, { pass });
+  return v as T;
+}
+
+/**
+ * A matcher for an op list: an entry is an op name (`MatMul`) or a prefix glob ending in `*`
+ * (`kiln.*`, `Reduce*`; quote it in pipeline text: `deny=["Reduce*"]`).
+ */
+export function opMatcher(list: readonly string[]): (op: string) => boolean {
+  const exact = new Set(list.filter((p) => !p.endsWith('*')));
+  const prefixes = list.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
+  return (op) => exact.has(op) || prefixes.some((p) => op.startsWith(p));
+}
+
+/** The union of loc lists in the order given (first occurrence wins), without duplicates. */
+export function mergeLoc(locs: readonly (readonly string[])[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const list of locs) for (const l of list) if (!seen.has(l)) { seen.add(l); out.push(l); }
+  return out;
+}
+
+/** Hands out value names not yet defined in the graph: `base.suffix`, then `base.suffix.1`, ... */
+export class Namer {
+  private readonly taken = new Set<string>();
+  constructor(graph: Graph) {
+    for (const i of graph.inputs) this.taken.add(i.name);
+    for (const c of graph.constants) this.taken.add(c.name);
+    for (const n of graph.nodes) for (const o of n.outputs) if (o) this.taken.add(o);
+  }
+  /** A fresh name derived from `base` (`%12` + `nhwc` → `12.nhwc`), reserved on return. */
+  fresh(base: string, suffix: string): string {
+    let name = `${base}.${suffix}`;
+    for (let k = 1; this.taken.has(name); k++) name = `${base}.${suffix}.${k}`;
+    this.taken.add(name);
+    return name;
+  }
+}
+
+/**
+ * Returns `nodes` in a topological order that stays as close to the given order as the data flow
+ * allows (Kahn's algorithm, always taking the ready node that came first). Returns the very same array
+ * when it is already topological. Values not produced by any node (inputs, constants) count as ready.
+ * Throws if the nodes contain a cycle (a pass bug).
+ */
+export function topologicalOrder(nodes: readonly Node[]): readonly Node[] {
+  const producerIndex = new Map<string, number>();
+  nodes.forEach((n, i) => { for (const o of n.outputs) if (o) producerIndex.set(o, i); });
+  let ordered = true;
+  const seen = new Set<string>();
+  for (const n of nodes) {
+    for (const v of n.inputs) if (v && producerIndex.has(v) && !seen.has(v)) ordered = false;
+    for (const o of n.outputs) if (o) seen.add(o);
+  }
+  if (ordered) return nodes;
+  const waiting = new Int32Array(nodes.length);
+  const users: number[][] = nodes.map(() => []);
+  nodes.forEach((n, i) => {
+    for (const v of new Set(n.inputs)) {
+      const p = v ? producerIndex.get(v) : undefined;
+      if (p !== undefined && p !== i) { waiting[i]++; users[p].push(i); }
+    }
+  });
+  const heap: number[] = [];
+  const push = (i: number) => {
+    heap.push(i);
+    for (let k = heap.length - 1; k > 0;) {
+      const up = (k - 1) >> 1;
+      if (heap[up] <= heap[k]) break;
+      [heap[up], heap[k]] = [heap[k], heap[up]];
+      k = up;
+    }
+  };
+  const pop = (): number => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length) {
+      heap[0] = last;
+      for (let k = 0; ;) {
+        const l = 2 * k + 1, r = l + 1;
+        let m = k;
+        if (l < heap.length && heap[l] < heap[m]) m = l;
+        if (r < heap.length && heap[r] < heap[m]) m = r;
+        if (m === k) break;
+        [heap[m], heap[k]] = [heap[k], heap[m]];
+        k = m;
+      }
+    }
+    return top;
+  };
+  nodes.forEach((_, i) => { if (waiting[i] === 0) push(i); });
+  const out: Node[] = [];
+  while (heap.length) {
+    const i = pop();
+    out.push(nodes[i]);
+    for (const u of users[i]) if (--waiting[u] === 0) push(u);
+  }
+  if (out.length !== nodes.length) throw new Error('the rewritten nodes contain a cycle');
+  return out;
+}
