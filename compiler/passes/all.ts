@@ -10,9 +10,11 @@
 import type { Pass } from './pass.ts';
 import { findPass, registerPasses } from './pass.ts';
 // ---- pass modules (one line each) ----
+import { fuseElementwisePasses } from './fuse-elementwise.ts';
 
 /** Every pass kiln ships, registered on import. */
 export const ALL_PASSES: readonly Pass[] = [
+  ...fuseElementwisePasses,
 ];
 
 registerPasses(ALL_PASSES);
