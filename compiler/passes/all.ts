@@ -11,10 +11,20 @@ import type { Pass } from './pass.ts';
 import { findPass, registerPasses } from './pass.ts';
 // ---- pass modules (one line each) ----
 import { fuseElementwisePasses } from './fuse-elementwise.ts';
+import { shapeInferPass } from './shape-infer.ts';
+import { foldConstantsPass } from './fold-constants.ts';
+import { dcePass } from './dce.ts';
+import { csePass } from './cse.ts';
+import { simplifyPass } from './simplify.ts';
 
 /** Every pass kiln ships, registered on import. */
 export const ALL_PASSES: readonly Pass[] = [
   ...fuseElementwisePasses,
+  shapeInferPass,
+  foldConstantsPass,
+  dcePass,
+  csePass,
+  simplifyPass,
 ];
 
 registerPasses(ALL_PASSES);

@@ -1,0 +1,137 @@
+/**
+ * fold-constants: evaluates, at compile time, every node whose inputs are all constants, with the
+ * ops' reference kernels, and replaces it by constants holding its results.
+ *
+ * Algorithm: one forward walk in graph order with a map of known values (the constants with data,
+ * growing as nodes fold, so whole constant subgraphs fold in one run). A node folds when it has at
+ * least one input, every present input is known, it is deterministic (random ops and a Dropout that
+ * may be in training mode never fold), and its outputs are small enough (below). `Shape` and `Size`
+ * also fold when their input merely has a static shape. Each result becomes a constant under the
+ * node's own output name, so no consumer is rewired and graph output names never change; its hash is
+ * `hashOf(data)`. A kernel that throws leaves the node in place (the run-time error stays the
+ * executor's to report).
+ *
+ * Size cap (`max-elements`): an output with more elements than the cap is folded only when it is no
+ * larger than the node's largest constant input, so folding never grows the weights past the cap
+ * (Expand/Tile/ConstantOfShape of a big shape stay nodes) while weight transforms such as
+ * `W * scale` of a large conv still fold.
+ *
+ * Constants that only folded nodes read are removed afterwards, including intermediate results of
+ * a folded chain. When a folded output's type was less precise than its value's (symbolic dims), the
+ * graph's types are recomputed with inferTypes so consumers see the static dims.
+ */
+import type { Constant, Graph, Node } from '../ir/graph.ts';
+import { isStaticShape, staticSize } from '../ir/graph.ts';
+import { byteSize } from '../ir/dtype.ts';
+import { Tensor, i64Tensor } from '../ir/tensor.ts';
+import { hashOf } from '../ir/weights.ts';
+import { findOp } from '../ops/registry.ts';
+import { inferTypes, nodeAttrs } from '../ops/infer.ts';
+import { dropOrphanedConstants, intOption, isNondeterministic, sameType } from './graph-edit.ts';
+import type { Pass } from './pass.ts';
+
+const NAME = 'fold-constants';
+
+/** Default cap on folded output size, in elements. */
+export const DEFAULT_MAX_ELEMENTS = 1 << 20;
+
+/** Shape/Size of a value whose type has a static shape, computed without its data. */
+function foldShapeOf(node: Node, graphTypes: (v: string) => readonly (number | string)[] | undefined): Tensor | undefined {
+  const shape = graphTypes(node.inputs[0]);
+  if (!shape || !isStaticShape(shape)) return undefined;
+  if (node.op === 'Size') return new Tensor('i64', [], BigInt64Array.of(BigInt(staticSize(shape)!)));
+  const rank = shape.length;
+  const attr = (n: string, d: number) => { const a = node.attrs[n]; return a && a.kind === 'int' ? a.value : d; };
+  const clamp = (v: number) => Math.min(rank, Math.max(0, v < 0 ? v + rank : v));
+  return i64Tensor(shape.slice(clamp(attr('start', 0)), clamp(attr('end', rank))));
+}
+
+/** The fold-constants pass. */
+export const foldConstantsPass: Pass = {
+  name: NAME,
+  summary: 'evaluate nodes whose inputs are all constants (reference kernels) into new constants',
+  description:
+    'A node whose inputs are all constants is run through its reference kernel and replaced by '
+    + 'constants named like its outputs; chains fold in one run. Shape and Size fold when their '
+    + 'input has a static shape. Random ops never fold. Outputs larger than max-elements fold only '
+    + 'when not larger than the node\'s largest input, so folding never grows the weights past the '
+    + 'cap. Constants left unread by folding are removed.',
+  options: [
+    { name: 'max-elements', type: 'int', default: DEFAULT_MAX_ELEMENTS, help: 'largest output (elements) folded when folding would grow the constants' },
+  ],
+  statistics: [
+    { name: 'folded-nodes', help: 'nodes replaced by constants' },
+    { name: 'new-constant-bytes', help: 'bytes of the new constants left in the graph' },
+    { name: 'removed-constants', help: 'constants no longer read after folding' },
+    { name: 'too-large', help: 'nodes not folded because of max-elements' },
+  ],
+  run(graph, ctx) {
+    const maxElements = intOption(NAME, ctx.options, 'max-elements', DEFAULT_MAX_ELEMENTS);
+    const known = new Map<string, Tensor>();
+    for (const c of graph.constants) if (c.data) known.set(c.name, c.data);
+    const shapes = new Map<string, readonly (number | string)[]>();
+    for (const i of graph.inputs) shapes.set(i.name, i.type.shape);
+    for (const c of graph.constants) shapes.set(c.name, c.type.shape);
+    const value = (v: string) => known.get(v);
+
+    const nodes: Node[] = [];
+    const created: Constant[] = [];
+    let folded = 0, refine = false;
+    for (const node of graph.nodes) {
+      node.outputs.forEach((o, k) => { if (o) shapes.set(o, node.types[k].shape); });
+      const outs = evaluate(node);
+      if (!outs) { nodes.push(node); continue; }
+      folded++;
+      node.outputs.forEach((o, k) => {
+        if (!o) return;
+        const data = outs[k];
+        const type = { dtype: data.dtype, shape: data.shape };
+        if (!sameType(type, node.types[k])) refine = true;
+        known.set(o, data);
+        shapes.set(o, data.shape);
+        created.push({ name: o, type, hash: hashOf(data), data });
+      });
+    }
+    if (!folded) return graph;
+
+    /** The node's outputs when it folds, else undefined. */
+    function evaluate(node: Node): Tensor[] | undefined {
+      if ((node.op === 'Shape' || node.op === 'Size') && node.inputs[0] && !known.has(node.inputs[0])) {
+        const t = foldShapeOf(node, (v) => shapes.get(v));
+        return t ? [t] : undefined;
+      }
+      if (node.inputs.length === 0 || !node.inputs.every((v) => !v || known.has(v))) return undefined;
+      if (isNondeterministic(node, value)) return undefined;
+      const def = findOp(node.op);
+      if (!def) return undefined;
+      let largestInput = 0;
+      for (const v of node.inputs) if (v) largestInput = Math.max(largestInput, known.get(v)!.size);
+      const fits = (n: number) => n <= maxElements || n <= largestInput;
+      const declared = node.types.map((t) => staticSize(t.shape));
+      if (declared.some((n) => n !== undefined && !fits(n))) { ctx.stats.add('too-large'); return undefined; }
+      let outs: Tensor[];
+      try {
+        outs = def.run(node.inputs.map((v) => (v ? known.get(v) : undefined)), nodeAttrs(def, node), node.outputs.length);
+      } catch {
+        return undefined; // not foldable here; running the graph reports the real error
+      }
+      for (let k = 0; k < node.outputs.length; k++) {
+        if (!node.outputs[k]) continue;
+        const t = outs[k];
+        if (!t || t.dtype !== node.types[k].dtype || t.shape.length !== node.types[k].shape.length) return undefined;
+        if (!fits(t.size)) { ctx.stats.add('too-large'); return undefined; }
+      }
+      return outs;
+    }
+
+    const kept = dropOrphanedConstants(graph, nodes, graph.constants);
+    const live = new Set<string>(graph.outputs);
+    for (const n of nodes) for (const v of n.inputs) if (v) live.add(v);
+    const fresh = created.filter((c) => live.has(c.name));
+    ctx.stats.add('folded-nodes', folded);
+    ctx.stats.add('removed-constants', graph.constants.length - kept.length);
+    ctx.stats.add('new-constant-bytes', fresh.reduce((s, c) => s + byteSize(c.type.dtype, c.data!.size), 0));
+    const out: Graph = { ...graph, constants: [...kept, ...fresh], nodes };
+    return refine ? inferTypes(out) : out;
+  },
+};
