@@ -16,7 +16,7 @@ import type { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
 import { AttrError } from './registry.ts';
 import { FLOAT_TYPES, expectDType, required, sameDType } from './support.ts';
-import { type Geometry, type WindowAttrs, lift3, outputDims, prod, readWindowAttrs, resolveGeometry } from './window.ts';
+import { type Geometry, type WindowAttrs, lift3, outputDims, prod, readWindowAttrs, resolveGeometry, validRange } from './window.ts';
 import { type FloatArray, allocFloat, floatData, floatTensor } from './float-io.ts';
 import { dense, dgemm, sgemm } from './gemm-core.ts';
 
@@ -153,13 +153,6 @@ export function addChannelBias(y: FloatArray, bias: FloatArray, n: number, m: nu
       for (let i = 0; i < size; i++) y[o + i] += bv;
     }
   }
-}
-
-/** First output index o with o·s + koff >= 0 and one past the last with o·s + koff < size, clipped to [0, out). */
-function validRange(koff: number, s: number, size: number, out: number): [number, number] {
-  const lo = koff >= 0 ? 0 : Math.ceil(-koff / s);
-  const hi = size - koff <= 0 ? 0 : Math.floor((size - 1 - koff) / s) + 1;
-  return [Math.min(lo, out), Math.max(Math.min(hi, out), Math.min(lo, out))];
 }
 
 /**

@@ -24,12 +24,12 @@
 export const MR = 4;
 /** Columns of B per micro-tile. */
 export const NR = 4;
-/** Depth of one packed K slice (A panel 4×128 + B panel 128×4 floats stay in L1). */
-export const KC = 128;
+/** Depth of one packed K slice (A panel 4×256 + B panel 256×4 floats stay in L1). */
+export const KC = 256;
 /** Rows of A packed at once. */
 export const MC = 64;
 /** Columns of B packed at once (B slice KC×NC floats = 256 KiB, in L2). */
-export const NC = 512;
+export const NC = 256;
 
 let packA = new Float32Array(MC * KC);
 let packB = new Float32Array(KC * NC);

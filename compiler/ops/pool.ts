@@ -19,8 +19,8 @@ import { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
 import { AttrError } from './registry.ts';
 import { FLOAT_TYPES, expectDType, required } from './support.ts';
-import { type Geometry, type WindowAttrs, lift3, outputDims, prod, readWindowAttrs, resolveGeometry } from './window.ts';
-import { allocFloat, floatData, floatTensor } from './float-io.ts';
+import { type Geometry, type WindowAttrs, lift3, outputDims, prod, readWindowAttrs, resolveGeometry, validRange } from './window.ts';
+import { type FloatArray, allocFloat, floatData, floatTensor } from './float-io.ts';
 
 /** Attributes shared by MaxPool and AveragePool. */
 export interface PoolAttrs extends WindowAttrs {
@@ -102,23 +102,63 @@ function tapRanges(out: number, size: number, k: number, s: number, d: number, p
   return { lo, hi, padHi };
 }
 
-/** Runs MaxPool (kind 'max', optionally with Indices) or AveragePool on a concrete tensor. */
-export function pool(x: Tensor, a: PoolAttrs, kind: 'max' | 'avg', withIndices: boolean): Tensor[] {
-  const [n, c] = x.shape;
-  const geo = resolveGeometry(a, x.shape.slice(2), a.kernel, a.ceilMode);
-  const g = lift3(geo, kind === 'max' ? 'MaxPool' : 'AveragePool');
-  const [ID, IH, IW] = g.input, [OD, OH, OW] = g.output, [KD, KH, KW] = g.kernel;
+type Ranges = ReturnType<typeof tapRanges>;
+
+/**
+ * Max or average pooling without indices, in row form: for each output row and each valid (kd, kh)
+ * kernel row, every kernel column updates the whole output row over the columns where it reads
+ * inside X; averages are divided by each window's tap count at the end.
+ */
+function poolRows(xs: FloatArray, y: FloatArray, planes: number, g: Geometry, rd: Ranges, rh: Ranges, rw: Ranges,
+  kind: 'max' | 'avg', includePad: boolean): void {
+  const [ID, IH, IW] = g.input, [OD, OH, OW] = g.output, [, , KW] = g.kernel;
   const [SD, SH, SW] = g.strides, [DD, DH, DW] = g.dilations, [PD, PH, PW] = g.padBegin;
-  const rd = tapRanges(OD, ID, KD, SD, DD, PD, g.padEnd[0]);
-  const rh = tapRanges(OH, IH, KH, SH, DH, PH, g.padEnd[1]);
-  const rw = tapRanges(OW, IW, KW, SW, DW, PW, g.padEnd[2]);
   const inSize = ID * IH * IW, outSize = OD * OH * OW;
-  const xs = floatData(x);
-  const y = allocFloat(x.dtype, n * c * outSize);
-  const idx = withIndices ? new BigInt64Array(n * c * outSize) : undefined;
-  const colMajor = a.storageOrder === 1;
+  const lo = new Int32Array(KW), hi = new Int32Array(KW);
+  for (let kw = 0; kw < KW; kw++) [lo[kw], hi[kw]] = validRange(kw * DW - PW, SW, IW, OW);
+  const wCount = new Float64Array(OW);
+  for (let ow = 0; ow < OW; ow++) wCount[ow] = includePad ? rw.padHi[ow] : rw.hi[ow] - rw.lo[ow];
+  const row = new Float64Array(OW);
+  const max = kind === 'max';
+  for (let plane = 0; plane < planes; plane++) {
+    const xo = plane * inSize;
+    for (let od = 0; od < OD; od++) {
+      for (let oh = 0; oh < OH; oh++) {
+        row.fill(max ? -Infinity : 0);
+        for (let kd = rd.lo[od]; kd < rd.hi[od]; kd++) {
+          const id = od * SD - PD + kd * DD;
+          for (let kh = rh.lo[oh]; kh < rh.hi[oh]; kh++) {
+            const xRow = xo + (id * IH + oh * SH - PH + kh * DH) * IW;
+            for (let kw = 0; kw < KW; kw++) {
+              const x0 = xRow + kw * DW - PW, l = lo[kw], h = hi[kw];
+              if (max) {
+                for (let ow = l; ow < h; ow++) { const v = xs[x0 + ow * SW]; if (v > row[ow]) row[ow] = v; }
+              } else {
+                for (let ow = l; ow < h; ow++) row[ow] += xs[x0 + ow * SW];
+              }
+            }
+          }
+        }
+        const q = plane * outSize + (od * OH + oh) * OW;
+        if (max) {
+          for (let ow = 0; ow < OW; ow++) y[q + ow] = row[ow];
+        } else {
+          const dh = includePad ? rd.padHi[od] * rh.padHi[oh] : (rd.hi[od] - rd.lo[od]) * (rh.hi[oh] - rh.lo[oh]);
+          for (let ow = 0; ow < OW; ow++) y[q + ow] = row[ow] / (dh * wCount[ow]);
+        }
+      }
+    }
+  }
+}
+
+/** MaxPool with Indices: one window at a time, remembering the flat position of the first maximum. */
+function maxWithIndices(xs: FloatArray, y: FloatArray, idx: BigInt64Array, planes: number, g: Geometry,
+  rd: Ranges, rh: Ranges, rw: Ranges, colMajor: boolean): void {
+  const [ID, IH, IW] = g.input, [OD, OH, OW] = g.output;
+  const [SD, SH, SW] = g.strides, [DD, DH, DW] = g.dilations, [PD, PH, PW] = g.padBegin;
+  const inSize = ID * IH * IW;
   let q = 0;
-  for (let plane = 0; plane < n * c; plane++) {
+  for (let plane = 0; plane < planes; plane++) {
     const xo = plane * inSize;
     for (let od = 0; od < OD; od++) {
       const dLo = rd.lo[od], dHi = rd.hi[od], d0 = od * SD - PD;
@@ -126,46 +166,44 @@ export function pool(x: Tensor, a: PoolAttrs, kind: 'max' | 'avg', withIndices: 
         const hLo = rh.lo[oh], hHi = rh.hi[oh], h0 = oh * SH - PH;
         for (let ow = 0; ow < OW; ow++) {
           const wLo = rw.lo[ow], wHi = rw.hi[ow], w0 = ow * SW - PW;
-          if (kind === 'max') {
-            let best = -Infinity, at = -1;
-            for (let kd = dLo; kd < dHi; kd++) {
-              const id = d0 + kd * DD;
-              for (let kh = hLo; kh < hHi; kh++) {
-                const row = xo + (id * IH + h0 + kh * DH) * IW + w0;
-                for (let kw = wLo; kw < wHi; kw++) {
-                  const v = xs[row + kw * DW];
-                  if (v > best) { best = v; at = row + kw * DW; }
-                }
+          let best = -Infinity, at = -1;
+          for (let kd = dLo; kd < dHi; kd++) {
+            const id = d0 + kd * DD;
+            for (let kh = hLo; kh < hHi; kh++) {
+              const r = xo + (id * IH + h0 + kh * DH) * IW + w0;
+              for (let kw = wLo; kw < wHi; kw++) {
+                const v = xs[r + kw * DW];
+                if (v > best) { best = v; at = r + kw * DW; }
               }
             }
-            y[q] = best;
-            if (idx) {
-              let flat = at;
-              if (colMajor && at >= 0) {
-                const r = at - xo, id = Math.floor(r / (IH * IW)), ih = Math.floor(r / IW) % IH, iw = r % IW;
-                flat = xo + id + ih * ID + iw * ID * IH;
-              }
-              idx[q] = BigInt(flat);
-            }
-          } else {
-            let sum = 0;
-            for (let kd = dLo; kd < dHi; kd++) {
-              const id = d0 + kd * DD;
-              for (let kh = hLo; kh < hHi; kh++) {
-                const row = xo + (id * IH + h0 + kh * DH) * IW + w0;
-                for (let kw = wLo; kw < wHi; kw++) sum += xs[row + kw * DW];
-              }
-            }
-            const count = a.countIncludePad
-              ? rd.padHi[od] * rh.padHi[oh] * rw.padHi[ow]
-              : (dHi - dLo) * (hHi - hLo) * (wHi - wLo);
-            y[q] = sum / count;
           }
-          q++;
+          y[q] = best;
+          let flat = at;
+          if (colMajor && at >= 0) {
+            const r = at - xo, id = Math.floor(r / (IH * IW)), ih = Math.floor(r / IW) % IH, iw = r % IW;
+            flat = xo + id + ih * ID + iw * ID * IH;
+          }
+          idx[q++] = BigInt(flat);
         }
       }
     }
   }
+}
+
+/** Runs MaxPool (kind 'max', optionally with Indices) or AveragePool on a concrete tensor. */
+export function pool(x: Tensor, a: PoolAttrs, kind: 'max' | 'avg', withIndices: boolean): Tensor[] {
+  const [n, c] = x.shape;
+  const geo = resolveGeometry(a, x.shape.slice(2), a.kernel, a.ceilMode);
+  const g = lift3(geo, kind === 'max' ? 'MaxPool' : 'AveragePool');
+  const ranges = [0, 1, 2].map((i) =>
+    tapRanges(g.output[i], g.input[i], g.kernel[i], g.strides[i], g.dilations[i], g.padBegin[i], g.padEnd[i]));
+  const [rd, rh, rw] = ranges;
+  const outSize = prod(g.output);
+  const xs = floatData(x);
+  const y = allocFloat(x.dtype, n * c * outSize);
+  const idx = withIndices ? new BigInt64Array(n * c * outSize) : undefined;
+  if (idx) maxWithIndices(xs, y, idx, n * c, g, rd, rh, rw, a.storageOrder === 1);
+  else poolRows(xs, y, n * c, g, rd, rh, rw, kind, a.countIncludePad);
   const shape = [n, c, ...geo.output];
   const out = [floatTensor(x.dtype, shape, y)];
   if (idx) out.push(new Tensor('i64', shape, idx));

@@ -153,3 +153,13 @@ export function prod(v: readonly number[]): number {
   for (const x of v) p *= x;
   return p;
 }
+
+/**
+ * For a kernel tap at input offset o·s + koff (koff = k·d - pb): the output indices [lo, hi) whose
+ * tap lands inside an input axis of `size`, clipped to [0, out).
+ */
+export function validRange(koff: number, s: number, size: number, out: number): [number, number] {
+  const lo = Math.min(out, koff >= 0 ? 0 : Math.ceil(-koff / s));
+  const hi = size - 1 - koff < 0 ? 0 : Math.min(out, Math.floor((size - 1 - koff) / s) + 1);
+  return [lo, Math.max(lo, hi)];
+}

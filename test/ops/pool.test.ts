@@ -110,7 +110,13 @@ for (const c of poolCases) {
     const attrs = { kernel_shape: c.k, strides: c.s, dilations: c.d, pads: c.pads, ceil_mode: c.ceil };
     const out = infer('MaxPool', [ty('f32', c.x)], attrs)[0].shape as number[];
     const spatialOut = out.slice(2);
-    close(run1('MaxPool', [x], attrs), 'f32', out, naivePool(x, 'max', c.k, c.s, c.d, c.pads, spatialOut, false));
+    const maxRef = naivePool(x, 'max', c.k, c.s, c.d, c.pads, spatialOut, false);
+    close(run1('MaxPool', [x], attrs), 'f32', out, maxRef);
+    // the Indices path computes window by window: same maxima, and each index points at its maximum
+    const [y2, idx] = run('MaxPool', [x], attrs, 2);
+    close(y2, 'f32', out, maxRef);
+    const xv = vals(x);
+    assert.equal(vals(idx).map((i) => xv[i]), vals(y2));
     close(run1('AveragePool', [x], attrs), 'f32', out, naivePool(x, 'avg', c.k, c.s, c.d, c.pads, spatialOut, false));
     close(run1('AveragePool', [x], { ...attrs, count_include_pad: 1 }), 'f32', out, naivePool(x, 'avg', c.k, c.s, c.d, c.pads, spatialOut, true));
   });
