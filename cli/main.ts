@@ -35,6 +35,16 @@ const COMMANDS: Record<string, Command> = {
     summary: 'list the built-in models or export one as an ONNX file',
     load: async () => (await import('./commands/zoo.ts')).zooCommand,
   },
+  opt: {
+    usage: 'kiln opt MODEL [--pipeline P] [--target T] [--print-ir-after-all | --print-ir-after-change] [--dump-dir DIR] [--check] [--no-verify] [--stats]',
+    summary: 'run a pass pipeline on a model and print the resulting IR (the mlir-opt of kiln)',
+    load: async () => (await import('./commands/opt.ts')).optCommand,
+  },
+  passes: {
+    usage: 'kiln passes [--json]',
+    summary: 'list the passes with their options and statistics, and the default pipelines',
+    load: async () => (await import('./commands/passes.ts')).passesCommand,
+  },
   summary: {
     usage: 'kiln summary MODEL',
     summary: 'op counts, parameters and FLOPs of a model',

@@ -33,13 +33,19 @@ registerPasses(ALL_PASSES);
 export const TARGETS = ['ref', 'cpu', 'cuda', 'webgpu'] as const;
 export type Target = (typeof TARGETS)[number];
 
-/** Canonicalisation shared by every target: shapes, simplification, constants, BN folding, CSE. */
-const CANONICAL = ['shape-infer', 'simplify', 'fold-constants', 'cse', 'fold-conv-bn', 'fold-constants'];
+/**
+ * A step of an intended pipeline: a pass name, or a group `[anchor, ...followers]` whose followers run
+ * only when the anchor exists (fold-constants after fold-conv-bn finishes its arithmetic).
+ */
+type Intended = string | readonly string[];
+
+/** Canonicalisation shared by every target: shapes, simplification, constants, CSE, BN folding. */
+const CANONICAL: Intended[] = ['shape-infer', 'simplify', 'fold-constants', 'cse', ['fold-conv-bn', 'fold-constants']];
 /** Fusion for compiled targets. */
-const FUSION = ['fuse-conv-act', 'fuse-elementwise'];
+const FUSION: Intended[] = ['fuse-conv-act', 'fuse-elementwise'];
 
 /** The intended pass order per target, before filtering to registered passes. */
-const INTENDED: Readonly<Record<Target, readonly string[]>> = {
+const INTENDED: Readonly<Record<Target, readonly Intended[]>> = {
   ref: [...CANONICAL, 'dce'],
   cpu: [...CANONICAL, ...FUSION, 'dce'],
   cuda: [...CANONICAL, ...FUSION, 'mixed-precision', 'dce'],
@@ -55,8 +61,13 @@ export function isTarget(t: string): t is Target {
  * The default pipeline text of a target: canonicalisation (shape inference, simplification, constant
  * folding, CSE, Conv+BatchNormalization folding), then for compiled targets Conv/Gemm/MatMul epilogue
  * fusion and elementwise fusion, mixed precision for the GPU targets, and DCE last. Only registered
- * passes appear.
+ * passes appear; a pass that only finishes another's work (fold-constants after fold-conv-bn) appears
+ * only with it.
  */
 export function defaultPipeline(target: Target): string {
-  return INTENDED[target].filter((name) => findPass(name) !== undefined).join(',');
+  const names = INTENDED[target].flatMap((item) => {
+    const group = typeof item === 'string' ? [item] : item;
+    return findPass(group[0]) ? group.filter((name) => findPass(name) !== undefined) : [];
+  });
+  return names.join(',');
 }

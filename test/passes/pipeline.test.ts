@@ -8,6 +8,7 @@ import { parsePipeline, printPipeline, resolveOptions } from '../../compiler/pas
 import { findPass } from '../../compiler/passes/pass.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import { registerTestPasses } from './test-passes.ts';
+import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
 
 registerTestPasses();
 
@@ -89,6 +90,21 @@ test('resolveOptions checks names and types of programmatic options', () => {
   assert.throws(() => resolveOptions(pass, { nope: 1 }), /unknown option 'nope'/);
   assert.throws(() => resolveOptions(pass, { 'max-ops': 'x' }), /pass 'test-opts'.*option 'max-ops' expects an integer/);
   assert.throws(() => resolveOptions(pass, { allow: 'Add' }), /expects a list/);
+});
+
+test('default pipelines: registered passes only, canonical text, fusion only for compiled targets', () => {
+  for (const t of TARGETS) {
+    const text = defaultPipeline(t);
+    const names = parsePipeline(text).entries.map((e) => e.pass);
+    assert.is(printPipeline(parsePipeline(text)), text, t);
+    assert.is(names[0], 'shape-infer');
+    assert.is(names[names.length - 1], 'dce');
+    for (const n of names) assert.ok(findPass(n), n);
+    assert.is(names.includes('mixed-precision'), (t === 'cuda' || t === 'webgpu') && !!findPass('mixed-precision'), t);
+    assert.is(names.includes('fuse-elementwise'), t !== 'ref' && !!findPass('fuse-elementwise'), t);
+    assert.is(names.includes('fold-conv-bn'), !!findPass('fold-conv-bn'));
+    if (findPass('fold-conv-bn')) assert.is(names[names.indexOf('fold-conv-bn') + 1], 'fold-constants');
+  }
 });
 
 test.run();
