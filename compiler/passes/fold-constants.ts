@@ -6,7 +6,7 @@
  * growing as nodes fold, so whole constant subgraphs fold in one run). A node folds when it has at
  * least one input, every present input is known, it is deterministic (random ops and a Dropout that
  * may be in training mode never fold), and its outputs are small enough (below). `Shape` and `Size`
- * also fold when their input merely has a static shape. Each result becomes a constant under the
+ * also fold when the dims they return are static in their input's type. Each result becomes a constant under the
  * node's own output name, so no consumer is rewired and graph output names never change; its hash is
  * `hashOf(data)`. A kernel that throws leaves the node in place (the run-time error stays the
  * executor's to report).
@@ -20,7 +20,7 @@
  * a folded chain. When a folded output's type was less precise than its value's (symbolic dims), the
  * graph's types are recomputed with inferTypes so consumers see the static dims.
  */
-import type { Constant, Graph, Node } from '../ir/graph.ts';
+import type { Constant, Dim, Graph, Node } from '../ir/graph.ts';
 import { isStaticShape, staticSize } from '../ir/graph.ts';
 import { byteSize } from '../ir/dtype.ts';
 import { Tensor, i64Tensor } from '../ir/tensor.ts';
@@ -35,15 +35,21 @@ const NAME = 'fold-constants';
 /** Default cap on folded output size, in elements. */
 export const DEFAULT_MAX_ELEMENTS = 1 << 20;
 
-/** Shape/Size of a value whose type has a static shape, computed without its data. */
-function foldShapeOf(node: Node, graphTypes: (v: string) => readonly (number | string)[] | undefined): Tensor | undefined {
-  const shape = graphTypes(node.inputs[0]);
-  if (!shape || !isStaticShape(shape)) return undefined;
-  if (node.op === 'Size') return new Tensor('i64', [], BigInt64Array.of(BigInt(staticSize(shape)!)));
+/**
+ * Shape/Size of a value from its type alone: Size when the whole shape is static, Shape when the
+ * dims it returns (after `start`/`end`) are static, so `Shape(x: f32[N,3]) {start=1}` folds too.
+ */
+function foldShapeOf(node: Node, shape: readonly Dim[] | undefined): Tensor | undefined {
+  if (!shape) return undefined;
+  if (node.op === 'Size') {
+    const n = staticSize(shape);
+    return n === undefined ? undefined : new Tensor('i64', [], BigInt64Array.of(BigInt(n)));
+  }
   const rank = shape.length;
   const attr = (n: string, d: number) => { const a = node.attrs[n]; return a && a.kind === 'int' ? a.value : d; };
   const clamp = (v: number) => Math.min(rank, Math.max(0, v < 0 ? v + rank : v));
-  return i64Tensor(shape.slice(clamp(attr('start', 0)), clamp(attr('end', rank))));
+  const dims = shape.slice(clamp(attr('start', 0)), clamp(attr('end', rank)));
+  return isStaticShape(dims) ? i64Tensor(dims) : undefined;
 }
 
 /** The fold-constants pass. */
@@ -69,7 +75,7 @@ export const foldConstantsPass: Pass = {
     const maxElements = intOption(NAME, ctx.options, 'max-elements', DEFAULT_MAX_ELEMENTS);
     const known = new Map<string, Tensor>();
     for (const c of graph.constants) if (c.data) known.set(c.name, c.data);
-    const shapes = new Map<string, readonly (number | string)[]>();
+    const shapes = new Map<string, readonly Dim[]>();
     for (const i of graph.inputs) shapes.set(i.name, i.type.shape);
     for (const c of graph.constants) shapes.set(c.name, c.type.shape);
     const value = (v: string) => known.get(v);
@@ -97,7 +103,7 @@ export const foldConstantsPass: Pass = {
     /** The node's outputs when it folds, else undefined. */
     function evaluate(node: Node): Tensor[] | undefined {
       if ((node.op === 'Shape' || node.op === 'Size') && node.inputs[0] && !known.has(node.inputs[0])) {
-        const t = foldShapeOf(node, (v) => shapes.get(v));
+        const t = foldShapeOf(node, shapes.get(node.inputs[0]));
         return t ? [t] : undefined;
       }
       if (node.inputs.length === 0 || !node.inputs.every((v) => !v || known.has(v))) return undefined;

@@ -97,6 +97,7 @@ class Work implements SimplifyView {
    */
   set(i: number, n: Node | undefined, collect = true): void {
     const old = this.nodes[i];
+    if (!old && !n) return;
     if (old) this.link(i, old, -1);
     if (old && !n) for (const o of old.outputs) if (o && this.producerOf.get(o) === i) this.producerOf.delete(o);
     this.nodes[i] = n;
@@ -106,7 +107,7 @@ class Work implements SimplifyView {
       this.push(i);
     }
     for (const o of (n ?? old)!.outputs) for (const r of this.readers.get(o)?.keys() ?? []) this.push(r);
-    if (old && collect) this.removeIfDead(old.inputs);
+    if (old && collect) this.collect(old.inputs);
   }
 
   /** Replaces every read of value `from` by `to`. */
@@ -118,7 +119,7 @@ class Work implements SimplifyView {
   }
 
   /** Removes producers of these values whose outputs nobody reads any more (recursively). */
-  private removeIfDead(values: readonly string[]): void {
+  collect(values: readonly string[]): void {
     for (const v of values) {
       if (!v) continue;
       const i = this.producerOf.get(v);
@@ -148,15 +149,17 @@ function apply(work: Work, i: number, node: Node, rw: Rewrite): boolean {
   const out = node.outputs[0];
   const value = rw.forward;
   if (!work.outputs.has(out)) {
+    work.set(i, undefined, false);
     work.redirect(out, value);
-    work.set(i, undefined);
+    work.collect(node.inputs);
     return true;
   }
   // the output name must survive: rename the forwarded value to it, or keep an Identity
   const p = work.producer(value);
   if (p && !work.outputs.has(value)) {
-    work.set(i, undefined, false); // not collected: `value` lives on under the output's name
+    work.set(i, undefined, false); // not collected yet: `value` lives on under the output's name
     work.rename(value, out);
+    work.collect(node.inputs);
     return true;
   }
   if (node.op === 'Identity') return false;
