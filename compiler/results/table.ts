@@ -180,7 +180,8 @@ export function formatCell(c: Cell): string {
   if (typeof c === 'number') {
     if (Number.isInteger(c) || !Number.isFinite(c)) return String(c);
     const a = Math.abs(c);
-    return a !== 0 && (a < 1e-3 || a >= 1e15) ? c.toExponential(3) : String(Number(c.toPrecision(4)));
+    const r = Number(c.toPrecision(4));
+    return a !== 0 && (a < 1e-3 || a >= 1e15) ? r.toExponential() : String(r);
   }
   return String(c);
 }
