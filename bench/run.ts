@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: times kiln against peers measured in the same run and prints ratios.
  *
- * Today: import + type inference of each zoo model, and the reference executor against
+ * Import + type inference of each zoo model, and the reference executor against
  * onnxruntime-node (CPU) on the same exported model and inputs (median of `--repeat` runs after one
  * warm-up). The reference executor is an oracle, not the fast path; the ratio tells how far the
- * compiled backends have to go. Usage: npm run bench [-- --repeat N] [--models a,b].
+ * compiled backends have to go. Then the pass pipeline's compile time on resnet50 (bench/passes.ts).
+ * Usage: npm run bench [-- --repeat N] [--models a,b].
  */
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
@@ -14,6 +15,7 @@ import { importOnnx } from '../compiler/import/onnx/import.ts';
 import { runReference } from '../compiler/runtime/reference.ts';
 import { randomInputs } from '../compiler/runtime/inputs.ts';
 import type { Tensor } from '../compiler/ir/tensor.ts';
+import { benchPasses } from './passes.ts';
 
 const { values } = parseArgs({ options: { repeat: { type: 'string', default: '3' }, models: { type: 'string' } } });
 const repeat = Number(values.repeat);
@@ -52,3 +54,6 @@ for (const name of models) {
   const ortMs = await timeIt(() => session.run(feeds));
   console.log(name.padEnd(18) + importMs.toFixed(1).padStart(10) + refMs.toFixed(1).padStart(13) + ortMs.toFixed(1).padStart(10) + (refMs / ortMs).toFixed(1).padStart(9));
 }
+
+// Compile time: import + the default pass pipeline (bench/passes.ts), against its budgets.
+benchPasses({ repeat: Math.max(repeat, 5) });

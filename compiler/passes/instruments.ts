@@ -13,16 +13,19 @@
  *                               graph (`change`), to a callback (never stdout), with a header line
  *                               `// ----- after <pass> (step N) -----`;
  * - `dumpDirInstrument(dir)`    writes `000_input.kir`, `001_<pass>.kir`, ... (stale dumps removed first);
- * - `verifierInstrument()`      structural + op-aware verification (`verifyAll`) of each changed graph;
- *                               errors name the pass, the node and the rule;
+ * - `verifierInstrument()`      structural + op-aware verification of each changed graph (op-aware
+ *                               rules only for the nodes the pass touched); errors name the pass,
+ *                               the node and the rule;
  * - `numericCheckInstrument(o)` reference run on seeded inputs vs step 0 (numeric-check.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Graph } from '../ir/graph.ts';
+import type { Graph, Node } from '../ir/graph.ts';
+import { valueTypes } from '../ir/graph.ts';
 import { printGraph } from '../ir/print.ts';
 import { hashOf } from '../ir/weights.ts';
-import { verifyAll } from '../ops/verify-types.ts';
+import { collectTypeErrors, verifyAll } from '../ops/verify-types.ts';
+import { collectGraphErrors } from '../ir/verify.ts';
 import { KilnError } from '../errors.ts';
 import type { Decision, OptionValue, Pass } from './pass.ts';
 import type { PipelineEntry } from './pipeline.ts';
@@ -148,10 +151,32 @@ export function withPlace(e: KilnError, extra: KilnError['place'], prefix = ''):
 }
 
 /**
- * Verifies each changed graph (structural and op-aware rules, `verifyAll`); the KilnError names the
- * pass, the node, the op and the rule. Constant hashes are checked only for constants the pass created
- * (hashing every weight after every pass would dominate the run time; unchanged constant objects were
- * checked when they were made). The step-0 graph is verified in `begin` without hash checks.
+ * The nodes of `after` whose op-aware verification can differ from `before`'s: nodes that are new
+ * objects, and nodes reading a value whose definition (graph input, constant or producing node object)
+ * changed. Every other node has the same attributes, the same input types and the same constant input
+ * values as a node that already verified, so its type rule gives the same answer.
+ */
+export function nodesToReverify(before: Graph, after: Graph): Node[] {
+  const defs = (g: Graph) => {
+    const m = new Map<string, object>();
+    for (const i of g.inputs) m.set(i.name, i);
+    for (const c of g.constants) m.set(c.name, c);
+    for (const n of g.nodes) for (const o of n.outputs) if (o) m.set(o, n);
+    return m;
+  };
+  const oldNodes = new Set(before.nodes);
+  const oldDefs = defs(before), newDefs = defs(after);
+  return after.nodes.filter((n) => !oldNodes.has(n) || n.inputs.some((i) => i !== '' && oldDefs.get(i) !== newDefs.get(i)));
+}
+
+/**
+ * Verifies each changed graph; the KilnError names the pass, the node, the op and the rule. The
+ * structural rules (ir/verify.ts) run on the whole graph; the op-aware rules (ops/verify-types.ts) on
+ * the nodes `nodesToReverify` picks, through a graph of just those nodes whose other values become
+ * graph inputs of the same types (an unchanged node needs no second look, and re-running every type
+ * rule after every pass dominated the pipeline time on large models). Constant hashes are checked only
+ * for constants the pass created (unchanged constant objects were checked when they were made). The
+ * step-0 graph is verified whole in `begin`, without hash checks.
  */
 export function verifierInstrument(): PassInstrument {
   return {
@@ -167,9 +192,18 @@ export function verifierInstrument(): PassInstrument {
     after(info, result) {
       if (!result.changed) return;
       const pass = info.pass.name;
-      verifyAll(result.graph, { pass, checkHashes: false });
+      const graph = result.graph;
+      const structural = collectGraphErrors(graph, { pass, checkHashes: false });
+      if (structural.length) throw structural[0];
+      const nodes = nodesToReverify(info.graph, graph);
+      const checked = new Set(nodes);
+      const types = valueTypes(graph);
+      const inputs = [...graph.inputs];
+      for (const n of graph.nodes) if (!checked.has(n)) for (const o of n.outputs) if (o) inputs.push({ name: o, type: types.get(o)! });
+      const typeErrors = collectTypeErrors({ ...graph, inputs, nodes }, { pass });
+      if (typeErrors.length) throw typeErrors[0];
       const old = new Set(info.graph.constants);
-      for (const c of result.graph.constants) {
+      for (const c of graph.constants) {
         if (old.has(c) || !c.data) continue;
         const h = hashOf(c.data);
         if (!h.startsWith(c.hash)) {

@@ -15,7 +15,7 @@ import { readNumbers } from '../../compiler/ir/tensor.ts';
 import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
-import { type PassInstrument, dumpDirInstrument, printIrInstrument } from '../../compiler/passes/instruments.ts';
+import { type PassInstrument, dumpDirInstrument, nodesToReverify, printIrInstrument } from '../../compiler/passes/instruments.ts';
 import { registerTestPasses } from './test-passes.ts';
 
 registerTestPasses();
@@ -77,6 +77,7 @@ test('the verifier catches broken passes, naming pass, node and rule', () => {
     ['test-broken-drop-input', '1', 'op.arity', /Mul takes 2 inputs, node has 1/],
     ['test-broken-type', '2', 'type.mismatch', /output '2' is declared i32\[8\] but Add infers f32\[8\]/],
     ['test-broken-undefined', '0', 'ssa.undefined', /input 'nowhere' is not defined/],
+    ['test-broken-input-type', '0', 'type.mismatch', /output '0' is declared f32\[8\] but Relu infers f64\[8\]/],
     ['test-broken-hash', 'bad_hash', 'const.hash', /hash abababababababab does not match its data/],
   ];
   for (const [pass, node, rule, why] of cases) {
@@ -91,6 +92,17 @@ test('the verifier catches broken passes, naming pass, node and rule', () => {
   const bad = parseGraph(TEXT.replace('Add(%1, %b)', 'Add(%1)'));
   const e = kilnError(() => new PassManager().run(bad, 'test-noop'));
   assert.match(e.message, /^node '2', op Add, rule op.arity: the input graph does not verify: Add takes 2 inputs/);
+});
+
+test('nodesToReverify: new node objects and readers of changed definitions', () => {
+  const relu = graph.nodes[0], mul = graph.nodes[1], add = graph.nodes[2];
+  assert.equal(nodesToReverify(graph, graph), []);
+  const newMul = { ...mul };
+  assert.equal(nodesToReverify(graph, { ...graph, nodes: [relu, newMul, add] }), [newMul, add]);
+  const newB = { ...graph.constants[1] };
+  assert.equal(nodesToReverify(graph, { ...graph, constants: [graph.constants[0], newB] }), [add]);
+  const retyped = { ...graph, inputs: [{ ...graph.inputs[0] }] };
+  assert.equal(nodesToReverify(graph, retyped), [relu]);
 });
 
 test('numeric check: errors against step 0 by hand, first divergent node', () => {

@@ -80,6 +80,12 @@ export const TEST_PASSES: Pass[] = [
   },
   {
     ...base,
+    name: 'test-broken-input-type',
+    summary: 'BROKEN: retypes the first graph input as f64, leaving its readers untouched',
+    run: (g) => ({ ...g, inputs: [{ ...g.inputs[0], type: { ...g.inputs[0].type, dtype: 'f64' } }, ...g.inputs.slice(1)] }),
+  },
+  {
+    ...base,
     name: 'test-broken-hash',
     summary: 'BROKEN: adds a constant whose hash does not match its data',
     run(g) {
