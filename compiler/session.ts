@@ -166,6 +166,11 @@ export class Session {
     return this;
   }
 
+  /** The pipeline's entries (every option resolved). */
+  get pipelineEntries(): readonly PipelineEntry[] {
+    return Object.freeze(this.entries.slice());
+  }
+
   /** The pipeline as canonical text. */
   get pipelineText(): string {
     return printPipeline({ entries: this.entries });

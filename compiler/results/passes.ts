@@ -6,10 +6,11 @@
  * They are built from plain records — a Session's history steps or the PassManager's StepResults both
  * fit `StepRow` — so this module does not depend on either. Options print as in pipeline text
  * (`max-ops=8,allow=[Add,Mul]`, only those that differ from the pass's default when the pass is
- * registered); numeric errors are null for steps where the check was off.
+ * registered, spelled as pipeline.ts prints them); numeric errors are null for steps where the check was off.
  */
 import type { Decision, OptionValue } from '../passes/pass.ts';
 import { findPass } from '../passes/pass.ts';
+import { printOptionValue, sameValue } from '../passes/pipeline.ts';
 import type { Graph } from '../ir/graph.ts';
 import { buildTable, type ResultTable } from './table.ts';
 
@@ -28,20 +29,12 @@ export interface StepRow {
   readonly decisions?: readonly Decision[];
 }
 
-const sameOption = (a: OptionValue, b: OptionValue) =>
-  Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => x === b[i]) : Object.is(a, b);
-
-function optionText(v: OptionValue): string {
-  if (Array.isArray(v)) return `[${v.join(',')}]`;
-  return String(v);
-}
-
 /** `k=v,...` for the options that differ from the registered pass's defaults (all of them otherwise). */
 export function formatOptions(pass: string, options: Readonly<Record<string, OptionValue>>): string {
   const specs = findPass(pass)?.options ?? [];
   return Object.keys(options).sort()
-    .filter((k) => { const s = specs.find((o) => o.name === k); return !s || !sameOption(s.default, options[k]); })
-    .map((k) => `${k}=${optionText(options[k])}`).join(',');
+    .filter((k) => { const s = specs.find((o) => o.name === k); return !s || !sameValue(s.default, options[k]); })
+    .map((k) => `${k}=${printOptionValue(options[k])}`).join(',');
 }
 
 /**

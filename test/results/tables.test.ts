@@ -96,6 +96,9 @@ test('passes table: schema, values, nulls where the numeric check was off', () =
   assert.ok((cell(back, 'max_rel_error', 3) as number) > 0.1);
   assert.equal(col('first_divergent'), [null, null, null, '1']);
   assert.ok(col('ms').every((v) => typeof v === 'number' && v >= 0));
+  const hand = passesTable([{ step: 1, pass: 'not-registered', options: { b: true, a: ['x', 'y z'], n: 8 }, ms: 1.5,
+    nodesBefore: 4, nodesAfter: 2, changed: true }]);
+  assert.equal(hand.column('options'), ['a=[x,"y z"],b=true,n=8'], 'canonical pipeline spelling, sorted');
   const off = Session.load('zoo:mlp', { pipeline: 'e-test.noop', numericCheck: false });
   off.run();
   assert.equal(off.passesTable().column('max_abs_error'), [null, null]);

@@ -59,4 +59,25 @@ test('tables: nodes at a step, passes of the session, diff of the fusion', () =>
   assert.is(kinds.filter((k) => k === 'unchanged').length, 175 - 32);
 });
 
+test('the default cpu pipeline: consistent steps, unchanged steps keep the graph, weights never copied', () => {
+  const d = Session.load('zoo:resnet50', { numericCheck: false });
+  d.run();
+  const h = d.history;
+  assert.is(h.length, d.length + 1);
+  assert.equal(h.map((x) => x.pass), ['load', ...d.pipelineEntries.map((e) => e.pass)]);
+  const byName = new Map(h[0].graph.constants.map((c) => [c.name, c]));
+  for (let k = 1; k < h.length; k++) {
+    assert.is(h[k].nodesBefore, h[k - 1].graph.nodes.length);
+    assert.is(h[k].nodesAfter, h[k].graph.nodes.length);
+    if (!h[k].changed) assert.is(h[k].graph, h[k - 1].graph, `step ${k} ${h[k].pass}`);
+    for (const c of h[k].graph.constants) {
+      const old = byName.get(c.name);
+      if (old && old.hash === c.hash) assert.is(c.data, old.data, `step ${k} ${h[k].pass} copied constant ${c.name}`);
+    }
+  }
+  // every fused node in the fusion map names ONNX nodes of the input model
+  const onnxNames = new Set(h[0].graph.nodes.flatMap((n) => n.loc));
+  for (const [, sources] of d.fusionMap()) for (const l of sources) assert.ok(onnxNames.has(l), l);
+});
+
 test.run();
