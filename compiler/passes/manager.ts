@@ -21,7 +21,7 @@
  */
 import type { Graph } from '../ir/graph.ts';
 import { KilnError } from '../errors.ts';
-import { type Decision, type OptionValue, type Pass, type PassContext, Statistics, findPass, allPasses } from './pass.ts';
+import { type Decision, type Pass, type PassContext, Statistics, findPass, allPasses } from './pass.ts';
 import { type Pipeline, type PipelineEntry, nearest, parsePipeline, resolveOptions } from './pipeline.ts';
 import {
   type NumericCheckInstrument, type PassInstrument, type StepInfo, type StepResult,
@@ -139,6 +139,3 @@ function runPass(pass: Pass, graph: Graph, ctx: PassContext): Graph {
   }
   return out;
 }
-
-/** Re-exported for callers that only need option values. */
-export type { OptionValue };
