@@ -1,8 +1,9 @@
 /**
  * Micro-benchmark of the reference executor's compute-heavy kernels (not a test): times Conv
- * (3×3 64→64 on 56×56, 1×1, 7×7/2 stem, depthwise), MatMul (BERT-sized) and a few others, best of
- * several runs, and prints wall ms, process CPU ms and GMAC/s (from CPU time, which other processes
- * on a shared 2-core machine disturb less than wall time). Run: node --import tsx bench/ops-micro.ts
+ * (3×3 64→64 on 56×56, 1×1, 7×7/2 stem, depthwise), MatMul (BERT-sized) and a few others in steady
+ * state (after 3 warm-up calls), best of several runs, and prints wall ms, process CPU ms and GMAC/s
+ * (from CPU time, which other processes on a shared 2-core machine disturb less than wall time).
+ * Run: node --import tsx bench/ops-micro.ts
  */
 import { Tensor } from '../compiler/ir/tensor.ts';
 import { getOp } from '../compiler/ops/registry.ts';
@@ -23,7 +24,7 @@ function int(value: number) { return { kind: 'int' as const, value }; }
 function bench(name: string, op: string, inputs: (Tensor | undefined)[], attrs: Attrs, macs: number, reps = 7): void {
   const def = getOp(op);
   const a = def.parseAttrs(new AttrReader(attrs));
-  def.run(inputs, a, 1); // warm-up
+  for (let w = 0; w < 3; w++) def.run(inputs, a, 1); // warm-up: let V8 finish optimizing the kernels
   let best = Infinity, bestCpu = Infinity;
   for (let r = 0; r < reps; r++) {
     const c0 = process.cpuUsage();
