@@ -11,6 +11,8 @@ import type { Pass } from './pass.ts';
 import { findPass, registerPasses } from './pass.ts';
 // ---- pass modules (one line each) ----
 import { fuseElementwisePasses } from './fuse-elementwise.ts';
+import { layoutPasses } from './layout.ts';
+import { mixedPrecisionPasses } from './mixed-precision.ts';
 import { shapeInferPass } from './shape-infer.ts';
 import { foldConstantsPass } from './fold-constants.ts';
 import { dcePass } from './dce.ts';
@@ -20,6 +22,8 @@ import { simplifyPass } from './simplify.ts';
 /** Every pass kiln ships, registered on import. */
 export const ALL_PASSES: readonly Pass[] = [
   ...fuseElementwisePasses,
+  ...layoutPasses,
+  ...mixedPrecisionPasses,
   shapeInferPass,
   foldConstantsPass,
   dcePass,
