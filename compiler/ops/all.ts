@@ -23,6 +23,7 @@ import { normOps } from './norm.ts';
 import { softmaxOps } from './softmax.ts';
 import { reduceOps } from './reduce.ts';
 import { fusedRegionOps } from './fused-region.ts';
+import { fusedComputeOps } from './fused-compute.ts';
 import { nhwcOps } from './nhwc.ts';
 
 let registered = false;
@@ -33,7 +34,7 @@ export function registerAllOps(): void {
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, nhwcOps]) {
+    fusedRegionOps, fusedComputeOps, nhwcOps]) {
     registerOps(family);
   }
 }

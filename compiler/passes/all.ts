@@ -18,6 +18,8 @@ import { foldConstantsPass } from './fold-constants.ts';
 import { dcePass } from './dce.ts';
 import { csePass } from './cse.ts';
 import { simplifyPass } from './simplify.ts';
+import { foldConvBnPass } from './fold-conv-bn.ts';
+import { fuseConvActPass } from './fuse-conv-act.ts';
 
 /** Every pass kiln ships, registered on import. */
 export const ALL_PASSES: readonly Pass[] = [
@@ -29,6 +31,8 @@ export const ALL_PASSES: readonly Pass[] = [
   dcePass,
   csePass,
   simplifyPass,
+  foldConvBnPass,
+  fuseConvActPass,
 ];
 
 registerPasses(ALL_PASSES);
