@@ -1,15 +1,16 @@
 /**
  * Channels-last (NHWC) variants of the NCHW window and normalisation ops, produced by the layout pass
  * (compiler/passes/layout.ts): `kiln.conv_nhwc`, `kiln.maxpool_nhwc`, `kiln.averagepool_nhwc`,
- * `kiln.globalaveragepool_nhwc`, `kiln.globalmaxpool_nhwc`, `kiln.batchnorm_nhwc`.
+ * `kiln.globalaveragepool_nhwc`, `kiln.globalmaxpool_nhwc`, `kiln.batchnorm_nhwc`, and
+ * `kiln.conv_epilogue_nhwc` for fuse-conv-act's `kiln.conv` (whose residual input is NHWC too).
  *
  * Each takes the attributes of its ONNX op plus `layout="NHWC"` (required; the only layout so far),
- * and the same inputs, except that the activation input X and the output Y are [N, H, W, C] instead of
- * [N, C, H, W]. Weights keep their ONNX layout (Conv W stays [M, C/group, kH, kW]; BatchNormalization's
+ * and the same inputs, except that the activation input X (and kiln.conv's residual R) and the output
+ * Y are [N, H, W, C] instead of [N, C, H, W]. Weights keep their ONNX layout (Conv W stays [M, C/group, kH, kW]; BatchNormalization's
  * per-channel vectors are layout-free), so the pass never rewrites weight data.
  *
- * Shape rule: X's type is permuted to NCHW, the ONNX op's rule runs, and Y's type is permuted back.
- * Reference kernel: the same, on data — X is transposed to NCHW, the ONNX op's reference kernel runs,
+ * Shape rule: the activations' types are permuted to NCHW, the NCHW op's rule runs, and Y's type is
+ * permuted back. Reference kernel: the same, on data — X is transposed to NCHW, the op's kernel runs,
  * and Y is transposed to NHWC — so an NHWC graph computes bit-identically to the NCHW one. A backend
  * would implement these natively; the reference only fixes their meaning. Inputs must be 4-D.
  */
@@ -26,26 +27,41 @@ export const TO_NHWC: readonly number[] = [0, 2, 3, 1];
 /** The layout attribute value of every op here. */
 export const NHWC = 'NHWC';
 
-/** ONNX op → its channels-last kiln op. */
-export const NHWC_VARIANT: Readonly<Record<string, string>> = {
-  Conv: 'kiln.conv_nhwc',
-  MaxPool: 'kiln.maxpool_nhwc',
-  AveragePool: 'kiln.averagepool_nhwc',
-  GlobalAveragePool: 'kiln.globalaveragepool_nhwc',
-  GlobalMaxPool: 'kiln.globalmaxpool_nhwc',
-  BatchNormalization: 'kiln.batchnorm_nhwc',
+/** How an NCHW op maps to its channels-last variant. */
+export interface NhwcVariant {
+  /** The channels-last op's name. */
+  readonly name: string;
+  /** Largest input count (as the NCHW op's). */
+  readonly maxInputs: number;
+  /** Inputs that are NCHW activations (become NHWC); the others keep their layout. */
+  readonly activations: readonly number[];
+}
+
+/**
+ * NCHW op → its channels-last variant. `kiln.conv` (fuse-conv-act's Conv with an epilogue,
+ * compiler/ops/fused-compute.ts) has its residual input 3 in the activation layout too.
+ */
+export const NHWC_VARIANT: Readonly<Record<string, NhwcVariant>> = {
+  Conv: { name: 'kiln.conv_nhwc', maxInputs: 3, activations: [0] },
+  'kiln.conv': { name: 'kiln.conv_epilogue_nhwc', maxInputs: 4, activations: [0, 3] },
+  MaxPool: { name: 'kiln.maxpool_nhwc', maxInputs: 1, activations: [0] },
+  AveragePool: { name: 'kiln.averagepool_nhwc', maxInputs: 1, activations: [0] },
+  GlobalAveragePool: { name: 'kiln.globalaveragepool_nhwc', maxInputs: 1, activations: [0] },
+  GlobalMaxPool: { name: 'kiln.globalmaxpool_nhwc', maxInputs: 1, activations: [0] },
+  BatchNormalization: { name: 'kiln.batchnorm_nhwc', maxInputs: 5, activations: [0] },
 };
 
 const permuteType = (t: TensorType, perm: readonly number[]): TensorType => ({ dtype: t.dtype, shape: perm.map((a) => t.shape[a]) });
 
 interface NhwcAttrs { readonly inner: unknown }
 
-/** The channels-last variant of ONNX op `base` (input 0 and output 0 are NHWC). */
-function channelsLast(name: string, base: string): OpDef<NhwcAttrs> {
+/** The channels-last variant of NCHW op `base` (its activation inputs and output 0 are NHWC). */
+function channelsLast(base: string, v: NhwcVariant): OpDef<NhwcAttrs> {
   const def = () => getOp(base); // looked up lazily: registration order does not matter
+  const isAct = (i: number) => v.activations.includes(i);
   return {
-    name,
-    inputs: [1, base === 'Conv' ? 3 : base === 'BatchNormalization' ? 5 : 1],
+    name: v.name,
+    inputs: [1, v.maxInputs],
     outputs: [1, 1],
     parseAttrs(r) {
       const layout = r.string('layout');
@@ -55,17 +71,19 @@ function channelsLast(name: string, base: string): OpDef<NhwcAttrs> {
     inferTypes(inputs, a, ctx) {
       const x = inputs[0];
       if (!x) throw new Error('X is required');
-      if (x.shape.length !== 4) throw new Error(`X must be 4-D [N,H,W,C], got [${x.shape.join(',')}]`);
-      const args = inputs.map((t, i) => (i === 0 && t ? permuteType(t, TO_NCHW) : t));
+      inputs.forEach((t, i) => {
+        if (t && isAct(i) && t.shape.length !== 4) throw new Error(`input ${i} must be 4-D [N,H,W,C], got [${t.shape.join(',')}]`);
+      });
+      const args = inputs.map((t, i) => (t && isAct(i) ? permuteType(t, TO_NCHW) : t));
       const [y] = def().inferTypes(args, a.inner, ctx, 1);
       return [permuteType(y, TO_NHWC)];
     },
     run(inputs, a) {
-      const args = inputs.map((t, i) => (i === 0 && t ? transposeTensor(t, TO_NCHW) : t));
+      const args = inputs.map((t, i) => (t && isAct(i) ? transposeTensor(t, TO_NCHW) : t));
       const [y] = def().run(args, a.inner, 1);
       return [transposeTensor(y, TO_NHWC)];
     },
   };
 }
 
-export const nhwcOps: OpDef<any>[] = Object.entries(NHWC_VARIANT).map(([base, name]) => channelsLast(name, base));
+export const nhwcOps: OpDef<any>[] = Object.entries(NHWC_VARIANT).map(([base, v]) => channelsLast(base, v));

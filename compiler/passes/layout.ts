@@ -5,10 +5,11 @@
  *
  * Algorithm: one walk in graph order, keeping for each NCHW value whether an NHWC twin exists (a map
  * from the NCHW name to the NHWC name).
- * - Conv, MaxPool (without Indices), AveragePool, GlobalAveragePool, GlobalMaxPool and
- *   BatchNormalization on a 4-D X become their channels-last ops (compiler/ops/nhwc.ts: kiln.conv_nhwc,
- *   ..., attrs unchanged plus `layout="NHWC"`, weights untouched). X is the twin of the input; where
- *   there is none yet a `Transpose(perm=[0,2,3,1])` named `<x>.nhwc` makes one (once per value).
+ * - Conv, MaxPool (without Indices), AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization
+ *   and fuse-conv-act's kiln.conv on a 4-D X become their channels-last ops (compiler/ops/nhwc.ts:
+ *   kiln.conv_nhwc, ..., attrs unchanged plus `layout="NHWC"`, weights untouched). X (and kiln.conv's
+ *   residual) is read as its twin; where there is none yet a `Transpose(perm=[0,2,3,1])` named
+ *   `<x>.nhwc` makes one (once per value).
  * - An elementwise op (ELEMENTWISE_OPS, or a kiln.fused region without a reduction) follows the layout
  *   of its inputs: it runs on the twins when at least one input has a twin and every other input
  *   has one too, is a constant (permuted once into a new constant `<c>.nhwc`, after padding its shape
@@ -127,12 +128,14 @@ function run(graph: Graph, ctx: PassContext): Graph {
   for (const n of graph.nodes) {
     const variant = NHWC_VARIANT[n.op];
     const x = types.get(n.inputs[0]);
-    const convertible = variant && x && x.shape.length === 4 && n.outputs.length === 1 && n.outputs[0];
+    const convertible = variant && x && x.shape.length === 4 && n.outputs.length === 1 && n.outputs[0]
+      && variant.activations.every((i) => !n.inputs[i] || types.get(n.inputs[i])?.shape.length === 4);
     if (convertible) {
       const y = namer.fresh(n.outputs[0], 'nhwc');
-      const inputs = n.inputs.map((v, i) => (i === 0 ? toNhwc(v, n.loc) : v));
-      for (const v of inputs.slice(1)) needNchw(v, n.loc);
-      out.push({ op: variant, inputs, outputs: [y], types: [permute(n.types[0], TO_NHWC)],
+      const isAct = (i: number) => variant.activations.includes(i);
+      const inputs = n.inputs.map((v, i) => (v && isAct(i) ? toNhwc(v, n.loc) : v));
+      inputs.forEach((v, i) => { if (!isAct(i)) needNchw(v, n.loc); });
+      out.push({ op: variant.name, inputs, outputs: [y], types: [permute(n.types[0], TO_NHWC)],
         attrs: { ...n.attrs, layout: { kind: 'string', value: NHWC } }, loc: n.loc });
       twin.set(n.outputs[0], y);
       ctx.stats.add('converted');

@@ -5,13 +5,15 @@
  * Which nodes convert (deny beats allow beats follow):
  * - `deny` (default: Softmax, LogSoftmax, reductions `Reduce*`, GlobalAveragePool, the norms, Exp, Log,
  *   Pow, and kiln.globalaveragepool_nhwc) never converts; a kiln.fused region counts as denied when its
- *   body holds a denied op;
- * - `allow` (default: MatMul, Gemm, Conv, ConvTranspose, Einsum and every `kiln.*` op) converts
- *   whenever its float inputs and outputs are f32;
- * - with `follow` (default true), layout-free ops that do not care about precision (elementwise
- *   arithmetic and activations, Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Concat, Slice, Split,
- *   Gather, Expand, Tile, Pad, MaxPool, ...) convert when every f32 activation they read already exists
- *   in low precision — so a MatMul → Add → Reshape → Transpose → MatMul chain stays 16-bit throughout;
+ *   body holds a denied op or a Cast/CastLike (whose fixed output dtype would clash with 16-bit operands);
+ * - `allow` (default: MatMul, Gemm, Conv, ConvTranspose, Einsum and the kiln compute ops `kiln.conv*`,
+ *   kiln.gemm, kiln.matmul) converts whenever its float inputs and outputs are f32;
+ * - with `follow` (default true), ops that do not care about precision (elementwise arithmetic and
+ *   activations, kiln.fused regions, Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Concat, Slice,
+ *   Split, Gather, Expand, Tile, Pad, the max/average pools, ...) convert when every f32 activation they
+ *   read already exists in low precision — so MatMul → Add → Reshape → Transpose → MatMul stays 16-bit
+ *   throughout, while an op reading an f32-only value (an attention mask) stays f32;
+ * - a node whose constant input would overflow the 16-bit range (f16 tops out at 65504) stays f32;
  * - everything else stays as it is. Lists take op names or `X*` prefix globs.
  * A converted node reads the low-precision twin of each f32 input and defines its f32 outputs as
  * low-precision values named `<name>.f16` (`.bf16`); other inputs and outputs (indices, shapes, bools)
@@ -48,7 +50,9 @@ import { Namer, opMatcher, option } from './rewrite-kit.ts';
 const NAME = 'mixed-precision';
 
 /** Default allow list. */
-export const DEFAULT_ALLOW: readonly string[] = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Einsum', 'kiln.*'];
+export const DEFAULT_ALLOW: readonly string[] = [
+  'MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Einsum', 'kiln.conv*', 'kiln.gemm', 'kiln.matmul',
+];
 /** Default deny list. */
 export const DEFAULT_DENY: readonly string[] = [
   'Softmax', 'LogSoftmax', 'Reduce*', 'GlobalAveragePool', 'kiln.globalaveragepool_nhwc',
@@ -57,7 +61,8 @@ export const DEFAULT_DENY: readonly string[] = [
 /** Ops that follow their inputs into low precision (besides the elementwise ones). */
 const FOLLOW_OPS: ReadonlySet<string> = new Set([
   'Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Concat', 'Slice', 'Split', 'Gather', 'Expand', 'Tile',
-  'Pad', 'MaxPool', 'GlobalMaxPool', 'Identity',
+  'Pad', 'MaxPool', 'GlobalMaxPool', 'AveragePool', 'Identity', FUSED_OP,
+  'kiln.maxpool_nhwc', 'kiln.globalmaxpool_nhwc', 'kiln.averagepool_nhwc',
 ]);
 /** Elementwise ops whose output dtype is not their input's (they never follow). */
 const NOT_FOLLOWING: ReadonlySet<string> = new Set(['Cast', 'CastLike']);
@@ -90,14 +95,26 @@ function run(graph: Graph, ctx: PassContext): Graph {
   const converted = new Set<string>(); // original constants given a twin
   const out: Node[] = [];
 
-  const denied = (n: Node): boolean => {
-    if (deniedOp(n.op)) return true;
-    if (n.op !== FUSED_OP || n.attrs.body?.kind !== 'strings') return false;
-    return n.attrs.body.value.some((text, j) => {
-      try { return deniedOp(parseBodyLine(text, j).op); } catch { return true; }
-    });
+  /** Why n may not convert (deny list, or a region body that holds a denied op or a Cast), or undefined. */
+  const denied = (n: Node): string | undefined => {
+    if (deniedOp(n.op)) return `op ${n.op} is on the deny list`;
+    if (n.op !== FUSED_OP || n.attrs.body?.kind !== 'strings') return undefined;
+    for (const [j, text] of n.attrs.body.value.entries()) {
+      let op: string;
+      try { op = parseBodyLine(text, j).op; } catch { return 'its body does not parse'; }
+      if (deniedOp(op)) return `its body holds ${op}, which is on the deny list`;
+      if (NOT_FOLLOWING.has(op)) return `its body holds ${op}, whose output dtype is fixed`;
+    }
+    return undefined;
   };
 
+  const narrowed = new Map<string, ReturnType<typeof narrowTensor>>();
+  /** Constant c's data in low precision with its rounding error (converted once). */
+  const narrowConst = (c: Constant) => {
+    let r = narrowed.get(c.name);
+    if (!r) narrowed.set(c.name, (r = narrowTensor(c.data!, low)));
+    return r;
+  };
   /** The low-precision twin of f32 value v (a converted constant or a Cast), made once. */
   const toLow = (v: string, reader: Node): string => {
     let t = twin.get(v);
@@ -105,8 +122,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
     t = namer.fresh(v, low);
     const c = constants.get(v);
     if (c?.data) {
-      const { tensor, error } = narrowTensor(c.data, low);
-      const data = tensor;
+      const { tensor: data, error } = narrowConst(c);
       newConstants.push(lazyConstant(t, data));
       converted.add(v);
       ctx.stats.add('constants');
@@ -136,12 +152,22 @@ function run(graph: Graph, ctx: PassContext): Graph {
     const floatsOut = n.types.filter((t, k) => n.outputs[k] && isFloat(t));
     const readsTwin = n.inputs.some((v) => twin.has(v));
     if (floatsIn.length + floatsOut.length === 0) return undefined;
-    if (denied(n)) return readsTwin ? `op ${n.op} is on the deny list` : undefined;
+    const deny = denied(n);
+    if (deny) return readsTwin ? deny : undefined;
     const allF32 = floatsIn.every(isF32) && floatsOut.every((t) => t.dtype === 'f32');
-    if (allowed(n.op)) return allF32 ? 'low' : `op ${n.op} has float inputs or outputs that are not f32`;
-    if (!follow || !allF32 || !(FOLLOW_OPS.has(n.op) || (ELEMENTWISE_OPS.has(n.op) && !NOT_FOLLOWING.has(n.op)))) return undefined;
-    const activations = floatsIn.filter((v) => !constants.has(v));
-    return activations.length > 0 && activations.every((v) => twin.has(v)) ? 'low' : undefined;
+    let verdict: string | undefined;
+    if (allowed(n.op)) verdict = allF32 ? 'low' : `op ${n.op} has float inputs or outputs that are not f32`;
+    else if (follow && allF32 && (FOLLOW_OPS.has(n.op) || (ELEMENTWISE_OPS.has(n.op) && !NOT_FOLLOWING.has(n.op)))) {
+      const activations = floatsIn.filter((v) => !constants.has(v));
+      if (activations.length > 0 && activations.every((v) => twin.has(v))) verdict = 'low';
+    }
+    if (verdict !== 'low') return verdict;
+    for (const v of floatsIn) {
+      const c = constants.get(v);
+      const over = c?.data && !twin.has(v) ? narrowConst(c).error.overflow : 0;
+      if (over) return `constant %${v} has ${over} value${over > 1 ? 's' : ''} beyond the ${low} range`;
+    }
+    return 'low';
   };
 
   for (const n of graph.nodes) {
