@@ -146,6 +146,7 @@ function tryFold(ix: GraphIndex, bn: Node, producer: Node | undefined, reject: (
   if (!PRODUCERS.has(producer.op)) return void reject(`BatchNormalization input is produced by ${producer.op}, not Conv/Gemm/MatMul`);
   if (bn.outputs.slice(1).some((o) => o)) return void reject('BatchNormalization has training-mode outputs');
   const x = bn.inputs[0];
+  if (ix.isOutput(x)) return void reject(`${producer.op} output is also a graph output`);
   const users = ix.useCount(x);
   if (users !== 1) return void reject(`${producer.op} output has ${users} users`);
   const dtype = producer.types[0].dtype;
