@@ -71,7 +71,7 @@ export function matchStep(ix: GraphIndex, value: string, st: ChainState): StepMa
   if (readers.length !== 1 || ix.isOutput(value)) {
     const blocked = readers.find((r) => CANDIDATES.has(r.op) && !st.claimed.has(r));
     if (!blocked) return STOP;
-    const what = ix.isOutput(value) ? `is a graph output and has ${readers.length} reader${readers.length === 1 ? '' : 's'}` : `has ${readers.length} users`;
+    const what = ix.isOutput(value) ? 'is also a graph output' : `has ${readers.length} users`;
     return { kind: 'reject', reason: `${producer.op} output ${what}`, node: blocked };
   }
   const r = readers[0];

@@ -24,14 +24,15 @@
  * earlier residual — are defined before it), takes the chain's last output name and type (so readers
  * and graph outputs are untouched), keeps the anchor's attributes and adds `epilogue` (and
  * `clip_min`/`clip_max`); its inputs are (X, W, B?, R?) / (A, B, C?, R?) / (A, B, bias?, R?). Its loc is
- * the union of the fused nodes' locs in graph order. A walk claims each node at most once, so the pass
- * is linear in the graph size; it never touches weights.
+ * the union of the fused nodes' locs in graph order. Constants only the fused nodes read (Clip bounds,
+ * GELU's scalars) are removed. A walk claims each node at most once, so the pass is linear in the graph
+ * size; it never touches weights.
  */
 import type { AttrValue, Graph, Node } from '../ir/graph.ts';
 import { KILN_CONV, KILN_GEMM, KILN_MATMUL } from '../ops/fused-compute.ts';
 import { FLOAT_TYPES } from '../ops/support.ts';
 import type { Pass, PassContext } from './pass.ts';
-import { unionLoc } from './graph-edit.ts';
+import { dropOrphanedConstants, unionLoc } from './graph-edit.ts';
 import { GraphIndex } from './graph-index.ts';
 import { type ChainStep, matchStep } from './epilogue-match.ts';
 
@@ -84,6 +85,12 @@ export const fuseConvActPass: Pass = {
       if (!(anchor.op in FUSED_OP) || claimed.has(anchor)) continue;
       if (!FLOAT_TYPES.includes(anchor.types[0]?.dtype)) continue;
       const chain = grow(ix, anchor, claimed);
+      if (chain.steps.length) {
+        const fused = buildNode(ix, anchor, chain);
+        replace.set(anchor, fused);
+        for (const s of chain.steps) for (const n of s.nodes) claimed.add(n);
+        log.push(() => record(ix, anchor, chain, fused, ctx));
+      }
       const rejection = chain.rejection;
       if (rejection) {
         log.push(() => {
@@ -95,11 +102,6 @@ export const fuseConvActPass: Pass = {
           });
         });
       }
-      if (chain.steps.length === 0) continue;
-      const fused = buildNode(ix, anchor, chain);
-      replace.set(anchor, fused);
-      for (const s of chain.steps) for (const n of s.nodes) claimed.add(n);
-      log.push(() => record(ix, anchor, chain, fused, ctx));
     }
     for (const emit of log) emit();
     if (replace.size === 0) return graph;
@@ -109,7 +111,7 @@ export const fuseConvActPass: Pass = {
       if (r) nodes.push(r);
       else if (!claimed.has(n)) nodes.push(n);
     }
-    return { ...graph, nodes } satisfies Graph;
+    return { ...graph, constants: dropOrphanedConstants(graph, nodes, graph.constants), nodes } satisfies Graph;
   },
 };
 
