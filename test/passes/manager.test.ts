@@ -17,6 +17,8 @@ import { KilnError } from '../../compiler/errors.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
 import { type PassInstrument, dumpDirInstrument, nodesToReverify, printIrInstrument } from '../../compiler/passes/instruments.ts';
 import { registerTestPasses } from './test-passes.ts';
+import { type Pass, findPass, registerPasses } from '../../compiler/passes/pass.ts';
+import { lazyConstant, lazyTensor } from '../../compiler/passes/lazy-weights.ts';
 
 registerTestPasses();
 
@@ -92,6 +94,19 @@ test('the verifier catches broken passes, naming pass, node and rule', () => {
   const bad = parseGraph(TEXT.replace('Add(%1, %b)', 'Add(%1)'));
   const e = kilnError(() => new PassManager().run(bad, 'test-noop'));
   assert.match(e.message, /^node '2', op Add, rule op.arity: the input graph does not verify: Add takes 2 inputs/);
+});
+
+test('the verifier does not force lazy weights', () => {
+  let computed = 0;
+  const lazy = lazyConstant('lazy_w', lazyTensor('f32', [8], () => { computed++; return new Float32Array(8); }));
+  const pass: Pass = {
+    name: 'test-adds-lazy-constant', summary: 'adds an unused lazy constant', options: [], statistics: [],
+    run: (g) => ({ ...g, constants: [...g.constants, lazy] }),
+  };
+  if (!findPass(pass.name)) registerPasses([pass]);
+  const rs = new PassManager().run(graph, 'test-adds-lazy-constant,test-relu-to-sigmoid');
+  assert.is(rs[0].graph.constants.length, 3);
+  assert.is(computed, 0, 'verification computed the lazy data');
 });
 
 test('nodesToReverify: new node objects and readers of changed definitions', () => {
