@@ -44,10 +44,12 @@ export function isMaterialized(t: Tensor): boolean {
   return !d || d.get === undefined;
 }
 
+const derived = new WeakSet<Constant>();
+
 /** A Constant holding `data` whose `hash` is `hashOf(data)`, computed on first read. */
 export function lazyConstant(name: string, data: Tensor): Constant {
   let hash: string | undefined;
-  return {
+  const c: Constant = {
     name,
     type: { dtype: data.dtype, shape: [...data.shape] },
     data,
@@ -55,4 +57,15 @@ export function lazyConstant(name: string, data: Tensor): Constant {
       return (hash ??= hashOf(data));
     },
   };
+  derived.add(c);
+  return c;
+}
+
+/**
+ * True for a Constant made by `lazyConstant`, whose hash is by construction the hash of its data: a
+ * verifier may skip checking it (the check would compute the weights and hash them only to compare a
+ * value with itself).
+ */
+export function hasDerivedHash(c: Constant): boolean {
+  return derived.has(c);
 }

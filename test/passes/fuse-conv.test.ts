@@ -15,7 +15,7 @@ import { Rng } from '../../compiler/zoo/random.ts';
 import '../../compiler/passes/all.ts';
 import { foldConvBnPass } from '../../compiler/passes/fold-conv-bn.ts';
 import { fuseConvActPass } from '../../compiler/passes/fuse-conv-act.ts';
-import { isMaterialized } from '../../compiler/passes/lazy-weights.ts';
+import { hasDerivedHash, isMaterialized } from '../../compiler/passes/lazy-weights.ts';
 import { type Decision, type Pass, Statistics } from '../../compiler/passes/pass.ts';
 import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
@@ -63,6 +63,8 @@ test('fold-conv-bn computes nothing and hashes nothing until the folded weight i
   assert.ok(w, 'folded weight present');
   assert.equal([...w.type.shape], [2, 2, 1, 1]);
   assert.is(isMaterialized(w.data!), false, 'not computed by the pass');
+  assert.ok(hasDerivedHash(w), 'hash derived from the data by construction');
+  assert.not.ok(hasDerivedHash(g.constants[0]), 'a parsed constant carries its own hash');
   assert.equal(Array.from(readNumbers(w.data!)), [1, 2, 1.5, 2]);
   assert.is(isMaterialized(w.data!), true);
   assert.is(w.hash, hashOf(w.data!), 'hash is the content hash');
