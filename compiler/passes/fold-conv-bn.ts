@@ -11,7 +11,8 @@
  *
  * Conditions, each rejection recorded with its reason: the BN input is produced by a Conv, Gemm or
  * MatMul whose output has no other user (and is not a graph output); W/B, the conv bias (or Gemm C)
- * and the four BN parameters are constants with data; float dtypes; for MatMul, A and B are 2-D.
+ * and the four BN parameters are constants with data; float dtypes; for MatMul, A and B are 2-D; the
+ * BN is in inference mode (training_mode 0, a single output).
  *
  * Design choice: the new weights and bias are computed directly into new constants rather than
  * emitted as Mul/Add nodes for fold-constants (TVM's route), because this costs nothing at compile
@@ -144,7 +145,10 @@ export const foldConvBnPass: Pass = {
 function tryFold(ix: GraphIndex, bn: Node, producer: Node | undefined, reject: (reason: string) => void): Fold | undefined {
   if (!producer) return void reject(`BatchNormalization input is a graph input or constant, not a Conv/Gemm/MatMul output`);
   if (!PRODUCERS.has(producer.op)) return void reject(`BatchNormalization input is produced by ${producer.op}, not Conv/Gemm/MatMul`);
-  if (bn.outputs.slice(1).some((o) => o)) return void reject('BatchNormalization has training-mode outputs');
+  const training = bn.attrs.training_mode;
+  if ((training && training.kind === 'int' && training.value !== 0) || bn.outputs.slice(1).some((o) => o)) {
+    return void reject('BatchNormalization is in training mode (batch statistics)');
+  }
   const x = bn.inputs[0];
   if (ix.isOutput(x)) return void reject(`${producer.op} output is also a graph output`);
   const users = ix.useCount(x);
