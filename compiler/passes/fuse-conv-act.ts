@@ -6,7 +6,8 @@
  * Algorithm: one walk over the nodes in graph order; each Conv/Gemm/MatMul (the anchor) grows a chain
  * forward from its output value v while v has exactly one reader node (and is not a graph output) and
  * that reader is an epilogue step (epilogue-match.ts):
- *   - bias (MatMul only, first step): Add(v, c) with c a constant broadcast along the last axis;
+ *   - bias (first step of a MatMul, or of a Gemm without C, which takes it as C with beta 1): Add(v, c)
+ *     with c a constant broadcast along the last axis;
  *   - relu / sigmoid / hardswish: Relu, Sigmoid, HardSwish;
  *   - clip: Clip with constant scalar (or omitted) bounds — ReLU6 is Clip(0, 6); one per chain;
  *   - gelu / gelu_tanh: the Gelu op, or exact GELU written out as x·0.5·(1 + Erf(x/√2)) in the orders
@@ -123,7 +124,7 @@ function grow(ix: GraphIndex, anchor: Node, claimed: ReadonlySet<Node>): Chain {
   for (;;) {
     const m = matchStep(ix, value, {
       anchor, anchorAt, claimed,
-      biasAllowed: anchor.op === 'MatMul' && chain.steps.length === 0,
+      biasAllowed: chain.steps.length === 0 && (anchor.op === 'MatMul' || (anchor.op === 'Gemm' && !anchor.inputs[2])),
       residualTaken: chain.residual !== undefined,
       clipTaken: chain.clip !== undefined,
     });
@@ -153,7 +154,9 @@ function buildNode(ix: GraphIndex, anchor: Node, chain: Chain): Node {
     if (chain.clip[0] !== -Infinity) attrs.clip_min = { kind: 'float', value: chain.clip[0] };
     if (chain.clip[1] !== Infinity) attrs.clip_max = { kind: 'float', value: chain.clip[1] };
   }
-  const third = anchor.op === 'MatMul' ? chain.bias ?? '' : anchor.inputs[2] ?? '';
+  const third = chain.bias ?? anchor.inputs[2] ?? '';
+  // a Gemm without C takes the bias as C (beta 1)
+  if (anchor.op === 'Gemm' && chain.bias) attrs.beta = { kind: 'float', value: 1 };
   const inputs = [anchor.inputs[0], anchor.inputs[1], third];
   if (chain.residual !== undefined) inputs.push(chain.residual);
   while (inputs.length > 2 && inputs[inputs.length - 1] === '') inputs.pop();
