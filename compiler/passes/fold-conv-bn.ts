@@ -59,22 +59,35 @@ interface Fold {
 function scaledWeight(w: Tensor, k: Float64Array, axis: 0 | 1): Tensor {
   return lazyTensor(w.dtype, w.shape, () => {
     const src = floatData(w);
-    const out = allocFloat(w.dtype, w.size);
-    if (axis === 0) {
-      const rows = w.shape[0], inner = rows ? w.size / rows : 0;
-      for (let r = 0; r < rows; r++) {
-        const s = k[r], o = r * inner;
-        for (let i = 0; i < inner; i++) out[o + i] = src[o + i] * s;
-      }
-    } else {
-      const [rows, cols] = w.shape;
-      for (let r = 0; r < rows; r++) {
-        const o = r * cols;
-        for (let c = 0; c < cols; c++) out[o + c] = src[o + c] * k[c];
-      }
+    const rows = w.shape[0], cols = rows ? w.size / rows : 0;
+    if (src instanceof Float32Array) {
+      const out = new Float32Array(w.size);
+      if (axis === 0) scaleRows32(src, out, k, rows, cols);
+      else scaleCols32(src, out, k, rows, cols);
+      return floatTensor(w.dtype, w.shape, out).data;
+    }
+    const out = new Float64Array(w.size);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) out[r * cols + c] = src[r * cols + c] * k[axis === 0 ? r : c];
     }
     return floatTensor(w.dtype, w.shape, out).data;
   });
+}
+
+/** out[r, :] = src[r, :] · k[r] (monomorphic f32 loop: the hot path of folding a whole network). */
+function scaleRows32(src: Float32Array, out: Float32Array, k: Float64Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const s = k[r], o = r * cols, end = o + cols;
+    for (let i = o; i < end; i++) out[i] = src[i] * s;
+  }
+}
+
+/** out[r, c] = src[r, c] · k[c]. */
+function scaleCols32(src: Float32Array, out: Float32Array, k: Float64Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) out[o + c] = src[o + c] * k[c];
+  }
 }
 
 /** A small tensor of `dtype` from f64 values. */
