@@ -124,6 +124,18 @@ test('resnet50 after fold-conv-bn + fuse-conv-act + layout, in f16 and bf16: all
   assert.ok(eb > e16 && eb < 3e-2, `resnet50 bf16 error ${eb} (f16 ${e16})`);
 });
 
+test('report-errors=false converts lazily to the very same codes and says the error was not measured', () => {
+  const g = zooBaseline('mlp').graph;
+  const eager = runPass(mixedPrecision, g), lazy = runPass(mixedPrecision, g, { 'report-errors': false });
+  assert.is(lazy.stats.constants, eager.stats.constants);
+  const byName = new Map(eager.graph.constants.map((c) => [c.name, c]));
+  for (const c of lazy.graph.constants) {
+    assert.equal(c.data!.data, byName.get(c.name)!.data!.data, c.name);
+    assert.is(c.hash, byName.get(c.name)!.hash);
+  }
+  assert.ok(lazy.decisions.filter((d) => d.reason.startsWith('constant ')).every((d) => d.reason.endsWith('error not measured (report-errors=false)')));
+});
+
 test('running the pass again changes nothing; bad options are refused', () => {
   const once = runPass(mixedPrecision, zooBaseline('mlp').graph).graph;
   assert.is(runPass(mixedPrecision, once).graph, once);
