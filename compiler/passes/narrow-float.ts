@@ -4,11 +4,12 @@
  *
  * The per-element codecs of ir/floatbits.ts are exact but call-heavy; a ResNet-50 has 25 M weights, so
  * this module inlines the same round-to-nearest-even bit arithmetic over a Uint32Array view of the f32
- * data (no allocation per element) and decodes the result through a 65536-entry lookup table to
- * measure the error. The codes are identical to `f32ToF16Bits` / `f32ToBF16Bits` (tested).
+ * data (no allocation per element). It works in chunks of 4096 elements: encode a chunk, keeping the
+ * f32 value of each code in a small buffer, then fold the chunk's error while that buffer is in cache.
+ * The codes are identical to `f32ToF16Bits` / `f32ToBF16Bits` (tested).
  */
 import type { DType } from '../ir/dtype.ts';
-import { bf16BitsToF32, f16BitsToF32, f32ToF16Bits } from '../ir/floatbits.ts';
+import { f16BitsToF32, f32ToF16Bits } from '../ir/floatbits.ts';
 import { Tensor } from '../ir/tensor.ts';
 
 /** The rounding error a conversion adds. */
@@ -23,44 +24,44 @@ export interface ConversionError {
   readonly underflow: number;
 }
 
-let f16Table: Float32Array | undefined;
-let bf16Table: Float32Array | undefined;
-
-/** Decoded value of every 16-bit code of `dtype`. */
-function decodeTable(dtype: 'f16' | 'bf16'): Float32Array {
-  if (dtype === 'f16') {
-    if (!f16Table) { f16Table = new Float32Array(65536); for (let c = 0; c < 65536; c++) f16Table[c] = f16BitsToF32(c); }
-    return f16Table;
-  }
-  if (!bf16Table) { bf16Table = new Float32Array(65536); for (let c = 0; c < 65536; c++) bf16Table[c] = bf16BitsToF32(c); }
-  return bf16Table;
-}
+/** Elements per chunk: the rounded values of a chunk stay in cache between encoding and measuring. */
+const CHUNK = 4096;
+const rounded = new Float32Array(CHUNK);
+const roundedBits = new Uint32Array(rounded.buffer);
 
 /**
- * Encodes f32 values to f16 codes, round to nearest even (as f32ToF16Bits). Results in the normal range
- * take a branch-free path: rebias the exponent, add 0xfff plus the kept mantissa's lowest bit, shift
- * (a carry out of the mantissa rounds into the exponent, up to inf). Zeros, subnormals, overflow, inf and
- * NaN go through f32ToF16Bits.
+ * Encodes data[base, end) to f16 codes, round to nearest even (as f32ToF16Bits), and leaves the f32
+ * value of each code in `rounded`. Values below 2^15 in the normal range take a branch-free path: add
+ * 0xfff plus the lowest kept mantissa bit and truncate (a carry rounds into the exponent); the rounded
+ * f32 bits are the same sum with the low 13 bits cleared. Zeros, subnormals, values from 2^15 up
+ * (which may round to inf), inf and NaN go through f32ToF16Bits.
  */
-function encodeF16(data: Float32Array, bits: Uint32Array, codes: Uint16Array): void {
-  const n = bits.length;
-  for (let i = 0; i < n; i++) {
+function encodeF16(data: Float32Array, bits: Uint32Array, codes: Uint16Array, base: number, end: number): void {
+  for (let i = base, j = 0; i < end; i++, j++) {
     const x = bits[i];
     const exp = (x >>> 23) & 0xff;
-    if (exp > 112 && exp < 143) {
-      const m = (x & 0x7fffffff) - (112 << 23);
-      codes[i] = ((x >>> 16) & 0x8000) | ((m + 0xfff + ((m >>> 13) & 1)) >>> 13);
-    } else codes[i] = f32ToF16Bits(data[i]);
+    if (exp > 112 && exp < 142) {
+      const r = (x & 0x7fffffff) + 0xfff + ((x >>> 13) & 1);
+      codes[i] = ((x >>> 16) & 0x8000) | ((r - (112 << 23)) >>> 13);
+      roundedBits[j] = (r & 0x7fffe000) | (x & 0x80000000);
+    } else {
+      const c = f32ToF16Bits(data[i]);
+      codes[i] = c;
+      rounded[j] = f16BitsToF32(c);
+    }
   }
 }
 
-/** Encodes f32 bit patterns to bf16 codes, round to nearest even, NaN kept quiet (as f32ToBF16Bits). */
-function encodeBF16(bits: Uint32Array, codes: Uint16Array): void {
-  for (let i = 0; i < bits.length; i++) {
+/** Encodes bits[base, end) to bf16 codes, round to nearest even, NaN kept quiet (as f32ToBF16Bits). */
+function encodeBF16(bits: Uint32Array, codes: Uint16Array, base: number, end: number): void {
+  for (let i = base, j = 0; i < end; i++, j++) {
     const x = bits[i];
     const hi = x >>> 16;
-    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) codes[i] = (hi | 0x40) & 0xffff;
-    else codes[i] = (hi + (((x & 0xffff) + 0x7fff + (hi & 1)) >>> 16)) & 0xffff;
+    const c = (x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0
+      ? (hi | 0x40) & 0xffff
+      : (hi + (((x & 0xffff) + 0x7fff + (hi & 1)) >>> 16)) & 0xffff;
+    codes[i] = c;
+    roundedBits[j] = c << 16;
   }
 }
 
@@ -68,22 +69,26 @@ function encodeBF16(bits: Uint32Array, codes: Uint16Array): void {
 export function narrowF32(data: Float32Array, dtype: 'f16' | 'bf16'): { codes: Uint16Array; error: ConversionError } {
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   const codes = new Uint16Array(data.length);
-  if (dtype === 'f16') encodeF16(data, bits, codes);
-  else encodeBF16(bits, codes);
-  return { codes, error: measure(data, codes, decodeTable(dtype)) };
+  const e = { maxAbs: 0, maxRel: 0, overflow: 0, underflow: 0 };
+  for (let base = 0; base < data.length; base += CHUNK) {
+    const end = Math.min(data.length, base + CHUNK);
+    if (dtype === 'f16') encodeF16(data, bits, codes, base, end);
+    else encodeBF16(bits, codes, base, end);
+    measure(data, base, end, e);
+  }
+  return { codes, error: e };
 }
 
-/** The error of codes against the f32 data they encode (branches only on new maxima). */
-function measure(data: Float32Array, codes: Uint16Array, table: Float32Array): ConversionError {
-  let maxAbs = 0, maxRel = 0, overflow = 0, underflow = 0;
-  const n = data.length;
-  for (let i = 0; i < n; i++) {
+/** Folds the error of data[base, end) against `rounded` into `e` (branches only on new maxima). */
+function measure(data: Float32Array, base: number, end: number, e: { maxAbs: number; maxRel: number; overflow: number; underflow: number }): void {
+  let { maxAbs, maxRel, overflow, underflow } = e;
+  for (let i = base, j = 0; i < end; i++, j++) {
     const x = data[i];
-    const q = table[codes[i]];
-    const d = Math.abs(q - x); // NaN when x is NaN: never a new maximum
+    const q = rounded[j];
+    const d = Math.abs(q - x); // NaN when x is NaN or inf: never a new maximum
     const ax = Math.abs(x);
     if (d > maxAbs) {
-      if (d === Infinity) { if (ax !== Infinity) overflow++; continue; }
+      if (d === Infinity) { overflow++; continue; }
       maxAbs = d;
     }
     if (d > maxRel * ax) {
@@ -91,7 +96,7 @@ function measure(data: Float32Array, codes: Uint16Array, table: Float32Array): C
       else maxRel = d / ax;
     }
   }
-  return { maxAbs, maxRel, overflow, underflow };
+  e.maxAbs = maxAbs; e.maxRel = maxRel; e.overflow = overflow; e.underflow = underflow;
 }
 
 /** A tensor's f32 data converted to an f16/bf16 tensor of the same shape, with the error added. */
