@@ -5,8 +5,10 @@
  * Algorithms (all statistics in f64, data read once as f32/f64, see float-io.ts):
  *   BatchNormalization:  y = (x - mean[c]) / sqrt(var[c] + eps) · scale[c] + B[c], folded into one
  *                        multiply-add per element (a[c] = scale/sqrt(var+eps), b[c] = B - mean·a).
- *                        Training mode (training_mode=1) type-checks, so such models import, but the
- *                        kernel rejects it with a clear error (kiln runs inference only).
+ *                        Training mode (training_mode=1) normalises with the batch statistics
+ *                        (population mean/variance over every axis but C) and, when asked, also
+ *                        returns running_mean = mean·momentum + batch_mean·(1-momentum) and the same
+ *                        for the variance (the ONNX definition; deterministic, unlike Dropout).
  *   LayerNormalization:  for each row of the trailing dims [axis, rank): mean, biased variance,
  *                        y = (x - mean) · invStd · scale + B, scale/B broadcast to the row shape.
  *   InstanceNormalization: the same per (n, c) over the spatial dims, with per-channel scale/B.
@@ -34,15 +36,17 @@ function checkPerChannel(op: string, name: string, t: { shape: readonly Dim[] } 
 /** BatchNormalization attributes. */
 export interface BatchNormAttrs {
   readonly epsilon: number;
-  /** training_mode=1: accepted by the type rule (so models import) but rejected by the kernel. */
+  /** training_mode=1: normalise with batch statistics and update the running ones. */
   readonly training: boolean;
+  /** Weight of the old running statistics in training mode. */
+  readonly momentum: number;
 }
 
 const BatchNormalization: OpDef<BatchNormAttrs> = {
   name: 'BatchNormalization',
   inputs: [5, 5],
   outputs: [1, 3],
-  parseAttrs: (r) => ({ epsilon: r.float('epsilon', 1e-5), training: r.int('training_mode', 0) !== 0 }),
+  parseAttrs: (r) => ({ epsilon: r.float('epsilon', 1e-5), training: r.int('training_mode', 0) !== 0, momentum: r.float('momentum', 0.9) }),
   inferTypes(inputs, a, _ctx, outputCount) {
     const x = required(inputs, 0, 'X');
     expectDType(x.dtype, FLOAT_TYPES, 'X');
@@ -58,14 +62,24 @@ const BatchNormalization: OpDef<BatchNormAttrs> = {
     for (let i = 1; i < outputCount; i++) out.push({ dtype: inputs[3]!.dtype, shape: [c] });
     return out;
   },
-  run(inputs, a) {
-    if (a.training) {
-      throw new Error('BatchNormalization training mode (training_mode=1) is not supported; the reference executor runs inference only');
-    }
+  run(inputs, a, outputCount) {
     const [x, scale, bias, mean, variance] = inputs as Tensor[];
     const [n, c] = x.shape;
     const inner = x.size / Math.max(1, n * c);
-    const s = floatData(scale), b = floatData(bias), m = floatData(mean), v = floatData(variance);
+    const s = floatData(scale), b = floatData(bias);
+    let m = floatData(mean), v = floatData(variance);
+    const running: Tensor[] = [];
+    if (a.training) {
+      const stats = batchStatistics(floatData(x), n, c, inner);
+      const rm = allocFloat(mean.dtype, c), rv = allocFloat(variance.dtype, c);
+      for (let ci = 0; ci < c; ci++) {
+        rm[ci] = m[ci] * a.momentum + stats.mean[ci] * (1 - a.momentum);
+        rv[ci] = v[ci] * a.momentum + stats.variance[ci] * (1 - a.momentum);
+      }
+      running.push(floatTensor(mean.dtype, [c], rm), floatTensor(variance.dtype, [c], rv));
+      m = stats.mean;
+      v = stats.variance;
+    }
     const mul = new Float64Array(c), add = new Float64Array(c);
     for (let ci = 0; ci < c; ci++) {
       mul[ci] = s[ci] / Math.sqrt(v[ci] + a.epsilon);
@@ -77,9 +91,26 @@ const BatchNormalization: OpDef<BatchNormAttrs> = {
       const ci = p % c, k = mul[ci], d = add[ci], o = p * inner;
       for (let i = 0; i < inner; i++) y[o + i] = xs[o + i] * k + d;
     }
-    return [floatTensor(x.dtype, x.shape, y)];
+    return [floatTensor(x.dtype, x.shape, y), ...running].slice(0, Math.max(1, outputCount));
   },
 };
+
+/** Per-channel population mean and variance of an (N, C, inner) tensor, in f64. */
+function batchStatistics(xs: ArrayLike<number>, n: number, c: number, inner: number): { mean: Float64Array; variance: Float64Array } {
+  const mean = new Float64Array(c), variance = new Float64Array(c);
+  const count = n * inner;
+  for (let p = 0; p < n * c; p++) {
+    const ci = p % c, o = p * inner;
+    for (let i = 0; i < inner; i++) mean[ci] += xs[o + i];
+  }
+  for (let ci = 0; ci < c; ci++) mean[ci] /= Math.max(1, count);
+  for (let p = 0; p < n * c; p++) {
+    const ci = p % c, o = p * inner, mu = mean[ci];
+    for (let i = 0; i < inner; i++) variance[ci] += (xs[o + i] - mu) ** 2;
+  }
+  for (let ci = 0; ci < c; ci++) variance[ci] /= Math.max(1, count);
+  return { mean, variance };
+}
 
 /** LayerNormalization attributes. */
 export interface LayerNormAttrs {

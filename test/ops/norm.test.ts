@@ -29,15 +29,20 @@ test('BatchNormalization f16 input, f64 input', () => {
   close(d, 'f64', [1, 1, 1], [2], 1e-15);
 });
 
-test('BatchNormalization training mode is a clear run-time error; shape rule checks per-channel inputs', () => {
+test('BatchNormalization training mode uses batch statistics; shape rule checks per-channel inputs', () => {
   const c = ty('f32', [3]);
   const x = ty('f32', ['N', 3, 'H', 'W']);
   assert.equal(infer('BatchNormalization', [x, c, c, c, c])[0].shape, ['N', 3, 'H', 'W']);
   // training-mode models still type-check (so they import), with running_mean / running_var of shape [C]
   assert.equal(infer('BatchNormalization', [x, c, c, c, c], { training_mode: 1 }, 3), [ty('f32', ['N', 3, 'H', 'W']), c, c]);
-  const one = t('f32', [1], [1]);
-  throwsLike(() => run1('BatchNormalization', [t('f32', [1, 1, 1], [1]), one, one, one, one], { training_mode: 1 }),
-    /training mode \(training_mode=1\) is not supported/);
+  // x over (N=2, C=1, 2): batch mean 2.5, population variance 1.25; running stats mix with momentum 0.5
+  const one = t('f32', [1], [1]), zero = t('f32', [1], [0]);
+  const [y, rm, rv] = run('BatchNormalization', [t('f32', [2, 1, 2], [1, 2, 3, 4]), one, zero, zero, one],
+    { training_mode: 1, momentum: 0.5, epsilon: 0 }, 3);
+  const sd = Math.sqrt(1.25);
+  close(y, 'f32', [2, 1, 2], [-1.5 / sd, -0.5 / sd, 0.5 / sd, 1.5 / sd], 1e-6);
+  close(rm, 'f32', [1], [1.25]);
+  close(rv, 'f32', [1], [1.125]);
   throwsLike(() => infer('BatchNormalization', [ty('f32', [1, 3, 4, 4]), c, c, ty('f32', [4]), c]), /input_mean \[4\] must be 1-D of size C = 3/);
   throwsLike(() => infer('BatchNormalization', [ty('f32', [1, 3, 4, 4]), c, c, c, c], {}, 3), /only with training_mode=1/);
 });
