@@ -13,10 +13,10 @@
  * A lazy tensor is a real `Tensor` (same prototype, `instanceof Tensor` holds) whose `data` property
  * is a getter that runs the compute function once and then replaces itself by a plain value.
  */
-import type { Constant } from '../ir/graph.ts';
-import type { DType, TensorData } from '../ir/dtype.ts';
-import { Tensor, shapeSize } from '../ir/tensor.ts';
-import { hashOf } from '../ir/weights.ts';
+import type { Constant } from './graph.ts';
+import type { DType, TensorData } from './dtype.ts';
+import { Tensor, shapeSize } from './tensor.ts';
+import { hashOf } from './weights.ts';
 
 /** A Tensor of `dtype` and `shape` whose data is `compute()`, run on first access to `data`. */
 export function lazyTensor(dtype: DType, shape: readonly number[], compute: () => TensorData): Tensor {

@@ -17,6 +17,7 @@
  */
 import type { AttrValue, Constant, Node } from '../ir/graph.ts';
 import { hashOf } from '../ir/weights.ts';
+import { isMaterialized } from '../ir/lazy-weights.ts';
 import { inferTypes } from '../ops/infer.ts';
 import { isNondeterministic, renameInputs, sameType, unionLoc } from './graph-edit.ts';
 import type { Pass } from './pass.ts';
@@ -42,6 +43,26 @@ function nodeKey(n: Node): string {
 }
 
 const typeKey = (c: Constant) => `${c.hash}|${c.type.dtype}[${c.type.shape.join(',')}]`;
+
+/**
+ * A cheap key that equal constants always share: type plus 64 bytes sampled across the data. Only
+ * constants that share it are hashed and compared by full hash, so a pipeline does not hash every
+ * weight of a model (≈80 ms on ResNet-50) just to find that none are equal. A lazy constant whose data
+ * was never computed gets a key of its own (not merging is always safe; computing it here is not cheap).
+ */
+function fingerprint(c: Constant): string {
+  const type = `${c.type.dtype}[${c.type.shape.join(',')}]`;
+  const t = c.data;
+  if (!t) return `${type}#${c.hash}`;
+  if (!isMaterialized(t)) return `${type}@${c.name}`;
+  const d = t.data;
+  if (Array.isArray(d)) return `${type}#${c.hash}`;
+  const bytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  const n = bytes.length, samples = Math.min(64, n);
+  let key = `${type}:${n}:`;
+  for (let i = 0; i < samples; i++) key += bytes[Math.floor((i * (n - 1)) / Math.max(1, samples - 1))].toString(16).padStart(2, '0');
+  return key;
+}
 
 /** The cse pass. */
 export const csePass: Pass = {
@@ -81,14 +102,17 @@ export const csePass: Pass = {
       return true;
     };
 
-    const constantByKey = new Map<string, Constant>();
+    const constantsByPrint = new Map<string, Constant[]>();
     const constants: Constant[] = [];
     let mergedConstants = 0;
     for (const c of graph.constants) {
+      const print = fingerprint(c);
+      const seen = constantsByPrint.get(print);
+      if (!seen) { constantsByPrint.set(print, [c]); constants.push(c); continue; }
       const key = typeKey(c);
-      const first = constantByKey.get(key);
+      const first = seen.find((s) => typeKey(s) === key);
       if (first && merge([c.name], [first.name])) { mergedConstants++; continue; }
-      if (!first) constantByKey.set(key, c);
+      if (!first) seen.push(c);
       constants.push(c);
     }
 

@@ -34,7 +34,7 @@ import { FLOAT_TYPES } from '../ops/support.ts';
 import { allocFloat, floatData, floatTensor } from '../ops/float-io.ts';
 import type { Pass } from './pass.ts';
 import { dropOrphanedConstants, unionLoc } from './graph-edit.ts';
-import { lazyConstant, lazyTensor } from './lazy-weights.ts';
+import { lazyConstant, lazyTensor } from '../ir/lazy-weights.ts';
 import { GraphIndex } from './graph-index.ts';
 
 const NAME = 'fold-conv-bn';

@@ -169,7 +169,7 @@ export function nodesToReverify(before: Graph, after: Graph): Node[] {
   return after.nodes.filter((n) => !oldNodes.has(n) || n.inputs.some((i) => i !== '' && oldDefs.get(i) !== newDefs.get(i)));
 }
 
-/** True for a constant whose hash is computed on first read (a lazy constant, passes/lazy-weights.ts). */
+/** True for a constant whose hash is computed on first read (a lazy constant, ir/lazy-weights.ts). */
 function hasLazyHash(c: Constant): boolean {
   return typeof Object.getOwnPropertyDescriptor(c, 'hash')?.get === 'function';
 }

@@ -52,7 +52,7 @@ import { ELEMENTWISE_OPS, FUSED_OP } from '../ops/fused-region.ts';
 import type { Pass, PassContext } from './pass.ts';
 import { formatError, narrowTensor } from './narrow-float.ts';
 import { Namer, opMatcher, option } from './rewrite-kit.ts';
-import { lazyConstant, lazyTensor } from './lazy-weights.ts';
+import { lazyConstant, lazyTensor } from '../ir/lazy-weights.ts';
 
 const NAME = 'mixed-precision';
 

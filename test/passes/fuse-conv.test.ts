@@ -15,7 +15,7 @@ import { Rng } from '../../compiler/zoo/random.ts';
 import '../../compiler/passes/all.ts';
 import { foldConvBnPass } from '../../compiler/passes/fold-conv-bn.ts';
 import { fuseConvActPass } from '../../compiler/passes/fuse-conv-act.ts';
-import { hasDerivedHash, isMaterialized } from '../../compiler/passes/lazy-weights.ts';
+import { hasDerivedHash, isMaterialized } from '../../compiler/ir/lazy-weights.ts';
 import { type Decision, type Pass, Statistics } from '../../compiler/passes/pass.ts';
 import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';

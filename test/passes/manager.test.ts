@@ -18,7 +18,7 @@ import { PassManager } from '../../compiler/passes/manager.ts';
 import { type PassInstrument, dumpDirInstrument, nodesToReverify, printIrInstrument } from '../../compiler/passes/instruments.ts';
 import { registerTestPasses } from './test-passes.ts';
 import { type Pass, findPass, registerPasses } from '../../compiler/passes/pass.ts';
-import { lazyConstant, lazyTensor } from '../../compiler/passes/lazy-weights.ts';
+import { lazyConstant, lazyTensor } from '../../compiler/ir/lazy-weights.ts';
 
 registerTestPasses();
 

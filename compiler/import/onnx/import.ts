@@ -15,7 +15,8 @@
  */
 import fs from 'node:fs';
 import type { AttrValue, Constant, Graph, GraphInput, Node, TensorType } from '../../ir/graph.ts';
-import { type Tensor, tensorHash } from '../../ir/tensor.ts';
+import type { Tensor } from '../../ir/tensor.ts';
+import { lazyConstant } from '../../ir/lazy-weights.ts';
 import { KilnError } from '../../errors.ts';
 import { AttrReader, findOp } from '../../ops/registry.ts';
 import { inferTypes } from '../../ops/infer.ts';
@@ -313,7 +314,8 @@ function assemble(name: string, inputs: GraphInput[], outputs: string[], constan
   }
   const placeholder: TensorType = { dtype: 'f32', shape: [] };
   const consts: Constant[] = [];
-  const addConst = (n: string, t: Tensor) => consts.push({ name: n, type: { dtype: t.dtype, shape: t.shape }, hash: tensorHash(t), data: t });
+  // the content hash is computed on first read: most sessions never print or compare most weights
+  const addConst = (n: string, t: Tensor) => consts.push(lazyConstant(n, t));
   for (const [n, t] of constants) addConst(n, t);
   for (const [n, t] of added) addConst(r(n), t);
   const irNodes: Node[] = nodes.map((n) => ({
