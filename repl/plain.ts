@@ -1,0 +1,48 @@
+/**
+ * The REPL without a terminal: when stdin is not a TTY (`kiln repl MODEL < script`, a pipe in CI), the
+ * lines of stdin are read one by one and run through the same ReplShell as the ink app, and results
+ * are printed as plain text: no ANSI escapes, no ink, no spinner, no echo of the input.
+ *
+ * Contract (scripts depend on it): every line runs in order; results and notes go to stdout, each
+ * followed by a newline; a failing line prints `error: ...` on stderr and the script goes on with the
+ * next line; the exit code is 0 when every line succeeded and 1 when at least one failed. Empty lines
+ * and `#` comments are skipped; `exit`/`quit` stop reading (the exit code still reports earlier
+ * failures). Progress is not drawn. Results are laid out for `width` columns (default 100, or
+ * $COLUMNS).
+ */
+import readline from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { ReplShell } from './shell.ts';
+
+/** Options of the piped mode. */
+export interface PlainOptions {
+  readonly input: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** Columns results are laid out for (default: $COLUMNS or 100). */
+  readonly width?: number;
+}
+
+/** Runs every line of `input`; resolves to the exit code (1 when any line failed). */
+export async function runPlain(shell: ReplShell, opts: PlainOptions): Promise<number> {
+  const width = opts.width ?? (Number(process.env.COLUMNS) || 100);
+  const rl = readline.createInterface({ input: opts.input, crlfDelay: Infinity, terminal: false });
+  let failed = false;
+  const lines: string[] = [];
+  shell.historyLines = () => lines;
+  for await (const line of rl) {
+    lines.push(line);
+    const result = await shell.execute(line, { color: false, width });
+    for (const item of result.output) {
+      await write(item.kind === 'error' ? opts.stderr : opts.stdout, item.text + '\n');
+    }
+    if (!result.ok) failed = true;
+    if (result.exit) break;
+  }
+  rl.close();
+  return failed ? 1 : 0;
+}
+
+function write(stream: Writable, text: string): Promise<void> {
+  return new Promise((resolve, reject) => stream.write(text, (e) => (e ? reject(e) : resolve())));
+}

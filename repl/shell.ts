@@ -1,0 +1,291 @@
+/**
+ * The REPL's engine, independent of any screen: it classifies an input line, runs commands from the
+ * shared command table (compiler/commands, the same table the Jupyter kernel's `%` magics use) or
+ * evaluates TypeScript through the kernel's cell evaluator, renders each result as terminal text
+ * through the display layer, and computes tab completions. The ink app (repl/app.tsx) and the plain
+ * piped mode (repl/plain.ts) both drive one `ReplShell`.
+ *
+ * Classifying a line. After trimming, an empty line or a `#` comment does nothing. A line whose first
+ * word (an optional leading `%` stripped, as in a notebook) is a registered command name and is
+ * followed by nothing or by whitespace is that command with the rest as its argument text (`step`,
+ * `%diff 0 3`); REPL-only words (`exit`, `quit`, `history`) come next; anything else is TypeScript
+ * (`session.current`, `load('zoo:mlp')`, `1 + 2`). So `step` is a command but `step.length` or
+ * `step = 3` parse as code only when `step` is not a command name; a `%` forces the command reading.
+ *
+ * Completion. The word being typed is completed: the first word against command names (and the
+ * REPL-only words), later text through the command's own `complete(argText)`, whose candidates replace
+ * the last word of the argument text (the contract of compiler/commands/command.ts).
+ *
+ * Context. The shell is the commands' CommandContext: it holds the current Session (`load` replaces
+ * it), forwards `progress` and `print` to listeners the screen installs, gives each line an
+ * AbortSignal that `interrupt()` (Ctrl-C while busy) aborts, and hands the same context to the
+ * evaluator so a TypeScript line sees what the commands did.
+ */
+import { inspect } from 'node:util';
+import type { Command, CommandContext } from '../compiler/commands/command.ts';
+import type { Session } from '../compiler/session.ts';
+import { KilnError } from '../compiler/errors.ts';
+
+/** Options of terminal rendering (those of compiler/display's `toTerminal`). */
+export interface RenderOptions {
+  readonly color: boolean;
+  readonly width: number;
+}
+
+/** What the shell needs from the rest of kiln; repl/deps.ts wires the real ones, tests pass fakes. */
+export interface ReplDeps {
+  /** The command named `name` from the shared table. */
+  findCommand(name: string): Command | undefined;
+  /** Every command of the shared table, sorted by name. */
+  allCommands(): Command[];
+  /** Terminal text of a result (kiln objects, tables, plain values). */
+  render(obj: unknown, opts: RenderOptions): string;
+  /**
+   * Evaluates TypeScript with the kiln API preloaded; `ctx` is the shell, so the code sees the
+   * current session. Undefined: TypeScript input is refused with a message.
+   */
+  evaluate?(code: string, ctx: CommandContext): Promise<unknown>;
+}
+
+/** REPL-only words that are not in the shared command table. */
+export const REPL_WORDS: Readonly<Record<string, string>> = {
+  exit: 'leave the REPL (also quit, Ctrl-D)',
+  quit: 'leave the REPL',
+  history: 'show the last 20 input lines',
+};
+
+/** A classified input line. */
+export type ParsedLine =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'command'; readonly name: string; readonly args: string }
+  | { readonly kind: 'repl'; readonly name: string; readonly args: string }
+  | { readonly kind: 'code'; readonly code: string }
+  | { readonly kind: 'unknown'; readonly name: string };
+
+/** One piece of output of an executed line. */
+export interface OutputItem {
+  /** `result`: the rendered value; `print`: a command's note; `error`: what failed. */
+  readonly kind: 'result' | 'print' | 'error';
+  readonly text: string;
+}
+
+/** The outcome of one line. */
+export interface ExecResult {
+  readonly ok: boolean;
+  /** What the line was read as (for headers and tests). */
+  readonly parsed: ParsedLine;
+  readonly output: OutputItem[];
+  /** Set when the line asks the REPL to end (`exit`, `quit`). */
+  readonly exit?: boolean;
+}
+
+/** A completion: replace `line.slice(start)` by one of `candidates`. */
+export interface Completion {
+  readonly start: number;
+  readonly candidates: string[];
+}
+
+/** Listeners the screen installs to see progress and notes while a line runs. */
+export interface ShellListeners {
+  progress?(label: string, fraction?: number): void;
+  print?(text: string): void;
+}
+
+const WORD = /^(%?)([A-Za-z_][\w-]*)(?=\s|$)/;
+
+/** The REPL engine over one command table, evaluator and renderer. */
+export class ReplShell implements CommandContext {
+  private current: Session | undefined;
+  /** Output collected for the line now running. */
+  private pending: OutputItem[] | undefined;
+  /** Aborts the line now running. */
+  private controller: AbortController | undefined;
+  listeners: ShellListeners = {};
+  /** The lines entered so far (for the `history` word); the screen's History object owns the file. */
+  historyLines: () => readonly string[] = () => [];
+
+  constructor(readonly deps: ReplDeps, session?: Session, readonly renderOptions: RenderOptions = { color: false, width: 100 }) {
+    this.current = session;
+  }
+
+  // ---- CommandContext ---------------------------------------------------------------------------
+
+  get session(): Session | undefined {
+    return this.current;
+  }
+
+  setSession(session: Session): void {
+    this.current = session;
+  }
+
+  progress(label: string, fraction?: number): void {
+    this.listeners.progress?.(label, fraction);
+  }
+
+  /** The running line's abort signal (commands check it between steps). */
+  get signal(): AbortSignal | undefined {
+    return this.controller?.signal;
+  }
+
+  /** Asks the running line to stop (commands stop at their next check with 'interrupted'). */
+  interrupt(): boolean {
+    if (!this.controller || this.controller.signal.aborted) return false;
+    this.controller.abort();
+    return true;
+  }
+
+  print(text: string): void {
+    this.pending?.push({ kind: 'print', text });
+    this.listeners.print?.(text);
+  }
+
+  // ---- lines ------------------------------------------------------------------------------------
+
+  /** How a line will be read (see the module header). */
+  parse(line: string): ParsedLine {
+    const text = line.trim();
+    if (text === '' || text.startsWith('#')) return { kind: 'empty' };
+    const m = WORD.exec(text);
+    if (m) {
+      const [word, percent, name] = m;
+      const args = text.slice(word.length).trim();
+      if (this.deps.findCommand(name)) return { kind: 'command', name, args };
+      if (name in REPL_WORDS) return { kind: 'repl', name, args };
+      if (percent) return { kind: 'unknown', name };
+    }
+    return { kind: 'code', code: text };
+  }
+
+  /** Runs one input line; never throws (failures come back as `error` output with ok false). */
+  async execute(line: string, renderOptions: RenderOptions = this.renderOptions): Promise<ExecResult> {
+    const parsed = this.parse(line);
+    const output: OutputItem[] = [];
+    this.pending = output;
+    this.controller = new AbortController();
+    try {
+      switch (parsed.kind) {
+        case 'empty':
+          return { ok: true, parsed, output };
+        case 'unknown':
+          output.push({ kind: 'error', text: `unknown command '${parsed.name}'${this.suggest(parsed.name)}; type help for the list` });
+          return { ok: false, parsed, output };
+        case 'repl':
+          return this.replWord(parsed, output);
+        case 'command': {
+          const cmd = this.deps.findCommand(parsed.name)!;
+          this.push(output, await cmd.run(parsed.args, this), renderOptions);
+          if (parsed.name === 'help' && parsed.args === '') output.push({ kind: 'print', text: this.replHelp() });
+          return { ok: true, parsed, output };
+        }
+        case 'code': {
+          if (!this.deps.evaluate) {
+            output.push({ kind: 'error', text: `'${firstWord(parsed.code)}' is not a command and TypeScript evaluation is not available; type help for the commands` });
+            return { ok: false, parsed, output };
+          }
+          this.push(output, await this.deps.evaluate(parsed.code, this), renderOptions);
+          return { ok: true, parsed, output };
+        }
+      }
+    } catch (e) {
+      output.push({ kind: 'error', text: errorText(e) });
+      return { ok: false, parsed, output };
+    } finally {
+      this.pending = undefined;
+      this.controller = undefined;
+    }
+  }
+
+  private push(output: OutputItem[], value: unknown, opts: RenderOptions): void {
+    if (value === undefined) return;
+    const text = this.deps.render(value, opts);
+    if (text !== '') output.push({ kind: 'result', text: text.replace(/\n+$/, '') });
+  }
+
+  private replWord(parsed: { name: string; args: string } & ParsedLine, output: OutputItem[]): ExecResult {
+    if (parsed.name === 'exit' || parsed.name === 'quit') return { ok: true, parsed, output, exit: true };
+    const lines = this.historyLines();
+    const from = Math.max(0, lines.length - 20);
+    output.push({ kind: 'result', text: lines.slice(from).map((l, i) => `${String(from + i + 1).padStart(5)}  ${l}`).join('\n') || '(no history yet)' });
+    return { ok: true, parsed, output };
+  }
+
+  /** The lines the REPL adds after `help`: its own words, keys and TypeScript input. */
+  replHelp(): string {
+    return [
+      '',
+      'In the REPL: type a command (a leading % is accepted, as in a notebook) or a TypeScript expression',
+      "with the kiln API preloaded (e.g. session.current, session.nodesTable()). Tab completes commands,",
+      'pass names and models; Up/Down walk the history; ' + Object.entries(REPL_WORDS).map(([w, s]) => `${w}: ${s}`).join('; ') + '.',
+    ].join('\n');
+  }
+
+  private suggest(name: string): string {
+    const names = this.deps.allCommands().map((c) => c.name);
+    const close = names.filter((n) => n.startsWith(name.slice(0, 2)) || editDistance(n, name) <= 2);
+    return close.length ? ` (did you mean ${close.slice(0, 3).join(', ')}?)` : '';
+  }
+
+  // ---- completion -------------------------------------------------------------------------------
+
+  /** Completions for the text left of the cursor. */
+  complete(line: string): Completion {
+    const lead = line.length - line.trimStart().length;
+    const rest = line.slice(lead);
+    const percent = rest.startsWith('%') ? 1 : 0;
+    const space = rest.search(/\s/);
+    if (space < 0) {
+      const partial = rest.slice(percent);
+      if (!/^[A-Za-z_][\w-]*$|^$/.test(partial)) return { start: line.length, candidates: [] };
+      const names = [...this.deps.allCommands().map((c) => c.name), ...(percent ? [] : Object.keys(REPL_WORDS))];
+      return { start: lead + percent, candidates: [...new Set(names)].filter((n) => n.startsWith(partial)).sort() };
+    }
+    const name = rest.slice(percent, space);
+    const cmd = this.deps.findCommand(name);
+    const argStart = lead + space + (rest.slice(space).length - rest.slice(space).trimStart().length);
+    const argText = line.slice(argStart);
+    if (!cmd?.complete) return { start: line.length, candidates: [] };
+    let candidates: string[];
+    try {
+      candidates = [...new Set(cmd.complete(argText, this))];
+    } catch {
+      candidates = [];
+    }
+    return { start: line.length - (/\S*$/.exec(argText)?.[0].length ?? 0), candidates };
+  }
+}
+
+/** The longest common prefix of the strings ('' for none). */
+export function commonPrefix(list: readonly string[]): string {
+  if (list.length === 0) return '';
+  let p = list[0];
+  for (const s of list) while (!s.startsWith(p)) p = p.slice(0, -1);
+  return p;
+}
+
+/** The message of a failure as the REPL shows it: `error: ...` for user errors, more for bugs. */
+export function errorText(e: unknown): string {
+  if (e instanceof KilnError) return `error: ${e.message}`;
+  if (e instanceof Error) {
+    const debug = process.env.KILN_DEBUG && e.stack ? `\n${e.stack}` : '';
+    return `error: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}${debug}`;
+  }
+  return `error: ${typeof e === 'string' ? e : inspect(e)}`;
+}
+
+function firstWord(code: string): string {
+  return /^\S+/.exec(code)?.[0] ?? code;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length];
+}
