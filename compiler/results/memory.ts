@@ -1,0 +1,126 @@
+/**
+ * The memory plan as data: Arrow result tables of a MemoryPlan (compiler/schedule/plan.ts), a
+ * summary of its figures, and byte formatting the memory renderings share.
+ *
+ * `memoryTimelineTable` has one row per planned tensor (its bytes, live interval in steps, arena
+ * offset, producer and consumers, and what it aliases); `memoryStepsTable` one row per step of the
+ * execution order (the node, the bytes live there — the breadth — and the arena's high-water mark so
+ * far). Byte counts and offsets are Arrow float64 columns holding whole numbers: exact up to 2^53 and
+ * never overflowing as int32 would past 2 GiB. `memorySummary` gathers the plan's headline figures and
+ * their ratios (peak over the lower bound, reduction against no reuse); `formatMemorySummary` prints
+ * them as a few lines.
+ */
+import type { MemoryPlan, PlanOptions } from '../schedule/plan.ts';
+import { buildTable, type ResultTable } from './table.ts';
+
+/** Options of memory planning as the session and the CLI pass them: plan options plus the planner. */
+export interface MemoryOptions extends PlanOptions {
+  /** Planner name (`naive`, `greedy-size`, `greedy-breadth`, `best`); default: the schedule's default. */
+  readonly planner?: string;
+}
+
+/**
+ * One row per planned tensor. Columns: tensor utf8, bytes f64, first_step i32, last_step i32,
+ * offset f64, producer utf8, consumers list<utf8>, alias_of utf8 (null unless a view or in-place
+ * result), alias_kind utf8 (`view` | `inplace` | null).
+ */
+export function memoryTimelineTable(plan: MemoryPlan, title = `memory timeline (${plan.planner})`): ResultTable {
+  const t = plan.tensors;
+  return buildTable(title, [
+    { name: 'tensor', type: 'utf8', values: t.map((x) => x.name) },
+    { name: 'bytes', type: 'f64', values: t.map((x) => x.bytes) },
+    { name: 'first_step', type: 'i32', values: t.map((x) => x.first) },
+    { name: 'last_step', type: 'i32', values: t.map((x) => x.last) },
+    { name: 'offset', type: 'f64', values: t.map((x) => x.offset) },
+    { name: 'producer', type: 'utf8', values: t.map((x) => x.producer) },
+    { name: 'consumers', type: 'list<utf8>', values: t.map((x) => x.consumers) },
+    { name: 'alias_of', type: 'utf8', values: t.map((x) => x.aliasOf ?? null) },
+    { name: 'alias_kind', type: 'utf8', values: t.map((x) => x.aliasKind ?? null) },
+  ]);
+}
+
+/**
+ * One row per step of the execution order. Columns: step i32, node utf8, live_bytes f64 (the
+ * breadth: bytes of tensors live at that step), high_water f64 (the arena's high-water mark after
+ * the step), live_tensors i32 (buffers live at that step, aliases not counted).
+ */
+export function memoryStepsTable(plan: MemoryPlan, title = `memory per step (${plan.planner})`): ResultTable {
+  const n = plan.order.length;
+  const live = new Array<number>(n).fill(0);
+  for (const t of plan.tensors) {
+    if (t.aliasOf !== undefined) continue;
+    for (let s = Math.max(0, t.first); s <= Math.min(n - 1, t.last); s++) live[s]++;
+  }
+  return buildTable(title, [
+    { name: 'step', type: 'i32', values: plan.order.map((_, i) => i) },
+    { name: 'node', type: 'utf8', values: plan.order },
+    { name: 'live_bytes', type: 'f64', values: plan.order.map((_, i) => plan.breadth[i] ?? null) },
+    { name: 'high_water', type: 'f64', values: plan.order.map((_, i) => plan.highWater[i] ?? null) },
+    { name: 'live_tensors', type: 'i32', values: live },
+  ]);
+}
+
+/** The headline figures of a plan. */
+export interface MemorySummary {
+  readonly planner: string;
+  readonly peakBytes: number;
+  readonly lowerBoundBytes: number;
+  readonly naiveBytes: number;
+  readonly weightsBytes: number;
+  readonly inputBytes: number;
+  /** Steps in the execution order. */
+  readonly steps: number;
+  /** Planned tensors, aliases included. */
+  readonly tensors: number;
+  /** Views and in-place results (tensors with no buffer of their own). */
+  readonly aliases: number;
+  /** Milliseconds the planner took. */
+  readonly ms: number;
+  /** peak / lower bound (1 when both are 0). */
+  readonly peakOverLowerBound: number;
+  /** 1 - peak / naive: the fraction of the no-reuse arena saved (0 when naive is 0). */
+  readonly reductionVsNaive: number;
+}
+
+/** The summary figures of a plan. */
+export function memorySummary(plan: MemoryPlan): MemorySummary {
+  const { peakBytes: peak, lowerBoundBytes: lb, naiveBytes: naive } = plan;
+  return {
+    planner: plan.planner, peakBytes: peak, lowerBoundBytes: lb, naiveBytes: naive,
+    weightsBytes: plan.weightsBytes, inputBytes: plan.inputBytes,
+    steps: plan.order.length, tensors: plan.tensors.length,
+    aliases: plan.tensors.filter((t) => t.aliasOf !== undefined).length,
+    ms: plan.ms,
+    peakOverLowerBound: lb > 0 ? peak / lb : peak > 0 ? Infinity : 1,
+    reductionVsNaive: naive > 0 ? 1 - peak / naive : 0,
+  };
+}
+
+/** A few lines naming the planner, the arena peak against its bounds, and the memory outside the arena. */
+export function formatMemorySummary(plan: MemoryPlan | MemorySummary): string {
+  const s = 'order' in plan ? memorySummary(plan) : plan;
+  return [
+    `memory plan (${s.planner}): ${s.steps} steps, ${s.tensors} tensors (${s.aliases} alias${s.aliases === 1 ? '' : 'es'}), planned in ${s.ms.toFixed(1)} ms`,
+    `  peak         ${formatBytes(s.peakBytes).padStart(10)}  = ${formatRatio(s.peakOverLowerBound)} x lower bound`,
+    `  lower bound  ${formatBytes(s.lowerBoundBytes).padStart(10)}  (max bytes live at one step)`,
+    `  naive        ${formatBytes(s.naiveBytes).padStart(10)}  (no reuse; the plan saves ${(s.reductionVsNaive * 100).toFixed(1)}%)`,
+    `  weights      ${formatBytes(s.weightsBytes).padStart(10)}  inputs ${formatBytes(s.inputBytes)} (outside the arena)`,
+  ].join('\n') + '\n';
+}
+
+function formatRatio(r: number): string {
+  return Number.isFinite(r) ? r.toFixed(3) : String(r);
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** Bytes in binary units with 3 significant digits: `512 B`, `1.50 KiB`, `98.0 MiB`. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  let u = 0, v = Math.abs(n);
+  while (v >= 1024 && u < UNITS.length - 1) { v /= 1024; u++; }
+  const sign = n < 0 ? '-' : '';
+  if (u === 0) return `${sign}${v} B`;
+  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${sign}${v.toFixed(digits)} ${UNITS[u]}`;
+}
