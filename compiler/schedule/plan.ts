@@ -55,6 +55,14 @@ export interface MemoryPlan {
   readonly highWater: readonly number[];
   /** Milliseconds the planner took. */
   readonly ms: number;
+  /** For `best`: the strategy whose placement was kept (`greedy-size`, `greedy-breadth`, ...). */
+  readonly chosen?: string;
+  /** The order actually used: `memory` (the low-memory schedule won) or `graph` (as written). */
+  readonly orderKind?: 'memory' | 'graph';
+  /** Alignment the offsets respect (bytes). */
+  readonly alignment?: number;
+  /** Symbolic dim values the sizes were computed with (absent dims counted as 1). */
+  readonly dims?: Readonly<Record<string, number>>;
 }
 
 /** A planner: assigns offsets for a given order and set of intervals. */

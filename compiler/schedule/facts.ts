@@ -1,0 +1,73 @@
+/**
+ * Facts about a graph's values that ordering (order.ts) and liveness (liveness.ts) share: types, which
+ * values are external (graph inputs and constants, outside the arena), which node produces and which
+ * nodes read each value, the graph outputs, each intermediate's own bytes, and which values are views.
+ *
+ * Built once per planning call in one pass over the nodes. Nodes are referred to by their index in
+ * `graph.nodes`; an execution order is a permutation of those indices.
+ */
+import type { Graph, TensorType } from '../ir/graph.ts';
+import { nodeId } from '../ir/graph.ts';
+import { isViewNode, typeBytes } from './op-kinds.ts';
+
+/** Shared facts about the values of one graph. */
+export interface GraphFacts {
+  readonly graph: Graph;
+  readonly dims: Readonly<Record<string, number>>;
+  readonly types: ReadonlyMap<string, TensorType>;
+  /** Graph inputs and constants. */
+  readonly external: ReadonlySet<string>;
+  /** Value name → index of the node producing it (intermediates only). */
+  readonly producer: ReadonlyMap<string, number>;
+  /** Value name → indices of the distinct nodes reading it, in graph order. */
+  readonly readers: ReadonlyMap<string, readonly number[]>;
+  /** Values the graph returns. */
+  readonly outputs: ReadonlySet<string>;
+  /** Bytes of each intermediate's own type. */
+  readonly bytes: ReadonlyMap<string, number>;
+  /** View output → its source (input 0), for nodes that are views (op-kinds.ts `isViewNode`). */
+  readonly viewSource: ReadonlyMap<string, string>;
+  /** Node ids, parallel to graph.nodes. */
+  readonly ids: readonly string[];
+}
+
+/** Collects the facts of `graph` with symbolic dims resolved from `dims` (1 when absent). */
+export function graphFacts(graph: Graph, dims: Readonly<Record<string, number>> = {}): GraphFacts {
+  const types = new Map<string, TensorType>();
+  const external = new Set<string>();
+  for (const i of graph.inputs) { types.set(i.name, i.type); external.add(i.name); }
+  for (const c of graph.constants) { types.set(c.name, c.type); external.add(c.name); }
+  const producer = new Map<string, number>();
+  const bytes = new Map<string, number>();
+  graph.nodes.forEach((n, k) => n.outputs.forEach((o, j) => {
+    if (!o) return;
+    types.set(o, n.types[j]);
+    producer.set(o, k);
+    bytes.set(o, typeBytes(n.types[j], dims));
+  }));
+  const readers = new Map<string, number[]>();
+  const viewSource = new Map<string, string>();
+  graph.nodes.forEach((n, k) => {
+    for (const i of new Set(n.inputs)) {
+      if (!i) continue;
+      let list = readers.get(i);
+      if (!list) readers.set(i, (list = []));
+      list.push(k);
+    }
+    if (isViewNode(n, types, dims)) viewSource.set(n.outputs[0], n.inputs[0]);
+  });
+  return {
+    graph, dims, types, external, producer, readers, outputs: new Set(graph.outputs), bytes, viewSource,
+    ids: graph.nodes.map(nodeId),
+  };
+}
+
+/**
+ * The buffer a value lives in when views are followed back: the first value up the view chain that is
+ * not a view of an intermediate (an intermediate root, or an external value a view reads).
+ */
+export function viewRoot(facts: GraphFacts, name: string): string {
+  let v = name;
+  for (let src = facts.viewSource.get(v); src !== undefined; src = facts.viewSource.get(v)) v = src;
+  return v;
+}

@@ -1,0 +1,110 @@
+/**
+ * What the memory planner needs to know about ops: which ones are views (a Reshape-like op whose
+ * output is its input's bytes read under another shape, so it needs no buffer of its own) and which
+ * ones may write their result over an input (elementwise ops, where output element i depends only on
+ * input elements at the same flat index i of every operand that has the output's shape).
+ *
+ * Both the liveness analysis (liveness.ts) and the independent validator (validate.ts) ask these
+ * questions, so the answers live here, apart from either. Sizes come from static types: symbolic dims
+ * take their value from `dims` (1 when absent).
+ */
+import type { Dim, Graph, Node, TensorType } from '../ir/graph.ts';
+import { byteSize, dtypeInfo } from '../ir/dtype.ts';
+import { ELEMENTWISE_OPS, FUSED_OP, REDUCTION_OPS } from '../ops/fused-region.ts';
+
+/** Ops whose output aliases input 0 without a copy (same bytes, same order, another shape). */
+export const VIEW_OPS: ReadonlySet<string> = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
+
+/** Elementwise ops beyond the fusable set whose output may overwrite a same-shaped input. */
+const EXTRA_ELEMENTWISE: readonly string[] = [
+  'Selu', 'Celu', 'ThresholdedRelu', 'Softsign', 'Mish', 'Shrink', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh',
+  'Asinh', 'Acosh', 'Atanh', 'IsNaN', 'IsInf', 'BitwiseNot', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'BitShift',
+];
+
+const INPLACE_OPS: ReadonlySet<string> = new Set([...ELEMENTWISE_OPS, ...EXTRA_ELEMENTWISE].filter((op) => !VIEW_OPS.has(op)));
+
+/** Resolves a dim: a number as is, a symbol from `dims` (1 when not given). */
+export function resolveDim(d: Dim, dims: Readonly<Record<string, number>> = {}): number {
+  if (typeof d === 'number') return d;
+  const v = Object.prototype.hasOwnProperty.call(dims, d) ? dims[d] : 1;
+  return v;
+}
+
+/** Element count of a type with symbolic dims resolved. */
+export function elementCount(t: TensorType, dims?: Readonly<Record<string, number>>): number {
+  let n = 1;
+  for (const d of t.shape) n *= resolveDim(d, dims);
+  return n;
+}
+
+/** Bytes of a value of type `t` in a plan (sub-byte types round up; see dtype.ts `byteSize`). */
+export function typeBytes(t: TensorType, dims?: Readonly<Record<string, number>>): number {
+  return byteSize(t.dtype, elementCount(t, dims));
+}
+
+/** True when the two types have the same resolved shape (leading 1s ignored) and element width. */
+export function sameLayout(a: TensorType, b: TensorType, dims?: Readonly<Record<string, number>>): boolean {
+  if (dtypeInfo(a.dtype).bits !== dtypeInfo(b.dtype).bits) return false;
+  const sa = trimOnes(a.shape.map((d) => resolveDim(d, dims)));
+  const sb = trimOnes(b.shape.map((d) => resolveDim(d, dims)));
+  return sa.length === sb.length && sa.every((d, i) => d === sb[i]);
+}
+
+function trimOnes(s: number[]): number[] {
+  let k = 0;
+  while (k < s.length && s[k] === 1) k++;
+  return s.slice(k);
+}
+
+/** True when `node` is a view of its input 0 (a view op whose output has the input's byte count). */
+export function isViewNode(node: Node, types: ReadonlyMap<string, TensorType>, dims?: Readonly<Record<string, number>>): boolean {
+  if (!VIEW_OPS.has(node.op) || !node.inputs[0] || !node.outputs[0]) return false;
+  const src = types.get(node.inputs[0]);
+  return src !== undefined && typeBytes(src, dims) === typeBytes(node.types[0], dims);
+}
+
+/** True when a kiln.fused region is purely elementwise: no reduction line, all outputs one shape. */
+function isElementwiseRegion(node: Node, dims?: Readonly<Record<string, number>>): boolean {
+  const body = node.attrs.body;
+  if (!body || body.kind !== 'strings') return false;
+  for (const line of body.value) {
+    const m = /=\s*"?([A-Za-z_.][\w.]*)"?\s*\(/.exec(line);
+    if (!m || REDUCTION_OPS.has(m[1]) || !ELEMENTWISE_OPS.has(m[1])) return false;
+  }
+  // One loop over one iteration space: a result smaller than another would be written while inputs of
+  // its own shape are still read at other iterations, so every result must have the same shape.
+  const outs = node.types.filter((_, k) => node.outputs[k]);
+  return outs.every((t) => sameLayout(t, outs[0], dims) && elementCount(t, dims) === elementCount(outs[0], dims));
+}
+
+/** True when `node` computes elementwise, so an output may overwrite a same-layout input that dies here. */
+export function isElementwiseNode(node: Node, dims?: Readonly<Record<string, number>>): boolean {
+  if (node.op === FUSED_OP) return isElementwiseRegion(node, dims);
+  return INPLACE_OPS.has(node.op) && node.outputs.filter((o) => o).length === 1;
+}
+
+/**
+ * Indices of the inputs of elementwise `node` that output `k` may overwrite: inputs with the output's
+ * layout (same shape, same element width), in input order, each once.
+ */
+export function inplaceCandidates(node: Node, k: number, types: ReadonlyMap<string, TensorType>,
+  dims?: Readonly<Record<string, number>>): number[] {
+  const out = node.types[k];
+  const seen = new Set<string>();
+  const result: number[] = [];
+  node.inputs.forEach((name, i) => {
+    if (!name || seen.has(name)) return;
+    seen.add(name);
+    const t = types.get(name);
+    if (t && sameLayout(t, out, dims)) result.push(i);
+  });
+  return result;
+}
+
+/** Bytes of the graph's constants and of its inputs (both live outside the arena). */
+export function externalBytes(graph: Graph, dims?: Readonly<Record<string, number>>): { weights: number; inputs: number } {
+  let weights = 0, inputs = 0;
+  for (const c of graph.constants) weights += typeBytes(c.type, dims);
+  for (const i of graph.inputs) inputs += typeBytes(i.type, dims);
+  return { weights, inputs };
+}

@@ -1,0 +1,167 @@
+/**
+ * Memory planners and `planMemory`, the entry point: order the graph, compute liveness, assign arena
+ * offsets, and report the plan with its bounds.
+ *
+ * Planning runs in three stages:
+ *   1. order (order.ts): with `order: 'memory'` (the default) the greedy low-memory schedule and the
+ *      graph's own order are both analysed and the one with the lower max breadth is kept (ties keep
+ *      the graph order), so the chosen order is never worse than the graph's;
+ *   2. liveness (liveness.ts) for that order: intervals, views, in-place results, breadth;
+ *   3. placement (placement.ts) by the planner's strategy.
+ * Planners, by name: `naive` (no reuse: every non-view tensor its own buffer, in-place off, stacked),
+ * `greedy-size` and `greedy-breadth` (TFLite's strategies), and `best` (every strategy, including extra
+ * buffer orders for the same best-fit rule, on the same liveness; the lowest arena wins, earlier
+ * strategies on ties). The lower bound reported is the max breadth of the plan's own liveness.
+ */
+import type { Graph } from '../ir/graph.ts';
+import { KilnError } from '../errors.ts';
+import type { MemoryPlan, PlannedTensor, Planner, PlanOptions } from './plan.ts';
+import { type GraphFacts, graphFacts } from './facts.ts';
+import { candidateOrders } from './order.ts';
+import { type Liveness, computeLiveness } from './liveness.ts';
+import { externalBytes } from './op-kinds.ts';
+import { type Block, arenaSize, byBreadthSequence, bySizeSequence, placeInOrder, placeNaive } from './placement.ts';
+import { improveStrategies } from './improve.ts';
+
+/** Options of planMemory: plan options plus the planner's name (default `best`). */
+export interface PlanMemoryOptions extends PlanOptions {
+  readonly planner?: string;
+}
+
+/** Default arena alignment in bytes. */
+export const DEFAULT_ALIGNMENT = 64;
+
+/** A placement strategy over one liveness: offsets parallel to `live.buffers`. */
+export interface Strategy {
+  readonly name: string;
+  place(blocks: readonly Block[], align: number, live: Liveness): number[];
+}
+
+const greedySize: Strategy = { name: 'greedy-size', place: (b, a) => placeInOrder(b, a, bySizeSequence(b)) };
+const greedyBreadth: Strategy = { name: 'greedy-breadth', place: (b, a, l) => placeInOrder(b, a, byBreadthSequence(b, l.breadth)) };
+const stacked: Strategy = { name: 'naive', place: (b, a) => placeNaive(b, a) };
+
+/** Stage 1 and 2: facts, the chosen order and its liveness. */
+export interface Analysis {
+  readonly facts: GraphFacts;
+  readonly live: Liveness;
+  readonly orderKind: 'memory' | 'graph';
+}
+
+/** Orders the graph and computes liveness (see the module header). */
+export function analyzeMemory(graph: Graph, opts: PlanOptions = {}): Analysis {
+  const facts = graphFacts(graph, opts.dims ?? {});
+  const inplace = opts.inplace ?? true;
+  let best: Analysis | undefined;
+  for (const c of candidateOrders(facts, opts.order ?? 'memory')) {
+    const live = computeLiveness(facts, c.order, inplace);
+    if (!best || live.lowerBound < best.live.lowerBound) best = { facts, live, orderKind: c.name };
+  }
+  return best!;
+}
+
+/** Builds the MemoryPlan of a placement (offsets parallel to live.buffers). */
+export function buildPlan(a: Analysis, offsets: readonly number[], planner: string, align: number, t0: number,
+  chosen?: string): MemoryPlan {
+  const { facts, live } = a;
+  const offsetOf = new Map<number, number>();
+  live.buffers.forEach((b, i) => offsetOf.set(b.tensor, offsets[i]));
+  const byName = new Map<string, number>();
+  live.tensors.forEach((t, i) => byName.set(t.name, i));
+  const tensors: PlannedTensor[] = live.tensors.map((t, i) => {
+    const root = t.aliasOf !== undefined ? byName.get(t.aliasOf) : i;
+    const offset = root !== undefined ? offsetOf.get(root) ?? 0 : 0;
+    return {
+      name: t.name, bytes: t.bytes, first: t.first, last: t.last, producer: t.producer, consumers: t.consumers,
+      ...(t.aliasOf !== undefined ? { aliasOf: t.aliasOf, aliasKind: t.aliasKind } : {}), offset,
+    };
+  });
+  const n = live.order.length;
+  const top = new Float64Array(n);
+  live.buffers.forEach((b, i) => { top[b.first] = Math.max(top[b.first], offsets[i] + b.size); });
+  const highWater: number[] = [];
+  let hw = 0;
+  for (let s = 0; s < n; s++) highWater.push((hw = Math.max(hw, top[s])));
+  const ext = externalBytes(facts.graph, facts.dims);
+  return {
+    planner, order: live.order.map((k) => facts.ids[k]), tensors,
+    peakBytes: arenaSize(live.buffers, offsets), lowerBoundBytes: live.lowerBound, naiveBytes: live.naiveBytes,
+    weightsBytes: ext.weights, inputBytes: ext.inputs, breadth: live.breadth, highWater,
+    ms: performance.now() - t0,
+    ...(chosen !== undefined ? { chosen } : {}), orderKind: a.orderKind, alignment: align, dims: facts.dims,
+  };
+}
+
+function alignmentOf(opts: PlanOptions): number {
+  const align = opts.alignment ?? DEFAULT_ALIGNMENT;
+  if (!Number.isInteger(align) || align < 1) throw new KilnError(`alignment must be a positive integer, got ${align}`, { attribute: 'alignment' });
+  return align;
+}
+
+/** A planner running one strategy. */
+function strategyPlanner(s: Strategy, summary: string, forceOpts: PlanOptions = {}): Planner {
+  return {
+    name: s.name,
+    summary,
+    plan(graph, opts = {}) {
+      const t0 = performance.now();
+      const align = alignmentOf(opts);
+      const a = analyzeMemory(graph, { ...opts, ...forceOpts });
+      return buildPlan(a, s.place(a.live.buffers, align, a.live), s.name, align, t0);
+    },
+  };
+}
+
+/** Every strategy `best` tries, in tie-break order. */
+export function bestStrategies(): Strategy[] {
+  return [greedySize, greedyBreadth, ...improveStrategies(), stacked];
+}
+
+const bestPlanner: Planner = {
+  name: 'best',
+  summary: 'every strategy on the same liveness; the smallest arena wins',
+  plan(graph, opts = {}) {
+    const t0 = performance.now();
+    const align = alignmentOf(opts);
+    const a = analyzeMemory(graph, opts);
+    const blocks = a.live.buffers;
+    let bestOffsets: number[] = [], bestPeak = Infinity, bestName = '';
+    for (const s of bestStrategies()) {
+      const offsets = s.place(blocks, align, a.live);
+      const peak = arenaSize(blocks, offsets);
+      if (peak < bestPeak) { bestPeak = peak; bestOffsets = offsets; bestName = s.name; }
+      if (bestPeak <= a.live.lowerBound) break;
+    }
+    return buildPlan(a, bestOffsets, 'best', align, t0, bestName);
+  },
+};
+
+const PLANNERS: readonly Planner[] = [
+  strategyPlanner(stacked, 'no reuse: every tensor but views its own buffer, stacked (in-place off)', { inplace: false }),
+  strategyPlanner(greedySize, "TFLite's greedy by size: largest first, each into the best-fitting gap"),
+  strategyPlanner(greedyBreadth, "TFLite's greedy by breadth: busiest steps first, their tensors largest first"),
+  bestPlanner,
+];
+
+/** Names of the planners, in registry order. */
+export function plannerNames(): string[] {
+  return PLANNERS.map((p) => p.name);
+}
+
+/** Every planner. */
+export function allPlanners(): readonly Planner[] {
+  return PLANNERS;
+}
+
+/** The planner `name`; a KilnError listing the planners otherwise. */
+export function getPlanner(name: string): Planner {
+  const p = PLANNERS.find((x) => x.name === name);
+  if (!p) throw new KilnError(`unknown planner '${name}'; planners: ${plannerNames().join(', ')}`, { attribute: 'planner' });
+  return p;
+}
+
+/** Plans the memory of `graph` with planner `opts.planner` (default `best`). */
+export function planMemory(graph: Graph, opts: PlanMemoryOptions = {}): MemoryPlan {
+  const { planner = 'best', ...rest } = opts;
+  return getPlanner(planner).plan(graph, rest);
+}
