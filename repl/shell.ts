@@ -167,7 +167,7 @@ export class ReplShell implements CommandContext {
         case 'empty':
           return { ok: true, parsed, output };
         case 'unknown':
-          output.push({ kind: 'error', text: `unknown command '${parsed.name}'${this.suggest(parsed.name)}; type help for the list` });
+          output.push({ kind: 'error', text: `error: unknown command '${parsed.name}'${this.suggest(parsed.name)}; type help for the list` });
           return { ok: false, parsed, output };
         case 'repl':
           return this.replWord(parsed, output);

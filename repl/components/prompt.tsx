@@ -65,6 +65,7 @@ export function Prompt(props: PromptProps) {
     set(r.line);
     setCandidates(r.list ? c.candidates : []);
   };
+  /** A chunk of several characters: printable runs are inserted, control characters act as keys. */
   const typeText = (s: string) => {
     let run = '';
     const flush = () => {
@@ -73,18 +74,61 @@ export function Prompt(props: PromptProps) {
     };
     for (let i = 0; i < s.length; i++) {
       const ch = s[i];
+      if (ch >= ' ' && ch !== '\x7f') {
+        run += ch;
+        continue;
+      }
+      flush();
       if (ch === '\r' || ch === '\n') {
-        flush();
         if (ch === '\r' && s[i + 1] === '\n') i++;
         submit();
       } else if (ch === '\t') {
-        flush();
         tab();
-      } else if (ch >= ' ' && ch !== '\x7f') {
-        run += ch;
+      } else if (ch === '\x7f' || ch === '\b') {
+        set(ed.deleteLeft(line.current));
+      } else if (ch >= '\x01' && ch <= '\x1a') {
+        control(String.fromCharCode(ch.charCodeAt(0) + 96));
       }
     }
     flush();
+  };
+
+  /** Ctrl + letter. */
+  const control = (letter: string) => {
+    const l = line.current;
+    switch (letter) {
+      case 'a': return set(ed.moveTo(l, 0));
+      case 'e': return set(ed.moveTo(l, l.text.length));
+      case 'b': return set(ed.move(l, -1));
+      case 'f': return set(ed.move(l, 1));
+      case 'u': return set(ed.killToStart(l));
+      case 'k': return set(ed.killToEnd(l));
+      case 'w': return set(ed.deleteWordLeft(l));
+      case 'p': return historyUp();
+      case 'n': return historyDown();
+      case 'd':
+        if (l.text === '') return props.onExit();
+        return set(ed.deleteRight(l));
+      case 'c':
+        setCandidates([]);
+        if (props.busy && props.onInterrupt) {
+          props.onInterrupt();
+          return set(ed.EMPTY_LINE);
+        }
+        if (l.text !== '') return set(ed.EMPTY_LINE);
+        if (armedExit.current) return props.onExit();
+        armedExit.current = true;
+        return setHint('(press Ctrl-C again, Ctrl-D or type exit to leave)');
+      default:
+    }
+  };
+  const historyUp = () => {
+    const v = props.history.up(line.current.text);
+    if (v !== undefined) set(ed.lineOf(v));
+  };
+  const historyDown = () => {
+    const v = props.history.down();
+    if (v !== undefined) set(ed.lineOf(v));
   };
 
   useInput((input, key) => {
@@ -94,47 +138,14 @@ export function Prompt(props: PromptProps) {
     if (key.return) return submit();
     if (key.tab) return tab();
     if (key.escape) return setCandidates([]);
-    if (key.upArrow || (key.ctrl && input === 'p')) {
-      const v = props.history.up(l.text);
-      if (v !== undefined) set(ed.lineOf(v));
-      return;
-    }
-    if (key.downArrow || (key.ctrl && input === 'n')) {
-      const v = props.history.down();
-      if (v !== undefined) set(ed.lineOf(v));
-      return;
-    }
+    if (key.upArrow) return historyUp();
+    if (key.downArrow) return historyDown();
     if (key.leftArrow) return set(key.ctrl || key.meta ? ed.moveTo(l, ed.wordLeft(l.text, l.cursor)) : ed.move(l, -1));
     if (key.rightArrow) return set(key.ctrl || key.meta ? ed.moveTo(l, ed.wordRight(l.text, l.cursor)) : ed.move(l, 1));
     if (key.home) return set(ed.moveTo(l, 0));
     if (key.end) return set(ed.moveTo(l, l.text.length));
     if (key.backspace || key.delete) return set(ed.deleteLeft(l));
-    if (key.ctrl) {
-      switch (input) {
-        case 'a': return set(ed.moveTo(l, 0));
-        case 'e': return set(ed.moveTo(l, l.text.length));
-        case 'b': return set(ed.move(l, -1));
-        case 'f': return set(ed.move(l, 1));
-        case 'u': return set(ed.killToStart(l));
-        case 'k': return set(ed.killToEnd(l));
-        case 'w': return set(ed.deleteWordLeft(l));
-        case 'd':
-          if (l.text === '') return props.onExit();
-          return set(ed.deleteRight(l));
-        case 'c':
-          setCandidates([]);
-          if (props.busy && props.onInterrupt) {
-            props.onInterrupt();
-            return set(ed.EMPTY_LINE);
-          }
-          if (l.text !== '') return set(ed.EMPTY_LINE);
-          if (armedExit.current) return props.onExit();
-          armedExit.current = true;
-          return setHint('(press Ctrl-C again, Ctrl-D or type exit to leave)');
-        default:
-          return;
-      }
-    }
+    if (key.ctrl) return input.length === 1 ? control(input) : undefined;
     if (key.meta) {
       if (input === 'b') return set(ed.moveTo(l, ed.wordLeft(l.text, l.cursor)));
       if (input === 'f') return set(ed.moveTo(l, ed.wordRight(l.text, l.cursor)));

@@ -1,0 +1,101 @@
+/**
+ * The REPL engine without a screen: how lines are classified (commands, `%` magics, REPL words,
+ * TypeScript), what executing them returns (rendered results, `error: ...` for KilnErrors and bugs,
+ * suggestions for unknown `%` commands), the session shared with the evaluator, completion of command
+ * names and arguments (the last-word contract), and interrupting a running command.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ReplShell } from '../../repl/shell.ts';
+import { fakeDeps } from './fakes.ts';
+
+const opts = { color: false, width: 100 };
+
+test('lines are commands, % magics, REPL words, TypeScript or nothing', () => {
+  const sh = new ReplShell(fakeDeps());
+  assert.equal(sh.parse('step'), { kind: 'command', name: 'step', args: '' });
+  assert.equal(sh.parse('  %pipeline  dce,cse  '), { kind: 'command', name: 'pipeline', args: 'dce,cse' });
+  assert.equal(sh.parse('exit'), { kind: 'repl', name: 'exit', args: '' });
+  assert.equal(sh.parse('%nosuch 1'), { kind: 'unknown', name: 'nosuch' });
+  assert.equal(sh.parse('session.current + 1'), { kind: 'code', code: 'session.current + 1' });
+  assert.equal(sh.parse('step.length'), { kind: 'code', code: 'step.length' }, 'a name followed by "." is code');
+  assert.equal(sh.parse('load("zoo:mlp")'), { kind: 'code', code: 'load("zoo:mlp")' });
+  assert.equal(sh.parse('   '), { kind: 'empty' });
+  assert.equal(sh.parse('# a comment'), { kind: 'empty' });
+});
+
+test('commands run on the shared session; TypeScript sees the same session', async () => {
+  const sh = new ReplShell(fakeDeps());
+  const load = await sh.execute('load zoo:mlp', opts);
+  assert.ok(load.ok);
+  assert.equal(load.output, [{ kind: 'result', text: 'loaded zoo:mlp' }]);
+  assert.is(sh.session?.source, 'zoo:mlp');
+  const s1 = await sh.execute('%step', opts);
+  assert.ok(s1.ok);
+  assert.match(s1.output[0].text, /^step 1: shape-infer/);
+  const s2 = await sh.execute('step', opts);
+  assert.match(s2.output[0].text, /step 2: fuse-conv-act\n--- a\/mlp\n\+\+\+ b\/mlp/);
+  assert.match(s2.output[0].text, /\n\+  %1 = kiln\.gemm\(/);
+  assert.not.match(s2.output[0].text, /\x1b\[/, 'no colour when not asked');
+  const colour = await sh.execute('back', opts);
+  assert.equal(colour.output[0].text, 'at step 1');
+  const code = await sh.execute('session.current * 10 + session.length', opts);
+  assert.equal(code, { ok: true, parsed: { kind: 'code', code: 'session.current * 10 + session.length' }, output: [{ kind: 'result', text: '13' }] });
+});
+
+test('failures come back as error output, and the shell goes on', async () => {
+  const sh = new ReplShell(fakeDeps());
+  const noModel = await sh.execute('step', opts);
+  assert.is(noModel.ok, false);
+  assert.equal(noModel.output, [{ kind: 'error', text: 'error: no model loaded: load MODEL' }]);
+  const crash = await sh.execute('crash', opts);
+  assert.equal(crash.output, [{ kind: 'error', text: 'error: TypeError: x is not a function' }]);
+  const unknown = await sh.execute('%stpe', opts);
+  assert.is(unknown.ok, false);
+  assert.match(unknown.output[0].text, "unknown command 'stpe' (did you mean step?)");
+  const badCode = await sh.execute('nosuchvar + 1', opts);
+  assert.is(badCode.ok, false);
+  assert.match(badCode.output[0].text, /^error: ReferenceError: nosuchvar is not defined/);
+  const noEval = await new ReplShell(fakeDeps(false)).execute('1 + 1', opts);
+  assert.match(noEval.output[0].text, "'1' is not a command and TypeScript evaluation is not available");
+  assert.ok((await sh.execute('load zoo:mlp', opts)).ok, 'still usable');
+});
+
+test('help gets the REPL notes; history and exit are REPL words', async () => {
+  const sh = new ReplShell(fakeDeps());
+  const help = await sh.execute('help', opts);
+  assert.is(help.output[0].text, 'commands: load pipeline step back ir help');
+  assert.match(help.output[1].text, 'Tab completes commands');
+  assert.match(help.output[1].text, 'exit: leave the REPL');
+  sh.historyLines = () => ['load zoo:mlp', 'step'];
+  assert.equal((await sh.execute('history', opts)).output, [{ kind: 'result', text: '    1  load zoo:mlp\n    2  step' }]);
+  assert.is((await sh.execute('quit', opts)).exit, true);
+  assert.is((await sh.execute('', opts)).output.length, 0);
+});
+
+test('completion: command names, then the command\'s candidates for the last word', () => {
+  const sh = new ReplShell(fakeDeps());
+  assert.equal(sh.complete('st'), { start: 0, candidates: ['step'] });
+  assert.equal(sh.complete('  %pi'), { start: 3, candidates: ['pipeline'] });
+  assert.equal(sh.complete('e'), { start: 0, candidates: ['exit'] });
+  const all = sh.complete('').candidates;
+  assert.ok(all.includes('step') && all.includes('history') && all.includes('load'), all.join(' '));
+  assert.equal(sh.complete('pipeline shape-infer fu'), { start: 21, candidates: ['fuse-conv-act', 'fuse-elementwise'] });
+  assert.equal(sh.complete('load zoo:'), { start: 5, candidates: ['zoo:mlp', 'zoo:resnet50'] });
+  assert.equal(sh.complete('step 1'), { start: 6, candidates: [] }, 'a command without complete()');
+  assert.equal(sh.complete('session.cu').candidates, [], 'code is not completed');
+});
+
+test('interrupt aborts the running command through its signal', async () => {
+  const sh = new ReplShell(fakeDeps());
+  assert.is(sh.interrupt(), false, 'nothing running');
+  const running = sh.execute('wait', opts);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(sh.signal && !sh.signal.aborted);
+  assert.is(sh.interrupt(), true);
+  const r = await running;
+  assert.equal(r.output, [{ kind: 'error', text: 'error: interrupted' }]);
+  assert.is(sh.signal, undefined);
+});
+
+test.run();
