@@ -45,6 +45,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'list the passes with their options and statistics, and the default pipelines',
     load: async () => (await import('./commands/passes.ts')).passesCommand,
   },
+  plan: {
+    usage: 'kiln plan MODEL [--pipeline P|none] [--planner NAME] [--json] [--arrow FILE] [--svg FILE]',
+    summary: 'plan activation memory after a pipeline: peak, lower bound, naive, chart and tables',
+    load: async () => (await import('./commands/plan.ts')).planCommand,
+  },
   summary: {
     usage: 'kiln summary MODEL',
     summary: 'op counts, parameters and FLOPs of a model',

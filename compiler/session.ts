@@ -37,6 +37,8 @@ import type { ResultTable } from './results/table.ts';
 import { nodesTable } from './results/nodes.ts';
 import { passesTable, decisionsTable, fusionsTable, fusionMapOf, type StepDecision } from './results/passes.ts';
 import { diffTable } from './results/diff.ts';
+import type { MemoryPlan } from './schedule/plan.ts';
+import { planMemoryCached, type MemoryOptions } from './results/memory.ts';
 
 export { Comparison } from './session-compare.ts';
 
@@ -354,6 +356,16 @@ export class Session {
   /** Every fused node of the graph at `step` (default current) → the original ONNX node names. */
   fusionMap(step = this.cursor): Map<string, readonly string[]> {
     return fusionMapOf(this.graph(step));
+  }
+
+  /**
+   * The memory plan of the graph at `step` (default current; options alone may come first): execution
+   * order, live intervals, arena offsets, peak against lower bound and naive (compiler/schedule).
+   * Computed once per step graph and options, so stepping back and forth costs nothing.
+   */
+  memory(step: number | MemoryOptions = this.cursor, opts: MemoryOptions = {}): MemoryPlan {
+    if (typeof step === 'object') return planMemoryCached(this.graph(), step);
+    return planMemoryCached(this.graph(step), opts);
   }
 
   // ---- tables and summary -----------------------------------------------------------------------

@@ -6,7 +6,8 @@
  * rectangle and are named in its tooltip. Rectangles are coloured by the op that produced them, with a
  * colour that depends only on the op's name (a hash of it picks the hue), so Conv is the same colour in
  * every chart. Over them: the per-step breadth (bytes live at each step) as a step curve, the lower
- * bound (its maximum) as a dashed red line and the arena peak as a dashed grey line.
+ * bound (its maximum) as a dashed red line and the arena peak as a dashed grey line. Common ops have
+ * fixed colours (Tableau 20) so they are always told apart; any other op's hue comes from its name.
  *
  * The SVG is self-contained: presentation attributes only, no <style>, script or external reference,
  * so it renders the same inline in a notebook (where a <style> would leak into the page), in an HTML
@@ -44,8 +45,28 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-/** The colour of an op as [r, g, b] (0..255): a hue from the op name's hash, fixed saturation and lightness. */
+/**
+ * Fixed colours (Tableau 20) for the ops that dominate activation memory, so that the common ones are
+ * always told apart; other ops get a colour from their name's hash. The red of the lower-bound line is
+ * kept for it. NHWC variants share their NCHW op's colour.
+ */
+const FIXED: Readonly<Record<string, string>> = {
+  'kiln.conv': '#1f77b4', 'kiln.conv_nhwc': '#1f77b4', 'kiln.conv_epilogue_nhwc': '#1f77b4', Conv: '#aec7e8',
+  'kiln.matmul': '#ff7f0e', MatMul: '#ffbb78', 'kiln.gemm': '#2ca02c', Gemm: '#98df8a',
+  'kiln.fused': '#9467bd', BatchNormalization: '#c5b0d5', 'kiln.batchnorm_nhwc': '#c5b0d5',
+  Transpose: '#17becf', Relu: '#9edae5', Softmax: '#e377c2', Mul: '#f7b6d2', Add: '#ff9896',
+  LayerNormalization: '#bcbd22', MaxPool: '#dbdb8d', 'kiln.maxpool_nhwc': '#dbdb8d', Gather: '#8c564b',
+  AveragePool: '#c49c94', GlobalAveragePool: '#c49c94', 'kiln.averagepool_nhwc': '#c49c94',
+  'kiln.globalaveragepool_nhwc': '#c49c94', Concat: '#7f7f7f', Reshape: '#c7c7c7',
+};
+
+/**
+ * The colour of an op as [r, g, b] (0..255): a fixed one for common ops, otherwise a hue from the op
+ * name's hash with fixed-range saturation and lightness. Depends only on the name.
+ */
 export function opColorRGB(op: string): [number, number, number] {
+  const fixed = Object.hasOwn(FIXED, op) ? FIXED[op] : undefined;
+  if (fixed) return [1, 3, 5].map((i) => parseInt(fixed.slice(i, i + 2), 16)) as [number, number, number];
   const h = hash(op);
   const hue = (h % 360) / 360, sat = 0.5 + ((h >>> 9) % 20) / 100, light = 0.55 + ((h >>> 17) % 12) / 100;
   const q = light < 0.5 ? light * (1 + sat) : light + sat - light * sat, p = 2 * light - q;
@@ -121,7 +142,7 @@ export function memorySvg(plan: MemoryPlan, opts: MemorySvgOptions = {}): string
   for (const v of yTicks) out.push(`<line x1="${left}" y1="${fmt(y(v))}" x2="${left + plotW}" y2="${fmt(y(v))}"/>`);
   out.push('</g>');
   out.push('<g fill="#444444" text-anchor="end">');
-  for (const v of yTicks) out.push(`<text x="${left - 6}" y="${fmt(y(v) + 4)}">${escapeXML(`${fmt(Number((v / unit).toPrecision(6)))} ${unitName}`)}</text>`);
+  for (const v of yTicks) out.push(`<text x="${left - 6}" y="${fmt(y(v) + 4)}">${escapeXML(v === 0 ? '0' : `${fmt(Number((v / unit).toPrecision(6)))} ${unitName}`)}</text>`);
   out.push('</g>');
   const xTicks = niceTicks(n, Math.max(2, Math.min(12, Math.floor(plotW / 60))));
   out.push('<g fill="#444444" text-anchor="middle">');

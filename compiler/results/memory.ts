@@ -8,9 +8,13 @@
  * far). Byte counts and offsets are Arrow float64 columns holding whole numbers: exact up to 2^53 and
  * never overflowing as int32 would past 2 GiB. `memorySummary` gathers the plan's headline figures and
  * their ratios (peak over the lower bound, reduction against no reuse); `formatMemorySummary` prints
- * them as a few lines.
+ * them as a few lines. `planMemoryCached` plans a graph once per (graph object, options): graphs are
+ * immutable snapshots (a Session's steps and its branches share them), so a WeakMap keyed by the graph
+ * is a safe cache that goes away with the graph.
  */
+import type { Graph } from '../ir/graph.ts';
 import type { MemoryPlan, PlanOptions } from '../schedule/plan.ts';
+import { planMemory } from '../schedule/index.ts';
 import { buildTable, type ResultTable } from './table.ts';
 
 /** Options of memory planning as the session and the CLI pass them: plan options plus the planner. */
@@ -123,4 +127,24 @@ export function formatBytes(n: number): string {
   if (u === 0) return `${sign}${v} B`;
   const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
   return `${sign}${v.toFixed(digits)} ${UNITS[u]}`;
+}
+
+const cache = new WeakMap<Graph, Map<string, MemoryPlan>>();
+
+/** Canonical text of options, so equal options hit the same cache entry whatever their key order. */
+function optionsKey(opts: MemoryOptions): string {
+  const o = opts as Record<string, unknown>;
+  const sorted = (v: unknown): unknown => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]) : v);
+  return JSON.stringify(Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => [k, sorted(o[k])]));
+}
+
+/** Plans `graph` with `opts` (compiler/schedule `planMemory`), once per graph object and options. */
+export function planMemoryCached(graph: Graph, opts: MemoryOptions = {}): MemoryPlan {
+  let byOpts = cache.get(graph);
+  if (!byOpts) cache.set(graph, byOpts = new Map());
+  const key = optionsKey(opts);
+  let plan = byOpts.get(key);
+  if (!plan) byOpts.set(key, plan = planMemory(graph, opts));
+  return plan;
 }

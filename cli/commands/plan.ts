@@ -1,0 +1,114 @@
+/**
+ * `kiln plan MODEL [--pipeline P|none] [--planner NAME] [--json] [--arrow FILE] [--svg FILE]
+ *  [--target T] [--order memory|graph] [--alignment N] [--no-inplace] [--bars]`
+ *
+ * Plans the activation memory of a model after a pass pipeline and shows the plan. The model is
+ * loaded, the pipeline (default: the target's default pipeline, target `cpu`; `none` plans the
+ * imported graph as it is) runs through the PassManager with the verifier on and the numeric check
+ * off, and compiler/schedule `planMemory` orders the final graph, computes liveness and assigns arena
+ * offsets with the chosen planner (default `best`).
+ *
+ * Output: without --json, the summary (peak, lower bound, naive, weights) and a text chart of the
+ * arena (or, with --bars, one bar per step of live bytes against the high-water mark), sized to the
+ * terminal and coloured by op when stdout is a terminal and NO_COLOR is unset. With --json, one JSON
+ * object on stdout: peakBytes, lowerBoundBytes, naiveBytes, weightsBytes, inputBytes, planner (and
+ * the strategy `best` chose), ms, steps, tensors, aliases, the ratios, the model and pipeline.
+ * --arrow FILE writes the timeline table (one row per tensor) as an Arrow IPC file, --svg FILE the
+ * SVG chart; both are written atomically (a temporary file, then a rename). An unknown planner or a
+ * malformed option is a usage error (exit 2, listing the planners); a bad model or pipeline exits 1.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError, numberOption, parseCommand } from '../args.ts';
+import { KilnError } from '../../compiler/errors.ts';
+import { loadModel } from '../../compiler/load.ts';
+import { PassManager } from '../../compiler/passes/manager.ts';
+import { TARGETS, defaultPipeline, isTarget } from '../../compiler/passes/all.ts';
+import { parsePipeline } from '../../compiler/passes/pipeline.ts';
+import { planMemory, plannerNames } from '../../compiler/schedule/index.ts';
+import { formatBytes, memorySummary, memoryTimelineTable } from '../../compiler/results/memory.ts';
+import { memorySvg } from '../../compiler/display/memory-svg.ts';
+import { memoryText } from '../../compiler/display/memory-text.ts';
+
+export async function planCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(argv, {
+    pipeline: { type: 'string' },
+    planner: { type: 'string', default: 'best' },
+    json: { type: 'boolean', default: false },
+    arrow: { type: 'string' },
+    svg: { type: 'string' },
+    target: { type: 'string', default: 'cpu' },
+    order: { type: 'string', default: 'memory' },
+    alignment: { type: 'string' },
+    'no-inplace': { type: 'boolean', default: false },
+    bars: { type: 'boolean', default: false },
+  }, [1, 1]);
+  const planner = values.planner!;
+  if (!plannerNames().includes(planner)) throw new UsageError(`unknown planner '${planner}' (planners: ${plannerNames().join(', ')})`);
+  const target = values.target!;
+  if (!isTarget(target)) throw new UsageError(`unknown target '${target}' (available: ${TARGETS.join(', ')})`);
+  const order = values.order!;
+  if (order !== 'memory' && order !== 'graph') throw new UsageError(`--order expects 'memory' or 'graph', got '${order}'`);
+  const alignment = numberOption(values.alignment, 'alignment', 64, true);
+  if (alignment < 1) throw new UsageError(`--alignment expects a whole number of bytes >= 1, got '${values.alignment}'`);
+  for (const flag of ['arrow', 'svg'] as const) {
+    if (values[flag] === '') throw new UsageError(`--${flag} needs a file name`);
+  }
+
+  const model = positionals[0];
+  const pipelineText = values.pipeline === 'none' ? '' : values.pipeline ?? defaultPipeline(target);
+  const pipeline = parsePipeline(pipelineText);
+  const input = loadModel(model);
+  const results = pipeline.entries.length ? new PassManager({ target }).run(input, pipeline) : [];
+  const graph = results.length ? results[results.length - 1].graph : input;
+  const plan = planMemory(graph, { planner, order, alignment, inplace: !values['no-inplace'] });
+  const s = memorySummary(plan);
+  const after = pipeline.entries.length ? `after ${values.pipeline === undefined ? `the default ${target} pipeline` : 'the pipeline'}` : 'as imported';
+
+  const notes: string[] = [];
+  if (values.arrow) {
+    memoryTimelineTable(plan, `memory timeline of ${model} ${after} (${plan.planner})`).writeIPC(values.arrow);
+    notes.push(`wrote the timeline table (${plan.tensors.length} rows) to ${values.arrow}`);
+  }
+  if (values.svg) {
+    writeAtomic(values.svg, memorySvg(plan, {
+      graph,
+      title: `${model} ${after}: peak ${formatBytes(s.peakBytes)}, lower bound ${formatBytes(s.lowerBoundBytes)}, naive ${formatBytes(s.naiveBytes)} (${plan.planner})`,
+    }));
+    notes.push(`wrote the SVG chart to ${values.svg}`);
+  }
+
+  if (values.json) {
+    console.log(JSON.stringify({
+      model, pipeline: pipelineText, target, nodes: graph.nodes.length,
+      peakBytes: s.peakBytes, lowerBoundBytes: s.lowerBoundBytes, naiveBytes: s.naiveBytes,
+      weightsBytes: s.weightsBytes, inputBytes: s.inputBytes, planner: s.planner,
+      ...(plan.chosen !== undefined ? { chosen: plan.chosen } : {}),
+      ...(plan.orderKind !== undefined ? { order: plan.orderKind } : {}),
+      alignment: plan.alignment ?? alignment, ms: s.ms, steps: s.steps, tensors: s.tensors, aliases: s.aliases,
+      peakOverLowerBound: s.peakOverLowerBound, reductionVsNaive: s.reductionVsNaive,
+    }, null, 2));
+    for (const n of notes) console.error(n);
+    return 0;
+  }
+  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  console.log(`${model} ${after}: ${graph.nodes.length} nodes${pipelineText ? `; pipeline ${pipelineText}` : ''}`
+    + `${plan.chosen ? `; best placement: ${plan.chosen}` : ''}${plan.orderKind ? `, ${plan.orderKind} order` : ''}`);
+  process.stdout.write(memoryText(plan, { graph, color, mode: values.bars ? 'bars' : 'chart', width: process.stdout.columns ?? 100 }));
+  for (const n of notes) console.log(n);
+  return 0;
+}
+
+/** Writes text to `file` through a temporary file in the same folder and a rename. */
+function writeAtomic(file: string, text: string): void {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try { fs.rmSync(tmp, { force: true }); } catch { /* nothing to clean */ }
+    throw new KilnError(`cannot write SVG file: ${(e as Error).message}`, { file });
+  }
+}
