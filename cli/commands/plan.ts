@@ -14,7 +14,9 @@
  * object on stdout: peakBytes, lowerBoundBytes, naiveBytes, weightsBytes, inputBytes, planner (and
  * the strategy `best` chose), ms, steps, tensors, aliases, the ratios, the model and pipeline.
  * --arrow FILE writes the timeline table (one row per tensor) as an Arrow IPC file, --svg FILE the
- * SVG chart; both are written atomically (a temporary file, then a rename). An unknown planner or a
+ * SVG chart; both are written atomically (a temporary file, then a rename). Every plan goes through
+ * the independent validator (compiler/schedule/validate.ts; `valid` in the JSON); a plan it rejects is
+ * a planner bug, reported on stderr with exit status 1. An unknown planner or a
  * malformed option is a usage error (exit 2, listing the planners); a bad model or pipeline exits 1.
  */
 import fs from 'node:fs';
@@ -25,12 +27,17 @@ import { loadModel } from '../../compiler/load.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
 import { TARGETS, defaultPipeline, isTarget } from '../../compiler/passes/all.ts';
 import { parsePipeline } from '../../compiler/passes/pipeline.ts';
-import { planMemory, plannerNames } from '../../compiler/schedule/index.ts';
+import { planMemory, plannerNames, validatePlan } from '../../compiler/schedule/index.ts';
 import { formatBytes, memorySummary, memoryTimelineTable } from '../../compiler/results/memory.ts';
 import { memorySvg } from '../../compiler/display/memory-svg.ts';
 import { memoryText } from '../../compiler/display/memory-text.ts';
 
 export async function planCommand(argv: string[]): Promise<number> {
+  // `kiln plan ... | head`: a closed pipe ends the output quietly rather than with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const { values, positionals } = parseCommand(argv, {
     pipeline: { type: 'string' },
     planner: { type: 'string', default: 'best' },
@@ -63,6 +70,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   const graph = results.length ? results[results.length - 1].graph : input;
   const plan = planMemory(graph, { planner, order, alignment, inplace: !values['no-inplace'] });
   const s = memorySummary(plan);
+  const problems = validatePlan(graph, plan);
   const after = pipeline.entries.length ? `after ${values.pipeline === undefined ? `the default ${target} pipeline` : 'the pipeline'}` : 'as imported';
 
   const notes: string[] = [];
@@ -86,17 +94,26 @@ export async function planCommand(argv: string[]): Promise<number> {
       ...(plan.chosen !== undefined ? { chosen: plan.chosen } : {}),
       ...(plan.orderKind !== undefined ? { order: plan.orderKind } : {}),
       alignment: plan.alignment ?? alignment, ms: s.ms, steps: s.steps, tensors: s.tensors, aliases: s.aliases,
-      peakOverLowerBound: s.peakOverLowerBound, reductionVsNaive: s.reductionVsNaive,
+      peakOverLowerBound: s.peakOverLowerBound, reductionVsNaive: s.reductionVsNaive, valid: problems.length === 0,
     }, null, 2));
     for (const n of notes) console.error(n);
-    return 0;
+    return invalid(problems);
   }
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   console.log(`${model} ${after}: ${graph.nodes.length} nodes${pipelineText ? `; pipeline ${pipelineText}` : ''}`
     + `${plan.chosen ? `; best placement: ${plan.chosen}` : ''}${plan.orderKind ? `, ${plan.orderKind} order` : ''}`);
   process.stdout.write(memoryText(plan, { graph, color, mode: values.bars ? 'bars' : 'chart', width: process.stdout.columns ?? 100 }));
   for (const n of notes) console.log(n);
-  return 0;
+  if (!problems.length) console.log('validator: no two live buffers share bytes; every view and in-place result uses a live buffer');
+  return invalid(problems);
+}
+
+/** Reports a plan the validator rejected (a planner bug) on stderr; the exit status. */
+function invalid(problems: readonly string[]): number {
+  if (!problems.length) return 0;
+  console.error(`error: the memory plan failed validation (${problems.length} problem${problems.length === 1 ? '' : 's'}):`);
+  for (const p of problems) console.error(`  ${p}`);
+  return 1;
 }
 
 /** Writes text to `file` through a temporary file in the same folder and a rename. */

@@ -35,6 +35,7 @@ test('plan --json on resnet50: fields, bounds and the acceptance figures', () =>
     assert.type(j[k], 'number', k);
   }
   assert.is(j.planner, 'best');
+  assert.is(j.valid, true);
   assert.is(j.model, 'zoo:resnet50');
   assert.ok(j.lowerBoundBytes <= j.peakBytes && j.peakBytes <= j.naiveBytes, JSON.stringify(j));
   assert.ok(j.peakBytes <= 1.02 * j.lowerBoundBytes);
@@ -82,6 +83,7 @@ test('plan without flags: summary and text chart within the width', () => {
   assert.match(r.out, /peak\s+[\d.]+ MiB\s+= 1\.0\d\d x lower bound/);
   assert.match(r.out, /naive\s+[\d.]+ MiB\s+\(no reuse; the plan saves \d+\.\d%\)/);
   assert.match(r.out, '◂lb');
+  assert.match(r.out, 'validator: no two live buffers share bytes');
   assert.match(r.out, / step\n/);
   assert.not.match(r.out, '\x1b[', 'no colour when NO_COLOR is set and stdout is a pipe');
   for (const line of r.out.trimEnd().split('\n').slice(1)) assert.ok(line.length <= 100, line);
