@@ -19,6 +19,11 @@ export interface CommandContext {
   progress(label: string, fraction?: number): void;
   /** Plain text output that is not the command's result (notes, warnings). */
   print(text: string): void;
+  /**
+   * Optional: aborted when the user interrupts. Long commands (runall, run, timings) check it between
+   * steps and runs, where they also yield to the event loop, and stop with a KilnError 'interrupted'.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** One command. */
@@ -29,7 +34,15 @@ export interface Command {
   readonly usage: string;
   /** One line for help listings. */
   readonly summary: string;
-  /** Completion candidates for the partial argument text (pass names, model paths, zoo refs...). */
+  /** Worked examples for help listings (`step 3`, `diff 0 4`). */
+  readonly examples?: readonly string[];
+  /** Longer help: arguments and options, one per line. */
+  readonly details?: string;
+  /**
+   * Completion candidates for the partial argument text (pass names, model paths, zoo refs...). The
+   * kiln commands return candidates for the last word of `argText` (the text after its last space),
+   * each a full replacement of that word.
+   */
   complete?(argText: string, ctx: CommandContext): string[];
   /** Runs the command; returns the object to display (undefined for nothing). Errors are KilnErrors. */
   run(argText: string, ctx: CommandContext): Promise<unknown>;

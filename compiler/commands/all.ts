@@ -1,0 +1,23 @@
+/**
+ * The explicit list of kiln's shell commands: importing this file registers every command in the
+ * shared table (command.ts) that the Jupyter kernel's `%` magics and the REPL both read. One line per
+ * module below; a backend that adds commands registers its own list the same way.
+ *
+ * Commands: load, pipeline, step, stepto, runall, back, goto, branch, history (session-commands.ts);
+ * ir, diff, passes, nodes, tables, decisions, fusions, check (view-commands.ts); run, timings, mem
+ * (run-commands.ts); help (help.ts).
+ */
+import { registerCommands, findCommand, type Command } from './command.ts';
+import { sessionCommands } from './session-commands.ts';
+import { viewCommands } from './view-commands.ts';
+import { runCommands } from './run-commands.ts';
+import { helpCommand } from './help.ts';
+
+export { allCommands, findCommand, registerCommands, type Command, type CommandContext } from './command.ts';
+export { completeLine, runLine, type LineCompletion } from './line.ts';
+
+/** Every command kiln ships. */
+export const KILN_COMMANDS: readonly Command[] = [...sessionCommands, ...viewCommands, ...runCommands, helpCommand];
+
+// Registered once, even if this module is reached through two specifiers (tests, bundles).
+if (!findCommand('load')) registerCommands(KILN_COMMANDS);

@@ -1,0 +1,148 @@
+/**
+ * Commands that execute or plan a step's graph: run (timed reference runs on seeded inputs), timings
+ * (per-node times of the reference executor) and mem (the memory plan).
+ *
+ * run and timings bind seeded random inputs (compiler/runtime/inputs.ts, the same inputs for the same
+ * seed), report progress per node through a throttled reporter, and yield to the shell between runs
+ * so an interrupt stops them there. The last timings of each session are kept (weakly) for
+ * `tables timings`. mem uses `Session.memory` from the memory-planning work when the session has it,
+ * and otherwise says planning is not available yet; it never invents a plan.
+ */
+import type { Graph } from '../ir/graph.ts';
+import { randomInputs } from '../runtime/inputs.ts';
+import { runReference } from '../runtime/reference.ts';
+import { NodeTimer, outputsTable, runTiming, type NodeTimings } from '../runtime/timings.ts';
+import type { Session } from '../session.ts';
+import type { MemoryPlan } from '../schedule/plan.ts';
+import { MemoryView, RunView } from '../display/views.ts';
+import type { CommandContext } from './command.ts';
+import { type OptionSpec, type ParsedArgs, commandError, needSession, opt, parseStepArg, throttledProgress, yieldToShell } from './args.ts';
+import { defineCommand, type KilnCommand } from './define.ts';
+import { stepNumbers } from './complete.ts';
+
+const timingsBySession = new WeakMap<Session, NodeTimings>();
+
+/** The last `timings` result of a session, if any. */
+export function lastTimings(s: Session): NodeTimings | undefined {
+  return timingsBySession.get(s);
+}
+
+const RUN_OPTIONS: readonly OptionSpec[] = [
+  { name: 'repeat', type: 'int', value: 'N', min: 1, help: 'timed runs (default 1); times are medians' },
+  { name: 'seed', type: 'int', value: 'S', min: 0, help: 'seed of the random inputs (default 0)' },
+  { name: 'step', type: 'int', value: 'K', min: 0, help: 'run the graph of step K instead of the current step' },
+];
+
+interface Target { s: Session; k: number; graph: Graph; label: string; seed: number; repeat: number }
+
+function target(command: string, usage: string, args: ParsedArgs, ctx: CommandContext): Target {
+  const s = needSession(ctx, command);
+  const stepOpt = args.options.get('step');
+  const k = stepOpt === undefined ? s.current : parseStepArg(command, String(stepOpt), s, usage, '--step');
+  const st = s.at(k);
+  return { s, k, graph: st.graph, label: `${s.source} at step ${k} (${st.pass})`, seed: opt(args, 'seed', 0), repeat: opt(args, 'repeat', 1) };
+}
+
+const run = defineCommand({
+  name: 'run',
+  usage: '[--repeat N] [--seed S] [--step K]',
+  summary: "run the current step's graph on the reference executor with seeded inputs; output statistics and time",
+  examples: ['run', 'run --repeat 5 --seed 1'],
+  options: RUN_OPTIONS,
+  completePositional: () => [],
+  async run(args, ctx) {
+    const t = target('run', this.usage, args, ctx);
+    const inputs = randomInputs(t.graph, t.seed);
+    const report = throttledProgress(ctx);
+    const n = t.graph.nodes.length;
+    const times: number[] = [];
+    let outputs = [] as ReturnType<typeof runReference>;
+    for (let r = 0; r < t.repeat; r++) {
+      report(`run ${r + 1}/${t.repeat} of ${t.label}`, r / t.repeat);
+      await yieldToShell(ctx, 'run');
+      let done = 0;
+      const t0 = performance.now();
+      outputs = runReference(t.graph, inputs, { onNode: () => report(`run ${r + 1}/${t.repeat}`, (r + ++done / n) / t.repeat) });
+      times.push(performance.now() - t0);
+    }
+    ctx.progress(`ran ${t.label}`, 1);
+    const timing = runTiming(t.graph, outputs, times);
+    const inputList = [...inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
+    return new RunView(t.label, timing, outputsTable(timing, `outputs of ${t.label}`), t.seed, inputList);
+  },
+});
+
+const timings = defineCommand({
+  name: 'timings',
+  usage: '[--repeat N] [--seed S] [--step K]',
+  summary: 'time every node of the current step on the reference executor: table by node and by op, chart',
+  examples: ['timings', 'timings --repeat 3'],
+  details: 'The node table is keyed by node id with op, median ms, share, FLOPs, GFLOP/s and provenance;\n'
+    + '`tables timings` shows all of it (the terminal view lists the slowest nodes).',
+  options: RUN_OPTIONS,
+  completePositional: () => [],
+  async run(args, ctx) {
+    const t = target('timings', this.usage, args, ctx);
+    const timer = new NodeTimer(t.graph, randomInputs(t.graph, t.seed), t.label);
+    const report = throttledProgress(ctx);
+    for (let r = 0; r < t.repeat; r++) {
+      report(`timing run ${r + 1}/${t.repeat} of ${t.label}`, r / t.repeat);
+      await yieldToShell(ctx, 'timings');
+      timer.runOnce((done, total) => report(`timing run ${r + 1}/${t.repeat}`, (r + done / total) / t.repeat));
+    }
+    ctx.progress(`timed ${t.label}`, 1);
+    const result = timer.result();
+    timingsBySession.set(t.s, result);
+    return result;
+  },
+});
+
+// ---- memory planning (compiler/schedule, when present) ------------------------------------------
+
+type MemoryMethod = (step: number, opts: { planner?: string; order?: 'memory' | 'graph'; inplace?: boolean }) => MemoryPlan;
+
+/** Planner names for completion, filled in when the schedule module loads (empty until then). */
+let plannerList: string[] = [];
+const SCHEDULE_MODULE = '../schedule/index.ts';
+void import(SCHEDULE_MODULE)
+  .then((m: { plannerNames?: () => string[] }) => { if (typeof m.plannerNames === 'function') plannerList = m.plannerNames(); })
+  .catch(() => { /* memory planning not in this tree */ });
+
+/** `Session.memory` when the memory-planning work has added it, else undefined. */
+export function memoryMethod(s: Session): MemoryMethod | undefined {
+  const m = (s as unknown as { memory?: unknown }).memory;
+  return typeof m === 'function' ? (m as MemoryMethod).bind(s) : undefined;
+}
+
+const mem = defineCommand({
+  name: 'mem',
+  usage: '[STEP] [--planner NAME] [--order memory|graph] [--no-inplace]',
+  summary: 'the memory plan of the current step (or STEP): arena peak against its bounds, timeline chart',
+  examples: ['mem', 'mem 0 --planner greedy-size'],
+  positionals: [0, 1],
+  options: [
+    { name: 'planner', type: 'string', value: 'NAME', help: 'planner (default: the best of them)', values: () => plannerList },
+    { name: 'order', type: 'string', value: 'memory|graph', help: 'execution order: chosen for a low peak (default) or as written', values: () => ['memory', 'graph'] },
+    { name: 'inplace', type: 'flag', help: 'let elementwise ops write over their input (default on)' },
+  ],
+  completePositional: (i, ctx) => (i === 0 ? stepNumbers(ctx) : []),
+  async run(args, ctx) {
+    const s = needSession(ctx, 'mem');
+    const k = args.positionals.length ? parseStepArg('mem', args.positionals[0], s, this.usage) : s.current;
+    const memory = memoryMethod(s);
+    if (!memory) throw commandError('mem', 'memory planning is not available yet (compiler/schedule and Session.memory have not landed in this tree)');
+    const order = args.options.get('order') as string | undefined;
+    if (order !== undefined && order !== 'memory' && order !== 'graph') {
+      throw commandError('mem', `--order must be memory or graph, got '${order}'`, this.usage);
+    }
+    const planner = args.options.get('planner') as string | undefined;
+    const inplace = args.options.get('inplace') as boolean | undefined;
+    ctx.progress(`planning memory of step ${k}`, 0);
+    const plan = memory(k, { ...(planner !== undefined ? { planner } : {}), ...(order ? { order: order as 'memory' | 'graph' } : {}), ...(inplace !== undefined ? { inplace } : {}) });
+    ctx.progress(`planned memory of step ${k}`, 1);
+    return new MemoryView(plan, s.graph(k), `memory of ${s.source} at step ${k} (${k === 0 ? 'load' : s.at(k).pass})`);
+  },
+});
+
+/** The commands that execute or plan a graph. */
+export const runCommands: readonly KilnCommand[] = [run, timings, mem];
