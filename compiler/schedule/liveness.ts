@@ -86,13 +86,16 @@ export function computeLiveness(facts: GraphFacts, order: readonly number[], inp
       if (!name) return;
       const bytes = facts.bytes.get(name) ?? 0;
       const last = ownLast(name, s);
-      const base = { name, first: s, last, producer: ids[k], consumers: (facts.readers.get(name) ?? []).map((r) => ids[r]) };
+      const consumers = (facts.readers.get(name) ?? []).map((r) => ids[r]);
+      const make = (own: number, aliasOf?: string, aliasKind?: 'view' | 'inplace'): LiveTensor =>
+        aliasOf === undefined ? { name, bytes: own, first: s, last, producer: ids[k], consumers }
+          : { name, bytes: own, first: s, last, producer: ids[k], consumers, aliasOf, aliasKind };
       const src = facts.viewSource.get(name);
       let t: LiveTensor;
       let root: number | undefined;
       if (src !== undefined) {
         root = rootOf.get(src);
-        t = { ...base, bytes: 0, aliasOf: root !== undefined ? tensors[root].name : viewRoot(facts, src), aliasKind: 'view' };
+        t = make(0, root !== undefined ? tensors[root].name : viewRoot(facts, src), 'view');
       } else {
         naiveBytes += bytes;
         if (elementwise && bytes > 0) {
@@ -104,9 +107,7 @@ export function computeLiveness(facts: GraphFacts, order: readonly number[], inp
             break;
           }
         }
-        t = root !== undefined
-          ? { ...base, bytes: 0, aliasOf: tensors[root].name, aliasKind: 'inplace' }
-          : { ...base, bytes };
+        t = root !== undefined ? make(0, tensors[root].name, 'inplace') : make(bytes);
       }
       const me = tensors.length;
       tensors.push(t);
