@@ -50,6 +50,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'plan activation memory after a pipeline: peak, lower bound, naive, chart and tables',
     load: async () => (await import('./commands/plan.ts')).planCommand,
   },
+  kernel: {
+    usage: 'kiln kernel -f CONNECTION_FILE | kiln kernel install [--user | --prefix DIR] [--name NAME]',
+    summary: 'run the Jupyter kernel on a connection file, or install its kernelspec',
+    load: async () => (await import('./commands/kernel.ts')).kernelCommand,
+  },
   summary: {
     usage: 'kiln summary MODEL',
     summary: 'op counts, parameters and FLOPs of a model',

@@ -1,0 +1,53 @@
+/**
+ * `kiln kernel`: the Jupyter kernel. `kiln kernel install [--user | --prefix DIR] [--name NAME]` writes
+ * the kernelspec (kernel/install.ts; the user's Jupyter data folder by default); `kiln kernel -f
+ * CONNECTION_FILE` runs the kernel on that connection file until it is shut down (kernel/server.ts),
+ * then exits 0.
+ */
+import { parseCommand, UsageError } from '../args.ts';
+import { readFileSync } from 'node:fs';
+
+export async function kernelCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'install') {
+    const { values } = parseCommand(argv.slice(1), {
+      user: { type: 'boolean', default: false },
+      prefix: { type: 'string' },
+      name: { type: 'string', default: 'kiln' },
+    }, [0, 0]);
+    if (values.user && values.prefix !== undefined) throw new UsageError('--user and --prefix exclude each other');
+    const { installKernelSpec } = await import('../../kernel/install.ts');
+    let dir: string;
+    try {
+      dir = installKernelSpec({ user: values.user, prefix: values.prefix, name: values.name });
+    } catch (e) {
+      console.error(`error: cannot install the kernelspec: ${(e as Error).message}`);
+      return 1;
+    }
+    console.log(`installed kernelspec '${values.name}' in ${dir}`);
+    return 0;
+  }
+  const { values } = parseCommand(argv, { 'connection-file': { type: 'string', short: 'f' } }, [0, 0]);
+  const file = values['connection-file'];
+  if (!file) throw new UsageError('missing -f CONNECTION_FILE (or use `kiln kernel install`)');
+  const { KernelServer, readConnectionFile } = await import('../../kernel/server.ts');
+  let info;
+  try {
+    info = readConnectionFile(file);
+  } catch (e) {
+    console.error(`error: cannot read connection file ${file}: ${(e as Error).message}`);
+    return 1;
+  }
+  const server = await KernelServer.start(info, { processHooks: true, version: packageVersion() });
+  await server.closed;
+  // Everything is closed; if some user code left a handle open, do not linger as an orphan.
+  setTimeout(() => process.exit(0), 2000).unref();
+  return 0;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}

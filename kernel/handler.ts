@@ -1,0 +1,313 @@
+/**
+ * The kernel's protocol logic as a plain object: decoded messages in (`receive`), messages out through
+ * a `KernelTransport` — no sockets here, so tests drive it with a fake transport and executor.
+ *
+ * Scheduling. Shell requests run one at a time in arrival order (a queue); control requests run at
+ * once, even while a cell runs (interrupt, shutdown, kernel_info). Every shell or control request is
+ * wrapped in iopub `status: busy` … `status: idle`, idle sent in `finally`. When a cell fails and its
+ * request has `stop_on_error` (the default), every execute_request still queued is answered with
+ * status `aborted` (with its own busy/idle) without running.
+ *
+ * Execution (execute_request): the counter is incremented when `store_history` (forced false by
+ * `silent`, and for blank code); iopub gets execute_input, streams (coalesced, flushed before any other
+ * output), display_data / update_display_data (by `transient.display_id`), clear_output, then
+ * execute_result or error; nothing goes to iopub when `silent`. `input()` in a cell becomes an
+ * input_request on stdin, addressed like the execute_request, when `allow_stdin`; otherwise it fails.
+ * Stored cells go to the history with the text/plain of their result.
+ *
+ * Offsets in complete/inspect requests are Unicode code points (protocol 5.2+) and are converted to
+ * and from JavaScript's UTF-16 indices here.
+ */
+import type { CellExecutor, CellCallbacks } from './worker-client.ts';
+import type { History } from './history.ts';
+import { isComplete } from './introspect.ts';
+import { newHeader, type OutgoingMessage } from './wire.ts';
+import {
+  PROTOCOL_VERSION, type Channel, type CompleteRequest, type ExecuteRequest, type HistoryRequest, type InspectRequest,
+  type IsCompleteRequest, type JsonObject, type KernelInfoReply, type Message, type MimeBundle,
+} from './messages.ts';
+
+/** Where the handler's messages go (the server's sockets, or a test's list). */
+export interface KernelTransport {
+  send(channel: Channel, msg: OutgoingMessage): void;
+}
+
+/** Options of a KernelHandler. */
+export interface HandlerOptions {
+  readonly executor: CellExecutor;
+  readonly history: History;
+  /** The kernel's session id (header.session of everything it sends). */
+  readonly session: string;
+  /** Called after a shutdown_reply was sent. */
+  readonly onShutdown?: (restart: boolean) => void;
+  /** kiln's version for kernel_info. */
+  readonly version?: string;
+  /** Milliseconds to coalesce stream output (default 50). */
+  readonly streamDelayMs?: number;
+}
+
+type Handler = (msg: Message, channel: Channel) => Promise<void>;
+
+/** The Jupyter protocol 5.3 kernel logic. */
+export class KernelHandler {
+  /** The execution counter (the number of the last stored cell). */
+  executionCount = 0;
+  private readonly queue: Message[] = [];
+  private draining = false;
+  private idleWaiters: (() => void)[] = [];
+  private pendingInput: { resolve: (v: string) => void; reject: (e: Error) => void } | undefined;
+  private shuttingDown = false;
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(private readonly transport: KernelTransport, private readonly opts: HandlerOptions) {
+    this.handlers = {
+      kernel_info_request: async (m, ch) => this.reply(m, ch, 'kernel_info_reply', this.kernelInfo()),
+      execute_request: (m) => this.execute(m),
+      complete_request: (m, ch) => this.complete(m, ch),
+      inspect_request: (m, ch) => this.inspect(m, ch),
+      is_complete_request: async (m, ch) => this.reply(m, ch, 'is_complete_reply', await isComplete(String((m.content as { code?: string }).code ?? ''))),
+      history_request: async (m, ch) => this.reply(m, ch, 'history_reply', { status: 'ok', history: this.opts.history.query(m.content as unknown as HistoryRequest) }),
+      comm_info_request: async (m, ch) => this.reply(m, ch, 'comm_info_reply', { status: 'ok', comms: {} }),
+      shutdown_request: (m, ch) => this.shutdown(m, ch),
+      interrupt_request: async (m, ch) => {
+        void this.interrupt();
+        this.reply(m, ch, 'interrupt_reply', { status: 'ok' });
+      },
+    };
+  }
+
+  /** Interrupts the running cell (interrupt_request, or SIGINT through the server); resolves once it stopped. */
+  interrupt(): Promise<void> {
+    const p = this.pendingInput;
+    this.pendingInput = undefined;
+    p?.reject(new Error('interrupted while waiting for input'));
+    return this.opts.executor.interrupt();
+  }
+
+  /** Publishes `status: starting` once, at start-up. */
+  start(): void {
+    this.publish(undefined, 'status', { execution_state: 'starting' });
+  }
+
+  /** Takes a decoded message from a socket. */
+  receive(channel: Channel, msg: Message): void {
+    if (channel === 'stdin') {
+      if (msg.header.msg_type === 'input_reply' && this.pendingInput) {
+        const p = this.pendingInput;
+        this.pendingInput = undefined;
+        p.resolve(String((msg.content as { value?: unknown }).value ?? ''));
+      }
+      return;
+    }
+    if (channel === 'control') {
+      void this.dispatch(msg, channel);
+      return;
+    }
+    this.queue.push(msg);
+    if (!this.draining) void this.drain();
+  }
+
+  /** Resolves when no shell request is queued or running (for tests and shutdown). */
+  whenIdle(): Promise<void> {
+    if (!this.draining && !this.queue.length) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length) await this.dispatch(this.queue.shift()!, 'shell');
+    } finally {
+      this.draining = false;
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const r of w) r();
+    }
+  }
+
+  private async dispatch(msg: Message, channel: Channel): Promise<void> {
+    const handler = this.handlers[msg.header.msg_type];
+    if (!handler) {
+      if (!/^comm_(open|msg|close)$/.test(msg.header.msg_type)) process.stderr.write(`kiln kernel: ignoring unsupported ${channel} message '${msg.header.msg_type}'\n`);
+      return;
+    }
+    this.publish(msg, 'status', { execution_state: 'busy' });
+    try {
+      await handler(msg, channel);
+    } catch (e) {
+      process.stderr.write(`kiln kernel: error handling ${msg.header.msg_type}: ${(e as Error)?.stack ?? e}\n`);
+    } finally {
+      this.publish(msg, 'status', { execution_state: 'idle' });
+    }
+  }
+
+  private send(channel: Channel, parent: Message | undefined, msgType: string, content: object, extra: Partial<OutgoingMessage> = {}): void {
+    this.transport.send(channel, {
+      identities: channel === 'iopub' ? [Buffer.from(`kernel.${this.opts.session}.${msgType}`)] : parent?.identities ?? [],
+      header: newHeader(msgType, this.opts.session),
+      parent_header: parent?.header ?? {},
+      metadata: {},
+      content,
+      ...extra,
+    });
+  }
+
+  private reply(msg: Message, channel: Channel, msgType: string, content: object): void {
+    this.send(channel, msg, msgType, content);
+  }
+
+  private publish(parent: Message | undefined, msgType: string, content: object): void {
+    this.send('iopub', parent, msgType, content);
+  }
+
+  /** kernel_info_reply content. */
+  kernelInfo(): KernelInfoReply {
+    return {
+      status: 'ok',
+      protocol_version: PROTOCOL_VERSION,
+      implementation: 'kiln',
+      implementation_version: this.opts.version ?? '0.0.0',
+      language_info: {
+        name: 'typescript', version: 'es2022', mimetype: 'text/x.typescript', file_extension: '.ts',
+        pygments_lexer: 'typescript', codemirror_mode: 'typescript', nbconvert_exporter: 'script',
+      },
+      banner: `kiln ${this.opts.version ?? ''} — TypeScript cells with the kiln compiler preloaded (load, session, zoo, display). %help lists the magics.`,
+      debugger: false,
+      help_links: [{ text: 'kiln', url: 'https://github.com/kiln-compiler/kiln' }],
+    };
+  }
+
+  private async execute(msg: Message): Promise<void> {
+    const req = msg.content as unknown as ExecuteRequest;
+    const code = String(req.code ?? '');
+    const silent = req.silent === true;
+    const store = !silent && req.store_history !== false && code.trim() !== '';
+    if (store) this.executionCount++;
+    const count = this.executionCount;
+    if (!silent) this.publish(msg, 'execute_input', { code, execution_count: count });
+    const out = new OutputSink((type, content) => { if (!silent) this.publish(msg, type, content); }, this.opts.streamDelayMs ?? 50);
+    const callbacks: CellCallbacks = {
+      stream: (name, text) => out.stream(name, text),
+      display: (data, displayId, update) => out.emit(update ? 'update_display_data' : 'display_data', { data, metadata: {}, transient: { display_id: displayId } }),
+      clear: (wait) => out.emit('clear_output', { wait }),
+      input: (prompt, password) => this.requestInput(msg, req, prompt, password, out),
+    };
+    const result = code.trim() === '' ? { ok: true as const, data: undefined } : await this.opts.executor.run(code, store ? `In [${count}]` : '<cell>', callbacks);
+    out.flush();
+    if (result.ok) {
+      if (result.data) out.emit('execute_result', { execution_count: count, data: result.data, metadata: {} });
+      const exprs = req.user_expressions && Object.keys(req.user_expressions).length ? await this.opts.executor.evaluate(req.user_expressions) : {};
+      out.flush();
+      if (store) this.opts.history.add(code, typeof result.data?.['text/plain'] === 'string' ? result.data['text/plain'] : null);
+      this.reply(msg, 'shell', 'execute_reply', { status: 'ok', execution_count: count, payload: [], user_expressions: exprs });
+      return;
+    }
+    const { ename, evalue, traceback } = result.error;
+    out.emit('error', { ename, evalue, traceback });
+    out.flush();
+    if (store) this.opts.history.add(code, null);
+    this.reply(msg, 'shell', 'execute_reply', { status: 'error', execution_count: count, ename, evalue, traceback, payload: [], user_expressions: {} });
+    if (req.stop_on_error !== false) this.abortQueuedExecutes();
+  }
+
+  /** Answers every queued execute_request with `aborted` (busy/idle around each). */
+  private abortQueuedExecutes(): void {
+    for (let i = 0; i < this.queue.length;) {
+      const m = this.queue[i];
+      if (m.header.msg_type !== 'execute_request') { i++; continue; }
+      this.queue.splice(i, 1);
+      this.publish(m, 'status', { execution_state: 'busy' });
+      this.reply(m, 'shell', 'execute_reply', { status: 'aborted', execution_count: this.executionCount });
+      this.publish(m, 'status', { execution_state: 'idle' });
+    }
+  }
+
+  private requestInput(msg: Message, req: ExecuteRequest, prompt: string, password: boolean, out: OutputSink): Promise<string> {
+    if (!req.allow_stdin) return Promise.reject(new Error('input() is not available: this frontend does not accept input (allow_stdin is false)'));
+    out.flush();
+    this.pendingInput?.reject(new Error('a newer input request replaced this one'));
+    return new Promise<string>((resolve, reject) => {
+      this.pendingInput = { resolve, reject };
+      this.send('stdin', msg, 'input_request', { prompt, password });
+    });
+  }
+
+  private async complete(msg: Message, channel: Channel): Promise<void> {
+    const req = msg.content as unknown as CompleteRequest;
+    const code = String(req.code ?? '');
+    const cursor = toUtf16(code, typeof req.cursor_pos === 'number' ? req.cursor_pos : codePointLength(code));
+    const c = await this.opts.executor.complete(code, cursor);
+    this.reply(msg, channel, 'complete_reply', {
+      status: 'ok', matches: c.matches, cursor_start: codePointLength(code.slice(0, c.start)), cursor_end: codePointLength(code.slice(0, c.end)), metadata: {},
+    });
+  }
+
+  private async inspect(msg: Message, channel: Channel): Promise<void> {
+    const req = msg.content as unknown as InspectRequest;
+    const code = String(req.code ?? '');
+    const cursor = toUtf16(code, typeof req.cursor_pos === 'number' ? req.cursor_pos : codePointLength(code));
+    const doc = await this.opts.executor.inspect(code, cursor, req.detail_level ?? 0);
+    const data: MimeBundle = doc === null ? {} : { 'text/plain': doc };
+    this.reply(msg, channel, 'inspect_reply', { status: 'ok', found: doc !== null, data, metadata: {} });
+  }
+
+  private async shutdown(msg: Message, channel: Channel): Promise<void> {
+    const restart = (msg.content as { restart?: unknown }).restart === true;
+    this.reply(msg, channel, 'shutdown_reply', { status: 'ok', restart });
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.pendingInput?.reject(new Error('the kernel is shutting down'));
+    // after the idle status of this request has been published
+    setImmediate(() => this.opts.onShutdown?.(restart));
+  }
+}
+
+/** Coalesces stream text per request and flushes it before any other output, keeping order. */
+class OutputSink {
+  private name: 'stdout' | 'stderr' | undefined;
+  private text = '';
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly publish: (type: string, content: JsonObject | object) => void, private readonly delayMs: number) {}
+
+  stream(name: 'stdout' | 'stderr', text: string): void {
+    if (this.name !== name) this.flush();
+    this.name = name;
+    this.text += text;
+    this.timer ??= setTimeout(() => this.flush(), this.delayMs);
+  }
+
+  emit(type: string, content: object): void {
+    this.flush();
+    this.publish(type, content);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.name && this.text) this.publish('stream', { name: this.name, text: this.text });
+    this.name = undefined;
+    this.text = '';
+  }
+}
+
+/** Number of Unicode code points in `s`. */
+export function codePointLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) i++;
+    n++;
+  }
+  return n;
+}
+
+/** The UTF-16 index of code point offset `cp` in `s`. */
+export function toUtf16(s: string, cp: number): number {
+  let i = 0;
+  for (let n = 0; n < cp && i < s.length; n++) {
+    const c = s.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? 2 : 1;
+  }
+  return i;
+}

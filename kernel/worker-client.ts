@@ -1,0 +1,257 @@
+/**
+ * The main thread's side of the cell worker (kernel/worker.ts): starts it, runs cells and RPCs on it,
+ * routes its output to the request that caused it, and interrupts it.
+ *
+ * Why a worker. User code runs in a worker thread so the main thread — sockets, heartbeat, control —
+ * never blocks: interrupt_request, shutdown_request and heartbeats are answered while a cell computes.
+ *
+ * Interrupting, in three stages, each only if the previous did not settle the cell:
+ *   1. post `interrupt`: the worker aborts the cell's AbortSignal (commands stop between steps) and,
+ *      if its thread is free (the cell is awaiting), reports the cell interrupted at once (200 ms grace);
+ *   2. the thread is busy in synchronous code: `Runtime.terminateExecution` through the inspector
+ *      (NodeWorker domain of an in-process inspector session) stops the JavaScript that is running
+ *      without killing the thread — V8 cancels the termination when that outermost call returns —
+ *      and the queued `interrupt` then reports the cell. Globals and the session survive;
+ *   3. still nothing after 2 s (or no inspector): the worker is terminated and a fresh one started;
+ *      the cell's error says that the kernel state (variables, session) was lost.
+ * A worker that dies by itself is restarted the same way, and the running cell reports it.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Session as InspectorSession } from 'node:inspector';
+import type { CellError } from './traceback.ts';
+import type { Completion } from './introspect.ts';
+import type { JsonObject, MimeBundle } from './messages.ts';
+
+/** Messages to the worker. */
+export type ToWorker =
+  | { type: 'run'; id: number; code: string; label: string }
+  | { type: 'interrupt'; id: number }
+  | { type: 'input-reply'; reqId: number; value?: string; error?: string }
+  | { type: 'complete'; id: number; code: string; cursor: number }
+  | { type: 'inspect'; id: number; code: string; cursor: number; detail: number }
+  | { type: 'evaluate'; id: number; expressions: Record<string, string> };
+
+/** Messages from the worker. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'boot-error'; message: string }
+  | { type: 'stream'; id: number; name: 'stdout' | 'stderr'; text: string }
+  | { type: 'display'; id: number; data: MimeBundle; displayId: string; update: boolean }
+  | { type: 'clear'; id: number; wait: boolean }
+  | { type: 'input'; id: number; reqId: number; prompt: string; password: boolean }
+  | { type: 'done'; id: number; ok: true; data?: MimeBundle }
+  | { type: 'done'; id: number; ok: false; error?: CellError; interrupted?: boolean }
+  | { type: 'reply'; id: number; result: unknown };
+
+/** Where a running cell's output goes. */
+export interface CellCallbacks {
+  stream(name: 'stdout' | 'stderr', text: string): void;
+  display(data: MimeBundle, displayId: string, update: boolean): void;
+  clear(wait: boolean): void;
+  /** Asks the frontend for input; rejects when stdin is not allowed. */
+  input(prompt: string, password: boolean): Promise<string>;
+}
+
+/** A cell's outcome: its value's bundle, or the error to report. */
+export type RunResult = { ok: true; data?: MimeBundle } | { ok: false; error: CellError };
+
+/** What the handler needs of an executor (the worker, or a fake in tests). */
+export interface CellExecutor {
+  run(code: string, label: string, callbacks: CellCallbacks): Promise<RunResult>;
+  complete(code: string, cursor: number): Promise<Completion>;
+  inspect(code: string, cursor: number, detail: number): Promise<string | null>;
+  evaluate(expressions: Record<string, string>): Promise<Record<string, JsonObject>>;
+  /** Stops the running cell (no-op when idle); resolves once it has been stopped. */
+  interrupt(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Timings of the interrupt stages (tests shorten them). */
+export interface InterruptTimings {
+  graceMs: number;
+  terminateMs: number;
+}
+
+interface PendingRun {
+  readonly id: number;
+  readonly callbacks: CellCallbacks;
+  readonly done: Promise<RunResult>;
+  resolve(r: RunResult): void;
+}
+
+const INTERRUPTED: CellError = { ename: 'Interrupted', evalue: 'the cell was interrupted', traceback: ['\x1b[1;31mInterrupted\x1b[0m: the cell was interrupted'] };
+
+/** Runs cells in a worker thread; see the module comment for interrupts. */
+export class WorkerExecutor implements CellExecutor {
+  private worker!: Worker;
+  private counter = 0;
+  private running: PendingRun | undefined;
+  private lastCallbacks: CellCallbacks | undefined;
+  private readonly replies = new Map<number, (v: unknown) => void>();
+  private bootError: string | undefined;
+  private closing = false;
+  private inspector: InspectorSession | undefined;
+  private readonly inspectorSessions = new Map<number, string>();
+  private ready!: Promise<void>;
+
+  constructor(private readonly timings: InterruptTimings = { graceMs: 200, terminateMs: 2000 }) {
+    this.start();
+  }
+
+  /** Resolves when the worker has loaded the kiln API (or failed to). */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  private start(): void {
+    const api = import.meta.resolve('tsx/esm/api');
+    const entry = new URL('./worker.ts', import.meta.url).href;
+    const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+    const worker = new Worker(boot, { eval: true, execArgv: [] });
+    this.worker = worker;
+    this.bootError = undefined;
+    let readyResolve!: () => void;
+    this.ready = new Promise((r) => { readyResolve = r; });
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') readyResolve();
+      else if (m.type === 'boot-error') { this.bootError = m.message; readyResolve(); process.stderr.write(`kiln kernel: the cell worker failed to start:\n${m.message}\n`); }
+      else this.onMessage(m);
+    });
+    worker.on('error', (e) => { if (!this.closing) process.stderr.write(`kiln kernel: cell worker error: ${e?.stack ?? e}\n`); });
+    worker.on('exit', (code) => {
+      readyResolve();
+      if (this.closing || this.worker !== worker) return;
+      this.settle({ ok: false, error: lost(`the cell worker stopped (exit code ${code})`) });
+      this.start();
+    });
+  }
+
+  private onMessage(m: FromWorker): void {
+    const cb = this.running && 'id' in m && m.id === this.running.id ? this.running.callbacks : this.running?.callbacks ?? this.lastCallbacks;
+    switch (m.type) {
+      case 'stream': cb?.stream(m.name, m.text); break;
+      case 'display': cb?.display(m.data, m.displayId, m.update); break;
+      case 'clear': cb?.clear(m.wait); break;
+      case 'input': {
+        const reply = (r: { value?: string; error?: string }) => this.post({ type: 'input-reply', reqId: m.reqId, ...r });
+        if (!cb) reply({ error: 'no cell is running' });
+        else cb.input(m.prompt, m.password).then((value) => reply({ value }), (e: Error) => reply({ error: e.message }));
+        break;
+      }
+      case 'done':
+        if (this.running?.id !== m.id) break;
+        if (m.ok) this.settle({ ok: true, data: m.data });
+        else this.settle({ ok: false, error: m.interrupted ? INTERRUPTED : m.error ?? INTERRUPTED });
+        break;
+      case 'reply': {
+        const r = this.replies.get(m.id);
+        this.replies.delete(m.id);
+        r?.(m.result);
+        break;
+      }
+    }
+  }
+
+  private settle(r: RunResult): void {
+    const cell = this.running;
+    if (!cell) return;
+    this.running = undefined;
+    cell.resolve(r);
+  }
+
+  private post(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  async run(code: string, label: string, callbacks: CellCallbacks): Promise<RunResult> {
+    await this.ready;
+    if (this.bootError) return { ok: false, error: { ename: 'KernelError', evalue: 'the cell worker failed to start', traceback: this.bootError.split('\n') } };
+    const id = ++this.counter;
+    let resolve!: (r: RunResult) => void;
+    const done = new Promise<RunResult>((r) => { resolve = r; });
+    this.running = { id, callbacks, done, resolve };
+    this.lastCallbacks = callbacks;
+    this.post({ type: 'run', id, code, label });
+    return done;
+  }
+
+  private rpc<T>(msg: { type: 'complete' | 'inspect' | 'evaluate' } & Record<string, unknown>, fallback: T, timeoutMs = 10_000): Promise<T> {
+    return this.ready.then(() => new Promise<T>((resolve) => {
+      if (this.bootError) return resolve(fallback);
+      const id = ++this.counter;
+      const timer = setTimeout(() => { this.replies.delete(id); resolve(fallback); }, timeoutMs);
+      this.replies.set(id, (v) => { clearTimeout(timer); resolve(v as T); });
+      this.post({ ...msg, id } as ToWorker);
+    }));
+  }
+
+  complete(code: string, cursor: number): Promise<Completion> {
+    return this.rpc({ type: 'complete', code, cursor }, { matches: [], start: cursor, end: cursor }, 5000);
+  }
+
+  inspect(code: string, cursor: number, detail: number): Promise<string | null> {
+    return this.rpc({ type: 'inspect', code, cursor, detail }, null, 5000);
+  }
+
+  evaluate(expressions: Record<string, string>): Promise<Record<string, JsonObject>> {
+    return this.rpc({ type: 'evaluate', expressions }, {}, 60_000);
+  }
+
+  async interrupt(): Promise<void> {
+    const cell = this.running;
+    if (!cell) return;
+    const settledWithin = (ms: number) => Promise.race([cell.done.then(() => true), delay(ms).then(() => false)]);
+    this.post({ type: 'interrupt', id: cell.id });
+    if (await settledWithin(this.timings.graceMs)) return;
+    if (await this.terminateExecution()) {
+      this.post({ type: 'interrupt', id: cell.id });
+      if (await settledWithin(this.timings.terminateMs)) return;
+    }
+    if (this.running !== cell) return;
+    const old = this.worker;
+    this.settle({ ok: false, error: lost('the cell did not stop when interrupted, so its worker was restarted') });
+    this.start();
+    await old.terminate();
+  }
+
+  /** Stops the JavaScript the worker is running through the inspector; false when that is unavailable. */
+  private async terminateExecution(): Promise<boolean> {
+    try {
+      if (!this.inspector) {
+        const { Session } = await import('node:inspector');
+        const s = new Session();
+        s.connect();
+        s.on('NodeWorker.attachedToWorker', (e) => {
+          const p = e.params as { sessionId: string; workerInfo: { workerId: string } };
+          this.inspectorSessions.set(Number(p.workerInfo.workerId), p.sessionId);
+        });
+        await new Promise<void>((res, rej) => s.post('NodeWorker.enable', { waitForDebuggerOnStart: false }, (err) => (err ? rej(err) : res())));
+        this.inspector = s;
+        for (let i = 0; i < 20 && !this.inspectorSessions.has(this.worker.threadId); i++) await delay(5);
+      }
+      const sessionId = this.inspectorSessions.get(this.worker.threadId);
+      if (sessionId === undefined) return false;
+      const message = JSON.stringify({ id: 1, method: 'Runtime.terminateExecution' });
+      await new Promise<void>((res, rej) => this.inspector!.post('NodeWorker.sendMessageToWorker', { sessionId, message }, (err) => (err ? rej(err) : res())));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.settle({ ok: false, error: INTERRUPTED });
+    try { this.inspector?.disconnect(); } catch { /* already gone */ }
+    await this.worker.terminate();
+  }
+}
+
+function lost(why: string): CellError {
+  const evalue = `${why}; the kernel state (variables, the session) was lost`;
+  return { ename: 'KernelRestarted', evalue, traceback: [`\x1b[1;31mKernelRestarted\x1b[0m: ${evalue}`] };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
