@@ -86,7 +86,7 @@ export function helpBundle(v: HelpView): MimeBundle {
   const cell = style({ padding: '2px 8px', 'text-align': 'left', 'vertical-align': 'top', 'border-bottom': `1px solid ${COLORS.border}` });
   const code = (s: string) => `<code${style({ 'font-family': MONO })}>${escapeHTML(s)}</code>`;
   const rows = v.entries.map((e) => `<tr><td${cell}>${code(`%${e.name} ${e.usage}`.trimEnd())}</td><td${cell}>${escapeHTML(e.summary)}</td>`
-    + `<td${cell}>${(e.examples ?? []).slice(0, 2).map((x) => code(`%${x}`)).join('<br>')}</td></tr>`);
+    + `<td${cell}>${(e.examples ?? []).slice(0, 2).map((x) => code(`%${x}`)).join('<br/>')}</td></tr>`);
   return {
     'text/plain': lines.join('\n') + '\n',
     'text/html': block([headingHTML(INTRO), `<table${style({ 'border-collapse': 'collapse', 'font-size': '12px' })}><thead><tr><th${cell}>command</th><th${cell}>what it does</th><th${cell}>example</th></tr></thead><tbody>${rows.join('')}</tbody></table>`]),

@@ -102,7 +102,7 @@ export function headingHTML(text: string): string {
 
 /** A paragraph of escaped text lines. */
 export function linesHTML(lines: readonly string[]): string {
-  return `<div${style({ 'font-family': MONO, 'font-size': '12px', 'white-space': 'pre-wrap' })}>${lines.map(escapeHTML).join('<br>')}</div>`;
+  return `<div${style({ 'font-family': MONO, 'font-size': '12px', 'white-space': 'pre-wrap' })}>${lines.map(escapeHTML).join('<br/>')}</div>`;
 }
 
 /** Wraps parts in one `<div>` so the bundle's HTML is a single element. */
