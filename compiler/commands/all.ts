@@ -19,5 +19,6 @@ export { completeLine, runLine, type LineCompletion } from './line.ts';
 /** Every command kiln ships. */
 export const KILN_COMMANDS: readonly Command[] = [...sessionCommands, ...viewCommands, ...runCommands, helpCommand];
 
-// Registered once, even if this module is reached through two specifiers (tests, bundles).
-if (!findCommand('load')) registerCommands(KILN_COMMANDS);
+// Registered once, even if this module is reached through two specifiers (tests, bundles); a name
+// registered before (a shell's own command) keeps its first registration.
+registerCommands(KILN_COMMANDS.filter((c) => !findCommand(c.name)));

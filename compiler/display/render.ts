@@ -4,7 +4,8 @@
  *
  * Dispatch is an ordered list of renderers, each a type test plus its two renderings; the first whose
  * test accepts the object renders it. Kiln's own classes are tested with `instanceof`; records that are
- * plain objects (a Session step, a GraphDiff, a MemoryPlan, a Graph) by their distinctive fields. An
+ * plain objects (a Session step, a GraphDiff, a MemoryPlan, a Graph) and the Session itself (so this
+ * module need not load the compiler) by their distinctive fields. An
  * object that knows how to show itself — it has `toMimeBundle()` and `toTerminal(opts)` methods, as a
  * backend's generated-source object may — is asked first. Anything else is shown as Node's REPL would.
  *
@@ -18,7 +19,7 @@ import type { GraphDiff } from '../ir/diff.ts';
 import { Tensor } from '../ir/tensor.ts';
 import { ResultTable } from '../results/table.ts';
 import { NodeTimings } from '../runtime/timings.ts';
-import { Session, Comparison } from '../session.ts';
+import type { Session, Comparison } from '../session.ts';
 import type { MimeBundle, TerminalOptions } from './style.ts';
 import { tableBundle, tableTerminal } from './table.ts';
 import { irBundle, irTerminal, sourceBundle, sourceTerminal } from './ir.ts';
@@ -61,6 +62,22 @@ export function isGraphDiff(x: unknown): x is GraphDiff {
     && typeof d.counts === 'object' && typeof d.a === 'object' && typeof d.b === 'object';
 }
 
+/**
+ * Is `x` a Session? Tested by its members rather than `instanceof`, so the display layer does not load
+ * the whole compiler (a kernel can render before any model is loaded).
+ */
+export function isSession(x: unknown): x is Session {
+  const s = x as Session;
+  return typeof x === 'object' && x !== null && typeof s.summary === 'function' && typeof s.passesTable === 'function'
+    && typeof s.pipelineText === 'string' && typeof s.current === 'number';
+}
+
+/** Is `x` a Comparison of two sessions? */
+export function isComparison(x: unknown): x is Comparison {
+  const c = x as Comparison;
+  return typeof x === 'object' && x !== null && isSession(c.left) && isSession(c.right) && isGraphDiff(c.diff) && typeof c.toText === 'function';
+}
+
 /** Is `x` a Graph (compiler/ir/graph.ts)? */
 export function isGraph(x: unknown): x is Graph {
   const g = x as Graph;
@@ -87,8 +104,8 @@ const RENDERERS: readonly Renderer[] = [
   { test: is(HelpView), mime: helpBundle, terminal: helpTerminal },
   { test: is(ResultTable), mime: (t: ResultTable) => tableBundle(t), terminal: (t: ResultTable, o) => tableTerminal(t, o, { maxRows: o.maxLines }) },
   { test: is(NodeTimings), mime: timingBundle, terminal: timingTerminal },
-  { test: is(Session), mime: sessionBundle, terminal: sessionTerminal },
-  { test: is(Comparison), mime: comparisonBundle, terminal: comparisonTerminal },
+  { test: isSession, mime: sessionBundle, terminal: sessionTerminal },
+  { test: isComparison, mime: comparisonBundle, terminal: comparisonTerminal },
   { test: is(Tensor), mime: tensorBundle, terminal: tensorTerminal },
   { test: isStep, mime: stepBundle, terminal: (s: Parameters<typeof stepLine>[0], o) => fitLine(stepLine(s), o.width) + '\n' },
   { test: isGraphDiff, mime: diffBundle, terminal: diffTerminal },
