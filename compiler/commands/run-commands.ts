@@ -5,15 +5,15 @@
  * run and timings bind seeded random inputs (compiler/runtime/inputs.ts, the same inputs for the same
  * seed), report progress per node through a throttled reporter, and yield to the shell between runs
  * so an interrupt stops them there. The last timings of each session are kept (weakly) for
- * `tables timings`. mem uses `Session.memory` from the memory-planning work when the session has it,
- * and otherwise says planning is not available yet; it never invents a plan.
+ * `tables timings`. mem plans through `Session.memory` (compiler/schedule, cached per step graph and
+ * options) and shows the plan with the step's graph, so the chart can colour buffers by op.
  */
 import type { Graph } from '../ir/graph.ts';
 import { randomInputs } from '../runtime/inputs.ts';
 import { runReference } from '../runtime/reference.ts';
 import { NodeTimer, outputsTable, runTiming, type NodeTimings } from '../runtime/timings.ts';
 import type { Session } from '../session.ts';
-import type { MemoryPlan } from '../schedule/plan.ts';
+import { plannerNames } from '../schedule/index.ts';
 import { MemoryView, RunView } from '../display/views.ts';
 import type { CommandContext } from './command.ts';
 import { type OptionSpec, type ParsedArgs, commandError, needSession, opt, parseStepArg, throttledProgress, yieldToShell } from './args.ts';
@@ -97,22 +97,7 @@ const timings = defineCommand({
   },
 });
 
-// ---- memory planning (compiler/schedule, when present) ------------------------------------------
-
-type MemoryMethod = (step: number, opts: { planner?: string; order?: 'memory' | 'graph'; inplace?: boolean }) => MemoryPlan;
-
-/** Planner names for completion, filled in when the schedule module loads (empty until then). */
-let plannerList: string[] = [];
-const SCHEDULE_MODULE = '../schedule/index.ts';
-void import(SCHEDULE_MODULE)
-  .then((m: { plannerNames?: () => string[] }) => { if (typeof m.plannerNames === 'function') plannerList = m.plannerNames(); })
-  .catch(() => { /* memory planning not in this tree */ });
-
-/** `Session.memory` when the memory-planning work has added it, else undefined. */
-export function memoryMethod(s: Session): MemoryMethod | undefined {
-  const m = (s as unknown as { memory?: unknown }).memory;
-  return typeof m === 'function' ? (m as MemoryMethod).bind(s) : undefined;
-}
+// ---- memory planning --------------------------------------------------------------------------
 
 const mem = defineCommand({
   name: 'mem',
@@ -121,7 +106,7 @@ const mem = defineCommand({
   examples: ['mem', 'mem 0 --planner greedy-size'],
   positionals: [0, 1],
   options: [
-    { name: 'planner', type: 'string', value: 'NAME', help: 'planner (default: the best of them)', values: () => plannerList },
+    { name: 'planner', type: 'string', value: 'NAME', help: 'planner (default: the best of them)', values: () => plannerNames() },
     { name: 'order', type: 'string', value: 'memory|graph', help: 'execution order: chosen for a low peak (default) or as written', values: () => ['memory', 'graph'] },
     { name: 'inplace', type: 'flag', help: 'let elementwise ops write over their input (default on)' },
   ],
@@ -129,16 +114,17 @@ const mem = defineCommand({
   async run(args, ctx) {
     const s = needSession(ctx, 'mem');
     const k = args.positionals.length ? parseStepArg('mem', args.positionals[0], s, this.usage) : s.current;
-    const memory = memoryMethod(s);
-    if (!memory) throw commandError('mem', 'memory planning is not available yet (compiler/schedule and Session.memory have not landed in this tree)');
     const order = args.options.get('order') as string | undefined;
     if (order !== undefined && order !== 'memory' && order !== 'graph') {
       throw commandError('mem', `--order must be memory or graph, got '${order}'`, this.usage);
     }
     const planner = args.options.get('planner') as string | undefined;
+    if (planner !== undefined && !plannerNames().includes(planner)) {
+      throw commandError('mem', `unknown planner '${planner}'; planners: ${plannerNames().join(', ')}`, this.usage);
+    }
     const inplace = args.options.get('inplace') as boolean | undefined;
     ctx.progress(`planning memory of step ${k}`, 0);
-    const plan = memory(k, { ...(planner !== undefined ? { planner } : {}), ...(order ? { order: order as 'memory' | 'graph' } : {}), ...(inplace !== undefined ? { inplace } : {}) });
+    const plan = s.memory(k, { ...(planner !== undefined ? { planner } : {}), ...(order ? { order: order as 'memory' | 'graph' } : {}), ...(inplace !== undefined ? { inplace } : {}) });
     ctx.progress(`planned memory of step ${k}`, 1);
     return new MemoryView(plan, s.graph(k), `memory of ${s.source} at step ${k} (${k === 0 ? 'load' : s.at(k).pass})`);
   },

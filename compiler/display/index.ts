@@ -16,4 +16,4 @@ export { tokenizeIR, highlightIRAnsi, highlightIRHTML } from './ir.ts';
 export { barChartSVG, textBars, escapeXML, type Bar, type BarChartOptions } from './svg.ts';
 export { timingChartSVG, opBars } from './timing.ts';
 export { stepLine, isStep } from './session.ts';
-export { isMemoryPlan, memoryRenderersLoaded } from './memory.ts';
+export { isMemoryPlan } from './memory.ts';

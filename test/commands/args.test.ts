@@ -96,6 +96,7 @@ test('completeLine: options and option values', () => {
   assert.equal(complete('load zoo:mlp --target=w').candidates, ['--target=webgpu']);
   assert.equal(complete('load x --no-').candidates, ['--no-check']);
   assert.equal(complete('mem --order ').candidates, ['memory', 'graph']);
+  assert.equal(complete('mem 3 --planner greedy').candidates, ['greedy-size', 'greedy-breadth']);
 });
 
 test('completeLine: zoo refs, pass names, pipeline text, steps, tables, help', () => {

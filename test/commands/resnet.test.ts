@@ -9,7 +9,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../../compiler/commands/all.ts';
 import { runLine } from '../../compiler/commands/line.ts';
-import { memoryMethod } from '../../compiler/commands/run-commands.ts';
 import { Session } from '../../compiler/session.ts';
 import { NodeTimings } from '../../compiler/runtime/timings.ts';
 import { tensorStats } from '../../compiler/runtime/inputs.ts';
@@ -90,16 +89,25 @@ test('timings: one row per node, keyed by id, with provenance; same outputs as r
   assert.match(bundle['image/svg+xml'], />kiln\.conv</);
 });
 
-test('mem: a plan when memory planning is present, else a clear error', async () => {
-  if (memoryMethod(ctx.session!)) {
-    const m = (await run('mem')) as MemoryView;
-    assert.instance(m, MemoryView);
-    assert.ok(m.plan.peakBytes >= m.plan.lowerBoundBytes && m.plan.peakBytes <= m.plan.naiveBytes);
-    assert.is(m.plan.order.length, 57);
-    assert.ok('text/html' in toMimeBundle(m));
-  } else {
-    try { await run('mem'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^mem: memory planning is not available yet/); }
-  }
+test('mem: the plan of the fused graph and of step 0, planners checked', async () => {
+  ctx.progressLog.length = 0;
+  const m = (await run('mem')) as MemoryView;
+  assert.instance(m, MemoryView);
+  assert.is(m.plan, ctx.session!.memory(9), 'the session\'s cached plan');
+  assert.is(m.graph, ctx.session!.graph(9));
+  assert.is(m.plan.order.length, 57);
+  assert.ok(m.plan.peakBytes >= m.plan.lowerBoundBytes && m.plan.peakBytes < m.plan.naiveBytes);
+  assert.is(m.title, 'memory of zoo:resnet50 at step 9 (dce)');
+  assert.equal(ctx.progressLog.map((p) => p.fraction), [0, 1]);
+  const naive = (await run('mem 0 --planner naive --order graph')) as MemoryView;
+  assert.is(naive.plan.planner, 'naive');
+  assert.is(naive.plan.order.length, 175);
+  assert.equal(naive.plan.order, ctx.session!.graph(0).nodes.map((n) => n.outputs[0]), 'graph order as asked');
+  try { await run('mem --planner magic'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^mem: unknown planner 'magic'; planners: naive, /); }
+  try { await run('mem --order random'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^mem: --order must be memory or graph, got 'random'/); }
+  const b = toMimeBundle(m);
+  assert.equal(Object.keys(b).sort(), ['application/vnd.apache.arrow.stream', 'image/svg+xml', 'text/html', 'text/plain']);
+  assert.match(b['text/plain'], /^memory of zoo:resnet50 at step 9 \(dce\)\nmemory plan \(best\): 57 steps/);
 });
 
 test.run();

@@ -110,7 +110,7 @@ test('timings: HTML with the SVG chart and tables, SVG, Arrow of the node table'
   assert.match(b['text/plain'], /^mlp <fused>: 3 nodes, median run [\d.]+ ms over 2 runs/);
 });
 
-test('memory plan: summary text and HTML (charts and Arrow when the memory renderers are present)', () => {
+test('memory plan: summary and chart text, HTML with the SVG chart, SVG, Arrow timeline', () => {
   const plan: MemoryPlan = {
     planner: 'hand', order: ['a', 'b'], ms: 0.5, weightsBytes: 1024, inputBytes: 64, naiveBytes: 192, peakBytes: 128, lowerBoundBytes: 128,
     breadth: [128, 128], highWater: [128, 128],
@@ -119,15 +119,14 @@ test('memory plan: summary text and HTML (charts and Arrow when the memory rende
       { name: 'b&', bytes: 64, first: 1, last: 1, producer: 'b', consumers: [], offset: 64 },
     ],
   };
-  const b = bundle(plan);
-  assert.match(b['text/plain'], /memory plan \(hand\)/);
-  const v = bundle(new MemoryView(plan, undefined, 'plan <title>'));
-  assert.match(v['text/plain'], /^plan <title>\n/);
+  const b = bundle(plan, ['image/svg+xml', 'application/vnd.apache.arrow.stream']);
+  assert.match(b['text/plain'], /^memory plan \(hand\): 2 steps, 2 tensors/);
+  const v = bundle(new MemoryView(plan, undefined, 'plan <title>'), ['image/svg+xml', 'application/vnd.apache.arrow.stream']);
+  assert.match(v['text/plain'], /^plan <title>\nmemory plan \(hand\)/);
   assert.match(v['text/html'], /plan &lt;title&gt;/);
-  if (v['image/svg+xml']) {
-    assert.match(v['text/html'], /<svg/);
-    assert.equal(decode(v['application/vnd.apache.arrow.stream']).getChild('tensor')!.toArray(), ['a<', 'b&']);
-  }
+  assert.match(v['text/html'], /<svg/);
+  assert.match(v['image/svg+xml'], /a&lt;/);
+  assert.equal(decode(v['application/vnd.apache.arrow.stream']).getChild('tensor')!.toArray(), ['a<', 'b&']);
 });
 
 test('views, source, help, tensors, errors, plain values', () => {
