@@ -45,6 +45,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'list the passes with their options and statistics, and the default pipelines',
     load: async () => (await import('./commands/passes.ts')).passesCommand,
   },
+  repl: {
+    usage: 'kiln repl [MODEL] [--plain] [--width N]',
+    summary: 'interactive REPL on MODEL (default zoo:resnet50); reads commands line by line when piped',
+    load: async () => (await import('./commands/repl.ts')).replCommand,
+  },
   plan: {
     usage: 'kiln plan MODEL [--pipeline P|none] [--planner NAME] [--json] [--arrow FILE] [--svg FILE]',
     summary: 'plan activation memory after a pipeline: peak, lower bound, naive, chart and tables',
@@ -73,7 +78,7 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
-    return (await COMMANDS.summary.load())(['zoo:resnet50', '--repl-note']);
+    return (await COMMANDS.repl.load())([]);
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());

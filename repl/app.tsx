@@ -5,6 +5,8 @@
  *
  * Running lines. A submitted line is recorded in the history and queued; the queue runs one line at a
  * time through the ReplShell, so lines typed or pasted while a command works run in order afterwards.
+ * TypeScript that is not complete (an open bracket, string or template) continues on the next lines
+ * under a `...` prompt, until it completes or an empty line runs it as it is.
  * Before a line runs, the app waits one frame so the spinner is on screen: commands drive the Session
  * synchronously (a pass, the numeric check) and the screen cannot change while they compute, but the
  * busy line says what is going on; progress reported through CommandContext.progress updates it
@@ -23,6 +25,9 @@ import { Prompt } from './components/prompt.tsx';
 import { Spinner } from './components/spinner.tsx';
 import { StatusLine } from './components/status.tsx';
 
+/** The prompt of a continuation line. */
+export const CONTINUATION = '...';
+
 /** Props of the REPL app. */
 export interface AppProps {
   readonly shell: ReplShell;
@@ -33,6 +38,8 @@ export interface AppProps {
   readonly initialLines?: readonly string[];
   /** Colour output (default: unless NO_COLOR is set). */
   readonly color?: boolean;
+  /** Columns results are laid out for (default: the terminal's width at each line). */
+  readonly width?: number;
   /** The prompt sign (default `kiln> `). */
   readonly prompt?: string;
   /** Milliseconds to wait before a line runs so the busy line is drawn (default 40, one frame at 30 fps). */
@@ -59,6 +66,8 @@ export function App(props: AppProps) {
   const [busy, setBusy] = useState<Busy | undefined>();
   const [, setSessionTick] = useState(0);
   const queue = useRef<string[]>([]);
+  const continued = useRef<string[]>([]);
+  const [continuing, setContinuing] = useState(false);
   const running = useRef(false);
   const nextId = useRef(1);
   const leaving = useRef(false);
@@ -75,7 +84,21 @@ export function App(props: AppProps) {
     running.current = true;
     try {
       while (queue.current.length && !leaving.current) {
-        const line = queue.current.shift()!;
+        const typed = queue.current.shift()!;
+        // TypeScript left open (a bracket, string or template) continues on the next lines; an empty
+        // line runs what was typed so far
+        let line = typed;
+        if (continued.current.length) {
+          if (typed.trim() !== '') continued.current.push(typed);
+          line = continued.current.join('\n');
+          if (typed.trim() !== '' && await shell.needsMore(line)) continue;
+          continued.current = [];
+          setContinuing(false);
+        } else if (await shell.needsMore(typed)) {
+          continued.current = [typed];
+          setContinuing(true);
+          continue;
+        }
         const parsed = shell.parse(line);
         if (parsed.kind === 'empty') {
           setEntries((e) => [...e, { id: nextId.current++, input: line, output: [], ok: true }]);
@@ -84,7 +107,7 @@ export function App(props: AppProps) {
         setBusy({ label: parsed.kind === 'command' ? `${parsed.name} ${parsed.args}`.trim() : 'evaluating' });
         await new Promise((r) => setTimeout(r, paintDelay));
         const t0 = performance.now();
-        const width = Math.max(40, (stdout.columns || 100) - 1);
+        const width = props.width ?? Math.max(40, (stdout.columns || 100) - 1);
         const result = await shell.execute(line, { color, width });
         const ms = performance.now() - t0;
         setEntries((e) => [...e, { id: nextId.current++, input: line, output: result.output, ok: result.ok, ms }]);
@@ -95,7 +118,7 @@ export function App(props: AppProps) {
     } finally {
       running.current = false;
     }
-  }, [shell, color, paintDelay, stdout, leave]);
+  }, [shell, color, paintDelay, stdout, leave, props.width]);
 
   useEffect(() => {
     shell.listeners = { progress: (label, fraction) => setBusy({ label, fraction }) };
@@ -122,7 +145,7 @@ export function App(props: AppProps) {
       </Static>
       {busy && <Spinner label={busy.label} fraction={busy.fraction} />}
       <StatusLine session={shell.session} />
-      <Prompt prompt={prompt} history={history} busy={busy !== undefined}
+      <Prompt prompt={continuing ? CONTINUATION.padEnd(prompt.length) : prompt} history={history} busy={busy !== undefined}
         complete={(text) => shell.complete(text)} onSubmit={submit} onExit={leave}
         onInterrupt={() => {
           queue.current.length = 0;

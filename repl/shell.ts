@@ -41,10 +41,18 @@ export interface ReplDeps {
   /** Terminal text of a result (kiln objects, tables, plain values). */
   render(obj: unknown, opts: RenderOptions): string;
   /**
-   * Evaluates TypeScript with the kiln API preloaded; `ctx` is the shell, so the code sees the
-   * current session. Undefined: TypeScript input is refused with a message.
+   * Evaluates TypeScript with the kiln API preloaded; `shell` is the context, so the code sees the
+   * current session and can show objects (`shell.show`). Undefined: TypeScript input is refused.
    */
-  evaluate?(code: string, ctx: CommandContext): Promise<unknown>;
+  evaluate?(code: string, shell: ReplShell): Promise<unknown>;
+  /** Where the current session lives when the evaluator keeps it (so `load()` in code and `load` agree). */
+  readonly sessions?: { get(): Session | undefined; set(s: Session): void };
+  /** Stops a running evaluation (called by `interrupt`). */
+  interruptEvaluation?(): void;
+  /** Completions of TypeScript text (globals, properties of live objects). */
+  completeCode?(code: string, shell: ReplShell): Completion;
+  /** Whether TypeScript text is complete, or needs more lines (an open bracket, string or template). */
+  isComplete?(code: string): Promise<'complete' | 'incomplete' | 'invalid'>;
 }
 
 /** REPL-only words that are not in the shared command table. */
@@ -100,22 +108,26 @@ export class ReplShell implements CommandContext {
   private pending: OutputItem[] | undefined;
   /** Aborts the line now running. */
   private controller: AbortController | undefined;
+  /** Render options of the line now running. */
+  private lineOptions: RenderOptions;
   listeners: ShellListeners = {};
   /** The lines entered so far (for the `history` word); the screen's History object owns the file. */
   historyLines: () => readonly string[] = () => [];
 
   constructor(readonly deps: ReplDeps, session?: Session, readonly renderOptions: RenderOptions = { color: false, width: 100 }) {
     this.current = session;
+    this.lineOptions = renderOptions;
   }
 
   // ---- CommandContext ---------------------------------------------------------------------------
 
   get session(): Session | undefined {
-    return this.current;
+    return this.deps.sessions ? this.deps.sessions.get() : this.current;
   }
 
   setSession(session: Session): void {
-    this.current = session;
+    if (this.deps.sessions) this.deps.sessions.set(session);
+    else this.current = session;
   }
 
   progress(label: string, fraction?: number): void {
@@ -131,12 +143,22 @@ export class ReplShell implements CommandContext {
   interrupt(): boolean {
     if (!this.controller || this.controller.signal.aborted) return false;
     this.controller.abort();
+    this.deps.interruptEvaluation?.();
     return true;
   }
 
+  /** Shows an object now, before the line's result (the evaluator's `display(obj)`). */
+  show(obj: unknown): void {
+    if (obj === undefined) return;
+    const text = this.deps.render(obj, this.lineOptions).replace(/\n+$/, '');
+    this.pending?.push({ kind: 'result', text });
+    if (!this.pending) this.listeners.print?.(text);
+  }
+
   print(text: string): void {
-    this.pending?.push({ kind: 'print', text });
-    this.listeners.print?.(text);
+    const t = text.replace(/\n$/, '');
+    if (this.pending) this.pending.push({ kind: 'print', text: t });
+    else this.listeners.print?.(t);
   }
 
   // ---- lines ------------------------------------------------------------------------------------
@@ -161,6 +183,7 @@ export class ReplShell implements CommandContext {
     const parsed = this.parse(line);
     const output: OutputItem[] = [];
     this.pending = output;
+    this.lineOptions = renderOptions;
     this.controller = new AbortController();
     try {
       switch (parsed.kind) {
@@ -237,13 +260,19 @@ export class ReplShell implements CommandContext {
       const partial = rest.slice(percent);
       if (!/^[A-Za-z_][\w-]*$|^$/.test(partial)) return { start: line.length, candidates: [] };
       const names = [...this.deps.allCommands().map((c) => c.name), ...(percent ? [] : Object.keys(REPL_WORDS))];
-      return { start: lead + percent, candidates: [...new Set(names)].filter((n) => n.startsWith(partial)).sort() };
+      const own = [...new Set(names)].filter((n) => n.startsWith(partial)).sort();
+      if (percent || !this.deps.completeCode) return { start: lead + percent, candidates: own };
+      const code = this.completeCode(line);
+      return code.start === lead && code.candidates.length
+        ? { start: lead, candidates: [...new Set([...own, ...code.candidates])].sort() }
+        : { start: lead + percent, candidates: own };
     }
     const name = rest.slice(percent, space);
     const cmd = this.deps.findCommand(name);
+    if (!cmd) return percent ? { start: line.length, candidates: [] } : this.completeCode(line);
     const argStart = lead + space + (rest.slice(space).length - rest.slice(space).trimStart().length);
     const argText = line.slice(argStart);
-    if (!cmd?.complete) return { start: line.length, candidates: [] };
+    if (!cmd?.complete) return this.completeCode(line, name);
     let candidates: string[];
     try {
       candidates = [...new Set(cmd.complete(argText, this))];
@@ -251,6 +280,26 @@ export class ReplShell implements CommandContext {
       candidates = [];
     }
     return { start: line.length - (/\S*$/.exec(argText)?.[0].length ?? 0), candidates };
+  }
+
+  /** TypeScript completions of a line (none without an evaluator, or for a command without complete()). */
+  private completeCode(line: string, commandName?: string): Completion {
+    if (commandName !== undefined || !this.deps.completeCode) return { start: line.length, candidates: [] };
+    try {
+      return this.deps.completeCode(line, this);
+    } catch {
+      return { start: line.length, candidates: [] };
+    }
+  }
+
+  /** Whether `text` is TypeScript that needs more lines (an open bracket, string or template). */
+  async needsMore(text: string): Promise<boolean> {
+    if (this.parse(text).kind !== 'code' || !this.deps.isComplete) return false;
+    try {
+      return (await this.deps.isComplete(text)) === 'incomplete';
+    } catch {
+      return false;
+    }
   }
 }
 
@@ -264,7 +313,11 @@ export function commonPrefix(list: readonly string[]): string {
 
 /** The message of a failure as the REPL shows it: `error: ...` for user errors, more for bugs. */
 export function errorText(e: unknown): string {
-  if (e instanceof KilnError) return `error: ${e.message}`;
+  if (e instanceof KilnError || (e instanceof Error && e.name === 'KilnError')) return `error: ${e.message}`;
+  const cell = (e as { cellError?: { ename: string; line?: number; column?: number } } | undefined)?.cellError;
+  if (e instanceof Error && cell?.ename === 'SyntaxError' && cell.line !== undefined) {
+    return `error: SyntaxError: ${e.message} (line ${cell.line}${cell.column !== undefined ? `, column ${cell.column}` : ''})`;
+  }
   if (e instanceof Error) {
     const debug = process.env.KILN_DEBUG && e.stack ? `\n${e.stack}` : '';
     return `error: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}${debug}`;

@@ -22,13 +22,14 @@ export interface TranscriptEntry {
 export function Entry({ entry, prompt }: { entry: TranscriptEntry; prompt: string }) {
   return (
     <Box flexDirection="column" marginBottom={entry.output.length ? 1 : 0}>
-      {entry.input !== undefined && (
-        <Text>
-          <Text color="green" bold>{prompt}</Text>
-          <Text>{entry.input}</Text>
-          {entry.ms !== undefined && entry.ms >= 1000 && <Text dimColor>{`  (${(entry.ms / 1000).toFixed(1)} s)`}</Text>}
+      {entry.input !== undefined && entry.input.split('\n').map((line, i, all) => (
+        <Text key={`in${i}`}>
+          <Text color="green" bold>{i === 0 ? prompt : '...'.padEnd(prompt.length)}</Text>
+          <Text>{line}</Text>
+          {i === all.length - 1 && entry.ms !== undefined && entry.ms >= 1000
+            && <Text dimColor>{`  (${(entry.ms / 1000).toFixed(1)} s)`}</Text>}
         </Text>
-      )}
+      ))}
       {entry.output.map((o, i) => (
         o.kind === 'error'
           ? <Text key={i} color="red">{o.text}</Text>

@@ -2,7 +2,7 @@
  * The `kiln` command-line contract, driven as a user drives it (a child process per command):
  * usage errors exit 2 with usage text, bad files exit 1 with a message naming the file and no stack
  * trace, `run --json` fields, input/output TensorProto folders, `ir` round trips, zoo export and
- * what `npm start` prints.
+ * what `npm start` (the REPL, here piped) prints.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -159,12 +159,18 @@ test('zoo export writes an ONNX file that imports back and computes the same out
   for (const n of ['resnet50', 'mobilenetv2', 'bert', 'bert-decomposed', 'mlp']) assert.match(list.out, n);
 });
 
-test('no arguments (npm start) prints the zoo:resnet50 summary and says the REPL is coming', () => {
-  const r = kiln();
-  assert.is(r.code, 0, r.err);
-  assert.match(r.out, '25,557,032');
-  assert.match(r.out, 'Conv');
-  assert.match(r.out, /REPL/);
+test('no arguments (npm start) opens the REPL on zoo:resnet50; piped stdin gives plain text', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts')], {
+    cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000, input: 'help\nir\n',
+    env: { ...process.env, KILN_HISTORY_FILE: path.join(tmp, 'history') },
+  });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stderr, '');
+  assert.match(r.stdout, /^kiln commands/, 'help comes first: the model loads silently');
+  for (const c of ['step [N]', 'diff [A [B]]', 'back [N]', 'mem [STEP]', 'run [']) assert.match(r.stdout, c);
+  assert.match(r.stdout, /\nkiln\.graph @resnet50\(%input: f32\[1,3,224,224\]\)/, 'the IR of zoo:resnet50');
+  assert.match(r.stdout, '= Conv(');
+  assert.not.match(r.stdout, /\x1b\[/, 'no ANSI escapes when piped');
 });
 
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -1,0 +1,22 @@
+/**
+ * `kiln repl [MODEL] [--plain] [--width N]`: the interactive REPL on MODEL (default zoo:resnet50), or,
+ * when stdin is not a terminal (or with --plain), the same commands read line by line from stdin with
+ * plain-text output: `kiln repl zoo:mlp < script`. Exit code of the piped mode: 1 when any line failed
+ * (each failure prints `error: ...` on stderr and the script goes on). --width sets the columns
+ * results are laid out for (default: the terminal's, piped $COLUMNS or 120).
+ */
+import { numberOption, parseCommand, UsageError } from '../args.ts';
+
+/** The model the REPL opens when none is named. */
+export const DEFAULT_MODEL = 'zoo:resnet50';
+
+export async function replCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(argv, {
+    plain: { type: 'boolean', default: false },
+    width: { type: 'string' },
+  }, [0, 1]);
+  const width = values.width === undefined ? undefined : numberOption(values.width, 'width', 0, true);
+  if (width !== undefined && width < 20) throw new UsageError(`--width must be at least 20, got ${width}`);
+  const { startRepl } = await import('../../repl/index.ts');
+  return startRepl({ model: positionals[0] ?? DEFAULT_MODEL, plain: values.plain, width });
+}

@@ -1,0 +1,57 @@
+/**
+ * Entry of the REPL (`kiln repl [MODEL]`, `kiln` with no arguments, `npm start`): builds the shell
+ * over the shared command table, loads the model, and runs either the ink app (stdin is a terminal)
+ * or the plain piped mode (anything else: `kiln repl MODEL < script`).
+ *
+ * The model loads through the table's `load` command, so it behaves exactly as typing `load MODEL`.
+ * On a terminal that line runs as the first entry of the transcript (with the spinner, and a failure
+ * leaves the REPL open to load something else); piped, it runs silently first and a model that does
+ * not load ends the run with `error: ...` and exit code 1 before any line is read.
+ */
+import type { ReplDeps } from './shell.ts';
+import { ReplShell } from './shell.ts';
+import { runPlain } from './plain.ts';
+
+/** Options of `startRepl`. */
+export interface StartOptions {
+  /** Model to load first; undefined loads nothing. */
+  readonly model?: string;
+  readonly stdin?: NodeJS.ReadStream;
+  readonly stdout?: NodeJS.WriteStream;
+  readonly stderr?: NodeJS.WriteStream;
+  /** Command table, renderer and evaluator (default: kiln's, repl/deps.ts). */
+  readonly deps?: ReplDeps;
+  /** Force the plain mode even on a terminal (`kiln repl --plain`). */
+  readonly plain?: boolean;
+  /** Columns results are laid out for (default: the terminal's; piped: $COLUMNS or 120). */
+  readonly width?: number;
+}
+
+/** The `load` line for a model reference (quoted when it holds spaces or quotes). */
+export function loadLine(model: string): string {
+  return `load ${/[\s"'\\]/.test(model) ? JSON.stringify(model) : model}`;
+}
+
+/** Runs the REPL; resolves to the process exit code. */
+export async function startRepl(opts: StartOptions = {}): Promise<number> {
+  const stdin = opts.stdin ?? process.stdin;
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  const deps = opts.deps ?? (await import('./deps.ts')).kilnDeps();
+  const shell = new ReplShell(deps);
+  const initial = opts.model !== undefined ? [loadLine(opts.model)] : [];
+  if (opts.plain || !stdin.isTTY) {
+    for (const line of initial) {
+      const r = await shell.execute(line, { color: false, width: 120 });
+      if (!r.ok) {
+        for (const o of r.output) if (o.kind === 'error') stderr.write(o.text + '\n');
+        return 1;
+      }
+    }
+    const code = await runPlain(shell, { input: stdin, stdout, stderr, width: opts.width });
+    stdin.pause(); // `exit` may stop before the end of the input: let the process end anyway
+    return code;
+  }
+  const { runTty } = await import('./tty.tsx');
+  return runTty(shell, { stdin, stdout, stderr, initialLines: initial, width: opts.width });
+}
