@@ -69,6 +69,7 @@ export function App(props: AppProps) {
   const continued = useRef<string[]>([]);
   const [continuing, setContinuing] = useState(false);
   const running = useRef(false);
+  const cancelled = useRef(false);
   const nextId = useRef(1);
   const leaving = useRef(false);
 
@@ -105,7 +106,13 @@ export function App(props: AppProps) {
           continue;
         }
         setBusy({ label: parsed.kind === 'command' ? `${parsed.name} ${parsed.args}`.trim() : 'evaluating' });
+        cancelled.current = false;
         await new Promise((r) => setTimeout(r, paintDelay));
+        if (cancelled.current) { // Ctrl-C before the line started
+          setEntries((e) => [...e, { id: nextId.current++, input: line, output: [{ kind: 'error', text: 'error: interrupted' }], ok: false }]);
+          setBusy(undefined);
+          continue;
+        }
         const t0 = performance.now();
         const width = props.width ?? Math.max(40, (stdout.columns || 100) - 1);
         const result = await shell.execute(line, { color, width });
@@ -149,6 +156,7 @@ export function App(props: AppProps) {
         complete={(text) => shell.complete(text)} onSubmit={submit} onExit={leave}
         onInterrupt={() => {
           queue.current.length = 0;
+          cancelled.current = true;
           if (shell.interrupt()) setBusy((b) => b && { ...b, label: `${b.label} (interrupting…)` });
         }} />
     </Box>

@@ -3,10 +3,11 @@
  * without a screen: insert, delete left/right, cursor moves by character and word, kill to start/end,
  * delete the word left (readline's Ctrl-W), and applying a completion.
  *
- * Completion (`applyCompletion`): with one candidate the word is replaced by it and, unless the
- * candidate ends in a separator (`/`, `,`, `:`, `=`), a space follows (the rest of a word the cursor sits
- * in is dropped when the candidate ends with it: `di|ff` completes to `diff`); with several, the word is
- * extended to their longest common prefix, and the caller lists the candidates when nothing was added.
+ * Completion (`applyCompletion`): with one candidate the word is replaced by it and a space follows,
+ * unless the candidate ends in a separator (`/`, `,`, `:`, `=`) or completes TypeScript (the rest of
+ * a word the cursor sits in is dropped when the candidate ends with it: `di|ff` completes to `diff`);
+ * with several, the word is extended to their longest common prefix, and the caller lists the
+ * candidates when nothing was added.
  */
 import { commonPrefix, type Completion } from './shell.ts';
 
@@ -95,7 +96,7 @@ export function applyCompletion(l: LineState, c: Completion): { line: LineState;
     // completing inside a word: the rest of the word is dropped when the candidate already ends with it
     const tail = /^\S*/.exec(after)![0];
     const rest = tail && word.endsWith(tail) ? after.slice(tail.length) : after;
-    const space = /[/,:=]$/.test(word) || rest.startsWith(' ') ? '' : ' ';
+    const space = c.code || /[/,:=]$/.test(word) || rest.startsWith(' ') ? '' : ' ';
     const text = l.text.slice(0, c.start) + word + space + rest;
     return { line: { text, cursor: c.start + word.length + space.length }, list: false };
   }

@@ -91,6 +91,8 @@ export interface ExecResult {
 export interface Completion {
   readonly start: number;
   readonly candidates: string[];
+  /** TypeScript completions: no space is added after a single candidate. */
+  readonly code?: boolean;
 }
 
 /** Listeners the screen installs to see progress and notes while a line runs. */
@@ -205,7 +207,12 @@ export class ReplShell implements CommandContext {
             output.push({ kind: 'error', text: `'${firstWord(parsed.code)}' is not a command and TypeScript evaluation is not available; type help for the commands` });
             return { ok: false, parsed, output };
           }
-          this.push(output, await this.deps.evaluate(parsed.code, this), renderOptions);
+          try {
+            this.push(output, await this.deps.evaluate(parsed.code, this), renderOptions);
+          } catch (e) {
+            output.push({ kind: 'error', text: this.notACommand(parsed.code, e) ?? errorText(e) });
+            return { ok: false, parsed, output };
+          }
           return { ok: true, parsed, output };
         }
       }
@@ -242,6 +249,19 @@ export class ReplShell implements CommandContext {
     ].join('\n');
   }
 
+  /**
+   * A line like `stpe` or `frob 3` that failed as TypeScript (undefined name, syntax error) was most
+   * likely meant as a command: say so instead of showing the TypeScript error.
+   */
+  private notACommand(code: string, e: unknown): string | undefined {
+    const m = /^([A-Za-z_][\w-]*)(\s+\S.*)?$/s.exec(code);
+    if (!m || !(e instanceof Error)) return undefined;
+    const undefinedName = e.name === 'ReferenceError' && m[2] === undefined && e.message === `${m[1]} is not defined`;
+    const looksLikeArgs = e.name === 'SyntaxError' && m[2] !== undefined;
+    if (!undefinedName && !looksLikeArgs) return undefined;
+    return `error: '${m[1]}' is not a command${this.suggest(m[1])} nor defined in TypeScript; type help for the commands`;
+  }
+
   private suggest(name: string): string {
     const names = this.deps.allCommands().map((c) => c.name);
     const close = names.filter((n) => n.startsWith(name.slice(0, 2)) || editDistance(n, name) <= 2);
@@ -263,6 +283,7 @@ export class ReplShell implements CommandContext {
       const own = [...new Set(names)].filter((n) => n.startsWith(partial)).sort();
       if (percent || !this.deps.completeCode) return { start: lead + percent, candidates: own };
       const code = this.completeCode(line);
+      if (own.length === 0 && code.candidates.length) return code;
       return code.start === lead && code.candidates.length
         ? { start: lead, candidates: [...new Set([...own, ...code.candidates])].sort() }
         : { start: lead + percent, candidates: own };
@@ -286,7 +307,7 @@ export class ReplShell implements CommandContext {
   private completeCode(line: string, commandName?: string): Completion {
     if (commandName !== undefined || !this.deps.completeCode) return { start: line.length, candidates: [] };
     try {
-      return this.deps.completeCode(line, this);
+      return { ...this.deps.completeCode(line, this), code: true };
     } catch {
       return { start: line.length, candidates: [] };
     }

@@ -41,7 +41,11 @@ export interface PromptProps {
 }
 
 /** The prompt line with its candidate list and hints. */
-export function Prompt(props: PromptProps) {
+export function Prompt(rendered: PromptProps) {
+  // the key handler reads the latest props through a ref: ink re-subscribes it only after an effect,
+  // and a key arriving in between must already see e.g. `busy`
+  const latest = useRef(rendered);
+  latest.current = rendered;
   const line = useRef<ed.LineState>(ed.EMPTY_LINE);
   const [candidates, setCandidates] = useState<readonly string[]>([]);
   const [hint, setHint] = useState('');
@@ -56,11 +60,11 @@ export function Prompt(props: PromptProps) {
     const text = line.current.text;
     set(ed.EMPTY_LINE);
     setCandidates([]);
-    props.onSubmit(text);
+    latest.current.onSubmit(text);
   };
   const tab = () => {
     const l = line.current;
-    const c = props.complete(l.text.slice(0, l.cursor));
+    const c = latest.current.complete(l.text.slice(0, l.cursor));
     const r = ed.applyCompletion(l, c);
     set(r.line);
     setCandidates(r.list ? c.candidates : []);
@@ -107,27 +111,27 @@ export function Prompt(props: PromptProps) {
       case 'p': return historyUp();
       case 'n': return historyDown();
       case 'd':
-        if (l.text === '') return props.onExit();
+        if (l.text === '') return latest.current.onExit();
         return set(ed.deleteRight(l));
       case 'c':
         setCandidates([]);
-        if (props.busy && props.onInterrupt) {
-          props.onInterrupt();
+        if (latest.current.busy && latest.current.onInterrupt) {
+          latest.current.onInterrupt();
           return set(ed.EMPTY_LINE);
         }
         if (l.text !== '') return set(ed.EMPTY_LINE);
-        if (armedExit.current) return props.onExit();
+        if (armedExit.current) return latest.current.onExit();
         armedExit.current = true;
         return setHint('(press Ctrl-C again, Ctrl-D or type exit to leave)');
       default:
     }
   };
   const historyUp = () => {
-    const v = props.history.up(line.current.text);
+    const v = latest.current.history.up(line.current.text);
     if (v !== undefined) set(ed.lineOf(v));
   };
   const historyDown = () => {
-    const v = props.history.down();
+    const v = latest.current.history.down();
     if (v !== undefined) set(ed.lineOf(v));
   };
 
@@ -158,7 +162,7 @@ export function Prompt(props: PromptProps) {
   return (
     <Box flexDirection="column">
       <Text>
-        <Text color={props.busy ? 'gray' : 'green'} bold>{props.prompt}</Text>
+        <Text color={rendered.busy ? 'gray' : 'green'} bold>{rendered.prompt}</Text>
         <Text>{text.slice(0, cursor)}</Text>
         <Text inverse>{text[cursor] ?? ' '}</Text>
         <Text>{text.slice(cursor + 1)}</Text>

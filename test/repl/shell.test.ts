@@ -56,6 +56,10 @@ test('failures come back as error output, and the shell goes on', async () => {
   const badCode = await sh.execute('nosuchvar + 1', opts);
   assert.is(badCode.ok, false);
   assert.match(badCode.output[0].text, /^error: ReferenceError: nosuchvar is not defined/);
+  const frob = await sh.execute('frob 3', opts);
+  assert.equal(frob.output, [{ kind: 'error', text: "error: 'frob' is not a command nor defined in TypeScript; type help for the commands" }]);
+  const stpe = await sh.execute('stpe', opts);
+  assert.equal(stpe.output[0].text, "error: 'stpe' is not a command (did you mean step?) nor defined in TypeScript; type help for the commands");
   const noEval = await new ReplShell(fakeDeps(false)).execute('1 + 1', opts);
   assert.match(noEval.output[0].text, "'1' is not a command and TypeScript evaluation is not available");
   assert.ok((await sh.execute('load zoo:mlp', opts)).ok, 'still usable');
@@ -84,6 +88,26 @@ test('completion: command names, then the command\'s candidates for the last wor
   assert.equal(sh.complete('load zoo:'), { start: 5, candidates: ['zoo:mlp', 'zoo:resnet50'] });
   assert.equal(sh.complete('step 1'), { start: 6, candidates: [] }, 'a command without complete()');
   assert.equal(sh.complete('session.cu').candidates, [], 'code is not completed');
+});
+
+test('completion of TypeScript through the evaluator\'s completer (no space added)', async () => {
+  const deps = fakeDeps();
+  const names = ['session', 'structuredClone', 'setTimeout'];
+  deps.completeCode = (code) => {
+    const m = /[A-Za-z_$][\w$]*$/.exec(code);
+    const word = m ? m[0] : '';
+    return { start: code.length - word.length, candidates: names.filter((n) => n.startsWith(word)) };
+  };
+  const sh = new ReplShell(deps);
+  assert.equal(sh.complete('sess'), { start: 0, candidates: ['session'], code: true });
+  assert.equal(sh.complete('st'), { start: 0, candidates: ['step', 'structuredClone'] }, 'commands and globals together');
+  assert.equal(sh.complete('%st'), { start: 1, candidates: ['step'] }, 'a % line is a command');
+  assert.equal(sh.complete('1 + sess'), { start: 4, candidates: ['session'], code: true });
+  assert.equal(sh.complete('step se').candidates, [], 'arguments of a command are not code');
+  deps.isComplete = async (code) => (/[({[]$/.test(code) ? 'incomplete' : 'complete');
+  assert.is(await sh.needsMore('f('), true);
+  assert.is(await sh.needsMore('f(1)'), false);
+  assert.is(await sh.needsMore('step ('), false, 'commands never continue');
 });
 
 test('interrupt aborts the running command through its signal', async () => {
