@@ -173,9 +173,9 @@ export class CellRuntime implements CommandContext {
       display: (obj: unknown, opts: { id?: string; update?: boolean } = {}) => {
         const id = opts.id ?? `kiln-${++displayCounter}`;
         runtime.host.display(obj, { id, update: opts.update ?? false });
-        return { id, update: (next: unknown) => runtime.host.display(next, { id, update: true }) };
+        return { id, update: (next: unknown): void => { runtime.host.display(next, { id, update: true }); } };
       },
-      clearOutput: (wait = false) => runtime.host.clear(wait),
+      clearOutput: (wait = false): void => { runtime.host.clear(wait); },
       input: (prompt = '', opts: { password?: boolean } = {}) => runtime.host.input(String(prompt), opts.password ?? false),
       commands: () => allCommands().map((c) => ({ name: c.name, usage: c.usage, summary: c.summary })),
       run: (line: string) => {

@@ -127,13 +127,10 @@ export class KernelHandler {
 
   private async dispatch(msg: Message, channel: Channel): Promise<void> {
     const handler = this.handlers[msg.header.msg_type];
-    if (!handler) {
-      if (!/^comm_(open|msg|close)$/.test(msg.header.msg_type)) process.stderr.write(`kiln kernel: ignoring unsupported ${channel} message '${msg.header.msg_type}'\n`);
-      return;
-    }
     this.publish(msg, 'status', { execution_state: 'busy' });
     try {
-      await handler(msg, channel);
+      if (handler) await handler(msg, channel);
+      else if (!/^comm_(open|msg|close)$/.test(msg.header.msg_type)) process.stderr.write(`kiln kernel: ignoring unsupported ${channel} message '${msg.header.msg_type}'\n`);
     } catch (e) {
       process.stderr.write(`kiln kernel: error handling ${msg.header.msg_type}: ${(e as Error)?.stack ?? e}\n`);
     } finally {

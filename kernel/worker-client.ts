@@ -29,7 +29,8 @@ export type ToWorker =
   | { type: 'input-reply'; reqId: number; value?: string; error?: string }
   | { type: 'complete'; id: number; code: string; cursor: number }
   | { type: 'inspect'; id: number; code: string; cursor: number; detail: number }
-  | { type: 'evaluate'; id: number; expressions: Record<string, string> };
+  | { type: 'evaluate'; id: number; expressions: Record<string, string> }
+  | { type: 'close'; id: number };
 
 /** Messages from the worker. */
 export type FromWorker =
@@ -175,7 +176,7 @@ export class WorkerExecutor implements CellExecutor {
     return done;
   }
 
-  private rpc<T>(msg: { type: 'complete' | 'inspect' | 'evaluate' } & Record<string, unknown>, fallback: T, timeoutMs = 10_000): Promise<T> {
+  private rpc<T>(msg: { type: 'complete' | 'inspect' | 'evaluate' | 'close' } & Record<string, unknown>, fallback: T, timeoutMs = 10_000): Promise<T> {
     return this.ready.then(() => new Promise<T>((resolve) => {
       if (this.bootError) return resolve(fallback);
       const id = ++this.counter;
@@ -240,6 +241,7 @@ export class WorkerExecutor implements CellExecutor {
   }
 
   async close(): Promise<void> {
+    if (!this.running) await this.rpc({ type: 'close' }, null, 500); // lets the worker stop esbuild's service
     this.closing = true;
     this.settle({ ok: false, error: INTERRUPTED });
     try { this.inspector?.disconnect(); } catch { /* already gone */ }

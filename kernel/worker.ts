@@ -19,7 +19,7 @@ import { loadDisplay, mimeBundle, progressBundle } from './mime.ts';
 import type { ToWorker, FromWorker } from './worker-client.ts';
 
 const port = parentPort!;
-const post = (m: FromWorker) => port.postMessage(m);
+const post = (m: FromWorker): void => { port.postMessage(m); };
 
 /** The request whose output we are producing (late output of an interrupted cell goes to the latest). */
 let currentId = 0;
@@ -116,6 +116,12 @@ port.on('message', (m: ToWorker) => {
       break;
     case 'evaluate':
       void evaluate(m.id, m.expressions);
+      break;
+    case 'close':
+      // stop esbuild's service process so it is reaped by us, not left to init
+      // (stop() kills it without waiting; a short pause lets this thread's loop reap the child)
+      void import('esbuild').then((e) => e.stop()).then(() => new Promise((r) => setTimeout(r, 50))).catch(() => undefined)
+        .finally(() => post({ type: 'reply', id: m.id, result: null }));
       break;
   }
 });
