@@ -1,9 +1,10 @@
 /**
  * `defineCommand`: builds a Command (command.ts) from a declaration — usage, summary, examples,
- * options and positional count — so every kiln command parses its arguments, reports errors and
- * completes options the same way. The command's own `run` receives the parsed arguments; its `details`
+ * options and positional count — so every kiln command parses its arguments, reports errors (always
+ * starting with the command's name) and completes options the same way. The command's own `run` receives the parsed arguments; its `details`
  * (shown by `help NAME`) are generated from the option list when not written by hand.
  */
+import { KilnError } from '../errors.ts';
 import type { Command, CommandContext } from './command.ts';
 import { type OptionSpec, type ParsedArgs, parseArgs } from './args.ts';
 import { type PositionalCompleter, completeArgs } from './complete.ts';
@@ -37,6 +38,26 @@ export function optionLines(options: readonly OptionSpec[]): string[] {
   return heads.map((h, i) => `  ${h.padEnd(w)}  ${options[i].help}`);
 }
 
+/**
+ * Runs `work`; a KilnError it throws (from the session, a pass, the loader) gets the command's name in
+ * front of its message, so every failure says which command it came from, and the Session's hints
+ * (`use goto(8)`) are worded as commands (`use goto 8`). The error object itself is kept (its class,
+ * place and stack).
+ */
+export async function naming<T>(command: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof KilnError) {
+      // the Session words its hints as API calls (`use goto(8)`); a shell user types commands
+      const msg = e.message.replace(/\bgoto\((\d*)\)/g, (_, n: string) => (n ? `goto ${n}` : 'goto'))
+        .replace(/\bback\(\)/g, 'back').replace(/\bpipeline\(text\)/g, 'pipeline TEXT');
+      e.message = msg.startsWith(`${command}: `) ? msg : `${command}: ${msg}`;
+    }
+    throw e;
+  }
+}
+
 /** Builds a Command from its declaration. */
 export function defineCommand(spec: CommandSpec): KilnCommand {
   const options = spec.options ?? [];
@@ -50,9 +71,9 @@ export function defineCommand(spec: CommandSpec): KilnCommand {
     details: details || undefined,
     options,
     complete: (argText, ctx) => completeArgs(argText, ctx, options, spec.completePositional),
-    run: async (argText, ctx) => {
+    run: (argText, ctx) => naming(spec.name, async () => {
       const args = parseArgs(argText, { command: spec.name, usage: spec.usage, options, positionals: spec.positionals ?? [0, 0] });
       return spec.run(args, ctx, argText);
-    },
+    }),
   };
 }

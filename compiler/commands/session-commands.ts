@@ -8,7 +8,6 @@
  * result of a move is a StepView: the steps taken and the diff from where the walk started to where it
  * ended. Moving back only moves the cursor and shows the step arrived at.
  */
-import { KilnError } from '../errors.ts';
 import { Session } from '../session.ts';
 import type { Step } from '../session.ts';
 import { TARGETS, defaultPipeline, isTarget } from '../passes/all.ts';
@@ -16,7 +15,7 @@ import { printEntry } from '../passes/pipeline.ts';
 import { PipelineView, StepView } from '../display/views.ts';
 import type { CommandContext } from './command.ts';
 import { commandError, needSession, opt, parseIntArg, parseStepArg, yieldToShell } from './args.ts';
-import { defineCommand, type KilnCommand } from './define.ts';
+import { defineCommand, naming, type KilnCommand } from './define.ts';
 import { lastWord, matching, modelPaths, passNames, stepNumbers, zooRefs } from './complete.ts';
 import { withColumn } from './tables.ts';
 
@@ -108,20 +107,12 @@ const pipeline: KilnCommand = {
     + "`default` sets the target's default pipeline. Without TEXT, shows the pipeline with the current step.",
   options: [],
   complete: (argText) => pipelineCandidates(argText),
-  async run(argText, ctx) {
+  run: (argText, ctx) => naming('pipeline', async () => {
     const s = needSession(ctx, 'pipeline');
     const text = argText.trim();
-    if (text) {
-      const wanted = text === 'default' ? defaultPipeline(s.target as (typeof TARGETS)[number]) : text;
-      try {
-        s.pipeline(wanted);
-      } catch (e) {
-        if (e instanceof KilnError) throw commandError('pipeline', e.message);
-        throw e;
-      }
-    }
+    if (text) s.pipeline(text === 'default' ? defaultPipeline(s.target as (typeof TARGETS)[number]) : text);
     return pipelineView(s);
-  },
+  }),
 };
 
 const step = defineCommand({
@@ -133,7 +124,7 @@ const step = defineCommand({
   async run(args, ctx) {
     const s = needSession(ctx, 'step');
     const left = s.length - s.current;
-    if (left === 0) return new StepView([s.step()], s.length); // the session's own "already at the last step" error
+    if (left === 0) throw commandError('step', `already at the last step (${s.current}) of the pipeline; back, goto or pipeline change that`);
     const n = args.positionals.length ? parseIntArg('step', 'N', args.positionals[0], 1, left, this.usage) : 1;
     const before = s.current;
     return walkView(s, before, await advance(ctx, s, before + n, 'step'));
@@ -221,13 +212,7 @@ const branch = defineCommand({
   completePositional: (i, _ctx, word) => (i === 0 ? pipelineCandidates(word) : []),
   async run(args, ctx) {
     const s = needSession(ctx, 'branch');
-    let b: Session;
-    try {
-      b = s.branch(args.positionals[0]);
-    } catch (e) {
-      if (e instanceof KilnError) throw commandError('branch', e.message);
-      throw e;
-    }
+    const b = s.branch(args.positionals[0]);
     ctx.setSession(b);
     ctx.print(`branched at step ${s.current}; the branch is now the current session`);
     return pipelineView(b);

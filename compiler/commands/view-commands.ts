@@ -3,7 +3,7 @@
  * fusions, check. Step arguments are step indices (0 = the loaded model); a step that has not been
  * computed yet is refused with the session's error, which says how to get there.
  */
-import { allPasses, findPass } from '../passes/pass.ts';
+import { allPasses } from '../passes/pass.ts';
 import { TARGETS, defaultPipeline } from '../passes/all.ts';
 import { printOptionValue } from '../passes/pipeline.ts';
 import { lookupPass } from '../passes/manager.ts';
@@ -81,10 +81,7 @@ const passes = defineCommand({
   async run(args, ctx) {
     const name = args.positionals[0];
     if (name === undefined) return passesRegistryTable(ctx.session);
-    if (!findPass(name)) {
-      try { lookupPass(name); } catch (e) { throw commandError('passes', (e as Error).message); }
-    }
-    const p = findPass(name)!;
+    const p = lookupPass(name); // unknown names: the registry's error with a suggestion
     const lines = [p.summary, ...(p.description ? ['', p.description] : [])];
     if (p.options.length) {
       lines.push('', 'options:');

@@ -64,7 +64,7 @@ test('load refuses a bad target and batch, and a missing model names the file', 
   const err = async (args: string) => { try { await load.run(args, ctx); return 'no error'; } catch (e) { return (e as Error).message; } };
   assert.match(await err('zoo:mlp --target tpu'), /^load: unknown target 'tpu'; targets: ref, cpu, cuda, webgpu/);
   assert.match(await err('zoo:mlp --batch 0'), /^load: --batch must be a size >= 1 or a symbol like N, got '0'/);
-  assert.match(await err('/nonexistent/m.kir'), /^\/nonexistent\/m\.kir: cannot read model: no such file/);
+  assert.match(await err('/nonexistent/m.kir'), /^load: \/nonexistent\/m\.kir: cannot read model: no such file/);
   assert.match(await err('zoo:nope'), /unknown zoo model 'nope'; available: resnet50/);
   assert.match(await err(''), /^load: missing argument/);
   assert.is(ctx.session, undefined, 'nothing loaded after errors');

@@ -129,7 +129,7 @@ test('diff: defaults, A alone, A B, --table, --context', async () => {
   assert.instance(t, ResultTable);
   assert.equal(t.column('kind').sort(), ['changed', 'changed', 'removed', 'removed']);
   assert.is(((await run('diff --context 0')) as DiffView).options.context, 0);
-  try { await run('diff 0 8'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /step 8 has not been computed yet/); }
+  try { await run('diff 0 8'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^diff: step 8 has not been computed yet \(steps 0\.\.7 exist\); use goto 8 to run to it$/); }
 });
 
 test('back, goto (backwards and forwards), history marks the current step', async () => {
@@ -156,7 +156,7 @@ test('stepto: by pass name and by number; errors from the session', async () => 
   assert.is(v.steps.length, 7);
   const n = (await run('stepto 8')) as StepView;
   assert.is(n.step.pass, 'fuse-elementwise');
-  try { await run('stepto simplfy'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /unknown pass 'simplfy' \(did you mean 'simplify'\?\)/); }
+  try { await run('stepto simplfy'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^stepto: unknown pass 'simplfy' \(did you mean 'simplify'\?\)/); }
   try { await run('stepto 3'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^stepto: step 3 is behind the current step 8/); }
 });
 
@@ -165,6 +165,7 @@ test('runall: runs the rest; at the end it says so', async () => {
   const v = (await run('runall')) as StepView;
   assert.equal(v.steps.map((s) => s.index), [7, 8, 9]);
   assert.is(v.note, 'ran steps 7..9');
+  try { await run('step'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^step: already at the last step \(9\) of the pipeline/); }
   const again = (await run('runall')) as StepView;
   assert.is(again.steps.length, 1);
   assert.is(again.diff, undefined);
