@@ -129,7 +129,6 @@ export function App(props: AppProps) {
 
   useEffect(() => {
     shell.listeners = { progress: (label, fraction) => setBusy({ label, fraction }) };
-    shell.historyLines = () => history.all;
     if (props.initialLines?.length) {
       queue.current.push(...props.initialLines);
       void drain();

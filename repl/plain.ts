@@ -30,8 +30,6 @@ export async function runPlain(shell: ReplShell, opts: PlainOptions): Promise<nu
   const width = opts.width ?? (Number(process.env.COLUMNS) || 120);
   const rl = readline.createInterface({ input: opts.input, crlfDelay: Infinity, terminal: false });
   let failed = false;
-  const lines: string[] = [];
-  shell.historyLines = () => lines;
   shell.listeners = { print: (text) => opts.stdout.write(text + '\n') };
   const run = async (text: string): Promise<boolean> => {
     const result = await shell.execute(text, { color: false, width });
@@ -43,7 +41,6 @@ export async function runPlain(shell: ReplShell, opts: PlainOptions): Promise<nu
   };
   let pending: string[] = [];
   for await (const line of rl) {
-    lines.push(line);
     if (pending.length && line.trim() === '') {
       const text = pending.join('\n');
       pending = [];

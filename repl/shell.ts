@@ -8,7 +8,7 @@
  * Classifying a line. After trimming, an empty line or a `#` comment does nothing. A line whose first
  * word (an optional leading `%` stripped, as in a notebook) is a registered command name and is
  * followed by nothing or by whitespace is that command with the rest as its argument text (`step`,
- * `%diff 0 3`); REPL-only words (`exit`, `quit`, `history`) come next; anything else is TypeScript
+ * `%diff 0 3`); REPL-only words (`exit`, `quit`) come next; anything else is TypeScript
  * (`session.current`, `load('zoo:mlp')`, `1 + 2`). So `step` is a command but `step.length` or
  * `step = 3` parse as code only when `step` is not a command name; a `%` forces the command reading.
  *
@@ -57,9 +57,8 @@ export interface ReplDeps {
 
 /** REPL-only words that are not in the shared command table. */
 export const REPL_WORDS: Readonly<Record<string, string>> = {
-  exit: 'leave the REPL (also quit, Ctrl-D)',
+  exit: 'leave the REPL (also Ctrl-D)',
   quit: 'leave the REPL',
-  history: 'show the last 20 input lines',
 };
 
 /** A classified input line. */
@@ -113,8 +112,6 @@ export class ReplShell implements CommandContext {
   /** Render options of the line now running. */
   private lineOptions: RenderOptions;
   listeners: ShellListeners = {};
-  /** The lines entered so far (for the `history` word); the screen's History object owns the file. */
-  historyLines: () => readonly string[] = () => [];
 
   constructor(readonly deps: ReplDeps, session?: Session, readonly renderOptions: RenderOptions = { color: false, width: 100 }) {
     this.current = session;
@@ -231,21 +228,18 @@ export class ReplShell implements CommandContext {
     if (text !== '') output.push({ kind: 'result', text: text.replace(/\n+$/, '') });
   }
 
-  private replWord(parsed: { name: string; args: string } & ParsedLine, output: OutputItem[]): ExecResult {
-    if (parsed.name === 'exit' || parsed.name === 'quit') return { ok: true, parsed, output, exit: true };
-    const lines = this.historyLines();
-    const from = Math.max(0, lines.length - 20);
-    output.push({ kind: 'result', text: lines.slice(from).map((l, i) => `${String(from + i + 1).padStart(5)}  ${l}`).join('\n') || '(no history yet)' });
-    return { ok: true, parsed, output };
+  private replWord(parsed: ParsedLine, output: OutputItem[]): ExecResult {
+    return { ok: true, parsed, output, exit: true }; // exit, quit
   }
 
   /** The lines the REPL adds after `help`: its own words, keys and TypeScript input. */
   replHelp(): string {
     return [
       '',
-      'In the REPL: type a command (a leading % is accepted, as in a notebook) or a TypeScript expression',
-      "with the kiln API preloaded (e.g. session.current, session.nodesTable()). Tab completes commands,",
-      'pass names and models; Up/Down walk the history; ' + Object.entries(REPL_WORDS).map(([w, s]) => `${w}: ${s}`).join('; ') + '.',
+      'In the REPL: type a command (a leading % is accepted, as in a notebook) or TypeScript with the kiln',
+      'API preloaded: session, load, zoo, display and the result tables, e.g. session.current or',
+      'session.nodesTable(). Tab completes commands, pass names, models and TypeScript names; Up/Down walk',
+      'the history; Ctrl-C interrupts a running command; exit, quit or Ctrl-D leave.',
     ].join('\n');
   }
 
