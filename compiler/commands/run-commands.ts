@@ -1,14 +1,16 @@
 /**
- * Commands that execute or plan a step's graph: run (timed reference runs on seeded inputs), timings
- * (per-node times of the reference executor) and mem (the memory plan).
+ * Commands that execute or plan a step's graph: run (timed runs on seeded inputs), timings (per-node
+ * times of the reference executor) and mem (the memory plan).
  *
- * run and timings bind seeded random inputs (compiler/runtime/inputs.ts, the same inputs for the same
- * seed), report progress per node through a throttled reporter, and yield to the shell between runs
- * so an interrupt stops them there. The last timings of each session are kept (weakly) for
+ * run executes on a backend (backends.ts: the reference executor unless a compiled backend is named);
+ * timings times the nodes of the reference executor. Both bind seeded random inputs
+ * (compiler/runtime/inputs.ts: the same inputs for the same seed), report progress per node through a
+ * throttled reporter, and yield to the shell between runs so an interrupt stops them there. The last timings of each session are kept (weakly) for
  * `tables timings`. mem plans through `Session.memory` (compiler/schedule, cached per step graph and
  * options) and shows the plan with the step's graph, so the chart can colour buffers by op.
  */
 import type { Graph } from '../ir/graph.ts';
+import type { Tensor } from '../ir/tensor.ts';
 import { randomInputs } from '../runtime/inputs.ts';
 import { runReference } from '../runtime/reference.ts';
 import { NodeTimer, outputsTable, runTiming, type NodeTimings } from '../runtime/timings.ts';
@@ -19,6 +21,7 @@ import type { CommandContext } from './command.ts';
 import { type OptionSpec, type ParsedArgs, commandError, needSession, opt, parseStepArg, throttledProgress, yieldToShell } from './args.ts';
 import { defineCommand, type KilnCommand } from './define.ts';
 import { stepNumbers } from './complete.ts';
+import { findRunBackend, runBackendNames } from './backends.ts';
 
 const timingsBySession = new WeakMap<Session, NodeTimings>();
 
@@ -45,30 +48,49 @@ function target(command: string, usage: string, args: ParsedArgs, ctx: CommandCo
 
 const run = defineCommand({
   name: 'run',
-  usage: '[--repeat N] [--seed S] [--step K]',
-  summary: "run the current step's graph on the reference executor with seeded inputs; output statistics and time",
+  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME]',
+  summary: "run the current step's graph on seeded inputs (reference executor by default); output statistics and time",
   examples: ['run', 'run --repeat 5 --seed 1'],
-  options: RUN_OPTIONS,
+  options: [
+    ...RUN_OPTIONS,
+    { name: 'backend', type: 'string', value: 'NAME', help: 'backend to run on (default ref, the reference executor)', values: () => runBackendNames() },
+  ],
   completePositional: () => [],
   async run(args, ctx) {
     const t = target('run', this.usage, args, ctx);
+    const backendName = opt(args, 'backend', 'ref');
+    const backend = findRunBackend(backendName);
+    if (!backend) throw commandError('run', `unknown backend '${backendName}'; backends: ${runBackendNames().join(', ')}`, this.usage);
     const inputs = randomInputs(t.graph, t.seed);
     const report = throttledProgress(ctx);
-    const n = t.graph.nodes.length;
+    let prepareMs: number | undefined;
+    let once: (r: number) => Promise<Tensor[]>;
+    if (backendName === 'ref') {
+      const n = t.graph.nodes.length;
+      once = async (r) => {
+        let done = 0;
+        return runReference(t.graph, inputs, { onNode: () => report(`run ${r + 1}/${t.repeat}`, (r + ++done / n) / t.repeat) });
+      };
+    } else {
+      ctx.progress(`preparing ${t.label} for ${backendName}`, 0);
+      const p0 = performance.now();
+      const prepared = await backend.prepare(t.graph, ctx);
+      prepareMs = performance.now() - p0;
+      once = async () => prepared(inputs);
+    }
     const times: number[] = [];
-    let outputs = [] as ReturnType<typeof runReference>;
+    let outputs: Tensor[] = [];
     for (let r = 0; r < t.repeat; r++) {
       report(`run ${r + 1}/${t.repeat} of ${t.label}`, r / t.repeat);
       await yieldToShell(ctx, 'run');
-      let done = 0;
       const t0 = performance.now();
-      outputs = runReference(t.graph, inputs, { onNode: () => report(`run ${r + 1}/${t.repeat}`, (r + ++done / n) / t.repeat) });
+      outputs = await once(r);
       times.push(performance.now() - t0);
     }
     ctx.progress(`ran ${t.label}`, 1);
     const timing = runTiming(t.graph, outputs, times);
     const inputList = [...inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
-    return new RunView(t.label, timing, outputsTable(timing, `outputs of ${t.label}`), t.seed, inputList);
+    return new RunView(t.label, timing, outputsTable(timing, `outputs of ${t.label}`), t.seed, inputList, backendName, prepareMs);
   },
 });
 

@@ -41,8 +41,8 @@ export function diffBundle(d: DiffView | GraphDiff): MimeBundle {
     switch (kindOf(l, i)) {
       case 'file': return span(l, COLORS.text, { 'font-weight': 'bold' });
       case 'hunk': return span(l, COLORS.hunk);
-      case 'del': return span(l, COLORS.del, { background: COLORS.delBg, display: 'inline-block', 'min-width': '100%' });
-      case 'add': return span(l, COLORS.add, { background: COLORS.addBg, display: 'inline-block', 'min-width': '100%' });
+      case 'del': return span(l, COLORS.del, { background: COLORS.delBg });
+      case 'add': return span(l, COLORS.add, { background: COLORS.addBg });
       default: return escapeHTML(l);
     }
   });

@@ -59,7 +59,8 @@ function runLines(v: RunView): string[] {
   const r = v.run;
   const n = r.times.length;
   return [
-    `${v.label}: ${n > 1 ? `median ${ms(r.medianMs)}, min ${ms(r.minMs)} over ${n} runs` : `${ms(r.medianMs)}`} on the reference executor`,
+    `${v.label}: ${n > 1 ? `median ${ms(r.medianMs)}, min ${ms(r.minMs)} over ${n} runs` : `${ms(r.medianMs)}`} on `
+      + `${v.backend === 'ref' ? 'the reference executor' : `backend ${v.backend}`}${v.prepareMs !== undefined ? ` (prepared in ${ms(v.prepareMs)})` : ''}`,
     `inputs (seed ${v.seed}): ${v.inputs.join(', ') || '(none)'}`,
   ];
 }

@@ -102,6 +102,10 @@ export class RunView {
     readonly seed: number,
     /** Inputs as `name: dtype[shape]`. */
     readonly inputs: readonly string[],
+    /** The backend that ran it (`ref`: the reference executor). */
+    readonly backend = 'ref',
+    /** Milliseconds the backend took to prepare (compile) the graph, when it had to. */
+    readonly prepareMs?: number,
   ) {}
 }
 

@@ -6,8 +6,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findCommand, allCommands } from '../../compiler/commands/all.ts';
-import { runLine } from '../../compiler/commands/line.ts';
+import { findCommand, allCommands, registerRunBackend } from '../../compiler/commands/all.ts';
+import { toMimeBundle } from '../../compiler/display/index.ts';
+import { runLine, completeLine } from '../../compiler/commands/line.ts';
 import { Session } from '../../compiler/session.ts';
 import { ResultTable } from '../../compiler/results/table.ts';
 import { NodeTimings } from '../../compiler/runtime/timings.ts';
@@ -187,6 +188,20 @@ test('run: outputs equal an independent reference run on the same seeded inputs'
   assert.is(r.seed, 4);
   assert.is(ctx.progressLog.at(-1)!.fraction, 1);
   assert.ok(ctx.progressLog.length >= 2);
+});
+
+test('run --backend: a registered backend prepares once and runs; unknown backends are named', async () => {
+  let prepared = 0;
+  registerRunBackend({
+    name: 'test-double', summary: 'runs the reference executor and doubles nothing',
+    prepare: (graph) => { prepared++; return (inputs) => runReference(graph, inputs); },
+  });
+  const r = (await run('run --backend test-double --repeat 2')) as RunView;
+  assert.equal([r.backend, prepared, r.run.times.length], ['test-double', 1, 2]);
+  assert.ok(r.prepareMs! >= 0);
+  assert.match(toMimeBundle(r)['text/plain'], /on backend test-double \(prepared in [\d.]+ ms\)/);
+  assert.equal(completeLine('run --backend t', ctx).candidates, ['test-double']);
+  try { await run('run --backend cuda'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^run: unknown backend 'cuda'; backends: ref, test-double/); }
 });
 
 test('timings: per-node table with hand-computed FLOPs, shares summing to 100', async () => {

@@ -88,8 +88,8 @@ test('GraphDiff and DiffView: summary, coloured lines, inline styles', () => {
   const d = s.diff(0, 9);
   const raw = bundle(d);
   assert.match(raw['text/plain'], /^0 added, 2 removed, 2 changed, 1 unchanged nodes\n--- a\/mlp\n\+\+\+ b\/mlp\n@@/);
-  assert.match(raw['text/html'], /<span style="color:#cf222e;background:#ffebe9[^"]*">-  %0 = Gemm\(/);
-  assert.match(raw['text/html'], /<span style="color:#1a7f37;background:#e6ffec[^"]*">\+  %1 = kiln\.gemm\(/);
+  assert.match(raw['text/html'], /<span style="color:#cf222e;background:#ffebe9">-  %0 = Gemm\(/);
+  assert.match(raw['text/html'], /<span style="color:#1a7f37;background:#e6ffec">\+  %1 = kiln\.gemm\(/);
   const v = bundle(new DiffView(d, { labels: ['step <0>', 'step 9'], context: 0, title: 'the diff' }));
   assert.match(v['text/plain'], /^the diff\n0 added.*\n--- step <0>\n\+\+\+ step 9\n/);
   assert.match(v['text/html'], /--- step &lt;0&gt;/);
