@@ -10,7 +10,7 @@ export const API_DOCS: Readonly<Record<string, string>> = {
   session: 'session: Session | undefined\n\nThe current session: set by load(...) and %load; assign a Session to switch (e.g. `session = session.branch("fuse-elementwise")`).',
   Session: 'class Session\n\nSteps through the compiler one pass at a time. Session.load(model, opts) → Session; then step(), stepTo(pass | n), run(), back(n), goto(n), branch(pipeline), ir(), diff(a, b), graph(), check(), nodesTable(), passesTable(), diffTable(), decisionsTable(), fusionsTable(), summary().',
   zoo: 'zoo: { names(), list(), model(name, opts) }\n\nThe built-in models (resnet50, mobilenetv2, bert, bert-decomposed, mlp) with seeded weights; load them as load("zoo:NAME").',
-  display: 'display(obj, opts?: { id?: string; update?: boolean }): { id, update(obj) }\n\nShows obj now (as rich output: tables, IR, SVG charts). With the same id and update: true, or through the returned handle\'s update(), it replaces that output in place.',
+  display: 'display(obj, opts?: { id?: string; update?: boolean; raw?: boolean }): { id, update(obj) }\n\nShows obj now (as rich output: tables, IR, SVG charts). With the same id and update: true, or through the returned handle\'s update(), it replaces that output in place. raw: obj is a MIME bundle ({ "text/html": ..., "text/plain": ... }) sent as is.',
   clearOutput: 'clearOutput(wait = false): void\n\nClears the cell\'s output; with wait, only when new output arrives.',
   input: 'input(prompt?: string, opts?: { password?: boolean }): Promise<string>\n\nAsks the user for a line of text (needs a frontend that allows stdin). Use with await.',
   commands: 'commands(): { name, usage, summary }[]\n\nThe commands available as % magics (and in the terminal REPL).',

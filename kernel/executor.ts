@@ -14,10 +14,10 @@
  *
  * Globals installed: `load(model, opts)` (loads a Session and makes it current), `session` (the current
  * Session; assigning it switches), `Session`, `zoo` (`names()`, `list()`, `model(name)`), `display(obj,
- * {id, update})`, `clearOutput(wait)`, `input(prompt, {password})`, the result-table helpers
+ * {id, update, raw})` (raw: obj is already a MIME bundle), `clearOutput(wait)`, `input(prompt, {password})`, the result-table helpers
  * (`buildTable`, `nodesTable`, `passesTable`, `diffTable`, ...), `commands()` and `run(line)` (a
  * magic from code). `__kiln` (not enumerable) holds what compiled cells need: `import` (resolving
- * against the working directory), `defaultOf`, `meta`.
+ * against the working directory), `defaultOf`, `value` (marks the last expression), `meta`.
  */
 import vm from 'node:vm';
 import path from 'node:path';
@@ -37,8 +37,8 @@ import { CellRegistry, type CellError } from './traceback.ts';
 export interface RuntimeHost {
   /** Text written by console.log / console.error / process.stdout. */
   stream(name: 'stdout' | 'stderr', text: string): void;
-  /** Shows an object now; with `update`, replaces the display named `id`. */
-  display(obj: unknown, opts: { id: string; update: boolean }): void;
+  /** Shows an object now; with `update`, replaces the display named `id`; `raw`: obj is a MIME bundle. */
+  display(obj: unknown, opts: { id: string; update: boolean; raw?: boolean }): void;
   /** Clears the cell's output (`wait`: when the next output arrives). */
   clear(wait: boolean): void;
   /** Progress of long work (a command's `ctx.progress`). */
@@ -146,6 +146,7 @@ export class CellRuntime implements CommandContext {
     const kiln = {
       import: (spec: string, options?: ImportCallOptions) => import(resolveSpecifier(spec, this.cwd, requireFrom), options),
       defaultOf: (ns: { default?: unknown }) => (ns && 'default' in ns ? ns.default : ns),
+      value: <T>(v: T): T => v,
       meta: { url: pathToFileURL(path.join(this.cwd, '<cell>')).href, dirname: this.cwd, filename: path.join(this.cwd, '<cell>') },
     };
     Object.defineProperty(g, '__kiln', { value: kiln, enumerable: false, configurable: true, writable: false });
@@ -170,10 +171,12 @@ export class CellRuntime implements CommandContext {
         list: () => zooNames().map((name) => ({ name, description: zooDescription(name) })),
         model: (name: string, opts?: Parameters<typeof zooModel>[1]) => zooModel(name, opts),
       }),
-      display: (obj: unknown, opts: { id?: string; update?: boolean } = {}) => {
+      display: (obj: unknown, opts: { id?: string; update?: boolean; raw?: boolean } = {}) => {
         const id = opts.id ?? `kiln-${++displayCounter}`;
-        runtime.host.display(obj, { id, update: opts.update ?? false });
-        return { id, update: (next: unknown): void => { runtime.host.display(next, { id, update: true }); } };
+        const raw = opts.raw ?? false;
+        if (raw && !isMimeBundle(obj)) throw new TypeError('display(obj, { raw: true }) needs a MIME bundle: an object of MIME type → string');
+        runtime.host.display(obj, { id, update: opts.update ?? false, raw });
+        return { id, update: (next: unknown): void => { runtime.host.display(next, { id, update: true, raw }); } };
       },
       clearOutput: (wait = false): void => { runtime.host.clear(wait); },
       input: (prompt = '', opts: { password?: boolean } = {}) => runtime.host.input(String(prompt), opts.password ?? false),
@@ -195,6 +198,12 @@ export class CellRuntime implements CommandContext {
   }
 }
 
+/** Whether `x` looks like a MIME bundle: a non-empty object whose keys are MIME types. */
+function isMimeBundle(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && Object.keys(x).length > 0
+    && Object.keys(x).every((k) => /^[\w.+-]+\/[\w.+-]+$/.test(k));
+}
+
 /** The names the runtime puts into the global scope (for completion and docs). */
 export const API_NAMES = ['Session', 'KilnError', 'load', 'session', 'zoo', 'display', 'clearOutput', 'input', 'commands', 'run', ...Object.keys(results)];
 
@@ -207,15 +216,5 @@ function resolveSpecifier(spec: string, cwd: string, req: NodeJS.Require): strin
     return pathToFileURL(req.resolve(spec)).href;
   } catch {
     return spec; // let import() resolve it (ESM-only packages) or report it
-  }
-}
-
-/** Loads the shared command table's registrations when they exist (compiler/commands/all.ts). */
-export async function loadCommands(): Promise<void> {
-  try {
-    await import('../compiler/commands/all.ts' as string);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('commands/all')) throw e;
   }
 }

@@ -1,44 +1,29 @@
 /**
  * MIME bundles for the kernel: the display layer's `toMimeBundle` (compiler/display) for every value a
- * cell shows, with a plain fallback if that layer cannot be loaded, and the progress bar bundle that
- * `ctx.progress` updates in place.
+ * cell shows, and the progress bar bundle that `ctx.progress` updates in place.
  *
  * A bundle always has `text/plain`. Rendering must never kill a cell: when a renderer throws, the value
  * is shown as Node's REPL would show it and the failure is noted in the text.
  */
 import { inspect } from 'node:util';
+import { toMimeBundle } from '../compiler/display/index.ts';
 import type { MimeBundle } from './messages.ts';
-
-type Renderer = (obj: unknown) => Record<string, string>;
-let renderer: Renderer | undefined;
-
-/** Loads compiler/display (call once before rendering; later calls are free). */
-export async function loadDisplay(): Promise<void> {
-  if (renderer) return;
-  try {
-    const mod = (await import('../compiler/display/index.ts' as string)) as { toMimeBundle: Renderer };
-    renderer = mod.toMimeBundle;
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    renderer = fallbackBundle;
-  }
-}
 
 /** The bundle of a value shown in a notebook. */
 export function mimeBundle(obj: unknown): MimeBundle {
-  const render = renderer ?? fallbackBundle;
   try {
-    const b = render(obj);
+    const b: Record<string, string> = toMimeBundle(obj);
     return b['text/plain'] === undefined ? { ...b, 'text/plain': plainText(obj) } : b;
   } catch (e) {
     return { 'text/plain': `${plainText(obj)}\n(display failed: ${(e as Error).message})` };
   }
 }
 
-/** What a value looks like without the display layer: strings as they are, other values inspected. */
-export function fallbackBundle(obj: unknown): Record<string, string> {
-  return { 'text/plain': plainText(obj) };
+/** A bundle the user built (`display(b, {raw: true})`): JSON-safe copy, text/plain added when missing. */
+export function rawBundle(obj: unknown): MimeBundle {
+  const b = JSON.parse(JSON.stringify(obj)) as MimeBundle;
+  if (b['text/plain'] === undefined) b['text/plain'] = Object.keys(b).map((k) => `<${k}>`).join(' ');
+  return b;
 }
 
 function plainText(obj: unknown): string {

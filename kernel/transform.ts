@@ -16,7 +16,9 @@
  *   - `import d, {a as b} from "m"` becomes `var t = await __kiln.import("m"); d = __kiln.defaultOf(t);
  *     ({a: b} = t);` and `import(x)` becomes `__kiln.import(x)`; `__kiln.import` resolves against the
  *     working directory (the notebook's folder). esbuild's trailing `export {...}` is dropped.
- *   - the last statement, when it is an expression, becomes `return (expr);` — the cell's value.
+ *   - the last statement, when it is an expression, becomes `return (expr);` — the cell's value. It is
+ *     marked in the TypeScript source first (`__kiln.value(expr)`, see `markLastExpression`), because
+ *     esbuild drops constant expression statements such as `'a' + 'b'`.
  * Redeclaring a name in a later cell (re-running a cell) is therefore allowed, and `const` is not
  * enforced across cells; `var` inside blocks stays local to the cell.
  *
@@ -65,18 +67,29 @@ export function loadEsbuild(): Promise<EsbuildModule> {
 export async function compileCell(code: string, opts: CompileOptions): Promise<CompiledCell> {
   const esbuild = await loadEsbuild();
   const lineOffset = opts.lineOffset ?? 0;
+  const transform = (source: string) => esbuild.transform(source, {
+    loader: 'ts', format: 'esm', target: 'es2022', sourcemap: 'external', sourcefile: opts.filename,
+    define: { 'import.meta': '__kiln.meta' }, logLevel: 'silent',
+    tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true, useDefineForClassFields: true } },
+  });
+  // The last expression is marked in the source (esbuild drops some constant expression statements,
+  // e.g. 'a' + 'b'); if the marked source does not parse, the unmarked one decides (and reports).
+  const marked = markLastExpression(code);
   let result;
+  let shift: { line: number; column: number } | undefined;
   try {
-    result = await esbuild.transform(code, {
-      loader: 'ts', format: 'esm', target: 'es2022', sourcemap: 'external', sourcefile: opts.filename,
-      define: { 'import.meta': '__kiln.meta' }, logLevel: 'silent',
-      tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true, useDefineForClassFields: true } },
-    });
-  } catch (e) {
-    const err = (e as { errors?: { text: string; location?: { line: number; column: number; lineText: string } }[] }).errors?.[0];
-    if (!err) throw e;
-    const loc = err.location;
-    throw new CellSyntaxError(err.text, (loc?.line ?? 1) + lineOffset, (loc?.column ?? 0) + 1, loc?.lineText ?? '');
+    if (!marked) throw new Error('no mark');
+    result = await transform(marked.code);
+    shift = marked.at;
+  } catch {
+    try {
+      result = await transform(code);
+    } catch (e) {
+      const err = (e as { errors?: { text: string; location?: { line: number; column: number; lineText: string } }[] }).errors?.[0];
+      if (!err) throw e;
+      const loc = err.location;
+      throw new CellSyntaxError(err.text, (loc?.line ?? 1) + lineOffset, (loc?.column ?? 0) + 1, loc?.lineText ?? '');
+    }
   }
   const js = result.code;
   const map = new SourceMap(JSON.parse(result.map));
@@ -96,10 +109,73 @@ export async function compileCell(code: string, opts: CompileOptions): Promise<C
       if (e.originalLine === undefined || e.originalColumn === undefined) return undefined;
       // esbuild maps an indented statement from column 0 of its line: skip that indentation
       const gap = e.generatedLine === l ? js.slice(lineStarts[l] + (e.generatedColumn ?? c), lineStarts[l] + c) : '';
-      const delta = gap.length - (gap.length - gap.trimStart().length);
-      return { line: e.originalLine + 1 + lineOffset, column: e.originalColumn + 1 + delta };
+      const delta = gap.trimStart().length;
+      let col = e.originalColumn + 1 + delta;
+      // columns after the value mark on its line move back by the mark's length
+      if (shift && e.originalLine === shift.line && e.originalColumn >= shift.column + VALUE_MARK.length) col -= VALUE_MARK.length;
+      return { line: e.originalLine + 1 + lineOffset, column: col };
     },
   };
+}
+
+const VALUE_MARK = '__kiln.value(';
+
+const DECLARATION_STARTS = new Set(['if', 'for', 'while', 'do', 'switch', 'try', 'throw', 'return', 'break', 'continue', 'with', 'debugger',
+  'var', 'let', 'const', 'function', 'class', 'export', 'else', 'case', 'default', 'using']);
+const TS_DECLARATIONS = new Set(['type', 'interface', 'enum', 'namespace', 'module', 'declare', 'abstract']);
+const CONTINUES = new Set(['.', '?.', '(', '[', ',', '=', '=>', '+', '-', '*', '/', '%', '**', '==', '!=', '===', '!==', '<', '>', '<=', '>=',
+  '&&', '||', '??', '&', '|', '^', '<<', '>>', '>>>', '?', ':', '+=', '-=', '*=', '/=', '%=', '**=', '<<=', '>>=', '>>>=', '&=', '|=', '^=',
+  '&&=', '||=', '??=', '!']);
+const CONTINUE_WORDS = new Set(['in', 'instanceof', 'as', 'satisfies', 'of']);
+const EXPECTS_MORE_WORDS = new Set(['new', 'typeof', 'void', 'delete', 'await', 'yield', 'in', 'of', 'instanceof', 'as', 'satisfies', 'else', 'do', 'return', 'throw', 'case']);
+
+/**
+ * Wraps the cell's last top-level statement in `__kiln.value(...)` when it is an expression, so its
+ * value survives esbuild and becomes the cell's value. Statements are found on the TypeScript source
+ * with automatic semicolon insertion approximated: a boundary is a `;` at depth 0, or a line break at
+ * depth 0 where the previous token can end an expression and the next cannot continue it. Returns
+ * undefined when the last statement is not an expression; a wrong guess only costs the value (the
+ * caller recompiles the unmarked source when the marked one does not parse).
+ */
+export function markLastExpression(code: string): { code: string; at: { line: number; column: number } } | undefined {
+  const { tokens, unclosed, error } = tokenize(code);
+  if (error || unclosed.length || !tokens.length) return undefined;
+  let end = tokens.length;
+  while (end > 0 && tokens[end - 1].kind === 'punct' && tokens[end - 1].value === ';') end--;
+  let depth = 0;
+  let start = 0;
+  for (let k = 0; k < end; k++) {
+    const t = tokens[k];
+    if (depth === 0 && k > 0 && t.newlineBefore && start < k && isBoundary(tokens[k - 1], t)) start = k;
+    depth += depthDelta(t);
+    if (depth === 0 && t.kind === 'punct' && t.value === ';') start = k + 1;
+  }
+  if (end <= start) return undefined;
+  const first = tokens[start], second = tokens[start + 1];
+  if (first.kind === 'punct' && (first.value === '{' || first.value === '}' || first.value === '@' || first.value === ';')) return undefined;
+  if (first.kind === 'ident') {
+    if (DECLARATION_STARTS.has(first.value)) return undefined;
+    if (first.value === 'import' && !(second?.value === '(' || second?.value === '.')) return undefined;
+    if (first.value === 'async' && second?.kind === 'ident' && second.value === 'function') return undefined;
+    if (TS_DECLARATIONS.has(first.value) && second?.kind === 'ident') return undefined;
+    if (second?.kind === 'punct' && second.value === ':') return undefined; // a label
+  }
+  const a = first.start, b = tokens[end - 1].end;
+  const before = code.slice(0, a);
+  const line = before.split('\n').length - 1;
+  const column = a - (before.lastIndexOf('\n') + 1);
+  return { code: `${before}${VALUE_MARK}${code.slice(a, b)})${code.slice(b)}`, at: { line, column } };
+}
+
+/** Whether a line break between `prev` and `next` (at depth 0) ends a statement. */
+function isBoundary(prev: Token, next: Token): boolean {
+  if (next.kind === 'punct' && (next.value === '++' || next.value === '--')) return true; // restricted production
+  if (next.kind === 'punct' && CONTINUES.has(next.value) && next.value !== '!') return false;
+  if (next.kind === 'template' || next.kind === 'templateOpen') return false; // tagged template
+  if (next.kind === 'ident' && CONTINUE_WORDS.has(next.value)) return false;
+  if (prev.kind === 'punct' && !(prev.value === ')' || prev.value === ']' || prev.value === '}' || prev.value === '++' || prev.value === '--')) return false;
+  if (prev.kind === 'ident' && EXPECTS_MORE_WORDS.has(prev.value)) return false;
+  return true;
 }
 
 /** Output text with anchors back to offsets of the source it was built from. */

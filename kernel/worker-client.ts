@@ -112,15 +112,28 @@ export class WorkerExecutor implements CellExecutor {
     this.worker = worker;
     this.bootError = undefined;
     let readyResolve!: () => void;
+    let started = false;
+    let lastError = '';
     this.ready = new Promise((r) => { readyResolve = r; });
+    const failBoot = (message: string) => {
+      this.bootError = message;
+      process.stderr.write(`kiln kernel: the cell worker failed to start:\n${message}\n`);
+      readyResolve();
+    };
     worker.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') readyResolve();
-      else if (m.type === 'boot-error') { this.bootError = m.message; readyResolve(); process.stderr.write(`kiln kernel: the cell worker failed to start:\n${m.message}\n`); }
+      if (m.type === 'ready') { started = true; readyResolve(); } else if (m.type === 'boot-error') failBoot(m.message);
       else this.onMessage(m);
     });
-    worker.on('error', (e) => { if (!this.closing) process.stderr.write(`kiln kernel: cell worker error: ${e?.stack ?? e}\n`); });
+    worker.on('error', (e) => {
+      lastError = (e as Error)?.stack ?? String(e);
+      if (!this.closing && started) process.stderr.write(`kiln kernel: cell worker error: ${lastError}\n`);
+    });
     worker.on('exit', (code) => {
-      readyResolve();
+      if (!started) {
+        if (!this.bootError && !this.closing) failBoot(lastError || `the cell worker exited during start-up (exit code ${code})`);
+        readyResolve();
+        return; // a worker that cannot start would fail again: no restart loop
+      }
       if (this.closing || this.worker !== worker) return;
       this.settle({ ok: false, error: lost(`the cell worker stopped (exit code ${code})`) });
       this.start();

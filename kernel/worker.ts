@@ -13,9 +13,10 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { inspect } from 'node:util';
-import { CellRuntime, loadCommands, type RuntimeHost } from './executor.ts';
+import '../compiler/commands/all.ts';
+import { CellRuntime, type RuntimeHost } from './executor.ts';
 import { complete, inspectAt } from './introspect.ts';
-import { loadDisplay, mimeBundle, progressBundle } from './mime.ts';
+import { mimeBundle, progressBundle, rawBundle } from './mime.ts';
 import type { ToWorker, FromWorker } from './worker-client.ts';
 
 const port = parentPort!;
@@ -32,7 +33,7 @@ let barCounter = 0;
 
 const host: RuntimeHost = {
   stream: (name, text) => post({ type: 'stream', id: currentId, name, text }),
-  display: (obj, { id, update }) => post({ type: 'display', id: currentId, data: mimeBundle(obj), displayId: id, update }),
+  display: (obj, { id, update, raw }) => post({ type: 'display', id: currentId, data: raw ? rawBundle(obj) : mimeBundle(obj), displayId: id, update }),
   clear: (wait) => post({ type: 'clear', id: currentId, wait }),
   progress: (label, fraction) => {
     const now = Date.now();
@@ -63,8 +64,6 @@ process.on('unhandledRejection', (e) => host.stream('stderr', `Unhandled promise
 
 let runtime: CellRuntime;
 try {
-  await loadCommands();
-  await loadDisplay();
   runtime = new CellRuntime(host);
   post({ type: 'ready' });
 } catch (e) {

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import vm from 'node:vm';
-import { compileCell, splitCell, topLevelStatements, CellSyntaxError } from '../../kernel/transform.ts';
+import { compileCell, splitCell, topLevelStatements, markLastExpression, CellSyntaxError } from '../../kernel/transform.ts';
 import { tokenize } from '../../kernel/tokens.ts';
 import { isComplete } from '../../kernel/introspect.ts';
 
@@ -17,6 +17,7 @@ function makeContext() {
     __kiln: {
       import: (spec: string) => { imported.push(spec); return import(spec); },
       defaultOf: (ns: { default?: unknown }) => (ns && 'default' in ns ? ns.default : ns),
+      value: (v: unknown) => v,
       meta: { url: 'file:///tmp/<cell>' },
     },
     setTimeout,
@@ -97,12 +98,33 @@ test('a cell ending in a statement or a block has no value; an object literal in
   assert.is(await run('// only a comment'), undefined);
 });
 
+test('constant expressions esbuild would drop still give the value; ASI decides the last statement', async () => {
+  const { run } = makeContext();
+  assert.is(await run("'kiln' + 'ln'"), 'kilnln');
+  assert.is(await run('const q = 1\n!0'), true);
+  assert.is(await run('const r = 2\nr + 1'), 3);
+  assert.is(await run('const t = [1, 2]\nt\n  .map((v) => v * 10)\n  .join("-")'), '10-20');
+  assert.is(await run('let n = 1\nn\n++n'), 2);
+  assert.is(await run('if (true) {\n  1\n}'), undefined);
+});
+
+test('markLastExpression wraps only an expression statement, at its position', () => {
+  assert.equal(markLastExpression('a;\n  b + c;'), { code: 'a;\n  __kiln.value(b + c);', at: { line: 1, column: 2 } });
+  assert.equal(markLastExpression('x = 1\ny'), { code: 'x = 1\n__kiln.value(y)', at: { line: 1, column: 0 } });
+  assert.is(markLastExpression('const a = 1'), undefined);
+  assert.is(markLastExpression('function f() {}'), undefined);
+  assert.is(markLastExpression('type T = number'), undefined);
+  assert.is(markLastExpression('label: x'), undefined);
+  assert.is(markLastExpression('f(('), undefined);
+  assert.equal(markLastExpression('await import("m")')?.code, '__kiln.value(await import("m"))');
+});
+
 test('positions map from the script back to the cell line and column', async () => {
   const code = 'const a = 1;\n\nfunction f() {\n  throw new Error("boom");\n}\nf();';
   const c = await compileCell(code, { filename: 'pos-cell' });
   let stack = '';
   try {
-    const ctx = vm.createContext({});
+    const ctx = vm.createContext({ __kiln: { value: (v: unknown) => v } });
     await vm.runInContext(c.script, ctx, { filename: 'pos-cell' });
   } catch (e) {
     stack = (e as Error).stack ?? '';
@@ -115,9 +137,17 @@ test('positions map from the script back to the cell line and column', async () 
 test('lineOffset shifts positions for code after magic lines', async () => {
   const c = await compileCell('null.x', { filename: 'off', lineOffset: 2 });
   let stack = '';
-  try { await vm.runInContext(c.script, vm.createContext({}), { filename: 'off' }); } catch (e) { stack = (e as Error).stack ?? ''; }
+  try { await vm.runInContext(c.script, vm.createContext({ __kiln: { value: (v: unknown) => v } }), { filename: 'off' }); } catch (e) { stack = (e as Error).stack ?? ''; }
   const m = /off:(\d+):(\d+)/.exec(stack)!;
   assert.equal(c.position(Number(m[1]), Number(m[2])), { line: 3, column: 6 });
+});
+
+test('a column after the value mark maps back to the unmarked source', async () => {
+  const c = await compileCell('const o = 1;\n  null.x', { filename: 'mark' });
+  let stack = '';
+  try { await vm.runInContext(c.script, vm.createContext({ __kiln: { value: (v: unknown) => v } }), { filename: 'mark' }); } catch (e) { stack = (e as Error).stack ?? ''; }
+  const m = /mark:(\d+):(\d+)/.exec(stack)!;
+  assert.equal(c.position(Number(m[1]), Number(m[2])), { line: 2, column: 8 });
 });
 
 test('syntax errors are CellSyntaxErrors at the cell line and column', async () => {
