@@ -4,8 +4,9 @@
  * Import + type inference of each zoo model, and the reference executor against
  * onnxruntime-node (CPU) on the same exported model and inputs (median of `--repeat` runs after one
  * warm-up). The reference executor is an oracle, not the fast path; the ratio tells how far the
- * compiled backends have to go. Then the pass pipeline's compile time on resnet50 (bench/passes.ts),
- * and the memory plans of the zoo models after the default pipeline (bench/memory.ts).
+ * compiled backends have to go. Then the pass pipeline's compile time on resnet50 (bench/passes.ts), and
+ * the Jupyter kernel's start-up and trivial-cell round trip (bench/kernel.ts), and the memory plans of
+ * the zoo models after the default pipeline (bench/memory.ts).
  * Usage: npm run bench [-- --repeat N] [--models a,b].
  */
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ import { randomInputs } from '../compiler/runtime/inputs.ts';
 import type { Tensor } from '../compiler/ir/tensor.ts';
 import { benchPasses } from './passes.ts';
 import { benchMemory } from './memory.ts';
+import { benchKernel } from './kernel.ts';
 
 const { values } = parseArgs({ options: { repeat: { type: 'string', default: '3' }, models: { type: 'string' } } });
 const repeat = Number(values.repeat);
@@ -59,6 +61,9 @@ for (const name of models) {
 
 // Compile time: import + the default pass pipeline (bench/passes.ts), against its budgets.
 benchPasses({ repeat: Math.max(repeat, 5) });
+
+// The Jupyter kernel: start-up to kernel_info_reply and the round trip of `1+1` (bench/kernel.ts).
+await benchKernel();
 
 // Memory planning: naive, lower bound and planned peak per model (bench/memory.ts).
 benchMemory({ repeat: Math.max(repeat, 5), models });

@@ -1,0 +1,252 @@
+/**
+ * The example notebooks (notebooks/*.ipynb) executed by Debian's nbconvert against the installed kiln
+ * kernel (`/usr/bin/python3 -m nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=kiln`,
+ * kernelspec in a temp prefix), then their OUTPUTS checked cell by cell (cells are found by their
+ * nbformat id): the IR text, HTML tables (row counts), the Arrow stream every table carries
+ * (decoded with apache-arrow), diffs with fused nodes, numeric checks, the memory SVG and the timing
+ * table. Without --allow-errors, any failing cell fails the run. The notebooks are committed without
+ * outputs; that is checked too.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { tableFromIPC, type Table } from 'apache-arrow';
+import { type JupyterEnv, PYTHON, REPO_ROOT, jupyterEnv, killEverything, run } from '../kernel-jupyter/harness.ts';
+import { zooModel } from '../../compiler/zoo/index.ts';
+
+const NOTEBOOKS = path.join(REPO_ROOT, 'notebooks');
+
+/** One output of an executed notebook cell (nbformat 4). */
+interface Output {
+  output_type: 'stream' | 'display_data' | 'execute_result' | 'error';
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, string | string[]>;
+  ename?: string;
+  evalue?: string;
+}
+
+interface Cell {
+  id: string;
+  cell_type: string;
+  source: string | string[];
+  outputs?: Output[];
+  execution_count?: number | null;
+}
+
+const join = (x: string | string[] | undefined) => (Array.isArray(x) ? x.join('') : x ?? '');
+
+/** An executed notebook, with accessors for one cell's outputs. */
+class Executed {
+  private readonly cells: Map<string, Cell>;
+  constructor(readonly name: string, nb: { cells: Cell[] }) {
+    this.cells = new Map(nb.cells.map((c) => [c.id, c]));
+  }
+
+  cell(id: string): Cell {
+    const c = this.cells.get(id);
+    assert.ok(c, `${this.name}: no cell '${id}'`);
+    return c;
+  }
+
+  /** The rich outputs (display_data, execute_result) of a cell; the result is last. */
+  bundles(id: string): Record<string, string>[] {
+    return (this.cell(id).outputs ?? []).filter((o) => o.data)
+      .map((o) => Object.fromEntries(Object.entries(o.data!).map(([k, v]) => [k, join(v)])));
+  }
+
+  /** The cell's execute_result bundle. */
+  result(id: string): Record<string, string> {
+    const r = (this.cell(id).outputs ?? []).find((o) => o.output_type === 'execute_result');
+    assert.ok(r, `${this.name}: cell '${id}' has no result`);
+    return Object.fromEntries(Object.entries(r.data!).map(([k, v]) => [k, join(v)]));
+  }
+
+  /** All text/plain of the cell (streams and bundles). */
+  text(id: string): string {
+    return (this.cell(id).outputs ?? []).map((o) => join(o.text) + join(o.data?.['text/plain'])).join('\n');
+  }
+
+  /** The cell result's Arrow table (decoded from application/vnd.apache.arrow.stream). */
+  arrow(id: string): Table {
+    const b64 = this.result(id)['application/vnd.apache.arrow.stream'];
+    assert.ok(b64, `${this.name}: cell '${id}' result has no Arrow stream`);
+    return tableFromIPC(Buffer.from(b64, 'base64'));
+  }
+}
+
+/** Body rows of the first HTML table in `html` (`<tr` count minus the header row). */
+function htmlRows(html: string): number {
+  const table = html.slice(html.indexOf('<table'), html.indexOf('</table>'));
+  assert.ok(table.length > 0, 'no <table>');
+  return (table.match(/<tr[\s>]/g) ?? []).length - 1;
+}
+
+/** Values of one Arrow column as JS values. */
+function column(t: Table, name: string): unknown[] {
+  const c = t.getChild(name);
+  assert.ok(c, `no column '${name}' in [${t.schema.fields.map((f) => f.name)}]`);
+  return [...c];
+}
+
+let env: JupyterEnv;
+let outDir: string;
+
+test.before(async () => {
+  env = await jupyterEnv();
+  outDir = path.join(env.root, 'executed');
+  fs.mkdirSync(outDir);
+});
+
+test.after(async () => {
+  await killEverything();
+  env?.dispose();
+});
+
+/** Executes notebooks/NAME.ipynb with nbconvert and reads the executed copy. */
+async function execute(name: string): Promise<Executed> {
+  const r = await run(PYTHON, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=kiln',
+    '--ExecutePreprocessor.timeout=120', '--output-dir', outDir, path.join(NOTEBOOKS, `${name}.ipynb`)], {
+    env: env.env, cwd: NOTEBOOKS, timeoutMs: 180_000,
+  });
+  assert.not.ok(r.timedOut, `${name} timed out\n${r.stderr.slice(-4000)}`);
+  assert.is(r.code, 0, `${name} failed\n${r.stderr.slice(-4000)}`);
+  const nb = JSON.parse(fs.readFileSync(path.join(outDir, `${name}.ipynb`), 'utf8')) as { cells: Cell[] };
+  const errors = nb.cells.flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === 'error').map((o) => `${c.id}: ${o.ename}: ${o.evalue}`));
+  assert.equal(errors, []);
+  return new Executed(name, nb);
+}
+
+test('the notebooks are committed without outputs and use the kiln kernel', () => {
+  const names = fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort();
+  assert.ok(names.length >= 3, `${names}`);
+  for (const n of names) {
+    const nb = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, n), 'utf8'));
+    assert.is(nb.metadata.kernelspec.name, 'kiln', n);
+    assert.is(nb.nbformat, 4);
+    for (const c of nb.cells as Cell[]) {
+      assert.ok(/^[A-Za-z0-9_-]{1,64}$/.test(c.id), `${n}: cell id '${c.id}'`);
+      if (c.cell_type !== 'code') continue;
+      assert.equal(c.outputs, [], `${n}: cell '${c.id}' has outputs`);
+      assert.is(c.execution_count, null, `${n}: cell '${c.id}' has an execution count`);
+    }
+  }
+});
+
+test('01-import-and-ir: zoo model, IR text, node table, exported .onnx imported back', async () => {
+  const nb = await execute('01-import-and-ir');
+  assert.match(nb.text('zoo-names'), /'resnet50'.*'mlp'/s);
+  assert.match(nb.text('load-mlp'), /session zoo:mlp \(graph mlp\)/);
+  assert.match(nb.text('load-mlp'), /current graph: 5 nodes, 6 constants/);
+
+  const ir = nb.result('ir-mlp');
+  assert.match(ir['text/plain'], /kiln\.graph @mlp\(%input: f32\[1,784\]\) -> \(%logits: f32\[1,10\]\) \{/);
+  assert.is((ir['text/plain'].match(/= Gemm\(/g) ?? []).length, 3);
+  assert.is((ir['text/plain'].match(/= Relu\(/g) ?? []).length, 2);
+  assert.match(ir['text/html'], /kiln\.graph/);
+  assert.match(ir['text/html'], /@mlp/);
+
+  const nodes = nb.result('nodes-mlp');
+  assert.is(htmlRows(nodes['text/html']), 5);
+  const t = nb.arrow('nodes-mlp');
+  assert.is(t.numRows, 5);
+  assert.equal(column(t, 'op'), ['Gemm', 'Relu', 'Gemm', 'Relu', 'Gemm']);
+  assert.match(nb.text('gemm-shapes'), /'Gemm: f32\[1,10\]'/);
+
+  const mobilenet = zooModel('mobilenetv2', { seed: 0 });
+  const n = mobilenet.nodes.length;
+  const convs = mobilenet.nodes.filter((x) => x.op === 'Conv').length;
+  assert.match(nb.text('export-onnx'), /wrote mobilenetv2\.onnx: \d+\.\d\d MiB/);
+  assert.match(nb.text('load-onnx'), /\(graph mobilenetv2\)/);
+  assert.match(nb.text('load-onnx'), new RegExp(`current graph: ${n} nodes`));
+  assert.match(nb.result('ir-onnx-head')['text/plain'], /^kiln\.graph @mobilenetv2\(%input: f32\[1,3,224,224\]\) -> \(%output: f32\[1,1000\]\) \{/);
+  assert.is(htmlRows(nb.result('nodes-onnx')['text/html']), n);
+  assert.is(nb.arrow('nodes-onnx').numRows, n);
+  const ops = nb.arrow('ops-onnx');
+  const counts = new Map(column(ops, 'op').map((op, i) => [op as string, Number(column(ops, 'count')[i])]));
+  assert.is([...counts.values()].reduce((a, b) => a + b, 0), n);
+  assert.is(counts.get('Conv'), convs);
+  assert.is(htmlRows(nb.result('ops-onnx')['text/html']), counts.size);
+});
+
+test('02-stepping-passes: steps with diffs, numeric checks, decisions, fusions, history, branch', async () => {
+  const nb = await execute('02-stepping-passes');
+  const nodes0 = zooModel('mobilenetv2', { seed: 0 }).nodes.length;
+  assert.match(nb.text('pipeline'), /▶ 0 {2}load/);
+  // fold-conv-bn removes every BatchNormalization; the diff shows them going
+  const fold = nb.text('stepto-fold');
+  assert.match(fold, new RegExp(`step 5/9 fold-conv-bn: ${nodes0} → (\\d+) nodes, [\\d.]+ ms; numerics ok`));
+  const diffFold = nb.result('diff-fold')['text/plain'];
+  assert.match(diffFold, /^--- step 4 \(cse\)$/m);
+  assert.match(diffFold, /^\+\+\+ step 5 \(fold-conv-bn\)$/m);
+  assert.ok((diffFold.match(/^-\s+%\S+ = BatchNormalization\(/gm) ?? []).length > 0, diffFold.slice(0, 2000));
+  assert.not.match(diffFold, /^\+\s+%\S+ = BatchNormalization\(/m);
+  assert.match(nb.text('check-fold'), /step 5 \(fold-conv-bn\) against step 0: max abs error [\d.e+-]+, max rel error [\d.e+-]+\s+within tolerance/);
+  // fuse-conv-act: the diff shows fused kiln.conv nodes
+  const fuse = nb.result('step-fuse')['text/plain'];
+  assert.match(fuse, /step 7\/9 fuse-conv-act: \d+ → \d+ nodes/);
+  assert.ok((fuse.match(/^\+\s+%\S+ = kiln\.conv\(/gm) ?? []).length > 0, fuse.slice(0, 2000));
+  const changes = nb.arrow('diff-fuse');
+  assert.ok(changes.numRows > 0);
+  assert.ok(column(changes, 'after').some((v) => String(v).includes('kiln.conv(')));
+  const decisions = nb.arrow('decisions');
+  const passes = column(decisions, 'pass');
+  const bnCount = zooModel('mobilenetv2', { seed: 0 }).nodes.filter((x) => x.op === 'BatchNormalization').length;
+  assert.is(passes.filter((p) => p === 'fold-conv-bn').length, bnCount);
+  assert.ok(passes.includes('fuse-conv-act'));
+  assert.ok(column(nb.arrow('fusions'), 'op').includes('kiln.conv'));
+  // history: steps 0..7, the cursor at 7
+  const history = nb.arrow('history');
+  assert.equal(column(history, 'step').map(Number), [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.is(column(history, 'at')[7], '▶');
+  assert.is(htmlRows(nb.result('history')['text/html']), 8);
+  assert.match(nb.text('back'), /back 2 steps; now at:\s+step 5\/9 fold-conv-bn/);
+  assert.match(nb.text('back'), /▶ 5 {2}fold-conv-bn/);
+  // branch and compare
+  const cmp = nb.result('branch')['text/plain'];
+  assert.match(cmp, /^a: step 9, \d+ nodes/m);
+  assert.match(cmp, /^b: step 7, \d+ nodes, .*pipeline .*fold-conv-bn,mixed-precision,dce$/m);
+  const both = nb.arrow('branch-check');
+  assert.is(both.numRows, 2);
+  const err = column(both, 'max_rel_error').map(Number);
+  assert.ok(err[0] < 1e-5, `fused error ${err[0]}`);
+  assert.ok(err[1] > 1e-5 && err[1] < 0.1, `f16 error ${err[1]}`);
+  assert.equal(column(both, 'within_tolerance'), [true, false]);
+});
+
+test('03-memory-and-timings: memory plan with its SVG timeline, per-node timings', async () => {
+  const nb = await execute('03-memory-and-timings');
+  assert.match(nb.text('runall'), /step 9\/9 dce/);
+  for (const id of ['mem', 'mem-step0']) {
+    const mem = nb.result(id);
+    assert.match(mem['text/plain'], /peak\s+[\d.]+ [KMG]?i?B\s+= [\d.]+ x lower bound/);
+    const svg = mem['image/svg+xml'];
+    assert.ok(svg, `${id}: no SVG`);
+    assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    const [, tensors, aliases] = /(\d+) tensors \((\d+) alias/.exec(mem['text/plain'])!.map(Number);
+    // one rectangle per tensor with its own arena space (aliases share their source's), plus the frame
+    const rects = (svg.match(/<rect\b/g) ?? []).length;
+    assert.ok(rects > tensors - aliases, `${id}: ${rects} rects for ${tensors} tensors, ${aliases} aliases`);
+    // the Arrow stream is the timeline: one row per tensor
+    assert.is(nb.arrow(id).numRows, tensors);
+    assert.match(mem['text/html'], /<svg/);
+  }
+  assert.match(nb.result('mem')['text/plain'], /at step 9 \(dce\)/);
+  assert.match(nb.result('mem-step0')['text/plain'], /at step 0 \(load\)/);
+  // timings: one row per node in the "by node" Arrow table, bars in the SVG
+  const nodes = Number(/current graph: (\d+) nodes/.exec(nb.text('load-mobilenet'))![1]);
+  const timing = nb.result('timings');
+  assert.match(timing['text/plain'], new RegExp(`zoo:mobilenetv2 at step 9 \\(dce\\): ${nodes} nodes, median run [\\d.]+ ms`));
+  assert.match(timing['text/plain'], /time by op/);
+  const t = nb.arrow('timings');
+  assert.is(t.numRows, nodes);
+  const ms = column(t, 'ms').map(Number);
+  assert.ok(ms.every((x) => x >= 0) && ms.some((x) => x > 0));
+  assert.ok((timing['image/svg+xml'].match(/<rect\b/g) ?? []).length > 1);
+  assert.ok(htmlRows(timing['text/html']) > 0);
+  assert.match(nb.text('run'), /on the reference executor/);
+  assert.match(nb.text('run'), /output\s+f32\s+\[1,1000\]/);
+});
+
+test.run();
