@@ -4,6 +4,7 @@
  * - `python3 -m jupyter_console --kernel kiln` starts the kernel from the temp kernelspec, runs
  *   TypeScript cells and line magics, prints results as `Out[n]:`, and shuts the kernel down on exit
  *   (no kernel process is left, found by the temp runtime folder in its command line);
+ * - `await input(...)` in a cell becomes an input_request the console answers from its own stdin;
  * - `jupyter-console --existing FILE` attaches to a kernel we started, leaves it running on exit, and a
  *   second console sees the state the first one left.
  */
@@ -56,6 +57,17 @@ test('jupyter console --kernel kiln runs TypeScript cells and magics, then shuts
   assert.match(out, /kiln\.graph @mlp\(%input: f32\[1,784\]\) -> \(%logits: f32\[1,10\]\)/, all);
   assert.match(out, /Shutting down kernel/, all);
   assert.equal(await waitGone(kernelsOfEnv(), 5000), [], 'a kernel outlived its console');
+});
+
+test('input() asks the console for a line (input_request on stdin)', async () => {
+  const r = await run(PYTHON, ['-m', 'jupyter_console', '--kernel', 'kiln', '--simple-prompt', '--no-confirm-exit'], {
+    env: env.env, input: 'const who = await input("your name? ")\nkiln-user\nwho.toUpperCase() + "!"\n', timeoutMs: 60_000,
+  });
+  const out = plain(r.stdout);
+  assert.is(r.code, 0, out + r.stderr);
+  assert.match(out, /your name\? /, out);
+  assert.match(out, /Out\[2\]: KILN-USER!/, out);
+  assert.equal(await waitGone(kernelsOfEnv(), 5000), []);
 });
 
 test('jupyter-console --existing attaches to a running kernel and leaves it running', async () => {
