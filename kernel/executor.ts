@@ -8,8 +8,9 @@
  *
  * A cell is split (kernel/transform.ts `splitCell`) into magic lines and TypeScript runs, executed in
  * order. A magic `%name args` calls `findCommand(name).run(args, ctx)` from the shared command table;
- * a TypeScript run is compiled by `compileCell` and evaluated with `vm.runInThisContext` under a
- * filename registered for error mapping (kernel/traceback.ts). Every part's value except the last is
+ * a TypeScript run is compiled by `compileCell` (cached by its text: re-running a cell skips esbuild)
+ * and evaluated with `vm.runInThisContext` under a filename registered for error mapping
+ * (kernel/traceback.ts). Every part's value except the last is
  * shown with `host.display`; the last one is the cell's value (the kernel's execute_result).
  *
  * Globals installed: `load(model, opts)` (loads a Session and makes it current), `session` (the current
@@ -30,7 +31,7 @@ import { KilnError } from '../compiler/errors.ts';
 import { zooModel, zooNames, zooDescription } from '../compiler/zoo/index.ts';
 import * as results from '../compiler/results/index.ts';
 import { findCommand, allCommands, type CommandContext } from '../compiler/commands/command.ts';
-import { compileCell, splitCell, type CellPart } from './transform.ts';
+import { compileCell, splitCell, type CellPart, type CompiledCell } from './transform.ts';
 import { CellRegistry, type CellError } from './traceback.ts';
 
 /** What the runtime needs from its host (the worker, the REPL, a test). */
@@ -59,11 +60,14 @@ export interface RuntimeOptions {
 }
 
 let displayCounter = 0;
+const COMPILE_CACHE_SIZE = 256;
 
 /** Runs cells in this thread's global context; one per kernel (or REPL). */
 export class CellRuntime implements CommandContext {
   private current: Session | undefined;
   private scriptCounter = 0;
+  /** Compiled parts by line and code, least recently used first. */
+  private readonly compiled = new Map<string, CompiledCell>();
   private controller = new AbortController();
   readonly registry = new CellRegistry();
   private readonly cwd: string;
@@ -122,11 +126,15 @@ export class CellRuntime implements CommandContext {
 
   private async runPart(part: CellPart, source: string, label: string): Promise<unknown> {
     if (part.kind === 'magic') return this.runMagic(part.name, part.args);
-    const filename = `kiln-cell-${++this.scriptCounter}`;
-    this.registry.add(filename, label, source);
-    const compiled = await compileCell(part.code, { filename, lineOffset: part.line - 1 });
-    this.registry.add(filename, label, source, compiled);
-    return await vm.runInThisContext(compiled.script, { filename });
+    // re-running a cell reuses its compiled script (and filename; the registry gets the new label)
+    const key = `${part.line}\n${part.code}`;
+    let compiled = this.compiled.get(key);
+    if (compiled) this.compiled.delete(key);
+    else compiled = await compileCell(part.code, { filename: `kiln-cell-${++this.scriptCounter}`, lineOffset: part.line - 1 });
+    this.compiled.set(key, compiled);
+    if (this.compiled.size > COMPILE_CACHE_SIZE) this.compiled.delete(this.compiled.keys().next().value!);
+    this.registry.add(compiled.filename, label, source, compiled);
+    return await vm.runInThisContext(compiled.script, { filename: compiled.filename });
   }
 
   /** Runs the command `name` from the shared table. */

@@ -20,7 +20,6 @@
  */
 import type { CellExecutor, CellCallbacks } from './worker-client.ts';
 import type { History } from './history.ts';
-import { isComplete } from './introspect.ts';
 import { newHeader, type OutgoingMessage } from './wire.ts';
 import {
   PROTOCOL_VERSION, type Channel, type CompleteRequest, type ExecuteRequest, type HistoryRequest, type InspectRequest,
@@ -65,7 +64,10 @@ export class KernelHandler {
       execute_request: (m) => this.execute(m),
       complete_request: (m, ch) => this.complete(m, ch),
       inspect_request: (m, ch) => this.inspect(m, ch),
-      is_complete_request: async (m, ch) => this.reply(m, ch, 'is_complete_reply', await isComplete(String((m.content as { code?: string }).code ?? ''))),
+      is_complete_request: async (m, ch) => {
+        const { isComplete } = await import('./introspect.ts'); // loaded on first use: keeps start-up short
+        this.reply(m, ch, 'is_complete_reply', await isComplete(String((m.content as { code?: string }).code ?? '')));
+      },
       history_request: async (m, ch) => this.reply(m, ch, 'history_reply', { status: 'ok', history: this.opts.history.query(m.content as unknown as HistoryRequest) }),
       comm_info_request: async (m, ch) => this.reply(m, ch, 'comm_info_reply', { status: 'ok', comms: {} }),
       shutdown_request: (m, ch) => this.shutdown(m, ch),

@@ -92,7 +92,9 @@ export async function compileCell(code: string, opts: CompileOptions): Promise<C
     }
   }
   const js = result.code;
-  const map = new SourceMap(JSON.parse(result.map));
+  const mapText = result.map;
+  let parsedMap: SourceMap | undefined; // parsed on the first error that needs it
+  const sourceMap = () => (parsedMap ??= new SourceMap(JSON.parse(mapText)));
   const built = rewrite(js);
   const lineStarts = [0];
   for (let i = 0; i < js.length; i++) if (js[i] === '\n') lineStarts.push(i + 1);
@@ -105,7 +107,7 @@ export async function compileCell(code: string, opts: CompileOptions): Promise<C
       let l = 0;
       while (l + 1 < lineStarts.length && lineStarts[l + 1] <= off) l++;
       const c = off - lineStarts[l];
-      const e = map.findEntry(l, c) as { generatedLine?: number; generatedColumn?: number; originalLine?: number; originalColumn?: number };
+      const e = sourceMap().findEntry(l, c) as { generatedLine?: number; generatedColumn?: number; originalLine?: number; originalColumn?: number };
       if (e.originalLine === undefined || e.originalColumn === undefined) return undefined;
       // esbuild maps an indented statement from column 0 of its line: skip that indentation
       const gap = e.generatedLine === l ? js.slice(lineStarts[l] + (e.generatedColumn ?? c), lineStarts[l] + c) : '';
@@ -254,8 +256,7 @@ interface Statement {
 }
 
 /** Splits esbuild's output into top-level statements by bracket depth. */
-export function topLevelStatements(js: string): Statement[] {
-  const { tokens } = tokenize(js);
+export function topLevelStatements(js: string, tokens: Token[] = tokenize(js).tokens): Statement[] {
   const out: Statement[] = [];
   let depth = 0;
   let first = 0;
@@ -280,14 +281,14 @@ const STATEMENT_KEYWORDS = new Set(['if', 'for', 'while', 'do', 'switch', 'try',
 
 /** Rewrites esbuild's output into the wrapped script (see the module comment). */
 function rewrite(js: string): { text: string; sourceOffset(line: number, col: number): number | undefined } {
-  const statements = topLevelStatements(js).filter((s) => !(isWord(s.tokens[0], 'export') && s.tokens[1]?.value === '{'));
+  const { tokens } = tokenize(js);
+  const statements = topLevelStatements(js, tokens).filter((s) => !(isWord(s.tokens[0], 'export') && s.tokens[1]?.value === '{'));
   const b = new Builder(js);
   const predeclared: string[] = [];
   const hoisted: Token[][] = [];
   const body: (() => void)[] = [];
   let temp = 0;
   // dynamic import() anywhere → __kiln.import()
-  const { tokens } = tokenize(js);
   const patches: Patch[] = [];
   for (let k = 0; k + 1 < tokens.length; k++) {
     if (isWord(tokens[k], 'import') && tokens[k + 1].value === '(' && tokens[k - 1]?.value !== '.') patches.push({ start: tokens[k].start, end: tokens[k].end, text: '__kiln.import' });
