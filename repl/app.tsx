@@ -4,14 +4,15 @@
  * bar), the status line (model, target, step k/n, next pass) and the prompt.
  *
  * Running lines. A submitted line is recorded in the history and queued; the queue runs one line at a
- * time through the ReplShell, so lines typed or pasted while a command works run in order afterwards.
- * TypeScript that is not complete (an open bracket, string or template) continues on the next lines
- * under a `...` prompt, until it completes or an empty line runs it as it is.
- * Before a line runs, the app waits one frame so the spinner is on screen: commands drive the Session
- * synchronously (a pass, the numeric check) and the screen cannot change while they compute, but the
- * busy line says what is going on; progress reported through CommandContext.progress updates it
- * whenever the work yields. Output is rendered with colour (unless NO_COLOR is set) at the terminal's
- * width. A failing line shows its error in red and the REPL carries on.
+ * time through the ReplEngine (repl/engine.ts; in a terminal the shell lives in a worker thread, so
+ * the screen keeps drawing while a pass or a run computes), and lines typed or pasted meanwhile run
+ * in order afterwards. TypeScript that is not complete (an open bracket, string or template)
+ * continues on the next lines under a `...` prompt, until it completes or an empty line runs it as it
+ * is. The busy line shows the running line's label, then whatever it reports through
+ * CommandContext.progress (label and fraction). Ctrl-C while busy interrupts (a second one stops it
+ * hard, see repl/worker-engine.ts). Output is rendered with colour (unless NO_COLOR is set) at the
+ * terminal's width; a failing line shows its error in red and the REPL carries on. Output that
+ * arrives outside any line (a background callback's console.log) gets its own transcript entry.
  *
  * Leaving: `exit`/`quit`, Ctrl-D on an empty line or Ctrl-C twice unmount the app; the caller's
  * `waitUntilExit()` then resolves.
@@ -19,7 +20,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Static, Text, useApp, useStdout } from 'ink';
 import type { History } from './history.ts';
-import type { ReplShell } from './shell.ts';
+import { lineLabel, type ReplEngine } from './engine.ts';
 import { Entry, type TranscriptEntry } from './components/entry.tsx';
 import { Prompt } from './components/prompt.tsx';
 import { Spinner } from './components/spinner.tsx';
@@ -30,7 +31,7 @@ export const CONTINUATION = '...';
 
 /** Props of the REPL app. */
 export interface AppProps {
-  readonly shell: ReplShell;
+  readonly engine: ReplEngine;
   readonly history: History;
   /** Text shown first (title and hints). */
   readonly banner?: string;
@@ -55,7 +56,7 @@ interface Busy {
 
 /** The REPL screen. */
 export function App(props: AppProps) {
-  const { shell, history } = props;
+  const { engine, history } = props;
   const prompt = props.prompt ?? 'kiln> ';
   const color = props.color ?? !process.env.NO_COLOR;
   const paintDelay = props.paintDelay ?? 40;
@@ -64,12 +65,14 @@ export function App(props: AppProps) {
   const [entries, setEntries] = useState<TranscriptEntry[]>(() =>
     props.banner ? [{ id: 0, output: [{ kind: 'print', text: props.banner }], ok: true }] : []);
   const [busy, setBusy] = useState<Busy | undefined>();
-  const [, setSessionTick] = useState(0);
+  const [status, setStatus] = useState(() => engine.status());
   const queue = useRef<string[]>([]);
   const continued = useRef<string[]>([]);
   const [continuing, setContinuing] = useState(false);
   const running = useRef(false);
   const cancelled = useRef(false);
+  /** Ctrl-C presses during the running line (the second one is a hard stop). */
+  const interrupts = useRef(0);
   const nextId = useRef(1);
   const leaving = useRef(false);
 
@@ -92,21 +95,21 @@ export function App(props: AppProps) {
         if (continued.current.length) {
           if (typed.trim() !== '') continued.current.push(typed);
           line = continued.current.join('\n');
-          if (typed.trim() !== '' && await shell.needsMore(line)) continue;
+          if (typed.trim() !== '' && await engine.needsMore(line)) continue;
           continued.current = [];
           setContinuing(false);
-        } else if (await shell.needsMore(typed)) {
+        } else if (typed.trim() !== '' && await engine.needsMore(typed)) {
           continued.current = [typed];
           setContinuing(true);
           continue;
         }
-        const parsed = shell.parse(line);
-        if (parsed.kind === 'empty') {
+        if (line.trim() === '' || line.trim().startsWith('#')) {
           setEntries((e) => [...e, { id: nextId.current++, input: line, output: [], ok: true }]);
           continue;
         }
-        setBusy({ label: parsed.kind === 'command' ? `${parsed.name} ${parsed.args}`.trim() : 'evaluating' });
+        setBusy({ label: lineLabel(line) });
         cancelled.current = false;
+        interrupts.current = 0;
         await new Promise((r) => setTimeout(r, paintDelay));
         if (cancelled.current) { // Ctrl-C before the line started
           setEntries((e) => [...e, { id: nextId.current++, input: line, output: [{ kind: 'error', text: 'error: interrupted' }], ok: false }]);
@@ -115,26 +118,31 @@ export function App(props: AppProps) {
         }
         const t0 = performance.now();
         const width = props.width ?? Math.max(40, (stdout.columns || 100) - 1);
-        const result = await shell.execute(line, { color, width });
+        const result = await engine.execute(line, { color, width });
         const ms = performance.now() - t0;
         setEntries((e) => [...e, { id: nextId.current++, input: line, output: result.output, ok: result.ok, ms }]);
         setBusy(undefined);
-        setSessionTick((n) => n + 1);
+        setStatus(result.status);
         if (result.exit) leave();
       }
     } finally {
       running.current = false;
     }
-  }, [shell, color, paintDelay, stdout, leave, props.width]);
+  }, [engine, color, paintDelay, stdout, leave, props.width]);
 
   useEffect(() => {
-    shell.listeners = { progress: (label, fraction) => setBusy({ label, fraction }) };
+    engine.listeners = {
+      progress: (label, fraction) => {
+        if (running.current) setBusy({ label, fraction });
+      },
+      print: (text) => setEntries((e) => [...e, { id: nextId.current++, output: [{ kind: 'print', text }], ok: true }]),
+    };
     if (props.initialLines?.length) {
       queue.current.push(...props.initialLines);
       void drain();
     }
     return () => {
-      shell.listeners = {};
+      engine.listeners = {};
     };
   }, []); // eslint-disable-line react-hooks/exhaustive-deps -- once, at mount
 
@@ -150,13 +158,20 @@ export function App(props: AppProps) {
         {(entry) => <Entry key={entry.id} entry={entry} prompt={prompt} />}
       </Static>
       {busy && <Spinner label={busy.label} fraction={busy.fraction} />}
-      <StatusLine session={shell.session} />
+      <StatusLine text={status} />
       <Prompt prompt={continuing ? CONTINUATION.padEnd(prompt.length) : prompt} history={history} busy={busy !== undefined}
-        complete={(text) => shell.complete(text)} onSubmit={submit} onExit={leave}
+        complete={(text) => engine.complete(text)} onSubmit={submit} onExit={leave}
         onInterrupt={() => {
           queue.current.length = 0;
           cancelled.current = true;
-          if (shell.interrupt()) setBusy((b) => b && { ...b, label: `${b.label} (interrupting…)` });
+          const hard = interrupts.current++ > 0;
+          void engine.interrupt(hard).then(({ note, rerun }) => {
+            if (note) setBusy((b) => b && { ...b, label: `${b.label}: ${note}` });
+            if (rerun) {
+              queue.current.unshift(rerun);
+              void drain();
+            }
+          });
         }} />
     </Box>
   );

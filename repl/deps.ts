@@ -5,11 +5,12 @@
  * evaluator, with the same preloaded kiln API as a notebook (`load`, `session`, `zoo`, `display`,
  * the result tables...).
  *
- * The runtime runs in this thread (the kernel puts it in a worker; the REPL has no sockets to keep
- * alive). It keeps the current session, and the shell reads and sets it there, so `load zoo:mlp`
+ * The runtime runs in the thread that calls `kilnDeps` (the terminal app's worker, repl/worker.ts, or
+ * the main thread in piped mode). It keeps the current session, and the shell reads and sets it there, so `load zoo:mlp`
  * followed by `session.current`, or `load('zoo:bert')` followed by `step`, act on one session. Console
- * output of code is not captured: it goes to the terminal (ink prints it above the prompt). A
- * `display(obj)` in code shows the object in the line's output. `input()` is not available.
+ * output of code goes to stdout (piped mode) or, with `captureConsole` (the terminal app's worker),
+ * into the line's output. A `display(obj)` in code shows the object in the line's output. `input()`
+ * is not available.
  */
 import '../compiler/commands/all.ts';
 import { allCommands, findCommand } from '../compiler/commands/command.ts';
@@ -19,8 +20,14 @@ import { CellRuntime, type RuntimeHost } from '../kernel/executor.ts';
 import { complete as completeCode, isComplete } from '../kernel/introspect.ts';
 import type { ReplDeps, ReplShell } from './shell.ts';
 
+/** Options of `kilnDeps`. */
+export interface KilnDepsOptions {
+  /** Route the code's console output into the line's output (the worker) instead of the terminal. */
+  readonly captureConsole?: boolean;
+}
+
 /** kiln's command table, renderer and TypeScript evaluator for a REPL. */
-export function kilnDeps(): ReplDeps {
+export function kilnDeps(opts: KilnDepsOptions = {}): ReplDeps {
   let shell: ReplShell | undefined;
   let counter = 0;
   const host: RuntimeHost = {
@@ -30,7 +37,7 @@ export function kilnDeps(): ReplDeps {
     progress: (label, fraction) => shell?.progress(label, fraction),
     input: () => Promise.reject(new KilnError('input() is not available in the REPL')),
   };
-  const runtime = new CellRuntime(host, { captureConsole: false });
+  const runtime = new CellRuntime(host, { captureConsole: opts.captureConsole ?? false });
   return {
     findCommand,
     allCommands,

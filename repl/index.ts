@@ -7,9 +7,13 @@
  * On a terminal that line runs as the first entry of the transcript (with the spinner, and a failure
  * leaves the REPL open to load something else); piped, it runs silently first and a model that does
  * not load ends the run with `error: ...` and exit code 1 before any line is read.
+ *
+ * On a terminal the shell runs in a worker thread (repl/worker-engine.ts) so the screen stays alive
+ * during long work; piped, everything runs in this thread (nothing to draw).
  */
 import type { ReplDeps } from './shell.ts';
 import { ReplShell } from './shell.ts';
+import { LocalEngine, type ReplEngine } from './engine.ts';
 import { runPlain } from './plain.ts';
 
 /** Options of `startRepl`. */
@@ -37,12 +41,12 @@ export async function startRepl(opts: StartOptions = {}): Promise<number> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
-  const deps = opts.deps ?? (await import('./deps.ts')).kilnDeps();
-  const shell = new ReplShell(deps);
   const initial = opts.model !== undefined ? [loadLine(opts.model)] : [];
   if (opts.plain || !stdin.isTTY) {
+    const deps = opts.deps ?? (await import('./deps.ts')).kilnDeps();
+    const shell = new ReplShell(deps);
     for (const line of initial) {
-      const r = await shell.execute(line, { color: false, width: 120 });
+      const r = await shell.execute(line, { color: false, width: opts.width ?? 120 });
       if (!r.ok) {
         for (const o of r.output) if (o.kind === 'error') stderr.write(o.text + '\n');
         return 1;
@@ -52,6 +56,24 @@ export async function startRepl(opts: StartOptions = {}): Promise<number> {
     stdin.pause(); // `exit` may stop before the end of the input: let the process end anyway
     return code;
   }
-  const { runTty } = await import('./tty.tsx');
-  return runTty(shell, { stdin, stdout, stderr, initialLines: initial, width: opts.width });
+  // the worker loads the compiler while this thread loads ink and React
+  const [engine, { runTty }] = await Promise.all([
+    opts.deps ? new LocalEngine(new ReplShell(opts.deps)) : workerOrLocal(stderr),
+    import('./tty.tsx'),
+  ]);
+  return runTty(engine, { stdin, stdout, stderr, initialLines: initial, width: opts.width });
+}
+
+/** The worker engine, or the shell in this thread when the worker cannot start (said on stderr). */
+async function workerOrLocal(stderr: NodeJS.WriteStream): Promise<ReplEngine> {
+  const { WorkerEngine } = await import('./worker-engine.ts');
+  const engine = new WorkerEngine();
+  try {
+    await engine.started();
+    return engine;
+  } catch (e) {
+    stderr.write(`kiln repl: the worker thread did not start (${(e as Error).message.split('\n')[0]}); running in the main thread\n`);
+    await engine.close().catch(() => {});
+    return new LocalEngine(new ReplShell((await import('./deps.ts')).kilnDeps()));
+  }
 }

@@ -272,7 +272,7 @@ export class ReplShell implements CommandContext {
     const space = rest.search(/\s/);
     if (space < 0) {
       const partial = rest.slice(percent);
-      if (!/^[A-Za-z_][\w-]*$|^$/.test(partial)) return { start: line.length, candidates: [] };
+      if (!/^[A-Za-z_][\w-]*$|^$/.test(partial)) return percent ? { start: line.length, candidates: [] } : this.completeCode(line);
       const names = [...this.deps.allCommands().map((c) => c.name), ...(percent ? [] : Object.keys(REPL_WORDS))];
       const own = [...new Set(names)].filter((n) => n.startsWith(partial)).sort();
       if (percent || !this.deps.completeCode) return { start: lead + percent, candidates: own };

@@ -28,8 +28,8 @@ export interface PromptProps {
   /** The prompt sign, e.g. `kiln> `. */
   readonly prompt: string;
   readonly history: History;
-  /** Completions for the text left of the cursor. */
-  complete(textBeforeCursor: string): Completion;
+  /** Completions for the text left of the cursor (applied if the line has not changed meanwhile). */
+  complete(textBeforeCursor: string): Promise<Completion>;
   /** A line was entered (history is the caller's business). */
   onSubmit(line: string): void;
   /** Ctrl-D on an empty line, or Ctrl-C twice. */
@@ -64,10 +64,12 @@ export function Prompt(rendered: PromptProps) {
   };
   const tab = () => {
     const l = line.current;
-    const c = latest.current.complete(l.text.slice(0, l.cursor));
-    const r = ed.applyCompletion(l, c);
-    set(r.line);
-    setCandidates(r.list ? c.candidates : []);
+    void latest.current.complete(l.text.slice(0, l.cursor)).then((c) => {
+      if (line.current !== l) return; // typed on meanwhile: the completion is stale
+      const r = ed.applyCompletion(l, c);
+      set(r.line);
+      setCandidates(r.list ? c.candidates : []);
+    }, () => {});
   };
   /** A chunk of several characters: printable runs are inserted, control characters act as keys. */
   const typeText = (s: string) => {

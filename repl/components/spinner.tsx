@@ -2,7 +2,8 @@
  * The busy line shown while a command works: a braille spinner (its own small component: ora is not
  * a dependency and draws outside ink), the label of the current work and, when the work reports a
  * fraction through CommandContext.progress, a bar with a percentage. The spinner advances on a timer
- * only while mounted, so an idle REPL schedules nothing.
+ * only while mounted, so an idle REPL schedules nothing. A label too long for the line is cut with "…"
+ * (the spinner and the bar keep their room).
  */
 import { useEffect, useState } from 'react';
 import { Box, Text } from 'ink';
@@ -34,10 +35,10 @@ export function Spinner({ label, fraction, interval = 80 }: SpinnerProps) {
     return () => clearInterval(t);
   }, [interval]);
   return (
-    <Box>
-      <Text color="cyan">{SPINNER_FRAMES[frame]} </Text>
-      <Text>{label}</Text>
-      {fraction !== undefined && <Text color="cyan">{'  ' + progressBar(fraction)}</Text>}
+    <Box flexDirection="row">
+      <Box flexShrink={0}><Text color="cyan">{SPINNER_FRAMES[frame] + ' '}</Text></Box>
+      <Text wrap="truncate-end">{label}</Text>
+      {fraction !== undefined && <Box flexShrink={0}><Text color="cyan">{'  ' + progressBar(fraction)}</Text></Box>}
     </Box>
   );
 }

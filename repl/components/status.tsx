@@ -1,26 +1,7 @@
-/**
- * The status line above the prompt: which model is loaded, the target, where the cursor stands in the
- * pipeline (step k of n and the pass that produced it) and the next pass, so a user always knows what
- * `step` and `back` will do.
- */
+/** The status line above the prompt (its text: repl/status.ts). */
 import { Text } from 'ink';
-import type { Session } from '../../compiler/session.ts';
-
-/** The status text of a session (plain, for tests and the piped mode). */
-export function statusText(session: Session | undefined): string {
-  if (!session) return 'no model loaded: load MODEL (zoo:mlp, zoo:resnet50, file.onnx, file.kir)';
-  let pass = 'load';
-  try {
-    pass = session.at().pass;
-  } catch {
-    // a step that is not computed yet cannot be current; keep the default
-  }
-  const next = session.pipelineEntries[session.current]?.pass;
-  return `${session.source} · ${session.target} · step ${session.current}/${session.length} (${pass})`
-    + (next ? ` · next: ${next}` : ' · end of pipeline');
-}
 
 /** The status line. */
-export function StatusLine({ session }: { session: Session | undefined }) {
-  return <Text dimColor>{statusText(session)}</Text>;
+export function StatusLine({ text }: { text: string }) {
+  return <Text dimColor>{text}</Text>;
 }

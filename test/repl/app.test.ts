@@ -15,6 +15,7 @@ import { render } from 'ink-testing-library';
 import { App } from '../../repl/app.tsx';
 import { History } from '../../repl/history.ts';
 import { ReplShell } from '../../repl/shell.ts';
+import { LocalEngine } from '../../repl/engine.ts';
 import { fakeDeps, plain, waitFor } from './fakes.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-repl-app-'));
@@ -25,7 +26,7 @@ function start(opts: { history?: History; initialLines?: string[]; onExit?: () =
   const shell = new ReplShell(fakeDeps());
   const history = opts.history ?? new History(undefined);
   const app = render(createElement(App, {
-    shell, history, banner: 'kiln REPL test banner', initialLines: opts.initialLines, paintDelay: 5, color: true, onExit: opts.onExit,
+    engine: new LocalEngine(shell), history, banner: 'kiln REPL test banner', initialLines: opts.initialLines, paintDelay: 5, color: true, onExit: opts.onExit,
   }));
   const screen = () => plain(app.lastFrame());
   const type = async (s: string) => {

@@ -101,6 +101,7 @@ test('completion of TypeScript through the evaluator\'s completer (no space adde
   assert.equal(sh.complete('st'), { start: 0, candidates: ['step', 'structuredClone'] }, 'commands and globals together');
   assert.equal(sh.complete('%st'), { start: 1, candidates: ['step'] }, 'a % line is a command');
   assert.equal(sh.complete('1 + sess'), { start: 4, candidates: ['session'], code: true });
+  assert.equal(sh.complete('(sess'), { start: 1, candidates: ['session'], code: true }, 'a first word that is not a name');
   assert.equal(sh.complete('step se').candidates, [], 'arguments of a command are not code');
   deps.isComplete = async (code) => (/[({[]$/.test(code) ? 'incomplete' : 'complete');
   assert.is(await sh.needsMore('f('), true);
