@@ -9,12 +9,16 @@
  * word (an optional leading `%` stripped, as in a notebook) is a registered command name and is
  * followed by nothing or by whitespace is that command with the rest as its argument text (`step`,
  * `%diff 0 3`); REPL-only words (`exit`, `quit`) come next; anything else is TypeScript
- * (`session.current`, `load('zoo:mlp')`, `1 + 2`). So `step` is a command but `step.length` or
- * `step = 3` parse as code only when `step` is not a command name; a `%` forces the command reading.
+ * (`session.current`, `load('zoo:mlp')`, `1 + 2`). So `step.length` is code but `step = 3` is the
+ * command `step` with the arguments `= 3`. A line that fails as TypeScript but reads like a command
+ * (`stpe`, an undefined name alone; `frob 3`, a word and arguments that do not parse) is reported as
+ * an unknown command, with the nearest command names.
  *
  * Completion. The word being typed is completed: the first word against command names (and the
- * REPL-only words), later text through the command's own `complete(argText)`, whose candidates replace
- * the last word of the argument text (the contract of compiler/commands/command.ts).
+ * REPL-only words) and, through the evaluator, TypeScript names; later text through the command's
+ * own `complete(argText)`, whose candidates replace the last word of the argument text (the contract
+ * of compiler/commands/command.ts); text of a TypeScript line through the evaluator (globals, the
+ * properties of live objects along a dotted chain).
  *
  * Context. The shell is the commands' CommandContext: it holds the current Session (`load` replaces
  * it), forwards `progress` and `print` to listeners the screen installs, gives each line an
