@@ -10,7 +10,7 @@
  * and what was expected, ending with the usage line.
  */
 import { KilnError } from '../errors.ts';
-import type { Command, CommandContext } from './command.ts';
+import type { CommandContext } from './command.ts';
 import type { Session } from '../session.ts';
 
 /** One option a command accepts. */
@@ -179,9 +179,4 @@ export function throttledProgress(ctx: CommandContext, intervalMs = 100): (label
       ctx.progress(label, fraction);
     }
   };
-}
-
-/** Declares a command from its parts; `usage` and `options` feed the help text and completion. */
-export interface CommandDef extends Command {
-  readonly options?: readonly OptionSpec[];
 }
