@@ -5,7 +5,8 @@
  * Why a worker. User code runs in a worker thread so the main thread — sockets, heartbeat, control —
  * never blocks: interrupt_request, shutdown_request and heartbeats are answered while a cell computes.
  *
- * Interrupting, in three stages, each only if the previous did not settle the cell:
+ * Interrupting. A cell still waiting for the worker to start is cancelled (it never runs). A running
+ * cell is stopped in three stages, each only if the previous did not settle it:
  *   1. post `interrupt`: the worker aborts the cell's AbortSignal (commands stop between steps) and,
  *      if its thread is free (the cell is awaiting), reports the cell interrupted at once (200 ms grace);
  *   2. the thread is busy in synchronous code: `Runtime.terminateExecution` through the inspector
@@ -78,6 +79,8 @@ interface PendingRun {
   readonly callbacks: CellCallbacks;
   readonly done: Promise<RunResult>;
   resolve(r: RunResult): void;
+  /** Sent to the worker (false while waiting for it to start). */
+  posted: boolean;
 }
 
 const INTERRUPTED: CellError = { ename: 'Interrupted', evalue: 'the cell was interrupted', traceback: ['\x1b[1;31mInterrupted\x1b[0m: the cell was interrupted'] };
@@ -178,13 +181,19 @@ export class WorkerExecutor implements CellExecutor {
   }
 
   async run(code: string, label: string, callbacks: CellCallbacks): Promise<RunResult> {
-    await this.ready;
-    if (this.bootError) return { ok: false, error: { ename: 'KernelError', evalue: 'the cell worker failed to start', traceback: this.bootError.split('\n') } };
     const id = ++this.counter;
     let resolve!: (r: RunResult) => void;
     const done = new Promise<RunResult>((r) => { resolve = r; });
-    this.running = { id, callbacks, done, resolve };
+    const cell: PendingRun = { id, callbacks, done, resolve, posted: false };
+    this.running = cell; // before the worker is ready too, so an interrupt can cancel the cell
     this.lastCallbacks = callbacks;
+    await this.ready;
+    if (this.running !== cell) return done; // interrupted while the worker was starting
+    if (this.bootError) {
+      this.settle({ ok: false, error: { ename: 'KernelError', evalue: 'the cell worker failed to start', traceback: this.bootError.split('\n') } });
+      return done;
+    }
+    cell.posted = true;
     this.post({ type: 'run', id, code, label });
     return done;
   }
@@ -214,6 +223,10 @@ export class WorkerExecutor implements CellExecutor {
   async interrupt(): Promise<void> {
     const cell = this.running;
     if (!cell) return;
+    if (!cell.posted) { // still waiting for the worker: the cell never starts
+      this.settle({ ok: false, error: INTERRUPTED });
+      return;
+    }
     const settledWithin = (ms: number) => Promise.race([cell.done.then(() => true), delay(ms).then(() => false)]);
     this.post({ type: 'interrupt', id: cell.id });
     if (await settledWithin(this.timings.graceMs)) return;

@@ -203,4 +203,21 @@ test('user_expressions are evaluated after the cell', async () => {
   assert.is(r.reply.user_expressions.bad.ename, 'ReferenceError');
 });
 
+test('an interrupt while the worker is still starting cancels the waiting cell', async () => {
+  const fresh = new WorkerExecutor();
+  try {
+    const cb = { stream: () => {}, display: () => {}, clear: () => {}, input: async () => '' };
+    const cell = fresh.run('globalThis.ranAnyway = true; while (true) {}', 'In [1]', cb);
+    await fresh.interrupt();
+    const out = await cell;
+    assert.is(out.ok, false);
+    assert.is(!out.ok && out.error.ename, 'Interrupted');
+    await fresh.whenReady();
+    const check = await fresh.run('typeof ranAnyway', 'In [2]', cb);
+    assert.is(check.ok && check.data?.['text/plain'], 'undefined');
+  } finally {
+    await fresh.close();
+  }
+});
+
 test.run();

@@ -197,20 +197,73 @@ test('child process: kernel_info, a cell, forged signature ignored, shutdown_req
   }
 });
 
-test('child process: SIGTERM shuts the kernel down cleanly (exit 0); SIGINT only interrupts', async () => {
+test('child process: SIGINT interrupts a busy cell, SIGTERM shuts the kernel down cleanly (exit 0)', async () => {
   const k = await startChild();
   try {
+    const { frames, id } = k.client.frames('execute_request', { code: 'let spin = 0; console.log("spinning"); while (true) spin++;', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    await k.client.shell.send(frames);
+    // the loop is running once its output has arrived
+    for (let i = 0; i < 300 && !k.client.iopubMsgs.some((m) => m.header.msg_type === 'stream' && m.content.text === 'spinning\n'); i++) await delay(100);
+    await delay(100);
     k.child.kill('SIGINT');
-    await delay(300);
+    const reply = parse(await withTimeout(k.client.shell.receive(), 15_000));
+    assert.is(reply.parent_header.msg_id, id);
+    assert.is(reply.content.status, 'error');
+    assert.is(reply.content.ename, 'Interrupted');
     assert.is(k.child.exitCode, null);
-    const r = await k.client.request(k.client.shell, 'kernel_info_request');
-    assert.is(r.header.msg_type, 'kernel_info_reply');
+    const after = await k.client.request(k.client.shell, 'execute_request', { code: 'spin > 0', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    assert.is(after.content.status, 'ok');
     k.child.kill('SIGTERM');
     assert.is(await withTimeout(k.exited, 10_000), 0);
   } finally {
     k.client.close();
     if (k.child.exitCode === null) k.child.kill('SIGKILL');
     fs.rmSync(k.dir, { recursive: true, force: true });
+  }
+});
+
+test('in-process server over the ipc transport', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ipc-'));
+  const info: ConnectionInfo = { transport: 'ipc', ip: path.join(dir, 'kernel'), shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5, key: KEY, signature_scheme: 'hmac-sha256' };
+  const server = await KernelServer.start(info, { executor: new FakeExecutor(), history: new History() });
+  const shell = new zmq.Dealer({ linger: 0 });
+  try {
+    assert.ok(fs.existsSync(path.join(dir, 'kernel-1')));
+    shell.connect(`ipc://${path.join(dir, 'kernel')}-1`);
+    const client = new Client(KEY);
+    const reply = await client.request(shell, 'kernel_info_request');
+    assert.is(reply.header.msg_type, 'kernel_info_reply');
+    client.close();
+  } finally {
+    shell.close();
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a kernel whose parent process dies exits by itself (no orphan)', async () => {
+  const [shell, iopub, stdin, control, hb] = await freePorts(5);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-orphan-'));
+  const file = path.join(dir, 'connection.json');
+  fs.writeFileSync(file, JSON.stringify({ transport: 'tcp', ip: '127.0.0.1', shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb, key: KEY, signature_scheme: 'hmac-sha256' }));
+  // a shell starts the kernel in the background, prints its pid and exits a little later
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const cmd = `${quote(process.execPath)} --import tsx cli/main.ts kernel -f ${quote(file)} >/dev/null 2>&1 & echo $!; sleep 4`;
+  const sh = spawn('sh', ['-c', cmd], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, KILN_KERNEL_HISTORY: 'off' } });
+  const pid = Number(await new Promise<string>((res) => sh.stdout.once('data', (d: Buffer) => res(d.toString().trim()))));
+  const client = new Client(KEY);
+  try {
+    client.connect({ shell, control, iopub, hb });
+    const info = await client.request(client.shell, 'kernel_info_request', {}, 30_000);
+    assert.is(info.header.msg_type, 'kernel_info_reply');
+    assert.ok(alive(pid));
+    await new Promise((r) => sh.on('exit', r));
+    for (let i = 0; i < 50 && alive(pid); i++) await delay(100);
+    assert.not.ok(alive(pid), 'the kernel outlived its parent');
+  } finally {
+    client.close();
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
