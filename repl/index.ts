@@ -1,7 +1,7 @@
 /**
  * Entry of the REPL (`kiln repl [MODEL]`, `kiln` with no arguments, `npm start`): builds the shell
- * over the shared command table, loads the model, and runs either the ink app (stdin is a terminal)
- * or the plain piped mode (anything else: `kiln repl MODEL < script`).
+ * over the shared command table, loads the model, and runs either the ink app (stdin and stdout are
+ * terminals) or the plain piped mode (anything else: `kiln repl MODEL < script`, `kiln repl | tee`).
  *
  * The model loads through the table's `load` command, so it behaves exactly as typing `load MODEL`.
  * On a terminal that line runs as the first entry of the transcript (with the spinner, and a failure
@@ -42,7 +42,8 @@ export async function startRepl(opts: StartOptions = {}): Promise<number> {
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
   const initial = opts.model !== undefined ? [loadLine(opts.model)] : [];
-  if (opts.plain || !stdin.isTTY) {
+  // the ink app needs a terminal on both sides; `kiln repl | tee log` reads typed lines in plain mode
+  if (opts.plain || !stdin.isTTY || !stdout.isTTY) {
     const deps = opts.deps ?? (await import('./deps.ts')).kilnDeps();
     const shell = new ReplShell(deps);
     for (const line of initial) {
