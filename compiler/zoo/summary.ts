@@ -107,6 +107,33 @@ for (const op of ['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'ReduceS
   RULES.set(op, (_n, i) => elems(i[0]?.shape));
 }
 
+/** Extra FLOPs of a fused epilogue: one per output element per step (bias counts as a step). */
+function epilogueFlops(n: Node, i: readonly (TensorType | undefined)[], o: readonly TensorType[], biasInput: number): number {
+  const e = n.attrs.epilogue;
+  const steps = (e && e.kind === 'strings' ? e.value.length : 0) + (i[biasInput] ? 1 : 0);
+  return steps * elems(o[0].shape);
+}
+
+// kiln's fused ops: the anchor's FLOPs plus their epilogue (weights keep the ONNX layout in the NHWC forms)
+const convFlops = RULES.get('Conv')!, gemmFlops = RULES.get('Gemm')!;
+RULES.set('kiln.conv', (n, i, o) => convFlops(n, i, o) + epilogueFlops(n, i, o, 2));
+RULES.set('kiln.conv_nhwc', (n, i, o) => convFlops(n, i, o) + (i[2] ? elems(o[0].shape) : 0));
+RULES.set('kiln.conv_epilogue_nhwc', (n, i, o) => convFlops(n, i, o) + epilogueFlops(n, i, o, 2));
+RULES.set('kiln.gemm', (n, i, o) => gemmFlops(n, i, o) + epilogueFlops(n, i, o, 99));
+RULES.set('kiln.matmul', (n, i, o) => matmulFlops(n, i, o) + epilogueFlops(n, i, o, 2));
+RULES.set('kiln.maxpool_nhwc', (n, _i, o) => elems(o[0].shape) * kernelSize(n));
+RULES.set('kiln.averagepool_nhwc', (n, _i, o) => elems(o[0].shape) * kernelSize(n));
+RULES.set('kiln.globalaveragepool_nhwc', (_n, i) => elems(i[0]?.shape));
+RULES.set('kiln.globalmaxpool_nhwc', (_n, i) => elems(i[0]?.shape));
+RULES.set('kiln.batchnorm_nhwc', (_n, i) => 2 * elems(i[0]?.shape));
+// an elementwise region: one FLOP per body line per element of its largest value
+RULES.set('kiln.fused', (n, i, o) => {
+  const body = n.attrs.body;
+  const lines = body && body.kind === 'strings' ? body.value.length : 1;
+  const widest = Math.max(...o.map((t) => elems(t.shape)), ...i.map((t) => elems(t?.shape)));
+  return lines * widest;
+});
+
 function matmulFlops(_n: Node, i: readonly (TensorType | undefined)[], o: readonly TensorType[]): number {
   const a = i[0]?.shape ?? [];
   return 2 * elems(o[0].shape) * elems([a[a.length - 1] ?? 1]);
