@@ -10,8 +10,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fs from 'node:fs';
-import { type JupyterEnv, PYTHON, cmdline, isAlive, jupyterEnv, killEverything, plain, run, waitGone } from './harness.ts';
+import { type JupyterEnv, PYTHON, isAlive, jupyterEnv, killEverything, plain, processesMentioning, run, waitGone } from './harness.ts';
 import { startKernel } from './kernel-process.ts';
 
 let env: JupyterEnv;
@@ -25,11 +24,8 @@ test.after(async () => {
   env?.dispose();
 });
 
-/** Live processes whose command line mentions the temp Jupyter folder (kernels we started). */
-function kernelsOfEnv(): number[] {
-  return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number)
-    .filter((pid) => pid !== process.pid && isAlive(pid) && cmdline(pid).includes(env.root));
-}
+/** Live kernels started under the temp Jupyter folder (their connection file is in its runtime dir). */
+const kernelsOfEnv = () => processesMentioning(env.root);
 
 test('jupyter console --kernel kiln runs TypeScript cells and magics, then shuts the kernel down', async () => {
   const cells = [

@@ -82,6 +82,7 @@ export interface RunOptions {
 }
 
 const tracked = new Set<number>();
+const trackedRoots = new Set<string>();
 
 /** Remembers a pid (and, at cleanup, its descendants) to kill in `killEverything()`. */
 export function track(pid: number): void {
@@ -190,8 +191,22 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions): Pro
   });
 }
 
-/** Kills every tracked process, its group and its descendants (test cleanup). */
+/**
+ * Live processes (other than this one) whose command line mentions `text`: the kernels started with a
+ * connection file under a temp Jupyter folder, whoever launched them (jupyter_client starts kernels in
+ * a session of their own, so killing a client's process group does not reach its kernel).
+ */
+export function processesMentioning(text: string): number[] {
+  return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number)
+    .filter((pid) => pid !== process.pid && isAlive(pid) && cmdline(pid).includes(text));
+}
+
+/**
+ * Kills every tracked process, its group and its descendants, and every process whose command line
+ * mentions the folder of a `jupyterEnv()` (test cleanup).
+ */
 export async function killEverything(): Promise<void> {
+  for (const root of trackedRoots) for (const pid of processesMentioning(root)) tracked.add(pid);
   const all = new Set<number>();
   for (const pid of tracked) {
     if (isAlive(pid)) all.add(pid);
@@ -206,6 +221,7 @@ export async function killEverything(): Promise<void> {
     }
   }
   tracked.clear();
+  trackedRoots.clear();
   await waitGone([...all], 2000);
 }
 
@@ -233,6 +249,7 @@ export async function jupyterEnv(kernelName = 'kiln'): Promise<JupyterEnv> {
     fs.rmSync(root, { recursive: true, force: true });
     throw new Error(`kiln kernel install failed (${r.code}): ${r.stderr}${r.stdout}`);
   }
+  trackedRoots.add(root);
   const specDir = path.join(prefix, 'share', 'jupyter', 'kernels', kernelName);
   const spec = JSON.parse(fs.readFileSync(path.join(specDir, 'kernel.json'), 'utf8')) as KernelSpec;
   return {

@@ -100,11 +100,15 @@ class KilnKernelTests(jupyter_kernel_test.KernelTests):
         {"code": "'kiln' + 'ln'", "result": "kilnln"},
         {"code": "[1, 2, 3].map((v) => v * 2)", "result": "[ 2, 4, 6 ]"},
         {"code": "({ html: 1 })", "mime": "text/plain"},
+        {"code": "buildTable('t', [{ name: 'a', type: 'i32', values: [1, 2] }])", "mime": "text/html"},
     ]
 
     code_display_data = [
         {"code": "display({ 'text/html': '<b>bold</b>', 'text/plain': 'bold' }, { raw: true })", "mime": "text/html"},
         {"code": "display(kilnAnswer)", "mime": "text/plain"},
+        # a kiln result table carries HTML and the Arrow IPC stream
+        {"code": "display(buildTable('t', [{ name: 'a', type: 'i32', values: [1, 2] }]))",
+         "mime": "application/vnd.apache.arrow.stream"},
     ]
 
     # matches one of code_execute_result (glob syntax, as IPython's history search)

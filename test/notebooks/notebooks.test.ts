@@ -4,15 +4,15 @@
  * kernelspec in a temp prefix), then their OUTPUTS checked cell by cell (cells are found by their
  * nbformat id): the IR text, HTML tables (row counts), the Arrow stream every table carries
  * (decoded with apache-arrow), diffs with fused nodes, numeric checks, the memory SVG and the timing
- * table. Without --allow-errors, any failing cell fails the run. The notebooks are committed without
- * outputs; that is checked too.
+ * table. Without --allow-errors, any failing cell fails the run; after each run no kernel process is
+ * left. The notebooks are committed without outputs; that is checked too.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC, type Table } from 'apache-arrow';
-import { type JupyterEnv, PYTHON, REPO_ROOT, jupyterEnv, killEverything, run } from '../kernel-jupyter/harness.ts';
+import { type JupyterEnv, PYTHON, REPO_ROOT, jupyterEnv, killEverything, processesMentioning, run, waitGone } from '../kernel-jupyter/harness.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 
 const NOTEBOOKS = path.join(REPO_ROOT, 'notebooks');
@@ -112,6 +112,8 @@ async function execute(name: string): Promise<Executed> {
   });
   assert.not.ok(r.timedOut, `${name} timed out\n${r.stderr.slice(-4000)}`);
   assert.is(r.code, 0, `${name} failed\n${r.stderr.slice(-4000)}`);
+  // nbconvert shut its kernel down: nothing started from the temp Jupyter folder is left
+  assert.equal(await waitGone(processesMentioning(env.root), 5000), [], `${name}: a kernel outlived nbconvert`);
   const nb = JSON.parse(fs.readFileSync(path.join(outDir, `${name}.ipynb`), 'utf8')) as { cells: Cell[] };
   const errors = nb.cells.flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === 'error').map((o) => `${c.id}: ${o.ename}: ${o.evalue}`));
   assert.equal(errors, []);
