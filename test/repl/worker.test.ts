@@ -48,8 +48,11 @@ test('completion and continuation are answered by the worker', async () => {
 
 test('a soft interrupt stops a command at its next check', async () => {
   await engine.execute('goto 0', opts);
-  const r = engine.execute('timings --repeat 200', opts);
-  await new Promise((res) => setTimeout(res, 300));
+  let progressed!: () => void;
+  const started = new Promise<void>((res) => { progressed = res; });
+  engine.listeners = { progress: () => progressed() };
+  const r = engine.execute('timings --repeat 100000', opts); // minutes, unless interrupted
+  await started;
   const i = await engine.interrupt(false);
   assert.match(i.note ?? '', 'interrupting');
   const out = await r;
