@@ -68,17 +68,6 @@ test('resnet50: the planned peak is at least 80% below naive, with the figures o
   assert.is(naivePlan.peakBytes, p.naiveBytes);
 });
 
-test('resnet50: planning takes well under 50 ms', () => {
-  const g = after('resnet50', 'cpu');
-  planMemory(g);
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    planMemory(g);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  assert.ok(times[2] < 25, `median ${times[2].toFixed(1)} ms`);
-});
+// Planning time is measured by `npm run bench` (bench/memory.ts), never asserted in a test.
 
 test.run();
