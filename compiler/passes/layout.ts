@@ -33,7 +33,7 @@ import { ELEMENTWISE_OPS, FUSED_OP, REDUCTION_OPS } from '../ops/fused-region.ts
 import { transposeTensor } from '../ops/layout.ts';
 import { NHWC, NHWC_VARIANT, TO_NCHW, TO_NHWC } from '../ops/nhwc.ts';
 import type { Pass, PassContext } from './pass.ts';
-import { Namer, option } from './rewrite-kit.ts';
+import { Namer, cancelInversePairs, option } from './rewrite-kit.ts';
 
 const NAME = 'layout';
 
@@ -175,36 +175,11 @@ function permOf(n: Node, rank: number): number[] {
  * input); a first Transpose left without readers goes too. Graph outputs keep their producers.
  */
 export function cancelTransposes(nodes: readonly Node[], graphOutputs: readonly string[], ctx?: PassContext): Node[] {
-  const prod = producers({ name: '', inputs: [], outputs: [], constants: [], nodes });
-  const isOutput = new Set(graphOutputs);
-  const alias = new Map<string, string>();
-  const kept: Node[] = [];
-  for (const n of nodes) {
-    const node = n.inputs.some((v) => alias.has(v)) ? { ...n, inputs: n.inputs.map((v) => alias.get(v) ?? v) } : n;
-    if (node.op === 'Transpose' && !isOutput.has(node.outputs[0])) {
-      const first = prod.get(node.inputs[0]);
-      if (first && first.op === 'Transpose') {
-        const rank = node.types[0].shape.length;
-        const p1 = permOf(first, rank), p2 = permOf(node, rank);
-        if (p2.every((a, d) => p1[a] === d)) {
-          alias.set(node.outputs[0], first.inputs[0]);
-          ctx?.stats.add('cancelled');
-          continue;
-        }
-      }
-    }
-    kept.push(node);
-  }
-  if (alias.size === 0) return kept;
-  const used = new Set<string>(graphOutputs);
-  for (const n of kept) for (const v of n.inputs) if (v) used.add(v);
-  const wasUsed = new Set<string>();
-  for (const n of nodes) for (const v of n.inputs) if (v) wasUsed.add(v);
-  return kept.filter((n) => {
-    const dead = n.op === 'Transpose' && !used.has(n.outputs[0]) && wasUsed.has(n.outputs[0]);
-    if (dead) ctx?.stats.add('cancelled');
-    return !dead;
-  });
+  return cancelInversePairs(nodes, graphOutputs, 'Transpose', (second, first) => {
+    const rank = second.types[0].shape.length;
+    const p1 = permOf(first, rank), p2 = permOf(second, rank);
+    return p2.every((a, d) => p1[a] === d);
+  }, () => ctx?.stats.add('cancelled'));
 }
 
 /** The layout pass. */

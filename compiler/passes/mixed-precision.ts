@@ -51,7 +51,7 @@ import { parseBodyLine } from '../ops/fused-body.ts';
 import { ELEMENTWISE_OPS, FUSED_OP } from '../ops/fused-region.ts';
 import type { Pass, PassContext } from './pass.ts';
 import { formatError, narrowTensor } from './narrow-float.ts';
-import { Namer, opMatcher, option } from './rewrite-kit.ts';
+import { Namer, cancelInversePairs, opMatcher, option } from './rewrite-kit.ts';
 import { lazyConstant, lazyTensor } from '../ir/lazy-weights.ts';
 
 const NAME = 'mixed-precision';
@@ -231,35 +231,14 @@ function byteSize(c: Constant): number {
 /** Removes Casts that narrow back exactly what a Cast just widened (x: f16 → f32 → f16 is x). */
 export function cancelCasts(nodes: readonly Node[], graphOutputs: readonly string[], types: ReadonlyMap<string, TensorType>,
   ctx?: PassContext): Node[] {
-  const prod = producers({ name: '', inputs: [], outputs: [], constants: [], nodes });
-  const isOutput = new Set(graphOutputs);
-  const alias = new Map<string, string>();
+  const prod = new Map<string, Node>();
+  for (const n of nodes) for (const o of n.outputs) if (o) prod.set(o, n);
   const typeOf = (v: string) => types.get(v) ?? prod.get(v)?.types[prod.get(v)!.outputs.indexOf(v)];
-  const kept: Node[] = [];
-  for (const n of nodes) {
-    const node = n.inputs.some((v) => alias.has(v)) ? { ...n, inputs: n.inputs.map((v) => alias.get(v) ?? v) } : n;
-    if (node.op === 'Cast' && !isOutput.has(node.outputs[0])) {
-      const first = prod.get(node.inputs[0]);
-      const src = first?.op === 'Cast' ? typeOf(first.inputs[0]) : undefined;
-      const mid = first?.types[0].dtype;
-      if (src && mid && src.dtype === node.types[0].dtype && (EXACT_WIDEN[src.dtype] ?? []).includes(mid)) {
-        alias.set(node.outputs[0], first!.inputs[0]);
-        ctx?.stats.add('casts-removed');
-        continue;
-      }
-    }
-    kept.push(node);
-  }
-  if (alias.size === 0) return kept;
-  const used = new Set<string>(graphOutputs);
-  for (const n of kept) for (const v of n.inputs) if (v) used.add(v);
-  const wasUsed = new Set<string>();
-  for (const n of nodes) for (const v of n.inputs) if (v) wasUsed.add(v);
-  return kept.filter((n) => {
-    const dead = n.op === 'Cast' && !used.has(n.outputs[0]) && wasUsed.has(n.outputs[0]);
-    if (dead) ctx?.stats.add('casts-removed');
-    return !dead;
-  });
+  return cancelInversePairs(nodes, graphOutputs, 'Cast', (second, first) => {
+    const src = typeOf(first.inputs[0]);
+    const mid = first.types[0].dtype;
+    return !!src && src.dtype === second.types[0].dtype && (EXACT_WIDEN[src.dtype] ?? []).includes(mid);
+  }, () => ctx?.stats.add('casts-removed'));
 }
 
 /** The mixed-precision pass. */

@@ -1,7 +1,7 @@
 /**
  * Helpers shared by the rewriting passes fuse-elementwise, layout and mixed-precision: reading their
  * options with defaults, op lists with `*` globs, fresh value names, provenance unions, and restoring a
- * topological node order after a rewrite moved a node.
+ * topological node order after a rewrite moved a node, and cancelling pairs of nodes that undo each other.
  *
  * Nothing here mutates a Node, Constant or Graph.
  */
@@ -112,4 +112,41 @@ export function topologicalOrder(nodes: readonly Node[]): readonly Node[] {
   }
   if (out.length !== nodes.length) throw new Error('the rewritten nodes contain a cycle');
   return out;
+}
+
+/**
+ * Removes nodes of `op` that undo the node of the same op feeding them (`undoes(second, first)`):
+ * readers of the second are redirected to the first one's input, and a first node left without
+ * readers goes too. Producers of graph outputs are kept. `onRemove` is called once per removed node.
+ * Used for Transpose pairs (layout) and Cast round trips (mixed-precision).
+ */
+export function cancelInversePairs(nodes: readonly Node[], graphOutputs: readonly string[], op: string,
+  undoes: (second: Node, first: Node) => boolean, onRemove?: () => void): Node[] {
+  const prod = new Map<string, Node>();
+  for (const n of nodes) for (const o of n.outputs) if (o) prod.set(o, n);
+  const isOutput = new Set(graphOutputs);
+  const alias = new Map<string, string>();
+  const kept: Node[] = [];
+  for (const n of nodes) {
+    const node = n.inputs.some((v) => alias.has(v)) ? { ...n, inputs: n.inputs.map((v) => alias.get(v) ?? v) } : n;
+    if (node.op === op && !isOutput.has(node.outputs[0])) {
+      const first = prod.get(node.inputs[0]);
+      if (first && first.op === op && undoes(node, first)) {
+        alias.set(node.outputs[0], first.inputs[0]);
+        onRemove?.();
+        continue;
+      }
+    }
+    kept.push(node);
+  }
+  if (alias.size === 0) return kept;
+  const used = new Set<string>(graphOutputs);
+  for (const n of kept) for (const v of n.inputs) if (v) used.add(v);
+  const wasUsed = new Set<string>();
+  for (const n of nodes) for (const v of n.inputs) if (v) wasUsed.add(v);
+  return kept.filter((n) => {
+    const dead = n.op === op && !used.has(n.outputs[0]) && wasUsed.has(n.outputs[0]);
+    if (dead) onRemove?.();
+    return !dead;
+  });
 }
