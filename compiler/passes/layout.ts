@@ -25,7 +25,6 @@
  * rewritten graph computes bit-identically.
  */
 import type { Constant, Graph, Node, TensorType } from '../ir/graph.ts';
-import { producers } from '../ir/graph.ts';
 import { hashOf } from '../ir/weights.ts';
 import { KilnError } from '../errors.ts';
 import { parseBodyLine } from '../ops/fused-body.ts';

@@ -45,7 +45,7 @@ import type { DType } from '../ir/dtype.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import type { Constant, Graph, Node, TensorType } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
-import { nodeId, producers } from '../ir/graph.ts';
+import { nodeId } from '../ir/graph.ts';
 import { KilnError } from '../errors.ts';
 import { parseBodyLine } from '../ops/fused-body.ts';
 import { ELEMENTWISE_OPS, FUSED_OP } from '../ops/fused-region.ts';
