@@ -85,6 +85,11 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `cond` every 20 ms for up to `ms`. */
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  for (let t = 0; t < ms && !cond(); t += 20) await delay(20);
+}
+
 test('in-process server: kernel_info round trip, forged signature dropped, heartbeat, iopub status, shutdown', async () => {
   const info: ConnectionInfo = { transport: 'tcp', ip: '127.0.0.1', shell_port: 0, iopub_port: 0, stdin_port: 0, control_port: 0, hb_port: 0, key: KEY, signature_scheme: 'hmac-sha256' };
   const executor = new FakeExecutor();
@@ -107,7 +112,7 @@ test('in-process server: kernel_info round trip, forged signature dropped, heart
     // a forged signature: no reply, a line on stderr; the next valid request is answered
     const forged = client.frames('kernel_info_request', {}, 'f'.repeat(64));
     await client.shell.send(forged.frames);
-    await delay(200);
+    await until(() => logged.some((l) => /dropped a message on shell: invalid signature/.test(l)));
     assert.ok(logged.some((l) => /dropped a message on shell: invalid signature/.test(l)), logged.join(''));
     const after = await client.request(client.shell, 'execute_request', { code: 'x', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
     assert.is(after.parent_header.msg_id === forged.id, false);
@@ -117,7 +122,8 @@ test('in-process server: kernel_info round trip, forged signature dropped, heart
     const [echo] = await withTimeout(client.hb.receive(), 5000);
     assert.is(echo.toString(), 'ping-1');
 
-    await delay(100);
+    const idleOf = (id: string) => client.iopubMsgs.some((m) => m.parent_header.msg_id === id && m.content.execution_state === 'idle');
+    await until(() => idleOf(after.parent_header.msg_id));
     const states = client.iopubMsgs.filter((m) => m.parent_header.msg_id === after.parent_header.msg_id).map((m) => m.header.msg_type === 'status' ? m.content.execution_state : m.header.msg_type);
     assert.equal(states, ['busy', 'execute_input', 'execute_result', 'idle']);
 
@@ -246,9 +252,9 @@ test('a kernel whose parent process dies exits by itself (no orphan)', async () 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-orphan-'));
   const file = path.join(dir, 'connection.json');
   fs.writeFileSync(file, JSON.stringify({ transport: 'tcp', ip: '127.0.0.1', shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb, key: KEY, signature_scheme: 'hmac-sha256' }));
-  // a shell starts the kernel in the background, prints its pid and exits a little later
+  // a shell starts the kernel in the background, prints its pid and stays (as `sleep`) until killed
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const cmd = `${quote(process.execPath)} --import tsx cli/main.ts kernel -f ${quote(file)} >/dev/null 2>&1 & echo $!; sleep 4`;
+  const cmd = `${quote(process.execPath)} --import tsx cli/main.ts kernel -f ${quote(file)} >/dev/null 2>&1 & echo $!; exec sleep 60`;
   const sh = spawn('sh', ['-c', cmd], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, KILN_KERNEL_HISTORY: 'off' } });
   const pid = Number(await new Promise<string>((res) => sh.stdout.once('data', (d: Buffer) => res(d.toString().trim()))));
   const client = new Client(KEY);
@@ -257,11 +263,13 @@ test('a kernel whose parent process dies exits by itself (no orphan)', async () 
     const info = await client.request(client.shell, 'kernel_info_request', {}, 30_000);
     assert.is(info.header.msg_type, 'kernel_info_reply');
     assert.ok(alive(pid));
+    sh.kill('SIGKILL'); // the kernel's parent dies
     await new Promise((r) => sh.on('exit', r));
     for (let i = 0; i < 50 && alive(pid); i++) await delay(100);
     assert.not.ok(alive(pid), 'the kernel outlived its parent');
   } finally {
     client.close();
+    if (sh.exitCode === null && sh.signalCode === null) sh.kill('SIGKILL');
     if (alive(pid)) process.kill(pid, 'SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
   }
