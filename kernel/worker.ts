@@ -87,11 +87,11 @@ port.on('message', (m: ToWorker) => {
       break;
     }
     case 'interrupt': {
-      runtime.interrupt();
-      for (const p of pendingInputs.values()) p.reject(new Error('interrupted while waiting for input'));
-      pendingInputs.clear();
       const cell = running;
-      if (cell && cell.id === m.id && !cell.settled) {
+      if (cell && cell.id === m.id && !cell.settled) { // a repeated or late interrupt does nothing
+        runtime.interrupt();
+        for (const p of pendingInputs.values()) p.reject(new Error('interrupted while waiting for input'));
+        pendingInputs.clear();
         cell.settled = true;
         running = undefined;
         post({ type: 'done', id: m.id, ok: false, interrupted: true });
