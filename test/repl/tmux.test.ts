@@ -55,9 +55,10 @@ async function keys(...k: string[]): Promise<void> {
 }
 
 (hasTmux ? test : test.skip)('the REPL in tmux: step, diff, back, mem, run, completion, history, errors, exit', async () => {
+  // ink draws only the final frame when CI is set (CI runs this suite with CI=true): unset it for the app
   const rc = path.join(tmp, 'rc');
   const history = path.join(tmp, 'history');
-  const cmd = `cd ${JSON.stringify(REPO_ROOT)} && env -u NO_COLOR KILN_HISTORY_FILE=${JSON.stringify(history)} `
+  const cmd = `cd ${JSON.stringify(REPO_ROOT)} && env -u NO_COLOR -u CI KILN_HISTORY_FILE=${JSON.stringify(history)} `
     + `${JSON.stringify(process.execPath)} --import tsx cli/main.ts repl zoo:mlp; echo $? > ${JSON.stringify(rc)}; sleep 60`;
   tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'repl', '-x', '120', '-y', '50', cmd);
   try {
