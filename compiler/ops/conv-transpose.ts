@@ -16,11 +16,10 @@ import type { Dim } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
 import { AttrError } from './registry.ts';
-import { FLOAT_TYPES, expectDType, required, sameDType } from './support.ts';
 import { type Geometry, lift3, prod, windowParams } from './window.ts';
 import { type FloatArray, allocFloat, floatData, floatTensor } from './float-io.ts';
 import { dense, dgemm, sgemm } from './gemm-core.ts';
-import { type ConvAttrs, addChannelBias, kernelShapeOf, readConvAttrs } from './conv.ts';
+import { type ConvAttrs, addChannelBias, checkBias, convOperands, readConvAttrs } from './conv.ts';
 
 /** ConvTranspose attributes. */
 export interface ConvTransposeAttrs extends ConvAttrs {
@@ -71,25 +70,14 @@ const ConvTranspose: OpDef<ConvTransposeAttrs> = {
     return { ...base, outputPadding, outputShape };
   },
   inferTypes(inputs, a, ctx) {
-    const x = required(inputs, 0, 'X');
-    const w = required(inputs, 1, 'W');
-    const b = inputs[2];
-    const dtype = sameDType([x, w, b]);
-    expectDType(dtype, FLOAT_TYPES, 'X');
-    if (x.shape.length < 3) throw new Error(`ConvTranspose: X must have rank >= 3 (N, C, spatial...), got [${x.shape.join(',')}]`);
-    if (w.shape.length !== x.shape.length) {
-      throw new Error(`ConvTranspose: W [${w.shape.join(',')}] must have the rank of X [${x.shape.join(',')}]`);
-    }
-    const kernel = kernelShapeOf(a, w, 'ConvTranspose');
+    const { x, w, b, dtype, kernel } = convOperands('ConvTranspose', inputs, a);
     const [c, cw, mg] = [x.shape[1], w.shape[0], w.shape[1]];
     if (typeof c === 'number' && typeof cw === 'number' && c !== cw) {
       throw new Error(`ConvTranspose: X has ${c} channels but W [${w.shape.join(',')}] has ${cw} input channels`);
     }
     if (typeof c === 'number' && c % a.group !== 0) throw new Error(`ConvTranspose: X has ${c} channels, not divisible by group ${a.group}`);
     const m: Dim = typeof mg === 'number' ? mg * a.group : ctx.freshDim();
-    if (b && (b.shape.length !== 1 || (typeof b.shape[0] === 'number' && typeof m === 'number' && b.shape[0] !== m))) {
-      throw new Error(`ConvTranspose: bias B [${b.shape.join(',')}] must be 1-D of size ${m} (output channels)`);
-    }
+    checkBias('ConvTranspose', b, m);
     const spatialIn = x.shape.slice(2);
     let spatial: Dim[];
     if (spatialIn.every((d) => typeof d === 'number')) {

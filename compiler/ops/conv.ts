@@ -11,7 +11,7 @@
  *     GEMM core (gemm-core.ts): sgemm for f32/f16/bf16, dgemm for f64.
  * Bias is added per output channel afterwards. The im2col buffer is reused between calls.
  */
-import type { TensorType } from '../ir/graph.ts';
+import type { Dim, TensorType } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
 import { AttrError } from './registry.ts';
@@ -50,20 +50,35 @@ export function kernelShapeOf(a: WindowAttrs, w: TensorType, op: string): number
   return fromW as number[];
 }
 
+/**
+ * The operand checks Conv and ConvTranspose share: X, W and optional B of one float dtype, X of rank
+ * >= 3, W of X's rank, and the kernel shape (from kernel_shape or W).
+ */
+export function convOperands(op: string, inputs: readonly (TensorType | undefined)[], a: WindowAttrs) {
+  const x = required(inputs, 0, 'X');
+  const w = required(inputs, 1, 'W');
+  const b = inputs[2];
+  const dtype = sameDType([x, w, b]);
+  expectDType(dtype, FLOAT_TYPES, 'X');
+  if (x.shape.length < 3) throw new Error(`${op}: X must have rank >= 3 (N, C, spatial...), got [${x.shape.join(',')}]`);
+  if (w.shape.length !== x.shape.length) throw new Error(`${op}: W [${w.shape.join(',')}] must have the rank of X [${x.shape.join(',')}]`);
+  return { x, w, b, dtype, kernel: kernelShapeOf(a, w, op) };
+}
+
+/** Throws unless the optional bias is 1-D with `m` (output channels) elements. */
+export function checkBias(op: string, b: TensorType | undefined, m: Dim): void {
+  if (b && (b.shape.length !== 1 || (typeof b.shape[0] === 'number' && typeof m === 'number' && b.shape[0] !== m))) {
+    throw new Error(`${op}: bias B [${b.shape.join(',')}] must be 1-D of size ${m} (output channels)`);
+  }
+}
+
 const Conv: OpDef<ConvAttrs> = {
   name: 'Conv',
   inputs: [2, 3],
   outputs: [1, 1],
   parseAttrs: readConvAttrs,
   inferTypes(inputs, a, ctx) {
-    const x = required(inputs, 0, 'X');
-    const w = required(inputs, 1, 'W');
-    const b = inputs[2];
-    const dtype = sameDType([x, w, b]);
-    expectDType(dtype, FLOAT_TYPES, 'X');
-    if (x.shape.length < 3) throw new Error(`Conv: X must have rank >= 3 (N, C, spatial...), got [${x.shape.join(',')}]`);
-    if (w.shape.length !== x.shape.length) throw new Error(`Conv: W [${w.shape.join(',')}] must have the rank of X [${x.shape.join(',')}]`);
-    const kernel = kernelShapeOf(a, w, 'Conv');
+    const { x, w, b, dtype, kernel } = convOperands('Conv', inputs, a);
     const [c, m, cw] = [x.shape[1], w.shape[0], w.shape[1]];
     if (typeof c === 'number' && typeof cw === 'number' && c !== cw * a.group) {
       throw new Error(`Conv: X has ${c} channels but W [${w.shape.join(',')}] expects ${cw} per group × group ${a.group} = ${cw * a.group}`);
@@ -71,9 +86,7 @@ const Conv: OpDef<ConvAttrs> = {
     if (typeof m === 'number' && m % a.group !== 0) {
       throw new Error(`Conv: W has ${m} output channels, not divisible by group ${a.group}`);
     }
-    if (b && (b.shape.length !== 1 || (typeof b.shape[0] === 'number' && typeof m === 'number' && b.shape[0] !== m))) {
-      throw new Error(`Conv: bias B [${b.shape.join(',')}] must be 1-D of size ${m} (output channels)`);
-    }
+    checkBias('Conv', b, m);
     const spatial = outputDims(a, x.shape.slice(2), kernel, false, () => ctx.freshDim());
     return [{ dtype, shape: [x.shape[0], m, ...spatial] }];
   },
