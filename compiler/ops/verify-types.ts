@@ -6,7 +6,7 @@
  * Per node, in order, stopping at the first failing rule of that node:
  * - `op.unknown`   the op is registered
  * - `op.arity`     input and output counts are within the OpDef's [min, max] (omitted ones count)
- * - `op.attrs`     the attributes parse (`parseNodeAttrs`); the error names the attribute
+ * - `op.attrs`     the attributes parse (`nodeAttrs`, cached per node); the error names the attribute
  * - `type.infer`   the op's type rule accepts the input types (its message says why not) and yields a
  *                  type for every declared output
  * - `type.mismatch` every declared (non-omitted) output type agrees with the inferred one: same dtype,
@@ -22,7 +22,8 @@ import { valueTypes } from '../ir/graph.ts';
 import { printType } from '../ir/print.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { type VerifyOptions, collectGraphErrors, nodeLabel } from '../ir/verify.ts';
-import { type ShapeContext, findOp, parseNodeAttrs } from './registry.ts';
+import { type ShapeContext, findOp } from './registry.ts';
+import { nodeAttrs } from './infer.ts';
 
 /** True if a declared type agrees with an inferred one (symbolic dims match any dim). */
 export function typesAgree(declared: TensorType, inferred: TensorType): boolean {
@@ -60,7 +61,7 @@ export function collectTypeErrors(graph: Graph, opts: VerifyOptions = {}): KilnE
     }
     let attrs: unknown;
     try {
-      attrs = parseNodeAttrs(def, n.attrs, node);
+      attrs = nodeAttrs(def, n); // parsed once per node object and shared with inference and the executor
     } catch (e) {
       if (!(e instanceof KilnError)) return report('op.attrs', `attributes rejected: ${e instanceof Error ? e.message : String(e)}`);
       const prefix = new KilnError('', e.place).message; // the place part, to keep only the reason
