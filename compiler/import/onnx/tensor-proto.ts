@@ -203,6 +203,7 @@ function readExternal(p: TensorProto, src: TensorSource, fail: (m: string) => ne
   }
   try {
     const size = f.size;
+    if (offset > size) fail(`${where}: the file has ${size} bytes, but offset ${offset} is past its end`);
     const length = lengthText !== undefined ? Number(lengthText) : size - offset;
     if (!Number.isSafeInteger(length) || length < 0) fail(`external data length '${lengthText}' is invalid`);
     if (offset + length > size) fail(`${where}: the file has ${size} bytes, but offset ${offset} + length ${length} runs past its end`);
