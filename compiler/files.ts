@@ -239,8 +239,10 @@ function needFolder(dir: string, makeParents: boolean, create: boolean): void {
     try {
       fs.mkdirSync(m);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statEntry(m)?.isDirectory()) continue;
-      throw new FileProblem(`cannot create folder ${m}: ${fileProblem(e)}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && statEntry(m)?.isDirectory()) continue;
+      // /proc and similar virtual folders exist but refuse new entries with ENOENT
+      throw new FileProblem(code === 'ENOENT' ? `folder ${path.dirname(m)} does not accept new folders` : `cannot create folder ${m}: ${fileProblem(e)}`);
     }
   }
 }
