@@ -146,8 +146,8 @@ export function openRegularFile(file: string): OpenFile {
 }
 
 /** Reads `length` bytes at `offset` of an open file; throws a FileProblem if the file ends early. */
-export function readRange(f: OpenFile, offset: number, length: number): Uint8Array {
-  const buf = new Uint8Array(length);
+export function readRange(f: OpenFile, offset: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
     let r: number;
@@ -167,7 +167,7 @@ export function readRegularFile(file: string, what = 'file'): Buffer {
   try {
     const f = openRegularFile(file);
     try {
-      return Buffer.from(readRange(f, 0, f.size));
+      return readRange(f, 0, f.size);
     } finally {
       fs.closeSync(f.fd);
     }

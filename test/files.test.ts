@@ -35,7 +35,7 @@ function kilnError(fn: () => unknown): KilnError {
     assert.not.match((e as Error).message, /\bE[A-Z]{3,}\b/, `errno code in: ${(e as Error).message}`);
     return e as KilnError;
   }
-  throw new assert.Assertion({ message: 'expected a KilnError', operator: 'throws', generated: false });
+  throw new assert.Assertion({ message: 'expected a KilnError', operator: 'throws', expects: 'an error', actual: 'none', generated: false });
 }
 
 const errnoError = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: injected`), { code });

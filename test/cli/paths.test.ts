@@ -5,7 +5,8 @@
  * missing folder and /proc. Each must exit 1 with one `error:` line naming the path, print no stack
  * trace, replace nothing (the devices stay character devices, the FIFO a FIFO, the folder a folder)
  * and leave nothing behind (the scratch folder and /dev hold exactly what they held before). Each
- * call runs with a deadline, so a write that blocks on the FIFO fails instead of hanging.
+ * call runs with a deadline, so a write that blocks on the FIFO fails instead of hanging. Reading
+ * a FIFO given as an input tensor file or as the model is refused the same way.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -104,6 +105,16 @@ test('kernel install --prefix: device, file, /proc', () => {
   failsCleanly(['kernel', 'install', '--prefix', '/dev/full'], /\/dev\/full is a character device, not a folder/);
   failsCleanly(['kernel', 'install', '--prefix', file], FILE_NOT_FOLDER);
   failsCleanly(['kernel', 'install', '--prefix', '/proc/kiln-prefix'], /cannot write the kernelspec: folder \/proc does not accept new folders$/);
+});
+
+test('reading: a FIFO as an input tensor file or as the model is refused at once', () => {
+  const inputs = path.join(tmp, 'inputs');
+  fs.mkdirSync(inputs);
+  assert.is(spawnSync('mkfifo', [path.join(inputs, 'input_0.pb')]).status, 0);
+  failsCleanly(['run', 'zoo:mlp', '--inputs', inputs], /input_0\.pb: cannot read tensor file: it is a FIFO \(named pipe\), not a regular file$/);
+  const model = path.join(tmp, 'model.kir');
+  assert.is(spawnSync('mkfifo', [model]).status, 0);
+  failsCleanly(['summary', model], /model\.kir: cannot read model: it is a FIFO \(named pipe\), not a regular file$/);
 });
 
 test('a good path still works and leaves only the file', () => {

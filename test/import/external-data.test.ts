@@ -51,7 +51,7 @@ function loadError(file: string): KilnError {
     assert.instance(e, KilnError);
     return e as KilnError;
   }
-  throw new assert.Assertion({ message: `${file} loaded, but it should have been refused`, operator: 'throws', generated: false });
+  throw new assert.Assertion({ message: `${file} loaded, but it should have been refused`, operator: 'throws', expects: 'an error', actual: 'none', generated: false });
 }
 
 /** Checks that the error names the model file, the initializer and the location, then the reason. */
