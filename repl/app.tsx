@@ -9,8 +9,8 @@
  * in order afterwards. TypeScript that is not complete (an open bracket, string or template)
  * continues on the next lines under a `...` prompt, until it completes or an empty line runs it as it
  * is. The busy line shows the running line's label, then whatever it reports through
- * CommandContext.progress (label and fraction). Ctrl-C while busy interrupts (a second one stops it
- * hard, see repl/worker-engine.ts). Output is rendered with colour (unless NO_COLOR is set) at the
+ * CommandContext.progress (label and fraction). Ctrl-C while busy interrupts the line, busy code
+ * included, keeping the session (see repl/worker-engine.ts). Output is rendered with colour (unless NO_COLOR is set) at the
  * terminal's width; a failing line shows its error in red and the REPL carries on. Output that
  * arrives outside any line (a background callback's console.log) gets its own transcript entry.
  *
@@ -71,8 +71,6 @@ export function App(props: AppProps) {
   const [continuing, setContinuing] = useState(false);
   const running = useRef(false);
   const cancelled = useRef(false);
-  /** Ctrl-C presses during the running line (the second one is a hard stop). */
-  const interrupts = useRef(0);
   const nextId = useRef(1);
   const leaving = useRef(false);
 
@@ -109,7 +107,6 @@ export function App(props: AppProps) {
         }
         setBusy({ label: lineLabel(line) });
         cancelled.current = false;
-        interrupts.current = 0;
         await new Promise((r) => setTimeout(r, paintDelay));
         if (cancelled.current) { // Ctrl-C before the line started
           setEntries((e) => [...e, { id: nextId.current++, input: line, output: [{ kind: 'error', text: 'error: interrupted' }], ok: false }]);
@@ -164,8 +161,8 @@ export function App(props: AppProps) {
         onInterrupt={() => {
           queue.current.length = 0;
           cancelled.current = true;
-          const hard = interrupts.current++ > 0;
-          void engine.interrupt(hard).then(({ note, rerun }) => {
+          setBusy((b) => b && (b.label.endsWith('interrupting…') ? b : { ...b, label: `${b.label}: interrupting…` }));
+          void engine.interrupt().then(({ note, rerun }) => {
             if (note) setBusy((b) => b && { ...b, label: `${b.label}: ${note}` });
             if (rerun) {
               queue.current.unshift(rerun);

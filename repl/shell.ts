@@ -29,6 +29,7 @@ import { inspect } from 'node:util';
 import type { Command, CommandContext } from '../compiler/commands/command.ts';
 import type { Session } from '../compiler/session.ts';
 import { KilnError } from '../compiler/errors.ts';
+import { tokenize } from '../kernel/tokens.ts';
 
 /** Options of terminal rendering (those of compiler/display's `toTerminal`). */
 export interface RenderOptions {
@@ -221,9 +222,15 @@ export class ReplShell implements CommandContext {
       output.push({ kind: 'error', text: errorText(e) });
       return { ok: false, parsed, output };
     } finally {
-      this.pending = undefined;
-      this.controller = undefined;
+      // an interrupted line may end after the next one started: leave the next one's state alone
+      if (this.pending === output) this.abandonLine();
     }
+  }
+
+  /** Forgets the running line (it was interrupted): later notes go to the listeners. */
+  abandonLine(): void {
+    this.pending = undefined;
+    this.controller = undefined;
   }
 
   private push(output: OutputItem[], value: unknown, opts: RenderOptions): void {
@@ -243,21 +250,27 @@ export class ReplShell implements CommandContext {
       'In the REPL: type a command (a leading % is accepted, as in a notebook) or TypeScript with the kiln',
       'API preloaded: session, load, zoo, display and the result tables, e.g. session.current or',
       'session.nodesTable(). Tab completes commands, pass names, models and TypeScript names; Up/Down walk',
-      'the history; Ctrl-C interrupts a running command; exit, quit or Ctrl-D leave.',
+      'the history; Ctrl-C stops a running line (busy code too; the session and its steps stay) or clears',
+      'the prompt; clear or Ctrl-L clears the screen; more shows the rest of a long output; exit, quit or Ctrl-D leave.',
     ].join('\n');
   }
 
   /**
-   * A line like `stpe` or `frob 3` that failed as TypeScript (undefined name, syntax error) was most
-   * likely meant as a command: say so instead of showing the TypeScript error.
+   * What to say when a line that is not a command fails as TypeScript. An undefined name alone
+   * (`stpe`) was most likely meant as a command: say so, with the nearest command names. A syntax
+   * error is reported as one, at its line and column, when the line is plausible code (it starts with
+   * a keyword or its first word is followed by an operator or bracket: `let y = ; 1`, `a +`); a word
+   * followed by another word or a number (`frob 3`, `stpe 3`) reads as a mistyped command, so the
+   * message names both readings: not a command (with the nearest names), nor valid TypeScript (the
+   * syntax error and where). Anything else: undefined, and the caller shows the error as it is.
    */
   private notACommand(code: string, e: unknown): string | undefined {
     const m = /^([A-Za-z_][\w-]*)(\s+\S.*)?$/s.exec(code);
     if (!m || !(e instanceof Error)) return undefined;
     const undefinedName = e.name === 'ReferenceError' && m[2] === undefined && e.message === `${m[1]} is not defined`;
-    const looksLikeArgs = e.name === 'SyntaxError' && m[2] !== undefined;
-    if (!undefinedName && !looksLikeArgs) return undefined;
-    return `error: '${m[1]}' is not a command${this.suggest(m[1])} nor defined in TypeScript; type help for the commands`;
+    if (undefinedName) return `error: '${m[1]}' is not a command${this.suggest(m[1])} nor defined in TypeScript; type help for the commands`;
+    if (e.name !== 'SyntaxError' || m[2] === undefined || looksLikeCode(code)) return undefined;
+    return `error: '${m[1]}' is not a command${this.suggest(m[1])} nor valid TypeScript (${errorText(e).replace(/^error: /, '')}); type help for the commands`;
   }
 
   private suggest(name: string): string {
@@ -342,6 +355,26 @@ export function errorText(e: unknown): string {
     return `error: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}${debug}`;
   }
   return `error: ${typeof e === 'string' ? e : inspect(e)}`;
+}
+
+/** Words that start a statement or an expression: a line starting with one is code, never a command. */
+const CODE_WORDS = new Set(['if', 'for', 'while', 'do', 'switch', 'try', 'throw', 'return', 'break', 'continue', 'with', 'debugger',
+  'var', 'let', 'const', 'function', 'class', 'export', 'import', 'else', 'case', 'default', 'using', 'new', 'typeof', 'void', 'delete',
+  'await', 'yield', 'async', 'type', 'interface', 'enum', 'namespace', 'declare', 'abstract', 'this', 'super', 'true', 'false', 'null']);
+/** Words that may follow an identifier in an expression (`a in b`, `x as T`). */
+const OPERATOR_WORDS = new Set(['in', 'instanceof', 'as', 'satisfies', 'of']);
+
+/**
+ * Whether a line whose first word is not a command reads as code rather than as a mistyped command:
+ * it starts with a keyword, or its first word is followed by an operator, a bracket or a string
+ * (tokens from the kernel's tokenizer, kernel/tokens.ts). `frob 3` and `stpe all` do not.
+ */
+export function looksLikeCode(code: string): boolean {
+  const [first, second] = tokenize(code).tokens;
+  if (!first || first.kind !== 'ident' || CODE_WORDS.has(first.value)) return true;
+  if (!second) return true;
+  if (second.kind === 'ident') return OPERATOR_WORDS.has(second.value);
+  return second.kind !== 'number';
 }
 
 function firstWord(code: string): string {
