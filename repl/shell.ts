@@ -64,7 +64,12 @@ export interface ReplDeps {
 export const REPL_WORDS: Readonly<Record<string, string>> = {
   exit: 'leave the REPL (also Ctrl-D)',
   quit: 'leave the REPL',
+  clear: 'clear the screen (also Ctrl-L)',
+  more: 'show the next page of a long output that was folded; `more all` shows the rest at once',
 };
+
+/** What a REPL word asks of the screen (the terminal app acts on it; piped mode has nothing to do). */
+export type ScreenAction = 'clear' | 'more' | 'more all';
 
 /** A classified input line. */
 export type ParsedLine =
@@ -89,6 +94,8 @@ export interface ExecResult {
   readonly output: OutputItem[];
   /** Set when the line asks the REPL to end (`exit`, `quit`). */
   readonly exit?: boolean;
+  /** Set when the line asks the screen to act (`clear`, `more`, `more all`). */
+  readonly screen?: ScreenAction;
 }
 
 /** A completion: replace `line.slice(start)` by one of `candidates`. */
@@ -201,7 +208,7 @@ export class ReplShell implements CommandContext {
         case 'command': {
           const cmd = this.deps.findCommand(parsed.name)!;
           this.push(output, await cmd.run(parsed.args, this), renderOptions);
-          if (parsed.name === 'help' && parsed.args === '') output.push({ kind: 'print', text: this.replHelp() });
+          if (parsed.name === 'help' && parsed.args === '') output.push({ kind: 'print', text: this.replHelp(renderOptions.width) });
           return { ok: true, parsed, output };
         }
         case 'code': {
@@ -239,20 +246,30 @@ export class ReplShell implements CommandContext {
     if (text !== '') output.push({ kind: 'result', text: text.replace(/\n+$/, '') });
   }
 
-  private replWord(parsed: ParsedLine, output: OutputItem[]): ExecResult {
-    return { ok: true, parsed, output, exit: true }; // exit, quit
+  private replWord(parsed: ParsedLine & { kind: 'repl' }, output: OutputItem[]): ExecResult {
+    switch (parsed.name) {
+      case 'clear':
+        return { ok: true, parsed, output, screen: 'clear' };
+      case 'more':
+        if (parsed.args !== '' && parsed.args !== 'all') {
+          output.push({ kind: 'error', text: `error: more: expected nothing or 'all', got '${parsed.args}' (usage: more [all])` });
+          return { ok: false, parsed, output };
+        }
+        return { ok: true, parsed, output, screen: parsed.args === 'all' ? 'more all' : 'more' };
+      default:
+        return { ok: true, parsed, output, exit: true }; // exit, quit
+    }
   }
 
-  /** The lines the REPL adds after `help`: its own words, keys and TypeScript input. */
-  replHelp(): string {
-    return [
-      '',
-      'In the REPL: type a command (a leading % is accepted, as in a notebook) or TypeScript with the kiln',
-      'API preloaded: session, load, zoo, display and the result tables, e.g. session.current or',
-      'session.nodesTable(). Tab completes commands, pass names, models and TypeScript names; Up/Down walk',
-      'the history; Ctrl-C stops a running line (busy code too; the session and its steps stay) or clears',
-      'the prompt; clear or Ctrl-L clears the screen; more shows the rest of a long output; exit, quit or Ctrl-D leave.',
-    ].join('\n');
+  /** The lines the REPL adds after `help`: its own words, keys and TypeScript input, wrapped to `width`. */
+  replHelp(width = this.lineOptions.width): string {
+    const text = 'In the REPL: type a command (a leading % is accepted, as in a notebook) or TypeScript with the kiln '
+      + 'API preloaded: session, load, zoo, display and the result tables, e.g. session.current (the step number) '
+      + 'or session.nodesTable(). Tab completes commands, pass names, models and TypeScript names; Up/Down walk '
+      + 'the history. Ctrl-C stops a running line, busy code included, and keeps the session and its steps; '
+      + 'at the prompt it clears the line. clear or Ctrl-L clears the screen; a long output is folded to a '
+      + 'screenful: more shows the next page, more all the rest. exit, quit or Ctrl-D leave.';
+    return `\n${wrapWords(text, Math.max(20, width))}`;
   }
 
   /**
@@ -375,6 +392,20 @@ export function looksLikeCode(code: string): boolean {
   if (!second) return true;
   if (second.kind === 'ident') return OPERATOR_WORDS.has(second.value);
   return second.kind !== 'number';
+}
+
+/** `text` broken at spaces into lines of at most `width` characters (a longer word gets its own line). */
+export function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
 }
 
 function firstWord(code: string): string {

@@ -57,7 +57,9 @@ test('failures come back as error output, and the shell goes on', async () => {
   assert.is(badCode.ok, false);
   assert.match(badCode.output[0].text, /^error: ReferenceError: nosuchvar is not defined/);
   const frob = await sh.execute('frob 3', opts);
-  assert.equal(frob.output, [{ kind: 'error', text: "error: 'frob' is not a command nor defined in TypeScript; type help for the commands" }]);
+  assert.match(frob.output[0].text, /^error: 'frob' is not a command nor valid TypeScript \(SyntaxError: .+\); type help for the commands$/);
+  const stpe3 = await sh.execute('stpe 3', opts);
+  assert.match(stpe3.output[0].text, "error: 'stpe' is not a command (did you mean step?) nor valid TypeScript (SyntaxError:");
   const stpe = await sh.execute('stpe', opts);
   assert.equal(stpe.output[0].text, "error: 'stpe' is not a command (did you mean step?) nor defined in TypeScript; type help for the commands");
   const noEval = await new ReplShell(fakeDeps(false)).execute('1 + 1', opts);
