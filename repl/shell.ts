@@ -68,6 +68,13 @@ export const REPL_WORDS: Readonly<Record<string, string>> = {
   more: 'show the next page of a long output that was folded; `more all` shows the rest at once',
 };
 
+/** The TypeScript examples the REPL's help gives, with what each gives (a test runs them). */
+export const CODE_EXAMPLES: readonly { readonly code: string; readonly gives: string }[] = [
+  { code: 'session.graph()', gives: "the current step's graph" },
+  { code: 'session.current', gives: 'its step number' },
+  { code: 'session.nodesTable()', gives: 'its nodes as a table' },
+];
+
 /** What a REPL word asks of the screen (the terminal app acts on it; piped mode has nothing to do). */
 export type ScreenAction = 'clear' | 'more' | 'more all';
 
@@ -264,8 +271,8 @@ export class ReplShell implements CommandContext {
   /** The lines the REPL adds after `help`: its own words, keys and TypeScript input, wrapped to `width`. */
   replHelp(width = this.lineOptions.width): string {
     const text = 'In the REPL: type a command (a leading % is accepted, as in a notebook) or TypeScript with the kiln '
-      + 'API preloaded: session, load, zoo, display and the result tables, e.g. session.current (the step number) '
-      + 'or session.nodesTable(). Tab completes commands, pass names, models and TypeScript names; Up/Down walk '
+      + `API preloaded: session, load, zoo, display and the result tables, e.g. ${CODE_EXAMPLES.map((e) => `${e.code} (${e.gives})`).join(', ')}. `
+      + 'Tab completes commands, pass names, models and TypeScript names; Up/Down walk '
       + 'the history. Ctrl-C stops a running line, busy code included, and keeps the session and its steps; '
       + 'at the prompt it clears the line. clear or Ctrl-L clears the screen; a long output is folded to a '
       + 'screenful: more shows the next page, more all the rest. exit, quit or Ctrl-D leave.';
