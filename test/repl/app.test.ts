@@ -3,7 +3,8 @@
  * driven by typing into its stdin: banner, status line and prompt; tab completion of commands and
  * pass names (candidate list when ambiguous); history walk with Up/Down and the history file; a step
  * whose IR diff arrives coloured; errors shown while the app stays usable; the busy line with
- * progress; Ctrl-C interrupting a command; lines typed while busy queued; leaving with exit/Ctrl-D.
+ * progress; Ctrl-C interrupting a command; lines typed while busy queued; leaving with exit/Ctrl-D (no
+ * spinner left); a long output folded behind `more`; `clear` and Ctrl-L; Ctrl-C clearing the prompt.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createElement } from 'react';
 import { render } from 'ink-testing-library';
-import { App } from '../../repl/app.tsx';
+import { App, CLEAR_SCREEN } from '../../repl/app.tsx';
 import { History } from '../../repl/history.ts';
 import { ReplShell } from '../../repl/shell.ts';
 import { LocalEngine } from '../../repl/engine.ts';
@@ -22,11 +23,11 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-repl-app-'));
 const UP = '\x1b[A', DOWN = '\x1b[B';
 
 /** Renders the app; `type` writes to stdin and lets ink handle it; `screen` is the plain last frame. */
-function start(opts: { history?: History; initialLines?: string[]; onExit?: () => void } = {}) {
+function start(opts: { history?: History; initialLines?: string[]; onExit?: () => void; pageRows?: number } = {}) {
   const shell = new ReplShell(fakeDeps());
   const history = opts.history ?? new History(undefined);
   const app = render(createElement(App, {
-    engine: new LocalEngine(shell), history, banner: 'kiln REPL test banner', initialLines: opts.initialLines, paintDelay: 5, color: true, onExit: opts.onExit,
+    engine: new LocalEngine(shell), history, banner: 'kiln REPL test banner', initialLines: opts.initialLines, paintDelay: 5, color: true, onExit: opts.onExit, pageRows: opts.pageRows,
   }));
   const screen = () => plain(app.lastFrame());
   const type = async (s: string) => {
@@ -174,6 +175,63 @@ test('Ctrl-D on an empty line leaves; on text it deletes right', async () => {
   assert.is(exited, 0);
   await r.type('\x05\x15\x04'); // Ctrl-E, Ctrl-U, Ctrl-D in one chunk
   await waitFor(() => exited === 1, r.screen);
+  r.app.unmount();
+});
+
+test('a long output shows a page and folds the rest; more and more all show it', async () => {
+  const r = start({ pageRows: 5 });
+  await r.type('lines 30\r');
+  await r.until('… 25 more lines: type more for the next 5, more all for all of them');
+  assert.match(r.screen(), 'kiln> lines 30\nline 1\nline 2\nline 3\nline 4\nline 5\n… 25 more lines');
+  assert.not.match(r.screen(), 'line 6\n');
+  await r.type('more\r');
+  await r.until('… 20 more lines');
+  assert.match(r.screen(), 'kiln> more\nline 6\nline 7\nline 8\nline 9\nline 10\n… 20 more lines');
+  await r.type('more all\r');
+  await r.until('line 30\n');
+  assert.match(r.screen(), 'kiln> more all\nline 11\n');
+  await r.type('more\r');
+  await r.until('nothing more to show');
+  await r.type('lines 6\r');
+  await r.until('line 6\n');
+  assert.not.match(r.screen().split('kiln> lines 6')[1], 'more', 'a page and a line or two more: shown whole');
+  r.app.unmount();
+});
+
+test('clear and Ctrl-L clear the screen through ink', async () => {
+  const r = start();
+  const clears = () => r.app.frames.filter((f) => f.includes(CLEAR_SCREEN)).length;
+  await r.type('help\r');
+  await r.until('commands: load');
+  assert.is(clears(), 0);
+  await r.type('clear\r');
+  await waitFor(() => clears() === 1, r.screen);
+  await r.type('\x0c');
+  await waitFor(() => clears() === 2, r.screen);
+  assert.match(r.promptLine(), /^kiln> /, 'the prompt is drawn again');
+  r.app.unmount();
+});
+
+test('Ctrl-C at the prompt clears the line and says how to leave', async () => {
+  let exited = 0;
+  const r = start({ onExit: () => exited++ });
+  await r.type('half a line');
+  await r.until('kiln> half a line');
+  await r.type('\x03');
+  await r.until('(line cleared; exit or Ctrl-D leaves)');
+  assert.is(r.promptLine().trimEnd(), 'kiln>');
+  assert.is(exited, 0);
+  r.app.unmount();
+});
+
+test('leaving while busy leaves no spinner frame behind', async () => {
+  let exited = 0;
+  const r = start({ onExit: () => exited++ });
+  await r.type('wait\r');
+  await r.until('⠋ wait');
+  await r.type('\x04'); // Ctrl-D on the empty prompt
+  await waitFor(() => exited === 1, r.screen);
+  assert.not.match(r.screen(), /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, 'the last frame has no spinner');
   r.app.unmount();
 });
 
