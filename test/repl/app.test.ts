@@ -30,15 +30,18 @@ function start(opts: { history?: History; initialLines?: string[]; onExit?: () =
     engine: new LocalEngine(shell), history, banner: 'kiln REPL test banner', initialLines: opts.initialLines, paintDelay: 5, color: true, onExit: opts.onExit, pageRows: opts.pageRows,
   }));
   const screen = () => plain(app.lastFrame());
+  /** Writes to stdin and yields once so ink reads it; what it changes is then polled for, never slept for. */
   const type = async (s: string) => {
     app.stdin.write(s);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setImmediate(r));
   };
   const until = (re: RegExp | string, ms?: number) =>
     waitFor(() => (typeof re === 'string' ? screen().includes(re) : re.test(screen())), screen, ms);
   /** The line the prompt shows (the last `kiln> ` line of the frame). */
   const promptLine = () => screen().split('\n').filter((l) => l.startsWith('kiln> ')).pop() ?? '';
-  return { app, shell, history, screen, type, until, promptLine };
+  /** Waits until the prompt line, trailing blanks cut, is `text`. */
+  const untilPrompt = (text: string) => waitFor(() => promptLine().trimEnd() === text, () => `prompt ${JSON.stringify(promptLine())}, wanted ${JSON.stringify(text)}\n${screen()}`);
+  return { app, shell, history, screen, type, until, promptLine, untilPrompt };
 }
 
 test('first frame: banner, status line, prompt; initial lines run (load)', async () => {
@@ -57,19 +60,20 @@ test('tab completes a command, extends pass names, and lists them when ambiguous
   await r.until('loaded zoo:mlp');
   await r.type('st');
   await r.type('\t');
+  await r.untilPrompt('kiln> step');
   assert.is(r.promptLine(), 'kiln> step  ', 'completed with a space (and the cursor cell)');
   await r.type('\x15'); // Ctrl-U
   await r.type('pipeline sh');
   await r.type('\t');
-  assert.is(r.promptLine().trimEnd(), 'kiln> pipeline shape-infer');
+  await r.untilPrompt('kiln> pipeline shape-infer');
   await r.type('fu');
   await r.type('\t');
-  assert.is(r.promptLine().trimEnd(), 'kiln> pipeline shape-infer fuse-');
+  await r.untilPrompt('kiln> pipeline shape-infer fuse-');
   assert.not.match(r.screen(), 'fuse-conv-act  fuse-elementwise', 'no list while the prefix grows');
   await r.type('\t');
-  assert.match(r.screen(), 'fuse-conv-act  fuse-elementwise', 'second tab lists the candidates');
+  await r.until('fuse-conv-act  fuse-elementwise'); // the second tab lists the candidates
   await r.type('c\t');
-  assert.is(r.promptLine().trimEnd(), 'kiln> pipeline shape-infer fuse-conv-act');
+  await r.untilPrompt('kiln> pipeline shape-infer fuse-conv-act');
   assert.not.match(r.screen(), 'fuse-conv-act  fuse-elementwise', 'the list goes away');
   r.app.unmount();
 });
@@ -84,18 +88,18 @@ test('Up/Down walk the history (draft kept); lines go to the history file', asyn
   await r.until('return %logits');
   await r.type('dra');
   await r.type(UP);
-  assert.is(r.promptLine().trimEnd(), 'kiln> ir');
+  await r.untilPrompt('kiln> ir');
   await r.type(UP);
-  assert.is(r.promptLine().trimEnd(), 'kiln> load zoo:mlp');
+  await r.untilPrompt('kiln> load zoo:mlp');
   await r.type(UP);
-  assert.is(r.promptLine().trimEnd(), 'kiln> help', 'from an earlier run');
+  await r.untilPrompt('kiln> help');
   await r.type(UP);
-  assert.is(r.promptLine().trimEnd(), 'kiln> help', 'oldest: stays');
+  await r.untilPrompt('kiln> help');
   await r.type(DOWN);
   await r.type(DOWN);
-  assert.is(r.promptLine().trimEnd(), 'kiln> ir');
+  await r.untilPrompt('kiln> ir');
   await r.type(DOWN);
-  assert.is(r.promptLine().trimEnd(), 'kiln> dra', 'the draft comes back');
+  await r.untilPrompt('kiln> dra');
   await r.type('\x15' + UP + '\r');
   await r.until(/kiln> ir\n[^]*kiln> ir\n/);
   assert.equal(fs.readFileSync(file, 'utf8').split('\n'), ['help', 'load zoo:mlp', 'ir', '']);
@@ -171,7 +175,7 @@ test('Ctrl-D on an empty line leaves; on text it deletes right', async () => {
   await r.type('abc');
   await r.type('\x1b[D\x1b[D');
   await r.type('\x04');
-  assert.is(r.promptLine().trimEnd(), 'kiln> ac');
+  await r.untilPrompt('kiln> ac');
   assert.is(exited, 0);
   await r.type('\x05\x15\x04'); // Ctrl-E, Ctrl-U, Ctrl-D in one chunk
   await waitFor(() => exited === 1, r.screen);
@@ -193,7 +197,7 @@ test('a long output shows a page and folds the rest; more and more all show it',
   await r.type('more\r');
   await r.until('nothing more to show');
   await r.type('lines 6\r');
-  await r.until('line 6\n');
+  await r.until('kiln> lines 6\nline 1\nline 2\nline 3\nline 4\nline 5\nline 6\n');
   assert.not.match(r.screen().split('kiln> lines 6')[1], 'more', 'a page and a line or two more: shown whole');
   r.app.unmount();
 });
@@ -219,7 +223,7 @@ test('Ctrl-C at the prompt clears the line and says how to leave', async () => {
   await r.until('kiln> half a line');
   await r.type('\x03');
   await r.until('(line cleared; exit or Ctrl-D leaves)');
-  assert.is(r.promptLine().trimEnd(), 'kiln>');
+  await r.untilPrompt('kiln>');
   assert.is(exited, 0);
   r.app.unmount();
 });
