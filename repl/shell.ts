@@ -391,12 +391,13 @@ const OPERATOR_WORDS = new Set(['in', 'instanceof', 'as', 'satisfies', 'of']);
 /**
  * Whether a line whose first word is not a command reads as code rather than as a mistyped command:
  * it starts with a keyword, or its first word is followed by an operator, a bracket or a string
- * (tokens from the kernel's tokenizer, kernel/tokens.ts). `frob 3` and `stpe all` do not.
+ * (tokens from the kernel's tokenizer, kernel/tokens.ts). `frob 3`, `stpe all` and `frob --x` do not.
  */
 export function looksLikeCode(code: string): boolean {
   const [first, second] = tokenize(code).tokens;
   if (!first || first.kind !== 'ident' || CODE_WORDS.has(first.value)) return true;
   if (!second) return true;
+  if (/^\S+\s+--?[A-Za-z]/.test(code)) return false; // a word and an option: `frob --x`
   if (second.kind === 'ident') return OPERATOR_WORDS.has(second.value);
   return second.kind !== 'number';
 }
