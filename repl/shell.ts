@@ -231,6 +231,8 @@ export class ReplShell implements CommandContext {
           }
           return { ok: true, parsed, output };
         }
+        default:
+          throw new Error(`unhandled line kind ${(parsed as ParsedLine).kind}`);
       }
     } catch (e) {
       output.push({ kind: 'error', text: errorText(e) });
