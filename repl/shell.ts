@@ -30,6 +30,7 @@ import type { Command, CommandContext } from '../compiler/commands/command.ts';
 import type { Session } from '../compiler/session.ts';
 import { KilnError } from '../compiler/errors.ts';
 import { tokenize } from '../kernel/tokens.ts';
+import { splitCell } from '../kernel/cell-source.ts';
 
 /** Options of terminal rendering (those of compiler/display's `toTerminal`). */
 export interface RenderOptions {
@@ -119,7 +120,8 @@ export interface ShellListeners {
   print?(text: string): void;
 }
 
-const WORD = /^(%?)([A-Za-z_][\w-]*)(?=\s|$)/;
+/** A first word that may name a command (the `%` form is recognised by the kernel's splitCell). */
+const WORD = /^([A-Za-z_][\w-]*)(?=\s|$)/;
 
 /** The REPL engine over one command table, evaluator and renderer. */
 export class ReplShell implements CommandContext {
@@ -185,13 +187,15 @@ export class ReplShell implements CommandContext {
   parse(line: string): ParsedLine {
     const text = line.trim();
     if (text === '' || text.startsWith('#')) return { kind: 'empty' };
-    const m = WORD.exec(text);
-    if (m) {
-      const [word, percent, name] = m;
-      const args = text.slice(word.length).trim();
+    const parts = splitCell(text); // `%name args` is a magic line, as the kernel reads a cell
+    const magic = parts.length === 1 && parts[0].kind === 'magic' ? parts[0] : undefined;
+    const m = magic ? undefined : WORD.exec(text);
+    const name = magic?.name ?? m?.[1];
+    if (name !== undefined) {
+      const args = magic ? magic.args : text.slice(m![0].length).trim();
       if (this.deps.findCommand(name)) return { kind: 'command', name, args };
-      if (name in REPL_WORDS) return { kind: 'repl', name, args };
-      if (percent) return { kind: 'unknown', name };
+      if (Object.hasOwn(REPL_WORDS, name)) return { kind: 'repl', name, args };
+      if (magic) return { kind: 'unknown', name };
     }
     return { kind: 'code', code: text };
   }

@@ -81,6 +81,17 @@ test('help gets the REPL notes; exit and quit are REPL words', async () => {
   assert.is((await sh.execute('', opts)).output.length, 0);
 });
 
+test('Object.prototype names are code, not REPL words', async () => {
+  const sh = new ReplShell(fakeDeps());
+  for (const word of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+    assert.equal(sh.parse(word), { kind: 'code', code: word }, word);
+    assert.not.ok((await sh.execute(word, opts)).exit, `${word} does not leave`);
+  }
+  assert.equal(sh.parse('%constructor'), { kind: 'unknown', name: 'constructor' });
+  assert.equal(sh.parse('%step 3'), { kind: 'command', name: 'step', args: '3' });
+  assert.equal(sh.parse('  %exit'), { kind: 'repl', name: 'exit', args: '' });
+});
+
 test('clear and more are REPL words that ask the screen to act', async () => {
   const sh = new ReplShell(fakeDeps());
   assert.is((await sh.execute('clear', opts)).screen, 'clear');
