@@ -45,10 +45,15 @@ export class WorkerEngine implements ReplEngine {
   private lastLoad: string | undefined;
   /** The interrupt in progress (a second Ctrl-C meanwhile adds nothing). */
   private interrupting: Promise<Interruption> | undefined;
-  private readonly terminator = new ExecutionTerminator();
 
-  /** `timings`: the interrupt's stages (the kernel's defaults; tests may shorten them). */
-  constructor(private readonly timings: InterruptTimings = { graceMs: 200, terminateMs: 2000 }) {
+  /**
+   * `timings`: the interrupt's stages (the kernel's defaults); `terminator`: what stops busy code
+   * (tests pass one that cannot, to reach the restart).
+   */
+  constructor(
+    private readonly timings: InterruptTimings = { graceMs: 200, terminateMs: 2000 },
+    private readonly terminator: ExecutionTerminator = new ExecutionTerminator(),
+  ) {
     this.start();
   }
 

@@ -4,7 +4,8 @@
  * coming back, progress is relayed while the line runs, completion and continuation are answered,
  * console output of code lands in the line's output, an interrupt stops a command at its next
  * check, and one interrupt stops code that never yields (a busy loop) the way the kernel does, keeping
- * the session, its steps and the variables.
+ * the session, its steps and the variables; only where that cannot work is the worker restarted, and
+ * the app asked to reload the model.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkerEngine } from '../../repl/worker-engine.ts';
+import { ExecutionTerminator } from '../../kernel/worker-client.ts';
 import { waitFor } from './fakes.ts';
 
 const opts = { color: false, width: 100 };
@@ -79,6 +81,29 @@ test('one interrupt stops a busy loop and keeps the session, its steps and the v
   assert.is(out.status, 'zoo:mlp · cpu · step 3/9 (fold-constants) · next: cse');
   assert.equal((await engine.execute('kept + 1', opts)).output, [{ kind: 'result', text: '42' }], 'variables kept');
   assert.equal((await engine.execute('session.current', opts)).output, [{ kind: 'result', text: '3' }], 'steps kept');
+});
+
+test('when busy code cannot be stopped, the worker restarts and the app is asked to reload the model', async () => {
+  /** A terminator without an inspector, as where Runtime.terminateExecution is unavailable. */
+  class NoInspector extends ExecutionTerminator {
+    override async terminate(): Promise<boolean> {
+      return false;
+    }
+  }
+  const fallback = new WorkerEngine({ graceMs: 200, terminateMs: 2000 }, new NoInspector());
+  try {
+    await fallback.started();
+    assert.ok((await fallback.execute('load zoo:mlp', opts)).ok);
+    const flag = path.join(tmp, 'spinning-2');
+    const r = fallback.execute(`(await import('node:fs')).writeFileSync(${JSON.stringify(flag)}, 'x'); for (;;) {}`, opts);
+    await until(() => fs.existsSync(flag), 'the busy loop to start');
+    assert.equal(await fallback.interrupt(), { rerun: 'load zoo:mlp' });
+    const out = await r;
+    assert.equal(out.output, [{ kind: 'error', text: 'error: interrupted (the computation did not stop, so the worker was restarted and the session reset)' }]);
+    assert.equal((await fallback.execute('session === undefined', opts)).output, [{ kind: 'result', text: 'true' }], 'a fresh worker');
+  } finally {
+    await fallback.close();
+  }
 });
 
 test('an interrupt with no line running does nothing', async () => {
