@@ -10,9 +10,13 @@
  * followed by nothing or by whitespace is that command with the rest as its argument text (`step`,
  * `%diff 0 3`); REPL-only words (`exit`, `quit`) come next; anything else is TypeScript
  * (`session.current`, `load('zoo:mlp')`, `1 + 2`). So `step.length` is code but `step = 3` is the
- * command `step` with the arguments `= 3`. A line that fails as TypeScript but reads like a command
- * (`stpe`, an undefined name alone; `frob 3`, a word and arguments that do not parse) is reported as
- * an unknown command, with the nearest command names.
+ * command `step` with the arguments `= 3`. A `%name args` line is recognised by the kernel's own
+ * splitCell (kernel/cell-source.ts). A line that fails as TypeScript is reported as the kernel
+ * reports it — a syntax error with its line and column (`let y = ; 1`) — unless it reads like a
+ * mistyped command: an undefined name alone (`stpe`) is an unknown command with the nearest names; a
+ * word followed by a word, a number or an option (`stpe 3`, `frob --x`; see `looksLikeCode`) is
+ * reported as neither a command (nearest names) nor valid TypeScript (the syntax error and where).
+ * REPL-only words: `exit`, `quit`, `clear` and `more` (the screen acts on the last two).
  *
  * Completion. The word being typed is completed: the first word against command names (and the
  * REPL-only words) and, through the evaluator, TypeScript names; later text through the command's
