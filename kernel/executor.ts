@@ -134,6 +134,7 @@ export class CellRuntime implements CommandContext {
     this.compiled.set(key, compiled);
     if (this.compiled.size > COMPILE_CACHE_SIZE) this.compiled.delete(this.compiled.keys().next().value!);
     this.registry.add(compiled.filename, label, source, compiled);
+    if (this.controller.signal.aborted) throw new KilnError('interrupted'); // while compiling: never start it
     return await vm.runInThisContext(compiled.script, { filename: compiled.filename });
   }
 

@@ -94,8 +94,7 @@ export class WorkerExecutor implements CellExecutor {
   private readonly replies = new Map<number, (v: unknown) => void>();
   private bootError: string | undefined;
   private closing = false;
-  private inspector: InspectorSession | undefined;
-  private readonly inspectorSessions = new Map<number, string>();
+  private readonly terminator = new ExecutionTerminator();
   private ready!: Promise<void>;
 
   constructor(private readonly timings: InterruptTimings = { graceMs: 200, terminateMs: 2000 }) {
@@ -227,13 +226,11 @@ export class WorkerExecutor implements CellExecutor {
       this.settle({ ok: false, error: INTERRUPTED });
       return;
     }
-    const settledWithin = (ms: number) => Promise.race([cell.done.then(() => true), delay(ms).then(() => false)]);
-    this.post({ type: 'interrupt', id: cell.id });
-    if (await settledWithin(this.timings.graceMs)) return;
-    if (await this.terminateExecution()) {
-      this.post({ type: 'interrupt', id: cell.id });
-      if (await settledWithin(this.timings.terminateMs)) return;
-    }
+    const stopped = await stopInStages({
+      worker: this.worker, done: cell.done, terminator: this.terminator, timings: this.timings,
+      postInterrupt: () => this.post({ type: 'interrupt', id: cell.id }),
+    });
+    if (stopped) return;
     if (this.running !== cell) return;
     const old = this.worker;
     this.settle({ ok: false, error: lost('the cell did not stop when interrupted, so its worker was restarted') });
@@ -241,8 +238,27 @@ export class WorkerExecutor implements CellExecutor {
     await old.terminate();
   }
 
-  /** Stops the JavaScript the worker is running through the inspector; false when that is unavailable. */
-  private async terminateExecution(): Promise<boolean> {
+  async close(): Promise<void> {
+    if (!this.running) await this.rpc({ type: 'close' }, null, 500); // lets the worker stop esbuild's service
+    this.closing = true;
+    this.settle({ ok: false, error: INTERRUPTED });
+    this.terminator.close();
+    await this.worker.terminate();
+  }
+}
+
+/**
+ * Stops the JavaScript a worker thread is running, without ending the thread: `Runtime.terminateExecution`
+ * sent through an in-process inspector session (NodeWorker domain). V8 cancels the termination when
+ * the outermost call returns, so the worker's event loop goes on with its state intact. One per
+ * client; shared by the kernel's cell worker and the REPL's worker (repl/worker-engine.ts).
+ */
+export class ExecutionTerminator {
+  private inspector: InspectorSession | undefined;
+  private readonly sessions = new Map<number, string>();
+
+  /** Stops what `worker` runs now; false when the inspector is unavailable or does not see the worker. */
+  async terminate(worker: Worker): Promise<boolean> {
     try {
       if (!this.inspector) {
         const { Session } = await import('node:inspector');
@@ -250,13 +266,13 @@ export class WorkerExecutor implements CellExecutor {
         s.connect();
         s.on('NodeWorker.attachedToWorker', (e) => {
           const p = e.params as { sessionId: string; workerInfo: { workerId: string } };
-          this.inspectorSessions.set(Number(p.workerInfo.workerId), p.sessionId);
+          this.sessions.set(Number(p.workerInfo.workerId), p.sessionId);
         });
         await new Promise<void>((res, rej) => s.post('NodeWorker.enable', { waitForDebuggerOnStart: false }, (err) => (err ? rej(err) : res())));
         this.inspector = s;
-        for (let i = 0; i < 20 && !this.inspectorSessions.has(this.worker.threadId); i++) await delay(5);
       }
-      const sessionId = this.inspectorSessions.get(this.worker.threadId);
+      for (let i = 0; i < 20 && !this.sessions.has(worker.threadId); i++) await delay(5);
+      const sessionId = this.sessions.get(worker.threadId);
       if (sessionId === undefined) return false;
       const message = JSON.stringify({ id: 1, method: 'Runtime.terminateExecution' });
       await new Promise<void>((res, rej) => this.inspector!.post('NodeWorker.sendMessageToWorker', { sessionId, message }, (err) => (err ? rej(err) : res())));
@@ -266,13 +282,39 @@ export class WorkerExecutor implements CellExecutor {
     }
   }
 
-  async close(): Promise<void> {
-    if (!this.running) await this.rpc({ type: 'close' }, null, 500); // lets the worker stop esbuild's service
-    this.closing = true;
-    this.settle({ ok: false, error: INTERRUPTED });
+  /** Disconnects the inspector session. */
+  close(): void {
     try { this.inspector?.disconnect(); } catch { /* already gone */ }
-    await this.worker.terminate();
+    this.inspector = undefined;
   }
+}
+
+/** What `stopInStages` needs: the worker, the running work's settlement, and how to ask it to stop. */
+export interface StagedStop {
+  readonly worker: Worker;
+  /** Settles when the worker has reported the work done (or interrupted). */
+  readonly done: Promise<unknown>;
+  /** Posts the worker's `interrupt` message (it aborts the work's signal and reports it interrupted). */
+  postInterrupt(): void;
+  readonly terminator: ExecutionTerminator;
+  readonly timings: InterruptTimings;
+}
+
+/**
+ * Stages 1 and 2 of an interrupt (see the module comment): post `interrupt` and give the worker
+ * `graceMs` to report; then stop its running JavaScript through the inspector and post `interrupt`
+ * again, giving it `terminateMs`. True when the work was reported stopped (the worker kept its state);
+ * false when the caller must fall back to restarting the worker.
+ */
+export async function stopInStages(s: StagedStop): Promise<boolean> {
+  const settledWithin = (ms: number) => Promise.race([s.done.then(() => true), delay(ms).then(() => false)]);
+  s.postInterrupt();
+  if (await settledWithin(s.timings.graceMs)) return true;
+  if (await s.terminator.terminate(s.worker)) {
+    s.postInterrupt();
+    if (await settledWithin(s.timings.terminateMs)) return true;
+  }
+  return false;
 }
 
 function lost(why: string): CellError {
