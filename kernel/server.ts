@@ -21,6 +21,7 @@ import * as zmq from 'zeromq';
 import { KernelHandler } from './handler.ts';
 import { History, defaultHistoryFile } from './history.ts';
 import { Signer, SignatureHistory, ReplayedMessage, decode, encode, WireError, type OutgoingMessage } from './wire.ts';
+import { stderrLog, type KernelLog } from './log.ts';
 import { WorkerExecutor, type CellExecutor } from './worker-client.ts';
 import type { Channel } from './messages.ts';
 
@@ -47,21 +48,12 @@ export interface ServerOptions {
   /** Install SIGINT/SIGTERM handlers and the parent watch (the `kiln kernel` process does). */
   processHooks?: boolean;
   version?: string;
-  /** Where the kernel's own log lines go (default: `stderrLog`). */
+  /** Where the kernel's own log lines go (default: stderr, see kernel/log.ts); the handler's too. */
   log?: KernelLog;
   /** How many accepted signatures are remembered to refuse replays (default SIGNATURE_HISTORY_SIZE). */
   signatureHistory?: number;
 }
 
-/** A log line of the kernel itself: `debug` lines are diagnostics, `warn` lines something dropped or failed. */
-export type KernelLog = (level: 'debug' | 'warn', text: string) => void;
-
-/** The default log: stderr, `debug` lines only when the environment variable KILN_KERNEL_DEBUG is set (not '' or '0'). */
-export const stderrLog: KernelLog = (level, text) => {
-  const debug = process.env.KILN_KERNEL_DEBUG;
-  if (level === 'debug' && (!debug || debug === '0')) return;
-  process.stderr.write(`kiln kernel${level === 'debug' ? ' [debug]' : ''}: ${text}\n`);
-};
 
 /** Reads and checks a connection file. */
 export function readConnectionFile(file: string): ConnectionInfo {
@@ -102,7 +94,7 @@ export class KernelServer {
     };
     this.handler = new KernelHandler(
       { send: (channel, msg) => this.send(channel, msg) },
-      { executor, history, session: crypto.randomUUID(), version, onShutdown: () => void this.close() },
+      { executor, history, session: crypto.randomUUID(), version, log, onShutdown: () => void this.close() },
     );
   }
 

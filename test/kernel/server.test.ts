@@ -208,10 +208,9 @@ async function startChild() {
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   const client = new Client(KEY);
   client.connect({ shell, control, iopub, hb });
-  const t0 = Date.now();
   const info = await client.request(client.shell, 'kernel_info_request', {}, 30_000);
   await untilSubscribed(client);
-  return { child, client, exited, info, startMs: Date.now() - t0, stderr: () => stderr, dir };
+  return { child, client, exited, info, stderr: () => stderr, dir };
 }
 
 /** Node processes whose parent is `pid` (esbuild services and the like), from /proc. */
