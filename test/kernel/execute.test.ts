@@ -207,6 +207,15 @@ test('completion sees live globals, Session members and magics; inspect document
   const ins2 = request('inspect_request', { code: 'session.back', cursor_pos: 10, detail_level: 0 });
   handler.receive('shell', ins2);
   assert.match(((await transport.reply(ins2)).msg.content as Record<string, any>).data['text/plain'], /Session\.back/);
+  // names of Object.prototype members are not kiln docs: they describe the live value like any name
+  for (const name of ['constructor', 'toString', 'session.constructor']) {
+    const r = request('inspect_request', { code: name, cursor_pos: name.length, detail_level: 0 });
+    handler.receive('shell', r);
+    const c = (await transport.reply(r)).msg.content as Record<string, any>;
+    assert.is(c.status, 'ok');
+    assert.ok(!/^Session\.constructor:/.test(c.data['text/plain'] ?? ''), JSON.stringify(c));
+    if (name !== 'session.constructor') assert.is(c.found, true, name);
+  }
 });
 
 test('user_expressions are evaluated after the cell; one that throws or is not code gets its own error', async () => {
