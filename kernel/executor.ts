@@ -151,6 +151,7 @@ export class CellRuntime implements CommandContext {
     if (compiled) this.compiled.delete(key);
     else compiled = await compileCell(part.code, { filename: `kiln-cell-${++this.scriptCounter}`, lineOffset: part.line - 1, transform: this.transform });
     this.compiled.set(key, compiled);
+    this.signal.throwIfAborted(); // interrupted while compiling: the code must not start afterwards
     if (this.compiled.size > COMPILE_CACHE_SIZE) this.compiled.delete(this.compiled.keys().next().value!);
     this.registry.add(compiled.filename, label, source, compiled);
     return await vm.runInThisContext(compiled.script, { filename: compiled.filename });
