@@ -8,8 +8,8 @@ kernelspec prefix:  drive.py SCENARIO [--kernel NAME]. Scenarios:
               interrupt_request on control) once it has printed that it is running, and, for the busy
               loop, once more with SIGINT; after each, a cell reads the state back.
   user-expressions
-              a cell with user_expressions (several, one throwing, one not a string) through
-              KernelClient.execute; the reply must come within the cell's deadline.
+              a cell with user_expressions (several, one throwing, one not a string) sent by
+              jupyter_client's Session; the reply must come within the cell's deadline.
   throw       a throwing cell, a cell with a runtime error on line 3, then a cell that still works.
   shutdown    shutdown_request on the control channel (--channel control) or shell (--channel shell);
               waits for the kernel process and all its descendants to exit on their own.
@@ -173,8 +173,13 @@ def scenario_throw(km, kc, args):
 
 def scenario_user_expressions(km, kc, args):
     expressions = {"a": "base * 7", "text": "`n=${base}`", "bad": "nope.x", "num": 5, "boom": 'throw new RangeError("out")'}
-    msg_id = kc.execute("const base = 6;", user_expressions=expressions, allow_stdin=False)
-    content, outputs = collect(kc, msg_id, 20)
+    # KernelClient.execute refuses a non-string expression, so the request is built by its Session
+    msg = kc.session.msg("execute_request", {
+        "code": "const base = 6;", "silent": False, "store_history": True, "user_expressions": expressions,
+        "allow_stdin": False, "stop_on_error": True,
+    })
+    kc.shell_channel.send(msg)
+    content, outputs = collect(kc, msg["header"]["msg_id"], 20)
     emit(step="reply", status=content["status"], user_expressions=content.get("user_expressions"),
          outputs=[o["msg_type"] for o in outputs])
     content, outputs = run_cell(kc, "base + 1", timeout=20)
