@@ -17,7 +17,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-history-'));
 let n = 0;
 const fresh = () => path.join(tmp, `h${++n}`, 'kernel-history.jsonl');
 const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-const inputs = (h: History) => h.query({ hist_access_type: 'tail', n: 1_000_000, output: false, raw: true }).map((e) => e[2]);
+const inputs = (h: History): string[] => h.query({ hist_access_type: 'tail', n: 1_000_000, output: false, raw: true }).map((e) => e[2] as string);
 
 /** Captures the kernel's stderr notes while `fn` runs. */
 function stderrOf(fn: () => void): string {
