@@ -16,22 +16,32 @@
  *   3. still nothing after 2 s (or no inspector): the worker is terminated and a fresh one started;
  *      the cell's error says that the kernel state (variables, session) was lost.
  * A worker that dies by itself is restarted the same way, and the running cell reports it.
+ *
+ * No child process is ever left a zombie by a restart. A terminated worker thread cannot reap the
+ * child processes it started (libuv waits only for the children of its own loop), so the worker starts
+ * none of its own: cells are compiled by esbuild here, in the main thread (the worker asks with a
+ * `transform` message and gets the JavaScript back), and the esbuild service process is this thread's.
+ *
+ * user_expressions travel with the cell (`run`'s `expressions`) and are evaluated by the worker after
+ * it, in the same run: an expression that never finishes is interrupted like a cell, and nothing waits
+ * on a timer.
  */
 import { Worker } from 'node:worker_threads';
 import type { Session as InspectorSession } from 'node:inspector';
 import type { CellError } from './traceback.ts';
+import { esbuildTransform } from './transform.ts';
 import type { Completion } from './introspect.ts';
 import type { JsonObject, MimeBundle } from './messages.ts';
 
 /** Messages to the worker. */
 export type ToWorker =
-  | { type: 'run'; id: number; code: string; label: string }
+  | { type: 'run'; id: number; code: string; label: string; expressions: UserExpressions }
   | { type: 'interrupt'; id: number }
   | { type: 'input-reply'; reqId: number; value?: string; error?: string }
   | { type: 'complete'; id: number; code: string; cursor: number }
   | { type: 'inspect'; id: number; code: string; cursor: number; detail: number }
-  | { type: 'evaluate'; id: number; expressions: Record<string, string> }
-  | { type: 'close'; id: number };
+  | { type: 'transform-reply'; reqId: number; code: string; map: string }
+  | { type: 'transform-reply'; reqId: number; error: string; errors?: unknown[] };
 
 /** Messages from the worker. */
 export type FromWorker =
@@ -41,7 +51,8 @@ export type FromWorker =
   | { type: 'display'; id: number; data: MimeBundle; displayId: string; update: boolean }
   | { type: 'clear'; id: number; wait: boolean }
   | { type: 'input'; id: number; reqId: number; prompt: string; password: boolean }
-  | { type: 'done'; id: number; ok: true; data?: MimeBundle }
+  | { type: 'transform'; reqId: number; source: string; filename: string }
+  | { type: 'done'; id: number; ok: true; data?: MimeBundle; expressions: UserExpressionResults }
   | { type: 'done'; id: number; ok: false; error?: CellError; interrupted?: boolean }
   | { type: 'reply'; id: number; result: unknown };
 
@@ -54,15 +65,29 @@ export interface CellCallbacks {
   input(prompt: string, password: boolean): Promise<string>;
 }
 
-/** A cell's outcome: its value's bundle, or the error to report. */
-export type RunResult = { ok: true; data?: MimeBundle } | { ok: false; error: CellError };
+/**
+ * The user_expressions of an execute_request as (name, code) pairs, in request order (pairs, not an
+ * object: a name such as `__proto__` stays a name on every hop).
+ */
+export type UserExpressions = readonly (readonly [name: string, code: string])[];
+
+/** One user expression's outcome as execute_reply reports it: its value's bundle, or its error. */
+export type UserExpressionResult =
+  | { status: 'ok'; data: MimeBundle; metadata: JsonObject }
+  | { status: 'error'; ename: string; evalue: string; traceback: string[] };
+
+/** The outcomes of user expressions, as (name, result) pairs in request order. */
+export type UserExpressionResults = readonly (readonly [name: string, result: UserExpressionResult])[];
+
+/** A cell's outcome: its value's bundle and its user expressions' results, or the error to report. */
+export type RunResult = { ok: true; data?: MimeBundle; expressions?: UserExpressionResults } | { ok: false; error: CellError };
 
 /** What the handler needs of an executor (the worker, or a fake in tests). */
 export interface CellExecutor {
-  run(code: string, label: string, callbacks: CellCallbacks): Promise<RunResult>;
+  /** Runs a cell, then (when it succeeded) evaluates `expressions`, each on its own. */
+  run(code: string, label: string, callbacks: CellCallbacks, expressions?: UserExpressions): Promise<RunResult>;
   complete(code: string, cursor: number): Promise<Completion>;
   inspect(code: string, cursor: number, detail: number): Promise<string | null>;
-  evaluate(expressions: Record<string, string>): Promise<Record<string, JsonObject>>;
   /** Stops the running cell (no-op when idle); resolves once it has been stopped. */
   interrupt(): Promise<void>;
   close(): Promise<void>;
@@ -124,6 +149,7 @@ export class WorkerExecutor implements CellExecutor {
     };
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') { started = true; readyResolve(); } else if (m.type === 'boot-error') failBoot(m.message);
+      else if (m.type === 'transform') void this.transform(worker, m.reqId, m.source, m.filename);
       else this.onMessage(m);
     });
     worker.on('error', (e) => {
@@ -156,7 +182,7 @@ export class WorkerExecutor implements CellExecutor {
       }
       case 'done':
         if (this.running?.id !== m.id) break;
-        if (m.ok) this.settle({ ok: true, data: m.data });
+        if (m.ok) this.settle({ ok: true, data: m.data, expressions: m.expressions });
         else this.settle({ ok: false, error: m.interrupted ? INTERRUPTED : m.error ?? INTERRUPTED });
         break;
       case 'reply': {
@@ -166,6 +192,22 @@ export class WorkerExecutor implements CellExecutor {
         break;
       }
     }
+  }
+
+  /**
+   * Compiles TypeScript for `worker` (see the module comment: the worker starts no processes). The
+   * answer goes to the worker that asked, and only while it is the current one.
+   */
+  private async transform(worker: Worker, reqId: number, source: string, filename: string): Promise<void> {
+    let reply: ToWorker;
+    try {
+      const { code, map } = await esbuildTransform(source, filename);
+      reply = { type: 'transform-reply', reqId, code, map };
+    } catch (e) {
+      const errors = (e as { errors?: unknown[] }).errors;
+      reply = { type: 'transform-reply', reqId, error: (e as Error)?.message ?? String(e), errors: Array.isArray(errors) ? JSON.parse(JSON.stringify(errors)) as unknown[] : undefined };
+    }
+    if (worker === this.worker && !this.closing) worker.postMessage(reply);
   }
 
   private settle(r: RunResult): void {
@@ -179,7 +221,7 @@ export class WorkerExecutor implements CellExecutor {
     this.worker.postMessage(m);
   }
 
-  async run(code: string, label: string, callbacks: CellCallbacks): Promise<RunResult> {
+  async run(code: string, label: string, callbacks: CellCallbacks, expressions: UserExpressions = []): Promise<RunResult> {
     const id = ++this.counter;
     let resolve!: (r: RunResult) => void;
     const done = new Promise<RunResult>((r) => { resolve = r; });
@@ -193,11 +235,11 @@ export class WorkerExecutor implements CellExecutor {
       return done;
     }
     cell.posted = true;
-    this.post({ type: 'run', id, code, label });
+    this.post({ type: 'run', id, code, label, expressions });
     return done;
   }
 
-  private rpc<T>(msg: { type: 'complete' | 'inspect' | 'evaluate' | 'close' } & Record<string, unknown>, fallback: T, timeoutMs = 10_000): Promise<T> {
+  private rpc<T>(msg: { type: 'complete' | 'inspect' } & Record<string, unknown>, fallback: T, timeoutMs = 10_000): Promise<T> {
     return this.ready.then(() => new Promise<T>((resolve) => {
       if (this.bootError) return resolve(fallback);
       const id = ++this.counter;
@@ -213,10 +255,6 @@ export class WorkerExecutor implements CellExecutor {
 
   inspect(code: string, cursor: number, detail: number): Promise<string | null> {
     return this.rpc({ type: 'inspect', code, cursor, detail }, null, 5000);
-  }
-
-  evaluate(expressions: Record<string, string>): Promise<Record<string, JsonObject>> {
-    return this.rpc({ type: 'evaluate', expressions }, {}, 60_000);
   }
 
   async interrupt(): Promise<void> {
@@ -239,7 +277,6 @@ export class WorkerExecutor implements CellExecutor {
   }
 
   async close(): Promise<void> {
-    if (!this.running) await this.rpc({ type: 'close' }, null, 500); // lets the worker stop esbuild's service
     this.closing = true;
     this.settle({ ok: false, error: INTERRUPTED });
     this.terminator.close();
