@@ -308,7 +308,8 @@ export class ExecutionTerminator {
         await new Promise<void>((res, rej) => s.post('NodeWorker.enable', { waitForDebuggerOnStart: false }, (err) => (err ? rej(err) : res())));
         this.inspector = s;
       }
-      for (let i = 0; i < 20 && !this.sessions.has(worker.threadId); i++) await delay(5);
+      // the inspector reports the worker asynchronously; on a loaded machine that can take a while
+      for (let i = 0; i < 400 && !this.sessions.has(worker.threadId); i++) await delay(5);
       const sessionId = this.sessions.get(worker.threadId);
       if (sessionId === undefined) return false;
       const message = JSON.stringify({ id: 1, method: 'Runtime.terminateExecution' });
