@@ -9,7 +9,8 @@
  * [NNZ] or coordinate indices [NNZ, rank]) are densified, since kiln constants are dense.
  */
 import type { AttrValue, Dim, TensorType } from '../../ir/graph.ts';
-import { Tensor, readInts, shapeSize, stridesOf } from '../../ir/tensor.ts';
+import { Tensor, readInts, stridesOf } from '../../ir/tensor.ts';
+import { checkTensorSize } from '../../ir/sizes.ts';
 import { KilnError } from '../../errors.ts';
 import { AttrType, toInt, type AttributeProto, type SparseTensorProto, type TypeProto } from './schema.ts';
 import { dtypeFromOnnx, onnxTypeName, tensorFromProto, type TensorSource } from './tensor-proto.ts';
@@ -65,10 +66,10 @@ export function densify(sp: SparseTensorProto, src: TensorSource): Tensor {
   const fail = (m: string): never => { throw new KilnError(`sparse tensor '${name}': ${m}`, { file: src.file }); };
   if (!sp.values || !sp.indices) return fail('values or indices are missing');
   const values = tensorFromProto(sp.values, src);
+  const total = checkTensorSize({ value: name, what: 'sparse tensor', file: src.file }, values.dtype, dims);
   const indices = readInts(tensorFromProto(sp.indices, src));
   const nnz = values.size;
   const out = Tensor.zeros(values.dtype, dims);
-  const total = shapeSize(dims);
   const strides = stridesOf(dims);
   const coordinates = indices.length === nnz * dims.length && dims.length !== 1;
   if (!coordinates && indices.length !== nnz) fail(`has ${indices.length} indices for ${nnz} values`);

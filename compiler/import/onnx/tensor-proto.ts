@@ -17,7 +17,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DType, TensorData } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import { Tensor, shapeSize } from '../../ir/tensor.ts';
+import { Tensor } from '../../ir/tensor.ts';
+import { checkTensorSize } from '../../ir/sizes.ts';
 import { KilnError } from '../../errors.ts';
 import { decodeTensorProto, encodeTensorProto, toBigInt, toInt, type TensorProto } from './schema.ts';
 
@@ -63,10 +64,9 @@ export function tensorFromProto(p: TensorProto, src: TensorSource = {}): Tensor 
   const dtype = FROM_ONNX[code];
   if (!dtype) fail(`element type ${onnxTypeName(code)} is not supported`);
   const shape = (p.dims ?? []).map((d) => toInt(d));
-  if (shape.some((d) => d < 0 || !Number.isSafeInteger(d))) fail(`invalid dims [${shape.join(',')}]`);
   if (p.segment) fail('segmented tensors (TensorProto.segment) are not supported');
-  const n = shapeSize(shape);
   const t = dtype as DType;
+  const n = checkTensorSize({ value: name, file: src.file }, t, shape);
   const data = readData(p, t, n, src, fail);
   return new Tensor(t, shape, data);
 }
