@@ -76,7 +76,7 @@ export function inferTypes(graph: Graph, opts: InferOptions = {}): Graph {
       out = def.inferTypes(inTypes, attrs, ctx, node.outputs.length);
     } catch (e) {
       if (e instanceof KilnError) throw e;
-      throw new KilnError(`type inference failed: ${(e as Error).message}`, where);
+      throw Object.assign(new KilnError(`type inference failed: ${(e as Error).message}`, where), { cause: e });
     }
     if (out.length < node.outputs.length) {
       throw new KilnError(`op produces ${out.length} outputs but the node declares ${node.outputs.length}`, where);

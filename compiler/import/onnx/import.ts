@@ -59,7 +59,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
   } catch (e) {
     if (e instanceof KilnError) throw e;
     // garbage that decoded as protobuf but makes no sense as a model (absurd sizes and the like)
-    throw new KilnError(`not a valid ONNX model: ${(e as Error).message}`, { file });
+    throw Object.assign(new KilnError(`not a valid ONNX model: ${(e as Error).message}`, { file }), { cause: e });
   }
   try {
     graph = inferTypes(graph, { file });

@@ -42,7 +42,8 @@ export function attrFromProto(a: AttributeProto, src: TensorSource): AttrValue |
   switch (type) {
     case AttrType.FLOAT: return { kind: 'float', value: a.f ?? 0 };
     case AttrType.INT: return { kind: 'int', value: toInt(a.i) };
-    case AttrType.STRING: return { kind: 'string', value: utf8.decode(a.s ?? new Uint8Array()) };
+    // an absent bytes field decodes as protobufjs's default, a plain empty array: read it as ''
+    case AttrType.STRING: return { kind: 'string', value: a.s instanceof Uint8Array ? utf8.decode(a.s) : '' };
     case AttrType.TENSOR:
       if (!a.t) return { unsupported: 'a tensor attribute without a tensor' };
       return { kind: 'tensor', value: tensorFromProto(a.t, src) };
