@@ -59,12 +59,25 @@ function runCase(m: Mutant, seed: number): void {
   runReference(graph, inputsFor(graph, m, seed));
 }
 
+/** Test hook for the harness's own test: `internal:N,hang:N,crash:N` misbehaves at those cases. */
+const inject = new Map((process.env.KILN_FUZZ_INJECT ?? '').split(',').filter(Boolean).map((x) => {
+  const [what, at] = x.split(':');
+  return [Number(at), what] as const;
+}));
+
+function misbehave(what: string | undefined): void {
+  if (what === 'internal') throw new TypeError('injected');
+  if (what === 'hang') for (;;) { /* spin until the parent's time limit */ }
+  if (what === 'crash') process.exit(134);
+}
+
 const [seed, start, count] = process.argv.slice(2).map(Number);
 for (let i = start; i < start + count; i++) {
   process.stdout.write(JSON.stringify({ i }) + '\n');
   let description = '?';
   let status = 'ok', detail: string | undefined;
   try {
+    misbehave(inject.get(i));
     const m = makeMutant(seed, i);
     description = m.description;
     runCase(m, seed);

@@ -7,6 +7,7 @@
  * mutation:
  *   - ONNX bytes: flip 1-8 random bytes, truncate;
  *   - ONNX fields (decode, change, re-encode): tensor dims (negative, 0, 2^31, 2^40, 2^62, ...),
+ *     int64 tensor values (the shapes, repeats, pads and sizes that decide what kernels allocate),
  *     tensor and value data types, raw_data lengths, declared value dims (huge, negative, symbols),
  *     attribute values (ints, floats, lists), node input/output names (values defined twice),
  *     duplicated initializers with another type, an input .pb's bytes;
@@ -16,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from '../../compiler/runtime/inputs.ts';
-import { decodeModelProto, encodeModelProto, type AttributeProto, type ModelProto, type TensorProto } from '../../compiler/import/onnx/schema.ts';
+import { decodeModelProto, decodeTensorProto, encodeModelProto, encodeTensorProto, type AttributeProto, type ModelProto, type TensorProto } from '../../compiler/import/onnx/schema.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { REPO_ROOT, conformanceDir } from '../support/paths.ts';
@@ -110,6 +111,23 @@ const FIELD_MUTATIONS: Record<string, FieldMutation> = {
     raw.set(t.raw_data!.subarray(0, Math.min(len, t.raw_data!.length)));
     t.raw_data = raw;
     return `tensor '${t.name ?? ''}' raw_data length := ${len}`;
+  },
+  'tensor int value': (m, rng) => {
+    // shapes, repeats, pads, sizes, axes: the values that decide how much a kernel allocates
+    const ts = tensorsOf(m).filter((t) => t.data_type === 7 && ((t.raw_data?.length ?? 0) >= 8 || (t.int64_data?.length ?? 0) > 0));
+    if (!ts.length) return undefined;
+    const t = pick(rng, ts);
+    const v = pick(rng, NASTY_INTS);
+    if (t.int64_data && t.int64_data.length) {
+      const k = int(rng, t.int64_data.length);
+      t.int64_data[k] = v;
+      return `tensor '${t.name ?? ''}' int64_data[${k}] := ${v}`;
+    }
+    const raw = t.raw_data!.slice();
+    const k = int(rng, raw.length >> 3);
+    new DataView(raw.buffer, raw.byteOffset).setBigInt64(k * 8, BigInt(v), true);
+    t.raw_data = raw;
+    return `tensor '${t.name ?? ''}' element ${k} := ${v}`;
   },
   'value dim': (m, rng) => {
     const g = m.graph!;
@@ -227,6 +245,16 @@ function onnxMutant(dir: string, rng: Rng): Mutant {
     const mutated = inputs.slice();
     mutated[k] = flipped;
     return { kind: 'onnx', description: `${base}: input_${k}.pb ${how}`, model: bytes, inputs: mutated, file };
+  }
+  if (r < 0.4 && inputs.length) {
+    const k = int(rng, inputs.length);
+    const t = decodeTensorProto(inputs[k]);
+    const what = FIELD_MUTATIONS[rng() < 0.7 ? 'tensor int value' : 'tensor dim']({ graph: { initializer: [t] } }, rng);
+    if (what) {
+      const mutated = inputs.slice();
+      mutated[k] = encodeTensorProto(t);
+      return { kind: 'onnx', description: `${base}: input_${k}.pb ${what}`, model: bytes, inputs: mutated, file };
+    }
   }
   const names = Object.keys(FIELD_MUTATIONS);
   const model = decodeModelProto(bytes);
