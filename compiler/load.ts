@@ -4,10 +4,10 @@
  * text; large constants are named by hash, so a .kir graph has no weight data unless it was printed
  * with them inline). The choice is made by the `zoo:` prefix, else by file extension.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Graph } from './ir/graph.ts';
 import { KilnError } from './errors.ts';
+import { readRegularFile } from './files.ts';
 import { isZooRef, zooModel, type ZooOptions } from './zoo/index.ts';
 import { loadOnnxFile } from './import/onnx/import.ts';
 import { parseGraph } from './ir/parse.ts';
@@ -24,13 +24,7 @@ export function loadModel(ref: string, opts: LoadOptions = {}): Graph {
   const ext = path.extname(ref).toLowerCase();
   if (ext === '.onnx') return loadOnnxFile(ref);
   if (ext === '.kir') {
-    let text: string;
-    try {
-      text = fs.readFileSync(ref, 'utf8');
-    } catch (e) {
-      throw new KilnError(`cannot read model: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: ref });
-    }
-    return parseGraph(text, { file: ref });
+    return parseGraph(readRegularFile(ref, 'model').toString('utf8'), { file: ref });
   }
   throw new KilnError(`cannot tell the model format from '${ref}': expected a .onnx or .kir file, or zoo:NAME (see \`kiln zoo list\`)`);
 }
