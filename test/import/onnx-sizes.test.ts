@@ -8,7 +8,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KilnError } from '../../compiler/errors.ts';
 import { SizeError, setMemoryBudget } from '../../compiler/ir/sizes.ts';
-import { importOnnx } from '../../compiler/import/onnx/import.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { importOnnx, loadOnnxFile } from '../../compiler/import/onnx/import.ts';
 import { decodeTensor, encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
 import { AttrType, decodeModelProto, encodeModelProto, encodeTensorProto } from '../../compiler/import/onnx/schema.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
@@ -72,6 +75,27 @@ test('an initializer, sparse initializer or .pb tensor beyond the budget is refu
   }
   // the round trip of an ordinary tensor is untouched
   assert.equal(Array.from(decodeTensor(encodeTensor(Tensor.fromNumbers('f32', [2], [1, 2]))).tensor.data), [1, 2]);
+});
+
+test('external data whose length disagrees with the tensor type, or a huge external tensor, is refused before reading', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ext-size-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'w.bin'), new Uint8Array(64));
+    const file = path.join(dir, 'model.onnx');
+    const write = (dims: number[], extra: { key: string; value: string }[] = []) => fs.writeFileSync(file, modelBytes(relu(value('x', 1, [2]), {
+      nodes: [node('Add', ['x', 'w'], ['y'])],
+      initializers: [{ name: 'w', dims, data_type: 1, data_location: 1, external_data: [{ key: 'location', value: 'w.bin' }, ...extra] }],
+    })));
+    write([2]); // the whole 64-byte file for 8 bytes of data
+    assert.throws(() => loadOnnxFile(file), (e: Error) => e instanceof KilnError
+      && e.message.endsWith("tensor 'w': external data location 'w.bin': 64 bytes of data, expected 8 for the tensor's type"));
+    write([2], [{ key: 'offset', value: '8' }, { key: 'length', value: '8' }]);
+    assert.equal(Array.from(loadOnnxFile(file).constants[0].data!.data as Float32Array), [0, 0]);
+    write([1 << 20, 1 << 20]);
+    assert.throws(() => loadOnnxFile(file), (e: Error) => e instanceof SizeError && /'w' \(f32\[1048576,1048576\]\) needs 4\.00 TiB/.test(e.message));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a duplicated initializer, a graph input declared twice, or an initializer of another type than its input is an error', () => {

@@ -73,7 +73,10 @@ export function tensorFromProto(p: TensorProto, src: TensorSource = {}): Tensor 
 }
 
 function readData(p: TensorProto, dtype: DType, n: number, src: TensorSource, fail: (m: string) => never): TensorData {
-  if (p.data_location === 1) return fromBytes(readExternal(p, src, fail), dtype, n, fail);
+  if (p.data_location === 1) {
+    if (dtype === 'str') return fail('string tensors cannot be stored in raw_data or external data');
+    return fromBytes(readExternal(p, src, Math.ceil((n * dtypeInfo(dtype).bits) / 8), fail), dtype, n, fail);
+  }
   if (dtype === 'str') {
     const s = p.string_data ?? [];
     if (s.length !== n) fail(`string_data has ${s.length} elements, expected ${n}`);
@@ -184,9 +187,10 @@ function packSubByte(data: Int8Array | Uint8Array, bits: number): Uint8Array {
 /**
  * Reads the bytes of an externally stored tensor. The location must stay inside the model's folder
  * once every symbolic link is resolved (as onnxruntime requires), and must be a regular file: a
- * FIFO, a device or a folder is refused before it is opened for reading.
+ * FIFO, a device or a folder is refused before it is opened for reading. Its length must be the
+ * `want` bytes the tensor's type needs, checked before anything is read.
  */
-function readExternal(p: TensorProto, src: TensorSource, fail: (m: string) => never): Uint8Array {
+function readExternal(p: TensorProto, src: TensorSource, want: number, fail: (m: string) => never): Uint8Array {
   const entries = new Map((p.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
   if (!location) return fail('data_location is EXTERNAL but external_data has no "location"');
@@ -207,6 +211,7 @@ function readExternal(p: TensorProto, src: TensorSource, fail: (m: string) => ne
     const length = lengthText !== undefined ? Number(lengthText) : size - offset;
     if (!Number.isSafeInteger(length) || length < 0) fail(`external data length '${lengthText}' is invalid`);
     if (offset + length > size) fail(`${where}: the file has ${size} bytes, but offset ${offset} + length ${length} runs past its end`);
+    if (length !== want) fail(`${where}: ${length} bytes of data, expected ${want} for the tensor's type`);
     try {
       return readRange(f, offset, length);
     } catch (e) {
