@@ -222,12 +222,12 @@ function flipBytes(bytes: Uint8Array, rng: Rng): [Uint8Array, string] {
 
 function onnxMutant(dir: string, rng: Rng): Mutant {
   const file = path.join(dir, 'model.onnx');
-  const bytes = new Uint8Array(fs.readFileSync(file));
+  const bytes: Uint8Array = new Uint8Array(fs.readFileSync(file));
   const dataDirs = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set')).sort();
   const inputs = dataDirs.length
     ? fs.readdirSync(path.join(dir, dataDirs[0])).filter((f) => /^input_\d+\.pb$/.test(f))
       .sort((a, b) => Number(a.slice(6, -3)) - Number(b.slice(6, -3)))
-      .map((f) => new Uint8Array(fs.readFileSync(path.join(dir, dataDirs[0], f))))
+      .map((f): Uint8Array => new Uint8Array(fs.readFileSync(path.join(dir, dataDirs[0], f))))
     : [];
   const base = path.basename(dir);
   const r = rng();

@@ -27,7 +27,8 @@ function withBudget<T>(bytes: number, f: () => T): T {
 /** The error `f` throws (failing the test when it throws none). */
 function thrown(f: () => unknown): Error {
   try { f(); } catch (e) { return e as Error; }
-  throw new assert.Assertion({ message: 'expected an error, none was thrown' });
+  assert.unreachable('expected an error, none was thrown');
+  throw new Error('unreachable');
 }
 
 test('parseMemorySize reads bytes and binary units; refuses anything else', () => {
