@@ -31,6 +31,13 @@ import type { Dim } from './graph.ts';
 /** The largest static dim (and element count): 2^53 - 1. */
 export const MAX_DIM = Number.MAX_SAFE_INTEGER;
 
+/**
+ * The largest rank a shape operand may ask for (Reshape's `shape`, Expand's, ConstantOfShape's,
+ * Unsqueeze's `axes`...): its length becomes the output rank, which is built as a list of dims.
+ * NumPy stops at 64 dims; 1024 leaves room while keeping an absurd length from exhausting memory.
+ */
+export const MAX_RANK = 1024;
+
 /** Why `d` is not a valid static dim (an integer 0..2^53-1), or undefined when it is. */
 export function dimProblem(d: number): string | undefined {
   if (!Number.isFinite(d) || !Number.isInteger(d)) return `dim ${d} is not an integer`;
