@@ -7,7 +7,7 @@
  * the verifier and type inference all use it, so `f32[7,-1]` is refused where it enters.
  *
  * Budget. kiln refuses to allocate any one tensor larger than the memory budget, in bytes. The default
- * is half of the machine's memory (`os.totalmem() / 2`), so a model that declares an absurd tensor
+ * is half of the machine's memory (`os.totalmem() / 2`, or half a smaller container limit), so a model that declares an absurd tensor
  * stops with an error instead of driving the machine into swap or the OOM killer. `--max-memory SIZE`
  * (every CLI command), the KILN_MAX_MEMORY environment variable and `setMemoryBudget` (the API)
  * change it; sizes are written as plain bytes or with a binary unit (`512M`, `8G`, `8GiB`, `1.5T`; K, M, G, T, P with or
@@ -15,7 +15,8 @@
  *
  * `checkTensorSize` is the check itself: given what is being made (value, node, op when known), its
  * dtype and shape, it throws ONE KilnError naming the value, its type (`f32[100000,100000,100]`) and
- * its size against the budget, BEFORE anything is allocated. It also catches element counts that
+ * its size against the budget, BEFORE anything is allocated. The budget bounds each tensor, and, where
+ * the caller says what it already holds (the reference executor's live tensors), their sum. It also catches element counts that
  * overflow (past 2^53, where the product of dims stops being exact) or that exceed what a JS typed
  * array can hold (2^32 elements on Node 20). Every place a size comes from a model or data calls it:
  * random inputs, constant folding, the reference executor before each node, the kernels whose output
@@ -57,9 +58,15 @@ export function shapeProblem(shape: readonly Dim[]): string | undefined {
   return undefined;
 }
 
-/** The default budget: half of the machine's memory. */
+/**
+ * The default budget: half of the machine's memory, where the machine is what this process may use:
+ * `os.totalmem()`, or the container's (cgroup) limit when `process.constrainedMemory()` reports a
+ * smaller one.
+ */
 export function defaultMemoryBudget(): number {
-  return Math.floor(os.totalmem() / 2);
+  const limit = process.constrainedMemory?.();
+  const total = limit && limit > 0 ? Math.min(limit, os.totalmem()) : os.totalmem();
+  return Math.floor(total / 2);
 }
 
 let budget: number | undefined;
@@ -125,6 +132,8 @@ export interface SizeSubject extends ErrorPlace {
   value?: string;
   /** Short description when there is no value name, e.g. "output 0" or "sparse initializer". */
   what?: string;
+  /** Bytes already held by the same computation (a run's live tensors), counted against the budget too. */
+  held?: number;
 }
 
 /** The error of a refused size: a KilnError that callers can tell apart (fold-constants skips the fold). */
@@ -141,7 +150,7 @@ function maxElements(dtype: DType): number {
  * Returns the element count; throws one KilnError naming the value, its type and its size otherwise.
  */
 export function checkTensorSize(subject: SizeSubject, dtype: DType, shape: readonly number[]): number {
-  const { value, what, ...place } = subject;
+  const { value, what, held = 0, ...place } = subject;
   const type = `${dtype}[${shape.join(',')}]`;
   const name = value !== undefined ? `'${value}' (${type})` : what ? `${what} ${type}` : `tensor ${type}`;
   const bad = shapeProblem(shape);
@@ -156,6 +165,10 @@ export function checkTensorSize(subject: SizeSubject, dtype: DType, shape: reado
   if (bytes > limit) {
     throw new SizeError(`${name} needs ${formatBytes(bytes)} (${bytes} bytes), more than the memory budget of ${formatBytes(limit)}` +
       ' (set it with --max-memory SIZE)', place);
+  }
+  if (bytes + held > limit) {
+    throw new SizeError(`${name} needs ${formatBytes(bytes)} (${bytes} bytes); with the ${formatBytes(held)} already held that is more than ` +
+      `the memory budget of ${formatBytes(limit)} (set it with --max-memory SIZE)`, place);
   }
   if (n > maxElements(dtype)) {
     throw new SizeError(`${name} has ${n} elements, more than one array can hold (${maxElements(dtype)})`, place);

@@ -132,8 +132,17 @@ test('Tile, Expand, ConstantOfShape, Pad, Resize and Range refuse a too-large ou
 test('the reference executor refuses a static output beyond the budget before its kernel runs', () => {
   const g = parseGraph('kiln.graph @g(%x: f32[N,1024]) -> (%y: f32[N,1024]) {\n  %y = Relu(%x) : f32[N,1024]\n  return %y\n}\n');
   const x = Tensor.zeros('f32', [512, 1024]); // 2 MiB
-  const e = withBudget(2 * MiB, () => { runReference(g, { x }); return withBudget(MiB, () => thrown(() => runReference(g, { x }))); });
+  const e = withBudget(4 * MiB, () => { runReference(g, { x }); return withBudget(MiB, () => thrown(() => runReference(g, { x }))); });
   assert.is(e.message, "node 'y', op Relu: 'y' (f32[512,1024]) needs 2.00 MiB (2097152 bytes), more than the memory budget of 1.00 MiB (set it with --max-memory SIZE)");
+});
+
+test('the reference executor counts the tensors it holds: their sum stays within the budget too', () => {
+  const g = parseGraph('kiln.graph @g(%x: f32[256,1024]) -> (%z: f32[256,1024]) {\n  %y = Relu(%x) : f32[256,1024]\n  %z = Add(%x, %y) : f32[256,1024]\n  return %z\n}\n');
+  const x = Tensor.zeros('f32', [256, 1024]); // 1 MiB
+  withBudget(3 * MiB, () => runReference(g, { x }));
+  const e = withBudget(2.5 * MiB, () => thrown(() => runReference(g, { x })));
+  assert.is(e.message, "node 'z', op Add: 'z' (f32[256,1024]) needs 1.00 MiB (1048576 bytes); with the 2.00 MiB already held that is "
+    + 'more than the memory budget of 2.50 MiB (set it with --max-memory SIZE)');
 });
 
 test('a fold that would exceed the budget is not made (and counted as too-large)', () => {
