@@ -54,7 +54,7 @@ function inputsFor(graph: Graph, m: Mutant, seed: number): Map<string, Tensor> {
 }
 
 function runCase(m: Mutant, seed: number): void {
-  const graph = m.kind === 'onnx' ? importOnnx(m.model, { file: m.file }) : parseGraph(m.text, { file: m.file });
+  const graph = m.kind === 'onnx' ? importOnnx(m.model, { file: m.file }) : parseGraph(m.text, { file: m.file, weights: m.weights });
   verifyAll(graph);
   runReference(graph, inputsFor(graph, m, seed));
 }

@@ -8,7 +8,7 @@
  * Each failure prints the seed, the case index and the mutant's description; rerun one case with
  *   node --import tsx test/fuzz/fuzz-worker.ts SEED INDEX 1
  *
- * Knobs (environment): KILN_FUZZ_CASES (default 300; thousands on demand, e.g. 5000),
+ * Knobs (environment): KILN_FUZZ_CASES (default 400; thousands on demand, e.g. 5000),
  * KILN_FUZZ_SEED (default 9), KILN_FUZZ_CASE_SECONDS (per-case limit, default 30).
  */
 import { test } from 'uvu';
@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT, conformanceDir } from '../support/paths.ts';
 
-const CASES = Number(process.env.KILN_FUZZ_CASES ?? 300);
+const CASES = Number(process.env.KILN_FUZZ_CASES ?? 400);
 const SEED = Number(process.env.KILN_FUZZ_SEED ?? 9);
 const CASE_MS = 1000 * Number(process.env.KILN_FUZZ_CASE_SECONDS ?? 30);
 const HEAP_MB = 384;

@@ -19,13 +19,15 @@ import path from 'node:path';
 import { seededRandom } from '../../compiler/runtime/inputs.ts';
 import { decodeModelProto, decodeTensorProto, encodeModelProto, encodeTensorProto, type AttributeProto, type ModelProto, type TensorProto } from '../../compiler/import/onnx/schema.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
+import { weightsOf } from '../../compiler/ir/weights.ts';
+import type { Tensor } from '../../compiler/ir/tensor.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { REPO_ROOT, conformanceDir } from '../support/paths.ts';
 
 /** One mutant: what it is made from, how, and its bytes (ONNX) or text (IR). */
 export type Mutant =
   | { kind: 'onnx'; description: string; model: Uint8Array; inputs: Uint8Array[]; file: string }
-  | { kind: 'kir'; description: string; text: string; file: string };
+  | { kind: 'kir'; description: string; text: string; file: string; weights?: ReadonlyMap<string, Tensor> };
 
 type Rng = () => number;
 
@@ -39,7 +41,10 @@ const NASTY_FLOATS = [NaN, Infinity, -Infinity, -1, 0, 1e30, -1e-30, 3.5];
 // ---- sources ----
 
 let onnxCases: string[] | undefined;
-let kirTexts: { file: string; text: string }[] | undefined;
+/** An IR source: its text and, for a printed zoo model, the weights its hashes name. */
+interface KirSource { file: string; text: string; weights?: ReadonlyMap<string, Tensor> }
+
+let kirTexts: KirSource[] | undefined;
 
 /** Conformance case folders that hold a model. */
 function conformanceCases(): string[] {
@@ -51,7 +56,7 @@ function conformanceCases(): string[] {
 }
 
 /** IR texts: each graph of the golden pass files, plus the small zoo model printed with its weights. */
-function kirSources(): { file: string; text: string }[] {
+function kirSources(): KirSource[] {
   if (!kirTexts) {
     kirTexts = [];
     const dir = path.join(REPO_ROOT, 'test', 'passes');
@@ -62,7 +67,8 @@ function kirSources(): { file: string; text: string }[] {
         if (body.startsWith('kiln.graph')) kirTexts!.push({ file: `test/passes/${f}#${k}`, text: body + '\n' });
       });
     }
-    kirTexts.push({ file: 'zoo:mlp', text: printGraph(zooModel('zoo:mlp')) });
+    const mlp = zooModel('zoo:mlp');
+    kirTexts.push({ file: 'zoo:mlp', text: printGraph(mlp), weights: weightsOf(mlp) });
   }
   return kirTexts;
 }
@@ -281,7 +287,7 @@ function onnxMutant(dir: string, rng: Rng): Mutant {
 const DTYPE_WORDS = ['f32', 'f16', 'i64', 'i32', 'bool', 'u8', 'str', 'f8e4m3fn', 'i4'];
 const NUMBER_WORDS = ['-1', '0', '4294967296', '9007199254740993', '99999999999999999999', '1e400', '-0', '2147483648', '100000'];
 
-function kirMutant(src: { file: string; text: string }, rng: Rng): Mutant {
+function kirMutant(src: KirSource, rng: Rng): Mutant {
   let text = src.text;
   const r = rng();
   let how: string;
@@ -324,7 +330,7 @@ function kirMutant(src: { file: string; text: string }, rng: Rng): Mutant {
     text = text.slice(0, len);
     how = `truncated to ${len} chars`;
   }
-  return { kind: 'kir', description: `${src.file}: ${how}`, text, file: src.file };
+  return { kind: 'kir', description: `${src.file}: ${how}`, text, file: src.file, weights: src.weights };
 }
 
 /** The mutant number `index` of the run seeded with `seed`. */
@@ -334,5 +340,7 @@ export function makeMutant(seed: number, index: number): Mutant {
     const cases = conformanceCases();
     return onnxMutant(path.join(conformanceDir(), pick(rng, cases)), rng);
   }
-  return kirMutant(pick(rng, kirSources()), rng);
+  // a quarter of the IR mutants start from the printed zoo model (the last source), which has weights
+  const sources = kirSources();
+  return kirMutant(rng() < 0.25 ? sources[sources.length - 1] : pick(rng, sources.slice(0, -1)), rng);
 }
