@@ -89,7 +89,7 @@ test('external data whose length disagrees with the tensor type, or a huge exter
     })));
     write([2]); // the whole 64-byte file for 8 bytes of data
     assert.throws(() => loadOnnxFile(file), (e: Error) => e instanceof KilnError
-      && e.message.endsWith("tensor 'w': external data location 'w.bin': 64 bytes of data, expected 8 for the tensor's type"));
+      && e.message.endsWith("tensor 'w': external data location 'w.bin': raw data has 64 bytes, expected 8 for 2 f32 elements"));
     write([2], [{ key: 'offset', value: '8' }, { key: 'length', value: '8' }]);
     assert.equal(Array.from(loadOnnxFile(file).constants[0].data!.data as Float32Array), [0, 0]);
     write([1 << 20, 1 << 20]);

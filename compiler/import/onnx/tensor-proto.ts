@@ -75,7 +75,7 @@ export function tensorFromProto(p: TensorProto, src: TensorSource = {}): Tensor 
 function readData(p: TensorProto, dtype: DType, n: number, src: TensorSource, fail: (m: string) => never): TensorData {
   if (p.data_location === 1) {
     if (dtype === 'str') return fail('string tensors cannot be stored in raw_data or external data');
-    return fromBytes(readExternal(p, src, Math.ceil((n * dtypeInfo(dtype).bits) / 8), fail), dtype, n, fail);
+    return fromBytes(readExternal(p, src, Math.ceil((n * dtypeInfo(dtype).bits) / 8), `${n} ${dtype} elements`, fail), dtype, n, fail);
   }
   if (dtype === 'str') {
     const s = p.string_data ?? [];
@@ -188,9 +188,9 @@ function packSubByte(data: Int8Array | Uint8Array, bits: number): Uint8Array {
  * Reads the bytes of an externally stored tensor. The location must stay inside the model's folder
  * once every symbolic link is resolved (as onnxruntime requires), and must be a regular file: a
  * FIFO, a device or a folder is refused before it is opened for reading. Its length must be the
- * `want` bytes the tensor's type needs, checked before anything is read.
+ * `want` bytes the tensor's type needs (`elements` describes them), checked before anything is read.
  */
-function readExternal(p: TensorProto, src: TensorSource, want: number, fail: (m: string) => never): Uint8Array {
+function readExternal(p: TensorProto, src: TensorSource, want: number, elements: string, fail: (m: string) => never): Uint8Array {
   const entries = new Map((p.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
   if (!location) return fail('data_location is EXTERNAL but external_data has no "location"');
@@ -211,7 +211,7 @@ function readExternal(p: TensorProto, src: TensorSource, want: number, fail: (m:
     const length = lengthText !== undefined ? Number(lengthText) : size - offset;
     if (!Number.isSafeInteger(length) || length < 0) fail(`external data length '${lengthText}' is invalid`);
     if (offset + length > size) fail(`${where}: the file has ${size} bytes, but offset ${offset} + length ${length} runs past its end`);
-    if (length !== want) fail(`${where}: ${length} bytes of data, expected ${want} for the tensor's type`);
+    if (length !== want) fail(`${where}: raw data has ${length} bytes, expected ${want} for ${elements}`);
     try {
       return readRange(f, offset, length);
     } catch (e) {
