@@ -6,6 +6,7 @@
  */
 import { KilnError } from '../compiler/errors.ts';
 import { UsageError } from './args.ts';
+import { parseMemorySize, setMemoryBudget } from '../compiler/ir/sizes.ts';
 
 /** One CLI command. */
 interface Command {
@@ -72,10 +73,40 @@ function usage(): string {
   const lines = ['kiln — a deep-learning model compiler you can step through', '', 'usage:'];
   for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(86)} ${c.summary}`);
   lines.push('', 'MODEL is a path to an .onnx or .kir file, or zoo:NAME (see `kiln zoo list`).');
+  lines.push('Every command takes --max-memory SIZE (512M, 8G, 8GiB or bytes): the largest tensor kiln will',
+    'allocate (default: half of this machine\'s memory); a larger one is refused before it is allocated.');
   return lines.join('\n');
 }
 
+/**
+ * Takes the global `--max-memory SIZE` (or `--max-memory=SIZE`) out of argv and sets the memory
+ * budget (compiler/ir/sizes.ts) for this process and, through KILN_MAX_MEMORY, for its workers.
+ * Throws a UsageError for a missing or bad size.
+ */
+function takeMaxMemory(argv: string[]): string[] {
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') { rest.push(...argv.slice(i)); break; }
+    if (a !== '--max-memory' && !a.startsWith('--max-memory=')) { rest.push(a); continue; }
+    const text = a === '--max-memory' ? argv[++i] : a.slice('--max-memory='.length);
+    if (text === undefined) throw new UsageError("option '--max-memory' needs a size (e.g. 512M, 8G, 8GiB or bytes)");
+    const bytes = parseMemorySize(text);
+    if (bytes === undefined) throw new UsageError(`--max-memory '${text}' is not a size (write e.g. 512M, 8G, 8GiB or a number of bytes)`);
+    setMemoryBudget(bytes);
+    process.env.KILN_MAX_MEMORY = String(bytes);
+  }
+  return rest;
+}
+
 async function main(argv: string[]): Promise<number> {
+  try {
+    argv = takeMaxMemory(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`kiln: ${e.message}\n\n${usage()}`);
+    return 2;
+  }
   const [name, ...rest] = argv;
   if (name === undefined) {
     return (await COMMANDS.repl.load())([]);

@@ -9,6 +9,7 @@
  *   - i4/i2 as Int8Array values, u4/u2 as Uint8Array values (unpacked; packing only happens on the wire).
  * i64/u64 are BigInt64Array/BigUint64Array so that values round-trip exactly.
  */
+import { checkTensorSize } from './sizes.ts';
 
 /** The short dtype names, as printed in the IR text. */
 export const DTYPES = [
@@ -71,6 +72,17 @@ const TABLE: Record<DType, DTypeInfo> = {
   i2: info(2, false, true, true, false, (n) => new Int8Array(n)),
   u2: info(2, false, true, false, false, (n) => new Uint8Array(n)),
 };
+
+// Every allocation passes the size check (sizes.ts): a backstop for code that did not check first,
+// so an absurd size is a KilnError naming the type, never `Invalid typed array length`.
+for (const d of DTYPES) {
+  const raw = TABLE[d].alloc;
+  const alloc = (n: number) => {
+    if (!(n >= 0 && n <= 4096 && Number.isInteger(n))) checkTensorSize({ what: 'storage for' }, d, [n]);
+    return raw(n);
+  };
+  TABLE[d] = { ...TABLE[d], alloc };
+}
 
 /** Facts about a dtype. */
 export function dtypeInfo(dtype: DType): DTypeInfo {

@@ -23,6 +23,7 @@ import { valueTypes } from './graph.ts';
 import { type Token, lex } from './lex.ts';
 import { printType } from './print.ts';
 import { Tensor } from './tensor.ts';
+import { dimProblem } from './sizes.ts';
 import { type Literal, elementSink, floatValue, isFloatSyntax } from './text-format.ts';
 import { SHORT_HASH, hashOf } from './weights.ts';
 
@@ -107,7 +108,7 @@ class Parser {
       if (this.peek().kind !== 'value') this.expected("an input '%name'", 'input list');
       const n = this.next().value;
       this.punct(':', 'input list');
-      inputs.push({ name: n, type: this.type('input list') });
+      inputs.push({ name: n, type: this.type('input list', n) });
     });
     this.punct('->', 'graph header');
     this.punct('(', 'graph header');
@@ -119,7 +120,7 @@ class Parser {
       if (this.isPunct('?')) {
         this.next();
         sig.push({ name: n, at });
-      } else sig.push({ name: n, type: this.type('output list'), at });
+      } else sig.push({ name: n, type: this.type('output list', n), at });
     });
     this.punct('{', 'graph header');
     const constants: Constant[] = [];
@@ -184,7 +185,7 @@ class Parser {
     this.next(); // '='
     this.next(); // 'const'
     const typeAt = this.peek();
-    const type = this.type('constant');
+    const type = this.type('constant', name);
     if (this.peek().kind === 'hash') {
       const hashTok = this.next();
       const found = this.lookup(hashTok.value);
@@ -238,7 +239,7 @@ class Parser {
       this.punct(')', 'output types');
     } else {
       for (;;) {
-        types.push(this.type('output types'));
+        types.push(this.type('output types', outputs[types.length]));
         if (this.isPunct(',')) this.next();
         else break;
       }
@@ -264,7 +265,8 @@ class Parser {
 
   // ---- types ----
 
-  private type(where: string): TensorType {
+  /** A type; `value` names the value it belongs to (for dim errors). */
+  private type(where: string, value?: string): TensorType {
     const t = this.peek();
     if (t.kind !== 'word') this.expected('a type like f32[1,3]', where);
     if (!isDType(t.text)) {
@@ -277,7 +279,11 @@ class Parser {
     this.punct('[', where);
     this.list(']', `shape of ${where}`, () => {
       const d = this.peek();
-      if (d.kind === 'number' && /^-?\d+$/.test(d.text) && Number.isSafeInteger(Number(d.text))) shape.push(Number(d.text) + 0);
+      if (d.kind === 'number' && /^-?\d+$/.test(d.text)) {
+        const problem = dimProblem(Number(d.text));
+        if (problem) this.fail(`${value !== undefined ? `'%${value}' in ` : ''}${where}: dim ${shape.length} is ${d.text}; ${problem.replace(/^dim \S+ /, 'it ')} (dims are integers 0 to 2^53-1, or symbol names)`, d);
+        shape.push(Number(d.text) + 0);
+      }
       else if (d.kind === 'word' || d.kind === 'string') shape.push(d.kind === 'word' ? d.text : d.value);
       else this.expected('a dim (an integer or a symbol)', `shape of ${where}`);
       this.next();

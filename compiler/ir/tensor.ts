@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { type DType, type TensorData, dtypeInfo, isBigIntType } from './dtype.ts';
 import { narrowFloatCodec } from './floatbits.ts';
 import './float8.ts';
+import { checkTensorSize } from './sizes.ts';
 
 /** A concrete tensor. Treat as immutable once built: kernels always allocate their outputs. */
 export class Tensor {
@@ -31,7 +32,7 @@ export class Tensor {
 
   /** A zero-filled tensor. */
   static zeros(dtype: DType, shape: readonly number[]): Tensor {
-    return new Tensor(dtype, shape, dtypeInfo(dtype).alloc(shapeSize(shape)));
+    return new Tensor(dtype, shape, dtypeInfo(dtype).alloc(checkTensorSize({}, dtype, shape)));
   }
 
   /** Builds a tensor from plain numbers (encoding f16/bf16/float8, converting to bigint for i64/u64). */

@@ -12,7 +12,7 @@
  * - `ssa.use-before-def` a node reads a value that a later node defines (nodes not topological)
  * - `ssa.undefined`   a node reads a value that nothing defines
  * - `graph.output`    every graph output is a defined, non-empty name
- * - `type.malformed`  a type has an unknown dtype or a dim that is not a non-negative integer or a
+ * - `type.malformed`  a type has an unknown dtype or a dim that is not an integer 0..2^53-1 or a
  *                     non-empty symbol
  * - `node.op`         a node has an op name
  * - `node.outputs`    a node defines at least one (non-omitted) output
@@ -28,6 +28,7 @@ import { dtypeInfo, isDType } from './dtype.ts';
 import type { AttrValue, Constant, Graph, Node, TensorType } from './graph.ts';
 import { Tensor } from './tensor.ts';
 import { hashOf } from './weights.ts';
+import { dimProblem } from './sizes.ts';
 import { hasDerivedHash } from './lazy-weights.ts';
 
 /** Options of the verifiers. */
@@ -49,8 +50,8 @@ export function typeProblem(t: TensorType | undefined): string | undefined {
   if (typeof t.dtype !== 'string' || !isDType(t.dtype)) return `unknown dtype '${String(t.dtype)}'`;
   if (!Array.isArray(t.shape)) return 'shape is not a list';
   for (const d of t.shape) {
-    if (typeof d === 'number' ? !(Number.isInteger(d) && d >= 0) : typeof d !== 'string' || d === '') {
-      return `bad dim '${String(d)}' (dims are non-negative integers or symbol names)`;
+    if (typeof d === 'number' ? dimProblem(d) !== undefined : typeof d !== 'string' || d === '') {
+      return `bad dim '${String(d)}' (dims are integers 0 to 2^53-1, or symbol names)`;
     }
   }
   return undefined;

@@ -16,6 +16,7 @@
  */
 import type { DType } from '../ir/dtype.ts';
 import { Tensor } from '../ir/tensor.ts';
+import { checkTensorSize } from '../ir/sizes.ts';
 import type { AttrReader, OpDef } from './registry.ts';
 import { broadcastDims, broadcastShapes, required } from './support.ts';
 import {
@@ -57,6 +58,7 @@ function arithOp<A = Record<string, never>>(spec: ArithSpec<A>): OpDef<A> {
       if (b.dtype !== a.dtype) throw new Error(`${name} input B has dtype ${b.dtype} but input A has ${a.dtype}`);
       spec.check?.(a.dtype, attrs);
       const shape = broadcastShapes(a.shape, b.shape);
+      checkTensorSize({ what: 'output' }, a.dtype, shape);
       const lane = laneOf(a.dtype);
       if (lane === 'float') {
         const y = floatBuffer(a.dtype, shapeLength(shape));
@@ -139,7 +141,7 @@ const pow: OpDef<Record<string, never>> = {
     checkDType('Pow', x.dtype, POW_BASE_TYPES, 'input X');
     checkDType('Pow', e.dtype, POW_EXPONENT_TYPES, 'input Y');
     const shape = broadcastShapes(x.shape, e.shape);
-    const n = shapeLength(shape);
+    const n = checkTensorSize({ what: 'output' }, x.dtype, shape);
     const lane = laneOf(x.dtype);
     if (lane === 'big' && laneOf(e.dtype) === 'big') {
       const a = broadcastData(x.data as BigArray, x.shape, shape);

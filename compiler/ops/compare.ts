@@ -9,6 +9,7 @@
  */
 import type { DType, TensorData } from '../ir/dtype.ts';
 import { Tensor } from '../ir/tensor.ts';
+import { checkTensorSize } from '../ir/sizes.ts';
 import type { OpDef } from './registry.ts';
 import { broadcastAll, broadcastShapes, required } from './support.ts';
 import {
@@ -36,6 +37,7 @@ function boolOp(name: string, types: readonly DType[], loop: CompareLoop): OpDef
       checkDType(name, a.dtype, types, 'input A');
       if (b.dtype !== a.dtype) throw new Error(`${name} input B has dtype ${b.dtype} but input A has ${a.dtype}`);
       const shape = broadcastShapes(a.shape, b.shape);
+      checkTensorSize({ what: 'output' }, 'bool', shape);
       const y = new Uint8Array(shape.reduce((p, d) => p * d, 1));
       loop(broadcastData(valuesOf(a), a.shape, shape), broadcastData(valuesOf(b), b.shape, shape), y);
       return [new Tensor('bool', shape, y)];
@@ -70,6 +72,7 @@ const where: OpDef<Record<string, never>> = {
     checkDType('Where', c.dtype, ['bool'], 'condition');
     if (x.dtype !== y.dtype) throw new Error(`Where input Y has dtype ${y.dtype} but input X has ${x.dtype}`);
     const shape = broadcastShapes(c.shape, x.shape, y.shape);
+    checkTensorSize({ what: 'output' }, x.dtype, shape);
     const cs = broadcastData(c.data as Uint8Array, c.shape, shape);
     const xs = broadcastData(x.data, x.shape, shape) as ArrayLike<unknown>;
     const ys = broadcastData(y.data, y.shape, shape) as ArrayLike<unknown>;

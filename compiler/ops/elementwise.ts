@@ -16,6 +16,7 @@ import type { DType, TensorData } from '../ir/dtype.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import type { Dim, TensorType } from '../ir/graph.ts';
 import { Tensor, readF32, shapeSize } from '../ir/tensor.ts';
+import { checkTensorSize } from '../ir/sizes.ts';
 import { narrowFloatCodec } from '../ir/floatbits.ts';
 import { broadcastAll, broadcastOffsets, expectDType, FLOAT_TYPES, INT_TYPES, NUMERIC_TYPES } from './support.ts';
 
@@ -107,7 +108,9 @@ export function broadcastData<T extends TensorData>(data: T, shape: readonly num
 
 /** Concrete broadcast shape of runtime tensors (numpy rules); throws a clear error on mismatch. */
 export function broadcastTensors(ts: readonly Tensor[]): number[] {
-  return broadcastAll(ts.map((t) => t.shape)) as number[];
+  const shape = broadcastAll(ts.map((t) => t.shape)) as number[];
+  if (ts.length) checkTensorSize({ what: 'output' }, ts[0].dtype, shape);
+  return shape;
 }
 
 /** Throws unless `t` is a tensor (a required input at run time). */

@@ -6,11 +6,13 @@
  * constants, `Shape`/`Size` of statically shaped values, and any node whose inputs are all known and
  * whose output is small (shape arithmetic such as Shape→Gather→Concat→Reshape in exported models).
  * Shape rules see those values through `ShapeContext.value`, so data-dependent shapes come out static
- * whenever they can. Sizes that stay unknown become fresh symbolic dims `_d0`, `_d1`, ...
+ * whenever they can. Sizes that stay unknown become fresh symbolic dims `_d0`, `_d1`, ... A shape rule
+ * that computes an invalid dim (negative, fractional, beyond 2^53) is an error at its node.
  */
 import type { Graph, Node, TensorType, Dim } from '../ir/graph.ts';
 import { isStaticShape, nodeId, staticSize } from '../ir/graph.ts';
 import { Tensor, i64Tensor } from '../ir/tensor.ts';
+import { shapeProblem } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
 import { findOp, parseNodeAttrs, type OpDef } from './registry.ts';
 import './all.ts';
@@ -74,12 +76,16 @@ export function inferTypes(graph: Graph, opts: InferOptions = {}): Graph {
       out = def.inferTypes(inTypes, attrs, ctx, node.outputs.length);
     } catch (e) {
       if (e instanceof KilnError) throw e;
-      throw new KilnError(`type inference failed: ${(e as Error).message}`, where);
+      throw Object.assign(new KilnError(`type inference failed: ${(e as Error).message}`, where), { cause: e });
     }
     if (out.length < node.outputs.length) {
       throw new KilnError(`op produces ${out.length} outputs but the node declares ${node.outputs.length}`, where);
     }
     out = out.slice(0, node.outputs.length);
+    out.forEach((t, k) => {
+      const bad = node.outputs[k] ? shapeProblem(t.shape) : undefined;
+      if (bad) throw new KilnError(`output ${k} '%${node.outputs[k]}' would have an invalid shape: ${bad}`, where);
+    });
     node.outputs.forEach((o, k) => { if (o) types.set(o, out[k]); });
     foldValues(node, def, attrs, inTypes, out, known, foldLimit);
     const same = out.every((t, k) => sameType(t, node.types[k]));

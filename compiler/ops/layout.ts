@@ -14,6 +14,7 @@
  */
 import type { Dim } from '../ir/graph.ts';
 import { Tensor, readInts, shapeSize, stridesOf } from '../ir/tensor.ts';
+import { checkTensorSize } from '../ir/sizes.ts';
 import type { OpDef, ShapeContext } from './registry.ts';
 import { normalizeAxis, required, sameDType } from './support.ts';
 import {
@@ -254,6 +255,7 @@ const Tile: OpDef<object> = {
     if (reps.some((v) => v < 0)) throw new Error(`repeats [${reps.join(',')}] has a negative entry`);
     const strides = stridesOf(x!.shape);
     const outShape = x!.shape.map((d, i) => d * reps[i]);
+    checkTensorSize({ what: 'output' }, x!.dtype, outShape);
     const offsets = outShape.map((n, i) => {
       const t = new Int32Array(n);
       const d = x!.shape[i];

@@ -19,6 +19,7 @@ import type { DType, TensorData } from '../ir/dtype.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import { type Tensor, readInts, writeNumbers, Tensor as TensorClass } from '../ir/tensor.ts';
 import type { ShapeContext } from './registry.ts';
+import { MAX_RANK } from '../ir/sizes.ts';
 
 /** Index-addressable view of any storage array (typed, bigint or string). */
 type Slots = { [i: number]: unknown; length: number };
@@ -136,6 +137,7 @@ export function staticLength(t: TensorType, what: string): number {
   if (t.shape.length !== 1) throw new Error(`${what} must be 1-D, got rank ${t.shape.length}`);
   const n = t.shape[0];
   if (typeof n !== 'number') throw new Error(`${what} has symbolic length '${n}', so the output rank is unknown`);
+  if (n > MAX_RANK) throw new Error(`${what} has ${n} entries; kiln supports ranks up to ${MAX_RANK}`);
   return n;
 }
 

@@ -13,6 +13,7 @@
  */
 import type { Dim } from '../ir/graph.ts';
 import { Tensor, readInts, shapeSize, stridesOf } from '../ir/tensor.ts';
+import { checkTensorSize } from '../ir/sizes.ts';
 import type { OpDef } from './registry.ts';
 import { required } from './support.ts';
 import { allocData, copyBlock, gatherAxes, knownInts, normalizeAxes, rawElement, rawFromNumber, staticLength } from './movement.ts';
@@ -77,8 +78,9 @@ const Pad: OpDef<{ mode: PadMode }> = {
     const [begin, end] = fullPads(rank, readInts(p!), ax ? readInts(ax) : undefined);
     const strides = stridesOf(x!.shape);
     const outShape = x!.shape.map((d, i) => d + begin[i] + end[i]);
+    outShape.forEach((n, i) => { if (n < 0) throw new Error(`pads make axis ${i} negative (${x!.shape[i]} + ${begin[i] + end[i]})`); });
+    checkTensorSize({ what: 'output' }, x!.dtype, outShape);
     const offsets = outShape.map((n, i) => {
-      if (n < 0) throw new Error(`pads make axis ${i} negative (${x!.shape[i]} + ${begin[i] + end[i]})`);
       // negative pads crop first; the mode then pads the cropped extent [lo, lo + kept)
       const lo = Math.max(0, -begin[i]);
       const kept = x!.shape[i] - lo - Math.max(0, -end[i]);

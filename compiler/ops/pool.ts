@@ -90,7 +90,8 @@ const AveragePool: OpDef<PoolAttrs> = {
 
 /** Per output index of one axis: the kernel taps [lo, hi) inside the input and [0, padHi) inside the padded extent. */
 function tapRanges(out: number, size: number, k: number, s: number, d: number, pb: number, pe: number) {
-  const lo = new Int32Array(out), hi = new Int32Array(out), padHi = new Int32Array(out);
+  // Float64Array: tap indices of a kernel wider than 2^31 (SAME padding allows it) must not wrap
+  const lo = new Float64Array(out), hi = new Float64Array(out), padHi = new Float64Array(out);
   for (let o = 0; o < out; o++) {
     const base = o * s - pb;
     const l = base >= 0 ? 0 : Math.min(k, Math.ceil(-base / d));
@@ -114,8 +115,11 @@ function poolRows(xs: FloatArray, y: FloatArray, planes: number, g: Geometry, rd
   const [ID, IH, IW] = g.input, [OD, OH, OW] = g.output, [, , KW] = g.kernel;
   const [SD, SH, SW] = g.strides, [DD, DH, DW] = g.dilations, [PD, PH, PW] = g.padBegin;
   const inSize = ID * IH * IW, outSize = OD * OH * OW;
-  const lo = new Int32Array(KW), hi = new Int32Array(KW);
-  for (let kw = 0; kw < KW; kw++) [lo[kw], hi[kw]] = validRange(kw * DW - PW, SW, IW, OW);
+  // only kernel columns that read inside X for some output column: a kernel far wider than X
+  // (SAME padding allows any width) costs no more than one as wide as X
+  const kwFirst = Math.max(0, Math.ceil((PW - (OW - 1) * SW) / DW)), kwEnd = Math.min(KW, Math.floor((IW - 1 + PW) / DW) + 1);
+  const lo = new Int32Array(Math.max(0, kwEnd - kwFirst)), hi = new Int32Array(lo.length);
+  for (let kw = kwFirst; kw < kwEnd; kw++) [lo[kw - kwFirst], hi[kw - kwFirst]] = validRange(kw * DW - PW, SW, IW, OW);
   const wCount = new Float64Array(OW);
   for (let ow = 0; ow < OW; ow++) wCount[ow] = includePad ? rw.padHi[ow] : rw.hi[ow] - rw.lo[ow];
   const row = new Float64Array(OW);
@@ -129,8 +133,8 @@ function poolRows(xs: FloatArray, y: FloatArray, planes: number, g: Geometry, rd
           const id = od * SD - PD + kd * DD;
           for (let kh = rh.lo[oh]; kh < rh.hi[oh]; kh++) {
             const xRow = xo + (id * IH + oh * SH - PH + kh * DH) * IW;
-            for (let kw = 0; kw < KW; kw++) {
-              const x0 = xRow + kw * DW - PW, l = lo[kw], h = hi[kw];
+            for (let kw = kwFirst; kw < kwEnd; kw++) {
+              const x0 = xRow + kw * DW - PW, l = lo[kw - kwFirst], h = hi[kw - kwFirst];
               if (max) {
                 for (let ow = l; ow < h; ow++) { const v = xs[x0 + ow * SW]; if (v > row[ow]) row[ow] = v; }
               } else {

@@ -24,6 +24,7 @@
  */
 import type { Dim } from '../ir/graph.ts';
 import { Tensor, readNumbers, shapeSize, stridesOf } from '../ir/tensor.ts';
+import { checkTensorSize } from '../ir/sizes.ts';
 import type { OpDef, ShapeContext } from './registry.ts';
 import { required } from './support.ts';
 import { allocData, gatherAxes, normalizeAxes, rawFromNumber } from './movement.ts';
@@ -195,7 +196,7 @@ export function runResize(x: Tensor, a: ResizeAttrs, roi?: Tensor, scales?: Tens
   const sz = sizes && sizes.size > 0 ? Array.from(readNumbers(sizes), Math.trunc) : undefined;
   const plan = resizePlan(x.shape, a, floatsOf(roi), floatsOf(scales), sz);
   const outShape = plan.map((p) => p.outLen);
-  const total = shapeSize(outShape);
+  const total = checkTensorSize({ what: 'output' }, x.dtype, outShape);
   if (total > 0 && x.size === 0) throw new Error('Resize of an empty tensor to a non-empty one');
   if (a.mode === 'nearest') {
     const strides = stridesOf(x.shape);

@@ -14,6 +14,7 @@
 import type { Dim } from '../ir/graph.ts';
 import type { DType } from '../ir/dtype.ts';
 import { Tensor, readInts, readNumbers, shapeSize, stridesOf } from '../ir/tensor.ts';
+import { checkTensorSize } from '../ir/sizes.ts';
 import { AttrError, type OpDef, type ShapeContext } from './registry.ts';
 import { broadcastDims, required } from './support.ts';
 import {
@@ -222,6 +223,7 @@ const Expand: OpDef<object> = {
 
 /** Copies `x` broadcast to `outShape` (which must be a valid numpy broadcast of x's shape). */
 export function broadcastTo(x: Tensor, outShape: readonly number[]): Tensor {
+  checkTensorSize({ what: 'output' }, x.dtype, outShape);
   const rank = outShape.length;
   const lead = rank - x.shape.length;
   const inStrides = stridesOf(x.shape);
@@ -254,7 +256,7 @@ const ConstantOfShape: OpDef<{ value?: Tensor }> = {
     const shape = readInts(s!);
     if (shape.some((d) => d < 0)) throw new Error(`ConstantOfShape shape ${fmtShape(shape)} has a negative dim`);
     const dtype: DType = a.value?.dtype ?? 'f32';
-    const data = allocData(dtype, shapeSize(shape));
+    const data = allocData(dtype, checkTensorSize({ what: 'output' }, dtype, shape));
     if (a.value) fillData(data, rawElement(a.value));
     return [new Tensor(dtype, shape, data)];
   },
@@ -277,14 +279,14 @@ const Range: OpDef<object> = {
       if (required(inputs, i).dtype !== dtype) throw new Error(`Range inputs must share a dtype, got ${dtype} and ${inputs[i]!.dtype}`);
     }
     const vals = [ctx.value(0), ctx.value(1), ctx.value(2)];
-    if (vals.every((v) => v)) return [{ dtype, shape: [runRange(vals[0]!, vals[1]!, vals[2]!).size] }];
+    if (vals.every((v) => v)) return [{ dtype, shape: [rangeLength(vals[0]!, vals[1]!, vals[2]!)] }];
     return [{ dtype, shape: [ctx.freshDim()] }];
   },
   run: ([s, l, d]) => [runRange(s!, l!, d!)],
 };
 
-function runRange(start: Tensor, limit: Tensor, delta: Tensor): Tensor {
-  const dtype = start.dtype;
+/** The number of elements Range makes, computed without making them. */
+function rangeLength(start: Tensor, limit: Tensor, delta: Tensor): number {
   if (start.size !== 1 || limit.size !== 1 || delta.size !== 1) throw new Error('Range inputs must be scalars');
   if (start.data instanceof BigInt64Array || start.data instanceof BigUint64Array) {
     const s = start.data[0] as bigint, l = limit.data[0] as bigint, d = delta.data[0] as bigint;
@@ -293,13 +295,21 @@ function runRange(start: Tensor, limit: Tensor, delta: Tensor): Tensor {
     // ceil division for either sign of delta
     let n = span / d;
     if (n * d !== span && (span > 0n) === (d > 0n)) n += 1n;
-    const count = n > 0n ? Number(n) : 0;
+    return n > 0n ? Number(n) : 0;
+  }
+  return rangeCount(readNumbers(start)[0], readNumbers(limit)[0], readNumbers(delta)[0]);
+}
+
+function runRange(start: Tensor, limit: Tensor, delta: Tensor): Tensor {
+  const dtype = start.dtype;
+  const count = checkTensorSize({ what: 'output' }, dtype, [rangeLength(start, limit, delta)]);
+  if (start.data instanceof BigInt64Array || start.data instanceof BigUint64Array) {
+    const s = start.data[0] as bigint, d = delta.data[0] as bigint;
     const out = allocData(dtype, count) as BigInt64Array;
     for (let i = 0; i < count; i++) out[i] = s + BigInt(i) * d;
     return new Tensor(dtype, [count], out);
   }
-  const s = readNumbers(start)[0], l = readNumbers(limit)[0], d = readNumbers(delta)[0];
-  const count = rangeCount(s, l, d);
+  const s = readNumbers(start)[0], d = readNumbers(delta)[0];
   const values = new Float64Array(count);
   for (let i = 0; i < count; i++) values[i] = s + i * d;
   return Tensor.fromNumbers(dtype, [count], values);

@@ -6,6 +6,7 @@
 import type { Dim, TensorType } from '../ir/graph.ts';
 import type { DType } from '../ir/dtype.ts';
 import { stridesOf } from '../ir/tensor.ts';
+import { checkTensorSize } from '../ir/sizes.ts';
 
 /** Normalises a possibly negative axis into [0, rank); throws naming `what` when out of range. */
 export function normalizeAxis(axis: number, rank: number, what = 'axis'): number {
@@ -48,8 +49,7 @@ export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
 export function broadcastOffsets(outShape: readonly number[], inShape: readonly number[]): Int32Array | null {
   const rank = outShape.length;
   if (inShape.length === rank && inShape.every((d, i) => d === outShape[i])) return null;
-  let n = 1;
-  for (const d of outShape) n *= d;
+  const n = checkTensorSize({ what: 'broadcast index table for' }, 'i32', outShape);
   const inStrides = stridesOf(inShape);
   // stride per output axis, 0 where the input broadcasts
   const s = new Array<number>(rank).fill(0);

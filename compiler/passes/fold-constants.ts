@@ -14,7 +14,8 @@
  * Size cap (`max-elements`): an output with more elements than the cap is folded only when it is no
  * larger than the node's largest constant input, so folding never grows the weights past the cap
  * (Expand/Tile/ConstantOfShape of a big shape stay nodes) while weight transforms such as
- * `W * scale` of a large conv still fold.
+ * `W * scale` of a large conv still fold. An output beyond the memory budget (ir/sizes.ts) is never
+ * folded nor allocated (counted as too-large); running the graph then refuses it with the size error.
  *
  * Constants that only folded nodes read are removed afterwards, including intermediate results of
  * a folded chain. When a folded output's type was less precise than its value's (symbolic dims), the
@@ -25,6 +26,7 @@ import { isStaticShape, staticSize } from '../ir/graph.ts';
 import { byteSize } from '../ir/dtype.ts';
 import { Tensor, i64Tensor } from '../ir/tensor.ts';
 import { hashOf } from '../ir/weights.ts';
+import { SizeError, checkTensorSize } from '../ir/sizes.ts';
 import { findOp } from '../ops/registry.ts';
 import { inferTypes, nodeAttrs } from '../ops/infer.ts';
 import { dropOrphanedConstants, intOption, isNondeterministic, sameType } from './graph-edit.ts';
@@ -69,7 +71,7 @@ export const foldConstantsPass: Pass = {
     { name: 'folded-nodes', help: 'nodes replaced by constants' },
     { name: 'new-constant-bytes', help: 'bytes of the new constants left in the graph' },
     { name: 'removed-constants', help: 'constants no longer read after folding' },
-    { name: 'too-large', help: 'nodes not folded because of max-elements' },
+    { name: 'too-large', help: 'nodes not folded because of max-elements or the memory budget' },
   ],
   run(graph, ctx) {
     const maxElements = intOption(NAME, ctx.options, 'max-elements', DEFAULT_MAX_ELEMENTS);
@@ -117,8 +119,13 @@ export const foldConstantsPass: Pass = {
       if (declared.some((n) => n !== undefined && !fits(n))) { ctx.stats.add('too-large'); return undefined; }
       let outs: Tensor[];
       try {
+        // within the memory budget (ir/sizes.ts) or not folded: the check throws before allocating
+        node.types.forEach((t, k) => {
+          if (node.outputs[k] && isStaticShape(t.shape)) checkTensorSize({ value: node.outputs[k] }, t.dtype, t.shape);
+        });
         outs = def.run(node.inputs.map((v) => (v ? known.get(v) : undefined)), nodeAttrs(def, node), node.outputs.length);
-      } catch {
+      } catch (e) {
+        if (e instanceof SizeError) ctx.stats.add('too-large');
         return undefined; // not foldable here; running the graph reports the real error
       }
       for (let k = 0; k < node.outputs.length; k++) {

@@ -16,6 +16,10 @@ import type { Graph } from '../ir/graph.ts';
 import type { MemoryPlan, PlanOptions } from '../schedule/plan.ts';
 import { planMemory } from '../schedule/index.ts';
 import { buildTable, type ResultTable } from './table.ts';
+import { formatBytes } from '../ir/sizes.ts';
+
+/** Bytes in binary units (`512 B`, `1.50 KiB`); its home is ir/sizes.ts. */
+export { formatBytes };
 
 /** Options of memory planning as the session and the CLI pass them: plan options plus the planner. */
 export interface MemoryOptions extends PlanOptions {
@@ -114,19 +118,6 @@ export function formatMemorySummary(plan: MemoryPlan | MemorySummary): string {
 
 function formatRatio(r: number): string {
   return Number.isFinite(r) ? r.toFixed(3) : String(r);
-}
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** Bytes in binary units with 3 significant digits: `512 B`, `1.50 KiB`, `98.0 MiB`. */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  let u = 0, v = Math.abs(n);
-  while (v >= 1024 && u < UNITS.length - 1) { v /= 1024; u++; }
-  const sign = n < 0 ? '-' : '';
-  if (u === 0) return `${sign}${v} B`;
-  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
-  return `${sign}${v.toFixed(digits)} ${UNITS[u]}`;
 }
 
 const cache = new WeakMap<Graph, Map<string, MemoryPlan>>();

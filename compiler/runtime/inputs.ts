@@ -7,7 +7,8 @@
  */
 import type { Graph } from '../ir/graph.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
-import { Tensor, readNumbers, shapeSize } from '../ir/tensor.ts';
+import { Tensor, readNumbers } from '../ir/tensor.ts';
+import { checkTensorSize } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
 
 /** A deterministic PRNG returning floats in [0, 1). */
@@ -30,7 +31,7 @@ export function randomInputs(graph: Graph, seed = 0, dims: Readonly<Record<strin
   for (const input of graph.inputs) {
     const { dtype } = input.type;
     const shape = input.type.shape.map((d) => (typeof d === 'number' ? d : dims[d] ?? 1));
-    const n = shapeSize(shape);
+    const n = checkTensorSize({ value: input.name, what: 'graph input' }, dtype, shape);
     const values = new Float64Array(n);
     const info = dtypeInfo(dtype);
     if (dtype === 'str') throw new KilnError(`cannot make random values for string input '${input.name}'`);

@@ -75,11 +75,11 @@ test('type.malformed: bad dtype, negative, fractional and empty dims, missing ty
   ] as unknown as TensorType[];
   const g = graph([node('A', ['x'], ['a', 'b', 'c', 'd'], bad)], { inputs: [{ name: 'x', type: { dtype: 'f32', shape: [NaN] } }] });
   assert.equal(errors(g).map((e) => e[2].replace(/^.*rule type.malformed: /, '')), [
-    "graph input 'x': bad dim 'NaN' (dims are non-negative integers or symbol names)",
+    "graph input 'x': bad dim 'NaN' (dims are integers 0 to 2^53-1, or symbol names)",
     "output 0: unknown dtype 'f31'",
-    "output 1: bad dim '-1' (dims are non-negative integers or symbol names)",
-    "output 2: bad dim '1.5' (dims are non-negative integers or symbol names)",
-    "output 3: bad dim '' (dims are non-negative integers or symbol names)",
+    "output 1: bad dim '-1' (dims are integers 0 to 2^53-1, or symbol names)",
+    "output 2: bad dim '1.5' (dims are integers 0 to 2^53-1, or symbol names)",
+    "output 3: bad dim '' (dims are integers 0 to 2^53-1, or symbol names)",
   ]);
 });
 

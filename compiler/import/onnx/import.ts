@@ -15,6 +15,8 @@
  */
 import type { AttrValue, Constant, Graph, GraphInput, Node, TensorType } from '../../ir/graph.ts';
 import type { Tensor } from '../../ir/tensor.ts';
+import { formatType } from '../../ir/graph.ts';
+import { dimProblem, shapeProblem } from '../../ir/sizes.ts';
 import { lazyConstant } from '../../ir/lazy-weights.ts';
 import { KilnError } from '../../errors.ts';
 import { readRegularFile } from '../../files.ts';
@@ -51,7 +53,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
   } catch (e) {
     if (e instanceof KilnError) throw e;
     // garbage that decoded as protobuf but makes no sense as a model (absurd sizes and the like)
-    throw new KilnError(`not a valid ONNX model: ${(e as Error).message}`, { file });
+    throw Object.assign(new KilnError(`not a valid ONNX model: ${(e as Error).message}`, { file }), { cause: e });
   }
   try {
     graph = inferTypes(graph, { file });
@@ -93,14 +95,19 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
 
   // constants from initializers (dense and sparse)
   const constants = new Map<string, Tensor>();
+  const addInitializer = (name: string, t: Tensor) => {
+    const prev = constants.get(name);
+    if (prev) fail(`initializer '${name}' is given more than once (${formatType(prev)} and ${formatType(t)})`);
+    constants.set(name, t);
+  };
   for (const t of g.initializer ?? []) {
     if (!t.name) fail('not a valid ONNX model: an initializer has no name');
-    constants.set(t.name!, tensorFromProto(t, src));
+    addInitializer(t.name!, tensorFromProto(t, src));
   }
   for (const sp of g.sparse_initializer ?? []) {
     const name = sp.values?.name;
     if (!name) return fail('not a valid ONNX model: a sparse initializer has no name');
-    constants.set(name, densify(sp, src));
+    addInitializer(name, densify(sp, src));
   }
 
   // declared types, fresh names for unnamed dims
@@ -114,13 +121,23 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
   const problems: string[] = [];
   const inputs: GraphInput[] = [];
   for (const v of g.input ?? []) {
-    if (constants.has(v.name ?? '')) continue; // IR < 4 style: initializers listed as inputs are constants
+    const init = constants.get(v.name ?? '');
+    if (init) { // IR < 4 style: initializers listed as inputs are constants, of the same type
+      const t = valueType(v, freshDim, problems, true);
+      if (t && !typeAdmits(t, init)) fail(`graph input '${v.name}' is declared ${formatType(t)} but its initializer is ${formatType(init)}`);
+      continue;
+    }
     const t = valueType(v, freshDim, problems);
+    if (t && inputs.some((i) => i.name === v.name)) fail(`graph input '${v.name}' is declared more than once`);
     if (t) inputs.push({ name: v.name!, type: t });
   }
   const declared = new Map<string, TensorType>();
   for (const v of [...(g.output ?? []), ...(g.value_info ?? [])]) {
     const t = valueType(v, freshDim, problems, true);
+    const prev = v.name ? declared.get(v.name) : undefined;
+    if (t && prev && prev.dtype !== t.dtype) {
+      fail(`value '${v.name}' is declared twice with different types (${formatType(prev)} and ${formatType(t)})`);
+    }
     if (t && v.name) declared.set(v.name, t);
   }
   const outputs = (g.output ?? []).map((v) => v.name ?? '');
@@ -184,7 +201,16 @@ function valueType(v: ValueInfoProto, fresh: () => string, problems: string[], l
     if (!lenient || !t.includes('shape')) problems.push(`value '${name}': ${t}`);
     return undefined;
   }
-  return { dtype: t.dtype, shape: t.shape.map((d) => (typeof d === 'number' && d < 0 ? fresh() : d)) };
+  // a graph input's dims must be valid; a declared (value_info, output) type is only a hint, and a
+  // bad dim there is left for inference to compute
+  const bad = shapeProblem(t.shape);
+  if (bad && !lenient) problems.push(`value '${name}': ${bad}`);
+  return { dtype: t.dtype, shape: t.shape.map((d) => (typeof d === 'number' && dimProblem(d) ? fresh() : d)) };
+}
+
+/** True when a declared type (symbols match anything) admits a tensor's dtype and shape. */
+function typeAdmits(t: TensorType, x: Tensor): boolean {
+  return t.dtype === x.dtype && t.shape.length === x.shape.length && t.shape.every((d, i) => typeof d !== 'number' || d === x.shape[i]);
 }
 
 /** Converts NodeProtos to RawNodes, recording every node kiln cannot import. */

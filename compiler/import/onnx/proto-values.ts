@@ -9,7 +9,8 @@
  * [NNZ] or coordinate indices [NNZ, rank]) are densified, since kiln constants are dense.
  */
 import type { AttrValue, Dim, TensorType } from '../../ir/graph.ts';
-import { Tensor, readInts, shapeSize, stridesOf } from '../../ir/tensor.ts';
+import { Tensor, readInts, stridesOf } from '../../ir/tensor.ts';
+import { checkTensorSize } from '../../ir/sizes.ts';
 import { KilnError } from '../../errors.ts';
 import { AttrType, toInt, type AttributeProto, type SparseTensorProto, type TypeProto } from './schema.ts';
 import { dtypeFromOnnx, onnxTypeName, tensorFromProto, type TensorSource } from './tensor-proto.ts';
@@ -41,7 +42,8 @@ export function attrFromProto(a: AttributeProto, src: TensorSource): AttrValue |
   switch (type) {
     case AttrType.FLOAT: return { kind: 'float', value: a.f ?? 0 };
     case AttrType.INT: return { kind: 'int', value: toInt(a.i) };
-    case AttrType.STRING: return { kind: 'string', value: utf8.decode(a.s ?? new Uint8Array()) };
+    // an absent bytes field decodes as protobufjs's default, a plain empty array: read it as ''
+    case AttrType.STRING: return { kind: 'string', value: a.s instanceof Uint8Array ? utf8.decode(a.s) : '' };
     case AttrType.TENSOR:
       if (!a.t) return { unsupported: 'a tensor attribute without a tensor' };
       return { kind: 'tensor', value: tensorFromProto(a.t, src) };
@@ -65,10 +67,10 @@ export function densify(sp: SparseTensorProto, src: TensorSource): Tensor {
   const fail = (m: string): never => { throw new KilnError(`sparse tensor '${name}': ${m}`, { file: src.file }); };
   if (!sp.values || !sp.indices) return fail('values or indices are missing');
   const values = tensorFromProto(sp.values, src);
+  const total = checkTensorSize({ value: name, what: 'sparse tensor', file: src.file }, values.dtype, dims);
   const indices = readInts(tensorFromProto(sp.indices, src));
   const nnz = values.size;
   const out = Tensor.zeros(values.dtype, dims);
-  const total = shapeSize(dims);
   const strides = stridesOf(dims);
   const coordinates = indices.length === nnz * dims.length && dims.length !== 1;
   if (!coordinates && indices.length !== nnz) fail(`has ${indices.length} indices for ${nnz} values`);

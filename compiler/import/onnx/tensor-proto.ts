@@ -17,7 +17,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DType, TensorData } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import { Tensor, shapeSize } from '../../ir/tensor.ts';
+import { Tensor } from '../../ir/tensor.ts';
+import { checkTensorSize } from '../../ir/sizes.ts';
 import { KilnError } from '../../errors.ts';
 import { fileProblem, openRegularFile, readRange, readRegularFile, resolveInsideFolder, writeFileAtomic, type OpenFile } from '../../files.ts';
 import { decodeTensorProto, encodeTensorProto, toBigInt, toInt, type TensorProto } from './schema.ts';
@@ -64,16 +65,18 @@ export function tensorFromProto(p: TensorProto, src: TensorSource = {}): Tensor 
   const dtype = FROM_ONNX[code];
   if (!dtype) fail(`element type ${onnxTypeName(code)} is not supported`);
   const shape = (p.dims ?? []).map((d) => toInt(d));
-  if (shape.some((d) => d < 0 || !Number.isSafeInteger(d))) fail(`invalid dims [${shape.join(',')}]`);
   if (p.segment) fail('segmented tensors (TensorProto.segment) are not supported');
-  const n = shapeSize(shape);
   const t = dtype as DType;
+  const n = checkTensorSize({ value: name, file: src.file }, t, shape);
   const data = readData(p, t, n, src, fail);
   return new Tensor(t, shape, data);
 }
 
 function readData(p: TensorProto, dtype: DType, n: number, src: TensorSource, fail: (m: string) => never): TensorData {
-  if (p.data_location === 1) return fromBytes(readExternal(p, src, fail), dtype, n, fail);
+  if (p.data_location === 1) {
+    if (dtype === 'str') return fail('string tensors cannot be stored in raw_data or external data');
+    return fromBytes(readExternal(p, src, Math.ceil((n * dtypeInfo(dtype).bits) / 8), `${n} ${dtype} elements`, fail), dtype, n, fail);
+  }
   if (dtype === 'str') {
     const s = p.string_data ?? [];
     if (s.length !== n) fail(`string_data has ${s.length} elements, expected ${n}`);
@@ -184,9 +187,10 @@ function packSubByte(data: Int8Array | Uint8Array, bits: number): Uint8Array {
 /**
  * Reads the bytes of an externally stored tensor. The location must stay inside the model's folder
  * once every symbolic link is resolved (as onnxruntime requires), and must be a regular file: a
- * FIFO, a device or a folder is refused before it is opened for reading.
+ * FIFO, a device or a folder is refused before it is opened for reading. Its length must be the
+ * `want` bytes the tensor's type needs (`elements` describes them), checked before anything is read.
  */
-function readExternal(p: TensorProto, src: TensorSource, fail: (m: string) => never): Uint8Array {
+function readExternal(p: TensorProto, src: TensorSource, want: number, elements: string, fail: (m: string) => never): Uint8Array {
   const entries = new Map((p.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
   if (!location) return fail('data_location is EXTERNAL but external_data has no "location"');
@@ -207,6 +211,7 @@ function readExternal(p: TensorProto, src: TensorSource, fail: (m: string) => ne
     const length = lengthText !== undefined ? Number(lengthText) : size - offset;
     if (!Number.isSafeInteger(length) || length < 0) fail(`external data length '${lengthText}' is invalid`);
     if (offset + length > size) fail(`${where}: the file has ${size} bytes, but offset ${offset} + length ${length} runs past its end`);
+    if (length !== want) fail(`${where}: raw data has ${length} bytes, expected ${want} for ${elements}`);
     try {
       return readRange(f, offset, length);
     } catch (e) {
