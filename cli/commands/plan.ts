@@ -21,9 +21,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError, numberOption, parseCommand } from '../args.ts';
+import { SHAPE_OPTIONS, UsageError, numberOption, parseCommand, shapeBindings } from '../args.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import { loadModel } from '../../compiler/load.ts';
+import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
 import { TARGETS, defaultPipeline, isTarget } from '../../compiler/passes/all.ts';
 import { parsePipeline } from '../../compiler/passes/pipeline.ts';
@@ -49,6 +50,7 @@ export async function planCommand(argv: string[]): Promise<number> {
     alignment: { type: 'string' },
     'no-inplace': { type: 'boolean', default: false },
     bars: { type: 'boolean', default: false },
+    ...SHAPE_OPTIONS,
   }, [1, 1]);
   const planner = values.planner!;
   if (!plannerNames().includes(planner)) throw new UsageError(`unknown planner '${planner}' (planners: ${plannerNames().join(', ')})`);
@@ -65,7 +67,8 @@ export async function planCommand(argv: string[]): Promise<number> {
   const model = positionals[0];
   const pipelineText = values.pipeline === 'none' ? '' : values.pipeline ?? defaultPipeline(target);
   const pipeline = parsePipeline(pipelineText);
-  const input = loadModel(model);
+  const input = loadModel(model, await shapeBindings(values));
+  requireStaticShapes(input, 'kiln plan');
   const results = pipeline.entries.length ? new PassManager({ target }).run(input, pipeline) : [];
   const graph = results.length ? results[results.length - 1].graph : input;
   const plan = planMemory(graph, { planner, order, alignment, inplace: !values['no-inplace'] });
