@@ -220,7 +220,7 @@ export function requireStaticShapes(graph: Graph, what: string, opts: RequireOpt
   for (const [name, t] of valueTypes(graph)) {
     const sym = t.shape.find((d) => typeof d === 'string' && !has(dims, d));
     if (sym !== undefined) {
-      throw new KilnError(`${what} needs concrete sizes, but value '${name}' (${formatType(t)}) has dim '${sym}', whose size is known only when the graph runs (it depends on input data)`);
+      throw new KilnError(`${what} needs concrete sizes, but value '${name}' (${formatType(t)}) has symbolic dim '${sym}', which the graph input sizes do not determine (its size is known only when the graph runs)`);
     }
   }
 }
