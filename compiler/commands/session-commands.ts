@@ -57,7 +57,7 @@ const load = defineCommand({
   name: 'load',
   usage: 'MODEL [--target T] [--pipeline P] [--seed S] [--batch N] [--shape INPUT=SIZES]... [--dim NAME=SIZE]... [--no-check]',
   summary: 'load a model (zoo:NAME, a .onnx or .kir file) and start a stepping session',
-  examples: ['load zoo:mlp', 'load zoo:resnet50 --target cuda', 'load models/net.onnx --no-check', 'load det.onnx --shape x=1x3x640x640', 'load zoo:mlp --batch N --dim N=8'],
+  examples: ['load zoo:mlp', 'load zoo:resnet50 --target cuda', 'load models/net.onnx --no-check', 'load zoo:mlp --batch N --shape input=4x784', 'load zoo:mlp --batch N --dim N=8'],
   positionals: [1, 1],
   options: [
     { name: 'target', type: 'string', value: 'T', help: `compilation target (${TARGETS.join(', ')}; default cpu)`, values: () => [...TARGETS] },

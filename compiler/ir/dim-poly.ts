@@ -109,7 +109,8 @@ export class DimPoly {
   }
 
   /**
-   * `54·N·H·W + 10·N` (highest degree first; within a monomial, symbols in `order` first, then by
+   * `54·N·H·W + 10·N` (highest degree first, terms with fewer symbols outside `order` first; within a
+   * monomial, symbols in `order` first, then by
    * name; a repeated symbol as `N^2`). `coefficient` formats the numbers (default: the plain integer).
    */
   toString(opts: { order?: readonly string[]; coefficient?: (n: number) => string } = {}): string {
@@ -118,7 +119,8 @@ export class DimPoly {
     const bySym = (a: string, b: string) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
     const fmt = opts.coefficient ?? String;
     const terms = [...this.terms].map(([k, c]) => ({ syms: split(k).sort(bySym), c }));
-    terms.sort((a, b) => b.syms.length - a.syms.length || a.syms.join(SEP).localeCompare(b.syms.join(SEP)));
+    const unordered = (t: { syms: string[] }) => t.syms.filter((x) => rank(x) === Infinity).length;
+    terms.sort((a, b) => b.syms.length - a.syms.length || unordered(a) - unordered(b) || a.syms.join(SEP).localeCompare(b.syms.join(SEP)));
     let out = '';
     for (const { syms, c } of terms) {
       const powers: string[] = [];

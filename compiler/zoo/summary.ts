@@ -303,7 +303,12 @@ export function formatSummary(s: GraphSummary, title = s.name, topNodes = 5): st
   lines.push(total !== undefined
     ? `  FLOPs:      ${s.unknownFlops.length ? 'at least ' : ''}${formatSI(total)} (≈ ${formatSI(total / 2)} MACs)${unknown}`
     : `  FLOPs:      ${s.unknownFlops.length ? 'at least ' : ''}${formatCountPoly(s.flopsFormula, s.symbolOrder)}${unknown}`);
-  if (total === undefined) lines.push(`              (symbolic dims ${s.flopsFormula.symbols.join(', ')}: bind them with --shape INPUT=SIZES or --dim NAME=SIZE for a number)`);
+  if (total === undefined) {
+    const inputs = s.symbolOrder.filter((d) => s.flopsFormula.symbols.includes(d));
+    const inner = s.flopsFormula.symbols.filter((d) => !s.symbolOrder.includes(d));
+    lines.push(`              (a formula in the symbolic dims${inputs.length ? ` ${inputs.join(', ')} of the inputs` : ''}${inner.length ? `${inputs.length ? ' and' : ''} ${inner.join(', ')} computed inside the model` : ''}; `
+      + 'bind the input dims with --shape INPUT=SIZES or --dim NAME=SIZE for a number)');
+  }
   lines.push('');
   const flopsOf = new Map(s.flopsByOp);
   const w = Math.max(2, ...s.opCounts.map(([op]) => op.length));

@@ -115,7 +115,7 @@ test('text rendering', () => {
   assert.is(formatSI(25_557_032), '25.56 M');
   assert.is(formatSI(12), '12');
   const sym = formatSummary(summarizeGraph(graph), 'tiny.kir');
-  assert.match(sym, /\n {2}FLOPs: {6}16178·N\n.*symbolic dims N: bind them with --shape INPUT=SIZES or --dim NAME=SIZE/);
+  assert.match(sym, /\n {2}FLOPs: {6}16178·N\n.*a formula in the symbolic dims N of the inputs; bind the input dims with --shape INPUT=SIZES or --dim NAME=SIZE/);
   assert.match(sym, /Conv\s+1\s+13824·N\s+-/);
   assert.not.match(sym, /16\.18 k/);
 });
