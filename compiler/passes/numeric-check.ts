@@ -22,6 +22,7 @@ import type { Graph, Node } from '../ir/graph.ts';
 import { nodeId, valueTypes } from '../ir/graph.ts';
 import { type Tensor, readNumbers } from '../ir/tensor.ts';
 import { randomInputs } from '../runtime/inputs.ts';
+import { requireStaticShapes } from '../ops/bind-shapes.ts';
 import { runReference } from '../runtime/reference.ts';
 import { KilnError } from '../errors.ts';
 
@@ -85,7 +86,7 @@ export class NumericChecker {
   private readonly reference: Tensor[];
   private readonly cache = new WeakMap<Graph, NumericResult>();
 
-  /** Runs the step-0 graph once; throws a KilnError when it cannot run (e.g. constants without data). */
+  /** Runs the step-0 graph once; throws a KilnError when it cannot run (constants without data, unbound symbolic input dims). */
   constructor(readonly baseline: Graph, opts: NumericCheckOptions = {}) {
     this.seed = opts.seed ?? 0;
     this.rtol = opts.rtol ?? 1e-4;
@@ -95,6 +96,7 @@ export class NumericChecker {
       throw new KilnError(`the numeric check needs constant data, but constant '${missing.name}' has none (IR text parsed without its weights); switch the check off`);
     }
     this.dims = opts.dims ?? {};
+    requireStaticShapes(baseline, 'the numeric check', { dims: this.dims });
     this.inputs = randomInputs(baseline, this.seed, this.dims);
     this.reference = runReference(baseline, this.inputs);
     this.cache.set(baseline, { maxAbsError: 0, maxRelError: 0, withinTolerance: true });

@@ -86,7 +86,7 @@ test('plan and run stop without a binding, naming the dims and the options; opt 
   const opt = kiln(['opt', MODEL, '--check']);
   assert.is(opt.code, 1);
   noStack(opt);
-  assert.match(opt.err, /needs concrete sizes, but the graph inputs have symbolic dims N \(in x\), H \(in x\), W \(in x\)/);
+  assert.match(opt.err, /the numeric check needs concrete sizes, but the graph inputs have symbolic dims N \(in x\), H \(in x\), W \(in x\)/);
   // opt without --check needs no numbers: it prints the optimized IR with its symbols
   const ir = kiln(['opt', MODEL]);
   assert.is(ir.code, 0, ir.err);
