@@ -68,9 +68,9 @@ export async function planCommand(argv: string[]): Promise<number> {
   const pipelineText = values.pipeline === 'none' ? '' : values.pipeline ?? defaultPipeline(target);
   const pipeline = parsePipeline(pipelineText);
   const input = loadModel(model, await shapeBindings(values));
-  requireStaticShapes(input, 'kiln plan');
   const results = pipeline.entries.length ? new PassManager({ target }).run(input, pipeline) : [];
   const graph = results.length ? results[results.length - 1].graph : input;
+  requireStaticShapes(graph, 'kiln plan'); // bound by --shape/--dim (or by the pipeline's shape-infer{bind=...})
   const plan = planMemory(graph, { planner, order, alignment, inplace: !values['no-inplace'] });
   const s = memorySummary(plan);
   const problems = validatePlan(graph, plan);

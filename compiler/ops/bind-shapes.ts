@@ -190,9 +190,9 @@ export interface RequireOptions {
   readonly values?: boolean;
 }
 
-/** `x=<N>x3x<H>x<W>`: an example `--shape` for an input, symbols left as placeholders. */
-function shapeExample(i: GraphInput): string {
-  return `${i.name}=${i.type.shape.map((d) => (typeof d === 'number' ? String(d) : `<${d}>`)).join('x')}`;
+/** `x=<N>x3x<H>x<W>`: an example `--shape` for an input, unbound symbols left as placeholders. */
+function shapeExample(i: GraphInput, dims: Readonly<Record<string, number>>): string {
+  return `${i.name}=${i.type.shape.map((d) => (typeof d === 'number' ? String(d) : has(dims, d) ? String(dims[d]) : `<${d}>`)).join('x')}`;
 }
 
 function listInputs(graph: Graph): string {
@@ -211,10 +211,11 @@ export function requireStaticShapes(graph: Graph, what: string, opts: RequireOpt
   if (unbound.length) {
     const carried = unbound.map((u) => `${u.symbol} (in ${u.inputs.join(', ')})`).join(', ');
     const examples = graph.inputs.filter((i) => i.type.shape.some((d) => typeof d === 'string' && !has(dims, d)));
+    const byShape = examples.map((i) => `--shape ${shapeExample(i, dims)}`).join(' ');
+    const byDim = unbound.map((u) => `--dim ${u.symbol}=<size>`).join(' ');
     throw new KilnError(`${what} needs concrete sizes, but the graph inputs have symbolic dim${unbound.length === 1 ? '' : 's'} ${carried}; `
-      + `bind them with ${examples.map((i) => `--shape ${shapeExample(i)}`).join(' ')} or ${unbound.map((u) => `--dim ${u.symbol}=<size>`).join(' ')} `
-      + '('
-      + 'in the REPL or a notebook: load MODEL --shape ... --dim ...; in code: Session.load(model, {shapes, dims}))');
+      + `bind them with ${byShape} or ${byDim} `
+      + '(in the REPL or a notebook: load MODEL --shape ... --dim ...; in code: Session.load(model, {shapes, dims}))');
   }
   if (!opts.values) return;
   for (const [name, t] of valueTypes(graph)) {

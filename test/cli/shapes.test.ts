@@ -97,6 +97,9 @@ test('plan --shape plans that size; run --shape runs at it; opt --check checks a
   const p = json(kiln(['plan', MODEL, '--shape', 'x=1x3x64x32', '--json']));
   assert.is(p.inputBytes, 1 * 3 * 64 * 32 * 4);
   assert.ok(p.valid);
+  // a pipeline that binds the dims itself (shape-infer{bind=...}) is planned at its sizes
+  const viaPipeline = json(kiln(['plan', MODEL, '--pipeline', 'shape-infer{bind=[N:1,H:64,W:32]},dce', '--json']));
+  assert.is(viaPipeline.inputBytes, p.inputBytes);
   const r = json(kiln(['run', MODEL, '--shape', 'x=1x3x64x32', '--json']));
   assert.equal(r.inputs, [{ name: 'x', dtype: 'f32', shape: [1, 3, 64, 32] }]);
   assert.equal(r.outputs.map((o: { shape: number[] }) => o.shape), [[1, 8, 2048], [1, 8, 128, 64], [1, 8, 64, 32], [32]]);

@@ -105,6 +105,8 @@ test('requireStaticShapes names the symbolic dims, the inputs carrying them and 
   throwsKiln(() => requireStaticShapes(twoInputs(), 'kiln plan'),
     /^kiln plan needs concrete sizes, but the graph inputs have symbolic dims N \(in x, y\), C \(in x\); bind them with --shape x=<N>x<C> --shape y=<N>x4 or --dim N=<size> --dim C=<size> \(in the REPL or a notebook: load MODEL --shape \.\.\. --dim \.\.\.; in code: Session\.load\(model, \{shapes, dims\}\)\)$/);
   requireStaticShapes(twoInputs(), 'x', { dims: { N: 1, C: 2 } }); // bound by the caller's dims
+  throwsKiln(() => requireStaticShapes(twoInputs(), 'the memory plan', { dims: { N: 2 } }),
+    /symbolic dim C \(in x\); bind them with --shape x=2x<C> or --dim C=<size>/);
   const data = parseGraph([
     'kiln.graph @nz(%x: f32[4]) -> (%0: i64[1,_d0]) {',
     '  %0 = NonZero(%x) : i64[1,_d0] loc("/nz")',
