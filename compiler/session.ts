@@ -296,13 +296,10 @@ export class Session {
    * names them and the options that bind them). Undefined when the check can run.
    */
   get numericCheckSkipped(): string | undefined {
-    if (!unboundDims(this.steps[0].graph).length) return undefined;
-    try {
-      requireStaticShapes(this.steps[0].graph, 'the numeric check');
-    } catch (e) {
-      return (e as Error).message;
-    }
-    return undefined;
+    const unbound = unboundDims(this.steps[0].graph);
+    if (!unbound.length) return undefined;
+    return `symbolic input dim${unbound.length === 1 ? '' : 's'} ${unbound.map((u) => `${u.symbol} (in ${u.inputs.join(', ')})`).join(', ')}; `
+      + 'bind them when loading: --shape INPUT=SIZES or --dim NAME=SIZE';
   }
 
   /** Relative tolerance of the numeric check. */
