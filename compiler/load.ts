@@ -5,10 +5,10 @@
  * with them inline). The choice is made by the `zoo:` prefix, else by file extension. `shapes` and `dims`
  * bind symbolic input dims to sizes (ops/bind-shapes.ts) and re-infer every type at that size.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Graph } from './ir/graph.ts';
 import { KilnError } from './errors.ts';
+import { readRegularFile } from './files.ts';
 import { isZooRef, zooModel, type ZooOptions } from './zoo/index.ts';
 import { loadOnnxFile } from './import/onnx/import.ts';
 import { parseGraph } from './ir/parse.ts';
@@ -31,13 +31,7 @@ function loadUnbound(ref: string, opts: LoadOptions): Graph {
   const ext = path.extname(ref).toLowerCase();
   if (ext === '.onnx') return loadOnnxFile(ref);
   if (ext === '.kir') {
-    let text: string;
-    try {
-      text = fs.readFileSync(ref, 'utf8');
-    } catch (e) {
-      throw new KilnError(`cannot read model: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: ref });
-    }
-    return parseGraph(text, { file: ref });
+    return parseGraph(readRegularFile(ref, 'model').toString('utf8'), { file: ref });
   }
   throw new KilnError(`cannot tell the model format from '${ref}': expected a .onnx or .kir file, or zoo:NAME (see \`kiln zoo list\`)`);
 }

@@ -4,20 +4,18 @@
  * Loads the model ("compile" time: import, type inference and verification), binds inputs from
  * input_<k>.pb files or seeded random values, runs once as warm-up and then `repeat` timed runs
  * (default 1), and reports the median and minimum run time. Outputs are written as output_<k>.pb
- * TensorProto files when --outputs is given (into a temp folder first, then renamed into place, so
- * a failure never leaves a half-written folder).
+ * TensorProto files when --outputs is given (all written before any is moved into place, through
+ * compiler/files.ts, so a failure never leaves a half-written folder or a stray temporary).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { SHAPE_OPTIONS, parseCommand, numberOption, shapeBindings, UsageError } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { randomInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
 import { loadInputsDir } from '../../compiler/runtime/conformance.ts';
 import { bindShapes, requireStaticShapes, shapesOf } from '../../compiler/ops/bind-shapes.ts';
-import { writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
+import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
+import { writeFilesAtomic } from '../../compiler/files.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
-import { KilnError } from '../../compiler/errors.ts';
 
 /** Backends `kiln run` accepts today. */
 export const RUN_BACKENDS = ['ref'];
@@ -76,17 +74,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Writes output_<k>.pb files into `dir` as one set (compiler/files.ts; the parent folder must exist). */
 function writeOutputs(dir: string, names: readonly string[], outputs: Tensor[]): void {
-  const parent = path.dirname(path.resolve(dir));
-  if (!fs.existsSync(parent)) throw new KilnError(`cannot write outputs: folder ${parent} does not exist`, { file: dir });
-  const tmp = fs.mkdtempSync(path.join(parent, '.kiln-out-'));
-  try {
-    outputs.forEach((t, k) => writeTensorFile(path.join(tmp, `output_${k}.pb`), t, names[k]));
-    fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(tmp)) fs.renameSync(path.join(tmp, f), path.join(dir, f));
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  writeFilesAtomic(dir, outputs.map((t, k) => [`output_${k}.pb`, encodeTensor(t, names[k])] as const), { what: 'outputs' });
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -1,9 +1,9 @@
 /** `kiln zoo list` and `kiln zoo export NAME FILE.onnx` (the file is written atomically). */
-import fs from 'node:fs';
 import { parseCommand, UsageError } from '../args.ts';
 import { zooDescription, zooModel, zooNames } from '../../compiler/zoo/index.ts';
 import { exportOnnx } from '../../compiler/import/onnx/export.ts';
 import { summarizeGraph } from '../../compiler/zoo/summary.ts';
+import { writeFileAtomic } from '../../compiler/files.ts';
 
 export async function zooCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, { seed: { type: 'string' } }, [1, 3]);
@@ -19,9 +19,7 @@ export async function zooCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(seed)) throw new UsageError(`--seed expects an integer, got '${values.seed}'`);
   const graph = zooModel(name.replace(/^zoo:/, ''), { seed });
   const bytes = exportOnnx(graph);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, bytes, { what: 'ONNX file' });
   const s = summarizeGraph(graph);
   console.log(`wrote ${file} (${(bytes.length / 1e6).toFixed(1)} MB, ${graph.nodes.length} nodes, ${s.params.toLocaleString('en-US')} parameters)`);
   return 0;
