@@ -5,7 +5,7 @@
  * KILN_DEBUG is set.
  */
 import { KilnError } from '../compiler/errors.ts';
-import { UsageError } from './args.ts';
+import { SHAPE_USAGE, UsageError } from './args.ts';
 import { parseMemorySize, setMemoryBudget } from '../compiler/ir/sizes.ts';
 
 /** One CLI command. */
@@ -17,12 +17,12 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: {
-    usage: 'kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--json]',
+    usage: `kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--json] ${SHAPE_USAGE}`,
     summary: 'run a model on seeded random or given inputs, with timings',
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
   ir: {
-    usage: 'kiln ir MODEL | FILE.kir',
+    usage: `kiln ir MODEL | FILE.kir ${SHAPE_USAGE}`,
     summary: 'print the IR text of a model (or parse and re-print a .kir file)',
     load: async () => (await import('./commands/ir.ts')).irCommand,
   },
@@ -37,7 +37,7 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/zoo.ts')).zooCommand,
   },
   opt: {
-    usage: 'kiln opt MODEL [--pipeline P] [--target T] [--print-ir-after-all | --print-ir-after-change] [--dump-dir DIR] [--check] [--no-verify] [--stats]',
+    usage: `kiln opt MODEL [--pipeline P] [--target T] [--print-ir-after-all | --print-ir-after-change] [--dump-dir DIR] [--check] [--no-verify] [--stats] ${SHAPE_USAGE}`,
     summary: 'run a pass pipeline on a model and print the resulting IR (the mlir-opt of kiln)',
     load: async () => (await import('./commands/opt.ts')).optCommand,
   },
@@ -47,12 +47,12 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/passes.ts')).passesCommand,
   },
   repl: {
-    usage: 'kiln repl [MODEL] [--plain] [--width N]',
+    usage: `kiln repl [MODEL] [--plain] [--width N] ${SHAPE_USAGE}`,
     summary: 'interactive REPL on MODEL (default zoo:resnet50); reads commands line by line when piped',
     load: async () => (await import('./commands/repl.ts')).replCommand,
   },
   plan: {
-    usage: 'kiln plan MODEL [--pipeline P|none] [--planner NAME] [--json] [--arrow FILE] [--svg FILE]',
+    usage: `kiln plan MODEL [--pipeline P|none] [--planner NAME] [--json] [--arrow FILE] [--svg FILE] ${SHAPE_USAGE}`,
     summary: 'plan activation memory after a pipeline: peak, lower bound, naive, chart and tables',
     load: async () => (await import('./commands/plan.ts')).planCommand,
   },
@@ -62,7 +62,7 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/kernel.ts')).kernelCommand,
   },
   summary: {
-    usage: 'kiln summary MODEL',
+    usage: `kiln summary MODEL [--json] ${SHAPE_USAGE}`,
     summary: 'op counts, parameters and FLOPs of a model',
     load: async () => (await import('./commands/summary.ts')).summaryCommand,
   },
@@ -72,7 +72,8 @@ const COMMANDS: Record<string, Command> = {
 function usage(): string {
   const lines = ['kiln — a deep-learning model compiler you can step through', '', 'usage:'];
   for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(86)} ${c.summary}`);
-  lines.push('', 'MODEL is a path to an .onnx or .kir file, or zoo:NAME (see `kiln zoo list`).');
+  lines.push('', 'MODEL is a path to an .onnx or .kir file, or zoo:NAME (see `kiln zoo list`).',
+    'Symbolic input dims are bound with --shape INPUT=1x3x640x640 (a whole input) or --dim NAME=8 (one symbol), both repeatable.');
   lines.push('Every command takes --max-memory SIZE (512M, 8G, 8GiB or bytes): the largest tensor kiln will',
     'allocate (default: half of this machine\'s memory); a larger one is refused before it is allocated.');
   return lines.join('\n');

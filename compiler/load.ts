@@ -2,7 +2,8 @@
  * Loading a model from whatever the user names: `zoo:NAME` (a built-in model with seeded weights),
  * an `.onnx` file (imported and converted to kiln's newest-opset IR) or a `.kir` file (kiln's IR
  * text; large constants are named by hash, so a .kir graph has no weight data unless it was printed
- * with them inline). The choice is made by the `zoo:` prefix, else by file extension.
+ * with them inline). The choice is made by the `zoo:` prefix, else by file extension. `shapes` and `dims`
+ * bind symbolic input dims to sizes (ops/bind-shapes.ts) and re-infer every type at that size.
  */
 import path from 'node:path';
 import type { Graph } from './ir/graph.ts';
@@ -11,15 +12,21 @@ import { readRegularFile } from './files.ts';
 import { isZooRef, zooModel, type ZooOptions } from './zoo/index.ts';
 import { loadOnnxFile } from './import/onnx/import.ts';
 import { parseGraph } from './ir/parse.ts';
+import { bindShapes, type ShapeBindings } from './ops/bind-shapes.ts';
 
 /** Options of `loadModel`. */
-export interface LoadOptions {
+export interface LoadOptions extends ShapeBindings {
   /** Options for zoo models (seed, batch). */
   zoo?: ZooOptions;
 }
 
-/** Loads `zoo:NAME`, a `.onnx` file or a `.kir` file as a Graph. */
+/** Loads `zoo:NAME`, a `.onnx` file or a `.kir` file as a Graph, with `shapes`/`dims` bound. */
 export function loadModel(ref: string, opts: LoadOptions = {}): Graph {
+  const graph = loadUnbound(ref, opts);
+  return bindShapes(graph, opts, isZooRef(ref) ? {} : { file: ref });
+}
+
+function loadUnbound(ref: string, opts: LoadOptions): Graph {
   if (isZooRef(ref)) return zooModel(ref, opts.zoo);
   const ext = path.extname(ref).toLowerCase();
   if (ext === '.onnx') return loadOnnxFile(ref);

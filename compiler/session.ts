@@ -19,7 +19,10 @@
  * Numeric check. After each new step (when on, the default) the graph runs through the reference
  * executor on fixed seeded inputs and is compared with step 0 (compiler/passes/numeric-check.ts: max
  * abs error and norm-relative error; past tolerance, the first divergent node). The checker is built
- * lazily from step 0 and shared with branches; its results are cached per graph object.
+ * lazily from step 0 and shared with branches; its results are cached per graph object. The check
+ * needs concrete sizes: when a graph input of step 0 keeps a symbolic dim (nothing bound it with
+ * `shapes`/`dims`), steps are not checked and `numericCheckSkipped` (and the summary) says why and
+ * how to bind them; `check()` then throws that reason. No number is ever computed at a made-up size.
  */
 import type { Graph } from './ir/graph.ts';
 import { printGraph } from './ir/print.ts';
@@ -32,7 +35,8 @@ import { type PipelineEntry, parsePipeline, printPipeline, sameValue } from './p
 import { PassManager, lookupPass, type PassInstrument, type StepResult } from './passes/manager.ts';
 import { NumericChecker, type NumericResult } from './passes/numeric-check.ts';
 import { TARGETS, defaultPipeline, isTarget } from './passes/all.ts';
-import { summarizeGraph, formatSI } from './zoo/summary.ts';
+import { summarizeGraph, formatFlops } from './zoo/summary.ts';
+import { bindShapes, requireStaticShapes, unboundDims } from './ops/bind-shapes.ts';
 import type { ResultTable } from './results/table.ts';
 import { nodesTable } from './results/nodes.ts';
 import { passesTable, decisionsTable, fusionsTable, fusionMapOf, type StepDecision } from './results/passes.ts';
@@ -99,16 +103,19 @@ export class Session {
     this.atol = opts.atol ?? NUMERIC_DEFAULTS.atol;
   }
 
-  /** Loads `zoo:NAME`, a .onnx or .kir file, or takes a Graph, and sets the pipeline. */
+  /**
+   * Loads `zoo:NAME`, a .onnx or .kir file, or takes a Graph, binds `shapes`/`dims` (symbolic input
+   * dims → sizes, ops/bind-shapes.ts) and sets the pipeline.
+   */
   static load(model: string | Graph, opts: SessionOptions = {}): Session {
     const t0 = performance.now();
-    const graph = typeof model === 'string' ? loadModel(model, opts) : model;
+    const graph = typeof model === 'string' ? loadModel(model, opts) : bindShapes(model, opts);
     const ms = performance.now() - t0;
     const target = opts.target ?? 'cpu';
     if (!isTarget(target)) throw new KilnError(`unknown target '${target}'; targets: ${TARGETS.join(', ')}`);
     const manager = new PassManager({ target, verify: opts.verify, instruments: opts.instruments });
     const n = graph.nodes.length;
-    const exact = opts.numericCheck ?? true ? { maxAbsError: 0, maxRelError: 0, withinTolerance: true } : {};
+    const exact = (opts.numericCheck ?? true) && !unboundDims(graph).length ? { maxAbsError: 0, maxRelError: 0, withinTolerance: true } : {};
     const step0: Step = Object.freeze({
       step: 0, index: 0, pass: 'load', options: Object.freeze({}), graph, changed: false, ms,
       stats: Object.freeze({}), decisions: Object.freeze([]), nodesBefore: n, nodesAfter: n, ...exact,
@@ -264,7 +271,7 @@ export class Session {
     const step: Step = Object.freeze({
       ...r, index, options: Object.freeze({ ...r.options }), stats: Object.freeze({ ...r.stats }), decisions: Object.freeze([...r.decisions]),
     });
-    return this.checkOn ? this.withNumbers(step) : step;
+    return this.checkOn && this.numericCheckSkipped === undefined ? this.withNumbers(step) : step;
   }
 
   /** Lets the manager's instruments see step 0 (verifier, dumps) once per session and its branches. */
@@ -282,6 +289,17 @@ export class Session {
   }
   set numericCheck(on: boolean) {
     this.checkOn = on;
+  }
+
+  /**
+   * Why steps are not checked although the check is on: step 0 has symbolic input dims (the reason
+   * names them and the options that bind them). Undefined when the check can run.
+   */
+  get numericCheckSkipped(): string | undefined {
+    const unbound = unboundDims(this.steps[0].graph);
+    if (!unbound.length) return undefined;
+    return `symbolic input dim${unbound.length === 1 ? '' : 's'} ${unbound.map((u) => `${u.symbol} (in ${u.inputs.join(', ')})`).join(', ')}; `
+      + 'bind them when loading: --shape INPUT=SIZES or --dim NAME=SIZE';
   }
 
   /** Relative tolerance of the numeric check. */
@@ -306,6 +324,7 @@ export class Session {
   }
 
   private checker(): NumericChecker {
+    requireStaticShapes(this.steps[0].graph, 'the numeric check');
     const key = `${this.rtol},${this.atol}`;
     let c = this.shared.checkers.get(key);
     if (!c) {
@@ -403,8 +422,8 @@ export class Session {
     const lines = [
       `session ${this.source} (graph ${g.name}), target ${this.target}, at step ${this.cursor} of ${this.entries.length}`,
       `pipeline: ${this.pipelineText || '(empty)'}`,
-      `numeric check: ${this.checkOn ? `on (rtol ${this.rtol}, atol ${this.atol})` : 'off'}`,
-      `current graph: ${s.nodeCount} nodes, ${s.constantCount} constants, ${formatSI(s.flops)}FLOPs; `
+      `numeric check: ${!this.checkOn ? 'off' : this.numericCheckSkipped ? `skipped: ${this.numericCheckSkipped}` : `on (rtol ${this.rtol}, atol ${this.atol})`}`,
+      `current graph: ${s.nodeCount} nodes, ${s.constantCount} constants, ${formatFlops(s)}; `
         + s.opCounts.slice(0, 6).map(([op, n]) => `${op} ${n}`).join(', ') + (s.opCounts.length > 6 ? ', …' : ''),
       '',
       this.passesTable().toText({ maxRows: Infinity }).trimEnd(),

@@ -15,6 +15,7 @@ import type { ReplDeps } from './shell.ts';
 import { ReplShell } from './shell.ts';
 import { LocalEngine, type ReplEngine } from './engine.ts';
 import { runPlain } from './plain.ts';
+import type { ShapeBindings } from '../compiler/ops/bind-shapes.ts';
 
 /** Options of `startRepl`. */
 export interface StartOptions {
@@ -29,11 +30,19 @@ export interface StartOptions {
   readonly plain?: boolean;
   /** Columns results are laid out for (default: the terminal's; piped: $COLUMNS or 120). */
   readonly width?: number;
+  /** Symbolic dims to bind when loading `model` (`kiln repl MODEL --shape x=1x3x64x64 --dim N=2`). */
+  readonly bindings?: ShapeBindings;
 }
 
-/** The `load` line for a model reference (quoted when it holds spaces or quotes). */
-export function loadLine(model: string): string {
-  return `load ${/[\s"'\\]/.test(model) ? JSON.stringify(model) : model}`;
+const word = (w: string) => (/[\s"'\\]/.test(w) || w === '' ? JSON.stringify(w) : w);
+
+/** The `load` line for a model reference (quoted when it holds spaces or quotes), with its bindings. */
+export function loadLine(model: string, bindings: ShapeBindings = {}): string {
+  const extra = [
+    ...Object.entries(bindings.shapes ?? {}).map(([name, s]) => ` --shape ${word(`${name}=${s.join('x')}`)}`),
+    ...Object.entries(bindings.dims ?? {}).map(([sym, n]) => ` --dim ${word(`${sym}=${n}`)}`),
+  ];
+  return `load ${word(model)}${extra.join('')}`;
 }
 
 /** Runs the REPL; resolves to the process exit code. */
@@ -41,7 +50,7 @@ export async function startRepl(opts: StartOptions = {}): Promise<number> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
-  const initial = opts.model !== undefined ? [loadLine(opts.model)] : [];
+  const initial = opts.model !== undefined ? [loadLine(opts.model, opts.bindings)] : [];
   // the ink app needs a terminal on both sides; `kiln repl | tee log` reads typed lines in plain mode
   if (opts.plain || !stdin.isTTY || !stdout.isTTY) {
     const deps = opts.deps ?? (await import('./deps.ts')).kilnDeps();

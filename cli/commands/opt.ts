@@ -10,7 +10,7 @@
  * --no-verify. With --check, a step past tolerance makes the command exit 1 after printing (the
  * table names the first divergent node).
  */
-import { UsageError, numberOption, parseCommand } from '../args.ts';
+import { SHAPE_OPTIONS, UsageError, numberOption, parseCommand, shapeBindings } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import { PassManager, type StepResult } from '../../compiler/passes/manager.ts';
@@ -31,6 +31,7 @@ export async function optCommand(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     rtol: { type: 'string' },
     atol: { type: 'string' },
+    ...SHAPE_OPTIONS,
   }, [1, 1]);
   const target = values.target!;
   if (!isTarget(target)) throw new UsageError(`unknown target '${target}' (available: ${TARGETS.join(', ')})`);
@@ -42,7 +43,7 @@ export async function optCommand(argv: string[]): Promise<number> {
   const atol = numberOption(values.atol, 'atol', 1e-5);
   const pipeline = parsePipeline(values.pipeline ?? defaultPipeline(target));
 
-  const graph = loadModel(positionals[0]);
+  const graph = loadModel(positionals[0], await shapeBindings(values));
   const instruments: PassInstrument[] = [];
   const printMode = values['print-ir-after-all'] ? 'all' : values['print-ir-after-change'] ? 'change' : undefined;
   if (printMode) instruments.push(printIrInstrument(printMode, (header, text) => process.stderr.write(`${header}\n${text}`)));

@@ -20,9 +20,10 @@
  * a planner bug, reported on stderr with exit status 1. An unknown planner or a
  * malformed option is a usage error (exit 2, listing the planners); a bad model or pipeline exits 1.
  */
-import { UsageError, numberOption, parseCommand } from '../args.ts';
+import { SHAPE_OPTIONS, UsageError, numberOption, parseCommand, shapeBindings } from '../args.ts';
 import { writeFileAtomic } from '../../compiler/files.ts';
 import { loadModel } from '../../compiler/load.ts';
+import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
 import { TARGETS, defaultPipeline, isTarget } from '../../compiler/passes/all.ts';
 import { parsePipeline } from '../../compiler/passes/pipeline.ts';
@@ -48,6 +49,7 @@ export async function planCommand(argv: string[]): Promise<number> {
     alignment: { type: 'string' },
     'no-inplace': { type: 'boolean', default: false },
     bars: { type: 'boolean', default: false },
+    ...SHAPE_OPTIONS,
   }, [1, 1]);
   const planner = values.planner!;
   if (!plannerNames().includes(planner)) throw new UsageError(`unknown planner '${planner}' (planners: ${plannerNames().join(', ')})`);
@@ -64,9 +66,10 @@ export async function planCommand(argv: string[]): Promise<number> {
   const model = positionals[0];
   const pipelineText = values.pipeline === 'none' ? '' : values.pipeline ?? defaultPipeline(target);
   const pipeline = parsePipeline(pipelineText);
-  const input = loadModel(model);
+  const input = loadModel(model, await shapeBindings(values));
   const results = pipeline.entries.length ? new PassManager({ target }).run(input, pipeline) : [];
   const graph = results.length ? results[results.length - 1].graph : input;
+  requireStaticShapes(graph, 'kiln plan'); // bound by --shape/--dim (or by the pipeline's shape-infer{bind=...})
   const plan = planMemory(graph, { planner, order, alignment, inplace: !values['no-inplace'] });
   const s = memorySummary(plan);
   const problems = validatePlan(graph, plan);

@@ -5,7 +5,7 @@
  * (each failure prints `error: ...` on stderr and the script goes on). --width sets the columns
  * results are laid out for (default: the terminal's, piped $COLUMNS or 120).
  */
-import { numberOption, parseCommand, UsageError } from '../args.ts';
+import { SHAPE_OPTIONS, numberOption, parseCommand, shapeBindings, UsageError } from '../args.ts';
 
 /** The model the REPL opens when none is named. */
 export const DEFAULT_MODEL = 'zoo:resnet50';
@@ -14,9 +14,10 @@ export async function replCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
     plain: { type: 'boolean', default: false },
     width: { type: 'string' },
+    ...SHAPE_OPTIONS,
   }, [0, 1]);
   const width = values.width === undefined ? undefined : numberOption(values.width, 'width', 0, true);
   if (width !== undefined && width < 20) throw new UsageError(`--width must be at least 20, got ${width}`);
   const { startRepl } = await import('../../repl/index.ts');
-  return startRepl({ model: positionals[0] ?? DEFAULT_MODEL, plain: values.plain, width });
+  return startRepl({ model: positionals[0] ?? DEFAULT_MODEL, plain: values.plain, width, bindings: await shapeBindings(values) });
 }

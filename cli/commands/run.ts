@@ -7,11 +7,12 @@
  * TensorProto files when --outputs is given (all written before any is moved into place, through
  * compiler/files.ts, so a failure never leaves a half-written folder or a stray temporary).
  */
-import { parseCommand, numberOption, UsageError } from '../args.ts';
+import { SHAPE_OPTIONS, parseCommand, numberOption, shapeBindings, UsageError } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { randomInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
 import { loadInputsDir } from '../../compiler/runtime/conformance.ts';
+import { bindShapes, requireStaticShapes, shapesOf } from '../../compiler/ops/bind-shapes.ts';
 import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
 import { writeFilesAtomic } from '../../compiler/files.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
@@ -27,6 +28,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     repeat: { type: 'string' },
     json: { type: 'boolean', default: false },
+    ...SHAPE_OPTIONS,
   }, [1, 1]);
   if (!RUN_BACKENDS.includes(values.backend!)) throw new UsageError(`unknown backend '${values.backend}' (available: ${RUN_BACKENDS.join(', ')})`);
   const seed = numberOption(values.seed, 'seed', 0, true);
@@ -34,9 +36,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (repeat < 1) throw new UsageError('--repeat must be at least 1');
 
   const t0 = performance.now();
-  const graph = loadModel(positionals[0]);
+  let graph = loadModel(positionals[0], await shapeBindings(values));
+  const given = values.inputs ? loadInputsDir(values.inputs, graph) : undefined;
+  if (given) graph = bindShapes(graph, shapesOf(given), { file: positionals[0] }); // the sizes of the tensors given
+  requireStaticShapes(graph, 'kiln run');
   const compileMs = performance.now() - t0;
-  const inputs: Map<string, Tensor> = values.inputs ? loadInputsDir(values.inputs, graph) : randomInputs(graph, seed);
+  const inputs: Map<string, Tensor> = given ?? randomInputs(graph, seed);
 
   let outputs = runReference(graph, inputs); // warm-up
   const times: number[] = [];

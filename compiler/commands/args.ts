@@ -26,12 +26,15 @@ export interface OptionSpec {
   readonly min?: number;
   /** Completion candidates for the option's value. */
   readonly values?: (ctx: CommandContext) => readonly string[];
+  /** A `string` option that may be given several times; its value is the list (`--shape a=1 --shape b=2`). */
+  readonly repeatable?: boolean;
 }
 
 /** What `parseArgs` returns. */
 export interface ParsedArgs {
   readonly positionals: string[];
-  readonly options: ReadonlyMap<string, string | number | boolean>;
+  /** Option values; a `repeatable` option's value is the list of its texts in order. */
+  readonly options: ReadonlyMap<string, string | number | boolean | readonly string[]>;
 }
 
 /** The declaration `parseArgs` checks against. */
@@ -83,7 +86,7 @@ export function parseArgs(text: string, spec: ArgSpec): ParsedArgs {
   const { command, usage } = spec;
   const words = splitArgs(text, command);
   const declared = spec.options ?? [];
-  const options = new Map<string, string | number | boolean>();
+  const options = new Map<string, string | number | boolean | string[]>();
   const positionals: string[] = [];
   const known = () => (declared.length ? `; options: ${declared.map((o) => `--${o.name}`).join(', ')}` : '; it takes no options');
   for (let i = 0; i < words.length; i++) {
@@ -108,7 +111,8 @@ export function parseArgs(text: string, spec: ArgSpec): ParsedArgs {
     if (eq >= 0) raw = w.slice(eq + 1);
     else if (i + 1 < words.length) raw = words[++i];
     else throw commandError(command, `option --${name} needs a value ${opt.value ?? ''}`.trimEnd(), usage);
-    options.set(name, convertOption(command, opt, raw, usage));
+    if (opt.repeatable) options.set(name, [...((options.get(name) as string[] | undefined) ?? []), raw]);
+    else options.set(name, convertOption(command, opt, raw, usage));
   }
   const [min, max] = spec.positionals ?? [0, 0];
   if (positionals.length > max) {

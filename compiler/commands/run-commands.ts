@@ -12,6 +12,7 @@
 import type { Graph } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { randomInputs } from '../runtime/inputs.ts';
+import { requireStaticShapes } from '../ops/bind-shapes.ts';
 import { runReference } from '../runtime/reference.ts';
 import { NodeTimer, outputsTable, runTiming, type NodeTimings } from '../runtime/timings.ts';
 import type { Session } from '../session.ts';
@@ -43,6 +44,7 @@ function target(command: string, usage: string, args: ParsedArgs, ctx: CommandCo
   const stepOpt = args.options.get('step');
   const k = stepOpt === undefined ? s.current : parseStepArg(command, String(stepOpt), s, usage, '--step');
   const st = s.at(k);
+  requireStaticShapes(st.graph, command);
   return { s, k, graph: st.graph, label: `${s.source} at step ${k} (${st.pass})`, seed: opt(args, 'seed', 0), repeat: opt(args, 'repeat', 1) };
 }
 

@@ -9,6 +9,7 @@
  * ended. Moving back only moves the cursor and shows the step arrived at.
  */
 import { Session } from '../session.ts';
+import { parseShapeOptions, type ShapeBindings } from '../ops/bind-shapes.ts';
 import type { Step } from '../session.ts';
 import { TARGETS, defaultPipeline, isTarget } from '../passes/all.ts';
 import { printEntry } from '../passes/pipeline.ts';
@@ -54,15 +55,17 @@ const modelCandidates = (word: string) => (word === '' || 'zoo:'.startsWith(word
 
 const load = defineCommand({
   name: 'load',
-  usage: 'MODEL [--target T] [--pipeline P] [--seed S] [--batch N] [--no-check]',
+  usage: 'MODEL [--target T] [--pipeline P] [--seed S] [--batch N] [--shape INPUT=SIZES]... [--dim NAME=SIZE]... [--no-check]',
   summary: 'load a model (zoo:NAME, a .onnx or .kir file) and start a stepping session',
-  examples: ['load zoo:mlp', 'load zoo:resnet50 --target cuda', 'load models/net.onnx --no-check'],
+  examples: ['load zoo:mlp', 'load zoo:resnet50 --target cuda', 'load models/net.onnx --no-check', 'load zoo:mlp --batch N --shape input=4x784', 'load zoo:mlp --batch N --dim N=8'],
   positionals: [1, 1],
   options: [
     { name: 'target', type: 'string', value: 'T', help: `compilation target (${TARGETS.join(', ')}; default cpu)`, values: () => [...TARGETS] },
     { name: 'pipeline', type: 'string', value: 'P', help: "pipeline text (default: the target's default pipeline)" },
     { name: 'seed', type: 'int', value: 'S', min: 0, help: 'seed of zoo weights and of the numeric check inputs (default 0)' },
     { name: 'batch', type: 'string', value: 'N', help: 'batch dim of zoo models: a size or a symbol (default 1)' },
+    { name: 'shape', type: 'string', value: 'INPUT=SIZES', repeatable: true, help: 'bind a graph input\'s symbolic dims: --shape x=1x3x640x640 (repeatable)' },
+    { name: 'dim', type: 'string', value: 'NAME=SIZE', repeatable: true, help: 'bind one symbolic dim wherever it occurs: --dim N=8 (repeatable)' },
     { name: 'check', type: 'flag', help: 'check each step numerically against step 0 (default on; --no-check turns it off)' },
   ],
   completePositional: (i, _ctx, word) => (i === 0 ? modelCandidates(word) : []),
@@ -76,11 +79,17 @@ const load = defineCommand({
     if (batch !== undefined && (batch === 0 || (typeof batch === 'string' && !/^[A-Za-z_]\w*$/.test(batch)))) {
       throw commandError('load', `--batch must be a size >= 1 or a symbol like N, got '${batchText}'`, this.usage);
     }
+    let bindings: ShapeBindings;
+    try {
+      bindings = parseShapeOptions(args.options.get('shape') as string[] | undefined, args.options.get('dim') as string[] | undefined);
+    } catch (e) {
+      throw commandError('load', (e as Error).message, this.usage);
+    }
     ctx.progress(`loading ${model}`, 0);
     await yieldToShell(ctx, 'load');
     const session = Session.load(model, {
       target, pipeline: args.options.get('pipeline') as string | undefined, numericCheck: opt(args, 'check', true),
-      seed, zoo: { seed, ...(batch !== undefined ? { batch } : {}) },
+      seed, zoo: { seed, ...(batch !== undefined ? { batch } : {}) }, ...bindings,
     });
     ctx.progress(`loaded ${model}`, 1);
     ctx.setSession(session);

@@ -115,7 +115,8 @@ export function resolveGeometry(a: WindowAttrs, input: readonly number[], kernel
 
 /**
  * Output spatial dims for possibly symbolic input dims: a symbol passes through unchanged when the
- * window cannot change the size (k=1, s=1, no pads, or SAME with s=1); otherwise a fresh symbol.
+ * window cannot change the size (s=1 and SAME, or explicit pads summing to dilation·(k−1), such as a
+ * 3×3 kernel with pads 1: out = in + pads − dilation·(k−1)); otherwise a fresh symbol.
  */
 export function outputDims(a: WindowAttrs, input: readonly Dim[], kernel: readonly number[], ceilMode: boolean,
   freshDim: () => Dim): Dim[] {
@@ -130,7 +131,8 @@ export function outputDims(a: WindowAttrs, input: readonly Dim[], kernel: readon
       return g.out;
     }
     const same = a.autoPad === 'SAME_UPPER' || a.autoPad === 'SAME_LOWER';
-    if (strides[i] === 1 && (same || (kernel[i] === 1 && (a.autoPad === 'VALID' || pads[i] + pads[rank + i] === 0)))) return d;
+    const span = dilations[i] * (kernel[i] - 1);
+    if (strides[i] === 1 && (same || (a.autoPad === 'VALID' ? span === 0 : pads[i] + pads[rank + i] === span))) return d;
     return freshDim();
   });
 }

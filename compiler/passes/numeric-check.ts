@@ -22,6 +22,7 @@ import type { Graph, Node } from '../ir/graph.ts';
 import { nodeId, valueTypes } from '../ir/graph.ts';
 import { type Tensor, readNumbers } from '../ir/tensor.ts';
 import { randomInputs } from '../runtime/inputs.ts';
+import { requireStaticShapes } from '../ops/bind-shapes.ts';
 import { runReference } from '../runtime/reference.ts';
 import { KilnError } from '../errors.ts';
 
@@ -33,6 +34,11 @@ export interface NumericCheckOptions {
   rtol?: number;
   /** Absolute tolerance. Default 1e-6. */
   atol?: number;
+  /**
+   * Sizes for symbolic input dims of the step-0 graph (a caller's explicit choice). Without them, a
+   * symbolic input dim is a KilnError naming it: the check never runs at a made-up size.
+   */
+  dims?: Readonly<Record<string, number>>;
 }
 
 /** The outcome of checking one graph against step 0. */
@@ -75,11 +81,12 @@ export class NumericChecker {
   readonly seed: number;
   readonly rtol: number;
   readonly atol: number;
+  private readonly dims: Readonly<Record<string, number>>;
   private readonly inputs: Map<string, Tensor>;
   private readonly reference: Tensor[];
   private readonly cache = new WeakMap<Graph, NumericResult>();
 
-  /** Runs the step-0 graph once; throws a KilnError when it cannot run (e.g. constants without data). */
+  /** Runs the step-0 graph once; throws a KilnError when it cannot run (constants without data, unbound symbolic input dims). */
   constructor(readonly baseline: Graph, opts: NumericCheckOptions = {}) {
     this.seed = opts.seed ?? 0;
     this.rtol = opts.rtol ?? 1e-4;
@@ -88,7 +95,9 @@ export class NumericChecker {
     if (missing) {
       throw new KilnError(`the numeric check needs constant data, but constant '${missing.name}' has none (IR text parsed without its weights); switch the check off`);
     }
-    this.inputs = randomInputs(baseline, this.seed);
+    this.dims = opts.dims ?? {};
+    requireStaticShapes(baseline, 'the numeric check', { dims: this.dims });
+    this.inputs = randomInputs(baseline, this.seed, this.dims);
     this.reference = runReference(baseline, this.inputs);
     this.cache.set(baseline, { maxAbsError: 0, maxRelError: 0, withinTolerance: true });
   }
@@ -124,7 +133,7 @@ export class NumericChecker {
   /** The same inputs as step 0 by name; an input step 0 did not have gets seeded values of its own. */
   private inputsFor(graph: Graph): Map<string, Tensor> {
     if (graph.inputs.every((i) => this.inputs.has(i.name)) && graph.inputs.length === this.inputs.size) return this.inputs;
-    const extra = randomInputs(graph, this.seed);
+    const extra = randomInputs(graph, this.seed, this.dims);
     return new Map(graph.inputs.map((i) => [i.name, this.inputs.get(i.name) ?? extra.get(i.name)!]));
   }
 

@@ -6,14 +6,16 @@
  * and evaluates small shape arithmetic on the way (Shape/Size of static shapes, Gather/Concat/... of
  * known values feeding Reshape, Expand, ...), so dims that an importer or an earlier pass left
  * symbolic come out static whenever they can. Binding (`bind=[N:1]`) substitutes a symbol by its size
- * in every graph input type first, then infers: the whole graph is specialised to that size.
+ * in every graph input type first (the rules of ops/bind-shapes.ts, which the CLI's --dim also uses),
+ * then infers: the whole graph is specialised to that size.
  *
  * Statistics count the nodes whose output types changed and, among them, those whose outputs became
  * fully static. When no type changes, the very same Graph object is returned.
  */
-import type { Dim, Graph, GraphInput, Node, TensorType } from '../ir/graph.ts';
+import type { Graph, GraphInput, Node } from '../ir/graph.ts';
 import { isStaticShape } from '../ir/graph.ts';
 import { inferTypes } from '../ops/infer.ts';
+import { bindInputTypes, resolveBindings } from '../ops/bind-shapes.ts';
 import { KilnError } from '../errors.ts';
 import type { Pass } from './pass.ts';
 
@@ -40,27 +42,15 @@ export function parseBindings(entries: readonly string[]): Map<string, number> {
   return m;
 }
 
-/** A type with bound symbols replaced by their sizes (the same object when none occurs). */
-function bindType(t: TensorType, bind: ReadonlyMap<string, number>): TensorType {
-  if (!t.shape.some((d) => typeof d === 'string' && bind.has(d))) return t;
-  return { dtype: t.dtype, shape: t.shape.map((d): Dim => (typeof d === 'string' ? bind.get(d) ?? d : d)) };
-}
-
-/** The graph inputs with symbols bound; throws when a bound symbol occurs in no input. */
+/** The graph inputs with symbols bound (ops/bind-shapes.ts rules); errors name the pass and option. */
 function bindInputs(graph: Graph, bind: ReadonlyMap<string, number>): readonly GraphInput[] {
-  const present = new Set<string>();
-  for (const i of graph.inputs) for (const d of i.type.shape) if (typeof d === 'string') present.add(d);
-  for (const sym of bind.keys()) {
-    if (!present.has(sym)) {
-      const known = [...present];
-      throw new KilnError(`option 'bind': symbol '${sym}' does not occur in the graph inputs`
-        + (known.length ? ` (they use ${known.join(', ')})` : ' (they are all static)'), { pass: NAME, attribute: 'bind' });
-    }
+  try {
+    resolveBindings(graph, { dims: Object.fromEntries(bind) });
+  } catch (e) {
+    if (e instanceof KilnError) throw new KilnError(`option 'bind': ${e.message}`, { pass: NAME, attribute: 'bind' });
+    throw e;
   }
-  return graph.inputs.map((i) => {
-    const type = bindType(i.type, bind);
-    return type === i.type ? i : { name: i.name, type };
-  });
+  return bindInputTypes(graph, bind);
 }
 
 const allStatic = (n: Node) => n.types.every((t, k) => n.outputs[k] === '' || isStaticShape(t.shape));

@@ -5,7 +5,8 @@
  * its outputs occupy, and its provenance (the ONNX node names it came from).
  *
  * Multi-output nodes list each output's dtype and shape separated by ", "; bytes sum over outputs and
- * are null when a shape has a symbolic dim. The source is a Graph or anything that hands out the graph
+ * are null when a shape has a symbolic dim, and so are FLOPs that depend on one (`kiln summary` shows
+ * those as a formula). The source is a Graph or anything that hands out the graph
  * of a step (a Session), so this module does not depend on the Session.
  */
 import type { Graph, TensorType } from '../ir/graph.ts';
@@ -34,7 +35,7 @@ function shapeText(t: TensorType): string {
 /**
  * The nodes table of a graph, or of a session's graph at `step` (default: the current step; 0 for a
  * bare graph). Columns: step i32, node utf8, op utf8, inputs list<utf8>, outputs list<utf8>,
- * dtype utf8, shape utf8, flops f64, bytes f64 (null when symbolic), provenance list<utf8>.
+ * dtype utf8, shape utf8, flops f64, bytes f64 (both null when symbolic), provenance list<utf8>.
  */
 export function nodesTable(source: Graph | StepSource, step?: number): ResultTable {
   const graph = isGraph(source) ? source : source.graph(step);

@@ -2,14 +2,16 @@
  * Seeded inputs and output statistics for `kiln run` and benchmarks.
  *
  * Random inputs are deterministic for a seed (splitmix32 + Box–Muller): floats ~ N(0, 1), integers
- * uniform in [0, 10) (valid token ids / indices for the zoo models), bools fair coins. Symbolic dims
- * are bound to 1 unless a binding is given.
+ * uniform in [0, 10) (valid token ids / indices for the zoo models), bools fair coins. Every symbolic
+ * input dim needs a size (from `dims`, or bound in the graph: ops/bind-shapes.ts); an unbound one is a
+ * KilnError naming it and the options that bind it, never a made-up size.
  */
 import type { Graph } from '../ir/graph.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import { Tensor, readNumbers } from '../ir/tensor.ts';
 import { checkTensorSize } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
+import { requireStaticShapes } from '../ops/bind-shapes.ts';
 
 /** A deterministic PRNG returning floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -25,12 +27,13 @@ export function seededRandom(seed: number): () => number {
 
 /** Seeded random tensors for every graph input. */
 export function randomInputs(graph: Graph, seed = 0, dims: Readonly<Record<string, number>> = {}): Map<string, Tensor> {
+  requireStaticShapes(graph, 'making random inputs', { dims });
   const rand = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const out = new Map<string, Tensor>();
   for (const input of graph.inputs) {
     const { dtype } = input.type;
-    const shape = input.type.shape.map((d) => (typeof d === 'number' ? d : dims[d] ?? 1));
+    const shape = input.type.shape.map((d) => (typeof d === 'number' ? d : dims[d]));
     const n = checkTensorSize({ value: input.name, what: 'graph input' }, dtype, shape);
     const values = new Float64Array(n);
     const info = dtypeInfo(dtype);

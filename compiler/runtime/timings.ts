@@ -7,8 +7,9 @@
  * the graph, so ids never collide). A node's time is the median of its samples, which shrugs off the
  * odd slow run (a GC pause) that a mean would smear over every node. Shares are each node's median
  * over the sum of all node medians; FLOPs are the estimates `kiln summary` uses (compiler/zoo/summary.ts
- * `nodeFlops`) and GFLOP/s is FLOPs over the median time (null when the op has no FLOP estimate or
- * took no measurable time). The by-op table sums nodes of the same op, largest time first.
+ * `nodeFlops`, counted at the sizes of the inputs given: symbolic input dims are bound to them first) and
+ * GFLOP/s is FLOPs over the median time (null when the op has no FLOP estimate, its FLOPs depend on a
+ * size known only at run time, or it took no measurable time). The by-op table sums nodes of the same op, largest time first.
  *
  * Whole runs. `timeRun` runs the graph `warmup` times untimed and `repeat` times timed and reports the
  * median and fastest run and the statistics of each output of the last run.
@@ -17,6 +18,7 @@ import type { Graph, Node } from '../ir/graph.ts';
 import { valueTypes } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { nodeFlops } from '../zoo/summary.ts';
+import { bindShapes, shapesOf } from '../ops/bind-shapes.ts';
 import { buildTable, type ResultTable } from '../results/table.ts';
 import { runReference } from './reference.ts';
 import { tensorStats, type TensorStats } from './inputs.ts';
@@ -40,8 +42,8 @@ export interface NodeTiming {
   readonly op: string;
   /** Median milliseconds over the runs. */
   readonly ms: number;
-  /** Estimated floating-point operations of one execution. */
-  readonly flops: number;
+  /** Estimated floating-point operations of one execution; null when unknown before running. */
+  readonly flops: number | null;
   /** ONNX node names the node came from. */
   readonly provenance: readonly string[];
 }
@@ -51,10 +53,11 @@ export interface OpTiming {
   readonly op: string;
   readonly count: number;
   readonly ms: number;
-  readonly flops: number;
+  /** Sum over the nodes; null when some node's FLOPs are unknown. */
+  readonly flops: number | null;
 }
 
-const gflopPerS = (flops: number, ms: number) => (flops > 0 && ms > 0 ? flops / (ms * 1e6) : null);
+const gflopPerS = (flops: number | null, ms: number) => (flops !== null && flops > 0 && ms > 0 ? flops / (ms * 1e6) : null);
 
 /** Per-node timings of a graph: medians over `repeat` runs, with tables. */
 export class NodeTimings {
@@ -99,13 +102,13 @@ export class NodeTimings {
 
   /** Nodes summed by op, slowest op first. */
   byOp(): OpTiming[] {
-    const m = new Map<string, { op: string; count: number; ms: number; flops: number }>();
+    const m = new Map<string, { op: string; count: number; ms: number; flops: number | null }>();
     for (const n of this.nodes) {
       let e = m.get(n.op);
       if (!e) m.set(n.op, (e = { op: n.op, count: 0, ms: 0, flops: 0 }));
       e.count++;
       e.ms += n.ms;
-      e.flops += n.flops;
+      e.flops = e.flops === null || n.flops === null ? null : e.flops + n.flops;
     }
     return [...m.values()].sort((a, b) => b.ms - a.ms || a.op.localeCompare(b.op));
   }
@@ -145,15 +148,19 @@ export class NodeTimings {
 export class NodeTimer {
   private readonly index = new Map<Node, number>();
   private readonly samples: number[][];
-  private readonly flops: number[];
+  private readonly flops: (number | null)[];
   private readonly runs: number[] = [];
   private last: Tensor[] = [];
 
   constructor(readonly graph: Graph, readonly inputs: Inputs, readonly label = graph.name) {
-    const types = valueTypes(graph);
     graph.nodes.forEach((n, i) => this.index.set(n, i));
     this.samples = graph.nodes.map(() => []);
-    this.flops = graph.nodes.map((n) => nodeFlops(n, n.inputs.map((i) => (i ? types.get(i) : undefined))));
+    // FLOPs at the sizes of the inputs given (the bound graph has the same nodes in the same order)
+    const given = inputs instanceof Map ? inputs : new Map(Object.entries(inputs));
+    const names = new Set(graph.inputs.map((i) => i.name));
+    const sized = bindShapes(graph, shapesOf(new Map([...given].filter(([name]) => names.has(name)))));
+    const types = valueTypes(sized);
+    this.flops = sized.nodes.map((n) => nodeFlops(n, n.inputs.map((i) => (i ? types.get(i) : undefined))));
   }
 
   /** Runs the graph once, adding a sample per node; `onNode(done, total)` after each node. */

@@ -9,6 +9,7 @@
 import type { Graph, TensorType } from '../ir/graph.ts';
 import { nodeId } from '../ir/graph.ts';
 import { isViewNode, typeBytes } from './op-kinds.ts';
+import { requireStaticShapes } from '../ops/bind-shapes.ts';
 
 /** Shared facts about the values of one graph. */
 export interface GraphFacts {
@@ -31,8 +32,12 @@ export interface GraphFacts {
   readonly ids: readonly string[];
 }
 
-/** Collects the facts of `graph` with symbolic dims resolved from `dims` (1 when absent). */
+/**
+ * Collects the facts of `graph` with symbolic dims resolved from `dims`. Every size must be known: a
+ * symbolic dim that `dims` does not give is a KilnError naming it and how to bind it.
+ */
 export function graphFacts(graph: Graph, dims: Readonly<Record<string, number>> = {}): GraphFacts {
+  requireStaticShapes(graph, 'the memory plan', { dims, values: true });
   const types = new Map<string, TensorType>();
   const external = new Set<string>();
   for (const i of graph.inputs) { types.set(i.name, i.type); external.add(i.name); }

@@ -6,10 +6,12 @@
  *
  * Both the liveness analysis (liveness.ts) and the independent validator (validate.ts) ask these
  * questions, so the answers live here, apart from either. Sizes come from static types: symbolic dims
- * take their value from `dims` (1 when absent).
+ * take their value from `dims`; a symbol without one is an error (planning checks for those up front,
+ * graphFacts), never a made-up size.
  */
 import type { Dim, Graph, Node, TensorType } from '../ir/graph.ts';
 import { byteSize, dtypeInfo } from '../ir/dtype.ts';
+import { KilnError } from '../errors.ts';
 import { ELEMENTWISE_OPS, FUSED_OP, REDUCTION_OPS } from '../ops/fused-region.ts';
 
 /** Ops whose output aliases input 0 without a copy (same bytes, same order, another shape). */
@@ -23,11 +25,11 @@ const EXTRA_ELEMENTWISE: readonly string[] = [
 
 const INPLACE_OPS: ReadonlySet<string> = new Set([...ELEMENTWISE_OPS, ...EXTRA_ELEMENTWISE].filter((op) => !VIEW_OPS.has(op)));
 
-/** Resolves a dim: a number as is, a symbol from `dims` (1 when not given). */
+/** Resolves a dim: a number as is, a symbol from `dims`; a KilnError when the symbol has no size. */
 export function resolveDim(d: Dim, dims: Readonly<Record<string, number>> = {}): number {
   if (typeof d === 'number') return d;
-  const v = Object.prototype.hasOwnProperty.call(dims, d) ? dims[d] : 1;
-  return v;
+  if (!Object.prototype.hasOwnProperty.call(dims, d)) throw new KilnError(`the memory plan needs a size for symbolic dim '${d}'`);
+  return dims[d];
 }
 
 /** Element count of a type with symbolic dims resolved. */

@@ -61,7 +61,7 @@ export interface MemoryPlan {
   readonly orderKind?: 'memory' | 'graph';
   /** Alignment the offsets respect (bytes). */
   readonly alignment?: number;
-  /** Symbolic dim values the sizes were computed with (absent dims counted as 1). */
+  /** Symbolic dim values the sizes were computed with (every symbol of the graph has one). */
   readonly dims?: Readonly<Record<string, number>>;
 }
 
@@ -80,6 +80,6 @@ export interface PlanOptions {
   inplace?: boolean;
   /** Arena alignment in bytes (default 64). */
   alignment?: number;
-  /** Values for symbolic dims (default 1 each). */
+  /** Sizes of symbolic dims; planning a graph with a symbol that has none is a KilnError. */
   dims?: Readonly<Record<string, number>>;
 }

@@ -46,6 +46,13 @@ test('parseArgs: both option spellings, flags, numbers, positionals', () => {
   assert.equal(parseArgs('-5', spec).positionals, ['-5'], 'a single dash is a positional');
 });
 
+test('parseArgs: a repeatable option collects every value in order', () => {
+  const rep = { ...spec, options: [...spec.options, { name: 'shape', type: 'string' as const, repeatable: true, help: '' }] };
+  assert.equal(parseArgs('--shape x=1x3 --name a --shape=y=2', rep).options.get('shape'), ['x=1x3', 'y=2']);
+  assert.equal(parseArgs('--name a --name b', rep).options.get('name'), 'b', 'a plain option keeps its last value');
+  assert.is(parseArgs('', rep).options.get('shape'), undefined);
+});
+
 test('parseArgs: errors name the command, the argument and the usage', () => {
   assert.is(message(() => parseArgs('--repeat', spec)), 'run: option --repeat needs a value (usage: run [--repeat N] [--seed S])');
   assert.is(message(() => parseArgs('--repeat 2.5', spec)), "run: option --repeat needs a whole number, got '2.5' (usage: run [--repeat N] [--seed S])");

@@ -39,8 +39,14 @@ const graph: Graph = {
   ],
 };
 
+/** The graph with N bound to `n` (types substituted by hand, so this test does not rely on inference). */
+const atBatch = (n: number): Graph => {
+  const bind = (t: TensorType): TensorType => ({ dtype: t.dtype, shape: t.shape.map((d) => (d === 'N' ? n : d)) });
+  return { ...graph, inputs: graph.inputs.map((i) => ({ ...i, type: bind(i.type) })), nodes: graph.nodes.map((x) => ({ ...x, types: x.types.map(bind) })) };
+};
+
 test('FLOPs per node follow the documented rules', () => {
-  const s = summarizeGraph(graph);
+  const s = summarizeGraph(atBatch(1));
   assert.equal(s.nodeFlops.map((n) => [n.op, n.flops]), [
     ['Conv', 2 * (4 * 8 * 8) * (3 * 3 * 3)], // 2 · out elements · Cin/group · kh · kw
     ['BatchNormalization', 2 * 256],
@@ -52,8 +58,21 @@ test('FLOPs per node follow the documented rules', () => {
     ['Mul', 10],
   ]);
   assert.is(s.flops, 13824 + 512 + 256 + 256 + 1290 + 30 + 10);
-  assert.ok(s.symbolic, 'the batch dim N counted as 1');
-  assert.equal(s.flopsByOp[0], ['Conv', 13824]);
+  assert.not.ok(s.symbolic);
+  assert.equal(s.flopsByOp[0][0], 'Conv');
+  assert.is(s.flopsByOp[0][1].value, 13824);
+  assert.is(summarizeGraph(atBatch(3)).flops, 3 * s.flops!);
+});
+
+test('symbolic dims stay symbols: FLOPs are a formula in N, never a figure at N = 1', () => {
+  const s = summarizeGraph(graph);
+  assert.ok(s.symbolic);
+  assert.is(s.flops, null);
+  assert.ok(s.nodeFlops.filter((n) => n.op !== 'Reshape').every((n) => n.flops === null), 'no per-node number either');
+  assert.is(s.flopsFormula.toString(), '16178·N');
+  assert.equal(s.nodeFlops.map((n) => n.formula!.toString()), ['13824·N', '512·N', '256·N', '256·N', '0', '1290·N', '30·N', '10·N']);
+  assert.is(s.flopsFormula.evaluate({ N: 4 }), summarizeGraph(atBatch(4)).flops);
+  assert.equal(s.unknownFlops, []);
 });
 
 test('parameters exclude scalars, integer constants and BN running stats; bytes count everything', () => {
@@ -75,21 +94,30 @@ test('MatMul counts 2·K per output element; custom rules can be registered', ()
   registerFlopsRule('kiln.test_op', () => 99);
   assert.equal(summarizeGraph(g).nodeFlops.map((n) => n.flops), [420, 99]);
   assert.not.ok(summarizeGraph(g).symbolic);
+  registerFlopsRule('kiln.test_op', () => undefined);
+  const unknown = summarizeGraph(g);
+  assert.is(unknown.flops, null, 'an unknown node makes the total unknown');
+  assert.equal(unknown.unknownFlops, ['o']);
+  assert.match(formatSummary(unknown), 'FLOPs:      at least 420 (≈ 210 MACs); FLOPs of 1 node unknown (%o)');
 });
 
 test('text rendering', () => {
-  const text = formatSummary(summarizeGraph(graph), 'tiny.kir');
+  const text = formatSummary(summarizeGraph(atBatch(1)), 'tiny.kir');
   const lines = text.split('\n');
   assert.is(lines[0], 'tiny.kir (graph tiny)');
-  assert.ok(lines.includes('  inputs:     x f32[N,3,8,8]'), text);
-  assert.ok(lines.includes('  outputs:    y f32[N,10]'), text);
+  assert.ok(lines.includes('  inputs:     x f32[1,3,8,8]'), text);
+  assert.ok(lines.includes('  outputs:    y f32[1,10]'), text);
   assert.ok(lines.includes('  parameters: 766 (766) + 8 BN running stats'), text);
-  assert.ok(lines.includes('  FLOPs:      16.18 k (≈ 8.09 k MACs), symbolic dims counted as 1'), text);
+  assert.ok(lines.includes('  FLOPs:      16.18 k (≈ 8.09 k MACs)'), text);
   assert.match(text, /Conv\s+1\s+13\.82 k\s+85\.4%/);
   assert.match(text, /top 5 nodes by FLOPs:\n\s+%c\s+Conv\s+13\.82 k {2}\/Conv/);
   assert.is(formatSI(8.174e9), '8.17 G');
   assert.is(formatSI(25_557_032), '25.56 M');
   assert.is(formatSI(12), '12');
+  const sym = formatSummary(summarizeGraph(graph), 'tiny.kir');
+  assert.match(sym, /\n {2}FLOPs: {6}16178·N\n.*a formula in the symbolic dims N of the inputs; bind the input dims with --shape INPUT=SIZES or --dim NAME=SIZE/);
+  assert.match(sym, /Conv\s+1\s+13824·N\s+-/);
+  assert.not.match(sym, /16\.18 k/);
 });
 
 test.run();
