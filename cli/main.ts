@@ -6,6 +6,8 @@
  */
 import { KilnError } from '../compiler/errors.ts';
 import { UsageError } from './args.ts';
+import { packageVersion } from './version.ts';
+import { nearest } from '../compiler/passes/pipeline.ts';
 
 /** One CLI command. */
 interface Command {
@@ -16,7 +18,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: {
-    usage: 'kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--json]',
+    usage: 'kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--rtol R] [--atol A] [--json]',
     summary: 'run a model on seeded random or given inputs, with timings',
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
@@ -26,12 +28,12 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/ir.ts')).irCommand,
   },
   conformance: {
-    usage: 'kiln conformance DIR [--backend ref] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5]',
+    usage: 'kiln conformance DIR [--backend ref] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5] [--verbose]',
     summary: "run ONNX backend node test cases and compare with their expected outputs",
     load: async () => (await import('./commands/conformance.ts')).conformanceCommand,
   },
   zoo: {
-    usage: 'kiln zoo list | kiln zoo export NAME FILE.onnx',
+    usage: 'kiln zoo list | kiln zoo export NAME FILE.onnx [--seed N]',
     summary: 'list the built-in models or export one as an ONNX file',
     load: async () => (await import('./commands/zoo.ts')).zooCommand,
   },
@@ -71,7 +73,7 @@ const COMMANDS: Record<string, Command> = {
 function usage(): string {
   const lines = ['kiln — a deep-learning model compiler you can step through', '', 'usage:'];
   for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(86)} ${c.summary}`);
-  lines.push('', 'MODEL is a path to an .onnx or .kir file, or zoo:NAME (see `kiln zoo list`).');
+  lines.push('', 'MODEL is a path to an .onnx or .kir file, or zoo:NAME (see `kiln zoo list`). `kiln --version` prints the version.');
   return lines.join('\n');
 }
 
@@ -84,9 +86,15 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const cmd = COMMANDS[name];
+  if (name === '--version' || name === '-V') {
+    console.log(`kiln ${packageVersion()}`);
+    return 0;
+  }
+  const cmd = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
-    console.error(`kiln: unknown command '${name}'\n\n${usage()}`);
+    const near = nearest(name, Object.keys(COMMANDS));
+    const what = name.startsWith('-') ? 'option' : 'command';
+    console.error(`kiln: unknown ${what} '${name}'${near ? ` (did you mean '${near}'?)` : ''}\n\n${usage()}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -2,15 +2,17 @@
  * Loading a model from whatever the user names: `zoo:NAME` (a built-in model with seeded weights),
  * an `.onnx` file (imported and converted to kiln's newest-opset IR) or a `.kir` file (kiln's IR
  * text; large constants are named by hash, so a .kir graph has no weight data unless it was printed
- * with them inline). The choice is made by the `zoo:` prefix, else by file extension.
+ * with them inline). A `.kir` graph must pass both verifiers (structural and op-aware, as after
+ * every pass); the first failure is a KilnError naming the file, node, op and rule. The choice is made by the `zoo:` prefix, else by file extension.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Graph } from './ir/graph.ts';
-import { KilnError } from './errors.ts';
+import { KilnError, withPlace } from './errors.ts';
 import { isZooRef, zooModel, type ZooOptions } from './zoo/index.ts';
 import { loadOnnxFile } from './import/onnx/import.ts';
 import { parseGraph } from './ir/parse.ts';
+import { verifyAll } from './ops/verify-types.ts';
 
 /** Options of `loadModel`. */
 export interface LoadOptions {
@@ -30,7 +32,13 @@ export function loadModel(ref: string, opts: LoadOptions = {}): Graph {
     } catch (e) {
       throw new KilnError(`cannot read model: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: ref });
     }
-    return parseGraph(text, { file: ref });
+    const graph = parseGraph(text, { file: ref });
+    try {
+      verifyAll(graph);
+    } catch (e) {
+      throw e instanceof KilnError ? withPlace(e, { file: ref }) : e;
+    }
+    return graph;
   }
   throw new KilnError(`cannot tell the model format from '${ref}': expected a .onnx or .kir file, or zoo:NAME (see \`kiln zoo list\`)`);
 }

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import type { AttrValue, Constant, Graph, GraphInput, Node, TensorType } from '../../ir/graph.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { lazyConstant } from '../../ir/lazy-weights.ts';
-import { KilnError } from '../../errors.ts';
+import { KilnError, withPlace } from '../../errors.ts';
 import { AttrReader, findOp } from '../../ops/registry.ts';
 import { inferTypes } from '../../ops/infer.ts';
 import { decodeModelProto, toInt, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './schema.ts';
@@ -63,10 +63,7 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
     graph = inferTypes(graph, { file });
   } catch (e) {
     // some errors (attribute parsing) are raised without the file; add it
-    if (e instanceof KilnError && file && !e.place.file) {
-      const prefix = new KilnError('', e.place).message;
-      throw new KilnError(e.message.slice(prefix.length), { ...e.place, file });
-    }
+    if (e instanceof KilnError && file && !e.place.file) throw withPlace(e, { file });
     throw e;
   }
   checkDeclaredOutputs(graph, declared, file);
