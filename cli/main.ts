@@ -24,7 +24,7 @@ const COMMANDS: Record<string, Command> = {
   },
   ir: {
     usage: 'kiln ir MODEL | FILE.kir',
-    summary: 'print the IR text of a model (or parse and re-print a .kir file)',
+    summary: 'print the IR text of a model (a .kir file is parsed, verified and re-printed)',
     load: async () => (await import('./commands/ir.ts')).irCommand,
   },
   conformance: {

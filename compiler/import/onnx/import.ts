@@ -62,9 +62,10 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
   try {
     graph = inferTypes(graph, { file });
   } catch (e) {
-    // some errors (attribute parsing) are raised without the file; add it
-    if (e instanceof KilnError && file && !e.place.file) throw withPlace(e, { file });
-    throw e;
+    // inference names a node by its IR id and attribute errors carry no file: name the file and the ONNX node
+    if (!(e instanceof KilnError)) throw e;
+    const onnxName = e.place.node === undefined ? undefined : graph.nodes.find((n) => n.outputs[0] === e.place.node)?.loc[0];
+    throw withPlace(e, { ...(file ? { file } : {}), ...(onnxName ? { node: onnxName } : {}) });
   }
   checkDeclaredOutputs(graph, declared, file);
   return graph;
