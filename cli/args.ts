@@ -40,7 +40,7 @@ export function parseCommand<O extends Options>(argv: string[], options: O, posi
     const spec = Object.prototype.hasOwnProperty.call(options, t.name) ? options[t.name] : undefined;
     if (!spec) {
       const near = nearest(t.name, optionNames);
-      const known = optionNames.map((n) => `--${n}`).join(', ');
+      const known = optionNames.map((n) => (options[n].short ? `--${n} (-${options[n].short})` : `--${n}`)).join(', ');
       throw new UsageError(`unknown option '${t.rawName}'${near ? ` (did you mean --${near}?)` : known ? ` (options: ${known})` : ' (this command takes no options)'}`);
     }
     if (spec.type === 'boolean' && t.inlineValue) throw new UsageError(`option '${t.rawName}' takes no value`);

@@ -4,7 +4,7 @@ import { loadModel } from '../../compiler/load.ts';
 import { summarizeGraph, formatSummary } from '../../compiler/zoo/summary.ts';
 
 export async function summaryCommand(argv: string[]): Promise<number> {
-  const { positionals } = parseCommand(argv, {}, [1, 1]);
+  const { positionals } = parseCommand(argv, {}, [1, 1], ['MODEL']);
   const graph = loadModel(positionals[0]);
   console.log(formatSummary(summarizeGraph(graph), positionals[0]));
   return 0;

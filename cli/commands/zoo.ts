@@ -6,7 +6,7 @@ import { exportOnnx } from '../../compiler/import/onnx/export.ts';
 import { summarizeGraph } from '../../compiler/zoo/summary.ts';
 
 export async function zooCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { seed: { type: 'string' } }, [1, 3]);
+  const { values, positionals } = parseCommand(argv, { seed: { type: 'string' } }, [1, 3], ['list or export']);
   const [verb, name, file] = positionals;
   if (verb === 'list') {
     if (positionals.length !== 1) throw new UsageError('zoo list takes no arguments');
