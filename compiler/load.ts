@@ -3,12 +3,13 @@
  * an `.onnx` file (imported and converted to kiln's newest-opset IR) or a `.kir` file (kiln's IR
  * text; large constants are named by hash, so a .kir graph has no weight data unless it was printed
  * with them inline). A `.kir` graph must pass both verifiers (structural and op-aware, as after
- * every pass); the first failure is a KilnError naming the file, node, op and rule. The choice is made by the `zoo:` prefix, else by file extension.
+ * every pass); the first failure is a KilnError naming the file, node, op and rule. The choice is
+ * made by the `zoo:` prefix, else by file extension.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Graph } from './ir/graph.ts';
 import { KilnError, withPlace } from './errors.ts';
+import { readRegularFile } from './files.ts';
 import { isZooRef, zooModel, type ZooOptions } from './zoo/index.ts';
 import { loadOnnxFile } from './import/onnx/import.ts';
 import { parseGraph } from './ir/parse.ts';
@@ -26,13 +27,7 @@ export function loadModel(ref: string, opts: LoadOptions = {}): Graph {
   const ext = path.extname(ref).toLowerCase();
   if (ext === '.onnx') return loadOnnxFile(ref);
   if (ext === '.kir') {
-    let text: string;
-    try {
-      text = fs.readFileSync(ref, 'utf8');
-    } catch (e) {
-      throw new KilnError(`cannot read model: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: ref });
-    }
-    const graph = parseGraph(text, { file: ref });
+    const graph = parseGraph(readRegularFile(ref, 'model').toString('utf8'), { file: ref });
     try {
       verifyAll(graph);
     } catch (e) {

@@ -11,7 +11,8 @@
  * a TypeScript run is compiled by `compileCell` (cached by its text: re-running a cell skips esbuild)
  * and evaluated with `vm.runInThisContext` under a filename registered for error mapping
  * (kernel/traceback.ts). Every part's value except the last is
- * shown with `host.display`; the last one is the cell's value (the kernel's execute_result).
+ * shown with `host.display`; the last one is the cell's value (the kernel's execute_result). A
+ * `DisplayHandle` (what `display()` returns) is no value: the display already showed the output.
  *
  * Globals installed: `load(model, opts)` (loads a Session and makes it current), `session` (the current
  * Session; assigning it switches), `Session`, `zoo` (`names()`, `list()`, `model(name)`), `display(obj,
@@ -31,7 +32,7 @@ import { KilnError } from '../compiler/errors.ts';
 import { zooModel, zooNames, zooDescription } from '../compiler/zoo/index.ts';
 import * as results from '../compiler/results/index.ts';
 import { findCommand, allCommands, type CommandContext } from '../compiler/commands/command.ts';
-import { compileCell, splitCell, type CellPart, type CompiledCell } from './transform.ts';
+import { compileCell, splitCell, type CellPart, type CompiledCell, type TsTransform } from './transform.ts';
 import { CellRegistry, type CellError } from './traceback.ts';
 
 /** What the runtime needs from its host (the worker, the REPL, a test). */
@@ -57,6 +58,21 @@ export interface RuntimeOptions {
   captureConsole?: boolean;
   /** Directory relative imports resolve against (default: process.cwd()). */
   cwd?: string;
+  /** How TypeScript is turned into JavaScript (default: esbuild in this thread; see kernel/transform.ts). */
+  transform?: TsTransform;
+}
+
+/**
+ * What `display(obj)` returns: the display's id and `update(next)` to replace it in place. A cell (or
+ * REPL line) whose value is a handle shows nothing more — the display was the output.
+ */
+export class DisplayHandle {
+  constructor(readonly id: string, private readonly replace: (next: unknown) => void) {}
+
+  /** Replaces the display with `next`. */
+  update(next: unknown): void {
+    this.replace(next);
+  }
 }
 
 let displayCounter = 0;
@@ -71,9 +87,11 @@ export class CellRuntime implements CommandContext {
   private controller = new AbortController();
   readonly registry = new CellRegistry();
   private readonly cwd: string;
+  private readonly transform: TsTransform | undefined;
 
   constructor(readonly host: RuntimeHost, opts: RuntimeOptions = {}) {
     this.cwd = opts.cwd ?? process.cwd();
+    this.transform = opts.transform;
     this.installGlobals(opts.captureConsole ?? true);
   }
 
@@ -100,7 +118,7 @@ export class CellRuntime implements CommandContext {
     this.controller.abort(new KilnError('interrupted'));
   }
 
-  /** Runs a cell; `label` names it in tracebacks (`In [3]`). Never throws. */
+  /** Runs a cell; `label` names it in tracebacks (`In [3]`). Never throws. A display handle as value counts as no value. */
   async run(code: string, label: string): Promise<CellOutcome> {
     if (this.controller.signal.aborted) this.controller = new AbortController();
     const parts = splitCell(code);
@@ -109,6 +127,7 @@ export class CellRuntime implements CommandContext {
       const part = parts[i];
       try {
         value = await this.runPart(part, code, label);
+        if (value instanceof DisplayHandle) value = undefined;
       } catch (e) {
         return { ok: false, error: this.registry.format(e, { label, source: code, line: part.line }) };
       }
@@ -130,10 +149,12 @@ export class CellRuntime implements CommandContext {
     const key = `${part.line}\n${part.code}`;
     let compiled = this.compiled.get(key);
     if (compiled) this.compiled.delete(key);
-    else compiled = await compileCell(part.code, { filename: `kiln-cell-${++this.scriptCounter}`, lineOffset: part.line - 1 });
+    else compiled = await compileCell(part.code, { filename: `kiln-cell-${++this.scriptCounter}`, lineOffset: part.line - 1, transform: this.transform });
     this.compiled.set(key, compiled);
+    this.signal.throwIfAborted(); // interrupted while compiling: the code must not start afterwards
     if (this.compiled.size > COMPILE_CACHE_SIZE) this.compiled.delete(this.compiled.keys().next().value!);
     this.registry.add(compiled.filename, label, source, compiled);
+    if (this.controller.signal.aborted) throw new KilnError('interrupted'); // while compiling: never start it
     return await vm.runInThisContext(compiled.script, { filename: compiled.filename });
   }
 
@@ -184,7 +205,7 @@ export class CellRuntime implements CommandContext {
         const raw = opts.raw ?? false;
         if (raw && !isMimeBundle(obj)) throw new TypeError('display(obj, { raw: true }) needs a MIME bundle: an object of MIME type → string');
         runtime.host.display(obj, { id, update: opts.update ?? false, raw });
-        return { id, update: (next: unknown): void => { runtime.host.display(next, { id, update: true, raw }); } };
+        return new DisplayHandle(id, (next) => runtime.host.display(next, { id, update: true, raw }));
       },
       clearOutput: (wait = false): void => { runtime.host.clear(wait); },
       input: (prompt = '', opts: { password?: boolean } = {}) => runtime.host.input(String(prompt), opts.password ?? false),

@@ -13,13 +13,17 @@
  * output), display_data / update_display_data (by `transient.display_id`), clear_output, then
  * execute_result or error; nothing goes to iopub when `silent`. `input()` in a cell becomes an
  * input_request on stdin, addressed like the execute_request, when `allow_stdin`; otherwise it fails.
- * Stored cells go to the history with the text/plain of their result.
+ * Stored cells' inputs go to the history. `user_expressions` (an object of name → code) are evaluated
+ * after a successful cell, in the same executor run (so an interrupt stops them too), and each comes
+ * back in execute_reply as `{status: 'ok', data, metadata}` or `{status: 'error', ename, evalue,
+ * traceback}`; an entry whose code is not a string gets its own error without running anything.
  *
  * Offsets in complete/inspect requests are Unicode code points (protocol 5.2+) and are converted to
  * and from JavaScript's UTF-16 indices here.
  */
-import type { CellExecutor, CellCallbacks } from './worker-client.ts';
+import type { CellExecutor, CellCallbacks, UserExpressionResult, UserExpressions } from './worker-client.ts';
 import type { History } from './history.ts';
+import { stderrLog, type KernelLog } from './log.ts';
 import { newHeader, type OutgoingMessage } from './wire.ts';
 import {
   PROTOCOL_VERSION, type Channel, type CompleteRequest, type ExecuteRequest, type HistoryRequest, type InspectRequest,
@@ -41,6 +45,8 @@ export interface HandlerOptions {
   readonly onShutdown?: (restart: boolean) => void;
   /** kiln's version for kernel_info. */
   readonly version?: string;
+  /** Where the handler's own log lines go (default: stderr, see kernel/log.ts). */
+  readonly log?: KernelLog;
   /** Milliseconds to coalesce stream output (default 50). */
   readonly streamDelayMs?: number;
 }
@@ -56,10 +62,11 @@ export class KernelHandler {
   private idleWaiters: (() => void)[] = [];
   private pendingInput: { resolve: (v: string) => void; reject: (e: Error) => void } | undefined;
   private shuttingDown = false;
-  private readonly handlers: Record<string, Handler>;
+  /** Handlers by msg_type: a Map, so a msg_type such as `constructor` or `__proto__` finds nothing. */
+  private readonly handlers: ReadonlyMap<string, Handler>;
 
   constructor(private readonly transport: KernelTransport, private readonly opts: HandlerOptions) {
-    this.handlers = {
+    this.handlers = new Map<string, Handler>(Object.entries({
       kernel_info_request: async (m, ch) => this.reply(m, ch, 'kernel_info_reply', this.kernelInfo()),
       execute_request: (m) => this.execute(m),
       complete_request: (m, ch) => this.complete(m, ch),
@@ -75,7 +82,11 @@ export class KernelHandler {
         void this.interrupt();
         this.reply(m, ch, 'interrupt_reply', { status: 'ok' });
       },
-    };
+    } satisfies Record<string, Handler>));
+  }
+
+  private get log(): KernelLog {
+    return this.opts.log ?? stderrLog;
   }
 
   /** Interrupts the running cell (interrupt_request, or SIGINT through the server); resolves once it stopped. */
@@ -128,13 +139,13 @@ export class KernelHandler {
   }
 
   private async dispatch(msg: Message, channel: Channel): Promise<void> {
-    const handler = this.handlers[msg.header.msg_type];
+    const handler = this.handlers.get(msg.header.msg_type);
     this.publish(msg, 'status', { execution_state: 'busy' });
     try {
       if (handler) await handler(msg, channel);
-      else if (!/^comm_(open|msg|close)$/.test(msg.header.msg_type)) process.stderr.write(`kiln kernel: ignoring unsupported ${channel} message '${msg.header.msg_type}'\n`);
+      else if (!/^comm_(open|msg|close)$/.test(msg.header.msg_type)) this.log('warn', `ignoring unsupported ${channel} message '${msg.header.msg_type}'`);
     } catch (e) {
-      process.stderr.write(`kiln kernel: error handling ${msg.header.msg_type}: ${(e as Error)?.stack ?? e}\n`);
+      this.log('warn', `error handling ${msg.header.msg_type}: ${(e as Error)?.stack ?? e}`);
     } finally {
       this.publish(msg, 'status', { execution_state: 'idle' });
     }
@@ -191,22 +202,45 @@ export class KernelHandler {
       clear: (wait) => out.emit('clear_output', { wait }),
       input: (prompt, password) => this.requestInput(msg, req, prompt, password, out),
     };
-    const result = code.trim() === '' ? { ok: true as const, data: undefined } : await this.opts.executor.run(code, store ? `In [${count}]` : '<cell>', callbacks);
+    const exprs = this.userExpressions(req.user_expressions);
+    const run = exprs.code.length > 0 || code.trim() !== '';
+    const result = run ? await this.opts.executor.run(code, store ? `In [${count}]` : '<cell>', callbacks, exprs.code) : { ok: true as const };
     out.flush();
+    if (store) this.opts.history.add(code);
     if (result.ok) {
       if (result.data) out.emit('execute_result', { execution_count: count, data: result.data, metadata: {} });
-      const exprs = req.user_expressions && Object.keys(req.user_expressions).length ? await this.opts.executor.evaluate(req.user_expressions) : {};
-      out.flush();
-      if (store) this.opts.history.add(code, typeof result.data?.['text/plain'] === 'string' ? result.data['text/plain'] : null);
-      this.reply(msg, 'shell', 'execute_reply', { status: 'ok', execution_count: count, payload: [], user_expressions: exprs });
+      const evaluated = new Map(result.expressions ?? []);
+      const userExpressions = Object.fromEntries(exprs.names.map((name) => [name, exprs.invalid.get(name) ?? evaluated.get(name) ?? notEvaluated(name)]));
+      this.reply(msg, 'shell', 'execute_reply', { status: 'ok', execution_count: count, payload: [], user_expressions: userExpressions });
       return;
     }
     const { ename, evalue, traceback } = result.error;
     out.emit('error', { ename, evalue, traceback });
     out.flush();
-    if (store) this.opts.history.add(code, null);
     this.reply(msg, 'shell', 'execute_reply', { status: 'error', execution_count: count, ename, evalue, traceback, payload: [], user_expressions: {} });
     if (req.stop_on_error !== false) this.abortQueuedExecutes();
+  }
+
+  /**
+   * The request's user_expressions split into code to run (name, code pairs) and entries refused at
+   * once; `names` keeps the request's order. Anything but an object of strings is refused with a note.
+   */
+  private userExpressions(raw: unknown): { names: string[]; code: UserExpressions; invalid: Map<string, UserExpressionResult> } {
+    const names: string[] = [], code: [string, string][] = [], invalid = new Map<string, UserExpressionResult>();
+    if (raw === undefined || raw === null) return { names, code, invalid };
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      this.log('warn', `ignoring user_expressions: expected an object of name → code, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
+      return { names, code, invalid };
+    }
+    for (const [name, value] of Object.entries(raw)) {
+      names.push(name);
+      if (typeof value === 'string') code.push([name, value]);
+      else {
+        const evalue = `user expression '${name}' must be a string of code, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`;
+        invalid.set(name, { status: 'error', ename: 'TypeError', evalue, traceback: [`\x1b[1;31mTypeError\x1b[0m: ${evalue}`] });
+      }
+    }
+    return { names, code, invalid };
   }
 
   /** Answers every queued execute_request with `aborted` (busy/idle around each). */
@@ -259,6 +293,12 @@ export class KernelHandler {
     // after the idle status of this request has been published
     setImmediate(() => this.opts.onShutdown?.(restart));
   }
+}
+
+/** The result of an expression the executor did not report (a fake or a broken executor). */
+function notEvaluated(name: string): UserExpressionResult {
+  const evalue = `user expression '${name}' was not evaluated`;
+  return { status: 'error', ename: 'KernelError', evalue, traceback: [`\x1b[1;31mKernelError\x1b[0m: ${evalue}`] };
 }
 
 /** Coalesces stream text per request and flushes it before any other output, keeping order. */

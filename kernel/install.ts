@@ -13,11 +13,12 @@
  * ~/Library/Jupyter on macOS, %APPDATA%\jupyter on Windows, $XDG_DATA_HOME/jupyter or
  * ~/.local/share/jupyter elsewhere. The logos are drawn here (SVG, and PNGs encoded with zlib).
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { writeFilesAtomic } from '../compiler/files.ts';
+import { KilnError } from '../compiler/errors.ts';
 
 /** Options of `installKernelSpec`. */
 export interface InstallOptions {
@@ -51,17 +52,18 @@ export function jupyterDataDir(): string {
   return path.join(process.env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'jupyter');
 }
 
-/** Writes the kernelspec folder; returns its path. */
+/** Writes the kernelspec folder (all files at once, compiler/files.ts); returns its path. KilnError if it cannot. */
 export function installKernelSpec(opts: InstallOptions = {}): string {
   const name = opts.name ?? 'kiln';
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`kernel name '${name}' may only contain letters, digits, '.', '_' and '-'`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new KilnError(`kernel name '${name}' may only contain letters, digits, '.', '_' and '-'`);
   const base = opts.prefix ? path.join(path.resolve(opts.prefix), 'share', 'jupyter') : jupyterDataDir();
   const dir = path.join(base, 'kernels', name);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'kernel.json'), JSON.stringify(kernelSpec(), null, 2) + '\n');
-  fs.writeFileSync(path.join(dir, 'logo-svg.svg'), LOGO_SVG);
-  fs.writeFileSync(path.join(dir, 'logo-32x32.png'), logoPNG(32));
-  fs.writeFileSync(path.join(dir, 'logo-64x64.png'), logoPNG(64));
+  writeFilesAtomic(dir, [
+    ['kernel.json', JSON.stringify(kernelSpec(), null, 2) + '\n'],
+    ['logo-svg.svg', LOGO_SVG],
+    ['logo-32x32.png', logoPNG(32)],
+    ['logo-64x64.png', logoPNG(64)],
+  ], { what: 'the kernelspec', makeParents: true });
   return dir;
 }
 

@@ -112,13 +112,19 @@ export function inspectAt(code: string, cursor: number, detail: number, scope: o
   if (!expr) return undefined;
   const parts = expr.split(/\??\./);
   const last = parts[parts.length - 1];
-  if (parts.length === 1 && API_DOCS[last]) return API_DOCS[last];
+  const apiDoc = docOf(API_DOCS, last), sessionDoc = docOf(SESSION_DOCS, last);
+  if (parts.length === 1 && apiDoc) return apiDoc;
   const value = resolveChain(parts, scope);
   const owner = parts.length > 1 ? resolveChain(parts.slice(0, -1), scope) : undefined;
-  if (owner && typeof owner === 'object' && owner.constructor?.name === 'Session' && SESSION_DOCS[last]) return `Session.${last}: ${SESSION_DOCS[last]}`;
-  if (parts.length === 2 && parts[0] === 'Session' && SESSION_DOCS[last]) return `Session.${last}: ${SESSION_DOCS[last]}`;
+  if (owner && typeof owner === 'object' && owner.constructor?.name === 'Session' && sessionDoc) return `Session.${last}: ${sessionDoc}`;
+  if (parts.length === 2 && parts[0] === 'Session' && sessionDoc) return `Session.${last}: ${sessionDoc}`;
   if (value === undefined && !(parts.length === 1 ? last in scope : owner !== undefined && owner !== null && last in Object(owner))) return undefined;
   return describe(expr, value, detail);
+}
+
+/** The entry `name` of a docs table, own entries only (`constructor` or `toString` are not docs). */
+function docOf(table: Readonly<Record<string, string>>, name: string): string | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
 }
 
 function describe(expr: string, value: unknown, detail: number): string {

@@ -2,6 +2,10 @@
  * MIME bundles for the kernel: the display layer's `toMimeBundle` (compiler/display) for every value a
  * cell shows, and the progress bar bundle that `ctx.progress` updates in place.
  *
+ * A cell's result (`resultBundle`: execute_result, user_expressions) is shown as a REPL shows it: a
+ * string quoted (`'abc'`, util.inspect), so `'1'` and `1` look different; `display('text')` shows the
+ * text itself, as `print` would.
+ *
  * A bundle always has `text/plain`. Rendering must never kill a cell: when a renderer throws, the value
  * is shown as Node's REPL would show it and the failure is noted in the text.
  */
@@ -17,6 +21,11 @@ export function mimeBundle(obj: unknown): MimeBundle {
   } catch (e) {
     return { 'text/plain': `${plainText(obj)}\n(display failed: ${(e as Error).message})` };
   }
+}
+
+/** The bundle of a cell's result: `mimeBundle`, except that a string is quoted as a REPL shows it. */
+export function resultBundle(value: unknown): MimeBundle {
+  return mimeBundle(typeof value === 'string' ? inspect(value, { colors: false, breakLength: 100 }) : value);
 }
 
 /** A bundle the user built (`display(b, {raw: true})`): JSON-safe copy, text/plain added when missing. */

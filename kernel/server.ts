@@ -5,7 +5,9 @@
  * shell, control and stdin are ROUTER sockets, iopub a PUB socket, heartbeat a REP socket that echoes
  * every message. Addresses are `tcp://IP:PORT` or, for the ipc transport, `ipc://IP-PORT` (Jupyter's
  * convention); a port of 0 binds a free port (`ports` tells which). Every received message is decoded
- * and verified (kernel/wire.ts); a bad one is reported on stderr and dropped. Sends go through one
+ * and verified (kernel/wire.ts); a bad one is reported on stderr and dropped, a replayed one (its
+ * signature already accepted once, on any channel) is dropped and logged at debug level only (shown
+ * when `KILN_KERNEL_DEBUG` is set). Sends go through one
  * promise chain per socket, because a zeromq.js socket allows only one pending send.
  *
  * Lifetime: `close()` (after shutdown_request, on SIGTERM, or when the parent process goes away —
@@ -18,7 +20,8 @@ import crypto from 'node:crypto';
 import * as zmq from 'zeromq';
 import { KernelHandler } from './handler.ts';
 import { History, defaultHistoryFile } from './history.ts';
-import { Signer, decode, encode, WireError, type OutgoingMessage } from './wire.ts';
+import { Signer, SignatureHistory, ReplayedMessage, decode, encode, WireError, type OutgoingMessage } from './wire.ts';
+import { stderrLog, type KernelLog } from './log.ts';
 import { WorkerExecutor, type CellExecutor } from './worker-client.ts';
 import type { Channel } from './messages.ts';
 
@@ -45,7 +48,12 @@ export interface ServerOptions {
   /** Install SIGINT/SIGTERM handlers and the parent watch (the `kiln kernel` process does). */
   processHooks?: boolean;
   version?: string;
+  /** Where the kernel's own log lines go (default: stderr, see kernel/log.ts); the handler's too. */
+  log?: KernelLog;
+  /** How many accepted signatures are remembered to refuse replays (default SIGNATURE_HISTORY_SIZE). */
+  signatureHistory?: number;
 }
+
 
 /** Reads and checks a connection file. */
 export function readConnectionFile(file: string): ConnectionInfo {
@@ -71,7 +79,13 @@ export class KernelServer {
   private closing: Promise<void> | undefined;
   private readonly cleanups: (() => void)[] = [];
 
-  private constructor(private readonly info: ConnectionInfo, private readonly signer: Signer, private readonly executor: CellExecutor, history: History, version: string) {
+  private readonly seen: SignatureHistory;
+
+  private constructor(
+    private readonly info: ConnectionInfo, private readonly signer: Signer, private readonly executor: CellExecutor, history: History, version: string,
+    private readonly log: KernelLog, signatureHistory: number | undefined,
+  ) {
+    this.seen = new SignatureHistory(signatureHistory);
     this.closed = new Promise((r) => { this.resolveClosed = r; });
     const linger = 1000;
     this.sockets = {
@@ -80,7 +94,7 @@ export class KernelServer {
     };
     this.handler = new KernelHandler(
       { send: (channel, msg) => this.send(channel, msg) },
-      { executor, history, session: crypto.randomUUID(), version, onShutdown: () => void this.close() },
+      { executor, history, session: crypto.randomUUID(), version, log, onShutdown: () => void this.close() },
     );
   }
 
@@ -88,7 +102,7 @@ export class KernelServer {
   static async start(info: ConnectionInfo, opts: ServerOptions = {}): Promise<KernelServer> {
     const signer = new Signer(info.key ?? '', info.signature_scheme || 'hmac-sha256');
     const executor = opts.executor ?? new WorkerExecutor();
-    const server = new KernelServer(info, signer, executor, opts.history ?? new History(defaultHistoryFile()), opts.version ?? '0.0.0');
+    const server = new KernelServer(info, signer, executor, opts.history ?? new History(defaultHistoryFile()), opts.version ?? '0.0.0', opts.log ?? stderrLog, opts.signatureHistory);
     await server.bindAll();
     for (const ch of ['shell', 'control', 'stdin'] as const) void server.receiveLoop(ch);
     void server.heartbeat();
@@ -121,16 +135,16 @@ export class KernelServer {
       for await (const frames of sock) {
         let msg;
         try {
-          msg = decode(frames, this.signer);
+          msg = decode(frames, this.signer, this.seen);
         } catch (e) {
           if (!(e instanceof WireError)) throw e;
-          process.stderr.write(`kiln kernel: dropped a message on ${channel}: ${e.message}\n`);
+          this.log(e instanceof ReplayedMessage ? 'debug' : 'warn', `dropped a message on ${channel}: ${e.message}`);
           continue;
         }
         this.handler.receive(channel, msg);
       }
     } catch (e) {
-      if (!this.closing) process.stderr.write(`kiln kernel: ${channel} socket failed: ${(e as Error).message}\n`);
+      if (!this.closing) this.log('warn', `${channel} socket failed: ${(e as Error).message}`);
     }
   }
 
@@ -139,7 +153,7 @@ export class KernelServer {
     try {
       for await (const frames of hb) await hb.send(frames);
     } catch (e) {
-      if (!this.closing) process.stderr.write(`kiln kernel: heartbeat socket failed: ${(e as Error).message}\n`);
+      if (!this.closing) this.log('warn', `heartbeat socket failed: ${(e as Error).message}`);
     }
   }
 
@@ -149,7 +163,7 @@ export class KernelServer {
     const frames = encode(msg, this.signer);
     const prev = this.chains.get(name) ?? Promise.resolve();
     const next = prev.then(() => (sock.closed ? undefined : sock.send(frames))).catch((e: Error) => {
-      if (!this.closing) process.stderr.write(`kiln kernel: cannot send ${msg.header.msg_type} on ${channel}: ${e.message}\n`);
+      if (!this.closing) this.log('warn', `cannot send ${msg.header.msg_type} on ${channel}: ${e.message}`);
     });
     this.chains.set(name, next);
   }

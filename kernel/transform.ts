@@ -56,7 +56,15 @@ export interface CompileOptions {
   readonly filename: string;
   /** Lines before this code in its cell (when the code follows magic lines). */
   readonly lineOffset?: number;
+  /** Strips the types (default `esbuildTransform`; the cell worker passes one that asks the main thread). */
+  readonly transform?: TsTransform;
 }
+
+/**
+ * Turns one TypeScript source into JavaScript and its source map (JSON text); throws esbuild's error,
+ * whose `errors[0]` (text, location) a syntax error is reported from.
+ */
+export type TsTransform = (source: string, filename: string) => Promise<{ code: string; map: string }>;
 
 type EsbuildModule = typeof import('esbuild');
 let esbuildPromise: Promise<EsbuildModule> | undefined;
@@ -66,15 +74,21 @@ export function loadEsbuild(): Promise<EsbuildModule> {
   return esbuildPromise;
 }
 
-/** Compiles one TypeScript cell; throws CellSyntaxError for code esbuild rejects. */
-export async function compileCell(code: string, opts: CompileOptions): Promise<CompiledCell> {
+/** esbuild's transform of a cell's source: ESM, ES2022, `import.meta` → `__kiln.meta`, external source map. */
+export const esbuildTransform: TsTransform = async (source, filename) => {
   const esbuild = await loadEsbuild();
-  const lineOffset = opts.lineOffset ?? 0;
-  const transform = (source: string) => esbuild.transform(source, {
-    loader: 'ts', format: 'esm', target: 'es2022', sourcemap: 'external', sourcefile: opts.filename,
+  const r = await esbuild.transform(source, {
+    loader: 'ts', format: 'esm', target: 'es2022', sourcemap: 'external', sourcefile: filename,
     define: { 'import.meta': '__kiln.meta' }, logLevel: 'silent',
     tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true, useDefineForClassFields: true } },
   });
+  return { code: r.code, map: r.map };
+};
+
+/** Compiles one TypeScript cell; throws CellSyntaxError for code esbuild rejects. */
+export async function compileCell(code: string, opts: CompileOptions): Promise<CompiledCell> {
+  const lineOffset = opts.lineOffset ?? 0;
+  const transform = (source: string) => (opts.transform ?? esbuildTransform)(source, opts.filename);
   // The last expression is marked in the source (esbuild drops some constant expression statements,
   // e.g. 'a' + 'b'); if the marked source does not parse, the unmarked one decides (and reports).
   const marked = markLastExpression(code);

@@ -11,6 +11,13 @@
  * Decoding verifies the signature with a constant-time comparison (`crypto.timingSafeEqual`) before
  * parsing any JSON, and throws a `WireError` for a bad signature or a malformed message; the server
  * logs that to stderr and drops the message. This module does no I/O.
+ *
+ * Replays. A captured message with its valid signature could be sent again by anyone who can reach the
+ * ports; like jupyter_client's Session (its `digest_history`), the kernel remembers the signatures it
+ * accepted (`SignatureHistory`, bounded: the oldest are forgotten first) and `decode` refuses one it
+ * has seen with a `ReplayedMessage` error, which the server drops and logs at debug level only. A fresh
+ * message always has a fresh signature (its header has a new msg_id and date). Without a key nothing
+ * is signed, so nothing can be told apart and no history is kept.
  */
 import crypto from 'node:crypto';
 import { PROTOCOL_VERSION, type Header, type JsonObject, type Message } from './messages.ts';
@@ -23,6 +30,41 @@ export class WireError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'WireError';
+  }
+}
+
+/** A message whose signature was already accepted once: a replay, dropped quietly. */
+export class ReplayedMessage extends WireError {
+  constructor(signature: string) {
+    super(`replayed message (signature ${signature.slice(0, 16)}… already seen)`);
+    this.name = 'ReplayedMessage';
+  }
+}
+
+/** How many accepted signatures the kernel remembers by default (jupyter_client's digest_history_size). */
+export const SIGNATURE_HISTORY_SIZE = 2 ** 16;
+
+/** The signatures of accepted messages, the most recent `capacity` of them (oldest evicted first). */
+export class SignatureHistory {
+  private readonly seen = new Set<string>();
+
+  constructor(readonly capacity = SIGNATURE_HISTORY_SIZE) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`signature history capacity must be a positive integer, got ${capacity}`);
+  }
+
+  /** Whether `signature` was recorded and not evicted since. */
+  has(signature: string): boolean {
+    return this.seen.has(signature);
+  }
+
+  /** Records `signature`, forgetting the oldest one when full. */
+  add(signature: string): void {
+    this.seen.add(signature);
+    if (this.seen.size > this.capacity) this.seen.delete(this.seen.values().next().value!);
+  }
+
+  get size(): number {
+    return this.seen.size;
   }
 }
 
@@ -63,15 +105,22 @@ export class Signer {
   }
 }
 
-/** Splits frames into identities and the message, checks the signature and parses the JSON frames. */
-export function decode(frames: readonly Buffer[], signer: Signer): Message {
+/**
+ * Splits frames into identities and the message, checks the signature and parses the JSON frames.
+ * With `history` (and a key), a signature seen before is a `ReplayedMessage`, and an accepted
+ * message's signature is recorded.
+ */
+export function decode(frames: readonly Buffer[], signer: Signer, history?: SignatureHistory): Message {
   const at = frames.findIndex((f) => f.equals(DELIMITER));
   if (at < 0) throw new WireError('no <IDS|MSG> delimiter in the message');
   if (frames.length < at + 6) throw new WireError(`expected signature and 4 JSON frames after the delimiter, got ${frames.length - at - 1} frames`);
   const json = frames.slice(at + 2, at + 6);
   if (!signer.verify(frames[at + 1], json)) throw new WireError('invalid signature');
+  const signature = frames[at + 1].toString('latin1').toLowerCase();
+  if (history && signer.enabled && history.has(signature)) throw new ReplayedMessage(signature);
   const [header, parent, metadata, content] = json.map((f, i) => parseJson(f, ['header', 'parent_header', 'metadata', 'content'][i]));
   if (typeof header.msg_type !== 'string') throw new WireError('header has no msg_type');
+  if (history && signer.enabled) history.add(signature);
   return {
     identities: frames.slice(0, at),
     header: header as unknown as Header,

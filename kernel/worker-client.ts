@@ -16,22 +16,32 @@
  *   3. still nothing after 2 s (or no inspector): the worker is terminated and a fresh one started;
  *      the cell's error says that the kernel state (variables, session) was lost.
  * A worker that dies by itself is restarted the same way, and the running cell reports it.
+ *
+ * No child process is ever left a zombie by a restart. A terminated worker thread cannot reap the
+ * child processes it started (libuv waits only for the children of its own loop), so the worker starts
+ * none of its own: cells are compiled by esbuild here, in the main thread (the worker asks with a
+ * `transform` message and gets the JavaScript back), and the esbuild service process is this thread's.
+ *
+ * user_expressions travel with the cell (`run`'s `expressions`) and are evaluated by the worker after
+ * it, in the same run: an expression that never finishes is interrupted like a cell, and nothing waits
+ * on a timer.
  */
 import { Worker } from 'node:worker_threads';
 import type { Session as InspectorSession } from 'node:inspector';
 import type { CellError } from './traceback.ts';
+import { esbuildTransform } from './transform.ts';
 import type { Completion } from './introspect.ts';
 import type { JsonObject, MimeBundle } from './messages.ts';
 
 /** Messages to the worker. */
 export type ToWorker =
-  | { type: 'run'; id: number; code: string; label: string }
+  | { type: 'run'; id: number; code: string; label: string; expressions: UserExpressions }
   | { type: 'interrupt'; id: number }
   | { type: 'input-reply'; reqId: number; value?: string; error?: string }
   | { type: 'complete'; id: number; code: string; cursor: number }
   | { type: 'inspect'; id: number; code: string; cursor: number; detail: number }
-  | { type: 'evaluate'; id: number; expressions: Record<string, string> }
-  | { type: 'close'; id: number };
+  | { type: 'transform-reply'; reqId: number; code: string; map: string }
+  | { type: 'transform-reply'; reqId: number; error: string; errors?: unknown[] };
 
 /** Messages from the worker. */
 export type FromWorker =
@@ -41,7 +51,8 @@ export type FromWorker =
   | { type: 'display'; id: number; data: MimeBundle; displayId: string; update: boolean }
   | { type: 'clear'; id: number; wait: boolean }
   | { type: 'input'; id: number; reqId: number; prompt: string; password: boolean }
-  | { type: 'done'; id: number; ok: true; data?: MimeBundle }
+  | { type: 'transform'; reqId: number; source: string; filename: string }
+  | { type: 'done'; id: number; ok: true; data?: MimeBundle; expressions: UserExpressionResults }
   | { type: 'done'; id: number; ok: false; error?: CellError; interrupted?: boolean }
   | { type: 'reply'; id: number; result: unknown };
 
@@ -54,15 +65,29 @@ export interface CellCallbacks {
   input(prompt: string, password: boolean): Promise<string>;
 }
 
-/** A cell's outcome: its value's bundle, or the error to report. */
-export type RunResult = { ok: true; data?: MimeBundle } | { ok: false; error: CellError };
+/**
+ * The user_expressions of an execute_request as (name, code) pairs, in request order (pairs, not an
+ * object: a name such as `__proto__` stays a name on every hop).
+ */
+export type UserExpressions = readonly (readonly [name: string, code: string])[];
+
+/** One user expression's outcome as execute_reply reports it: its value's bundle, or its error. */
+export type UserExpressionResult =
+  | { status: 'ok'; data: MimeBundle; metadata: JsonObject }
+  | { status: 'error'; ename: string; evalue: string; traceback: string[] };
+
+/** The outcomes of user expressions, as (name, result) pairs in request order. */
+export type UserExpressionResults = readonly (readonly [name: string, result: UserExpressionResult])[];
+
+/** A cell's outcome: its value's bundle and its user expressions' results, or the error to report. */
+export type RunResult = { ok: true; data?: MimeBundle; expressions?: UserExpressionResults } | { ok: false; error: CellError };
 
 /** What the handler needs of an executor (the worker, or a fake in tests). */
 export interface CellExecutor {
-  run(code: string, label: string, callbacks: CellCallbacks): Promise<RunResult>;
+  /** Runs a cell, then (when it succeeded) evaluates `expressions`, each on its own. */
+  run(code: string, label: string, callbacks: CellCallbacks, expressions?: UserExpressions): Promise<RunResult>;
   complete(code: string, cursor: number): Promise<Completion>;
   inspect(code: string, cursor: number, detail: number): Promise<string | null>;
-  evaluate(expressions: Record<string, string>): Promise<Record<string, JsonObject>>;
   /** Stops the running cell (no-op when idle); resolves once it has been stopped. */
   interrupt(): Promise<void>;
   close(): Promise<void>;
@@ -94,8 +119,7 @@ export class WorkerExecutor implements CellExecutor {
   private readonly replies = new Map<number, (v: unknown) => void>();
   private bootError: string | undefined;
   private closing = false;
-  private inspector: InspectorSession | undefined;
-  private readonly inspectorSessions = new Map<number, string>();
+  private readonly terminator = new ExecutionTerminator();
   private ready!: Promise<void>;
 
   constructor(private readonly timings: InterruptTimings = { graceMs: 200, terminateMs: 2000 }) {
@@ -125,6 +149,7 @@ export class WorkerExecutor implements CellExecutor {
     };
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') { started = true; readyResolve(); } else if (m.type === 'boot-error') failBoot(m.message);
+      else if (m.type === 'transform') void this.transform(worker, m.reqId, m.source, m.filename);
       else this.onMessage(m);
     });
     worker.on('error', (e) => {
@@ -157,7 +182,7 @@ export class WorkerExecutor implements CellExecutor {
       }
       case 'done':
         if (this.running?.id !== m.id) break;
-        if (m.ok) this.settle({ ok: true, data: m.data });
+        if (m.ok) this.settle({ ok: true, data: m.data, expressions: m.expressions });
         else this.settle({ ok: false, error: m.interrupted ? INTERRUPTED : m.error ?? INTERRUPTED });
         break;
       case 'reply': {
@@ -167,6 +192,22 @@ export class WorkerExecutor implements CellExecutor {
         break;
       }
     }
+  }
+
+  /**
+   * Compiles TypeScript for `worker` (see the module comment: the worker starts no processes). The
+   * answer goes to the worker that asked, and only while it is the current one.
+   */
+  private async transform(worker: Worker, reqId: number, source: string, filename: string): Promise<void> {
+    let reply: ToWorker;
+    try {
+      const { code, map } = await esbuildTransform(source, filename);
+      reply = { type: 'transform-reply', reqId, code, map };
+    } catch (e) {
+      const errors = (e as { errors?: unknown[] }).errors;
+      reply = { type: 'transform-reply', reqId, error: (e as Error)?.message ?? String(e), errors: Array.isArray(errors) ? JSON.parse(JSON.stringify(errors)) as unknown[] : undefined };
+    }
+    if (worker === this.worker && !this.closing) worker.postMessage(reply);
   }
 
   private settle(r: RunResult): void {
@@ -180,7 +221,7 @@ export class WorkerExecutor implements CellExecutor {
     this.worker.postMessage(m);
   }
 
-  async run(code: string, label: string, callbacks: CellCallbacks): Promise<RunResult> {
+  async run(code: string, label: string, callbacks: CellCallbacks, expressions: UserExpressions = []): Promise<RunResult> {
     const id = ++this.counter;
     let resolve!: (r: RunResult) => void;
     const done = new Promise<RunResult>((r) => { resolve = r; });
@@ -194,11 +235,11 @@ export class WorkerExecutor implements CellExecutor {
       return done;
     }
     cell.posted = true;
-    this.post({ type: 'run', id, code, label });
+    this.post({ type: 'run', id, code, label, expressions });
     return done;
   }
 
-  private rpc<T>(msg: { type: 'complete' | 'inspect' | 'evaluate' | 'close' } & Record<string, unknown>, fallback: T, timeoutMs = 10_000): Promise<T> {
+  private rpc<T>(msg: { type: 'complete' | 'inspect' } & Record<string, unknown>, fallback: T, timeoutMs = 10_000): Promise<T> {
     return this.ready.then(() => new Promise<T>((resolve) => {
       if (this.bootError) return resolve(fallback);
       const id = ++this.counter;
@@ -216,10 +257,6 @@ export class WorkerExecutor implements CellExecutor {
     return this.rpc({ type: 'inspect', code, cursor, detail }, null, 5000);
   }
 
-  evaluate(expressions: Record<string, string>): Promise<Record<string, JsonObject>> {
-    return this.rpc({ type: 'evaluate', expressions }, {}, 60_000);
-  }
-
   async interrupt(): Promise<void> {
     const cell = this.running;
     if (!cell) return;
@@ -227,13 +264,11 @@ export class WorkerExecutor implements CellExecutor {
       this.settle({ ok: false, error: INTERRUPTED });
       return;
     }
-    const settledWithin = (ms: number) => Promise.race([cell.done.then(() => true), delay(ms).then(() => false)]);
-    this.post({ type: 'interrupt', id: cell.id });
-    if (await settledWithin(this.timings.graceMs)) return;
-    if (await this.terminateExecution()) {
-      this.post({ type: 'interrupt', id: cell.id });
-      if (await settledWithin(this.timings.terminateMs)) return;
-    }
+    const stopped = await stopInStages({
+      worker: this.worker, done: cell.done, terminator: this.terminator, timings: this.timings,
+      postInterrupt: () => this.post({ type: 'interrupt', id: cell.id }),
+    });
+    if (stopped) return;
     if (this.running !== cell) return;
     const old = this.worker;
     this.settle({ ok: false, error: lost('the cell did not stop when interrupted, so its worker was restarted') });
@@ -241,8 +276,26 @@ export class WorkerExecutor implements CellExecutor {
     await old.terminate();
   }
 
-  /** Stops the JavaScript the worker is running through the inspector; false when that is unavailable. */
-  private async terminateExecution(): Promise<boolean> {
+  async close(): Promise<void> {
+    this.closing = true;
+    this.settle({ ok: false, error: INTERRUPTED });
+    this.terminator.close();
+    await this.worker.terminate();
+  }
+}
+
+/**
+ * Stops the JavaScript a worker thread is running, without ending the thread: `Runtime.terminateExecution`
+ * sent through an in-process inspector session (NodeWorker domain). V8 cancels the termination when
+ * the outermost call returns, so the worker's event loop goes on with its state intact. One per
+ * client; shared by the kernel's cell worker and the REPL's worker (repl/worker-engine.ts).
+ */
+export class ExecutionTerminator {
+  private inspector: InspectorSession | undefined;
+  private readonly sessions = new Map<number, string>();
+
+  /** Stops what `worker` runs now; false when the inspector is unavailable or does not see the worker. */
+  async terminate(worker: Worker): Promise<boolean> {
     try {
       if (!this.inspector) {
         const { Session } = await import('node:inspector');
@@ -250,13 +303,14 @@ export class WorkerExecutor implements CellExecutor {
         s.connect();
         s.on('NodeWorker.attachedToWorker', (e) => {
           const p = e.params as { sessionId: string; workerInfo: { workerId: string } };
-          this.inspectorSessions.set(Number(p.workerInfo.workerId), p.sessionId);
+          this.sessions.set(Number(p.workerInfo.workerId), p.sessionId);
         });
         await new Promise<void>((res, rej) => s.post('NodeWorker.enable', { waitForDebuggerOnStart: false }, (err) => (err ? rej(err) : res())));
         this.inspector = s;
-        for (let i = 0; i < 20 && !this.inspectorSessions.has(this.worker.threadId); i++) await delay(5);
       }
-      const sessionId = this.inspectorSessions.get(this.worker.threadId);
+      // the inspector reports the worker asynchronously; on a loaded machine that can take a while
+      for (let i = 0; i < 400 && !this.sessions.has(worker.threadId); i++) await delay(5);
+      const sessionId = this.sessions.get(worker.threadId);
       if (sessionId === undefined) return false;
       const message = JSON.stringify({ id: 1, method: 'Runtime.terminateExecution' });
       await new Promise<void>((res, rej) => this.inspector!.post('NodeWorker.sendMessageToWorker', { sessionId, message }, (err) => (err ? rej(err) : res())));
@@ -266,13 +320,39 @@ export class WorkerExecutor implements CellExecutor {
     }
   }
 
-  async close(): Promise<void> {
-    if (!this.running) await this.rpc({ type: 'close' }, null, 500); // lets the worker stop esbuild's service
-    this.closing = true;
-    this.settle({ ok: false, error: INTERRUPTED });
+  /** Disconnects the inspector session. */
+  close(): void {
     try { this.inspector?.disconnect(); } catch { /* already gone */ }
-    await this.worker.terminate();
+    this.inspector = undefined;
   }
+}
+
+/** What `stopInStages` needs: the worker, the running work's settlement, and how to ask it to stop. */
+export interface StagedStop {
+  readonly worker: Worker;
+  /** Settles when the worker has reported the work done (or interrupted). */
+  readonly done: Promise<unknown>;
+  /** Posts the worker's `interrupt` message (it aborts the work's signal and reports it interrupted). */
+  postInterrupt(): void;
+  readonly terminator: ExecutionTerminator;
+  readonly timings: InterruptTimings;
+}
+
+/**
+ * Stages 1 and 2 of an interrupt (see the module comment): post `interrupt` and give the worker
+ * `graceMs` to report; then stop its running JavaScript through the inspector and post `interrupt`
+ * again, giving it `terminateMs`. True when the work was reported stopped (the worker kept its state);
+ * false when the caller must fall back to restarting the worker.
+ */
+export async function stopInStages(s: StagedStop): Promise<boolean> {
+  const settledWithin = (ms: number) => Promise.race([s.done.then(() => true), delay(ms).then(() => false)]);
+  s.postInterrupt();
+  if (await settledWithin(s.timings.graceMs)) return true;
+  if (await s.terminator.terminate(s.worker)) {
+    s.postInterrupt();
+    if (await settledWithin(s.timings.terminateMs)) return true;
+  }
+  return false;
 }
 
 function lost(why: string): CellError {

@@ -1,7 +1,13 @@
 /**
  * The cell worker: a worker thread that owns the kernel's CellRuntime and runs cells for the main
- * thread (kernel/worker-client.ts), which keeps the sockets. Messages in: run, interrupt, complete,
- * inspect, evaluate, input-reply; out: ready, stream, display, clear, input, done, reply.
+ * thread (kernel/worker-client.ts), which keeps the sockets. Messages in: run (a cell and its
+ * user_expressions), interrupt, complete, inspect, input-reply, transform-reply; out: ready, stream,
+ * display, clear, input, transform, done, reply.
+ *
+ * This thread starts no child process (a restart that terminates it could not reap one): TypeScript is
+ * compiled by the main thread's esbuild through `transform` messages. A cell's value is sent as
+ * `resultBundle` (strings quoted, as a REPL shows them); its user expressions are evaluated after it,
+ * each on its own, in the same run, so an interrupt stops them as it stops the cell.
  *
  * Output is posted on the same port as `done`, so it arrives before the cell's reply: `console` is
  * replaced by the runtime, and `process.stdout/stderr.write` are redirected here. Values are turned into
@@ -16,8 +22,9 @@ import { inspect } from 'node:util';
 import '../compiler/commands/all.ts';
 import { CellRuntime, type RuntimeHost } from './executor.ts';
 import { complete, inspectAt } from './introspect.ts';
-import { mimeBundle, progressBundle, rawBundle } from './mime.ts';
-import type { ToWorker, FromWorker } from './worker-client.ts';
+import { mimeBundle, progressBundle, rawBundle, resultBundle } from './mime.ts';
+import type { TsTransform } from './transform.ts';
+import type { ToWorker, FromWorker, UserExpressions, UserExpressionResult } from './worker-client.ts';
 
 const port = parentPort!;
 const post = (m: FromWorker): void => { port.postMessage(m); };
@@ -28,6 +35,8 @@ let currentId = 0;
 let running: { id: number; settled: boolean } | undefined;
 let inputCounter = 0;
 const pendingInputs = new Map<number, { resolve: (v: string) => void; reject: (e: Error) => void }>();
+const pendingTransforms = new Map<number, { resolve: (v: { code: string; map: string }) => void; reject: (e: Error) => void }>();
+let transformCounter = 0;
 let bar: { runId: number; displayId: string; last: number } | undefined;
 let barCounter = 0;
 
@@ -62,9 +71,16 @@ for (const name of ['stdout', 'stderr'] as const) {
 process.on('uncaughtException', (e) => host.stream('stderr', `Uncaught ${inspect(e)}\n`));
 process.on('unhandledRejection', (e) => host.stream('stderr', `Unhandled promise rejection: ${inspect(e)}\n`));
 
+/** Compiles through the main thread (see the module comment). */
+const transform: TsTransform = (source, filename) => new Promise((resolve, reject) => {
+  const reqId = ++transformCounter;
+  pendingTransforms.set(reqId, { resolve, reject });
+  post({ type: 'transform', reqId, source, filename });
+});
+
 let runtime: CellRuntime;
 try {
-  runtime = new CellRuntime(host);
+  runtime = new CellRuntime(host, { transform });
   post({ type: 'ready' });
 } catch (e) {
   post({ type: 'boot-error', message: (e as Error)?.stack ?? String(e) });
@@ -77,13 +93,15 @@ port.on('message', (m: ToWorker) => {
       currentId = m.id;
       const cell = { id: m.id, settled: false };
       running = cell;
-      runtime.run(m.code, m.label).then((out) => {
+      void (async () => {
+        const out = await runtime.run(m.code, m.label);
+        const expressions = out.ok && !cell.settled ? await evaluate(m.expressions) : [];
         if (cell.settled) return;
         cell.settled = true;
         if (running === cell) running = undefined;
-        if (out.ok) post({ type: 'done', id: m.id, ok: true, data: out.value === undefined ? undefined : mimeBundle(out.value) });
+        if (out.ok) post({ type: 'done', id: m.id, ok: true, data: out.value === undefined ? undefined : resultBundle(out.value), expressions });
         else post({ type: 'done', id: m.id, ok: false, error: out.error });
-      });
+      })();
       break;
     }
     case 'interrupt': {
@@ -113,26 +131,25 @@ port.on('message', (m: ToWorker) => {
     case 'inspect':
       post({ type: 'reply', id: m.id, result: inspectAt(m.code, m.cursor, m.detail) ?? null });
       break;
-    case 'evaluate':
-      void evaluate(m.id, m.expressions);
+    case 'transform-reply': {
+      const p = pendingTransforms.get(m.reqId);
+      pendingTransforms.delete(m.reqId);
+      if (!p) break;
+      if ('error' in m) p.reject(Object.assign(new Error(m.error), { errors: m.errors }));
+      else p.resolve({ code: m.code, map: m.map });
       break;
-    case 'close':
-      // stop esbuild's service process so it is reaped by us, not left to init
-      // (stop() kills it without waiting; a short pause lets this thread's loop reap the child)
-      void import('esbuild').then((e) => e.stop()).then(() => new Promise((r) => setTimeout(r, 50))).catch(() => undefined)
-        .finally(() => post({ type: 'reply', id: m.id, result: null }));
-      break;
+    }
   }
 });
 
-/** user_expressions: each evaluated on its own; a failure is reported for that name only. */
-async function evaluate(id: number, expressions: Record<string, string>): Promise<void> {
-  const out: Record<string, unknown> = {};
-  for (const [name, code] of Object.entries(expressions)) {
+/** user_expressions: each evaluated on its own, in order; a failure is reported for that name only. */
+async function evaluate(expressions: UserExpressions): Promise<[string, UserExpressionResult][]> {
+  const out: [string, UserExpressionResult][] = [];
+  for (const [name, code] of expressions) {
     const r = await runtime.run(code, `<user_expression ${name}>`);
-    out[name] = r.ok
-      ? { status: 'ok', data: mimeBundle(r.value), metadata: {} }
-      : { status: 'error', ename: r.error.ename, evalue: r.error.evalue, traceback: r.error.traceback };
+    out.push([name, r.ok
+      ? { status: 'ok', data: resultBundle(r.value), metadata: {} }
+      : { status: 'error', ename: r.error.ename, evalue: r.error.evalue, traceback: r.error.traceback }]);
   }
-  post({ type: 'reply', id, result: out });
+  return out;
 }

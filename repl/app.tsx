@@ -9,8 +9,8 @@
  * in order afterwards. TypeScript that is not complete (an open bracket, string or template)
  * continues on the next lines under a `...` prompt, until it completes or an empty line runs it as it
  * is. The busy line shows the running line's label, then whatever it reports through
- * CommandContext.progress (label and fraction). Ctrl-C while busy interrupts (a second one stops it
- * hard, see repl/worker-engine.ts). Output is rendered with colour (unless NO_COLOR is set) at the
+ * CommandContext.progress (label and fraction). Ctrl-C while busy interrupts the line, busy code
+ * included, keeping the session (see repl/worker-engine.ts). Output is rendered with colour (unless NO_COLOR is set) at the
  * terminal's width; a failing line shows its error in red and the REPL carries on. Output that
  * arrives outside any line (a background callback's console.log) gets its own transcript entry.
  *
@@ -21,6 +21,8 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Static, Text, useApp, useStdout } from 'ink';
 import type { History } from './history.ts';
 import { lineLabel, type ReplEngine } from './engine.ts';
+import { fold, foldNote } from './fold.ts';
+import type { OutputItem } from './shell.ts';
 import { Entry, type TranscriptEntry } from './components/entry.tsx';
 import { Prompt } from './components/prompt.tsx';
 import { Spinner } from './components/spinner.tsx';
@@ -28,6 +30,9 @@ import { StatusLine } from './components/status.tsx';
 
 /** The prompt of a continuation line. */
 export const CONTINUATION = '...';
+
+/** Clears the screen and its scrollback and homes the cursor (what `clear` and Ctrl-L write). */
+export const CLEAR_SCREEN = '\x1b[2J\x1b[3J\x1b[H';
 
 /** Props of the REPL app. */
 export interface AppProps {
@@ -45,6 +50,8 @@ export interface AppProps {
   readonly prompt?: string;
   /** Milliseconds to wait before a line runs so the busy line is drawn (default 40, one frame at 30 fps). */
   readonly paintDelay?: number;
+  /** Rows of output shown before the rest is folded behind `more` (default: the terminal's height less 6). */
+  readonly pageRows?: number;
   /** Called when the user leaves. */
   onExit?(): void;
 }
@@ -61,7 +68,7 @@ export function App(props: AppProps) {
   const color = props.color ?? !process.env.NO_COLOR;
   const paintDelay = props.paintDelay ?? 40;
   const { exit } = useApp();
-  const { stdout } = useStdout();
+  const { stdout, write: writeAbove } = useStdout();
   const [entries, setEntries] = useState<TranscriptEntry[]>(() =>
     props.banner ? [{ id: 0, output: [{ kind: 'print', text: props.banner }], ok: true }] : []);
   const [busy, setBusy] = useState<Busy | undefined>();
@@ -71,17 +78,44 @@ export function App(props: AppProps) {
   const [continuing, setContinuing] = useState(false);
   const running = useRef(false);
   const cancelled = useRef(false);
-  /** Ctrl-C presses during the running line (the second one is a hard stop). */
-  const interrupts = useRef(0);
   const nextId = useRef(1);
   const leaving = useRef(false);
+  /** Set when leaving: the last frame is drawn without the busy line, then the app unmounts. */
+  const [left, setLeft] = useState(false);
+  /** What `more` shows: the folded rest of the last long output. */
+  const folded = useRef<OutputItem[]>([]);
 
   const leave = useCallback(() => {
     if (leaving.current) return;
     leaving.current = true;
+    setBusy(undefined);
+    setLeft(true);
+  }, []);
+  useEffect(() => {
+    if (!left) return;
     props.onExit?.();
     exit();
-  }, [exit, props.onExit]);
+  }, [left]); // eslint-disable-line react-hooks/exhaustive-deps -- once, when leaving
+
+  // written through ink, which erases its live area first and draws it again after
+  const clearScreen = useCallback(() => writeAbove(CLEAR_SCREEN), [writeAbove]);
+  const pageRows = () => props.pageRows ?? Math.max(5, (stdout.rows || 24) - 6);
+  const columns = () => Math.max(20, stdout.columns || 100);
+  /** The entry of a line's output, its first page when long (the rest goes behind `more`). */
+  const foldedEntry = (input: string, output: readonly OutputItem[], ok: boolean, ms?: number) => {
+    const f = fold(output, pageRows(), columns());
+    if (f.restLines > 0) folded.current = f.rest;
+    const note: OutputItem[] = f.restLines > 0 ? [{ kind: 'print', text: foldNote(f.restLines, pageRows()) }] : [];
+    return { id: nextId.current++, input, output: [...f.shown, ...note], ok, ms };
+  };
+  /** `more` / `more all`: the next page of the folded output, or all of it. */
+  const moreEntry = (input: string, all: boolean) => {
+    const rest = folded.current;
+    folded.current = [];
+    if (rest.length === 0) return { id: nextId.current++, input, output: [{ kind: 'print' as const, text: 'nothing more to show: more continues a long output that was folded' }], ok: true };
+    if (all) return { id: nextId.current++, input, output: rest, ok: true };
+    return foldedEntry(input, rest, true);
+  };
 
   const drain = useCallback(async () => {
     if (running.current) return;
@@ -109,7 +143,6 @@ export function App(props: AppProps) {
         }
         setBusy({ label: lineLabel(line) });
         cancelled.current = false;
-        interrupts.current = 0;
         await new Promise((r) => setTimeout(r, paintDelay));
         if (cancelled.current) { // Ctrl-C before the line started
           setEntries((e) => [...e, { id: nextId.current++, input: line, output: [{ kind: 'error', text: 'error: interrupted' }], ok: false }]);
@@ -120,7 +153,11 @@ export function App(props: AppProps) {
         const width = props.width ?? Math.max(40, (stdout.columns || 100) - 1);
         const result = await engine.execute(line, { color, width });
         const ms = performance.now() - t0;
-        setEntries((e) => [...e, { id: nextId.current++, input: line, output: result.output, ok: result.ok, ms }]);
+        if (result.screen === 'clear') clearScreen();
+        else {
+          const entry = result.screen ? moreEntry(line, result.screen === 'more all') : foldedEntry(line, result.output, result.ok, ms);
+          setEntries((e) => [...e, entry]);
+        }
         setBusy(undefined);
         setStatus(result.status);
         if (result.exit) leave();
@@ -128,7 +165,7 @@ export function App(props: AppProps) {
     } finally {
       running.current = false;
     }
-  }, [engine, color, paintDelay, stdout, leave, props.width]);
+  }, [engine, color, paintDelay, stdout, leave, props.width, props.pageRows]);
 
   useEffect(() => {
     engine.listeners = {
@@ -157,15 +194,15 @@ export function App(props: AppProps) {
       <Static items={entries}>
         {(entry) => <Entry key={entry.id} entry={entry} prompt={prompt} />}
       </Static>
-      {busy && <Spinner label={busy.label} fraction={busy.fraction} />}
+      {busy && !left && <Spinner label={busy.label} fraction={busy.fraction} />}
       <StatusLine text={status} />
       <Prompt prompt={continuing ? CONTINUATION.padEnd(prompt.length) : prompt} history={history} busy={busy !== undefined}
-        complete={(text) => engine.complete(text)} onSubmit={submit} onExit={leave}
+        complete={(text) => engine.complete(text)} onSubmit={submit} onExit={leave} onClear={clearScreen}
         onInterrupt={() => {
           queue.current.length = 0;
           cancelled.current = true;
-          const hard = interrupts.current++ > 0;
-          void engine.interrupt(hard).then(({ note, rerun }) => {
+          setBusy((b) => b && (b.label.endsWith('interrupting…') ? b : { ...b, label: `${b.label}: interrupting…` }));
+          void engine.interrupt().then(({ note, rerun }) => {
             if (note) setBusy((b) => b && { ...b, label: `${b.label}: ${note}` });
             if (rerun) {
               queue.current.unshift(rerun);

@@ -30,11 +30,11 @@ export interface ReplEngine {
   /** Whether `text` is TypeScript that continues on the next line. */
   needsMore(text: string): Promise<boolean>;
   /**
-   * Ctrl-C while a line runs. `hard` (a second Ctrl-C) may stop computation that does not yield, at
-   * the price of the session. Resolves to a note for the user and a line to run next (the reload of
-   * the model after a hard stop), if any.
+   * Ctrl-C while a line runs: stops it, busy code included, keeping the session where the engine can
+   * (the worker engine does it as the kernel does). Resolves to a note for the user and a line to run
+   * next (the reload of the model when the session had to be reset), if any.
    */
-  interrupt(hard: boolean): Promise<Interruption>;
+  interrupt(): Promise<Interruption>;
   /** The status line now. */
   status(): string;
   /** Progress and out-of-line output. */

@@ -6,7 +6,7 @@
  * Contract (scripts depend on it): every line runs in order; results and notes go to stdout, each
  * followed by a newline; a failing line prints `error: ...` on stderr and the script goes on with the
  * next line; the exit code is 0 when every line succeeded and 1 when at least one failed. Empty lines
- * and `#` comments are skipped; `exit`/`quit` stop reading (the exit code still reports earlier
+ * and `#` comments are skipped; output is never folded (`more` says so) and `clear` does nothing; `exit`/`quit` stop reading (the exit code still reports earlier
  * failures). TypeScript that is not complete at the end of a line (an open bracket, string or
  * template, as the kernel's is_complete decides) continues on the next lines, up to an empty line or
  * the line that completes it. Progress is not drawn. Results are laid out for `width` columns
@@ -37,6 +37,7 @@ export async function runPlain(shell: ReplShell, opts: PlainOptions): Promise<nu
       await write(item.kind === 'error' ? opts.stderr : opts.stdout, item.text + '\n');
     }
     if (!result.ok) failed = true;
+    if (result.screen === 'more' || result.screen === 'more all') await write(opts.stdout, 'nothing more to show: piped output is printed in full\n');
     return result.exit === true;
   };
   let pending: string[] = [];

@@ -10,9 +10,13 @@
  * followed by nothing or by whitespace is that command with the rest as its argument text (`step`,
  * `%diff 0 3`); REPL-only words (`exit`, `quit`) come next; anything else is TypeScript
  * (`session.current`, `load('zoo:mlp')`, `1 + 2`). So `step.length` is code but `step = 3` is the
- * command `step` with the arguments `= 3`. A line that fails as TypeScript but reads like a command
- * (`stpe`, an undefined name alone; `frob 3`, a word and arguments that do not parse) is reported as
- * an unknown command, with the nearest command names.
+ * command `step` with the arguments `= 3`. A `%name args` line is recognised by the kernel's own
+ * splitCell (kernel/cell-source.ts). A line that fails as TypeScript is reported as the kernel
+ * reports it — a syntax error with its line and column (`let y = ; 1`) — unless it reads like a
+ * mistyped command: an undefined name alone (`stpe`) is an unknown command with the nearest names; a
+ * word followed by a word, a number or an option (`stpe 3`, `frob --x`; see `looksLikeCode`) is
+ * reported as neither a command (nearest names) nor valid TypeScript (the syntax error and where).
+ * REPL-only words: `exit`, `quit`, `clear` and `more` (the screen acts on the last two).
  *
  * Completion. The word being typed is completed: the first word against command names (and the
  * REPL-only words) and, through the evaluator, TypeScript names; later text through the command's
@@ -29,6 +33,8 @@ import { inspect } from 'node:util';
 import type { Command, CommandContext } from '../compiler/commands/command.ts';
 import type { Session } from '../compiler/session.ts';
 import { KilnError } from '../compiler/errors.ts';
+import { tokenize } from '../kernel/tokens.ts';
+import { splitCell } from '../kernel/cell-source.ts';
 
 /** Options of terminal rendering (those of compiler/display's `toTerminal`). */
 export interface RenderOptions {
@@ -63,7 +69,19 @@ export interface ReplDeps {
 export const REPL_WORDS: Readonly<Record<string, string>> = {
   exit: 'leave the REPL (also Ctrl-D)',
   quit: 'leave the REPL',
+  clear: 'clear the screen (also Ctrl-L)',
+  more: 'show the next page of a long output that was folded; `more all` shows the rest at once',
 };
+
+/** The TypeScript examples the REPL's help gives, with what each gives (a test runs them). */
+export const CODE_EXAMPLES: readonly { readonly code: string; readonly gives: string }[] = [
+  { code: 'session.graph()', gives: "the current step's graph" },
+  { code: 'session.current', gives: 'its step number' },
+  { code: 'session.nodesTable()', gives: 'its nodes as a table' },
+];
+
+/** What a REPL word asks of the screen (the terminal app acts on it; piped mode has nothing to do). */
+export type ScreenAction = 'clear' | 'more' | 'more all';
 
 /** A classified input line. */
 export type ParsedLine =
@@ -88,6 +106,8 @@ export interface ExecResult {
   readonly output: OutputItem[];
   /** Set when the line asks the REPL to end (`exit`, `quit`). */
   readonly exit?: boolean;
+  /** Set when the line asks the screen to act (`clear`, `more`, `more all`). */
+  readonly screen?: ScreenAction;
 }
 
 /** A completion: replace `line.slice(start)` by one of `candidates`. */
@@ -104,7 +124,8 @@ export interface ShellListeners {
   print?(text: string): void;
 }
 
-const WORD = /^(%?)([A-Za-z_][\w-]*)(?=\s|$)/;
+/** A first word that may name a command (the `%` form is recognised by the kernel's splitCell). */
+const WORD = /^([A-Za-z_][\w-]*)(?=\s|$)/;
 
 /** The REPL engine over one command table, evaluator and renderer. */
 export class ReplShell implements CommandContext {
@@ -170,13 +191,15 @@ export class ReplShell implements CommandContext {
   parse(line: string): ParsedLine {
     const text = line.trim();
     if (text === '' || text.startsWith('#')) return { kind: 'empty' };
-    const m = WORD.exec(text);
-    if (m) {
-      const [word, percent, name] = m;
-      const args = text.slice(word.length).trim();
+    const parts = splitCell(text); // `%name args` is a magic line, as the kernel reads a cell
+    const magic = parts.length === 1 && parts[0].kind === 'magic' ? parts[0] : undefined;
+    const m = magic ? undefined : WORD.exec(text);
+    const name = magic?.name ?? m?.[1];
+    if (name !== undefined) {
+      const args = magic ? magic.args : text.slice(m![0].length).trim();
       if (this.deps.findCommand(name)) return { kind: 'command', name, args };
-      if (name in REPL_WORDS) return { kind: 'repl', name, args };
-      if (percent) return { kind: 'unknown', name };
+      if (Object.hasOwn(REPL_WORDS, name)) return { kind: 'repl', name, args };
+      if (magic) return { kind: 'unknown', name };
     }
     return { kind: 'code', code: text };
   }
@@ -200,7 +223,7 @@ export class ReplShell implements CommandContext {
         case 'command': {
           const cmd = this.deps.findCommand(parsed.name)!;
           this.push(output, await cmd.run(parsed.args, this), renderOptions);
-          if (parsed.name === 'help' && parsed.args === '') output.push({ kind: 'print', text: this.replHelp() });
+          if (parsed.name === 'help' && parsed.args === '') output.push({ kind: 'print', text: this.replHelp(renderOptions.width) });
           return { ok: true, parsed, output };
         }
         case 'code': {
@@ -216,14 +239,22 @@ export class ReplShell implements CommandContext {
           }
           return { ok: true, parsed, output };
         }
+        default:
+          throw new Error(`unhandled line kind ${(parsed as ParsedLine).kind}`);
       }
     } catch (e) {
       output.push({ kind: 'error', text: errorText(e) });
       return { ok: false, parsed, output };
     } finally {
-      this.pending = undefined;
-      this.controller = undefined;
+      // an interrupted line may end after the next one started: leave the next one's state alone
+      if (this.pending === output) this.abandonLine();
     }
+  }
+
+  /** Forgets the running line (it was interrupted): later notes go to the listeners. */
+  abandonLine(): void {
+    this.pending = undefined;
+    this.controller = undefined;
   }
 
   private push(output: OutputItem[], value: unknown, opts: RenderOptions): void {
@@ -232,32 +263,48 @@ export class ReplShell implements CommandContext {
     if (text !== '') output.push({ kind: 'result', text: text.replace(/\n+$/, '') });
   }
 
-  private replWord(parsed: ParsedLine, output: OutputItem[]): ExecResult {
-    return { ok: true, parsed, output, exit: true }; // exit, quit
+  private replWord(parsed: ParsedLine & { kind: 'repl' }, output: OutputItem[]): ExecResult {
+    switch (parsed.name) {
+      case 'clear':
+        return { ok: true, parsed, output, screen: 'clear' };
+      case 'more':
+        if (parsed.args !== '' && parsed.args !== 'all') {
+          output.push({ kind: 'error', text: `error: more: expected nothing or 'all', got '${parsed.args}' (usage: more [all])` });
+          return { ok: false, parsed, output };
+        }
+        return { ok: true, parsed, output, screen: parsed.args === 'all' ? 'more all' : 'more' };
+      default:
+        return { ok: true, parsed, output, exit: true }; // exit, quit
+    }
   }
 
-  /** The lines the REPL adds after `help`: its own words, keys and TypeScript input. */
-  replHelp(): string {
-    return [
-      '',
-      'In the REPL: type a command (a leading % is accepted, as in a notebook) or TypeScript with the kiln',
-      'API preloaded: session, load, zoo, display and the result tables, e.g. session.current or',
-      'session.nodesTable(). Tab completes commands, pass names, models and TypeScript names; Up/Down walk',
-      'the history; Ctrl-C interrupts a running command; exit, quit or Ctrl-D leave.',
-    ].join('\n');
+  /** The lines the REPL adds after `help`: its own words, keys and TypeScript input, wrapped to `width`. */
+  replHelp(width = this.lineOptions.width): string {
+    const text = 'In the REPL: type a command (a leading % is accepted, as in a notebook) or TypeScript with the kiln '
+      + `API preloaded: session, load, zoo, display and the result tables, e.g. ${CODE_EXAMPLES.map((e) => `${e.code} (${e.gives})`).join(', ')}. `
+      + 'Tab completes commands, pass names, models and TypeScript names; Up/Down walk '
+      + 'the history. Ctrl-C stops a running line, busy code included, and keeps the session and its steps; '
+      + 'at the prompt it clears the line. clear or Ctrl-L clears the screen; a long output is folded to a '
+      + 'screenful: more shows the next page, more all the rest. exit, quit or Ctrl-D leave.';
+    return `\n${wrapWords(text, Math.max(20, width))}`;
   }
 
   /**
-   * A line like `stpe` or `frob 3` that failed as TypeScript (undefined name, syntax error) was most
-   * likely meant as a command: say so instead of showing the TypeScript error.
+   * What to say when a line that is not a command fails as TypeScript. An undefined name alone
+   * (`stpe`) was most likely meant as a command: say so, with the nearest command names. A syntax
+   * error is reported as one, at its line and column, when the line is plausible code (it starts with
+   * a keyword or its first word is followed by an operator or bracket: `let y = ; 1`, `a +`); a word
+   * followed by another word or a number (`frob 3`, `stpe 3`) reads as a mistyped command, so the
+   * message names both readings: not a command (with the nearest names), nor valid TypeScript (the
+   * syntax error and where). Anything else: undefined, and the caller shows the error as it is.
    */
   private notACommand(code: string, e: unknown): string | undefined {
     const m = /^([A-Za-z_][\w-]*)(\s+\S.*)?$/s.exec(code);
     if (!m || !(e instanceof Error)) return undefined;
     const undefinedName = e.name === 'ReferenceError' && m[2] === undefined && e.message === `${m[1]} is not defined`;
-    const looksLikeArgs = e.name === 'SyntaxError' && m[2] !== undefined;
-    if (!undefinedName && !looksLikeArgs) return undefined;
-    return `error: '${m[1]}' is not a command${this.suggest(m[1])} nor defined in TypeScript; type help for the commands`;
+    if (undefinedName) return `error: '${m[1]}' is not a command${this.suggest(m[1])} nor defined in TypeScript; type help for the commands`;
+    if (e.name !== 'SyntaxError' || m[2] === undefined || looksLikeCode(code)) return undefined;
+    return `error: '${m[1]}' is not a command${this.suggest(m[1])} nor valid TypeScript (${errorText(e).replace(/^error: /, '')}); type help for the commands`;
   }
 
   private suggest(name: string): string {
@@ -342,6 +389,41 @@ export function errorText(e: unknown): string {
     return `error: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}${debug}`;
   }
   return `error: ${typeof e === 'string' ? e : inspect(e)}`;
+}
+
+/** Words that start a statement or an expression: a line starting with one is code, never a command. */
+const CODE_WORDS = new Set(['if', 'for', 'while', 'do', 'switch', 'try', 'throw', 'return', 'break', 'continue', 'with', 'debugger',
+  'var', 'let', 'const', 'function', 'class', 'export', 'import', 'else', 'case', 'default', 'using', 'new', 'typeof', 'void', 'delete',
+  'await', 'yield', 'async', 'type', 'interface', 'enum', 'namespace', 'declare', 'abstract', 'this', 'super', 'true', 'false', 'null']);
+/** Words that may follow an identifier in an expression (`a in b`, `x as T`). */
+const OPERATOR_WORDS = new Set(['in', 'instanceof', 'as', 'satisfies', 'of']);
+
+/**
+ * Whether a line whose first word is not a command reads as code rather than as a mistyped command:
+ * it starts with a keyword, or its first word is followed by an operator, a bracket or a string
+ * (tokens from the kernel's tokenizer, kernel/tokens.ts). `frob 3`, `stpe all` and `frob --x` do not.
+ */
+export function looksLikeCode(code: string): boolean {
+  const [first, second] = tokenize(code).tokens;
+  if (!first || first.kind !== 'ident' || CODE_WORDS.has(first.value)) return true;
+  if (!second) return true;
+  if (/^\S+\s+--?[A-Za-z]/.test(code)) return false; // a word and an option: `frob --x`
+  if (second.kind === 'ident') return OPERATOR_WORDS.has(second.value);
+  return second.kind !== 'number';
+}
+
+/** `text` broken at spaces into lines of at most `width` characters (a longer word gets its own line). */
+export function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
 }
 
 function firstWord(code: string): string {

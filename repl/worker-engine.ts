@@ -3,17 +3,22 @@
  * never freezes; this side sends lines and completion requests, and relays progress and out-of-line
  * output to the app's listeners.
  *
- * Interrupting. The first Ctrl-C posts `interrupt`: the line's AbortSignal is aborted and commands
- * stop at their next check (they check between passes and runs, where they also yield). Code that
- * never yields cannot see it, so a second Ctrl-C while the same line still runs terminates the worker
- * and starts a fresh one: the line ends with `error: interrupted`, the session and variables are lost,
- * and the app runs the last `load` line that succeeded again, so the REPL comes back on the same model.
+ * Interrupting. Ctrl-C stops the running line the way the Jupyter kernel stops a cell, with the
+ * same code (kernel/worker-client.ts `stopInStages`): post `interrupt` (the line's AbortSignal is
+ * aborted, commands stop at their next check, and a line that awaits is reported interrupted at
+ * once); if the worker does not answer within a grace period its thread is busy in code that never
+ * yields (`while (true) {}`), so that JavaScript is terminated through the inspector and `interrupt`
+ * posted again: the line ends with `error: interrupted` and the session, its steps and the variables
+ * stay. Only if that fails too is the worker terminated and a fresh one started: the line ends with
+ * an error saying the session was reset, and the app runs the last `load` line that succeeded again,
+ * so the REPL comes back on the same model.
  *
  * The worker boots through tsx's register API (the sources are TypeScript) with no inherited
  * execArgv. A worker that cannot start rejects `started()`, and the caller falls back to running
  * the shell in the main thread.
  */
 import { Worker } from 'node:worker_threads';
+import { ExecutionTerminator, stopInStages, type InterruptTimings } from '../kernel/worker-client.ts';
 import type { EngineResult, Interruption, ReplEngine } from './engine.ts';
 import type { Completion, RenderOptions, ShellListeners } from './shell.ts';
 import type { FromReplWorker, ToReplWorker } from './worker.ts';
@@ -23,8 +28,10 @@ type Request = ToReplWorker extends infer T ? T extends { id: number } ? Omit<T,
 
 interface Pending {
   resolve(v: unknown): void;
-  /** The line this request runs, for `execute` (what a hard interrupt answers). */
+  /** The line this request runs, for `execute` (what an interrupt that restarts the worker answers). */
   readonly line?: string;
+  /** Settles with the answer. */
+  readonly done: Promise<void>;
 }
 
 /** A ReplEngine over a worker thread. */
@@ -36,9 +43,17 @@ export class WorkerEngine implements ReplEngine {
   private readonly pending = new Map<number, Pending>();
   private statusNow = 'starting…';
   private lastLoad: string | undefined;
-  private interrupted = false;
+  /** The interrupt in progress (a second Ctrl-C meanwhile adds nothing). */
+  private interrupting: Promise<Interruption> | undefined;
 
-  constructor() {
+  /**
+   * `timings`: the interrupt's stages (the kernel's defaults); `terminator`: what stops busy code
+   * (tests pass one that cannot, to reach the restart).
+   */
+  constructor(
+    private readonly timings: InterruptTimings = { graceMs: 200, terminateMs: 2000 },
+    private readonly terminator: ExecutionTerminator = new ExecutionTerminator(),
+  ) {
     this.start();
   }
 
@@ -99,13 +114,14 @@ export class WorkerEngine implements ReplEngine {
   private request<T>(msg: Request, line?: string): Promise<T> {
     return this.ready.then(() => new Promise<T>((resolve) => {
       const id = this.nextId++;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, line });
+      let ended!: () => void;
+      const done = new Promise<void>((r) => { ended = r; });
+      this.pending.set(id, { resolve: (v) => { ended(); (resolve as (v: unknown) => void)(v); }, line, done });
       this.worker.postMessage({ ...msg, id } as ToReplWorker);
     }));
   }
 
   async execute(line: string, opts: RenderOptions): Promise<EngineResult> {
-    this.interrupted = false;
     const r = await this.request<EngineResult>({ type: 'execute', line, opts }, line);
     this.statusNow = r.status;
     if (r.ok && /^\s*%?load(\s|$)/.test(line)) this.lastLoad = line;
@@ -120,19 +136,25 @@ export class WorkerEngine implements ReplEngine {
     return (await this.request<boolean | undefined>({ type: 'needsMore', text })) ?? false;
   }
 
-  async interrupt(hard: boolean): Promise<Interruption> {
-    const running = [...this.pending.values()].some((p) => p.line !== undefined);
-    if (!running) return {};
-    if (!hard || !this.interrupted) {
-      this.interrupted = true;
-      this.worker.postMessage({ type: 'interrupt' } satisfies ToReplWorker);
-      return { note: 'interrupting… (Ctrl-C again: stop at once, losing the session)' };
-    }
-    // the line does not yield: stop the thread and start over on the same model
-    const old = this.worker;
-    old.removeAllListeners('exit');
-    this.failAll('error: interrupted (the computation was stopped; the session was reset)');
-    await old.terminate();
+  async interrupt(): Promise<Interruption> {
+    this.interrupting ??= this.stopLine().finally(() => { this.interrupting = undefined; });
+    return this.interrupting;
+  }
+
+  /** Stops the running line as the kernel stops a cell; restarts the worker only as a last resort. */
+  private async stopLine(): Promise<Interruption> {
+    const line = [...this.pending.values()].find((p) => p.line !== undefined);
+    if (!line) return {};
+    const worker = this.worker;
+    const stopped = await stopInStages({
+      worker, done: line.done, terminator: this.terminator, timings: this.timings,
+      postInterrupt: () => worker.postMessage({ type: 'interrupt' } satisfies ToReplWorker),
+    });
+    if (stopped || this.worker !== worker) return {};
+    // the line did not stop: end the thread and start over on the same model
+    worker.removeAllListeners('exit');
+    this.failAll('error: interrupted (the computation did not stop, so the worker was restarted and the session reset)');
+    await worker.terminate();
     this.start();
     return this.lastLoad ? { rerun: this.lastLoad } : { note: 'restarted: load a model to go on' };
   }
@@ -142,6 +164,7 @@ export class WorkerEngine implements ReplEngine {
   }
 
   async close(): Promise<void> {
+    this.terminator.close();
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
   }

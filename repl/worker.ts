@@ -6,7 +6,10 @@
  * Messages in: `execute` (a line, with render options), `complete`, `needsMore`, `interrupt` (aborts
  * the running line's signal; commands stop at their next check). Out: `ready` (with the status text),
  * `progress`, `print` (output that arrives outside any line: late console output, background
- * callbacks), `reply` (the answer to a request, by id). Console output and `process.stdout/stderr`
+ * callbacks), `reply` (the answer to a request, by id). An `interrupt` reports the running line as
+ * interrupted at once, as the kernel's worker does; it runs when this thread is free, either because
+ * the line awaits or because the main thread stopped its busy code through the inspector
+ * (kernel/worker-client.ts `stopInStages`); the session and globals stay. Console output and `process.stdout/stderr`
  * writes of user code become `print` output of the running line, so nothing writes to the terminal
  * behind ink's back.
  */
@@ -46,14 +49,25 @@ try {
       return true;
     }) as typeof stream.write;
   }
-  let lines: Promise<unknown> = Promise.resolve(); // lines run one after another
+  // lines run one after another; an interrupted line is reported at once and the next one does not
+  // wait for what is left of it (a command still unwinding to its next check, or a terminated loop
+  // whose promise never settles)
+  let lines: Promise<unknown> = Promise.resolve();
+  let running: { id: number; line: string; settled: boolean; stop(): void } | undefined;
   port.on('message', async (m: ToReplWorker) => {
     switch (m.type) {
       case 'execute': {
-        lines = lines.then(async () => {
-          const r = await shell.execute(m.line, m.opts);
-          post({ type: 'reply', id: m.id, result: { ...r, status: statusText(shell.session) } });
-        });
+        lines = lines.then(() => new Promise<void>((next) => {
+          const line = { id: m.id, line: m.line, settled: false, stop: next };
+          running = line;
+          void shell.execute(m.line, m.opts).then((r) => {
+            if (line.settled) return;
+            line.settled = true;
+            if (running === line) running = undefined;
+            post({ type: 'reply', id: m.id, result: { ...r, status: statusText(shell.session) } });
+            next();
+          });
+        }));
         break;
       }
       case 'complete':
@@ -62,9 +76,21 @@ try {
       case 'needsMore':
         post({ type: 'reply', id: m.id, result: await shell.needsMore(m.text) });
         break;
-      case 'interrupt':
+      case 'interrupt': {
+        // as the kernel's worker does: abort the line's signal and report it interrupted now (this
+        // handler runs when the thread is free: the line awaits, or its busy code was terminated)
+        const line = running;
         shell.interrupt();
+        if (line && !line.settled) {
+          line.settled = true;
+          running = undefined;
+          shell.abandonLine();
+          const result = { ok: false, parsed: shell.parse(line.line), output: [{ kind: 'error', text: 'error: interrupted' }] };
+          post({ type: 'reply', id: line.id, result: { ...result, status: statusText(shell.session) } });
+          line.stop();
+        }
         break;
+      }
     }
   });
   process.on('uncaughtException', (e) => shell.print(`error (in the background): ${e?.message ?? e}`));

@@ -16,13 +16,8 @@ export async function kernelCommand(argv: string[]): Promise<number> {
     }, [0, 0]);
     if (values.user && values.prefix !== undefined) throw new UsageError('--user and --prefix exclude each other');
     const { installKernelSpec } = await import('../../kernel/install.ts');
-    let dir: string;
-    try {
-      dir = installKernelSpec({ user: values.user, prefix: values.prefix, name: values.name });
-    } catch (e) {
-      console.error(`error: cannot install the kernelspec: ${(e as Error).message}`);
-      return 1;
-    }
+    // file-system problems are KilnErrors naming the path: `error: ...`, exit 1
+    const dir = installKernelSpec({ user: values.user, prefix: values.prefix, name: values.name });
     console.log(`installed kernelspec '${values.name}' in ${dir}`);
     return 0;
   }

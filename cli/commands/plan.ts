@@ -14,15 +14,14 @@
  * object on stdout: peakBytes, lowerBoundBytes, naiveBytes, weightsBytes, inputBytes, planner (and
  * the strategy `best` chose), ms, steps, tensors, aliases, the ratios, the model and pipeline.
  * --arrow FILE writes the timeline table (one row per tensor) as an Arrow IPC file, --svg FILE the
- * SVG chart; both are written atomically (a temporary file, then a rename). Every plan goes through
+ * SVG chart; both are written atomically through compiler/files.ts (missing folders are created; a
+ * device, folder or FIFO in the way is an error and is never replaced). Every plan goes through
  * the independent validator (compiler/schedule/validate.ts; `valid` in the JSON); a plan it rejects is
  * a planner bug, reported on stderr with exit status 1. An unknown planner or a
  * malformed option is a usage error (exit 2, listing the planners); a bad model or pipeline exits 1.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { type NumberSpec, UsageError, choiceOption, numberOption, parseCommand, pipelineOption } from '../args.ts';
-import { KilnError } from '../../compiler/errors.ts';
+import { writeFileAtomic } from '../../compiler/files.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
@@ -77,10 +76,10 @@ export async function planCommand(argv: string[]): Promise<number> {
     notes.push(`wrote the timeline table (${plan.tensors.length} rows) to ${values.arrow}`);
   }
   if (values.svg) {
-    writeAtomic(values.svg, memorySvg(plan, {
+    writeFileAtomic(values.svg, memorySvg(plan, {
       graph,
       title: `${model} ${after}: peak ${formatBytes(s.peakBytes)}, lower bound ${formatBytes(s.lowerBoundBytes)}, naive ${formatBytes(s.naiveBytes)} (${plan.planner})`,
-    }));
+    }), { what: 'SVG file', makeParents: true });
     notes.push(`wrote the SVG chart to ${values.svg}`);
   }
 
@@ -112,18 +111,4 @@ function invalid(problems: readonly string[]): number {
   console.error(`error: the memory plan failed validation (${problems.length} problem${problems.length === 1 ? '' : 's'}):`);
   for (const p of problems) console.error(`  ${p}`);
   return 1;
-}
-
-/** Writes text to `file` through a temporary file in the same folder and a rename. */
-function writeAtomic(file: string, text: string): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    try { fs.rmSync(tmp, { force: true }); } catch { /* nothing to clean */ }
-    throw new KilnError(`cannot write SVG file: ${(e as Error).message}`, { file });
-  }
 }

@@ -9,11 +9,9 @@
  * file (compiler/runtime/compare.ts, the conformance runner's rule and default tolerances): the
  * report gives, per output, the largest absolute and relative error, and the command exits 1 when
  * any output is past --rtol/--atol. Outputs are written as output_<k>.pb
- * TensorProto files when --outputs is given (into a temp folder first, then renamed into place, so
- * a failure never leaves a half-written folder).
+ * TensorProto files when --outputs is given (all written before any is moved into place, through
+ * compiler/files.ts, so a failure never leaves a half-written folder or a stray temporary).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { REPEAT, SEED, TOLERANCE, choiceOption, numberOption, parseCommand } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
@@ -21,9 +19,10 @@ import { randomInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
 import {
   DEFAULT_TOLERANCE, type ExpectedOutput, type OutputCheck, checkOutputs, loadInputsDir, readExpectedOutputs,
 } from '../../compiler/runtime/conformance.ts';
-import { writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
-import type { Tensor } from '../../compiler/ir/tensor.ts';
+import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
+import { writeFilesAtomic } from '../../compiler/files.ts';
 import { KilnError } from '../../compiler/errors.ts';
+import type { Tensor } from '../../compiler/ir/tensor.ts';
 
 /** Backends `kiln run` accepts today. */
 export const RUN_BACKENDS = ['ref'];
@@ -123,17 +122,9 @@ function expectedJson(file: string, c: OutputCheck) {
   };
 }
 
+/** Writes output_<k>.pb files into `dir` as one set (compiler/files.ts; the parent folder must exist). */
 function writeOutputs(dir: string, names: readonly string[], outputs: Tensor[]): void {
-  const parent = path.dirname(path.resolve(dir));
-  if (!fs.existsSync(parent)) throw new KilnError(`cannot write outputs: folder ${parent} does not exist`, { file: dir });
-  const tmp = fs.mkdtempSync(path.join(parent, '.kiln-out-'));
-  try {
-    outputs.forEach((t, k) => writeTensorFile(path.join(tmp, `output_${k}.pb`), t, names[k]));
-    fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(tmp)) fs.renameSync(path.join(tmp, f), path.join(dir, f));
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  writeFilesAtomic(dir, outputs.map((t, k) => [`output_${k}.pb`, encodeTensor(t, names[k])] as const), { what: 'outputs' });
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -18,7 +18,6 @@
  *                               the node and the rule;
  * - `numericCheckInstrument(o)` reference run on seeded inputs vs step 0 (numeric-check.ts).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Constant, Graph, Node } from '../ir/graph.ts';
 import { valueTypes } from '../ir/graph.ts';
@@ -27,6 +26,7 @@ import { hashOf } from '../ir/weights.ts';
 import { collectTypeErrors, verifyAll } from '../ops/verify-types.ts';
 import { collectGraphErrors } from '../ir/verify.ts';
 import { KilnError, withPlace } from '../errors.ts';
+import { ensureFolder, removeMatching, writeFileAtomic } from '../files.ts';
 import type { Decision, OptionValue, Pass } from './pass.ts';
 import type { PipelineEntry } from './pipeline.ts';
 import { NumericChecker, type NumericCheckOptions } from './numeric-check.ts';
@@ -119,22 +119,12 @@ export function dumpFileName(step: number, pass: string): string {
 
 /** Writes the input and every step's IR into `dir` (created if missing; old `NNN_*.kir` dumps removed). */
 export function dumpDirInstrument(dir: string): PassInstrument {
-  const write = (name: string, g: Graph) => {
-    try {
-      fs.writeFileSync(path.join(dir, name), printGraph(g));
-    } catch (e) {
-      throw new KilnError(`cannot write IR dump: ${(e as Error).message}`, { file: path.join(dir, name) });
-    }
-  };
+  const write = (name: string, g: Graph) => writeFileAtomic(path.join(dir, name), printGraph(g), { what: 'IR dump' });
   return {
     name: 'dump-dir',
     begin(graph) {
-      try {
-        fs.mkdirSync(dir, { recursive: true });
-        for (const f of fs.readdirSync(dir)) if (/^\d{3,}_.*\.kir$/.test(f)) fs.rmSync(path.join(dir, f));
-      } catch (e) {
-        throw new KilnError(`cannot prepare the dump folder: ${(e as Error).message}`, { file: dir });
-      }
+      ensureFolder(dir, { what: 'the dump folder', makeParents: true });
+      removeMatching(dir, /^\d{3,}_.*\.kir$/, 'the dump folder');
       write(dumpFileName(0, 'input'), graph);
     },
     after(_info, result) { write(dumpFileName(result.step, result.pass), result.graph); },

@@ -11,12 +11,11 @@
  * past `maxRows` are left out with a note saying how many. IPC files are written atomically (a
  * temporary file in the same folder, then a rename), so a reader never sees half a file.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   Bool, DataType, Field, Float64, Int32, List, Schema, Table, Utf8, tableToIPC, vectorFromArray, type Vector,
 } from 'apache-arrow';
 import { KilnError } from '../errors.ts';
+import { writeFileAtomic } from '../files.ts';
 import { escapeHTML } from '../ir/diff.ts';
 
 /** The column types result tables use. */
@@ -150,18 +149,9 @@ export class ResultTable {
     return tableToIPC(this.table, 'file');
   }
 
-  /** Writes the IPC file atomically (temporary file + rename); creates the folder if needed. */
+  /** Writes the IPC file atomically (compiler/files.ts: temporary file + rename); creates the folder if needed. */
   writeIPC(file: string): void {
-    const dir = path.dirname(path.resolve(file));
-    const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-    try {
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(tmp, this.toIPC());
-      fs.renameSync(tmp, file);
-    } catch (e) {
-      try { fs.rmSync(tmp, { force: true }); } catch { /* nothing to clean */ }
-      throw new KilnError(`cannot write Arrow file: ${(e as Error).message}`, { file });
-    }
+    writeFileAtomic(file, this.toIPC(), { what: 'Arrow file', makeParents: true });
   }
 }
 

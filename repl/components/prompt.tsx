@@ -7,8 +7,8 @@
  * Ctrl-P/Ctrl-N walk the history (the draft being typed is kept); Left/Right, Home/End, Ctrl-A/Ctrl-E,
  * Ctrl-Left/Right and Alt-B/Alt-F move; Backspace deletes left (terminals send DEL, which ink reports as
  * `delete`); Ctrl-D deletes right, or leaves on an empty line; Ctrl-U/Ctrl-K/Ctrl-W kill to the start,
- * to the end, the word left; Ctrl-C interrupts running work, else clears the line, and on an empty
- * line asks for a second Ctrl-C to leave; Escape hides the candidate list.
+ * to the end, the word left; Ctrl-C interrupts running work, else clears the line (saying how to leave), and on an
+ * empty line asks for a second Ctrl-C to leave; Ctrl-L clears the screen; Escape hides the candidate list.
  *
  * Pasted text (and keys sent faster than they are read, as tmux does) arrives as one chunk: it is
  * inserted character by character, with each newline submitting the line so far and each tab
@@ -38,6 +38,8 @@ export interface PromptProps {
   readonly busy?: boolean;
   /** Ctrl-C while busy: stop the running work. */
   onInterrupt?(): void;
+  /** Ctrl-L: clear the screen. */
+  onClear?(): void;
 }
 
 /** The prompt line with its candidate list and hints. */
@@ -110,6 +112,7 @@ export function Prompt(rendered: PromptProps) {
       case 'u': return set(ed.killToStart(l));
       case 'k': return set(ed.killToEnd(l));
       case 'w': return set(ed.deleteWordLeft(l));
+      case 'l': return latest.current.onClear?.();
       case 'p': return historyUp();
       case 'n': return historyDown();
       case 'd':
@@ -121,7 +124,10 @@ export function Prompt(rendered: PromptProps) {
           latest.current.onInterrupt();
           return set(ed.EMPTY_LINE);
         }
-        if (l.text !== '') return set(ed.EMPTY_LINE);
+        if (l.text !== '') {
+          setHint('(line cleared; exit or Ctrl-D leaves)');
+          return set(ed.EMPTY_LINE);
+        }
         if (armedExit.current) return latest.current.onExit();
         armedExit.current = true;
         return setHint('(press Ctrl-C again, Ctrl-D or type exit to leave)');

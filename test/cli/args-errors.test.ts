@@ -13,11 +13,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, conformanceCase, conformanceDir } from '../support/paths.ts';
+import { runKiln, stackFrames } from '../support/cli.ts';
 import { UsageError } from '../../cli/args.ts';
 import { runCommand } from '../../cli/commands/run.ts';
 import { irCommand } from '../../cli/commands/ir.ts';
@@ -35,15 +35,9 @@ import { attr, modelBytes, node, value } from '../import/onnx-build.ts';
 
 interface Result { code: number; out: string; err: string }
 
-function kiln(...args: string[]): Result {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), ...args], {
-    cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000,
-  });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
+const kiln = (...args: string[]): Result => runKiln(args);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-args-'));
-const noStack = (r: Result, what: string) => assert.not.match(r.err, /\n\s+at /, `${what}: stack trace printed:\n${r.err}`);
+const noStack = (r: Result, what: string) => assert.equal(stackFrames(r.err), [], `${what}: stack trace printed:\n${r.err}`);
 
 type CommandFn = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, CommandFn> = {

@@ -143,7 +143,7 @@ test('readTensorFile / writeTensorFile keep name, dtype, shape and data', () => 
   assert.is(name, 'input');
   assert.equal(tensor.shape, [2, 2]);
   assert.equal(list(readTensorFile(file)), [1, 2, 3, 4]);
-  assert.throws(() => readTensorFile(path.join(dir, 'nope.pb')), (e: Error) => e instanceof KilnError && /nope\.pb: cannot read tensor file \(ENOENT\)/.test(e.message));
+  assert.throws(() => readTensorFile(path.join(dir, 'nope.pb')), (e: Error) => e instanceof KilnError && /nope\.pb: cannot read tensor file: no such file/.test(e.message));
 });
 
 test('external data: location/offset/length relative to the model folder; missing file is named', () => {
@@ -166,7 +166,7 @@ test('external data: location/offset/length relative to the model folder; missin
 
   fs.writeFileSync(file, encodeModelProto(spec(ext('data/missing.bin'))));
   assert.throws(() => loadOnnxFile(file), (e: Error) => e instanceof KilnError
-    && e.message.includes("tensor 'w': external data file") && e.message.includes(path.join('data', 'missing.bin')) && e.message.includes('ENOENT'));
+    && e.message.includes("tensor 'w': external data location 'data/missing.bin': no such file"));
   fs.writeFileSync(file, encodeModelProto(spec(ext('data/w.bin', { offset: '16', length: '12' }))));
   assert.throws(() => loadOnnxFile(file), /runs past its end/);
   fs.writeFileSync(file, encodeModelProto(spec(ext('../w.bin'))));

@@ -62,7 +62,7 @@ test('input() asks the console for a line (input_request on stdin)', async () =>
   const out = plain(r.stdout);
   assert.is(r.code, 0, out + r.stderr);
   assert.match(out, /your name\? /, out);
-  assert.match(out, /Out\[2\]: KILN-USER!/, out);
+  assert.match(out, /Out\[2\]: 'KILN-USER!'/, out);
   assert.equal(await waitGone(kernelsOfEnv(), 5000), []);
 });
 

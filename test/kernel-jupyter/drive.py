@@ -5,8 +5,11 @@ kernelspec prefix:  drive.py SCENARIO [--kernel NAME]. Scenarios:
 
   interrupt   define state, start a long cell (busy loop, then a long await), interrupt it with
               KernelManager.interrupt_kernel() (the kernelspec's interrupt_mode: message, i.e. an
-              interrupt_request on control) and, for the busy loop, once more with SIGINT; after each,
-              a cell reads the state back.
+              interrupt_request on control) once it has printed that it is running, and, for the busy
+              loop, once more with SIGINT; after each, a cell reads the state back.
+  user-expressions
+              a cell with user_expressions (several, one throwing, one not a string) sent by
+              jupyter_client's Session; the reply must come within the cell's deadline.
   throw       a throwing cell, a cell with a runtime error on line 3, then a cell that still works.
   shutdown    shutdown_request on the control channel (--channel control) or shell (--channel shell);
               waits for the kernel process and all its descendants to exit on their own.
@@ -102,30 +105,30 @@ def result_text(outputs):
 
 
 def interrupted(kc, km, code, how):
-    """Starts `code`, interrupts it once it is running, returns the step record."""
+    """Starts `code` (which prints RUNNING_MARK first), interrupts it once the mark is out, returns the step record."""
     msg_id = kc.execute(code)
-    # wait until the cell is running (its execute_input is out), then a little longer
+    # wait (bounded) until the cell has printed its mark: it is in its loop or its await
     end = time.monotonic() + 20
-    while time.monotonic() < end:
+    running = False
+    while not running and time.monotonic() < end:
         try:
             msg = kc.get_iopub_msg(timeout=1)
         except Empty:
             continue
-        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
-            break
-    time.sleep(1.0)
-    t0 = time.monotonic()
+        running = (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream"
+                   and RUNNING_MARK in msg["content"].get("text", ""))
+    if not running:
+        return {"ok": False, "error": f"the cell never printed {RUNNING_MARK!r}"}
     if how == "message":
         km.interrupt_kernel()  # interrupt_mode from the kernelspec
     else:
         km.signal_kernel(signal.SIGINT)
     try:
-        content, outputs = collect(kc, msg_id, 15)
+        content, outputs = collect(kc, msg_id, 15)  # the await would last 60 s: a deadline, not a timing
     except TimeoutError as e:
         return {"ok": False, "error": str(e)}
     return {
         "ok": True,
-        "seconds": time.monotonic() - t0,
         "status": content["status"],
         "ename": content.get("ename"),
         "evalue": content.get("evalue"),
@@ -133,13 +136,16 @@ def interrupted(kc, km, code, how):
     }
 
 
+RUNNING_MARK = "cell-running"
+
+
 def scenario_interrupt(km, kc, args):
     content, outputs = run_cell(kc, "let counter = 41; const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));")
     emit(step="define", status=content["status"])
     for label, code, how in (
-        ("busy-loop", "while (true) {}", "message"),
-        ("await", "await sleep(60_000); counter = -1;", "message"),
-        ("busy-loop-sigint", "for (;;) { counter = 41; }", "signal"),
+        ("busy-loop", f'console.log("{RUNNING_MARK}"); while (true) {{}}', "message"),
+        ("await", f'console.log("{RUNNING_MARK}"); await sleep(60_000); counter = -1;', "message"),
+        ("busy-loop-sigint", f'console.log("{RUNNING_MARK}"); for (;;) {{ counter = 41; }}', "signal"),
     ):
         rec = interrupted(kc, km, code, how)
         emit(step=label, mode=how, **rec)
@@ -163,6 +169,21 @@ def scenario_throw(km, kc, args):
              traceback=content.get("traceback"), result=result_text(outputs),
              errors=[o["content"] for o in outputs if o["msg_type"] == "error"],
              alive=km.is_alive())
+
+
+def scenario_user_expressions(km, kc, args):
+    expressions = {"a": "base * 7", "text": "`n=${base}`", "bad": "nope.x", "num": 5, "boom": 'throw new RangeError("out")'}
+    # KernelClient.execute refuses a non-string expression, so the request is built by its Session
+    msg = kc.session.msg("execute_request", {
+        "code": "const base = 6;", "silent": False, "store_history": True, "user_expressions": expressions,
+        "allow_stdin": False, "stop_on_error": True,
+    })
+    kc.shell_channel.send(msg)
+    content, outputs = collect(kc, msg["header"]["msg_id"], 20)
+    emit(step="reply", status=content["status"], user_expressions=content.get("user_expressions"),
+         outputs=[o["msg_type"] for o in outputs])
+    content, outputs = run_cell(kc, "base + 1", timeout=20)
+    emit(step="after", status=content["status"], result=result_text(outputs))
 
 
 def scenario_shutdown(km, kc, args):
@@ -209,7 +230,7 @@ def scenario_shutdown(km, kc, args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["interrupt", "throw", "shutdown"])
+    ap.add_argument("scenario", choices=["interrupt", "throw", "shutdown", "user-expressions"])
     ap.add_argument("--kernel", default="kiln")
     ap.add_argument("--channel", default="control", choices=["control", "shell"])
     args = ap.parse_args()
@@ -222,7 +243,7 @@ def main():
     try:
         kc.wait_for_ready(timeout=60)
         emit(step="ready")
-        globals()["scenario_" + args.scenario](km, kc, args)
+        globals()["scenario_" + args.scenario.replace("-", "_")](km, kc, args)
     except Exception as e:  # reported, not raised: the caller asserts on the JSON lines
         emit(step="exception", error=f"{type(e).__name__}: {e}")
     finally:

@@ -3,7 +3,8 @@
  * written from the spec in wire-client.ts): a request with a wrong HMAC on the shell port gets no
  * reply and no iopub traffic, while a correctly signed one right after it is answered (and the
  * answer is signed with the connection key); the control port rejects forgeries too; an unsigned
- * request is rejected when a key is set; and with an empty key, messages go unsigned.
+ * request is rejected when a key is set; a captured request sent again (its valid signature already
+ * seen) is dropped, as jupyter_client's Session does; and with an empty key, messages go unsigned.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -83,6 +84,22 @@ test('unsigned and garbage-signed requests are rejected on shell and control', a
   // the kernel is still there and answers properly signed requests on both
   assert.is((await client.request('control', 'kernel_info_request', {})).header.msg_type, 'kernel_info_reply');
   assert.ok(await client.ping(), 'heartbeat');
+});
+
+test('a replayed request (the same frames, validly signed) is dropped; a fresh one right after is answered', async () => {
+  const m = client.message('execute_request', { code: 'globalThis.replays = (globalThis.replays ?? 0) + 1', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+  const parts = [JSON.stringify(m.header), JSON.stringify(m.parent_header), JSON.stringify(m.metadata), JSON.stringify(m.content)];
+  const captured = ['<IDS|MSG>', sign(kernel.info.key, parts), ...parts];
+  await client.sendRaw('shell', captured);
+  const first = await client.collect(m.header.msg_id, 30_000);
+  assert.is(first.reply.content.status, 'ok');
+  await client.sendRaw('shell', captured);
+  // shell requests are handled in arrival order: a replay that got through would run and be answered first
+  const { reply, iopub } = await client.execute('globalThis.replays');
+  assert.is(reply.content.status, 'ok');
+  assert.is(iopub.find((x) => x.header.msg_type === 'execute_result')?.content.data['text/plain'], '1');
+  assert.equal(client.drain('shell').filter((x) => x.parent_header.msg_id === m.header.msg_id), [], 'the replay was answered');
+  assert.equal(client.drain('iopub').filter((x) => x.parent_header.msg_id === m.header.msg_id), [], 'the replay was published');
 });
 
 test('with an empty key, messages are unsigned and accepted', async () => {

@@ -6,6 +6,7 @@
  * loop and of a pending await after which the kernel keeps its state and keeps working.
  */
 import { test } from 'uvu';
+import fs from 'node:fs';
 import * as assert from 'uvu/assert';
 import { KernelHandler } from '../../kernel/handler.ts';
 import { History } from '../../kernel/history.ts';
@@ -44,6 +45,20 @@ test('TypeScript state persists across cells; the last expression is the execute
   assert.is(b.reply.status, 'ok');
   assert.is(result(b.io), '42');
   assert.is(b.reply.execution_count, a.reply.execution_count + 1);
+});
+
+test('results show as a REPL shows them: strings quoted, objects inspected; a cell ending in display() shows the display once', async () => {
+  assert.is(result((await exec('"abc"')).io), "'abc'");
+  assert.is(result((await exec('"it\'s"')).io), '"it\'s"');
+  assert.is(result((await exec('"1"')).io), "'1'");
+  assert.is(result((await exec('({ a: "x", n: [1, 2] })')).io), "{ a: 'x', n: [ 1, 2 ] }");
+  const d = await exec('const shown = { v: 1 };\ndisplay(shown)');
+  assert.equal(d.io.map(([t]) => t), ['execute_input', 'display_data']);
+  assert.is(d.io[1][1].data['text/plain'], '{ v: 1 }');
+  // the handle is still there for updates
+  const h = await exec('const handle = display("a");\nhandle.update("b");\nhandle.id');
+  assert.equal(h.io.map(([t]) => t), ['execute_input', 'display_data', 'update_display_data', 'execute_result']);
+  assert.is(result(h.io), `'${h.io[1][1].transient.display_id}'`);
 });
 
 test('top-level await and console.log / console.error go to the stdout / stderr streams', async () => {
@@ -124,15 +139,18 @@ test('input() asks the frontend through stdin', async () => {
   handler.receive('stdin', request('input_reply', { value: 'Ada' }));
   await transport.reply(req);
   await transport.idle(req);
-  assert.is(result(transport.iopub(req)), 'hi Ada');
+  assert.is(result(transport.iopub(req)), "'hi Ada'");
 });
+
+/** Waits (bounded) until the cell of `req` has written `text` to stdout: it has reached that point. */
+const reached = (req: Message, text: string) => transport.waitFor((s) => s.msg.parent_header.msg_id === req.header.msg_id
+  && s.msg.header.msg_type === 'stream' && (s.msg.content as { text: string }).text.includes(text), 30_000);
 
 test('interrupting a busy loop returns control; state survives and the kernel keeps working', async () => {
   await exec('let spins = 0; const keep = "kept";');
-  const req = request('execute_request', { code: 'while (true) { spins++; }', store_history: true });
+  const req = request('execute_request', { code: 'console.log("looping");\nwhile (true) { spins++; }', store_history: true });
   handler.receive('shell', req);
-  await transport.waitFor((s) => s.msg.parent_header.msg_id === req.header.msg_id && s.msg.header.msg_type === 'execute_input');
-  await new Promise((r) => setTimeout(r, 200));
+  await reached(req, 'looping');
   const intr = request('interrupt_request');
   handler.receive('control', intr);
   assert.equal((await transport.reply(intr)).msg.content, { status: 'ok' });
@@ -140,20 +158,19 @@ test('interrupting a busy loop returns control; state survives and the kernel ke
   assert.is(reply.status, 'error');
   assert.is(reply.ename, 'Interrupted');
   const after = await exec('`${keep} ${spins > 0}`');
-  assert.is(result(after.io), 'kept true');
+  assert.is(result(after.io), "'kept true'");
 });
 
 test('interrupting a pending await (and a loop after an await) also returns control', async () => {
-  for (const code of ['await new Promise(() => {})', 'await new Promise((r) => setTimeout(r, 10)); for (;;) {}']) {
+  for (const code of ['console.log("waiting");\nawait new Promise(() => {})', 'await new Promise((r) => setTimeout(r, 10));\nconsole.log("looping");\nfor (;;) {}']) {
     const req = request('execute_request', { code, store_history: true });
     handler.receive('shell', req);
-    await transport.waitFor((s) => s.msg.parent_header.msg_id === req.header.msg_id && s.msg.header.msg_type === 'execute_input');
-    await new Promise((r) => setTimeout(r, 100));
+    await reached(req, code.includes('waiting') ? 'waiting' : 'looping');
     await handler.interrupt();
     const reply = (await transport.reply(req, 10_000)).msg.content as Record<string, any>;
     assert.is(reply.ename, 'Interrupted');
   }
-  assert.is(result((await exec('keep')).io), 'kept');
+  assert.is(result((await exec('keep')).io), "'kept'");
 });
 
 test('an exception thrown later by a background callback is reported on stderr, not fatal', async () => {
@@ -190,14 +207,42 @@ test('completion sees live globals, Session members and magics; inspect document
   const ins2 = request('inspect_request', { code: 'session.back', cursor_pos: 10, detail_level: 0 });
   handler.receive('shell', ins2);
   assert.match(((await transport.reply(ins2)).msg.content as Record<string, any>).data['text/plain'], /Session\.back/);
+  // names of Object.prototype members are not kiln docs: they describe the live value like any name
+  for (const name of ['constructor', 'toString', 'session.constructor']) {
+    const r = request('inspect_request', { code: name, cursor_pos: name.length, detail_level: 0 });
+    handler.receive('shell', r);
+    const c = (await transport.reply(r)).msg.content as Record<string, any>;
+    assert.is(c.status, 'ok');
+    assert.ok(!/^Session\.constructor:/.test(c.data['text/plain'] ?? ''), JSON.stringify(c));
+    if (name !== 'session.constructor') assert.is(c.found, true, name);
+  }
 });
 
-test('user_expressions are evaluated after the cell', async () => {
-  const r = await exec('const ue = 6;', { user_expressions: { a: 'ue * 7', bad: 'nope.x' } });
-  assert.equal(r.reply.user_expressions.a, { status: 'ok', data: r.reply.user_expressions.a.data, metadata: {} });
-  assert.is(r.reply.user_expressions.a.data['text/plain'], '42');
-  assert.is(r.reply.user_expressions.bad.status, 'error');
-  assert.is(r.reply.user_expressions.bad.ename, 'ReferenceError');
+test('user_expressions are evaluated after the cell; one that throws or is not code gets its own error', async () => {
+  const r = await exec('const ue = 6;', { user_expressions: { a: 'ue * 7', bad: 'nope.x', s: '`n=${ue}`', n: 5, t: 'throw new RangeError("out")', obj: '({ k: ue })' } });
+  const ue = r.reply.user_expressions;
+  assert.is(r.reply.status, 'ok');
+  assert.equal(Object.keys(ue), ['a', 'bad', 's', 'n', 't', 'obj']);
+  assert.equal(ue.a, { status: 'ok', data: ue.a.data, metadata: {} });
+  assert.is(ue.a.data['text/plain'], '42');
+  assert.equal([ue.bad.status, ue.bad.ename, ue.bad.evalue], ['error', 'ReferenceError', 'nope is not defined']);
+  assert.ok(Array.isArray(ue.bad.traceback) && ue.bad.traceback.length > 0);
+  assert.is(ue.s.data['text/plain'], "'n=6'");
+  assert.equal([ue.n.status, ue.n.ename], ['error', 'TypeError']);
+  assert.equal([ue.t.status, ue.t.ename, ue.t.evalue], ['error', 'RangeError', 'out']);
+  assert.is(ue.obj.data['text/plain'], '{ k: 6 }');
+  // nothing of the expressions shows on iopub: only the cell's own messages
+  assert.equal(r.io.map(([t]) => t), ['execute_input']);
+});
+
+test('a user expression that never finishes is interrupted like a cell; the kernel keeps working', async () => {
+  const req = request('execute_request', { code: 'const before = 1;', store_history: true, user_expressions: { forever: 'console.log("evaluating");\nawait new Promise(() => {})' } });
+  handler.receive('shell', req);
+  await reached(req, 'evaluating');
+  await handler.interrupt();
+  const reply = (await transport.reply(req, 10_000)).msg.content as Record<string, any>;
+  assert.equal([reply.status, reply.ename], ['error', 'Interrupted']);
+  assert.is(result((await exec('before + 1')).io), '2');
 });
 
 test('an interrupt while the worker is still starting cancels the waiting cell', async () => {
@@ -211,7 +256,40 @@ test('an interrupt while the worker is still starting cancels the waiting cell',
     assert.is(!out.ok && out.error.ename, 'Interrupted');
     await fresh.whenReady();
     const check = await fresh.run('typeof ranAnyway', 'In [2]', cb);
-    assert.is(check.ok && check.data?.['text/plain'], 'undefined');
+    assert.is(check.ok && check.data?.['text/plain'], "'undefined'");
+  } finally {
+    await fresh.close();
+  }
+});
+
+/** Child processes of this process (every thread's), with their state letter (Z: a zombie), from /proc. */
+function children(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const task of fs.readdirSync(`/proc/${process.pid}/task`)) {
+    let list = '';
+    try { list = fs.readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8'); } catch { continue; }
+    for (const pid of list.trim().split(/\s+/).filter(Boolean).map(Number)) {
+      try { out.set(pid, /^\d+ \(.*\) (\S)/.exec(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))![1]); } catch { /* gone */ }
+    }
+  }
+  return out;
+}
+
+test('a worker restart leaves no zombie: the cell worker starts no process of its own', async () => {
+  const cb = { stream: () => {}, display: () => {}, clear: () => {}, input: async () => '' };
+  const fresh = new WorkerExecutor({ graceMs: 50, terminateMs: 200 });
+  try {
+    await fresh.whenReady();
+    assert.ok(fs.existsSync(`/proc/${process.pid}/task`), 'this test reads /proc (Linux)');
+    assert.ok((await fresh.run('const typed: number = 1; typed', 'In [1]', cb)).ok);
+    const before = children();
+    // the worker dies by itself and is restarted
+    const died = await fresh.run('const t: string = "x"; process.exit(3)', 'In [2]', cb);
+    assert.is(!died.ok && died.error.ename, 'KernelRestarted');
+    assert.ok((await fresh.run('const again: number = 2; again', 'In [3]', cb)).ok);
+    const after = children();
+    assert.equal([...after.keys()].sort(), [...before.keys()].sort(), 'the worker started or left child processes');
+    assert.equal([...after.values()].filter((st) => st === 'Z'), [], `zombie children: ${JSON.stringify([...after])}`);
   } finally {
     await fresh.close();
   }

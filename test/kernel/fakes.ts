@@ -6,7 +6,7 @@ import type { KernelTransport } from '../../kernel/handler.ts';
 import type { OutgoingMessage } from '../../kernel/wire.ts';
 import { newHeader } from '../../kernel/wire.ts';
 import type { Channel, JsonObject, Message } from '../../kernel/messages.ts';
-import type { CellCallbacks, CellExecutor, RunResult } from '../../kernel/worker-client.ts';
+import type { CellCallbacks, CellExecutor, RunResult, UserExpressions } from '../../kernel/worker-client.ts';
 import type { Completion } from '../../kernel/introspect.ts';
 
 /** One sent message. */
@@ -62,20 +62,29 @@ export function request(msgType: string, content: object = {}): Message {
 /** One scripted behaviour of the fake executor for a cell. */
 export type Script = (cb: CellCallbacks, code: string) => Promise<RunResult>;
 
-/** An executor whose cells follow scripts keyed by code; unknown code returns its text as the value. */
+/**
+ * An executor whose cells follow scripts keyed by code; unknown code returns its text as the value.
+ * A user expression evaluates to `=code`, or fails with a ReferenceError when its code starts with `!`.
+ */
 export class FakeExecutor implements CellExecutor {
-  readonly ran: { code: string; label: string }[] = [];
+  readonly ran: { code: string; label: string; expressions: UserExpressions }[] = [];
   interrupts = 0;
   closed = false;
   private interruptHook: (() => void) | undefined;
 
   constructor(private readonly scripts: Record<string, Script> = {}) {}
 
-  async run(code: string, label: string, cb: CellCallbacks): Promise<RunResult> {
-    this.ran.push({ code, label });
-    const s = this.scripts[code];
-    if (s) return s(cb, code);
-    return { ok: true, data: { 'text/plain': `value of ${code}` } };
+  async run(code: string, label: string, cb: CellCallbacks, expressions: UserExpressions = []): Promise<RunResult> {
+    this.ran.push({ code, label, expressions });
+    const s = Object.hasOwn(this.scripts, code) ? this.scripts[code] : undefined;
+    const r: RunResult = s ? await s(cb, code) : { ok: true, data: { 'text/plain': `value of ${code}` } };
+    if (!r.ok) return r;
+    return {
+      ...r,
+      expressions: expressions.map(([name, c]) => [name, c.startsWith('!')
+        ? { status: 'error', ename: 'ReferenceError', evalue: `${c.slice(1)} is not defined`, traceback: [`ReferenceError: ${c.slice(1)} is not defined`] }
+        : { status: 'ok', data: { 'text/plain': `=${c}` }, metadata: {} }]),
+    };
   }
 
   /** A cell that runs until interrupted. */
@@ -92,10 +101,6 @@ export class FakeExecutor implements CellExecutor {
 
   async inspect(code: string): Promise<string | null> {
     return code.includes('known') ? 'known: documented' : null;
-  }
-
-  async evaluate(expressions: Record<string, string>): Promise<Record<string, JsonObject>> {
-    return Object.fromEntries(Object.entries(expressions).map(([k, v]) => [k, { status: 'ok', data: { 'text/plain': `=${v}` }, metadata: {} }]));
   }
 
   async interrupt(): Promise<void> {

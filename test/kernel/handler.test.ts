@@ -16,8 +16,11 @@ function setup(scripts: Record<string, Script> = {}) {
   const executor = new FakeExecutor(scripts);
   const shutdowns: boolean[] = [];
   const history = new History();
-  const handler = new KernelHandler(transport, { executor, history, session: 'kernel-sess', version: '9.9.9', streamDelayMs: 5, onShutdown: (r) => shutdowns.push(r) });
-  return { transport, executor, handler, shutdowns, history };
+  const log: [string, string][] = [];
+  const handler = new KernelHandler(transport, {
+    executor, history, session: 'kernel-sess', version: '9.9.9', streamDelayMs: 5, onShutdown: (r) => shutdowns.push(r), log: (level, text) => log.push([level, text]),
+  });
+  return { transport, executor, handler, shutdowns, history, log };
 }
 
 const types = (list: [string, Record<string, unknown>][]) => list.map(([t, c]) => (t === 'status' ? `status:${c.execution_state}` : t));
@@ -70,8 +73,9 @@ test('execute: counter, execute_input, coalesced streams, display/update, execut
   assert.equal(io[4][1], { data: { 'text/plain': 'bar 0%' }, metadata: {}, transient: { display_id: 'd1' } });
   assert.equal(io[5][1], { data: { 'text/plain': 'bar 100%' }, metadata: {}, transient: { display_id: 'd1' } });
   assert.equal(io[6][1], { execution_count: 1, data: { 'text/plain': '42' }, metadata: {} });
-  assert.equal(executor.ran, [{ code: 'cell A', label: 'In [1]' }]);
-  assert.equal(history.query({ hist_access_type: 'tail', n: 5, output: true, raw: true }), [[history.session, 1, ['cell A', '42']]]);
+  assert.equal(executor.ran, [{ code: 'cell A', label: 'In [1]', expressions: [['two', '1+1']] }]);
+  // the history keeps inputs, not outputs
+  assert.equal(history.query({ hist_access_type: 'tail', n: 5, output: true, raw: true }), [[history.session, 1, ['cell A', null]]]);
 });
 
 test('the counter advances only for stored cells; silent sends nothing on iopub', async () => {
@@ -230,6 +234,76 @@ test('unknown message types get busy/idle but no reply; comm messages are ignore
   await handler.whenIdle();
   assert.equal(types(transport.iopub(req)), ['status:busy', 'status:idle']);
   assert.not.ok(transport.sent.some((s) => s.channel !== 'iopub'));
+});
+
+test('user_expressions: each evaluated after the cell, in order; a failing or non-string one gets its own error', async () => {
+  const { transport, handler, executor, log } = setup({ fail: async () => ({ ok: false, error: { ename: 'Error', evalue: 'no', traceback: [] } }) });
+  const run = async (content: object) => {
+    const req = request('execute_request', { silent: false, store_history: true, allow_stdin: false, stop_on_error: false, ...content });
+    handler.receive('shell', req);
+    const reply = (await transport.reply(req)).msg.content as Record<string, any>;
+    await transport.idle(req);
+    return { reply, req };
+  };
+  const raw = JSON.parse('{"a": "1+1", "boom": "!nope", "n": 7, "__proto__": "p", "list": ["x"], "z": "last"}');
+  const { reply } = await run({ code: 'cell', user_expressions: raw });
+  assert.is(reply.status, 'ok');
+  const ue = reply.user_expressions;
+  assert.equal(Object.keys(ue), ['a', 'boom', 'n', '__proto__', 'list', 'z']);
+  assert.equal(ue.a, { status: 'ok', data: { 'text/plain': '=1+1' }, metadata: {} });
+  assert.equal(ue.boom, { status: 'error', ename: 'ReferenceError', evalue: 'nope is not defined', traceback: ['ReferenceError: nope is not defined'] });
+  assert.is(ue.n.status, 'error');
+  assert.is(ue.n.ename, 'TypeError');
+  assert.is(ue.n.evalue, "user expression 'n' must be a string of code, got number");
+  assert.is(Object.getPrototypeOf(ue), Object.prototype, '__proto__ is a name, not a prototype');
+  assert.equal(Object.getOwnPropertyDescriptor(ue, '__proto__')!.value, { status: 'ok', data: { 'text/plain': '=p' }, metadata: {} });
+  assert.is(ue.list.evalue, "user expression 'list' must be a string of code, got an array");
+  assert.equal(ue.z.data, { 'text/plain': '=last' });
+  // only the strings went to the executor, in order
+  assert.equal(executor.ran[0].expressions, [['a', '1+1'], ['boom', '!nope'], ['__proto__', 'p'], ['z', 'last']]);
+  // the reply as sent on the wire keeps __proto__ as a key
+  assert.match(JSON.stringify(reply), /"__proto__":\{"status":"ok"/);
+
+  // a failing cell: no expression is evaluated, user_expressions is empty
+  const failed = await run({ code: 'fail', user_expressions: { a: '1' } });
+  assert.equal([failed.reply.status, failed.reply.user_expressions], ['error', {}]);
+  // blank code still evaluates them; silent ones too, with nothing on iopub
+  const blank = await run({ code: '  ', user_expressions: { b: 'x' } });
+  assert.equal(blank.reply.user_expressions.b.data, { 'text/plain': '=x' });
+  const silent = await run({ code: 'quiet', silent: true, user_expressions: { c: 'y' } });
+  assert.equal(silent.reply.user_expressions.c.data, { 'text/plain': '=y' });
+  assert.equal(types(transport.iopub(silent.req)), ['status:busy', 'status:idle']);
+  // not an object: ignored with a note
+  const bad = await run({ code: 'cell', user_expressions: 'a+b' });
+  assert.equal([bad.reply.status, bad.reply.user_expressions], ['ok', {}]);
+  assert.ok(log.some(([level, t]) => level === 'warn' && t === 'ignoring user_expressions: expected an object of name → code, got string'), JSON.stringify(log));
+  // blank code without expressions does not reach the executor
+  await run({ code: '' });
+  assert.equal(executor.ran.map((r) => r.code), ['cell', 'fail', '  ', 'quiet', 'cell']);
+});
+
+test('message types named like Object.prototype members are unknown types, nothing more', async () => {
+  const { transport, executor, handler, shutdowns, log } = setup();
+  const names = ['__proto__', 'constructor', 'valueOf', 'toString', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__'];
+  for (const channel of ['shell', 'control'] as const) {
+    for (const name of names) {
+      const req = request(name, { code: 'x' });
+      handler.receive(channel, req);
+      await transport.idle(req);
+      assert.equal(types(transport.iopub(req)), ['status:busy', 'status:idle'], name);
+      assert.not.ok(transport.sent.some((s) => s.channel !== 'iopub' && s.msg.parent_header.msg_id === req.header.msg_id), `${name} got a reply`);
+    }
+  }
+  assert.equal(log, [...names, ...names].map((n, i) => ['warn', `ignoring unsupported ${i < names.length ? 'shell' : 'control'} message '${n}'`]));
+  assert.equal(executor.ran, []);
+  assert.equal(shutdowns, []);
+  // the handler table is intact: real requests still work
+  const info = request('kernel_info_request');
+  handler.receive('shell', info);
+  assert.is((await transport.reply(info)).msg.header.msg_type, 'kernel_info_reply');
+  const exec = request('execute_request', { code: 'after' });
+  handler.receive('shell', exec);
+  assert.is(((await transport.reply(exec)).msg.content as { status: string }).status, 'ok');
 });
 
 test.run();

@@ -1,7 +1,7 @@
 /**
  * `kiln kernel install`: the kernelspec folder (kernel.json with absolute node, tsx and cli paths,
  * interrupt_mode message; logos as valid PNG/SVG), --prefix and the user folder (JUPYTER_DATA_DIR),
- * --name, and the command's usage errors. Also the kernel's history store (file-backed sessions).
+ * --name, and the command's usage errors (the history store is tested in history.test.ts).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,7 +12,6 @@ import zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { crc32, installKernelSpec, kernelSpec, logoPNG } from '../../kernel/install.ts';
-import { History, globToRegExp } from '../../kernel/history.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-install-test-'));
@@ -90,38 +89,6 @@ test('kiln kernel install: user folder by default (JUPYTER_DATA_DIR), usage erro
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test('history file: sessions are numbered, entries persist, torn lines are skipped', () => {
-  const dir = tmp();
-  const file = path.join(dir, 'sub', 'hist.jsonl');
-  try {
-    const h1 = new History(file);
-    assert.is(h1.session, 1);
-    h1.add('a = 1', null);
-    h1.add('a + 1', '2');
-    fs.appendFileSync(file, '{"session": 1, "li');
-    const h2 = new History(file);
-    assert.is(h2.session, 2);
-    h2.add('a * 3', '3');
-    assert.equal(h2.query({ hist_access_type: 'tail', n: 10, output: true, raw: true }), [[1, 1, ['a = 1', null]], [1, 2, ['a + 1', '2']], [2, 1, ['a * 3', '3']]]);
-    assert.equal(h2.query({ hist_access_type: 'range', session: -1, start: 2, output: false, raw: true }), [[1, 2, 'a + 1']]);
-    assert.equal(h2.query({ hist_access_type: 'range', session: 0, output: false, raw: true }), [[2, 1, 'a * 3']]);
-    assert.equal(h2.query({ hist_access_type: 'search', pattern: 'a ?*', n: 2, output: false, raw: true }), [[1, 2, 'a + 1'], [2, 1, 'a * 3']]);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('history search: globs match whole inputs; unique keeps the last occurrence', () => {
-  assert.ok(globToRegExp('6*7').test('6*7'));
-  assert.ok(globToRegExp('6*7').test('6 + 1 * 7'));
-  assert.not.ok(globToRegExp('6*7').test('6*7 + 1'));
-  assert.ok(globToRegExp('a?c').test('abc') && !globToRegExp('a?c').test('ac'));
-  assert.ok(globToRegExp('(x).y').test('(x).y'));
-  const h = new History();
-  for (const c of ['x = 1', 'y', 'x = 1', 'z']) h.add(c, null);
-  assert.equal(h.query({ hist_access_type: 'search', pattern: '*', unique: true, output: false, raw: true }).map((e) => e[1]), [2, 3, 4]);
 });
 
 test.run();

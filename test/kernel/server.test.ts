@@ -85,9 +85,28 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `cond` every 20 ms for up to `ms`. */
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  for (let t = 0; t < ms && !cond(); t += 20) await delay(20);
+/** Polls `cond` every 20 ms until it holds; fails after `ms` (a bounded deadline, not a measured time). */
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${ms} ms`);
+    await delay(20);
+  }
+}
+
+/** Sends kernel_info requests until one's iopub status arrives: the subscription has reached the PUB socket. */
+async function untilSubscribed(client: Client): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const info = await client.request(client.shell, 'kernel_info_request');
+    const id = info.parent_header.msg_id;
+    try {
+      await until(() => client.iopubMsgs.some((m) => m.parent_header.msg_id === id), 'an iopub message', 200);
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+  }
 }
 
 test('in-process server: kernel_info round trip, forged signature dropped, heartbeat, iopub status, shutdown', async () => {
@@ -101,7 +120,7 @@ test('in-process server: kernel_info round trip, forged signature dropped, heart
   try {
     assert.ok(Object.values(server.ports).every((p) => p > 0));
     client.connect(server.ports);
-    await delay(150); // let the subscription reach the PUB socket
+    await untilSubscribed(client);
 
     const reply = await client.request(client.shell, 'kernel_info_request');
     assert.is(reply.header.msg_type, 'kernel_info_reply');
@@ -112,8 +131,7 @@ test('in-process server: kernel_info round trip, forged signature dropped, heart
     // a forged signature: no reply, a line on stderr; the next valid request is answered
     const forged = client.frames('kernel_info_request', {}, 'f'.repeat(64));
     await client.shell.send(forged.frames);
-    await until(() => logged.some((l) => /dropped a message on shell: invalid signature/.test(l)));
-    assert.ok(logged.some((l) => /dropped a message on shell: invalid signature/.test(l)), logged.join(''));
+    await until(() => logged.some((l) => /dropped a message on shell: invalid signature/.test(l)), 'the log line');
     const after = await client.request(client.shell, 'execute_request', { code: 'x', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
     assert.is(after.parent_header.msg_id === forged.id, false);
     assert.equal(after.content, { status: 'ok', execution_count: 1, payload: [], user_expressions: {} });
@@ -123,7 +141,7 @@ test('in-process server: kernel_info round trip, forged signature dropped, heart
     assert.is(echo.toString(), 'ping-1');
 
     const idleOf = (id: string) => client.iopubMsgs.some((m) => m.parent_header.msg_id === id && m.content.execution_state === 'idle');
-    await until(() => idleOf(after.parent_header.msg_id));
+    await until(() => idleOf(after.parent_header.msg_id), 'the idle status');
     const states = client.iopubMsgs.filter((m) => m.parent_header.msg_id === after.parent_header.msg_id).map((m) => m.header.msg_type === 'status' ? m.content.execution_state : m.header.msg_type);
     assert.equal(states, ['busy', 'execute_input', 'execute_result', 'idle']);
 
@@ -133,6 +151,38 @@ test('in-process server: kernel_info round trip, forged signature dropped, heart
     assert.ok(executor.closed);
   } finally {
     process.stderr.write = origWrite;
+    client.close();
+    await server.close();
+  }
+});
+
+test('a replayed message (same frames, valid signature) is dropped and logged at debug level; fresh ones work', async () => {
+  const info: ConnectionInfo = { transport: 'tcp', ip: '127.0.0.1', shell_port: 0, iopub_port: 0, stdin_port: 0, control_port: 0, hb_port: 0, key: KEY, signature_scheme: 'hmac-sha256' };
+  const executor = new FakeExecutor();
+  const log: [string, string][] = [];
+  const server = await KernelServer.start(info, { executor, history: new History(), log: (level, text) => log.push([level, text]) });
+  const client = new Client(KEY);
+  try {
+    client.connect(server.ports);
+    const exec = client.frames('execute_request', { code: 'once', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    await client.shell.send(exec.frames);
+    const first = parse(await withTimeout(client.shell.receive(), 10_000));
+    assert.is(first.parent_header.msg_id, exec.id);
+    assert.is(first.content.execution_count, 1);
+    // the captured request again, on shell and on control: both dropped
+    await client.shell.send(exec.frames);
+    await client.control.send(exec.frames);
+    await until(() => log.filter(([, t]) => /replayed message/.test(t)).length === 2, 'two replay log lines');
+    assert.equal(log.map(([level]) => level), ['debug', 'debug']);
+    assert.match(log[0][1], /^dropped a message on shell: replayed message/);
+    assert.match(log[1][1], /^dropped a message on control: replayed message/);
+    // shell requests are answered in order, so a replay that got through would be answered before this
+    const fresh = await client.request(client.shell, 'execute_request', { code: 'again', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    assert.is(fresh.content.execution_count, 2);
+    assert.equal(executor.ran.map((r) => r.code), ['once', 'again']);
+    const control = await client.request(client.control, 'kernel_info_request');
+    assert.is(control.header.msg_type, 'kernel_info_reply');
+  } finally {
     client.close();
     await server.close();
   }
@@ -158,9 +208,9 @@ async function startChild() {
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   const client = new Client(KEY);
   client.connect({ shell, control, iopub, hb });
-  const t0 = Date.now();
   const info = await client.request(client.shell, 'kernel_info_request', {}, 30_000);
-  return { child, client, exited, info, startMs: Date.now() - t0, stderr: () => stderr, dir };
+  await untilSubscribed(client);
+  return { child, client, exited, info, stderr: () => stderr, dir };
 }
 
 /** Node processes whose parent is `pid` (esbuild services and the like), from /proc. */
@@ -194,8 +244,7 @@ test('child process: kernel_info, a cell, forged signature ignored, shutdown_req
     assert.equal(down.content, { status: 'ok', restart: false });
     assert.is(await withTimeout(k.exited, 10_000), 0);
     assert.match(k.stderr(), /invalid signature/);
-    await delay(200);
-    for (const pid of grandchildren) assert.not.ok(alive(pid), `process ${pid} outlived the kernel`);
+    await until(() => grandchildren.every((pid) => !alive(pid)), `the kernel's children ${grandchildren.join(', ')} to exit`);
   } finally {
     k.client.close();
     if (k.child.exitCode === null) k.child.kill('SIGKILL');
@@ -209,8 +258,7 @@ test('child process: SIGINT interrupts a busy cell, SIGTERM shuts the kernel dow
     const { frames, id } = k.client.frames('execute_request', { code: 'let spin = 0; console.log("spinning"); while (true) spin++;', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
     await k.client.shell.send(frames);
     // the loop is running once its output has arrived
-    for (let i = 0; i < 300 && !k.client.iopubMsgs.some((m) => m.header.msg_type === 'stream' && m.content.text === 'spinning\n'); i++) await delay(100);
-    await delay(100);
+    await until(() => k.client.iopubMsgs.some((m) => m.header.msg_type === 'stream' && m.content.text === 'spinning\n'), 'the cell\'s output', 30_000);
     k.child.kill('SIGINT');
     const reply = parse(await withTimeout(k.client.shell.receive(), 15_000));
     assert.is(reply.parent_header.msg_id, id);
@@ -265,8 +313,7 @@ test('a kernel whose parent process dies exits by itself (no orphan)', async () 
     assert.ok(alive(pid));
     sh.kill('SIGKILL'); // the kernel's parent dies
     await new Promise((r) => sh.on('exit', r));
-    for (let i = 0; i < 50 && alive(pid); i++) await delay(100);
-    assert.not.ok(alive(pid), 'the kernel outlived its parent');
+    await until(() => !alive(pid), 'the orphaned kernel to exit');
   } finally {
     client.close();
     if (sh.exitCode === null && sh.signalCode === null) sh.kill('SIGKILL');

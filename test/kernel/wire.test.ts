@@ -2,13 +2,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
-import { DELIMITER, Signer, WireError, decode, encode, newHeader } from '../../kernel/wire.ts';
+import { DELIMITER, ReplayedMessage, SignatureHistory, Signer, WireError, decode, encode, newHeader } from '../../kernel/wire.ts';
 
 const KEY = 'a0436f6c-1916-498b-8eb9-e81ab9368e84';
 
 /** Frames as a client would build them, signed independently with node:crypto. */
-function clientFrames(key: string, content: object, identities: string[] = ['client-1'], buffers: Buffer[] = []): Buffer[] {
-  const header = { msg_id: 'm1', username: 'u', session: 's', date: '2024-01-01T00:00:00Z', msg_type: 'kernel_info_request', version: '5.3' };
+function clientFrames(key: string, content: object, identities: string[] = ['client-1'], buffers: Buffer[] = [], msgId = 'm1'): Buffer[] {
+  const header = { msg_id: msgId, username: 'u', session: 's', date: '2024-01-01T00:00:00Z', msg_type: 'kernel_info_request', version: '5.3' };
   const json = [header, {}, {}, content].map((o) => JSON.stringify(o));
   const sig = key ? crypto.createHmac('sha256', key).update(json.join('')).digest('hex') : '';
   return [...identities.map((i) => Buffer.from(i)), Buffer.from('<IDS|MSG>'), Buffer.from(sig), ...json.map((j) => Buffer.from(j)), ...buffers];
@@ -110,6 +110,39 @@ test('other hmac schemes work and unknown schemes are refused', () => {
   assert.is(s.sign([Buffer.from('x')]), crypto.createHmac('sha512', 'k').update('x').digest('hex'));
   assert.throws(() => new Signer('k', 'rsa-sha256'), /unsupported signature_scheme/);
   assert.throws(() => new Signer('k', 'hmac-nohash'), /no hash/);
+});
+
+test('a replayed signature is refused once accepted; fresh messages pass; the history forgets the oldest first', () => {
+  const signer = new Signer(KEY);
+  const history = new SignatureHistory(2);
+  const first = clientFrames(KEY, { x: 1 }, ['c'], [], 'm1');
+  assert.is(decode(first, signer, history).header.msg_id, 'm1');
+  assert.throws(() => decode(first, signer, history), (e: unknown) => e instanceof ReplayedMessage && e instanceof WireError && /replayed message/.test((e as Error).message));
+  // the same frames from another identity, or with the signature in upper case, are the same replay
+  const other = clientFrames(KEY, { x: 1 }, ['someone-else'], [], 'm1');
+  assert.throws(() => decode(other, signer, history), (e: unknown) => e instanceof ReplayedMessage);
+  const upper = first.map((f, i) => (i === 2 ? Buffer.from(f.toString().toUpperCase()) : f));
+  assert.throws(() => decode(upper, signer, history), (e: unknown) => e instanceof ReplayedMessage);
+  // a fresh message is accepted; after two more, m1's signature has been evicted
+  assert.is(decode(clientFrames(KEY, { x: 1 }, ['c'], [], 'm2'), signer, history).header.msg_id, 'm2');
+  assert.is(history.size, 2);
+  decode(clientFrames(KEY, { x: 1 }, ['c'], [], 'm3'), signer, history);
+  assert.is(history.size, 2);
+  assert.is(decode(first, signer, history).header.msg_id, 'm1');
+  // a rejected message is not recorded: its correctly signed twin still gets through once
+  const bad = clientFrames(KEY, { x: 9 }, ['c'], [], 'm4');
+  const forged = bad.map((f, i) => (i === 2 ? Buffer.from('0'.repeat(64)) : f));
+  assert.throws(() => decode(forged, signer, history), /invalid signature/);
+  assert.is(decode(bad, signer, history).header.msg_id, 'm4');
+  assert.throws(() => new SignatureHistory(0), /positive integer/);
+});
+
+test('without a key nothing is signed and no replay history is kept', () => {
+  const history = new SignatureHistory();
+  const frames = clientFrames('', {});
+  decode(frames, new Signer(''), history);
+  assert.is(decode(frames, new Signer(''), history).header.msg_id, 'm1');
+  assert.is(history.size, 0);
 });
 
 test.run();

@@ -56,7 +56,7 @@ test('step results: changed, statistics, decisions, node counts, time', () => {
   assert.equal(rs[1].decisions, [{ pass: 'test-count', kind: 'rejected', nodes: ['0'], loc: ['/relu'], reason: 'test pass never fuses' }]);
   assert.equal([rs[2].nodesBefore, rs[2].nodesAfter], [3, 3]);
   assert.is(rs[2].graph.nodes[0].op, 'Sigmoid');
-  for (const r of rs) assert.ok(r.ms >= 0 && r.ms < 1000);
+  for (const r of rs) assert.ok(Number.isFinite(r.ms) && r.ms >= 0, 'each step records its time (speed belongs to npm run bench)');
   assert.is(rs[0].maxAbsError, undefined, 'no numeric check unless asked');
   const opts = pm.runEntry(graph, { pass: 'test-opts', options: { tol: 3 } }, 1).options;
   assert.equal(opts, { 'max-ops': 8, tol: 3, aggressive: false, mode: 'fast', allow: [] }, 'options resolved');

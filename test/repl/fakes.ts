@@ -1,6 +1,6 @@
 /**
  * Test doubles for the REPL: a small command table over a real Session (load, pipeline, step, back,
- * ir, help, fail, crash, slow, wait), a renderer that colours diffs with compiler/ir/diff.ts's ANSI
+ * ir, help, fail, crash, slow, lines, wait), a renderer that colours diffs with compiler/ir/diff.ts's ANSI
  * format, and an evaluator that runs a JavaScript expression with `session` in scope; plus helpers to
  * wait for an ink-testing-library frame.
  */
@@ -53,6 +53,7 @@ export function fakeCommands(): Command[] {
       ctx.progress('compiling', 1);
       return 'slow done';
     }),
+    cmd('lines', async (a) => Array.from({ length: Number(a) }, (_, i) => `line ${i + 1}`).join('\n')),
     cmd('wait', (_a, ctx) => new Promise((resolve, reject) => {
       const t = setTimeout(() => resolve('waited'), 5000);
       ctx.signal?.addEventListener('abort', () => { clearTimeout(t); reject(new KilnError('interrupted')); });

@@ -108,12 +108,13 @@ test('a script of commands and TypeScript: plain text, in order, exit code 0', (
 });
 
 test('a failing line prints error: on stderr, the script goes on, exit code 1', () => {
-  const r = repl('step\nback 5\nfrob 3\nstep\nsession.current\nnosuchvar.x\n', 'zoo:mlp');
+  const r = repl('step\nback 5\nfrob 3\nstep\nlet y = ; 1\nsession.current\nnosuchvar.x\n', 'zoo:mlp');
   assert.is(r.code, 1);
   const errors = r.err.trimEnd().split('\n');
   assert.equal(errors, [
     'error: back: N 5 is out of range; it must be from 0 to 1 (usage: back [N])',
-    "error: 'frob' is not a command nor defined in TypeScript; type help for the commands",
+    "error: 'frob' is not a command nor valid TypeScript (SyntaxError: Expected \";\" but found \"3\" (line 1, column 6)); type help for the commands",
+    'error: SyntaxError: Unexpected ";" (line 1, column 9)',
     'error: ReferenceError: nosuchvar is not defined',
   ]);
   inOrder(r.out, ['step 1/9 shape-infer', 'step 2/9 simplify', '\n2\n']);

@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ReplShell } from '../../repl/shell.ts';
+import { ReplShell, looksLikeCode } from '../../repl/shell.ts';
 import { fakeDeps } from './fakes.ts';
 
 const opts = { color: false, width: 100 };
@@ -57,7 +57,9 @@ test('failures come back as error output, and the shell goes on', async () => {
   assert.is(badCode.ok, false);
   assert.match(badCode.output[0].text, /^error: ReferenceError: nosuchvar is not defined/);
   const frob = await sh.execute('frob 3', opts);
-  assert.equal(frob.output, [{ kind: 'error', text: "error: 'frob' is not a command nor defined in TypeScript; type help for the commands" }]);
+  assert.match(frob.output[0].text, /^error: 'frob' is not a command nor valid TypeScript \(SyntaxError: .+\); type help for the commands$/);
+  const stpe3 = await sh.execute('stpe 3', opts);
+  assert.match(stpe3.output[0].text, "error: 'stpe' is not a command (did you mean step?) nor valid TypeScript (SyntaxError:");
   const stpe = await sh.execute('stpe', opts);
   assert.equal(stpe.output[0].text, "error: 'stpe' is not a command (did you mean step?) nor defined in TypeScript; type help for the commands");
   const noEval = await new ReplShell(fakeDeps(false)).execute('1 + 1', opts);
@@ -69,10 +71,41 @@ test('help gets the REPL notes; exit and quit are REPL words', async () => {
   const sh = new ReplShell(fakeDeps());
   const help = await sh.execute('help', opts);
   assert.is(help.output[0].text, 'commands: load pipeline step back ir help');
-  assert.match(help.output[1].text, 'Tab completes commands');
-  assert.match(help.output[1].text, 'exit, quit or Ctrl-D leave');
+  const notes = help.output[1].text;
+  assert.match(notes.replace(/\s+/g, ' '), 'Tab completes commands');
+  assert.match(notes.replace(/\s+/g, ' '), 'exit, quit or Ctrl-D leave');
+  assert.ok(notes.split('\n').every((l) => l.length <= opts.width), 'wrapped to the width');
+  const narrow = await sh.execute('help', { color: false, width: 40 });
+  assert.ok(narrow.output[1].text.split('\n').every((l) => l.length <= 40), narrow.output[1].text);
   assert.is((await sh.execute('quit', opts)).exit, true);
   assert.is((await sh.execute('', opts)).output.length, 0);
+});
+
+test('Object.prototype names are code, not REPL words', async () => {
+  const sh = new ReplShell(fakeDeps());
+  for (const word of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+    assert.equal(sh.parse(word), { kind: 'code', code: word }, word);
+    assert.not.ok((await sh.execute(word, opts)).exit, `${word} does not leave`);
+  }
+  assert.equal(sh.parse('%constructor'), { kind: 'unknown', name: 'constructor' });
+  assert.equal(sh.parse('%step 3'), { kind: 'command', name: 'step', args: '3' });
+  assert.equal(sh.parse('  %exit'), { kind: 'repl', name: 'exit', args: '' });
+});
+
+test('clear and more are REPL words that ask the screen to act', async () => {
+  const sh = new ReplShell(fakeDeps());
+  assert.is((await sh.execute('clear', opts)).screen, 'clear');
+  assert.is((await sh.execute('more', opts)).screen, 'more');
+  assert.is((await sh.execute('more all', opts)).screen, 'more all');
+  const bad = await sh.execute('more please', opts);
+  assert.is(bad.ok, false);
+  assert.equal(bad.output, [{ kind: 'error', text: "error: more: expected nothing or 'all', got 'please' (usage: more [all])" }]);
+  assert.ok(sh.complete('cl').candidates.includes('clear'));
+});
+
+test('looksLikeCode: a keyword, an operator or a bracket after the first word is code; a word and arguments are not', () => {
+  for (const code of ['let y = ; 1', 'a +', 'foo(', 'x in y', 'new Foo 3', 'frob.x 3', 'f "a"']) assert.ok(looksLikeCode(code), code);
+  for (const code of ['frob 3', 'stpe all', 'frob --x', 'stpe -n 2']) assert.not.ok(looksLikeCode(code), code);
 });
 
 test('completion: command names, then the command\'s candidates for the last word', () => {

@@ -2,9 +2,12 @@
  * End to end on a real terminal: the REPL (`kiln repl zoo:mlp`, the ink app) runs inside tmux, keys
  * are sent with `tmux send-keys` and the screen is read back with `capture-pane` (with `-e` for the
  * colours): the first frame, help, tab completion of a command and of a pass name, step, stepto with
- * the coloured IR diff, diff, back, mem, run, an error that leaves the app usable, a TypeScript line,
- * Up to recall the history, and `exit` ending the process with code 0. Skipped (and reported as
- * skipped) when tmux is not installed.
+ * the coloured IR diff, diff, back, mem, run, an error that leaves the app usable, a TypeScript syntax
+ * error with its line and column, one Ctrl-C stopping a busy loop with the session and its steps kept,
+ * a long output (help) folded to a page with `more` showing the rest, a TypeScript line, Up to recall
+ * the history, and `exit` ending the process with code 0. Every wait polls the screen (or a file)
+ * until a deadline; nothing sleeps for a fixed time. Skipped (and reported as skipped) when tmux is
+ * not installed.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -45,13 +48,26 @@ async function until(check: (s: string) => boolean, what: string, ms = 60_000): 
   }
 }
 
+/** Waits until `file` exists. */
+async function pollFile(file: string, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fs.existsSync(file)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${screen().split('\n').slice(-20).join('\n')}`);
+    await sleep(50);
+  }
+}
+
 const has = (text: string) => (s: string) => s.includes(text);
 const count = (s: string, text: string) => s.split(text).length - 1;
 
-/** Types `keys` (tmux key names or literal text) and waits a little for ink to draw. */
-async function keys(...k: string[]): Promise<void> {
+/** Types `keys` (tmux key names or literal text); callers then poll the screen for the effect. */
+function keys(...k: string[]): void {
   tmux('send-keys', '-t', 'repl', ...k);
-  await sleep(300);
+}
+
+/** Waits until the prompt line matches `re`. */
+async function untilPrompt(re: RegExp, what: string): Promise<void> {
+  await until(() => re.test(promptLine()), what);
 }
 
 (hasTmux ? test : test.skip)('the REPL in tmux: step, diff, back, mem, run, completion, history, errors, exit', async () => {
@@ -67,57 +83,80 @@ async function keys(...k: string[]): Promise<void> {
     assert.match(s, 'kiln> load zoo:mlp\nsession zoo:mlp (graph mlp), target cpu, at step 0 of 9');
     assert.match(promptLine(), /^kiln>\s*$/);
 
-    await keys('help', 'Enter');
-    await until(has('e.g. step · step 3'), 'help');
+    // help is longer than the pane: its first page, then a note; `more` shows the rest
+    keys('help', 'Enter');
+    s = await until(has('more lines: type more to show them'), 'help, folded');
+    const note = /… (\d+) more lines: type more to show them/.exec(s)!;
+    assert.ok(Number(note[1]) > 5, note[0]);
+    assert.not.match(s, 'exit, quit or Ctrl-D leave', 'the last lines are folded');
+    keys('more', 'Enter');
+    s = await until(has('exit, quit or Ctrl-D leave'), 'the rest of help');
+    assert.match(s, 'kiln> more\n');
+    await untilPrompt(/^kiln>\s*$/, 'the prompt after more');
 
-    await keys('st', 'Tab');
-    s = screen();
+    keys('st', 'Tab');
+    s = await until((x) => /\nstep  stepto/.test(x), 'the candidates are listed');
     assert.match(promptLine(), /^kiln> st\s*$/, 'ambiguous: nothing added');
-    assert.match(s, /\nstep  stepto/, 'the candidates are listed');
-    await keys('ep', 'Space', 'Enter');
+    keys('ep', 'Space', 'Enter');
     await until(has('step 1/9 shape-infer: unchanged (5 nodes)'), 'step');
 
-    await keys('stepto fuse-c', 'Tab');
-    assert.match(promptLine(), /^kiln> stepto fuse-conv-act\s*$/, 'pass name completed');
-    await keys('Enter');
+    keys('stepto fuse-c', 'Tab');
+    await untilPrompt(/^kiln> stepto fuse-conv-act\s*$/, 'pass name completed');
+    keys('Enter');
     s = await until(has('step 7/9 fuse-conv-act: 5 → 3 nodes'), 'stepto');
     assert.match(s, 'zoo:mlp · cpu · step 7/9 (fuse-conv-act) · next: fuse-elementwise');
     const coloured = screen(true);
     assert.match(coloured, /\x1b\[[0-9;]*31m-  %0 = Gemm\(%input, %fc1\.weight, %fc1\.bias\)/, 'removed lines in red');
     assert.match(coloured, /\x1b\[[0-9;]*32m\+  %1 = kiln\.gemm\(%input, %fc1\.weight, %fc1\.bias\)/, 'added lines in green');
 
-    await keys('diff 0 7', 'Enter');
+    keys('diff 0 7', 'Enter');
     s = await until((x) => count(x, '+++ step 7 (fuse-conv-act)') >= 2, 'diff 0 7');
     assert.match(s, '--- step 0 (load)\n+++ step 7 (fuse-conv-act)');
 
-    await keys('back', 'Enter');
+    keys('back', 'Enter');
     s = await until(has('back 1 step; now at:'), 'back');
     assert.match(s, 'step 6/9 (fold-constants) · next: fuse-conv-act');
 
-    await keys('mem', 'Enter');
+    keys('mem', 'Enter');
     s = await until(has('memory of zoo:mlp at step 6 (fold-constants)'), 'mem');
     assert.match(s, /peak +3\.00 KiB/);
     assert.match(s, /KiB ┤█+/, 'the arena chart');
 
-    await keys('run', 'Enter');
+    keys('run', 'Enter');
     s = await until(has('outputs of zoo:mlp at step 6 (fold-constants)'), 'run');
     assert.match(s, /\nlogits +f32 +\[1,10\]/);
 
-    await keys('frob 3', 'Enter');
-    await until(has("error: 'frob' is not a command nor defined in TypeScript"), 'the error');
-    await keys('session.current * 7', 'Enter');
-    await until(has('kiln> session.current * 7\n42\n'), 'a TypeScript line after the error');
+    keys('frob 3', 'Enter');
+    await until(has("error: 'frob' is not a command nor valid TypeScript (SyntaxError:"), 'the error');
+    keys('let y = ; 1', 'Enter');
+    await until(has('kiln> let y = ; 1\nerror: SyntaxError: Unexpected ";" (line 1, column 9)'), 'the syntax error with line and column');
 
-    await keys('Up');
-    assert.match(promptLine(), /^kiln> session\.current \* 7\s*$/);
-    await keys('Up', 'Up');
-    assert.match(promptLine(), /^kiln> run\s*$/);
-    await keys('C-u', 'exit', 'Enter');
-    const end = Date.now() + 20_000;
-    while (!fs.existsSync(rc) && Date.now() < end) await sleep(100);
+    // one Ctrl-C stops code that never yields; the session keeps its steps. The line writes a file
+    // just before it spins, so polling for the file says the loop runs.
+    const flag = path.join(tmp, 'spinning');
+    keys('-l', `(await import('node:fs')).writeFileSync(${JSON.stringify(flag)}, ''); while (true) {}`);
+    keys('Enter');
+    await pollFile(flag, 'the busy loop to start');
+    keys('C-c');
+    s = await until(has('while (true) {}\nerror: interrupted'), 'one Ctrl-C to stop the loop');
+    assert.not.match(s, 'session was reset');
+    assert.match(s, 'step 6/9 (fold-constants) · next: fuse-conv-act', 'the status keeps the step');
+    keys('history', 'Enter');
+    s = await until(has('history of zoo:mlp: at step 6 of 9'), 'the steps are still there');
+    assert.match(s, /▶ +6 +fold-constants/);
+    keys('session.current * 7', 'Enter');
+    await until(has('kiln> session.current * 7\n42\n'), 'a TypeScript line on the kept session');
+
+    keys('Up');
+    await untilPrompt(/^kiln> session\.current \* 7\s*$/, 'Up recalls the last line');
+    keys('Up');
+    await untilPrompt(/^kiln> history\s*$/, 'Up once more');
+    keys('C-u', 'exit', 'Enter');
+    await pollFile(rc, 'the REPL to exit');
     assert.is(fs.readFileSync(rc, 'utf8').trim(), '0', 'exit code');
+    assert.not.match(screen().split('kiln> exit')[1] ?? '', /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, 'no spinner frame left after exit');
     const lines = fs.readFileSync(history, 'utf8').trim().split('\n');
-    assert.equal(lines.slice(-3), ['frob 3', 'session.current * 7', 'exit']);
+    assert.equal(lines.slice(-3), ['history', 'session.current * 7', 'exit']);
   } finally {
     spawnSync('tmux', ['-L', socket, 'kill-server']);
   }

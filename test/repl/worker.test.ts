@@ -2,15 +2,23 @@
  * The terminal app's engine over a worker thread (repl/worker-engine.ts + repl/worker.ts) with kiln's
  * real command table, display layer and cell runtime: lines run in the worker with the status text
  * coming back, progress is relayed while the line runs, completion and continuation are answered,
- * console output of code lands in the line's output, a soft interrupt stops a command at its next
- * check, and a hard interrupt stops code that never yields (a busy loop), restarts the worker and asks
- * the app to reload the model.
+ * console output of code lands in the line's output, an interrupt stops a command at its next
+ * check, and one interrupt stops code that never yields (a busy loop) the way the kernel does, keeping
+ * the session, its steps and the variables; only where that cannot work is the worker restarted, and
+ * the app asked to reload the model.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { WorkerEngine } from '../../repl/worker-engine.ts';
+import { ExecutionTerminator } from '../../kernel/worker-client.ts';
+import { waitFor } from './fakes.ts';
 
 const opts = { color: false, width: 100 };
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-repl-worker-'));
+const until = (check: () => boolean, what: string) => waitFor(check, () => what, 30_000);
 let engine: WorkerEngine;
 
 test.before(async () => {
@@ -46,36 +54,65 @@ test('completion and continuation are answered by the worker', async () => {
   assert.is(await engine.needsMore('step'), false);
 });
 
-test('a soft interrupt stops a command at its next check', async () => {
+test('an interrupt stops a command at its next check; the session survives', async () => {
   await engine.execute('goto 0', opts);
   let progressed!: () => void;
   const started = new Promise<void>((res) => { progressed = res; });
   engine.listeners = { progress: () => progressed() };
   const r = engine.execute('timings --repeat 100000', opts); // minutes, unless interrupted
   await started;
-  const i = await engine.interrupt(false);
-  assert.match(i.note ?? '', 'interrupting');
+  assert.equal(await engine.interrupt(), {});
   const out = await r;
   assert.is(out.ok, false);
-  assert.match(out.output[0].text, /interrupted/);
+  assert.equal(out.output, [{ kind: 'error', text: 'error: interrupted' }]);
   assert.ok((await engine.execute('session.current', opts)).ok, 'the session survives');
 });
 
-test('a hard interrupt stops a busy loop, restarts the worker and asks to reload the model', async () => {
-  const r = engine.execute('for (;;) {}', opts);
-  await new Promise((res) => setTimeout(res, 300));
-  assert.match((await engine.interrupt(false)).note ?? '', 'Ctrl-C again');
-  const hard = await engine.interrupt(true);
-  assert.equal(hard, { rerun: 'load zoo:mlp' });
+test('one interrupt stops a busy loop and keeps the session, its steps and the variables', async () => {
+  assert.ok((await engine.execute('goto 3', opts)).ok);
+  assert.ok((await engine.execute('const kept = 41', opts)).ok);
+  const flag = path.join(tmp, 'spinning');
+  // the line writes a file just before it spins: polling for the file tells the loop is running
+  const r = engine.execute(`(await import('node:fs')).writeFileSync(${JSON.stringify(flag)}, 'x'); while (true) {}`, opts);
+  await until(() => fs.existsSync(flag), 'the busy loop to start');
+  assert.equal(await engine.interrupt(), {}, 'no reload asked: nothing was lost');
   const out = await r;
-  assert.equal(out.output, [{ kind: 'error', text: 'error: interrupted (the computation was stopped; the session was reset)' }]);
-  const after = await engine.execute('session === undefined', opts);
-  assert.equal(after.output, [{ kind: 'result', text: 'true' }], 'a fresh worker');
-  assert.ok((await engine.execute(hard.rerun!, opts)).ok);
-  assert.equal((await engine.execute('session.source', opts)).output, [{ kind: 'result', text: 'zoo:mlp' }]);
+  assert.equal(out.output, [{ kind: 'error', text: 'error: interrupted' }]);
+  assert.is(out.status, 'zoo:mlp · cpu · step 3/9 (fold-constants) · next: cse');
+  assert.equal((await engine.execute('kept + 1', opts)).output, [{ kind: 'result', text: '42' }], 'variables kept');
+  assert.equal((await engine.execute('session.current', opts)).output, [{ kind: 'result', text: '3' }], 'steps kept');
+});
+
+test('when busy code cannot be stopped, the worker restarts and the app is asked to reload the model', async () => {
+  /** A terminator without an inspector, as where Runtime.terminateExecution is unavailable. */
+  class NoInspector extends ExecutionTerminator {
+    override async terminate(): Promise<boolean> {
+      return false;
+    }
+  }
+  const fallback = new WorkerEngine({ graceMs: 200, terminateMs: 2000 }, new NoInspector());
+  try {
+    await fallback.started();
+    assert.ok((await fallback.execute('load zoo:mlp', opts)).ok);
+    const flag = path.join(tmp, 'spinning-2');
+    const r = fallback.execute(`(await import('node:fs')).writeFileSync(${JSON.stringify(flag)}, 'x'); for (;;) {}`, opts);
+    await until(() => fs.existsSync(flag), 'the busy loop to start');
+    assert.equal(await fallback.interrupt(), { rerun: 'load zoo:mlp' });
+    const out = await r;
+    assert.equal(out.output, [{ kind: 'error', text: 'error: interrupted (the computation did not stop, so the worker was restarted and the session reset)' }]);
+    assert.equal((await fallback.execute('session === undefined', opts)).output, [{ kind: 'result', text: 'true' }], 'a fresh worker');
+  } finally {
+    await fallback.close();
+  }
+});
+
+test('an interrupt with no line running does nothing', async () => {
+  assert.equal(await engine.interrupt(), {});
+  assert.ok((await engine.execute('1 + 1', opts)).ok);
 });
 
 test.after(async () => {
   await engine.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
 });
 test.run();

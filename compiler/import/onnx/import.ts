@@ -13,11 +13,11 @@
  * (8) run type inference through the op registry and check the graph outputs' dtypes against the
  * model's declarations.
  */
-import fs from 'node:fs';
 import type { AttrValue, Constant, Graph, GraphInput, Node, TensorType } from '../../ir/graph.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { lazyConstant } from '../../ir/lazy-weights.ts';
 import { KilnError, withPlace } from '../../errors.ts';
+import { readRegularFile } from '../../files.ts';
 import { AttrReader, findOp } from '../../ops/registry.ts';
 import { inferTypes } from '../../ops/infer.ts';
 import { decodeModelProto, toInt, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './schema.ts';
@@ -38,13 +38,7 @@ const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan']);
 
 /** Reads and imports an .onnx file. */
 export function loadOnnxFile(file: string): Graph {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new KilnError(`cannot read model (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
-  }
-  return importOnnx(bytes, { file });
+  return importOnnx(readRegularFile(file, 'model'), { file });
 }
 
 /** Imports a serialized ONNX model. */

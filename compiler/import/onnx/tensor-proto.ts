@@ -19,6 +19,7 @@ import type { DType, TensorData } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
 import { Tensor, shapeSize } from '../../ir/tensor.ts';
 import { KilnError } from '../../errors.ts';
+import { fileProblem, openRegularFile, readRange, readRegularFile, resolveInsideFolder, writeFileAtomic, type OpenFile } from '../../files.ts';
 import { decodeTensorProto, encodeTensorProto, toBigInt, toInt, type TensorProto } from './schema.ts';
 
 /** ONNX TensorProto.DataType code -> kiln dtype (codes 14/15, complex, have no kiln dtype). */
@@ -180,40 +181,39 @@ function packSubByte(data: Int8Array | Uint8Array, bits: number): Uint8Array {
   return packValues(data, bits);
 }
 
-/** Reads the bytes of an externally stored tensor. */
+/**
+ * Reads the bytes of an externally stored tensor. The location must stay inside the model's folder
+ * once every symbolic link is resolved (as onnxruntime requires), and must be a regular file: a
+ * FIFO, a device or a folder is refused before it is opened for reading.
+ */
 function readExternal(p: TensorProto, src: TensorSource, fail: (m: string) => never): Uint8Array {
   const entries = new Map((p.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
   if (!location) return fail('data_location is EXTERNAL but external_data has no "location"');
   if (!src.file) return fail(`data is stored in external file '${location}', but the model was given without a file path to resolve it against`);
-  if (path.isAbsolute(location) || location.split(/[\\/]/).includes('..')) {
-    fail(`external data location '${location}' must be a relative path inside the model's folder`);
-  }
-  const full = path.join(path.dirname(src.file), location);
   const offset = entries.has('offset') ? Number(entries.get('offset')) : 0;
   const lengthText = entries.get('length');
   if (!Number.isSafeInteger(offset) || offset < 0) fail(`external data offset '${entries.get('offset')}' is invalid`);
-  let fd: number;
+  const where = `external data location '${location}'`;
+  let f: OpenFile;
   try {
-    fd = fs.openSync(full, 'r');
+    f = openRegularFile(resolveInsideFolder(path.dirname(src.file), location));
   } catch (e) {
-    return fail(`external data file '${full}' cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return fail(`${where}: ${fileProblem(e)}`);
   }
   try {
-    const size = fs.fstatSync(fd).size;
+    const size = f.size;
+    if (offset > size) fail(`${where}: the file has ${size} bytes, but offset ${offset} is past its end`);
     const length = lengthText !== undefined ? Number(lengthText) : size - offset;
     if (!Number.isSafeInteger(length) || length < 0) fail(`external data length '${lengthText}' is invalid`);
-    if (offset + length > size) fail(`external data file '${full}' has ${size} bytes, but offset ${offset} + length ${length} runs past its end`);
-    const buf = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const r = fs.readSync(fd, buf, done, length - done, offset + done);
-      if (r <= 0) fail(`external data file '${full}' ended early`);
-      done += r;
+    if (offset + length > size) fail(`${where}: the file has ${size} bytes, but offset ${offset} + length ${length} runs past its end`);
+    try {
+      return readRange(f, offset, length);
+    } catch (e) {
+      return fail(`${where}: ${fileProblem(e)}`);
     }
-    return buf;
   } finally {
-    fs.closeSync(fd);
+    fs.closeSync(f.fd);
   }
 }
 
@@ -259,16 +259,11 @@ export function readTensorFile(file: string): Tensor {
 
 /** Reads a `.pb` TensorProto file with the tensor's stored name. */
 export function readNamedTensorFile(file: string): { name: string; tensor: Tensor } {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new KilnError(`cannot read tensor file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
-  }
+  const bytes = readRegularFile(file, 'tensor file');
   return decodeTensor(bytes, file);
 }
 
-/** Writes a tensor as a `.pb` TensorProto file. */
+/** Writes a tensor as a `.pb` TensorProto file (atomically, through compiler/files.ts). */
 export function writeTensorFile(file: string, tensor: Tensor, name = ''): void {
-  fs.writeFileSync(file, encodeTensor(tensor, name));
+  writeFileAtomic(file, encodeTensor(tensor, name), { what: 'tensor file' });
 }

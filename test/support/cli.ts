@@ -1,0 +1,30 @@
+/**
+ * Running the `kiln` CLI as a user does, in a child process (`node --import tsx cli/main.ts ...`),
+ * with a bounded deadline so a command that hangs fails its test instead of stalling the run.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { REPO_ROOT } from './paths.ts';
+
+/** What a CLI call returned; `timedOut` is set when the deadline killed it. */
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+  timedOut: boolean;
+}
+
+/** Runs `kiln ...args` to completion or until `timeoutMs` (default 120 s) passes. */
+export function runKiln(args: readonly string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), ...args], {
+    cwd: REPO_ROOT, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, killSignal: 'SIGKILL',
+    env: opts.env ?? process.env,
+  });
+  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT' || r.signal === 'SIGKILL';
+  return { code: r.status ?? -1, out: r.stdout ?? '', err: r.stderr ?? '', timedOut };
+}
+
+/** Lines of stderr that look like stack frames (`    at f (file:1:2)`). */
+export function stackFrames(err: string): string[] {
+  return err.split('\n').filter((l) => /^\s+at .+[:(]/.test(l));
+}
