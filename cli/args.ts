@@ -5,7 +5,8 @@
  *
  * - `parseCommand` tokenizes with node:util parseArgs (non-strict, with tokens) and checks the tokens
  *   itself, so the messages are kiln's: an unknown option (with the nearest known one, or the list),
- *   an option missing its value, a value given to a flag, too few or too many positionals. A value
+ *   an option missing its value, a value given to a flag, an option given twice (unless declared
+ *   `multiple`), too few or too many positionals. A value
  *   that looks like a negative number (`--seed -1`) is taken as the option's value, so the bounds
  *   check, not the tokenizer, reports it.
  * - `numberOption` reads a number within bounds (`NumberSpec`: integer or not, inclusive min/max):
@@ -35,6 +36,7 @@ const NEGATIVE_NUMBER = /^-(\d|\.\d|inf)/i;
 export function parseCommand<O extends Options>(argv: string[], options: O, positionals: [number, number], names: string[] = []) {
   const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: false, tokens: true });
   const optionNames = Object.keys(options);
+  const seen = new Set<string>();
   for (const t of parsed.tokens) {
     if (t.kind !== 'option') continue;
     const spec = Object.prototype.hasOwnProperty.call(options, t.name) ? options[t.name] : undefined;
@@ -43,6 +45,8 @@ export function parseCommand<O extends Options>(argv: string[], options: O, posi
       const known = optionNames.map((n) => (options[n].short ? `--${n} (-${options[n].short})` : `--${n}`)).join(', ');
       throw new UsageError(`unknown option '${t.rawName}'${near ? ` (did you mean --${near}?)` : known ? ` (options: ${known})` : ' (this command takes no options)'}`);
     }
+    if (seen.has(t.name) && !spec.multiple) throw new UsageError(`option '--${t.name}' is given twice`);
+    seen.add(t.name);
     if (spec.type === 'boolean' && t.inlineValue) throw new UsageError(`option '${t.rawName}' takes no value`);
     if (spec.type === 'string') {
       const v = t.value;

@@ -69,6 +69,7 @@ const CASES: [string, string[], string | RegExp][] = [
   ['run', [M, '--repeat'], "option '--repeat' needs a value"],
   ['run', [M, '--outputs', '--json'], "option '--outputs' needs a value"],
   ['run', [M, '--json=yes'], "option '--json' takes no value"],
+  ['run', [M, '--seed', '1', '--seed=2'], "option '--seed' is given twice"],
   ['run', [], 'missing MODEL'],
   ['run', [M, 'extra.onnx'], "unexpected argument 'extra.onnx'"],
   ['run', [M, '--repeat', '1e9'], '--repeat must be an integer in [1, 10000], got 1e9'],
