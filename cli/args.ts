@@ -6,9 +6,8 @@
  * - `parseCommand` tokenizes with node:util parseArgs (non-strict, with tokens) and checks the tokens
  *   itself, so the messages are kiln's: an unknown option (with the nearest known one, or the list),
  *   an option missing its value, a value given to a flag, an option given twice (unless declared
- *   `multiple`), too few or too many positionals. A value
- *   that looks like a negative number (`--seed -1`) is taken as the option's value, so the bounds
- *   check, not the tokenizer, reports it.
+ *   `multiple`), too few or too many positionals. A value that looks like a negative number
+ *   (`--seed -1`) is taken as the option's value, so the bounds check, not the tokenizer, reports it.
  * - `numberOption` reads a number within bounds (`NumberSpec`: integer or not, inclusive min/max):
  *   decimal or exponent notation only (no hex, no empty string, no Infinity), and an absurd value
  *   (`--repeat 1e9`, `--seed 1e300`) is refused with the bounds in the message.
