@@ -6,6 +6,8 @@
  */
 import { KilnError } from '../compiler/errors.ts';
 import { SHAPE_USAGE, UsageError } from './args.ts';
+import { packageVersion } from './version.ts';
+import { nearest } from '../compiler/passes/pipeline.ts';
 import { parseMemorySize, setMemoryBudget } from '../compiler/ir/sizes.ts';
 
 /** One CLI command. */
@@ -17,22 +19,22 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: {
-    usage: `kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--json] ${SHAPE_USAGE}`,
+    usage: `kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--rtol R] [--atol A] [--json] ${SHAPE_USAGE}`,
     summary: 'run a model on seeded random or given inputs, with timings',
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
   ir: {
     usage: `kiln ir MODEL | FILE.kir ${SHAPE_USAGE}`,
-    summary: 'print the IR text of a model (or parse and re-print a .kir file)',
+    summary: 'print the IR text of a model (a .kir file is parsed, verified and re-printed)',
     load: async () => (await import('./commands/ir.ts')).irCommand,
   },
   conformance: {
-    usage: 'kiln conformance DIR [--backend ref] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5]',
+    usage: 'kiln conformance DIR [--backend ref] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5] [--verbose]',
     summary: "run ONNX backend node test cases and compare with their expected outputs",
     load: async () => (await import('./commands/conformance.ts')).conformanceCommand,
   },
   zoo: {
-    usage: 'kiln zoo list | kiln zoo export NAME FILE.onnx',
+    usage: 'kiln zoo list | kiln zoo export NAME FILE.onnx [--seed N]',
     summary: 'list the built-in models or export one as an ONNX file',
     load: async () => (await import('./commands/zoo.ts')).zooCommand,
   },
@@ -72,7 +74,7 @@ const COMMANDS: Record<string, Command> = {
 function usage(): string {
   const lines = ['kiln — a deep-learning model compiler you can step through', '', 'usage:'];
   for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(86)} ${c.summary}`);
-  lines.push('', 'MODEL is a path to an .onnx or .kir file, or zoo:NAME (see `kiln zoo list`).',
+  lines.push('', 'MODEL is a path to an .onnx or .kir file, or zoo:NAME (see `kiln zoo list`). `kiln --version` prints the version.',
     'Symbolic input dims are bound with --shape INPUT=1x3x640x640 (a whole input) or --dim NAME=8 (one symbol), both repeatable.');
   lines.push('Every command takes --max-memory SIZE (512M, 8G, 8GiB or bytes): the largest tensor kiln will',
     'allocate (default: half of this machine\'s memory); a larger one is refused before it is allocated.');
@@ -116,9 +118,15 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const cmd = COMMANDS[name];
+  if (name === '--version' || name === '-V') {
+    console.log(`kiln ${packageVersion()}`);
+    return 0;
+  }
+  const cmd = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
-    console.error(`kiln: unknown command '${name}'\n\n${usage()}`);
+    const near = nearest(name, Object.keys(COMMANDS));
+    const what = name.startsWith('-') ? 'option' : 'command';
+    console.error(`kiln: unknown ${what} '${name}'${near ? ` (did you mean '${near}'?)` : ''}\n\n${usage()}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

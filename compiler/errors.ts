@@ -21,10 +21,20 @@ export interface ErrorPlace {
 
 /** A user-facing error with a place. */
 export class KilnError extends Error {
+  /** The message without the place prefix. */
+  readonly reason: string;
   constructor(message: string, readonly place: ErrorPlace = {}) {
     super(formatPlace(place) + message);
     this.name = 'KilnError';
+    this.reason = message;
   }
+}
+
+/** A KilnError like `e` with extra place fields (its reason kept after `prefix`, its place merged, `extra` winning). */
+export function withPlace(e: KilnError, extra: ErrorPlace, prefix = ''): KilnError {
+  const out = new KilnError(prefix + e.reason, { ...e.place, ...extra });
+  out.stack = e.stack;
+  return out;
 }
 
 function formatPlace(p: ErrorPlace): string {

@@ -7,7 +7,7 @@ import { loadModel } from '../../compiler/load.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 
 export async function irCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { ...SHAPE_OPTIONS }, [1, 1]);
+  const { values, positionals } = parseCommand(argv, { ...SHAPE_OPTIONS }, [1, 1], ['MODEL']);
   process.stdout.write(printGraph(loadModel(positionals[0], await shapeBindings(values))));
   return 0;
 }

@@ -5,7 +5,7 @@
  * then exits 0.
  */
 import { parseCommand, UsageError } from '../args.ts';
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../version.ts';
 
 export async function kernelCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'install') {
@@ -37,12 +37,4 @@ export async function kernelCommand(argv: string[]): Promise<number> {
   // Everything is closed; if some user code left a handle open, do not linger as an orphan.
   setTimeout(() => process.exit(0), 2000).unref();
   return 0;
-}
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
 }

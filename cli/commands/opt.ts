@@ -10,18 +10,17 @@
  * --no-verify. With --check, a step past tolerance makes the command exit 1 after printing (the
  * table names the first divergent node).
  */
-import { SHAPE_OPTIONS, UsageError, numberOption, parseCommand, shapeBindings } from '../args.ts';
+import { SEED, SHAPE_OPTIONS, TOLERANCE, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import { PassManager, type StepResult } from '../../compiler/passes/manager.ts';
 import { type PassInstrument, dumpDirInstrument, printIrInstrument } from '../../compiler/passes/instruments.ts';
-import { TARGETS, defaultPipeline, isTarget } from '../../compiler/passes/all.ts';
-import { parsePipeline } from '../../compiler/passes/pipeline.ts';
+import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
 
 export async function optCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
     pipeline: { type: 'string' },
-    target: { type: 'string', default: 'cpu' },
+    target: { type: 'string' },
     'print-ir-after-all': { type: 'boolean', default: false },
     'print-ir-after-change': { type: 'boolean', default: false },
     'dump-dir': { type: 'string' },
@@ -32,16 +31,15 @@ export async function optCommand(argv: string[]): Promise<number> {
     rtol: { type: 'string' },
     atol: { type: 'string' },
     ...SHAPE_OPTIONS,
-  }, [1, 1]);
-  const target = values.target!;
-  if (!isTarget(target)) throw new UsageError(`unknown target '${target}' (available: ${TARGETS.join(', ')})`);
+  }, [1, 1], ['MODEL']);
+  const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
   if (values['print-ir-after-all'] && values['print-ir-after-change']) {
     throw new UsageError('--print-ir-after-all and --print-ir-after-change exclude each other');
   }
-  const seed = numberOption(values.seed, 'seed', 0, true);
-  const rtol = numberOption(values.rtol, 'rtol', 1e-4);
-  const atol = numberOption(values.atol, 'atol', 1e-5);
-  const pipeline = parsePipeline(values.pipeline ?? defaultPipeline(target));
+  const seed = numberOption(values.seed, 'seed', 0, SEED);
+  const rtol = numberOption(values.rtol, 'rtol', 1e-4, TOLERANCE);
+  const atol = numberOption(values.atol, 'atol', 1e-5, TOLERANCE);
+  const pipeline = pipelineOption(values.pipeline ?? defaultPipeline(target));
 
   const graph = loadModel(positionals[0], await shapeBindings(values));
   const instruments: PassInstrument[] = [];

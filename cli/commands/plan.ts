@@ -20,52 +20,50 @@
  * a planner bug, reported on stderr with exit status 1. An unknown planner or a
  * malformed option is a usage error (exit 2, listing the planners); a bad model or pipeline exits 1.
  */
-import { SHAPE_OPTIONS, UsageError, numberOption, parseCommand, shapeBindings } from '../args.ts';
+import { SHAPE_OPTIONS, type NumberSpec, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { writeFileAtomic } from '../../compiler/files.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
-import { TARGETS, defaultPipeline, isTarget } from '../../compiler/passes/all.ts';
-import { parsePipeline } from '../../compiler/passes/pipeline.ts';
+import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
 import { planMemory, plannerNames, validatePlan } from '../../compiler/schedule/index.ts';
 import { formatBytes, memorySummary, memoryTimelineTable } from '../../compiler/results/memory.ts';
 import { memorySvg } from '../../compiler/display/memory-svg.ts';
 import { memoryText } from '../../compiler/display/memory-text.ts';
 
+/** Arena alignment in bytes: 1 (packed) up to a 64 KiB page. */
+const ALIGNMENT: NumberSpec = { integer: true, min: 1, max: 65_536 };
+
 export async function planCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(argv, {
+    pipeline: { type: 'string' },
+    planner: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    arrow: { type: 'string' },
+    svg: { type: 'string' },
+    target: { type: 'string' },
+    order: { type: 'string' },
+    alignment: { type: 'string' },
+    'no-inplace': { type: 'boolean', default: false },
+    bars: { type: 'boolean', default: false },
+    ...SHAPE_OPTIONS,
+  }, [1, 1], ['MODEL']);
+  const planner = choiceOption(values.planner, 'planner', plannerNames(), 'best');
+  const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
+  const order = choiceOption(values.order, 'order', ['memory', 'graph'] as const, 'memory');
+  const alignment = numberOption(values.alignment, 'alignment', 64, ALIGNMENT);
+  for (const flag of ['arrow', 'svg'] as const) {
+    if (values[flag] === '') throw new UsageError(`--${flag} needs a file name`);
+  }
+  const pipelineText = values.pipeline === 'none' ? '' : values.pipeline ?? defaultPipeline(target);
+  const pipeline = pipelineOption(pipelineText);
+
   // `kiln plan ... | head`: a closed pipe ends the output quietly rather than with a stack trace.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  const { values, positionals } = parseCommand(argv, {
-    pipeline: { type: 'string' },
-    planner: { type: 'string', default: 'best' },
-    json: { type: 'boolean', default: false },
-    arrow: { type: 'string' },
-    svg: { type: 'string' },
-    target: { type: 'string', default: 'cpu' },
-    order: { type: 'string', default: 'memory' },
-    alignment: { type: 'string' },
-    'no-inplace': { type: 'boolean', default: false },
-    bars: { type: 'boolean', default: false },
-    ...SHAPE_OPTIONS,
-  }, [1, 1]);
-  const planner = values.planner!;
-  if (!plannerNames().includes(planner)) throw new UsageError(`unknown planner '${planner}' (planners: ${plannerNames().join(', ')})`);
-  const target = values.target!;
-  if (!isTarget(target)) throw new UsageError(`unknown target '${target}' (available: ${TARGETS.join(', ')})`);
-  const order = values.order!;
-  if (order !== 'memory' && order !== 'graph') throw new UsageError(`--order expects 'memory' or 'graph', got '${order}'`);
-  const alignment = numberOption(values.alignment, 'alignment', 64, true);
-  if (alignment < 1) throw new UsageError(`--alignment expects a whole number of bytes >= 1, got '${values.alignment}'`);
-  for (const flag of ['arrow', 'svg'] as const) {
-    if (values[flag] === '') throw new UsageError(`--${flag} needs a file name`);
-  }
-
   const model = positionals[0];
-  const pipelineText = values.pipeline === 'none' ? '' : values.pipeline ?? defaultPipeline(target);
-  const pipeline = parsePipeline(pipelineText);
   const input = loadModel(model, await shapeBindings(values));
   const results = pipeline.entries.length ? new PassManager({ target }).run(input, pipeline) : [];
   const graph = results.length ? results[results.length - 1].graph : input;

@@ -5,19 +5,21 @@
  * (each failure prints `error: ...` on stderr and the script goes on). --width sets the columns
  * results are laid out for (default: the terminal's, piped $COLUMNS or 120).
  */
-import { SHAPE_OPTIONS, numberOption, parseCommand, shapeBindings, UsageError } from '../args.ts';
+import { SHAPE_OPTIONS, type NumberSpec, numberOption, parseCommand, shapeBindings } from '../args.ts';
 
 /** The model the REPL opens when none is named. */
 export const DEFAULT_MODEL = 'zoo:resnet50';
+
+/** Columns results are laid out for: narrow enough to be readable, wide enough for any screen. */
+const WIDTH: NumberSpec = { integer: true, min: 20, max: 1000 };
 
 export async function replCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
     plain: { type: 'boolean', default: false },
     width: { type: 'string' },
     ...SHAPE_OPTIONS,
-  }, [0, 1]);
-  const width = values.width === undefined ? undefined : numberOption(values.width, 'width', 0, true);
-  if (width !== undefined && width < 20) throw new UsageError(`--width must be at least 20, got ${width}`);
+  }, [0, 1], ['MODEL']);
+  const width = values.width === undefined ? undefined : numberOption(values.width, 'width', 0, WIDTH);
   const { startRepl } = await import('../../repl/index.ts');
   return startRepl({ model: positionals[0] ?? DEFAULT_MODEL, plain: values.plain, width, bindings: await shapeBindings(values) });
 }

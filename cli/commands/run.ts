@@ -1,20 +1,28 @@
 /**
- * `kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--json]`
+ * `kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--rtol R]
+ *  [--atol A] [--json]`
  *
  * Loads the model ("compile" time: import, type inference and verification), binds inputs from
  * input_<k>.pb files or seeded random values, runs once as warm-up and then `repeat` timed runs
- * (default 1), and reports the median and minimum run time. Outputs are written as output_<k>.pb
+ * (default 1), and reports the median and minimum run time. When the --inputs folder also holds
+ * expected outputs (output_<k>.pb, as in an ONNX test data set), each result is compared with its
+ * file (compiler/runtime/compare.ts, the conformance runner's rule and default tolerances): the
+ * report gives, per output, the largest absolute and relative error, and the command exits 1 when
+ * any output is past --rtol/--atol. Outputs are written as output_<k>.pb
  * TensorProto files when --outputs is given (all written before any is moved into place, through
  * compiler/files.ts, so a failure never leaves a half-written folder or a stray temporary).
  */
-import { SHAPE_OPTIONS, parseCommand, numberOption, shapeBindings, UsageError } from '../args.ts';
+import { REPEAT, SEED, SHAPE_OPTIONS, TOLERANCE, choiceOption, numberOption, parseCommand, shapeBindings } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { randomInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
-import { loadInputsDir } from '../../compiler/runtime/conformance.ts';
+import {
+  DEFAULT_TOLERANCE, type ExpectedOutput, type OutputCheck, checkOutputs, loadInputsDir, readExpectedOutputs,
+} from '../../compiler/runtime/conformance.ts';
 import { bindShapes, requireStaticShapes, shapesOf } from '../../compiler/ops/bind-shapes.ts';
 import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
 import { writeFilesAtomic } from '../../compiler/files.ts';
+import { KilnError } from '../../compiler/errors.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
 
 /** Backends `kiln run` accepts today. */
@@ -22,18 +30,23 @@ export const RUN_BACKENDS = ['ref'];
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
-    backend: { type: 'string', default: 'ref' },
+    backend: { type: 'string' },
     inputs: { type: 'string' },
     outputs: { type: 'string' },
     seed: { type: 'string' },
     repeat: { type: 'string' },
+    rtol: { type: 'string' },
+    atol: { type: 'string' },
     json: { type: 'boolean', default: false },
     ...SHAPE_OPTIONS,
-  }, [1, 1]);
-  if (!RUN_BACKENDS.includes(values.backend!)) throw new UsageError(`unknown backend '${values.backend}' (available: ${RUN_BACKENDS.join(', ')})`);
-  const seed = numberOption(values.seed, 'seed', 0, true);
-  const repeat = numberOption(values.repeat, 'repeat', 1, true);
-  if (repeat < 1) throw new UsageError('--repeat must be at least 1');
+  }, [1, 1], ['MODEL']);
+  const backend = choiceOption(values.backend, 'backend', RUN_BACKENDS, 'ref');
+  const seed = numberOption(values.seed, 'seed', 0, SEED);
+  const repeat = numberOption(values.repeat, 'repeat', 1, REPEAT);
+  const tol = {
+    rtol: numberOption(values.rtol, 'rtol', DEFAULT_TOLERANCE.rtol, TOLERANCE),
+    atol: numberOption(values.atol, 'atol', DEFAULT_TOLERANCE.atol, TOLERANCE),
+  };
 
   const t0 = performance.now();
   let graph = loadModel(positionals[0], await shapeBindings(values));
@@ -42,6 +55,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   requireStaticShapes(graph, 'kiln run');
   const compileMs = performance.now() - t0;
   const inputs: Map<string, Tensor> = given ?? randomInputs(graph, seed);
+  const expected = values.inputs ? expectedOutputs(values.inputs, graph.outputs) : [];
 
   let outputs = runReference(graph, inputs); // warm-up
   const times: number[] = [];
@@ -55,23 +69,62 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   if (values.outputs) writeOutputs(values.outputs, graph.outputs, outputs);
 
-  const described = outputs.map((t, k) => ({ name: graph.outputs[k], dtype: t.dtype, shape: [...t.shape], ...tensorStats(t) }));
+  const checks = checkOutputs(outputs, expected.map((e) => e.tensor), graph.outputs, tol);
+  const described = outputs.map((t, k) => ({
+    name: graph.outputs[k], dtype: t.dtype, shape: [...t.shape], ...tensorStats(t),
+    ...(checks[k] ? { expected: expectedJson(expected[k].file, checks[k]) } : {}),
+  }));
   if (values.json) {
     console.log(JSON.stringify({
       model: positionals[0],
-      backend: values.backend,
+      backend,
       inputs: [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
       outputs: described,
       compileMs: round(compileMs), ms: round(ms), msMin: round(times[0]), repeat,
+      ...(checks.length ? { tolerance: tol, matchesExpected: checks.every((c) => !c.diff.reason) } : {}),
     }));
   } else {
-    console.log(`${positionals[0]} on ${values.backend}: compile ${compileMs.toFixed(1)} ms, run ${ms.toFixed(2)} ms (median of ${repeat}, min ${times[0].toFixed(2)} ms)`);
+    console.log(`${positionals[0]} on ${backend}: compile ${compileMs.toFixed(1)} ms, run ${ms.toFixed(2)} ms (median of ${repeat}, min ${times[0].toFixed(2)} ms)`);
     for (const o of described) {
       console.log(`  ${o.name}: ${o.dtype}[${o.shape.join(',')}] mean=${fmt(o.mean)} std=${fmt(o.std)} min=${fmt(o.min)} max=${fmt(o.max)}`);
     }
     if (values.outputs) console.log(`  wrote ${outputs.length} output file(s) to ${values.outputs}`);
+    if (checks.length) {
+      console.log(`  compared with ${checks.length} expected output file(s) in ${values.inputs} (rtol ${tol.rtol}, atol ${tol.atol}):`);
+      for (const c of checks) {
+        console.log(`    ${c.name}: max abs error ${fmtErr(c.diff.maxAbsError)}, max rel error ${fmtErr(c.diff.maxRelError)}`
+          + `  ${c.diff.reason ? `MISMATCH: ${c.diff.reason}` : 'ok'}`);
+      }
+    }
+  }
+  const bad = checks.filter((c) => c.diff.reason);
+  if (bad.length) {
+    console.error(`error: ${bad.map((c) => `'${c.name}'`).join(', ')} differ${bad.length === 1 ? 's' : ''} from the expected output`
+      + `${bad.length === 1 ? '' : 's'} in ${values.inputs} beyond tolerance (rtol ${tol.rtol}, atol ${tol.atol})`);
+    return 1;
   }
   return 0;
+}
+
+/**
+ * The expected outputs in an inputs folder (none is fine: then nothing is compared); more files than
+ * the graph has outputs is an error naming the folder.
+ */
+function expectedOutputs(dir: string, names: readonly string[]): ExpectedOutput[] {
+  const expected = readExpectedOutputs(dir);
+  if (expected.length > names.length) {
+    throw new KilnError(`found ${expected.length} expected output files (output_<k>.pb) but the graph has ${names.length} output${names.length === 1 ? '' : 's'}`, { file: dir });
+  }
+  return expected;
+}
+
+/** An output's comparison in `--json` (JSON has no Infinity: an infinite error is null). */
+function expectedJson(file: string, c: OutputCheck) {
+  const finite = (x: number) => (Number.isFinite(x) ? x : null);
+  return {
+    file, maxAbsError: finite(c.diff.maxAbsError), maxRelError: finite(c.diff.maxRelError), mismatched: c.diff.mismatched,
+    withinTolerance: !c.diff.reason, ...(c.diff.reason ? { reason: c.diff.reason } : {}),
+  };
 }
 
 /** Writes output_<k>.pb files into `dir` as one set (compiler/files.ts; the parent folder must exist). */
@@ -81,3 +134,4 @@ function writeOutputs(dir: string, names: readonly string[], outputs: Tensor[]):
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(5) : String(x));
+const fmtErr = (x: number) => (x === 0 ? '0' : Number.isFinite(x) ? x.toExponential(2) : String(x));

@@ -9,7 +9,7 @@ import { loadModel } from '../../compiler/load.ts';
 import { summarizeGraph, formatSummary, summaryJson } from '../../compiler/zoo/summary.ts';
 
 export async function summaryCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { json: { type: 'boolean', default: false }, ...SHAPE_OPTIONS }, [1, 1]);
+  const { values, positionals } = parseCommand(argv, { json: { type: 'boolean', default: false }, ...SHAPE_OPTIONS }, [1, 1], ['MODEL']);
   const graph = loadModel(positionals[0], await shapeBindings(values));
   const s = summarizeGraph(graph);
   console.log(values.json ? JSON.stringify({ model: positionals[0], ...summaryJson(s) }, null, 2) : formatSummary(s, positionals[0]));

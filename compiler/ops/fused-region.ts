@@ -26,7 +26,7 @@
  */
 import type { Attrs, TensorType } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
-import { AttrError, AttrReader, type OpDef, type ShapeContext, findOp } from './registry.ts';
+import { AttrError, AttrReader, type OpDef, type ShapeContext, findOp, readAttrs } from './registry.ts';
 import { BodyError, type BodyLine, type BodyOperand, parseBodyLine } from './fused-body.ts';
 
 /** The name of the region op. */
@@ -90,7 +90,7 @@ function parseFusedAttrs(r: AttrReader): FusedAttrs {
     }
     let parsed: unknown;
     try {
-      parsed = def.parseAttrs(new AttrReader(line.attrs));
+      parsed = readAttrs(def, line.attrs);
     } catch (e) {
       if (e instanceof AttrError) fail(`attribute '${e.attribute}': ${e.message}`);
       throw e;

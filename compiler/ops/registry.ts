@@ -4,6 +4,12 @@
  * An OpDef holds, side by side, everything kiln knows about an op: how to read and validate its
  * attributes, how many inputs/outputs it takes, its type/shape rule, and its reference kernel (the
  * TypeScript oracle every later backend is checked against). Registering a name twice throws.
+ *
+ * An op's attributes are the names its `parseAttrs` reads: the AttrReader records every name asked
+ * about (present or not), and `readAttrs` refuses a node whose attributes include one its op never
+ * asked about, naming it and listing the ones the op defines (onnxruntime refuses these too). So the
+ * typed readers in each op file are the single declaration of its attributes; a `parseAttrs` must
+ * therefore ask about every attribute it accepts on every call, not only in some branches.
  */
 import type { AttrValue, Attrs, Dim, TensorType } from '../ir/graph.ts';
 import type { DType } from '../ir/dtype.ts';
@@ -25,7 +31,10 @@ export interface OpDef<A = unknown> {
   readonly inputs: readonly [number, number];
   /** Outputs produced: [min, max]. */
   readonly outputs: readonly [number, number];
-  /** Reads and validates attributes; throws an AttrError naming the attribute. Unknown attrs are ignored. */
+  /**
+   * Reads and validates attributes through the reader (which records the names it is asked about:
+   * those are the op's attributes); throws an AttrError naming the attribute.
+   */
   parseAttrs(attrs: AttrReader): A;
   /**
    * The type rule: output types from input types (undefined for an omitted optional input).
@@ -75,16 +84,34 @@ export class AttrError extends Error {
   }
 }
 
-/** Typed access to a node's attributes with defaults; errors name the attribute. */
+/** Typed access to a node's attributes with defaults; errors name the attribute. Records the names asked about. */
 export class AttrReader {
+  private readonly asked = new Set<string>();
+
   constructor(readonly attrs: Attrs) {}
 
   has(name: string): boolean {
-    return name in this.attrs;
+    this.asked.add(name);
+    return Object.prototype.hasOwnProperty.call(this.attrs, name);
+  }
+
+  /** The attribute as stored, whatever its kind (for attributes that accept several kinds). */
+  raw(name: string): AttrValue | undefined {
+    return this.has(name) ? this.attrs[name] : undefined;
+  }
+
+  /** Every name asked about so far, in order: the attributes the op defines. */
+  askedNames(): string[] {
+    return [...this.asked];
+  }
+
+  /** The attributes present that were never asked about. */
+  unknownNames(): string[] {
+    return Object.keys(this.attrs).filter((n) => !this.asked.has(n));
   }
 
   private get(name: string, kind: AttrValue['kind']): AttrValue | undefined {
-    const a = this.attrs[name];
+    const a = this.raw(name);
     if (a === undefined) return undefined;
     if (a.kind !== kind) {
       // ONNX writers sometimes store an integral float attr as int and vice versa; accept the safe cases.
@@ -145,10 +172,25 @@ export class AttrReader {
   }
 }
 
-/** Parses a node's attributes through its op, turning AttrErrors into KilnErrors naming node and op. */
+/**
+ * Parses attributes through the op and refuses any the op does not define (an AttrError naming the
+ * first one and listing the op's attributes).
+ */
+export function readAttrs<A>(def: OpDef<A>, attrs: Attrs): A {
+  const reader = new AttrReader(attrs);
+  const parsed = def.parseAttrs(reader);
+  const [unknown] = reader.unknownNames();
+  if (unknown !== undefined) {
+    const known = reader.askedNames();
+    throw new AttrError(unknown, `${def.name} has no attribute '${unknown}' (${known.length ? `its attributes: ${known.join(', ')}` : 'it takes no attributes'})`);
+  }
+  return parsed;
+}
+
+/** Parses a node's attributes through its op (`readAttrs`), turning AttrErrors into KilnErrors naming node and op. */
 export function parseNodeAttrs<A>(def: OpDef<A>, attrs: Attrs, node: string): A {
   try {
-    return def.parseAttrs(new AttrReader(attrs));
+    return readAttrs(def, attrs);
   } catch (e) {
     if (e instanceof AttrError) throw new KilnError(e.message, { node, op: def.name, attribute: e.attribute });
     throw e;

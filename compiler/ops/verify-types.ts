@@ -64,8 +64,7 @@ export function collectTypeErrors(graph: Graph, opts: VerifyOptions = {}): KilnE
       attrs = nodeAttrs(def, n); // parsed once per node object and shared with inference and the executor
     } catch (e) {
       if (!(e instanceof KilnError)) return report('op.attrs', `attributes rejected: ${e instanceof Error ? e.message : String(e)}`);
-      const prefix = new KilnError('', e.place).message; // the place part, to keep only the reason
-      return report('op.attrs', e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message, e.place.attribute);
+      return report('op.attrs', e.reason, e.place.attribute);
     }
     const inputTypes: (TensorType | undefined)[] = [];
     for (const i of n.inputs) {

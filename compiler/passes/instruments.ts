@@ -25,7 +25,7 @@ import { printGraph } from '../ir/print.ts';
 import { hashOf } from '../ir/weights.ts';
 import { collectTypeErrors, verifyAll } from '../ops/verify-types.ts';
 import { collectGraphErrors } from '../ir/verify.ts';
-import { KilnError } from '../errors.ts';
+import { KilnError, withPlace } from '../errors.ts';
 import { ensureFolder, removeMatching, writeFileAtomic } from '../files.ts';
 import type { Decision, OptionValue, Pass } from './pass.ts';
 import type { PipelineEntry } from './pipeline.ts';
@@ -129,15 +129,6 @@ export function dumpDirInstrument(dir: string): PassInstrument {
     },
     after(_info, result) { write(dumpFileName(result.step, result.pass), result.graph); },
   };
-}
-
-/** A KilnError like `e` with extra place fields (its own message kept, its place merged). */
-export function withPlace(e: KilnError, extra: KilnError['place'], prefix = ''): KilnError {
-  const placePart = new KilnError('', e.place).message;
-  const raw = e.message.startsWith(placePart) ? e.message.slice(placePart.length) : e.message;
-  const out = new KilnError(prefix + raw, { ...e.place, ...extra });
-  out.stack = e.stack;
-  return out;
 }
 
 /**

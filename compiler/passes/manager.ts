@@ -20,12 +20,12 @@
  * reference belongs to step 0.
  */
 import type { Graph } from '../ir/graph.ts';
-import { KilnError } from '../errors.ts';
+import { KilnError, withPlace } from '../errors.ts';
 import { type Decision, type Pass, type PassContext, Statistics, findPass, allPasses } from './pass.ts';
 import { type Pipeline, type PipelineEntry, nearest, parsePipeline, resolveOptions } from './pipeline.ts';
 import {
   type NumericCheckInstrument, type PassInstrument, type StepInfo, type StepResult,
-  numericCheckInstrument, timingInstrument, verifierInstrument, withPlace,
+  numericCheckInstrument, timingInstrument, verifierInstrument,
 } from './instruments.ts';
 import type { NumericCheckOptions, NumericResult } from './numeric-check.ts';
 

@@ -2,9 +2,14 @@
  * Tensor comparison for conformance checks: exact for integers, bools and strings; for floats
  * |got - want| <= atol + rtol * |want| elementwise, with NaN equal to NaN and an infinity equal only
  * to the same infinity. Narrow floats (f16, bf16, float8, float4) are compared on their decoded
- * values. The result is undefined when the tensors match, or a one-line description of the first
- * difference: dtype, shape, or how many elements differ, the largest absolute and relative errors,
- * and the first bad index with both values.
+ * values.
+ *
+ * `diffTensors` measures the whole tensor: the largest absolute error |got - want| and the largest
+ * relative error |got - want| / |want| over all elements (an element that differs where want is 0,
+ * or a NaN or infinity that disagrees, counts as Infinity), how many elements are past tolerance, and,
+ * when any is (or dtype or shape differ), `reason`: a one-line description of the first difference
+ * (dtype, shape, or how many elements differ, the largest errors, and the first bad index with both
+ * values). `compareTensors` is that reason alone.
  */
 import { dtypeInfo } from '../ir/dtype.ts';
 import { type Tensor, readNumbers } from '../ir/tensor.ts';
@@ -15,20 +20,38 @@ export interface Tolerance {
   atol: number;
 }
 
+/** How far a result is from the expected tensor (see the module header). */
+export interface TensorDiff {
+  /** Largest |got - want|; Infinity for a dtype or shape mismatch or a differing string. */
+  readonly maxAbsError: number;
+  /** Largest |got - want| / |want|; Infinity where want is 0 and got differs. */
+  readonly maxRelError: number;
+  /** Elements past tolerance (all of them for a dtype or shape mismatch). */
+  readonly mismatched: number;
+  /** Why the tensors do not match; undefined when they do. */
+  readonly reason?: string;
+}
+
 const fmtShape = (t: Tensor) => `${t.dtype}[${t.shape.join(',')}]`;
 
 /** Compares `got` against `want`; undefined when they match, else the reason they do not. */
 export function compareTensors(got: Tensor, want: Tensor, tol: Tolerance): string | undefined {
-  if (got.dtype !== want.dtype) return `dtype mismatch: got ${got.dtype}, expected ${want.dtype}`;
-  if (got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) {
-    return `shape mismatch: got ${fmtShape(got)}, expected ${fmtShape(want)}`;
-  }
+  return diffTensors(got, want, tol).reason;
+}
+
+/** Measures `got` against `want` (see the module header). */
+export function diffTensors(got: Tensor, want: Tensor, tol: Tolerance): TensorDiff {
   const n = want.size;
+  const total = (reason: string): TensorDiff => ({ maxAbsError: Infinity, maxRelError: Infinity, mismatched: n, reason });
+  if (got.dtype !== want.dtype) return total(`dtype mismatch: got ${got.dtype}, expected ${want.dtype}`);
+  if (got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) {
+    return total(`shape mismatch: got ${fmtShape(got)}, expected ${fmtShape(want)}`);
+  }
   if (want.dtype === 'str') {
     const g = got.data as string[], w = want.data as string[];
     let bad = 0, first = -1;
     for (let i = 0; i < n; i++) if (g[i] !== w[i]) { bad++; if (first < 0) first = i; }
-    return bad ? `${bad} of ${n} strings differ; first at index ${first}: got ${JSON.stringify(g[first])}, expected ${JSON.stringify(w[first])}` : undefined;
+    return exactDiff(bad, bad ? `${bad} of ${n} strings differ; first at index ${first}: got ${JSON.stringify(g[first])}, expected ${JSON.stringify(w[first])}` : undefined);
   }
   if (!dtypeInfo(want.dtype).isFloat) return compareExact(got, want);
   const g = readNumbers(got), w = readNumbers(want);
@@ -40,21 +63,35 @@ export function compareTensors(got: Tensor, want: Tensor, tol: Tolerance): strin
     const ok = Number.isFinite(diff) && diff <= tol.atol + tol.rtol * Math.abs(b);
     const err = Number.isNaN(diff) ? Infinity : diff;
     if (err > maxAbs) maxAbs = err;
-    const rel = b === 0 ? (err === 0 ? 0 : Infinity) : err / Math.abs(b);
-    if (!ok && rel > maxRel) maxRel = rel;
+    const rel = b === 0 ? Infinity : err / Math.abs(b);
+    if (rel > maxRel) maxRel = rel;
     if (!ok) { bad++; if (first < 0) first = i; }
   }
-  if (!bad) return undefined;
-  return `${bad} of ${n} elements differ (rtol ${tol.rtol}, atol ${tol.atol}); max abs error ${fmt(maxAbs)}, max rel error ${fmt(maxRel)}; `
-    + `first at index ${first}: got ${fmt(g[first])}, expected ${fmt(w[first])}`;
+  const reason = bad ? `${bad} of ${n} elements differ (rtol ${tol.rtol}, atol ${tol.atol}); max abs error ${fmt(maxAbs)}, max rel error ${fmt(maxRel)}; `
+    + `first at index ${first}: got ${fmt(g[first])}, expected ${fmt(w[first])}` : undefined;
+  return { maxAbsError: maxAbs, maxRelError: maxRel, mismatched: bad, ...(reason ? { reason } : {}) };
 }
 
-function compareExact(got: Tensor, want: Tensor): string | undefined {
+/** The diff of strings: a differing string is an error of Infinity, absolute and relative. */
+function exactDiff(bad: number, reason: string | undefined): TensorDiff {
+  return { maxAbsError: bad ? Infinity : 0, maxRelError: bad ? Infinity : 0, mismatched: bad, ...(reason ? { reason } : {}) };
+}
+
+/** Integers and bools must match exactly; the errors are still measured, for reports. */
+function compareExact(got: Tensor, want: Tensor): TensorDiff {
   const g = got.data as ArrayLike<number | bigint>, w = want.data as ArrayLike<number | bigint>;
-  let bad = 0, first = -1;
-  for (let i = 0; i < want.size; i++) if (g[i] !== w[i]) { bad++; if (first < 0) first = i; }
-  if (!bad) return undefined;
-  return `${bad} of ${want.size} elements differ (exact match required for ${want.dtype}); first at index ${first}: got ${g[first]}, expected ${w[first]}`;
+  let bad = 0, first = -1, maxAbs = 0, maxRel = 0;
+  for (let i = 0; i < want.size; i++) {
+    if (g[i] === w[i]) continue;
+    bad++;
+    if (first < 0) first = i;
+    const err = Math.abs(Number(g[i]) - Number(w[i])), b = Math.abs(Number(w[i]));
+    if (err > maxAbs) maxAbs = err;
+    const rel = b === 0 ? Infinity : err / b;
+    if (rel > maxRel) maxRel = rel;
+  }
+  const reason = bad ? `${bad} of ${want.size} elements differ (exact match required for ${want.dtype}); first at index ${first}: got ${g[first]}, expected ${w[first]}` : undefined;
+  return { maxAbsError: maxAbs, maxRelError: maxRel, mismatched: bad, ...(reason ? { reason } : {}) };
 }
 
 function fmt(v: number): string {

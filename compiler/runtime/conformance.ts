@@ -6,8 +6,11 @@
  * `input_<k>.pb` (the k-th graph input that is not an initializer) and `output_<j>.pb` (the j-th
  * graph output) as serialized TensorProtos. Each case ends as pass, fail (import error, run error,
  * bad test data, dtype/shape mismatch, or numeric mismatch with the error sizes and first bad index)
- * or skip — only when the backend declares an op or dtype of the graph unsupported. `loadInputsDir`
- * is shared with `kiln run --inputs`: it binds input files to graph inputs and checks them.
+ * or skip — only when the backend declares an op or dtype of the graph unsupported. A case that runs
+ * also reports its worst errors (largest absolute and relative error over its outputs and data sets,
+ * as compare.ts measures them). `loadInputsDir`, `readExpectedOutputs` and `checkOutputs` are shared
+ * with `kiln run --inputs`: they bind input files to graph inputs and check them, read the expected
+ * `output_<k>.pb` files, and compare results with them.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +23,7 @@ import { findOp } from '../ops/registry.ts';
 import { loadOnnxFile } from '../import/onnx/import.ts';
 import { readTensorFile } from '../import/onnx/tensor-proto.ts';
 import { runReference } from './reference.ts';
-import { compareTensors } from './compare.ts';
+import { type TensorDiff, type Tolerance, diffTensors } from './compare.ts';
 
 /** A backend the runner can check. */
 export interface ConformanceBackend {
@@ -53,6 +56,9 @@ const refBackend: ConformanceBackend = {
 /** Backends by name. */
 export const CONFORMANCE_BACKENDS: Readonly<Record<string, ConformanceBackend>> = { ref: refBackend };
 
+/** The tolerance the runner (and `kiln run --inputs` against expected outputs) uses by default. */
+export const DEFAULT_TOLERANCE: Readonly<Tolerance> = { rtol: 1e-3, atol: 1e-5 };
+
 /** Options of a conformance run. */
 export interface ConformanceOptions {
   backend?: string;
@@ -71,6 +77,10 @@ export interface CaseResult {
   /** Why it failed or was skipped. */
   reason?: string;
   ms: number;
+  /** The largest absolute error over the outputs of every data set (absent when nothing ran to compare). */
+  maxAbsError?: number;
+  /** The largest relative error, likewise. */
+  maxRelError?: number;
 }
 
 /** All results and the counts. */
@@ -85,7 +95,7 @@ export interface ConformanceReport {
 export function runConformance(dir: string, opts: ConformanceOptions = {}): ConformanceReport {
   const backend = CONFORMANCE_BACKENDS[opts.backend ?? 'ref'];
   if (!backend) throw new KilnError(`unknown backend '${opts.backend}' (available: ${Object.keys(CONFORMANCE_BACKENDS).join(', ')})`);
-  const tol = { rtol: opts.rtol ?? 1e-3, atol: opts.atol ?? 1e-5 };
+  const tol = { rtol: opts.rtol ?? DEFAULT_TOLERANCE.rtol, atol: opts.atol ?? DEFAULT_TOLERANCE.atol };
   const results: CaseResult[] = [];
   for (const caseDir of caseFolders(dir)) {
     const name = path.basename(caseDir);
@@ -110,8 +120,10 @@ function caseFolders(dir: string): string[] {
   return cases;
 }
 
-function runCase(dir: string, backend: ConformanceBackend, tol: { rtol: number; atol: number }): Pick<CaseResult, 'status' | 'reason'> {
-  const fail = (reason: string) => ({ status: 'fail' as const, reason });
+type CaseOutcome = Pick<CaseResult, 'status' | 'reason' | 'maxAbsError' | 'maxRelError'>;
+
+function runCase(dir: string, backend: ConformanceBackend, tol: Tolerance): CaseOutcome {
+  const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
   let graph: Graph;
   try {
     graph = loadOnnxFile(path.join(dir, 'model.onnx'));
@@ -122,31 +134,57 @@ function runCase(dir: string, backend: ConformanceBackend, tol: { rtol: number; 
   if (why) return { status: 'skip', reason: why };
   const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   if (!sets.length) return fail('bad test data: no test_data_set_* folder');
+  let worst: Worst | undefined;
   for (const set of sets) {
     const setDir = path.join(dir, set);
     let inputs: Map<string, Tensor>;
     let expected: Tensor[];
     try {
       inputs = loadInputsDir(setDir, graph);
-      expected = readOutputs(setDir);
+      expected = readExpectedOutputs(setDir).map((o) => o.tensor);
     } catch (e) {
-      return fail(`bad test data in ${set}: ${message(e, dir)}`);
+      return fail(`bad test data in ${set}: ${message(e, dir)}`, worst);
     }
     if (expected.length !== graph.outputs.length) {
-      return fail(`bad test data in ${set}: ${expected.length} output files for ${graph.outputs.length} graph outputs`);
+      return fail(`bad test data in ${set}: ${expected.length} output files for ${graph.outputs.length} graph outputs`, worst);
     }
     let got: Tensor[];
     try {
       got = backend.run(graph, inputs);
     } catch (e) {
-      return fail(`run error: ${message(e, dir)}`);
+      return fail(`run error: ${message(e, dir)}`, worst);
     }
-    for (let j = 0; j < expected.length; j++) {
-      const diff = compareTensors(got[j], expected[j], tol);
-      if (diff) return fail(`${sets.length > 1 ? `${set}: ` : ''}output ${j} '${graph.outputs[j]}': ${diff}`);
+    const checks = checkOutputs(got, expected, graph.outputs, tol);
+    for (const c of checks) {
+      worst = {
+        maxAbsError: Math.max(worst?.maxAbsError ?? 0, c.diff.maxAbsError),
+        maxRelError: Math.max(worst?.maxRelError ?? 0, c.diff.maxRelError),
+      };
     }
+    const bad = checks.find((c) => c.diff.reason);
+    if (bad) return fail(`${sets.length > 1 ? `${set}: ` : ''}output ${bad.index} '${bad.name}': ${bad.diff.reason}`, worst);
   }
-  return { status: 'pass' };
+  return { status: 'pass', ...worst };
+}
+
+/** The worst errors of a case so far. */
+type Worst = Required<Pick<CaseResult, 'maxAbsError' | 'maxRelError'>>;
+
+/** One graph output compared with its expected tensor. */
+export interface OutputCheck {
+  /** The output's position among the graph outputs. */
+  readonly index: number;
+  readonly name: string;
+  readonly diff: TensorDiff;
+}
+
+/** Compares each result with the expected tensor of the same position (`names` are the graph outputs). */
+export function checkOutputs(got: readonly Tensor[], expected: readonly Tensor[], names: readonly string[], tol: Tolerance): OutputCheck[] {
+  return expected.map((want, index) => {
+    const diff: TensorDiff = got[index] ? diffTensors(got[index], want, tol)
+      : { maxAbsError: Infinity, maxRelError: Infinity, mismatched: want.size, reason: `no result (the run produced ${got.length} outputs)` };
+    return { index, name: names[index] ?? `#${index}`, diff };
+  });
 }
 
 /** An error's message with the case folder prefix removed (the case name is printed already). */
@@ -156,9 +194,19 @@ function message(e: unknown, dir: string): string {
   return text.split(dir + path.sep).join('');
 }
 
-function readOutputs(dir: string): Tensor[] {
-  const files = numberedFiles(dir, 'output');
-  return files.map((f) => readTensorFile(path.join(dir, f)));
+/** One expected output read from a folder. */
+export interface ExpectedOutput {
+  /** The file's path. */
+  readonly file: string;
+  readonly tensor: Tensor;
+}
+
+/**
+ * The `output_<k>.pb` files of a folder, in k order (none: an empty list); throws a KilnError naming
+ * the folder when the numbering has a gap, or naming the file when one cannot be read.
+ */
+export function readExpectedOutputs(dir: string): ExpectedOutput[] {
+  return numberedFiles(dir, 'output').map((f) => ({ file: path.join(dir, f), tensor: readTensorFile(path.join(dir, f)) }));
 }
 
 /** `<prefix>_<k>.pb` files of a folder, in k order; throws unless k runs 0..n-1. */

@@ -88,10 +88,11 @@ test('kiln opt --check and --dump-dir', () => {
   assert.is(kiln('opt', noData, '--pipeline', 'dce').code, 0, 'without --check it runs');
 });
 
-test('kiln opt errors: bad pipeline (exit 1, position), bad flags (exit 2)', () => {
+test('kiln opt errors: bad pipeline (exit 2, position), bad flags (exit 2)', () => {
   const r = kiln('opt', MODEL, '--pipeline', 'shape-infer,dcee');
-  assert.is(r.code, 1);
-  assert.match(r.err, "error: pipeline position 13: unknown pass 'dcee' (did you mean 'dce'?); known passes:");
+  assert.is(r.code, 2);
+  assert.match(r.err, "kiln opt: bad --pipeline: pipeline position 13: unknown pass 'dcee' (did you mean 'dce'?); known passes:");
+  assert.match(r.err, '(see `kiln passes`)\nusage: kiln opt');
   assert.not.match(r.err, /\n\s+at /);
   for (const args of [['opt'], ['opt', MODEL, '--target', 'tpu'], ['opt', MODEL, '--print-ir-after-all', '--print-ir-after-change'],
     ['opt', MODEL, '--rtol', 'x'], ['opt', MODEL, '--frob']]) {

@@ -2,7 +2,7 @@
  * `kiln plan` driven as a user drives it (a child process per command): --json fields and their
  * consistency (lower bound <= peak <= naive, the same figures as planning in-process), the text
  * summary and chart, --arrow and --svg files (read back with apache-arrow and an XML check),
- * `--pipeline none`, and usage errors (exit 2, planners listed) against bad models (exit 1).
+ * `--pipeline none`, and usage errors (exit 2, planners listed; a bad pipeline too) against bad models (exit 1).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -93,10 +93,10 @@ test('plan without flags: summary and text chart within the width', () => {
   assert.match(bars.out, '█ live bytes, ░ arena high-water');
 });
 
-test('bad arguments exit 2 with usage; bad models and pipelines exit 1', () => {
+test('bad arguments and pipelines exit 2 with usage; bad models exit 1', () => {
   const bad = kiln('plan', 'zoo:mlp', '--planner', 'frob');
   assert.is(bad.code, 2);
-  assert.match(bad.err, "unknown planner 'frob' (planners: naive, greedy-size, greedy-breadth, best)");
+  assert.match(bad.err, "kiln plan: unknown planner 'frob'; available: naive, greedy-size, greedy-breadth, best\nusage: kiln plan MODEL");
   assert.match(bad.err, 'usage: kiln plan MODEL');
   for (const args of [['plan'], ['plan', 'a', 'b'], ['plan', 'zoo:mlp', '--frob'], ['plan', 'zoo:mlp', '--order', 'sideways'],
     ['plan', 'zoo:mlp', '--alignment', 'x'], ['plan', 'zoo:mlp', '--alignment', '0'], ['plan', 'zoo:mlp', '--target', 'tpu'],
@@ -110,8 +110,8 @@ test('bad arguments exit 2 with usage; bad models and pipelines exit 1', () => {
   assert.is(model.code, 1);
   assert.match(model.err, /^error: .*nosuchmodel/);
   const pipe = kiln('plan', 'zoo:mlp', '--pipeline', 'no-such-pass');
-  assert.is(pipe.code, 1);
-  assert.match(pipe.err, /^error: .*no-such-pass/);
+  assert.is(pipe.code, 2);
+  assert.match(pipe.err, /^kiln plan: bad --pipeline: .*unknown pass 'no-such-pass'.*see `kiln passes`/);
   assert.match(kiln('--help').out, 'kiln plan MODEL');
 });
 

@@ -140,10 +140,13 @@ test('structural errors: undefined inputs, values defined twice, missing outputs
   assert.match(errorOf(base([node('Neg', ['x'], ['z'])])), "graph output 'y' is not produced by any node");
 });
 
-test('attribute and shape errors from type inference name the file, node and op', () => {
+test('attribute and shape errors from type inference name the file, the ONNX node and op', () => {
   const spec = (a: ReturnType<typeof attr.str>) => modelBytes({ nodes: [node('Transpose', ['x'], ['y'], [a], 'tr')], inputs: [value('x', 1, [2, 3])], outputs: [value('y', 1, [3, 2])] });
-  assert.match(errorOf(spec(attr.str('perm', 'no'))), /^m\.onnx, node 'y', op Transpose, attribute 'perm': expected ints, got string/);
-  assert.match(errorOf(spec(attr.ints('perm', [0, 0]))), /^m\.onnx, node 'y', op Transpose: type inference failed/);
+  assert.match(errorOf(spec(attr.str('perm', 'no'))), /^m\.onnx, node 'tr', op Transpose, attribute 'perm': expected ints, got string/);
+  assert.match(errorOf(spec(attr.ints('perm', [0, 0]))), /^m\.onnx, node 'tr', op Transpose: type inference failed/);
+  // an attribute the op does not define is refused (as onnxruntime does), listing the ones it has
+  assert.is(errorOf(spec(attr.ints('permutation', [1, 0]))),
+    "m.onnx, node 'tr', op Transpose, attribute 'permutation': Transpose has no attribute 'permutation' (its attributes: perm)");
 });
 
 test('version checks: IR 3-13, ai.onnx opset up to 27 and required', () => {

@@ -18,7 +18,7 @@ import type { Tensor } from '../../ir/tensor.ts';
 import { formatType } from '../../ir/graph.ts';
 import { dimProblem, shapeProblem } from '../../ir/sizes.ts';
 import { lazyConstant } from '../../ir/lazy-weights.ts';
-import { KilnError } from '../../errors.ts';
+import { KilnError, withPlace } from '../../errors.ts';
 import { readRegularFile } from '../../files.ts';
 import { AttrReader, findOp } from '../../ops/registry.ts';
 import { inferTypes } from '../../ops/infer.ts';
@@ -58,12 +58,10 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
   try {
     graph = inferTypes(graph, { file });
   } catch (e) {
-    // some errors (attribute parsing) are raised without the file; add it
-    if (e instanceof KilnError && file && !e.place.file) {
-      const prefix = new KilnError('', e.place).message;
-      throw new KilnError(e.message.slice(prefix.length), { ...e.place, file });
-    }
-    throw e;
+    // inference names a node by its IR id and attribute errors carry no file: name the file and the ONNX node
+    if (!(e instanceof KilnError)) throw e;
+    const onnxName = e.place.node === undefined ? undefined : graph.nodes.find((n) => n.outputs[0] === e.place.node)?.loc[0];
+    throw withPlace(e, { ...(file ? { file } : {}), ...(onnxName ? { node: onnxName } : {}) });
   }
   checkDeclaredOutputs(graph, declared, file);
   return graph;
