@@ -127,7 +127,7 @@ test('bad --shape / --dim text exits 2 with the usage on every command; a bad bi
     ['opt', ['--shape', 'x=1x3xHx64'], "--shape x: '1x3xHx64' is not a list of sizes like 1x3x640x640"],
     ['plan', ['--dim', 'N'], "--dim expects NAME=SIZE such as N=8, got 'N'"],
     ['summary', ['--dim', 'N=0'], '--dim N: a size must be a whole number >= 1, got 0'],
-    ['ir', ['--shape'], "'--shape <value>' argument missing"],
+    ['ir', ['--shape'], "option '--shape' needs a value"],
     ['repl', ['--dim', 'N=1', '--dim', 'N=2'], "--dim binds 'N' twice (1 and 2)"],
   ];
   for (const [cmd, args, message] of bad) {
