@@ -287,44 +287,62 @@ export class WorkerExecutor implements CellExecutor {
 /**
  * Stops the JavaScript a worker thread is running, without ending the thread: `Runtime.terminateExecution`
  * sent through an in-process inspector session (NodeWorker domain). V8 cancels the termination when
- * the outermost call returns, so the worker's event loop goes on with its state intact. One per
- * client; shared by the kernel's cell worker and the REPL's worker (repl/worker-engine.ts).
+ * the outermost call returns, so the worker's event loop goes on with its state intact. Used by the
+ * kernel's cell worker and the REPL's worker (repl/worker-engine.ts).
+ *
+ * Every terminator in a process shares ONE inspector session, opened on first use and kept: it sees
+ * each worker attach as the worker starts. A second session opened later must first be told about
+ * every older worker, one after another, and a worker that is gone or busy holds that up for seconds,
+ * so the newest worker (the one to stop) could be reported too late.
  */
 export class ExecutionTerminator {
-  private inspector: InspectorSession | undefined;
-  private readonly sessions = new Map<number, string>();
-
   /** Stops what `worker` runs now; false when the inspector is unavailable or does not see the worker. */
   async terminate(worker: Worker): Promise<boolean> {
     try {
-      if (!this.inspector) {
-        const { Session } = await import('node:inspector');
-        const s = new Session();
-        s.connect();
-        s.on('NodeWorker.attachedToWorker', (e) => {
-          const p = e.params as { sessionId: string; workerInfo: { workerId: string } };
-          this.sessions.set(Number(p.workerInfo.workerId), p.sessionId);
-        });
-        await new Promise<void>((res, rej) => s.post('NodeWorker.enable', { waitForDebuggerOnStart: false }, (err) => (err ? rej(err) : res())));
-        this.inspector = s;
-      }
-      // the inspector reports the worker asynchronously; on a loaded machine that can take a while
-      for (let i = 0; i < 400 && !this.sessions.has(worker.threadId); i++) await delay(5);
-      const sessionId = this.sessions.get(worker.threadId);
+      const inspector = await sharedInspector();
+      // the inspector reports a new worker asynchronously; on a loaded machine that can take a while
+      for (let i = 0; i < 400 && !inspector.sessions.has(worker.threadId); i++) await delay(5);
+      const sessionId = inspector.sessions.get(worker.threadId);
       if (sessionId === undefined) return false;
       const message = JSON.stringify({ id: 1, method: 'Runtime.terminateExecution' });
-      await new Promise<void>((res, rej) => this.inspector!.post('NodeWorker.sendMessageToWorker', { sessionId, message }, (err) => (err ? rej(err) : res())));
+      await new Promise<void>((res, rej) => inspector.session.post('NodeWorker.sendMessageToWorker', { sessionId, message }, (err) => (err ? rej(err) : res())));
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Disconnects the inspector session. */
-  close(): void {
-    try { this.inspector?.disconnect(); } catch { /* already gone */ }
-    this.inspector = undefined;
-  }
+  /** Nothing to release: the process-wide inspector session stays for the next worker. */
+  close(): void {}
+}
+
+/** The process-wide inspector session and the inspector's session id of each worker it has seen. */
+interface SharedInspector {
+  readonly session: InspectorSession;
+  readonly sessions: Map<number, string>;
+}
+
+let shared: Promise<SharedInspector> | undefined;
+
+function sharedInspector(): Promise<SharedInspector> {
+  shared ??= (async () => {
+    const { Session } = await import('node:inspector');
+    const session = new Session();
+    session.connect();
+    const sessions = new Map<number, string>();
+    session.on('NodeWorker.attachedToWorker', (e) => {
+      const p = e.params as { sessionId: string; workerInfo: { workerId: string } };
+      sessions.set(Number(p.workerInfo.workerId), p.sessionId);
+    });
+    session.on('NodeWorker.detachedFromWorker', (e) => {
+      const p = e.params as { sessionId: string };
+      for (const [id, sid] of sessions) if (sid === p.sessionId) sessions.delete(id);
+    });
+    await new Promise<void>((res, rej) => session.post('NodeWorker.enable', { waitForDebuggerOnStart: false }, (err) => (err ? rej(err) : res())));
+    return { session, sessions };
+  })();
+  shared.catch(() => { shared = undefined; });
+  return shared;
 }
 
 /** What `stopInStages` needs: the worker, the running work's settlement, and how to ask it to stop. */
