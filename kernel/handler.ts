@@ -27,7 +27,7 @@ import { stderrLog, type KernelLog } from './log.ts';
 import { newHeader, type OutgoingMessage } from './wire.ts';
 import {
   PROTOCOL_VERSION, type Channel, type CompleteRequest, type ExecuteRequest, type HistoryRequest, type InspectRequest,
-  type IsCompleteRequest, type JsonObject, type KernelInfoReply, type Message, type MimeBundle,
+  type JsonObject, type KernelInfoReply, type Message, type MimeBundle,
 } from './messages.ts';
 
 /** Where the handler's messages go (the server's sockets, or a test's list). */

@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { HistoryEntry, HistoryRequest } from './messages.ts';
+import { writeFileAtomic } from '../compiler/files.ts';
 
 /** One stored cell. */
 export interface HistoryItem {
@@ -132,12 +133,10 @@ export class History {
     this.kept = this.kept.slice(this.kept.length - n);
     this.bytes = bytes;
     if (!this.file) return;
-    const tmp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${process.pid}.tmp`);
     try {
-      fs.writeFileSync(tmp, this.kept.map((k) => lineOf(k.item)).join(''), { mode: 0o600 });
-      fs.renameSync(tmp, this.file);
+      // the file exists (appended with mode 0600), so the rewrite keeps its permissions
+      writeFileAtomic(this.file, this.kept.map((k) => lineOf(k.item)).join(''), { what: 'kernel history' });
     } catch (e) {
-      fs.rmSync(tmp, { force: true });
       this.disableFile(e);
     }
   }

@@ -15,7 +15,6 @@
  * short linger so the last replies still go out; `closed` then resolves. SIGINT interrupts the running
  * cell (interrupt_mode signal) instead of stopping the kernel.
  */
-import fs from 'node:fs';
 import crypto from 'node:crypto';
 import * as zmq from 'zeromq';
 import { KernelHandler } from './handler.ts';
@@ -24,6 +23,7 @@ import { Signer, SignatureHistory, ReplayedMessage, decode, encode, WireError, t
 import { stderrLog, type KernelLog } from './log.ts';
 import { WorkerExecutor, type CellExecutor } from './worker-client.ts';
 import type { Channel } from './messages.ts';
+import { readRegularFile } from '../compiler/files.ts';
 
 /** A Jupyter connection file. */
 export interface ConnectionInfo {
@@ -57,7 +57,7 @@ export interface ServerOptions {
 
 /** Reads and checks a connection file. */
 export function readConnectionFile(file: string): ConnectionInfo {
-  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ConnectionInfo>;
+  const info = JSON.parse(readRegularFile(file, 'connection file').toString('utf8')) as Partial<ConnectionInfo>;
   for (const k of ['ip', 'shell_port', 'iopub_port', 'stdin_port', 'control_port', 'hb_port'] as const) {
     if (info[k] === undefined) throw new Error(`connection file ${file} has no '${k}'`);
   }

@@ -311,11 +311,6 @@ function isWord(t: Token | undefined, w: string): boolean {
   return t !== undefined && t.kind === 'ident' && t.value === w;
 }
 
-/** `let [a] = ...` / `let {a} = ...` (a punct right after the keyword that opens a pattern). */
-function isDestructuringDecl(toks: Token[]): boolean {
-  return (isWord(toks[0], 'const') || isWord(toks[0], 'let') || isWord(toks[0], 'var')) && (toks[1]?.value === '{' || toks[1]?.value === '[');
-}
-
 /** Whether a statement is an expression statement (not a declaration, control statement, block or label). */
 function isExpression(toks: Token[]): boolean {
   const t = toks[0];

@@ -18,7 +18,7 @@
  * `waitUntilExit()` then resolves.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Box, Static, Text, useApp, useStdout } from 'ink';
+import { Box, Static, useApp, useStdout } from 'ink';
 import type { History } from './history.ts';
 import { lineLabel, type ReplEngine } from './engine.ts';
 import { fold, foldNote } from './fold.ts';

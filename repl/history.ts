@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../compiler/files.ts';
 
 /** Where the history file lives (see the module header). */
 export function historyPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -63,7 +64,7 @@ export class History {
       fs.appendFileSync(this.file, line + '\n');
       this.fileLines++;
       if (this.fileLines > 2 * this.limit) {
-        fs.writeFileSync(this.file, this.entries.slice(-this.limit).join('\n') + '\n');
+        writeFileAtomic(this.file, this.entries.slice(-this.limit).join('\n') + '\n', { what: 'REPL history' });
         this.fileLines = Math.min(this.entries.length, this.limit);
       }
     } catch {

@@ -11,7 +11,7 @@
  * exact i-k-j loop that wraps like two's-complement C (Math.imul for 32-bit, BigInt.asIntN for 64-bit).
  */
 import type { DType } from '../ir/dtype.ts';
-import type { Dim, TensorType } from '../ir/graph.ts';
+import type { Dim } from '../ir/graph.ts';
 import { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
 import { FLOAT_TYPES, broadcastDims, broadcastOffsets, expectDType, required, sameDType } from './support.ts';

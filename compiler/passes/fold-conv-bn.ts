@@ -27,7 +27,7 @@
  * untouched) and sits at the producer's position; provenance is the producer's loc then the BN's.
  * For MatMul, the scaled MatMul gets a fresh output name and the bias Add takes the BN's name.
  */
-import type { Constant, Graph, Node } from '../ir/graph.ts';
+import type { Constant, Node } from '../ir/graph.ts';
 import type { DType } from '../ir/dtype.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { FLOAT_TYPES } from '../ops/support.ts';
