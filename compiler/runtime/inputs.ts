@@ -8,7 +8,7 @@
  */
 import type { Graph } from '../ir/graph.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
-import { Tensor, readNumbers } from '../ir/tensor.ts';
+import { Tensor, readNumbers, writeNumbers } from '../ir/tensor.ts';
 import { checkTensorSize } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
 import { requireStaticShapes } from '../ops/bind-shapes.ts';
@@ -34,14 +34,21 @@ export function randomInputs(graph: Graph, seed = 0, dims: Readonly<Record<strin
   for (const input of graph.inputs) {
     const { dtype } = input.type;
     const shape = input.type.shape.map((d) => (typeof d === 'number' ? d : dims[d]));
-    const n = checkTensorSize({ value: input.name, what: 'graph input' }, dtype, shape);
-    const values = new Float64Array(n);
-    const info = dtypeInfo(dtype);
+    checkTensorSize({ value: input.name, what: 'graph input' }, dtype, shape);
     if (dtype === 'str') throw new KilnError(`cannot make random values for string input '${input.name}'`);
-    for (let i = 0; i < n; i++) {
-      values[i] = info.isFloat ? normal() : dtype === 'bool' ? (rand() < 0.5 ? 0 : 1) : Math.floor(rand() * 10);
+    const info = dtypeInfo(dtype);
+    const draw = info.isFloat ? normal : dtype === 'bool' ? () => (rand() < 0.5 ? 0 : 1) : () => Math.floor(rand() * 10);
+    const t = Tensor.zeros(dtype, shape);
+    // values are drawn a chunk at a time into the tensor's own storage, so a u8 input near the memory
+    // budget never needs an f64 copy eight times its size
+    const chunk = new Float64Array(Math.min(t.size, 1 << 16));
+    const data = t.data as Exclude<Tensor['data'], string[]>;
+    for (let off = 0; off < t.size; off += chunk.length) {
+      const len = Math.min(chunk.length, t.size - off);
+      for (let i = 0; i < len; i++) chunk[i] = draw();
+      writeNumbers(new Tensor(dtype, [len], data.subarray(off, off + len)), chunk);
     }
-    out.set(input.name, Tensor.fromNumbers(dtype, shape, values));
+    out.set(input.name, t);
   }
   return out;
 }
