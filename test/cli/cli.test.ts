@@ -6,11 +6,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { type CliResult, runKiln } from '../support/cli.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, conformanceCase } from '../support/paths.ts';
+import { conformanceCase } from '../support/paths.ts';
 import { readTensorFile, writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
 import { importOnnx } from '../../compiler/import/onnx/import.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
@@ -18,14 +18,9 @@ import { runReference } from '../../compiler/runtime/reference.ts';
 import { randomInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
 import { Tensor, readNumbers } from '../../compiler/ir/tensor.ts';
 
-interface Result { code: number; out: string; err: string }
+type Result = CliResult;
 
-function kiln(...args: string[]): Result {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), ...args], {
-    cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000,
-  });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const kiln = (...args: string[]): Result => runKiln(args);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-cli-'));
 const noStack = (r: Result) => assert.not.match(r.err, /\n\s+at /, `stack trace printed:\n${r.err}`);
@@ -160,17 +155,14 @@ test('zoo export writes an ONNX file that imports back and computes the same out
 });
 
 test('no arguments (npm start) opens the REPL on zoo:resnet50; piped stdin gives plain text', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts')], {
-    cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000, input: 'help\nir\n',
-    env: { ...process.env, KILN_HISTORY_FILE: path.join(tmp, 'history') },
-  });
-  assert.is(r.status, 0, r.stderr);
-  assert.is(r.stderr, '');
-  assert.match(r.stdout, /^kiln commands/, 'help comes first: the model loads silently');
-  for (const c of ['step [N]', 'diff [A [B]]', 'back [N]', 'mem [STEP]', 'run [']) assert.match(r.stdout, c);
-  assert.match(r.stdout, /\nkiln\.graph @resnet50\(%input: f32\[1,3,224,224\]\)/, 'the IR of zoo:resnet50');
-  assert.match(r.stdout, '= Conv(');
-  assert.not.match(r.stdout, /\x1b\[/, 'no ANSI escapes when piped');
+  const r = runKiln([], { input: 'help\nir\n', env: { ...process.env, KILN_HISTORY_FILE: path.join(tmp, 'history') } });
+  assert.is(r.code, 0, r.err);
+  assert.is(r.err, '');
+  assert.match(r.out, /^kiln commands/, 'help comes first: the model loads silently');
+  for (const c of ['step [N]', 'diff [A [B]]', 'back [N]', 'mem [STEP]', 'run [']) assert.match(r.out, c);
+  assert.match(r.out, /\nkiln\.graph @resnet50\(%input: f32\[1,3,224,224\]\)/, 'the IR of zoo:resnet50');
+  assert.match(r.out, '= Conv(');
+  assert.not.match(r.out, /\x1b\[/, 'no ANSI escapes when piped');
 });
 
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));

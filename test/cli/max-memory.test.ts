@@ -5,21 +5,18 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { type CliResult, runKiln } from '../support/cli.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/paths.ts';
 
-interface Result { code: number; out: string; err: string }
+type Result = CliResult;
 
+/** The CLI without an inherited KILN_MAX_MEMORY, so each call's budget is the one it names. */
 function kiln(...args: string[]): Result {
   const env = { ...process.env };
   delete env.KILN_MAX_MEMORY;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), ...args], {
-    cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000, env,
-  });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  return runKiln(args, { env });
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-mem-'));

@@ -5,23 +5,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { type CliResult, runKiln } from '../support/cli.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/paths.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
 import '../../compiler/passes/all.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
 
-interface Result { code: number; out: string; err: string }
+type Result = CliResult;
 
-function kiln(...args: string[]): Result {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), ...args], {
-    cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000,
-  });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const kiln = (...args: string[]): Result => runKiln(args);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-opt-'));
 const MODEL = path.join(tmp, 'm.kir');

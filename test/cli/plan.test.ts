@@ -6,24 +6,18 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { type CliResult, runKiln } from '../support/cli.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { REPO_ROOT } from '../support/paths.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { planMemory } from '../../compiler/schedule/index.ts';
 import { checkXml } from '../results/xml-check.ts';
 
-interface Result { code: number; out: string; err: string }
+type Result = CliResult;
 
-function kiln(...args: string[]): Result {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), ...args], {
-    cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const kiln = (...args: string[]): Result => runKiln(args, { env: { ...process.env, NO_COLOR: '1' } });
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-plan-'));
 

@@ -9,23 +9,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { type CliResult, runKiln } from '../support/cli.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/paths.ts';
 import { handFlops, symbolicDetectorBytes } from '../support/symbolic-model.ts';
 import { writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
 
-interface Result { code: number; out: string; err: string }
+type Result = CliResult;
 
-function kiln(args: string[], input?: string): Result {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), ...args], {
-    cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000, input,
-  });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const kiln = (args: string[], input?: string): Result => runKiln(args, { input });
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-shapes-'));
 const MODEL = path.join(tmp, 'det.onnx');

@@ -14,11 +14,21 @@ export interface CliResult {
   timedOut: boolean;
 }
 
+/** Options of `runKiln`. */
+export interface RunKilnOptions {
+  /** Deadline in milliseconds (default 120 s). */
+  timeoutMs?: number;
+  /** The whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Text on the command's standard input (default: none). */
+  input?: string;
+}
+
 /** Runs `kiln ...args` to completion or until `timeoutMs` (default 120 s) passes. */
-export function runKiln(args: readonly string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function runKiln(args: readonly string[], opts: RunKilnOptions = {}): CliResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), ...args], {
     cwd: REPO_ROOT, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, killSignal: 'SIGKILL',
-    env: opts.env ?? process.env,
+    env: opts.env ?? process.env, input: opts.input,
   });
   const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT' || r.signal === 'SIGKILL';
   return { code: r.status ?? -1, out: r.stdout ?? '', err: r.stderr ?? '', timedOut };
