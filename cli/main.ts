@@ -39,7 +39,7 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/zoo.ts')).zooCommand,
   },
   opt: {
-    usage: `kiln opt MODEL [--pipeline P] [--target T] [--print-ir-after-all | --print-ir-after-change] [--dump-dir DIR] [--check] [--no-verify] [--stats] ${SHAPE_USAGE}`,
+    usage: `kiln opt MODEL [--pipeline P] [--target T] [--print-ir-after-all | --print-ir-after-change] [--dump-dir DIR] [--check] [--no-verify] [--stats] [--seed N] [--rtol R] [--atol A] ${SHAPE_USAGE}`,
     summary: 'run a pass pipeline on a model and print the resulting IR (the mlir-opt of kiln)',
     load: async () => (await import('./commands/opt.ts')).optCommand,
   },
@@ -54,7 +54,7 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/repl.ts')).replCommand,
   },
   plan: {
-    usage: `kiln plan MODEL [--pipeline P|none] [--planner NAME] [--json] [--arrow FILE] [--svg FILE] ${SHAPE_USAGE}`,
+    usage: `kiln plan MODEL [--pipeline P|none] [--planner NAME] [--json] [--arrow FILE] [--svg FILE] [--target T] [--order memory|graph] [--alignment BYTES] [--no-inplace] [--bars] ${SHAPE_USAGE}`,
     summary: 'plan activation memory after a pipeline: peak, lower bound, naive, chart and tables',
     load: async () => (await import('./commands/plan.ts')).planCommand,
   },
@@ -73,7 +73,7 @@ const COMMANDS: Record<string, Command> = {
 /** MODEL is an .onnx file, a .kir file, or zoo:NAME (zoo:resnet50, zoo:mobilenetv2, zoo:bert, zoo:bert-decomposed, zoo:mlp). */
 function usage(): string {
   const lines = ['kiln — a deep-learning model compiler you can step through', '', 'usage:'];
-  for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(86)} ${c.summary}`);
+  for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage}`, `      ${c.summary}`);
   lines.push('', 'MODEL is a path to an .onnx or .kir file, or zoo:NAME (see `kiln zoo list`). `kiln --version` prints the version.',
     'Symbolic input dims are bound with --shape INPUT=1x3x640x640 (a whole input) or --dim NAME=8 (one symbol), both repeatable.');
   lines.push('Every command takes --max-memory SIZE (512M, 8G, 8GiB or bytes): the largest tensor kiln will',
