@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ReplShell, looksLikeCode } from '../../repl/shell.ts';
-import { fakeDeps } from './fakes.ts';
+import { fakeDeps, waitFor } from './fakes.ts';
 
 const opts = { color: false, width: 100 };
 
@@ -146,7 +146,7 @@ test('interrupt aborts the running command through its signal', async () => {
   const sh = new ReplShell(fakeDeps());
   assert.is(sh.interrupt(), false, 'nothing running');
   const running = sh.execute('wait', opts);
-  await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => sh.signal !== undefined, () => 'the command to start');
   assert.ok(sh.signal && !sh.signal.aborted);
   assert.is(sh.interrupt(), true);
   const r = await running;
