@@ -1,0 +1,108 @@
+/**
+ * The one execution interface every backend implements: the reference executor, the arena executor,
+ * and the compiled backends (C on the CPU, WGSL on WebGPU, CUDA). Everything that runs a graph —
+ * `kiln run`, `kiln conformance`, the Session's run and timings, `%run`/`%timings` in the kernel and
+ * the REPL, `npm run bench` — goes through a Backend found by name in this registry.
+ *
+ * A backend prepares a graph once (`prepare`: compile, load, pack weights; asynchronous because
+ * compilers and GPU devices are) and returns a Program that can be run many times. What a backend
+ * cannot handle is reported up front by `unsupported`, node by node with reasons, so callers can
+ * fall back or explain instead of failing mid-run. A Program keeps the artifacts of its preparation
+ * (sources, compiler commands and logs, binaries) for the user to open, each keyed to IR node ids.
+ */
+import type { Graph } from '../ir/graph.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import type { MemoryPlan } from '../schedule/plan.ts';
+
+/** Why a backend cannot run one node (or the whole graph, when `node` is absent). */
+export interface Unsupported {
+  /** IR node id (the node's first output), when the reason is about one node. */
+  readonly node?: string;
+  readonly op?: string;
+  /** Plain words: "op Einsum is not lowered", "f64 is not supported on WebGPU". */
+  readonly reason: string;
+}
+
+/** Options of `Backend.prepare`. */
+export interface PrepareOptions {
+  /** Threads a CPU backend may use (default: all cores). */
+  readonly threads?: number;
+  /** Reports progress of a long preparation (compiling), fraction in [0, 1]. */
+  readonly onProgress?: (what: string, fraction: number) => void;
+  /** Cancels a long preparation. */
+  readonly signal?: AbortSignal;
+}
+
+/** One kernel's execution, reported by `Program.run` when asked. */
+export interface KernelEvent {
+  /** The kernel's name in the program's artifacts. */
+  readonly kernel: string;
+  /** IR node ids the kernel computes (several after fusion into one kernel). */
+  readonly nodes: readonly string[];
+  /** Wall time of the kernel in milliseconds (device time on a GPU). */
+  readonly ms: number;
+}
+
+/** Options of one `Program.run`. */
+export interface RunOptions {
+  /** Called after each kernel with its time (timings); omit for the fastest run. */
+  readonly onKernel?: (e: KernelEvent) => void;
+  /** Cancels the run between kernels. */
+  readonly signal?: AbortSignal;
+}
+
+/** One artifact of a preparation: generated source, a compiler command and its log, a binary. */
+export interface Artifact {
+  /** File-like name: `model.c`, `build.log`, `model.so`, `kernel_17.ptx`. */
+  readonly name: string;
+  readonly kind: 'source' | 'command' | 'log' | 'binary' | 'ir' | 'plan' | 'manifest';
+  /** Text for text artifacts; a path for binaries kept on disk. */
+  readonly content: string;
+  /** IR node ids the artifact belongs to (empty for the whole program). */
+  readonly nodes?: readonly string[];
+}
+
+/** A prepared graph: run it as often as needed. */
+export interface Program {
+  /** The backend that prepared it. */
+  readonly backend: string;
+  /** Milliseconds `prepare` took (compile time, not import or passes). */
+  readonly prepareMs: number;
+  /** Runs on inputs by graph input name; outputs in `graph.outputs` order. */
+  run(inputs: ReadonlyMap<string, Tensor>, opts?: RunOptions): Promise<Tensor[]>;
+  readonly artifacts: readonly Artifact[];
+  /** Releases native resources (a loaded library, device buffers); the program cannot run after. */
+  dispose(): Promise<void>;
+}
+
+/** An execution backend. */
+export interface Backend {
+  /** The name users type: `ref`, `arena`, `cpu`, `webgpu`, `cuda`. */
+  readonly name: string;
+  /** One line for listings and help. */
+  readonly summary: string;
+  /** Whether the backend can run here at all (a C compiler, a GPU); a reason when it cannot. */
+  available(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** What in `graph` this backend cannot run (empty when it can run all of it). */
+  unsupported(graph: Graph): Unsupported[];
+  /** Prepares `graph` (with its memory plan, when the backend executes one) for running. */
+  prepare(graph: Graph, plan: MemoryPlan | undefined, opts?: PrepareOptions): Promise<Program>;
+}
+
+const backends = new Map<string, Backend>();
+
+/** Adds a backend; a duplicate name throws. */
+export function registerBackend(b: Backend): void {
+  if (backends.has(b.name)) throw new Error(`backend '${b.name}' is already registered`);
+  backends.set(b.name, b);
+}
+
+/** The backend named `name`, or undefined. */
+export function findBackend(name: string): Backend | undefined {
+  return backends.get(name);
+}
+
+/** Every registered backend's name, in registration order (the reference executor first). */
+export function backendNames(): string[] {
+  return [...backends.keys()];
+}
