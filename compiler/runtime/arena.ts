@@ -15,10 +15,13 @@
  * float type), standing in for a kernel that uses them: scratch over a live value corrupts it. After the
  * last step the graph outputs are copied out of their views into fresh tensors.
  *
- * What it cannot run (`unsupported`): `str` values (no bytes), packed sub-byte types (i4, u4, i2, u2,
- * f4e2m1: the plan counts packed bytes, the reference kernels store one element per byte), values
- * whose size is known only at run time (a plan needs every size), and dtypes an op's reference kernel
- * declares unsupported. `prepare` validates the plan (schedule/validate.ts) and refuses an invalid one;
+ * Sub-byte types (i4, u4, i2, u2, f4e2m1) take the plan's packed bytes (two or four codes a byte, lowest
+ * bits first); the reference kernels store one code per element, so those values are unpacked into a
+ * fresh tensor when read and packed when written — still at their planned bytes, so still corruptible.
+ *
+ * What it cannot run (`unsupported`): `str` values (no bytes), values whose size is known only at run
+ * time (a plan needs every size; bind them first), and dtypes an op's reference kernel declares
+ * unsupported. `prepare` validates the plan (schedule/validate.ts) and refuses an invalid one;
  * `prepareArena(..., {validate: false})` runs it anyway (tests use it to show a bad plan changes results).
  */
 import type { Graph } from '../ir/graph.ts';
@@ -32,8 +35,8 @@ import type { MemoryPlan, PlannedLayout, PlanOptions } from '../schedule/plan.ts
 import { assertValidPlan, planMemory } from '../schedule/index.ts';
 import type { Backend, Program, RunOptions, Unsupported } from './backend.ts';
 
-/** Dtypes whose storage is not the plan's bytes (see the module header). */
-const PACKED: ReadonlySet<DType> = new Set(['i4', 'u4', 'i2', 'u2', 'f4e2m1']);
+/** Sub-byte dtypes, packed in the plan's bytes: their width in bits. */
+const PACKED_BITS: Partial<Record<DType, number>> = { i4: 4, u4: 4, f4e2m1: 4, i2: 2, u2: 2 };
 
 /** Options of `prepareArena`. */
 export interface ArenaOptions {
@@ -56,9 +59,7 @@ export interface ArenaProgram extends Program {
 export function arenaUnsupported(graph: Graph): Unsupported[] {
   const out: Unsupported[] = [];
   const inputSymbols = new Set(graph.inputs.flatMap((i) => i.type.shape.filter((d): d is string => typeof d === 'string')));
-  const dtypeProblem = (d: DType): string | undefined =>
-    d === 'str' ? 'str values cannot live in an ArrayBuffer'
-      : PACKED.has(d) ? `${d} values are packed in the plan but stored one per byte by the reference kernels` : undefined;
+  const dtypeProblem = (d: DType): string | undefined => (d === 'str' ? 'str values cannot live in an ArrayBuffer' : undefined);
   for (const v of [...graph.inputs, ...graph.constants]) {
     const why = dtypeProblem(v.type.dtype);
     if (why) out.push({ reason: `'${v.name}': ${why}` });
@@ -86,6 +87,58 @@ function viewAt(buffer: ArrayBuffer, at: number, layout: PlannedLayout): TensorD
   return new ctor(buffer, at, layout.elements);
 }
 
+/** Where a value lives in the buffer: read it as a tensor, write a kernel's result into it. */
+interface Slot {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** The value (a view for byte-addressed types; unpacked afresh for packed sub-byte types). */
+  read(): Tensor;
+  /** Stores `t`'s elements (same dtype and shape, checked by the caller). */
+  write(t: Tensor): void;
+}
+
+/** A slot for a byte-addressed dtype: one typed-array view, read without a copy. */
+function viewSlot(buffer: ArrayBuffer, at: number, layout: PlannedLayout): Slot {
+  const view = new Tensor(layout.dtype, layout.shape, viewAt(buffer, at, layout));
+  return {
+    dtype: layout.dtype, shape: layout.shape, read: () => view,
+    write: (t) => {
+      if (t.data.constructor !== view.data.constructor) throw new Error(`storage ${t.data.constructor.name}, expected ${view.data.constructor.name}`);
+      (view.data as Uint8Array).set(t.data as Uint8Array);
+    },
+  };
+}
+
+/**
+ * A slot for a packed sub-byte dtype: `bits`-wide codes, lowest bits first within each byte (the ONNX
+ * wire packing), so the value takes exactly the planned ceil(n·bits/8) bytes; reading unpacks into a
+ * fresh tensor (sign-extending signed integers), writing packs.
+ */
+function packedSlot(bytes: Uint8Array, at: number, layout: PlannedLayout, bits: number): Slot {
+  const n = layout.elements, per = 8 / bits, mask = (1 << bits) - 1;
+  const info = dtypeInfo(layout.dtype);
+  const signed = info.isInt && info.signed;
+  return {
+    dtype: layout.dtype, shape: layout.shape,
+    read: () => {
+      const out = info.alloc(n) as Int8Array | Uint8Array;
+      for (let i = 0; i < n; i++) {
+        const v = (bytes[at + Math.floor(i / per)] >> ((i % per) * bits)) & mask;
+        out[i] = signed && v & (1 << (bits - 1)) ? v - (1 << bits) : v;
+      }
+      return new Tensor(layout.dtype, layout.shape, out);
+    },
+    write: (t) => {
+      const src = t.data as Int8Array | Uint8Array;
+      for (let b = 0; b < Math.ceil(n / per); b++) {
+        let v = 0;
+        for (let j = 0; j < per && b * per + j < n; j++) v |= (src[b * per + j] & mask) << (j * bits);
+        bytes[at + b] = v;
+      }
+    },
+  };
+}
+
 /** Prepares `graph` on the arena with `plan` (planned here from `opts.plan` when absent). */
 export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions = {}): ArenaProgram {
   const t0 = performance.now();
@@ -103,13 +156,17 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
   bases.arena = up(bases.input + thePlan.inputRegionBytes);
   const buffer = new ArrayBuffer(bases.arena + thePlan.peakBytes);
   const bytes = new Uint8Array(buffer);
-  // Every value's tensor: a view at its planned place, built once.
-  const values = new Map<string, Tensor>();
-  for (const e of thePlan.externals) values.set(e.name, new Tensor(e.dtype, e.shape, viewAt(buffer, bases[e.region] + e.offset, e)));
-  for (const t of thePlan.tensors) values.set(t.name, new Tensor(t.dtype, t.shape, viewAt(buffer, bases[t.region] + t.offset, t)));
+  // Every value's slot at its planned place, built once.
+  const values = new Map<string, Slot>();
+  const slot = (l: PlannedLayout, offset: number): Slot => {
+    const at = bases[l.region] + offset, bits = PACKED_BITS[l.dtype];
+    return bits ? packedSlot(bytes, at, l, bits) : viewSlot(buffer, at, l);
+  };
+  for (const e of thePlan.externals) values.set(e.name, slot(e, e.offset));
+  for (const t of thePlan.tensors) values.set(t.name, slot(t, t.offset));
   for (const c of graph.constants) {
     if (!c.data) throw new KilnError(`constant '%${c.name}' has no data (IR text parsed without its weights)`, { node: c.name });
-    (values.get(c.name)!.data as Uint8Array).set(c.data.data as Uint8Array);
+    values.get(c.name)!.write(c.data);
   }
   const nodes = new Map(graph.nodes.map((n) => [nodeId(n), n]));
   const planned = new Map(thePlan.tensors.map((t) => [t.name, t]));
@@ -128,18 +185,18 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
     for (const input of graph.inputs) {
       const given = inputs.get(input.name);
       if (!given) throw new KilnError(`missing graph input '${input.name}'`);
-      const slot = values.get(input.name)!;
-      if (given.dtype !== slot.dtype || given.shape.length !== slot.shape.length || given.shape.some((d, i) => d !== slot.shape[i])) {
-        throw new KilnError(`input '${input.name}' is ${given.dtype}[${given.shape.join(',')}] but the program was prepared for ${slot.dtype}[${slot.shape.join(',')}] (bind other sizes with --shape/--dim and prepare again)`);
+      const place = values.get(input.name)!;
+      if (given.dtype !== place.dtype || given.shape.length !== place.shape.length || given.shape.some((d, i) => d !== place.shape[i])) {
+        throw new KilnError(`input '${input.name}' is ${given.dtype}[${given.shape.join(',')}] but the program was prepared for ${place.dtype}[${place.shape.join(',')}] (bind other sizes with --shape/--dim and prepare again)`);
       }
-      (slot.data as Uint8Array).set(given.data as Uint8Array);
+      place.write(given);
     }
   };
 
   const runStep = (step: (typeof steps)[number]): void => {
     const { id, node, def, attrs, scratch } = step;
     if (scratch) bytes.fill(0xff, bases.arena + scratch.offset, bases.arena + scratch.offset + scratch.bytes);
-    const args = node.inputs.map((name) => (name ? values.get(name) : undefined));
+    const args = node.inputs.map((name) => (name ? values.get(name)!.read() : undefined));
     let outs: Tensor[];
     try {
       outs = def.run(args, attrs, node.outputs.length);
@@ -152,12 +209,10 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
       const t = planned.get(o)!;
       if (t.aliasKind === 'view') return; // the view reads its source's bytes: no copy
       const got = outs[k];
-      const slot = values.get(o)!;
-      if (!got || got.dtype !== slot.dtype || got.shape.length !== slot.shape.length || got.shape.some((d, i) => d !== slot.shape[i])
-        || got.data.constructor !== slot.data.constructor) {
-        throw new KilnError(`kernel output ${k} is ${got ? `${got.dtype}[${got.shape.join(',')}]` : 'missing'} but the plan has ${slot.dtype}[${slot.shape.join(',')}]`, { node: id, op: node.op });
-      }
-      (slot.data as Uint8Array).set(got.data as Uint8Array);
+      const place = values.get(o)!;
+      const bad = (why: string) => new KilnError(`kernel output ${k} is ${got ? `${got.dtype}[${got.shape.join(',')}]` : 'missing'} but the plan has ${place.dtype}[${place.shape.join(',')}]${why}`, { node: id, op: node.op });
+      if (!got || got.dtype !== place.dtype || got.shape.length !== place.shape.length || got.shape.some((d, i) => d !== place.shape[i])) throw bad('');
+      try { place.write(got); } catch (e) { throw bad(`: ${(e as Error).message}`); }
     });
   };
 
@@ -173,7 +228,7 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
         ropts.onKernel?.({ kernel: step.id, nodes: [step.id], ms: ropts.onKernel ? performance.now() - t : 0 });
       }
       return graph.outputs.map((name) => {
-        const v = values.get(name);
+        const v = values.get(name)?.read();
         if (!v) throw new KilnError(`graph output '%${name}' has no planned buffer`, { node: name });
         return new Tensor(v.dtype, v.shape, (v.data as Uint8Array).slice() as TensorData);
       });
