@@ -83,7 +83,7 @@ export function arenaUnsupported(graph: Graph): Unsupported[] {
 
 /** A typed array of `layout`'s dtype over `buffer` at byte `at`. */
 function viewAt(buffer: ArrayBuffer, at: number, layout: PlannedLayout): TensorData {
-  const ctor = (dtypeInfo(layout.dtype).alloc(0) as { constructor: new (b: ArrayBuffer, o: number, n: number) => TensorData }).constructor;
+  const ctor = (dtypeInfo(layout.dtype).alloc(0) as unknown as { constructor: new (b: ArrayBuffer, o: number, n: number) => TensorData }).constructor;
   return new ctor(buffer, at, layout.elements);
 }
 
@@ -223,9 +223,11 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
       bindInputs(inputs);
       for (const step of steps) {
         if (ropts.signal?.aborted) throw new KilnError('the run was cancelled');
-        const t = ropts.onKernel ? performance.now() : 0;
+        const onKernel = ropts.onKernel;
+        if (!onKernel) { runStep(step); continue; }
+        const t = performance.now();
         runStep(step);
-        ropts.onKernel?.({ kernel: step.id, nodes: [step.id], ms: ropts.onKernel ? performance.now() - t : 0 });
+        onKernel({ kernel: step.id, nodes: [step.id], ms: performance.now() - t });
       }
       return graph.outputs.map((name) => {
         const v = values.get(name)?.read();

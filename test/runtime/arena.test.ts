@@ -16,6 +16,7 @@ import { parseGraph } from '../../compiler/ir/parse.ts';
 import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { arenaBackend, arenaUnsupported, prepareArena } from '../../compiler/runtime/arena.ts';
+import { findBackend, registerBackend } from '../../compiler/runtime/backend.ts';
 import { type MemoryPlan, type PlannedTensor, type PlannedScratch, planMemory, validatePlan } from '../../compiler/schedule/index.ts';
 import { sameBits } from './arena-support.ts';
 
@@ -123,7 +124,11 @@ test('prepare validates: the Backend refuses an invalid plan with the rule it br
     assert.instance(e, KilnError);
     assert.match((e as Error).message, /invalid: .*share bytes/);
   }
-  const prog = await arenaBackend.prepare(g, undefined);
+  // registered here until the backend list registers it (then this finds that same object)
+  if (!findBackend('arena')) registerBackend(arenaBackend);
+  assert.is(findBackend('arena'), arenaBackend);
+  assert.equal(await arenaBackend.available(), { ok: true });
+  const prog = await findBackend('arena')!.prepare(g, undefined);
   assert.is(prog.backend, 'arena');
   const kernels: string[] = [];
   await prog.run(randomInputs(g, 1), { onKernel: (k) => kernels.push(k.kernel) });
