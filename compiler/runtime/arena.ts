@@ -149,8 +149,8 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
   }
   const thePlan = plan ?? planMemory(graph, opts.plan ?? {});
   if (opts.validate ?? true) assertValidPlan(graph, thePlan);
-  const maxAlign = Math.max(thePlan.alignment ?? 64, ...thePlan.tensors.map((t) => t.alignment),
-    ...thePlan.externals.map((e) => e.alignment), ...thePlan.scratch.map((s) => s.alignment));
+  const maxAlign = [...thePlan.tensors, ...thePlan.externals, ...thePlan.scratch]
+    .reduce((m, x) => Math.max(m, x.alignment), thePlan.alignment ?? 64);
   const up = (x: number) => Math.ceil(x / maxAlign) * maxAlign;
   const bases = { constant: 0, input: up(thePlan.constantRegionBytes), arena: 0 };
   bases.arena = up(bases.input + thePlan.inputRegionBytes);
