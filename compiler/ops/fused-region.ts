@@ -46,6 +46,21 @@ export function isBodyReduction(op: string): boolean {
   return opTraits(op).reduction?.result === 'value';
 }
 
+/**
+ * True when a kiln.fused node's `body` holds only elementwise lines (no reduction), so the region is
+ * elementwise as a whole. False for a missing or unparsable body.
+ */
+export function isElementwiseBody(attrs: Attrs): boolean {
+  const body = attrs.body;
+  if (!body || body.kind !== 'strings') return false;
+  try {
+    return body.value.every((text, j) => isBodyElementwise(parseBodyLine(text, j).op));
+  } catch (e) {
+    if (e instanceof BodyError) return false;
+    throw e;
+  }
+}
+
 /** One body line with its op definition and parsed attributes. */
 interface CompiledLine extends BodyLine {
   readonly def: OpDef<any>;
