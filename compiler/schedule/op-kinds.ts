@@ -6,7 +6,8 @@
  *
  * The ops declare both: the `view` and `inPlace` traits of their OpDef (ops/registry.ts); a kiln.fused
  * region is in-place capable when its body is elementwise (ops/fused-region.ts `isElementwiseBody`)
- * and all its results have one shape. This module adds what the traits cannot know: sizes. Sizes come
+ * and all its results have one shape. This module adds what the traits cannot know: sizes. The
+ * liveness analysis (liveness.ts) and, for now, the validator (validate.ts) both ask these questions. Sizes come
  * from static types: symbolic dims take their value from `dims`; a symbol without one is an error
  * (planning checks for those up front, graphFacts), never a made-up size.
  */
