@@ -39,6 +39,7 @@ import { nodeId, producers } from '../ir/graph.ts';
 import { readInts } from '../ir/tensor.ts';
 import { printBodyLine, type BodyOperand } from '../ops/fused-body.ts';
 import { FUSED_OP, fusedAttrs, isBodyElementwise, isBodyReduction } from '../ops/fused-region.ts';
+import { opTraits } from '../ops/registry.ts';
 import type { Pass, PassContext } from './pass.ts';
 import { mergeLoc, opMatcher, option, topologicalOrder } from './rewrite-kit.ts';
 
@@ -106,12 +107,14 @@ function run(graph: Graph, ctx: PassContext): Graph {
   const reductionProblem = (n: Node): string | undefined => {
     const rank = n.types.length ? producedRank(n) : 0;
     let axes: number[] | undefined;
-    const axesName = n.inputs[1];
+    const from = opTraits(n.op).reduction!.axes; // where the op takes its axes from
+    const axesName = from.input !== undefined ? n.inputs[from.input] : undefined;
+    const axesAttr = from.attribute !== undefined ? n.attrs[from.attribute] : undefined;
     if (axesName) {
       const c = constants.get(axesName);
       if (!c?.data) return `reduction axes %${axesName} are not a constant`;
       axes = readInts(c.data);
-    } else if (n.attrs.axes?.kind === 'ints') axes = [...n.attrs.axes.value];
+    } else if (axesAttr?.kind === 'ints') axes = [...axesAttr.value];
     const noop = n.attrs.noop_with_empty_axes?.kind === 'int' && n.attrs.noop_with_empty_axes.value !== 0;
     if (!axes || axes.length === 0) return noop ? `reduction ${n.op} with empty axes is a no-op` : undefined;
     const norm = axes.map((a) => (a < 0 ? a + rank : a)).sort((x, y) => x - y);

@@ -13,11 +13,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AttrValue, Attrs, TensorType } from '../../compiler/ir/graph.ts';
+import type { AttrValue, Attrs, Node, TensorType } from '../../compiler/ir/graph.ts';
 import type { DType } from '../../compiler/ir/dtype.ts';
 import { Tensor, i64Tensor, readNumbers } from '../../compiler/ir/tensor.ts';
 import '../../compiler/ops/all.ts';
-import { type OpDef, type ShapeContext, getOp, opNames, opTraits, readAttrs } from '../../compiler/ops/registry.ts';
+import { type OpDef, type ShapeContext, getOp, opNames, opTraits, readAttrs, registerOps } from '../../compiler/ops/registry.ts';
+import { inplaceCandidates, isElementwiseNode } from '../../compiler/schedule/op-kinds.ts';
 import { opFlops } from '../../compiler/ops/flops.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { summarizeGraph } from '../../compiler/zoo/summary.ts';
@@ -223,6 +224,20 @@ test('inPlace only on elementwise ops that compute (not views); every such op al
     if (t.inPlace !== undefined) assert.ok(t.elementwise && !t.view, `${op}: in place needs output i to read only index i`);
     if (t.elementwise && !t.view) assert.is(t.inPlace, 'all', `${op}: an elementwise op may overwrite any same-layout input`);
   }
+});
+
+test('the planner offers exactly the inputs an inPlace trait lists (schedule/op-kinds.ts)', () => {
+  const same = ty(2, 3);
+  registerOps([{
+    name: 'kiln.test_inplace_second', inputs: [2, 2], outputs: [1, 1], elementwise: true, inPlace: [1],
+    parseAttrs: () => null, inferTypes: (i) => [i[0]!], run: (i) => [i[0]!],
+  }]);
+  const types = new Map<string, TensorType>([['a', same], ['b', same]]);
+  const node = (op: string): Node => ({ op, inputs: ['a', 'b'], outputs: ['y'], types: [same], attrs: {}, loc: [] });
+  assert.equal(inplaceCandidates(node('Add'), 0, types), [0, 1], "Add: inPlace 'all'");
+  assert.equal(inplaceCandidates(node('kiln.test_inplace_second'), 0, types), [1], 'only the listed input');
+  assert.ok(isElementwiseNode(node('kiln.test_inplace_second')));
+  assert.not.ok(isElementwiseNode(node('MatMul')), 'no inPlace trait: never in place');
 });
 
 /** Input types, attributes and hand-counted FLOPs of one node. */
