@@ -24,6 +24,12 @@
  *              lowerBoundBytes, highWater and naiveBytes (tensors only) match;
  *   layout, externals, scratch, and alignment to each buffer's own required alignment: the executable
  *              contract (validate-contract.ts).
+ *
+ * What it shares with the planner is only the op facts (op-kinds.ts: which ops are views, which may
+ * write over which input), read from the ops' own `view`/`inPlace` traits. Those facts are not taken
+ * on trust either: test/ops/traits.test.ts checks every declared trait against the op's reference
+ * kernel, and the arena executor (runtime/arena.ts) runs plans at their offsets, so a wrong fact
+ * changes results there. Everything else here (versions, intervals, overlaps, bounds) is recomputed.
  */
 import type { Graph, Node } from '../ir/graph.ts';
 import { nodeId } from '../ir/graph.ts';
