@@ -10,7 +10,8 @@
  *   op(fn, args)      one function of SCALAR_FNS applied to args (all of type `type`, except `select`'s
  *                     condition, which is bool); the result type is `resultType(node)`
  *   convert(a, t)     a value rounded/converted to type t: float -> int truncates toward zero and wraps
- *                     (i32: NaN/Inf/out of range give INT32_MIN; i64/u64: non-finite give INT64_MIN),
+ *                     (-> i32 from any non-64-bit type: NaN/Inf/out of range give INT32_MIN, as x86;
+ *                     float -> i64/u64: non-finite give INT64_MIN; i64/u64 -> narrower ints wrap),
  *                     any -> bool is `a != 0` (NaN is true), bool -> number is 0/1. A convert to the
  *                     operand's own type marks a rounding point: the JS renderer rounds there (f32:
  *                     Math.fround, ints: wrap to the width), typed targets print nothing or a cast.
@@ -196,8 +197,7 @@ function jsConvert(src: string, from: ScalarType, to: ScalarType): string {
     return jsRound(`BigInt(${src})`, to);
   }
   if (isBigType(from)) return jsRound(`Number(BigInt.asIntN(32, ${src}))`, to);
-  if (to === 'i32' && isFloatType(from)) return `H.f2i32(${src})`;
-  if (to === 'i32') return jsRound(src, to);
+  if (to === 'i32') return `H.f2i32(${src})`; // from any number type: out of range gives INT32_MIN (cast.ts)
   return `H.store(H.${to}, ${src})`;
 }
 

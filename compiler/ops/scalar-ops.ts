@@ -120,10 +120,12 @@ const guardZero = (f: ExprBuilder, d: Expr, e: Expr) => f.select(f.eq(d, f.const
 
 /** Conversion to the output dtype (Cast, CastLike): f16/bf16 targets round to their precision in f32. */
 function castTo(x: Expr, c: BuildContext): Expr {
-  const to = computeType(c.out)!;
-  const v = c.f.convert(x, to);
-  if (c.out === 'f16' || c.out === 'bf16') return new ExprBuilder('f32').op(c.out === 'f16' ? 'round_f16' : 'round_bf16', v);
-  return v;
+  if (c.out === 'f16' || c.out === 'bf16') {
+    // round once from the source value (f64 holds every source exactly, f32 holds f32 sources)
+    const b = new ExprBuilder(c.f.type === 'f32' ? 'f32' : 'f64');
+    return b.convert(b.op(c.out === 'f16' ? 'round_f16' : 'round_bf16', b.convert(x, b.type)), 'f32');
+  }
+  return c.f.convert(x, computeType(c.out)!);
 }
 
 /** The table, one entry per op. */
@@ -208,8 +210,9 @@ const ENTRIES: readonly ScalarOp[] = [
   logic('And', 'and'), logic('Or', 'or'), logic('Xor', 'xor'),
   { op: 'Where', arity: [3, 3], attrs: [], types: ALL, rule: 'where', build: (x, { f }) => f.select(need(x[0]), need(x[1]), need(x[2])) },
   // variadic and Clip (variadic.ts)
-  fold('Sum', FLOATS, (acc, v, f) => f.add(acc, v)),
-  fold('Mean', FLOATS, (acc, v, f) => f.add(acc, v), (acc, n, f) => f.div(acc, f.const(n))),
+  // Sum and Mean are n-1 Adds: each partial sum rounds to the compute type, as the kernels' accumulator
+  fold('Sum', FLOATS, (acc, v, f) => f.convert(f.add(acc, v), f.type)),
+  fold('Mean', FLOATS, (acc, v, f) => f.convert(f.add(acc, v), f.type), (acc, n, f) => f.div(acc, f.const(n))),
   fold('Max', NUMERIC, (acc, v, f) => f.op('max', acc, v)),
   fold('Min', NUMERIC, (acc, v, f) => f.op('min', acc, v)),
   {
