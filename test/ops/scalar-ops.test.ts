@@ -208,4 +208,12 @@ test('regions follow the contract: f16 intermediates stay in f32 and round once 
   assert.equal(z.data, want.data);
 });
 
+test('a region the table cannot lower (integer Pow) is interpreted with the reference kernels', () => {
+  assert.is(typeof outputDType(scalarOp('Pow')!, ['i32', 'i32'], {}), 'string');
+  const a = readAttrs(fusedRegion, fusedAttrs(['t0 = Pow(in0, in1)', 't1 = Add(t0, in0)'], [1]));
+  const x = Tensor.fromNumbers('i32', [3], [2, -3, 7]), e = Tensor.fromNumbers('i32', [3], [31, 3, 0]);
+  const [y] = fusedRegion.run([x, e], a, 1);
+  assert.equal(Array.from(y.data as Int32Array), [-2147483648 + 2, -27 - 3, 1 + 7]);
+});
+
 test.run();
