@@ -124,6 +124,19 @@ export class ExprBuilder {
   convert(a: Expr, to: ScalarType): Expr { return { kind: 'convert', arg: a, type: to }; }
 }
 
+/**
+ * A readable, target-neutral spelling of a tree, e.g. `select(lt(x0:f32, 0:f32), 0:f32, x0:f32)`:
+ * inputs `x<i>`, literals with their type (and `@attr` when they came from an attribute).
+ */
+export function printExpr(e: Expr): string {
+  switch (e.kind) {
+    case 'input': return `x${e.index}:${e.type}`;
+    case 'const': return `${typeof e.value === 'bigint' ? e.value : Object.is(e.value, -0) ? '-0' : e.value}:${e.type}${e.attr ? `@${e.attr}` : ''}`;
+    case 'convert': return `convert<${e.type}>(${printExpr(e.arg)})`;
+    default: return `${e.fn}(${e.args.map(printExpr).join(', ')})`;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The JS renderer and evaluator
 

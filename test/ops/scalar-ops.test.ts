@@ -25,7 +25,7 @@ import { ELEMENTWISE_OPS, fusedAttrs, fusedRegion } from '../../compiler/ops/fus
 import {
   NOT_LOWERABLE, type ScalarOp, compileOp, evaluateOp, opExpr, outputDType, scalarOp, scalarOpNames, withinTolerance,
 } from '../../compiler/ops/scalar-ops.ts';
-import { type Expr, SCALAR_FNS, computeType } from '../../compiler/ops/scalar-expr.ts';
+import { type Expr, SCALAR_FNS, computeType, printExpr } from '../../compiler/ops/scalar-expr.ts';
 import { rng } from './compute-helpers.ts';
 
 const N = 96;
@@ -169,6 +169,9 @@ test('trees are typed, language-neutral nodes ending in the rounding to the comp
   };
   walk(tree);
   assert.equal([...seen].sort(), ['add', 'attr:alpha', 'attr:beta', 'gt', 'lt', 'mul', 'select']);
+  assert.is(printExpr(opExpr(scalarOp('LeakyRelu')!, ['f64'], { alpha: 0.5 }) as Expr),
+    'convert<f64>(select(lt(x0:f64, 0:f64), mul(x0:f64, 0.5:f64@alpha), x0:f64))');
+  assert.is(printExpr(opExpr(scalarOp('Where')!, ['bool', 'i64', 'i64'], {}) as Expr), 'convert<i64>(select(x0:bool, x1:i64, x2:i64))');
   assert.is(opExpr(scalarOp('Mod')!, ['f32', 'f32'], { fmod: false }), 'Mod on f32 needs fmod=1');
   assert.match(String(opExpr(scalarOp('Add')!, ['f32', 'i32'], {})), /mix f32 and i32/);
   assert.is((opExpr(scalarOp('Less')!, ['i64', 'i64'], {}) as Expr).type, 'bool');
