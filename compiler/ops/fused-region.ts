@@ -17,10 +17,12 @@
  *
  * Shape rule: the body ops' own shape rules, run line by line; a line sees the compile-time value of an
  * `in<k>` operand when the node's input k has one (so a reduction's constant axes resolve).
- * Reference kernel: interprets the body with each op's reference kernel, in line order. Intermediates
- * keep the dtypes their ops give them (an f16 Add rounds to f16 exactly as the unfused Add would), so a
- * region computes bit-identically to the nodes it replaced; a one-loop backend may keep intermediates
- * in f32 registers and is checked against this within tolerance.
+ * Reference kernel: one generated loop per result shape from the scalar-op table (fused-loop.ts),
+ * under the table's precision contract (scalar-ops.ts): each op rounds to its compute type, so f32,
+ * f64, integer and bool regions equal the unfused ops bit for bit, while f16/bf16 intermediates stay
+ * in f32 and round once at the store (within the f16/bf16 tolerance of the unfused ops). A final
+ * reduction runs its own kernel. Bodies the table cannot lower (float8 or string dtypes, integer Pow,
+ * a non-scalar Clip bound) are interpreted with each op's reference kernel in line order instead.
  * Body lines are parsed (and each op's attributes validated) once per node by parseAttrs; errors name
  * the `body` attribute and the line.
  */
@@ -29,6 +31,7 @@ import type { Tensor } from '../ir/tensor.ts';
 import { AttrError, AttrReader, type OpDef, type ShapeContext, findOp, opTraits, readAttrs } from './registry.ts';
 import { elems, times } from './flops.ts';
 import { BodyError, type BodyLine, type BodyOperand, parseBodyLine } from './fused-body.ts';
+import { runRegionLoop } from './fused-loop.ts';
 
 /** The name of the region op. */
 export const FUSED_OP = 'kiln.fused';
@@ -165,6 +168,8 @@ export const fusedRegion: OpDef<FusedAttrs> = {
     return a.results.map((r) => types[r]);
   },
   run(inputs, a) {
+    const looped = runRegionLoop(a.lines, a.results, inputs);
+    if (looped) return looped;
     const values: Tensor[] = [];
     a.lines.forEach((line, j) => {
       const args = line.operands.map((o) => operandOf(o, inputs, values, j));
