@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { KilnError } from '../../compiler/errors.ts';
 import { parseCpuInfo, cpuInfo, cpuKey } from '../../compiler/runtime/native/cpu-features.ts';
 import { findCCompiler, requireCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
-import { buildSharedObject, cacheDir } from '../../compiler/runtime/native/object-cache.ts';
+import { buildSharedObject, cacheDir, objectKey } from '../../compiler/runtime/native/object-cache.ts';
 import { loadLibrary } from '../../compiler/runtime/native/library.ts';
 import { probeFp32Peak, fp32PeakGflops } from '../../compiler/runtime/native/peak.ts';
 import { REPO_ROOT } from '../support/paths.ts';
@@ -74,6 +74,22 @@ test('the cache folder: KILN_CACHE_DIR, else XDG_CACHE_HOME/kiln, else ~/.cache/
   assert.is(cacheDir({ KILN_CACHE_DIR: '/a/b', XDG_CACHE_HOME: '/x' }), '/a/b');
   assert.is(cacheDir({ XDG_CACHE_HOME: '/x' }), '/x/kiln');
   assert.is(cacheDir({}), path.join(os.homedir(), '.cache', 'kiln'));
+});
+
+test('object key: the source, the flags, the compiler version and the CPU each change it', () => {
+  const gcc = { argv: ['gcc'], version: 'gcc 12.2.0', isClang: false };
+  const cpu = parseCpuInfo('model name : X\nflags : avx2 fma\n', 'x64', 2);
+  const key = objectKey('int f;', ['-O3'], gcc, cpu);
+  assert.is(objectKey('int f;', ['-O3'], gcc, cpu), key);
+  assert.is(objectKey('int f;', ['-O3'], gcc, { ...cpu, cores: 64 }), key, 'the core count does not change an object');
+  const others = [
+    objectKey('int g;', ['-O3'], gcc, cpu),
+    objectKey('int f;', ['-O2'], gcc, cpu),
+    objectKey('int f;', ['-O3'], { ...gcc, version: 'gcc 13.1.0' }, cpu),
+    objectKey('int f;', ['-O3'], gcc, parseCpuInfo('model name : X\nflags : avx2 fma avx512f\n', 'x64', 2)),
+    objectKey('int f;', ['-O3'], gcc, parseCpuInfo('model name : Y\nflags : avx2 fma\n', 'x64', 2)),
+  ];
+  assert.is(new Set([key, ...others]).size, 6);
 });
 
 withCC('object cache: a miss compiles, the same build is a hit, a changed source or flag is a miss', async () => {
