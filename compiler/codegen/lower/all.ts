@@ -1,0 +1,28 @@
+/**
+ * The explicit list of lowerings, one op family per file. Importing this module registers every
+ * lowering once (a duplicate op name throws). To lower a new op, write it in its family's file and
+ * add it here.
+ */
+import { registerLowerings, type Lowering } from './context.ts';
+import { ELEMENTWISE_LOWERED, lowerElementwise, lowerFused } from './elementwise.ts';
+import { lowerReduce, lowerSoftmax } from './reduce.ts';
+import { lowerGemm, lowerMatMul } from './matmul.ts';
+import { lowerConcat, lowerGather, lowerSlice, lowerTranspose, lowerView } from './movement.ts';
+
+const entries: Record<string, Lowering> = {};
+for (const op of ELEMENTWISE_LOWERED) entries[op] = lowerElementwise;
+entries['kiln.fused'] = lowerFused;
+for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare', 'ReduceL1', 'ReduceL2', 'ReduceLogSum']) entries[op] = lowerReduce;
+entries.Softmax = lowerSoftmax;
+entries.LogSoftmax = lowerSoftmax;
+entries.MatMul = lowerMatMul;
+entries['kiln.matmul'] = lowerMatMul;
+entries.Gemm = lowerGemm;
+entries['kiln.gemm'] = lowerGemm;
+entries.Transpose = lowerTranspose;
+entries.Concat = lowerConcat;
+entries.Slice = lowerSlice;
+entries.Gather = lowerGather;
+for (const op of ['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']) entries[op] = lowerView;
+
+registerLowerings(entries);
