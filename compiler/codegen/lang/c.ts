@@ -7,9 +7,10 @@
  *   `imod` (sign of the divisor) as ((a % b) + b) % b.
  * - Kernels: `void NAME(const T *restrict inK, ..., T *restrict outK)`: inputs and constants const,
  *   every param restrict (a program never binds an output to a buffer another param reads).
- * - Annotations: the outermost `parallel` loop gets `#pragma omp parallel for` (with `reduction(op:acc)`
+ * - Annotations (at most one pragma line per kind): the outermost `parallel` loop gets `#pragma omp parallel for` (with `reduction(op:acc)`
  *   for declared reductions; ignored without -fopenmp), `vectorize` gets `#pragma GCC ivdep` (the
- *   compiler's vectoriser handles the tail), `unroll(n)` gets `#pragma GCC unroll n`, `tile` and the
+ *   compiler's vectoriser handles the tail; not on a loop that is also omp parallel, where GCC allows no
+ *   pragma in between), `unroll(n)` gets `#pragma GCC unroll n`, `tile` and the
  *   GPU mappings are comments (a CPU target runs the loop as written).
  * - Entry: `void kiln_run(void *const *buffers)` calls the kernels in order; `buffers[i]` is the i-th
  *   non-view program buffer (the order is listed in a comment and in `kiln_buffer_count`); a view
@@ -88,12 +89,13 @@ function binary(op: BinaryOp, a: string, b: string, d: DType): string {
 
 function loopOpen(v: string, extent: number, anns: readonly Annotation[], ctx: LoopContext): string[] {
   const lines: string[] = [];
+  const omp = !ctx.insideParallel && anns.some((a) => a.kind === 'parallel');
   for (const a of anns) {
     if (a.kind === 'parallel' && !ctx.insideParallel) {
       const sym: Record<Combine, string> = { add: '+', mul: '*', max: 'max', min: 'min' };
       const red = (a.reductions ?? []).map((r) => ` reduction(${sym[ctx.combines.get(r) ?? 'add']}:${r})`).join('');
       lines.push(`#pragma omp parallel for${red}`);
-    } else if (a.kind === 'vectorize') lines.push('#pragma GCC ivdep');
+    } else if (a.kind === 'vectorize' && !omp) lines.push('#pragma GCC ivdep'); // GCC allows no pragma between omp and its loop
     else if (a.kind === 'unroll') lines.push(`#pragma GCC unroll ${a.factor}`);
   }
   const notes = anns.filter((a) => a.kind === 'tile' || a.kind === 'grid' || a.kind === 'block')
