@@ -36,7 +36,7 @@ export function printIndex(e: Index, outer = 0): string {
     default: {
       const p = PREC[e.k];
       // left-associative: the right operand of a same-precedence op needs parentheses
-      const text = `${printIndex(e.a, p)} ${SYMBOL[e.k]} ${printIndex(e.b, p + 1)}`;
+      const text = `${printIndex(e.a, p)} ${SYMBOL[e.k]} ${printIndex(e.b, (e.k === 'add' || e.k === 'mul') && e.b.k === e.k ? p : p + 1)}`;
       return p < outer ? `(${text})` : text;
     }
   }

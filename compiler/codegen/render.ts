@@ -71,7 +71,7 @@ export function renderIndex(lang: Language, e: Index, outer = 0): string {
     case 'load': return lang.indexLoad(e.buffer, renderIndex(lang, e.index));
     default: {
       const p = PREC[e.k];
-      const text = `${renderIndex(lang, e.a, p)} ${SYMBOL[e.k]} ${renderIndex(lang, e.b, p + 1)}`;
+      const text = `${renderIndex(lang, e.a, p)} ${SYMBOL[e.k]} ${renderIndex(lang, e.b, (e.k === 'add' || e.k === 'mul') && e.b.k === e.k ? p : p + 1)}`;
       return p < outer ? `(${text})` : text;
     }
   }

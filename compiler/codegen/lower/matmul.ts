@@ -15,16 +15,28 @@ import { checkDType, geluErf, geluTanh } from './scalar.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
 import { readEpilogue } from '../../ops/epilogue.ts';
 
-/** Applies the epilogue attributes of a fused node to a value (the residual loaded at `outIndex`). */
-function epilogue(n: LowerNode, v: Scalar, outIndex: Index): Scalar {
-  if (!n.node.op.startsWith('kiln.')) return v;
+/**
+ * The epilogue of a fused node as statements: the value before the steps, then one local per step
+ * (so no step's expression is repeated), ending in the value to store. The residual is loaded at
+ * `outIndex`. An unfused node returns the value as is.
+ */
+function epilogue(n: LowerNode, v: Scalar, outIndex: Index): { lets: Stmt[]; value: Scalar } {
+  if (!n.node.op.startsWith('kiln.')) return { lets: [], value: v };
   const ep = readEpilogue(n.attrs);
+  if (!ep.steps.length) return { lets: [], value: v };
+  const lets: Stmt[] = [];
   const c = (x: number) => lit(x, v.dtype);
+  const bind = (x: Scalar) => {
+    const name = n.fresh('e');
+    lets.push({ k: 'let', name, value: x });
+    return ref(name, x.dtype);
+  };
+  v = bind(v);
   for (const s of ep.steps) {
     switch (s) {
       case 'relu': v = select(binary('lt', v, c(0)), c(0), v); break;
       case 'clip':
-        if (ep.clipMin > -Infinity) v = select(binary('lt', v, c(ep.clipMin)), c(ep.clipMin), v);
+        if (ep.clipMin > -Infinity) v = bind(select(binary('lt', v, c(ep.clipMin)), c(ep.clipMin), v));
         if (ep.clipMax < Infinity) v = select(binary('gt', v, c(ep.clipMax)), c(ep.clipMax), v);
         break;
       case 'sigmoid': v = binary('div', c(1), binary('add', c(1), unary('exp', unary('neg', v)))); break;
@@ -37,8 +49,9 @@ function epilogue(n: LowerNode, v: Scalar, outIndex: Index): Scalar {
         break;
       }
     }
+    v = bind(v);
   }
-  return v;
+  return { lets, value: v };
 }
 
 const floatOnly = (xs: readonly Operand[]) => {
@@ -71,10 +84,12 @@ export function lowerMatMul(n: LowerNode): Lowered {
     const o = flatIndex(outShape, idx);
     let v: Scalar = ref(acc, out.dtype);
     if (bias) v = binary('add', v, bias.count === 1 ? load(bias.name, ic(0), bias.dtype) : load(bias.name, broadcastIndex(bias.shape, outShape, idx), bias.dtype));
+    const ep = epilogue(n, v, o);
     return [
       { k: 'acc', name: acc, dtype: out.dtype, combine: 'add', init: lit(0, out.dtype) },
       loop(kv, K, [{ k: 'accum', name: acc, value: binary('mul', load(a.name, aIdx, a.dtype), load(b.name, bIdx, b.dtype)) }]),
-      { k: 'store', buffer: out.name, index: o, value: epilogue(n, v, o) },
+      ...ep.lets,
+      { k: 'store', buffer: out.name, index: o, value: ep.value },
     ] as Stmt[];
   });
   return { kind: 'kernel', body };
@@ -99,10 +114,12 @@ export function lowerGemm(n: LowerNode): Lowered {
       const cv = load(c.name, c.count === 1 ? ic(0) : broadcastIndex(c.shape, [M, N], [i, j]), c.dtype);
       v = binary('add', v, beta === 1 ? cv : binary('mul', lit(beta, out.dtype), cv));
     }
+    const ep = epilogue(n, v, o);
     return [
       { k: 'acc', name: acc, dtype: out.dtype, combine: 'add', init: lit(0, out.dtype) },
       loop(kv.k === 'var' ? kv.name : '', K, [{ k: 'accum', name: acc, value: binary('mul', load(a.name, aIdx, a.dtype), load(b.name, bIdx, b.dtype)) }]),
-      { k: 'store', buffer: out.name, index: o, value: epilogue(n, v, o) },
+      ...ep.lets,
+      { k: 'store', buffer: out.name, index: o, value: ep.value },
     ] as Stmt[];
   });
   return { kind: 'kernel', body };

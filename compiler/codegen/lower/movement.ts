@@ -76,7 +76,7 @@ export function lowerSlice(n: LowerNode): Lowered {
     step[a] = st;
   });
   const body = out.count === 0 ? [] : loopNest(n, out.shape, (idx) => {
-    const inIdx = idx.map((v, d) => iadd(ic(start[d]), imul(v, ic(step[d]))));
+    const inIdx = idx.map((v, d) => iadd(imul(v, ic(step[d])), ic(start[d])));
     return [{ k: 'store', buffer: out.name, index: flatIndex(out.shape, idx), value: load(x.name, flatIndex(x.shape, inIdx), x.dtype) }];
   });
   return { kind: 'kernel', body };
