@@ -13,6 +13,8 @@
  *     div/mod, plus an indirect `load` for gathers (not statically bounded);
  *   - scalar expressions (`Scalar`): literals, loads, locals, arithmetic, comparisons, select, math
  *     calls, casts; every node carries its dtype so a renderer never infers types;
+ *   - guards: a block that runs only where some index expressions lie in [0, extent) (a window's
+ *     padding, a GPU thread past the end); inside it those expressions count as in range;
  *   - reductions: an accumulator (`acc`, with its combine and initial value) updated by `accum`
  *     inside loops and read after them; a parallel loop may only carry the accumulators it declares.
  * The scalar operators are a closed list (SCALAR_UNARY/SCALAR_BINARY) so a language descriptor can map
@@ -92,8 +94,16 @@ export type Stmt =
   | { readonly k: 'acc'; readonly name: string; readonly dtype: DType; readonly combine: Combine; readonly init: Scalar }
   /** acc = combine(acc, value). */
   | { readonly k: 'accum'; readonly name: string; readonly value: Scalar }
+  /** Runs `body` only where every bound holds (0 <= index < extent): window edges (padding), GPU tails. */
+  | { readonly k: 'guard'; readonly bounds: readonly GuardBound[]; readonly body: readonly Stmt[] }
   /** GPU: all threads of a block wait here (shared memory is consistent after it). */
   | { readonly k: 'barrier' };
+
+/** One bound of a guard: 0 <= index < extent. */
+export interface GuardBound {
+  readonly index: Index;
+  readonly extent: number;
+}
 
 /** What a buffer is to its kernel or program. */
 export type BufferRole = 'input' | 'output' | 'scratch' | 'constant' | 'shared';

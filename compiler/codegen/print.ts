@@ -20,7 +20,7 @@
  * precedence and parentheses only where needed. Scalars: `op(a, b)` for every operator, `select(c, a, b)`,
  * `cast<f32>(x)`, `idx<i64>(i0 * 4)` (an index as a number), literals as numbers (`inf`, `-inf`,
  * `nan`, `true`, `false`). Accumulators: `acc s: f32 = 0 (add)` then `s += x` (add), `s *= x` (mul),
- * `s = max(s, x)`, `s = min(s, x)`. GPU: `barrier`, `shared` lines, `launch grid=[..] block=[..]`.
+ * `s = max(s, x)`, `s = min(s, x)`. Guards: `when 0 <= i0 * 2 + k1 - 1 < 56, ... {`. GPU: `barrier`, `shared` lines, `launch grid=[..] block=[..]`.
  */
 import type { Annotation, BufferDecl, Index, Kernel, Program, Scalar, Stmt } from './kir.ts';
 
@@ -92,6 +92,11 @@ export function printStmts(stmts: readonly Stmt[], indent: number, combines: Rea
       case 'let': out.push(`${pad}let ${s.name}: ${s.value.dtype} = ${printScalar(s.value)}`); break;
       case 'acc': out.push(`${pad}acc ${s.name}: ${s.dtype} = ${printScalar(s.init)} (${s.combine})`); break;
       case 'accum': out.push(`${pad}${accumText(s.name, s.value, combines.get(s.name) ?? '?')}`); break;
+      case 'guard': {
+        const conds = s.bounds.map((b) => `0 <= ${printIndex(b.index)} < ${b.extent}`).join(', ');
+        out.push(`${pad}when ${conds} {`, ...printStmts(s.body, indent + 2, combines), `${pad}}`);
+        break;
+      }
       case 'barrier': out.push(`${pad}barrier`); break;
     }
   }
@@ -109,7 +114,7 @@ function accumText(name: string, value: Scalar, combine: string): string {
 export function accumulators(stmts: readonly Stmt[], out: Map<string, string> = new Map()): Map<string, string> {
   for (const s of stmts) {
     if (s.k === 'acc') out.set(s.name, s.combine);
-    else if (s.k === 'loop') accumulators(s.body, out);
+    else if (s.k === 'loop' || s.k === 'guard') accumulators(s.body, out);
   }
   return out;
 }

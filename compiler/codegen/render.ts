@@ -55,6 +55,8 @@ export interface Language {
   /** acc = combine(acc, value). */
   accumulate(name: string, combine: Combine, value: string, dtype: DType): string;
   store(buffer: string, index: string, value: string): string;
+  /** Opens a block that runs only where 0 <= index < extent for every bound (ends with `{`). */
+  guardOpen(bounds: readonly { index: string; extent: number }[]): string;
   barrier(): string;
   /** Lines after the kernels: the entry that runs every call in order over the buffers. */
   entry(p: Program): string[];
@@ -95,7 +97,7 @@ export function renderScalar(lang: Language, e: Scalar): string {
 function accDTypes(stmts: readonly Stmt[], out: Map<string, { dtype: DType; combine: Combine }>): void {
   for (const s of stmts) {
     if (s.k === 'acc') out.set(s.name, { dtype: s.dtype, combine: s.combine });
-    else if (s.k === 'loop') accDTypes(s.body, out);
+    else if (s.k === 'loop' || s.k === 'guard') accDTypes(s.body, out);
   }
 }
 
@@ -117,6 +119,11 @@ function renderStmts(lang: Language, stmts: readonly Stmt[], indent: number, ctx
       case 'accum': {
         const a = accs.get(s.name)!;
         out.push(pad + lang.accumulate(s.name, a.combine, renderScalar(lang, s.value), a.dtype));
+        break;
+      }
+      case 'guard': {
+        out.push(pad + lang.guardOpen(s.bounds.map((b) => ({ index: renderIndex(lang, b.index), extent: b.extent }))));
+        out.push(...renderStmts(lang, s.body, indent + 1, ctx, accs), `${pad}}`);
         break;
       }
       case 'barrier': out.push(pad + lang.barrier()); break;

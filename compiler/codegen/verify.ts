@@ -9,8 +9,9 @@
  *   - `dtype`: a load has its buffer's dtype, a store's value has its buffer's dtype, binary operands
  *     agree, a select's condition is bool and its arms agree, an accum matches its accumulator, an
  *     indirect index reads an integer buffer;
- *   - `bounds`: an index whose range is statically known (interval arithmetic over loop extents; an
- *     indirect index is not) stays within [0, count) of its buffer;
+ *   - `bounds`: an index whose range is statically known (interval arithmetic over loop extents, an
+ *     expression an enclosing guard bounds counting as in its range; an indirect index is unknown)
+ *     stays within [0, count) of its buffer;
  *   - `annotation`: vectorize width > 0 divides the trip count unless the loop declares a tail; unroll
  *     factor > 0; tile sizes > 0; grid/block axis in 0..2; a barrier only in a kernel with a launch;
  *   - `parallel`: a parallel loop carries no dependency: every store inside it indexes with the loop
@@ -39,6 +40,8 @@ interface Scope {
   readonly locals: Map<string, DType>;
   /** accumulator name → depth of the loop nest where it is declared */
   readonly accDepth: Map<string, number>;
+  /** index expressions an enclosing guard keeps in [0, extent), by printed text → extent */
+  readonly guards: Map<string, number>;
 }
 
 /** Every rule a kernel breaks (empty when it is valid). */
@@ -56,13 +59,21 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
   // [loop var, its parallel annotation's reductions] for each enclosing parallel loop
   const parallels: { var: string; depth: number; reductions: readonly string[] }[] = [];
 
-  const range = (e: Index, vars: Map<string, number>): [number, number] | undefined => {
+  const range = (e: Index, sc: Scope): [number, number] | undefined => {
+    const vars = sc.vars;
+    const guarded = sc.guards.size ? sc.guards.get(printIndex(e)) : undefined;
+    if (guarded !== undefined) return [0, guarded - 1];
     switch (e.k) {
       case 'const': return [e.value, e.value];
       case 'var': { const n = vars.get(e.name); return n === undefined ? undefined : [0, n - 1]; }
       case 'load': return undefined;
       default: {
-        const a = range(e.a, vars), b = range(e.b, vars);
+        const b = range(e.b, sc);
+        if (e.k === 'mod' && b && b[0] > 0 && b[0] === b[1]) {
+          const a0 = range(e.a, sc);
+          return a0 && a0[0] >= 0 && a0[1] < b[0] ? a0 : [0, b[0] - 1];
+        }
+        const a = range(e.a, sc);
         if (!a || !b) return undefined;
         if (e.k === 'add') return [a[0] + b[0], a[1] + b[1]];
         if (e.k === 'mul') {
@@ -92,7 +103,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
 
   const checkBounds = (buffer: string, index: Index, s: Scope, where: string) => {
     const b = buffers.get(buffer);
-    const r = range(index, s.vars);
+    const r = range(index, s);
     if (b && r && (r[0] < 0 || r[1] >= b.count)) {
       fail('bounds', `${where}: index ${printIndex(index)} of '${buffer}' spans [${r[0]}, ${r[1]}], outside [0, ${b.count})`);
     }
@@ -158,7 +169,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
               par = { var: st.var, depth: depth + 1, reductions: a.reductions ?? [] };
             }
           }
-          const inner: Scope = { vars: new Map(s.vars).set(st.var, st.extent), locals: new Map(s.locals), accDepth: new Map(s.accDepth) };
+          const inner: Scope = { vars: new Map(s.vars).set(st.var, st.extent), locals: new Map(s.locals), accDepth: new Map(s.accDepth), guards: s.guards };
           if (par) parallels.push(par);
           walk(st.body, inner, depth + 1);
           if (par) parallels.pop();
@@ -205,12 +216,22 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
           }
           break;
         }
+        case 'guard': {
+          const guards = new Map(s.guards);
+          for (const b of st.bounds) {
+            checkIndex(b.index, s, 'guard');
+            if (!(Number.isInteger(b.extent) && b.extent >= 0)) fail('annotation', `guard: extent ${b.extent} is not a count`);
+            guards.set(printIndex(b.index), b.extent);
+          }
+          walk(st.body, { vars: s.vars, locals: new Map(s.locals), accDepth: s.accDepth, guards }, depth);
+          break;
+        }
         case 'barrier':
           if (!k.launch) fail('annotation', 'barrier in a kernel without a GPU launch');
       }
     }
   };
-  walk(k.body, { vars: new Map(), locals: new Map(), accDepth: new Map() }, 0);
+  walk(k.body, { vars: new Map(), locals: new Map(), accDepth: new Map(), guards: new Map() }, 0);
   return issues;
 }
 

@@ -36,7 +36,7 @@ test('--emit kernel prints the kernel IR program; --emit source prints C that co
   const k = runKiln(['opt', 'zoo:mlp', '--emit', 'kernel']);
   ok(k);
   assert.match(k.out, /^kiln\.program @mlp \{/);
-  assert.match(k.out, /kernel @k0_gemm\(in0: f32\[784\] input, in1: f32\[401408\] constant, in2: f32\[512\] constant, out0: f32\[512\] output\) nodes=\[%1\]/);
+  assert.match(k.out, /kernel @k0_kiln_gemm\(in0: f32\[784\] input, in1: f32\[401408\] constant, in2: f32\[512\] constant, out0: f32\[512\] output\) nodes=\[%1\]/);
   assert.match(k.out, /call @k2_Gemm\(%3, %fc3\.weight, %fc3\.bias, %logits\)/);
   const s = runKiln(['opt', 'zoo:mlp', '--emit', 'source']);
   ok(s);

@@ -164,6 +164,7 @@ export const C: Language = {
   accDecl: (name, d, init) => `${type(d)} ${name} = ${init};`,
   accumulate,
   store: (buffer, index, value) => `${buffer}[${index}] = ${value};`,
+  guardOpen: (bounds) => `if (${bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ')}) {`,
   barrier: () => { throw new Error('the C target has no barrier (a GPU kernel does not render to C)'); },
   entry,
 };

@@ -104,7 +104,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
       args.push(v);
     });
     const kernel: Kernel = {
-      name: `k${kernels.length}_${sanitize(node.op.replace(/^kiln\./, ''))}`,
+      name: `k${kernels.length}_${sanitize(node.op)}`,
       params, shared: [], body: lowered.body, nodes: [id], loc: node.loc,
     };
     verifyKernel(kernel);
@@ -135,6 +135,7 @@ function buffersRead(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<
   };
   for (const s of stmts) {
     if (s.k === 'loop') buffersRead(s.body, out);
+    else if (s.k === 'guard') { for (const b of s.bounds) idx(b.index); buffersRead(s.body, out); }
     else if (s.k === 'store') { idx(s.index); sc(s.value); } else if (s.k === 'let' || s.k === 'accum') sc(s.value);
     else if (s.k === 'acc') sc(s.init);
   }

@@ -9,52 +9,14 @@
  * broadcast to [M, N]. The epilogue (epilogue.ts: relu, clip, sigmoid, hardswish, gelu, gelu_tanh,
  * add of the residual) runs on the accumulated value before the one store.
  */
-import { type Index, type Scalar, type Stmt, binary, ic, iv, lit, load, loop, ref, select, unary } from '../kir.ts';
+import { type Scalar, type Stmt, binary, ic, iv, lit, load, loop, ref } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcastIndex, flatIndex, input, loopNest } from './context.ts';
-import { checkDType, geluErf, geluTanh } from './scalar.ts';
+import { checkDType } from './scalar.ts';
+import { epilogue } from './epilogue.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import { readEpilogue } from '../../ops/epilogue.ts';
 
-/**
- * The epilogue of a fused node as statements: the value before the steps, then one local per step
- * (so no step's expression is repeated), ending in the value to store. The residual is loaded at
- * `outIndex`. An unfused node returns the value as is.
- */
-function epilogue(n: LowerNode, v: Scalar, outIndex: Index): { lets: Stmt[]; value: Scalar } {
-  if (!n.node.op.startsWith('kiln.')) return { lets: [], value: v };
-  const ep = readEpilogue(n.attrs);
-  if (!ep.steps.length) return { lets: [], value: v };
-  const lets: Stmt[] = [];
-  const c = (x: number) => lit(x, v.dtype);
-  const bind = (x: Scalar) => {
-    const name = n.fresh('e');
-    lets.push({ k: 'let', name, value: x });
-    return ref(name, x.dtype);
-  };
-  v = bind(v);
-  for (const s of ep.steps) {
-    switch (s) {
-      case 'relu': v = select(binary('lt', v, c(0)), c(0), v); break;
-      case 'clip':
-        if (ep.clipMin > -Infinity) v = bind(select(binary('lt', v, c(ep.clipMin)), c(ep.clipMin), v));
-        if (ep.clipMax < Infinity) v = select(binary('gt', v, c(ep.clipMax)), c(ep.clipMax), v);
-        break;
-      case 'sigmoid': v = binary('div', c(1), binary('add', c(1), unary('exp', unary('neg', v)))); break;
-      case 'hardswish': v = binary('mul', v, binary('max', c(0), binary('min', c(1), binary('add', binary('div', v, c(6)), c(0.5))))); break;
-      case 'gelu': v = geluErf(v); break;
-      case 'gelu_tanh': v = geluTanh(v); break;
-      case 'add': {
-        const r = input(n, 3);
-        v = binary('add', v, load(r.name, outIndex, r.dtype));
-        break;
-      }
-    }
-    v = bind(v);
-  }
-  return { lets, value: v };
-}
-
-const floatOnly = (xs: readonly Operand[]) => {
+/** Checks every operand is a float dtype kernels compute on. */
+export const floatOnly = (xs: readonly Operand[]) => {
   for (const x of xs) {
     checkDType(x.dtype, x.name);
     if (!dtypeInfo(x.dtype).isFloat) throw new LowerUnsupported(`${x.name} is ${x.dtype}; matrix products are lowered for floats only`);
