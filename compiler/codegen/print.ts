@@ -35,6 +35,10 @@ export function printIndex(e: Index, outer = 0): string {
     case 'load': return `${e.buffer}[${printIndex(e.index)}]`;
     default: {
       const p = PREC[e.k];
+      if (e.k === 'add' && e.b.k === 'const' && e.b.value < 0) {
+        const text = `${printIndex(e.a, p)} - ${-e.b.value}`;
+        return p < outer ? `(${text})` : text;
+      }
       // left-associative: the right operand of a same-precedence op needs parentheses
       const text = `${printIndex(e.a, p)} ${SYMBOL[e.k]} ${printIndex(e.b, (e.k === 'add' || e.k === 'mul') && e.b.k === e.k ? p : p + 1)}`;
       return p < outer ? `(${text})` : text;

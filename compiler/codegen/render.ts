@@ -73,6 +73,10 @@ export function renderIndex(lang: Language, e: Index, outer = 0): string {
     case 'load': return lang.indexLoad(e.buffer, renderIndex(lang, e.index));
     default: {
       const p = PREC[e.k];
+      if (e.k === 'add' && e.b.k === 'const' && e.b.value < 0) {
+        const text = `${renderIndex(lang, e.a, p)} - ${-e.b.value}`;
+        return p < outer ? `(${text})` : text;
+      }
       const text = `${renderIndex(lang, e.a, p)} ${SYMBOL[e.k]} ${renderIndex(lang, e.b, (e.k === 'add' || e.k === 'mul') && e.b.k === e.k ? p : p + 1)}`;
       return p < outer ? `(${text})` : text;
     }
