@@ -65,7 +65,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
     if (guarded !== undefined) return [0, guarded - 1];
     switch (e.k) {
       case 'const': return [e.value, e.value];
-      case 'var': { const n = vars.get(e.name); return n === undefined ? undefined : [0, n - 1]; }
+      case 'var': { const n = vars.get(e.name); return n === undefined || n === 0 ? undefined : [0, n - 1]; } // a loop of 0 iterations never indexes
       case 'load': return undefined;
       default: {
         const b = range(e.b, sc);
