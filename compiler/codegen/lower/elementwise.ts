@@ -19,6 +19,7 @@ import { parseBodyLine } from '../../ops/fused-body.ts';
 import { REDUCTION_OPS } from '../../ops/fused-region.ts';
 import { type ReduceKind, reduceKind, reduceNest, resolveReduceAxes } from './reduce.ts';
 import type { Attrs, TensorType } from '../../ir/graph.ts';
+import { readInts } from '../../ir/tensor.ts';
 import { type ShapeContext, findOp, readAttrs } from '../../ops/registry.ts';
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -99,7 +100,7 @@ export function lowerFused(n: LowerNode): Lowered {
   if (axesOp && axesOp.kind === 'input') {
     const v = inp(axesOp.index).value;
     if (!v) throw new LowerUnsupported('fused reduction axes are known only at run time');
-    axes = [...v.data as ArrayLike<bigint | number>].map(Number);
+    axes = readInts(v);
   }
   const attrs = checkedAttrs(reduction.op, reduction.attrs);
   const resolved = resolveReduceAxes(axes ?? attrs.maybeInts('axes'), inShape.length, attrs.int('noop_with_empty_axes', 0) !== 0);

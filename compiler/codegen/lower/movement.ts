@@ -7,7 +7,7 @@
  * Transpose in[perm] = out positions; Slice in = start + out · step per sliced axis (starts clamped as
  * ONNX does); Gather reads the index tensor and wraps a negative index with (i + n) mod n.
  */
-import { type Index, type Stmt, iadd, ic, imod, imul, iv, load } from '../kir.ts';
+import { type Index, type Stmt, iadd, ic, imod, imul, load } from '../kir.ts';
 import { type LowerNode, type Lowered, LowerUnsupported, constInts, flatIndex, input, loopNest, normAxis } from './context.ts';
 import { checkDType } from './scalar.ts';
 
@@ -61,10 +61,10 @@ export function lowerSlice(n: LowerNode): Lowered {
   const x = input(n, 0), out = n.outputs[0];
   checkDType(x.dtype, x.name);
   const rank = x.shape.length;
-  const starts = constInts(n, 1, 'starts')!, ends = constInts(n, 2, 'ends');
+  const starts = constInts(n, 1, 'starts')!;
+  constInts(n, 2, 'ends'); // must be constant too; the output shape already has the clamped extents
   const axes = (constInts(n, 3, 'axes') ?? starts.map((_, i) => i)).map((a) => normAxis(a, rank));
   const steps = constInts(n, 4, 'steps') ?? starts.map(() => 1);
-  void ends;
   n.parsed();
   const start = new Array<number>(rank).fill(0), step = new Array<number>(rank).fill(1);
   axes.forEach((a, i) => {
@@ -96,6 +96,5 @@ export function lowerGather(n: LowerNode): Lowered {
     const inIdx = [...idx.slice(0, axis), at, ...idx.slice(axis + q)];
     return [{ k: 'store', buffer: out.name, index: flatIndex(out.shape, idx), value: load(x.name, flatIndex(x.shape, inIdx), x.dtype) }];
   });
-  void iv;
   return { kind: 'kernel', body };
 }

@@ -11,7 +11,7 @@
  */
 import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import { type Annotation, type Combine, type Index, type Scalar, type Stmt, binary, cast, ic, iv, lit, load, loop, ref, unary } from '../kir.ts';
+import { type Annotation, type Combine, type Index, type Scalar, type Stmt, binary, cast, iv, lit, load, loop, ref, unary } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, constInts, flatIndex, input, loopNest, normAxis } from './context.ts';
 import { checkDType } from './scalar.ts';
 
@@ -128,6 +128,5 @@ export function lowerSoftmax(n: LowerNode): Lowered {
       loop(j2, len, [{ k: 'store', buffer: out.name, index: at(j2), value }], vec),
     ];
   });
-  void ic;
   return { kind: 'kernel', body };
 }
