@@ -89,7 +89,7 @@ export function renderScalar(lang: Language, e: Scalar): string {
     case 'lit': return lang.literal(e.value, e.dtype);
     case 'load': return `${e.buffer}[${renderIndex(lang, e.index)}]`;
     case 'ref': return e.name;
-    case 'index': return lang.cast(renderIndex(lang, e.index), 'i64', e.dtype);
+    case 'index': return lang.cast(renderIndex(lang, e.index, 3), 'i64', e.dtype); // parenthesised: it is an operand
     case 'unary': return lang.unary(e.op, renderScalar(lang, e.a), e.a.dtype);
     case 'binary': return lang.binary(e.op, renderScalar(lang, e.a), renderScalar(lang, e.b), e.a.dtype);
     case 'select': return lang.select(renderScalar(lang, e.cond), renderScalar(lang, e.a), renderScalar(lang, e.b), e.dtype);

@@ -8,8 +8,11 @@ import { ELEMENTWISE_LOWERED, lowerElementwise, lowerFused } from './elementwise
 import { lowerReduce, lowerSoftmax } from './reduce.ts';
 import { lowerGemm, lowerMatMul } from './matmul.ts';
 import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
-import { lowerLayerNorm } from './norm.ts';
-import { lowerConcat, lowerGather, lowerSlice, lowerTranspose, lowerView } from './movement.ts';
+import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
+import { lowerConstantOfShape, lowerRange, lowerShape } from './generate.ts';
+import {
+  lowerConcat, lowerGather, lowerGatherElements, lowerPad, lowerSlice, lowerSplit, lowerTile, lowerTranspose, lowerTrilu, lowerView,
+} from './movement.ts';
 
 const entries: Record<string, Lowering> = {};
 for (const op of ELEMENTWISE_LOWERED) entries[op] = lowerElementwise;
@@ -28,10 +31,20 @@ entries.AveragePool = lowerPool;
 entries.GlobalAveragePool = lowerGlobalPool;
 entries.GlobalMaxPool = lowerGlobalPool;
 entries.LayerNormalization = lowerLayerNorm;
+entries.BatchNormalization = lowerBatchNorm;
+entries.Shape = lowerShape;
+entries.Size = lowerShape;
+entries.ConstantOfShape = lowerConstantOfShape;
+entries.Range = lowerRange;
+entries.Split = lowerSplit;
+entries.Tile = lowerTile;
+entries.Pad = lowerPad;
+entries.Trilu = lowerTrilu;
+entries.GatherElements = lowerGatherElements;
 entries.Transpose = lowerTranspose;
 entries.Concat = lowerConcat;
 entries.Slice = lowerSlice;
 entries.Gather = lowerGather;
-for (const op of ['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']) entries[op] = lowerView;
+for (const op of ['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']) entries[op] = lowerView;
 
 registerLowerings(entries);

@@ -1,19 +1,27 @@
 /**
- * Lowering of data movement: Transpose, Concat, Slice, Gather, and the views (Reshape, Flatten,
- * Squeeze, Unsqueeze, Identity: no kernel; the program binds the output to the input's storage).
+ * Lowering of data movement: Transpose, Concat, Split, Slice, Tile, Pad (constant mode), Trilu,
+ * Gather, GatherElements, and the views (Reshape, Flatten, Squeeze, Unsqueeze, Identity, inference
+ * Dropout: no kernel; the program binds the output to the input's storage).
  *
  * Each kernel is a loop nest over the output (for Concat: one nest per input, over that input,
  * storing at its offset along the axis) whose store reads the source at the position the op maps to:
  * Transpose in[perm] = out positions; Slice in = start + out · step per sliced axis (starts clamped as
- * ONNX does); Gather reads the index tensor and wraps a negative index with (i + n) mod n.
+ * ONNX does); Tile reads position mod the input size; Pad stores the pad value, then (in a guard)
+ * the input where it lands; Gather/GatherElements read the index tensor and wrap a negative index with
+ * (i + n) mod n.
  */
-import { type Index, type Stmt, iadd, ic, imod, imul, load } from '../kir.ts';
+import { type Index, type Stmt, binary, iadd, ic, imod, imul, lit, load, select } from '../kir.ts';
 import { type LowerNode, type Lowered, LowerUnsupported, constInts, flatIndex, input, loopNest, normAxis } from './context.ts';
 import { checkDType } from './scalar.ts';
 
-/** Views: the output is the input's storage. */
+/** Views: the output is the input's storage (Dropout only in inference, without its mask). */
 export function lowerView(n: LowerNode): Lowered {
   const x = input(n, 0), out = n.outputs[0];
+  if (n.node.op === 'Dropout') {
+    if (n.outputs.length > 1) throw new LowerUnsupported('Dropout with a mask output is not lowered');
+    const training = constInts(n, 2, 'training_mode');
+    if (training && training[0] !== 0) throw new LowerUnsupported('Dropout in training mode is not lowered');
+  }
   if (x.count !== out.count || x.dtype !== out.dtype) throw new LowerUnsupported(`view changes ${x.dtype}[${x.count}] into ${out.dtype}[${out.count}]`);
   return { kind: 'view' };
 }
@@ -95,6 +103,95 @@ export function lowerGather(n: LowerNode): Lowered {
     const at = imod(iadd(raw, ic(dim)), ic(dim));
     const inIdx = [...idx.slice(0, axis), at, ...idx.slice(axis + q)];
     return [{ k: 'store', buffer: out.name, index: flatIndex(out.shape, idx), value: load(x.name, flatIndex(x.shape, inIdx), x.dtype) }];
+  });
+  return { kind: 'kernel', body };
+}
+
+/** Lowers Split: one loop nest per output, reading the input at the output's offset along the axis. */
+export function lowerSplit(n: LowerNode): Lowered {
+  const x = input(n, 0);
+  checkDType(x.dtype, x.name);
+  const axis = normAxis(n.parsed<{ axis: number }>().axis, x.shape.length);
+  const body: Stmt[] = [];
+  let offset = 0;
+  for (const o of n.outputs) {
+    const at = offset;
+    if (o.count > 0) {
+      body.push(...loopNest(n, o.shape, (idx) => [{
+        k: 'store', buffer: o.name, index: flatIndex(o.shape, idx),
+        value: load(x.name, flatIndex(x.shape, idx.map((v, d) => (d === axis ? iadd(v, ic(at)) : v))), x.dtype),
+      }]));
+    }
+    offset += o.shape[axis];
+  }
+  if (offset !== x.shape[axis]) throw new LowerUnsupported(`Split outputs cover ${offset} of ${x.shape[axis]} along axis ${axis}`);
+  return { kind: 'kernel', body };
+}
+
+/** Lowers Tile: out[o] = x[o mod in] per axis. */
+export function lowerTile(n: LowerNode): Lowered {
+  const x = input(n, 0), out = n.outputs[0];
+  checkDType(x.dtype, x.name);
+  n.parsed();
+  const body = out.count === 0 ? [] : loopNest(n, out.shape, (idx) => [{
+    k: 'store', buffer: out.name, index: flatIndex(out.shape, idx),
+    value: load(x.name, flatIndex(x.shape, idx.map((v, d) => (x.shape[d] === out.shape[d] ? v : imod(v, ic(x.shape[d]))))), x.dtype),
+  }]);
+  return { kind: 'kernel', body };
+}
+
+/** Lowers Pad in constant mode: the pad value everywhere, then the input where it lands (a guard). */
+export function lowerPad(n: LowerNode): Lowered {
+  const x = input(n, 0), out = n.outputs[0];
+  checkDType(x.dtype, x.name);
+  const mode = n.parsed<{ mode: string }>().mode;
+  if (mode !== 'constant') throw new LowerUnsupported(`Pad mode '${mode}' is not lowered (constant only)`);
+  const rank = x.shape.length;
+  const pads = constInts(n, 1, 'pads')!;
+  const axes = (constInts(n, 3, 'axes') ?? [...Array(pads.length / 2).keys()]).map((a) => normAxis(a, rank));
+  const begin = new Array<number>(rank).fill(0);
+  axes.forEach((a, i) => { begin[a] = pads[i]; });
+  const c = n.inputs[2];
+  const fill = c ? load(c.name, ic(0), c.dtype) : lit(0, x.dtype);
+  const body = out.count === 0 ? [] : loopNest(n, out.shape, (idx) => {
+    const at = idx.map((v, d) => iadd(v, ic(-begin[d])));
+    const bounds = at.flatMap((p, d) => (begin[d] === 0 && out.shape[d] <= x.shape[d] ? [] : [{ index: p, extent: x.shape[d] }]));
+    const o = flatIndex(out.shape, idx);
+    const copy: Stmt = { k: 'store', buffer: out.name, index: o, value: load(x.name, flatIndex(x.shape, at), x.dtype) };
+    return bounds.length ? [{ k: 'store', buffer: out.name, index: o, value: fill }, { k: 'guard', bounds, body: [copy] }] : [copy];
+  });
+  return { kind: 'kernel', body };
+}
+
+/** Lowers Trilu: keep x where (col − row) ≥ k (upper) or ≤ k (lower), else 0. */
+export function lowerTrilu(n: LowerNode): Lowered {
+  const x = input(n, 0), out = n.outputs[0];
+  checkDType(x.dtype, x.name);
+  const upper = n.parsed<{ upper: boolean }>().upper;
+  const k = constInts(n, 1, 'k')?.[0] ?? 0;
+  const r = x.shape.length;
+  if (r < 2) throw new LowerUnsupported('Trilu needs rank >= 2');
+  const body = out.count === 0 ? [] : loopNest(n, out.shape, (idx) => {
+    const row = { k: 'index', dtype: 'i64', index: iadd(idx[r - 2], ic(k)) } as const;
+    const col = { k: 'index', dtype: 'i64', index: idx[r - 1] } as const;
+    const o = flatIndex(out.shape, idx);
+    const keep = binary(upper ? 'ge' : 'le', col, row);
+    return [{ k: 'store', buffer: out.name, index: o, value: select(keep, load(x.name, o, x.dtype), lit(0, x.dtype)) }];
+  });
+  return { kind: 'kernel', body };
+}
+
+/** Lowers GatherElements: out[p] = x[p with axis replaced by indices[p]] (negative indices wrap). */
+export function lowerGatherElements(n: LowerNode): Lowered {
+  const x = input(n, 0), ind = input(n, 1), out = n.outputs[0];
+  checkDType(x.dtype, x.name);
+  if (ind.dtype !== 'i64' && ind.dtype !== 'i32') throw new LowerUnsupported(`GatherElements indices of dtype ${ind.dtype}`);
+  const axis = normAxis(n.parsed<{ axis: number }>().axis, x.shape.length);
+  const dim = x.shape[axis];
+  const body = out.count === 0 ? [] : loopNest(n, out.shape, (idx) => {
+    const raw: Index = { k: 'load', buffer: ind.name, index: flatIndex(ind.shape, idx) };
+    const at = idx.map((v, d) => (d === axis ? imod(iadd(raw, ic(dim)), ic(dim)) : v));
+    return [{ k: 'store', buffer: out.name, index: flatIndex(out.shape, idx), value: load(x.name, flatIndex(x.shape, at), x.dtype) }];
   });
   return { kind: 'kernel', body };
 }

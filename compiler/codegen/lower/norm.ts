@@ -1,5 +1,6 @@
 /**
- * Lowering of LayerNormalization (output Y only; the optional Mean / InvStdDev outputs are not
+ * Lowering of BatchNormalization in inference mode (one output: y = (x − mean[c]) / √(var[c] + ε) ·
+ * scale[c] + B[c], c the channel axis 1) and of LayerNormalization (output Y only; the optional Mean / InvStdDev outputs are not
  * lowered). Per row of the trailing axes [axis, rank): the mean, then the biased variance as the mean
  * of squared deviations (two passes, as the reference kernel does, not E[x²] − E[x]²), then
  * y = (x − mean) · 1/√(var + ε) · scale + bias, with scale and bias broadcast over the row. Computed in
@@ -46,6 +47,24 @@ export function lowerLayerNorm(n: LowerNode): Lowered {
       loop(j2, len, [{ k: 'store', buffer: out.name, index: at(j2), value: y }], len >= 8 ? [{ kind: 'vectorize', width: 8, tail: len % 8 !== 0 }] : []),
     ];
     return stmts;
+  });
+  return { kind: 'kernel', body };
+}
+
+/** Lowers BatchNormalization (inference: training_mode=0, one output). */
+export function lowerBatchNorm(n: LowerNode): Lowered {
+  const x = input(n, 0), [scale, b, mean, variance] = [1, 2, 3, 4].map((k) => input(n, k)), out = n.outputs[0];
+  floatOnly([x, scale, b, mean, variance, out]);
+  const a = n.parsed<{ epsilon: number; training: boolean }>();
+  if (a.training || n.outputs.length > 1) throw new LowerUnsupported('BatchNormalization in training mode is not lowered');
+  if (x.shape.length < 2) throw new LowerUnsupported('BatchNormalization needs rank >= 2');
+  const t = x.dtype;
+  const body = loopNest(n, x.shape, (idx) => {
+    const c = idx[1];
+    const p = (o: Operand) => load(o.name, c, o.dtype);
+    const o = flatIndex(x.shape, idx);
+    const inv = binary('div', p(scale), unary('sqrt', binary('add', p(variance), lit(a.epsilon, t))));
+    return [{ k: 'store', buffer: out.name, index: o, value: binary('add', binary('mul', binary('sub', load(x.name, o, t), p(mean)), inv), p(b)) }];
   });
   return { kind: 'kernel', body };
 }
