@@ -102,7 +102,7 @@ export function lowerPool(n: LowerNode): Lowered {
       { k: 'store', buffer: out.name, index: flatIndex(out.shape, idx), value },
     ];
   });
-  if (!max && includePad && g.padEnd.some((p, s) => (g.output[s] - 1) * g.strides[s] + g.kernel[s] > g.input[s] + g.padBegin[s] + p)) {
+  if (!max && includePad && g.padEnd.some((p, s) => (g.output[s] - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] + 1 > g.input[s] + g.padBegin[s] + p)) {
     throw new LowerUnsupported('AveragePool with count_include_pad and ceil_mode windows past the pads is not lowered');
   }
   return { kind: 'kernel', body };

@@ -18,9 +18,17 @@ import { checkDType } from './scalar.ts';
 export function lowerView(n: LowerNode): Lowered {
   const x = input(n, 0), out = n.outputs[0];
   if (n.node.op === 'Dropout') {
-    if (n.outputs.length > 1) throw new LowerUnsupported('Dropout with a mask output is not lowered');
     const training = constInts(n, 2, 'training_mode');
     if (training && training[0] !== 0) throw new LowerUnsupported('Dropout in training mode is not lowered');
+    const mask = n.outputs[1];
+    if (mask) {
+      // inference with a mask output: a copy (two outputs cannot share one view) and an all-true mask
+      const body = out.count === 0 ? [] : loopNest(n, [out.count], ([i]) => [
+        { k: 'store', buffer: out.name, index: i, value: load(x.name, i, x.dtype) },
+        { k: 'store', buffer: mask.name, index: i, value: lit(true, 'bool') },
+      ]);
+      return { kind: 'kernel', body };
+    }
   }
   if (x.count !== out.count || x.dtype !== out.dtype) throw new LowerUnsupported(`view changes ${x.dtype}[${x.count}] into ${out.dtype}[${out.count}]`);
   return { kind: 'view' };

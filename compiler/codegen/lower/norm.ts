@@ -1,12 +1,12 @@
 /**
  * Lowering of BatchNormalization in inference mode (one output: y = (x − mean[c]) / √(var[c] + ε) ·
- * scale[c] + B[c], c the channel axis 1) and of LayerNormalization (output Y only; the optional Mean / InvStdDev outputs are not
- * lowered). Per row of the trailing axes [axis, rank): the mean, then the biased variance as the mean
- * of squared deviations (two passes, as the reference kernel does, not E[x²] − E[x]²), then
- * y = (x − mean) · 1/√(var + ε) · scale + bias, with scale and bias broadcast over the row. Computed in
- * the input's dtype (f32 or f64).
+ * scale[c] + B[c], c the channel axis 1) and of LayerNormalization. Per row of the trailing axes
+ * [axis, rank): the mean, then the biased variance as the mean of squared deviations (two passes, as
+ * the reference kernel does, not E[x²] − E[x]²), then y = (x − mean) · 1/√(var + ε) · scale + bias,
+ * with scale and bias broadcast over the row. Computed in the input's dtype (f32 or f64); the optional Mean and InvStdDev outputs store each row's mean and
+ * 1/√(var + ε) cast to their (stash) dtype.
  */
-import { type Index, type Stmt, binary, iadd, ic, idiv, imod, iv, lit, load, loop, ref, unary } from '../kir.ts';
+import { type Index, type Stmt, binary, cast, iadd, ic, idiv, imod, iv, lit, load, loop, ref, unary } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcastIndex, flatIndex, input, loopNest, normAxis } from './context.ts';
 import { floatOnly } from './matmul.ts';
 
@@ -14,7 +14,6 @@ import { floatOnly } from './matmul.ts';
 export function lowerLayerNorm(n: LowerNode): Lowered {
   const x = input(n, 0), scale = input(n, 1), bias = n.inputs[2], out = n.outputs[0];
   floatOnly([x, scale, out, ...(bias ? [bias] : [])]);
-  if (n.outputs.length > 1) throw new LowerUnsupported('LayerNormalization with Mean / InvStdDev outputs is not lowered');
   const a = n.parsed<{ axis: number; epsilon: number }>();
   const axis = normAxis(a.axis, x.shape.length);
   const rowShape = x.shape.slice(axis);
@@ -46,6 +45,12 @@ export function lowerLayerNorm(n: LowerNode): Lowered {
       { k: 'let', name: inv, value: binary('div', lit(1, t), unary('sqrt', binary('add', binary('div', ref(sq, t), lit(len, t)), lit(a.epsilon, t)))) },
       loop(j2, len, [{ k: 'store', buffer: out.name, index: at(j2), value: y }], len >= 8 ? [{ kind: 'vectorize', width: 8, tail: len % 8 !== 0 }] : []),
     ];
+    // the optional Mean and InvStdDev outputs: one value per row, in the stash dtype
+    const row = flatIndex(x.shape.slice(0, axis), outer);
+    [mean, inv].forEach((local, k) => {
+      const o = n.outputs[k + 1];
+      if (o) stmts.push({ k: 'store', buffer: o.name, index: row, value: cast(ref(local, t), o.dtype) });
+    });
     return stmts;
   });
   return { kind: 'kernel', body };
