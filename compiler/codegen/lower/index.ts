@@ -16,6 +16,7 @@ import './all.ts';
 import { type Graph, type Node, type TensorType, nodeId, valueTypes } from '../../ir/graph.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { requireStaticShapes } from '../../ops/bind-shapes.ts';
+import { KilnError } from '../../errors.ts';
 import type { Unsupported } from '../../runtime/backend.ts';
 import type { BufferDecl, Call, Index, Kernel, Program, ProgramBuffer, Scalar, Stmt } from '../kir.ts';
 import { verifyKernel, verifyProgram } from '../verify.ts';
@@ -140,4 +141,18 @@ function buffersRead(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<
     else if (s.k === 'acc') sc(s.init);
   }
   return out;
+}
+
+/**
+ * What kernel lowering cannot handle in `graph`, without throwing: each node that does not lower, or
+ * one graph-wide entry when sizes are not concrete (a symbolic dim that is unbound, or that only the
+ * data decides). For a Backend's `unsupported`.
+ */
+export function loweringUnsupported(graph: Graph): Unsupported[] {
+  try {
+    return [...lowerGraph(graph).unsupported];
+  } catch (e) {
+    if (e instanceof KilnError) return [{ reason: e.reason }];
+    throw e;
+  }
 }
