@@ -5,7 +5,7 @@
  */
 import { registerLowerings, type Lowering } from './context.ts';
 import { ELEMENTWISE_LOWERED, lowerElementwise, lowerFused } from './elementwise.ts';
-import { lowerReduce, lowerSoftmax } from './reduce.ts';
+import { lowerArgReduce, lowerReduce, lowerSoftmax } from './reduce.ts';
 import { lowerGemm, lowerMatMul } from './matmul.ts';
 import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
 import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
@@ -18,6 +18,8 @@ const entries: Record<string, Lowering> = {};
 for (const op of ELEMENTWISE_LOWERED) entries[op] = lowerElementwise;
 entries['kiln.fused'] = lowerFused;
 for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare', 'ReduceL1', 'ReduceL2', 'ReduceLogSum']) entries[op] = lowerReduce;
+entries.ArgMax = lowerArgReduce;
+entries.ArgMin = lowerArgReduce;
 entries.Softmax = lowerSoftmax;
 entries.LogSoftmax = lowerSoftmax;
 entries.MatMul = lowerMatMul;

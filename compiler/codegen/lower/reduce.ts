@@ -1,6 +1,6 @@
 /**
- * Lowering of reductions (ReduceSum/Mean/Max/Min/Prod/SumSquare/L1/L2/LogSum over any axes) and of
- * Softmax/LogSoftmax.
+ * Lowering of reductions (ReduceSum/Mean/Max/Min/Prod/SumSquare/L1/L2/LogSum over any axes), of
+ * ArgMax/ArgMin and of Softmax/LogSoftmax.
  *
  * A reduction is a loop nest with the kept axes outside (the first of them parallel) and the reduced
  * axes inside: an accumulator is declared per output element, updated by the reduced loops (each
@@ -11,7 +11,7 @@
  */
 import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import { type Annotation, type Combine, type Index, type Scalar, type Stmt, binary, cast, iv, lit, load, loop, ref, unary } from '../kir.ts';
+import { type Annotation, type Combine, type Index, type Scalar, type Stmt, binary, cast, iv, lit, load, loop, ref, select, unary } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, constInts, flatIndex, input, loopNest, normAxis } from './context.ts';
 import { checkDType } from './scalar.ts';
 
@@ -126,6 +126,36 @@ export function lowerSoftmax(n: LowerNode): Lowered {
       { k: 'acc', name: s, dtype: t, combine: 'add', init: lit(0, t) },
       loop(j1, len, [{ k: 'accum', name: s, value: unary('exp', shifted(j1)) }]),
       loop(j2, len, [{ k: 'store', buffer: out.name, index: at(j2), value }], vec),
+    ];
+  });
+  return { kind: 'kernel', body };
+}
+
+/**
+ * Lowers ArgMax / ArgMin along one axis: per output element, a pass for the extreme value, then a pass
+ * for the first (or, with select_last_index, the last) position holding it.
+ */
+export function lowerArgReduce(n: LowerNode): Lowered {
+  const x = input(n, 0), out = n.outputs[0];
+  checkDType(x.dtype, x.name);
+  const a = n.parsed<{ axis: number; keepdims: boolean; selectLast: boolean }>();
+  const axis = normAxis(a.axis, x.shape.length);
+  const len = x.shape[axis];
+  const t = x.dtype;
+  const extreme: Combine = n.node.op === 'ArgMax' ? 'max' : 'min';
+  const kept = x.shape.map((d, i) => (i === axis ? 1 : d));
+  const body = loopNest(n, kept, (idx) => {
+    const m = n.fresh('best'), p = n.fresh('pos');
+    const j0 = n.fresh('j'), j1 = n.fresh('j');
+    const xv = (v: string) => load(x.name, flatIndex(x.shape, idx.map((q, d) => (d === axis ? iv(v) : q))), t);
+    const pos = (v: string): Scalar => ({ k: 'index', dtype: 'i64', index: iv(v) });
+    const miss = lit(a.selectLast ? -1 : len, 'i64');
+    return [
+      { k: 'acc', name: m, dtype: t, combine: extreme, init: initOf(extreme, t) },
+      loop(j0, len, [{ k: 'accum', name: m, value: xv(j0) }]),
+      { k: 'acc', name: p, dtype: 'i64', combine: a.selectLast ? 'max' : 'min', init: miss },
+      loop(j1, len, [{ k: 'accum', name: p, value: select(binary('eq', xv(j1), ref(m, t)), pos(j1), miss) }]),
+      { k: 'store', buffer: out.name, index: flatIndex(kept, idx), value: cast(ref(p, 'i64'), out.dtype) },
     ];
   });
   return { kind: 'kernel', body };
