@@ -176,11 +176,14 @@ export function lowerTrilu(n: LowerNode): Lowered {
   const x = input(n, 0), out = n.outputs[0];
   checkDType(x.dtype, x.name);
   const upper = n.parsed<{ upper: boolean }>().upper;
-  const k = constInts(n, 1, 'k')?.[0] ?? 0;
+  const kIn = n.inputs[1];
+  if (kIn && kIn.dtype !== 'i64') throw new LowerUnsupported(`Trilu k of dtype ${kIn.dtype}`);
   const r = x.shape.length;
   if (r < 2) throw new LowerUnsupported('Trilu needs rank >= 2');
   const body = out.count === 0 ? [] : loopNest(n, out.shape, (idx) => {
-    const row = { k: 'index', dtype: 'i64', index: iadd(idx[r - 2], ic(k)) } as const;
+    // k is read from its buffer (it may be known only at run time)
+    const i = { k: 'index', dtype: 'i64', index: idx[r - 2] } as const;
+    const row = kIn ? binary('add', i, load(kIn.name, ic(0), 'i64')) : i;
     const col = { k: 'index', dtype: 'i64', index: idx[r - 1] } as const;
     const o = flatIndex(out.shape, idx);
     const keep = binary(upper ? 'ge' : 'le', col, row);
