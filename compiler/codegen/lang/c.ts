@@ -1,7 +1,8 @@
 /**
  * The C language descriptor (C11, GCC/Clang): what render.ts needs to write a program as one C file.
  *
- * - Types: f32 float, f64 double, intN_t/uintN_t, bool as uint8_t (0/1); index type int64_t.
+ * - Types: f32 float, f64 double, f16 _Float16 (storage only: kernels compute it in f32, widen.ts; GCC 12+
+ *   and Clang 15+ on x86-64 and AArch64), intN_t/uintN_t, bool as uint8_t (0/1); index type int64_t.
  * - Math: the float or double libm function by the operand dtype (expf/exp, erff/erf, rintf for
  *   ONNX's half-to-even Round, fmaxf/fminf, powf, fmodf); integer max/min/abs/sign as conditionals;
  *   `imod` (sign of the divisor) as ((a % b) + b) % b.
@@ -22,7 +23,7 @@ import type { Annotation, BinaryOp, Combine, Kernel, Program, UnaryOp } from '..
 import type { Language, LoopContext } from '../render.ts';
 
 const TYPES: Partial<Record<DType, string>> = {
-  f32: 'float', f64: 'double', i8: 'int8_t', u8: 'uint8_t', i16: 'int16_t', u16: 'uint16_t',
+  f32: 'float', f64: 'double', f16: '_Float16', i8: 'int8_t', u8: 'uint8_t', i16: 'int16_t', u16: 'uint16_t',
   i32: 'int32_t', u32: 'uint32_t', i64: 'int64_t', u64: 'uint64_t', bool: 'uint8_t',
 };
 

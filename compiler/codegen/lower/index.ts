@@ -7,7 +7,8 @@
  * `output`, the rest `intermediate`; a view's buffer names its root with `aliasOf`). Each kernel's
  * params are the node's present inputs (`in<k>`, role input, or constant for a graph constant) and
  * outputs (`out<k>`), and its call binds them to those program buffers. Every kernel is verified
- * (verify.ts) as it is made: a verifier failure here is a lowering bug and throws.
+ * (verify.ts) as it is made: a verifier failure here is a lowering bug and throws. A kernel with f16
+ * params computes in f32 (widen.ts).
  *
  * Shapes must be concrete: symbolic dims are bound first (requireStaticShapes names the options).
  */
@@ -21,6 +22,7 @@ import type { Unsupported } from '../../runtime/backend.ts';
 import type { BufferDecl, Call, Index, Kernel, Program, ProgramBuffer, Scalar, Stmt } from '../kir.ts';
 import { verifyKernel, verifyProgram } from '../verify.ts';
 import { type Operand, LowerUnsupported, findLowering, lowerNode } from './context.ts';
+import { widenHalf } from './widen.ts';
 
 /** The result of lowering a graph. */
 export interface LoweredProgram {
@@ -104,9 +106,11 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
       params.push({ name: outs[k].name, dtype: outs[k].dtype, count: outs[k].count, role: 'output' });
       args.push(v);
     });
+    const dtypes = new Map(params.map((p) => [p.name, p.dtype]));
+    const half = params.some((p) => p.dtype === 'f16');
     const kernel: Kernel = {
       name: `k${kernels.length}_${sanitize(node.op)}`,
-      params, shared: [], body: lowered.body, nodes: [id], loc: node.loc,
+      params, shared: [], body: half ? widenHalf(lowered.body, (b) => dtypes.get(b)) : lowered.body, nodes: [id], loc: node.loc,
     };
     verifyKernel(kernel);
     kernels.push(kernel);

@@ -7,8 +7,9 @@
  * written in parallel): when that table lands, `scalarOp` becomes a thin adapter from its entries to
  * kernel IR Scalars, and this file's switch goes away.
  *
- * Precision contract (the one the issue asks for): f16/bf16 tensors are not lowered yet (the C
- * descriptor has no half type); f32 ops compute in f32, f64 in f64, integers in their own type.
+ * Precision contract (the one the issue asks for): f16 tensors compute in f32 and round once at the
+ * store (widen.ts); bf16 and the float8 types are not lowered yet; f32 ops compute in f32, f64 in f64,
+ * integers in their own type.
  * Semantics follow the reference kernels: Relu keeps NaN, Round is half-to-even (`round`, which the
  * C descriptor renders as rint), Mod with fmod=0 is the sign-of-divisor modulo (`imod`), integer Div
  * truncates like C.
@@ -35,9 +36,9 @@ export const SCALAR_OPS: ReadonlySet<string> = new Set([
   'Mod', 'PRelu', 'Where', 'Clip', 'Sum', 'Mean', 'Max', 'Min', 'Cast', 'CastLike',
 ]);
 
-/** Dtypes kernels compute on (f16/bf16/float8/sub-byte/str are not lowered yet). */
+/** Dtypes kernels compute on (bf16/float8/sub-byte/str are not lowered yet; f16 is widened to f32). */
 export function checkDType(dtype: DType, what: string): void {
-  if (dtype === 'str' || (dtypeInfo(dtype).encoded) || dtypeInfo(dtype).bits < 8) {
+  if (dtype === 'str' || (dtypeInfo(dtype).encoded && dtype !== 'f16') || dtypeInfo(dtype).bits < 8) {
     throw new LowerUnsupported(`${what} has dtype ${dtype}, which kernels do not compute on yet`);
   }
 }
