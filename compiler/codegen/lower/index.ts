@@ -14,7 +14,7 @@
  */
 import '../../ops/all.ts';
 import './all.ts';
-import { type Graph, type Node, type TensorType, nodeId, valueTypes } from '../../ir/graph.ts';
+import { type Graph, type TensorType, nodeId, valueTypes } from '../../ir/graph.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { requireStaticShapes } from '../../ops/bind-shapes.ts';
 import { KilnError } from '../../errors.ts';
@@ -48,7 +48,12 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
   const inputs = new Set(graph.inputs.map((i) => i.name));
   const outputs = new Set(graph.outputs);
   const byId = new Map(graph.nodes.map((n) => [nodeId(n), n]));
-  const nodes = opts.order ? opts.order.map((id) => byId.get(id)).filter((n): n is Node => n !== undefined) : graph.nodes;
+  const nodes = opts.order ? opts.order.map((id) => {
+    const n = byId.get(id);
+    if (!n) throw new Error(`lowerGraph: the execution order names '${id}', which is not a node of @${graph.name}`);
+    return n;
+  }) : graph.nodes;
+  if (nodes.length !== graph.nodes.length) throw new Error(`lowerGraph: the execution order has ${nodes.length} nodes, the graph ${graph.nodes.length}`);
 
   const buffers = new Map<string, ProgramBuffer>();
   const count = (t: TensorType) => (t.shape as number[]).reduce((a, b) => a * b, 1);
