@@ -27,7 +27,8 @@ test('lowerGraph follows the given execution order', () => {
   const g = graph('kiln.graph @g(%x: f32[4]) -> (%0: f32[4], %1: f32[4]) {\n  %0 = Relu(%x) : f32[4]\n  %1 = Neg(%x) : f32[4]\n  return %0, %1\n}\n');
   assert.equal(lowerGraph(g).program.calls.map((c) => c.kernel), ['k0_Relu', 'k1_Neg']);
   assert.equal(lowerGraph(g, { order: ['1', '0'] }).program.calls.map((c) => c.kernel), ['k0_Neg', 'k1_Relu']);
-  assert.throws(() => lowerGraph(g, { order: ['1'] }), /the execution order has 1 nodes, the graph 2/);
+  assert.throws(() => lowerGraph(g, { order: ['1'] }), /the execution order has 1 distinct nodes, the graph 2/);
+  assert.throws(() => lowerGraph(g, { order: ['1', '1'] }), /has 1 distinct nodes/);
   assert.throws(() => lowerGraph(g, { order: ['1', 'zz'] }), /names 'zz', which is not a node of @g/);
 });
 

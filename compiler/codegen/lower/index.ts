@@ -53,7 +53,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
     if (!n) throw new Error(`lowerGraph: the execution order names '${id}', which is not a node of @${graph.name}`);
     return n;
   }) : graph.nodes;
-  if (nodes.length !== graph.nodes.length) throw new Error(`lowerGraph: the execution order has ${nodes.length} nodes, the graph ${graph.nodes.length}`);
+  if (new Set(nodes).size !== graph.nodes.length) throw new Error(`lowerGraph: the execution order has ${new Set(nodes).size} distinct nodes, the graph ${graph.nodes.length}`);
 
   const buffers = new Map<string, ProgramBuffer>();
   const count = (t: TensorType) => (t.shape as number[]).reduce((a, b) => a * b, 1);
