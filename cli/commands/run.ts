@@ -53,6 +53,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const t0 = performance.now();
   const loaded = loadModel(positionals[0], await shapeBindings(values));
+  if (!values.inputs) requireStaticShapes(loaded, 'kiln run'); // random inputs need every size bound
   const { graph, inputs } = bindInputs(loaded, values.inputs ? { dir: values.inputs } : { random: { seed } }, { file: positionals[0] });
   requireStaticShapes(graph, 'kiln run');
   const importMs = performance.now() - t0;
