@@ -9,8 +9,10 @@
  * all inputs. Errors name the input, both types and the dim, and the file a tensor came from.
  *
  * Binding (`bindInputs`). Given tensors (or files) are checked, then the graph is specialised to their
- * sizes (ops/bind-shapes.ts `bindShapes` over `shapesOf`), so FLOPs, plans and compiled programs see
- * concrete dims. Random inputs need every input dim bound already.
+ * sizes (ops/bind-shapes.ts `bindShapes` over `shapesOf` of the inputs with symbolic dims), so FLOPs,
+ * plans and compiled programs see concrete dims. The one exception: a symbol given size 0 (an empty
+ * tensor) cannot be bound, since bindShapes takes sizes >= 1; that graph stays symbolic. Random inputs
+ * need every input dim bound already.
  *
  * Random inputs are deterministic for a seed (splitmix32 + Box–Muller): floats ~ N(0, 1), integers
  * uniform in [0, 10) (valid token ids / indices for the zoo models), bools fair coins. Every symbolic
@@ -56,8 +58,12 @@ export function bindInputs(graph: Graph, source: InputSource, opts: BindInputsOp
   if ('random' in source) return { graph, inputs: randomInputs(graph, source.random.seed ?? 0) };
   const inputs = 'dir' in source ? loadInputsDir(source.dir, graph) : inputMap(source.tensors);
   if ('tensors' in source) checkInputs(graph, inputs);
-  const names = new Set(graph.inputs.map((i) => i.name));
-  const bound = bindShapes(graph, shapesOf(new Map([...inputs].filter(([name]) => names.has(name)))), opts);
+  // only inputs with symbolic dims bind anything; a symbol given size 0 (an empty tensor) cannot be
+  // bound (bindShapes takes sizes >= 1), so such a graph stays symbolic and runs as it is
+  const symbolic = graph.inputs.filter((i) => i.type.shape.some((d) => typeof d === 'string'));
+  const empty = symbolic.some((i) => i.type.shape.some((d, k) => typeof d === 'string' && inputs.get(i.name)!.shape[k] === 0));
+  if (!symbolic.length || empty) return { graph, inputs };
+  const bound = bindShapes(graph, shapesOf(new Map(symbolic.map((i) => [i.name, inputs.get(i.name)!]))), opts);
   return { graph: bound, inputs };
 }
 

@@ -86,6 +86,7 @@ test('bindInputs: given tensors and input files bind the graph to their sizes; r
   writeTensorFile(path.join(dir, 'input_1.pb'), f32([6, 2]));
   assert.is(messageOf(() => bindInputs(sym, { dir })), `${path.join(dir, 'input_1.pb')}: tensor is f32[6,2] but graph input 'b' is f32[N,2]: dim 0 (N) is 6 here but 5 in input_0.pb`);
   assert.match(messageOf(() => bindInputs(sym, { random: { seed: 1 } })), /making random inputs needs concrete sizes.*N \(in a, b\)/);
+  assert.is(bindInputs(sym, { tensors: { a: f32([0, 2]), b: f32([0, 2]) } }).graph, sym, 'a symbol of size 0 cannot be bound: the graph stays symbolic');
   const fixed = bindInputs(graph, { random: { seed: 3 } });
   assert.is(fixed.graph, graph, 'a static graph comes back as it is');
   assert.equal(readNumbers(fixed.inputs.get('a')!), readNumbers(randomInputs(graph, 3).get('a')!));
