@@ -137,7 +137,7 @@ function expectedJson(file: string, c: OutputCheck) {
 }
 
 /** Writes output_<k>.pb files into `dir` as one set (compiler/files.ts; the parent folder must exist). */
-function writeOutputs(dir: string, names: readonly string[], outputs: Tensor[]): void {
+function writeOutputs(dir: string, names: readonly string[], outputs: readonly Tensor[]): void {
   writeFilesAtomic(dir, outputs.map((t, k) => [`output_${k}.pb`, encodeTensor(t, names[k])] as const), { what: 'outputs' });
 }
 
