@@ -9,11 +9,11 @@
  * slow run (a GC pause) that a mean would smear over every kernel. `nodeTimings` joins kernels to the
  * graph's nodes by IR node id (a kernel computing several nodes splits its time evenly over them).
  *
- * Per node. Shares are each node's median
- * over the sum of all node medians; FLOPs are the estimates `kiln summary` uses (compiler/zoo/summary.ts
- * `nodeFlops`, counted at the sizes of the inputs given: symbolic input dims are bound to them first) and
- * GFLOP/s is FLOPs over the median time (null when the op has no FLOP estimate, its FLOPs depend on a
- * size known only at run time, or it took no measurable time). The by-op table sums nodes of the same op, largest time first.
+ * Per node. Shares are each node's median over the sum of all node medians; FLOPs are the estimates
+ * `kiln summary` uses (compiler/zoo/summary.ts `nodeFlops`, counted at the sizes of the inputs given:
+ * symbolic input dims are bound to them first, inputs.ts `bindInputs`) and GFLOP/s is FLOPs over the
+ * median time (null when the op has no FLOP estimate, its FLOPs depend on a size known only at run
+ * time, or it took no measurable time). The by-op table sums nodes of the same op, largest time first.
  *
  * Whole runs. `timeProgram` reports the median and fastest run; `runTiming` adds the statistics of each
  * output of the last run.
