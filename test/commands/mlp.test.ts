@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findCommand, allCommands } from '../../compiler/commands/all.ts';
 import { registerBackend } from '../../compiler/runtime/backends.ts';
-import { fakeBackend } from '../support/fake-backend.ts';
+import { type FakeCalls, fakeBackend } from '../support/fake-backend.ts';
 import { toMimeBundle } from '../../compiler/display/index.ts';
 import { runLine, completeLine } from '../../compiler/commands/line.ts';
 import { Session } from '../../compiler/session.ts';
@@ -194,9 +194,16 @@ test('run: outputs equal an independent reference run on the same seeded inputs'
 
 test('run and timings --backend: a registered backend prepares once per step and runs both; unknown, unavailable and unsupported are named', async () => {
   const { backend, calls } = fakeBackend('test-double');
-  registerBackend(backend);
-  registerBackend(fakeBackend('test-offline', { unavailable: 'no such device here' }).backend);
-  registerBackend(fakeBackend('test-nogemm', { unsupportedOps: ['Gemm'] }).backend);
+  const unregister = [registerBackend(backend), registerBackend(fakeBackend('test-offline', { unavailable: 'no such device here' }).backend),
+    registerBackend(fakeBackend('test-nogemm', { unsupportedOps: ['Gemm'] }).backend)];
+  try {
+    await backendChecks(calls);
+  } finally {
+    for (const u of unregister) u();
+  }
+});
+
+async function backendChecks(calls: FakeCalls): Promise<void> {
   const r = (await run('run --backend test-double --repeat 2')) as RunView;
   assert.equal([r.backend, calls.prepared, calls.runs, r.run.times.length, r.prepareMs], ['test-double', 1, 2, 2, 42]);
   assert.match(toMimeBundle(r)['text/plain'], /on the test-double test backend \(reference kernels, made-up kernel times\) \(backend test-double, prepared in 42 ms\)/);
@@ -210,7 +217,7 @@ test('run and timings --backend: a registered backend prepares once per step and
   assert.match(await err('run --backend cuda'), /^run: unknown backend 'cuda'; backends: ref, .*test-double/);
   assert.match(await err('timings --backend test-offline'), "backend 'test-offline' cannot run here: no such device here");
   assert.match(await err('run --backend test-nogemm'), /backend test-nogemm cannot run 1 node of zoo:mlp at step 9 \(dce\); first: test-nogemm has no kernel for Gemm/);
-});
+}
 
 test('timings: per-node table with hand-computed FLOPs, shares summing to 100', async () => {
   const t = (await run('timings --repeat 2')) as NodeTimings;

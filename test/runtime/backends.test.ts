@@ -36,9 +36,14 @@ registerOps([{
   inferTypes: (ins) => [ins[0]!], run: (ins) => [ins[0]!],
 }]);
 
+// registered for this file's tests only (every test file is imported before any test runs)
 const fake = fakeBackend('test-fake');
-registerBackend(fake.backend);
-registerBackend(fakeBackend('test-unavailable', { unavailable: 'no C compiler found (tried cc, gcc, clang)' }).backend);
+const unregister: (() => void)[] = [];
+test.before(() => {
+  unregister.push(registerBackend(fake.backend));
+  unregister.push(registerBackend(fakeBackend('test-unavailable', { unavailable: 'no C compiler found (tried cc, gcc, clang)' }).backend));
+});
+test.after(() => { for (const u of unregister) u(); });
 
 test('the registry: the reference executor first and default; unknown and unavailable backends are errors with reasons', async () => {
   assert.is(backendNames()[0], 'ref');
@@ -47,6 +52,10 @@ test('the registry: the reference executor first and default; unknown and unavai
   assert.ok(backendNames().includes('test-fake'));
   assert.is(await useBackend('test-fake'), fake.backend);
   assert.throws(() => registerBackend(fakeBackend('test-fake').backend), /backend 'test-fake' is already registered/);
+  const remove = registerBackend(fakeBackend('test-removed').backend);
+  assert.ok(backendNames().includes('test-removed'));
+  remove();
+  assert.not.ok(backendNames().includes('test-removed'));
   for (const [name, want] of [['nope', /^unknown backend 'nope'; backends: ref, .*test-fake/], ['test-unavailable', "backend 'test-unavailable' cannot run here: no C compiler found (tried cc, gcc, clang)"]] as const) {
     try { await useBackend(name); assert.unreachable(name); } catch (e) { assert.instance(e, KilnError); assert.match((e as Error).message, want); }
   }
@@ -101,7 +110,7 @@ writeCase('test_sub', 'Sub', [1, 2], [10, 20], [-9, -18]);
 
 test('runConformance and kiln conformance --backend reach a registered backend: its skips, its programs, disposed', async () => {
   const { backend, calls } = fakeBackend('test-conf', { unsupportedOps: ['Sub'] });
-  registerBackend(backend);
+  unregister.push(registerBackend(backend));
   const report = await runConformance(path.join(root, 'cases'), { backend: 'test-conf' });
   assert.equal(report.results.map((r) => [r.name, r.status, r.reason]), [
     ['test_add', 'pass', undefined], ['test_sub', 'skip', "test-conf has no kernel for Sub (node 'Sub_0')"],
@@ -131,7 +140,7 @@ test('kiln run --backend: the registry\'s backend runs, compileMs is its prepare
 
 test('Session.execute and Session.timings reach a registered backend; given inputs are checked and bind symbolic dims', async () => {
   const { backend, calls } = fakeBackend('test-session');
-  registerBackend(backend);
+  unregister.push(registerBackend(backend));
   const s = Session.load('zoo:mlp');
   const r = await s.execute({ backend: 'test-session', repeat: 2, threads: 3, step: 0 });
   assert.equal([r.backend, r.step, r.timing.times.length, r.timing.prepareMs, calls.threads], ['test-session', 0, 2, 42, [3]]);
