@@ -1,10 +1,11 @@
 /**
- * `kiln run MODEL [--backend NAME] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--rtol R]
- *  [--atol A] [--json]`
+ * `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N]
+ *  [--repeat N] [--rtol R] [--atol A] [--json]`
  *
  * Loads the model (import, type inference and verification: `importMs`), binds inputs from
  * input_<k>.pb files or seeded random values (compiler/runtime/inputs.ts `bindInputs`; the graph takes
- * the sizes of the tensors given), prepares it on the backend (any registered one,
+ * the sizes of the tensors given), runs the pass pipeline when one is given (`passesMs`; the passes
+ * see target T, default cpu, as in `kiln opt`), prepares it on the backend (any registered one,
  * compiler/runtime/backends.ts; `compileMs` is the program's own `prepareMs`), runs once as warm-up and
  * then `repeat` timed runs (default 1; compiler/runtime/timings.ts `timeProgram`), and reports the
  * median and minimum run time. A backend that cannot run here (no compiler, no device) is an error
@@ -16,8 +17,10 @@
  * TensorProto files when --outputs is given (all written before any is moved into place, through
  * compiler/files.ts, so a failure never leaves a half-written folder or a stray temporary).
  */
-import { REPEAT, SEED, SHAPE_OPTIONS, TOLERANCE, choiceOption, numberOption, parseCommand, shapeBindings } from '../args.ts';
+import { REPEAT, SEED, SHAPE_OPTIONS, TOLERANCE, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
+import { PassManager } from '../../compiler/passes/manager.ts';
+import { TARGETS } from '../../compiler/passes/all.ts';
 import { bindInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
 import { DEFAULT_BACKEND, backendNames, useBackend } from '../../compiler/runtime/backends.ts';
 import { timeProgram } from '../../compiler/runtime/timings.ts';
@@ -33,6 +36,8 @@ import type { Tensor } from '../../compiler/ir/tensor.ts';
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
     backend: { type: 'string' },
+    pipeline: { type: 'string' },
+    target: { type: 'string' },
     inputs: { type: 'string' },
     outputs: { type: 'string' },
     seed: { type: 'string' },
@@ -49,14 +54,24 @@ export async function runCommand(argv: string[]): Promise<number> {
     rtol: numberOption(values.rtol, 'rtol', DEFAULT_TOLERANCE.rtol, TOLERANCE),
     atol: numberOption(values.atol, 'atol', DEFAULT_TOLERANCE.atol, TOLERANCE),
   };
+  if (values.target !== undefined && values.pipeline === undefined) throw new UsageError('--target needs --pipeline (the target the passes see)');
+  const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
+  const pipeline = values.pipeline === undefined ? undefined : pipelineOption(values.pipeline);
   const backend = await useBackend(backendName);
 
   const t0 = performance.now();
   const loaded = loadModel(positionals[0], await shapeBindings(values));
   if (!values.inputs) requireStaticShapes(loaded, 'kiln run'); // random inputs need every size bound
-  const { graph, inputs } = bindInputs(loaded, values.inputs ? { dir: values.inputs } : { random: { seed } }, { file: positionals[0] });
-  requireStaticShapes(graph, 'kiln run');
+  const bound = bindInputs(loaded, values.inputs ? { dir: values.inputs } : { random: { seed } }, { file: positionals[0] });
+  const { inputs } = bound;
+  requireStaticShapes(bound.graph, 'kiln run');
   const importMs = performance.now() - t0;
+  let graph = bound.graph, passesMs: number | undefined;
+  if (pipeline) {
+    const p0 = performance.now();
+    graph = new PassManager({ target }).run(graph, pipeline).at(-1)?.graph ?? graph;
+    passesMs = performance.now() - p0;
+  }
   const expected = values.inputs ? expectedOutputs(values.inputs, graph.outputs) : [];
 
   const unsupported = backend.unsupported(graph);
@@ -88,11 +103,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       backend: backend.name,
       inputs: [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
       outputs: described,
-      importMs: round(importMs), compileMs: round(compileMs), ms: round(ms), msMin: round(msMin), repeat,
+      importMs: round(importMs), ...(passesMs !== undefined ? { passesMs: round(passesMs) } : {}), compileMs: round(compileMs), ms: round(ms), msMin: round(msMin), repeat,
       ...(checks.length ? { tolerance: tol, matchesExpected: checks.every((c) => !c.diff.reason) } : {}),
     }));
   } else {
-    console.log(`${positionals[0]} on ${backend.name}: import ${importMs.toFixed(1)} ms, compile ${compileMs.toFixed(1)} ms, `
+    console.log(`${positionals[0]} on ${backend.name}: import ${importMs.toFixed(1)} ms, `
+      + `${passesMs !== undefined ? `passes ${passesMs.toFixed(1)} ms, ` : ''}compile ${compileMs.toFixed(1)} ms, `
       + `run ${ms.toFixed(2)} ms (median of ${repeat}, min ${msMin.toFixed(2)} ms)`);
     for (const o of described) {
       console.log(`  ${o.name}: ${o.dtype}[${o.shape.join(',')}] mean=${fmt(o.mean)} std=${fmt(o.std)} min=${fmt(o.min)} max=${fmt(o.max)}`);

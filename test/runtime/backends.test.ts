@@ -24,6 +24,7 @@ import { runReference } from '../../compiler/runtime/reference.ts';
 import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { runConformance } from '../../compiler/runtime/conformance.ts';
 import { Session } from '../../compiler/session.ts';
+import { defaultPipeline } from '../../compiler/passes/all.ts';
 import { conformanceCommand } from '../../cli/commands/conformance.ts';
 import { runCommand } from '../../cli/commands/run.ts';
 import { modelBytes, node, value } from '../import/onnx-build.ts';
@@ -132,6 +133,14 @@ test('kiln run --backend: the registry\'s backend runs, compileMs is its prepare
   assert.equal([fake.calls.prepared - before.prepared, fake.calls.runs - before.runs, fake.calls.disposed - before.disposed], [1, 3, 1], 'one warm-up, two timed runs');
   const text = await captured(() => runCommand(['zoo:mlp', '--backend', 'test-fake']));
   assert.match(text.out, /^zoo:mlp on test-fake: import [\d.]+ ms, compile 42\.0 ms, run [\d.]+ ms \(median of 1/);
+  // with a pipeline: the passes' time apart, and the backend prepares the optimised graph (Gemm+Relu fused: 3 nodes)
+  const piped = await captured(() => runCommand(['zoo:mlp', '--backend', 'test-fake', '--pipeline', defaultPipeline('cpu'), '--json']));
+  const pj = JSON.parse(piped.out);
+  assert.ok(typeof pj.passesMs === 'number' && pj.passesMs > 0);
+  assert.equal([fake.calls.nodes.at(-2), fake.calls.nodes.at(-1)], [5, 3]);
+  assert.ok(Math.abs(pj.outputs[0].mean - j.outputs[0].mean) < 1e-6, 'the same results after the passes');
+  assert.is(j.passesMs, undefined, 'no pipeline, no passes time');
+  try { await runCommand(['zoo:mlp', '--target', 'cpu']); assert.unreachable(); } catch (e) { assert.match((e as Error).message, '--target needs --pipeline'); }
   try { await runCommand(['zoo:mlp', '--backend', 'test-unavailable']); assert.unreachable(); } catch (e) {
     assert.instance(e, KilnError);
     assert.is((e as Error).message, "backend 'test-unavailable' cannot run here: no C compiler found (tried cc, gcc, clang)");

@@ -15,6 +15,8 @@ export interface FakeCalls {
   disposed: number;
   /** Threads asked for at each preparation. */
   threads: (number | undefined)[];
+  /** Node count of the graph of each preparation. */
+  nodes: number[];
 }
 
 /** Options of `fakeBackend`. */
@@ -27,7 +29,7 @@ export interface FakeOptions {
 
 /** A fake backend named `name` and the record of its calls. */
 export function fakeBackend(name: string, opts: FakeOptions = {}): { backend: Backend; calls: FakeCalls } {
-  const calls: FakeCalls = { prepared: 0, runs: 0, disposed: 0, threads: [] };
+  const calls: FakeCalls = { prepared: 0, runs: 0, disposed: 0, threads: [], nodes: [] };
   const backend: Backend = {
     name,
     summary: `the ${name} test backend (reference kernels, made-up kernel times)`,
@@ -37,6 +39,7 @@ export function fakeBackend(name: string, opts: FakeOptions = {}): { backend: Ba
     async prepare(graph, _plan, prep = {}): Promise<Program> {
       calls.prepared++;
       calls.threads.push(prep.threads);
+      calls.nodes.push(graph.nodes.length);
       const ids = graph.nodes.map(nodeId);
       return {
         backend: name, prepareMs: 42, artifacts: [{ name: 'fake.txt', kind: 'source', content: `${graph.nodes.length} nodes` }],
