@@ -140,6 +140,11 @@ test('kiln run --backend: the registry\'s backend runs, compileMs is its prepare
   assert.equal([fake.calls.nodes.at(-2), fake.calls.nodes.at(-1)], [5, 3]);
   assert.ok(Math.abs(pj.outputs[0].mean - j.outputs[0].mean) < 1e-6, 'the same results after the passes');
   assert.is(j.passesMs, undefined, 'no pipeline, no passes time');
+  unregister.push(registerBackend(fakeBackend('test-run-nogemm', { unsupportedOps: ['Gemm'] }).backend));
+  try { await runCommand(['zoo:mlp', '--backend', 'test-run-nogemm']); assert.unreachable(); } catch (e) {
+    assert.instance(e, KilnError);
+    assert.is((e as Error).message, "zoo:mlp, node '0', op Gemm: backend test-run-nogemm cannot run 3 nodes of this model; first: test-run-nogemm has no kernel for Gemm");
+  }
   try { await runCommand(['zoo:mlp', '--target', 'cpu']); assert.unreachable(); } catch (e) { assert.match((e as Error).message, '--target needs --pipeline'); }
   try { await runCommand(['zoo:mlp', '--backend', 'test-unavailable']); assert.unreachable(); } catch (e) {
     assert.instance(e, KilnError);
