@@ -14,6 +14,7 @@ import type { DType } from '../ir/dtype.ts';
 import type { TensorData } from '../ir/dtype.ts';
 import { Tensor, readNumbers } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { zeroFlops } from './flops.ts';
 import { required } from './support.ts';
 import { unaryOp } from './unary-kernel.ts';
 import { erf } from './unary.ts';
@@ -31,6 +32,7 @@ const dropout: OpDef<DropoutAttrs> = {
   name: 'Dropout',
   inputs: [1, 3],
   outputs: [1, 2],
+  flops: zeroFlops, // inference only: a copy (and a constant mask)
   parseAttrs: (r) => ({ seed: r.has('seed') ? r.int('seed') : undefined }),
   inferTypes(inputs, _attrs, _ctx, outputCount) {
     const x = required(inputs, 0, 'Dropout data');

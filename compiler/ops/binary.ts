@@ -43,6 +43,8 @@ function arithOp<A = Record<string, never>>(spec: ArithSpec<A>): OpDef<A> {
     name,
     inputs: [2, 2],
     outputs: [1, 1],
+    elementwise: true,
+    inPlace: 'all',
     parseAttrs: (r) => (spec.attrs ? spec.attrs(r) : ({} as A)),
     inferTypes(inputs, attrs) {
       required(inputs, 0, `${name} input A`);
@@ -127,6 +129,8 @@ const pow: OpDef<Record<string, never>> = {
   name: 'Pow',
   inputs: [2, 2],
   outputs: [1, 1],
+  elementwise: true,
+  inPlace: 'all',
   parseAttrs: () => ({}),
   inferTypes(inputs) {
     const x = required(inputs, 0, 'Pow input X');

@@ -21,6 +21,7 @@ import { Tensor, readNumbers } from '../ir/tensor.ts';
 import { narrowFloatCodec } from '../ir/floatbits.ts';
 import { encodeE8M0, type E8M0RoundMode } from '../ir/float8.ts';
 import { AttrError, type AttrReader, type OpDef } from './registry.ts';
+import { zeroFlops } from './flops.ts';
 import { required } from './support.ts';
 import { type BigArray, type NumberArray, laneOf, need } from './elementwise.ts';
 import { formatFloat, parseBigInt, parseNumber } from './cast-text.ts';
@@ -192,6 +193,9 @@ const cast: OpDef<CastAttrs & { readonly to: DType }> = {
   name: 'Cast',
   inputs: [1, 1],
   outputs: [1, 1],
+  elementwise: true,
+  inPlace: 'all',
+  flops: zeroFlops, // a conversion, not arithmetic
   parseAttrs: (r) => ({ to: targetDType(r), ...castAttrs(r) }),
   inferTypes(inputs, attrs) {
     const x = required(inputs, 0, 'Cast input');
@@ -206,6 +210,9 @@ const castLike: OpDef<CastAttrs> = {
   name: 'CastLike',
   inputs: [2, 2],
   outputs: [1, 1],
+  elementwise: true, // input 1 gives only the dtype
+  inPlace: 'all',
+  flops: zeroFlops,
   parseAttrs: castAttrs,
   inferTypes(inputs) {
     const x = required(inputs, 0, 'CastLike input');

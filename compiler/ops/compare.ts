@@ -25,6 +25,8 @@ function boolOp(name: string, types: readonly DType[], loop: CompareLoop): OpDef
     name,
     inputs: [2, 2],
     outputs: [1, 1],
+    elementwise: true,
+    inPlace: 'all',
     parseAttrs: () => ({}),
     inferTypes(inputs) {
       required(inputs, 0, `${name} input A`);
@@ -56,6 +58,8 @@ const where: OpDef<Record<string, never>> = {
   name: 'Where',
   inputs: [3, 3],
   outputs: [1, 1],
+  elementwise: true,
+  inPlace: 'all',
   parseAttrs: () => ({}),
   inferTypes(inputs) {
     const c = required(inputs, 0, 'Where condition');

@@ -15,6 +15,7 @@
 import type { Dim } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { elems, times } from './flops.ts';
 import { AttrError } from './registry.ts';
 import { type Geometry, lift3, prod, windowParams } from './window.ts';
 import { type FloatArray, allocFloat, floatData, floatTensor } from './float-io.ts';
@@ -61,6 +62,8 @@ function transposeGeometry(a: ConvTransposeAttrs, input: readonly number[], kern
 const ConvTranspose: OpDef<ConvTransposeAttrs> = {
   name: 'ConvTranspose',
   inputs: [2, 3],
+  // 2 · in · (Cout/group) · prod(kernel): each input element scatters into a Cout/group · kernel window
+  flops: (i) => times(2, elems(i[0]?.shape), elems(i[1]?.shape.slice(1))),
   outputs: [1, 1],
   parseAttrs(r) {
     const base = readConvAttrs(r);

@@ -14,6 +14,7 @@
 import type { Dim, TensorType } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { convFlops } from './flops.ts';
 import { AttrError } from './registry.ts';
 import { FLOAT_TYPES, expectDType, required, sameDType } from './support.ts';
 import { type Geometry, type WindowAttrs, lift3, outputDims, prod, readWindowAttrs, resolveGeometry, validRange } from './window.ts';
@@ -75,6 +76,7 @@ export function checkBias(op: string, b: TensorType | undefined, m: Dim): void {
 const Conv: OpDef<ConvAttrs> = {
   name: 'Conv',
   inputs: [2, 3],
+  flops: convFlops, // the bias is not counted
   outputs: [1, 1],
   parseAttrs: readConvAttrs,
   inferTypes(inputs, a, ctx) {

@@ -15,18 +15,23 @@
  *   gelu       v = v/2 · (1 + erf(v/√2))    (exact GELU, ONNX Gelu approximate="none")
  *   gelu_tanh  v = v/2 · (1 + tanh(√(2/π)(v + 0.044715 v³)))   (Gelu approximate="tanh")
  *   add        v = v + r                    (the residual; at most one `add` per epilogue)
- * Precision: the steps run in double precision on the f32 (f64 for f64 tensors) accumulator value and
- * the result is stored once in the output dtype; unlike the unfused graph, intermediate values are not
- * rounded to the storage dtype between steps (so f32 results may differ from the unfused ops by about
- * one f32 rounding per step, f16/bf16 ones by about one f16/bf16 rounding).
+ * Each step computes exactly as its entry in the scalar-op table (scalar-ops.ts: relu = Relu, clip =
+ * Clip with the two bounds, sigmoid = Sigmoid, hardswish = HardSwish, gelu/gelu_tanh = Gelu with
+ * approximate none/tanh, add = Add), which is also what the compiled backends render.
+ * Precision (the table's contract): the steps run on the f32 accumulator (f64 for f64 tensors), each
+ * step's result rounded to that compute type, and the value is stored once in the output dtype; so f32
+ * and f64 results equal the unfused ops bit for bit, while f16/bf16 ones skip the unfused graph's
+ * f16/bf16 rounding between steps (within the f16/bf16 tolerance of the table).
  *
  * `applyEpilogue` runs all steps (and an optional per-column bias add first, for kiln.matmul) in one
- * pass over the fresh output buffer, in place, allocating nothing per step: the steps are compiled to
- * a small opcode array once per call and dispatched per element.
+ * pass over the fresh output buffer, in place: one loop generated from the table's trees per
+ * (steps, dtype, bias) and cached.
  */
 import { AttrError, type AttrReader } from './registry.ts';
 import type { FloatArray } from './float-io.ts';
-import { erf } from './unary.ts';
+import type { DType } from '../ir/dtype.ts';
+import { compileJs, renderJs } from './scalar-expr.ts';
+import { opExpr, scalarOp } from './scalar-ops.ts';
 
 /** The epilogue step names, as written in the `epilogue` attribute. */
 export const EPILOGUE_STEPS = ['relu', 'clip', 'sigmoid', 'hardswish', 'gelu', 'gelu_tanh', 'add'] as const;
@@ -70,11 +75,53 @@ export interface ColumnBias {
   readonly stride: number;
 }
 
-const SQRT1_2 = Math.SQRT1_2;
-const GELU_TANH_C = Math.sqrt(2 / Math.PI);
-const OPCODES: Readonly<Record<EpilogueStep, number>> = {
-  relu: 0, clip: 1, sigmoid: 2, hardswish: 3, gelu: 4, gelu_tanh: 5, add: 6,
+/** The table op (and its parsed attributes) each step runs; `clip` reads its bounds as operands. */
+const STEP_OPS: Readonly<Record<EpilogueStep, { op: string; attrs: object }>> = {
+  relu: { op: 'Relu', attrs: {} },
+  clip: { op: 'Clip', attrs: {} },
+  sigmoid: { op: 'Sigmoid', attrs: {} },
+  hardswish: { op: 'HardSwish', attrs: {} },
+  gelu: { op: 'Gelu', attrs: { approximate: 'none' } },
+  gelu_tanh: { op: 'Gelu', attrs: { approximate: 'tanh' } },
+  add: { op: 'Add', attrs: {} },
 };
+
+/** JS source of `v = op(v, operands...)` for the table op `op` on `dtype` values. */
+function stepSource(op: string, attrs: object, dtype: DType, operands: readonly string[]): string {
+  const entry = scalarOp(op);
+  if (!entry) throw new Error(`epilogue: the scalar-op table has no ${op}`);
+  const tree = opExpr(entry, operands.map(() => dtype), attrs);
+  if (typeof tree === 'string') throw new Error(`epilogue: ${tree}`);
+  return `v = ${renderJs(tree, operands)};`;
+}
+
+type EpilogueLoop = (y: FloatArray, r: FloatArray, b: FloatArray | undefined, period: number, bStride: number,
+  lo: number, hi: number) => void;
+
+/**
+ * The epilogue as one generated loop (cached by source): each step is its scalar-op table entry,
+ * rounded to the compute type after each step (f64 for Float64Array outputs, f32 otherwise).
+ */
+function epilogueLoop(steps: readonly EpilogueStep[], dtype: DType, bias: boolean): EpilogueLoop {
+  const body: string[] = [];
+  if (bias) body.push(stepSource('Add', {}, dtype, ['v', 'b[j * bStride]']));
+  for (const s of steps) {
+    const { op, attrs } = STEP_OPS[s];
+    const operands = s === 'clip' ? ['v', 'lo', 'hi'] : s === 'add' ? ['v', 'r[i]'] : ['v'];
+    body.push(stepSource(op, attrs, dtype, operands));
+  }
+  const src = [
+    'for (let row = 0; row < y.length; row += period) {',
+    '  for (let j = 0; j < period; j++) {',
+    '    const i = row + j;',
+    '    let v = y[i];',
+    ...body.map((l) => `    ${l}`),
+    '    y[i] = v;',
+    '  }',
+    '}',
+  ].join('\n');
+  return compileJs<EpilogueLoop>(['y', 'r', 'b', 'period', 'bStride', 'lo', 'hi'], src);
+}
 
 /**
  * Applies `bias` (if any) and then the epilogue steps to every element of `y`, in place, in one pass.
@@ -85,37 +132,7 @@ export function applyEpilogue(y: FloatArray, ep: Epilogue, residual?: FloatArray
   if (ep.hasResidual && (!residual || residual.length !== y.length)) {
     throw new Error(`epilogue 'add': the residual must have ${y.length} elements, got ${residual ? residual.length : 'none'}`);
   }
-  const ops = Int32Array.from(ep.steps, (s) => OPCODES[s]);
-  const nOps = ops.length;
-  const lo = ep.clipMin, hi = ep.clipMax;
-  const r = residual ?? y;
-  const period = bias ? bias.period : y.length, bStride = bias ? bias.stride : 0;
-  const bData = bias ? bias.data : undefined;
-  for (let row = 0; row < y.length; row += period) {
-    for (let j = 0; j < period; j++) {
-      const i = row + j;
-      let v = y[i];
-      if (bData) v += bData[j * bStride];
-      for (let s = 0; s < nOps; s++) {
-        switch (ops[s]) {
-          case 0: v = v > 0 ? v : v === v ? 0 : v; break;
-          case 1: if (v < lo) v = lo; if (v > hi) v = hi; break;
-          case 2: {
-            const e = Math.exp(-Math.abs(v));
-            v = v >= 0 ? 1 / (1 + e) : e / (1 + e);
-            break;
-          }
-          case 3: {
-            const g = v / 6 + 0.5;
-            v = v * (g < 0 ? 0 : g > 1 ? 1 : g);
-            break;
-          }
-          case 4: v = 0.5 * v * (1 + erf(v * SQRT1_2)); break;
-          case 5: v = 0.5 * v * (1 + Math.tanh(GELU_TANH_C * (v + 0.044715 * v * v * v))); break;
-          default: v += r[i];
-        }
-      }
-      y[i] = v;
-    }
-  }
+  const dtype: DType = y instanceof Float64Array ? 'f64' : 'f32';
+  const loop = epilogueLoop(ep.steps, dtype, bias !== undefined);
+  loop(y, residual ?? y, bias?.data, bias ? bias.period : y.length, bias ? bias.stride : 0, ep.clipMin, ep.clipMax);
 }

@@ -25,7 +25,8 @@ import { Tensor, readF32 } from '../ir/tensor.ts';
 import type { OpDef, ShapeContext } from './registry.ts';
 import { FLOAT_TYPES, expectDType } from './support.ts';
 import { type ConvAttrs, conv, convOps, readConvAttrs } from './conv.ts';
-import { type GemmAttrs, gemm, matmul, matmulOps } from './matmul.ts';
+import { type GemmAttrs, gemm, gemmFlops, matmul, matmulOps } from './matmul.ts';
+import { convFlops, matmulFlops, withEpilogue } from './flops.ts';
 import { type ColumnBias, type Epilogue, applyEpilogue, readEpilogue } from './epilogue.ts';
 import { floatData } from './float-io.ts';
 
@@ -77,6 +78,7 @@ const KilnConv: OpDef<FusedConvAttrs> = {
   name: KILN_CONV,
   inputs: [2, 4],
   outputs: [1, 1],
+  flops: (i, o, a) => withEpilogue(convFlops(i, o, a.conv), a.epilogue.steps.length + (i[2] ? 1 : 0), o),
   parseAttrs: (r) => ({ conv: readConvAttrs(r), epilogue: readEpilogue(r) }),
   inferTypes(inputs, a, ctx) {
     const [out] = ConvDef.inferTypes(inputs.slice(0, 3), a.conv, ctx, 1);
@@ -99,6 +101,7 @@ const KilnGemm: OpDef<FusedGemmAttrs> = {
   name: KILN_GEMM,
   inputs: [2, 4],
   outputs: [1, 1],
+  flops: (i, o, a) => withEpilogue(gemmFlops(i, o, a.gemm), a.epilogue.steps.length, o), // Gemm counts its bias
   parseAttrs: (r) => ({ gemm: GemmDef.parseAttrs(r), epilogue: readEpilogue(r) }),
   inferTypes(inputs, a, ctx) {
     const [out] = GemmDef.inferTypes(inputs.slice(0, 3), a.gemm, ctx, 1);
@@ -131,6 +134,7 @@ const KilnMatMul: OpDef<FusedMatMulAttrs> = {
   name: KILN_MATMUL,
   inputs: [2, 4],
   outputs: [1, 1],
+  flops: (i, o, a) => withEpilogue(matmulFlops(i, o, null), a.epilogue.steps.length + (i[2] ? 1 : 0), o),
   parseAttrs: (r) => ({ epilogue: readEpilogue(r) }),
   inferTypes(inputs, a, ctx: ShapeContext) {
     const [out] = MatMulDef.inferTypes(inputs.slice(0, 2), null, ctx, 1);

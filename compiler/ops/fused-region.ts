@@ -10,47 +10,59 @@
  * - Inputs: the region's external operands (activations and constants alike), referred to in the body
  *   as `in0`, `in1`, ... in the node's input order.
  * - `body` (strings): SSA lines `t<j> = Op(operands) {attrs}` in the syntax of fused-body.ts. Body ops are
- *   the elementwise/broadcasting ops of ELEMENTWISE_OPS and, only as the last line, one reduction of
- *   REDUCTION_OPS. Each op keeps its ONNX form: constant operands such as a reduction's axes, Clip's
+ *   ops with the `elementwise` trait (registry.ts) and, only as the last line, one reduction to values
+ *   (`reduction` trait, ReduceSum and the like). Each op keeps its ONNX form: constant operands such as a reduction's axes, Clip's
  *   bounds or Pow's exponent are region inputs like any other.
  * - `results` (strings): the body values the node outputs, in output order (`t<j>` names, distinct).
  *
  * Shape rule: the body ops' own shape rules, run line by line; a line sees the compile-time value of an
  * `in<k>` operand when the node's input k has one (so a reduction's constant axes resolve).
- * Reference kernel: interprets the body with each op's reference kernel, in line order. Intermediates
- * keep the dtypes their ops give them (an f16 Add rounds to f16 exactly as the unfused Add would), so a
- * region computes bit-identically to the nodes it replaced; a one-loop backend may keep intermediates
- * in f32 registers and is checked against this within tolerance.
+ * Reference kernel: one generated loop per result shape from the scalar-op table (fused-loop.ts),
+ * under the table's precision contract (scalar-ops.ts): each op rounds to its compute type, so f32,
+ * f64, integer and bool regions equal the unfused ops bit for bit, while f16/bf16 intermediates stay
+ * in f32 and round once at the store (within the f16/bf16 tolerance of the unfused ops). A final
+ * reduction runs its own kernel. Bodies the table cannot lower (float8 or string dtypes, integer Pow,
+ * a non-scalar Clip bound) are interpreted with each op's reference kernel in line order instead.
  * Body lines are parsed (and each op's attributes validated) once per node by parseAttrs; errors name
  * the `body` attribute and the line.
  */
 import type { Attrs, TensorType } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
-import { AttrError, AttrReader, type OpDef, type ShapeContext, findOp, readAttrs } from './registry.ts';
+import { AttrError, AttrReader, type OpDef, type ShapeContext, findOp, opTraits, readAttrs } from './registry.ts';
+import { elems, times } from './flops.ts';
 import { BodyError, type BodyLine, type BodyOperand, parseBodyLine } from './fused-body.ts';
+import { runRegionLoop } from './fused-loop.ts';
 
 /** The name of the region op. */
 export const FUSED_OP = 'kiln.fused';
 
-/** Elementwise and broadcasting ops a region body may hold (single output, no axis semantics). */
-export const ELEMENTWISE_OPS: ReadonlySet<string> = new Set([
-  // unary math
-  'Abs', 'Neg', 'Sign', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Ceil', 'Floor', 'Round', 'Sin', 'Cos', 'Tanh', 'Erf',
-  'Not', 'Identity',
-  // activations
-  'Relu', 'LeakyRelu', 'Elu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Softplus', 'Gelu',
-  // binary, comparison, logic, selection
-  'Add', 'Sub', 'Mul', 'Div', 'Mod', 'Pow', 'PRelu',
-  'Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'And', 'Or', 'Xor', 'Where',
-  // variadic and casts
-  'Clip', 'Sum', 'Mean', 'Max', 'Min', 'Cast', 'CastLike',
-]);
+/**
+ * True when `op` may be a body line of a region: an op with the `elementwise` trait (registry.ts;
+ * single output, no axis semantics, ONNX broadcasting).
+ */
+export function isBodyElementwise(op: string): boolean {
+  return opTraits(op).elementwise === true;
+}
 
-/** Reductions a region may end with. */
-export const REDUCTION_OPS: ReadonlySet<string> = new Set([
-  'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum',
-  'ReduceLogSumExp', 'ReduceSumSquare',
-]);
+/** True when `op` may be a region's last body line as its reduction: a `reduction` trait to values (ReduceSum, ...). */
+export function isBodyReduction(op: string): boolean {
+  return opTraits(op).reduction?.result === 'value';
+}
+
+/**
+ * True when a kiln.fused node's `body` holds only elementwise lines (no reduction), so the region is
+ * elementwise as a whole. False for a missing or unparsable body.
+ */
+export function isElementwiseBody(attrs: Attrs): boolean {
+  const body = attrs.body;
+  if (!body || body.kind !== 'strings') return false;
+  try {
+    return body.value.every((text, j) => isBodyElementwise(parseBodyLine(text, j).op));
+  } catch (e) {
+    if (e instanceof BodyError) return false;
+    throw e;
+  }
+}
 
 /** One body line with its op definition and parsed attributes. */
 interface CompiledLine extends BodyLine {
@@ -79,8 +91,8 @@ function parseFusedAttrs(r: AttrReader): FusedAttrs {
       if (e instanceof BodyError) fail(e.message);
       throw e;
     }
-    if (!ELEMENTWISE_OPS.has(line.op) && !REDUCTION_OPS.has(line.op)) fail(`op ${line.op} is not an elementwise op or a reduction`);
-    if (REDUCTION_OPS.has(line.op) && j !== body.length - 1) fail(`the reduction ${line.op} must be the last body line`);
+    if (!isBodyElementwise(line.op) && !isBodyReduction(line.op)) fail(`op ${line.op} is not an elementwise op or a reduction`);
+    if (isBodyReduction(line.op) && j !== body.length - 1) fail(`the reduction ${line.op} must be the last body line`);
     for (const o of line.operands) if (o.kind === 'value' && o.index >= j) fail(`t${o.index} is used before it is defined`);
     const def = findOp(line.op);
     if (!def) return fail(`unknown op '${line.op}'`);
@@ -122,6 +134,14 @@ export const fusedRegion: OpDef<FusedAttrs> = {
   name: FUSED_OP,
   inputs: [0, Infinity],
   outputs: [1, Infinity],
+  // one FLOP per body line per element of the region's largest value; unknown when no value is at least
+  // as large as every other at every size of the symbols
+  flops(i, o, a) {
+    const sizes = [...o.map((t) => elems(t.shape)), ...i.map((t) => elems(t?.shape))];
+    if (sizes.some((s) => s === undefined)) return undefined;
+    const widest = sizes.find((s) => sizes.every((t) => s!.dominates(t!)));
+    return times(a.lines.length, widest);
+  },
   parseAttrs: parseFusedAttrs,
   inferTypes(inputs, a, ctx, outputCount) {
     if (outputCount !== a.results.length) {
@@ -148,6 +168,8 @@ export const fusedRegion: OpDef<FusedAttrs> = {
     return a.results.map((r) => types[r]);
   },
   run(inputs, a) {
+    const looped = runRegionLoop(a.lines, a.results, inputs);
+    if (looped) return looped;
     const values: Tensor[] = [];
     a.lines.forEach((line, j) => {
       const args = line.operands.map((o) => operandOf(o, inputs, values, j));

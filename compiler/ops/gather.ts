@@ -15,6 +15,7 @@
 import type { Dim } from '../ir/graph.ts';
 import { Tensor, readInts, readNumbers, shapeSize, stridesOf } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { perInputElement } from './flops.ts';
 import { normalizeAxis, required } from './support.ts';
 import { allocData, copyBlock, knownInts, staticLength } from './movement.ts';
 
@@ -36,6 +37,7 @@ function expectIndexType(t: { dtype: string }, what: string): void {
 /** Gather(data, indices; axis). */
 const Gather: OpDef<{ axis: number }> = {
   name: 'Gather', inputs: [2, 2], outputs: [1, 1],
+  movement: true,
   parseAttrs: (r) => ({ axis: r.int('axis', 0) }),
   inferTypes(inputs, a) {
     const x = required(inputs, 0, 'data');
@@ -68,6 +70,7 @@ const Gather: OpDef<{ axis: number }> = {
 /** GatherElements(data, indices; axis). */
 const GatherElements: OpDef<{ axis: number }> = {
   name: 'GatherElements', inputs: [2, 2], outputs: [1, 1],
+  movement: true,
   parseAttrs: (r) => ({ axis: r.int('axis', 0) }),
   inferTypes(inputs, a) {
     const x = required(inputs, 0, 'data');
@@ -185,6 +188,8 @@ function argOp(name: 'ArgMax' | 'ArgMin'): OpDef<ArgAttrs> {
   const isMax = name === 'ArgMax';
   return {
     name, inputs: [1, 1], outputs: [1, 1],
+    reduction: { axes: { attribute: 'axis' }, result: 'index' },
+    flops: perInputElement(1),
     parseAttrs: (r) => ({ axis: r.int('axis', 0), keepdims: r.int('keepdims', 1) !== 0, selectLast: r.int('select_last_index', 0) !== 0 }),
     inferTypes(inputs, a) {
       const x = required(inputs, 0);

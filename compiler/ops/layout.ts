@@ -43,6 +43,7 @@ export function transposeTensor(x: Tensor, perm: readonly number[]): Tensor {
 /** Transpose(data; perm). */
 const Transpose: OpDef<{ perm?: readonly number[] }> = {
   name: 'Transpose', inputs: [1, 1], outputs: [1, 1],
+  movement: true,
   parseAttrs: (r) => ({ perm: r.maybeInts('perm') }),
   inferTypes(inputs, a) {
     const x = required(inputs, 0);
@@ -55,6 +56,7 @@ const Transpose: OpDef<{ perm?: readonly number[] }> = {
 /** Concat(inputs...; axis). */
 const Concat: OpDef<{ axis: number }> = {
   name: 'Concat', inputs: [1, Infinity], outputs: [1, 1],
+  movement: true,
   parseAttrs: (r) => ({ axis: r.int('axis') }),
   inferTypes(inputs, a, ctx) {
     const types = inputs.map((t, i) => required(inputs, i, `input ${i}`));
@@ -124,6 +126,7 @@ function splitSizes(dim: number, split: readonly number[] | undefined, numOutput
 /** Split(input, split?; axis, num_outputs). */
 const Split: OpDef<{ axis: number; numOutputs?: number }> = {
   name: 'Split', inputs: [1, 2], outputs: [1, Infinity],
+  movement: true,
   parseAttrs: (r) => ({ axis: r.int('axis', 0), numOutputs: r.has('num_outputs') ? r.int('num_outputs') : undefined }),
   inferTypes(inputs, a, ctx, count) {
     const x = required(inputs, 0);
@@ -197,6 +200,7 @@ const TO_END = 2 ** 31 - 1;
 /** Slice(data, starts, ends, axes?, steps?). */
 const Slice: OpDef<object> = {
   name: 'Slice', inputs: [3, 5], outputs: [1, 1],
+  movement: true,
   parseAttrs: () => ({}),
   inferTypes(inputs, _a, ctx) {
     const x = required(inputs, 0);
@@ -241,6 +245,7 @@ const Slice: OpDef<object> = {
 /** Tile(input, repeats). */
 const Tile: OpDef<object> = {
   name: 'Tile', inputs: [2, 2], outputs: [1, 1],
+  movement: true,
   parseAttrs: () => ({}),
   inferTypes(inputs, _a, ctx) {
     const x = required(inputs, 0);

@@ -13,7 +13,8 @@
 import type { DType } from '../ir/dtype.ts';
 import type { Dim } from '../ir/graph.ts';
 import { Tensor } from '../ir/tensor.ts';
-import type { OpDef } from './registry.ts';
+import type { FlopsRule, OpDef } from './registry.ts';
+import { elems, matmulFlops, plus, times } from './flops.ts';
 import { FLOAT_TYPES, broadcastDims, broadcastOffsets, expectDType, required, sameDType } from './support.ts';
 import { allocFloat, floatData, floatTensor } from './float-io.ts';
 import { type MatView, dense, dgemm, sgemm } from './gemm-core.ts';
@@ -40,6 +41,7 @@ export function matmulShape(a: readonly Dim[], b: readonly Dim[]): Dim[] {
 const MatMul: OpDef<null> = {
   name: 'MatMul',
   inputs: [2, 2],
+  flops: matmulFlops,
   outputs: [1, 1],
   parseAttrs: () => null,
   inferTypes(inputs) {
@@ -140,6 +142,14 @@ export interface GemmAttrs {
   readonly beta: number;
 }
 
+/** Gemm: 2·M·N·K, plus M·N for the bias C when given. */
+export const gemmFlops: FlopsRule<GemmAttrs> = (i, o, a) => {
+  const sa = i[0]?.shape;
+  if (!sa || sa.length !== 2) return undefined;
+  const mn = elems(o[0]?.shape);
+  return plus(times(2, mn, elems([sa[a.transA ? 0 : 1]])), i[2] ? mn : 0);
+};
+
 /** Checks that C broadcasts unidirectionally to [M, N]. */
 function checkBias(c: readonly Dim[], m: Dim, n: Dim): void {
   if (c.length > 2) throw new Error(`Gemm: C [${c.join(',')}] has rank > 2`);
@@ -154,6 +164,7 @@ function checkBias(c: readonly Dim[], m: Dim, n: Dim): void {
 const Gemm: OpDef<GemmAttrs> = {
   name: 'Gemm',
   inputs: [2, 3],
+  flops: gemmFlops,
   outputs: [1, 1],
   parseAttrs: (r) => ({
     transA: r.int('transA', 0) !== 0,

@@ -17,6 +17,7 @@
 import type { TensorType } from '../ir/graph.ts';
 import type { OpDef } from './registry.ts';
 import { AttrError, getOp } from './registry.ts';
+import { opFlops, withEpilogue } from './flops.ts';
 import { transposeTensor } from './layout.ts';
 
 /** Axis permutation NHWC → NCHW (`Transpose(perm=[0,3,1,2])` of an NHWC value gives NCHW). */
@@ -67,6 +68,14 @@ function channelsLast(base: string, v: NhwcVariant): OpDef<NhwcAttrs> {
       const layout = r.string('layout');
       if (layout !== NHWC) throw new AttrError('layout', `must be "${NHWC}", got "${layout}"`);
       return { inner: def().parseAttrs(r) };
+    },
+    // the NCHW op's count on the permuted types; a Conv bias counts one per output element here, as in
+    // kiln.conv (a plain Conv's rule leaves its bias out)
+    flops(inputs, outputs, a) {
+      const args = inputs.map((t, i) => (t && isAct(i) && t.shape.length === 4 ? permuteType(t, TO_NCHW) : t));
+      const outs = outputs.map((t) => (t.shape.length === 4 ? permuteType(t, TO_NCHW) : t));
+      const inner = opFlops(def(), args, outs, a.inner);
+      return base === 'Conv' && inputs[2] ? withEpilogue(inner, 1, outs) : inner;
     },
     inferTypes(inputs, a, ctx) {
       const x = inputs[0];

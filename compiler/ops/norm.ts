@@ -17,6 +17,7 @@ import type { DType } from '../ir/dtype.ts';
 import type { Dim } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { perInputElement } from './flops.ts';
 import { AttrError } from './registry.ts';
 import { FLOAT_TYPES, broadcastOffsets, expectDType, normalizeAxis, required } from './support.ts';
 import { allocFloat, floatData, floatTensor } from './float-io.ts';
@@ -45,6 +46,7 @@ export interface BatchNormAttrs {
 const BatchNormalization: OpDef<BatchNormAttrs> = {
   name: 'BatchNormalization',
   inputs: [5, 5],
+  flops: perInputElement(2),
   outputs: [1, 3],
   parseAttrs: (r) => ({ epsilon: r.float('epsilon', 1e-5), training: r.int('training_mode', 0) !== 0, momentum: r.float('momentum', 0.9) }),
   inferTypes(inputs, a, _ctx, outputCount) {
@@ -125,6 +127,7 @@ const STASH: Record<number, DType> = { 1: 'f32', 10: 'f16', 11: 'f64', 16: 'bf16
 const LayerNormalization: OpDef<LayerNormAttrs> = {
   name: 'LayerNormalization',
   inputs: [2, 3],
+  flops: perInputElement(5),
   outputs: [1, 3],
   parseAttrs(r) {
     const st = r.int('stash_type', 1);
@@ -189,6 +192,7 @@ const LayerNormalization: OpDef<LayerNormAttrs> = {
 const InstanceNormalization: OpDef<{ epsilon: number }> = {
   name: 'InstanceNormalization',
   inputs: [3, 3],
+  flops: perInputElement(5),
   outputs: [1, 1],
   parseAttrs: (r) => ({ epsilon: r.float('epsilon', 1e-5) }),
   inferTypes(inputs) {

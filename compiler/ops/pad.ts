@@ -50,6 +50,7 @@ function padSource(o: number, begin: number, dim: number, mode: PadMode): number
 /** Pad(data, pads, constant_value?, axes?; mode). */
 const Pad: OpDef<{ mode: PadMode }> = {
   name: 'Pad', inputs: [2, 4], outputs: [1, 1],
+  movement: true,
   parseAttrs: (r) => ({ mode: r.oneOf('mode', r.string('mode', 'constant') as PadMode, PAD_MODES) }),
   inferTypes(inputs, _a, ctx) {
     const x = required(inputs, 0);
@@ -103,6 +104,7 @@ const Pad: OpDef<{ mode: PadMode }> = {
 /** Trilu(input, k?; upper). */
 const Trilu: OpDef<{ upper: boolean }> = {
   name: 'Trilu', inputs: [1, 2], outputs: [1, 1],
+  movement: true, // copies or zeroes each element
   parseAttrs: (r) => ({ upper: r.int('upper', 1) !== 0 }),
   inferTypes(inputs) {
     const x = required(inputs, 0);

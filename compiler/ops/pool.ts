@@ -17,6 +17,7 @@
 import type { Dim, TensorType } from '../ir/graph.ts';
 import { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { perInputElement, windowFlops } from './flops.ts';
 import { AttrError } from './registry.ts';
 import { FLOAT_TYPES, expectDType, required } from './support.ts';
 import { type Geometry, type WindowAttrs, lift3, outputDims, prod, readWindowAttrs, resolveGeometry, validRange } from './window.ts';
@@ -59,6 +60,7 @@ const MaxPool: OpDef<PoolAttrs> = {
   name: 'MaxPool',
   inputs: [1, 1],
   outputs: [1, 2],
+  flops: windowFlops((a: PoolAttrs) => a.kernel),
   parseAttrs: readPoolAttrs,
   inferTypes(inputs, a, ctx, outputCount) {
     const x = required(inputs, 0, 'X');
@@ -77,6 +79,7 @@ const AveragePool: OpDef<PoolAttrs> = {
   name: 'AveragePool',
   inputs: [1, 1],
   outputs: [1, 1],
+  flops: windowFlops((a: PoolAttrs) => a.kernel),
   parseAttrs: readPoolAttrs,
   inferTypes(inputs, a, ctx) {
     const x = required(inputs, 0, 'X');
@@ -249,6 +252,7 @@ const GlobalAveragePool: OpDef<null> = {
   name: 'GlobalAveragePool',
   inputs: [1, 1],
   outputs: [1, 1],
+  flops: perInputElement(1),
   parseAttrs: () => null,
   inferTypes: (inputs) => [globalTypes('GlobalAveragePool', required(inputs, 0, 'X'))],
   run: (inputs) => [globalPool(inputs[0]!, 'avg')],
@@ -258,6 +262,7 @@ const GlobalMaxPool: OpDef<null> = {
   name: 'GlobalMaxPool',
   inputs: [1, 1],
   outputs: [1, 1],
+  flops: perInputElement(1),
   parseAttrs: () => null,
   inferTypes: (inputs) => [globalTypes('GlobalMaxPool', required(inputs, 0, 'X'))],
   run: (inputs) => [globalPool(inputs[0]!, 'max')],

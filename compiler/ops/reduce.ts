@@ -18,6 +18,7 @@ import type { DType } from '../ir/dtype.ts';
 import type { Dim } from '../ir/graph.ts';
 import { Tensor, readInts, readNumbers, stridesOf } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { perInputElement } from './flops.ts';
 import { NUMERIC_TYPES, expectDType, normalizeAxis, required } from './support.ts';
 import { allocFloat, floatTensor } from './float-io.ts';
 
@@ -48,6 +49,8 @@ function reduceDef(name: string, kind: Kind): OpDef<ReduceAttrs> {
     name,
     inputs: [1, 2],
     outputs: [1, 1],
+    reduction: { axes: { input: 1, attribute: 'axes' }, result: 'value' },
+    flops: perInputElement(1),
     parseAttrs: (r) => ({
       keepdims: r.int('keepdims', 1) !== 0,
       noopWithEmptyAxes: r.int('noop_with_empty_axes', 0) !== 0,

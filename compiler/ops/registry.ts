@@ -10,10 +10,18 @@
  * asked about, naming it and listing the ones the op defines (onnxruntime refuses these too). So the
  * typed readers in each op file are the single declaration of its attributes; a `parseAttrs` must
  * therefore ask about every attribute it accepts on every call, not only in some branches.
+ *
+ * Traits: an OpDef also declares, in its own family file, the properties passes, the memory planner
+ * and the cost model ask about (`elementwise`, `view`, `reduction`, `movement`, `inPlace`, `flops`;
+ * see OpTraits). Code that needs "is this op elementwise?" asks the op (`opTraits`), never a list of op
+ * names of its own. The plan validator (schedule/validate.ts) is the one deliberate exception: it checks
+ * the planner, so it keeps independent rules. test/ops/traits.test.ts checks every declared trait
+ * against the reference kernels.
  */
 import type { AttrValue, Attrs, Dim, TensorType } from '../ir/graph.ts';
 import type { DType } from '../ir/dtype.ts';
 import type { Tensor } from '../ir/tensor.ts';
+import type { DimPoly } from '../ir/dim-poly.ts';
 import { KilnError } from '../errors.ts';
 
 /** What a shape rule may ask about its inputs beyond their types. */
@@ -24,8 +32,83 @@ export interface ShapeContext {
   freshDim(): Dim;
 }
 
+/**
+ * Where a reduction's reduced axes come from: the (constant) int64 input `input` (ONNX Reduce* since
+ * opset 18), the ints/int attribute `attribute` (older Reduce* forms, ArgMax/ArgMin `axis`), or
+ * both (the input, when given, wins). At least one is set.
+ */
+export interface ReductionAxes {
+  readonly input?: number;
+  readonly attribute?: string;
+}
+
+/** The `reduction` trait. */
+export interface ReductionTrait {
+  readonly axes: ReductionAxes;
+  /**
+   * What the reduced elements become: 'value' (a sum, mean, max, ... in the input's dtype family; such
+   * a reduction may end a kiln.fused region) or 'index' (the position of the extreme, ArgMax/ArgMin).
+   */
+  readonly result: 'value' | 'index';
+}
+
+/**
+ * A FLOPs rule: the arithmetic operations one node of the op performs, from its input types (undefined
+ * for omitted optional inputs), the types of its present outputs, and its parsed attributes. A number,
+ * a polynomial in the symbolic dims (ir/dim-poly.ts), or undefined when it cannot be counted (a missing
+ * type, a size no polynomial expresses). Helpers and the shared rules are in ops/flops.ts.
+ */
+export type FlopsRule<A = unknown> = (inputs: readonly (TensorType | undefined)[], outputs: readonly TensorType[], attrs: A) => number | DimPoly | undefined;
+
+/**
+ * The properties of an op that compiler stages ask about, declared by the op itself. Every trait is
+ * optional and absent means "no"; test/ops/traits.test.ts checks each declared trait against the
+ * reference kernel on random data, so a trait is a promise, not a hint.
+ */
+export interface OpTraits<A = unknown> {
+  /**
+   * Pointwise with ONNX (multidirectional) broadcasting: output element i is a function of element i
+   * of each input broadcast to the output's shape, and of nothing else (no axis semantics; scalar
+   * parameters like Clip's bounds are inputs broadcast like any other). One output. These are the ops a
+   * kiln.fused region body may hold (fused-region.ts) and the layout pass lets follow any layout.
+   */
+  readonly elementwise?: boolean;
+  /**
+   * The output is input 0's bytes read under another shape (same element order, same dtype): a
+   * backend may alias the output to the input's storage without a copy (schedule/op-kinds.ts). The
+   * output always has input 0's element count.
+   */
+  readonly view?: boolean;
+  /** Folds the elements along some axes of input 0 into one (ReduceSum, ArgMax, ...); see ReductionTrait. */
+  readonly reduction?: ReductionTrait;
+  /**
+   * Pure data movement: every output element is a copy of some input element (or a constant fill,
+   * for Pad and Trilu), chosen by indices, with no arithmetic on values (Transpose, Slice, Gather,
+   * Concat, Pad, Tile, Expand, ...). Movement ops have zero FLOPs by default and keep their data
+   * input's dtype. Views are not listed as movement (they move nothing).
+   */
+  readonly movement?: boolean;
+  /**
+   * The inputs whose buffer the output may overwrite when that input dies at this node and has the
+   * output's layout (same shape, same element width): 'all' or a list of input indices. Only sound for
+   * ops where output element i is computed from input elements at index i alone (elementwise ops), so
+   * the planner (schedule/op-kinds.ts) may write the output over the input as it goes.
+   */
+  readonly inPlace?: 'all' | readonly number[];
+  /**
+   * The FLOPs of one node (see FlopsRule). Absent: zero for views and movement ops, one per output
+   * element for every other op (ops/flops.ts `opFlops`).
+   */
+  readonly flops?: FlopsRule<A>;
+  /**
+   * Slot for the op family's lowering to the kernel IR, registered by compiler/codegen (which owns its
+   * type); the ops layer never reads it. Typed loosely on purpose so ops/ does not import codegen/.
+   */
+  lower?: unknown;
+}
+
 /** Everything kiln knows about one operator. */
-export interface OpDef<A = unknown> {
+export interface OpDef<A = unknown> extends OpTraits<A> {
   readonly name: string;
   /** Inputs accepted: [min, max] (max Infinity for variadic ops). Omitted optional inputs count. */
   readonly inputs: readonly [number, number];
@@ -71,6 +154,12 @@ export function getOp(name: string): OpDef<any> {
   if (!d) throw new KilnError(`unknown op '${name}'`, { op: name });
   return d;
 }
+
+/** The traits of `op` (an empty object for an unregistered op: it has none of them). */
+export function opTraits(op: string): OpTraits<any> {
+  return registry.get(op) ?? NO_TRAITS;
+}
+const NO_TRAITS: OpTraits = Object.freeze({});
 
 /** Every registered op name, sorted. */
 export function opNames(): string[] {

@@ -16,6 +16,7 @@ import type { DType } from '../ir/dtype.ts';
 import { Tensor, readInts, readNumbers, shapeSize, stridesOf } from '../ir/tensor.ts';
 import { checkTensorSize } from '../ir/sizes.ts';
 import { AttrError, type OpDef, type ShapeContext } from './registry.ts';
+import { zeroFlops } from './flops.ts';
 import { broadcastDims, required } from './support.ts';
 import {
   allocData, copyData, dimProduct, fillData, fmtShape, gatherAxes, knownInts, normalizeAxes, rawElement,
@@ -79,6 +80,7 @@ export function resolveReshape(input: readonly Dim[], target: readonly number[],
 /** Reshape(data, shape; allowzero). */
 const Reshape: OpDef<{ allowzero: boolean }> = {
   name: 'Reshape', inputs: [2, 2], outputs: [1, 1],
+  view: true,
   parseAttrs: (r) => ({ allowzero: r.int('allowzero', 0) !== 0 }),
   inferTypes(inputs, a, ctx) {
     const data = required(inputs, 0, 'data');
@@ -97,6 +99,7 @@ const Reshape: OpDef<{ allowzero: boolean }> = {
 /** Flatten(input; axis in [-r, r]) to 2-D. */
 const Flatten: OpDef<{ axis: number }> = {
   name: 'Flatten', inputs: [1, 1], outputs: [1, 1],
+  view: true,
   parseAttrs: (r) => ({ axis: r.int('axis', 1) }),
   inferTypes(inputs, a, ctx) {
     const x = required(inputs, 0);
@@ -131,6 +134,7 @@ function squeezeDims(shape: readonly Dim[], axes: readonly number[] | undefined)
 /** Squeeze(data, axes?). */
 const Squeeze: OpDef<object> = {
   name: 'Squeeze', inputs: [1, 2], outputs: [1, 1],
+  view: true,
   parseAttrs: () => ({}),
   inferTypes(inputs, _a, ctx) {
     const x = required(inputs, 0);
@@ -159,6 +163,7 @@ function unsqueezeDims(shape: readonly Dim[], axes: readonly number[]): Dim[] {
 /** Unsqueeze(data, axes). */
 const Unsqueeze: OpDef<object> = {
   name: 'Unsqueeze', inputs: [2, 2], outputs: [1, 1],
+  view: true,
   parseAttrs: () => ({}),
   inferTypes(inputs, _a, ctx) {
     const x = required(inputs, 0);
@@ -184,6 +189,7 @@ function shapeRange(rank: number, start: number, end: number | undefined): [numb
 /** Shape(data; start, end). */
 const Shape: OpDef<{ start: number; end?: number }> = {
   name: 'Shape', inputs: [1, 1], outputs: [1, 1],
+  flops: zeroFlops, // reads the type, not the data
   parseAttrs: (r) => ({ start: r.int('start', 0), end: r.has('end') ? r.int('end') : undefined }),
   inferTypes(inputs, a) {
     const [s, e] = shapeRange(required(inputs, 0).shape.length, a.start, a.end);
@@ -198,6 +204,7 @@ const Shape: OpDef<{ start: number; end?: number }> = {
 /** Size(data): element count as an i64 scalar. */
 const Size: OpDef<object> = {
   name: 'Size', inputs: [1, 1], outputs: [1, 1],
+  flops: zeroFlops,
   parseAttrs: () => ({}),
   inferTypes: (inputs) => { required(inputs, 0); return [{ dtype: 'i64', shape: [] }]; },
   run: ([x]) => [new Tensor('i64', [], BigInt64Array.of(BigInt(x!.size)))],
@@ -206,6 +213,7 @@ const Size: OpDef<object> = {
 /** Expand(input, shape): bidirectional broadcast. */
 const Expand: OpDef<object> = {
   name: 'Expand', inputs: [2, 2], outputs: [1, 1],
+  movement: true,
   parseAttrs: () => ({}),
   inferTypes(inputs, _a, ctx) {
     const x = required(inputs, 0);
@@ -240,6 +248,7 @@ export function broadcastTo(x: Tensor, outShape: readonly number[]): Tensor {
 /** ConstantOfShape(input; value): a tensor of the given shape filled with `value` (default f32 0). */
 const ConstantOfShape: OpDef<{ value?: Tensor }> = {
   name: 'ConstantOfShape', inputs: [1, 1], outputs: [1, 1],
+  flops: zeroFlops, // a fill
   parseAttrs: (r) => {
     const value = r.tensor('value');
     if (value && value.size !== 1) throw new AttrError('value', `must have one element, got ${value.size}`);
@@ -272,6 +281,7 @@ function rangeCount(start: number, limit: number, delta: number): number {
 /** Range(start, limit, delta): 1-D start + i*delta for i < ceil((limit-start)/delta). */
 const Range: OpDef<object> = {
   name: 'Range', inputs: [3, 3], outputs: [1, 1],
+  flops: zeroFlops, // counted as data making, as ConstantOfShape
   parseAttrs: () => ({}),
   inferTypes(inputs, _a, ctx) {
     const dtype = required(inputs, 0, 'start').dtype;

@@ -9,6 +9,7 @@
  */
 import type { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
+import { perInputElement } from './flops.ts';
 import { FLOAT_TYPES, expectDType, normalizeAxis, required } from './support.ts';
 import { allocFloat, floatData, floatTensor } from './float-io.ts';
 
@@ -17,6 +18,7 @@ function softmaxDef(name: 'Softmax' | 'LogSoftmax'): OpDef<{ axis: number }> {
   return {
     name,
     inputs: [1, 1],
+    flops: perInputElement(3),
     outputs: [1, 1],
     parseAttrs: (r) => ({ axis: r.int('axis', -1) }),
     inferTypes(inputs, a) {

@@ -34,6 +34,8 @@ export function unaryOp<A = Record<string, never>>(spec: UnarySpec<A>): OpDef<A>
     name,
     inputs: [1, 1],
     outputs: [1, 1],
+    elementwise: true,
+    inPlace: 'all',
     parseAttrs: (r) => (spec.attrs ? spec.attrs(r) : ({} as A)),
     inferTypes(inputs) {
       const x = required(inputs, 0, `${name} input`);

@@ -49,6 +49,8 @@ const identity: OpDef<Record<string, never>> = {
   name: 'Identity',
   inputs: [1, 1],
   outputs: [1, 1],
+  elementwise: true,
+  view: true, // a view, so never computed in place: it writes nothing
   parseAttrs: () => ({}),
   inferTypes(inputs) {
     const x = required(inputs, 0, 'Identity input');

@@ -34,6 +34,8 @@ function variadicOp(spec: FoldSpec): OpDef<Record<string, never>> {
     name,
     inputs: [1, Infinity],
     outputs: [1, 1],
+    elementwise: true,
+    inPlace: 'all',
     parseAttrs: () => ({}),
     inferTypes(inputs) {
       if (inputs.some((t) => !t)) throw new Error(`${name} inputs cannot be omitted`);
@@ -82,6 +84,8 @@ const clip: OpDef<Record<string, never>> = {
   name: 'Clip',
   inputs: [1, 3],
   outputs: [1, 1],
+  elementwise: true,
+  inPlace: 'all',
   parseAttrs: () => ({}),
   inferTypes(inputs) {
     const x = required(inputs, 0, 'Clip input');

@@ -12,7 +12,8 @@
  * more ops become one `kiln.fused` node each; a region of one op is left as it was.
  *
  * Rules for node n joining region R (the reason strings are what the fusion table shows):
- * - fusible ops: ELEMENTWISE_OPS and REDUCTION_OPS with one output and no tensor attribute, filtered by
+ * - fusible ops: the ops a region body may hold (ops/fused-region.ts: the `elementwise` trait, and
+ *   reductions to values) with one output and no tensor attribute, filtered by
  *   the `allow` (when non-empty) and `deny` lists ("op Conv is not elementwise", "op Add is on the deny
  *   list", "op Div is not on the allow list");
  * - a reduction must have constant axes covering the last axes of its input ("reduction over axes [1]
@@ -37,7 +38,8 @@ import type { Dim, Graph, Node } from '../ir/graph.ts';
 import { nodeId, producers } from '../ir/graph.ts';
 import { readInts } from '../ir/tensor.ts';
 import { printBodyLine, type BodyOperand } from '../ops/fused-body.ts';
-import { ELEMENTWISE_OPS, FUSED_OP, REDUCTION_OPS, fusedAttrs } from '../ops/fused-region.ts';
+import { FUSED_OP, fusedAttrs, isBodyElementwise, isBodyReduction } from '../ops/fused-region.ts';
+import { opTraits } from '../ops/registry.ts';
 import type { Pass, PassContext } from './pass.ts';
 import { mergeLoc, opMatcher, option, topologicalOrder } from './rewrite-kit.ts';
 
@@ -91,8 +93,8 @@ function run(graph: Graph, ctx: PassContext): Graph {
 
   /** Why `n` cannot be in a region at all, or undefined. */
   const unfusible = (n: Node): string | undefined => {
-    const isReduce = REDUCTION_OPS.has(n.op);
-    if (!ELEMENTWISE_OPS.has(n.op) && !isReduce) return `op ${n.op} is not elementwise`;
+    const isReduce = isBodyReduction(n.op);
+    if (!isBodyElementwise(n.op) && !isReduce) return `op ${n.op} is not elementwise`;
     if (denied(n.op)) return `op ${n.op} is on the deny list`;
     if (allowList.length && !allowed(n.op)) return `op ${n.op} is not on the allow list`;
     if (n.outputs.length !== 1 || !n.outputs[0]) return `op ${n.op} has ${n.outputs.length} outputs`;
@@ -105,12 +107,14 @@ function run(graph: Graph, ctx: PassContext): Graph {
   const reductionProblem = (n: Node): string | undefined => {
     const rank = n.types.length ? producedRank(n) : 0;
     let axes: number[] | undefined;
-    const axesName = n.inputs[1];
+    const from = opTraits(n.op).reduction!.axes; // where the op takes its axes from
+    const axesName = from.input !== undefined ? n.inputs[from.input] : undefined;
+    const axesAttr = from.attribute !== undefined ? n.attrs[from.attribute] : undefined;
     if (axesName) {
       const c = constants.get(axesName);
       if (!c?.data) return `reduction axes %${axesName} are not a constant`;
       axes = readInts(c.data);
-    } else if (n.attrs.axes?.kind === 'ints') axes = [...n.attrs.axes.value];
+    } else if (axesAttr?.kind === 'ints') axes = [...axesAttr.value];
     const noop = n.attrs.noop_with_empty_axes?.kind === 'int' && n.attrs.noop_with_empty_axes.value !== 0;
     if (!axes || axes.length === 0) return noop ? `reduction ${n.op} with empty axes is a no-op` : undefined;
     const norm = axes.map((a) => (a < 0 ? a + rank : a)).sort((x, y) => x - y);
@@ -169,7 +173,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
     }
     if (r.members.length + 1 > maxOps) return `would exceed max-ops=${maxOps}`;
     let domain: Dim[] | undefined;
-    if (REDUCTION_OPS.has(n.op)) {
+    if (isBodyReduction(n.op)) {
       const data = inputShape(n, 0) ?? [];
       domain = unifyShapes(r.domain, data);
       if (!domain || !sameShape(domain, data)) return `reduction input ${fmt(data)} does not cover region shape ${fmt(r.domain)}`;
@@ -210,7 +214,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
         r.members.push(n);
         r.memberSet.add(n);
         r.domain = result;
-        r.reduced = REDUCTION_OPS.has(n.op);
+        r.reduced = isBodyReduction(n.op);
         r.maxIndex = i;
         regionOf.set(n, r);
         joined = r;
@@ -218,8 +222,8 @@ function run(graph: Graph, ctx: PassContext): Graph {
       }
     }
     if (!joined) {
-      const domain = REDUCTION_OPS.has(n.op) ? inputShape(n, 0) ?? [] : n.types[0].shape;
-      const r: Region = { members: [n], memberSet: new Set([n]), domain, reduced: REDUCTION_OPS.has(n.op), minIndex: i, maxIndex: i };
+      const domain = isBodyReduction(n.op) ? inputShape(n, 0) ?? [] : n.types[0].shape;
+      const r: Region = { members: [n], memberSet: new Set([n]), domain, reduced: isBodyReduction(n.op), minIndex: i, maxIndex: i };
       regions.push(r);
       regionOf.set(n, r);
     }

@@ -10,7 +10,7 @@
  *   kiln.conv_nhwc, ..., attrs unchanged plus `layout="NHWC"`, weights untouched). X (and kiln.conv's
  *   residual) is read as its twin; where there is none yet a `Transpose(perm=[0,2,3,1])` named
  *   `<x>.nhwc` makes one (once per value).
- * - An elementwise op (ELEMENTWISE_OPS, or a kiln.fused region without a reduction) follows the layout
+ * - An elementwise op (the `elementwise` trait, or a kiln.fused region without a reduction) follows the layout
  *   of its inputs: it runs on the twins when at least one input has a twin and every other input
  *   has one too, is a constant (permuted once into a new constant `<c>.nhwc`, after padding its shape
  *   to rank 4; all-ones shapes stay as they are), or has only unit dims. Its 4-D outputs become twins.
@@ -27,8 +27,8 @@
 import type { Constant, Graph, Node, TensorType } from '../ir/graph.ts';
 import { hashOf } from '../ir/weights.ts';
 import { KilnError } from '../errors.ts';
-import { parseBodyLine } from '../ops/fused-body.ts';
-import { ELEMENTWISE_OPS, FUSED_OP, REDUCTION_OPS } from '../ops/fused-region.ts';
+import { FUSED_OP, isElementwiseBody } from '../ops/fused-region.ts';
+import { opTraits } from '../ops/registry.ts';
 import { transposeTensor } from '../ops/layout.ts';
 import { NHWC, NHWC_VARIANT, TO_NCHW, TO_NHWC } from '../ops/nhwc.ts';
 import type { Pass, PassContext } from './pass.ts';
@@ -39,16 +39,6 @@ const NAME = 'layout';
 const permute = (t: TensorType, perm: readonly number[]): TensorType => ({ dtype: t.dtype, shape: perm.map((a) => t.shape[a]) });
 const permAttr = (perm: readonly number[]) => ({ perm: { kind: 'ints', value: perm } as const });
 
-/** True if a kiln.fused body is purely elementwise (no reduction), so it is layout-agnostic. */
-function regionIsElementwise(n: Node): boolean {
-  const body = n.attrs.body;
-  if (!body || body.kind !== 'strings') return false;
-  try {
-    return body.value.every((text, j) => !REDUCTION_OPS.has(parseBodyLine(text, j).op));
-  } catch {
-    return false;
-  }
-}
 
 function run(graph: Graph, ctx: PassContext): Graph {
   const layout = option(NAME, ctx, 'layout', 'nhwc');
@@ -140,7 +130,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
       ctx.stats.add('converted');
       continue;
     }
-    const elementwise = ELEMENTWISE_OPS.has(n.op) || (n.op === FUSED_OP && regionIsElementwise(n));
+    const elementwise = opTraits(n.op).elementwise === true || (n.op === FUSED_OP && isElementwiseBody(n.attrs));
     const operands = elementwise ? elementwiseOperands(n) : undefined;
     if (operands) {
       const outputs = n.outputs.map((o) => (o ? namer.fresh(o, 'nhwc') : o));

@@ -9,8 +9,9 @@
  * - `allow` (default: MatMul, Gemm, Conv, ConvTranspose, Einsum and the kiln compute ops `kiln.conv*`,
  *   kiln.gemm, kiln.matmul) converts whenever its float inputs and outputs are f32;
  * - with `follow` (default true), ops that do not care about precision (elementwise arithmetic and
- *   activations, kiln.fused regions, Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Concat, Slice,
- *   Split, Gather, Expand, Tile, Pad, the max/average pools, ...) convert when every f32 activation they
+ *   activations: the `elementwise` trait, except Cast/CastLike; kiln.fused regions; views and movement
+ *   ops by their traits: Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Concat, Slice, Split, Gather,
+ *   Expand, Tile, Pad, ...; the max/average pools) convert when every f32 activation they
  *   read already exists in low precision — so MatMul → Add → Reshape → Transpose → MatMul stays 16-bit
  *   throughout, while an op reading an f32-only value (an attention mask) stays f32;
  * - a node whose constant input would overflow the 16-bit range (f16 tops out at 65504) stays f32;
@@ -48,7 +49,8 @@ import type { Tensor } from '../ir/tensor.ts';
 import { nodeId } from '../ir/graph.ts';
 import { KilnError } from '../errors.ts';
 import { parseBodyLine } from '../ops/fused-body.ts';
-import { ELEMENTWISE_OPS, FUSED_OP } from '../ops/fused-region.ts';
+import { FUSED_OP } from '../ops/fused-region.ts';
+import { opTraits } from '../ops/registry.ts';
 import type { Pass, PassContext } from './pass.ts';
 import { formatError, narrowTensor } from './narrow-float.ts';
 import { Namer, cancelInversePairs, opMatcher, option } from './rewrite-kit.ts';
@@ -65,12 +67,19 @@ export const DEFAULT_DENY: readonly string[] = [
   'Softmax', 'LogSoftmax', 'Reduce*', 'GlobalAveragePool', 'kiln.globalaveragepool_nhwc',
   'LayerNormalization', 'BatchNormalization', 'InstanceNormalization', 'kiln.batchnorm_nhwc', 'Exp', 'Log', 'Pow',
 ];
-/** Ops that follow their inputs into low precision (besides the elementwise ones). */
-const FOLLOW_OPS: ReadonlySet<string> = new Set([
-  'Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Concat', 'Slice', 'Split', 'Gather', 'Expand', 'Tile',
-  'Pad', 'MaxPool', 'GlobalMaxPool', 'AveragePool', 'Identity', FUSED_OP,
-  'kiln.maxpool_nhwc', 'kiln.globalmaxpool_nhwc', 'kiln.averagepool_nhwc',
+/**
+ * Ops that follow their inputs into low precision: views, movement ops and elementwise ops (their
+ * traits, ops/registry.ts), and these window ops, whose max or average is as good in 16 bits.
+ */
+const FOLLOW_WINDOW_OPS: ReadonlySet<string> = new Set([
+  'MaxPool', 'GlobalMaxPool', 'AveragePool', 'kiln.maxpool_nhwc', 'kiln.globalmaxpool_nhwc', 'kiln.averagepool_nhwc',
 ]);
+/** True when `op` follows low-precision inputs (see FOLLOW_WINDOW_OPS and NOT_FOLLOWING). */
+function follows(op: string): boolean {
+  const t = opTraits(op);
+  if (t.view || t.movement || op === FUSED_OP || FOLLOW_WINDOW_OPS.has(op)) return true;
+  return t.elementwise === true && !NOT_FOLLOWING.has(op);
+}
 /** Elementwise ops whose output dtype is not their input's (they never follow). */
 const NOT_FOLLOWING: ReadonlySet<string> = new Set(['Cast', 'CastLike']);
 /** ONNX TensorProto codes for the Cast `to` attribute. */
@@ -173,7 +182,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
     const allF32 = floatsIn.every(isF32) && floatsOut.every((t) => t.dtype === 'f32');
     let verdict: string | undefined;
     if (allowed(n.op)) verdict = allF32 ? 'low' : `op ${n.op} has float inputs or outputs that are not f32`;
-    else if (follow && allF32 && (FOLLOW_OPS.has(n.op) || (ELEMENTWISE_OPS.has(n.op) && !NOT_FOLLOWING.has(n.op)))) {
+    else if (follow && allF32 && follows(n.op)) {
       const activations = floatsIn.filter((v) => !constants.has(v));
       if (activations.length > 0 && activations.every((v) => twin.has(v))) verdict = 'low';
     }

@@ -35,12 +35,17 @@ export interface LiveTensor {
   readonly aliasKind?: 'view' | 'inplace';
 }
 
-/** A buffer to place: a root with bytes, by its index in `tensors`. */
+/** A buffer to place: a root with bytes, by its index in `tensors`, or a kernel's scratch. */
 export interface LiveBuffer {
+  /** Index in `tensors`; -1 for scratch. */
   readonly tensor: number;
   readonly size: number;
   readonly first: number;
   readonly last: number;
+  /** Alignment the buffer needs (set by the planner, contract.ts); the placement's when absent. */
+  readonly align?: number;
+  /** For scratch: the index of the node (in graph.nodes) that uses it. */
+  readonly scratchOf?: number;
 }
 
 /** Liveness of one order. */

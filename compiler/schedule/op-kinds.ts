@@ -4,26 +4,18 @@
  * ones may write their result over an input (elementwise ops, where output element i depends only on
  * input elements at the same flat index i of every operand that has the output's shape).
  *
- * Both the liveness analysis (liveness.ts) and the independent validator (validate.ts) ask these
- * questions, so the answers live here, apart from either. Sizes come from static types: symbolic dims
- * take their value from `dims`; a symbol without one is an error (planning checks for those up front,
- * graphFacts), never a made-up size.
+ * The ops declare both: the `view` and `inPlace` traits of their OpDef (ops/registry.ts); a kiln.fused
+ * region is in-place capable when its body is elementwise (ops/fused-region.ts `isElementwiseBody`)
+ * and all its results have one shape. This module adds what the traits cannot know: sizes. The
+ * liveness analysis (liveness.ts) and, for now, the validator (validate.ts) both ask these questions. Sizes come
+ * from static types: symbolic dims take their value from `dims`; a symbol without one is an error
+ * (planning checks for those up front, graphFacts), never a made-up size.
  */
 import type { Dim, Graph, Node, TensorType } from '../ir/graph.ts';
 import { byteSize, dtypeInfo } from '../ir/dtype.ts';
 import { KilnError } from '../errors.ts';
-import { ELEMENTWISE_OPS, FUSED_OP, REDUCTION_OPS } from '../ops/fused-region.ts';
-
-/** Ops whose output aliases input 0 without a copy (same bytes, same order, another shape). */
-export const VIEW_OPS: ReadonlySet<string> = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
-
-/** Elementwise ops beyond the fusable set whose output may overwrite a same-shaped input. */
-const EXTRA_ELEMENTWISE: readonly string[] = [
-  'Selu', 'Celu', 'ThresholdedRelu', 'Softsign', 'Mish', 'Shrink', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh',
-  'Asinh', 'Acosh', 'Atanh', 'IsNaN', 'IsInf', 'BitwiseNot', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'BitShift',
-];
-
-const INPLACE_OPS: ReadonlySet<string> = new Set([...ELEMENTWISE_OPS, ...EXTRA_ELEMENTWISE].filter((op) => !VIEW_OPS.has(op)));
+import { opTraits } from '../ops/registry.ts';
+import { FUSED_OP, isElementwiseBody } from '../ops/fused-region.ts';
 
 /** Resolves a dim: a number as is, a symbol from `dims`; a KilnError when the symbol has no size. */
 export function resolveDim(d: Dim, dims: Readonly<Record<string, number>> = {}): number {
@@ -58,45 +50,46 @@ function trimOnes(s: number[]): number[] {
   return s.slice(k);
 }
 
-/** True when `node` is a view of its input 0 (a view op whose output has the input's byte count). */
+/** True when `node` is a view of its input 0 (a `view` op whose output has the input's byte count). */
 export function isViewNode(node: Node, types: ReadonlyMap<string, TensorType>, dims?: Readonly<Record<string, number>>): boolean {
-  if (!VIEW_OPS.has(node.op) || !node.inputs[0] || !node.outputs[0]) return false;
+  if (!opTraits(node.op).view || !node.inputs[0] || !node.outputs[0]) return false;
   const src = types.get(node.inputs[0]);
   return src !== undefined && typeBytes(src, dims) === typeBytes(node.types[0], dims);
 }
 
 /** True when a kiln.fused region is purely elementwise: no reduction line, all outputs one shape. */
 function isElementwiseRegion(node: Node, dims?: Readonly<Record<string, number>>): boolean {
-  const body = node.attrs.body;
-  if (!body || body.kind !== 'strings') return false;
-  for (const line of body.value) {
-    const m = /=\s*"?([A-Za-z_.][\w.]*)"?\s*\(/.exec(line);
-    if (!m || REDUCTION_OPS.has(m[1]) || !ELEMENTWISE_OPS.has(m[1])) return false;
-  }
+  if (!isElementwiseBody(node.attrs)) return false;
   // One loop over one iteration space: a result smaller than another would be written while inputs of
   // its own shape are still read at other iterations, so every result must have the same shape.
   const outs = node.types.filter((_, k) => node.outputs[k]);
   return outs.every((t) => sameLayout(t, outs[0], dims) && elementCount(t, dims) === elementCount(outs[0], dims));
 }
 
-/** True when `node` computes elementwise, so an output may overwrite a same-layout input that dies here. */
+/**
+ * True when `node` computes elementwise with an `inPlace` trait (or is an elementwise region), so an
+ * output may overwrite a same-layout input that dies here (`inplaceCandidates` says which).
+ */
 export function isElementwiseNode(node: Node, dims?: Readonly<Record<string, number>>): boolean {
   if (node.op === FUSED_OP) return isElementwiseRegion(node, dims);
-  return INPLACE_OPS.has(node.op) && node.outputs.filter((o) => o).length === 1;
+  return opTraits(node.op).inPlace !== undefined && node.outputs.filter((o) => o).length === 1;
 }
 
 /**
- * Indices of the inputs of elementwise `node` that output `k` may overwrite: inputs with the output's
- * layout (same shape, same element width), in input order, each once.
+ * Indices of the inputs of elementwise `node` that output `k` may overwrite: inputs its op allows
+ * (`inPlace` trait; every input of a region) with the output's layout (same shape, same element
+ * width), in input order, each once.
  */
 export function inplaceCandidates(node: Node, k: number, types: ReadonlyMap<string, TensorType>,
   dims?: Readonly<Record<string, number>>): number[] {
+  const allowed = node.op === FUSED_OP ? 'all' : opTraits(node.op).inPlace;
   const out = node.types[k];
   const seen = new Set<string>();
   const result: number[] = [];
   node.inputs.forEach((name, i) => {
-    if (!name || seen.has(name)) return;
+    if (!name || seen.has(name) || !allowed) return;
     seen.add(name);
+    if (allowed !== 'all' && !allowed.includes(i)) return;
     const t = types.get(name);
     if (t && sameLayout(t, out, dims)) result.push(i);
   });

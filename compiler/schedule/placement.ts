@@ -1,7 +1,8 @@
 /**
  * Offset assignment: given buffers with sizes and live intervals (in steps), choose arena offsets so
- * that no two buffers live at the same step share a byte. Offsets are multiples of the alignment; sizes
- * are not padded (the arena ends at the largest offset + size).
+ * that no two buffers live at the same step share a byte. Offsets are multiples of each buffer's own
+ * alignment (`Block.align`, else the placement's); sizes are not padded (the arena ends at the largest
+ * offset + size).
  *
  * Strategies (the first three are TFLite's):
  * - `placeNaive`: no reuse; buffers stacked in production order.
@@ -19,6 +20,8 @@ export interface Block {
   readonly size: number;
   readonly first: number;
   readonly last: number;
+  /** Alignment this buffer needs (bytes); the placement's alignment when absent. */
+  readonly align?: number;
 }
 
 /** x rounded up to a multiple of `align`. */
@@ -37,7 +40,7 @@ export function arenaSize(blocks: readonly Block[], offsets: readonly number[]):
 export function placeNaive(blocks: readonly Block[], align: number): number[] {
   let top = 0;
   return blocks.map((b) => {
-    const off = alignUp(top, align);
+    const off = alignUp(top, b.align ?? align);
     top = off + b.size;
     return off;
   });
@@ -47,7 +50,8 @@ export function placeNaive(blocks: readonly Block[], align: number): number[] {
  * The lowest offset of the smallest free gap that holds `b` among `placed` ranges [off, end) overlapping
  * it in time, or the aligned top of those ranges when none does.
  */
-function bestFit(b: Block, placed: readonly { off: number; end: number; first: number; last: number }[], align: number): number {
+function bestFit(b: Block, placed: readonly { off: number; end: number; first: number; last: number }[], placementAlign: number): number {
+  const align = b.align ?? placementAlign;
   const busy = placed.filter((p) => p.first <= b.last && b.first <= p.last).sort((x, y) => x.off - y.off);
   let cur = 0, best = -1, bestGap = Infinity;
   for (const p of busy) {

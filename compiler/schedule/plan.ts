@@ -4,14 +4,73 @@
  *
  * Conventions: steps are positions in `order` (0-based). A tensor is live from the step that
  * produces it (`first`) to the last step that reads it (`last`, inclusive); graph outputs stay live to
- * the end. Graph inputs and constants (weights) live outside the arena and are reported separately.
- * A view (Reshape, Flatten, Squeeze, Unsqueeze) and an in-place elementwise output share their
- * source's buffer: they get `aliasOf` and no bytes of their own, and extend the source's interval.
+ * the end. A view (Reshape, Flatten, Squeeze, Unsqueeze, Identity) and an in-place elementwise output
+ * share their source's buffer: they get `aliasOf` and no bytes of their own, and extend the source's
+ * interval.
+ *
+ * The plan is a contract a runtime executes without re-deriving anything (the arena executor,
+ * runtime/arena.ts, proves it). Every size is concrete: symbolic dims are bound before planning
+ * (`dims`, checked by requireStaticShapes), never guessed. Memory is three regions, each with offsets
+ * from its own start:
+ *   - `constant`: the graph's constants (weights), stacked in graph order; read-only while running, so a
+ *     runtime may keep it apart (mapped weights, a read-only GPU buffer) and fill it once at prepare time;
+ *   - `input`: the graph inputs, stacked in graph order; the caller's tensors are **copied in** before
+ *     each run (one buffer to hand a device; the caller's arrays are never written). Kernels read
+ *     them in place there; nothing is written over an input (in-place over inputs is never planned);
+ *   - `arena`: every intermediate, at the planner's offsets, plus per-kernel scratch. Graph outputs
+ *     are **written into the arena** by their kernels (they live to the end, so nothing reuses their
+ *     bytes) and **copied out** after the last step. An output that is a view of an input or constant
+ *     lives in that region and is copied out from there.
+ * Per buffer the plan gives dtype, concrete shape, element count, bytes and the required alignment
+ * (the plan's alignment, at least the element's natural size so a typed view is legal); every offset is
+ * a multiple of it. A view or in-place result names the value whose buffer it shares (`aliasOf`, a
+ * root) and carries the root's region and offset. Scratch (im2col, packed panels, Winograd transforms)
+ * is declared per node by `PlanOptions.scratchBytes` and placed like a buffer live during its node's
+ * step only, so it never overlaps a value live then; its contents are undefined on entry.
  */
-import type { Graph } from '../ir/graph.ts';
+import type { Graph, Node } from '../ir/graph.ts';
+import type { DType } from '../ir/dtype.ts';
 
-/** One tensor the plan places. */
-export interface PlannedTensor {
+/** Where a buffer lives (offsets are from the start of that region). */
+export type PlanRegion = 'arena' | 'input' | 'constant';
+
+/** A value's concrete storage facts, shared by intermediates and external values. */
+export interface PlannedLayout {
+  readonly dtype: DType;
+  /** Concrete shape (symbolic dims bound). */
+  readonly shape: readonly number[];
+  /** Number of elements (product of shape). */
+  readonly elements: number;
+  /** Required alignment of the buffer in bytes: max(plan alignment, the element's natural size). */
+  readonly alignment: number;
+  /** Region the value's bytes live in (for an alias: its root's region). */
+  readonly region: PlanRegion;
+}
+
+/** A graph input or constant, placed in its own region. */
+export interface PlannedExternal extends PlannedLayout {
+  readonly name: string;
+  readonly region: 'input' | 'constant';
+  /** Bytes of its buffer. */
+  readonly bytes: number;
+  /** Byte offset from the start of its region. */
+  readonly offset: number;
+}
+
+/** Scratch space of one kernel: arena bytes that are its own during its step only. */
+export interface PlannedScratch {
+  /** Id of the node whose kernel uses it. */
+  readonly node: string;
+  /** Its step in `order`. */
+  readonly step: number;
+  readonly bytes: number;
+  readonly alignment: number;
+  /** Arena byte offset. */
+  readonly offset: number;
+}
+
+/** One intermediate tensor the plan places. */
+export interface PlannedTensor extends PlannedLayout {
   /** Value name (SSA name in the graph). */
   readonly name: string;
   /** Bytes it needs (0 for a view or in-place alias). */
@@ -28,7 +87,7 @@ export interface PlannedTensor {
   readonly aliasOf?: string;
   /** 'view' (Reshape-like, no copy), 'inplace' (elementwise op writing over its input), or undefined. */
   readonly aliasKind?: 'view' | 'inplace';
-  /** Arena byte offset (for an alias: its root's offset). */
+  /** Byte offset in `region` (for an alias: its root's offset). */
   readonly offset: number;
 }
 
@@ -63,6 +122,14 @@ export interface MemoryPlan {
   readonly alignment?: number;
   /** Symbolic dim values the sizes were computed with (every symbol of the graph has one). */
   readonly dims?: Readonly<Record<string, number>>;
+  /** Graph inputs (region `input`) then constants (region `constant`), each region stacked in graph order. */
+  readonly externals: readonly PlannedExternal[];
+  /** Bytes of the input region (last input's offset + bytes). */
+  readonly inputRegionBytes: number;
+  /** Bytes of the constant region. */
+  readonly constantRegionBytes: number;
+  /** Scratch of the kernels that declared some, in step order (inside the arena, counted in peakBytes). */
+  readonly scratch: readonly PlannedScratch[];
 }
 
 /** A planner: assigns offsets for a given order and set of intervals. */
@@ -82,4 +149,9 @@ export interface PlanOptions {
   alignment?: number;
   /** Sizes of symbolic dims; planning a graph with a symbol that has none is a KilnError. */
   dims?: Readonly<Record<string, number>>;
+  /**
+   * Scratch bytes the kernel of `node` needs during its step (im2col, packed panels); 0 or absent for
+   * none. A backend passes its own rule; a negative or non-integer answer is a KilnError.
+   */
+  scratchBytes?: (node: Node) => number;
 }

@@ -8,6 +8,8 @@
  *      the graph order), so the chosen order is never worse than the graph's;
  *   2. liveness (liveness.ts) for that order: intervals, views, in-place results, breadth;
  *   3. placement (placement.ts) by the planner's strategy.
+ * Liveness is extended by contract.ts before the order is chosen: each buffer's required alignment,
+ * and one buffer per kernel that declares scratch (`scratchBytes`), so both count in the bounds.
  * Planners, by name: `naive` (no reuse: every non-view tensor its own buffer, in-place off, stacked),
  * `greedy-size` and `greedy-breadth` (TFLite's strategies), and `best` (every strategy, including extra
  * buffer orders for the same best-fit rule, on the same liveness; the lowest arena wins, earlier
@@ -15,11 +17,12 @@
  */
 import type { Graph } from '../ir/graph.ts';
 import { KilnError } from '../errors.ts';
-import type { MemoryPlan, PlannedTensor, Planner, PlanOptions } from './plan.ts';
+import type { MemoryPlan, PlannedScratch, PlannedTensor, Planner, PlanOptions } from './plan.ts';
 import { type GraphFacts, graphFacts } from './facts.ts';
 import { candidateOrders } from './order.ts';
 import { type Liveness, computeLiveness } from './liveness.ts';
 import { externalBytes } from './op-kinds.ts';
+import { layoutOf, placeExternals, scratchRequests, withContract } from './contract.ts';
 import { type Block, arenaSize, byBreadthSequence, bySizeSequence, placeInOrder, placeNaive } from './placement.ts';
 import { improveStrategies } from './improve.ts';
 
@@ -52,9 +55,11 @@ export interface Analysis {
 export function analyzeMemory(graph: Graph, opts: PlanOptions = {}): Analysis {
   const facts = graphFacts(graph, opts.dims ?? {});
   const inplace = opts.inplace ?? true;
+  const align = alignmentOf(opts);
+  const scratch = scratchRequests(facts, opts.scratchBytes);
   let best: Analysis | undefined;
   for (const c of candidateOrders(facts, opts.order ?? 'memory')) {
-    const live = computeLiveness(facts, c.order, inplace);
+    const live = withContract(computeLiveness(facts, c.order, inplace), facts, align, scratch);
     if (!best || live.lowerBound < best.live.lowerBound) best = { facts, live, orderKind: c.name };
   }
   return best!;
@@ -65,15 +70,25 @@ export function buildPlan(a: Analysis, offsets: readonly number[], planner: stri
   chosen?: string): MemoryPlan {
   const { facts, live } = a;
   const offsetOf = new Map<number, number>();
-  live.buffers.forEach((b, i) => offsetOf.set(b.tensor, offsets[i]));
+  const scratch: PlannedScratch[] = [];
+  live.buffers.forEach((b, i) => {
+    if (b.scratchOf === undefined) offsetOf.set(b.tensor, offsets[i]);
+    else scratch.push({ node: facts.ids[b.scratchOf], step: b.first, bytes: b.size, alignment: b.align ?? align, offset: offsets[i] });
+  });
+  scratch.sort((x, y) => x.step - y.step);
   const byName = new Map<string, number>();
   live.tensors.forEach((t, i) => byName.set(t.name, i));
+  const ext = placeExternals(facts, align);
+  const extByName = new Map(ext.externals.map((e) => [e.name, e]));
   const tensors: PlannedTensor[] = live.tensors.map((t, i) => {
     const root = t.aliasOf !== undefined ? byName.get(t.aliasOf) : i;
-    const offset = root !== undefined ? offsetOf.get(root) ?? 0 : 0;
+    // a view of a graph input or constant lives in that value's region
+    const outside = t.aliasOf !== undefined && root === undefined ? extByName.get(t.aliasOf) : undefined;
+    const offset = outside ? outside.offset : root !== undefined ? offsetOf.get(root) ?? 0 : 0;
+    const layout = layoutOf(facts.types.get(t.name)!, facts.dims, align, outside ? outside.region : 'arena');
     return {
       name: t.name, bytes: t.bytes, first: t.first, last: t.last, producer: t.producer, consumers: t.consumers,
-      ...(t.aliasOf !== undefined ? { aliasOf: t.aliasOf, aliasKind: t.aliasKind } : {}), offset,
+      ...(t.aliasOf !== undefined ? { aliasOf: t.aliasOf, aliasKind: t.aliasKind } : {}), offset, ...layout,
     };
   });
   const n = live.order.length;
@@ -82,13 +97,14 @@ export function buildPlan(a: Analysis, offsets: readonly number[], planner: stri
   const highWater: number[] = [];
   let hw = 0;
   for (let s = 0; s < n; s++) highWater.push((hw = Math.max(hw, top[s])));
-  const ext = externalBytes(facts.graph, facts.dims);
+  const extBytes = externalBytes(facts.graph, facts.dims);
   return {
     planner, order: live.order.map((k) => facts.ids[k]), tensors,
     peakBytes: arenaSize(live.buffers, offsets), lowerBoundBytes: live.lowerBound, naiveBytes: live.naiveBytes,
-    weightsBytes: ext.weights, inputBytes: ext.inputs, breadth: live.breadth, highWater,
+    weightsBytes: extBytes.weights, inputBytes: extBytes.inputs, breadth: live.breadth, highWater,
     ms: performance.now() - t0,
     ...(chosen !== undefined ? { chosen } : {}), orderKind: a.orderKind, alignment: align, dims: facts.dims,
+    externals: ext.externals, inputRegionBytes: ext.inputRegionBytes, constantRegionBytes: ext.constantRegionBytes, scratch,
   };
 }
 

@@ -18,19 +18,36 @@
  *              live buffer), and no graph output is overwritten;
  *   interval   a tensor's first/last in the plan match the recomputed ones (a root's covering its aliases);
  *   alignment  offsets are non-negative multiples of the plan's alignment (64 when absent);
- *   overlap    no two distinct buffers whose lifetimes overlap share arena bytes;
- *   peak       peakBytes is max(offset + bytes); breadth/lowerBoundBytes/highWater/naiveBytes match.
+ *   overlap    no two distinct buffers whose lifetimes overlap share arena bytes (a kernel's scratch is
+ *              a buffer live at its node's step only: it must not touch any value live then);
+ *   peak       peakBytes is max(offset + bytes) over buffers and scratch; breadth (scratch included),
+ *              lowerBoundBytes, highWater and naiveBytes (tensors only) match;
+ *   layout, externals, scratch, and alignment to each buffer's own required alignment: the executable
+ *              contract (validate-contract.ts).
+ *
+ * What it shares with the planner is only the op facts (op-kinds.ts: which ops are views, which may
+ * write over which input), read from the ops' own `view`/`inPlace` traits. Those facts are not taken
+ * on trust either: test/ops/traits.test.ts checks every declared trait against the op's reference
+ * kernel, and the arena executor (runtime/arena.ts) runs plans at their offsets, so a wrong fact
+ * changes results there. Everything else here (versions, intervals, overlaps, bounds) is recomputed.
  */
 import type { Graph, Node } from '../ir/graph.ts';
 import { nodeId } from '../ir/graph.ts';
 import { KilnError } from '../errors.ts';
 import type { MemoryPlan, PlannedTensor } from './plan.ts';
 import { inplaceCandidates, isElementwiseNode, isViewNode, typeBytes } from './op-kinds.ts';
+import { checkContract } from './validate-contract.ts';
+
+/** Options of validatePlan. */
+export interface ValidateOptions {
+  /** The backend's scratch rule: each node's kernel must get at least this many scratch bytes. */
+  readonly scratchBytes?: (node: Node) => number;
+}
 
 const MAX_ERRORS = 50;
 
 /** Checks `plan` against `graph`; returns one message per violation (empty when the plan is valid). */
-export function validatePlan(graph: Graph, plan: MemoryPlan): string[] {
+export function validatePlan(graph: Graph, plan: MemoryPlan, opts: ValidateOptions = {}): string[] {
   const errors: string[] = [];
   const fail = (rule: string, msg: string) => { if (errors.length < MAX_ERRORS) errors.push(`${rule}: ${msg}`); };
   const dims = plan.dims ?? {};
@@ -71,6 +88,7 @@ export function validatePlan(graph: Graph, plan: MemoryPlan): string[] {
   }
   for (const name of own.keys()) if (!planned.has(name)) fail('tensors', `intermediate '${name}' is not planned`);
   if (errors.length) return errors;
+  checkContract(graph, plan, types, fail, opts.scratchBytes);
   // ---- aliases and versions, walking the order ----
   const rootOf = (name: string): string => (external.has(name) ? name : planned.get(name)!.aliasOf ?? name);
   const version = new Map<string, number>();
@@ -147,6 +165,9 @@ export function validatePlan(graph: Graph, plan: MemoryPlan): string[] {
   for (const [name, b] of buffers) {
     if (!Number.isInteger(b.offset) || b.offset < 0 || b.offset % align !== 0) fail('alignment', `'${name}' is at offset ${b.offset}, not a multiple of ${align}`);
   }
+  for (const sc of plan.scratch ?? []) {
+    if (sc.bytes > 0) buffers.push([`scratch of '${sc.node}'`, { first: sc.step, last: sc.step, bytes: sc.bytes, offset: sc.offset }]);
+  }
   buffers.sort((x, y) => x[1].offset - y[1].offset);
   for (let i = 0; i < buffers.length; i++) {
     const [a, ba] = buffers[i];
@@ -187,8 +208,8 @@ function checkBounds(plan: MemoryPlan, buffers: { first: number; last: number; b
 }
 
 /** Throws a KilnError naming the first violated rule when `plan` is not valid for `graph`. */
-export function assertValidPlan(graph: Graph, plan: MemoryPlan): void {
-  const errors = validatePlan(graph, plan);
+export function assertValidPlan(graph: Graph, plan: MemoryPlan, opts: ValidateOptions = {}): void {
+  const errors = validatePlan(graph, plan, opts);
   if (!errors.length) return;
   const rule = errors[0].slice(0, errors[0].indexOf(':'));
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';

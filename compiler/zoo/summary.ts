@@ -4,12 +4,9 @@
  *
  * Parameters are the elements of float constants that are not scalars and not BatchNormalization
  * running statistics (those are counted apart as buffers), which gives the numbers PyTorch reports
- * (ResNet-50: 25,557,032). FLOPs are estimated from node types:
- * Conv 2·out·(Cin/group)·prod(kernel) (= 2·N·Cout·Hout·Wout·Cin/group·kh·kw), ConvTranspose
- * 2·in·(Cout/group)·prod(kernel), MatMul 2·out·K, Gemm 2·M·N·K (+ M·N with a bias), pools out·prod(kernel),
- * global pools and reductions one per input element, BatchNormalization 2, LayerNormalization 5 and
- * Softmax 3 per element, pure data movement (Reshape, Transpose, Gather, ...) 0, and every other op
- * one per output element. Other modules may add rules for their own ops with `registerFlopsRule`.
+ * (ResNet-50: 25,557,032). FLOPs are each op's own `flops` rule (declared on its OpDef; the conventions
+ * and the default are in ops/flops.ts), summed: Conv 2·out·(Cin/group)·prod(kernel), MatMul 2·out·K,
+ * data movement 0, most other ops one per output element.
  *
  * Symbolic dims stay symbols: every count is a polynomial in them (ir/dim-poly.ts), so a model with
  * input f32[N,3,H,W] has FLOPs like `216·N·H·W + 10·N`, and a number only once the dims are bound
@@ -17,10 +14,13 @@
  * symbolic sizes, a missing type) makes that node's FLOPs unknown, and the total says so; nothing is
  * ever computed at a made-up size.
  */
-import type { Dim, Graph, Node, TensorType } from '../ir/graph.ts';
+import type { Graph, Node, TensorType } from '../ir/graph.ts';
 import { formatType, staticSize, valueTypes } from '../ir/graph.ts';
 import { DimPoly } from '../ir/dim-poly.ts';
 import { byteSize, dtypeInfo } from '../ir/dtype.ts';
+import { findOp } from '../ops/registry.ts';
+import { nodeAttrs } from '../ops/infer.ts';
+import { opFlops } from '../ops/flops.ts';
 
 /** FLOPs of one node. */
 export interface NodeCost {
@@ -65,133 +65,12 @@ export interface GraphSummary {
   readonly symbolOrder: readonly string[];
 }
 
-/**
- * Computes a node's FLOPs from its input and output types: a number, a polynomial in the symbolic dims,
- * or undefined when unknown.
- */
-export type FlopsRule = (node: Node, inputs: readonly (TensorType | undefined)[], outputs: readonly TensorType[]) => number | DimPoly | undefined;
-
-/** Ops that only move or reinterpret data. */
-const MOVEMENT = new Set([
-  'Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Gather', 'GatherElements', 'GatherND', 'Concat',
-  'Split', 'Slice', 'Shape', 'Size', 'Identity', 'Cast', 'CastLike', 'Expand', 'Tile', 'Pad', 'Constant',
-  'ConstantOfShape', 'Range', 'DepthToSpace', 'SpaceToDepth', 'Dropout', 'ScatterND', 'ScatterElements',
-  'EyeLike', 'OneHot', 'NonZero', 'Compress', 'ReverseSequence',
-]);
-
-/** Product of the dims of a shape as a polynomial (undefined when the type is missing). */
-function elems(shape: readonly Dim[] | undefined): DimPoly | undefined {
-  return shape ? DimPoly.product(shape) : undefined;
-}
-
-/** a · b · ... with undefined (unknown) absorbing. */
-function times(...xs: (DimPoly | number | undefined)[]): DimPoly | undefined {
-  let p = DimPoly.constant(1);
-  for (const x of xs) {
-    if (x === undefined) return undefined;
-    p = p.mul(x);
-  }
-  return p;
-}
-
-/** a + b + ... with undefined (unknown) absorbing. */
-function plus(...xs: (DimPoly | number | undefined)[]): DimPoly | undefined {
-  let p = DimPoly.constant(0);
-  for (const x of xs) {
-    if (x === undefined) return undefined;
-    p = p.add(x);
-  }
-  return p;
-}
-
-const outElems = (outs: readonly TensorType[]) => plus(...outs.map((t) => elems(t.shape)));
-const kernelSize = (node: Node) => {
-  const k = node.attrs.kernel_shape;
-  return k && k.kind === 'ints' ? k.value.reduce((a, b) => a * b, 1) : 1;
-};
-
-const RULES = new Map<string, FlopsRule>([
-  ['Conv', (_n, i, o) => times(2, elems(o[0].shape), elems(i[1]?.shape.slice(1)))],
-  ['ConvInteger', (_n, i, o) => times(2, elems(o[0].shape), elems(i[1]?.shape.slice(1)))],
-  ['ConvTranspose', (_n, i) => times(2, elems(i[0]?.shape), elems(i[1]?.shape.slice(1)))],
-  ['MatMul', matmulFlops],
-  ['MatMulInteger', matmulFlops],
-  ['Gemm', (n, i, o) => {
-    const a = i[0]?.shape;
-    if (!a || a.length !== 2) return undefined;
-    const transA = n.attrs.transA?.kind === 'int' && n.attrs.transA.value !== 0;
-    const mn = elems(o[0].shape);
-    return plus(times(2, mn, elems([a[transA ? 0 : 1]])), i[2] ? mn : 0);
-  }],
-  ['MaxPool', (n, _i, o) => times(elems(o[0].shape), kernelSize(n))],
-  ['AveragePool', (n, _i, o) => times(elems(o[0].shape), kernelSize(n))],
-  ['LpPool', (n, _i, o) => times(elems(o[0].shape), kernelSize(n))],
-  ['BatchNormalization', (_n, i) => times(2, elems(i[0]?.shape))],
-  ['LayerNormalization', (_n, i) => times(5, elems(i[0]?.shape))],
-  ['InstanceNormalization', (_n, i) => times(5, elems(i[0]?.shape))],
-  ['GroupNormalization', (_n, i) => times(5, elems(i[0]?.shape))],
-  ['Softmax', (_n, i) => times(3, elems(i[0]?.shape))],
-  ['LogSoftmax', (_n, i) => times(3, elems(i[0]?.shape))],
-]);
-for (const op of ['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'ReduceSum', 'ReduceMean', 'ReduceMax',
-  'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare', 'ArgMax', 'ArgMin']) {
-  RULES.set(op, (_n, i) => elems(i[0]?.shape));
-}
-
-/** Extra FLOPs of a fused epilogue: one per output element per step (bias counts as a step). */
-function epilogueFlops(n: Node, i: readonly (TensorType | undefined)[], o: readonly TensorType[], biasInput: number): DimPoly | undefined {
-  const e = n.attrs.epilogue;
-  const steps = (e && e.kind === 'strings' ? e.value.length : 0) + (i[biasInput] ? 1 : 0);
-  return times(steps, elems(o[0].shape));
-}
-
-/** The rule of `op` with a number or undefined result made a polynomial (or undefined). */
-const ruleOf = (op: string) => (n: Node, i: readonly (TensorType | undefined)[], o: readonly TensorType[]) => asPoly(RULES.get(op)!(n, i, o));
-
-// kiln's fused ops: the anchor's FLOPs plus their epilogue (weights keep the ONNX layout in the NHWC forms)
-const convFlops = ruleOf('Conv'), gemmFlops = ruleOf('Gemm');
-RULES.set('kiln.conv', (n, i, o) => plus(convFlops(n, i, o), epilogueFlops(n, i, o, 2)));
-RULES.set('kiln.conv_nhwc', (n, i, o) => plus(convFlops(n, i, o), i[2] ? elems(o[0].shape) : 0));
-RULES.set('kiln.conv_epilogue_nhwc', (n, i, o) => plus(convFlops(n, i, o), epilogueFlops(n, i, o, 2)));
-RULES.set('kiln.gemm', (n, i, o) => plus(gemmFlops(n, i, o), epilogueFlops(n, i, o, 99)));
-RULES.set('kiln.matmul', (n, i, o) => plus(matmulFlops(n, i, o), epilogueFlops(n, i, o, 2)));
-RULES.set('kiln.maxpool_nhwc', (n, _i, o) => times(elems(o[0].shape), kernelSize(n)));
-RULES.set('kiln.averagepool_nhwc', (n, _i, o) => times(elems(o[0].shape), kernelSize(n)));
-RULES.set('kiln.globalaveragepool_nhwc', (_n, i) => elems(i[0]?.shape));
-RULES.set('kiln.globalmaxpool_nhwc', (_n, i) => elems(i[0]?.shape));
-RULES.set('kiln.batchnorm_nhwc', (_n, i) => times(2, elems(i[0]?.shape)));
-// an elementwise region: one FLOP per body line per element of its largest value (unknown when no
-// value is at least as large as every other at every size of the symbols)
-RULES.set('kiln.fused', (n, i, o) => {
-  const body = n.attrs.body;
-  const lines = body && body.kind === 'strings' ? body.value.length : 1;
-  const sizes = [...o.map((t) => elems(t.shape)), ...i.map((t) => elems(t?.shape))];
-  if (sizes.some((s) => s === undefined)) return undefined;
-  const widest = sizes.find((s) => sizes.every((t) => s!.dominates(t!)));
-  return times(lines, widest);
-});
-
-function matmulFlops(_n: Node, i: readonly (TensorType | undefined)[], o: readonly TensorType[]): DimPoly | undefined {
-  const a = i[0]?.shape;
-  if (!a || a.length === 0) return undefined;
-  return times(2, elems(o[0].shape), elems([a[a.length - 1]]));
-}
-
-function asPoly(x: number | DimPoly | undefined): DimPoly | undefined {
-  return typeof x === 'number' ? DimPoly.constant(x) : x;
-}
-
-/** Adds (or replaces) the FLOPs rule of an op, e.g. for a kiln fused op. */
-export function registerFlopsRule(op: string, rule: FlopsRule): void {
-  RULES.set(op, rule);
-}
-
 /** Estimated FLOPs of one node as a polynomial in the symbolic dims (undefined when unknown). */
 export function nodeFlopsFormula(node: Node, inputTypes: readonly (TensorType | undefined)[]): DimPoly | undefined {
-  if (MOVEMENT.has(node.op)) return DimPoly.constant(0);
   const outs = node.types.filter((_, k) => node.outputs[k]);
-  const rule = RULES.get(node.op);
-  return rule ? asPoly(rule(node, inputTypes, outs)) : outElems(outs);
+  const def = findOp(node.op);
+  // an op kiln does not know has no traits: the default rule (one per output element) counts it
+  return def ? opFlops(def, inputTypes, outs, nodeAttrs(def, node)) : opFlops({}, inputTypes, outs, undefined);
 }
 
 /** Estimated FLOPs of one node as a number; null when they depend on symbolic dims or are unknown. */

@@ -113,13 +113,15 @@ test('timings: HTML with the SVG chart and tables, SVG, Arrow of the node table'
 });
 
 test('memory plan: summary and chart text, HTML with the SVG chart, SVG, Arrow timeline', () => {
+  const f32x16 = { dtype: 'f32', shape: [16], elements: 16, alignment: 64, region: 'arena' } as const;
   const plan: MemoryPlan = {
     planner: 'hand', order: ['a', 'b'], ms: 0.5, weightsBytes: 1024, inputBytes: 64, naiveBytes: 192, peakBytes: 128, lowerBoundBytes: 128,
     breadth: [128, 128], highWater: [128, 128],
     tensors: [
-      { name: 'a<', bytes: 64, first: 0, last: 1, producer: 'a', consumers: ['b'], offset: 0 },
-      { name: 'b&', bytes: 64, first: 1, last: 1, producer: 'b', consumers: [], offset: 64 },
+      { name: 'a<', bytes: 64, first: 0, last: 1, producer: 'a', consumers: ['b'], offset: 0, ...f32x16 },
+      { name: 'b&', bytes: 64, first: 1, last: 1, producer: 'b', consumers: [], offset: 64, ...f32x16 },
     ],
+    externals: [], inputRegionBytes: 0, constantRegionBytes: 0, scratch: [],
   };
   const b = bundle(plan, ['image/svg+xml', 'application/vnd.apache.arrow.stream']);
   assert.match(b['text/plain'], /^memory plan \(hand\): 2 steps, 2 tensors/);

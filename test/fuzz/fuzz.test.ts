@@ -89,6 +89,7 @@ function runChild(run: FuzzRun, start: number): Promise<{ results: CaseResult[];
 
 test(`fuzz: ${CASES} mutants (seed ${SEED}) never crash, hang or blow up memory`, async () => {
   const { failures, counts } = await fuzz({ seed: SEED, cases: CASES, caseMs: CASE_MS });
+  console.log(`  fuzz seed ${SEED}: ${CASES} mutants: ${counts.ok ?? 0} ran to the end, ${counts.kiln ?? 0} refused with a KilnError`);
   assert.equal(failures, [], `fuzz failures (rerun: node --import tsx test/fuzz/fuzz-worker.ts ${SEED} CASE 1):\n${failures.join('\n')}`);
   // the harness really ran: every case reported, and some mutants got through to a reference run
   assert.is((counts.ok ?? 0) + (counts.kiln ?? 0), CASES);

@@ -35,6 +35,7 @@ const column = (t: Table, col: string) => Array.from({ length: t.numRows }, (_, 
 const T = (name: string, bytes: number, first: number, last: number, offset: number, producer: string,
   consumers: string[], alias?: { of: string; kind: 'view' | 'inplace' }): PlannedTensor => ({
   name, bytes, first, last, offset, producer, consumers, ...(alias ? { aliasOf: alias.of, aliasKind: alias.kind } : {}),
+  dtype: 'u8', shape: [bytes], elements: bytes, alignment: 64, region: 'arena',
 });
 
 function handPlan(names: Partial<Record<'a' | 'b', string>> = {}): MemoryPlan {
@@ -51,6 +52,7 @@ function handPlan(names: Partial<Record<'a' | 'b', string>> = {}): MemoryPlan {
     ],
     peakBytes: 1536, lowerBoundBytes: 1536, naiveBytes: 1792, weightsBytes: 4096, inputBytes: 300,
     breadth: [1024, 1536, 1536, 1024, 1280], highWater: [1024, 1536, 1536, 1536, 1536], ms: 0.25,
+    externals: [], inputRegionBytes: 0, constantRegionBytes: 0, scratch: [],
   };
 }
 

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AttrValue, Constant, Graph, Node, TensorType } from '../../compiler/ir/graph.ts';
 import { Tensor, i64Tensor, tensorHash } from '../../compiler/ir/tensor.ts';
-import { formatSI, formatSummary, registerFlopsRule, summarizeGraph } from '../../compiler/zoo/summary.ts';
+import { formatSI, formatSummary, summarizeGraph } from '../../compiler/zoo/summary.ts';
+import { type FlopsRule, registerOps } from '../../compiler/ops/registry.ts';
 
 const f32 = (...shape: (number | string)[]): TensorType => ({ dtype: 'f32', shape });
 const cst = (name: string, t: Tensor): Constant => ({ name, type: { dtype: t.dtype, shape: t.shape }, hash: tensorHash(t), data: t });
@@ -85,16 +86,20 @@ test('parameters exclude scalars, integer constants and BN running stats; bytes 
   assert.equal(s.opCounts.slice(0, 2), [['BatchNormalization', 1], ['Conv', 1]]);
 });
 
-test('MatMul counts 2·K per output element; custom rules can be registered', () => {
+test('MatMul counts 2·K per output element; an unknown op one per output element; an op\'s own rule counts it', () => {
   const g: Graph = {
     name: 'mm', inputs: [{ name: 'a', type: f32(2, 5, 7) }, { name: 'b', type: f32(7, 3) }], outputs: ['o'], constants: [],
     nodes: [node('MatMul', ['a', 'b'], 'm', f32(2, 5, 3)), node('kiln.test_op', ['m'], 'o', f32(2, 5, 3))],
   };
-  assert.equal(summarizeGraph(g).nodeFlops.map((n) => n.flops), [2 * 30 * 7, 30]);
-  registerFlopsRule('kiln.test_op', () => 99);
+  assert.equal(summarizeGraph(g).nodeFlops.map((n) => n.flops), [2 * 30 * 7, 30], 'kiln.test_op is not registered yet');
+  let rule: FlopsRule = () => 99;
+  registerOps([{
+    name: 'kiln.test_op', inputs: [1, 1], outputs: [1, 1], parseAttrs: () => null,
+    inferTypes: (i) => [i[0]!], run: (i) => [i[0]!], flops: (i, o, a) => rule(i, o, a),
+  }]);
   assert.equal(summarizeGraph(g).nodeFlops.map((n) => n.flops), [420, 99]);
   assert.not.ok(summarizeGraph(g).symbolic);
-  registerFlopsRule('kiln.test_op', () => undefined);
+  rule = () => undefined;
   const unknown = summarizeGraph(g);
   assert.is(unknown.flops, null, 'an unknown node makes the total unknown');
   assert.equal(unknown.unknownFlops, ['o']);

@@ -1,0 +1,81 @@
+/**
+ * Loads a shared object into this process through koffi and binds its functions by C signature.
+ *
+ * `loadLibrary(path)` opens the object; `lib.func(name, signature)` binds one exported function, given
+ * its C type without the name (`'void (int n, float a, const float *x, float *y)'`). koffi passes a
+ * typed array or an ArrayBuffer given for a pointer parameter as a pointer to its own memory, with no
+ * copy (a typed array view points at its byte offset), and a JS array of typed arrays given for a
+ * `float **` parameter as a temporary array of such pointers; so a kernel writes straight into the
+ * arena or tensor the caller passed. A pointer must not outlive the call unless the caller keeps the
+ * buffer alive. `dispose()` unloads the object (objects built with OpenMP stay mapped: see
+ * `c-compiler.ts` on `-z nodelete`); a function bound before is unusable afterwards.
+ *
+ * Calls are synchronous: the event loop waits while native code runs, as it does for the reference
+ * kernels.
+ */
+import { load, type LibraryHandle } from 'koffi';
+import { KilnError } from '../../errors.ts';
+
+/** A bound native function: its arguments are numbers, bigints, typed arrays, ArrayBuffers or arrays of them. */
+export type NativeFunction<R = unknown> = (...args: unknown[]) => R;
+
+/** A loaded shared object. */
+export interface NativeLibrary {
+  /** The path it was loaded from. */
+  readonly path: string;
+  /**
+   * Binds the exported function `name` with the C type `signature` (`'void (float **bufs, int n)'`).
+   * A KilnError when the object has no such function or the signature does not parse.
+   */
+  func<R = unknown>(name: string, signature: string): NativeFunction<R>;
+  /** Unloads the object; later calls of `func` (and of functions it bound) throw. */
+  dispose(): void;
+}
+
+/** `'ret (params)'` split into its return type and parameter list. */
+function splitSignature(signature: string): { ret: string; params: string } | undefined {
+  const m = /^\s*([^()]+?)\s*\((.*)\)\s*;?\s*$/s.exec(signature);
+  return m ? { ret: m[1], params: m[2] } : undefined;
+}
+
+/** Loads the shared object at `file`; a KilnError naming the file when it cannot be loaded. */
+export function loadLibrary(file: string): NativeLibrary {
+  let handle: LibraryHandle | undefined;
+  try {
+    handle = load(file);
+  } catch (e) {
+    throw new KilnError(`cannot load the native object: ${(e as Error).message}`, { file, rule: 'native-load' });
+  }
+  const live = () => {
+    if (!handle) throw new KilnError('the native object was unloaded; prepare the program again', { file, rule: 'native-load' });
+    return handle;
+  };
+  return {
+    path: file,
+    func<R>(name: string, signature: string): NativeFunction<R> {
+      if (!/^[A-Za-z_]\w*$/.test(name)) throw new KilnError(`bad native function name '${name}'`, { file, rule: 'native-bind' });
+      const sig = splitSignature(signature);
+      if (!sig) {
+        throw new KilnError(`bad signature for native function '${name}': '${signature}' (write it as 'ret (type a, type b)')`,
+          { file, rule: 'native-bind' });
+      }
+      let fn: ReturnType<LibraryHandle['func']>;
+      try {
+        fn = live().func(`${sig.ret} ${name}(${sig.params})`);
+      } catch (e) {
+        throw new KilnError(`cannot bind native function '${name}' as '${signature}': ${(e as Error).message}`,
+          { file, rule: 'native-bind' });
+      }
+      return (...args: unknown[]) => {
+        live();
+        return fn(...args) as R;
+      };
+    },
+    dispose() {
+      if (!handle) return;
+      const h = handle;
+      handle = undefined;
+      h.unload();
+    },
+  };
+}
