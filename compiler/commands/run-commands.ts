@@ -69,6 +69,16 @@ function hooks(command: string, verb: string, ctx: CommandContext, t: Target, no
   };
 }
 
+/** Runs `fn`; an abort of the shell's signal (mid-run, between kernels) is the command's `interrupted` error. */
+async function interruptible<T>(command: string, ctx: CommandContext, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (ctx.signal?.aborted && (e as Error)?.name === 'AbortError') throw commandError(command, 'interrupted');
+    throw e;
+  }
+}
+
 const run = defineCommand({
   name: 'run',
   usage: '[--repeat N] [--seed S] [--step K] [--backend NAME]',
@@ -78,7 +88,7 @@ const run = defineCommand({
   completePositional: () => [],
   async run(args, ctx) {
     const t = target('run', this.usage, args, ctx);
-    const r = await t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, ...hooks('run', 'run', ctx, t) });
+    const r = await interruptible('run', ctx, () => t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, ...hooks('run', 'run', ctx, t) }));
     ctx.progress(`ran ${r.label}`, 1);
     const inputList = [...r.inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
     const summary = findBackend(r.backend)!.summary;
@@ -98,7 +108,7 @@ const timings = defineCommand({
   async run(args, ctx) {
     const t = target('timings', this.usage, args, ctx);
     const nodes = t.s.at(t.step).graph.nodes.length;
-    const result = await t.s.timings({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, ...hooks('timings', 'timing run', ctx, t, nodes) });
+    const result = await interruptible('timings', ctx, () => t.s.timings({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, ...hooks('timings', 'timing run', ctx, t, nodes) }));
     ctx.progress(`timed ${result.label}`, 1);
     timingsBySession.set(t.s, result);
     return result;

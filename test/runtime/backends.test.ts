@@ -177,6 +177,19 @@ test('Session.execute and Session.timings reach a registered backend; given inpu
   try { await sym.execute(); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /running a step needs concrete sizes/); }
 });
 
+test('Session.timings stops between kernels when its signal is aborted', async () => {
+  const s = Session.load('zoo:mlp', { numericCheck: false });
+  const stop = new AbortController();
+  let seen = 0;
+  try {
+    await s.timings({ step: 0, repeat: 3, signal: stop.signal, onKernel: () => { if (++seen === 2) stop.abort(); } });
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as Error).name, 'AbortError');
+  }
+  assert.is(seen, 2, 'no kernel ran after the abort');
+});
+
 /** Runs a CLI command in-process with console output captured. */
 async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
   const log = console.log, error = console.error;
