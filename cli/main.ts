@@ -39,7 +39,7 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/zoo.ts')).zooCommand,
   },
   opt: {
-    usage: `kiln opt MODEL [--pipeline P] [--target T] [--print-ir-after-all | --print-ir-after-change] [--dump-dir DIR] [--check] [--no-verify] [--stats] [--seed N] [--rtol R] [--atol A] ${SHAPE_USAGE}`,
+    usage: `kiln opt MODEL [--pipeline P] [--target T] [--emit graph|plan|kernel|source] [--print-ir-after-all | --print-ir-after-change] [--dump-dir DIR] [--check] [--no-verify] [--stats] [--seed N] [--rtol R] [--atol A] ${SHAPE_USAGE}`,
     summary: 'run a pass pipeline on a model and print the resulting IR (the mlir-opt of kiln)',
     load: async () => (await import('./commands/opt.ts')).optCommand,
   },

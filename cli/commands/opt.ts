@@ -1,18 +1,22 @@
 /**
- * `kiln opt MODEL [--pipeline P] [--target T] [--print-ir-after-all | --print-ir-after-change]
- *  [--dump-dir DIR] [--check] [--no-verify] [--stats] [--seed N] [--rtol R] [--atol A]`
+ * `kiln opt MODEL [--pipeline P] [--target T] [--emit graph|plan|kernel|source]
+ *  [--print-ir-after-all | --print-ir-after-change] [--dump-dir DIR] [--check] [--no-verify] [--stats]
+ *  [--seed N] [--rtol R] [--atol A]`
  *
  * The mlir-opt of kiln: loads a model, runs a pass pipeline (default: the target's default pipeline)
  * through the PassManager and prints the final IR to stdout. Everything else goes to stderr, so stdout
  * stays a valid `.kir` file: the per-step IR (`// ----- after <pass> (step N) -----` headers), and a
  * summary table with one row per step (pass, ms, nodes before→after, changed, the numeric check's
- * errors with --check, the non-zero statistics with --stats). The verifier runs after every pass unless
+ * errors with --check, the non-zero statistics with --stats). `--emit` chooses the stage printed
+ * (compiler/codegen/emit.ts): `graph` (default, the IR), `plan` (the memory plan as JSON), `kernel` (the
+ * kernel IR program) or `source` (the C); nodes that do not lower are listed on stderr and in a comment
+ * at the top of the output. The verifier runs after every pass unless
  * --no-verify. With --check, a step past tolerance makes the command exit 1 after printing (the
  * table names the first divergent node).
  */
 import { SEED, SHAPE_OPTIONS, TOLERANCE, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
-import { printGraph } from '../../compiler/ir/print.ts';
+import { EMIT_STAGES, emitStage } from '../../compiler/codegen/emit.ts';
 import { PassManager, type StepResult } from '../../compiler/passes/manager.ts';
 import { type PassInstrument, dumpDirInstrument, printIrInstrument } from '../../compiler/passes/instruments.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
@@ -30,9 +34,11 @@ export async function optCommand(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     rtol: { type: 'string' },
     atol: { type: 'string' },
+    emit: { type: 'string' },
     ...SHAPE_OPTIONS,
   }, [1, 1], ['MODEL']);
   const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
+  const emit = choiceOption(values.emit, 'emit', EMIT_STAGES, 'graph');
   if (values['print-ir-after-all'] && values['print-ir-after-change']) {
     throw new UsageError('--print-ir-after-all and --print-ir-after-change exclude each other');
   }
@@ -51,7 +57,9 @@ export async function optCommand(argv: string[]): Promise<number> {
   });
   const results = pm.run(graph, pipeline);
   const final = results.length ? results[results.length - 1].graph : graph;
-  process.stdout.write(printGraph(final));
+  const emitted = emitStage(final, emit);
+  process.stdout.write(emitted.text);
+  for (const n of emitted.notes) process.stderr.write(`note: ${n}\n`);
   process.stderr.write(stepTable(graph.nodes.length, results, { check: values.check!, stats: values.stats! }));
   const bad = results.find((r) => r.withinTolerance === false);
   if (bad) {

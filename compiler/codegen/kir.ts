@@ -1,0 +1,226 @@
+/**
+ * The kernel IR: loop nests over flat buffers, the level between the graph IR (one node = one op on
+ * tensors) and target source (C, WGSL, CUDA). Every backend shares it: lowering (lower/*.ts) turns graph
+ * nodes into kernels, the verifier (verify.ts) checks them, the printer (print.ts) gives the canonical
+ * text the golden tests compare, and one renderer (render.ts) with a small language descriptor per
+ * target (lang/c.ts) writes source. Nothing here is target specific.
+ *
+ * Shape of a kernel:
+ *   - params: flat buffers (dtype, element count, role), addressed by one linear index each;
+ *   - body: statements; a `loop` binds a variable over [0, extent) and carries annotations
+ *     (parallel, vectorize, unroll, tile; the GPU mappings grid/block for later targets);
+ *   - index expressions (`Index`): affine arithmetic over loop variables and constants with floor
+ *     div/mod, plus an indirect `load` for gathers (not statically bounded);
+ *   - scalar expressions (`Scalar`): literals, loads, locals, arithmetic, comparisons, select, math
+ *     calls, casts; every node carries its dtype so a renderer never infers types;
+ *   - guards: a block that runs only where some index expressions lie in [0, extent) (a window's
+ *     padding, a GPU thread past the end); inside it those expressions count as in range;
+ *   - reductions: an accumulator (`acc`, with its combine and initial value) updated by `accum`
+ *     inside loops and read after them; a parallel loop may only carry the accumulators it declares.
+ * The scalar operators are a closed list (SCALAR_UNARY/SCALAR_BINARY) so a language descriptor can map
+ * every one; the scalar-op table of compiler/ops (issue 10 part A item 3) is meant to produce these.
+ *
+ * A Program is the kernels of a graph in execution order with buffer bindings: every program buffer is
+ * a graph value (input, output, constant, intermediate) and each call passes program buffers to a
+ * kernel's params in order. Views (Reshape and friends) produce no kernel: their value is bound to the
+ * buffer of their source (`aliasOf`).
+ */
+import type { DType } from '../ir/dtype.ts';
+
+/** An index expression (i32/i64 arithmetic on element positions). */
+export type Index =
+  | { readonly k: 'const'; readonly value: number }
+  | { readonly k: 'var'; readonly name: string }
+  | { readonly k: 'add' | 'mul' | 'div' | 'mod'; readonly a: Index; readonly b: Index }
+  /** An indirect index: the (integer) element of a buffer, e.g. Gather's indices. */
+  | { readonly k: 'load'; readonly buffer: string; readonly index: Index };
+
+/** Unary scalar operators. */
+export const SCALAR_UNARY = [
+  'neg', 'abs', 'not', 'exp', 'log', 'sqrt', 'tanh', 'erf', 'sin', 'cos', 'floor', 'ceil', 'round', 'sign',
+] as const;
+export type UnaryOp = (typeof SCALAR_UNARY)[number];
+
+/** Binary scalar operators (comparisons give bool). */
+export const SCALAR_BINARY = [
+  'add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'fmod', 'imod',
+  'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or', 'xor',
+] as const;
+export type BinaryOp = (typeof SCALAR_BINARY)[number];
+
+/** Binary operators whose result is bool. */
+export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
+
+/** A scalar expression; `dtype` is the type of its value. */
+export type Scalar =
+  | { readonly k: 'lit'; readonly dtype: DType; readonly value: number | boolean }
+  | { readonly k: 'load'; readonly dtype: DType; readonly buffer: string; readonly index: Index }
+  /** A local (`let`) or an accumulator, by name. */
+  | { readonly k: 'ref'; readonly dtype: DType; readonly name: string }
+  /** An index value used as a number (e.g. Range, an iota). */
+  | { readonly k: 'index'; readonly dtype: DType; readonly index: Index }
+  | { readonly k: 'unary'; readonly dtype: DType; readonly op: UnaryOp; readonly a: Scalar }
+  | { readonly k: 'binary'; readonly dtype: DType; readonly op: BinaryOp; readonly a: Scalar; readonly b: Scalar }
+  | { readonly k: 'select'; readonly dtype: DType; readonly cond: Scalar; readonly a: Scalar; readonly b: Scalar }
+  | { readonly k: 'cast'; readonly dtype: DType; readonly a: Scalar };
+
+/** How an accumulator combines values. */
+export type Combine = 'add' | 'mul' | 'max' | 'min';
+
+/** A loop annotation (a schedule decision a renderer carries out or ignores). */
+export type Annotation =
+  /** Iterations may run on several threads; `reductions` are the accumulators it may carry. */
+  | { readonly kind: 'parallel'; readonly reductions?: readonly string[] }
+  /** SIMD over `width` lanes; the trip count must be a multiple of width unless `tail` is set. */
+  | { readonly kind: 'vectorize'; readonly width: number; readonly tail?: boolean }
+  | { readonly kind: 'unroll'; readonly factor: number }
+  /** The loop was (or should be) tiled with these tile sizes, outermost first. */
+  | { readonly kind: 'tile'; readonly sizes: readonly number[] }
+  /** GPU: the loop variable is the grid (CUDA blockIdx / WGSL workgroup_id) index on axis 0..2. */
+  | { readonly kind: 'grid'; readonly axis: number }
+  /** GPU: the loop variable is the block (CUDA threadIdx / WGSL local_invocation_id) index on axis 0..2. */
+  | { readonly kind: 'block'; readonly axis: number };
+
+/** A statement. */
+export type Stmt =
+  | {
+    readonly k: 'loop'; readonly var: string; readonly extent: number;
+    readonly annotations: readonly Annotation[]; readonly body: readonly Stmt[];
+  }
+  | { readonly k: 'store'; readonly buffer: string; readonly index: Index; readonly value: Scalar }
+  /** An immutable local. */
+  | { readonly k: 'let'; readonly name: string; readonly value: Scalar }
+  /** Declares an accumulator with its combine and initial value. */
+  | { readonly k: 'acc'; readonly name: string; readonly dtype: DType; readonly combine: Combine; readonly init: Scalar }
+  /** acc = combine(acc, value). */
+  | { readonly k: 'accum'; readonly name: string; readonly value: Scalar }
+  /** Runs `body` only where every bound holds (0 <= index < extent): window edges (padding), GPU tails. */
+  | { readonly k: 'guard'; readonly bounds: readonly GuardBound[]; readonly body: readonly Stmt[] }
+  /** GPU: all threads of a block wait here (shared memory is consistent after it). */
+  | { readonly k: 'barrier' };
+
+/** One bound of a guard: 0 <= index < extent. */
+export interface GuardBound {
+  readonly index: Index;
+  readonly extent: number;
+}
+
+/** What a buffer is to its kernel or program. */
+export type BufferRole = 'input' | 'output' | 'scratch' | 'constant' | 'shared';
+
+/** A flat buffer: kernel parameter, per-kernel scratch, or GPU shared memory. */
+export interface BufferDecl {
+  readonly name: string;
+  readonly dtype: DType;
+  /** Element count (static). */
+  readonly count: number;
+  readonly role: BufferRole;
+}
+
+/** GPU launch shape (unused by CPU targets). */
+export interface Launch {
+  readonly grid: readonly [number, number, number];
+  readonly block: readonly [number, number, number];
+}
+
+/** One kernel: a function over its params. */
+export interface Kernel {
+  /** Identifier (unique in its program). */
+  readonly name: string;
+  /** Parameters in call order: input/constant buffers read, output buffers written, scratch. */
+  readonly params: readonly BufferDecl[];
+  /** GPU shared memory buffers (role `shared`); empty on CPU. */
+  readonly shared: readonly BufferDecl[];
+  readonly body: readonly Stmt[];
+  /** The graph IR node ids this kernel computes. */
+  readonly nodes: readonly string[];
+  /** ONNX provenance of those nodes. */
+  readonly loc: readonly string[];
+  readonly launch?: Launch;
+}
+
+/** What a program buffer holds. */
+export type ProgramBufferKind = 'input' | 'output' | 'constant' | 'intermediate';
+
+/** A buffer of a whole program: one graph value (or a view of another). */
+export interface ProgramBuffer {
+  /** The graph value name. */
+  readonly value: string;
+  readonly dtype: DType;
+  readonly count: number;
+  readonly kind: ProgramBufferKind;
+  /** For a view (Reshape...): the value whose storage this one is. */
+  readonly aliasOf?: string;
+}
+
+/** One kernel invocation: program buffers (by value name) bound to the kernel's params in order. */
+export interface Call {
+  readonly kernel: string;
+  readonly args: readonly string[];
+}
+
+/** The kernels of a graph, in execution order, with their bindings. */
+export interface Program {
+  readonly name: string;
+  readonly buffers: readonly ProgramBuffer[];
+  readonly kernels: readonly Kernel[];
+  readonly calls: readonly Call[];
+}
+
+// ---- builders (used by lowering and tests) ----
+
+export const ic = (value: number): Index => ({ k: 'const', value });
+export const iv = (name: string): Index => ({ k: 'var', name });
+
+/** a + b with constant folding (0 + x = x). */
+export function iadd(a: Index, b: Index): Index {
+  if (a.k === 'const' && b.k === 'const') return ic(a.value + b.value);
+  if (a.k === 'const' && a.value === 0) return b;
+  if (b.k === 'const' && b.value === 0) return a;
+  return { k: 'add', a, b };
+}
+
+/** a * b with constant folding (1 * x = x, 0 * x = 0). */
+export function imul(a: Index, b: Index): Index {
+  if (a.k === 'const' && b.k === 'const') return ic(a.value * b.value);
+  if ((a.k === 'const' && a.value === 0) || (b.k === 'const' && b.value === 0)) return ic(0);
+  if (a.k === 'const' && a.value === 1) return b;
+  if (b.k === 'const' && b.value === 1) return a;
+  return { k: 'mul', a, b };
+}
+
+/** floor(a / b) for b > 0 (x / 1 = x). */
+export function idiv(a: Index, b: Index): Index {
+  if (a.k === 'const' && b.k === 'const') return ic(Math.floor(a.value / b.value));
+  if (b.k === 'const' && b.value === 1) return a;
+  return { k: 'div', a, b };
+}
+
+/** a mod b for b > 0 (x mod 1 = 0). */
+export function imod(a: Index, b: Index): Index {
+  if (a.k === 'const' && b.k === 'const') return ic(((a.value % b.value) + b.value) % b.value);
+  if (b.k === 'const' && b.value === 1) return ic(0);
+  return { k: 'mod', a, b };
+}
+
+/** A loop with annotations. */
+export function loop(v: string, extent: number, body: readonly Stmt[], annotations: readonly Annotation[] = []): Stmt {
+  return { k: 'loop', var: v, extent, annotations, body };
+}
+
+export const lit = (value: number | boolean, dtype: DType): Scalar => ({ k: 'lit', dtype, value });
+export const load = (buffer: string, index: Index, dtype: DType): Scalar => ({ k: 'load', dtype, buffer, index });
+export const ref = (name: string, dtype: DType): Scalar => ({ k: 'ref', dtype, name });
+export const unary = (op: UnaryOp, a: Scalar, dtype: DType = a.dtype): Scalar => ({ k: 'unary', dtype, op, a });
+export const binary = (op: BinaryOp, a: Scalar, b: Scalar): Scalar =>
+  ({ k: 'binary', dtype: COMPARISONS.has(op) ? 'bool' : a.dtype, op, a, b });
+export const select = (cond: Scalar, a: Scalar, b: Scalar): Scalar => ({ k: 'select', dtype: a.dtype, cond, a, b });
+export const cast = (a: Scalar, dtype: DType): Scalar => (a.dtype === dtype ? a : { k: 'cast', dtype, a });
+
+/** The loop variables an index reads. */
+export function indexVars(e: Index, out: Set<string> = new Set()): Set<string> {
+  if (e.k === 'var') out.add(e.name);
+  else if (e.k === 'load') indexVars(e.index, out);
+  else if (e.k !== 'const') { indexVars(e.a, out); indexVars(e.b, out); }
+  return out;
+}

@@ -1,0 +1,171 @@
+/**
+ * The C language descriptor (C11, GCC/Clang): what render.ts needs to write a program as one C file.
+ *
+ * - Types: f32 float, f64 double, f16 _Float16 (storage only: kernels compute it in f32, widen.ts; GCC 12+
+ *   and Clang 15+ on x86-64 and AArch64), intN_t/uintN_t, bool as uint8_t (0/1); index type int64_t.
+ * - Math: the float or double libm function by the operand dtype (expf/exp, erff/erf, rintf for
+ *   ONNX's half-to-even Round, fmaxf/fminf, powf, fmodf); integer max/min/abs/sign as conditionals;
+ *   `imod` (sign of the divisor) as ((a % b) + b) % b.
+ * - Kernels: `void NAME(const T *restrict inK, ..., T *restrict outK)`: inputs and constants const,
+ *   every param restrict (a program never binds an output to a buffer another param reads).
+ * - Annotations (at most one pragma line per kind): the outermost `parallel` loop gets `#pragma omp parallel for` (with `reduction(op:acc)`
+ *   for declared reductions; ignored without -fopenmp), `vectorize` gets `#pragma GCC ivdep` (the
+ *   compiler's vectoriser handles the tail; not on a loop that is also omp parallel, where GCC allows no
+ *   pragma in between), `unroll(n)` gets `#pragma GCC unroll n`, `tile` and the
+ *   GPU mappings are comments (a CPU target runs the loop as written).
+ * - Entry: `void kiln_run(void *const *buffers)` calls the kernels in order; `buffers[i]` is the i-th
+ *   non-view program buffer (the order is listed in a comment and in `kiln_buffer_count`); a view
+ *   uses its root's slot. A GPU barrier has no C form (a kernel with one does not render to C).
+ */
+import type { DType } from '../../ir/dtype.ts';
+import { dtypeInfo } from '../../ir/dtype.ts';
+import type { Annotation, BinaryOp, Combine, Kernel, Program, UnaryOp } from '../kir.ts';
+import type { Language, LoopContext } from '../render.ts';
+
+const TYPES: Partial<Record<DType, string>> = {
+  f32: 'float', f64: 'double', f16: '_Float16', i8: 'int8_t', u8: 'uint8_t', i16: 'int16_t', u16: 'uint16_t',
+  i32: 'int32_t', u32: 'uint32_t', i64: 'int64_t', u64: 'uint64_t', bool: 'uint8_t',
+};
+
+function type(dtype: DType): string {
+  const t = TYPES[dtype];
+  if (!t) throw new Error(`the C target has no type for ${dtype}`);
+  return t;
+}
+
+const isFloat = (d: DType) => dtypeInfo(d).isFloat;
+/** libm name for a float dtype: expf for f32, exp for f64. */
+const libm = (name: string, d: DType) => (d === 'f32' ? `${name}f` : name);
+
+function literal(value: number | boolean, dtype: DType): string {
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (dtype === 'bool') return value ? '1' : '0';
+  if (isFloat(dtype)) {
+    const v = dtype === 'f32' ? Math.fround(value) : value;
+    const special = Number.isNaN(v) ? 'NAN' : v === Infinity ? 'INFINITY' : v === -Infinity ? '(-INFINITY)' : undefined;
+    if (special) return dtype === 'f32' ? special : `((double)${special})`;
+    let s = Object.is(v, -0) ? '-0.0' : String(v);
+    if (!/[.eE]/.test(s)) s += '.0';
+    if (dtype === 'f32') s += 'f';
+    return s.startsWith('-') ? `(${s})` : s;
+  }
+  const suffix = dtype === 'i64' ? 'LL' : dtype === 'u64' ? 'ULL' : dtype === 'u32' ? 'U' : '';
+  if (dtype === 'i64' && value === -(2 ** 63)) return '(-9223372036854775807LL - 1)';
+  if (dtype === 'i32' && value === -(2 ** 31)) return '(-2147483647 - 1)';
+  return value < 0 ? `(${value}${suffix})` : `${value}${suffix}`;
+}
+
+function unary(op: UnaryOp, a: string, d: DType): string {
+  const f = isFloat(d);
+  switch (op) {
+    case 'neg': return `(-${a})`;
+    case 'not': return `(!${a})`;
+    case 'abs': return f ? `${libm('fabs', d)}(${a})` : `(${a} < 0 ? -${a} : ${a})`;
+    case 'sign': return `((${type(d)})((${a} > 0) - (${a} < 0)))`;
+    case 'round': return f ? `${libm('rint', d)}(${a})` : a;
+    case 'floor': case 'ceil': return f ? `${libm(op, d)}(${a})` : a;
+    default:
+      if (!f) throw new Error(`the C target has no integer ${op}`);
+      return `${libm(op, d)}(${a})`;
+  }
+}
+
+const OPS: Partial<Record<BinaryOp, string>> = {
+  add: '+', sub: '-', mul: '*', div: '/', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=', and: '&&', or: '||', xor: '!=',
+};
+
+function binary(op: BinaryOp, a: string, b: string, d: DType): string {
+  const sym = OPS[op];
+  if (sym) return `(${a} ${sym} ${b})`;
+  const f = isFloat(d);
+  switch (op) {
+    case 'max': return f ? `${libm('fmax', d)}(${a}, ${b})` : `(${a} > ${b} ? ${a} : ${b})`;
+    case 'min': return f ? `${libm('fmin', d)}(${a}, ${b})` : `(${a} < ${b} ? ${a} : ${b})`;
+    case 'pow': return f ? `${libm('pow', d)}(${a}, ${b})` : `((${type(d)})pow((double)${a}, (double)${b}))`;
+    case 'fmod': return f ? `${libm('fmod', d)}(${a}, ${b})` : `(${a} % ${b})`;
+    case 'imod': return `((${a} % ${b} + ${b}) % ${b})`;
+    default: throw new Error(`the C target has no operator ${op}`);
+  }
+}
+
+function loopOpen(v: string, extent: number, anns: readonly Annotation[], ctx: LoopContext): string[] {
+  const lines: string[] = [];
+  const omp = !ctx.insideParallel && anns.some((a) => a.kind === 'parallel');
+  for (const a of anns) {
+    if (a.kind === 'parallel' && !ctx.insideParallel) {
+      const sym: Record<Combine, string> = { add: '+', mul: '*', max: 'max', min: 'min' };
+      const red = (a.reductions ?? []).map((r) => ` reduction(${sym[ctx.combines.get(r) ?? 'add']}:${r})`).join('');
+      lines.push(`#pragma omp parallel for${red}`);
+    } else if (a.kind === 'vectorize' && !omp) lines.push('#pragma GCC ivdep'); // GCC allows no pragma between omp and its loop
+    else if (a.kind === 'unroll') lines.push(`#pragma GCC unroll ${a.factor}`);
+  }
+  const notes = anns.filter((a) => a.kind === 'tile' || a.kind === 'grid' || a.kind === 'block')
+    .map((a) => (a.kind === 'tile' ? `tile(${a.sizes.join(', ')})` : `${a.kind}(${a.axis})`));
+  lines.push(`for (int64_t ${v} = 0; ${v} < ${extent}; ${v}++) {${notes.length ? ` /* ${notes.join(' ')} */` : ''}`);
+  return lines;
+}
+
+function kernelOpen(k: Kernel): string[] {
+  const params = k.params.map((p) => `${p.role === 'input' || p.role === 'constant' ? 'const ' : ''}${type(p.dtype)} *restrict ${p.name}`);
+  const loc = k.loc.length ? ` (${k.loc.join(', ').replace(/\*\//g, '* /')})` : '';
+  return [`/* ${k.nodes.map((n) => `%${n}`).join(', ')}${loc} */`, `void ${k.name}(${params.join(', ') || 'void'}) {`];
+}
+
+function accumulate(name: string, combine: Combine, value: string, d: DType): string {
+  if (combine === 'add') return `${name} += ${value};`;
+  if (combine === 'mul') return `${name} *= ${value};`;
+  return `${name} = ${binary(combine, name, value, d)};`;
+}
+
+/** The non-view buffers in slot order. */
+export function bufferSlots(p: Program): Map<string, number> {
+  const slots = new Map<string, number>();
+  for (const b of p.buffers) if (b.aliasOf === undefined) slots.set(b.value, slots.size);
+  for (const b of p.buffers) if (b.aliasOf !== undefined) slots.set(b.value, slots.get(b.aliasOf) ?? -1);
+  return slots;
+}
+
+function entry(p: Program): string[] {
+  const slots = bufferSlots(p);
+  const kernels = new Map(p.kernels.map((k) => [k.name, k]));
+  const lines = [`/* buffers (slot: value dtype[count] kind): */`];
+  for (const b of p.buffers) {
+    lines.push(`/*   ${slots.get(b.value)}: %${b.value.replace(/\*\//g, '* /')} ${b.dtype}[${b.count}] ${b.aliasOf !== undefined ? `view of %${b.aliasOf.replace(/\*\//g, '* /')}` : b.kind} */`);
+  }
+  lines.push(`const int kiln_buffer_count = ${[...p.buffers].filter((b) => b.aliasOf === undefined).length};`, '');
+  lines.push('void kiln_run(void *const *buffers) {');
+  for (const c of p.calls) {
+    const k = kernels.get(c.kernel)!;
+    const args = c.args.map((a, i) => `(${k.params[i].role === 'input' || k.params[i].role === 'constant' ? 'const ' : ''}${type(k.params[i].dtype)} *)buffers[${slots.get(a)}]`);
+    lines.push(`  ${c.kernel}(${args.join(', ')});`);
+  }
+  lines.push('}');
+  return lines;
+}
+
+/** The C descriptor. */
+export const C: Language = {
+  name: 'c',
+  extension: 'c',
+  indexType: 'int64_t',
+  type,
+  literal,
+  unary,
+  binary,
+  select: (c, a, b) => `(${c} ? ${a} : ${b})`,
+  cast: (a, from, to) => (to === 'bool' ? `((uint8_t)(${a} != 0))` : from === to ? a : `((${type(to)})${a})`),
+  indexLoad: (buffer, index) => `((int64_t)${buffer}[${index}])`,
+  fileHeader: (p) => [
+    `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s); generated, do not edit */`,
+    '#include <math.h>', '#include <stdint.h>',
+  ],
+  kernelOpen,
+  loopOpen,
+  letDecl: (name, d, value) => `const ${type(d)} ${name} = ${value};`,
+  accDecl: (name, d, init) => `${type(d)} ${name} = ${init};`,
+  accumulate,
+  store: (buffer, index, value) => `${buffer}[${index}] = ${value};`,
+  guardOpen: (bounds) => `if (${bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ')}) {`,
+  barrier: () => { throw new Error('the C target has no barrier (a GPU kernel does not render to C)'); },
+  entry,
+};

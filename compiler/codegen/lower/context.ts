@@ -1,0 +1,162 @@
+/**
+ * What every lowering shares: the registry (op name → lowering function, one file per op family
+ * registers its ops from lower/all.ts), the view of one node a lowering works on (operands with
+ * static shapes, attributes, constant values) and the loop-nest helpers (strides, broadcast indexing,
+ * annotated loop nests). Target specifics never appear here: annotations are schedule hints each
+ * language descriptor realises (or ignores).
+ *
+ * A lowering returns the body of one kernel over params named `in<k>` (node input k, omitted optional
+ * inputs skipped but keeping the numbering) and `out<k>` (node output k); `view` for ops that only
+ * reinterpret their input's storage (Reshape and friends: no kernel). It throws LowerUnsupported with
+ * a plain reason for a node it cannot lower (an attribute value, a dtype, a runtime-only value).
+ */
+import type { Attrs, Node } from '../../ir/graph.ts';
+import type { DType } from '../../ir/dtype.ts';
+import type { Tensor } from '../../ir/tensor.ts';
+import { readInts } from '../../ir/tensor.ts';
+import { AttrReader, findOp, readAttrs } from '../../ops/registry.ts';
+import { type Annotation, type Index, type Stmt, ic, iadd, imul, iv, loop } from '../kir.ts';
+
+/** A node input or output as a lowering sees it. */
+export interface Operand {
+  /** Kernel param name (`in0`, `out0`). */
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** Element count. */
+  readonly count: number;
+  /** The compile-time value when the operand is a graph constant. */
+  readonly value?: Tensor;
+}
+
+/** The node being lowered. */
+export interface LowerNode {
+  readonly node: Node;
+  /** Inputs by position; undefined for an omitted optional input. */
+  readonly inputs: readonly (Operand | undefined)[];
+  readonly outputs: readonly Operand[];
+  /** Typed access to raw attributes (defaults as in the op). */
+  readonly attrs: AttrReader;
+  /** The op's own parsed attributes (its parseAttrs), for ops whose attributes need validation logic. */
+  parsed<A>(): A;
+  /** A fresh loop variable name (`i0`, `i1`, ...). */
+  fresh(prefix?: string): string;
+}
+
+/** The result of lowering one node. */
+export type Lowered = { readonly kind: 'kernel'; readonly body: readonly Stmt[] } | { readonly kind: 'view' };
+
+/** A lowering function. */
+export type Lowering = (n: LowerNode) => Lowered;
+
+/** Thrown by a lowering for a node it cannot lower; the reason is reported as Unsupported. */
+export class LowerUnsupported extends Error {}
+
+const registry = new Map<string, Lowering>();
+
+/** Registers lowerings by op name; a duplicate throws. */
+export function registerLowerings(entries: Readonly<Record<string, Lowering>>): void {
+  for (const [op, fn] of Object.entries(entries)) {
+    if (registry.has(op)) throw new Error(`lowering for '${op}' is already registered`);
+    registry.set(op, fn);
+  }
+}
+
+/** The lowering of an op, or undefined. */
+export function findLowering(op: string): Lowering | undefined {
+  return registry.get(op);
+}
+
+/** Every op with a lowering, sorted. */
+export function loweredOps(): string[] {
+  return [...registry.keys()].sort();
+}
+
+/** Builds the LowerNode view of a node. */
+export function lowerNode(node: Node, inputs: readonly (Operand | undefined)[], outputs: readonly Operand[]): LowerNode {
+  let n = 0;
+  let parsed: unknown;
+  let done = false;
+  return {
+    node, inputs, outputs, attrs: new AttrReader(node.attrs),
+    parsed<A>(): A {
+      if (!done) {
+        const def = findOp(node.op);
+        if (!def) throw new LowerUnsupported(`op ${node.op} is not registered`);
+        parsed = readAttrs(def, node.attrs as Attrs);
+        done = true;
+      }
+      return parsed as A;
+    },
+    fresh: (prefix = 'i') => `${prefix}${n++}`,
+  };
+}
+
+/** Row-major strides of a shape. */
+export function strides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  return s;
+}
+
+/** The flat index of position `idx` (one index per dim) in a row-major shape. */
+export function flatIndex(shape: readonly number[], idx: readonly Index[]): Index {
+  const st = strides(shape);
+  let e: Index = ic(0);
+  idx.forEach((x, d) => { if (shape[d] !== 1) e = iadd(e, imul(x, ic(st[d]))); });
+  return e;
+}
+
+/**
+ * The flat index into an operand of shape `shape` broadcast (numpy rules: aligned at the right, size-1
+ * dims repeat) to an iteration over `outShape` at position `idx`.
+ */
+export function broadcastIndex(shape: readonly number[], outShape: readonly number[], idx: readonly Index[]): Index {
+  const off = outShape.length - shape.length;
+  return flatIndex(shape, shape.map((_, d) => idx[d + off]));
+}
+
+/**
+ * A loop nest over `shape` whose innermost body is `body(idx)` (no loop for a dim of extent 1). The
+ * outermost loop is `parallel` (every store of an elementwise body indexes with it), the innermost loop is
+ * vectorized 8 wide (with a tail when 8 does not divide it) when it runs at least 8 times.
+ */
+export function loopNest(n: LowerNode, shape: readonly number[], body: (idx: Index[]) => Stmt[], opts: { parallel?: boolean } = {}): Stmt[] {
+  // dims of extent 1 get no loop: their index is the constant 0
+  const vars = shape.map((d) => (d === 1 ? undefined : n.fresh()));
+  const looped = shape.map((_, d) => d).filter((d) => vars[d] !== undefined);
+  const parallelAt = opts.parallel === false ? -1 : looped.find((d) => shape[d] > 1) ?? -1;
+  const innermost = looped[looped.length - 1];
+  let stmts = body(vars.map((v) => (v === undefined ? ic(0) : iv(v))));
+  for (let i = looped.length - 1; i >= 0; i--) {
+    const d = looped[i];
+    const ann: Annotation[] = [];
+    if (d === parallelAt) ann.push({ kind: 'parallel' });
+    if (d === innermost && shape[d] >= 8) ann.push(shape[d] % 8 === 0 ? { kind: 'vectorize', width: 8 } : { kind: 'vectorize', width: 8, tail: true });
+    stmts = [loop(vars[d]!, shape[d], stmts, ann)];
+  }
+  return stmts;
+}
+
+/** The required operand k (throws LowerUnsupported if omitted). */
+export function input(n: LowerNode, k: number): Operand {
+  const x = n.inputs[k];
+  if (!x) throw new LowerUnsupported(`input ${k} is omitted`);
+  return x;
+}
+
+/** The integer values of a constant operand (axes, starts, perm...), or LowerUnsupported naming it. */
+export function constInts(n: LowerNode, k: number, what: string): number[] | undefined {
+  const x = n.inputs[k];
+  if (!x) return undefined;
+  if (!x.value) throw new LowerUnsupported(`${what} (input ${k}) is known only at run time`);
+  return readInts(x.value);
+}
+
+/** Normalises a possibly negative axis. */
+export function normAxis(axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw new LowerUnsupported(`axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}

@@ -1,0 +1,44 @@
+/**
+ * The precision contract of compiled kernels for half floats: f16 tensors are stored as f16 but
+ * computed in f32, rounded once at the store (the issue's contract: compute in f32, f64 only for f64
+ * tensors, round once at the store). Lowerings write their kernels in the tensors' own dtypes; this
+ * rewrite then turns every f16 value into f32: a load of an f16 buffer becomes cast<f32>(load), f16
+ * literals, locals, accumulators and operations become f32, and a store into an f16 buffer casts the
+ * f32 value back. Intermediates of a fused region are therefore not rounded to f16 between steps (the
+ * reference kernels do round them), a difference of about one f16 rounding per step, within the
+ * f16 tolerance. bf16 has no C type yet and stays unsupported (scalar.ts).
+ */
+import type { DType } from '../../ir/dtype.ts';
+import { type Scalar, type Stmt, cast } from '../kir.ts';
+
+const wide = (d: DType): DType => (d === 'f16' ? 'f32' : d);
+
+/** A scalar with every f16 value computed in f32. */
+function widenScalar(e: Scalar): Scalar {
+  switch (e.k) {
+    case 'lit': case 'ref': case 'index': return { ...e, dtype: wide(e.dtype) };
+    case 'load': return e.dtype === 'f16' ? cast(e, 'f32') : e;
+    case 'unary': case 'cast': return { ...e, dtype: wide(e.dtype), a: widenScalar(e.a) };
+    case 'binary': return { ...e, dtype: wide(e.dtype), a: widenScalar(e.a), b: widenScalar(e.b) };
+    case 'select': return { ...e, dtype: wide(e.dtype), cond: widenScalar(e.cond), a: widenScalar(e.a), b: widenScalar(e.b) };
+  }
+}
+
+/** Statements with every f16 value computed in f32; `dtypeOf` gives each buffer's dtype. */
+export function widenHalf(stmts: readonly Stmt[], dtypeOf: (buffer: string) => DType | undefined): Stmt[] {
+  return stmts.map((s): Stmt => {
+    switch (s.k) {
+      case 'loop': return { ...s, body: widenHalf(s.body, dtypeOf) };
+      case 'guard': return { ...s, body: widenHalf(s.body, dtypeOf) };
+      case 'let': return { ...s, value: widenScalar(s.value) };
+      case 'acc': return { ...s, dtype: wide(s.dtype), init: widenScalar(s.init) };
+      case 'accum': return { ...s, value: widenScalar(s.value) };
+      case 'store': {
+        const v = widenScalar(s.value);
+        const d = dtypeOf(s.buffer);
+        return { ...s, value: d === 'f16' ? cast(v, 'f16') : v };
+      }
+      default: return s;
+    }
+  });
+}

@@ -1,0 +1,277 @@
+/**
+ * The kernel IR verifier: the rules every kernel must keep before a renderer sees it. Lowering runs it
+ * on everything it makes (tests on purpose-built bad kernels, one per rule).
+ *
+ * Rules (the `rule` of the error):
+ *   - `scope`: every loop variable, local and accumulator is bound before use and bound once per scope;
+ *   - `buffer`: loads and stores name a declared param or shared buffer; params have distinct names;
+ *     shared buffers only in `shared`; nothing stores into an input or constant;
+ *   - `dtype`: a load has its buffer's dtype, a store's value has its buffer's dtype, binary operands
+ *     agree, a select's condition is bool and its arms agree, an accum matches its accumulator, an
+ *     indirect index reads an integer buffer;
+ *   - `bounds`: an index whose range is statically known (interval arithmetic over loop extents, an
+ *     expression an enclosing guard bounds counting as in its range; an indirect index is unknown)
+ *     stays within [0, count) of its buffer;
+ *   - `annotation`: vectorize width > 0 divides the trip count unless the loop declares a tail; unroll
+ *     factor > 0; tile sizes > 0; grid/block axis in 0..2; a barrier only in a kernel with a launch;
+ *   - `parallel`: a parallel loop carries no dependency: every store inside it indexes with the loop
+ *     variable (else iterations write the same element), and it updates only accumulators declared
+ *     inside it or listed as its reductions.
+ * Errors are KilnErrors naming the kernel, its first IR node id and the rule.
+ */
+import { KilnError } from '../errors.ts';
+import { dtypeInfo } from '../ir/dtype.ts';
+import type { DType } from '../ir/dtype.ts';
+import { type BufferDecl, type Index, type Kernel, type Program, type Scalar, type Stmt, indexVars } from './kir.ts';
+import { printIndex } from './print.ts';
+
+/** One broken rule. */
+export interface KernelIssue {
+  readonly kernel: string;
+  readonly node?: string;
+  readonly rule: 'scope' | 'buffer' | 'dtype' | 'bounds' | 'annotation' | 'parallel' | 'program';
+  readonly message: string;
+}
+
+interface Scope {
+  /** loop variables → extent */
+  readonly vars: Map<string, number>;
+  /** locals and accumulators → dtype */
+  readonly locals: Map<string, DType>;
+  /** accumulator name → depth of the loop nest where it is declared */
+  readonly accDepth: Map<string, number>;
+  /** index expressions an enclosing guard keeps in [0, extent), by printed text → extent */
+  readonly guards: Map<string, number>;
+}
+
+/** Every rule a kernel breaks (empty when it is valid). */
+export function kernelIssues(k: Kernel): KernelIssue[] {
+  const issues: KernelIssue[] = [];
+  const fail = (rule: KernelIssue['rule'], message: string) => issues.push({ kernel: k.name, node: k.nodes[0], rule, message });
+  const buffers = new Map<string, BufferDecl>();
+  for (const b of [...k.params, ...k.shared]) {
+    if (buffers.has(b.name)) fail('buffer', `buffer '${b.name}' is declared twice`);
+    buffers.set(b.name, b);
+    if (!(Number.isInteger(b.count) && b.count >= 0)) fail('buffer', `buffer '${b.name}' has element count ${b.count}`);
+  }
+  for (const b of k.params) if (b.role === 'shared') fail('buffer', `param '${b.name}' has role shared; shared buffers go in the kernel's shared list`);
+  for (const b of k.shared) if (b.role !== 'shared') fail('buffer', `shared buffer '${b.name}' has role ${b.role}`);
+  // [loop var, its parallel annotation's reductions] for each enclosing parallel loop
+  const parallels: { var: string; depth: number; reductions: readonly string[] }[] = [];
+
+  const range = (e: Index, sc: Scope): [number, number] | undefined => {
+    const vars = sc.vars;
+    const guarded = sc.guards.size ? sc.guards.get(printIndex(e)) : undefined;
+    if (guarded !== undefined) return [0, guarded - 1];
+    switch (e.k) {
+      case 'const': return [e.value, e.value];
+      case 'var': { const n = vars.get(e.name); return n === undefined || n === 0 ? undefined : [0, n - 1]; } // a loop of 0 iterations never indexes
+      case 'load': return undefined;
+      default: {
+        const b = range(e.b, sc);
+        if (e.k === 'mod' && b && b[0] > 0 && b[0] === b[1]) {
+          const a0 = range(e.a, sc);
+          return a0 && a0[0] >= 0 && a0[1] < b[0] ? a0 : [0, b[0] - 1];
+        }
+        const a = range(e.a, sc);
+        if (!a || !b) return undefined;
+        if (e.k === 'add') return [a[0] + b[0], a[1] + b[1]];
+        if (e.k === 'mul') {
+          const p = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]];
+          return [Math.min(...p), Math.max(...p)];
+        }
+        if (b[0] <= 0) return undefined;
+        if (e.k === 'div') return [Math.floor(a[0] / (a[0] < 0 ? b[0] : b[1])), Math.floor(a[1] / (a[1] < 0 ? b[1] : b[0]))];
+        return a[0] >= 0 && a[1] < b[0] ? a : [0, b[1] - 1];
+      }
+    }
+  };
+
+  const checkIndex = (e: Index, s: Scope, where: string) => {
+    for (const v of indexVars(e)) if (!s.vars.has(v)) fail('scope', `${where}: loop variable '${v}' is not bound here`);
+    const visit = (x: Index) => {
+      if (x.k === 'load') {
+        const b = buffers.get(x.buffer);
+        if (!b) fail('buffer', `${where}: indirect index reads undeclared buffer '${x.buffer}'`);
+        else if (!dtypeInfo(b.dtype).isInt) fail('dtype', `${where}: indirect index reads ${b.dtype} buffer '${x.buffer}'; it must be an integer buffer`);
+        visit(x.index);
+        checkBounds(x.buffer, x.index, s, where);
+      } else if (x.k !== 'const' && x.k !== 'var') { visit(x.a); visit(x.b); }
+    };
+    visit(e);
+  };
+
+  const checkBounds = (buffer: string, index: Index, s: Scope, where: string) => {
+    const b = buffers.get(buffer);
+    const r = range(index, s);
+    if (b && r && (r[0] < 0 || r[1] >= b.count)) {
+      fail('bounds', `${where}: index ${printIndex(index)} of '${buffer}' spans [${r[0]}, ${r[1]}], outside [0, ${b.count})`);
+    }
+  };
+
+  const checkScalar = (e: Scalar, s: Scope, where: string): void => {
+    switch (e.k) {
+      case 'lit': return;
+      case 'load': {
+        const b = buffers.get(e.buffer);
+        if (!b) { fail('buffer', `${where}: load of undeclared buffer '${e.buffer}'`); return; }
+        if (b.dtype !== e.dtype) fail('dtype', `${where}: load of ${b.dtype} buffer '${e.buffer}' typed ${e.dtype}`);
+        checkIndex(e.index, s, where);
+        checkBounds(e.buffer, e.index, s, where);
+        return;
+      }
+      case 'ref': {
+        const t = s.locals.get(e.name);
+        if (t === undefined) fail('scope', `${where}: '${e.name}' is not bound here`);
+        else if (t !== e.dtype) fail('dtype', `${where}: '${e.name}' is ${t}, read as ${e.dtype}`);
+        return;
+      }
+      case 'index': checkIndex(e.index, s, where); return;
+      case 'unary': case 'cast': checkScalar(e.a, s, where); return;
+      case 'binary':
+        checkScalar(e.a, s, where); checkScalar(e.b, s, where);
+        if (e.a.dtype !== e.b.dtype) fail('dtype', `${where}: ${e.op} of ${e.a.dtype} and ${e.b.dtype}`);
+        return;
+      case 'select':
+        checkScalar(e.cond, s, where); checkScalar(e.a, s, where); checkScalar(e.b, s, where);
+        if (e.cond.dtype !== 'bool') fail('dtype', `${where}: select condition is ${e.cond.dtype}, not bool`);
+        if (e.a.dtype !== e.b.dtype || e.a.dtype !== e.dtype) fail('dtype', `${where}: select arms ${e.a.dtype} and ${e.b.dtype} (result ${e.dtype})`);
+    }
+  };
+
+  const bind = (names: Set<string>, name: string, where: string) => {
+    if (names.has(name)) fail('scope', `${where}: '${name}' is bound twice`);
+    names.add(name);
+  };
+
+  const walk = (stmts: readonly Stmt[], s: Scope, depth: number) => {
+    const here = new Set<string>();
+    for (const st of stmts) {
+      switch (st.k) {
+        case 'loop': {
+          const where = `loop ${st.var}`;
+          if (s.vars.has(st.var) || s.locals.has(st.var)) fail('scope', `${where}: '${st.var}' is already bound`);
+          bind(here, st.var, where);
+          if (!(Number.isInteger(st.extent) && st.extent >= 0)) fail('annotation', `${where}: extent ${st.extent} is not a count`);
+          let par: { var: string; depth: number; reductions: readonly string[] } | undefined;
+          for (const a of st.annotations) {
+            if (a.kind === 'vectorize') {
+              if (!(Number.isInteger(a.width) && a.width > 0)) fail('annotation', `${where}: vectorize width ${a.width} must be a positive integer`);
+              else if (st.extent % a.width !== 0 && !a.tail) fail('annotation', `${where}: vectorize(${a.width}) does not divide the trip count ${st.extent} and the loop declares no tail`);
+            } else if (a.kind === 'unroll') {
+              if (!(Number.isInteger(a.factor) && a.factor > 0)) fail('annotation', `${where}: unroll factor ${a.factor} must be a positive integer`);
+            } else if (a.kind === 'tile') {
+              if (!a.sizes.length || a.sizes.some((x) => !(Number.isInteger(x) && x > 0))) fail('annotation', `${where}: tile sizes [${a.sizes.join(', ')}] must be positive integers`);
+            } else if (a.kind === 'grid' || a.kind === 'block') {
+              if (!(a.axis === 0 || a.axis === 1 || a.axis === 2)) fail('annotation', `${where}: ${a.kind} axis ${a.axis} must be 0, 1 or 2`);
+            } else if (a.kind === 'parallel') {
+              for (const r of a.reductions ?? []) if (!s.accDepth.has(r)) fail('parallel', `${where}: reduction '${r}' is not an accumulator declared outside the loop`);
+              par = { var: st.var, depth: depth + 1, reductions: a.reductions ?? [] };
+            }
+          }
+          const inner: Scope = { vars: new Map(s.vars).set(st.var, st.extent), locals: new Map(s.locals), accDepth: new Map(s.accDepth), guards: s.guards };
+          if (par) parallels.push(par);
+          walk(st.body, inner, depth + 1);
+          if (par) parallels.pop();
+          break;
+        }
+        case 'store': {
+          const where = `store ${st.buffer}[${printIndex(st.index)}]`;
+          const b = buffers.get(st.buffer);
+          if (!b) { fail('buffer', `${where}: store to undeclared buffer '${st.buffer}'`); break; }
+          if (b.role === 'input' || b.role === 'constant') fail('buffer', `${where}: store to ${b.role} buffer '${st.buffer}'`);
+          if (b.dtype !== st.value.dtype) fail('dtype', `${where}: stores a ${st.value.dtype} value into ${b.dtype} buffer '${st.buffer}'`);
+          checkIndex(st.index, s, where);
+          checkBounds(st.buffer, st.index, s, where);
+          checkScalar(st.value, s, where);
+          const used = indexVars(st.index);
+          for (const p of parallels) {
+            if (!used.has(p.var)) fail('parallel', `${where}: inside parallel loop ${p.var} but its index does not depend on ${p.var} (iterations would write the same element)`);
+          }
+          break;
+        }
+        case 'let':
+          checkScalar(st.value, s, `let ${st.name}`);
+          if (s.vars.has(st.name)) fail('scope', `let ${st.name}: '${st.name}' is a loop variable`);
+          bind(here, st.name, `let ${st.name}`);
+          s.locals.set(st.name, st.value.dtype);
+          break;
+        case 'acc':
+          checkScalar(st.init, s, `acc ${st.name}`);
+          if (st.init.dtype !== st.dtype) fail('dtype', `acc ${st.name}: initial value is ${st.init.dtype}, the accumulator ${st.dtype}`);
+          bind(here, st.name, `acc ${st.name}`);
+          s.locals.set(st.name, st.dtype);
+          s.accDepth.set(st.name, depth);
+          break;
+        case 'accum': {
+          const where = `accum ${st.name}`;
+          checkScalar(st.value, s, where);
+          const d = s.accDepth.get(st.name);
+          if (d === undefined) { fail('scope', `${where}: '${st.name}' is not an accumulator bound here`); break; }
+          if (s.locals.get(st.name) !== st.value.dtype) fail('dtype', `${where}: value is ${st.value.dtype}, the accumulator ${s.locals.get(st.name)}`);
+          for (const p of parallels) {
+            if (d < p.depth && !p.reductions.includes(st.name)) {
+              fail('parallel', `${where}: parallel loop ${p.var} updates accumulator '${st.name}' declared outside it without declaring it as a reduction`);
+            }
+          }
+          break;
+        }
+        case 'guard': {
+          const guards = new Map(s.guards);
+          for (const b of st.bounds) {
+            checkIndex(b.index, s, 'guard');
+            if (!(Number.isInteger(b.extent) && b.extent >= 0)) fail('annotation', `guard: extent ${b.extent} is not a count`);
+            guards.set(printIndex(b.index), b.extent);
+          }
+          walk(st.body, { vars: s.vars, locals: new Map(s.locals), accDepth: s.accDepth, guards }, depth);
+          break;
+        }
+        case 'barrier':
+          if (!k.launch) fail('annotation', 'barrier in a kernel without a GPU launch');
+      }
+    }
+  };
+  walk(k.body, { vars: new Map(), locals: new Map(), accDepth: new Map(), guards: new Map() }, 0);
+  return issues;
+}
+
+/** The issue as a KilnError naming kernel, node and rule. */
+export function issueError(i: KernelIssue): KilnError {
+  return new KilnError(`kernel @${i.kernel}: ${i.message}`, { node: i.node, rule: i.rule });
+}
+
+/** Throws the first broken rule of a kernel. */
+export function verifyKernel(k: Kernel): void {
+  const [first] = kernelIssues(k);
+  if (first) throw issueError(first);
+}
+
+/** Every rule a program breaks: its kernels' issues, then calls against kernels and buffers. */
+export function programIssues(p: Program): KernelIssue[] {
+  const issues = p.kernels.flatMap(kernelIssues);
+  const kernels = new Map(p.kernels.map((k) => [k.name, k]));
+  const buffers = new Map(p.buffers.map((b) => [b.value, b]));
+  for (const b of p.buffers) {
+    if (b.aliasOf !== undefined && !buffers.has(b.aliasOf)) {
+      issues.push({ kernel: '(program)', rule: 'program', message: `buffer %${b.value} is a view of unknown buffer %${b.aliasOf}` });
+    }
+  }
+  for (const c of p.calls) {
+    const k = kernels.get(c.kernel);
+    const fail = (message: string) => issues.push({ kernel: c.kernel, node: k?.nodes[0], rule: 'program', message });
+    if (!k) { fail(`call of unknown kernel @${c.kernel}`); continue; }
+    if (c.args.length !== k.params.length) { fail(`call passes ${c.args.length} buffers to ${k.params.length} params`); continue; }
+    c.args.forEach((a, i) => {
+      const b = buffers.get(a), prm = k.params[i];
+      if (!b) fail(`call argument %${a} is not a program buffer`);
+      else if (b.dtype !== prm.dtype || b.count < prm.count) fail(`call binds %${a} (${b.dtype}[${b.count}]) to param ${prm.name} (${prm.dtype}[${prm.count}])`);
+    });
+  }
+  return issues;
+}
+
+/** Throws the first broken rule of a program. */
+export function verifyProgram(p: Program): void {
+  const [first] = programIssues(p);
+  if (first) throw issueError(first);
+}

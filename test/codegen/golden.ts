@@ -1,0 +1,72 @@
+/**
+ * The golden-test format for kernel lowering (`test/codegen/*.kir`): the pass golden format
+ * (test/passes/golden.ts: `// RUN:`, `// -----` cases, one kiln.graph each) with RUN naming the
+ * stages: `// RUN: lower` lowers the graph as written, `// RUN: <pipeline> | lower` runs a pass
+ * pipeline first (e.g. `fuse-elementwise | lower`).
+ *
+ * Each case lowers its graph (compiler/codegen/lower) and checks:
+ *   - `CHECK` lines against the printed kernel IR program (compiler/codegen/print.ts);
+ *   - `SOURCE` lines against the rendered C (render.ts + lang/c.ts);
+ *   - `UNSUPPORTED` lines against the unsupported list, one line `%<node> <op>: <reason>` each; a case
+ *     without UNSUPPORTED lines must lower completely;
+ *   - the rendered C compiles with `cc -c` (test/codegen/cc.ts; skipped without a compiler).
+ */
+import '../../compiler/passes/all.ts';
+import { parseGraph } from '../../compiler/ir/parse.ts';
+import { PassManager } from '../../compiler/passes/manager.ts';
+import { lowerGraph } from '../../compiler/codegen/lower/index.ts';
+import { printProgram } from '../../compiler/codegen/print.ts';
+import { renderProgram } from '../../compiler/codegen/render.ts';
+import { C } from '../../compiler/codegen/lang/c.ts';
+import { FileCheckError, fileCheck, parseChecks } from '../filecheck.ts';
+import { type GoldenCase, goldenCases as passCases } from '../passes/golden.ts';
+import { compileC } from './cc.ts';
+
+export type { GoldenCase };
+
+/** The cases of every `.kir` file of `dir`. */
+export function goldenCases(dir: string): GoldenCase[] {
+  return passCases(dir);
+}
+
+/** Splits a RUN text into the pass pipeline before lowering ('' for none). */
+export function runStages(run: string, where: string): string {
+  const parts = run.split('|').map((s) => s.trim());
+  if (parts[parts.length - 1] !== 'lower' || parts.length > 2) throw new Error(`${where}: RUN must be 'lower' or '<pipeline> | lower', got '${run}'`);
+  return parts.length === 2 ? parts[0] : '';
+}
+
+/** Runs one case; throws an Error naming file and line when it fails. */
+export function runCodegenCase(c: GoldenCase): void {
+  const where = `${c.file}:${c.line}: ${c.name}`;
+  const pipeline = runStages(c.pipeline, where);
+  let graph = parseGraph(c.text, { file: c.file });
+  if (pipeline) {
+    const results = new PassManager({ target: c.target, verify: true, numericCheck: false }).run(graph, pipeline);
+    if (results.length) graph = results[results.length - 1].graph;
+  }
+  const { program, unsupported } = lowerGraph(graph);
+  const printed = printProgram(program);
+  const source = renderProgram(C, program);
+  const unsupportedText = unsupported.map((u) => `%${u.node} ${u.op}: ${u.reason}`).join('\n') + '\n';
+  let checked = false;
+  const check = (prefix: string, input: string, what: string) => {
+    if (!parseChecks(c.text, prefix, c.file).length) return false;
+    checked = true;
+    try {
+      fileCheck(c.text, input, { prefix, checkFile: c.file, inputName: `<${what} of ${c.name}>` });
+    } catch (e) {
+      if (e instanceof FileCheckError) throw new FileCheckError(`${e.message}\n\nfull ${what} of ${c.name}:\n${input}`);
+      throw e;
+    }
+    return true;
+  };
+  check('CHECK', printed, 'kernel IR');
+  check('SOURCE', source, 'C source');
+  if (!check('UNSUPPORTED', unsupportedText, 'unsupported list') && unsupported.length) {
+    throw new Error(`${where}: did not lower completely:\n${unsupportedText}`);
+  }
+  if (!checked) throw new Error(`${where}: the case checks nothing (add CHECK, SOURCE or UNSUPPORTED lines)`);
+  const cc = compileC(source, c.name);
+  if (cc && !cc.ok) throw new Error(`${where}: the rendered C does not compile:\n${cc.log}\n${source}`);
+}

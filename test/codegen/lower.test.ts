@@ -1,0 +1,40 @@
+/**
+ * The lowering driver (compiler/codegen/lower/index.ts) and registry (lower/context.ts): the
+ * non-throwing `loweringUnsupported` a Backend uses, the execution order option, and the registry's
+ * refusal of a second lowering for an op.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseGraph } from '../../compiler/ir/parse.ts';
+import { lowerGraph, loweringUnsupported } from '../../compiler/codegen/lower/index.ts';
+import { loweredOps, registerLowerings } from '../../compiler/codegen/lower/context.ts';
+
+const graph = (text: string) => parseGraph(text, { file: 'lower.test.ts' });
+
+test('loweringUnsupported: one graph-wide entry for an unbound symbolic dim, node entries otherwise', () => {
+  const sym = graph('kiln.graph @g(%x: f32[N,4]) -> (%0: f32[N,4]) {\n  %0 = Relu(%x) : f32[N,4]\n  return %0\n}\n');
+  const [u, ...rest] = loweringUnsupported(sym);
+  assert.equal(rest, []);
+  assert.is(u.node, undefined);
+  assert.match(u.reason, 'kernel lowering needs concrete sizes');
+  assert.match(u.reason, '--dim N=<size>');
+  const half = graph('kiln.graph @g(%x: bf16[4]) -> (%0: bf16[4], %1: bf16[4]) {\n  %0 = Relu(%x) : bf16[4]\n  %1 = Identity(%0) : bf16[4]\n  return %0, %1\n}\n');
+  assert.equal(loweringUnsupported(half), [{ node: '0', op: 'Relu', reason: 'in0 has dtype bf16, which kernels do not compute on yet' }]);
+  assert.equal(loweringUnsupported(graph('kiln.graph @g(%x: f32[4]) -> (%0: f32[4]) {\n  %0 = Relu(%x) : f32[4]\n  return %0\n}\n')), []);
+});
+
+test('lowerGraph follows the given execution order', () => {
+  const g = graph('kiln.graph @g(%x: f32[4]) -> (%0: f32[4], %1: f32[4]) {\n  %0 = Relu(%x) : f32[4]\n  %1 = Neg(%x) : f32[4]\n  return %0, %1\n}\n');
+  assert.equal(lowerGraph(g).program.calls.map((c) => c.kernel), ['k0_Relu', 'k1_Neg']);
+  assert.equal(lowerGraph(g, { order: ['1', '0'] }).program.calls.map((c) => c.kernel), ['k0_Neg', 'k1_Relu']);
+  assert.throws(() => lowerGraph(g, { order: ['1'] }), /the execution order has 1 distinct nodes, the graph 2/);
+  assert.throws(() => lowerGraph(g, { order: ['1', '1'] }), /has 1 distinct nodes/);
+  assert.throws(() => lowerGraph(g, { order: ['1', 'zz'] }), /names 'zz', which is not a node of @g/);
+});
+
+test('the registry holds one lowering per op and refuses a second', () => {
+  for (const op of ['Add', 'kiln.fused', 'MatMul', 'kiln.conv', 'Softmax', 'Reshape', 'LayerNormalization']) assert.ok(loweredOps().includes(op), op);
+  assert.throws(() => registerLowerings({ Add: () => ({ kind: 'view' }) }), /lowering for 'Add' is already registered/);
+});
+
+test.run();

@@ -1,0 +1,158 @@
+/**
+ * The kernel IR verifier (compiler/codegen/verify.ts): a valid kernel passes, and each rule fails on a
+ * kernel built to break it, with an error naming the kernel, its node and the rule. Also the printed
+ * form of the annotations and GPU notions the lowerings do not make yet (tile, unroll, grid/block,
+ * launch, shared memory, barrier) and how the C descriptor renders them.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { KilnError } from '../../compiler/errors.ts';
+import {
+  type Annotation, type BufferDecl, type Kernel, type Program, type Stmt,
+  binary, iadd, ic, imul, iv, lit, load, loop, ref,
+} from '../../compiler/codegen/kir.ts';
+import { kernelIssues, programIssues, verifyKernel } from '../../compiler/codegen/verify.ts';
+import { printKernel, printProgram } from '../../compiler/codegen/print.ts';
+import { renderKernel, renderProgram } from '../../compiler/codegen/render.ts';
+import { C } from '../../compiler/codegen/lang/c.ts';
+import { compileC } from './cc.ts';
+
+const IN: BufferDecl = { name: 'in0', dtype: 'f32', count: 12, role: 'input' };
+const OUT: BufferDecl = { name: 'out0', dtype: 'f32', count: 4, role: 'output' };
+
+/** A row-sum kernel: out0[i] = sum_j in0[i*3 + j], outer loop parallel. */
+function kernel(body?: Stmt[], params: BufferDecl[] = [IN, OUT], extra: Partial<Kernel> = {}): Kernel {
+  return {
+    name: 'k0_test', params, shared: [], nodes: ['7'], loc: ['/sum'],
+    body: body ?? [loop('i', 4, [
+      { k: 'acc', name: 's', dtype: 'f32', combine: 'add', init: lit(0, 'f32') },
+      loop('j', 3, [{ k: 'accum', name: 's', value: load('in0', iadd(imul(iv('i'), ic(3)), iv('j')), 'f32') }]),
+      { k: 'store', buffer: 'out0', index: iv('i'), value: ref('s', 'f32') },
+    ], [{ kind: 'parallel' }])],
+    ...extra,
+  };
+}
+
+const fails = (k: Kernel, rule: string, text: string) => {
+  const issues = kernelIssues(k);
+  assert.ok(issues.some((i) => i.rule === rule && i.message.includes(text)), `expected rule ${rule} '${text}', got ${JSON.stringify(issues)}`);
+  try {
+    verifyKernel(k);
+    assert.unreachable('verifyKernel should throw');
+  } catch (e) {
+    assert.instance(e, KilnError);
+    const err = e as KilnError;
+    assert.ok(err.message.includes('kernel @k0_test'), err.message);
+    assert.is(err.place.node, '7');
+    assert.ok(err.place.rule !== undefined);
+  }
+};
+
+const storeAt = (index = iv('i'), value = lit(1, 'f32')): Stmt => ({ k: 'store', buffer: 'out0', index, value });
+
+test('a valid kernel has no issues', () => {
+  assert.equal(kernelIssues(kernel()), []);
+  verifyKernel(kernel());
+});
+
+test('scope: an unbound loop variable, an unbound local, a name bound twice', () => {
+  fails(kernel([loop('i', 4, [storeAt(iv('q'))])]), 'scope', "loop variable 'q' is not bound");
+  fails(kernel([loop('i', 4, [storeAt(iv('i'), ref('t', 'f32'))])]), 'scope', "'t' is not bound");
+  fails(kernel([loop('i', 4, [loop('i', 1, [storeAt()])])]), 'scope', "'i' is already bound");
+  fails(kernel([loop('i', 4, [{ k: 'let', name: 't', value: lit(1, 'f32') }, { k: 'let', name: 't', value: lit(2, 'f32') }, storeAt()])]), 'scope', "'t' is bound twice");
+  fails(kernel([loop('i', 4, [{ k: 'accum', name: 'nope', value: lit(1, 'f32') }, storeAt()])]), 'scope', "'nope' is not an accumulator");
+});
+
+test('buffer: undeclared buffers, stores into inputs, duplicate params, shared roles', () => {
+  fails(kernel([loop('i', 4, [{ k: 'store', buffer: 'missing', index: iv('i'), value: lit(1, 'f32') }])]), 'buffer', "undeclared buffer 'missing'");
+  fails(kernel([loop('i', 4, [storeAt(iv('i'), load('ghost', iv('i'), 'f32'))])]), 'buffer', "load of undeclared buffer 'ghost'");
+  fails(kernel([loop('i', 4, [{ k: 'store', buffer: 'in0', index: iv('i'), value: lit(1, 'f32') }])]), 'buffer', "store to input buffer 'in0'");
+  fails(kernel(undefined, [IN, OUT, { ...OUT }]), 'buffer', "'out0' is declared twice");
+  fails(kernel(undefined, [IN, OUT, { name: 'sh', dtype: 'f32', count: 4, role: 'shared' }]), 'buffer', 'role shared');
+});
+
+test('dtype: loads, stores, operands, select conditions, accumulators, indirect indices', () => {
+  fails(kernel([loop('i', 4, [storeAt(iv('i'), load('in0', iv('i'), 'f64'))])]), 'dtype', "load of f32 buffer 'in0' typed f64");
+  fails(kernel([loop('i', 4, [storeAt(iv('i'), lit(1, 'i32'))])]), 'dtype', 'stores a i32 value into f32 buffer');
+  fails(kernel([loop('i', 4, [storeAt(iv('i'), binary('add', lit(1, 'f32'), lit(1, 'f64')))])]), 'dtype', 'add of f32 and f64');
+  fails(kernel([loop('i', 4, [storeAt(iv('i'), { k: 'select', dtype: 'f32', cond: lit(1, 'f32'), a: lit(1, 'f32'), b: lit(2, 'f32') })])]), 'dtype', 'select condition is f32');
+  fails(kernel([{ k: 'acc', name: 's', dtype: 'f32', combine: 'add', init: lit(0, 'f64') }, loop('i', 4, [storeAt()])]), 'dtype', 'initial value is f64');
+  fails(kernel([loop('i', 4, [storeAt(iv('i'), load('in0', { k: 'load', buffer: 'in0', index: iv('i') }, 'f32'))])]), 'dtype', "reads f32 buffer 'in0'");
+});
+
+test('bounds: a statically known index past the buffer fails; an indirect one is not judged', () => {
+  fails(kernel([loop('i', 5, [storeAt()])]), 'bounds', 'spans [0, 4], outside [0, 4)');
+  fails(kernel([loop('i', 4, [storeAt(iv('i'), load('in0', imul(iv('i'), ic(4)), 'f32'))])]), 'bounds', "index i * 4 of 'in0' spans [0, 12]");
+  const ind: BufferDecl = { name: 'idx', dtype: 'i64', count: 4, role: 'input' };
+  assert.equal(kernelIssues(kernel([loop('i', 4, [storeAt(iv('i'), load('in0', { k: 'load', buffer: 'idx', index: iv('i') }, 'f32'))])], [IN, OUT, ind])), []);
+});
+
+test('annotation: vectorize must divide the trip count unless it has a tail; bad unroll, tile, axes; barrier needs a launch', () => {
+  const with_ = (ann: Annotation[], extent = 4) => kernel([loop('i', extent, [storeAt()], ann)]);
+  fails(with_([{ kind: 'vectorize', width: 3 }]), 'annotation', 'vectorize(3) does not divide the trip count 4');
+  assert.equal(kernelIssues(with_([{ kind: 'vectorize', width: 3, tail: true }])), []);
+  fails(with_([{ kind: 'vectorize', width: 0 }]), 'annotation', 'vectorize width 0');
+  fails(with_([{ kind: 'unroll', factor: -2 }]), 'annotation', 'unroll factor -2');
+  fails(with_([{ kind: 'tile', sizes: [4, 0] }]), 'annotation', 'tile sizes [4, 0]');
+  fails(with_([{ kind: 'grid', axis: 3 }]), 'annotation', 'grid axis 3');
+  fails(kernel([loop('i', 4, [{ k: 'barrier' }, storeAt()])]), 'annotation', 'barrier in a kernel without a GPU launch');
+});
+
+test('parallel: no store that every iteration repeats, no undeclared carried accumulator', () => {
+  fails(kernel([loop('i', 4, [storeAt(ic(0))], [{ kind: 'parallel' }])]), 'parallel', 'does not depend on i');
+  const carried = (ann: Annotation[]) => kernel([
+    { k: 'acc', name: 's', dtype: 'f32', combine: 'add', init: lit(0, 'f32') },
+    loop('i', 12, [{ k: 'accum', name: 's', value: load('in0', iv('i'), 'f32') }], ann),
+    storeAt(ic(0), ref('s', 'f32')),
+  ]);
+  fails(carried([{ kind: 'parallel' }]), 'parallel', "updates accumulator 's' declared outside it");
+  assert.equal(kernelIssues(carried([{ kind: 'parallel', reductions: ['s'] }])), []);
+  fails(carried([{ kind: 'parallel', reductions: ['t'] }]), 'parallel', "reduction 't' is not an accumulator");
+  // the declared reduction renders as an OpenMP reduction clause
+  assert.match(renderKernel(C, carried([{ kind: 'parallel', reductions: ['s'] }])).join('\n'), '#pragma omp parallel for reduction(+:s)');
+});
+
+test('program: calls bind existing kernels to buffers of the right type and size', () => {
+  const k = kernel();
+  const p: Program = {
+    name: 'p', kernels: [k],
+    buffers: [{ value: 'x', dtype: 'f32', count: 12, kind: 'input' }, { value: 'y', dtype: 'f32', count: 4, kind: 'output' }, { value: 'v', dtype: 'f32', count: 4, kind: 'output', aliasOf: 'y' }],
+    calls: [{ kernel: 'k0_test', args: ['x', 'y'] }],
+  };
+  assert.equal(programIssues(p), []);
+  const bad = (calls: Program['calls'], text: string) => {
+    const issues = programIssues({ ...p, calls });
+    assert.ok(issues.some((i) => i.rule === 'program' && i.message.includes(text)), JSON.stringify(issues));
+  };
+  bad([{ kernel: 'nope', args: [] }], 'unknown kernel @nope');
+  bad([{ kernel: 'k0_test', args: ['x'] }], 'passes 1 buffers to 2 params');
+  bad([{ kernel: 'k0_test', args: ['y', 'x'] }], 'binds %y (f32[4]) to param in0 (f32[12])');
+  bad([{ kernel: 'k0_test', args: ['x', 'zz'] }], '%zz is not a program buffer');
+  assert.match(printProgram(p), 'buffer %v: f32[4] view %y');
+});
+
+test('printer and C: schedule annotations and GPU notions', () => {
+  const sh: BufferDecl = { name: 'tileA', dtype: 'f32', count: 64, role: 'shared' };
+  const gpu = kernel([loop('b', 4, [loop('t', 1, [{ k: 'barrier' }, storeAt(iv('b'))], [{ kind: 'block', axis: 0 }])], [{ kind: 'grid', axis: 0 }])],
+    [IN, OUT], { shared: [sh], launch: { grid: [4, 1, 1], block: [1, 1, 1] } });
+  assert.equal(kernelIssues(gpu), []);
+  const text = printKernel(gpu);
+  assert.match(text, 'launch grid=[4, 1, 1] block=[1, 1, 1]');
+  assert.match(text, 'shared tileA: f32[64] shared');
+  assert.match(text, 'for b < 4 grid(0) {');
+  assert.match(text, 'for t < 1 block(0) {');
+  assert.match(text, '      barrier');
+  assert.throws(() => renderKernel(C, gpu), /no barrier/);
+
+  const cpu = kernel([loop('i', 4, [loop('j', 3, [{ k: 'store', buffer: 'out0', index: iv('i'), value: load('in0', iadd(imul(iv('i'), ic(3)), iv('j')), 'f32') }], [{ kind: 'unroll', factor: 3 }])],
+    [{ kind: 'tile', sizes: [2, 2] }])]);
+  assert.match(printKernel(cpu), 'for i < 4 tile(2, 2) {');
+  assert.match(printKernel(cpu), 'for j < 3 unroll(3) {');
+  const src = renderProgram(C, { name: 'ann', kernels: [cpu], buffers: [{ value: 'x', dtype: 'f32', count: 12, kind: 'input' }, { value: 'y', dtype: 'f32', count: 4, kind: 'output' }], calls: [{ kernel: 'k0_test', args: ['x', 'y'] }] });
+  assert.match(src, 'for (int64_t i = 0; i < 4; i++) { /* tile(2, 2) */');
+  assert.match(src, '#pragma GCC unroll 3\n    for (int64_t j = 0; j < 3; j++) {');
+  const cc = compileC(src, 'annotations');
+  if (cc) assert.ok(cc.ok, cc.log);
+});
+
+test.run();
