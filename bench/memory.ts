@@ -17,6 +17,7 @@ import { type Target, defaultPipeline, isTarget } from '../compiler/passes/all.t
 import { planMemory } from '../compiler/schedule/index.ts';
 import type { MemoryPlan } from '../compiler/schedule/plan.ts';
 import { formatBytes } from '../compiler/results/memory.ts';
+import { median } from '../compiler/runtime/timings.ts';
 
 /** Goals from the issue. */
 export const GOALS = { peakOverLowerBound: 1.02, resnet50Reduction: 0.8 };
@@ -37,11 +38,6 @@ export interface MemoryBenchRow {
   readonly peaks: Readonly<Record<string, number>>;
   /** Median ms of `planMemory(graph, {planner: 'best'})`. */
   readonly ms: number;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Plans every model and prints the table; returns the rows and whether the goals are met. */

@@ -18,6 +18,7 @@ import { importOnnx } from '../compiler/import/onnx/import.ts';
 import { PassManager } from '../compiler/passes/manager.ts';
 import { type Target, defaultPipeline, isTarget } from '../compiler/passes/all.ts';
 import { parsePipeline } from '../compiler/passes/pipeline.ts';
+import { median } from '../compiler/runtime/timings.ts';
 
 /** Budgets from the issue (ms). */
 export const BUDGET = { total: 200, step: 50 };
@@ -27,11 +28,6 @@ export interface PassBenchOptions {
   models?: readonly string[];
   repeat?: number;
   target?: Target;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Times import + default pipeline per model and prints the table; returns true when within budget. */

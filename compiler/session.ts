@@ -43,8 +43,11 @@ import { passesTable, decisionsTable, fusionsTable, fusionMapOf, type StepDecisi
 import { diffTable } from './results/diff.ts';
 import type { MemoryPlan } from './schedule/plan.ts';
 import { planMemoryCached, type MemoryOptions } from './results/memory.ts';
+import type { NodeTimings } from './runtime/timings.ts';
+import { type ExecuteOptions, type SessionRun, executeStep, timeStep } from './session-run.ts';
 
 export { Comparison } from './session-compare.ts';
+export type { ExecuteOptions, SessionRun } from './session-run.ts';
 
 /** Options of `Session.load`. */
 export interface SessionOptions extends LoadOptions {
@@ -385,6 +388,22 @@ export class Session {
   memory(step: number | MemoryOptions = this.cursor, opts: MemoryOptions = {}): MemoryPlan {
     if (typeof step === 'object') return planMemoryCached(this.graph(), step);
     return planMemoryCached(this.graph(step), opts);
+  }
+
+  // ---- running --------------------------------------------------------------------------------
+
+  /**
+   * Runs the graph of a step (default current) on a backend (default the reference executor), on
+   * seeded random inputs or the inputs given, `repeat` times: outputs and run times
+   * (compiler/session-run.ts; the program is prepared once per step graph and backend).
+   */
+  execute(opts: ExecuteOptions = {}): Promise<SessionRun> {
+    return executeStep(this, opts);
+  }
+
+  /** Per-node timings of a step on a backend: medians over `repeat` runs, joined to IR node ids. */
+  timings(opts: ExecuteOptions = {}): Promise<NodeTimings> {
+    return timeStep(this, opts);
   }
 
   // ---- tables and summary -----------------------------------------------------------------------

@@ -1,14 +1,16 @@
 /**
- * `kiln conformance DIR [--backend ref] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5] [--verbose]`
+ * `kiln conformance DIR [--backend NAME] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5] [--verbose]`
  *
  * Runs the ONNX node-test cases under DIR (folders with model.onnx and test_data_set_*) on a backend
+ * (any registered one, compiler/runtime/backends.ts; default the reference executor)
  * and compares with the expected outputs. Prints one line per failing or skipped case with its
  * reason (with --verbose: one line per case, passing ones too, with its time and worst absolute and
  * relative error), then `N passed, N failed, N skipped`. Exit status: 0 when nothing failed, 1 when
  * any case failed, 2 (with the usage text) for bad arguments.
  */
 import { TOLERANCE, UsageError, choiceOption, numberOption, parseCommand } from '../args.ts';
-import { CONFORMANCE_BACKENDS, DEFAULT_TOLERANCE, runConformance, type CaseResult } from '../../compiler/runtime/conformance.ts';
+import { DEFAULT_TOLERANCE, runConformance, type CaseResult } from '../../compiler/runtime/conformance.ts';
+import { DEFAULT_BACKEND, backendNames } from '../../compiler/runtime/backends.ts';
 
 /** Entry point; `argv` are the arguments after `conformance`. */
 export async function conformanceCommand(argv: string[]): Promise<number> {
@@ -19,7 +21,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     atol: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   }, [1, 1], ['DIR']);
-  const backend = choiceOption(values.backend, 'backend', Object.keys(CONFORMANCE_BACKENDS), 'ref');
+  const backend = choiceOption(values.backend, 'backend', backendNames(), DEFAULT_BACKEND);
   let filter: RegExp | undefined;
   if (values.filter !== undefined) {
     try {
@@ -31,7 +33,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
   const rtol = numberOption(values.rtol, 'rtol', DEFAULT_TOLERANCE.rtol, TOLERANCE);
   const atol = numberOption(values.atol, 'atol', DEFAULT_TOLERANCE.atol, TOLERANCE);
   const verbose = values.verbose!;
-  const report = runConformance(positionals[0], {
+  const report = await runConformance(positionals[0], {
     backend, filter, rtol, atol,
     onCase: (r) => {
       if (r.status === 'pass' && !verbose) return;

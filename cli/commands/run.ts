@@ -1,10 +1,15 @@
 /**
- * `kiln run MODEL [--backend ref] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--rtol R]
- *  [--atol A] [--json]`
+ * `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N]
+ *  [--repeat N] [--rtol R] [--atol A] [--json]`
  *
- * Loads the model ("compile" time: import, type inference and verification), binds inputs from
- * input_<k>.pb files or seeded random values, runs once as warm-up and then `repeat` timed runs
- * (default 1), and reports the median and minimum run time. When the --inputs folder also holds
+ * Loads the model (import, type inference and verification: `importMs`), binds inputs from
+ * input_<k>.pb files or seeded random values (compiler/runtime/inputs.ts `bindInputs`; the graph takes
+ * the sizes of the tensors given), runs the pass pipeline when one is given (`passesMs`; the passes
+ * see target T, default cpu, as in `kiln opt`), prepares it on the backend (any registered one,
+ * compiler/runtime/backends.ts; `compileMs` is the program's own `prepareMs`), runs once as warm-up and
+ * then `repeat` timed runs (default 1; compiler/runtime/timings.ts `timeProgram`), and reports the
+ * median and minimum run time. A backend that cannot run here (no compiler, no device) is an error
+ * naming its reason. When the --inputs folder also holds
  * expected outputs (output_<k>.pb, as in an ONNX test data set), each result is compared with its
  * file (compiler/runtime/compare.ts, the conformance runner's rule and default tolerances): the
  * report gives, per output, the largest absolute and relative error, and the command exits 1 when
@@ -12,25 +17,27 @@
  * TensorProto files when --outputs is given (all written before any is moved into place, through
  * compiler/files.ts, so a failure never leaves a half-written folder or a stray temporary).
  */
-import { REPEAT, SEED, SHAPE_OPTIONS, TOLERANCE, choiceOption, numberOption, parseCommand, shapeBindings } from '../args.ts';
+import { REPEAT, SEED, SHAPE_OPTIONS, TOLERANCE, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
-import { runReference } from '../../compiler/runtime/reference.ts';
-import { randomInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
+import { PassManager } from '../../compiler/passes/manager.ts';
+import { TARGETS } from '../../compiler/passes/all.ts';
+import { bindInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
+import { DEFAULT_BACKEND, backendNames, useBackend } from '../../compiler/runtime/backends.ts';
+import { timeProgram } from '../../compiler/runtime/timings.ts';
 import {
-  DEFAULT_TOLERANCE, type ExpectedOutput, type OutputCheck, checkOutputs, loadInputsDir, readExpectedOutputs,
+  DEFAULT_TOLERANCE, type ExpectedOutput, type OutputCheck, checkOutputs, readExpectedOutputs,
 } from '../../compiler/runtime/conformance.ts';
-import { bindShapes, requireStaticShapes, shapesOf } from '../../compiler/ops/bind-shapes.ts';
+import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
 import { writeFilesAtomic } from '../../compiler/files.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
 
-/** Backends `kiln run` accepts today. */
-export const RUN_BACKENDS = ['ref'];
-
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
     backend: { type: 'string' },
+    pipeline: { type: 'string' },
+    target: { type: 'string' },
     inputs: { type: 'string' },
     outputs: { type: 'string' },
     seed: { type: 'string' },
@@ -40,32 +47,48 @@ export async function runCommand(argv: string[]): Promise<number> {
     json: { type: 'boolean', default: false },
     ...SHAPE_OPTIONS,
   }, [1, 1], ['MODEL']);
-  const backend = choiceOption(values.backend, 'backend', RUN_BACKENDS, 'ref');
+  const backendName = choiceOption(values.backend, 'backend', backendNames(), DEFAULT_BACKEND);
   const seed = numberOption(values.seed, 'seed', 0, SEED);
   const repeat = numberOption(values.repeat, 'repeat', 1, REPEAT);
   const tol = {
     rtol: numberOption(values.rtol, 'rtol', DEFAULT_TOLERANCE.rtol, TOLERANCE),
     atol: numberOption(values.atol, 'atol', DEFAULT_TOLERANCE.atol, TOLERANCE),
   };
+  if (values.target !== undefined && values.pipeline === undefined) throw new UsageError('--target needs --pipeline (the target the passes see)');
+  const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
+  const pipeline = values.pipeline === undefined ? undefined : pipelineOption(values.pipeline);
+  const backend = await useBackend(backendName);
 
   const t0 = performance.now();
-  let graph = loadModel(positionals[0], await shapeBindings(values));
-  const given = values.inputs ? loadInputsDir(values.inputs, graph) : undefined;
-  if (given) graph = bindShapes(graph, shapesOf(given), { file: positionals[0] }); // the sizes of the tensors given
-  requireStaticShapes(graph, 'kiln run');
-  const compileMs = performance.now() - t0;
-  const inputs: Map<string, Tensor> = given ?? randomInputs(graph, seed);
+  const loaded = loadModel(positionals[0], await shapeBindings(values));
+  if (!values.inputs) requireStaticShapes(loaded, 'kiln run'); // random inputs need every size bound
+  const bound = bindInputs(loaded, values.inputs ? { dir: values.inputs } : { random: { seed } }, { file: positionals[0] });
+  const { inputs } = bound;
+  requireStaticShapes(bound.graph, 'kiln run');
+  const importMs = performance.now() - t0;
+  let graph = bound.graph, passesMs: number | undefined;
+  if (pipeline) {
+    const p0 = performance.now();
+    graph = new PassManager({ target }).run(graph, pipeline).at(-1)?.graph ?? graph;
+    passesMs = performance.now() - p0;
+  }
   const expected = values.inputs ? expectedOutputs(values.inputs, graph.outputs) : [];
 
-  let outputs = runReference(graph, inputs); // warm-up
-  const times: number[] = [];
-  for (let r = 0; r < repeat; r++) {
-    const s = performance.now();
-    outputs = runReference(graph, inputs);
-    times.push(performance.now() - s);
+  const unsupported = backend.unsupported(graph);
+  if (unsupported.length) {
+    const u = unsupported[0];
+    throw new KilnError(`backend ${backend.name} cannot run ${unsupported.length} node${unsupported.length === 1 ? '' : 's'} of this model; first: ${u.reason}`,
+      { file: positionals[0], ...(u.node !== undefined ? { node: u.node } : {}), ...(u.op !== undefined ? { op: u.op } : {}) });
   }
-  times.sort((a, b) => a - b);
-  const ms = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+  const program = await backend.prepare(graph, undefined);
+  let timing;
+  try {
+    timing = await timeProgram(program, inputs, { warmup: 1, repeat });
+  } finally {
+    await program.dispose();
+  }
+  const { outputs } = timing;
+  const compileMs = program.prepareMs, ms = timing.medianMs, msMin = timing.minMs;
 
   if (values.outputs) writeOutputs(values.outputs, graph.outputs, outputs);
 
@@ -77,14 +100,16 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.json) {
     console.log(JSON.stringify({
       model: positionals[0],
-      backend,
+      backend: backend.name,
       inputs: [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
       outputs: described,
-      compileMs: round(compileMs), ms: round(ms), msMin: round(times[0]), repeat,
+      importMs: round(importMs), ...(passesMs !== undefined ? { passesMs: round(passesMs) } : {}), compileMs: round(compileMs), ms: round(ms), msMin: round(msMin), repeat,
       ...(checks.length ? { tolerance: tol, matchesExpected: checks.every((c) => !c.diff.reason) } : {}),
     }));
   } else {
-    console.log(`${positionals[0]} on ${backend}: compile ${compileMs.toFixed(1)} ms, run ${ms.toFixed(2)} ms (median of ${repeat}, min ${times[0].toFixed(2)} ms)`);
+    console.log(`${positionals[0]} on ${backend.name}: import ${importMs.toFixed(1)} ms, `
+      + `${passesMs !== undefined ? `passes ${passesMs.toFixed(1)} ms, ` : ''}compile ${compileMs.toFixed(1)} ms, `
+      + `run ${ms.toFixed(2)} ms (median of ${repeat}, min ${msMin.toFixed(2)} ms)`);
     for (const o of described) {
       console.log(`  ${o.name}: ${o.dtype}[${o.shape.join(',')}] mean=${fmt(o.mean)} std=${fmt(o.std)} min=${fmt(o.min)} max=${fmt(o.max)}`);
     }
@@ -128,7 +153,7 @@ function expectedJson(file: string, c: OutputCheck) {
 }
 
 /** Writes output_<k>.pb files into `dir` as one set (compiler/files.ts; the parent folder must exist). */
-function writeOutputs(dir: string, names: readonly string[], outputs: Tensor[]): void {
+function writeOutputs(dir: string, names: readonly string[], outputs: readonly Tensor[]): void {
   writeFilesAtomic(dir, outputs.map((t, k) => [`output_${k}.pb`, encodeTensor(t, names[k])] as const), { what: 'outputs' });
 }
 

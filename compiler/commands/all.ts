@@ -15,7 +15,6 @@ import { helpCommand } from './help.ts';
 
 export { allCommands, findCommand, registerCommands, type Command, type CommandContext } from './command.ts';
 export { completeLine, runLine, type LineCompletion } from './line.ts';
-export { registerRunBackend, findRunBackend, runBackendNames, type RunBackend, type PreparedRun } from './backends.ts';
 
 /** Every command kiln ships. */
 export const KILN_COMMANDS: readonly Command[] = [...sessionCommands, ...viewCommands, ...runCommands, helpCommand];

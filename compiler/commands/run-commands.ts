@@ -1,28 +1,26 @@
 /**
  * Commands that execute or plan a step's graph: run (timed runs on seeded inputs), timings (per-node
- * times of the reference executor) and mem (the memory plan).
+ * times) and mem (the memory plan).
  *
- * run executes on a backend (backends.ts: the reference executor unless a compiled backend is named);
- * timings times the nodes of the reference executor. Both bind seeded random inputs
- * (compiler/runtime/inputs.ts: the same inputs for the same seed), report progress per node through a
- * throttled reporter, and yield to the shell between runs so an interrupt stops them there. The last timings of each session are kept (weakly) for
- * `tables timings`. mem plans through `Session.memory` (compiler/schedule, cached per step graph and
- * options) and shows the plan with the step's graph, so the chart can colour buffers by op.
+ * run and timings go through the Session (`execute`, `timings`: compiler/session-run.ts), so any
+ * registered backend (compiler/runtime/backends.ts) runs them: `--backend NAME`, completed from the
+ * registry. Both bind seeded random inputs (the same inputs for the same seed), report progress per
+ * run (timings also per kernel) through a throttled reporter, and yield to the shell between runs so an
+ * interrupt stops them there. The last timings of each session are kept (weakly) for `tables timings`.
+ * mem plans through `Session.memory` (compiler/schedule, cached per step graph and options) and shows
+ * the plan with the step's graph, so the chart can colour buffers by op.
  */
-import type { Graph } from '../ir/graph.ts';
-import type { Tensor } from '../ir/tensor.ts';
-import { randomInputs } from '../runtime/inputs.ts';
-import { requireStaticShapes } from '../ops/bind-shapes.ts';
-import { runReference } from '../runtime/reference.ts';
-import { NodeTimer, outputsTable, runTiming, type NodeTimings } from '../runtime/timings.ts';
 import type { Session } from '../session.ts';
+import type { NodeTimings } from '../runtime/timings.ts';
+import { requireStaticShapes } from '../ops/bind-shapes.ts';
+import { outputsTable } from '../runtime/timings.ts';
+import { DEFAULT_BACKEND, backendNames, findBackend } from '../runtime/backends.ts';
 import { plannerNames } from '../schedule/index.ts';
 import { MemoryView, RunView } from '../display/views.ts';
 import type { CommandContext } from './command.ts';
 import { type OptionSpec, type ParsedArgs, commandError, needSession, opt, parseStepArg, throttledProgress, yieldToShell } from './args.ts';
 import { defineCommand, type KilnCommand } from './define.ts';
 import { stepNumbers } from './complete.ts';
-import { findRunBackend, runBackendNames } from './backends.ts';
 
 const timingsBySession = new WeakMap<Session, NodeTimings>();
 
@@ -35,71 +33,73 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: 'repeat', type: 'int', value: 'N', min: 1, help: 'timed runs (default 1); times are medians' },
   { name: 'seed', type: 'int', value: 'S', min: 0, help: 'seed of the random inputs (default 0)' },
   { name: 'step', type: 'int', value: 'K', min: 0, help: 'run the graph of step K instead of the current step' },
+  { name: 'backend', type: 'string', value: 'NAME', help: `backend to run on (default ${DEFAULT_BACKEND}; see the list with --backend and Tab)`, values: () => backendNames() },
 ];
 
-interface Target { s: Session; k: number; graph: Graph; label: string; seed: number; repeat: number }
+interface Target { s: Session; step: number; backend: string; seed: number; repeat: number }
 
 function target(command: string, usage: string, args: ParsedArgs, ctx: CommandContext): Target {
   const s = needSession(ctx, command);
   const stepOpt = args.options.get('step');
-  const k = stepOpt === undefined ? s.current : parseStepArg(command, String(stepOpt), s, usage, '--step');
-  const st = s.at(k);
-  requireStaticShapes(st.graph, command);
-  return { s, k, graph: st.graph, label: `${s.source} at step ${k} (${st.pass})`, seed: opt(args, 'seed', 0), repeat: opt(args, 'repeat', 1) };
+  const step = stepOpt === undefined ? s.current : parseStepArg(command, String(stepOpt), s, usage, '--step');
+  requireStaticShapes(s.at(step).graph, command);
+  const backend = opt(args, 'backend', DEFAULT_BACKEND);
+  if (!findBackend(backend)) throw commandError(command, `unknown backend '${backend}'; backends: ${backendNames().join(', ')}`, usage);
+  return { s, step, backend, seed: opt(args, 'seed', 0), repeat: opt(args, 'repeat', 1) };
+}
+
+/** Progress and interrupts of a timed command: preparation, each run (and each kernel with `nodes`). */
+function hooks(command: string, verb: string, ctx: CommandContext, t: Target, nodes?: number) {
+  const report = throttledProgress(ctx);
+  const what = `step ${t.step} on ${t.backend}`;
+  return {
+    onPrepare: (label: string, fraction: number) => report(`preparing ${what}: ${label}`, fraction),
+    beforeRun: async (r: number, runs: number) => {
+      report(`${verb} ${r + 1}/${runs} of ${what}`, r / runs);
+      await yieldToShell(ctx, command);
+    },
+    ...(nodes ? { onKernel: (() => {
+      let done = 0, run = -1;
+      return (_: unknown, r: number) => {
+        if (r !== run) { run = r; done = 0; }
+        report(`${verb} ${r + 1}/${t.repeat} of ${what}`, (r + Math.min(1, ++done / nodes)) / t.repeat);
+      };
+    })() } : {}),
+    signal: ctx.signal,
+  };
+}
+
+/** Runs `fn`; an abort of the shell's signal (mid-run, between kernels) is the command's `interrupted` error. */
+async function interruptible<T>(command: string, ctx: CommandContext, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (ctx.signal?.aborted && (e as Error)?.name === 'AbortError') throw commandError(command, 'interrupted');
+    throw e;
+  }
 }
 
 const run = defineCommand({
   name: 'run',
   usage: '[--repeat N] [--seed S] [--step K] [--backend NAME]',
   summary: "run the current step's graph on seeded inputs (reference executor by default); output statistics and time",
-  examples: ['run', 'run --repeat 5 --seed 1'],
-  options: [
-    ...RUN_OPTIONS,
-    { name: 'backend', type: 'string', value: 'NAME', help: 'backend to run on (default ref, the reference executor)', values: () => runBackendNames() },
-  ],
+  examples: ['run', 'run --repeat 5 --seed 1', 'run --backend ref'],
+  options: RUN_OPTIONS,
   completePositional: () => [],
   async run(args, ctx) {
     const t = target('run', this.usage, args, ctx);
-    const backendName = opt(args, 'backend', 'ref');
-    const backend = findRunBackend(backendName);
-    if (!backend) throw commandError('run', `unknown backend '${backendName}'; backends: ${runBackendNames().join(', ')}`, this.usage);
-    const inputs = randomInputs(t.graph, t.seed);
-    const report = throttledProgress(ctx);
-    let prepareMs: number | undefined;
-    let once: (r: number) => Promise<Tensor[]>;
-    if (backendName === 'ref') {
-      const n = t.graph.nodes.length;
-      once = async (r) => {
-        let done = 0;
-        return runReference(t.graph, inputs, { onNode: () => report(`run ${r + 1}/${t.repeat}`, (r + ++done / n) / t.repeat) });
-      };
-    } else {
-      ctx.progress(`preparing ${t.label} for ${backendName}`, 0);
-      const p0 = performance.now();
-      const prepared = await backend.prepare(t.graph, ctx);
-      prepareMs = performance.now() - p0;
-      once = async () => prepared(inputs);
-    }
-    const times: number[] = [];
-    let outputs: Tensor[] = [];
-    for (let r = 0; r < t.repeat; r++) {
-      report(`run ${r + 1}/${t.repeat} of ${t.label}`, r / t.repeat);
-      await yieldToShell(ctx, 'run');
-      const t0 = performance.now();
-      outputs = await once(r);
-      times.push(performance.now() - t0);
-    }
-    ctx.progress(`ran ${t.label}`, 1);
-    const timing = runTiming(t.graph, outputs, times);
-    const inputList = [...inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
-    return new RunView(t.label, timing, outputsTable(timing, `outputs of ${t.label}`), t.seed, inputList, backendName, prepareMs);
+    const r = await interruptible('run', ctx, () => t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, ...hooks('run', 'run', ctx, t) }));
+    ctx.progress(`ran ${r.label}`, 1);
+    const inputList = [...r.inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
+    const summary = findBackend(r.backend)!.summary;
+    return new RunView(r.label, r.run, outputsTable(r.run, `outputs of ${r.label}`), t.seed, inputList, r.backend, r.timing.prepareMs, summary);
   },
 });
 
 const timings = defineCommand({
   name: 'timings',
-  usage: '[--repeat N] [--seed S] [--step K]',
-  summary: 'time every node of the current step on the reference executor: table by node and by op, chart',
+  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME]',
+  summary: 'time every kernel of the current step (reference executor by default): table by node and by op, chart',
   examples: ['timings', 'timings --repeat 3'],
   details: 'The node table is keyed by node id with op, median ms, share, FLOPs, GFLOP/s and provenance;\n'
     + '`tables timings` shows all of it (the terminal view lists the slowest nodes).',
@@ -107,15 +107,9 @@ const timings = defineCommand({
   completePositional: () => [],
   async run(args, ctx) {
     const t = target('timings', this.usage, args, ctx);
-    const timer = new NodeTimer(t.graph, randomInputs(t.graph, t.seed), t.label);
-    const report = throttledProgress(ctx);
-    for (let r = 0; r < t.repeat; r++) {
-      report(`timing run ${r + 1}/${t.repeat} of ${t.label}`, r / t.repeat);
-      await yieldToShell(ctx, 'timings');
-      timer.runOnce((done, total) => report(`timing run ${r + 1}/${t.repeat}`, (r + done / total) / t.repeat));
-    }
-    ctx.progress(`timed ${t.label}`, 1);
-    const result = timer.result();
+    const nodes = t.s.at(t.step).graph.nodes.length;
+    const result = await interruptible('timings', ctx, () => t.s.timings({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, ...hooks('timings', 'timing run', ctx, t, nodes) }));
+    ctx.progress(`timed ${result.label}`, 1);
     timingsBySession.set(t.s, result);
     return result;
   },

@@ -1,5 +1,5 @@
 /**
- * Rendering timings of the reference executor (compiler/runtime/timings.ts): per-node timings as a
+ * Rendering timings of a backend run (compiler/runtime/timings.ts): per-node timings as a
  * headline, a bar chart of the slowest ops (SVG in notebooks, block characters in terminals), the
  * by-op table and the node table (every node in graph order in HTML; the slowest nodes in a terminal),
  * plus the node table as an Arrow stream; and timed runs (`run`) as a headline with the inputs and a
@@ -60,7 +60,7 @@ function runLines(v: RunView): string[] {
   const n = r.times.length;
   return [
     `${v.label}: ${n > 1 ? `median ${ms(r.medianMs)}, min ${ms(r.minMs)} over ${n} runs` : `${ms(r.medianMs)}`} on `
-      + `${v.backend === 'ref' ? 'the reference executor' : `backend ${v.backend}`}${v.prepareMs !== undefined ? ` (prepared in ${ms(v.prepareMs)})` : ''}`,
+      + `${v.backendSummary || v.backend} (backend ${v.backend}, prepared in ${ms(v.prepareMs)})`,
     `inputs (seed ${v.seed}): ${v.inputs.join(', ') || '(none)'}`,
   ];
 }

@@ -91,7 +91,7 @@ export class CheckView {
     readonly rtol: number, readonly atol: number) {}
 }
 
-/** A timed reference run of one step's graph. */
+/** A timed run of one step's graph on a backend. */
 export class RunView {
   constructor(
     /** What ran, e.g. `zoo:mlp at step 9 (dce)`. */
@@ -102,10 +102,12 @@ export class RunView {
     readonly seed: number,
     /** Inputs as `name: dtype[shape]`. */
     readonly inputs: readonly string[],
-    /** The backend that ran it (`ref`: the reference executor). */
-    readonly backend = 'ref',
-    /** Milliseconds the backend took to prepare (compile) the graph, when it had to. */
-    readonly prepareMs?: number,
+    /** The backend that ran it. */
+    readonly backend: string,
+    /** Milliseconds the backend took to prepare (compile) the graph. */
+    readonly prepareMs: number,
+    /** The backend's one-line summary (`the reference executor (...)`). */
+    readonly backendSummary = '',
   ) {}
 }
 

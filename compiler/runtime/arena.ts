@@ -34,6 +34,7 @@ import { nodeAttrs } from '../ops/infer.ts';
 import type { MemoryPlan, PlannedLayout, PlanOptions } from '../schedule/plan.ts';
 import { assertValidPlan, planMemory } from '../schedule/index.ts';
 import type { Backend, Program, RunOptions, Unsupported } from './backend.ts';
+import { checkInputs } from './inputs.ts';
 
 /** Sub-byte dtypes, packed in the plan's bytes: their width in bits. */
 const PACKED_BITS: Partial<Record<DType, number>> = { i4: 4, u4: 4, f4e2m1: 4, i2: 2, u2: 2 };
@@ -180,13 +181,11 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
   const prepareMs = performance.now() - t0;
 
   const bindInputs = (inputs: ReadonlyMap<string, Tensor>): void => {
-    const known = new Set(graph.inputs.map((i) => i.name));
-    for (const name of inputs.keys()) if (!known.has(name)) throw new KilnError(`unknown graph input '${name}'; the graph takes ${[...known].map((n) => `'${n}'`).join(', ')}`);
+    checkInputs(graph, inputs); // the graph's input types (inputs.ts); then the sizes this program was planned for
     for (const input of graph.inputs) {
-      const given = inputs.get(input.name);
-      if (!given) throw new KilnError(`missing graph input '${input.name}'`);
+      const given = inputs.get(input.name)!;
       const place = values.get(input.name)!;
-      if (given.dtype !== place.dtype || given.shape.length !== place.shape.length || given.shape.some((d, i) => d !== place.shape[i])) {
+      if (given.shape.some((d, i) => d !== place.shape[i])) {
         throw new KilnError(`input '${input.name}' is ${given.dtype}[${given.shape.join(',')}] but the program was prepared for ${place.dtype}[${place.shape.join(',')}] (bind other sizes with --shape/--dim and prepare again)`);
       }
       place.write(given);
@@ -239,7 +238,7 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
   };
 }
 
-/** The arena executor as a Backend (not yet in the registry: see the report). */
+/** The arena executor as a Backend (registered in backends.ts). */
 export const arenaBackend: Backend = {
   name: 'arena',
   summary: 'reference kernels at the memory plan\'s offsets in one ArrayBuffer (checks the plan by running it)',

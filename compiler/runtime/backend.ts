@@ -91,10 +91,13 @@ export interface Backend {
 
 const backends = new Map<string, Backend>();
 
-/** Adds a backend; a duplicate name throws. */
-export function registerBackend(b: Backend): void {
+/** Adds a backend; a duplicate name throws. Returns a function that removes it again (for tests). */
+export function registerBackend(b: Backend): () => void {
   if (backends.has(b.name)) throw new Error(`backend '${b.name}' is already registered`);
   backends.set(b.name, b);
+  return () => {
+    if (backends.get(b.name) === b) backends.delete(b.name);
+  };
 }
 
 /** The backend named `name`, or undefined. */

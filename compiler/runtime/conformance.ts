@@ -6,61 +6,33 @@
  * `input_<k>.pb` (the k-th graph input that is not an initializer) and `output_<j>.pb` (the j-th
  * graph output) as serialized TensorProtos. Each case ends as pass, fail (import error, run error,
  * bad test data, dtype/shape mismatch, or numeric mismatch with the error sizes and first bad index)
- * or skip — only when the backend declares an op or dtype of the graph unsupported. A case that runs
- * also reports its worst errors (largest absolute and relative error over its outputs and data sets,
- * as compare.ts measures them). `loadInputsDir`, `readExpectedOutputs` and `checkOutputs` are shared
- * with `kiln run --inputs`: they bind input files to graph inputs and check them, read the expected
- * `output_<k>.pb` files, and compare results with them.
+ * or skip — only when the backend declares a node of the graph unsupported (`Backend.unsupported`).
+ * Any registered backend (backends.ts) can be checked: each case's graph is prepared once per distinct
+ * input sizes (inputs.ts `bindInputs` binds the graph to the sizes of the data set's tensors) and the
+ * program runs every data set. A case that runs also reports its worst errors (largest absolute and
+ * relative error over its outputs and data sets, as compare.ts measures them). `readExpectedOutputs`
+ * and `checkOutputs` are shared with `kiln run --inputs`: they read the expected `output_<k>.pb` files
+ * and compare results with them.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Graph } from '../ir/graph.ts';
-import type { DType } from '../ir/dtype.ts';
-import { formatType, nodeId } from '../ir/graph.ts';
+import { nodeId } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { KilnError } from '../errors.ts';
-import { findOp } from '../ops/registry.ts';
 import { loadOnnxFile } from '../import/onnx/import.ts';
 import { readTensorFile } from '../import/onnx/tensor-proto.ts';
-import { runReference } from './reference.ts';
+import type { Backend, Program, Unsupported } from './backend.ts';
+import { DEFAULT_BACKEND, useBackend } from './backends.ts';
+import { bindInputs, numberedFiles } from './inputs.ts';
 import { type TensorDiff, type Tolerance, diffTensors } from './compare.ts';
-
-/** A backend the runner can check. */
-export interface ConformanceBackend {
-  readonly name: string;
-  /** Why the backend cannot run this graph (an op or dtype it declares unsupported), or undefined. */
-  unsupported(graph: Graph): string | undefined;
-  run(graph: Graph, inputs: Map<string, Tensor>): Tensor[];
-}
-
-/** The reference backend: the ops' TypeScript kernels; unsupported = an op's `unsupportedDTypes`. */
-const refBackend: ConformanceBackend = {
-  name: 'ref',
-  unsupported(graph) {
-    const dtypes = new Map<string, DType>();
-    for (const i of graph.inputs) dtypes.set(i.name, i.type.dtype);
-    for (const c of graph.constants) dtypes.set(c.name, c.type.dtype);
-    for (const n of graph.nodes) n.outputs.forEach((o, k) => { if (o && n.types[k]) dtypes.set(o, n.types[k].dtype); });
-    for (const node of graph.nodes) {
-      const bad = findOp(node.op)?.unsupportedDTypes;
-      if (!bad?.length) continue;
-      const used = [...node.inputs, ...node.outputs].filter(Boolean).map((v) => dtypes.get(v));
-      const hit = used.find((d) => d !== undefined && bad.includes(d));
-      if (hit) return `op ${node.op} does not support ${hit} (node '${node.loc[0] ?? nodeId(node)}')`;
-    }
-    return undefined;
-  },
-  run: (graph, inputs) => runReference(graph, inputs),
-};
-
-/** Backends by name. */
-export const CONFORMANCE_BACKENDS: Readonly<Record<string, ConformanceBackend>> = { ref: refBackend };
 
 /** The tolerance the runner (and `kiln run --inputs` against expected outputs) uses by default. */
 export const DEFAULT_TOLERANCE: Readonly<Tolerance> = { rtol: 1e-3, atol: 1e-5 };
 
 /** Options of a conformance run. */
 export interface ConformanceOptions {
+  /** A registered backend's name (default: the reference executor). */
   backend?: string;
   /** Only cases whose folder name matches. */
   filter?: RegExp;
@@ -92,16 +64,15 @@ export interface ConformanceReport {
 }
 
 /** Runs every case under `dir` (or `dir` itself when it is a case folder). */
-export function runConformance(dir: string, opts: ConformanceOptions = {}): ConformanceReport {
-  const backend = CONFORMANCE_BACKENDS[opts.backend ?? 'ref'];
-  if (!backend) throw new KilnError(`unknown backend '${opts.backend}' (available: ${Object.keys(CONFORMANCE_BACKENDS).join(', ')})`);
+export async function runConformance(dir: string, opts: ConformanceOptions = {}): Promise<ConformanceReport> {
+  const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND);
   const tol = { rtol: opts.rtol ?? DEFAULT_TOLERANCE.rtol, atol: opts.atol ?? DEFAULT_TOLERANCE.atol };
   const results: CaseResult[] = [];
   for (const caseDir of caseFolders(dir)) {
     const name = path.basename(caseDir);
     if (opts.filter && !opts.filter.test(name)) continue;
     const t0 = performance.now();
-    const outcome = runCase(caseDir, backend, tol);
+    const outcome = await runCase(caseDir, backend, tol);
     const result: CaseResult = { name, ...outcome, ms: performance.now() - t0 };
     results.push(result);
     opts.onCase?.(result);
@@ -122,7 +93,7 @@ function caseFolders(dir: string): string[] {
 
 type CaseOutcome = Pick<CaseResult, 'status' | 'reason' | 'maxAbsError' | 'maxRelError'>;
 
-function runCase(dir: string, backend: ConformanceBackend, tol: Tolerance): CaseOutcome {
+async function runCase(dir: string, backend: Backend, tol: Tolerance): Promise<CaseOutcome> {
   const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
   let graph: Graph;
   try {
@@ -130,17 +101,29 @@ function runCase(dir: string, backend: ConformanceBackend, tol: Tolerance): Case
   } catch (e) {
     return fail(`import error: ${message(e, dir)}`);
   }
-  const why = backend.unsupported(graph);
-  if (why) return { status: 'skip', reason: why };
+  const unsupported = backend.unsupported(graph);
+  if (unsupported.length) return { status: 'skip', reason: skipReason(graph, unsupported) };
   const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   if (!sets.length) return fail('bad test data: no test_data_set_* folder');
+  // one program per graph the data sets bind to (one in the usual case: every set has the same sizes)
+  const programs = new Map<Graph, Program>();
+  try {
+    return await runSets(dir, sets, graph, backend, programs, tol);
+  } finally {
+    for (const p of programs.values()) await p.dispose();
+  }
+}
+
+async function runSets(dir: string, sets: string[], graph: Graph, backend: Backend, programs: Map<Graph, Program>, tol: Tolerance): Promise<CaseOutcome> {
+  const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
   let worst: Worst | undefined;
   for (const set of sets) {
     const setDir = path.join(dir, set);
+    let bound: Graph;
     let inputs: Map<string, Tensor>;
     let expected: Tensor[];
     try {
-      inputs = loadInputsDir(setDir, graph);
+      ({ graph: bound, inputs } = bindInputs(graph, { dir: setDir }));
       expected = readExpectedOutputs(setDir).map((o) => o.tensor);
     } catch (e) {
       return fail(`bad test data in ${set}: ${message(e, dir)}`, worst);
@@ -150,7 +133,9 @@ function runCase(dir: string, backend: ConformanceBackend, tol: Tolerance): Case
     }
     let got: Tensor[];
     try {
-      got = backend.run(graph, inputs);
+      let program = programs.get(bound);
+      if (!program) programs.set(bound, (program = await backend.prepare(bound, undefined)));
+      got = await program.run(inputs);
     } catch (e) {
       return fail(`run error: ${message(e, dir)}`, worst);
     }
@@ -165,6 +150,15 @@ function runCase(dir: string, backend: ConformanceBackend, tol: Tolerance): Case
     if (bad) return fail(`${sets.length > 1 ? `${set}: ` : ''}output ${bad.index} '${bad.name}': ${bad.diff.reason}`, worst);
   }
   return { status: 'pass', ...worst };
+}
+
+/** `op X does not support f16 (node 'onnx_name')`, and how many more nodes the backend cannot run. */
+function skipReason(graph: Graph, unsupported: readonly Unsupported[]): string {
+  const first = unsupported[0];
+  const node = first.node === undefined ? undefined : graph.nodes.find((n) => nodeId(n) === first.node);
+  const where = node ? ` (node '${node.loc[0] ?? first.node}')` : '';
+  const more = unsupported.length > 1 ? `; ${unsupported.length - 1} more node${unsupported.length > 2 ? 's' : ''} unsupported` : '';
+  return `${first.reason}${where}${more}`;
 }
 
 /** The worst errors of a case so far. */
@@ -207,57 +201,4 @@ export interface ExpectedOutput {
  */
 export function readExpectedOutputs(dir: string): ExpectedOutput[] {
   return numberedFiles(dir, 'output').map((f) => ({ file: path.join(dir, f), tensor: readTensorFile(path.join(dir, f)) }));
-}
-
-/** `<prefix>_<k>.pb` files of a folder, in k order; throws unless k runs 0..n-1. */
-function numberedFiles(dir: string, prefix: string): string[] {
-  const re = new RegExp(`^${prefix}_(\\d+)\\.pb$`);
-  const found = new Map<number, string>();
-  for (const f of fs.readdirSync(dir)) {
-    const m = re.exec(f);
-    if (m) found.set(Number(m[1]), f);
-  }
-  const files: string[] = [];
-  for (let k = 0; k < found.size; k++) {
-    const f = found.get(k);
-    if (!f) throw new KilnError(`${prefix}_${k}.pb is missing (found ${[...found.values()].sort().join(', ')})`, { file: dir });
-    files.push(f);
-  }
-  return files;
-}
-
-/**
- * Reads `input_<k>.pb` files for the graph's inputs (k-th file = k-th graph input) and checks each
- * tensor's dtype and shape against the input's type, binding symbolic dims consistently.
- */
-export function loadInputsDir(dir: string, graph: Graph): Map<string, Tensor> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new KilnError('inputs folder does not exist', { file: dir });
-  const files = numberedFiles(dir, 'input');
-  if (files.length !== graph.inputs.length) {
-    const want = graph.inputs.map((i, k) => `input_${k}.pb for '${i.name}'`).join(', ');
-    throw new KilnError(`found ${files.length} input file${files.length === 1 ? '' : 's'} but the graph takes ${graph.inputs.length} input${graph.inputs.length === 1 ? '' : 's'}${want ? ` (${want})` : ''}`, { file: dir });
-  }
-  const symbols = new Map<string, { size: number; where: string }>();
-  const out = new Map<string, Tensor>();
-  graph.inputs.forEach((input, k) => {
-    const file = path.join(dir, files[k]);
-    const t = readTensorFile(file);
-    const want = formatType(input.type);
-    const got = `${t.dtype}[${t.shape.join(',')}]`;
-    const bad = (why: string) => new KilnError(`tensor is ${got} but graph input '${input.name}' is ${want}: ${why}`, { file });
-    if (t.dtype !== input.type.dtype) throw bad('dtype differs');
-    if (t.shape.length !== input.type.shape.length) throw bad('rank differs');
-    input.type.shape.forEach((d, i) => {
-      const size = t.shape[i];
-      if (typeof d === 'number') {
-        if (d !== size) throw bad(`dim ${i} differs`);
-        return;
-      }
-      const prev = symbols.get(d);
-      if (prev && prev.size !== size) throw bad(`dim ${i} (${d}) is ${size} here but ${prev.size} in ${prev.where}`);
-      symbols.set(d, { size, where: files[k] });
-    });
-    out.set(input.name, t);
-  });
-  return out;
 }

@@ -1,17 +1,141 @@
 /**
- * Seeded inputs and output statistics for `kiln run` and benchmarks.
+ * The one input binder: graph inputs for a run, from seeded random values, from a folder of
+ * `input_<k>.pb` files, or from tensors the caller gives, and the one check of given tensors against
+ * the graph's input types. `kiln run`, `kiln conformance`, the Session's run and timings, the
+ * reference executor and the benchmarks all bind through here.
+ *
+ * Checking (`checkInputs`). Every graph input must be given and nothing else; each tensor must have
+ * the input's dtype and rank, equal its static dims, and bind each symbolic dim to one size across
+ * all inputs. Errors name the input, both types and the dim, and the file a tensor came from.
+ *
+ * Binding (`bindInputs`). Given tensors (or files) are checked, then the graph is specialised to their
+ * sizes (ops/bind-shapes.ts `bindShapes` over `shapesOf` of the inputs with symbolic dims), so FLOPs,
+ * plans and compiled programs see concrete dims. The one exception: a symbol given size 0 (an empty
+ * tensor) cannot be bound, since bindShapes takes sizes >= 1; that graph stays symbolic. Random inputs
+ * need every input dim bound already.
  *
  * Random inputs are deterministic for a seed (splitmix32 + Box–Muller): floats ~ N(0, 1), integers
  * uniform in [0, 10) (valid token ids / indices for the zoo models), bools fair coins. Every symbolic
  * input dim needs a size (from `dims`, or bound in the graph: ops/bind-shapes.ts); an unbound one is a
  * KilnError naming it and the options that bind it, never a made-up size.
  */
-import type { Graph } from '../ir/graph.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Dim, Graph } from '../ir/graph.ts';
+import { formatType } from '../ir/graph.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import { Tensor, readNumbers, writeNumbers } from '../ir/tensor.ts';
 import { checkTensorSize } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
-import { requireStaticShapes } from '../ops/bind-shapes.ts';
+import { bindShapes, requireStaticShapes, shapesOf } from '../ops/bind-shapes.ts';
+import { readTensorFile } from '../import/onnx/tensor-proto.ts';
+
+/** Where a run's inputs come from. */
+export type InputSource =
+  /** Seeded random values (every input dim must be bound already). */
+  | { readonly random: { readonly seed?: number } }
+  /** `input_<k>.pb` files: the k-th file is the k-th graph input. */
+  | { readonly dir: string }
+  /** Tensors by graph input name. */
+  | { readonly tensors: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>> };
+
+/** Inputs bound to a graph. */
+export interface BoundInputs {
+  /** The graph specialised to the sizes of the inputs (the same graph when nothing was symbolic). */
+  readonly graph: Graph;
+  /** Tensors by graph input name, in graph input order. */
+  readonly inputs: Map<string, Tensor>;
+}
+
+/** Options of `bindInputs`. */
+export interface BindInputsOptions {
+  /** File the graph came from, for errors of the size binding. */
+  readonly file?: string;
+}
+
+/** Makes, reads or checks the graph's inputs and binds the graph to their sizes (module header). */
+export function bindInputs(graph: Graph, source: InputSource, opts: BindInputsOptions = {}): BoundInputs {
+  if ('random' in source) return { graph, inputs: randomInputs(graph, source.random.seed ?? 0) };
+  const inputs = 'dir' in source ? loadInputsDir(source.dir, graph) : inputMap(source.tensors);
+  if ('tensors' in source) checkInputs(graph, inputs);
+  // only inputs with symbolic dims bind anything; a symbol given size 0 (an empty tensor) cannot be
+  // bound (bindShapes takes sizes >= 1), so such a graph stays symbolic and runs as it is
+  const symbolic = graph.inputs.filter((i) => i.type.shape.some((d) => typeof d === 'string'));
+  const empty = symbolic.some((i) => i.type.shape.some((d, k) => typeof d === 'string' && inputs.get(i.name)!.shape[k] === 0));
+  if (!symbolic.length || empty) return { graph, inputs };
+  const bound = bindShapes(graph, shapesOf(new Map(symbolic.map((i) => [i.name, inputs.get(i.name)!]))), opts);
+  return { graph: bound, inputs };
+}
+
+/** A map of tensors by name from a map or a record. */
+export function inputMap(tensors: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>): Map<string, Tensor> {
+  return new Map(tensors instanceof Map ? tensors : Object.entries(tensors));
+}
+
+/**
+ * Checks tensors against the graph's inputs (module header) and returns the binding of every symbolic
+ * input dim. `fileOf(name)` names the file a tensor came from, for the error's place.
+ */
+export function checkInputs(graph: Graph, given: ReadonlyMap<string, Tensor>, fileOf?: (input: string) => string | undefined): Map<Dim, number> {
+  const missing = graph.inputs.filter((i) => !given.has(i.name)).map((i) => `'${i.name}'`);
+  if (missing.length) throw new KilnError(`missing graph input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  const known = new Set(graph.inputs.map((i) => i.name));
+  const extra = [...given.keys()].filter((k) => !known.has(k));
+  if (extra.length) throw new KilnError(`unknown graph input${extra.length > 1 ? 's' : ''} ${extra.map((e) => `'${e}'`).join(', ')}; the graph takes ${graph.inputs.map((i) => `'${i.name}'`).join(', ')}`);
+  const symbols = new Map<Dim, { size: number; where: string }>();
+  for (const input of graph.inputs) {
+    const t = given.get(input.name)!;
+    const file = fileOf?.(input.name);
+    const bad = (why: string) => new KilnError(`tensor is ${t.dtype}[${t.shape.join(',')}] but graph input '${input.name}' is ${formatType(input.type)}: ${why}`, file ? { file } : {});
+    if (t.dtype !== input.type.dtype) throw bad('dtype differs');
+    if (t.shape.length !== input.type.shape.length) throw bad('rank differs');
+    input.type.shape.forEach((d, i) => {
+      const size = t.shape[i];
+      if (typeof d === 'number') {
+        if (d !== size) throw bad(`dim ${i} differs`);
+        return;
+      }
+      const prev = symbols.get(d);
+      if (prev && prev.size !== size) throw bad(`dim ${i} (${d}) is ${size} here but ${prev.size} in ${prev.where}`);
+      if (!prev) symbols.set(d, { size, where: file ? path.basename(file) : `input '${input.name}'` });
+    });
+  }
+  return new Map([...symbols].map(([d, s]) => [d, s.size]));
+}
+
+/**
+ * Reads `input_<k>.pb` files for the graph's inputs (k-th file = k-th graph input) and checks them
+ * (`checkInputs`; errors name the file).
+ */
+export function loadInputsDir(dir: string, graph: Graph): Map<string, Tensor> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new KilnError('inputs folder does not exist', { file: dir });
+  const files = numberedFiles(dir, 'input');
+  if (files.length !== graph.inputs.length) {
+    const want = graph.inputs.map((i, k) => `input_${k}.pb for '${i.name}'`).join(', ');
+    throw new KilnError(`found ${files.length} input file${files.length === 1 ? '' : 's'} but the graph takes ${graph.inputs.length} input${graph.inputs.length === 1 ? '' : 's'}${want ? ` (${want})` : ''}`, { file: dir });
+  }
+  const fileOf = new Map(graph.inputs.map((input, k) => [input.name, path.join(dir, files[k])]));
+  const out = new Map(graph.inputs.map((input) => [input.name, readTensorFile(fileOf.get(input.name)!)]));
+  checkInputs(graph, out, (name) => fileOf.get(name));
+  return out;
+}
+
+/** `<prefix>_<k>.pb` files of a folder, in k order; throws unless k runs 0..n-1. */
+export function numberedFiles(dir: string, prefix: string): string[] {
+  const re = new RegExp(`^${prefix}_(\\d+)\\.pb$`);
+  const found = new Map<number, string>();
+  for (const f of fs.readdirSync(dir)) {
+    const m = re.exec(f);
+    if (m) found.set(Number(m[1]), f);
+  }
+  const files: string[] = [];
+  for (let k = 0; k < found.size; k++) {
+    const f = found.get(k);
+    if (!f) throw new KilnError(`${prefix}_${k}.pb is missing (found ${[...found.values()].sort().join(', ')})`, { file: dir });
+    files.push(f);
+  }
+  return files;
+}
 
 /** A deterministic PRNG returning floats in [0, 1). */
 export function seededRandom(seed: number): () => number {

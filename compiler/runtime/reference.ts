@@ -1,8 +1,9 @@
 /**
  * The reference executor: runs a graph node by node with the ops' TypeScript reference kernels.
  *
- * It is the oracle every compiled backend is checked against. Algorithm: bind graph inputs (checking
- * dtype, rank, static dims and a consistent binding of symbolic dims), bind constants, then execute
+ * It is the oracle every compiled backend is checked against (as a Backend: ref-backend.ts). Algorithm:
+ * bind graph inputs (checked by inputs.ts `checkInputs`: dtype, rank, static dims and a consistent
+ * binding of symbolic dims), bind constants, then execute
  * nodes in graph order; each intermediate is dropped right after its last use so peak memory stays
  * near the live set, whose bytes (with constants and inputs) are counted against the memory budget. Each kernel's outputs are checked against the node's declared dtype and rank, so
  * a kernel or pass bug surfaces at the node that caused it. Before each node runs, its outputs whose
@@ -17,6 +18,7 @@ import { checkTensorSize } from '../ir/sizes.ts';
 import { byteSize } from '../ir/dtype.ts';
 import { getOp } from '../ops/registry.ts';
 import { nodeAttrs } from '../ops/infer.ts';
+import { checkInputs } from './inputs.ts';
 
 /** Options of a reference run. */
 export interface ReferenceOptions {
@@ -29,7 +31,8 @@ export function runReference(graph: Graph, inputs: ReadonlyMap<string, Tensor> |
   opts: ReferenceOptions = {}): Tensor[] {
   const given = inputs instanceof Map ? inputs : new Map(Object.entries(inputs));
   const env = new Map<string, Tensor>();
-  const symbols = bindInputs(graph, given as ReadonlyMap<string, Tensor>, env);
+  const symbols = checkInputs(graph, given as ReadonlyMap<string, Tensor>);
+  for (const input of graph.inputs) env.set(input.name, given.get(input.name)!);
   for (const c of graph.constants) {
     if (!c.data) throw new KilnError(`constant '%${c.name}' has no data (IR text parsed without its weights)`, { node: c.name });
     env.set(c.name, c.data);
@@ -122,35 +125,4 @@ function withPlace(e: KilnError, place: ErrorPlace): KilnError {
   const prefix = new KilnError('', e.place).message;
   const err = new (e.constructor as typeof KilnError)(e.message.slice(prefix.length), { ...e.place, ...place });
   return err;
-}
-
-/** Checks and binds graph inputs; symbolic dims must bind consistently across inputs. Returns the bindings. */
-function bindInputs(graph: Graph, given: ReadonlyMap<string, Tensor>, env: Map<string, Tensor>): Map<Dim, number> {
-  const missing = graph.inputs.filter((i) => !given.has(i.name)).map((i) => `'${i.name}'`);
-  if (missing.length) throw new KilnError(`missing graph input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
-  const known = new Set(graph.inputs.map((i) => i.name));
-  const extra = [...given.keys()].filter((k) => !known.has(k));
-  if (extra.length) throw new KilnError(`unknown graph input${extra.length > 1 ? 's' : ''} ${extra.map((e) => `'${e}'`).join(', ')}; the graph takes ${graph.inputs.map((i) => `'${i.name}'`).join(', ')}`);
-  const symbols = new Map<Dim, number>();
-  for (const input of graph.inputs) {
-    const t = given.get(input.name)!;
-    const want = input.type;
-    const wanted = `${want.dtype}[${want.shape.join(',')}]`;
-    if (t.dtype !== want.dtype) throw new KilnError(`input '${input.name}' has dtype ${t.dtype}, expected ${wanted}`);
-    if (t.shape.length !== want.shape.length) {
-      throw new KilnError(`input '${input.name}' has shape [${t.shape.join(',')}] (rank ${t.shape.length}), expected ${wanted}`);
-    }
-    want.shape.forEach((d, k) => {
-      const actual = t.shape[k];
-      if (typeof d === 'number') {
-        if (d !== actual) throw new KilnError(`input '${input.name}' has shape [${t.shape.join(',')}], expected ${wanted} (dim ${k} differs)`);
-      } else {
-        const bound = symbols.get(d);
-        if (bound === undefined) symbols.set(d, actual);
-        else if (bound !== actual) throw new KilnError(`input '${input.name}' dim ${k} is ${actual} but symbol ${d} is already ${bound}`);
-      }
-    });
-    env.set(input.name, t);
-  }
-  return symbols;
 }

@@ -1,29 +1,30 @@
 /**
- * Timing runs of the reference executor: whole runs (`timeRun`, for `run`) and per-node timings
- * (`timeNodes`, for `timings`), as numbers and as Arrow result tables.
+ * Timing runs of a prepared Program of any backend (backend.ts): whole runs (for `run`, `kiln run`,
+ * the bench) and per-kernel timings joined to IR nodes (for `timings`), as numbers and as Arrow result
+ * tables. `timeProgram` is the one warm-up + repeat + median loop in kiln.
  *
- * Per node. `NodeTimer` runs the graph through `runReference` with its `onNode` hook, which reports the
- * wall time of each kernel call; every run adds one sample per node (kept by the node's position in
- * the graph, so ids never collide). A node's time is the median of its samples, which shrugs off the
- * odd slow run (a GC pause) that a mean would smear over every node. Shares are each node's median
- * over the sum of all node medians; FLOPs are the estimates `kiln summary` uses (compiler/zoo/summary.ts
- * `nodeFlops`, counted at the sizes of the inputs given: symbolic input dims are bound to them first) and
- * GFLOP/s is FLOPs over the median time (null when the op has no FLOP estimate, its FLOPs depend on a
- * size known only at run time, or it took no measurable time). The by-op table sums nodes of the same op, largest time first.
+ * Per kernel. With `perKernel`, every run asks the program for its `onKernel` reports (the reference
+ * executor reports one kernel per node, a compiled backend one per generated kernel); every run adds
+ * one sample per kernel, and a kernel's time is the median of its samples, which shrugs off the odd
+ * slow run (a GC pause) that a mean would smear over every kernel. `nodeTimings` joins kernels to the
+ * graph's nodes by IR node id (a kernel computing several nodes splits its time evenly over them).
  *
- * Whole runs. `timeRun` runs the graph `warmup` times untimed and `repeat` times timed and reports the
- * median and fastest run and the statistics of each output of the last run.
+ * Per node. Shares are each node's median over the sum of all node medians; FLOPs are the estimates
+ * `kiln summary` uses (compiler/zoo/summary.ts `nodeFlops`, counted at the sizes of the inputs given:
+ * symbolic input dims are bound to them first, inputs.ts `bindInputs`) and GFLOP/s is FLOPs over the
+ * median time (null when the op has no FLOP estimate, its FLOPs depend on a size known only at run
+ * time, or it took no measurable time). The by-op table sums nodes of the same op, largest time first.
+ *
+ * Whole runs. `timeProgram` reports the median and fastest run; `runTiming` adds the statistics of each
+ * output of the last run.
  */
-import type { Graph, Node } from '../ir/graph.ts';
-import { valueTypes } from '../ir/graph.ts';
+import type { Graph } from '../ir/graph.ts';
+import { nodeId, valueTypes } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { nodeFlops } from '../zoo/summary.ts';
-import { bindShapes, shapesOf } from '../ops/bind-shapes.ts';
 import { buildTable, type ResultTable } from '../results/table.ts';
-import { runReference } from './reference.ts';
-import { tensorStats, type TensorStats } from './inputs.ts';
-
-type Inputs = ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>;
+import type { KernelEvent, Program } from './backend.ts';
+import { bindInputs, tensorStats, type TensorStats } from './inputs.ts';
 
 /** The median of numbers (NaN for none). */
 export function median(xs: ArrayLike<number>): number {
@@ -144,66 +145,111 @@ export class NodeTimings {
   }
 }
 
-/** Collects per-node samples run by run, so a caller can yield or report progress between runs. */
-export class NodeTimer {
-  private readonly index = new Map<Node, number>();
-  private readonly samples: number[][];
-  private readonly flops: (number | null)[];
-  private readonly runs: number[] = [];
-  private last: Tensor[] = [];
-
-  constructor(readonly graph: Graph, readonly inputs: Inputs, readonly label = graph.name) {
-    graph.nodes.forEach((n, i) => this.index.set(n, i));
-    this.samples = graph.nodes.map(() => []);
-    // FLOPs at the sizes of the inputs given (the bound graph has the same nodes in the same order)
-    const given = inputs instanceof Map ? inputs : new Map(Object.entries(inputs));
-    const names = new Set(graph.inputs.map((i) => i.name));
-    const sized = bindShapes(graph, shapesOf(new Map([...given].filter(([name]) => names.has(name)))));
-    const types = valueTypes(sized);
-    this.flops = sized.nodes.map((n) => nodeFlops(n, n.inputs.map((i) => (i ? types.get(i) : undefined))));
-  }
-
-  /** Runs the graph once, adding a sample per node; `onNode(done, total)` after each node. */
-  runOnce(onNode?: (done: number, total: number) => void): void {
-    const total = this.graph.nodes.length;
-    let done = 0;
-    const t0 = performance.now();
-    this.last = runReference(this.graph, this.inputs, {
-      onNode: (node, ms) => {
-        const k = this.index.get(node);
-        if (k !== undefined) this.samples[k].push(ms);
-        onNode?.(++done, total);
-      },
-    });
-    this.runs.push(performance.now() - t0);
-  }
-
-  /** The timings of the runs so far. */
-  result(): NodeTimings {
-    const nodes = this.graph.nodes.map((n, i): NodeTiming => ({
-      index: i, node: n.outputs[0] || `#${i} ${n.op}`, op: n.op, ms: median(this.samples[i]), flops: this.flops[i], provenance: n.loc,
-    }));
-    return new NodeTimings(this.graph.name, nodes, [...this.runs], this.last, this.label);
-  }
-}
-
-/** Options of `timeNodes`. */
-export interface TimeNodesOptions {
+/** Options of `timeProgram`. */
+export interface TimeOptions {
+  /** Untimed runs first (default 0). */
+  readonly warmup?: number;
   /** Timed runs (default 1). */
   readonly repeat?: number;
-  /** A label for table titles. */
-  readonly label?: string;
+  /** Collect per-kernel times (asks the program for its `onKernel` reports; slower on some backends). */
+  readonly perKernel?: boolean;
+  /** Called before each timed run (`run` counts from 0): progress, yielding to a shell. */
+  readonly beforeRun?: (run: number, runs: number) => void | Promise<void>;
+  /** Called after each kernel of a timed run (progress within a run); implies the kernel reports. */
+  readonly onKernel?: (e: KernelEvent, run: number) => void;
+  /** Cancels between kernels (where the program supports it) and between runs. */
+  readonly signal?: AbortSignal;
 }
 
-/** Runs `graph` `repeat` times and returns per-node median times (see the module header). */
-export function timeNodes(graph: Graph, inputs: Inputs, opts: TimeNodesOptions = {}): NodeTimings {
-  const timer = new NodeTimer(graph, inputs, opts.label);
+/** One kernel's times over the timed runs. */
+export interface KernelTiming {
+  readonly kernel: string;
+  /** IR node ids the kernel computes. */
+  readonly nodes: readonly string[];
+  /** Median milliseconds. */
+  readonly ms: number;
+  /** Every sample, in run order. */
+  readonly samples: readonly number[];
+}
+
+/** What `timeProgram` measured. */
+export interface ProgramTiming {
+  readonly backend: string;
+  /** The program's preparation time (compile time). */
+  readonly prepareMs: number;
+  /** Wall time of each timed run, in milliseconds. */
+  readonly times: readonly number[];
+  readonly medianMs: number;
+  readonly minMs: number;
+  /** Outputs of the last run, in `graph.outputs` order. */
+  readonly outputs: readonly Tensor[];
+  /** Per-kernel medians in order of first execution (empty unless `perKernel`). */
+  readonly kernels: readonly KernelTiming[];
+}
+
+/**
+ * The one timing loop of kiln: runs `program` `warmup` times untimed, then `repeat` times timed, and
+ * reports each run's wall time, the median and fastest, and (with `perKernel`) each kernel's median
+ * over the timed runs, keyed by kernel name with the IR node ids it computes.
+ */
+export async function timeProgram(program: Program, inputs: ReadonlyMap<string, Tensor>, opts: TimeOptions = {}): Promise<ProgramTiming> {
+  const { signal, onKernel } = opts;
   const repeat = Math.max(1, opts.repeat ?? 1);
-  for (let r = 0; r < repeat; r++) timer.runOnce();
-  return timer.result();
+  for (let w = 0; w < (opts.warmup ?? 0); w++) {
+    signal?.throwIfAborted();
+    await program.run(inputs, { signal });
+  }
+  const kernels = new Map<string, { nodes: readonly string[]; samples: number[] }>();
+  const hooked = opts.perKernel || onKernel !== undefined;
+  const times: number[] = [];
+  let outputs: Tensor[] = [];
+  for (let r = 0; r < repeat; r++) {
+    await opts.beforeRun?.(r, repeat);
+    signal?.throwIfAborted();
+    const report = !hooked ? undefined : (e: KernelEvent) => {
+      if (opts.perKernel) {
+        let k = kernels.get(e.kernel);
+        if (!k) kernels.set(e.kernel, (k = { nodes: e.nodes, samples: [] }));
+        k.samples.push(e.ms);
+      }
+      onKernel?.(e, r);
+    };
+    const t0 = performance.now();
+    outputs = await program.run(inputs, { onKernel: report, signal });
+    times.push(performance.now() - t0);
+  }
+  return {
+    backend: program.backend, prepareMs: program.prepareMs, times, medianMs: median(times), minMs: Math.min(...times), outputs,
+    kernels: [...kernels].map(([kernel, k]) => ({ kernel, nodes: k.nodes, ms: median(k.samples), samples: k.samples })),
+  };
 }
 
-/** The outcome of `timeRun`. */
+/**
+ * Per-node timings of `graph` from a per-kernel `timing` (module header): each kernel's median goes
+ * to the nodes it computes, split evenly when it computes several (so the sums stay right); a node no
+ * kernel reported takes 0. FLOPs are counted at the sizes of `inputs`.
+ */
+export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, timing: ProgramTiming, label = graph.name): NodeTimings {
+  const index = new Map<string, number>();
+  graph.nodes.forEach((n, i) => { if (nodeId(n)) index.set(nodeId(n), i); });
+  const ms = graph.nodes.map(() => 0);
+  for (const k of timing.kernels) {
+    for (const id of k.nodes) {
+      const i = index.get(id);
+      if (i !== undefined) ms[i] += k.ms / k.nodes.length;
+    }
+  }
+  // FLOPs at the sizes of the inputs given (the bound graph has the same nodes in the same order)
+  const sized = bindInputs(graph, { tensors: inputs }).graph;
+  const types = valueTypes(sized);
+  const nodes = sized.nodes.map((n, i): NodeTiming => ({
+    index: i, node: nodeId(n) || `#${i} ${n.op}`, op: n.op, ms: ms[i],
+    flops: nodeFlops(n, n.inputs.map((v) => (v ? types.get(v) : undefined))), provenance: graph.nodes[i].loc,
+  }));
+  return new NodeTimings(graph.name, nodes, timing.times, timing.outputs, label);
+}
+
+/** The outcome of a timed run: outputs with statistics and run times. */
 export interface RunTiming {
   /** Output names and tensors of the last run. */
   readonly names: readonly string[];
@@ -216,25 +262,12 @@ export interface RunTiming {
   readonly minMs: number;
 }
 
-/** Builds a RunTiming from outputs and run times. */
-export function runTiming(graph: Graph, outputs: readonly Tensor[], times: readonly number[]): RunTiming {
+/** A RunTiming of `graph` from what `timeProgram` measured. */
+export function runTiming(graph: Graph, timing: ProgramTiming): RunTiming {
   return {
-    names: graph.outputs, outputs, stats: outputs.map(tensorStats), times: [...times],
-    medianMs: median(times), minMs: Math.min(...times),
+    names: graph.outputs, outputs: timing.outputs, stats: timing.outputs.map(tensorStats), times: [...timing.times],
+    medianMs: timing.medianMs, minMs: timing.minMs,
   };
-}
-
-/** Runs `graph` `warmup` times untimed, then `repeat` times timed (defaults 0 and 1). */
-export function timeRun(graph: Graph, inputs: Inputs, opts: { repeat?: number; warmup?: number } = {}): RunTiming {
-  for (let w = 0; w < (opts.warmup ?? 0); w++) runReference(graph, inputs);
-  const times: number[] = [];
-  let outputs: Tensor[] = [];
-  for (let r = 0; r < Math.max(1, opts.repeat ?? 1); r++) {
-    const t0 = performance.now();
-    outputs = runReference(graph, inputs);
-    times.push(performance.now() - t0);
-  }
-  return runTiming(graph, outputs, times);
 }
 
 /**

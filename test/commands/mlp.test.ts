@@ -6,7 +6,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findCommand, allCommands, registerRunBackend } from '../../compiler/commands/all.ts';
+import { findCommand, allCommands } from '../../compiler/commands/all.ts';
+import { registerBackend } from '../../compiler/runtime/backends.ts';
+import { type FakeCalls, fakeBackend } from '../support/fake-backend.ts';
 import { toMimeBundle } from '../../compiler/display/index.ts';
 import { runLine, completeLine } from '../../compiler/commands/line.ts';
 import { Session } from '../../compiler/session.ts';
@@ -190,19 +192,32 @@ test('run: outputs equal an independent reference run on the same seeded inputs'
   assert.ok(ctx.progressLog.length >= 2);
 });
 
-test('run --backend: a registered backend prepares once and runs; unknown backends are named', async () => {
-  let prepared = 0;
-  registerRunBackend({
-    name: 'test-double', summary: 'runs the reference executor and doubles nothing',
-    prepare: (graph) => { prepared++; return (inputs) => runReference(graph, inputs); },
-  });
-  const r = (await run('run --backend test-double --repeat 2')) as RunView;
-  assert.equal([r.backend, prepared, r.run.times.length], ['test-double', 1, 2]);
-  assert.ok(r.prepareMs! >= 0);
-  assert.match(toMimeBundle(r)['text/plain'], /on backend test-double \(prepared in [\d.]+ ms\)/);
-  assert.equal(completeLine('run --backend t', ctx).candidates, ['test-double']);
-  try { await run('run --backend cuda'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^run: unknown backend 'cuda'; backends: ref, test-double/); }
+test('run and timings --backend: a registered backend prepares once per step and runs both; unknown, unavailable and unsupported are named', async () => {
+  const { backend, calls } = fakeBackend('test-double');
+  const unregister = [registerBackend(backend), registerBackend(fakeBackend('test-offline', { unavailable: 'no such device here' }).backend),
+    registerBackend(fakeBackend('test-nogemm', { unsupportedOps: ['Gemm'] }).backend)];
+  try {
+    await backendChecks(calls);
+  } finally {
+    for (const u of unregister) u();
+  }
 });
+
+async function backendChecks(calls: FakeCalls): Promise<void> {
+  const r = (await run('run --backend test-double --repeat 2')) as RunView;
+  assert.equal([r.backend, calls.prepared, calls.runs, r.run.times.length, r.prepareMs], ['test-double', 1, 2, 2, 42]);
+  assert.match(toMimeBundle(r)['text/plain'], /on the test-double test backend \(reference kernels, made-up kernel times\) \(backend test-double, prepared in 42 ms\)/);
+  // timings reuses the program prepared for this step; its made-up kernels (pairs of nodes, 2 ms each) become the node times
+  const t = (await run('timings --backend test-double --repeat 3')) as NodeTimings;
+  assert.equal([calls.prepared, calls.runs, t.repeat], [1, 5, 3]);
+  assert.equal(t.nodes.map((n) => [n.node, n.ms]), [['1', 1], ['3', 1], ['logits', 2]]);
+  assert.equal(completeLine('run --backend test-', ctx).candidates, ['test-double', 'test-offline', 'test-nogemm']);
+  assert.ok(completeLine('timings --backend r', ctx).candidates.includes('ref'));
+  const err = async (line: string) => { try { await run(line); } catch (e) { return (e as Error).message; } return assert.unreachable(line) as never; };
+  assert.match(await err('run --backend cuda'), /^run: unknown backend 'cuda'; backends: ref, .*test-double/);
+  assert.match(await err('timings --backend test-offline'), "backend 'test-offline' cannot run here: no such device here");
+  assert.match(await err('run --backend test-nogemm'), /backend test-nogemm cannot run 1 node of zoo:mlp at step 9 \(dce\); first: test-nogemm has no kernel for Gemm/);
+}
 
 test('timings: per-node table with hand-computed FLOPs, shares summing to 100', async () => {
   const t = (await run('timings --repeat 2')) as NodeTimings;

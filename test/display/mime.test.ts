@@ -13,7 +13,8 @@ import { buildTable } from '../../compiler/results/table.ts';
 import { diffGraphs } from '../../compiler/ir/diff.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
-import { timeNodes } from '../../compiler/runtime/timings.ts';
+import { nodeTimings, timeProgram } from '../../compiler/runtime/timings.ts';
+import { refBackend } from '../../compiler/runtime/ref-backend.ts';
 import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import type { MemoryPlan } from '../../compiler/schedule/plan.ts';
 import { checkXml } from '../results/xml-check.ts';
@@ -97,9 +98,10 @@ test('GraphDiff and DiffView: summary, coloured lines, inline styles', () => {
   assert.match(same['text/plain'], /\(no changes\)/);
 });
 
-test('timings: HTML with the SVG chart and tables, SVG, Arrow of the node table', () => {
+test('timings: HTML with the SVG chart and tables, SVG, Arrow of the node table', async () => {
   const g = s.graph();
-  const t = timeNodes(g, randomInputs(g, 0), { repeat: 2, label: 'mlp <fused>' });
+  const inputs = randomInputs(g, 0);
+  const t = nodeTimings(g, inputs, await timeProgram(await refBackend.prepare(g, undefined), inputs, { repeat: 2, perKernel: true }), 'mlp <fused>');
   const b = bundle(t, ['image/svg+xml', 'application/vnd.apache.arrow.stream']);
   assert.match(b['text/html'], /<svg /);
   assert.match(b['image/svg+xml'], /mlp &lt;fused&gt;/);

@@ -16,7 +16,8 @@ import { bindShapes, parseShapeOptions, requireStaticShapes, shapesOf, unboundDi
 import { summarizeGraph } from '../../compiler/zoo/summary.ts';
 import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
-import { timeNodes } from '../../compiler/runtime/timings.ts';
+import { nodeTimings, timeProgram } from '../../compiler/runtime/timings.ts';
+import { refBackend } from '../../compiler/runtime/ref-backend.ts';
 import { planMemory } from '../../compiler/schedule/index.ts';
 import { DimPoly } from '../../compiler/ir/dim-poly.ts';
 import { handFlops, symbolicDetectorBytes } from '../support/symbolic-model.ts';
@@ -151,7 +152,7 @@ test('DimPoly: sums, products, powers, printing, dominance', () => {
   assert.is(p.add(p.mul(-1)).toString(), '0');
 });
 
-test('nothing computes at a made-up size: random inputs, planning and timings need the sizes', () => {
+test('nothing computes at a made-up size: random inputs, planning and timings need the sizes', async () => {
   const g = detector();
   throwsKiln(() => randomInputs(g, 0), /making random inputs needs concrete sizes, but the graph inputs have symbolic dims N \(in x\), H \(in x\), W \(in x\); bind them with --shape x=<N>x3x<H>x<W>/);
   throwsKiln(() => planMemory(g), /the memory plan needs concrete sizes.*--dim N=<size>/);
@@ -159,7 +160,7 @@ test('nothing computes at a made-up size: random inputs, planning and timings ne
   assert.ok(planMemory(big).peakBytes > planMemory(small).peakBytes);
   // timings on the symbolic graph count FLOPs at the sizes of the inputs actually given
   const inputs = randomInputs(big, 0);
-  const t = timeNodes(g, inputs);
+  const t = nodeTimings(g, inputs, await timeProgram(await refBackend.prepare(g, undefined), inputs, { perKernel: true }));
   assert.is(t.nodes.find((n) => n.op === 'Conv')!.flops, 2 * 2 * 8 * 16 * 8 * 27);
   assert.equal(shapesOf(inputs), { shapes: { x: [2, 3, 16, 8] } });
 });

@@ -16,7 +16,7 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
 import '../../compiler/ops/all.ts';
 import { loadOnnxFile } from '../../compiler/import/onnx/import.ts';
-import { loadInputsDir } from '../../compiler/runtime/conformance.ts';
+import { loadInputsDir } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { arenaUnsupported, prepareArena } from '../../compiler/runtime/arena.ts';
 import { conformanceDir } from '../support/paths.ts';

@@ -17,8 +17,8 @@ const KNOWN_FAILURES: Record<string, RegExp> = {
   test_training_dropout_mask: /training mode/,
 };
 
-test('reference backend passes the ONNX conformance set', () => {
-  const report = runConformance(conformanceDir());
+test('reference backend passes the ONNX conformance set', async () => {
+  const report = await runConformance(conformanceDir());
   const total = report.results.length;
   assert.ok(total >= 740, `found only ${total} cases`);
   const unexpected = report.results

@@ -1,6 +1,6 @@
 /**
  * The conformance runner: tensor comparison rules, pass/fail/skip of hand-made case folders with
- * their reasons, loadInputsDir's checks, and the `kiln conformance` command's output and exit codes.
+ * their reasons, loadInputsDir's checks (compiler/runtime/inputs.ts), and the `kiln conformance` command's output and exit codes.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,7 +11,8 @@ import { Tensor } from '../../compiler/ir/tensor.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import { registerOps } from '../../compiler/ops/registry.ts';
 import { compareTensors } from '../../compiler/runtime/compare.ts';
-import { loadInputsDir, runConformance } from '../../compiler/runtime/conformance.ts';
+import { runConformance } from '../../compiler/runtime/conformance.ts';
+import { loadInputsDir } from '../../compiler/runtime/inputs.ts';
 import { writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
 import { importOnnx } from '../../compiler/import/onnx/import.ts';
 import { conformanceCommand } from '../../cli/commands/conformance.ts';
@@ -68,8 +69,8 @@ writeCase('test_f16_unsupported', { nodes: [node('TestOnlyNoF16', ['a'], ['y'])]
   [Tensor.fromNumbers('f16', [1], [1])], [Tensor.fromNumbers('f16', [1], [1])]);
 writeCase('test_bad_input', addSpec, [f32([1, 2]), Tensor.fromNumbers('f64', [2], [1, 2])], [f32([2, 4])]);
 
-test('runConformance: pass, fail with reasons, skip only for declared-unsupported dtypes', () => {
-  const report = runConformance(path.join(root, 'cases'));
+test('runConformance: pass, fail with reasons, skip only for declared-unsupported dtypes', async () => {
+  const report = await runConformance(path.join(root, 'cases'));
   const by = new Map(report.results.map((r) => [r.name, r]));
   assert.equal([report.passed, report.failed, report.skipped], [1, 4, 1]);
   assert.is(by.get('test_add_ok')!.status, 'pass');
@@ -79,9 +80,9 @@ test('runConformance: pass, fail with reasons, skip only for declared-unsupporte
   assert.match(by.get('test_unknown_op')!.reason!, "import error: model.onnx: cannot import this model; 1 unsupported item:\n  node 'NoSuchOp_0' (op NoSuchOp");
   assert.equal([by.get('test_f16_unsupported')!.status, by.get('test_f16_unsupported')!.reason], ['skip', "op TestOnlyNoF16 does not support f16 (node 'TestOnlyNoF16_0')"]);
   assert.match(by.get('test_bad_input')!.reason!, "bad test data in test_data_set_0: test_data_set_0/input_1.pb: tensor is f64[2] but graph input 'b' is f32[2]: dtype differs");
-  const filtered = runConformance(path.join(root, 'cases'), { filter: /add_(ok|wrong)/, rtol: 0.1 });
+  const filtered = await runConformance(path.join(root, 'cases'), { filter: /add_(ok|wrong)/, rtol: 0.1 });
   assert.equal(filtered.results.map((r) => [r.name, r.status]), [['test_add_ok', 'pass'], ['test_add_wrong', 'pass']]);
-  assert.equal(runConformance(path.join(root, 'cases', 'test_add_ok')).passed, 1, 'a single case folder works too');
+  assert.equal((await runConformance(path.join(root, 'cases', 'test_add_ok'))).passed, 1, 'a single case folder works too');
 });
 
 test('loadInputsDir: binds input_<k>.pb to graph inputs and checks count, dtype, rank, dims and symbols', () => {
@@ -145,7 +146,7 @@ test('kiln conformance --verbose: one line per case with its time and worst erro
   assert.match(lines.find((l) => l.startsWith('FAIL test_unknown_op'))!, /^FAIL test_unknown_op  \d+\.\d ms: import error: /);
   assert.match(lines.find((l) => l.startsWith('SKIP test_f16_unsupported'))!, /^SKIP test_f16_unsupported  \d+\.\d ms: op TestOnlyNoF16 does not support f16/);
   assert.is(lines[lines.length - 1], '1 passed, 4 failed, 1 skipped');
-  const report = runConformance(path.join(root, 'cases'), { filter: /add_ok/ });
+  const report = await runConformance(path.join(root, 'cases'), { filter: /add_ok/ });
   assert.equal([report.results[0].maxAbsError, report.results[0].maxRelError], [0, 0]);
 });
 

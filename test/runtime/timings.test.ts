@@ -1,11 +1,14 @@
 /**
- * Timing runs of the reference executor (compiler/runtime/timings.ts): medians, shares, by-op sums
- * and GFLOP/s on hand-made timings; NodeTimer on a real graph (one sample per node per run, nodes in
- * graph order with provenance and the summary's FLOPs); timeRun and the outputs table.
+ * Timing runs of programs (compiler/runtime/timings.ts): medians, shares, by-op sums and GFLOP/s on
+ * hand-made timings; the one timing loop `timeProgram` on a fake program (warm-ups, per-kernel medians,
+ * hooks, abort), `nodeTimings` joining kernels to nodes, the ref program on a real graph (one kernel
+ * per node, graph order with provenance and the summary's FLOPs); runTiming and the outputs table.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NodeTimings, NodeTimer, median, timeNodes, timeRun, outputsTable } from '../../compiler/runtime/timings.ts';
+import { NodeTimings, median, nodeTimings, outputsTable, runTiming, timeProgram } from '../../compiler/runtime/timings.ts';
+import type { Program } from '../../compiler/runtime/backend.ts';
+import { refBackend } from '../../compiler/runtime/ref-backend.ts';
 import { randomInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
@@ -45,17 +48,80 @@ test('hand-made timings: totals, shares, top, by op', () => {
   assert.equal(ops.column('gflop_per_s'), [2, 0.001, null]);
 });
 
-test('NodeTimer on zoo:mlp: a sample per node per run, graph order, FLOPs of the summary', () => {
+/**
+ * A fake program: kernel `k<i>` reports `msOf(run, i)` for nodes `nodesOf[i]`; records every run's options.
+ */
+function fakeProgram(nodesOf: string[][], msOf: (run: number, kernel: number) => number) {
+  const calls: { hooked: boolean }[] = [];
+  const program: Program = {
+    backend: 'fake', prepareMs: 7, artifacts: [],
+    async run(_inputs, opts = {}) {
+      const run = calls.length;
+      calls.push({ hooked: opts.onKernel !== undefined });
+      nodesOf.forEach((nodes, i) => opts.onKernel?.({ kernel: `k${i}`, nodes, ms: msOf(run, i) }));
+      return [Tensor.fromNumbers('f32', [1], [run])];
+    },
+    dispose: async () => {},
+  };
+  return { program, calls };
+}
+
+test('timeProgram: warm-up runs untimed, per-kernel medians over the timed runs, hooks in order', async () => {
+  // runs 0-1 are warm-ups (ms 1000: they must not count); timed runs 2, 3, 4 report k0 = 5, 1, 3 and k1 = 2 each
+  const { program, calls } = fakeProgram([['a'], ['b', 'c']], (run, k) => (run < 2 ? 1000 : k === 0 ? [5, 1, 3][run - 2] : 2));
+  const before: string[] = [];
+  const kernels: string[] = [];
+  const t = await timeProgram(program, new Map(), {
+    warmup: 2, repeat: 3, perKernel: true,
+    beforeRun: async (r, n) => { before.push(`${r}/${n}`); },
+    onKernel: (e, r) => kernels.push(`${r}:${e.kernel}`),
+  });
+  assert.equal(calls.map((c) => c.hooked), [false, false, true, true, true], 'warm-ups run without kernel reports');
+  assert.equal(before, ['0/3', '1/3', '2/3']);
+  assert.equal(kernels, ['0:k0', '0:k1', '1:k0', '1:k1', '2:k0', '2:k1']);
+  assert.equal(t.kernels, [
+    { kernel: 'k0', nodes: ['a'], ms: 3, samples: [5, 1, 3] },
+    { kernel: 'k1', nodes: ['b', 'c'], ms: 2, samples: [2, 2, 2] },
+  ]);
+  assert.is(t.times.length, 3);
+  assert.is(t.minMs, Math.min(...t.times));
+  assert.is(t.medianMs, median(t.times));
+  assert.equal([t.backend, t.prepareMs], ['fake', 7]);
+  assert.equal(Array.from(t.outputs[0].data as Float32Array), [4], 'outputs of the last run');
+});
+
+test('timeProgram without perKernel: no kernel reports asked for, no kernels; repeat at least 1; abort between runs', async () => {
+  const { program, calls } = fakeProgram([['a']], () => 1);
+  const t = await timeProgram(program, new Map(), { repeat: 0 });
+  assert.equal([calls.length, calls[0].hooked, t.kernels.length], [1, false, 0]);
+  const stop = new AbortController();
+  stop.abort();
+  try { await timeProgram(program, new Map(), { signal: stop.signal }); assert.unreachable(); } catch (e) { assert.is((e as Error).name, 'AbortError'); }
+});
+
+test('nodeTimings: kernels joined to nodes by id, a kernel over several nodes split evenly, unreported nodes 0', async () => {
+  const g = zooModel('mlp');
+  const ids = g.nodes.map((n) => n.outputs[0]);
+  // k0 = node 0 (4 ms), k1 = nodes 1 and 2 (6 ms: 3 each), k2 = node 4 and an id not in the graph (2 ms: 1 to node 4)
+  const { program } = fakeProgram([[ids[0]], [ids[1], ids[2]], [ids[4], 'no-such-node']], (_, k) => [4, 6, 2][k]);
+  const inputs = randomInputs(g, 3);
+  const t = nodeTimings(g, inputs, await timeProgram(program, inputs, { repeat: 2, perKernel: true }), 'mlp');
+  assert.equal(t.nodes.map((n) => n.ms), [4, 3, 3, 0, 1]);
+  assert.equal(t.nodes.map((n) => n.node), ids);
+  assert.is(t.repeat, 2);
+  assert.is(t.label, 'mlp');
+});
+
+test('the ref program timed per kernel on zoo:mlp: one kernel per node, graph order, FLOPs of the summary', async () => {
   const g = zooModel('mlp');
   const inputs = randomInputs(g, 3);
-  const timer = new NodeTimer(g, inputs, 'mlp');
+  const program = await refBackend.prepare(g, undefined);
   const seen: number[] = [];
-  timer.runOnce((done, total) => { seen.push(done); assert.is(total, 5); });
-  timer.runOnce();
-  timer.runOnce();
-  const t = timer.result();
+  const timing = await timeProgram(program, inputs, { repeat: 3, perKernel: true, onKernel: (_, r) => { if (r === 0) seen.push(seen.length + 1); } });
+  const t = nodeTimings(g, inputs, timing, 'mlp');
   assert.equal(seen, [1, 2, 3, 4, 5]);
   assert.is(t.repeat, 3);
+  assert.equal(timing.kernels.map((k) => k.samples.length), [3, 3, 3, 3, 3]);
   assert.equal(t.nodes.map((n) => n.op), ['Gemm', 'Relu', 'Gemm', 'Relu', 'Gemm']);
   assert.equal(t.nodes.map((n) => n.index), [0, 1, 2, 3, 4]);
   assert.equal(t.nodes.map((n) => n.flops), [2 * 784 * 512 + 512, 512, 2 * 512 * 256 + 256, 256, 2 * 256 * 10 + 10]);
@@ -63,12 +129,11 @@ test('NodeTimer on zoo:mlp: a sample per node per run, graph order, FLOPs of the
   assert.ok(t.nodes.every((n) => n.ms >= 0 && Number.isFinite(n.ms)));
   const want = runReference(g, inputs)[0];
   assert.equal(tensorStats(t.outputs[0]), tensorStats(want));
-  assert.is(timeNodes(g, inputs, { repeat: 2 }).repeat, 2);
 });
 
-test('timeRun and the outputs table', () => {
+test('runTiming and the outputs table', async () => {
   const g = zooModel('mlp');
-  const r = timeRun(g, randomInputs(g, 0), { repeat: 3, warmup: 1 });
+  const r = runTiming(g, await timeProgram(await refBackend.prepare(g, undefined), randomInputs(g, 0), { repeat: 3, warmup: 1 }));
   assert.is(r.times.length, 3);
   assert.is(r.minMs, Math.min(...r.times));
   assert.equal(r.names, ['logits']);

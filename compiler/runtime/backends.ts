@@ -1,0 +1,35 @@
+/**
+ * The explicit list of kiln's execution backends: importing this file registers each of them, once,
+ * in the registry of backend.ts, in the order listings show them (the reference executor first). A
+ * new backend adds one import and one entry to `BACKENDS`; nothing else in kiln names a backend.
+ * Everything that runs a graph (`kiln run`, `kiln conformance`, the Session, the `run`/`timings`
+ * commands, `npm run bench`) finds its backend through `useBackend` here.
+ */
+import { type Backend, backendNames, findBackend, registerBackend } from './backend.ts';
+import { refBackend } from './ref-backend.ts';
+import { arenaBackend } from './arena.ts';
+import { KilnError } from '../errors.ts';
+
+export { backendNames, findBackend, registerBackend } from './backend.ts';
+export type { Backend, Program, Unsupported, KernelEvent, RunOptions, PrepareOptions, Artifact } from './backend.ts';
+
+/** Every backend kiln ships, in listing order. */
+const BACKENDS: readonly Backend[] = [refBackend, arenaBackend];
+
+/** The backend used when none is named: the first of the list, the reference executor. */
+export const DEFAULT_BACKEND = BACKENDS[0].name;
+
+// registered once even if this module is reached through two specifiers
+for (const b of BACKENDS) if (!findBackend(b.name)) registerBackend(b);
+
+/**
+ * The backend named `name`, checked to be able to run here: an unknown name is a KilnError listing the
+ * backends, an unavailable one (no C compiler, no GPU) a KilnError with the backend's reason.
+ */
+export async function useBackend(name: string = DEFAULT_BACKEND): Promise<Backend> {
+  const b = findBackend(name);
+  if (!b) throw new KilnError(`unknown backend '${name}'; backends: ${backendNames().join(', ')}`);
+  const a = await b.available();
+  if (!a.ok) throw new KilnError(`backend '${name}' cannot run here: ${a.reason}`);
+  return b;
+}

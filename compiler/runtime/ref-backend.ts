@@ -1,0 +1,71 @@
+/**
+ * The reference executor as a Backend (`ref`): the ops' TypeScript kernels run node by node
+ * (reference.ts). It is the oracle the other backends are checked against and the default backend.
+ *
+ * unsupported: a node whose op has no reference kernel, or that reads or writes a dtype its op
+ * declares unsupported (`OpDef.unsupportedDTypes`). prepare: nothing to compile; the program runs
+ * `runReference`, and with `onKernel` reports one kernel per node (kernel name and nodes = the node's
+ * id) from the executor's per-node hook. No artifacts.
+ */
+import type { Graph } from '../ir/graph.ts';
+import type { DType } from '../ir/dtype.ts';
+import { nodeId } from '../ir/graph.ts';
+import { findOp } from '../ops/registry.ts';
+import { KilnError } from '../errors.ts';
+import type { Backend, Program, Unsupported } from './backend.ts';
+import { runReference } from './reference.ts';
+
+/** Nodes of `graph` the reference kernels cannot run, in graph order, with reasons. */
+export function referenceUnsupported(graph: Graph): Unsupported[] {
+  const dtypes = new Map<string, DType>();
+  for (const i of graph.inputs) dtypes.set(i.name, i.type.dtype);
+  for (const c of graph.constants) dtypes.set(c.name, c.type.dtype);
+  for (const n of graph.nodes) n.outputs.forEach((o, k) => { if (o && n.types[k]) dtypes.set(o, n.types[k].dtype); });
+  const out: Unsupported[] = [];
+  for (const node of graph.nodes) {
+    const def = findOp(node.op);
+    if (!def) {
+      out.push({ node: nodeId(node), op: node.op, reason: `op ${node.op} has no reference kernel` });
+      continue;
+    }
+    const bad = def.unsupportedDTypes;
+    if (!bad?.length) continue;
+    const used = [...node.inputs, ...node.outputs].filter(Boolean).map((v) => dtypes.get(v));
+    const hit = used.find((d) => d !== undefined && bad.includes(d));
+    if (hit) out.push({ node: nodeId(node), op: node.op, reason: `op ${node.op} does not support ${hit}` });
+  }
+  return out;
+}
+
+/** The reference executor backend. */
+export const refBackend: Backend = {
+  name: 'ref',
+  summary: 'the reference executor (TypeScript kernels, node by node)',
+  available: async () => ({ ok: true }),
+  unsupported: referenceUnsupported,
+  async prepare(graph): Promise<Program> {
+    const t0 = performance.now();
+    let disposed = false;
+    return {
+      backend: 'ref',
+      prepareMs: performance.now() - t0, // nothing to compile: the time to make the closure
+      artifacts: [],
+      async run(inputs, opts = {}) {
+        if (disposed) throw new KilnError(`the ref program of graph '${graph.name}' was disposed`);
+        const { onKernel, signal } = opts;
+        signal?.throwIfAborted();
+        if (!onKernel && !signal) return runReference(graph, inputs);
+        return runReference(graph, inputs, {
+          onNode: (node, ms) => {
+            const id = nodeId(node);
+            onKernel?.({ kernel: id, nodes: [id], ms });
+            signal?.throwIfAborted();
+          },
+        });
+      },
+      async dispose() {
+        disposed = true;
+      },
+    };
+  },
+};
