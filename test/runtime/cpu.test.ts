@@ -19,14 +19,14 @@ import '../../compiler/ops/all.ts';
 import { PassManager, defaultPipeline } from '../../compiler/passes/index.ts';
 import '../../compiler/passes/all.ts';
 import { zooModel, zooNames } from '../../compiler/zoo/index.ts';
-import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { planMemory } from '../../compiler/schedule/index.ts';
 import { findBackend, registerBackend, type KernelEvent } from '../../compiler/runtime/backend.ts';
 import { cpuBackend, prepareCpu } from '../../compiler/runtime/cpu/index.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { loadOnnxFile } from '../../compiler/import/onnx/import.ts';
-import { DEFAULT_TOLERANCE, checkOutputs, loadInputsDir, readExpectedOutputs } from '../../compiler/runtime/conformance.ts';
+import { DEFAULT_TOLERANCE, checkOutputs, readExpectedOutputs } from '../../compiler/runtime/conformance.ts';
+import { loadInputsDir, randomInputs } from '../../compiler/runtime/inputs.ts';
 import { loweringUnsupported } from '../../compiler/codegen/lower/index.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import { conformanceDir } from '../support/paths.ts';
@@ -147,7 +147,7 @@ withCC('mlp: a wrong input is refused with its name and types', async () => {
   const program = await prepareCpu(g, undefined, { threads: 1 });
   try {
     const inputs = randomInputs(g, 1);
-    await program.run(new Map([['nope', [...inputs.values()][0]]])).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /unknown graph input 'nope'/));
+    await program.run(new Map([...inputs, ['nope', [...inputs.values()][0]]])).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /unknown graph input 'nope'/));
     await program.run(new Map()).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /missing graph input/));
   } finally {
     await program.dispose();

@@ -37,6 +37,7 @@ import { loadLibrary } from '../native/library.ts';
 import { cpuInfo } from '../native/cpu-features.ts';
 import fs from 'node:fs';
 import type { Artifact, Backend, PrepareOptions, Program, RunOptions, Unsupported } from '../backend.ts';
+import { checkInputs } from '../inputs.ts';
 import { entrySource, layoutBuffers } from './layout.ts';
 
 /** A prepared cpu program, with what tests and tools want to see. */
@@ -111,7 +112,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   });
 
   const types = valueTypes(graph);
-  const inputs = graph.inputs.map((i) => ({ name: i.name, dtype: i.type.dtype, shape: i.type.shape as number[] }));
+  const inputs = graph.inputs.filter((i) => layout.slotOf.has(i.name));
   const outputs = graph.outputs.map((name) => {
     const t = types.get(name)!;
     return { name, dtype: t.dtype as DType, shape: t.shape as number[] };
@@ -138,16 +139,8 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
     backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts,
     async run(given: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
       if (disposed) throw new KilnError('this cpu program was disposed; prepare it again');
-      const known = new Set(inputs.map((i) => i.name));
-      for (const n of given.keys()) if (!known.has(n)) throw new KilnError(`unknown graph input '${n}'; the graph takes ${[...known].map((x) => `'${x}'`).join(', ')}`);
-      for (const i of inputs) {
-        const t = given.get(i.name);
-        if (!t) throw new KilnError(`missing graph input '${i.name}'`);
-        if (t.dtype !== i.dtype || t.shape.length !== i.shape.length || t.shape.some((d, k) => d !== i.shape[k])) {
-          throw new KilnError(`input '${i.name}' is ${t.dtype}[${t.shape.join(',')}] but the program was prepared for ${i.dtype}[${i.shape.join(',')}] (bind other sizes with --shape/--dim and prepare again)`);
-        }
-        bytesOfValue(i.name).set(bytesOf(t.data));
-      }
+      checkInputs(graph, given); // names, dtypes and shapes (inputs.ts); shapes are concrete here
+      for (const i of inputs) bytesOfValue(i.name).set(bytesOf(given.get(i.name)!.data));
       setThreads(threads);
       const onKernel = ropts.onKernel;
       if (!onKernel && !ropts.signal) runAt(buffer, offsets);
