@@ -8,13 +8,14 @@
 import { type Backend, backendNames, findBackend, registerBackend } from './backend.ts';
 import { refBackend } from './ref-backend.ts';
 import { arenaBackend } from './arena.ts';
+import { cpuBackend } from './cpu/index.ts';
 import { KilnError } from '../errors.ts';
 
 export { backendNames, findBackend, registerBackend } from './backend.ts';
 export type { Backend, Program, Unsupported, KernelEvent, RunOptions, PrepareOptions, Artifact } from './backend.ts';
 
 /** Every backend kiln ships, in listing order. */
-const BACKENDS: readonly Backend[] = [refBackend, arenaBackend];
+const BACKENDS: readonly Backend[] = [refBackend, arenaBackend, cpuBackend];
 
 /** The backend used when none is named: the first of the list, the reference executor. */
 export const DEFAULT_BACKEND = BACKENDS[0].name;

@@ -21,7 +21,7 @@ import '../../compiler/passes/all.ts';
 import { zooModel, zooNames } from '../../compiler/zoo/index.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { planMemory } from '../../compiler/schedule/index.ts';
-import { findBackend, registerBackend, type KernelEvent } from '../../compiler/runtime/backend.ts';
+import { findBackend, type KernelEvent } from '../../compiler/runtime/backend.ts';
 import { cpuBackend, prepareCpu } from '../../compiler/runtime/cpu/index.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { loadOnnxFile } from '../../compiler/import/onnx/import.ts';
@@ -32,8 +32,8 @@ import { KilnError } from '../../compiler/errors.ts';
 import { conformanceDir } from '../support/paths.ts';
 import { sameBits } from './arena-support.ts';
 
-// the one list of backends is elsewhere (see the report); register here only when it has not
-if (!findBackend('cpu')) registerBackend(cpuBackend);
+// compiler/runtime/backends.ts (the one list) registers cpu; importing it is all a caller does
+import '../../compiler/runtime/backends.ts';
 
 const cc = findCCompiler();
 if (!cc) console.log('cpu.test.ts: no C compiler found (CC, cc, gcc, clang): skipping the cpu backend tests');
