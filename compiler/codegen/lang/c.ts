@@ -93,6 +93,18 @@ function binary(op: BinaryOp, a: string, b: string, d: DType): string {
   }
 }
 
+/**
+ * A conversion with the table's semantics: any -> bool is a != 0 (NaN is true); u32 -> i32 out of range
+ * gives INT32_MIN like every other conversion to i32 (the reference Cast; float -> i32 does so on x86);
+ * the rest are C conversions.
+ */
+function cast(a: string, from: DType, to: DType): string {
+  if (to === 'bool') return `((uint8_t)(${a} != 0))`;
+  if (from === to) return a;
+  if (from === 'u32' && to === 'i32') return `(${a} > 2147483647U ? (-2147483647 - 1) : (int32_t)${a})`;
+  return `((${type(to)})${a})`;
+}
+
 function loopOpen(v: string, extent: number, anns: readonly Annotation[], ctx: LoopContext): string[] {
   const lines: string[] = [];
   const omp = !ctx.insideParallel && anns.some((a) => a.kind === 'parallel');
@@ -158,7 +170,7 @@ export const C: Language = {
   unary,
   binary,
   select: (c, a, b) => `(${c} ? ${a} : ${b})`,
-  cast: (a, from, to) => (to === 'bool' ? `((uint8_t)(${a} != 0))` : from === to ? a : `((${type(to)})${a})`),
+  cast,
   indexLoad: (buffer, index) => `((int64_t)${buffer}[${index}])`,
   fileHeader: (p) => [
     `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s); generated, do not edit */`,
