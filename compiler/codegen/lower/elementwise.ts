@@ -3,8 +3,8 @@
  * broadcasting, Where, Clip, variadic Sum/Mean/Max/Min, Cast, Expand) and of `kiln.fused` regions.
  *
  * One loop nest over the output shape; each input is loaded at its broadcast position and the op's
- * scalar form (the scalar-op table, through scalar.ts) is stored. When no input broadcasts (each has the output's shape or one
- * element) the nest is a single flat loop over the element count.
+ * scalar form (the scalar-op table, through scalar.ts) is stored. When no input broadcasts (each has
+ * the output's shape or one element) the nest is a single flat loop over the element count.
  *
  * A `kiln.fused` region computes every body line at the iteration point as a `let t<j>`, so the
  * region's intermediates never touch memory. Without a reduction the iteration space is the shape of
