@@ -7,7 +7,9 @@
  *   rintf for the half-to-even `round`, powf, fmodf); the semantics are the scalar-op table's
  *   (compiler/ops/scalar-expr.ts): max/min as conditionals that propagate NaN and keep a on ties
  *   (fmaxf/fminf would drop NaN), float sign keeps NaN and -0, isnan as a != a (no -ffast-math),
- *   round_f16 as a round trip through _Float16; integer max/min/abs/sign as conditionals.
+ *   round_f16 as a round trip through _Float16; integer max/min/abs/sign as conditionals; signed
+ *   integer div/rem by -1 as -a/0 (MIN / -1 traps on x86). Integers wrap as the table says only under
+ *   -fwrapv (signed overflow is otherwise undefined in C).
  * - Kernels: `void NAME(const T *restrict inK, ..., T *restrict outK)`: inputs and constants const,
  *   every param restrict (a program never binds an output to a buffer another param reads).
  * - Annotations (at most one pragma line per kind): the outermost `parallel` loop gets `#pragma omp parallel for` (with `reduction(op:acc)`
@@ -79,7 +81,12 @@ const OPS: Partial<Record<BinaryOp, string>> = {
   add: '+', sub: '-', mul: '*', div: '/', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=', and: '&&', or: '||', xor: '!=',
 };
 
+const SIGNED_INTS: ReadonlySet<DType> = new Set(['i8', 'i16', 'i32', 'i64']);
+
 function binary(op: BinaryOp, a: string, b: string, d: DType): string {
+  // signed MIN / -1 and MIN % -1 trap on x86: -a (wrapping, -fwrapv) and 0 are the table's results
+  if (op === 'div' && SIGNED_INTS.has(d)) return `(${b} == -1 ? -${a} : ${a} / ${b})`;
+  if (op === 'fmod' && SIGNED_INTS.has(d)) return `(${b} == -1 ? 0 : ${a} % ${b})`;
   const sym = OPS[op];
   if (sym) return `(${a} ${sym} ${b})`;
   const f = isFloat(d);
