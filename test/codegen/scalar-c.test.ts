@@ -1,14 +1,15 @@
 /**
  * The C rendering of the scalar-op table against the table's JS evaluator: for every table entry, every
  * dtype the C target computes on (f32, f64, the integers, bool) and a few attribute variants, the
- * entry's kernel IR scalar (lower/scalar.ts over `ref` operands) is rendered with the C descriptor as one
- * function; one generated C file evaluates every function on rows of edge values and prints the results
+ * entry's kernel IR scalar (lower/scalar.ts over `ref` operands, shared subtrees bound to locals as the
+ * lowering binds them) is rendered with the C descriptor as one function; one generated C file evaluates every function on rows of edge values and prints the results
  * (floats as %a, exact), a child process runs it, and each result must match `evaluateOp` within the
  * table's tolerance for the output dtype (TOLERANCES; integers and bool exactly). Skipped without cc.
  *
  * Edge values include the integer extremes (INT_MIN / -1 is guarded by the C descriptor) but avoid float
  * -> int conversions of non-finite or out-of-range values (the table follows x86; C leaves them
- * undefined). The file is compiled with -fwrapv: the table's integers wrap.
+ * undefined). The file is compiled with -fwrapv (the table's integers wrap) and -O0, so every expression
+ * runs as written: an integer division hoisted out of its zero-divisor guard traps here.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,7 +24,7 @@ import { findOp, readAttrs } from '../../compiler/ops/registry.ts';
 import { type ScalarOp, evaluateOp, outputDType, scalarOp as tableEntry, scalarOpNames, withinTolerance } from '../../compiler/ops/scalar-ops.ts';
 import { LowerUnsupported } from '../../compiler/codegen/lower/context.ts';
 import { scalarOp } from '../../compiler/codegen/lower/scalar.ts';
-import { ref } from '../../compiler/codegen/kir.ts';
+import { type Scalar, ref } from '../../compiler/codegen/kir.ts';
 import { C } from '../../compiler/codegen/lang/c.ts';
 import { renderScalar } from '../../compiler/codegen/render.ts';
 import { haveCC } from './cc.ts';
@@ -118,8 +119,15 @@ test('every table entry renders to C that agrees with the JS evaluator', () => {
           if (!TYPES.includes(result as DType)) continue;
           const out = result as DType;
           const args = dtypes.map((t, k) => (t === undefined ? undefined : ref(`x${k}`, t)));
+          // shared subtrees become locals, as the lowering binds them (tests that none is hoisted out of a guard)
+          const lets: string[] = [];
+          const bind = (v: Scalar): Scalar => {
+            const local = `s${lets.length}`;
+            lets.push(`const ${C_TYPE(v.dtype)} ${local} = ${renderScalar(C, v)};`);
+            return ref(local, v.dtype);
+          };
           let expr;
-          try { expr = scalarOp(op, args, attrs, out); } catch (err) {
+          try { expr = scalarOp(op, args, attrs, out, bind); } catch (err) {
             if (err instanceof LowerUnsupported) { unsupported.push(`${op}(${dtypes.join(',')}): ${err.message}`); continue; }
             throw err;
           }
@@ -127,7 +135,7 @@ test('every table entry renders to C that agrees with the JS evaluator', () => {
           const castToInt = (op === 'Cast' || op === 'CastLike') && !(out === 'f32' || out === 'f64' || out === 'bool');
           const rows = Array.from({ length: ROWS }, (_, r) => dtypes.map((t, k) => (t === undefined ? undefined : value(t, r, k, castToInt, out.startsWith('u')))));
           const params = dtypes.map((t, k) => (t === undefined ? '' : `${C_TYPE(t)} x${k}`)).filter(Boolean);
-          fns.push(`static ${C_TYPE(out)} ${name}(${params.join(', ')}) { return ${renderScalar(C, expr)}; }`);
+          fns.push(`static ${C_TYPE(out)} ${name}(${params.join(', ')}) { ${lets.join(' ')} return ${renderScalar(C, expr)}; }`);
           cases.push({ name, op, attrs, dtypes, out, rows });
         }
       }
@@ -138,14 +146,16 @@ test('every table entry renders to C that agrees with the JS evaluator', () => {
     if (c.out === 'u64') return `printf("%llu\\n", (unsigned long long)${call});`;
     return `printf("%lld\\n", (long long)${call});`;
   };
-  const main = cases.flatMap((c) => c.rows.map((row) => print(c, `${c.name}(${row.flatMap((v, k) => (v === undefined ? [] : [cValue(v, c.dtypes[k]!)])).join(', ')})`)));
-  const src = ['#include <math.h>', '#include <stdint.h>', '#include <stdio.h>', ...fns,
+  // operands pass through a volatile (v_<dtype>) so the compiler cannot fold a call on constants
+  const main = cases.flatMap((c) => c.rows.map((row) => print(c, `${c.name}(${row.flatMap((v, k) => (v === undefined ? [] : [`v_${c.dtypes[k]}(${cValue(v, c.dtypes[k]!)})`])).join(', ')})`)));
+  const opaque = TYPES.map((d) => `static ${C_TYPE(d)} v_${d}(${C_TYPE(d)} x) { volatile ${C_TYPE(d)} v = x; return v; }`);
+  const src = ['#include <math.h>', '#include <stdint.h>', '#include <stdio.h>', ...opaque, ...fns,
     'int main(void) {', ...main.map((l) => `  ${l}`), '  return 0;', '}', ''].join('\n');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-scalar-c-'));
   try {
     const file = path.join(dir, 'scalar.c'), exe = path.join(dir, 'scalar');
     fs.writeFileSync(file, src);
-    const cc = spawnSync('cc', ['-std=c11', '-O1', '-fwrapv', '-Wall', '-Wno-unused-function', '-o', exe, file, '-lm'], { encoding: 'utf8', timeout: 300_000 });
+    const cc = spawnSync('cc', ['-std=c11', '-O0', '-fwrapv', '-Wall', '-Wno-unused-function', '-o', exe, file, '-lm'], { encoding: 'utf8', timeout: 300_000 });
     if (cc.status !== 0) assert.unreachable(`cc failed:\n${cc.stderr.slice(0, 3000)}`);
     const run = spawnSync(exe, [], { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (run.status !== 0) assert.unreachable(`the test program failed (${run.status}): ${run.stderr.slice(0, 2000)} ${String(run.error ?? "")}`);

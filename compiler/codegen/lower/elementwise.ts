@@ -30,6 +30,15 @@ function loadAt(x: Operand, shape: readonly number[], idx: readonly Index[], fla
   return load(x.name, flat ? idx[0] : broadcastIndex(x.shape, shape, idx), x.dtype);
 }
 
+/** Binds a value to a fresh local `s<k>` appended to `lets` (shared subtrees of a table tree). */
+function binder(n: LowerNode, lets: Stmt[]): (value: Scalar) => Scalar {
+  return (value) => {
+    const name = n.fresh('s');
+    lets.push({ k: 'let', name, value });
+    return ref(name, value.dtype);
+  };
+}
+
 /** Lowers a single elementwise node. */
 export function lowerElementwise(n: LowerNode): Lowered {
   const out = n.outputs[0];
@@ -40,7 +49,9 @@ export function lowerElementwise(n: LowerNode): Lowered {
   const body = loopNest(n, shape, (idx) => {
     const op = n.node.op === 'Expand' ? 'Identity' : n.node.op;
     const args = (n.node.op === 'Expand' ? n.inputs.slice(0, 1) : n.inputs).map((x) => x && loadAt(x, shape, idx, flat));
-    return [{ k: 'store', buffer: out.name, index: flat ? idx[0] ?? ic(0) : flatIndex(out.shape, idx), value: scalarOp(op, args, n.node.op === 'Expand' ? {} : n.parsed(), out.dtype) }];
+    const lets: Stmt[] = [];
+    const value = scalarOp(op, args, n.node.op === 'Expand' ? {} : n.parsed(), out.dtype, binder(n, lets));
+    return [...lets, { k: 'store', buffer: out.name, index: flat ? idx[0] ?? ic(0) : flatIndex(out.shape, idx), value }];
   });
   return { kind: 'kernel', body };
 }
@@ -64,7 +75,7 @@ export function lowerFused(n: LowerNode): Lowered {
     for (let j = 0; j < upto; j++) {
       const l = lines[j];
       const args = l.operands.map((o) => (o.kind === 'omitted' ? undefined : o.kind === 'input' ? loadAt(inp(o.index), shape, idx, false) : ref(`t${o.index}`, types[o.index].dtype)));
-      const value = scalarOp(l.op, args, parsedAttrs(l.op, l.attrs), types[j].dtype);
+      const value = scalarOp(l.op, args, parsedAttrs(l.op, l.attrs), types[j].dtype, binder(n, stmts));
       if (value.dtype !== types[j].dtype) throw new LowerUnsupported(`fused line t${j} (${l.op}) computes ${value.dtype} but its type is ${types[j].dtype}`);
       stmts.push({ k: 'let', name: `t${j}`, value });
     }

@@ -36,7 +36,7 @@ export function epilogue(n: LowerNode, v: Scalar, outIndex: Index): { lets: Stmt
       const r = input(n, 3);
       operands = [v, load(r.name, outIndex, r.dtype)];
     }
-    v = bind(scalarOp(op, operands, attrs, v.dtype));
+    v = bind(scalarOp(op, operands, attrs, v.dtype, bind));
   }
   return { lets, value: v };
 }

@@ -22,7 +22,7 @@ import { dtypeInfo } from '../../ir/dtype.ts';
 import { AttrReader, findOp, readAttrs } from '../../ops/registry.ts';
 import type { Attrs } from '../../ir/graph.ts';
 import { NOT_LOWERABLE, opExpr, scalarOp as tableEntry, scalarOpNames } from '../../ops/scalar-ops.ts';
-import { type Expr, type ScalarFn, type ScalarType, computeType, resultType } from '../../ops/scalar-expr.ts';
+import { type Expr, type ScalarFn, type ScalarType, computeType, isFloatType, resultType } from '../../ops/scalar-expr.ts';
 import { type BinaryOp, type Scalar, type UnaryOp, binary, cast, lit, select, unary } from '../kir.ts';
 import { LowerUnsupported } from './context.ts';
 
@@ -51,9 +51,50 @@ const FN_OPS: Readonly<Partial<Record<ScalarFn, { unary: UnaryOp } | { binary: B
 /** Kernel IR dtype of a table value type (the names coincide). */
 const dtypeOf = (t: ScalarType): DType => t;
 
-/** Translates a table tree into a kernel IR Scalar over `args`. */
-function translate(e: Expr, args: readonly (Scalar | undefined)[], op: string): Scalar {
-  const tr = (x: Expr) => translate(x, args, op);
+/** How often each op/convert node object occurs in a tree (the table shares subtrees by reference). */
+function uses(e: Expr, n: Map<Expr, number> = new Map()): Map<Expr, number> {
+  if (e.kind === 'input' || e.kind === 'const') return n;
+  const seen = n.has(e);
+  n.set(e, (n.get(e) ?? 0) + 1);
+  if (!seen) for (const a of e.kind === 'convert' ? [e.arg] : e.args) uses(a, n);
+  return n;
+}
+
+/**
+ * True when a subtree divides integers: the table guards a zero divisor with a select, so such a
+ * subtree must stay inside the select's chosen branch rather than be hoisted into a local.
+ */
+function mayTrap(e: Expr): boolean {
+  if (e.kind === 'input' || e.kind === 'const') return false;
+  if (e.kind === 'convert') return mayTrap(e.arg);
+  return ((e.fn === 'div' || e.fn === 'rem') && !isFloatType(e.type)) || e.args.some(mayTrap);
+}
+
+/** Translation state: the operands, shared subtrees already bound to locals, and how to bind one. */
+interface Translation {
+  readonly op: string;
+  readonly args: readonly (Scalar | undefined)[];
+  readonly uses: ReadonlyMap<Expr, number>;
+  readonly done: Map<Expr, Scalar>;
+  readonly bind?: (value: Scalar) => Scalar;
+}
+
+/** Translates a table tree into a kernel IR Scalar; a subtree used twice is bound once when `bind` is given. */
+function translate(e: Expr, t: Translation): Scalar {
+  const hit = t.done.get(e);
+  if (hit) return hit;
+  const v = translateNode(e, t);
+  if (t.bind && (t.uses.get(e) ?? 0) > 1 && v.k !== 'ref' && v.k !== 'lit' && v.k !== 'load' && !mayTrap(e)) {
+    const b = t.bind(v);
+    t.done.set(e, b);
+    return b;
+  }
+  return v;
+}
+
+function translateNode(e: Expr, t: Translation): Scalar {
+  const { op, args } = t;
+  const tr = (x: Expr) => translate(x, t);
   switch (e.kind) {
     case 'input': {
       const x = args[e.index];
@@ -79,15 +120,19 @@ function translate(e: Expr, args: readonly (Scalar | undefined)[], op: string): 
 
 /**
  * The scalar result of elementwise op `op` on `args` (omitted optional operands undefined), with the
- * op's parsed attributes (its OpDef.parseAttrs result); `out` is the result's tensor dtype.
+ * op's parsed attributes (its OpDef.parseAttrs result); `out` is the result's tensor dtype. `bind`, when
+ * given, turns a value into a local (a `let` the caller places before the use) and returns its ref: a
+ * subtree the table uses twice (Sigmoid's exp, Clip's lower bound, Mod's remainder) is then computed
+ * once; without it the subtree is repeated in the expression.
  */
-export function scalarOp(op: string, args: readonly (Scalar | undefined)[], attrs: unknown, out: DType): Scalar {
+export function scalarOp(op: string, args: readonly (Scalar | undefined)[], attrs: unknown, out: DType,
+  bind?: (value: Scalar) => Scalar): Scalar {
   const entry = tableEntry(op);
   if (!entry) throw new LowerUnsupported(`op ${op} has no scalar form${NOT_LOWERABLE[op] ? `: ${NOT_LOWERABLE[op]}` : ''}`);
   const tree = opExpr(entry, args.map((x) => x?.dtype), attrs ?? {});
   if (typeof tree === 'string') throw new LowerUnsupported(tree);
-  const v = translate(tree, args, op);
   if (computeType(out) !== resultType(tree)) throw new LowerUnsupported(`${op}: the table computes ${resultType(tree)}, the output is ${out}`);
+  const v = translate(tree, { op, args, uses: uses(tree), done: new Map(), bind });
   return cast(v, out); // f16 outputs: computed in f32, rounded at the store (widen.ts)
 }
 
