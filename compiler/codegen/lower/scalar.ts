@@ -8,7 +8,9 @@
  * Scalars: `input(i)` becomes operand i (an already loaded and broadcast Scalar), `const` a literal of
  * its type, each function `fn` the kernel IR operator of FN_OPS (select a select), `convert` a cast.
  * An op the table has no entry for, or whose entry rejects these dtypes or attributes, is
- * LowerUnsupported with the table's reason (NOT_LOWERABLE or opExpr's string).
+ * LowerUnsupported with the table's reason (NOT_LOWERABLE or opExpr's string). A subtree the table
+ * shares (one node object used twice) becomes one local through the caller's `bind`, except integer
+ * divisions, which must stay inside the select that guards their zero divisor.
  *
  * Precision contract (the table's, see scalar-ops.ts): f32, f16 and bf16 tensors compute in f32, f64 in
  * f64, integers in their own type. A `convert` to the value's own type is a rounding point of the JS
