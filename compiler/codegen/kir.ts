@@ -18,7 +18,7 @@
  *   - reductions: an accumulator (`acc`, with its combine and initial value) updated by `accum`
  *     inside loops and read after them; a parallel loop may only carry the accumulators it declares.
  * The scalar operators are a closed list (SCALAR_UNARY/SCALAR_BINARY) so a language descriptor can map
- * every one; the scalar-op table of compiler/ops (issue 10 part A item 3) is meant to produce these.
+ * every one; pointwise ops get them from the scalar-op table of compiler/ops (lower/scalar.ts).
  *
  * A Program is the kernels of a graph in execution order with buffer bindings: every program buffer is
  * a graph value (input, output, constant, intermediate) and each call passes program buffers to a
@@ -35,15 +35,24 @@ export type Index =
   /** An indirect index: the (integer) element of a buffer, e.g. Gather's indices. */
   | { readonly k: 'load'; readonly buffer: string; readonly index: Index };
 
-/** Unary scalar operators. */
+/**
+ * Unary scalar operators, with the semantics of the scalar-op table's functions (compiler/ops/scalar-expr.ts):
+ * `round` is round half to even, `sign` keeps NaN and -0, `round_f16` rounds a float to f16 precision
+ * and keeps its type, `isnan` gives bool (its node's dtype), `not` is on bool.
+ */
 export const SCALAR_UNARY = [
-  'neg', 'abs', 'not', 'exp', 'log', 'sqrt', 'tanh', 'erf', 'sin', 'cos', 'floor', 'ceil', 'round', 'sign',
+  'neg', 'abs', 'not', 'exp', 'expm1', 'log', 'log1p', 'sqrt', 'tanh', 'erf', 'sin', 'cos', 'floor', 'ceil', 'round',
+  'round_f16', 'sign', 'isnan',
 ] as const;
 export type UnaryOp = (typeof SCALAR_UNARY)[number];
 
-/** Binary scalar operators (comparisons give bool). */
+/**
+ * Binary scalar operators (comparisons give bool): integer `div` truncates, `fmod` is C's remainder (the
+ * sign of the dividend, on floats and ints), `max`/`min` propagate NaN and keep `a` on ties
+ * (max(a, b) = b > a || b != b ? b : a), as the table's functions and the reference reductions.
+ */
 export const SCALAR_BINARY = [
-  'add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'fmod', 'imod',
+  'add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'fmod',
   'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or', 'xor',
 ] as const;
 export type BinaryOp = (typeof SCALAR_BINARY)[number];

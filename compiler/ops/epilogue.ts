@@ -76,7 +76,7 @@ export interface ColumnBias {
 }
 
 /** The table op (and its parsed attributes) each step runs; `clip` reads its bounds as operands. */
-const STEP_OPS: Readonly<Record<EpilogueStep, { op: string; attrs: object }>> = {
+export const STEP_OPS: Readonly<Record<EpilogueStep, { op: string; attrs: object }>> = {
   relu: { op: 'Relu', attrs: {} },
   clip: { op: 'Clip', attrs: {} },
   sigmoid: { op: 'Sigmoid', attrs: {} },

@@ -3,9 +3,13 @@
  *
  * - Types: f32 float, f64 double, f16 _Float16 (storage only: kernels compute it in f32, widen.ts; GCC 12+
  *   and Clang 15+ on x86-64 and AArch64), intN_t/uintN_t, bool as uint8_t (0/1); index type int64_t.
- * - Math: the float or double libm function by the operand dtype (expf/exp, erff/erf, rintf for
- *   ONNX's half-to-even Round, fmaxf/fminf, powf, fmodf); integer max/min/abs/sign as conditionals;
- *   `imod` (sign of the divisor) as ((a % b) + b) % b.
+ * - Math: the float or double libm function by the operand dtype (expf/exp, expm1f, log1pf, erff/erf,
+ *   rintf for the half-to-even `round`, powf, fmodf); the semantics are the scalar-op table's
+ *   (compiler/ops/scalar-expr.ts): max/min as conditionals that propagate NaN and keep a on ties
+ *   (fmaxf/fminf would drop NaN), float sign keeps NaN and -0, isnan as a != a (no -ffast-math),
+ *   round_f16 as a round trip through _Float16; integer max/min/abs/sign as conditionals; signed
+ *   integer div/rem by -1 as -a/0 (MIN / -1 traps on x86). Integers wrap as the table says only under
+ *   -fwrapv (signed overflow is otherwise undefined in C).
  * - Kernels: `void NAME(const T *restrict inK, ..., T *restrict outK)`: inputs and constants const,
  *   every param restrict (a program never binds an output to a buffer another param reads).
  * - Annotations (at most one pragma line per kind): the outermost `parallel` loop gets `#pragma omp parallel for` (with `reduction(op:acc)`
@@ -61,9 +65,12 @@ function unary(op: UnaryOp, a: string, d: DType): string {
     case 'neg': return `(-${a})`;
     case 'not': return `(!${a})`;
     case 'abs': return f ? `${libm('fabs', d)}(${a})` : `(${a} < 0 ? -${a} : ${a})`;
-    case 'sign': return `((${type(d)})((${a} > 0) - (${a} < 0)))`;
+    // floats keep NaN and -0 (the table's sign); ints give -1/0/1
+    case 'sign': return f ? `(${a} > 0 ? ${literal(1, d)} : ${a} < 0 ? ${literal(-1, d)} : ${a})` : `((${type(d)})((${a} > 0) - (${a} < 0)))`;
     case 'round': return f ? `${libm('rint', d)}(${a})` : a;
     case 'floor': case 'ceil': return f ? `${libm(op, d)}(${a})` : a;
+    case 'isnan': return f ? `(${a} != ${a})` : '0';
+    case 'round_f16': return `((${type(d)})(_Float16)${a})`;
     default:
       if (!f) throw new Error(`the C target has no integer ${op}`);
       return `${libm(op, d)}(${a})`;
@@ -74,18 +81,35 @@ const OPS: Partial<Record<BinaryOp, string>> = {
   add: '+', sub: '-', mul: '*', div: '/', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=', and: '&&', or: '||', xor: '!=',
 };
 
+const SIGNED_INTS: ReadonlySet<DType> = new Set(['i8', 'i16', 'i32', 'i64']);
+
 function binary(op: BinaryOp, a: string, b: string, d: DType): string {
+  // signed MIN / -1 and MIN % -1 trap on x86: -a (wrapping, -fwrapv) and 0 are the table's results
+  if (op === 'div' && SIGNED_INTS.has(d)) return `(${b} == -1 ? -${a} : ${a} / ${b})`;
+  if (op === 'fmod' && SIGNED_INTS.has(d)) return `(${b} == -1 ? 0 : ${a} % ${b})`;
   const sym = OPS[op];
   if (sym) return `(${a} ${sym} ${b})`;
   const f = isFloat(d);
   switch (op) {
-    case 'max': return f ? `${libm('fmax', d)}(${a}, ${b})` : `(${a} > ${b} ? ${a} : ${b})`;
-    case 'min': return f ? `${libm('fmin', d)}(${a}, ${b})` : `(${a} < ${b} ? ${a} : ${b})`;
+    // NaN propagates, ties keep a (fmaxf/fminf drop NaN)
+    case 'max': return f ? `(${b} > ${a} || ${b} != ${b} ? ${b} : ${a})` : `(${b} > ${a} ? ${b} : ${a})`;
+    case 'min': return f ? `(${b} < ${a} || ${b} != ${b} ? ${b} : ${a})` : `(${b} < ${a} ? ${b} : ${a})`;
     case 'pow': return f ? `${libm('pow', d)}(${a}, ${b})` : `((${type(d)})pow((double)${a}, (double)${b}))`;
     case 'fmod': return f ? `${libm('fmod', d)}(${a}, ${b})` : `(${a} % ${b})`;
-    case 'imod': return `((${a} % ${b} + ${b}) % ${b})`;
     default: throw new Error(`the C target has no operator ${op}`);
   }
+}
+
+/**
+ * A conversion with the table's semantics: any -> bool is a != 0 (NaN is true); u32 -> i32 out of range
+ * gives INT32_MIN like every other conversion to i32 (the reference Cast; float -> i32 does so on x86);
+ * the rest are C conversions.
+ */
+function cast(a: string, from: DType, to: DType): string {
+  if (to === 'bool') return `((uint8_t)(${a} != 0))`;
+  if (from === to) return a;
+  if (from === 'u32' && to === 'i32') return `(${a} > 2147483647U ? (-2147483647 - 1) : (int32_t)${a})`;
+  return `((${type(to)})${a})`;
 }
 
 function loopOpen(v: string, extent: number, anns: readonly Annotation[], ctx: LoopContext): string[] {
@@ -153,7 +177,7 @@ export const C: Language = {
   unary,
   binary,
   select: (c, a, b) => `(${c} ? ${a} : ${b})`,
-  cast: (a, from, to) => (to === 'bool' ? `((uint8_t)(${a} != 0))` : from === to ? a : `((${type(to)})${a})`),
+  cast,
   indexLoad: (buffer, index) => `((int64_t)${buffer}[${index}])`,
   fileHeader: (p) => [
     `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s); generated, do not edit */`,

@@ -3,8 +3,8 @@
  * broadcasting, Where, Clip, variadic Sum/Mean/Max/Min, Cast, Expand) and of `kiln.fused` regions.
  *
  * One loop nest over the output shape; each input is loaded at its broadcast position and the op's
- * scalar form (scalar.ts) is stored. When no input broadcasts (each has the output's shape or one
- * element) the nest is a single flat loop over the element count.
+ * scalar form (the scalar-op table, through scalar.ts) is stored. When no input broadcasts (each has
+ * the output's shape or one element) the nest is a single flat loop over the element count.
  *
  * A `kiln.fused` region computes every body line at the iteration point as a `let t<j>`, so the
  * region's intermediates never touch memory. Without a reduction the iteration space is the shape of
@@ -14,7 +14,7 @@
  */
 import { type Index, type Scalar, type Stmt, ic, load, ref } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcastIndex, flatIndex, loopNest } from './context.ts';
-import { SCALAR_OPS, checkDType, checkedAttrs, scalarOp } from './scalar.ts';
+import { SCALAR_OPS, checkDType, checkedAttrs, parsedAttrs, scalarOp } from './scalar.ts';
 import { parseBodyLine } from '../../ops/fused-body.ts';
 import { isBodyReduction } from '../../ops/fused-region.ts';
 import { type ReduceKind, reduceKind, reduceNest, resolveReduceAxes } from './reduce.ts';
@@ -30,6 +30,15 @@ function loadAt(x: Operand, shape: readonly number[], idx: readonly Index[], fla
   return load(x.name, flat ? idx[0] : broadcastIndex(x.shape, shape, idx), x.dtype);
 }
 
+/** Binds a value to a fresh local `s<k>` appended to `lets` (shared subtrees of a table tree). */
+function binder(n: LowerNode, lets: Stmt[]): (value: Scalar) => Scalar {
+  return (value) => {
+    const name = n.fresh('s');
+    lets.push({ k: 'let', name, value });
+    return ref(name, value.dtype);
+  };
+}
+
 /** Lowers a single elementwise node. */
 export function lowerElementwise(n: LowerNode): Lowered {
   const out = n.outputs[0];
@@ -40,7 +49,9 @@ export function lowerElementwise(n: LowerNode): Lowered {
   const body = loopNest(n, shape, (idx) => {
     const op = n.node.op === 'Expand' ? 'Identity' : n.node.op;
     const args = (n.node.op === 'Expand' ? n.inputs.slice(0, 1) : n.inputs).map((x) => x && loadAt(x, shape, idx, flat));
-    return [{ k: 'store', buffer: out.name, index: flat ? idx[0] ?? ic(0) : flatIndex(out.shape, idx), value: scalarOp(op, args, n.attrs, out.dtype) }];
+    const lets: Stmt[] = [];
+    const value = scalarOp(op, args, n.node.op === 'Expand' ? {} : n.parsed(), out.dtype, binder(n, lets));
+    return [...lets, { k: 'store', buffer: out.name, index: flat ? idx[0] ?? ic(0) : flatIndex(out.shape, idx), value }];
   });
   return { kind: 'kernel', body };
 }
@@ -64,7 +75,7 @@ export function lowerFused(n: LowerNode): Lowered {
     for (let j = 0; j < upto; j++) {
       const l = lines[j];
       const args = l.operands.map((o) => (o.kind === 'omitted' ? undefined : o.kind === 'input' ? loadAt(inp(o.index), shape, idx, false) : ref(`t${o.index}`, types[o.index].dtype)));
-      const value = scalarOp(l.op, args, checkedAttrs(l.op, l.attrs), types[j].dtype);
+      const value = scalarOp(l.op, args, parsedAttrs(l.op, l.attrs), types[j].dtype, binder(n, stmts));
       if (value.dtype !== types[j].dtype) throw new LowerUnsupported(`fused line t${j} (${l.op}) computes ${value.dtype} but its type is ${types[j].dtype}`);
       stmts.push({ k: 'let', name: `t${j}`, value });
     }

@@ -1,12 +1,14 @@
 /**
  * The epilogue of the fused compute ops (kiln.gemm, kiln.matmul, kiln.conv) in kernel IR: the steps of
  * compiler/ops/epilogue.ts applied to the accumulated (and biased) value of one output element before
- * its one store. Each step's result is a local, so no expression is repeated however long the chain.
+ * its one store. Each step is its scalar-op table entry (the op of STEP_OPS, through scalar.ts), so the
+ * compiled epilogue and the reference one (compiler/ops/epilogue.ts) share one formula.
+ * Each step's result is a local, so no expression is repeated however long the chain.
  */
-import { type Index, type Scalar, type Stmt, binary, lit, load, ref, select, unary } from '../kir.ts';
-import { readEpilogue } from '../../ops/epilogue.ts';
+import { type Index, type Scalar, type Stmt, lit, load, ref } from '../kir.ts';
+import { STEP_OPS, readEpilogue } from '../../ops/epilogue.ts';
 import { type LowerNode, input } from './context.ts';
-import { geluErf, geluTanh } from './scalar.ts';
+import { scalarOp } from './scalar.ts';
 
 /**
  * The epilogue of a fused node as statements: the value before the steps, then one local per step
@@ -26,23 +28,15 @@ export function epilogue(n: LowerNode, v: Scalar, outIndex: Index): { lets: Stmt
   };
   v = bind(v);
   for (const s of ep.steps) {
-    switch (s) {
-      case 'relu': v = select(binary('lt', v, c(0)), c(0), v); break;
-      case 'clip':
-        if (ep.clipMin > -Infinity) v = bind(select(binary('lt', v, c(ep.clipMin)), c(ep.clipMin), v));
-        if (ep.clipMax < Infinity) v = select(binary('gt', v, c(ep.clipMax)), c(ep.clipMax), v);
-        break;
-      case 'sigmoid': v = binary('div', c(1), binary('add', c(1), unary('exp', unary('neg', v)))); break;
-      case 'hardswish': v = binary('mul', v, binary('max', c(0), binary('min', c(1), binary('add', binary('div', v, c(6)), c(0.5))))); break;
-      case 'gelu': v = geluErf(v); break;
-      case 'gelu_tanh': v = geluTanh(v); break;
-      case 'add': {
-        const r = input(n, 3);
-        v = binary('add', v, load(r.name, outIndex, r.dtype));
-        break;
-      }
+    const { op, attrs } = STEP_OPS[s];
+    let operands: (Scalar | undefined)[] = [v];
+    if (s === 'clip') {
+      operands = [v, ep.clipMin > -Infinity ? c(ep.clipMin) : undefined, ep.clipMax < Infinity ? c(ep.clipMax) : undefined];
+    } else if (s === 'add') {
+      const r = input(n, 3);
+      operands = [v, load(r.name, outIndex, r.dtype)];
     }
-    v = bind(v);
+    v = bind(scalarOp(op, operands, attrs, v.dtype, bind));
   }
   return { lets, value: v };
 }

@@ -144,6 +144,7 @@ export function lowerArgReduce(n: LowerNode): Lowered {
   const t = x.dtype;
   const extreme: Combine = n.node.op === 'ArgMax' ? 'max' : 'min';
   const kept = x.shape.map((d, i) => (i === axis ? 1 : d));
+  const hit = (v: Scalar, best: Scalar) => (dtypeInfo(t).isFloat ? binary('or', binary('eq', v, best), unary('isnan', v, 'bool')) : binary('eq', v, best));
   const body = loopNest(n, kept, (idx) => {
     const m = n.fresh('best'), p = n.fresh('pos');
     const j0 = n.fresh('j'), j1 = n.fresh('j');
@@ -154,7 +155,8 @@ export function lowerArgReduce(n: LowerNode): Lowered {
       { k: 'acc', name: m, dtype: t, combine: extreme, init: initOf(extreme, t) },
       loop(j0, len, [{ k: 'accum', name: m, value: xv(j0) }]),
       { k: 'acc', name: p, dtype: 'i64', combine: a.selectLast ? 'max' : 'min', init: miss },
-      loop(j1, len, [{ k: 'accum', name: p, value: select(binary('eq', xv(j1), ref(m, t)), pos(j1), miss) }]),
+      // max/min propagate NaN: a NaN extreme is found at the NaN elements (the reference ranks NaN first)
+      loop(j1, len, [{ k: 'accum', name: p, value: select(hit(xv(j1), ref(m, t)), pos(j1), miss) }]),
       { k: 'store', buffer: out.name, index: flatIndex(kept, idx), value: cast(ref(p, 'i64'), out.dtype) },
     ];
   });
