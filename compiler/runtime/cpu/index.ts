@@ -86,7 +86,9 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
 
   progress('compiling', 0.1);
   const name = program.name.slice(0, 64) || 'model';
-  const built = await buildSharedObject(source, { name, openmp: true });
+  // -fwrapv: the scalar-op table's integers wrap (signed overflow is otherwise undefined in C);
+  // -fno-math-errno: libm calls set no errno, so repeated calls can be merged (results unchanged)
+  const built = await buildSharedObject(source, { name, openmp: true, extraFlags: ['-fwrapv', '-fno-math-errno'] });
   cancelled();
 
   progress('loading', 0.9);
