@@ -57,6 +57,8 @@ export interface SessionRun {
   readonly timing: ProgramTiming;
   /** Outputs with statistics, for views. */
   readonly run: RunTiming;
+  /** The program that ran (kept by the Session per step graph, backend and threads). */
+  readonly program: Program;
 }
 
 const programs = new WeakMap<Graph, Map<string, Promise<Program>>>();
@@ -88,11 +90,13 @@ export async function executeStep(s: Session, opts: ExecuteOptions = {}, perKern
   const timing = await timeProgram(program, inputs, {
     warmup: opts.warmup, repeat: opts.repeat, perKernel, beforeRun: opts.beforeRun, onKernel: opts.onKernel, signal: opts.signal,
   });
-  return { label, step, backend: backend.name, graph, inputs, timing, run: runTiming(graph, timing) };
+  return { label, step, backend: backend.name, graph, inputs, timing, run: runTiming(graph, timing), program };
 }
 
 /** Per-node timings of a step of `s` on a backend (see the module header). */
 export async function timeStep(s: Session, opts: ExecuteOptions = {}): Promise<NodeTimings> {
   const r = await executeStep(s, opts, true);
-  return nodeTimings(r.graph, r.inputs, r.timing, r.label);
+  // the device's FP32 peak, for "% of peak": a backend that cannot measure it (or a probe that fails) leaves it unknown
+  const peak = r.program.peakGflops ? await r.program.peakGflops().catch(() => null) : null;
+  return nodeTimings(r.graph, r.inputs, r.timing, r.label, peak);
 }

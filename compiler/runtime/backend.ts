@@ -71,6 +71,11 @@ export interface Program {
   /** Runs on inputs by graph input name; outputs in `graph.outputs` order. */
   run(inputs: ReadonlyMap<string, Tensor>, opts?: RunOptions): Promise<Tensor[]>;
   readonly artifacts: readonly Artifact[];
+  /**
+   * The measured FP32 peak in GFLOP/s of the device this program runs on, at its thread count: the
+   * denominator of the timings' "% of peak" (absent when the backend does not know it).
+   */
+  peakGflops?(): Promise<number>;
   /** Releases native resources (a loaded library, device buffers); the program cannot run after. */
   dispose(): Promise<void>;
 }

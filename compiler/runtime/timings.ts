@@ -73,7 +73,14 @@ export class NodeTimings {
     readonly outputs: readonly Tensor[],
     /** A label for titles (e.g. `zoo:mlp at step 9`); default the graph name. */
     readonly label = graphName,
+    /** The device's measured FP32 peak in GFLOP/s (the program's `peakGflops`); null when unknown. */
+    readonly peakGflops: number | null = null,
   ) {}
+
+  /** Percent of the FP32 peak that `gflops` reaches (null without a peak or a rate). */
+  pctOfPeak(gflops: number | null): number | null {
+    return gflops !== null && this.peakGflops !== null && this.peakGflops > 0 ? (100 * gflops) / this.peakGflops : null;
+  }
 
   /** Number of timed runs. */
   get repeat(): number {
@@ -116,7 +123,8 @@ export class NodeTimings {
 
   /**
    * One row per node in graph order. Columns: index i32, node utf8, op utf8, ms f64, share_pct f64,
-   * flops f64, gflop_per_s f64 (null without a FLOP estimate), provenance list<utf8>.
+   * flops f64, gflop_per_s f64 (null without a FLOP estimate), pct_of_peak f64 (gflop_per_s over the
+   * device's measured FP32 peak; null when either is unknown), provenance list<utf8>.
    */
   table(nodes: readonly NodeTiming[] = this.nodes, title = `node timings of ${this.label} (median of ${this.repeat} run${this.repeat === 1 ? '' : 's'})`): ResultTable {
     return buildTable(title, [
@@ -127,11 +135,12 @@ export class NodeTimings {
       { name: 'share_pct', type: 'f64', values: nodes.map((n) => this.share(n.ms)) },
       { name: 'flops', type: 'f64', values: nodes.map((n) => n.flops) },
       { name: 'gflop_per_s', type: 'f64', values: nodes.map((n) => gflopPerS(n.flops, n.ms)) },
+      { name: 'pct_of_peak', type: 'f64', values: nodes.map((n) => this.pctOfPeak(gflopPerS(n.flops, n.ms))) },
       { name: 'provenance', type: 'list<utf8>', values: nodes.map((n) => n.provenance) },
     ]);
   }
 
-  /** Columns: op utf8, nodes i32, ms f64, share_pct f64, flops f64, gflop_per_s f64; slowest first. */
+  /** Columns: op utf8, nodes i32, ms f64, share_pct f64, flops f64, gflop_per_s f64, pct_of_peak f64; slowest first. */
   opTable(title = `time by op of ${this.label}`): ResultTable {
     const ops = this.byOp();
     return buildTable(title, [
@@ -141,6 +150,7 @@ export class NodeTimings {
       { name: 'share_pct', type: 'f64', values: ops.map((o) => this.share(o.ms)) },
       { name: 'flops', type: 'f64', values: ops.map((o) => o.flops) },
       { name: 'gflop_per_s', type: 'f64', values: ops.map((o) => gflopPerS(o.flops, o.ms)) },
+      { name: 'pct_of_peak', type: 'f64', values: ops.map((o) => this.pctOfPeak(gflopPerS(o.flops, o.ms))) },
     ]);
   }
 }
@@ -229,7 +239,8 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
  * to the nodes it computes, split evenly when it computes several (so the sums stay right); a node no
  * kernel reported takes 0. FLOPs are counted at the sizes of `inputs`.
  */
-export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, timing: ProgramTiming, label = graph.name): NodeTimings {
+export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, timing: ProgramTiming, label = graph.name,
+  peakGflops: number | null = null): NodeTimings {
   const index = new Map<string, number>();
   graph.nodes.forEach((n, i) => { if (nodeId(n)) index.set(nodeId(n), i); });
   const ms = graph.nodes.map(() => 0);
@@ -246,7 +257,7 @@ export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, t
     index: i, node: nodeId(n) || `#${i} ${n.op}`, op: n.op, ms: ms[i],
     flops: nodeFlops(n, n.inputs.map((v) => (v ? types.get(v) : undefined))), provenance: graph.nodes[i].loc,
   }));
-  return new NodeTimings(graph.name, nodes, timing.times, timing.outputs, label);
+  return new NodeTimings(graph.name, nodes, timing.times, timing.outputs, label, peakGflops);
 }
 
 /** The outcome of a timed run: outputs with statistics and run times. */

@@ -31,6 +31,7 @@ import { loweringUnsupported } from '../../compiler/codegen/lower/index.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import { conformanceDir } from '../support/paths.ts';
 import { sameBits } from './arena-support.ts';
+import { Session } from '../../compiler/session.ts';
 
 // compiler/runtime/backends.ts (the one list) registers cpu; importing it is all a caller does
 import '../../compiler/runtime/backends.ts';
@@ -140,6 +141,23 @@ withCC('mlp: artifacts are present and a second prepare of the same graph is a c
     await first.dispose();
     await second.dispose();
   }
+});
+
+withCC('Session timings on cpu: GFLOP/s and % of the measured FP32 peak per node', async () => {
+  const s = Session.load('zoo:mlp');
+  s.stepTo(s.pipelineEntries.length);
+  const t = await s.timings({ backend: 'cpu', repeat: 2, threads: 1 });
+  assert.ok(t.peakGflops !== null && t.peakGflops > 0, `the program reports the peak (${t.peakGflops})`);
+  const table = t.table();
+  const ops = table.column('op') as string[], rate = table.column('gflop_per_s') as (number | null)[];
+  const pct = table.column('pct_of_peak') as (number | null)[];
+  ops.forEach((op, i) => {
+    if (rate[i] === null) assert.is(pct[i], null, `${op}: no rate, no percentage`);
+    else assert.ok(Math.abs(pct[i]! - (100 * rate[i]!) / t.peakGflops!) < 1e-9, `${op}: ${pct[i]}% = 100 × ${rate[i]} / ${t.peakGflops}`);
+  });
+  assert.ok(pct.some((p) => p !== null && p > 0), 'some node has a percentage');
+  const ref = await s.timings({ backend: 'ref', repeat: 1 });
+  assert.is(ref.peakGflops, null, 'the reference executor reports no device peak');
 });
 
 withCC('mlp: a wrong input is refused with its name and types', async () => {

@@ -46,6 +46,13 @@ test('hand-made timings: totals, shares, top, by op', () => {
   assert.equal(ops.column('op'), ['Conv', 'Add', 'Relu']);
   assert.equal(ops.column('share_pct'), [80, 10, 10]);
   assert.equal(ops.column('gflop_per_s'), [2, 0.001, null]);
+  assert.equal(t.column('pct_of_peak'), [null, null, null, null], 'no peak known: no percentage');
+});
+
+test('% of peak: each rate over the device FP32 peak the program reports', () => {
+  const withPeak = new NodeTimings('g', hand.nodes, hand.runMs, [], 'g', 4);
+  assert.equal(withPeak.table().column('pct_of_peak'), [50, null, 50, 0.025], '2 GFLOP/s of a 4 GFLOP/s peak is 50%');
+  assert.equal(withPeak.opTable().column('pct_of_peak'), [50, 0.025, null]);
 });
 
 /**

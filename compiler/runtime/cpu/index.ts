@@ -35,6 +35,7 @@ import { findCCompiler } from '../native/c-compiler.ts';
 import { buildSharedObject } from '../native/object-cache.ts';
 import { loadLibrary } from '../native/library.ts';
 import { cpuInfo } from '../native/cpu-features.ts';
+import { fp32PeakGflops } from '../native/peak.ts';
 import fs from 'node:fs';
 import type { Artifact, Backend, PrepareOptions, Program, RunOptions, Unsupported } from '../backend.ts';
 import { checkInputs } from '../inputs.ts';
@@ -139,6 +140,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
 
   return {
     backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts,
+    peakGflops: () => fp32PeakGflops({ threads }), // probed once per CPU and thread count, then cached on disk
     async run(given: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
       if (disposed) throw new KilnError('this cpu program was disposed; prepare it again');
       checkInputs(graph, given); // names, dtypes and shapes (inputs.ts); shapes are concrete here
