@@ -29,12 +29,13 @@ import { nodeId } from '../ir/graph.ts';
 import { Tensor } from '../ir/tensor.ts';
 import { type DType, type TensorData, dtypeInfo } from '../ir/dtype.ts';
 import { KilnError } from '../errors.ts';
-import { findOp, getOp } from '../ops/registry.ts';
+import { getOp } from '../ops/registry.ts';
 import { nodeAttrs } from '../ops/infer.ts';
 import type { MemoryPlan, PlannedLayout, PlanOptions } from '../schedule/plan.ts';
 import { assertValidPlan, planMemory } from '../schedule/index.ts';
 import type { Backend, Program, RunOptions, Unsupported } from './backend.ts';
 import { checkInputs } from './inputs.ts';
+import { referenceUnsupported } from './ref-backend.ts';
 
 /** Sub-byte dtypes, packed in the plan's bytes: their width in bits. */
 const PACKED_BITS: Partial<Record<DType, number>> = { i4: 4, u4: 4, f4e2m1: 4, i2: 2, u2: 2 };
@@ -65,9 +66,9 @@ export function arenaUnsupported(graph: Graph): Unsupported[] {
     const why = dtypeProblem(v.type.dtype);
     if (why) out.push({ reason: `'${v.name}': ${why}` });
   }
-  const dtypes = new Map<string, DType>();
-  for (const v of [...graph.inputs, ...graph.constants]) dtypes.set(v.name, v.type.dtype);
-  for (const n of graph.nodes) n.outputs.forEach((o, k) => { if (o && n.types[k]) dtypes.set(o, n.types[k].dtype); });
+  // the arena runs the reference kernels: what they cannot run, it cannot either (one reason per node)
+  const byReference = new Map<string, Unsupported>();
+  for (const u of referenceUnsupported(graph)) if (u.node !== undefined && !byReference.has(u.node)) byReference.set(u.node, u);
   for (const node of graph.nodes) {
     const id = nodeId(node);
     const place = { node: id, op: node.op };
@@ -75,9 +76,8 @@ export function arenaUnsupported(graph: Graph): Unsupported[] {
     if (bad) { out.push({ ...place, reason: dtypeProblem(bad.dtype)! }); continue; }
     const runtime = node.types.find((t, k) => node.outputs[k] && t.shape.some((d) => typeof d === 'string' && !inputSymbols.has(d)));
     if (runtime) { out.push({ ...place, reason: 'its output size is known only at run time; a memory plan needs every size' }); continue; }
-    const refused = findOp(node.op)?.unsupportedDTypes;
-    const hit = refused?.length ? [...node.inputs, ...node.outputs].map((v) => (v ? dtypes.get(v) : undefined)).find((d) => d && refused.includes(d)) : undefined;
-    if (hit) out.push({ ...place, reason: `op ${node.op} does not support ${hit}` });
+    const ref = byReference.get(id);
+    if (ref) out.push(ref);
   }
   return out;
 }
