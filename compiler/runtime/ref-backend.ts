@@ -8,8 +8,7 @@
  * id) from the executor's per-node hook. No artifacts.
  */
 import type { Graph } from '../ir/graph.ts';
-import type { DType } from '../ir/dtype.ts';
-import { nodeId } from '../ir/graph.ts';
+import { nodeId, valueTypes } from '../ir/graph.ts';
 import { findOp } from '../ops/registry.ts';
 import { KilnError } from '../errors.ts';
 import type { Backend, Program, Unsupported } from './backend.ts';
@@ -17,10 +16,7 @@ import { runReference } from './reference.ts';
 
 /** Nodes of `graph` the reference kernels cannot run, in graph order, with reasons. */
 export function referenceUnsupported(graph: Graph): Unsupported[] {
-  const dtypes = new Map<string, DType>();
-  for (const i of graph.inputs) dtypes.set(i.name, i.type.dtype);
-  for (const c of graph.constants) dtypes.set(c.name, c.type.dtype);
-  for (const n of graph.nodes) n.outputs.forEach((o, k) => { if (o && n.types[k]) dtypes.set(o, n.types[k].dtype); });
+  const types = valueTypes(graph);
   const out: Unsupported[] = [];
   for (const node of graph.nodes) {
     const def = findOp(node.op);
@@ -30,7 +26,7 @@ export function referenceUnsupported(graph: Graph): Unsupported[] {
     }
     const bad = def.unsupportedDTypes;
     if (!bad?.length) continue;
-    const used = [...node.inputs, ...node.outputs].filter(Boolean).map((v) => dtypes.get(v));
+    const used = [...node.inputs, ...node.outputs].filter(Boolean).map((v) => types.get(v)?.dtype);
     const hit = used.find((d) => d !== undefined && bad.includes(d));
     if (hit) out.push({ node: nodeId(node), op: node.op, reason: `op ${node.op} does not support ${hit}` });
   }
