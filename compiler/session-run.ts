@@ -12,10 +12,9 @@
 import type { Graph } from './ir/graph.ts';
 import type { Tensor } from './ir/tensor.ts';
 import type { Session } from './session.ts';
-import { KilnError } from './errors.ts';
 import { requireStaticShapes } from './ops/bind-shapes.ts';
 import type { KernelEvent, Program } from './runtime/backend.ts';
-import { DEFAULT_BACKEND, useBackend } from './runtime/backends.ts';
+import { DEFAULT_BACKEND, requireSupported, useBackend } from './runtime/backends.ts';
 import { bindInputs } from './runtime/inputs.ts';
 import { type NodeTimings, type ProgramTiming, type RunTiming, nodeTimings, runTiming, timeProgram } from './runtime/timings.ts';
 
@@ -71,12 +70,7 @@ export async function executeStep(s: Session, opts: ExecuteOptions = {}, perKern
   const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND);
   if (!opts.inputs) requireStaticShapes(st.graph, 'running a step');
   const { graph, inputs } = bindInputs(st.graph, opts.inputs ? { tensors: opts.inputs } : { random: { seed: opts.seed ?? 0 } });
-  const unsupported = backend.unsupported(graph);
-  if (unsupported.length) {
-    const u = unsupported[0];
-    throw new KilnError(`backend ${backend.name} cannot run ${unsupported.length} node${unsupported.length === 1 ? '' : 's'} of ${label}; first: ${u.reason}`,
-      { ...(u.node !== undefined ? { node: u.node } : {}), ...(u.op !== undefined ? { op: u.op } : {}) });
-  }
+  requireSupported(backend, graph, label);
   const key = `${backend.name}/${opts.threads ?? ''}`;
   let byBackend = programs.get(graph);
   if (!byBackend) programs.set(graph, (byBackend = new Map()));

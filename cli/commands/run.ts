@@ -22,7 +22,7 @@ import { loadModel } from '../../compiler/load.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
 import { TARGETS } from '../../compiler/passes/all.ts';
 import { bindInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
-import { DEFAULT_BACKEND, backendNames, useBackend } from '../../compiler/runtime/backends.ts';
+import { DEFAULT_BACKEND, backendNames, requireSupported, useBackend } from '../../compiler/runtime/backends.ts';
 import { timeProgram } from '../../compiler/runtime/timings.ts';
 import {
   DEFAULT_TOLERANCE, type ExpectedOutput, type OutputCheck, checkOutputs, readExpectedOutputs,
@@ -74,12 +74,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const expected = values.inputs ? expectedOutputs(values.inputs, graph.outputs) : [];
 
-  const unsupported = backend.unsupported(graph);
-  if (unsupported.length) {
-    const u = unsupported[0];
-    throw new KilnError(`backend ${backend.name} cannot run ${unsupported.length} node${unsupported.length === 1 ? '' : 's'} of this model; first: ${u.reason}`,
-      { file: positionals[0], ...(u.node !== undefined ? { node: u.node } : {}), ...(u.op !== undefined ? { op: u.op } : {}) });
-  }
+  requireSupported(backend, graph, 'this model', positionals[0]);
   const program = await backend.prepare(graph, undefined);
   let timing;
   try {

@@ -10,6 +10,7 @@ import { refBackend } from './ref-backend.ts';
 import { arenaBackend } from './arena.ts';
 import { cpuBackend } from './cpu/index.ts';
 import { KilnError } from '../errors.ts';
+import type { Graph } from '../ir/graph.ts';
 
 export { backendNames, findBackend, registerBackend } from './backend.ts';
 export type { Backend, Program, Unsupported, KernelEvent, RunOptions, PrepareOptions, Artifact } from './backend.ts';
@@ -22,6 +23,18 @@ export const DEFAULT_BACKEND = BACKENDS[0].name;
 
 // registered once even if this module is reached through two specifiers
 for (const b of BACKENDS) if (!findBackend(b.name)) registerBackend(b);
+
+/**
+ * Throws when `backend` cannot run all of `graph`: one KilnError saying how many nodes of `what` it
+ * cannot run and the first one's reason, placed at that node (and `file` when given).
+ */
+export function requireSupported(backend: Backend, graph: Graph, what: string, file?: string): void {
+  const unsupported = backend.unsupported(graph);
+  if (!unsupported.length) return;
+  const u = unsupported[0];
+  throw new KilnError(`backend ${backend.name} cannot run ${unsupported.length} node${unsupported.length === 1 ? '' : 's'} of ${what}; first: ${u.reason}`,
+    { ...(file !== undefined ? { file } : {}), ...(u.node !== undefined ? { node: u.node } : {}), ...(u.op !== undefined ? { op: u.op } : {}) });
+}
 
 /**
  * The backend named `name`, checked to be able to run here: an unknown name is a KilnError listing the
