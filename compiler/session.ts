@@ -44,10 +44,12 @@ import { diffTable } from './results/diff.ts';
 import type { MemoryPlan } from './schedule/plan.ts';
 import { planMemoryCached, type MemoryOptions } from './results/memory.ts';
 import type { NodeTimings } from './runtime/timings.ts';
-import { type ExecuteOptions, type SessionRun, executeStep, timeStep } from './session-run.ts';
+import { type ExecuteOptions, type SessionRun, ProgramCache, executeStep, timeStep } from './session-run.ts';
+import { SnapshotArtifacts } from './session-artifacts.ts';
 
 export { Comparison } from './session-compare.ts';
-export type { ExecuteOptions, SessionRun } from './session-run.ts';
+export type { ExecuteOptions, SessionRun, PreparedStep } from './session-run.ts';
+export { SnapshotArtifacts, STAGES, type Stage, type StageText, type NodeKernel } from './session-artifacts.ts';
 
 /** Options of `Session.load`. */
 export interface SessionOptions extends LoadOptions {
@@ -95,6 +97,8 @@ export class Session {
   private checkOn: boolean;
   private rtol: number;
   private atol: number;
+  /** Programs prepared for this session's steps (session-run.ts); disposed by `close()`. */
+  readonly programs = new ProgramCache();
 
   private constructor(private readonly shared: Shared, first: Step[], entries: PipelineEntry[], cursor: number,
     private readonly opts: SessionOptions, private readonly manager: PassManager) {
@@ -175,6 +179,7 @@ export class Session {
     this.entries = entries;
     this.steps = this.steps.slice(0, Math.min(this.steps.length, keep + 1));
     this.cursor = Math.min(this.cursor, this.steps.length - 1);
+    void this.programs.retain(this.steps.map((st) => st.graph)); // programs of dropped snapshots are disposed
     return this;
   }
 
@@ -404,6 +409,19 @@ export class Session {
   /** Per-node timings of a step on a backend: medians over `repeat` runs, joined to IR node ids. */
   timings(opts: ExecuteOptions = {}): Promise<NodeTimings> {
     return timeStep(this, opts);
+  }
+
+  /**
+   * Every stage of a step's snapshot (default current) as an artifact: IR text, memory plan, kernel IR,
+   * C source, and what a backend built for it (compiler/session-artifacts.ts).
+   */
+  artifacts(step = this.cursor): SnapshotArtifacts {
+    return new SnapshotArtifacts(this, step);
+  }
+
+  /** Disposes every program this session prepared (loaded libraries, device memory); idempotent. */
+  close(): Promise<void> {
+    return this.programs.close();
   }
 
   // ---- tables and summary -----------------------------------------------------------------------
