@@ -43,6 +43,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'run a pass pipeline on a model and print the resulting IR (the mlir-opt of kiln)',
     load: async () => (await import('./commands/opt.ts')).optCommand,
   },
+  build: {
+    usage: `kiln build MODEL --out DIR [--backend NAME] [--pipeline P] [--target T] [--threads N] [--quiet] ${SHAPE_USAGE}`,
+    summary: "write every stage's artifacts (IR after each pass, plan, kernel IR, sources, binary, manifest) without running",
+    load: async () => (await import('./commands/build.ts')).buildCommand,
+  },
   passes: {
     usage: 'kiln passes [--json]',
     summary: 'list the passes with their options and statistics, and the default pipelines',
