@@ -113,8 +113,8 @@ function checkOutFolder(out: string): void {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new KilnError(`cannot use --out: ${fileProblem(e)}`, { file: out });
   }
-  if (!s.isDirectory()) throw new KilnError(`--out ${out} is ${fileKind(s)}, not a folder; give a new or empty folder`, { file: out });
-  if (fs.readdirSync(out).length) throw new KilnError(`--out ${out} exists and is not empty; kiln build writes a new folder (remove it or choose another)`, { file: out });
+  if (!s.isDirectory()) throw new KilnError(`--out is ${fileKind(s)}, not a folder; give a new or empty folder`, { file: out });
+  if (fs.readdirSync(out).length) throw new KilnError(`--out exists and is not empty; kiln build writes a new folder (remove it or choose another)`, { file: out });
 }
 
 const safeName = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || '_';
