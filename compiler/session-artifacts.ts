@@ -16,8 +16,10 @@
  * IR) come from the Program the session prepared for that step (compiler/session-run.ts
  * `prepareStep`: prepared once per step graph and backend, shared with run and timings). `kernelOf`
  * finds the kernel that computes one IR node (by node id or ONNX node name) among a program's
- * artifacts: the smallest source artifact whose nodes include it, with its kernel IR when the backend
- * kept one.
+ * artifacts: the smallest per-kernel source artifact (one tied to fewer nodes than the whole graph)
+ * whose nodes include it, with the kernel IR artifact of the same nodes when the backend kept one. A
+ * backend that keeps only whole-program sources shows that; when per-kernel sources exist and none
+ * holds the node, it has no kernel (a view, or a node bound without code).
  */
 import type { Graph, Node } from './ir/graph.ts';
 import { nodeId } from './ir/graph.ts';
@@ -174,10 +176,12 @@ export class SnapshotArtifacts {
     const id = nodeId(node);
     const prepared = await this.compiled({ backend: 'cpu', ...opts });
     const base = { node: id, op: node.op, loc: node.loc, backend: prepared.backend, label: prepared.label };
-    const owning = (kind: Artifact['kind']) => smallest(prepared.program.artifacts.filter((a) => a.kind === kind && a.nodes?.includes(id)));
-    const source = owning('source');
+    // per-kernel sources when the backend keeps them (fewer nodes than the graph), else whole-program ones
+    const sources = prepared.program.artifacts.filter((a) => a.kind === 'source' && a.nodes?.length);
+    const perKernel = sources.filter((a) => a.nodes!.length < prepared.graph.nodes.length);
+    const source = smallest((perKernel.length ? perKernel : sources).filter((a) => a.nodes!.includes(id)));
     if (!source) {
-      const anySource = prepared.program.artifacts.some((a) => a.kind === 'source');
+      const anySource = sources.length > 0;
       const why = !anySource ? `backend ${prepared.backend} generates no source: %${id} runs on the reference kernel of ${node.op}`
         : opTraits(node.op).view ? `%${id} (${node.op}) has no kernel: it is a view of its input's storage`
           : `no kernel of the program computes %${id} (${node.op})`;
