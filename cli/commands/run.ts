@@ -8,7 +8,8 @@
  * see target T, default cpu, as in `kiln opt`), prepares it on the backend (any registered one,
  * compiler/runtime/backends.ts; `compileMs` is the program's own `prepareMs`), runs once as warm-up and
  * then `repeat` timed runs (default 1; compiler/runtime/timings.ts `timeProgram`), and reports the
- * median and minimum run time. A backend that cannot run here (no compiler, no device) is an error
+ * median and minimum run time. While a backend prepares, its progress is drawn on stderr when that is a
+ * terminal (cli/progress.ts; --quiet turns it off). A backend that cannot run here (no compiler, no device) is an error
  * naming its reason. When the --inputs folder also holds
  * expected outputs (output_<k>.pb, as in an ONNX test data set), each result is compared with its
  * file (compiler/runtime/compare.ts, the conformance runner's rule and default tolerances): the
@@ -32,6 +33,7 @@ import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
 import { writeFilesAtomic } from '../../compiler/files.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
+import { terminalProgress } from '../progress.ts';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
@@ -45,6 +47,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     rtol: { type: 'string' },
     atol: { type: 'string' },
     json: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
     ...SHAPE_OPTIONS,
   }, [1, 1], ['MODEL']);
   const backendName = choiceOption(values.backend, 'backend', backendNames(), DEFAULT_BACKEND);
@@ -75,7 +78,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const expected = values.inputs ? expectedOutputs(values.inputs, graph.outputs) : [];
 
   requireSupported(backend, graph, 'this model', positionals[0]);
-  const program = await backend.prepare(graph, undefined);
+  const progress = values.quiet ? undefined : terminalProgress(process.stderr); // a compile's progress, on a terminal only
+  let program;
+  try {
+    program = await backend.prepare(graph, undefined, { onProgress: progress?.update });
+  } finally {
+    progress?.done();
+  }
   let timing;
   try {
     timing = await timeProgram(program, inputs, { warmup: 1, repeat });
