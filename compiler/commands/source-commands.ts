@@ -65,7 +65,7 @@ const source = defineCommand({
   name: 'source',
   usage: 'NODE [--step K] [--backend NAME]',
   summary: 'the generated source of the kernel that runs NODE (IR node id or ONNX node name), compiled on cpu by default',
-  examples: ['source 3', 'source %conv1 --backend cpu'],
+  examples: ['source /fc1/Gemm', 'source 1 --step 0'],
   details: 'Compiles the step once per backend (the program is shared with run and timings). A fused node shows\n'
     + 'the kernel it is part of and the other nodes it computes; a view has no kernel.',
   positionals: [1, 1],
@@ -82,7 +82,7 @@ const kir = defineCommand({
   name: 'kir',
   usage: 'NODE [--step K] [--backend NAME]',
   summary: 'the kernel IR of the kernel that runs NODE (IR node id or ONNX node name), compiled on cpu by default',
-  examples: ['kir 3'],
+  examples: ['kir 1'],
   positionals: [1, 1],
   options: OPTIONS,
   completePositional: (i, ctx) => (i === 0 ? nodeNames(ctx) : []),
