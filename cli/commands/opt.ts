@@ -19,6 +19,7 @@
 import { SEED, SHAPE_OPTIONS, TOLERANCE, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { STAGES, Session } from '../../compiler/session.ts';
 import type { StepResult } from '../../compiler/passes/manager.ts';
+import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { type PassInstrument, dumpDirInstrument, printIrInstrument } from '../../compiler/passes/instruments.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
 
@@ -57,6 +58,7 @@ export async function optCommand(argv: string[]): Promise<number> {
     ...(await shapeBindings(values)), target, pipeline, instruments,
     verify: !values['no-verify'], numericCheck: values.check!, seed, rtol, atol,
   });
+  if (values.check) requireStaticShapes(session.graph(0), 'the numeric check'); // the Session would skip it; --check asks for it
   session.run();
   const graph = session.graph(0);
   const results = session.history.slice(1);

@@ -6,8 +6,7 @@
  *
  * prepare: lowering → C source (+ the entry points of layout.ts) → build (a cache hit when the same
  * source, flags, compiler and CPU were built before) → load → bind `kiln_run_at`, `kiln_set_threads`
- * and every kernel function; `onProgress` hears lowering (0), rendering C (0.05), compiling (0.1; the
- * compiler runs as one process, so the next report is its end), loading (0.9) and ready (1). All buffers live in one ArrayBuffer (layout.ts: one slot per value, no
+ * and every kernel function. All buffers live in one ArrayBuffer (layout.ts: one slot per value, no
  * reuse); constants are copied in once here.
  *
  * run: inputs are copied into their slots; then either one native call of `kiln_run_at` (the fast
@@ -78,7 +77,6 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   const { program, unsupported } = lowerGraph(graph, plan ? { order: plan.order } : {});
   if (unsupported.length) throw refuse(graph, unsupported);
   const layout = layoutBuffers(program);
-  progress('rendering C', 0.05);
   let source: string;
   try {
     source = renderProgram(C, program) + entrySource(layout.slots.length);
