@@ -34,6 +34,7 @@ import { cpuInfo } from '../../compiler/runtime/native/cpu-features.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { type FileData, type NamedFile, fileKind, fileProblem, readRegularFile, writeFilesAtomic } from '../../compiler/files.ts';
 import { KilnError } from '../../compiler/errors.ts';
+import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { terminalProgress } from '../progress.ts';
 
 /** What a file of the build folder is, in manifest.json. */
@@ -68,6 +69,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
   const model = positionals[0];
   const session = Session.load(model, { ...(await shapeBindings(values)), target, pipeline, numericCheck: false });
   try {
+    requireStaticShapes(session.graph(0), 'kiln build'); // names the symbolic dims and --shape/--dim
     session.run();
     const art = session.artifacts();
     const graph = art.graph;

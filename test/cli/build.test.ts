@@ -108,5 +108,19 @@ test('a refused --out is a clear error and is left as it was; a missing --out is
   assert.ok(fs.existsSync(path.join(empty, 'manifest.json')));
 });
 
+test('symbolic input dims must be bound: the error names them and --dim; bound, the build goes through', () => {
+  const file = path.join(tmp, 'sym.kir');
+  fs.writeFileSync(file, 'kiln.graph @g(%x: f32[N,4]) -> (%0: f32[N,4]) {\n  %0 = Relu(%x) : f32[N,4]\n  return %0\n}\n');
+  const r = kiln(['build', file, '--backend', 'ref', '--out', path.join(tmp, 'sym-out')]);
+  assert.is(r.code, 1);
+  assert.match(r.err, /kiln build needs concrete sizes/);
+  assert.match(r.err, /--dim N=<size>/);
+  assert.not.ok(fs.existsSync(path.join(tmp, 'sym-out')), 'nothing written');
+  const ok = kiln(['build', file, '--backend', 'ref', '--dim', 'N=2', '--pipeline', 'dce', '--out', path.join(tmp, 'sym-out')]);
+  assert.is(ok.code, 0, ok.err);
+  assert.match(fs.readFileSync(path.join(tmp, 'sym-out', 'kernels.kir'), 'utf8'), /f32\[8\]/);
+  assert.ok(readManifest(path.join(tmp, 'sym-out')).hashes.modelFile, 'a model file is hashed');
+});
+
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 test.run();
