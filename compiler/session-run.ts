@@ -128,7 +128,10 @@ export class ProgramCache {
   }
 }
 
-/** Disposes a program once its preparation settles; a failed preparation has nothing to dispose. */
+/**
+ * Disposes a program once its preparation settles; a failed preparation has nothing to dispose. A
+ * failing dispose is not reported: nothing could act on it, and the entry is gone either way.
+ */
 async function disposeQuietly(p: Promise<Program>): Promise<void> {
   let program: Program;
   try {
@@ -136,7 +139,7 @@ async function disposeQuietly(p: Promise<Program>): Promise<void> {
   } catch {
     return;
   }
-  await program.dispose();
+  await program.dispose().catch(() => {});
 }
 
 /** Options of `prepareStep` (a subset of ExecuteOptions). */
