@@ -8,9 +8,10 @@
  * --emit` and `%source` read). The folder holds:
  *   ir/NNN_<pass>.kir      the IR after each step (names as `kiln opt --dump-dir` writes them)
  *   plan.json, plan.txt    the memory plan of the final graph
- *   kernels.kir            the kernel IR program; kernels/<kernel>.kir one file per kernel
+ *   kernels.kir            the kernel IR program lowered in the plan's order (the compiler stage, as
+ *                          `kiln opt --emit kernel` prints it); kernels/<kernel>.kir one file per kernel
  *   backend/<name>         what the backend built (Program.artifacts): sources, compiler command and
- *                          log, kernel IR, the binary copied from the object cache
+ *                          log, the kernel IR it compiled, the binary copied from the object cache
  *   manifest.json          model, hashes, backend, pipeline, target, threads, CPU, C compiler, and
  *                          every file with its kind, size, sha256 and the IR node ids and ONNX
  *                          provenance it belongs to
