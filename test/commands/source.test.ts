@@ -19,7 +19,8 @@ import { fakeBackend } from '../support/fake-backend.ts';
 import { fakeContext } from './fake-context.ts';
 
 const fake = fakeBackend('fake-src', { kernelArtifacts: true, progress: [['lowering', 0], ['compiling', 0.5], ['ready', 1]] });
-registerBackend(fake.backend);
+const unregisterFake = registerBackend(fake.backend);
+test.after(() => unregisterFake());
 
 test('source NODE shows the kernel that computes it, found by IR id or ONNX name, with the nodes fused into it', async () => {
   const ctx = fakeContext(Session.load('zoo:mlp', { pipeline: 'dce' })); // at step 0: %0 Gemm, %1 Relu, ...

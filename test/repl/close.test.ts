@@ -8,9 +8,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PassThrough, Readable } from 'node:stream';
 import { startRepl } from '../../repl/index.ts';
-import { kilnDeps } from '../../repl/deps.ts';
+import type { ReplDeps } from '../../repl/shell.ts';
+import { allCommands, findCommand } from '../../compiler/commands/all.ts';
+import { toTerminal } from '../../compiler/display/index.ts';
 import { registerBackend } from '../../compiler/runtime/backends.ts';
 import { fakeBackend } from '../support/fake-backend.ts';
+
+/** kiln's command table without the TypeScript evaluator (which would install process globals other tests read). */
+const commandsOnly: ReplDeps = { findCommand, allCommands, render: (obj, opts) => toTerminal(obj, opts) };
 
 test('the plain REPL disposes what its session compiled when the input ends', async () => {
   const f = fakeBackend('fake-repl-close');
@@ -21,7 +26,7 @@ test('the plain REPL disposes what its session compiled when the input ends', as
     out.on('data', (d) => { text += d; });
     err.on('data', (d) => { text += d; });
     const code = await startRepl({
-      model: 'zoo:mlp', plain: true, deps: kilnDeps(),
+      model: 'zoo:mlp', plain: true, deps: commandsOnly,
       stdin: Readable.from(['run --backend fake-repl-close\n', 'timings --backend fake-repl-close\n']) as unknown as NodeJS.ReadStream,
       stdout: out as unknown as NodeJS.WriteStream, stderr: err as unknown as NodeJS.WriteStream,
     });
