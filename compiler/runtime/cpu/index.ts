@@ -109,6 +109,8 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
     if (!c.data) throw new KilnError(`constant '%${c.name}' has no data (IR text parsed without its weights)`, { node: c.name });
     bytesOfValue(c.name).set(bytesOf(c.data.data));
   }
+  // constants the lowering made (packed weights): their data is in the program
+  for (const b of program.buffers) if (b.packed) bytesOfValue(b.value).set(bytesOf(b.packed.data));
   const calls = program.calls.map((c) => {
     const k = program.kernels.find((x) => x.name === c.kernel)!;
     return { kernel: k.name, nodes: k.nodes, fn: kernelFns.get(k.name)!, args: c.args.map(bytesOfValue) };
