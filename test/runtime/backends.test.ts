@@ -58,8 +58,17 @@ test('the registry: the reference executor first and default; unknown and unavai
   remove();
   assert.not.ok(backendNames().includes('test-removed'));
   for (const [name, want] of [['nope', /^unknown backend 'nope'; backends: ref, .*test-fake/], ['test-unavailable', "backend 'test-unavailable' cannot run here: no C compiler found (tried cc, gcc, clang)"]] as const) {
-    try { await useBackend(name); assert.unreachable(name); } catch (e) { assert.instance(e, KilnError); assert.match((e as Error).message, want); }
+    try { await useBackend(name, { substitute: false }); assert.unreachable(name); } catch (e) { assert.instance(e, KilnError); assert.match((e as Error).message, want); }
   }
+});
+
+test('a backend that cannot run here is replaced by the reference backend, said once through onWarning', async () => {
+  const said: string[] = [];
+  assert.is(await useBackend('test-unavailable', { onWarning: (m) => said.push(m) }), refBackend);
+  assert.equal(said, ['no C compiler found (tried cc, gcc, clang); running on the reference backend']);
+  // an unknown name is still an error, substitution or not
+  try { await useBackend('nope', { onWarning: (m) => said.push(m) }); assert.unreachable('nope'); } catch (e) { assert.match((e as Error).message, /^unknown backend 'nope'/); }
+  assert.is(said.length, 1);
 });
 
 test('ref backend: unsupported lists every node with an unknown op or a dtype its kernel refuses', () => {

@@ -213,7 +213,7 @@ export const cpuBackend: Backend = {
   summary: 'generated C compiled by the system compiler with OpenMP, loaded in-process (native CPU)',
   async available() {
     const cc = findCCompiler();
-    return cc ? { ok: true } : { ok: false, reason: 'no C compiler found (set CC, or install cc, gcc or clang)' };
+    return cc ? { ok: true } : { ok: false, reason: 'no C compiler found (set CC or install gcc/clang)' };
   },
   unsupported: cpuUnsupported,
   prepare: prepareCpu,
