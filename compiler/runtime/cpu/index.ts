@@ -10,9 +10,11 @@
  * reuse); constants are copied in once here.
  *
  * run: inputs are copied into their slots; then either one native call of `kiln_run_at` (the fast
- * path) or, when `onKernel` is given, each kernel called in turn with `performance.now()` around it
- * (one KernelEvent per kernel, keyed to the IR node ids it computes); outputs are copied out of their
- * slots into fresh tensors (a graph output that is a view of an input or constant included).
+ * path; with fallback nodes, one `kiln_run_segment` call per native segment and the fallback nodes in
+ * between) or, when `onKernel` is given, each kernel (and fallback node, kernel `ref:ID`) called in
+ * turn with `performance.now()` around it (one KernelEvent per kernel, keyed to the IR node ids it
+ * computes); outputs are copied out of their slots into fresh tensors (a graph output that is a view
+ * of an input or constant included).
  *
  * Threads: `kiln_set_threads(threads)` (omp_set_num_threads) is called before every run, so two
  * programs prepared with different thread counts each run with their own, in one process. Default:
@@ -191,7 +193,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
           if (ropts.signal?.aborted) throw new KilnError('the run was cancelled');
           const t = performance.now();
           values.run(s);
-          onKernel?.({ kernel: s.id, nodes: [s.id], ms: performance.now() - t, fallback: true });
+          onKernel?.({ kernel: `ref:${s.id}`, nodes: [s.id], ms: performance.now() - t, fallback: true });
         }
       }
       return outputs.map((o) => {
