@@ -30,6 +30,8 @@ import { KilnError } from '../../compiler/errors.ts';
 import { conformanceDir } from '../support/paths.ts';
 import { sameBits } from './arena-support.ts';
 import { Session } from '../../compiler/session.ts';
+import { conformanceCommand } from '../../cli/commands/conformance.ts';
+import { runCommand } from '../../cli/commands/run.ts';
 
 const cc = findCCompiler();
 if (!cc) console.log('cpu-fallback.test.ts: no C compiler found: skipping the tests that compile');
@@ -202,6 +204,27 @@ withCC('conformance on cpu counts the cases that needed fallback and lists their
   assert.is(ref.compiled, undefined);
 });
 
+withCC('kiln conformance and kiln run on cpu: the fallback lines, the compiled: count, --json, --no-fallback', async () => {
+  const dir = conformanceDir();
+  const text = await captured(() => conformanceCommand([dir, '--backend', 'cpu', '--filter', '^test_(einsum_inner_prod|relu)$']));
+  assert.equal([text.code, text.out], [0, 'FALLBACK test_einsum_inner_prod: Einsum\n2 passed, 0 failed, 0 skipped\ncompiled: 1 fully (50.0%), 1 with fallback\n']);
+  const json = await captured(() => conformanceCommand([dir, '--backend', 'cpu', '--filter', '^test_einsum_inner_prod$', '--json']));
+  const report = JSON.parse(json.out);
+  assert.equal([report.backend, report.results[0].fallback, report.compiled], ['cpu', ['Einsum'], { fully: 0, withFallback: 1 }]);
+  const strict = await captured(() => conformanceCommand([dir, '--backend', 'cpu', '--filter', '^test_einsum_inner_prod$', '--no-fallback']));
+  assert.is(strict.code, 1);
+  assert.match(strict.out, /^FAIL test_einsum_inner_prod: run error: .*reference fallback is off/);
+  // kiln run: the JSON lists the nodes that fell back; --no-fallback refuses the model
+  const model = path.join(dir, 'test_einsum_inner_prod', 'model.onnx'), data = path.join(dir, 'test_einsum_inner_prod', 'test_data_set_0');
+  const run = await captured(() => runCommand([model, '--backend', 'cpu', '--inputs', data, '--json']));
+  const j = JSON.parse(run.out);
+  assert.equal([run.code, j.backend, j.matchesExpected, j.fallbacks.map((u: { op: string }) => u.op)], [0, 'cpu', true, ['Einsum']]);
+  try { await runCommand([model, '--backend', 'cpu', '--no-fallback']); assert.unreachable('ran without fallback'); } catch (e) {
+    assert.instance(e, KilnError);
+    assert.match((e as Error).message, /cannot compile 1 node\(s\).*reference fallback is off/);
+  }
+});
+
 test('no C compiler: --backend cpu runs on the reference backend with one note (useBackend, Session, conformance)', async () => {
   const saved = process.env.CC;
   process.env.CC = '/nonexistent/kiln-test-cc';
@@ -225,5 +248,19 @@ test('no C compiler: --backend cpu runs on the reference backend with one note (
     if (saved === undefined) delete process.env.CC; else process.env.CC = saved;
   }
 });
+
+/** Runs a command with console.log and console.error captured. */
+async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+  const log = console.log, error = console.error;
+  let out = '', err = '';
+  console.log = (...a: unknown[]) => { out += a.join(' ') + '\n'; };
+  console.error = (...a: unknown[]) => { err += a.join(' ') + '\n'; };
+  try {
+    return { code: await fn(), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
 
 test.run();
