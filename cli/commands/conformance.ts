@@ -10,7 +10,8 @@
  * case's line ends with `[fallback: Op, Op]`), and after the summary a line
  * `compiled: N fully (P%), M with fallback` counts the passing cases that ran fully compiled (P: of all
  * cases run) and those that needed fallback. --no-fallback prepares without fallback (strict: such
- * cases fail, naming their nodes). --json prints the report (every case with its status, reason,
+ * cases fail, naming their nodes). With --verbose, a case whose sizes depended on input values that
+ * the runner bound as constants ends with `[values bound: INPUT, ...]`. --json prints the report (every case with its status, reason,
  * errors and fallback ops; the counts) as one JSON object instead. A backend that cannot run here
  * (no C compiler) is replaced by the reference backend with a note on stderr. Exit status: 0 when nothing failed, 1 when
  * any case failed, 2 (with the usage text) for bad arguments.
@@ -48,7 +49,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     onCase: (r) => {
       if (json) return;
       const fell = r.fallback?.length ? r.fallback.join(', ') : undefined;
-      if (verbose) console.log(verboseLine(r) + (fell ? `  [fallback: ${fell}]` : ''));
+      if (verbose) console.log(verboseLine(r) + (fell ? `  [fallback: ${fell}]` : '') + (r.specialized ? `  [values bound: ${r.specialized.join(', ')}]` : ''));
       else if (r.status === 'pass') { if (fell) console.log(`FALLBACK ${r.name}: ${fell}`); }
       else console.log(`${r.status === 'fail' ? 'FAIL' : 'SKIP'} ${r.name}: ${oneLine(r.reason)}${fell ? ` [fallback: ${fell}]` : ''}`);
     },

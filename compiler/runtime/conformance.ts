@@ -7,6 +7,11 @@
  * graph output) as serialized TensorProtos. Each case ends as pass, fail (import error, run error,
  * bad test data, dtype/shape mismatch, or numeric mismatch with the error sizes and first bad index)
  * or skip — only when the backend declares a node of the graph unsupported (`Backend.unsupported`).
+ * When the backend's only objections are graph-wide (sizes known only when the graph runs: a Slice's
+ * starts or a Resize's sizes are graph inputs), each data set's values bind them: its integer inputs
+ * (else all its inputs) become constants (inputs.ts `specializeInputs`), the program is prepared for
+ * that graph, and the case records those inputs (`specialized`); if that does not satisfy the backend,
+ * the case is skipped.
  * Any registered backend (backends.ts) can be checked: each case's graph is prepared once per distinct
  * input sizes (inputs.ts `bindInputs` binds the graph to the sizes of the data set's tensors) and the
  * program runs every data set. A case that runs also reports its worst errors (largest absolute and
@@ -30,7 +35,8 @@ import { loadOnnxFile } from '../import/onnx/import.ts';
 import { readTensorFile } from '../import/onnx/tensor-proto.ts';
 import type { Backend, PrepareOptions, Program, Unsupported } from './backend.ts';
 import { DEFAULT_BACKEND, useBackend } from './backends.ts';
-import { bindInputs, numberedFiles } from './inputs.ts';
+import { bindInputs, numberedFiles, specializeInputs } from './inputs.ts';
+import { dtypeInfo } from '../ir/dtype.ts';
 import { type TensorDiff, type Tolerance, diffTensors } from './compare.ts';
 
 /** The tolerance the runner (and `kiln run --inputs` against expected outputs) uses by default. */
@@ -68,6 +74,8 @@ export interface CaseResult {
    * empty when it ran fully compiled; absent when the backend does not compile (or nothing was prepared).
    */
   fallback?: string[];
+  /** Inputs bound to their data set's values (as constants) so that every size is known before running. */
+  specialized?: string[];
 }
 
 /** All results and the counts. */
@@ -117,7 +125,7 @@ function caseFolders(dir: string): string[] {
   return cases;
 }
 
-type CaseOutcome = Pick<CaseResult, 'status' | 'reason' | 'maxAbsError' | 'maxRelError' | 'fallback'>;
+type CaseOutcome = Pick<CaseResult, 'status' | 'reason' | 'maxAbsError' | 'maxRelError' | 'fallback' | 'specialized'>;
 
 async function runCase(dir: string, backend: Backend, tol: Tolerance, prepare: PrepareOptions): Promise<CaseOutcome> {
   const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
@@ -128,18 +136,48 @@ async function runCase(dir: string, backend: Backend, tol: Tolerance, prepare: P
     return fail(`import error: ${message(e, dir)}`);
   }
   const unsupported = backend.unsupported(graph);
-  if (unsupported.length) return { status: 'skip', reason: skipReason(graph, unsupported) };
+  const byValues = unsupported.length > 0 && unsupported.every((u) => u.node === undefined);
+  if (unsupported.length && !byValues) return { status: 'skip', reason: skipReason(graph, unsupported) };
+  const specialize = !byValues ? undefined : (bound: Graph, inputs: Map<string, Tensor>) => {
+    const found = specializeFor(backend, bound, inputs);
+    if (!found) throw new SkipCase(skipReason(graph, unsupported));
+    return found;
+  };
   const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   if (!sets.length) return fail('bad test data: no test_data_set_* folder');
   // one program per graph the data sets bind to (one in the usual case: every set has the same sizes)
   const programs = new Map<Graph, Program>();
   try {
-    const outcome = await runSets(dir, sets, graph, backend, programs, tol, prepare);
+    const outcome = await runSets(dir, sets, graph, backend, programs, tol, prepare, specialize);
     const fallback = fallbackOps([...programs.values()]);
     return fallback ? { ...outcome, fallback } : outcome;
+  } catch (e) {
+    if (e instanceof SkipCase) return { status: 'skip', reason: e.message };
+    throw e;
   } finally {
     for (const p of programs.values()) await p.dispose();
   }
+}
+
+/** A case the backend cannot run after all (its data sets do not bind the sizes it needs). */
+class SkipCase extends Error {}
+
+/** What binding a data set's values made of the graph: the graph, the inputs still to pass, the inputs bound. */
+interface Specialized { graph: Graph; inputs: Map<string, Tensor>; names: string[] }
+
+/**
+ * `bound` with input values bound as constants so that `backend` can run it: the integer inputs
+ * first (the usual size-carrying ones), else every input; undefined when neither satisfies it.
+ */
+function specializeFor(backend: Backend, bound: Graph, inputs: Map<string, Tensor>): Specialized | undefined {
+  const ints = bound.inputs.filter((i) => !dtypeInfo(i.type.dtype).isFloat).map((i) => i.name);
+  for (const names of [ints, bound.inputs.map((i) => i.name)]) {
+    if (!names.length) continue;
+    let s;
+    try { s = specializeInputs(bound, inputs, new Set(names)); } catch { continue; }
+    if (!backend.unsupported(s.graph).length) return { ...s, names };
+  }
+  return undefined;
 }
 
 /** The ops that fell back in any of `programs` (sorted, distinct); undefined when none reports fallback. */
@@ -150,7 +188,8 @@ function fallbackOps(programs: readonly Program[]): string[] | undefined {
 }
 
 async function runSets(dir: string, sets: string[], graph: Graph, backend: Backend, programs: Map<Graph, Program>, tol: Tolerance,
-  prepare: PrepareOptions): Promise<CaseOutcome> {
+  prepare: PrepareOptions, specialize?: (bound: Graph, inputs: Map<string, Tensor>) => Specialized): Promise<CaseOutcome> {
+  const specialized = new Set<string>();
   const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
   let worst: Worst | undefined;
   for (const set of sets) {
@@ -163,6 +202,11 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
       expected = readExpectedOutputs(setDir).map((o) => o.tensor);
     } catch (e) {
       return fail(`bad test data in ${set}: ${message(e, dir)}`, worst);
+    }
+    if (specialize) {
+      const s = specialize(bound, inputs);
+      ({ graph: bound, inputs } = s);
+      for (const n of s.names) specialized.add(n);
     }
     if (expected.length !== graph.outputs.length) {
       return fail(`bad test data in ${set}: ${expected.length} output files for ${graph.outputs.length} graph outputs`, worst);
@@ -185,7 +229,7 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
     const bad = checks.find((c) => c.diff.reason);
     if (bad) return fail(`${sets.length > 1 ? `${set}: ` : ''}output ${bad.index} '${bad.name}': ${bad.diff.reason}`, worst);
   }
-  return { status: 'pass', ...worst };
+  return { status: 'pass', ...worst, ...(specialized.size ? { specialized: [...specialized] } : {}) };
 }
 
 /** `op X does not support f16 (node 'onnx_name')`, and how many more nodes the backend cannot run. */
