@@ -4,8 +4,9 @@
  * the reference executor, in the fast path (one native call per segment) and kernel by kernel; the
  * program lists the nodes that fell back (and an artifact does), timings mark them `ref`; `fallback:
  * false` refuses naming them; values the buffer cannot hold (str) stay on the TypeScript side; a node
- * neither lowering nor the reference can run is refused. The conformance runner counts fallback cases,
- * and without a C compiler `--backend cpu` runs on the reference backend with one note.
+ * neither lowering nor the reference can run is refused. The conformance runner counts fallback cases
+ * (and binds sizes that depend on input values from the data set), the CLI prints them, and without
+ * a C compiler `--backend cpu` runs on the reference backend with one note.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -194,6 +195,10 @@ withCC('conformance on cpu counts the cases that needed fallback and lists their
     ['test_relu', 'pass', []],
   ]);
   assert.equal(report.compiled, { fully: 2, withFallback: 2 });
+  // sizes that depend on input values (Slice's starts and ends are graph inputs): bound from the data set
+  const sliced = await runConformance(dir, { backend: 'cpu', filter: /^test_slice$/ });
+  assert.equal([sliced.results[0].status, sliced.results[0].fallback], ['pass', []]);
+  assert.ok(sliced.results[0].specialized?.includes('starts'), `bound: ${sliced.results[0].specialized}`);
   // strict: the fallback cases fail, naming the node
   const strict = await runConformance(dir, { backend: 'cpu', fallback: false, filter: /^test_(einsum_inner_prod|relu)$/ });
   assert.equal(strict.results.map((r) => r.status), ['fail', 'pass']);
