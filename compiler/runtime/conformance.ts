@@ -7,8 +7,9 @@
  * graph output) as serialized TensorProtos. Each case ends as pass, fail (import error, run error,
  * bad test data, dtype/shape mismatch, or numeric mismatch with the error sizes and first bad index)
  * or skip — only when the backend declares a node of the graph unsupported (`Backend.unsupported`).
- * When the backend's only objections are graph-wide (sizes known only when the graph runs: a Slice's
- * starts or a Resize's sizes are graph inputs), each data set's values bind them: its integer inputs
+ * When the backend's only objections are graph-wide (sizes not known before running: symbolic input
+ * dims, which each data set's sizes bind, or a Slice's starts or a Resize's sizes given as graph
+ * inputs), each data set binds them: its sizes first, and if that is not enough its integer inputs
  * (else all its inputs) become constants (inputs.ts `specializeInputs`), the program is prepared for
  * that graph, and the case records those inputs (`specialized`); if that does not satisfy the backend,
  * the case is skipped.
@@ -166,10 +167,12 @@ class SkipCase extends Error {}
 interface Specialized { graph: Graph; inputs: Map<string, Tensor>; names: string[] }
 
 /**
- * `bound` with input values bound as constants so that `backend` can run it: the integer inputs
- * first (the usual size-carrying ones), else every input; undefined when neither satisfies it.
+ * `bound` (the graph at the data set's sizes) as it is when `backend` can run it; else with input
+ * values bound as constants: the integer inputs first (the usual size-carrying ones), else every
+ * input; undefined when nothing satisfies it.
  */
 function specializeFor(backend: Backend, bound: Graph, inputs: Map<string, Tensor>): Specialized | undefined {
+  if (!backend.unsupported(bound).length) return { graph: bound, inputs, names: [] };
   const ints = bound.inputs.filter((i) => !dtypeInfo(i.type.dtype).isFloat).map((i) => i.name);
   for (const names of [ints, bound.inputs.map((i) => i.name)]) {
     if (!names.length) continue;
