@@ -24,6 +24,7 @@ import { type KernelEvent, useBackend } from '../../compiler/runtime/backends.ts
 import { cpuBackend, cpuFallbacks, prepareCpu } from '../../compiler/runtime/cpu/index.ts';
 import { planSteps } from '../../compiler/runtime/cpu/segments.ts';
 import { lowerGraph } from '../../compiler/codegen/lower/index.ts';
+import { planMemory } from '../../compiler/schedule/index.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { nodeTimings, timeProgram } from '../../compiler/runtime/timings.ts';
 import { runConformance } from '../../compiler/runtime/conformance.ts';
@@ -117,6 +118,22 @@ withCC('results equal the reference executor, in the fast path and kernel by ker
     const keep = first.map((t) => new Tensor(t.dtype, t.shape, (t.data as Float32Array).slice()));
     await p.run(new Map([['x', Tensor.fromNumbers('f32', [2, 3], [9, 9, 9, 9, 9, 9])]]));
     first.forEach((t, k) => assert.ok(sameBits(t, keep[k])));
+  } finally {
+    await p.dispose();
+  }
+});
+
+withCC('prepared with a memory plan, steps follow the plan\'s order and results stay the same', async () => {
+  const plan = planMemory(graph);
+  const p = await prepareCpu(graph, plan, { threads: 2 });
+  try {
+    const want = runReference(graph, inputs);
+    const got = await p.run(inputs);
+    want.forEach((w, k) => assert.ok(sameBits(got[k], w), `output ${k}`));
+    const events: KernelEvent[] = [];
+    await p.run(inputs, { onKernel: (e) => events.push(e) });
+    const ran = events.map((e) => e.nodes[0]);
+    assert.equal(ran, plan.order.filter((id) => ran.includes(id)), 'kernels and fallback nodes in the plan\'s order');
   } finally {
     await p.dispose();
   }
