@@ -104,8 +104,8 @@ export interface NodeKernel {
   readonly backend: string;
   readonly label: string;
   /**
-   * The kernel's source artifact; undefined when no kernel computes the node (a view, or a backend
-   * that generates no source) — `why` then says which.
+   * The kernel's source artifact; undefined when no kernel computes the node (a view, a node the
+   * backend runs on its reference kernel, or a backend that generates no source) — `why` says which.
    */
   readonly source?: Artifact;
   /** The kernel IR of that kernel, when the backend kept it. */
@@ -182,7 +182,9 @@ export class SnapshotArtifacts {
     const source = smallest((perKernel.length ? perKernel : sources).filter((a) => a.nodes!.includes(id)));
     if (!source) {
       const anySource = sources.length > 0;
-      const why = !anySource ? `backend ${prepared.backend} generates no source: %${id} runs on the reference kernel of ${node.op}`
+      const fallback = prepared.program.fallbacks?.find((u) => u.node === id);
+      const why = fallback ? `%${id} (${node.op}) runs on its reference kernel inside the ${prepared.backend} program (not compiled: ${fallback.reason})`
+        : !anySource ? `backend ${prepared.backend} generates no source: %${id} runs on the reference kernel of ${node.op}`
         : opTraits(node.op).view ? `%${id} (${node.op}) has no kernel: it is a view of its input's storage`
           : `no kernel of the program computes %${id} (${node.op})`;
       return { ...base, nodes: [id], why };

@@ -47,6 +47,11 @@ export interface ExecuteOptions {
   /** Called after each kernel of a timed run (progress within a run). */
   readonly onKernel?: (e: KernelEvent, run: number) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Receives what the shell should tell the user: the backend cannot run here and the reference
+   * backend runs instead (backends.ts `useBackend`).
+   */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** A timed run of a session's step. */
@@ -143,7 +148,7 @@ async function disposeQuietly(p: Promise<Program>): Promise<void> {
 }
 
 /** Options of `prepareStep` (a subset of ExecuteOptions). */
-export type PrepareStepOptions = Pick<ExecuteOptions, 'backend' | 'step' | 'threads' | 'onPrepare' | 'signal'>;
+export type PrepareStepOptions = Pick<ExecuteOptions, 'backend' | 'step' | 'threads' | 'onPrepare' | 'signal' | 'onWarning'>;
 
 /** A step's graph prepared on a backend: the Session's cached program. */
 export interface PreparedStep {
@@ -169,7 +174,7 @@ export async function prepareStep(s: Session, opts: PrepareStepOptions = {}): Pr
 async function prepareGraph(s: Session, step: number, graph: Graph, opts: PrepareStepOptions): Promise<PreparedStep> {
   const st = s.at(step);
   const label = `${s.source} at step ${step} (${st.pass})`;
-  const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND);
+  const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND, { onWarning: opts.onWarning });
   requireSupported(backend, graph, label);
   // a graph bound to the sizes of given inputs is cached under its step's graph, keyed by those sizes,
   // so a run at other sizes replaces (and disposes) the program instead of piling up programs

@@ -12,11 +12,14 @@
  *                          `kiln opt --emit kernel` prints it); kernels/<kernel>.kir one file per kernel
  *   backend/<name>         what the backend built (Program.artifacts): sources, compiler command and
  *                          log, the kernel IR it compiled, the binary copied from the object cache
- *   manifest.json          model, hashes, backend, pipeline, target, threads, CPU, C compiler, and
+ *   manifest.json          model, hashes, backend, pipeline, target, threads, CPU, C compiler, the
+ *                          nodes run on reference kernels inside the program (fallbacks), and
  *                          every file with its kind, size, sha256 and the IR node ids and ONNX
  *                          provenance it belongs to
  * It is written atomically as a folder (compiler/files.ts `writeFilesAtomic`): all or nothing. --out
- * must not exist or be an empty folder; anything else is an error naming it. Long compiles show
+ * must not exist or be an empty folder; anything else is an error naming it. A backend that cannot
+ * run here (no C compiler) is replaced by the reference backend with a note on stderr (backends.ts
+ * `useBackend`), and the manifest names the backend that built. Long compiles show
  * progress on a terminal (cli/progress.ts; --quiet turns it off).
  */
 import fs from 'node:fs';
@@ -30,7 +33,7 @@ import { printKernel } from '../../compiler/codegen/print.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
 import { dumpFileName } from '../../compiler/passes/instruments.ts';
 import { backendNames } from '../../compiler/runtime/backends.ts';
-import type { Artifact } from '../../compiler/runtime/backend.ts';
+import type { Artifact, Unsupported } from '../../compiler/runtime/backend.ts';
 import { cpuInfo } from '../../compiler/runtime/native/cpu-features.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { type FileData, type NamedFile, fileKind, fileProblem, readRegularFile, writeFilesAtomic } from '../../compiler/files.ts';
@@ -86,7 +89,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     const progress = values.quiet ? undefined : terminalProgress(process.stderr);
     let prepared;
     try {
-      prepared = await art.compiled({ backend, threads, onPrepare: progress?.update });
+      prepared = await art.compiled({ backend, threads, onPrepare: progress?.update, onWarning: (m) => console.error(`note: ${m}`) });
     } finally {
       progress?.done();
     }
@@ -96,7 +99,10 @@ export async function buildCommand(argv: string[]): Promise<number> {
       const data = a.kind === 'binary' ? readRegularFile(a.content, 'the built binary') : a.content;
       files.push({ path: name, kind: a.kind, data, ...(a.nodes ? { nodes: a.nodes } : {}) });
     }
-    const manifest = manifestOf({ model, session, graph, backend: prepared.backend, target, threads, files, prepareMs: prepared.program.prepareMs, notes: kernelIr.notes });
+    const manifest = manifestOf({
+      model, session, graph, backend: prepared.backend, target, threads, files, prepareMs: prepared.program.prepareMs, notes: kernelIr.notes,
+      fallbacks: prepared.program.fallbacks ?? [],
+    });
     const named: NamedFile[] = [...files.map((f) => [f.path, f.data] as const), ['manifest.json', JSON.stringify(manifest, null, 2) + '\n']];
     writeFilesAtomic(out, named, { what: 'the build folder' });
     console.log(`built ${model} on ${prepared.backend} (${session.length} pass step${session.length === 1 ? '' : 's'}, `
@@ -133,7 +139,7 @@ const sha256 = (data: FileData) => createHash('sha256').update(data).digest('hex
 
 interface ManifestInput {
   model: string; session: Session; graph: Graph; backend: string; target: string; threads: number | undefined;
-  files: readonly BuildFile[]; prepareMs: number; notes: readonly string[];
+  files: readonly BuildFile[]; prepareMs: number; notes: readonly string[]; fallbacks: readonly Unsupported[];
 }
 
 /** manifest.json: what was built from what, and every file with its kind, hash and nodes. */
@@ -160,6 +166,8 @@ function manifestOf(m: ManifestInput) {
     cpu: { model: cpu.model, arch: cpu.arch, cores: cpu.cores, isa: cpu.isa, f32Lanes: cpu.f32Lanes, fma: cpu.fma, flags: [...cpu.flags].sort().join(' ') },
     compiler: cc ? { argv: cc.argv, version: cc.version, ...(command ? { command: String(command.data).trim() } : {}) } : null,
     notes: m.notes,
+    // nodes the backend runs on their reference kernels inside the program (not compiled)
+    fallbacks: m.fallbacks.map((u) => ({ node: u.node, op: u.op, reason: u.reason, onnx: u.node ? loc.get(u.node) ?? [] : [] })),
     files: m.files.map((f) => {
       const nodes = f.nodes ?? [];
       return {

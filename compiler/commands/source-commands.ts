@@ -43,6 +43,7 @@ async function kernelFor(command: string, usage: string, args: ParsedArgs, ctx: 
   const report = throttledProgress(ctx);
   const k = await s.artifacts(step).kernelOf(args.positionals[0], {
     backend, onPrepare: (what, fraction) => report(`preparing step ${step} on ${backend}: ${what}`, fraction), signal: ctx.signal,
+    onWarning: (message) => ctx.print(`note: ${message}`),
   });
   ctx.progress(`prepared step ${step} on ${backend}`, 1);
   return k;
