@@ -58,6 +58,29 @@ test('source: a node that does not exist is an error with suggestions; a backend
   assert.match((ref as TextView).text, /backend ref generates no source: %1 runs on the reference kernel of Relu/);
 });
 
+test('source: a node the backend runs on its reference kernel inside the program says so, with the reason', async () => {
+  const unregister = registerBackend({
+    name: 'fake-fallback', summary: 'compiles node %0 only', available: async () => ({ ok: true }), unsupported: () => [],
+    async prepare(graph) {
+      return {
+        backend: 'fake-fallback', prepareMs: 1, run: async () => [],
+        artifacts: [{ name: 'k0.c', kind: 'source', content: 'void k0(void) {}\n', nodes: ['0'] }],
+        fallbacks: graph.nodes.slice(1).map((n) => ({ node: n.outputs[0], op: n.op, reason: `no lowering for ${n.op}` })),
+        dispose: async () => {},
+      };
+    },
+  });
+  try {
+    const ctx = fakeContext(Session.load('zoo:mlp', { pipeline: 'dce' }));
+    assert.match((await runLine('source 0 --backend fake-fallback', ctx) as SourceView).code, /void k0/);
+    const v = await runLine('source /Relu --backend fake-fallback', ctx) as TextView;
+    assert.instance(v, TextView);
+    assert.is(v.text, '%1 (Relu) runs on its reference kernel inside the fake-fallback program (not compiled: no lowering for Relu)');
+  } finally {
+    unregister();
+  }
+});
+
 test('display: highlighted HTML in a notebook, plain numbered text on a terminal without colour', () => {
   const v = new SourceView('#include <math.h>\n/* a\n   b */\nvoid k(float *x) { x[0] = 1.5f; } // done\n', 'c', 'source of %1');
   const html = toMimeBundle(v)['text/html'];
