@@ -1,17 +1,17 @@
 /**
- * Progress of long work (a backend's compile) on the terminal: one line on stderr, redrawn in place
- * with a spinner, the step's name and its percentage, and erased when the work is done. Only on a
- * TTY: when stderr is a pipe or a file (CI, `2> log`), `terminalProgress` returns undefined and
- * nothing is written, so logs stay clean. Commands take `--quiet` to turn it off on a terminal too.
+ * Progress of long work (a backend's compile) on the terminal, drawn with `ora`: one spinner line on
+ * stderr with the step's name and its percentage, redrawn on every report and cleared when the work
+ * is done. Only on a TTY: when stderr is a pipe or a file (CI, `2> log`), `terminalProgress` returns
+ * undefined and nothing is written, so logs stay clean. Commands take `--quiet` to turn it off on a
+ * terminal too.
  */
+import ora from 'ora';
 
-/** A progress line: `update` as `PrepareOptions.onProgress` wants it, `done` erases the line. */
+/** A progress line: `update` as `PrepareOptions.onProgress` wants it, `done` clears the line. */
 export interface TerminalProgress {
   readonly update: (what: string, fraction: number) => void;
   readonly done: () => void;
 }
-
-const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /** The stream a progress line is drawn on: a TTY write stream (a fake one in tests). */
 export interface ProgressStream {
@@ -20,30 +20,32 @@ export interface ProgressStream {
   write(text: string): unknown;
 }
 
+/** The text of one report: `compiling 50%`. */
+export function progressText(what: string, fraction: number): string {
+  return `${what} ${Math.round(Math.min(1, Math.max(0, fraction)) * 100)}%`;
+}
+
 /**
- * A progress line on `stream` when it is a terminal, else undefined. The spinner turns every
- * `intervalMs` (its timer is unref'd, so it never keeps the process alive) and on every update.
+ * A progress line on `stream` when it is a terminal with a known width, else undefined. The spinner turns every
+ * `intervalMs` (ora's timer) and the text changes on every update; stdin is left alone (ora would
+ * otherwise take it over to swallow keys, which the REPL and Ctrl-C handling need).
  */
 export function terminalProgress(stream: ProgressStream, intervalMs = 100): TerminalProgress | undefined {
-  if (!stream.isTTY) return undefined;
-  let frame = 0, text = '', shown = false;
-  const draw = () => {
-    if (!text) return;
-    const line = `${FRAMES[frame++ % FRAMES.length]} ${text}`.slice(0, Math.max(10, (stream.columns ?? 80) - 1));
-    stream.write(`\r\x1b[2K${line}`);
-    shown = true;
-  };
-  const timer = setInterval(draw, intervalMs);
-  timer.unref?.();
+  // a terminal that reports no width (a pseudo-terminal nobody sized) would make ora clear lines forever
+  if (!stream.isTTY || !stream.columns) return undefined;
+  const spinner = ora({
+    stream: stream as NodeJS.WritableStream, isEnabled: true, discardStdin: false, hideCursor: false,
+    spinner: { interval: intervalMs, frames: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] },
+  });
+  let started = false;
   return {
     update(what, fraction) {
-      text = `${what} ${Math.round(Math.min(1, Math.max(0, fraction)) * 100)}%`;
-      draw();
+      spinner.text = progressText(what, fraction);
+      if (!started) { spinner.start(); started = true; } else spinner.render();
     },
     done() {
-      clearInterval(timer);
-      if (shown) stream.write('\r\x1b[2K');
-      shown = false;
+      if (started) spinner.stop();
+      started = false;
     },
   };
 }
