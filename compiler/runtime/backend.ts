@@ -31,6 +31,11 @@ export interface PrepareOptions {
   readonly onProgress?: (what: string, fraction: number) => void;
   /** Cancels a long preparation. */
   readonly signal?: AbortSignal;
+  /**
+   * Schedule tuning of a compiled backend (runtime/tune): `measure` candidates not yet cached (the
+   * default; KILN_TUNING overrides the default), use only `cached` results, or `off` (the defaults).
+   */
+  readonly tuning?: 'measure' | 'cached' | 'off';
 }
 
 /** One kernel's execution, reported by `Program.run` when asked. */

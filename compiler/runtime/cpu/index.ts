@@ -39,6 +39,8 @@ import { fp32PeakGflops } from '../native/peak.ts';
 import fs from 'node:fs';
 import type { Artifact, Backend, PrepareOptions, Program, RunOptions, Unsupported } from '../backend.ts';
 import { checkInputs } from '../inputs.ts';
+import { type TuningReport, tuneGraph, tuningMode, tuningReport } from '../tune/tuner.ts';
+import { TuningCache, machineFingerprint } from '../tune/cache.ts';
 import { entrySource, layoutBuffers } from './layout.ts';
 
 /** A prepared cpu program, with what tests and tools want to see. */
@@ -49,7 +51,17 @@ export interface CpuProgram extends Program {
   readonly cacheHit: boolean;
   /** Milliseconds the C compiler ran (0 on a cache hit). */
   readonly compileMs: number;
+  /** How the kernels' schedule choices were made: one row per (node, template, key, candidate). */
+  readonly tuning: TuningReport;
 }
+
+/**
+ * How the cpu backend builds C: OpenMP, and -fwrapv (the scalar-op table's integers wrap; signed
+ * overflow is otherwise undefined in C) and -fno-math-errno (libm calls set no errno, so repeated
+ * calls can be merged; results unchanged). The tuner builds its measuring file the same way.
+ */
+const buildC = (source: string, name: string) =>
+  buildSharedObject(source, { name, openmp: true, extraFlags: ['-fwrapv', '-fno-math-errno'] });
 
 const bytesOf = (d: TensorData): Uint8Array => {
   const v = d as Uint8Array;
@@ -73,8 +85,14 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   if (!Number.isInteger(threads) || threads < 1 || threads > 4096) throw new KilnError(`bad thread count ${threads}: use a whole number from 1 to 4096`);
   const cancelled = () => { if (opts.signal?.aborted) throw new KilnError('the preparation was cancelled'); };
 
+  const order = plan ? { order: plan.order } : {};
+  progress('tuning', 0);
+  const tuned = await tuneGraph(graph, {
+    ...order, mode: tuningMode(opts.tuning), threads, cache: new TuningCache(machineFingerprint(threads)), build: buildC,
+    onProgress: (f) => progress('tuning', f), signal: opts.signal,
+  });
   progress('lowering', 0);
-  const { program, unsupported } = lowerGraph(graph, plan ? { order: plan.order } : {});
+  const { program, unsupported, tunables } = lowerGraph(graph, { ...order, choices: tuned.choices });
   if (unsupported.length) throw refuse(graph, unsupported);
   const layout = layoutBuffers(program);
   let source: string;
@@ -87,9 +105,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
 
   progress('compiling', 0.1);
   const name = program.name.slice(0, 64) || 'model';
-  // -fwrapv: the scalar-op table's integers wrap (signed overflow is otherwise undefined in C);
-  // -fno-math-errno: libm calls set no errno, so repeated calls can be merged (results unchanged)
-  const built = await buildSharedObject(source, { name, openmp: true, extraFlags: ['-fwrapv', '-fno-math-errno'] });
+  const built = await buildC(source, name);
   cancelled();
 
   progress('loading', 0.9);
@@ -142,6 +158,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
 
   return {
     backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts,
+    tuning: tuningReport(graph, tunables, tuned),
     peakGflops: () => fp32PeakGflops({ threads }), // probed once per CPU and thread count, then cached on disk
     async run(given: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
       if (disposed) throw new KilnError('this cpu program was disposed; prepare it again');
