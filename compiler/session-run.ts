@@ -13,7 +13,7 @@ import type { Graph } from './ir/graph.ts';
 import type { Tensor } from './ir/tensor.ts';
 import type { Session } from './session.ts';
 import { requireStaticShapes } from './ops/bind-shapes.ts';
-import type { KernelEvent, Program } from './runtime/backend.ts';
+import type { KernelEvent, PrepareOptions, Program } from './runtime/backend.ts';
 import { DEFAULT_BACKEND, requireSupported, useBackend } from './runtime/backends.ts';
 import { bindInputs } from './runtime/inputs.ts';
 import { type NodeTimings, type ProgramTiming, type RunTiming, nodeTimings, runTiming, timeProgram } from './runtime/timings.ts';
@@ -34,6 +34,8 @@ export interface ExecuteOptions {
   readonly warmup?: number;
   /** Threads a CPU backend may use (default: all cores). */
   readonly threads?: number;
+  /** Schedule tuning of a compiled backend (PrepareOptions.tuning; default: the backend's). */
+  readonly tuning?: PrepareOptions['tuning'];
   /** Progress of a long preparation (compiling), fraction in [0, 1]. */
   readonly onPrepare?: (what: string, fraction: number) => void;
   /** Called before each timed run: progress, yielding to a shell. */
@@ -62,8 +64,11 @@ export interface SessionRun {
 
 const programs = new WeakMap<Graph, Map<string, Promise<Program>>>();
 
-/** Runs a step of `s` on a backend, timed (see the module header). */
-export async function executeStep(s: Session, opts: ExecuteOptions = {}, perKernel = false): Promise<SessionRun> {
+/** A step's graph bound to its inputs and prepared on a backend (the Session's kept program). */
+export type PreparedStep = Omit<SessionRun, 'timing' | 'run'>;
+
+/** Binds a step of `s` to its inputs and prepares it, or finds the program prepared before. */
+export async function prepareStep(s: Session, opts: ExecuteOptions = {}): Promise<PreparedStep> {
   const step = opts.step ?? s.current;
   const st = s.at(step);
   const label = `${s.source} at step ${step} (${st.pass})`;
@@ -71,20 +76,25 @@ export async function executeStep(s: Session, opts: ExecuteOptions = {}, perKern
   if (!opts.inputs) requireStaticShapes(st.graph, 'running a step');
   const { graph, inputs } = bindInputs(st.graph, opts.inputs ? { tensors: opts.inputs } : { random: { seed: opts.seed ?? 0 } });
   requireSupported(backend, graph, label);
-  const key = `${backend.name}/${opts.threads ?? ''}`;
+  const key = `${backend.name}/${opts.threads ?? ''}/${opts.tuning ?? ''}`;
   let byBackend = programs.get(graph);
   if (!byBackend) programs.set(graph, (byBackend = new Map()));
   let pending = byBackend.get(key);
   if (!pending) {
-    pending = backend.prepare(graph, undefined, { threads: opts.threads, onProgress: opts.onPrepare, signal: opts.signal });
+    pending = backend.prepare(graph, undefined, { threads: opts.threads, tuning: opts.tuning, onProgress: opts.onPrepare, signal: opts.signal });
     byBackend.set(key, pending);
     pending.catch(() => byBackend!.delete(key)); // a failed preparation is tried again next time
   }
-  const program = await pending;
+  return { label, step, backend: backend.name, graph, inputs, program: await pending };
+}
+
+/** Runs a step of `s` on a backend, timed (see the module header). */
+export async function executeStep(s: Session, opts: ExecuteOptions = {}, perKernel = false): Promise<SessionRun> {
+  const { label, step, backend, graph, inputs, program } = await prepareStep(s, opts);
   const timing = await timeProgram(program, inputs, {
     warmup: opts.warmup, repeat: opts.repeat, perKernel, beforeRun: opts.beforeRun, onKernel: opts.onKernel, signal: opts.signal,
   });
-  return { label, step, backend: backend.name, graph, inputs, timing, run: runTiming(graph, timing), program };
+  return { label, step, backend, graph, inputs, timing, run: runTiming(graph, timing), program };
 }
 
 /** Per-node timings of a step of `s` on a backend (see the module header). */

@@ -1,6 +1,6 @@
 /**
  * `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N]
- *  [--repeat N] [--rtol R] [--atol A] [--json]`
+ *  [--repeat N] [--rtol R] [--atol A] [--tuning measure|cached|off] [--json]`
  *
  * Loads the model (import, type inference and verification: `importMs`), binds inputs from
  * input_<k>.pb files or seeded random values (compiler/runtime/inputs.ts `bindInputs`; the graph takes
@@ -8,7 +8,8 @@
  * see target T, default cpu, as in `kiln opt`), prepares it on the backend (any registered one,
  * compiler/runtime/backends.ts; `compileMs` is the program's own `prepareMs`), runs once as warm-up and
  * then `repeat` timed runs (default 1; compiler/runtime/timings.ts `timeProgram`), and reports the
- * median and minimum run time. A backend that cannot run here (no compiler, no device) is an error
+ * median and minimum run time (`--tuning` is the compiled backends' schedule tuning, PrepareOptions.tuning;
+ * the JSON then says how many candidates were measured). A backend that cannot run here (no compiler, no device) is an error
  * naming its reason. When the --inputs folder also holds
  * expected outputs (output_<k>.pb, as in an ONNX test data set), each result is compared with its
  * file (compiler/runtime/compare.ts, the conformance runner's rule and default tolerances): the
@@ -32,6 +33,7 @@ import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
 import { writeFilesAtomic } from '../../compiler/files.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
+import { TUNING_MODES } from '../../compiler/runtime/tune/tuner.ts';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
@@ -45,6 +47,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     rtol: { type: 'string' },
     atol: { type: 'string' },
     json: { type: 'boolean', default: false },
+    tuning: { type: 'string' },
     ...SHAPE_OPTIONS,
   }, [1, 1], ['MODEL']);
   const backendName = choiceOption(values.backend, 'backend', backendNames(), DEFAULT_BACKEND);
@@ -57,6 +60,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.target !== undefined && values.pipeline === undefined) throw new UsageError('--target needs --pipeline (the target the passes see)');
   const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
   const pipeline = values.pipeline === undefined ? undefined : pipelineOption(values.pipeline);
+  const tuning = values.tuning === undefined ? undefined : choiceOption(values.tuning, 'tuning', TUNING_MODES, 'measure');
   const backend = await useBackend(backendName);
 
   const t0 = performance.now();
@@ -75,7 +79,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const expected = values.inputs ? expectedOutputs(values.inputs, graph.outputs) : [];
 
   requireSupported(backend, graph, 'this model', positionals[0]);
-  const program = await backend.prepare(graph, undefined);
+  const program = await backend.prepare(graph, undefined, tuning ? { tuning } : {});
   let timing;
   try {
     timing = await timeProgram(program, inputs, { warmup: 1, repeat });
@@ -98,7 +102,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       backend: backend.name,
       inputs: [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
       outputs: described,
-      importMs: round(importMs), ...(passesMs !== undefined ? { passesMs: round(passesMs) } : {}), compileMs: round(compileMs), ms: round(ms), msMin: round(msMin), repeat,
+      importMs: round(importMs), ...(passesMs !== undefined ? { passesMs: round(passesMs) } : {}), compileMs: round(compileMs),
+      ...(program.tuning ? { tuning: { mode: program.tuning.mode, measured: program.tuning.measurements, ms: round(program.tuning.ms) } } : {}), ms: round(ms), msMin: round(msMin), repeat,
       ...(checks.length ? { tolerance: tol, matchesExpected: checks.every((c) => !c.diff.reason) } : {}),
     }));
   } else {

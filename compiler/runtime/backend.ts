@@ -13,6 +13,7 @@
 import type { Graph } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { MemoryPlan } from '../schedule/plan.ts';
+import type { TuningReport } from './tune/tuner.ts';
 
 /** Why a backend cannot run one node (or the whole graph, when `node` is absent). */
 export interface Unsupported {
@@ -81,6 +82,12 @@ export interface Program {
    * denominator of the timings' "% of peak" (absent when the backend does not know it).
    */
   peakGflops?(): Promise<number>;
+  /**
+   * How the kernels' schedule choices (tile sizes, variants) were made: measured now, from the tuning
+   * cache, or defaults, one row per (node, template, key, candidate) (runtime/tune; the `tuning`
+   * command's table). Absent on backends that do not tune.
+   */
+  readonly tuning?: TuningReport;
   /** Releases native resources (a loaded library, device buffers); the program cannot run after. */
   dispose(): Promise<void>;
 }
