@@ -27,7 +27,7 @@ import { cpuKey } from '../native/cpu-features.ts';
 import { requireCCompiler } from '../native/c-compiler.ts';
 
 /** Bumped when the meaning of a stored result changes (what is timed, how a winner is picked). */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** What tuning results are specific to, besides the problem itself. */
 export interface MachineFingerprint {
@@ -50,6 +50,8 @@ export interface StoredCandidate {
   readonly params: TuningParams;
   /** Median milliseconds; null when it was not timed (excluded before running). */
   readonly ms: number | null;
+  /** The fastest call in milliseconds; null when it was not timed. */
+  readonly minMs: number | null;
   /** Why it may not win (its results disagree, it did not lower); absent when it may. */
   readonly excluded?: string;
 }

@@ -13,12 +13,14 @@
  * 4. runs every variant on the same seeded inputs (floats normal, integers and bools 0, so an index
  *    input is always in range): one warm-up call each, then interleaved rounds (each candidate timed
  *    once per round, so a noisy neighbour slows all of them alike) up to `samples` rounds or until
- *    `budgetMs` is spent (at least one round); a candidate's time is its median;
+ *    `budgetMs` is spent (at least one round); a candidate's time is its median, and the winner is the
+ *    candidate with the fastest single call (noise only ever adds time, so the minimum is the cost
+ *    least disturbed by a loaded machine);
  * 5. checks the candidates agree: every variant's outputs are compared with the default candidate's
  *    (floats within 1e-4 of the largest |value|: another tile order only reassociates sums; integers
  *    exactly). When any disagrees, the reference executor on the cut-out node decides, and every
  *    candidate that disagrees with it is excluded with the reason: a wrong variant never wins;
- * 6. picks the fastest candidate not excluded, stores the problem (winner and every measurement) in
+ * 6. picks the fastest candidate not excluded (by its minimum), stores the problem (winner and every measurement) in
  *    the cache and returns the choices map for `lowerGraph`.
  * Mode `off` measures nothing and reads no cache: every lowering uses its default.
  *
@@ -66,6 +68,8 @@ export interface CandidateResult {
   readonly params: TuningParams;
   /** Median milliseconds of one call; null when not timed. */
   readonly ms: number | null;
+  /** The fastest call in milliseconds (what the winner is picked by); null when not timed. */
+  readonly minMs: number | null;
   /** Why it may not win; absent when it may. */
   readonly excluded?: string;
 }
@@ -175,7 +179,7 @@ export async function tuneGraph(graph: Graph, opts: TuneOptions): Promise<Tuning
 function defaultResult(p: Problem, excluded?: string): ProblemResult {
   return {
     template: p.template, key: p.key, chosen: 0, source: 'default',
-    candidates: p.candidates.map((params) => ({ params, ms: null, ...(excluded ? { excluded } : {}) })),
+    candidates: p.candidates.map((params) => ({ params, ms: null, minMs: null, ...(excluded ? { excluded } : {}) })),
   };
 }
 
@@ -266,11 +270,16 @@ function measureProblem(pv: ProblemVariants, lib: NativeLibrary, seed: number, s
     }
   }
   const ms = (i: number) => (times.has(i) ? median(times.get(i)!) : null);
+  const minMs = (i: number) => (times.has(i) ? Math.min(...times.get(i)!) : null);
+  // the winner has the smallest fastest call: noise on a loaded machine (a descheduled thread, another
+  // process's cache traffic) only ever adds time, so the minimum is the cost least disturbed by it
   let chosen = 0, best = Infinity;
-  for (const r of live) if (ms(r.candidate)! < best) { best = ms(r.candidate)!; chosen = r.candidate; }
+  for (const r of live) if (minMs(r.candidate)! < best) { best = minMs(r.candidate)!; chosen = r.candidate; }
   return {
     template: problem.template, key: problem.key, chosen, source: live.length ? 'measured' : 'default',
-    candidates: problem.candidates.map((params, i) => ({ params, ms: ms(i), ...(excluded.has(i) ? { excluded: excluded.get(i) } : {}) })),
+    candidates: problem.candidates.map((params, i) => ({
+      params, ms: ms(i), minMs: minMs(i), ...(excluded.has(i) ? { excluded: excluded.get(i) } : {}),
+    })),
   };
 }
 
@@ -283,6 +292,8 @@ export interface TuningRow {
   readonly params: TuningParams;
   /** Median ms of one call of this candidate's kernel; null when not measured. */
   readonly ms: number | null;
+  /** Its fastest call in ms (the winner has the smallest); null when not measured. */
+  readonly minMs: number | null;
   /** The node's FLOPs over `ms`; null when either is unknown. */
   readonly gflops: number | null;
   /** True for the candidate the program runs. */
@@ -310,7 +321,7 @@ export function tuningReport(graph: Graph, tunables: readonly Tunable[], outcome
     return t.candidates.map((params, i) => {
       const ms = r?.candidates[i]?.ms ?? null;
       return {
-        node: t.node, template: t.template, key: t.key, candidate: i, params, ms,
+        node: t.node, template: t.template, key: t.key, candidate: i, params, ms, minMs: r?.candidates[i]?.minMs ?? null,
         gflops: flops !== null && flops > 0 && ms !== null && ms > 0 ? flops / (ms * 1e6) : null,
         chosen: i === t.chosen, source: r?.source ?? 'default', excluded: r?.candidates[i]?.excluded ?? null,
       };
