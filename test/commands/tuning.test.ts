@@ -1,7 +1,7 @@
 /**
  * The `tuning` command (`%tuning`) on a session over a graph of the test-only tunable op
  * (test/runtime/tuning-support.ts): the Arrow table's columns and rows (every candidate of every node,
- * the winner marked, the wrong candidate's exclusion), the second `tuning` reusing the Session's
+ * the winner marked consistently with the measurements, the wrong candidate's exclusion), the second `tuning` reusing the Session's
  * program (nothing prepared or measured again), `timings --tuning cached` after it reading the cache,
  * and the errors for a bad mode and a backend that does not tune. Without a C compiler the compiled
  * cases are skipped.
@@ -43,10 +43,15 @@ withCC('tuning: one row per node and candidate, the winner marked, the wrong can
   assert.equal(t.column('candidate'), [0, 1, 2, 0, 1, 2]);
   assert.equal(t.column('params'), ['reps=24 bias=0', 'reps=1 bias=0', 'reps=1 bias=1', 'reps=24 bias=0', 'reps=1 bias=0', 'reps=1 bias=1']);
   const shown = t.toText({ maxWidth: 200 });
-  assert.equal(t.column('chosen'), [false, true, false, false, true, false], shown);
   assert.equal(t.column('source'), Array(6).fill('measured'), shown);
-  const ms = t.column('ms') as (number | null)[];
-  assert.ok(ms[0]! > 0 && ms[1]! >= 0 && ms[2] === null, JSON.stringify(ms));
+  // which candidate wins is checked on one thread in test/runtime/tuning.test.ts; here (all cores of a
+  // possibly loaded machine) the winner must be the allowed candidate with the smallest min_ms, the
+  // same for both nodes (one problem), and never the wrong one
+  const chosen = t.column('chosen') as boolean[];
+  const ms = t.column('ms') as (number | null)[], minMs = t.column('min_ms') as (number | null)[];
+  assert.ok(ms[0]! > 0 && ms[1]! >= 0 && ms[2] === null && minMs[2] === null, shown);
+  const winner = minMs[0]! < minMs[1]! ? 0 : 1;
+  assert.equal(chosen, [0, 1, 2, 0, 1, 2].map((c) => c === winner), shown);
   const excluded = t.column('excluded') as (string | null)[];
   assert.is(excluded[0], null);
   assert.match(excluded[2] ?? '', /disagree with the reference executor/);
@@ -65,7 +70,8 @@ withCC('tuning again reuses the prepared program; --tuning cached prepares anew 
   assert.match(cached.title, /cached, 0 measured now/);
   const shown = cached.toText({ maxWidth: 200 });
   assert.equal(cached.column('source'), Array(6).fill('cache'), shown);
-  assert.equal(cached.column('chosen'), [false, true, false, false, true, false], shown);
+  assert.equal(cached.column('chosen'), again.column('chosen'), shown);
+  assert.equal(cached.column('min_ms'), again.column('min_ms'), 'the measurements come from the cache');
 });
 
 test('tuning: a bad mode and a backend that does not tune are usage errors', async () => {

@@ -13,7 +13,8 @@
  * 4. runs every variant on the same seeded inputs (floats normal, integers and bools 0, so an index
  *    input is always in range): one warm-up call each, then interleaved rounds (each candidate timed
  *    once per round, so a noisy neighbour slows all of them alike) up to `samples` rounds or until
- *    `budgetMs` is spent (at least one round); a candidate's time is its median, and the winner is the
+ *    the problem's `budgetMs` is spent (but at least 3 rounds, unless one round alone takes the whole
+ *    budget: the total stays bounded by about problems x budget); a candidate's time is its median, and the winner is the
  *    candidate with the fastest single call (noise only ever adds time, so the minimum is the cost
  *    least disturbed by a loaded machine);
  * 5. checks the candidates agree: every variant's outputs are compared with the default candidate's
@@ -109,7 +110,7 @@ export interface TuneOptions {
   readonly order?: readonly string[];
   /** Timed rounds at most (default 7). */
   readonly samples?: number;
-  /** Measuring time budget in ms for one tuning build (default 3000; at least one round runs). */
+  /** Timing budget in ms per problem (default 1000; see MIN_ROUNDS for what may exceed it). */
   readonly budgetMs?: number;
   /** Seed of the inputs (default 0). */
   readonly seed?: number;
@@ -118,6 +119,9 @@ export interface TuneOptions {
   /** Where a failed tuning build is reported (default console.warn). */
   readonly warn?: (message: string) => void;
 }
+
+/** Timed rounds a problem gets even past its budget, unless one round alone takes the whole budget. */
+const MIN_ROUNDS = 3;
 
 /** Relative tolerance of candidates against each other (of the largest |value|). */
 const AGREEMENT = 1e-4;
@@ -160,9 +164,8 @@ export async function tuneGraph(graph: Graph, opts: TuneOptions): Promise<Tuning
   let measurements = 0;
   try {
     lib.func('kiln_tune_set_threads', 'void (int n)')(opts.threads);
-    const deadline = performance.now() + (opts.budgetMs ?? 3000);
     for (const [i, pv] of lowered.entries()) {
-      const result = measureProblem(pv, lib, opts.seed ?? 0, opts.samples ?? 7, deadline);
+      const result = measureProblem(pv, lib, opts.seed ?? 0, Math.max(1, opts.samples ?? 7), opts.budgetMs ?? 1000);
       measurements += result.candidates.filter((c) => c.ms !== null).length;
       problems.set(pv.problem.id, result);
       choices.set(pv.problem.id, result.chosen);
@@ -240,7 +243,7 @@ function disagreement(got: readonly Tensor[], want: readonly Tensor[]): string |
 }
 
 /** Runs, checks and times every variant of one problem (see the module header, steps 4 to 6). */
-function measureProblem(pv: ProblemVariants, lib: NativeLibrary, seed: number, samples: number, deadline: number): ProblemResult {
+function measureProblem(pv: ProblemVariants, lib: NativeLibrary, seed: number, samples: number, budgetMs: number): ProblemResult {
   const { problem } = pv;
   const inputs = tuningInputs(pv.graph, seed);
   const excluded = new Map<number, string>();
@@ -262,7 +265,12 @@ function measureProblem(pv: ProblemVariants, lib: NativeLibrary, seed: number, s
   }
   const live = runners.filter((r) => !excluded.has(r.candidate));
   const times = new Map<number, number[]>(live.map((r) => [r.candidate, []]));
-  for (let round = 0; round < samples && (round === 0 || performance.now() < deadline); round++) {
+  // at least MIN_ROUNDS rounds (a single sample is at the mercy of one stall) unless a round alone
+  // takes longer than the whole budget; then more while the budget lasts
+  const started = performance.now(), deadline = started + budgetMs;
+  for (let round = 0; round < samples; round++) {
+    const now = performance.now();
+    if (round > 0 && now >= deadline && (round >= MIN_ROUNDS || now - started >= budgetMs * round)) break;
     for (const r of live) {
       const t = performance.now();
       r.call();
