@@ -6,7 +6,8 @@
  *
  * The program is the Session's kept one for that step, backend, threads and tuning mode
  * (session-run.ts `prepareStep`), so `tuning` after `timings --backend cpu` compiles nothing; on its
- * own it prepares the step (measuring what is not cached, unless `--tuning cached|off`). Also here:
+ * own it prepares the step (measuring what is not cached, unless `--tuning cached|off`); where the
+ * backend cannot run (no C compiler) the table is empty and its title says why. Also here:
  * the `--tuning MODE` option that run and timings share.
  */
 import { prepareStep } from '../session-run.ts';
@@ -53,6 +54,9 @@ const tuning = defineCommand({
     const backend = (args.options.get('backend') as string | undefined) ?? 'cpu';
     if (!findBackend(backend)) throw commandError('tuning', `unknown backend '${backend}'; backends: ${backendNames().join(', ')}`, this.usage);
     const mode = tuningOption('tuning', args, this.usage);
+    // a machine without the backend (no C compiler) has nothing tuned: say so instead of failing
+    const available = await findBackend(backend)!.available();
+    if (!available.ok) return tuningTable({ mode: mode ?? 'off', measurements: 0, ms: 0, rows: [] }, `no tuning: the ${backend} backend cannot run here (${available.reason})`);
     const report = throttledProgress(ctx);
     const p = await prepareStep(s, {
       step, backend, ...(mode ? { tuning: mode } : {}), signal: ctx.signal,

@@ -4,8 +4,9 @@
  * compiler and OpenMP through the content-hash object cache (native/object-cache.ts), and loaded into
  * this process through koffi (native/library.ts).
  *
- * prepare: lowering → C source (+ the entry points of layout.ts) → build (a cache hit when the same
- * source, flags, compiler and CPU were built before) → load → bind `kiln_run_at`, `kiln_set_threads`
+ * prepare: tuning (runtime/tune: schedule candidates measured once per shape and machine, cached on
+ * disk; the `tuning` option, KILN_TUNING) → lowering with the tuned choices → C source (+ the entry
+ * points of layout.ts) → build (a cache hit when the same source, flags, compiler and CPU were built before) → load → bind `kiln_run_at`, `kiln_set_threads`
  * and every kernel function. All buffers live in one ArrayBuffer (layout.ts: one slot per value, no
  * reuse); constants are copied in once here.
  *
@@ -86,7 +87,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   const cancelled = () => { if (opts.signal?.aborted) throw new KilnError('the preparation was cancelled'); };
 
   const order = plan ? { order: plan.order } : {};
-  progress('tuning', 0);
+  // 'tuning' progress comes only when something is measured (tuneGraph's onProgress)
   const tuned = await tuneGraph(graph, {
     ...order, mode: tuningMode(opts.tuning), threads, cache: new TuningCache(machineFingerprint(threads)), build: buildC,
     onProgress: (f) => progress('tuning', f), signal: opts.signal,
@@ -94,6 +95,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   progress('lowering', 0);
   const { program, unsupported, tunables } = lowerGraph(graph, { ...order, choices: tuned.choices });
   if (unsupported.length) throw refuse(graph, unsupported);
+  const tuning = tuningReport(graph, tunables, tuned);
   const layout = layoutBuffers(program);
   let source: string;
   try {
@@ -148,6 +150,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
     { name: 'build.log', kind: 'log', content: log },
     { name: `${name}.so`, kind: 'binary', content: built.objectPath },
     { name: `${name}.kir`, kind: 'ir', content: printProgram(program), nodes: allNodes },
+    { name: 'tuning.json', kind: 'log', content: JSON.stringify(tuning, null, 2) + '\n', nodes: [...new Set(tuning.rows.map((r) => r.node))] },
     ...program.kernels.flatMap((k): Artifact[] => [
       { name: `${k.name}.c`, kind: 'source', content: renderKernel(C, k).join('\n') + '\n', nodes: k.nodes },
       { name: `${k.name}.kir`, kind: 'ir', content: printKernel(k), nodes: k.nodes },
@@ -158,7 +161,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
 
   return {
     backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts,
-    tuning: tuningReport(graph, tunables, tuned),
+    tuning,
     peakGflops: () => fp32PeakGflops({ threads }), // probed once per CPU and thread count, then cached on disk
     async run(given: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
       if (disposed) throw new KilnError('this cpu program was disposed; prepare it again');
