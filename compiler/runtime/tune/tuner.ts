@@ -30,7 +30,7 @@
  */
 import type { Graph } from '../../ir/graph.ts';
 import { nodeId, valueTypes } from '../../ir/graph.ts';
-import { Tensor } from '../../ir/tensor.ts';
+import { Tensor, readNumbers } from '../../ir/tensor.ts';
 import { type DType, type TensorData, dtypeInfo } from '../../ir/dtype.ts';
 import { KilnError } from '../../errors.ts';
 import { lowerGraph } from '../../codegen/lower/index.ts';
@@ -235,7 +235,7 @@ function tuningInputs(graph: Graph, seed: number): Map<string, Tensor> {
 function disagreement(got: readonly Tensor[], want: readonly Tensor[]): string | undefined {
   for (const [k, w] of want.entries()) {
     let scale = 0;
-    if (dtypeInfo(w.dtype).isFloat) for (const x of w.data as ArrayLike<number>) if (Number.isFinite(x)) scale = Math.max(scale, Math.abs(x));
+    if (dtypeInfo(w.dtype).isFloat) for (const x of readNumbers(w)) if (Number.isFinite(x)) scale = Math.max(scale, Math.abs(x));
     const reason = diffTensors(got[k], w, { rtol: AGREEMENT, atol: AGREEMENT * scale }).reason;
     if (reason) return `output ${k}: ${reason}`;
   }
