@@ -36,25 +36,27 @@ withCC('tuning: one row per node and candidate, the winner marked, the wrong can
   assert.instance(t, ResultTable);
   assert.equal(t.table.schema.fields.map((f) => f.name),
     ['node', 'template', 'key', 'candidate', 'params', 'ms', 'min_ms', 'gflop_per_s', 'chosen', 'source', 'excluded']);
-  assert.is(t.numRows, 6);
-  assert.equal(t.column('node'), ['h', 'h', 'h', 'y', 'y', 'y']);
-  assert.equal(t.column('template'), Array(6).fill(TEMPLATE));
-  assert.equal(t.column('key'), Array(6).fill(`n=${N}`));
-  assert.equal(t.column('candidate'), [0, 1, 2, 0, 1, 2]);
-  assert.equal(t.column('params'), ['reps=24 bias=0', 'reps=1 bias=0', 'reps=1 bias=1', 'reps=24 bias=0', 'reps=1 bias=0', 'reps=1 bias=1']);
+  assert.is(t.numRows, 8);
+  assert.equal(t.column('node'), ['h', 'h', 'h', 'h', 'y', 'y', 'y', 'y']);
+  assert.equal(t.column('template'), Array(8).fill(TEMPLATE));
+  assert.equal(t.column('key'), Array(8).fill(`n=${N}`));
+  assert.equal(t.column('candidate'), [0, 1, 2, 3, 0, 1, 2, 3]);
+  const params = ['reps=24 bias=0', 'reps=1 bias=0', 'reps=1 bias=1', 'reps=0 bias=0'];
+  assert.equal(t.column('params'), [...params, ...params]);
   const shown = t.toText({ maxWidth: 200 });
-  assert.equal(t.column('source'), Array(6).fill('measured'), shown);
+  assert.equal(t.column('source'), Array(8).fill('measured'), shown);
   // which candidate wins is checked on one thread in test/runtime/tuning.test.ts; here (all cores of a
   // possibly loaded machine) the winner must be the allowed candidate with the smallest min_ms, the
   // same for both nodes (one problem), and never the wrong one
   const chosen = t.column('chosen') as boolean[];
   const ms = t.column('ms') as (number | null)[], minMs = t.column('min_ms') as (number | null)[];
-  assert.ok(ms[0]! > 0 && ms[1]! >= 0 && ms[2] === null && minMs[2] === null, shown);
+  assert.ok(ms[0]! > 0 && ms[1]! >= 0 && ms[2] === null && minMs[2] === null && ms[3] === null, shown);
   const winner = minMs[0]! < minMs[1]! ? 0 : 1;
-  assert.equal(chosen, [0, 1, 2, 0, 1, 2].map((c) => c === winner), shown);
+  assert.equal(chosen, [0, 1, 2, 3, 0, 1, 2, 3].map((c) => c === winner), shown);
   const excluded = t.column('excluded') as (string | null)[];
   assert.is(excluded[0], null);
   assert.match(excluded[2] ?? '', /disagree with the reference executor/);
+  assert.match(excluded[3] ?? '', /does not lower: reps must be at least 1/);
   assert.match(t.title, /measure, 2 measured now\): 2 node\(s\)/);
   // FLOPs of the test op are one per element (the default rule): GFLOP/s = N / (ms * 1e6)
   const g = t.column('gflop_per_s') as (number | null)[];
@@ -69,7 +71,7 @@ withCC('tuning again reuses the prepared program; --tuning cached prepares anew 
   const cached = (await run('tuning --tuning cached')) as ResultTable;
   assert.match(cached.title, /cached, 0 measured now/);
   const shown = cached.toText({ maxWidth: 200 });
-  assert.equal(cached.column('source'), Array(6).fill('cache'), shown);
+  assert.equal(cached.column('source'), Array(8).fill('cache'), shown);
   assert.equal(cached.column('chosen'), again.column('chosen'), shown);
   assert.equal(cached.column('min_ms'), again.column('min_ms'), 'the measurements come from the cache');
 });

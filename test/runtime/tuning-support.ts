@@ -1,23 +1,24 @@
 /**
  * A test-only tunable op for the tuner's tests: `test.tuned_double` (y = 2x, f32) whose lowering offers
- * three candidates for the template `test-repeat` at key `n=<elements>`:
+ * four candidates for the template `test-repeat` at key `n=<elements>`:
  * - 0 `{reps: 24, bias: 0}` (the default): adds x into an accumulator 24 times per element, a chain
  *   of dependent adds the compiler may not reassociate, so it is about 20x slower than
  * - 1 `{reps: 1, bias: 0}`: one add; the right answer, fastest;
- * - 2 `{reps: 1, bias: 1}`: as fast as 1 but adds 1 to every element: wrong, must be excluded.
+ * - 2 `{reps: 1, bias: 1}`: as fast as 1 but adds 1 to every element: wrong, must be excluded;
+ * - 3 `{reps: 0, bias: 0}`: refused by the lowering (LowerUnsupported), excluded without compiling.
  * `candidates` lets a test offer another list (a changed candidate set).
  */
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { Tensor, readF32 } from '../../compiler/ir/tensor.ts';
 import { registerOps } from '../../compiler/ops/registry.ts';
-import { registerLowerings, findLowering } from '../../compiler/codegen/lower/context.ts';
+import { LowerUnsupported, registerLowerings, findLowering } from '../../compiler/codegen/lower/context.ts';
 import { binary, iv, lit, load, loop, ref } from '../../compiler/codegen/kir.ts';
 import '../../compiler/ops/all.ts';
 import '../../compiler/codegen/lower/all.ts';
 
 export const TEST_OP = 'test.tuned_double';
 export const TEMPLATE = 'test-repeat';
-export const DEFAULT_CANDIDATES = [{ reps: 24, bias: 0 }, { reps: 1, bias: 0 }, { reps: 1, bias: 1 }] as const;
+export const DEFAULT_CANDIDATES = [{ reps: 24, bias: 0 }, { reps: 1, bias: 0 }, { reps: 1, bias: 1 }, { reps: 0, bias: 0 }] as const;
 
 /** The candidates the lowering offers (tests may swap them). */
 export const offered: { candidates: readonly Readonly<Record<string, number>>[] } = { candidates: DEFAULT_CANDIDATES };
@@ -36,6 +37,7 @@ if (!findLowering(TEST_OP)) {
     [TEST_OP]: (n) => {
       const x = n.inputs[0]!, y = n.outputs[0];
       const c = n.choose(TEMPLATE, `n=${x.count}`, offered.candidates);
+      if (c.reps < 1) throw new LowerUnsupported(`reps must be at least 1, got ${c.reps}`);
       const acc = 'acc';
       return {
         kind: 'kernel',

@@ -58,6 +58,8 @@ withCC('picks the faster candidate and excludes the fast wrong one; one problem 
   assert.is(p.candidates[1].excluded, undefined);
   assert.match(p.candidates[2].excluded ?? '', /disagree with the reference executor/);
   assert.is(p.candidates[2].ms, null, 'an excluded candidate is not timed');
+  assert.match(p.candidates[3].excluded ?? '', /does not lower: reps must be at least 1, got 0/);
+  assert.is(p.candidates[3].ms, null);
   assert.ok(p.candidates[0].ms! > 0 && p.candidates[1].ms! >= 0);
   assert.is(out.measurements, 2);
 });
@@ -91,7 +93,7 @@ withCC('the cache key changes with the machine fingerprint and with the candidat
     assert.is(other.cache.get(TEMPLATE, `n=${N}`, DEFAULT_CANDIDATES), undefined, JSON.stringify(machine));
   }
   assert.ok(opts.cache.get(TEMPLATE, `n=${N}`, DEFAULT_CANDIDATES));
-  const changed = [DEFAULT_CANDIDATES[0], DEFAULT_CANDIDATES[1], { reps: 2, bias: 0 }];
+  const changed = [DEFAULT_CANDIDATES[0], DEFAULT_CANDIDATES[1], { reps: 2, bias: 0 }];  // all three correct
   assert.is(opts.cache.get(TEMPLATE, `n=${N}`, changed), undefined);
   offered.candidates = changed;
   try {
@@ -129,8 +131,9 @@ withCC('cpu backend: the program runs the tuned choice, reports rows, and the se
     assert.is(first.tuning.mode, 'measure');
     assert.is(first.tuning.measurements, 2);
     const rows = first.tuning.rows;
-    assert.is(rows.length, 6, 'two nodes x three candidates');
+    assert.is(rows.length, 8, 'two nodes x four candidates');
     assert.equal(rows.filter((r) => r.chosen).map((r) => [r.node, r.candidate]), [['h', 1], ['y', 1]]);
+    assert.match(rows.find((r) => r.candidate === 3)!.excluded ?? '', /does not lower/);
     assert.ok(rows.every((r) => r.source === 'measured' && r.template === TEMPLATE && r.key === `n=${N}`));
     assert.match(rows.find((r) => r.candidate === 2)!.excluded ?? '', /disagree/);
     const got = await first.run(inputs);

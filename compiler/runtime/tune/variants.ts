@@ -8,8 +8,8 @@
  * C descriptor (the compiler is the slow part of tuning: one run for every candidate of every
  * problem), plus `kiln_tune_set_threads`.
  *
- * A candidate whose variant does not lower (the lowering refuses that choice) or whose lowering did
- * not use the forced choice is excluded with the reason; it is never compiled.
+ * A candidate whose variant does not lower (the lowering refuses that choice, or fails under it) or
+ * whose lowering did not use the forced choice is excluded with the reason; it is never compiled.
  */
 import { type Graph, type Node, nodeId, valueTypes } from '../../ir/graph.ts';
 import type { Program as KernelProgram } from '../../codegen/kir.ts';
@@ -73,7 +73,14 @@ export function lowerVariants(graph: Graph, problem: Problem, base: TuningChoice
   const variants = problem.candidates.map((_, i): Variant => {
     const choices = new Map(base);
     choices.set(problem.id, i);
-    const lowered = lowerGraph(sub, { choices });
+    let lowered;
+    try {
+      lowered = lowerGraph(sub, { choices });
+    } catch (e) {
+      // a lowering (or kernel verifier) failure under this choice: reported as the exclusion, so a bad
+      // non-default candidate never fails the model's compile (a failure of the default does, later)
+      return { ok: false, candidate: i, excluded: `its lowering failed: ${(e as Error).message}` };
+    }
     if (lowered.unsupported.length) return { ok: false, candidate: i, excluded: `does not lower: ${lowered.unsupported[0].reason}` };
     const made = lowered.tunables.find((t) => `${t.template}|${t.key}` === problem.id);
     if (!made || made.chosen !== i) return { ok: false, candidate: i, excluded: 'the lowering did not use this candidate when it was forced' };
