@@ -86,14 +86,14 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   if (!Number.isInteger(threads) || threads < 1 || threads > 4096) throw new KilnError(`bad thread count ${threads}: use a whole number from 1 to 4096`);
   const cancelled = () => { if (opts.signal?.aborted) throw new KilnError('the preparation was cancelled'); };
 
-  const order = plan ? { order: plan.order } : {};
+  const lowerOptions = plan ? { order: plan.order } : {};
   // 'tuning' progress comes only when something is measured (tuneGraph's onProgress)
   const tuned = await tuneGraph(graph, {
-    ...order, mode: tuningMode(opts.tuning), threads, cache: new TuningCache(machineFingerprint(threads)), build: buildC,
+    lowerOptions, mode: tuningMode(opts.tuning), threads, cache: new TuningCache(machineFingerprint(threads)), build: buildC,
     onProgress: (f) => progress('tuning', f), signal: opts.signal,
   });
   progress('lowering', 0);
-  const { program, unsupported, tunables } = lowerGraph(graph, { ...order, choices: tuned.choices });
+  const { program, unsupported, tunables } = lowerGraph(graph, { ...lowerOptions, choices: tuned.choices });
   if (unsupported.length) throw refuse(graph, unsupported);
   const tuning = tuningReport(graph, tunables, tuned);
   const layout = layoutBuffers(program);

@@ -33,7 +33,7 @@ import { nodeId, valueTypes } from '../../ir/graph.ts';
 import { Tensor, readNumbers } from '../../ir/tensor.ts';
 import { type DType, type TensorData, dtypeInfo } from '../../ir/dtype.ts';
 import { KilnError } from '../../errors.ts';
-import { lowerGraph } from '../../codegen/lower/index.ts';
+import { type LowerOptions, lowerGraph } from '../../codegen/lower/index.ts';
 import type { Tunable, TuningChoices, TuningParams } from '../../codegen/lower/context.ts';
 import { nodeFlops } from '../../zoo/summary.ts';
 import { loadLibrary, type NativeLibrary } from '../native/library.ts';
@@ -106,8 +106,11 @@ export interface TuneOptions {
   readonly cache: TuningCache;
   /** Builds one C file into a shared object (the backend's compiler and flags, cached by content). */
   build(source: string, name: string): Promise<{ readonly objectPath: string }>;
-  /** Execution order for the discovery lowering (the memory plan's). */
-  readonly order?: readonly string[];
+  /**
+   * The backend's lowering options (execution order, target), as it lowers the model: the discovery
+   * lowering uses all of them, each candidate's one-node lowering all but the order.
+   */
+  readonly lowerOptions?: Omit<LowerOptions, 'choices'>;
   /** Timed rounds at most (default 7). */
   readonly samples?: number;
   /** Timing budget in ms per problem (default 1000; see MIN_ROUNDS for what may exceed it). */
@@ -133,7 +136,8 @@ export async function tuneGraph(graph: Graph, opts: TuneOptions): Promise<Tuning
   const problems = new Map<string, ProblemResult>();
   const done = (measurements: number): TuningOutcome => ({ mode: opts.mode, choices, problems, measurements, ms: performance.now() - t0 });
   if (opts.mode === 'off') return done(0);
-  const all = problemsOf(lowerGraph(graph, opts.order ? { order: opts.order } : {}).tunables.filter((t) => t.candidates.length > 1));
+  const { order: _order, ...variantOptions } = opts.lowerOptions ?? {};
+  const all = problemsOf(lowerGraph(graph, opts.lowerOptions ?? {}).tunables.filter((t) => t.candidates.length > 1));
   const todo: Problem[] = [];
   for (const p of all) {
     const hit = opts.cache.get(p.template, p.key, p.candidates);
@@ -149,7 +153,7 @@ export async function tuneGraph(graph: Graph, opts: TuneOptions): Promise<Tuning
   const cancelled = () => { if (opts.signal?.aborted) throw new KilnError('the preparation was cancelled'); };
 
   progress(0);
-  const lowered = todo.map((p, i) => lowerVariants(graph, p, choices, i));
+  const lowered = todo.map((p, i) => lowerVariants(graph, p, choices, i, variantOptions));
   let lib: NativeLibrary;
   try {
     lib = loadLibrary((await opts.build(tuningSource(lowered), `tuning_${todo.length}`)).objectPath);

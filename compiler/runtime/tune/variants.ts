@@ -13,7 +13,7 @@
  */
 import { type Graph, type Node, nodeId, valueTypes } from '../../ir/graph.ts';
 import type { Program as KernelProgram } from '../../codegen/kir.ts';
-import { lowerGraph } from '../../codegen/lower/index.ts';
+import { type LowerOptions, lowerGraph } from '../../codegen/lower/index.ts';
 import type { Tunable, TuningChoices, TuningParams } from '../../codegen/lower/context.ts';
 import { renderKernel } from '../../codegen/render.ts';
 import { C } from '../../codegen/lang/c.ts';
@@ -67,15 +67,19 @@ export function cutNode(graph: Graph, id: string): Graph {
   };
 }
 
-/** Lowers the cut-out node once per candidate; `base` holds the choices of the other problems. */
-export function lowerVariants(graph: Graph, problem: Problem, base: TuningChoices, index: number): ProblemVariants {
+/**
+ * Lowers the cut-out node once per candidate; `base` holds the choices of the other problems, `opts`
+ * the backend's other lowering options (its target), as the model itself is lowered.
+ */
+export function lowerVariants(graph: Graph, problem: Problem, base: TuningChoices, index: number,
+  opts: Omit<LowerOptions, 'choices' | 'order'> = {}): ProblemVariants {
   const sub = cutNode(graph, problem.node);
   const variants = problem.candidates.map((_, i): Variant => {
     const choices = new Map(base);
     choices.set(problem.id, i);
     let lowered;
     try {
-      lowered = lowerGraph(sub, { choices });
+      lowered = lowerGraph(sub, { ...opts, choices });
     } catch (e) {
       // a lowering (or kernel verifier) failure under this choice: reported as the exclusion, so a bad
       // non-default candidate never fails the model's compile (a failure of the default does, later)
@@ -98,8 +102,10 @@ export function lowerVariants(graph: Graph, problem: Problem, base: TuningChoice
 
 /** The one C file with every lowered variant's kernels and the thread setter. */
 export function tuningSource(problems: readonly ProblemVariants[]): string {
-  const kernels = problems.flatMap((p) => p.variants.flatMap((v) => (v.ok ? v.program.kernels : [])));
-  const header = C.fileHeader({ name: 'tuning', buffers: [], kernels, calls: [] });
+  const programs = problems.flatMap((p) => p.variants.flatMap((v) => (v.ok ? [v.program] : [])));
+  const kernels = programs.flatMap((p) => p.kernels);
+  // the header as for one program holding every kernel (program-level fields, like a target, kept)
+  const header = C.fileHeader({ ...programs[0], name: 'tuning', buffers: [], kernels, calls: [] });
   const parts = [...header, '#include <omp.h>', 'void kiln_tune_set_threads(int n) { omp_set_num_threads(n); }', ''];
   for (const k of kernels) parts.push(...renderKernel(C, k), '');
   return parts.join('\n');
