@@ -66,7 +66,7 @@ const tuning = defineCommand({
     if (!p.program.tuning) throw commandError('tuning', `the ${backend} backend does not tune its kernels (try --backend cpu)`, this.usage);
     const t = p.program.tuning;
     const what = t.rows.length ? `${new Set(t.rows.map((r) => r.node)).size} node(s)` : 'no tunable choices: no lowering offered candidates';
-    return tuningTable(t, `tuning of ${p.label} on ${backend} (${t.mode}, ${t.measurements} measured now): ${what}`);
+    return tuningTable(t, `tuning of ${p.label} on ${backend} (${t.mode}, ${t.measurements} measured when prepared): ${what}`);
   },
 });
 

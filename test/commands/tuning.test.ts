@@ -1,10 +1,11 @@
 /**
  * The `tuning` command (`%tuning`) on a session over a graph of the test-only tunable op
  * (test/runtime/tuning-support.ts): the Arrow table's columns and rows (every candidate of every node,
- * the winner marked consistently with the measurements, the wrong candidate's exclusion), the second `tuning` reusing the Session's
- * program (nothing prepared or measured again), `timings --tuning cached` after it reading the cache,
- * and the errors for a bad mode and a backend that does not tune. Without a C compiler the compiled
- * cases are skipped.
+ * the winner marked consistently with the measurements, the wrong and the refused candidates'
+ * exclusions, GFLOP/s from the node's FLOPs), tuning progress; a second `tuning` showing the Session's
+ * kept program (its "2 measured" says nothing was prepared again), `tuning --tuning cached` preparing
+ * anew from the cache (0 measured, same winners and times); and the errors for a bad mode (on tuning
+ * and timings) and for a backend that does not tune. Without a C compiler the compiled cases are skipped.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,16 +24,20 @@ const cc = findCCompiler();
 if (!cc) console.log('commands/tuning.test.ts: no C compiler found: skipping the compiled cases');
 const withCC = cc ? test : test.skip;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tune-cmd-'));
-process.env.KILN_CACHE_DIR = root;
-delete process.env.KILN_TUNING;
-test.after(() => fs.rmSync(root, { recursive: true, force: true }));
+// this file's cache folder while its tests run (the suite runs every file in one process)
+let savedCacheDir: string | undefined;
+test.before(() => { savedCacheDir = process.env.KILN_CACHE_DIR; process.env.KILN_CACHE_DIR = root; });
+test.after(() => {
+  if (savedCacheDir === undefined) delete process.env.KILN_CACHE_DIR; else process.env.KILN_CACHE_DIR = savedCacheDir;
+  fs.rmSync(root, { recursive: true, force: true });
+});
 
 const N = 1 << 16;
 const ctx = fakeContext(Session.load(tunedGraph(N)));
 const run = (line: string) => runLine(line, ctx);
 
 withCC('tuning: one row per node and candidate, the winner marked, the wrong candidate excluded', async () => {
-  const t = (await run('tuning')) as ResultTable;
+  const t = (await run('tuning --tuning measure')) as ResultTable;
   assert.instance(t, ResultTable);
   assert.equal(t.table.schema.fields.map((f) => f.name),
     ['node', 'template', 'key', 'candidate', 'params', 'ms', 'min_ms', 'gflop_per_s', 'chosen', 'source', 'excluded']);
@@ -57,7 +62,7 @@ withCC('tuning: one row per node and candidate, the winner marked, the wrong can
   assert.is(excluded[0], null);
   assert.match(excluded[2] ?? '', /disagree with the reference executor/);
   assert.match(excluded[3] ?? '', /does not lower: reps must be at least 1/);
-  assert.match(t.title, /measure, 2 measured now\): 2 node\(s\)/);
+  assert.match(t.title, /measure, 2 measured when prepared\): 2 node\(s\)/);
   // FLOPs of the test op are one per element (the default rule): GFLOP/s = N / (ms * 1e6)
   const g = t.column('gflop_per_s') as (number | null)[];
   assert.ok(Math.abs(g[0]! - N / (ms[0]! * 1e6)) <= 1e-9 * g[0]!, `${g[0]} vs ${N / (ms[0]! * 1e6)}`);
@@ -66,10 +71,10 @@ withCC('tuning: one row per node and candidate, the winner marked, the wrong can
 });
 
 withCC('tuning again reuses the prepared program; --tuning cached prepares anew from the cache', async () => {
-  const again = (await run('tuning')) as ResultTable;
-  assert.match(again.title, /2 measured now/, 'the same program, not a new preparation');
+  const again = (await run('tuning --tuning measure')) as ResultTable;
+  assert.match(again.title, /2 measured when prepared/, 'the same program, not a new preparation');
   const cached = (await run('tuning --tuning cached')) as ResultTable;
-  assert.match(cached.title, /cached, 0 measured now/);
+  assert.match(cached.title, /cached, 0 measured when prepared/);
   const shown = cached.toText({ maxWidth: 200 });
   assert.equal(cached.column('source'), Array(8).fill('cache'), shown);
   assert.equal(cached.column('chosen'), again.column('chosen'), shown);

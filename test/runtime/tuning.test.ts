@@ -28,9 +28,13 @@ const cc = findCCompiler();
 if (!cc) console.log('tuning.test.ts: no C compiler found (CC, cc, gcc, clang): skipping the tuner tests');
 const withCC = cc ? test : test.skip;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tune-'));
-process.env.KILN_CACHE_DIR = path.join(root, 'cache');
-delete process.env.KILN_TUNING;
-test.after(() => fs.rmSync(root, { recursive: true, force: true }));
+// this file's cache folder while its tests run (the suite runs every file in one process)
+let savedCacheDir: string | undefined;
+test.before(() => { savedCacheDir = process.env.KILN_CACHE_DIR; process.env.KILN_CACHE_DIR = path.join(root, 'cache'); });
+test.after(() => {
+  if (savedCacheDir === undefined) delete process.env.KILN_CACHE_DIR; else process.env.KILN_CACHE_DIR = savedCacheDir;
+  fs.rmSync(root, { recursive: true, force: true });
+});
 
 const N = 1 << 17;
 const PROBLEM = `${TEMPLATE}|n=${N}`;
@@ -126,7 +130,7 @@ withCC('cpu backend: the program runs the tuned choice, reports rows, and the se
   const graph = tunedGraph(N);
   const inputs = randomInputs(graph, 3);
   const want = runReference(graph, inputs);
-  const first = await prepareCpu(graph, undefined, { threads: 1 });
+  const first = await prepareCpu(graph, undefined, { threads: 1, tuning: 'measure' });
   try {
     assert.is(first.tuning.mode, 'measure');
     assert.is(first.tuning.measurements, 2);
@@ -142,7 +146,7 @@ withCC('cpu backend: the program runs the tuned choice, reports rows, and the se
   } finally {
     await first.dispose();
   }
-  const second = await prepareCpu(graph, undefined, { threads: 1 });
+  const second = await prepareCpu(graph, undefined, { threads: 1, tuning: 'measure' });
   try {
     assert.is(second.tuning.measurements, 0);
     assert.ok(second.tuning.rows.every((r) => r.source === 'cache'));
@@ -150,14 +154,15 @@ withCC('cpu backend: the program runs the tuned choice, reports rows, and the se
   } finally {
     await second.dispose();
   }
+  const saved = process.env.KILN_TUNING;
   process.env.KILN_TUNING = 'off';
   try {
     const off = await prepareCpu(graph, undefined, { threads: 1 });
-    assert.is(off.tuning.mode, 'off');
+    assert.is(off.tuning.mode, 'off', 'KILN_TUNING sets the default');
     assert.equal(off.tuning.rows.filter((r) => r.chosen).map((r) => [r.candidate, r.source]), [[0, 'default'], [0, 'default']]);
     await off.dispose();
   } finally {
-    delete process.env.KILN_TUNING;
+    if (saved === undefined) delete process.env.KILN_TUNING; else process.env.KILN_TUNING = saved;
   }
 });
 
