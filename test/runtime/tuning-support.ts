@@ -62,3 +62,15 @@ export function tunedGraph(n = 1 << 17, name = 'tuned'): Graph {
     ],
   };
 }
+
+/** Two problems: x[n] → test op → y and z[m] → test op → w (independent chains of different sizes). */
+export function twoProblemGraph(n = 1 << 16, m = 1 << 15): Graph {
+  const tx = { dtype: 'f32' as const, shape: [n] }, tz = { dtype: 'f32' as const, shape: [m] };
+  return {
+    name: 'two', inputs: [{ name: 'x', type: tx }, { name: 'z', type: tz }], outputs: ['y', 'w'], constants: [],
+    nodes: [
+      { op: TEST_OP, inputs: ['x'], outputs: ['y'], types: [tx], attrs: {}, loc: ['a'] },
+      { op: TEST_OP, inputs: ['z'], outputs: ['w'], types: [tz], attrs: {}, loc: ['b'] },
+    ],
+  };
+}

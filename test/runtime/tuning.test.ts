@@ -22,7 +22,8 @@ import { prepareCpu } from '../../compiler/runtime/cpu/index.ts';
 import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { diffTensors } from '../../compiler/runtime/compare.ts';
-import { DEFAULT_CANDIDATES, TEMPLATE, offered, tunedGraph } from './tuning-support.ts';
+import { DEFAULT_CANDIDATES, TEMPLATE, offered, tunedGraph, twoProblemGraph } from './tuning-support.ts';
+import { KilnError } from '../../compiler/errors.ts';
 
 const cc = findCCompiler();
 if (!cc) console.log('tuning.test.ts: no C compiler found (CC, cc, gcc, clang): skipping the tuner tests');
@@ -124,6 +125,32 @@ withCC('a corrupt cache file is warned about, ignored, measured again and rewrit
     assert.ok(warnings[0].includes(file));
     assert.is(JSON.parse(fs.readFileSync(file, 'utf8')).chosen, 1, 'rewritten');
   }
+});
+
+withCC('two problems in two C files built at once; a failed build leaves its problems at their defaults, warned and uncached', async () => {
+  const { opts } = options();
+  const names: string[] = [];
+  const out = await tuneGraph(twoProblemGraph(), { ...opts, parallelBuilds: 2, build: (source, name) => { names.push(name); return opts.build(source, name); } });
+  assert.equal(names.sort(), ['tuning_0', 'tuning_1']);
+  assert.equal([...out.problems.keys()].sort(), [`${TEMPLATE}|n=${1 << 15}`, `${TEMPLATE}|n=${1 << 16}`]);
+  assert.ok([...out.problems.values()].every((p) => p.source === 'measured' && p.chosen === 1), JSON.stringify([...out.problems.values()]));
+  assert.is(out.measurements, 4);
+
+  const failing = options();
+  const warned: string[] = [];
+  const broken = await tuneGraph(twoProblemGraph(), {
+    ...failing.opts, parallelBuilds: 2, warn: (m) => warned.push(m),
+    build: (source, name) => (name === 'tuning_1' ? Promise.reject(new KilnError('the C compiler failed with exit code 1')) : failing.opts.build(source, name)),
+  });
+  assert.is(warned.length, 1);
+  assert.match(warned[0], /^tuning 1 problem\(s\) of @two failed to build; their defaults are used:\nthe C compiler failed/);
+  const sources = [...broken.problems.values()].map((p) => p.source).sort();
+  assert.equal(sources, ['default', 'measured']);
+  const fallen = [...broken.problems.values()].find((p) => p.source === 'default')!;
+  assert.is(fallen.chosen, 0);
+  assert.ok(fallen.candidates.every((c) => /the tuning build failed: the C compiler failed/.test(c.excluded ?? '')));
+  assert.is(broken.choices.has(`${fallen.template}|${fallen.key}`), false, 'the default is used');
+  assert.is(failing.cache.get(fallen.template, fallen.key, DEFAULT_CANDIDATES), undefined, 'not cached');
 });
 
 withCC('cpu backend: the program runs the tuned choice, reports rows, and the second prepare measures nothing', async () => {

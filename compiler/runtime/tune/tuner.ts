@@ -8,8 +8,10 @@
  *    than one candidate is a problem (variants.ts `problemsOf`);
  * 2. looks each problem up in the cache (mode `cached` stops here: the rest keep their defaults);
  * 3. for the rest (mode `measure`) cuts the asking node out, lowers it once per candidate and renders
- *    all of them into one C file, built by the caller's `build` (the backend's flags, through the
- *    object cache) and loaded once;
+ *    them into C files — one per core at most, each holding every candidate of its problems (a
+ *    compiler run per candidate would spend its time starting up; one file for all would leave the
+ *    other cores idle) — built at once by the caller's `build` (the backend's flags, through the
+ *    object cache) and loaded;
  * 4. runs every variant on the same seeded inputs (floats normal, integers and bools 0, so an index
  *    input is always in range): one warm-up call each, then interleaved rounds (each candidate timed
  *    once per round, so a noisy neighbour slows all of them alike) up to `samples` rounds or until
@@ -26,7 +28,7 @@
  * Mode `off` measures nothing and reads no cache: every lowering uses its default.
  *
  * A tuning build that fails to compile (a candidate's C the compiler rejects) is warned about and the
- * problems of that build keep their defaults, uncached; it never fails the model's compile.
+ * problems of that file keep their defaults, uncached; it never fails the model's compile.
  */
 import type { Graph } from '../../ir/graph.ts';
 import { nodeId, valueTypes } from '../../ir/graph.ts';
@@ -37,6 +39,7 @@ import { type LowerOptions, lowerGraph } from '../../codegen/lower/index.ts';
 import type { Tunable, TuningChoices, TuningParams } from '../../codegen/lower/context.ts';
 import { nodeFlops } from '../../zoo/summary.ts';
 import { loadLibrary, type NativeLibrary } from '../native/library.ts';
+import { cpuInfo } from '../native/cpu-features.ts';
 import { randomInputs } from '../inputs.ts';
 import { runReference } from '../reference.ts';
 import { diffTensors } from '../compare.ts';
@@ -111,6 +114,8 @@ export interface TuneOptions {
    * lowering uses all of them, each candidate's one-node lowering all but the order.
    */
   readonly lowerOptions?: Omit<LowerOptions, 'choices'>;
+  /** C files compiled at once (default: the cores; never more than the problems). */
+  readonly parallelBuilds?: number;
   /** Timed rounds at most (default 7). */
   readonly samples?: number;
   /** Timing budget in ms per problem (default 1000; see MIN_ROUNDS for what may exceed it). */
@@ -154,31 +159,36 @@ export async function tuneGraph(graph: Graph, opts: TuneOptions): Promise<Tuning
 
   progress(0);
   const lowered = todo.map((p, i) => lowerVariants(graph, p, choices, i, variantOptions));
-  let lib: NativeLibrary;
+  // one C file per group, the groups compiled at once (the compiler is single-threaded)
+  const count = Math.max(1, Math.min(opts.parallelBuilds ?? cpuInfo().cores, lowered.length));
+  const groups = Array.from({ length: count }, (_, j) => lowered.filter((_, i) => i % count === j));
+  const built = await Promise.allSettled(groups.map((g, j) => opts.build(tuningSource(g), `tuning_${j}`)));
+  const libs: { group: readonly ProblemVariants[]; lib: NativeLibrary }[] = [];
+  let measurements = 0, finished = 0;
   try {
-    lib = loadLibrary((await opts.build(tuningSource(lowered), `tuning_${todo.length}`)).objectPath);
-  } catch (e) {
-    if (!(e instanceof KilnError) || opts.signal?.aborted) throw e;
-    (opts.warn ?? ((m) => console.warn(`kiln: ${m}`)))(`tuning ${todo.length} problem(s) of @${graph.name} failed to build; their defaults are used:\n${e.message}`);
-    for (const p of todo) problems.set(p.id, defaultResult(p, `the tuning build failed: ${e.message.split('\n')[0]}`));
-    return done(0);
-  }
-  cancelled();
-  progress(0.5);
-  let measurements = 0;
-  try {
-    lib.func('kiln_tune_set_threads', 'void (int n)')(opts.threads);
-    for (const [i, pv] of lowered.entries()) {
-      const result = measureProblem(pv, lib, opts.seed ?? 0, Math.max(1, opts.samples ?? 7), opts.budgetMs ?? 1000);
-      measurements += result.candidates.filter((c) => c.ms !== null).length;
-      problems.set(pv.problem.id, result);
-      choices.set(pv.problem.id, result.chosen);
-      if (result.source === 'measured') opts.cache.put({ template: result.template, key: result.key, chosen: result.chosen, candidates: result.candidates, measuredAt: new Date().toISOString() }, pv.problem.candidates);
-      progress(0.5 + (0.5 * (i + 1)) / lowered.length);
-      cancelled();
+    for (const [j, b] of built.entries()) {
+      if (b.status === 'fulfilled') { libs.push({ group: groups[j], lib: loadLibrary(b.value.objectPath) }); continue; }
+      const e = b.reason as unknown;
+      if (!(e instanceof KilnError) || opts.signal?.aborted) throw e;
+      (opts.warn ?? ((m) => console.warn(`kiln: ${m}`)))(`tuning ${groups[j].length} problem(s) of @${graph.name} failed to build; their defaults are used:\n${e.message}`);
+      for (const pv of groups[j]) problems.set(pv.problem.id, defaultResult(pv.problem, `the tuning build failed: ${e.message.split('\n')[0]}`));
+    }
+    cancelled();
+    progress(0.5);
+    for (const { group, lib } of libs) {
+      lib.func('kiln_tune_set_threads', 'void (int n)')(opts.threads);
+      for (const pv of group) {
+        const result = measureProblem(pv, lib, opts.seed ?? 0, Math.max(1, opts.samples ?? 7), opts.budgetMs ?? 1000);
+        measurements += result.candidates.filter((c) => c.ms !== null).length;
+        problems.set(pv.problem.id, result);
+        choices.set(pv.problem.id, result.chosen);
+        if (result.source === 'measured') opts.cache.put({ template: result.template, key: result.key, chosen: result.chosen, candidates: result.candidates, measuredAt: new Date().toISOString() }, pv.problem.candidates);
+        progress(0.5 + (0.5 * ++finished) / lowered.length);
+        cancelled();
+      }
     }
   } finally {
-    lib.dispose();
+    for (const { lib } of libs) lib.dispose();
   }
   return done(measurements);
 }

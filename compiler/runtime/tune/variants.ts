@@ -4,9 +4,9 @@
  * non-constant inputs become graph inputs with their types, the constants it reads are kept, its
  * outputs are the outputs), and that one-node graph is lowered once per candidate with the choice
  * forced (codegen/lower `lowerGraph` with `choices`). Every variant's kernels, renamed
- * `t<problem>_c<candidate>_<kernel>` so they cannot collide, are rendered into ONE C file with the
- * C descriptor (the compiler is the slow part of tuning: one run for every candidate of every
- * problem), plus `kiln_tune_set_threads`.
+ * `t<problem>_c<candidate>_<kernel>` so they cannot collide, are rendered into one C file per group
+ * of problems with the C descriptor (`tuningSource`: the compiler is the slow part of tuning, so one
+ * run covers every candidate of its problems), plus `kiln_tune_set_threads`.
  *
  * A candidate whose variant does not lower (the lowering refuses that choice, or fails under it) or
  * whose lowering did not use the forced choice is excluded with the reason; it is never compiled.
@@ -100,7 +100,7 @@ export function lowerVariants(graph: Graph, problem: Problem, base: TuningChoice
   return { problem, graph: sub, variants };
 }
 
-/** The one C file with every lowered variant's kernels and the thread setter. */
+/** One C file with every lowered variant's kernels of `problems` and the thread setter. */
 export function tuningSource(problems: readonly ProblemVariants[]): string {
   const programs = problems.flatMap((p) => p.variants.flatMap((v) => (v.ok ? [v.program] : [])));
   const kernels = programs.flatMap((p) => p.kernels);
