@@ -33,6 +33,11 @@ export interface PrepareOptions {
   /** Cancels a long preparation. */
   readonly signal?: AbortSignal;
   /**
+   * Whether nodes the backend cannot compile may run on the reference kernels inside the program
+   * (default true); false refuses such a graph at prepare, naming its nodes.
+   */
+  readonly fallback?: boolean;
+  /**
    * Schedule tuning of a compiled backend (runtime/tune): `measure` candidates not yet cached (the
    * default; KILN_TUNING overrides the default), use only `cached` results, or `off` (the defaults).
    */
@@ -47,6 +52,8 @@ export interface KernelEvent {
   readonly nodes: readonly string[];
   /** Wall time of the kernel in milliseconds (device time on a GPU). */
   readonly ms: number;
+  /** True when the node ran on its reference kernel inside a compiled program (a fallback). */
+  readonly fallback?: boolean;
 }
 
 /** Options of one `Program.run`. */
@@ -77,6 +84,11 @@ export interface Program {
   /** Runs on inputs by graph input name; outputs in `graph.outputs` order. */
   run(inputs: ReadonlyMap<string, Tensor>, opts?: RunOptions): Promise<Tensor[]>;
   readonly artifacts: readonly Artifact[];
+  /**
+   * Nodes this program runs on the reference kernels because the backend could not compile them, with
+   * the reasons (absent or empty: everything runs compiled).
+   */
+  readonly fallbacks?: readonly Unsupported[];
   /**
    * The measured FP32 peak in GFLOP/s of the device this program runs on, at its thread count: the
    * denominator of the timings' "% of peak" (absent when the backend does not know it).
