@@ -16,15 +16,16 @@
  *    input is always in range): one warm-up call each, then interleaved rounds (each candidate timed
  *    once per round, so a noisy neighbour slows all of them alike) up to `samples` rounds or until
  *    the problem's `budgetMs` is spent (but at least 3 rounds, unless one round alone takes the whole
- *    budget: the total stays bounded by about problems x budget); a candidate's time is its median, and the winner is the
- *    candidate with the fastest single call (noise only ever adds time, so the minimum is the cost
- *    least disturbed by a loaded machine);
+ *    budget: the total stays bounded by about problems x budget). A candidate's time is its median;
+ *    the winner is the candidate with the fastest single call (noise only ever adds time, so the
+ *    minimum is the cost least disturbed by a loaded machine);
  * 5. checks the candidates agree: every variant's outputs are compared with the default candidate's
  *    (floats within 1e-4 of the largest |value|: another tile order only reassociates sums; integers
  *    exactly). When any disagrees, the reference executor on the cut-out node decides, and every
  *    candidate that disagrees with it is excluded with the reason: a wrong variant never wins;
- * 6. picks the fastest candidate not excluded (by its minimum), stores the problem (winner and every measurement) in
- *    the cache and returns the choices map for `lowerGraph`.
+ * 6. picks the fastest candidate not excluded (by its minimum), stores the problem (winner and every
+ *    measurement) in the cache and returns the choices map for `lowerGraph`. A problem whose every
+ *    candidate is excluded keeps its default and is not stored.
  * Mode `off` measures nothing and reads no cache: every lowering uses its default.
  *
  * A tuning build that fails to compile (a candidate's C the compiler rejects) is warned about and the
@@ -141,7 +142,8 @@ export async function tuneGraph(graph: Graph, opts: TuneOptions): Promise<Tuning
   const problems = new Map<string, ProblemResult>();
   const done = (measurements: number): TuningOutcome => ({ mode: opts.mode, choices, problems, measurements, ms: performance.now() - t0 });
   if (opts.mode === 'off') return done(0);
-  const { order: _order, ...variantOptions } = opts.lowerOptions ?? {};
+  // the order names the whole graph's nodes: a cut-out node is lowered without it
+  const { order: _wholeGraphOnly, ...variantOptions } = opts.lowerOptions ?? {};
   const all = problemsOf(lowerGraph(graph, opts.lowerOptions ?? {}).tunables.filter((t) => t.candidates.length > 1));
   const todo: Problem[] = [];
   for (const p of all) {
@@ -181,7 +183,7 @@ export async function tuneGraph(graph: Graph, opts: TuneOptions): Promise<Tuning
         const result = measureProblem(pv, lib, opts.seed ?? 0, Math.max(1, opts.samples ?? 7), opts.budgetMs ?? 1000);
         measurements += result.candidates.filter((c) => c.ms !== null).length;
         problems.set(pv.problem.id, result);
-        choices.set(pv.problem.id, result.chosen);
+        if (result.source === 'measured') choices.set(pv.problem.id, result.chosen);
         if (result.source === 'measured') opts.cache.put({ template: result.template, key: result.key, chosen: result.chosen, candidates: result.candidates, measuredAt: new Date().toISOString() }, pv.problem.candidates);
         progress(0.5 + (0.5 * ++finished) / lowered.length);
         cancelled();
