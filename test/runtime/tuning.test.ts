@@ -1,13 +1,15 @@
 /**
  * The tuner (compiler/runtime/tune/) on a test-only tunable op (tuning-support.ts): it picks the
- * faster candidate (the slow default does 24x the work: no times are asserted, only which one won),
- * excludes a fast candidate whose results are wrong, measures each problem once even when two nodes
- * share it, and a second tuning of the same graph is all cache hits with zero measurements. The cache
- * key changes with the machine fingerprint and with the candidate list; a corrupt cache file is
- * warned about, ignored, and rewritten. Through the cpu backend: `CpuProgram.tuning` has the rows,
- * the compiled program runs the chosen candidate (its outputs match the reference), the second
- * prepare measures nothing, and modes `cached`/`off` measure nothing. Without a C compiler every test
- * is skipped.
+ * faster candidate (the slow default does 24x the work; no times are asserted, only which one won,
+ * on one thread), excludes a fast candidate whose results are wrong (all of them when even the
+ * default is wrong) and a candidate the lowering refuses, and measures each problem once even when
+ * two nodes share it; a second tuning of the same graph is all cache hits with zero measurements.
+ * Two problems build as two C files at once, and a failed build leaves only its problems at their
+ * defaults. The cache key changes with the machine fingerprint and with the candidate list; a
+ * corrupt cache file is warned about, ignored, and rewritten. Through the cpu backend:
+ * `CpuProgram.tuning` has the rows, the compiled program runs the chosen candidate (its outputs match
+ * the reference), the second prepare measures nothing, and KILN_TUNING=off measures nothing. Without
+ * a C compiler every compiled test is skipped.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -105,6 +107,23 @@ withCC('the cache key changes with the machine fingerprint and with the candidat
     const out = await tuneGraph(tunedGraph(N), opts);
     assert.is(out.measurements, 3, 'a changed candidate list is measured afresh');
     assert.is(out.problems.get(PROBLEM)!.source, 'measured');
+  } finally {
+    offered.candidates = DEFAULT_CANDIDATES;
+  }
+});
+
+withCC('when every candidate disagrees with the reference (the default too), none wins: the default stays, nothing is stored', async () => {
+  const { opts } = options();
+  const wrong = [{ reps: 1, bias: 1 }, { reps: 1, bias: 2 }];
+  offered.candidates = wrong;
+  try {
+    const out = await tuneGraph(tunedGraph(N), opts);
+    const p = out.problems.get(PROBLEM)!;
+    assert.is(p.source, 'default');
+    assert.is(p.chosen, 0);
+    assert.ok(p.candidates.every((c) => /disagree with the reference executor/.test(c.excluded ?? '')), JSON.stringify(p.candidates));
+    assert.is(out.choices.size, 0);
+    assert.is(opts.cache.get(TEMPLATE, `n=${N}`, wrong), undefined);
   } finally {
     offered.candidates = DEFAULT_CANDIDATES;
   }
