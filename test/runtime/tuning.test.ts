@@ -212,6 +212,20 @@ withCC('cpu backend: the program runs the tuned choice, reports rows, and the se
   }
 });
 
+withCC('an abort while measuring cancels the preparation between problems', async () => {
+  const { opts } = options();
+  const ac = new AbortController();
+  const fractions: number[] = [];
+  try {
+    await tuneGraph(twoProblemGraph(), { ...opts, parallelBuilds: 1, signal: ac.signal, onProgress: (f) => { fractions.push(f); if (f > 0.5) ac.abort(); } });
+    assert.unreachable('not cancelled');
+  } catch (e) {
+    assert.instance(e, KilnError);
+    assert.match((e as Error).message, 'the preparation was cancelled');
+  }
+  assert.equal(fractions, [0, 0.5, 0.75], 'stopped after the first of two problems');
+});
+
 test('tuningMode: the option, else KILN_TUNING, else measure; a bad KILN_TUNING names itself', () => {
   assert.is(tuningMode(undefined, {}), 'measure');
   assert.is(tuningMode(undefined, { KILN_TUNING: 'cached' }), 'cached');

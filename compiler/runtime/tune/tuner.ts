@@ -186,6 +186,8 @@ export async function tuneGraph(graph: Graph, opts: TuneOptions): Promise<Tuning
         if (result.source === 'measured') choices.set(pv.problem.id, result.chosen);
         if (result.source === 'measured') opts.cache.put({ template: result.template, key: result.key, chosen: result.chosen, candidates: result.candidates, measuredAt: new Date().toISOString() }, pv.problem.candidates);
         progress(0.5 + (0.5 * ++finished) / lowered.length);
+        // measuring is synchronous: let the event loop run (progress drawn, an interrupt delivered)
+        await new Promise<void>((resolve) => setImmediate(resolve));
         cancelled();
       }
     }
