@@ -8,7 +8,8 @@
  * defaults. The cache key changes with the machine fingerprint and with the candidate list; a
  * corrupt cache file is warned about, ignored, and rewritten. Through the cpu backend:
  * `CpuProgram.tuning` has the rows, the compiled program runs the chosen candidate (its outputs match
- * the reference), the second prepare measures nothing, and KILN_TUNING=off measures nothing. Without
+ * the reference), the second prepare measures nothing, and KILN_TUNING=off measures nothing. The
+ * tuning option reaches prepare from the Session (a program per mode) and is off for conformance. Without
  * a C compiler every compiled test is skipped.
  */
 import fs from 'node:fs';
@@ -26,6 +27,11 @@ import { runReference } from '../../compiler/runtime/reference.ts';
 import { diffTensors } from '../../compiler/runtime/compare.ts';
 import { DEFAULT_CANDIDATES, TEMPLATE, offered, tunedGraph, twoProblemGraph } from './tuning-support.ts';
 import { KilnError } from '../../compiler/errors.ts';
+import { type PrepareOptions, registerBackend } from '../../compiler/runtime/backend.ts';
+import { refBackend } from '../../compiler/runtime/ref-backend.ts';
+import { runConformance } from '../../compiler/runtime/conformance.ts';
+import { Session } from '../../compiler/session.ts';
+import { conformanceCase } from '../support/paths.ts';
 
 const cc = findCCompiler();
 if (!cc) console.log('tuning.test.ts: no C compiler found (CC, cc, gcc, clang): skipping the tuner tests');
@@ -224,6 +230,25 @@ withCC('an abort while measuring cancels the preparation between problems', asyn
     assert.match((e as Error).message, 'the preparation was cancelled');
   }
   assert.equal(fractions, [0, 0.5, 0.75], 'stopped after the first of two problems');
+});
+
+test('the tuning option reaches prepare: conformance prepares with tuning off, the Session passes it on', async () => {
+  const asked: (PrepareOptions['tuning'] | 'unset')[] = [];
+  const unregister = registerBackend({ ...refBackend, name: 'tuning-probe',
+    prepare: (g, plan, o = {}) => { asked.push(o.tuning ?? 'unset'); return refBackend.prepare(g, plan, o); } });
+  try {
+    const report = await runConformance(conformanceCase('test_add'), { backend: 'tuning-probe' });
+    assert.is(report.passed, 1);
+    assert.equal(asked, ['off']);
+    const s = Session.load(tunedGraph(8));
+    await s.execute({ backend: 'tuning-probe', tuning: 'cached' });
+    await s.execute({ backend: 'tuning-probe' });
+    assert.equal(asked, ['off', 'cached', 'unset'], 'a different tuning mode is a different program');
+    await s.execute({ backend: 'tuning-probe' });
+    assert.is(asked.length, 3, 'the same options reuse the prepared program');
+  } finally {
+    unregister();
+  }
 });
 
 test('tuningMode: the option, else KILN_TUNING, else measure; a bad KILN_TUNING names itself', () => {
