@@ -18,7 +18,7 @@ import type { Graph } from './ir/graph.ts';
 import type { Tensor } from './ir/tensor.ts';
 import type { Session } from './session.ts';
 import { requireStaticShapes } from './ops/bind-shapes.ts';
-import type { KernelEvent, Program } from './runtime/backend.ts';
+import type { KernelEvent, PrepareOptions, Program } from './runtime/backend.ts';
 import { DEFAULT_BACKEND, requireSupported, useBackend } from './runtime/backends.ts';
 import { bindInputs } from './runtime/inputs.ts';
 import { KilnError } from './errors.ts';
@@ -40,6 +40,8 @@ export interface ExecuteOptions {
   readonly warmup?: number;
   /** Threads a CPU backend may use (default: all cores). */
   readonly threads?: number;
+  /** Schedule tuning of a compiled backend (PrepareOptions.tuning; default: the backend's). */
+  readonly tuning?: PrepareOptions['tuning'];
   /** Progress of a long preparation (compiling), fraction in [0, 1]. */
   readonly onPrepare?: (what: string, fraction: number) => void;
   /** Called before each timed run: progress, yielding to a shell. */
@@ -148,7 +150,7 @@ async function disposeQuietly(p: Promise<Program>): Promise<void> {
 }
 
 /** Options of `prepareStep` (a subset of ExecuteOptions). */
-export type PrepareStepOptions = Pick<ExecuteOptions, 'backend' | 'step' | 'threads' | 'onPrepare' | 'signal' | 'onWarning'>;
+export type PrepareStepOptions = Pick<ExecuteOptions, 'backend' | 'step' | 'threads' | 'tuning' | 'onPrepare' | 'signal' | 'onWarning'>;
 
 /** A step's graph prepared on a backend: the Session's cached program. */
 export interface PreparedStep {
@@ -179,8 +181,8 @@ async function prepareGraph(s: Session, step: number, graph: Graph, opts: Prepar
   // a graph bound to the sizes of given inputs is cached under its step's graph, keyed by those sizes,
   // so a run at other sizes replaces (and disposes) the program instead of piling up programs
   const sizes = graph === st.graph ? '' : ` inputs=${graph.inputs.map((i) => i.type.shape.join('x')).join(',')}`;
-  const program = await s.programs.get(st.graph, backend.name, `threads=${opts.threads ?? ''}${sizes}`,
-    () => backend.prepare(graph, undefined, { threads: opts.threads, onProgress: opts.onPrepare, signal: opts.signal }));
+  const program = await s.programs.get(st.graph, backend.name, `threads=${opts.threads ?? ''} tuning=${opts.tuning ?? ''}${sizes}`,
+    () => backend.prepare(graph, undefined, { threads: opts.threads, tuning: opts.tuning, onProgress: opts.onPrepare, signal: opts.signal }));
   return { label, step, backend: backend.name, graph, program };
 }
 

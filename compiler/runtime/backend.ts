@@ -13,6 +13,7 @@
 import type { Graph } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { MemoryPlan } from '../schedule/plan.ts';
+import type { TuningReport } from './tune/tuner.ts';
 
 /** Why a backend cannot run one node (or the whole graph, when `node` is absent). */
 export interface Unsupported {
@@ -36,6 +37,11 @@ export interface PrepareOptions {
    * (default true); false refuses such a graph at prepare, naming its nodes.
    */
   readonly fallback?: boolean;
+  /**
+   * Schedule tuning of a compiled backend (runtime/tune): `measure` candidates not yet cached (the
+   * default; KILN_TUNING overrides the default), use only `cached` results, or `off` (the defaults).
+   */
+  readonly tuning?: 'measure' | 'cached' | 'off';
 }
 
 /** One kernel's execution, reported by `Program.run` when asked. */
@@ -88,6 +94,12 @@ export interface Program {
    * denominator of the timings' "% of peak" (absent when the backend does not know it).
    */
   peakGflops?(): Promise<number>;
+  /**
+   * How the kernels' schedule choices (tile sizes, variants) were made: measured now, from the tuning
+   * cache, or defaults, one row per (node, template, key, candidate) (runtime/tune; the `tuning`
+   * command's table). Absent on backends that do not tune.
+   */
+  readonly tuning?: TuningReport;
   /** Releases native resources (a loaded library, device buffers); the program cannot run after. */
   dispose(): Promise<void>;
 }

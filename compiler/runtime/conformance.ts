@@ -22,6 +22,7 @@
  * the passing cases that ran fully compiled and those that needed fallback; `fallback: false`
  * (strict) prepares without fallback, so such cases fail naming their nodes. A backend that cannot run
  * here is replaced by the reference backend (backends.ts `useBackend`, message through `onWarning`);
+ * compiled backends prepare without tuning (their lowerings' default schedules, `tuning: 'off'`);
  * the report names the backend that ran. `readExpectedOutputs`
  * and `checkOutputs` are shared with `kiln run --inputs`: they read the expected `output_<k>.pb` files
  * and compare results with them.
@@ -97,7 +98,9 @@ export interface ConformanceReport {
 /** Runs every case under `dir` (or `dir` itself when it is a case folder). */
 export async function runConformance(dir: string, opts: ConformanceOptions = {}): Promise<ConformanceReport> {
   const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND, { onWarning: opts.onWarning });
-  const prepare: PrepareOptions = opts.fallback === false ? { fallback: false } : {};
+  // the lowerings' default schedules: tuning each case's tiny, one-off shapes would cost a compile per
+  // case, and a tuned candidate is checked against the reference executor whenever it is measured
+  const prepare: PrepareOptions = { ...(opts.fallback === false ? { fallback: false } : {}), tuning: 'off' };
   const tol = { rtol: opts.rtol ?? DEFAULT_TOLERANCE.rtol, atol: opts.atol ?? DEFAULT_TOLERANCE.atol };
   const results: CaseResult[] = [];
   for (const caseDir of caseFolders(dir)) {

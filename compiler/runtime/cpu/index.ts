@@ -4,8 +4,9 @@
  * compiler and OpenMP through the content-hash object cache (native/object-cache.ts), and loaded into
  * this process through koffi (native/library.ts).
  *
- * prepare: lowering → C source (+ the entry points of layout.ts) → build (a cache hit when the same
- * source, flags, compiler and CPU were built before) → load → bind `kiln_run_at`, `kiln_set_threads`
+ * prepare: tuning (runtime/tune: schedule candidates measured once per shape and machine, cached on
+ * disk; the `tuning` option, KILN_TUNING) → lowering with the tuned choices → C source (+ the entry
+ * points of layout.ts) → build (a cache hit when the same source, flags, compiler and CPU were built before) → load → bind `kiln_run_at`, `kiln_set_threads`
  * and every kernel function. All buffers live in one ArrayBuffer (layout.ts: one slot per value, no
  * reuse); constants are copied in once here.
  *
@@ -50,6 +51,8 @@ import { checkInputs } from '../inputs.ts';
 import { entrySource, layoutBuffers } from './layout.ts';
 import { FallbackValues, byteAddressable, planSteps, segmentEntrySource } from './segments.ts';
 import { cpuUnsupported, referenceGaps } from './support.ts';
+import { type TuningReport, tuneGraph, tuningMode, tuningReport } from '../tune/tuner.ts';
+import { TuningCache, machineFingerprint } from '../tune/cache.ts';
 
 export { cpuFallbacks, cpuUnsupported } from './support.ts';
 
@@ -63,7 +66,17 @@ export interface CpuProgram extends Program {
   readonly compileMs: number;
   /** Nodes that run on their reference kernels (empty when the whole graph compiled). */
   readonly fallbacks: readonly Unsupported[];
+  /** How the kernels' schedule choices were made: one row per (node, template, key, candidate). */
+  readonly tuning: TuningReport;
 }
+
+/**
+ * How the cpu backend builds C: OpenMP, and -fwrapv (the scalar-op table's integers wrap; signed
+ * overflow is otherwise undefined in C) and -fno-math-errno (libm calls set no errno, so repeated
+ * calls can be merged; results unchanged). The tuner builds its measuring files the same way.
+ */
+const buildC = (source: string, name: string) =>
+  buildSharedObject(source, { name, openmp: true, extraFlags: ['-fwrapv', '-fno-math-errno'] });
 
 const bytesOf = (d: TensorData): Uint8Array => {
   const v = d as Uint8Array;
@@ -91,13 +104,20 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   if (!Number.isInteger(threads) || threads < 1 || threads > 4096) throw new KilnError(`bad thread count ${threads}: use a whole number from 1 to 4096`);
   const cancelled = () => { if (opts.signal?.aborted) throw new KilnError('the preparation was cancelled'); };
 
+  const lowerOptions = plan ? { order: plan.order } : {};
+  // 'tuning' progress comes only when something is measured (tuneGraph's onProgress)
+  const tuned = await tuneGraph(graph, {
+    lowerOptions, mode: tuningMode(opts.tuning), threads, cache: new TuningCache(machineFingerprint(threads)), build: buildC,
+    onProgress: (f) => progress('tuning', f), signal: opts.signal,
+  });
   progress('lowering', 0);
-  const { program, unsupported: fallbacks } = lowerGraph(graph, plan ? { order: plan.order } : {});
+  const { program, unsupported: fallbacks, tunables } = lowerGraph(graph, { ...lowerOptions, choices: tuned.choices });
   if (fallbacks.length && opts.fallback === false) throw refuse(graph, fallbacks, 'reference fallback is off; run it with --backend ref or allow fallback');
   if (fallbacks.length) {
     const cannot = referenceGaps(graph, fallbacks);
     if (cannot.length) throw refuse(graph, cannot, 'the reference kernels cannot run them either');
   }
+  const tuning = tuningReport(graph, tunables, tuned);
   const layout = layoutBuffers(program);
   const steps = planSteps(graph, program, fallbacks, plan?.order);
   let source: string;
@@ -111,9 +131,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
 
   progress('compiling', 0.1);
   const name = program.name.slice(0, 64) || 'model';
-  // -fwrapv: the scalar-op table's integers wrap (signed overflow is otherwise undefined in C);
-  // -fno-math-errno: libm calls set no errno, so repeated calls can be merged (results unchanged)
-  const built = await buildSharedObject(source, { name, openmp: true, extraFlags: ['-fwrapv', '-fno-math-errno'] });
+  const built = await buildC(source, name);
   cancelled();
 
   progress('loading', 0.9);
@@ -161,6 +179,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
     { name: 'build.log', kind: 'log', content: log },
     { name: `${name}.so`, kind: 'binary', content: built.objectPath },
     { name: `${name}.kir`, kind: 'ir', content: printProgram(program), nodes: allNodes },
+    { name: 'tuning.json', kind: 'log', content: JSON.stringify(tuning, null, 2) + '\n', nodes: [...new Set(tuning.rows.map((r) => r.node))] },
     ...program.kernels.flatMap((k): Artifact[] => [
       { name: `${k.name}.c`, kind: 'source', content: renderKernel(C, k).join('\n') + '\n', nodes: k.nodes },
       { name: `${k.name}.kir`, kind: 'ir', content: printKernel(k), nodes: k.nodes },
@@ -172,7 +191,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   progress('ready', 1);
 
   return {
-    backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts, fallbacks,
+    backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts, fallbacks, tuning,
     peakGflops: () => fp32PeakGflops({ threads }), // probed once per CPU and thread count, then cached on disk
     async run(given: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
       if (disposed) throw new KilnError('this cpu program was disposed; prepare it again');
