@@ -55,6 +55,8 @@ export interface LatencyOptions {
   readonly kernelRepeat: number;
   /** Progress lines (to stderr in the CLI). */
   readonly log: (line: string) => void;
+  /** Called with each round's order of configurations (`kiln-cpu@2`), before it runs. */
+  readonly onRound?: (model: string, round: number, order: readonly string[]) => void;
 }
 
 /** One configuration's measurements (or why it has none). */
@@ -163,6 +165,7 @@ async function benchModel(model: string, opts: LatencyOptions): Promise<Map<stri
     for (let r = 0; r < opts.rounds; r++) {
       opts.log(`  ${model} round ${r + 1}/${opts.rounds}`);
       const order = active.map((_, i) => active[(i + r) % active.length]);
+      opts.onRound?.(model, r, order.map((w) => w.name));
       for (const w of order) {
         if (results.has(w.name)) continue; // failed in an earlier round
         w.send({ type: 'go' });
