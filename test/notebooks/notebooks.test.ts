@@ -97,6 +97,7 @@ let outDir: string;
 
 test.before(async () => {
   env = await jupyterEnv();
+  env.env.KILN_CACHE_DIR = path.join(env.root, 'kiln-cache'); // 04 compiles C: objects and the peak probe stay in the temp folder
   outDir = path.join(env.root, 'executed');
   fs.mkdirSync(outDir);
 });
