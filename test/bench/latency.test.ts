@@ -6,6 +6,9 @@
  * No time is asserted.
  */
 import { test } from 'uvu';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { benchLatency, type Contender } from '../../bench/latency.ts';
 import { formatLatency } from '../../bench/latency-report.ts';
@@ -13,6 +16,10 @@ import { defaultPipeline } from '../../compiler/passes/index.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 
 const hasCc = findCCompiler() !== undefined;
+// the children inherit it: the peak probe (and any object outside the bench's own cold/warm folders) stays in a temp folder
+const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-test-'));
+process.env.KILN_CACHE_DIR = cache;
+test.after(() => fs.rmSync(cache, { recursive: true, force: true }));
 
 (hasCc ? test : test.skip)('mlp: kiln cpu and onnxruntime at 1 and 2 threads, 3 interleaved rounds', async () => {
   const contenders: Contender[] = [{ kind: 'kiln', backend: 'cpu' }, { kind: 'ort', optimization: 'all' }, { kind: 'ort', optimization: 'disabled' }];
