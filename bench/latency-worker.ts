@@ -91,8 +91,8 @@ export type ParentMessage = { readonly type: 'config'; readonly config: WorkerCo
 
 const maxRssMiB = () => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
 
-function send(m: WorkerMessage): void {
-  process.send!(m);
+function send(m: WorkerMessage, then?: () => void): void {
+  process.send!(m, undefined, {}, then);
 }
 
 /** Resolves on the parent's next `go`. */
@@ -176,8 +176,10 @@ async function main(config: WorkerConfig): Promise<WorkerResult> {
 
 process.once('message', (m: ParentMessage) => {
   if (m.type !== 'config') return;
+  // the channel closes only once the last message is sent (the outputs can be large), so the child can end
+  const bye = () => process.disconnect();
   main(m.config).then(
-    (result) => send({ type: 'done', result }),
-    (e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
-  ).finally(() => process.disconnect());
+    (result) => send({ type: 'done', result }, bye),
+    (e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : String(e) }, bye),
+  );
 });

@@ -102,7 +102,7 @@ class Worker {
   private readonly child: ChildProcess;
 
   constructor(readonly config: WorkerConfig, readonly name: string) {
-    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 2, 2, 'ipc'] /* anything a child prints goes to stderr: stdout may be --json */ });
     this.child.on('message', (m: WorkerMessage) => this.push(m));
     this.child.on('exit', (code, signal) => this.push({ type: 'error', message: `the bench worker exited (${signal ?? `code ${code}`}) before reporting` }));
     this.send({ type: 'config', config });
