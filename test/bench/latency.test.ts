@@ -16,6 +16,7 @@ import { defaultPipeline } from '../../compiler/passes/index.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 
 const hasCc = findCCompiler() !== undefined;
+if (!hasCc) console.log('latency.test.ts: no C compiler found (CC, cc, gcc, clang): skipping');
 // the children inherit it: the peak probe (and any object outside the bench's own cold/warm folders) stays in a temp folder
 const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-test-'));
 process.env.KILN_CACHE_DIR = cache;

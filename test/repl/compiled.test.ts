@@ -35,6 +35,7 @@ const cache = path.join(tmp, 'cache');
 process.env.KILN_CACHE_DIR = cache; // compiled objects and the peak probe go to a temp folder
 const hasCc = findCCompiler() !== undefined;
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+if (!hasCc) console.log('compiled.test.ts: no C compiler found (CC, cc, gcc, clang): skipping');
 const LONG = 240_000; // a cold compile and naive kernels of resnet50 on a busy machine
 
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
