@@ -7,10 +7,22 @@
  * graph output) as serialized TensorProtos. Each case ends as pass, fail (import error, run error,
  * bad test data, dtype/shape mismatch, or numeric mismatch with the error sizes and first bad index)
  * or skip — only when the backend declares a node of the graph unsupported (`Backend.unsupported`).
+ * When the backend's only objections are graph-wide (sizes not known before running: symbolic input
+ * dims, which each data set's sizes bind, or a Slice's starts or a Resize's sizes given as graph
+ * inputs), each data set binds them: its sizes first, and if that is not enough its integer inputs
+ * (else all its inputs) become constants (inputs.ts `specializeInputs`), the program is prepared for
+ * that graph, and the case records those inputs (`specialized`); if that does not satisfy the backend,
+ * the case is skipped.
  * Any registered backend (backends.ts) can be checked: each case's graph is prepared once per distinct
  * input sizes (inputs.ts `bindInputs` binds the graph to the sizes of the data set's tensors) and the
  * program runs every data set. A case that runs also reports its worst errors (largest absolute and
- * relative error over its outputs and data sets, as compare.ts measures them). `readExpectedOutputs`
+ * relative error over its outputs and data sets, as compare.ts measures them). On a compiled backend
+ * whose programs report the nodes they run on the reference kernels (`Program.fallbacks`), each case
+ * records the ops that fell back (`fallback`, empty when it ran fully compiled) and the report counts
+ * the passing cases that ran fully compiled and those that needed fallback; `fallback: false`
+ * (strict) prepares without fallback, so such cases fail naming their nodes. A backend that cannot run
+ * here is replaced by the reference backend (backends.ts `useBackend`, message through `onWarning`);
+ * the report names the backend that ran. `readExpectedOutputs`
  * and `checkOutputs` are shared with `kiln run --inputs`: they read the expected `output_<k>.pb` files
  * and compare results with them.
  */
@@ -22,9 +34,10 @@ import type { Tensor } from '../ir/tensor.ts';
 import { KilnError } from '../errors.ts';
 import { loadOnnxFile } from '../import/onnx/import.ts';
 import { readTensorFile } from '../import/onnx/tensor-proto.ts';
-import type { Backend, Program, Unsupported } from './backend.ts';
+import type { Backend, PrepareOptions, Program, Unsupported } from './backend.ts';
 import { DEFAULT_BACKEND, useBackend } from './backends.ts';
-import { bindInputs, numberedFiles } from './inputs.ts';
+import { bindInputs, numberedFiles, specializeInputs } from './inputs.ts';
+import { dtypeInfo } from '../ir/dtype.ts';
 import { type TensorDiff, type Tolerance, diffTensors } from './compare.ts';
 
 /** The tolerance the runner (and `kiln run --inputs` against expected outputs) uses by default. */
@@ -40,6 +53,10 @@ export interface ConformanceOptions {
   atol?: number;
   /** Called after each case (for progress output). */
   onCase?: (result: CaseResult) => void;
+  /** False: nodes a compiled backend cannot compile fail the case instead of falling back (default true). */
+  fallback?: boolean;
+  /** Receives the message when the backend cannot run here and the reference backend runs instead. */
+  onWarning?: (message: string) => void;
 }
 
 /** The result of one case. */
@@ -53,32 +70,50 @@ export interface CaseResult {
   maxAbsError?: number;
   /** The largest relative error, likewise. */
   maxRelError?: number;
+  /**
+   * Ops (sorted, distinct) of the nodes that ran on the reference kernels inside the compiled program:
+   * empty when it ran fully compiled; absent when the backend does not compile (or nothing was prepared).
+   */
+  fallback?: string[];
+  /** Inputs bound to their data set's values (as constants) so that every size is known before running. */
+  specialized?: string[];
 }
 
 /** All results and the counts. */
 export interface ConformanceReport {
+  /** The backend that ran (the reference backend when the one asked for cannot run here). */
+  backend: string;
   results: CaseResult[];
   passed: number;
   failed: number;
   skipped: number;
+  /**
+   * On a backend that reports fallback: passing cases that ran fully compiled, and passing cases that
+   * needed reference fallback for some node.
+   */
+  compiled?: { fully: number; withFallback: number };
 }
 
 /** Runs every case under `dir` (or `dir` itself when it is a case folder). */
 export async function runConformance(dir: string, opts: ConformanceOptions = {}): Promise<ConformanceReport> {
-  const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND);
+  const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND, { onWarning: opts.onWarning });
+  const prepare: PrepareOptions = opts.fallback === false ? { fallback: false } : {};
   const tol = { rtol: opts.rtol ?? DEFAULT_TOLERANCE.rtol, atol: opts.atol ?? DEFAULT_TOLERANCE.atol };
   const results: CaseResult[] = [];
   for (const caseDir of caseFolders(dir)) {
     const name = path.basename(caseDir);
     if (opts.filter && !opts.filter.test(name)) continue;
     const t0 = performance.now();
-    const outcome = await runCase(caseDir, backend, tol);
+    const outcome = await runCase(caseDir, backend, tol, prepare);
     const result: CaseResult = { name, ...outcome, ms: performance.now() - t0 };
     results.push(result);
     opts.onCase?.(result);
   }
   const count = (s: CaseResult['status']) => results.filter((r) => r.status === s).length;
-  return { results, passed: count('pass'), failed: count('fail'), skipped: count('skip') };
+  const passing = results.filter((r) => r.status === 'pass' && r.fallback !== undefined);
+  const compiled = results.some((r) => r.fallback !== undefined)
+    ? { fully: passing.filter((r) => !r.fallback!.length).length, withFallback: passing.filter((r) => r.fallback!.length).length } : undefined;
+  return { backend: backend.name, results, passed: count('pass'), failed: count('fail'), skipped: count('skip'), ...(compiled ? { compiled } : {}) };
 }
 
 function caseFolders(dir: string): string[] {
@@ -91,9 +126,9 @@ function caseFolders(dir: string): string[] {
   return cases;
 }
 
-type CaseOutcome = Pick<CaseResult, 'status' | 'reason' | 'maxAbsError' | 'maxRelError'>;
+type CaseOutcome = Pick<CaseResult, 'status' | 'reason' | 'maxAbsError' | 'maxRelError' | 'fallback' | 'specialized'>;
 
-async function runCase(dir: string, backend: Backend, tol: Tolerance): Promise<CaseOutcome> {
+async function runCase(dir: string, backend: Backend, tol: Tolerance, prepare: PrepareOptions): Promise<CaseOutcome> {
   const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
   let graph: Graph;
   try {
@@ -102,19 +137,62 @@ async function runCase(dir: string, backend: Backend, tol: Tolerance): Promise<C
     return fail(`import error: ${message(e, dir)}`);
   }
   const unsupported = backend.unsupported(graph);
-  if (unsupported.length) return { status: 'skip', reason: skipReason(graph, unsupported) };
+  const byValues = unsupported.length > 0 && unsupported.every((u) => u.node === undefined);
+  if (unsupported.length && !byValues) return { status: 'skip', reason: skipReason(graph, unsupported) };
+  const specialize = !byValues ? undefined : (bound: Graph, inputs: Map<string, Tensor>) => {
+    const found = specializeFor(backend, bound, inputs);
+    if (!found) throw new SkipCase(skipReason(graph, unsupported));
+    return found;
+  };
   const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   if (!sets.length) return fail('bad test data: no test_data_set_* folder');
   // one program per graph the data sets bind to (one in the usual case: every set has the same sizes)
   const programs = new Map<Graph, Program>();
   try {
-    return await runSets(dir, sets, graph, backend, programs, tol);
+    const outcome = await runSets(dir, sets, graph, backend, programs, tol, prepare, specialize);
+    const fallback = fallbackOps([...programs.values()]);
+    return fallback ? { ...outcome, fallback } : outcome;
+  } catch (e) {
+    if (e instanceof SkipCase) return { status: 'skip', reason: e.message };
+    throw e;
   } finally {
     for (const p of programs.values()) await p.dispose();
   }
 }
 
-async function runSets(dir: string, sets: string[], graph: Graph, backend: Backend, programs: Map<Graph, Program>, tol: Tolerance): Promise<CaseOutcome> {
+/** A case the backend cannot run after all (its data sets do not bind the sizes it needs). */
+class SkipCase extends Error {}
+
+/** What binding a data set's values made of the graph: the graph, the inputs still to pass, the inputs bound. */
+interface Specialized { graph: Graph; inputs: Map<string, Tensor>; names: string[] }
+
+/**
+ * `bound` (the graph at the data set's sizes) as it is when `backend` can run it; else with input
+ * values bound as constants: the integer inputs first (the usual size-carrying ones), else every
+ * input; undefined when nothing satisfies it.
+ */
+function specializeFor(backend: Backend, bound: Graph, inputs: Map<string, Tensor>): Specialized | undefined {
+  if (!backend.unsupported(bound).length) return { graph: bound, inputs, names: [] };
+  const ints = bound.inputs.filter((i) => !dtypeInfo(i.type.dtype).isFloat).map((i) => i.name);
+  for (const names of [ints, bound.inputs.map((i) => i.name)]) {
+    if (!names.length) continue;
+    let s;
+    try { s = specializeInputs(bound, inputs, new Set(names)); } catch { continue; }
+    if (!backend.unsupported(s.graph).length) return { ...s, names };
+  }
+  return undefined;
+}
+
+/** The ops that fell back in any of `programs` (sorted, distinct); undefined when none reports fallback. */
+function fallbackOps(programs: readonly Program[]): string[] | undefined {
+  const reporting = programs.filter((p) => p.fallbacks !== undefined);
+  if (!reporting.length) return undefined;
+  return [...new Set(reporting.flatMap((p) => p.fallbacks!.map((u) => u.op ?? '?')))].sort();
+}
+
+async function runSets(dir: string, sets: string[], graph: Graph, backend: Backend, programs: Map<Graph, Program>, tol: Tolerance,
+  prepare: PrepareOptions, specialize?: (bound: Graph, inputs: Map<string, Tensor>) => Specialized): Promise<CaseOutcome> {
+  const specialized = new Set<string>();
   const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
   let worst: Worst | undefined;
   for (const set of sets) {
@@ -128,13 +206,18 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
     } catch (e) {
       return fail(`bad test data in ${set}: ${message(e, dir)}`, worst);
     }
+    if (specialize) {
+      const s = specialize(bound, inputs);
+      ({ graph: bound, inputs } = s);
+      for (const n of s.names) specialized.add(n);
+    }
     if (expected.length !== graph.outputs.length) {
       return fail(`bad test data in ${set}: ${expected.length} output files for ${graph.outputs.length} graph outputs`, worst);
     }
     let got: Tensor[];
     try {
       let program = programs.get(bound);
-      if (!program) programs.set(bound, (program = await backend.prepare(bound, undefined)));
+      if (!program) programs.set(bound, (program = await backend.prepare(bound, undefined, prepare)));
       got = await program.run(inputs);
     } catch (e) {
       return fail(`run error: ${message(e, dir)}`, worst);
@@ -149,7 +232,7 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
     const bad = checks.find((c) => c.diff.reason);
     if (bad) return fail(`${sets.length > 1 ? `${set}: ` : ''}output ${bad.index} '${bad.name}': ${bad.diff.reason}`, worst);
   }
-  return { status: 'pass', ...worst };
+  return { status: 'pass', ...worst, ...(specialized.size ? { specialized: [...specialized] } : {}) };
 }
 
 /** `op X does not support f16 (node 'onnx_name')`, and how many more nodes the backend cannot run. */

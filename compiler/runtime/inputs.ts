@@ -12,7 +12,9 @@
  * sizes (ops/bind-shapes.ts `bindShapes` over `shapesOf` of the inputs with symbolic dims), so FLOPs,
  * plans and compiled programs see concrete dims. The one exception: a symbol given size 0 (an empty
  * tensor) cannot be bound, since bindShapes takes sizes >= 1; that graph stays symbolic. Random inputs
- * need every input dim bound already.
+ * need every input dim bound already. Sizes that depend on input *values* (a Slice's starts, a Resize's
+ * sizes, a Range's limit) are bound by `specializeInputs`: those inputs become constants holding the
+ * values and every type is re-inferred, so a compiled backend can prepare the graph for those values.
  *
  * Random inputs are deterministic for a seed (splitmix32 + Box–Muller): floats ~ N(0, 1), integers
  * uniform in [0, 10) (valid token ids / indices for the zoo models), bools fair coins. Every symbolic
@@ -24,10 +26,11 @@ import path from 'node:path';
 import type { Dim, Graph } from '../ir/graph.ts';
 import { formatType } from '../ir/graph.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
-import { Tensor, readNumbers, writeNumbers } from '../ir/tensor.ts';
+import { Tensor, readNumbers, tensorHash, writeNumbers } from '../ir/tensor.ts';
 import { checkTensorSize } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
 import { bindShapes, requireStaticShapes, shapesOf } from '../ops/bind-shapes.ts';
+import { inferTypes } from '../ops/infer.ts';
 import { readTensorFile } from '../import/onnx/tensor-proto.ts';
 
 /** Where a run's inputs come from. */
@@ -200,4 +203,20 @@ export function tensorStats(t: Tensor): TensorStats {
   let sq = 0;
   for (let i = 0; i < v.length; i++) sq += (v[i] - mean) ** 2;
   return { mean, std: Math.sqrt(sq / v.length), min, max };
+}
+
+/**
+ * `graph` with the inputs `names` turned into constants holding `inputs`' values and types re-inferred,
+ * so sizes that depend on those values (a Range limit, a Resize's sizes input) become concrete: how a
+ * caller binds data-dependent sizes before planning or compiling. Returns the graph and the inputs
+ * still to pass.
+ */
+export function specializeInputs(graph: Graph, inputs: ReadonlyMap<string, Tensor>, names: ReadonlySet<string>):
+  { graph: Graph; inputs: Map<string, Tensor> } {
+  const constants = graph.inputs.filter((i) => names.has(i.name)).map((i) => {
+    const data = inputs.get(i.name)!;
+    return { name: i.name, type: { dtype: data.dtype, shape: [...data.shape] }, hash: tensorHash(data), data };
+  });
+  const g = inferTypes({ ...graph, inputs: graph.inputs.filter((i) => !names.has(i.name)), constants: [...graph.constants, ...constants] });
+  return { graph: g, inputs: new Map([...inputs].filter(([k]) => !names.has(k))) };
 }

@@ -16,11 +16,11 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
 import '../../compiler/ops/all.ts';
 import { loadOnnxFile } from '../../compiler/import/onnx/import.ts';
-import { loadInputsDir } from '../../compiler/runtime/inputs.ts';
+import { loadInputsDir, specializeInputs } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { arenaUnsupported, prepareArena } from '../../compiler/runtime/arena.ts';
 import { conformanceDir } from '../support/paths.ts';
-import { sameBits, specializeInputs } from './arena-support.ts';
+import { sameBits } from './arena-support.ts';
 
 /** Reasons the arena may decline a case (its contract), matched against each reason it gives. */
 const DECLINE = /str values cannot live|known only at run time|does not support/;
