@@ -18,6 +18,7 @@ const COLUMNS: readonly [string, 'l' | 'r', (r: LatencyRow) => string][] = [
   ['prep cold ms', 'r', (r) => f(r.prepareColdMs, 0)],
   ['prep warm ms', 'r', (r) => (r.prepareWarmMs === null || r.prepareWarmMs === undefined ? '-' : `${f(r.prepareWarmMs, 0)}${r.cacheHit === false ? ' (miss)' : ''}`)],
   ['passes ms', 'r', (r) => f(r.passesMs, 0)],
+  ['fallback', 'r', (r) => (r.fallbacks === null || r.fallbacks === undefined ? '-' : String(r.fallbacks))],
   ['peak RSS MiB', 'r', (r) => f(r.rssPeakMiB, 0)],
   ['max |diff|', 'r', (r) => e(r.maxAbsDiffToOrtAll)],
 ];
@@ -43,6 +44,7 @@ export function formatLatency(report: LatencyReport): string {
     '  prep warm: kiln prepare again, object cache hit ("(miss)" if it was not). passes: kiln\'s pass pipeline before prepare.',
     '  peak RSS: maxRSS of that configuration\'s child process (Node, the model built and exported, the session, its runs);',
     '    compare rows of one model: every child carries the same model-building baseline.',
+    '  fallback: nodes the kiln program runs on reference kernels instead of compiled code (0: all compiled).',
     '  max |diff|: largest absolute output difference from onnxruntime all at the same thread count.',
     '  thr: intra-op threads (onnxruntime; inter-op 1, sequential) or OpenMP threads (kiln cpu); kiln ref/arena are',
     '    single-threaded whatever the count.',

@@ -7,7 +7,8 @@
  * built (seed 0) and exported to ONNX; onnxruntime gets those bytes, kiln imports the same bytes and
  * runs its pass pipeline (`passesMs`). A kiln backend is prepared twice: first with `KILN_CACHE_DIR`
  * pointing at a new empty folder (cold: everything compiled), then again (warm: the object cache
- * hit); the warm program is the one timed. The inputs are random (seed 0), the same in every child.
+ * hit); the warm program is the one timed, and the nodes it runs on reference kernels inside the
+ * program (fallbacks) are counted. The inputs are random (seed 0), the same in every child.
  *
  * Rounds: the one timing loop (timeProgram, compiler/runtime/timings.ts) runs one warm-up, then one
  * timed run per round; before each timed run it reports to the parent and waits for the parent's `go`,
@@ -68,6 +69,8 @@ export interface WorkerResult {
   /** Second preparation (kiln only); `cacheHit` says whether the object cache answered. */
   readonly prepareWarmMs: number | null;
   readonly cacheHit: boolean | null;
+  /** Nodes a kiln program runs on reference kernels, not compiled (null for onnxruntime). */
+  readonly fallbacks: number | null;
   /** kiln's pass pipeline time (null for onnxruntime). */
   readonly passesMs: number | null;
   /** maxRSS after building the model and inputs (before any preparation), MiB. */
@@ -109,7 +112,7 @@ function nextGo(): Promise<void> {
 
 /** Prepares a kiln backend cold (empty cache folder) then warm; returns the warm program. */
 async function prepareKiln(backendName: string, config: WorkerConfig, graph: ReturnType<typeof importOnnx>) {
-  const backend = await useBackend(backendName);
+  const backend = await useBackend(backendName, { substitute: false }); // never the reference backend in disguise
   requireSupported(backend, graph, `zoo:${config.model}`);
   const saved = process.env.KILN_CACHE_DIR;
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-cache-'));
@@ -165,7 +168,7 @@ async function main(config: WorkerConfig): Promise<WorkerResult> {
       });
     }
     return {
-      times: timing.times, prepareColdMs, prepareWarmMs, cacheHit, passesMs, rssBaseMiB, rssPeakMiB: maxRssMiB(),
+      times: timing.times, fallbacks: config.contender.kind === 'kiln' ? program.fallbacks?.length ?? 0 : null, prepareColdMs, prepareWarmMs, cacheHit, passesMs, rssBaseMiB, rssPeakMiB: maxRssMiB(),
       outputs: timing.outputs.map((o) => ({ dtype: o.dtype, shape: [...o.shape], data: o.data as PlainTensor['data'] })), peakGflops, top,
     };
   } finally {

@@ -75,6 +75,8 @@ export interface LatencyRow {
   readonly prepareWarmMs?: number | null;
   readonly cacheHit?: boolean | null;
   readonly passesMs?: number | null;
+  /** Nodes a kiln program runs on reference kernels instead of compiled code (null for onnxruntime). */
+  readonly fallbacks?: number | null;
   readonly rssPeakMiB?: number;
   readonly rssBaseMiB?: number;
   /** Largest |output - onnxruntime all output| over every output (same thread count). */
@@ -202,7 +204,7 @@ export async function benchLatency(opts: LatencyOptions): Promise<LatencyReport>
         rows.push({
           model, contender, threads, medianMs, minMs: Math.min(...r.times), times: r.times,
           ratioToOrtAll: reference ? medianMs / median(reference.times) : undefined,
-          prepareColdMs: r.prepareColdMs, prepareWarmMs: r.prepareWarmMs, cacheHit: r.cacheHit, passesMs: r.passesMs,
+          prepareColdMs: r.prepareColdMs, prepareWarmMs: r.prepareWarmMs, cacheHit: r.cacheHit, passesMs: r.passesMs, fallbacks: r.fallbacks,
           rssPeakMiB: r.rssPeakMiB, rssBaseMiB: r.rssBaseMiB,
           maxAbsDiffToOrtAll: reference ? maxAbsDiff(r.outputs, reference.outputs) : undefined,
           peakGflops: r.peakGflops, top: r.top,

@@ -52,6 +52,7 @@ test.after(() => fs.rmSync(cache, { recursive: true, force: true }));
     assert.ok(r.prepareColdMs! > 0 && r.prepareWarmMs! > 0);
     assert.is(r.cacheHit, true, 'the second preparation hits the object cache');
     assert.ok(r.passesMs! >= 0);
+    assert.is(r.fallbacks, 0, 'mlp compiles fully');
   }
   // the slowest kernels only at the kernels' thread count, with GFLOP/s for the Gemms
   assert.equal(kiln.find((r) => r.threads === 1)!.top, []);
@@ -65,6 +66,7 @@ test.after(() => fs.rmSync(cache, { recursive: true, force: true }));
   const text = formatLatency(report);
   assert.match(text, /^model\s+contender\s+thr\s+median ms\s+min ms\s+\/ort-all/);
   assert.match(text, /^mlp\s+kiln-cpu\s+2\s+[\d.]+/m);
+  assert.match(text, /^mlp\s+ort-all\s+1\s+.*\s-\s+\d+\s+0$/m, 'onnxruntime rows: no fallback column value, a peak RSS, no difference from itself');
   assert.match(text, /acceptance \(kiln-cpu\/ort-all at 2 threads over resnet50, mobilenetv2, bert\): incomplete/);
   assert.match(text, /where the time goes: mlp on kiln-cpu at 2 thread\(s\)/);
 });

@@ -264,7 +264,7 @@ function outputStats(nb: Executed, id: string): Record<string, number>[] {
 const hasCc = findCCompiler() !== undefined;
 if (!hasCc) console.log('notebooks.test.ts: no C compiler found (CC, cc, gcc, clang): skipping 04-compiled-cpu');
 
-(hasCc ? test : test.skip)('04-compiled-cpu: a compiled run that matches the reference, per-kernel timings with GFLOP/s, the C of a kernel', async () => {
+(hasCc ? test : test.skip)('04-compiled-cpu: a compiled run that matches the reference, per-kernel timings with GFLOP/s, %source and %kir of a kernel', async () => {
   const nb = await execute('04-compiled-cpu');
   assert.match(nb.text('runall'), /step 9\/9 dce/);
   // the compiled graph: mobilenetv2 after the default pipeline, as the notebook's %runall leaves it
@@ -303,10 +303,20 @@ if (!hasCc) console.log('notebooks.test.ts: no C compiler found (CC, cc, gcc, cl
   }
   assert.ok(htmlRows(timing['text/html']) > 0);
   assert.ok((timing['image/svg+xml'].match(/<rect\b/g) ?? []).length > 1);
-  // the artifacts: the C of one kernel, keyed to the node it computes
-  assert.match(nb.text('artifacts'), /^\d+ artifacts: .*\d+ source.*\d+ binary/m);
-  assert.match(nb.text('artifacts'), /\.c \(computes %[^)]+\):/);
-  assert.match(nb.text('artifacts'), /\bvoid\s+\w+\s*\(/);
+  // %source and %kir of the conv named by its ONNX node: BatchNormalization folded, ReLU6 fused as the epilogue
+  const conv = '/features/features.2/conv/conv.0/conv.0.0/Conv';
+  const src = nb.text('source');
+  assert.match(src, new RegExp(`source of %\\S+ kiln\\.conv \\(ONNX ${conv}, `));
+  assert.match(src, /\bvoid\s+\w+\s*\(/);
+  assert.match(src, /\? 6\.0f :/, 'the clip to 6 in the same kernel');
+  const kir = nb.text('kir');
+  assert.match(kir, new RegExp(`kernel IR of %\\S+ kiln\\.conv \\(ONNX ${conv}, `));
+  assert.match(kir, /select\(gt\(\w+, 6\), 6, \w+\)/);
+  // the program's artifacts by kind, the whole-program ones by name
+  const arts = nb.text('artifacts');
+  assert.match(arts, /^\d+ artifacts: \d+ source, \d+ command, \d+ log, \d+ binary, \d+ ir/m);
+  assert.match(arts, /^command: command\.txt$/m);
+  assert.match(arts, /^binary: \S+\.so$/m);
 });
 
 test.run();
