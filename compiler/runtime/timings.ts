@@ -64,7 +64,8 @@ export interface OpTiming {
   readonly flops: number | null;
 }
 
-const gflopPerS = (flops: number | null, ms: number) => (flops !== null && flops > 0 && ms > 0 ? flops / (ms * 1e6) : null);
+/** GFLOP/s of `flops` done in `ms` milliseconds; null without FLOPs or a measurable time. */
+export const gflopPerS = (flops: number | null, ms: number) => (flops !== null && flops > 0 && ms > 0 ? flops / (ms * 1e6) : null);
 
 /** Per-node timings of a graph: medians over `repeat` runs, with tables. */
 export class NodeTimings {
