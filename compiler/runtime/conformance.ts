@@ -101,10 +101,14 @@ async function runCase(dir: string, backend: Backend, tol: Tolerance): Promise<C
   } catch (e) {
     return fail(`import error: ${message(e, dir)}`);
   }
-  const unsupported = backend.unsupported(graph);
-  if (unsupported.length) return { status: 'skip', reason: skipReason(graph, unsupported) };
   const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   if (!sets.length) return fail('bad test data: no test_data_set_* folder');
+  // the backend judges the graph bound to the first data set (sizes and shape arguments: inputs.ts);
+  // bad data is reported by runSets
+  let first = graph;
+  try { first = bindInputs(graph, { dir: path.join(dir, sets[0]) }).graph; } catch { /* reported below */ }
+  const unsupported = backend.unsupported(first);
+  if (unsupported.length) return { status: 'skip', reason: skipReason(first, unsupported) };
   // one program per graph the data sets bind to (one in the usual case: every set has the same sizes)
   const programs = new Map<Graph, Program>();
   try {
