@@ -25,7 +25,7 @@ export interface Operand {
   readonly shape: readonly number[];
   /** Element count. */
   readonly count: number;
-  /** The compile-time value when the operand is a graph constant. */
+  /** The compile-time value: a graph constant, or a small value type inference folds (shape arithmetic). */
   readonly value?: Tensor;
 }
 
