@@ -8,6 +8,7 @@ import { ELEMENTWISE_LOWERED, lowerElementwise, lowerFused } from './elementwise
 import { lowerArgReduce, lowerReduce, lowerSoftmax } from './reduce.ts';
 import { lowerGemm, lowerMatMul } from './matmul.ts';
 import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
+import { lowerConvTranspose } from './conv-transpose.ts';
 import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
 import { lowerConstantOfShape, lowerRange, lowerShape } from './generate.ts';
 import {
@@ -28,6 +29,7 @@ entries.Gemm = lowerGemm;
 entries['kiln.gemm'] = lowerGemm;
 entries.Conv = lowerConv;
 entries['kiln.conv'] = lowerConv;
+entries.ConvTranspose = lowerConvTranspose;
 entries.MaxPool = lowerPool;
 entries.AveragePool = lowerPool;
 entries.GlobalAveragePool = lowerGlobalPool;
