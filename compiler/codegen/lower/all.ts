@@ -9,6 +9,7 @@ import { lowerArgReduce, lowerReduce, lowerSoftmax } from './reduce.ts';
 import { lowerGemm, lowerMatMul } from './matmul.ts';
 import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
 import { lowerConvTranspose } from './conv-transpose.ts';
+import { lowerEinsum } from './einsum.ts';
 import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
 import { lowerConstantOfShape, lowerRange, lowerShape } from './generate.ts';
 import {
@@ -25,6 +26,7 @@ entries.Softmax = lowerSoftmax;
 entries.LogSoftmax = lowerSoftmax;
 entries.MatMul = lowerMatMul;
 entries['kiln.matmul'] = lowerMatMul;
+entries.Einsum = lowerEinsum;
 entries.Gemm = lowerGemm;
 entries['kiln.gemm'] = lowerGemm;
 entries.Conv = lowerConv;
