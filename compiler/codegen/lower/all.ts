@@ -5,6 +5,7 @@
  */
 import { registerLowerings, type Lowering } from './context.ts';
 import { ELEMENTWISE_LOWERED, lowerElementwise, lowerFused } from './elementwise.ts';
+import { lowerCast } from './cast.ts';
 import { lowerArgReduce, lowerReduce, lowerSoftmax } from './reduce.ts';
 import { lowerGemm, lowerMatMul } from './matmul.ts';
 import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
@@ -19,6 +20,9 @@ import {
 const entries: Record<string, Lowering> = {};
 for (const op of ELEMENTWISE_LOWERED) entries[op] = lowerElementwise;
 entries['kiln.fused'] = lowerFused;
+// Cast/CastLike: narrow dtypes (bf16, float8, float4, sub-byte ints) in cast.ts, the rest elementwise
+entries.Cast = lowerCast;
+entries.CastLike = lowerCast;
 for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare', 'ReduceL1', 'ReduceL2', 'ReduceLogSum']) entries[op] = lowerReduce;
 entries.ArgMax = lowerArgReduce;
 entries.ArgMin = lowerArgReduce;
