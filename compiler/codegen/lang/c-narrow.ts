@@ -53,6 +53,7 @@ const isNarrowFloat = (d: DType): boolean => isNarrow(d) && SUB_BYTE[d] === unde
 const cName = (d: DType) => d;
 /** A double as an exact C literal. */
 const dbl = (v: number) => {
+  if (Object.is(v, -0)) return '-0.0';
   const s = String(v); // the shortest decimal that reads back as exactly v
   return /[e.]/.test(s) ? s.replace('e+', 'e') : `${s}.0`;
 };
