@@ -78,7 +78,7 @@ function helpers(d: DType): string[] {
   const size = d === 'f4e2m1' ? 16 : 256;
   const table = Array.from({ length: size }, (_, c) => codec.decode(c));
   const f = (v: number) => (Number.isNaN(v) ? 'NAN' : v === Infinity ? 'INFINITY' : v === -Infinity ? '-INFINITY' : `${dbl(v)}f`);
-  const lines = [`static const float kiln_dec_${cName(d)}[${size}] = {${table.map(f).join(',')}};`];
+  const lines = [`static const float kiln_dec_${cName(d)}[${size}] __attribute__((unused)) = {${table.map(f).join(',')}};`];
   if (d === 'f8e8m0') {
     // round_mode 'up', saturate (encodeE8M0): keep the f32 exponent, +1 for a non-zero mantissa below 2^127
     lines.push('static inline uint8_t kiln_enc_f8e8m0(double x) { union { uint32_t u; float f; } v; v.f = (float)x;'

@@ -16,7 +16,7 @@
 import { dtypeInfo, type DType } from '../../ir/dtype.ts';
 import { narrowFloatCodec } from '../../ir/floatbits.ts';
 import '../../ir/float8.ts';
-import { type Scalar, binary, cast, lit, load, select, unary } from '../kir.ts';
+import { type Scalar, binary, cast, lit, load, ref, select, unary } from '../kir.ts';
 import { type LowerNode, type Lowered, LowerUnsupported, input, loopNest } from './context.ts';
 import { lowerElementwise } from './elementwise.ts';
 
@@ -56,15 +56,17 @@ export function lowerCast(n: LowerNode): Lowered {
     const raw = load(x.name, i, x.dtype);
     // the source in a type that holds it exactly (f16 and narrow floats decode to f32)
     const v: Scalar = x.dtype === 'f16' || isNarrowFloat(x.dtype) ? cast(raw, 'f32') : raw;
-    let value = cast(v, to);
-    if (!saturate && isNarrowFloat(to) && to !== 'f4e2m1' && to !== 'bf16') {
-      const f = dtypeInfo(v.dtype).isFloat ? v : cast(v, 'f64');
-      const t = overflowThreshold(to);
-      const over = binary(t.inclusive ? 'ge' : 'gt', unary('abs', f), lit(t.at, f.dtype));
-      const special = select(binary('lt', f, lit(0, f.dtype)), lit(-Infinity, to), lit(Infinity, to));
-      value = select(over, special, value);
-    }
-    return [{ k: 'store', buffer: out.name, index: i, value }];
+    if (saturate || !isNarrowFloat(to) || to === 'f4e2m1' || to === 'bf16') return [{ k: 'store', buffer: out.name, index: i, value: cast(v, to) }];
+    // saturate=0: the overflow value where the magnitude reaches the threshold
+    const name = n.fresh('v');
+    const f = ref(name, dtypeInfo(v.dtype).isFloat ? v.dtype : 'f64');
+    const t = overflowThreshold(to);
+    const over = binary(t.inclusive ? 'ge' : 'gt', unary('abs', f), lit(t.at, f.dtype));
+    const special = select(binary('lt', f, lit(0, f.dtype)), lit(-Infinity, to), lit(Infinity, to));
+    return [
+      { k: 'let', name, value: cast(v, f.dtype) },
+      { k: 'store', buffer: out.name, index: i, value: select(over, special, cast(f, to)) },
+    ];
   });
   return { kind: 'kernel', body };
 }
