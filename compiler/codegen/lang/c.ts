@@ -185,6 +185,8 @@ export const C: Language = {
   select: (c, a, b) => `(${c} ? ${a} : ${b})`,
   cast,
   indexLoad: (buffer, index) => `((int64_t)${buffer}[${index}])`,
+  // a static const array in a GNU statement expression (GCC, Clang): in read-only data, made once
+  table: (values, d, index) => `({ static const ${type(d)} t_[${Math.max(values.length, 1)}] = {${values.map((v) => literal(v, d)).join(', ')}}; t_[${index}]; })`,
   fileHeader: (p) => [
     `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s); generated, do not edit */`,
     '#include <math.h>', '#include <stdint.h>',

@@ -11,6 +11,7 @@ import { lowerGemm, lowerMatMul } from './matmul.ts';
 import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
 import { lowerConvTranspose } from './conv-transpose.ts';
 import { lowerEinsum } from './einsum.ts';
+import { lowerResize } from './resize.ts';
 import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
 import { lowerConstantOfShape, lowerRange, lowerShape } from './generate.ts';
 import {
@@ -46,6 +47,7 @@ entries.Shape = lowerShape;
 entries.Size = lowerShape;
 entries.ConstantOfShape = lowerConstantOfShape;
 entries.Range = lowerRange;
+entries.Resize = lowerResize;
 entries.Split = lowerSplit;
 entries.Tile = lowerTile;
 entries.Pad = lowerPad;

@@ -136,12 +136,12 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
 /** Names of the buffers a kernel body loads from (directly or as an indirect index). */
 function buffersRead(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<string> {
   const idx = (e: Index): void => {
-    if (e.k === 'load') { out.add(e.buffer); idx(e.index); } else if (e.k !== 'const' && e.k !== 'var') { idx(e.a); idx(e.b); }
+    if (e.k === 'load') { out.add(e.buffer); idx(e.index); } else if (e.k === 'table') idx(e.index); else if (e.k !== 'const' && e.k !== 'var') { idx(e.a); idx(e.b); }
   };
   const sc = (e: Scalar): void => {
     switch (e.k) {
       case 'load': out.add(e.buffer); idx(e.index); return;
-      case 'index': idx(e.index); return;
+      case 'index': case 'table': idx(e.index); return;
       case 'unary': case 'cast': sc(e.a); return;
       case 'binary': sc(e.a); sc(e.b); return;
       case 'select': sc(e.cond); sc(e.a); sc(e.b); return;
