@@ -12,6 +12,7 @@ import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
 import { lowerConvTranspose } from './conv-transpose.ts';
 import { lowerEinsum } from './einsum.ts';
 import { lowerResize } from './resize.ts';
+import { lowerTopK } from './topk.ts';
 import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
 import { lowerConstantOfShape, lowerRange, lowerShape } from './generate.ts';
 import {
@@ -49,6 +50,7 @@ entries.ConstantOfShape = lowerConstantOfShape;
 entries.Range = lowerRange;
 entries.Resize = lowerResize;
 entries.Split = lowerSplit;
+entries.TopK = lowerTopK;
 entries.Tile = lowerTile;
 entries.Pad = lowerPad;
 entries.Trilu = lowerTrilu;
