@@ -13,6 +13,7 @@ import { lowerConvTranspose } from './conv-transpose.ts';
 import { lowerEinsum } from './einsum.ts';
 import { lowerResize } from './resize.ts';
 import { lowerTopK } from './topk.ts';
+import { lowerInstanceNorm } from './instance-norm.ts';
 import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
 import { lowerConstantOfShape, lowerRange, lowerShape } from './generate.ts';
 import {
@@ -44,6 +45,7 @@ entries.GlobalAveragePool = lowerGlobalPool;
 entries.GlobalMaxPool = lowerGlobalPool;
 entries.LayerNormalization = lowerLayerNorm;
 entries.BatchNormalization = lowerBatchNorm;
+entries.InstanceNormalization = lowerInstanceNorm;
 entries.Shape = lowerShape;
 entries.Size = lowerShape;
 entries.ConstantOfShape = lowerConstantOfShape;
