@@ -19,7 +19,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: {
-    usage: `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--rtol R] [--atol A] [--json] ${SHAPE_USAGE}`,
+    usage: `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--rtol R] [--atol A] [--no-fallback] [--json] ${SHAPE_USAGE}`,
     summary: 'run a model on seeded random or given inputs, with timings',
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
@@ -29,7 +29,7 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/ir.ts')).irCommand,
   },
   conformance: {
-    usage: 'kiln conformance DIR [--backend NAME] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5] [--verbose]',
+    usage: 'kiln conformance DIR [--backend NAME] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5] [--no-fallback] [--verbose] [--json]',
     summary: "run ONNX backend node test cases and compare with their expected outputs",
     load: async () => (await import('./commands/conformance.ts')).conformanceCommand,
   },

@@ -41,6 +41,11 @@ export interface ExecuteOptions {
   /** Called after each kernel of a timed run (progress within a run). */
   readonly onKernel?: (e: KernelEvent, run: number) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Receives what the shell should tell the user: the backend cannot run here and the reference
+   * backend runs instead (backends.ts `useBackend`).
+   */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** A timed run of a session's step. */
@@ -67,7 +72,7 @@ export async function executeStep(s: Session, opts: ExecuteOptions = {}, perKern
   const step = opts.step ?? s.current;
   const st = s.at(step);
   const label = `${s.source} at step ${step} (${st.pass})`;
-  const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND);
+  const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND, { onWarning: opts.onWarning });
   if (!opts.inputs) requireStaticShapes(st.graph, 'running a step');
   const { graph, inputs } = bindInputs(st.graph, opts.inputs ? { tensors: opts.inputs } : { random: { seed: opts.seed ?? 0 } });
   requireSupported(backend, graph, label);

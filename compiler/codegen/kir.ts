@@ -25,7 +25,7 @@
  * kernel's params in order. Views (Reshape and friends) produce no kernel: their value is bound to the
  * buffer of their source (`aliasOf`).
  */
-import type { DType } from '../ir/dtype.ts';
+import type { DType, TensorData } from '../ir/dtype.ts';
 
 /** An index expression (i32/i64 arithmetic on element positions). */
 export type Index =
@@ -152,8 +152,11 @@ export interface Kernel {
   readonly launch?: Launch;
 }
 
-/** What a program buffer holds. */
-export type ProgramBufferKind = 'input' | 'output' | 'constant' | 'intermediate';
+/**
+ * What a program buffer holds: a graph input, output, constant or intermediate value, or a kernel's
+ * `scratch` (im2col columns, packed panels, Winograd tiles; contents dead between calls).
+ */
+export type ProgramBufferKind = 'input' | 'output' | 'constant' | 'intermediate' | 'scratch';
 
 /** A buffer of a whole program: one graph value (or a view of another). */
 export interface ProgramBuffer {
@@ -164,6 +167,21 @@ export interface ProgramBuffer {
   readonly kind: ProgramBufferKind;
   /** For a view (Reshape...): the value whose storage this one is. */
   readonly aliasOf?: string;
+  /**
+   * A constant made at lowering time from a graph constant (weights packed into panels, Winograd-
+   * transformed filters): its data, which a backend copies in once at prepare time.
+   */
+  readonly packed?: PackedData;
+}
+
+/** The data of a packed constant and where it came from. */
+export interface PackedData {
+  /** The graph constant it was computed from. */
+  readonly from: string;
+  /** What the packing is, in words (`B panels 16 wide`, `Winograd U = G g G^T`). */
+  readonly what: string;
+  /** The elements, of the buffer's dtype. */
+  readonly data: TensorData;
 }
 
 /** One kernel invocation: program buffers (by value name) bound to the kernel's params in order. */

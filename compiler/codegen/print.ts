@@ -149,7 +149,8 @@ export function printKernel(k: Kernel): string {
 export function printProgram(p: Program): string {
   const lines = [`kiln.program @${p.name} {`];
   for (const b of p.buffers) {
-    lines.push(`  buffer %${b.value}: ${b.dtype}[${b.count}] ${b.aliasOf !== undefined ? `view %${b.aliasOf}` : b.kind}`);
+    const kind = b.aliasOf !== undefined ? `view %${b.aliasOf}` : b.packed ? `constant packed %${b.packed.from} ${JSON.stringify(b.packed.what)}` : b.kind;
+    lines.push(`  buffer %${b.value}: ${b.dtype}[${b.count}] ${kind}`);
   }
   for (const k of p.kernels) lines.push(...printKernelLines(k, 2));
   for (const c of p.calls) lines.push(`  call @${c.kernel}(${c.args.map((a) => `%${a}`).join(', ')})`);

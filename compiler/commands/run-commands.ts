@@ -66,6 +66,7 @@ function hooks(command: string, verb: string, ctx: CommandContext, t: Target, no
       };
     })() } : {}),
     signal: ctx.signal,
+    onWarning: (message: string) => ctx.print(`note: ${message}`),
   };
 }
 

@@ -31,6 +31,11 @@ export interface PrepareOptions {
   readonly onProgress?: (what: string, fraction: number) => void;
   /** Cancels a long preparation. */
   readonly signal?: AbortSignal;
+  /**
+   * Whether nodes the backend cannot compile may run on the reference kernels inside the program
+   * (default true); false refuses such a graph at prepare, naming its nodes.
+   */
+  readonly fallback?: boolean;
 }
 
 /** One kernel's execution, reported by `Program.run` when asked. */
@@ -41,6 +46,8 @@ export interface KernelEvent {
   readonly nodes: readonly string[];
   /** Wall time of the kernel in milliseconds (device time on a GPU). */
   readonly ms: number;
+  /** True when the node ran on its reference kernel inside a compiled program (a fallback). */
+  readonly fallback?: boolean;
 }
 
 /** Options of one `Program.run`. */
@@ -71,6 +78,11 @@ export interface Program {
   /** Runs on inputs by graph input name; outputs in `graph.outputs` order. */
   run(inputs: ReadonlyMap<string, Tensor>, opts?: RunOptions): Promise<Tensor[]>;
   readonly artifacts: readonly Artifact[];
+  /**
+   * Nodes this program runs on the reference kernels because the backend could not compile them, with
+   * the reasons (absent or empty: everything runs compiled).
+   */
+  readonly fallbacks?: readonly Unsupported[];
   /**
    * The measured FP32 peak in GFLOP/s of the device this program runs on, at its thread count: the
    * denominator of the timings' "% of peak" (absent when the backend does not know it).

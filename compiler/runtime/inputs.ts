@@ -49,6 +49,8 @@ export interface BoundInputs {
   readonly graph: Graph;
   /** Tensors by graph input name, in graph input order. */
   readonly inputs: Map<string, Tensor>;
+  /** Graph inputs bound to their values (now constants of `graph`, absent from `inputs`); usually none. */
+  readonly valuesBound?: readonly string[];
 }
 
 /** Options of `bindInputs`. */
@@ -71,7 +73,7 @@ export function bindInputs(graph: Graph, source: InputSource, opts: BindInputsOp
   // sizes that depend on the values of shape arguments (Reshape's shape, axes, K...): bind those too
   const valued = bindValues(sized, inputs, opts);
   for (const name of valued.bound) inputs.delete(name);
-  return { graph: valued.graph, inputs };
+  return { graph: valued.graph, inputs, ...(valued.bound.length ? { valuesBound: valued.bound } : {}) };
 }
 
 /** A map of tensors by name from a map or a record. */

@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseGraph } from '../../compiler/ir/parse.ts';
 import { lowerGraph, loweringUnsupported } from '../../compiler/codegen/lower/index.ts';
-import { loweredOps, registerLowerings } from '../../compiler/codegen/lower/context.ts';
+import { lowerNode, loweredOps, registerLowerings } from '../../compiler/codegen/lower/context.ts';
+import type { Tunable } from '../../compiler/codegen/lower/context.ts';
 
 const graph = (text: string) => parseGraph(text, { file: 'lower.test.ts' });
 
@@ -21,6 +22,20 @@ test('loweringUnsupported: one graph-wide entry for an unbound symbolic dim, nod
   const half = graph('kiln.graph @g(%x: bf16[4]) -> (%0: bf16[4], %1: bf16[4]) {\n  %0 = Relu(%x) : bf16[4]\n  %1 = Identity(%0) : bf16[4]\n  return %0, %1\n}\n');
   assert.equal(loweringUnsupported(half), [{ node: '0', op: 'Relu', reason: 'in0 has dtype bf16, which kernels do not compute on yet' }]);
   assert.equal(loweringUnsupported(graph('kiln.graph @g(%x: f32[4]) -> (%0: f32[4]) {\n  %0 = Relu(%x) : f32[4]\n  return %0\n}\n')), []);
+});
+
+test('choose: the default is the first candidate, a tuned choice wins, every choice is recorded', () => {
+  const g = graph('kiln.graph @g(%x: f32[4]) -> (%0: f32[4]) {\n  %0 = Relu(%x) : f32[4]\n  return %0\n}\n');
+  const cands = [{ mr: 6, nr: 32 }, { mr: 4, nr: 64 }, { mr: 8, nr: 16 }];
+  const made: Tunable[] = [];
+  const plain = lowerNode(g.nodes[0], [], [], { made });
+  assert.equal(plain.choose('gemm', 'M=4', cands), { mr: 6, nr: 32 });
+  const tuned = lowerNode(g.nodes[0], [], [], { choices: new Map([['gemm|M=4', 2], ['gemm|M=9', 7]]), made });
+  assert.equal(tuned.choose('gemm', 'M=4', cands), { mr: 8, nr: 16 });
+  // a stale choice (index out of range for today's candidates) falls back to the default, untuned
+  assert.equal(tuned.choose('gemm', 'M=9', cands), { mr: 6, nr: 32 });
+  assert.equal(made.map((t) => [t.node, t.key, t.chosen, t.tuned]), [['0', 'M=4', 0, false], ['0', 'M=4', 2, true], ['0', 'M=9', 0, false]]);
+  assert.throws(() => plain.choose('gemm', 'M=4', []), /no candidates/);
 });
 
 test('lowerGraph follows the given execution order', () => {

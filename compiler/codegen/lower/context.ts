@@ -11,7 +11,7 @@
  * a plain reason for a node it cannot lower (an attribute value, a dtype, a runtime-only value).
  */
 import type { Attrs, Node } from '../../ir/graph.ts';
-import type { DType } from '../../ir/dtype.ts';
+import type { DType, TensorData } from '../../ir/dtype.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { readInts } from '../../ir/tensor.ts';
 import { AttrReader, findOp, readAttrs } from '../../ops/registry.ts';
@@ -41,10 +41,69 @@ export interface LowerNode {
   parsed<A>(): A;
   /** A fresh loop variable name (`i0`, `i1`, ...). */
   fresh(prefix?: string): string;
+  /**
+   * A schedule choice among `candidates` (tile sizes, a variant) for the template `template` at
+   * problem `key` (its shape, e.g. `M=128,N=768,K=768`): the tuned choice when the tuner measured
+   * this (template, key) before (LowerOptions.choices), else `candidates[0]` (the lowering's default;
+   * put the heuristic's best first). Every call is recorded as a Tunable of the lowered program.
+   */
+  choose<T extends TuningParams>(template: string, key: string, candidates: readonly T[]): T;
 }
 
-/** The result of lowering one node. */
-export type Lowered = { readonly kind: 'kernel'; readonly body: readonly Stmt[] } | { readonly kind: 'view' };
+/** The parameters of one tuning candidate: named integers (`{ mr: 6, nr: 32, kc: 256 }`). */
+export type TuningParams = Readonly<Record<string, number>>;
+
+/** A choice a lowering made through `choose`, for the tuner to measure and the user to see. */
+export interface Tunable {
+  /** The IR node id being lowered. */
+  readonly node: string;
+  readonly template: string;
+  readonly key: string;
+  readonly candidates: readonly TuningParams[];
+  /** Index of the candidate used. */
+  readonly chosen: number;
+  /** True when the choice came from a tuning result, false for the default. */
+  readonly tuned: boolean;
+}
+
+/** Where choose() looks up tuned choices: `${template}|${key}` → candidate index. */
+export type TuningChoices = ReadonlyMap<string, number>;
+
+/**
+ * A constant computed at lowering time from a constant operand (weights packed into panels, filters
+ * Winograd-transformed): a kernel param with role `constant` whose data the backend copies in once.
+ */
+export interface PackedConstant {
+  /** Param name (`pk0`...; unique in the kernel, not `in<k>`/`out<k>`). */
+  readonly name: string;
+  readonly dtype: DType;
+  /** The elements (length = element count). */
+  readonly data: TensorData;
+  /** The node input it was computed from. */
+  readonly from: number;
+  /** What the packing is, in words. */
+  readonly what: string;
+}
+
+/** Per-call scratch memory of a kernel (im2col columns, packed A panels, Winograd tiles). */
+export interface ScratchDecl {
+  /** Param name (`sc0`...). */
+  readonly name: string;
+  readonly dtype: DType;
+  readonly count: number;
+  readonly what: string;
+}
+
+/**
+ * The result of lowering one node: a kernel body over `in<k>`/`out<k>` plus any packed constants and
+ * scratch params it reads, or `view`.
+ */
+export type Lowered =
+  | {
+    readonly kind: 'kernel'; readonly body: readonly Stmt[];
+    readonly packed?: readonly PackedConstant[]; readonly scratch?: readonly ScratchDecl[];
+  }
+  | { readonly kind: 'view' };
 
 /** A lowering function. */
 export type Lowering = (n: LowerNode) => Lowered;
@@ -72,8 +131,9 @@ export function loweredOps(): string[] {
   return [...registry.keys()].sort();
 }
 
-/** Builds the LowerNode view of a node. */
-export function lowerNode(node: Node, inputs: readonly (Operand | undefined)[], outputs: readonly Operand[]): LowerNode {
+/** Builds the LowerNode view of a node; `tuning` gives tuned choices and collects the Tunables made. */
+export function lowerNode(node: Node, inputs: readonly (Operand | undefined)[], outputs: readonly Operand[],
+  tuning: { readonly choices?: TuningChoices; readonly made?: Tunable[] } = {}): LowerNode {
   let n = 0;
   let parsed: unknown;
   let done = false;
@@ -89,6 +149,14 @@ export function lowerNode(node: Node, inputs: readonly (Operand | undefined)[], 
       return parsed as A;
     },
     fresh: (prefix = 'i') => `${prefix}${n++}`,
+    choose<T extends TuningParams>(template: string, key: string, candidates: readonly T[]): T {
+      if (!candidates.length) throw new Error(`choose(${template}): no candidates`);
+      const found = tuning.choices?.get(`${template}|${key}`);
+      const tuned = found !== undefined && found >= 0 && found < candidates.length;
+      const chosen = tuned ? found : 0;
+      tuning.made?.push({ node: node.outputs[0] ?? '', template, key, candidates, chosen, tuned });
+      return candidates[chosen];
+    },
   };
 }
 

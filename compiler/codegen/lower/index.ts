@@ -22,7 +22,7 @@ import { KilnError } from '../../errors.ts';
 import type { Unsupported } from '../../runtime/backend.ts';
 import type { BufferDecl, Call, Index, Kernel, Program, ProgramBuffer, Scalar, Stmt } from '../kir.ts';
 import { verifyKernel, verifyProgram } from '../verify.ts';
-import { type Operand, LowerUnsupported, findLowering, lowerNode } from './context.ts';
+import { type Operand, type Tunable, type TuningChoices, LowerUnsupported, findLowering, lowerNode } from './context.ts';
 import { widenHalf } from './widen.ts';
 
 /** The result of lowering a graph. */
@@ -31,12 +31,16 @@ export interface LoweredProgram {
   readonly program: Program;
   /** Nodes that could not be lowered, with reasons. */
   readonly unsupported: readonly Unsupported[];
+  /** Every schedule choice the lowerings made (LowerNode.choose), in lowering order. */
+  readonly tunables: readonly Tunable[];
 }
 
 /** Options of lowerGraph. */
 export interface LowerOptions {
   /** Execution order (node ids; e.g. the memory plan's `order`); default: the graph's order. */
   readonly order?: readonly string[];
+  /** Tuned schedule choices (`${template}|${key}` → candidate index); default: every lowering's default. */
+  readonly choices?: TuningChoices;
 }
 
 const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
@@ -73,6 +77,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
   const kernels: Kernel[] = [];
   const calls: Call[] = [];
   const unsupported: Unsupported[] = [];
+  const tunables: Tunable[] = [];
   for (const node of nodes) {
     const id = nodeId(node);
     const fail = (reason: string) => {
@@ -92,7 +97,9 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
     if (node.outputs.some((o) => !o)) { fail('a node with omitted outputs is not lowered'); continue; }
     let lowered;
     try {
-      lowered = lowering(lowerNode(node, ins, outs));
+      const made: Tunable[] = [];
+      lowered = lowering(lowerNode(node, ins, outs, { choices: opts.choices, made }));
+      tunables.push(...made);
     } catch (e) {
       if (e instanceof LowerUnsupported) { fail(e.message); continue; }
       throw e;
@@ -112,10 +119,25 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
       params.push({ name: x.name, dtype: x.dtype, count: x.count, role: constants.has(v) ? 'constant' : 'input' });
       args.push(v);
     });
+    // packed constants (made from a constant operand at lowering time) are read like constants
+    for (const pk of lowered.packed ?? []) {
+      const value = `${id}.${pk.name}`, from = node.inputs[pk.from];
+      if (!from || !constants.has(from)) throw new Error(`lowering of %${id} packed input ${pk.from}, which is not a constant`);
+      if (pk.data.length === 0) throw new Error(`lowering of %${id}: packed constant ${pk.name} is empty`);
+      buffers.set(value, { value, dtype: pk.dtype, count: pk.data.length, kind: 'constant', packed: { from, what: pk.what, data: pk.data } });
+      params.push({ name: pk.name, dtype: pk.dtype, count: pk.data.length, role: 'constant' });
+      args.push(value);
+    }
     node.outputs.forEach((v, k) => {
       params.push({ name: outs[k].name, dtype: outs[k].dtype, count: outs[k].count, role: 'output' });
       args.push(v);
     });
+    for (const sc of lowered.scratch ?? []) {
+      const value = `${id}.${sc.name}`;
+      buffers.set(value, { value, dtype: sc.dtype, count: sc.count, kind: 'scratch' });
+      params.push({ name: sc.name, dtype: sc.dtype, count: sc.count, role: 'scratch' });
+      args.push(value);
+    }
     const dtypes = new Map(params.map((p) => [p.name, p.dtype]));
     const half = params.some((p) => p.dtype === 'f16');
     const kernel: Kernel = {
@@ -130,7 +152,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
   for (const o of graph.outputs) if (!buffers.has(o)) addBuffer(o, inputs.has(o) ? 'input' : constants.has(o) ? 'constant' : 'intermediate');
   const program: Program = { name: sanitize(graph.name), buffers: [...buffers.values()], kernels, calls };
   if (!unsupported.length) verifyProgram(program);
-  return { program, unsupported };
+  return { program, unsupported, tunables };
 }
 
 /** Names of the buffers a kernel body loads from (directly or as an indirect index). */
