@@ -1,7 +1,7 @@
 /**
  * Lowering coverage of the conformance suite (a measurement, not a test): for every case folder,
- * import the model, bind shapes from its first data set and lower it to kernel IR (no C compile),
- * then tally the unsupported reasons by op. Usage:
+ * import the model, bind it to its first data set (bindInputs: sizes, and the values of shape
+ * arguments) and lower it to kernel IR (no C compile), then tally the unsupported reasons by op. Usage:
  *   node --import tsx bench/lowering-coverage.ts ../shared/onnx-conformance/node [--cases] [--filter RE]
  */
 import fs from 'node:fs';
