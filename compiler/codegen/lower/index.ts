@@ -89,8 +89,9 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
     if (!lowering) { fail(`op ${node.op} is not lowered to kernels`); continue; }
     const operand = (value: string, name: string): Operand => {
       const t = types.get(value)!;
-      const value_: Tensor | undefined = constants.get(value)?.data ?? known.get(value);
-      return { name, dtype: t.dtype, shape: t.shape as number[], count: count(t), ...(value_ ? { value: value_ } : {}) };
+      const data: Tensor | undefined = constants.get(value)?.data;
+      const folded = data ? undefined : known.get(value);
+      return { name, dtype: t.dtype, shape: t.shape as number[], count: count(t), ...(data ? { value: data } : {}), ...(folded ? { folded } : {}) };
     };
     const ins = node.inputs.map((v, k) => (v ? operand(v, `in${k}`) : undefined));
     const outs = node.outputs.map((v, k) => operand(v, `out${k}`));

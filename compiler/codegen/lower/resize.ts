@@ -19,15 +19,16 @@ import { dtypeInfo } from '../../ir/dtype.ts';
 import { readNumbers } from '../../ir/tensor.ts';
 import { type ResizeAttrs, axisTaps, resizePlan } from '../../ops/resize.ts';
 import { type Index, type Scalar, type Stmt, binary, cast, iadd, ic, imul, iv, lit, load, loop, ref, select } from '../kir.ts';
-import { type LowerNode, type Lowered, LowerUnsupported, flatIndex, input, loopNest } from './context.ts';
+import { type LowerNode, type Lowered, LowerUnsupported, flatIndex, input, knownValue, loopNest } from './context.ts';
 import { checkDType } from './scalar.ts';
 
 /** The numbers of an optional compile-time input (undefined when omitted or empty). */
 function numbersOf(n: LowerNode, k: number, what: string): number[] | undefined {
   const x = n.inputs[k];
   if (!x || x.count === 0) return undefined;
-  if (!x.value) throw new LowerUnsupported(`Resize ${what} (input ${k}) is known only at run time`);
-  return Array.from(readNumbers(x.value));
+  const v = knownValue(x);
+  if (!v) throw new LowerUnsupported(`Resize ${what} (input ${k}) is known only at run time`);
+  return Array.from(readNumbers(v));
 }
 
 const table = (values: ArrayLike<number>, index: Index): Index => ({ k: 'table', values: Array.from(values), index });
