@@ -10,7 +10,8 @@
  *   - body: statements; a `loop` binds a variable over [0, extent) and carries annotations
  *     (parallel, vectorize, unroll, tile; the GPU mappings grid/block for later targets);
  *   - index expressions (`Index`): affine arithmetic over loop variables and constants with floor
- *     div/mod, plus an indirect `load` for gathers (not statically bounded);
+ *     div/mod, plus an indirect `load` for gathers (not statically bounded) and a constant `table`
+ *     made at lowering time (Resize's source positions; its range is its values' range);
  *   - scalar expressions (`Scalar`): literals, loads, locals, arithmetic, comparisons, select, math
  *     calls, casts; every node carries its dtype so a renderer never infers types;
  *   - guards: a block that runs only where some index expressions lie in [0, extent) (a window's

@@ -50,7 +50,6 @@ const SUB_BYTE: Readonly<Partial<Record<DType, { bits: number; signed: boolean }
 export const isNarrow = (d: DType): boolean => NARROW_C_TYPES[d] !== undefined;
 const isNarrowFloat = (d: DType): boolean => isNarrow(d) && SUB_BYTE[d] === undefined;
 
-const cName = (d: DType) => d;
 /** A double as an exact C literal. */
 const dbl = (v: number) => {
   if (Object.is(v, -0)) return '-0.0';
@@ -64,7 +63,7 @@ function helpers(d: DType): string[] {
   if (sub) {
     const m = 2 ** sub.bits;
     const wrap = sub.signed ? `r >= ${m / 2}.0 ? r - ${m}.0 : r` : 'r';
-    return [`static inline ${NARROW_C_TYPES[d]} kiln_enc_${cName(d)}(double x) { if (!isfinite(x)) return 0; double r = fmod(trunc(x), ${m}.0); if (r < 0) r += ${m}.0; return (${NARROW_C_TYPES[d]})(${wrap}); }`];
+    return [`static inline ${NARROW_C_TYPES[d]} kiln_enc_${d}(double x) { if (!isfinite(x)) return 0; double r = fmod(trunc(x), ${m}.0); if (r < 0) r += ${m}.0; return (${NARROW_C_TYPES[d]})(${wrap}); }`];
   }
   if (d === 'bf16') {
     return [
@@ -78,7 +77,7 @@ function helpers(d: DType): string[] {
   const size = d === 'f4e2m1' ? 16 : 256;
   const table = Array.from({ length: size }, (_, c) => codec.decode(c));
   const f = (v: number) => (Number.isNaN(v) ? 'NAN' : v === Infinity ? 'INFINITY' : v === -Infinity ? '-INFINITY' : `${dbl(v)}f`);
-  const lines = [`static const float kiln_dec_${cName(d)}[${size}] __attribute__((unused)) = {${table.map(f).join(',')}};`];
+  const lines = [`static const float kiln_dec_${d}[${size}] __attribute__((unused)) = {${table.map(f).join(',')}};`];
   if (d === 'f8e8m0') {
     // round_mode 'up', saturate (encodeE8M0): keep the f32 exponent, +1 for a non-zero mantissa below 2^127
     lines.push('static inline uint8_t kiln_enc_f8e8m0(double x) { union { uint32_t u; float f; } v; v.f = (float)x;'
@@ -94,15 +93,15 @@ function helpers(d: DType): string[] {
   }
   const signBit = 1 << (mini.bits - 1);
   lines.push(
-    `static const double kiln_thr_${cName(d)}[${thresholds.length}] = {${thresholds.map(dbl).join(',')}};`,
-    `static const uint8_t kiln_up_${cName(d)}[${up.length}] = {${up.join(',')}};`,
-    `static inline uint8_t kiln_enc_${cName(d)}(double x) {`,
+    `static const double kiln_thr_${d}[${thresholds.length}] = {${thresholds.map(dbl).join(',')}};`,
+    `static const uint8_t kiln_up_${d}[${up.length}] = {${up.join(',')}};`,
+    `static inline uint8_t kiln_enc_${d}(double x) {`,
     `  if (x != x) return ${codec.encode(NaN, true)};`,
     '  const double a = fabs(x);',
     `  int lo = 0, hi = ${thresholds.length}; /* the code is the number of thresholds a passes */`,
     '  while (lo < hi) {',
     '    const int mid = (lo + hi) / 2;',
-    `    if (a > kiln_thr_${cName(d)}[mid] || (a == kiln_thr_${cName(d)}[mid] && kiln_up_${cName(d)}[mid])) lo = mid + 1; else hi = mid;`,
+    `    if (a > kiln_thr_${d}[mid] || (a == kiln_thr_${d}[mid] && kiln_up_${d}[mid])) lo = mid + 1; else hi = mid;`,
     '  }',
     `  return (uint8_t)(signbit(x) ${mini.negZero ? '' : '&& lo != 0 '}? (lo | ${signBit}) : lo);`,
     '}',
@@ -121,8 +120,8 @@ export function narrowCast(a: string, from: DType, to: DType, plain: (a: string,
   if (from === to) return a;
   // decode to float (a sub-byte integer is already its value)
   let v = a, vt: DType = from;
-  if (isNarrowFloat(from)) { v = from === 'bf16' ? `kiln_dec_bf16(${a})` : `kiln_dec_${cName(from)}[${a}]`; vt = 'f32'; } else if (isNarrow(from)) vt = from === 'i4' || from === 'i2' ? 'i8' : 'u8';
-  if (isNarrow(to)) return `kiln_enc_${cName(to)}((double)(${v}))`;
+  if (isNarrowFloat(from)) { v = from === 'bf16' ? `kiln_dec_bf16(${a})` : `kiln_dec_${from}[${a}]`; vt = 'f32'; } else if (isNarrow(from)) vt = from === 'i4' || from === 'i2' ? 'i8' : 'u8';
+  if (isNarrow(to)) return `kiln_enc_${to}((double)(${v}))`;
   return plain(v, vt, to);
 }
 

@@ -11,6 +11,8 @@
  *   round_f16 as a round trip through _Float16; integer max/min/abs/sign as conditionals; signed
  *   integer div/rem by -1 as -a/0 (MIN / -1 traps on x86). Integers wrap as the table says only under
  *   -fwrapv (signed overflow is otherwise undefined in C).
+ * - Tables (kernel IR `table`): a `static const` array inside a GNU statement expression (GCC and
+ *   Clang), so each table is read-only data made once, wherever the expression stands.
  * - Kernels: `void NAME(const T *restrict inK, ..., T *restrict outK)`: inputs and constants const,
  *   every param restrict (a program never binds an output to a buffer another param reads).
  * - Annotations (at most one pragma line per kind): the outermost `parallel` loop gets `#pragma omp parallel for` (with `reduction(op:acc)`
