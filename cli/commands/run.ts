@@ -8,7 +8,8 @@
  * see target T, default cpu, as in `kiln opt`), prepares it on the backend (any registered one,
  * compiler/runtime/backends.ts; `compileMs` is the program's own `prepareMs`), runs once as warm-up and
  * then `repeat` timed runs (default 1; compiler/runtime/timings.ts `timeProgram`), and reports the
- * median and minimum run time. A backend that cannot run here (no compiler, no device) is an error
+ * median and minimum run time. While a backend prepares, its progress is drawn on stderr when that is a
+ * terminal (cli/progress.ts; --quiet turns it off). A backend that cannot run here (no compiler, no device) is an error
  * naming its reason — except that a compiled backend that cannot run here (no C compiler) says so on
  * stderr and runs on the reference backend instead (backends.ts `useBackend`). Nodes a compiled
  * backend cannot compile run on the reference kernels inside its program: the report lists them
@@ -35,6 +36,7 @@ import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
 import { writeFilesAtomic } from '../../compiler/files.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
+import { terminalProgress } from '../progress.ts';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
@@ -49,6 +51,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     atol: { type: 'string' },
     json: { type: 'boolean', default: false },
     'no-fallback': { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
     ...SHAPE_OPTIONS,
   }, [1, 1], ['MODEL']);
   const backendName = choiceOption(values.backend, 'backend', backendNames(), DEFAULT_BACKEND);
@@ -79,7 +82,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const expected = values.inputs ? expectedOutputs(values.inputs, graph.outputs) : [];
 
   requireSupported(backend, graph, 'this model', positionals[0]);
-  const program = await backend.prepare(graph, undefined, values['no-fallback'] ? { fallback: false } : {});
+  const progress = values.quiet ? undefined : terminalProgress(process.stderr); // a compile's progress, on a terminal only
+  let program;
+  try {
+    program = await backend.prepare(graph, undefined, { onProgress: progress?.update, ...(values['no-fallback'] ? { fallback: false } : {}) });
+  } finally {
+    progress?.done();
+  }
   const fallbacks = program.fallbacks ?? [];
   let timing;
   try {

@@ -1,5 +1,6 @@
 /**
- * `kiln opt MODEL --emit graph|plan|kernel|source` (cli/commands/opt.ts over compiler/codegen/emit.ts),
+ * `kiln opt MODEL --emit graph|plan|kernel|source` (cli/commands/opt.ts over the Session's
+ * artifacts, compiler/session-artifacts.ts),
  * run as a user does: each stage prints its text on stdout, the C of a zoo model compiles, a symbolic
  * dim must be bound first, nodes that do not lower are named, and a bad stage name is a usage error.
  */
