@@ -6,17 +6,14 @@
  * `input_<k>.pb` (the k-th graph input that is not an initializer) and `output_<j>.pb` (the j-th
  * graph output) as serialized TensorProtos. Each case ends as pass, fail (import error, run error,
  * bad test data, dtype/shape mismatch, or numeric mismatch with the error sizes and first bad index)
- * or skip — only when the backend declares a node of the graph unsupported (`Backend.unsupported`).
- * When the backend's only objections are graph-wide (sizes not known before running: symbolic input
- * dims, which each data set's sizes bind, or a Slice's starts or a Resize's sizes given as graph
- * inputs), each data set binds them: its sizes first, and if that is not enough its integer inputs
- * (else all its inputs) become constants (inputs.ts `specializeInputs`), the program is prepared for
- * that graph, and the case records those inputs (`specialized`); if that does not satisfy the backend,
- * the case is skipped.
+ * or skip — only when the backend declares the graph unsupported (`Backend.unsupported`), asked
+ * about the graph bound to the first data set.
  * Any registered backend (backends.ts) can be checked: each case's graph is prepared once per distinct
- * input sizes (inputs.ts `bindInputs` binds the graph to the sizes of the data set's tensors) and the
- * program runs every data set. A case that runs also reports its worst errors (largest absolute and
- * relative error over its outputs and data sets, as compare.ts measures them). On a compiled backend
+ * bound graph (inputs.ts `bindInputs` binds it to the sizes of the data set's tensors and, where sizes
+ * depend on input values — a Slice's starts, a Resize's sizes, a reduction's axes given as graph
+ * inputs — to those values: ops/bind-values.ts) and the program runs every data set; a case records
+ * the inputs bound to their values (`specialized`). A case that runs also reports its worst errors
+ * (largest absolute and relative error over its outputs and data sets, as compare.ts measures them). On a compiled backend
  * whose programs report the nodes they run on the reference kernels (`Program.fallbacks`), each case
  * records the ops that fell back (`fallback`, empty when it ran fully compiled) and the report counts
  * the passing cases that ran fully compiled and those that needed fallback; `fallback: false`
@@ -37,8 +34,7 @@ import { loadOnnxFile } from '../import/onnx/import.ts';
 import { readTensorFile } from '../import/onnx/tensor-proto.ts';
 import type { Backend, PrepareOptions, Program, Unsupported } from './backend.ts';
 import { DEFAULT_BACKEND, useBackend } from './backends.ts';
-import { bindInputs, numberedFiles, specializeInputs } from './inputs.ts';
-import { dtypeInfo } from '../ir/dtype.ts';
+import { bindInputs, numberedFiles } from './inputs.ts';
 import { type TensorDiff, type Tolerance, diffTensors } from './compare.ts';
 
 /** The tolerance the runner (and `kiln run --inputs` against expected outputs) uses by default. */
@@ -139,51 +135,23 @@ async function runCase(dir: string, backend: Backend, tol: Tolerance, prepare: P
   } catch (e) {
     return fail(`import error: ${message(e, dir)}`);
   }
-  const unsupported = backend.unsupported(graph);
-  const byValues = unsupported.length > 0 && unsupported.every((u) => u.node === undefined);
-  if (unsupported.length && !byValues) return { status: 'skip', reason: skipReason(graph, unsupported) };
-  const specialize = !byValues ? undefined : (bound: Graph, inputs: Map<string, Tensor>) => {
-    const found = specializeFor(backend, bound, inputs);
-    if (!found) throw new SkipCase(skipReason(graph, unsupported));
-    return found;
-  };
   const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   if (!sets.length) return fail('bad test data: no test_data_set_* folder');
+  // the backend judges the graph bound to the first data set (sizes and shape arguments: inputs.ts);
+  // bad data is reported by runSets
+  let first = graph;
+  try { first = bindInputs(graph, { dir: path.join(dir, sets[0]) }).graph; } catch { /* reported below */ }
+  const unsupported = backend.unsupported(first);
+  if (unsupported.length) return { status: 'skip', reason: skipReason(first, unsupported) };
   // one program per graph the data sets bind to (one in the usual case: every set has the same sizes)
   const programs = new Map<Graph, Program>();
   try {
-    const outcome = await runSets(dir, sets, graph, backend, programs, tol, prepare, specialize);
+    const outcome = await runSets(dir, sets, graph, backend, programs, tol, prepare);
     const fallback = fallbackOps([...programs.values()]);
     return fallback ? { ...outcome, fallback } : outcome;
-  } catch (e) {
-    if (e instanceof SkipCase) return { status: 'skip', reason: e.message };
-    throw e;
   } finally {
     for (const p of programs.values()) await p.dispose();
   }
-}
-
-/** A case the backend cannot run after all (its data sets do not bind the sizes it needs). */
-class SkipCase extends Error {}
-
-/** What binding a data set's values made of the graph: the graph, the inputs still to pass, the inputs bound. */
-interface Specialized { graph: Graph; inputs: Map<string, Tensor>; names: string[] }
-
-/**
- * `bound` (the graph at the data set's sizes) as it is when `backend` can run it; else with input
- * values bound as constants: the integer inputs first (the usual size-carrying ones), else every
- * input; undefined when nothing satisfies it.
- */
-function specializeFor(backend: Backend, bound: Graph, inputs: Map<string, Tensor>): Specialized | undefined {
-  if (!backend.unsupported(bound).length) return { graph: bound, inputs, names: [] };
-  const ints = bound.inputs.filter((i) => !dtypeInfo(i.type.dtype).isFloat).map((i) => i.name);
-  for (const names of [ints, bound.inputs.map((i) => i.name)]) {
-    if (!names.length) continue;
-    let s;
-    try { s = specializeInputs(bound, inputs, new Set(names)); } catch { continue; }
-    if (!backend.unsupported(s.graph).length) return { ...s, names };
-  }
-  return undefined;
 }
 
 /** The ops that fell back in any of `programs` (sorted, distinct); undefined when none reports fallback. */
@@ -194,7 +162,7 @@ function fallbackOps(programs: readonly Program[]): string[] | undefined {
 }
 
 async function runSets(dir: string, sets: string[], graph: Graph, backend: Backend, programs: Map<Graph, Program>, tol: Tolerance,
-  prepare: PrepareOptions, specialize?: (bound: Graph, inputs: Map<string, Tensor>) => Specialized): Promise<CaseOutcome> {
+  prepare: PrepareOptions): Promise<CaseOutcome> {
   const specialized = new Set<string>();
   const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
   let worst: Worst | undefined;
@@ -204,15 +172,12 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
     let inputs: Map<string, Tensor>;
     let expected: Tensor[];
     try {
-      ({ graph: bound, inputs } = bindInputs(graph, { dir: setDir }));
+      const b = bindInputs(graph, { dir: setDir });
+      ({ graph: bound, inputs } = b);
+      for (const v of b.valuesBound ?? []) specialized.add(v);
       expected = readExpectedOutputs(setDir).map((o) => o.tensor);
     } catch (e) {
       return fail(`bad test data in ${set}: ${message(e, dir)}`, worst);
-    }
-    if (specialize) {
-      const s = specialize(bound, inputs);
-      ({ graph: bound, inputs } = s);
-      for (const n of s.names) specialized.add(n);
     }
     if (expected.length !== graph.outputs.length) {
       return fail(`bad test data in ${set}: ${expected.length} output files for ${graph.outputs.length} graph outputs`, worst);

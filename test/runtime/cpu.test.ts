@@ -190,7 +190,8 @@ function loweringCases(): { name: string; graph: Graph; dir: string }[] {
 
 withCC('without fallback, a graph with nodes that do not lower is refused, naming them', async () => {
   const dir = conformanceDir();
-  const name = fs.readdirSync(dir).sort().find((n) => n.startsWith('test_einsum'))!;
+  // string tensors have no C type: a node the cpu backend will not compile
+  const name = 'test_equal_string_broadcast';
   const g = loadOnnxFile(path.join(dir, name, 'model.onnx'));
   assert.equal(cpuBackend.unsupported(g), [], 'with fallback the cpu backend can run it');
   const why = cpuFallbacks(g);

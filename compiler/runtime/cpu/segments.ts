@@ -11,12 +11,13 @@
  *
  * Where a fallback node's values live (`FallbackValues`):
  * - a value whose dtype is byte-addressable (its storage array has exactly the element width the
- *   layout gives it: every numeric type, bool, f16/bf16 as bits) is a typed-array view of its slot
+ *   layout gives it: every numeric type, bool, f16/bf16 as bits, float8 codes, sub-byte integers one
+ *   per byte) is a typed-array view of its slot
  *   (layout.ts: one 64-byte aligned slot per value, so every view is aligned and no two values share
  *   bytes; a graph-level view such as Reshape reads its root's slot with its own shape). Reads build no
  *   copy; a kernel's result is copied into the slot, so native kernels after it read it.
  * - a constant is its own data (the program copies it into a slot too when a native kernel reads it).
- * - a value of another dtype (str, packed 4- and 2-bit types) cannot be in a slot and no native kernel
+ * - a value of another dtype (str) cannot be in a slot and no native kernel
  *   can read or write it (the C target has no type for it), so it lives in a map on the TypeScript
  *   side, written by the caller (inputs) or by fallback nodes and read by them and the outputs.
  *
@@ -27,7 +28,7 @@
 import type { Graph, Node, TensorType } from '../../ir/graph.ts';
 import { nodeId, valueTypes } from '../../ir/graph.ts';
 import { Tensor } from '../../ir/tensor.ts';
-import { type DType, type TensorData, dtypeInfo } from '../../ir/dtype.ts';
+import { type DType, type TensorData, dtypeInfo, storageBytes } from '../../ir/dtype.ts';
 import { KilnError } from '../../errors.ts';
 import { type OpDef, getOp } from '../../ops/registry.ts';
 import { nodeAttrs } from '../../ops/infer.ts';
@@ -110,11 +111,10 @@ ${cases.join('\n')}
 `;
 }
 
-/** True when `dtype`'s storage array holds one element per `bits` of the layout (a slot can be viewed as it). */
+/** True when `dtype`'s storage array has the element width the layout gives it (a slot can be viewed as it). */
 export function byteAddressable(dtype: DType): boolean {
-  const info = dtypeInfo(dtype);
-  const probe = info.alloc(0) as { BYTES_PER_ELEMENT?: number };
-  return probe.BYTES_PER_ELEMENT !== undefined && probe.BYTES_PER_ELEMENT * 8 === info.bits;
+  const probe = dtypeInfo(dtype).alloc(0) as { BYTES_PER_ELEMENT?: number };
+  return probe.BYTES_PER_ELEMENT !== undefined && probe.BYTES_PER_ELEMENT === storageBytes(dtype, 1);
 }
 
 /** A typed array of `dtype` with `n` elements over `buffer` at byte `at`. */
