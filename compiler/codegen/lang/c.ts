@@ -17,13 +17,19 @@
  *   compiler's vectoriser handles the tail; not on a loop that is also omp parallel, where GCC allows no
  *   pragma in between), `unroll(n)` gets `#pragma GCC unroll n`, `tile` and the
  *   GPU mappings are comments (a CPU target runs the loop as written).
+ * - Vector lanes: GCC/Clang vector extensions, one typedef per (dtype, lanes) the program uses,
+ *   `typedef float kiln_f32x16 __attribute__((vector_size(64), aligned(4), may_alias))`: element
+ *   alignment makes a vector load or store through a cast pointer an unaligned access, may_alias lets it
+ *   read a float buffer; lanewise + - * / are C operators on those types, a broadcast is `{0} + x`
+ *   (GCC converts the scalar operand), a lane is `v[i]`. The multiply-add of `acc += a * b` becomes an
+ *   FMA under GCC's default -ffp-contract=fast (GNU C mode); no intrinsics are needed.
  * - Entry: `void kiln_run(void *const *buffers)` calls the kernels in order; `buffers[i]` is the i-th
  *   non-view program buffer (the order is listed in a comment and in `kiln_buffer_count`); a view
  *   uses its root's slot. A GPU barrier has no C form (a kernel with one does not render to C).
  */
 import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import type { Annotation, BinaryOp, Combine, Kernel, Program, UnaryOp } from '../kir.ts';
+import { type Annotation, type BinaryOp, type Combine, type Kernel, type Program, type UnaryOp, vectorTypes } from '../kir.ts';
 import type { Language, LoopContext } from '../render.ts';
 
 const TYPES: Partial<Record<DType, string>> = {
@@ -40,6 +46,20 @@ function type(dtype: DType): string {
 const isFloat = (d: DType) => dtypeInfo(d).isFloat;
 /** libm name for a float dtype: expf for f32, exp for f64. */
 const libm = (name: string, d: DType) => (d === 'f32' ? `${name}f` : name);
+
+/** The C name of a vector type. */
+function vectorType(dtype: DType, lanes: number): string {
+  type(dtype);
+  if (dtype === 'bool' || dtype === 'f16') throw new Error(`the C target has no vectors of ${dtype}`);
+  return `kiln_${dtype}x${lanes}`;
+}
+
+/** The typedef of one vector type. */
+function vectorTypedef(dtype: DType, lanes: number): string {
+  const bytes = dtypeInfo(dtype).bits / 8;
+  if (lanes & (lanes - 1)) throw new Error(`the C target has no ${lanes}-lane vectors (a power of two is needed)`);
+  return `typedef ${type(dtype)} ${vectorType(dtype, lanes)} __attribute__((vector_size(${bytes * lanes}), aligned(${bytes}), may_alias));`;
+}
 
 function literal(value: number | boolean, dtype: DType): string {
   if (typeof value === 'boolean') return value ? '1' : '0';
@@ -178,15 +198,21 @@ export const C: Language = {
   binary,
   select: (c, a, b) => `(${c} ? ${a} : ${b})`,
   cast,
+  vectorType,
+  vectorLoad: (buffer, index, d, lanes) => `(*(const ${vectorType(d, lanes)} *)&${buffer}[${index}])`,
+  vectorStore: (buffer, index, value, d, lanes) => `*(${vectorType(d, lanes)} *)&${buffer}[${index}] = ${value};`,
+  broadcast: (a, d, lanes) => `((${vectorType(d, lanes)}){0} + ${a})`,
+  lane: (a, index) => `${a}[${index}]`,
   indexLoad: (buffer, index) => `((int64_t)${buffer}[${index}])`,
   fileHeader: (p) => [
     `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s); generated, do not edit */`,
     '#include <math.h>', '#include <stdint.h>',
+    ...vectorTypes(p).map((t) => vectorTypedef(t.dtype, t.lanes)),
   ],
   kernelOpen,
   loopOpen,
-  letDecl: (name, d, value) => `const ${type(d)} ${name} = ${value};`,
-  accDecl: (name, d, init) => `${type(d)} ${name} = ${init};`,
+  letDecl: (name, d, value, lanes) => `const ${lanes > 1 ? vectorType(d, lanes) : type(d)} ${name} = ${value};`,
+  accDecl: (name, d, init, lanes) => `${lanes > 1 ? vectorType(d, lanes) : type(d)} ${name} = ${init};`,
   accumulate,
   store: (buffer, index, value) => `${buffer}[${index}] = ${value};`,
   guardOpen: (bounds) => `if (${bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ')}) {`,

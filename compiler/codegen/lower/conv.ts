@@ -1,8 +1,12 @@
 /**
  * Lowering of window ops: Conv and the fused kiln.conv (direct convolution, NCHW, any spatial rank,
  * groups, strides, dilations, explicit or auto pads, per-channel bias, epilogue) and the pooling ops
- * (MaxPool, AveragePool with count_include_pad, GlobalAveragePool, GlobalMaxPool). Naive loop nests:
- * the packed / implicit-GEMM / Winograd templates are issue 10 part B.
+ * (MaxPool, AveragePool with count_include_pad, GlobalAveragePool, GlobalMaxPool). Naive loop nests,
+ * except that on a target with vectors an f32 convolution with group 1 is a GEMM on the template
+ * (gemm.ts): C[img] = W [Cout, Cin·KH·KW] · im2col(X[img]) [Cin·KH·KW, OH·OW], NCHW in and out, the
+ * weights read in place as A (already row-major in k), the im2col columns packed per call straight
+ * into the template's B panels (scratch; zero in the padding; a 1x1 stride-1 unpadded convolution
+ * packs X itself), bias and epilogue on the accumulators.
  *
  * Convolution: one loop per output dim (the first with more than one iteration parallel), then an
  * accumulator over input channels of the group and kernel positions; the input position of a spatial
@@ -11,9 +15,10 @@
  * count_include_pad counts the terms it adds). Geometry comes from compiler/ops/window.ts, the same
  * rules the reference kernels and shape inference use.
  */
-import { type GuardBound, type Index, type Stmt, binary, cast, iadd, ic, idiv, imul, iv, lit, load, loop, ref } from '../kir.ts';
-import { type LowerNode, type Lowered, LowerUnsupported, flatIndex, input, loopNest } from './context.ts';
-import { epilogue } from './epilogue.ts';
+import { type GuardBound, type Index, type Stmt, binary, cast, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import { type LowerNode, type Lowered, type Operand, LowerUnsupported, flatIndex, input, loopNest } from './context.ts';
+import { epilogue, hasEpilogue } from './epilogue.ts';
+import { type GemmSpec, gemmLanes, lowerGemm } from './gemm.ts';
 import { floatOnly } from './matmul.ts';
 import { readConvAttrs } from '../../ops/conv.ts';
 import { type Geometry, type WindowAttrs, readWindowAttrs, resolveGeometry } from '../../ops/window.ts';
@@ -42,6 +47,10 @@ export function lowerConv(n: LowerNode): Lowered {
   const [, C] = x.shape, M = w.shape[0], Cg = w.shape[1];
   const mPerGroup = M / a.group;
   if (Cg * a.group !== C || !Number.isInteger(mPerGroup)) throw new LowerUnsupported(`Conv groups ${a.group} do not divide channels ${C} / ${M}`);
+  const L = gemmLanes(n, out.dtype);
+  if (a.group === 1 && L && [x, w, ...(b ? [b] : [])].every((o) => o.dtype === 'f32') && out.count > 0) {
+    return lowerGemm(n, convGemmSpec(n, g, x, w, b, out), L);
+  }
   const body = loopNest(n, out.shape, (idx) => {
     const acc = n.fresh('acc'), cv = n.fresh('c');
     const kv = g.kernel.map(() => n.fresh('k'));
@@ -63,6 +72,39 @@ export function lowerConv(n: LowerNode): Lowered {
     ];
   });
   return { kind: 'kernel', body };
+}
+
+/** A group-1 convolution as the template's GEMM (see the module header). */
+function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Operand | undefined, out: Operand): GemmSpec {
+  const [images, C] = x.shape, M = w.shape[0];
+  const N = g.output.reduce((p, d) => p * d, 1);
+  const taps = g.kernel.reduce((p, d) => p * d, 1);
+  const K = C * taps;
+  const inSize = g.input.reduce((p, d) => p * d, 1);
+  const pointwise = taps === 1 && g.strides.every((s) => s === 1) && g.padBegin.every((p) => p === 0) && N === inSize;
+  const outIndex = (bt: readonly Index[], i: Index, j: Index) => iadd(iadd(imul(bt[0], ic(M * N)), imul(i, ic(N))), j);
+  return {
+    M, N, K, dtype: out.dtype, batch: [images], out: out.name, outIndex,
+    a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
+    b: {
+      kind: 'runtime', kDims: pointwise ? [C] : [C, ...g.kernel], what: pointwise ? 'X panels' : 'im2col panels',
+      at: (bt, [ci, ...kk], j) => {
+        if (pointwise) return { value: load(x.name, iadd(iadd(imul(bt[0], ic(C * N)), imul(ci, ic(N))), j), x.dtype), bounds: [] };
+        // the output position of column j, one coordinate per spatial axis (row-major)
+        const rest = g.output.map((_, s) => g.output.slice(s + 1).reduce((p, d) => p * d, 1));
+        const o = g.output.map((d, s) => (s === 0 ? idiv(j, ic(rest[s])) : imod(idiv(j, ic(rest[s])), ic(d))));
+        const pos = o.map((os, s) => windowPosition(g, s, os, kk[s]));
+        return {
+          value: load(x.name, flatIndex(x.shape, [bt[0], ci, ...pos.map((p) => p.at)]), x.dtype),
+          bounds: pos.flatMap((p) => (p.bound ? [p.bound] : [])),
+        };
+      },
+    },
+    ...(b || hasEpilogue(n) ? {
+      finish: (bt: readonly Index[], i: Index, j: Index, acc: ReturnType<typeof ref>) =>
+        epilogue(n, b ? binary('add', acc, load(b.name, i, b.dtype)) : acc, outIndex(bt, i, j)),
+    } : {}),
+  };
 }
 
 /** Lowers MaxPool and AveragePool (one output; MaxPool's Indices output is not lowered). */

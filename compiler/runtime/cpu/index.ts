@@ -74,7 +74,9 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   const cancelled = () => { if (opts.signal?.aborted) throw new KilnError('the preparation was cancelled'); };
 
   progress('lowering', 0);
-  const { program, unsupported } = lowerGraph(graph, plan ? { order: plan.order } : {});
+  // the template's vector width: the widest float registers of this CPU (-march=native compiles for them)
+  const target = { vectorBits: cpuInfo().f32Lanes * 32 };
+  const { program, unsupported } = lowerGraph(graph, plan ? { order: plan.order, target } : { target });
   if (unsupported.length) throw refuse(graph, unsupported);
   const layout = layoutBuffers(program);
   let source: string;

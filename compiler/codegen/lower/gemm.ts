@@ -1,0 +1,243 @@
+/**
+ * The GEMM template: C[b, i, j] = sum_k A[b, i, k] · B[b, k, j] for every matrix product the cpu
+ * backend runs (MatMul, Gemm, kiln.matmul, kiln.gemm, and convolutions with group 1 as implicit GEMM,
+ * conv.ts), as a register-blocked micro-kernel over packed panels of B (after BLIS / GotoBLAS).
+ *
+ * Vectors run along j (the output's contiguous axis), L lanes wide (the target's vector width / 32):
+ *   - B is packed into panels NR = nv·L columns wide: panel p holds B[k, p·NR + c] at
+ *     p·K·NR + k·NR + c (zero past N), so the micro-kernel reads one contiguous row of NR per k. A
+ *     constant B (weights) is packed ONCE at lowering time (a packed constant the backend copies in);
+ *     any other B (activations, or im2col of a convolution's input: each element a window position,
+ *     zero in the padding) is packed per call into a scratch buffer, in parallel over panels;
+ *   - the micro-kernel keeps an MR × NR tile of C in MR·nv vector accumulators; per k it loads nv
+ *     vectors of the B panel, broadcasts MR elements of A (read in place: row-major A rows are
+ *     already contiguous in k) and does MR·nv multiply-adds (one FMA each where the target contracts);
+ *   - the finish (bias, alpha/beta, the fused epilogue: epilogue.ts) runs on each accumulator's lanes
+ *     before the one store; with no finish the vectors are stored whole;
+ *   - tiles: the full MR × NR tiles run as one parallel loop over (panel, row block) pairs; the last
+ *     rows (M mod MR), the last panel (N mod NR, its last vector partly stored) and their corner are
+ *     the same micro-kernel with smaller static sizes, so every edge is exact and nothing is masked.
+ * The tile shape (MR, nv) is a schedule choice (LowerNode.choose, template `gemm`): the heuristic's
+ * pick first, then the alternatives a tuner may measure. Every size is static (shapes are concrete).
+ */
+import type { DType, TensorData } from '../../ir/dtype.ts';
+import {
+  type GuardBound, type Index, type Scalar, type Stmt, binary, broadcast, iadd, ic, idiv, imod, imul, iv, lane,
+  lit, loop, vload, vref,
+} from '../kir.ts';
+import type { LowerNode, Lowered, PackedConstant, ScratchDecl, TuningParams } from './context.ts';
+
+/** What the template stores for C[b, i, j] = acc: the statements and value of the finish, and where. */
+export interface GemmFinish {
+  readonly lets: readonly Stmt[];
+  readonly value: Scalar;
+}
+
+/** The B operand: a constant packed at lowering time, or packed per call from a load. */
+export type GemmB =
+  | {
+    readonly kind: 'constant';
+    /** The node input it comes from (for the packed constant's provenance). */
+    readonly from: number;
+    /** B[k, j] (the same for every batch). */
+    readonly at: (k: number, j: number) => number;
+    /** The packing in words (`B panels`, `B^T panels`). */
+    readonly what: string;
+  }
+  | {
+    readonly kind: 'runtime';
+    /** k as nested dims (their product is K): [K] for a matrix, [Cin, KH, KW] for im2col. */
+    readonly kDims: readonly number[];
+    /** B[b, k, j] and the bounds where it is not zero (a convolution's padding). */
+    readonly at: (batch: readonly Index[], k: readonly Index[], j: Index) => { value: Scalar; bounds: readonly GuardBound[] };
+    readonly what: string;
+  };
+
+/** One matrix product for the template. */
+export interface GemmSpec {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly dtype: DType;
+  /** Batch dims (outer loops, run one after another); [] for one product. */
+  readonly batch: readonly number[];
+  /** A[b, i, k] (a scalar load). */
+  readonly a: (batch: readonly Index[], i: Index, k: Index) => Scalar;
+  readonly b: GemmB;
+  /** The output buffer and the flat index of C[b, i, j] (j must have stride 1). */
+  readonly out: string;
+  readonly outIndex: (batch: readonly Index[], i: Index, j: Index) => Index;
+  /** The finish of one element (bias, epilogue); absent: store the accumulator as is. */
+  readonly finish?: (batch: readonly Index[], i: Index, j: Index, acc: Scalar) => GemmFinish;
+}
+
+/** A tile shape: MR rows × nv vectors of L lanes. */
+export interface GemmTile extends TuningParams {
+  readonly mr: number;
+  readonly nv: number;
+}
+
+/** The f32 lanes of a target (0 when it has no vectors worth a template). */
+export function gemmLanes(n: LowerNode, dtype: DType): number {
+  if (dtype !== 'f32') return 0;
+  const lanes = Math.floor(n.target.vectorBits / 32);
+  return lanes >= 4 ? lanes : 0;
+}
+
+/**
+ * Tile candidates for L lanes, the heuristic's pick first: about 12-16 accumulators of the 16 (AVX2,
+ * SSE) or 32 (AVX-512) vector registers, wide NR for wide N, tall MR when N is narrow.
+ */
+export function gemmTiles(L: number, M: number, N: number): GemmTile[] {
+  const regs = L >= 16 ? 32 : 16;
+  const all: GemmTile[] = regs === 32
+    ? [{ mr: 6, nv: 2 }, { mr: 8, nv: 2 }, { mr: 4, nv: 3 }, { mr: 12, nv: 1 }, { mr: 4, nv: 4 }]
+    : [{ mr: 6, nv: 2 }, { mr: 4, nv: 3 }, { mr: 3, nv: 4 }, { mr: 12, nv: 1 }, { mr: 4, nv: 2 }];
+  // a narrow N wastes most of a wide panel: one vector per row, more rows
+  const first = N <= L ? all.find((t) => t.nv === 1)! : M < 4 ? all.find((t) => t.mr <= 4)! : all[0];
+  return [first, ...all.filter((t) => t !== first)];
+}
+
+/** Lowers one matrix product with the template (see the module header). */
+export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
+  const { M, N, K, dtype: t } = spec;
+  const key = `M=${M},N=${N},K=${K},L=${L}`;
+  const { mr: MR, nv: NV } = n.choose<GemmTile>('gemm', key, gemmTiles(L, M, N));
+  const NR = NV * L;
+  const NP = Math.ceil(N / NR), NPf = Math.floor(N / NR), nt = N % NR;
+  const MB = Math.floor(M / MR), mt = M % MR;
+  const panel = K * NR;
+  const packed: PackedConstant[] = [];
+  const scratch: ScratchDecl[] = [];
+  let bp: string;
+  if (spec.b.kind === 'constant') {
+    bp = 'pk0';
+    packed.push({ name: bp, dtype: t, data: packConstant(spec.b.at, N, K, NR, t), from: spec.b.from, what: `${spec.b.what} ${NR} wide` });
+  } else {
+    bp = 'sc0';
+    scratch.push({ name: bp, dtype: t, count: NP * panel, what: `${spec.b.what} ${NR} wide` });
+  }
+
+  /** The micro-kernel for an mr × (nv vectors) tile at rows i0.., panel base, columns j0..j0+ncols. */
+  const micro = (batch: readonly Index[], i0: Index, base: Index, j0: Index, mr: number, nv: number, ncols: number): Stmt[] => {
+    const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => n.fresh('c')));
+    const kk = n.fresh('k');
+    const body: Stmt[] = [];
+    const bvs = Array.from({ length: nv }, (_, v) => {
+      const name = n.fresh('b');
+      body.push({ k: 'let', name, value: vload(bp, iadd(iadd(base, imul(iv(kk), ic(NR))), ic(v * L)), t, L) });
+      return vref(name, t, L);
+    });
+    for (let r = 0; r < mr; r++) {
+      const an = n.fresh('a');
+      body.push({ k: 'let', name: an, value: broadcast(spec.a(batch, iadd(i0, ic(r)), iv(kk)), L) });
+      for (let v = 0; v < nv; v++) body.push({ k: 'accum', name: acc[r][v], value: binary('mul', vref(an, t, L), bvs[v]) });
+    }
+    const stmts: Stmt[] = acc.flat().map((name) => ({ k: 'acc', name, dtype: t, combine: 'add', init: broadcast(lit(0, t), L), lanes: L }));
+    stmts.push(loop(kk, K, body));
+    for (let r = 0; r < mr; r++) {
+      const i = iadd(i0, ic(r));
+      for (let v = 0; v < nv; v++) {
+        const width = Math.min(L, ncols - v * L);
+        const jv = iadd(j0, ic(v * L));
+        const c = vref(acc[r][v], t, L);
+        if (!spec.finish && width === L) {
+          stmts.push({ k: 'store', buffer: spec.out, index: spec.outIndex(batch, i, jv), value: c });
+          continue;
+        }
+        const l = n.fresh('l');
+        const j = iadd(jv, iv(l));
+        const f = spec.finish ? spec.finish(batch, i, j, lane(c, iv(l))) : { lets: [], value: lane(c, iv(l)) };
+        stmts.push(loop(l, width, [...f.lets, { k: 'store', buffer: spec.out, index: spec.outIndex(batch, i, j), value: f.value }]));
+      }
+    }
+    return stmts;
+  };
+
+  const perBatch = (batch: readonly Index[]): Stmt[] => {
+    const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, K) : [];
+    if (NPf > 0 && MB > 0) {
+      const tv = n.fresh('t');
+      const p = idiv(iv(tv), ic(MB)), ip = imod(iv(tv), ic(MB));
+      stmts.push(loop(tv, NPf * MB, micro(batch, imul(ip, ic(MR)), imul(p, ic(panel)), imul(p, ic(NR)), MR, NV, NR),
+        [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }]));
+    }
+    if (NPf > 0 && mt > 0) {
+      const pv = n.fresh('p');
+      stmts.push(loop(pv, NPf, micro(batch, ic(MB * MR), imul(iv(pv), ic(panel)), imul(iv(pv), ic(NR)), mt, NV, NR),
+        NPf > 1 ? [{ kind: 'parallel' }] : []));
+    }
+    if (nt > 0) {
+      const nvT = Math.ceil(nt / L);
+      if (MB > 0) {
+        const iq = n.fresh('r');
+        stmts.push(loop(iq, MB, micro(batch, imul(iv(iq), ic(MR)), ic(NPf * panel), ic(NPf * NR), MR, nvT, nt),
+          MB > 1 ? [{ kind: 'parallel' }] : []));
+      }
+      if (mt > 0) stmts.push(...micro(batch, ic(MB * MR), ic(NPf * panel), ic(NPf * NR), mt, nvT, nt));
+    }
+    return stmts;
+  };
+
+  const bvars = spec.batch.map((d) => (d === 1 ? undefined : n.fresh('n')));
+  let body = perBatch(bvars.map((v) => (v === undefined ? ic(0) : iv(v))));
+  for (let d = spec.batch.length - 1; d >= 0; d--) if (bvars[d]) body = [loop(bvars[d]!, spec.batch[d], body)];
+  return { kind: 'kernel', body, ...(packed.length ? { packed } : {}), ...(scratch.length ? { scratch } : {}) };
+}
+
+/** A constant B packed into panels NR wide (zero past N). */
+function packConstant(at: (k: number, j: number) => number, N: number, K: number, NR: number, t: DType): TensorData {
+  const NP = Math.ceil(N / NR);
+  if (t !== 'f32') throw new Error(`gemm: packing ${t} constants is not implemented`);
+  const data = new Float32Array(NP * K * NR);
+  for (let p = 0; p < NP; p++) {
+    for (let k = 0; k < K; k++) {
+      const row = p * K * NR + k * NR;
+      for (let c = 0; c < NR && p * NR + c < N; c++) data[row + c] = at(k, p * NR + c);
+    }
+  }
+  return data;
+}
+
+/**
+ * Packs a runtime B into panels NR wide in scratch `bp`: full panels in parallel over panels, the last
+ * (partial) panel in parallel over the first k dim, its columns past N zero; a padded position stores 0.
+ */
+function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch: readonly Index[], bp: string, t: DType,
+  N: number, NR: number, K: number): Stmt[] {
+  const NPf = Math.floor(N / NR), nt = N % NR;
+  const kStrides = b.kDims.map((_, d) => b.kDims.slice(d + 1).reduce((x, y) => x * y, 1));
+  const stmts: Stmt[] = [];
+  /** Loops over the k dims around `inner(kIdx, kFlat)`; the first is parallel when asked. */
+  const kLoops = (parallelFirst: boolean, inner: (k: Index[], flat: Index) => Stmt[]): Stmt[] => {
+    const vars = b.kDims.map(() => n.fresh('q'));
+    const kIdx = vars.map(iv);
+    const flat = kIdx.reduce<Index>((e, x, d) => iadd(e, imul(x, ic(kStrides[d]))), ic(0));
+    let s = inner(kIdx, flat);
+    for (let d = vars.length - 1; d >= 0; d--) s = [loop(vars[d], b.kDims[d], s, d === 0 && parallelFirst && b.kDims[0] > 1 ? [{ kind: 'parallel' }] : [])];
+    return s;
+  };
+  const element = (kIdx: Index[], j: Index, at: Index): Stmt[] => {
+    const { value, bounds } = b.at(batch, kIdx, j);
+    const store: Stmt = { k: 'store', buffer: bp, index: at, value };
+    return bounds.length ? [{ k: 'store', buffer: bp, index: at, value: lit(0, t) }, { k: 'guard', bounds, body: [store] }] : [store];
+  };
+  if (NPf > 0) {
+    const pv = n.fresh('p'), cv = n.fresh('j');
+    const inner = kLoops(false, (kIdx, flat) => [loop(cv, NR, element(kIdx, iadd(imul(iv(pv), ic(NR)), iv(cv)),
+      iadd(iadd(imul(iv(pv), ic(K * NR)), imul(flat, ic(NR))), iv(cv))))]);
+    stmts.push(loop(pv, NPf, inner, NPf > 1 ? [{ kind: 'parallel' }] : []));
+  }
+  if (nt > 0) {
+    const base = NPf * K * NR;
+    stmts.push(...kLoops(true, (kIdx, flat) => {
+      const cv = n.fresh('j'), zv = n.fresh('z');
+      const row = iadd(ic(base), imul(flat, ic(NR)));
+      return [
+        loop(cv, nt, element(kIdx, iadd(ic(NPf * NR), iv(cv)), iadd(row, iv(cv)))),
+        loop(zv, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(row, ic(nt)), iv(zv)), value: lit(0, t) }]),
+      ];
+    }));
+  }
+  return stmts;
+}
