@@ -81,23 +81,35 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
   const taps = g.kernel.reduce((p, d) => p * d, 1);
   const K = C * taps;
   const inSize = g.input.reduce((p, d) => p * d, 1);
+  if (x.count !== images * C * inSize) throw new LowerUnsupported(`Conv input [${x.shape.join(',')}] does not match its geometry`);
   const pointwise = taps === 1 && g.strides.every((s) => s === 1) && g.padBegin.every((p) => p === 0) && N === inSize;
   const outIndex = (bt: readonly Index[], i: Index, j: Index) => iadd(iadd(imul(bt[0], ic(M * N)), imul(i, ic(N))), j);
   return {
     M, N, K, dtype: out.dtype, batch: [images], out: out.name, outIndex,
     a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
     b: {
-      kind: 'runtime', kDims: pointwise ? [C] : [C, ...g.kernel], what: pointwise ? 'X panels' : 'im2col panels',
-      at: (bt, [ci, ...kk], j) => {
-        if (pointwise) return { value: load(x.name, iadd(iadd(imul(bt[0], ic(C * N)), imul(ci, ic(N))), j), x.dtype), bounds: [] };
-        // the output position of column j, one coordinate per spatial axis (row-major)
-        const rest = g.output.map((_, s) => g.output.slice(s + 1).reduce((p, d) => p * d, 1));
-        const o = g.output.map((d, s) => (s === 0 ? idiv(j, ic(rest[s])) : imod(idiv(j, ic(rest[s])), ic(d))));
-        const pos = o.map((os, s) => windowPosition(g, s, os, kk[s]));
-        return {
-          value: load(x.name, flatIndex(x.shape, [bt[0], ci, ...pos.map((p) => p.at)]), x.dtype),
-          bounds: pos.flatMap((p) => (p.bound ? [p.bound] : [])),
-        };
+      kind: 'runtime', what: pointwise ? 'X panels' : 'im2col panels',
+      // loops: input channel (parallel), kernel taps, output positions (the last contiguous in X for stride 1)
+      pack: (bt, write) => {
+        const ci = n.fresh('q');
+        const img = imul(bt[0], ic(C * inSize));
+        if (pointwise) {
+          const j = n.fresh('j');
+          return [loop(ci, C, [loop(j, N, [write(iv(ci), iv(j), load(x.name, iadd(iadd(img, imul(iv(ci), ic(N))), iv(j)), x.dtype))])],
+            C > 1 ? [{ kind: 'parallel' }] : [])];
+        }
+        const kv = g.kernel.map(() => n.fresh('q')), ov = g.output.map(() => n.fresh('o'));
+        const pos = ov.map((o, s) => windowPosition(g, s, iv(o), iv(kv[s])));
+        const k = iadd(imul(iv(ci), ic(taps)), flatIndex(g.kernel, kv.map(iv)));
+        const j = flatIndex(g.output, ov.map(iv));
+        const value = load(x.name, iadd(img, flatIndex([C, ...g.input], [iv(ci), ...pos.map((p) => p.at)])), x.dtype);
+        const bounds = pos.flatMap((p) => (p.bound ? [p.bound] : []));
+        let inner: Stmt[] = bounds.length
+          ? [write(k, j, lit(0, x.dtype)), { k: 'guard', bounds, body: [write(k, j, value)] }]
+          : [write(k, j, value)];
+        for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], g.output[s], inner)];
+        for (let s = kv.length - 1; s >= 0; s--) inner = [loop(kv[s], g.kernel[s], inner)];
+        return [loop(ci, C, inner, C > 1 ? [{ kind: 'parallel' }] : [])];
       },
     },
     ...(b || hasEpilogue(n) ? {

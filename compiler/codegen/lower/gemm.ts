@@ -22,7 +22,7 @@
  */
 import type { DType, TensorData } from '../../ir/dtype.ts';
 import {
-  type GuardBound, type Index, type Scalar, type Stmt, binary, broadcast, iadd, ic, idiv, imod, imul, iv, lane,
+  type Index, type Scalar, type Stmt, binary, broadcast, iadd, ic, idiv, imod, imul, iv, lane,
   lit, loop, vload, vref,
 } from '../kir.ts';
 import type { LowerNode, Lowered, PackedConstant, ScratchDecl, TuningParams } from './context.ts';
@@ -46,10 +46,12 @@ export type GemmB =
   }
   | {
     readonly kind: 'runtime';
-    /** k as nested dims (their product is K): [K] for a matrix, [Cin, KH, KW] for im2col. */
-    readonly kDims: readonly number[];
-    /** B[b, k, j] and the bounds where it is not zero (a convolution's padding). */
-    readonly at: (batch: readonly Index[], k: readonly Index[], j: Index) => { value: Scalar; bounds: readonly GuardBound[] };
+    /**
+     * The statements that write every B[b, k, j] (k < K, j < N; zero where B is zero, e.g. a
+     * convolution's padding) with `write(k, j, value)` (a store into the panels), in the loop order
+     * that reads B best; a parallel loop must use its variable in k or j.
+     */
+    readonly pack: (batch: readonly Index[], write: (k: Index, j: Index, value: Scalar) => Stmt) => Stmt[];
     readonly what: string;
   };
 
@@ -156,6 +158,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
 
   const perBatch = (batch: readonly Index[]): Stmt[] => {
     const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, K) : [];
+
     if (NPf > 0 && MB > 0) {
       const tv = n.fresh('t');
       const p = idiv(iv(tv), ic(MB)), ip = imod(iv(tv), ic(MB));
@@ -200,44 +203,19 @@ function packConstant(at: (k: number, j: number) => number, N: number, K: number
 }
 
 /**
- * Packs a runtime B into panels NR wide in scratch `bp`: full panels in parallel over panels, the last
- * (partial) panel in parallel over the first k dim, its columns past N zero; a padded position stores 0.
+ * Packs a runtime B into panels NR wide in scratch `bp`: the operand's own loops write B[k, j] at
+ * (j / NR)·K·NR + k·NR + j mod NR; the columns of the last panel past N are zeroed, in parallel over k.
  */
 function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch: readonly Index[], bp: string, t: DType,
   N: number, NR: number, K: number): Stmt[] {
-  const NPf = Math.floor(N / NR), nt = N % NR;
-  const kStrides = b.kDims.map((_, d) => b.kDims.slice(d + 1).reduce((x, y) => x * y, 1));
-  const stmts: Stmt[] = [];
-  /** Loops over the k dims around `inner(kIdx, kFlat)`; the first is parallel when asked. */
-  const kLoops = (parallelFirst: boolean, inner: (k: Index[], flat: Index) => Stmt[]): Stmt[] => {
-    const vars = b.kDims.map(() => n.fresh('q'));
-    const kIdx = vars.map(iv);
-    const flat = kIdx.reduce<Index>((e, x, d) => iadd(e, imul(x, ic(kStrides[d]))), ic(0));
-    let s = inner(kIdx, flat);
-    for (let d = vars.length - 1; d >= 0; d--) s = [loop(vars[d], b.kDims[d], s, d === 0 && parallelFirst && b.kDims[0] > 1 ? [{ kind: 'parallel' }] : [])];
-    return s;
-  };
-  const element = (kIdx: Index[], j: Index, at: Index): Stmt[] => {
-    const { value, bounds } = b.at(batch, kIdx, j);
-    const store: Stmt = { k: 'store', buffer: bp, index: at, value };
-    return bounds.length ? [{ k: 'store', buffer: bp, index: at, value: lit(0, t) }, { k: 'guard', bounds, body: [store] }] : [store];
-  };
-  if (NPf > 0) {
-    const pv = n.fresh('p'), cv = n.fresh('j');
-    const inner = kLoops(false, (kIdx, flat) => [loop(cv, NR, element(kIdx, iadd(imul(iv(pv), ic(NR)), iv(cv)),
-      iadd(iadd(imul(iv(pv), ic(K * NR)), imul(flat, ic(NR))), iv(cv))))]);
-    stmts.push(loop(pv, NPf, inner, NPf > 1 ? [{ kind: 'parallel' }] : []));
-  }
+  const dst = (k: Index, j: Index) => iadd(iadd(imul(idiv(j, ic(NR)), ic(K * NR)), imul(k, ic(NR))), imod(j, ic(NR)));
+  const stmts = b.pack(batch, (k, j, value) => ({ k: 'store', buffer: bp, index: dst(k, j), value }));
+  const nt = N % NR;
   if (nt > 0) {
-    const base = NPf * K * NR;
-    stmts.push(...kLoops(true, (kIdx, flat) => {
-      const cv = n.fresh('j'), zv = n.fresh('z');
-      const row = iadd(ic(base), imul(flat, ic(NR)));
-      return [
-        loop(cv, nt, element(kIdx, iadd(ic(NPf * NR), iv(cv)), iadd(row, iv(cv)))),
-        loop(zv, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(row, ic(nt)), iv(zv)), value: lit(0, t) }]),
-      ];
-    }));
+    const kv = n.fresh('q'), zv = n.fresh('z');
+    const base = Math.floor(N / NR) * K * NR + nt;
+    stmts.push(loop(kv, K, [loop(zv, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(ic(base), imul(iv(kv), ic(NR))), iv(zv)), value: lit(0, t) }])],
+      K > 1 ? [{ kind: 'parallel' }] : []));
   }
   return stmts;
 }

@@ -70,6 +70,18 @@ export function lowerMatMul(n: LowerNode): Lowered {
   return { kind: 'kernel', body };
 }
 
+/** A runtime B operand packed by rows of k (parallel over k, j contiguous). */
+function runtimeB(n: LowerNode, what: string, K: number, N: number, b: Operand, at: (bt: readonly Index[], k: Index, j: Index) => Index): GemmB {
+  return {
+    kind: 'runtime', what,
+    pack: (bt, write) => {
+      const k = n.fresh('q'), j = n.fresh('j');
+      return [loop(k, K, [loop(j, N, [write(iv(k), iv(j), load(b.name, at(bt, iv(k), iv(j)), b.dtype))])],
+        K > 1 ? [{ kind: 'parallel' }] : [])];
+    },
+  };
+}
+
 /** The template's view of a MatMul (see lowerMatMul for the shapes). */
 function matMulSpec(n: LowerNode, s: {
   a: Operand; b: Operand; out: Operand; bias?: Operand; aShape: readonly number[]; bShape: readonly number[];
@@ -85,10 +97,7 @@ function matMulSpec(n: LowerNode, s: {
   const rows = flat ? batchCount * M : M;
   const bSpec: GemmB = bData && bShape.length === 2
     ? { kind: 'constant', from: 1, at: (k, j) => bData[k * N + j], what: 'B panels' }
-    : {
-      kind: 'runtime', kDims: [K], what: 'B panels',
-      at: (bt, [k], j) => ({ value: load(b.name, broadcastIndex(bShape, [...batchDims, K, N], [...bt, k, j]), b.dtype), bounds: [] }),
-    };
+    : runtimeB(n, 'B panels', K, N, b, (bt, k, j) => broadcastIndex(bShape, [...batchDims, K, N], [...bt, k, j]));
   const outIndex = (bt: readonly Index[], i: Index, j: Index) => (flat ? iadd(imul(i, ic(N)), j) : flatIndex(outShape, [...bt, i, j]));
   const ep = hasEpilogue(n);
   return {
@@ -126,7 +135,7 @@ export function lowerGemm(n: LowerNode): Lowered {
       a: (_, i, k) => load(a.name, transA ? flatIndex(a.shape, [k, i]) : flatIndex(a.shape, [i, k]), a.dtype),
       b: bData
         ? { kind: 'constant', from: 1, what: transB ? 'B^T panels' : 'B panels', at: (k, j) => bData[transB ? j * K + k : k * N + j] }
-        : { kind: 'runtime', kDims: [K], what: 'B panels', at: (_, [k], j) => ({ value: load(b.name, bAt(k, j), b.dtype), bounds: [] }) },
+        : runtimeB(n, transB ? 'B^T panels' : 'B panels', K, N, b, (_, k, j) => bAt(k, j)),
       ...(alpha !== 1 || (c && beta !== 0) || ep ? {
         finish: (_: readonly Index[], i: Index, j: Index, acc: Scalar) => {
           let v = acc;
