@@ -88,28 +88,26 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
     M, N, K, dtype: out.dtype, batch: [images], out: out.name, outIndex,
     a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
     b: {
-      kind: 'runtime', what: pointwise ? 'X panels' : 'im2col panels',
-      // loops: input channel (parallel), kernel taps, output positions (the last contiguous in X for stride 1)
-      pack: (bt, write) => {
-        const ci = n.fresh('q');
+      kind: 'runtime', what: pointwise ? 'X panels' : 'im2col panels', outer: C, rows: taps,
+      // per input channel (in parallel): kernel taps, then output positions (contiguous in X at stride 1)
+      pack: (bt, ci, write) => {
         const img = imul(bt[0], ic(C * inSize));
         if (pointwise) {
           const j = n.fresh('j');
-          return [loop(ci, C, [loop(j, N, [write(iv(ci), iv(j), load(x.name, iadd(iadd(img, imul(iv(ci), ic(N))), iv(j)), x.dtype))])],
-            C > 1 ? [{ kind: 'parallel' }] : [])];
+          return [loop(j, N, [write(ci, iv(j), load(x.name, iadd(iadd(img, imul(ci, ic(N))), iv(j)), x.dtype))])];
         }
         const kv = g.kernel.map(() => n.fresh('q')), ov = g.output.map(() => n.fresh('o'));
         const pos = ov.map((o, s) => windowPosition(g, s, iv(o), iv(kv[s])));
-        const k = iadd(imul(iv(ci), ic(taps)), flatIndex(g.kernel, kv.map(iv)));
+        const k = iadd(imul(ci, ic(taps)), flatIndex(g.kernel, kv.map(iv)));
         const j = flatIndex(g.output, ov.map(iv));
-        const value = load(x.name, iadd(img, flatIndex([C, ...g.input], [iv(ci), ...pos.map((p) => p.at)])), x.dtype);
+        const value = load(x.name, iadd(img, flatIndex([C, ...g.input], [ci, ...pos.map((p) => p.at)])), x.dtype);
         const bounds = pos.flatMap((p) => (p.bound ? [p.bound] : []));
         let inner: Stmt[] = bounds.length
           ? [write(k, j, lit(0, x.dtype)), { k: 'guard', bounds, body: [write(k, j, value)] }]
           : [write(k, j, value)];
         for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], g.output[s], inner)];
         for (let s = kv.length - 1; s >= 0; s--) inner = [loop(kv[s], g.kernel[s], inner)];
-        return [loop(ci, C, inner, C > 1 ? [{ kind: 'parallel' }] : [])];
+        return inner;
       },
     },
     ...(b || hasEpilogue(n) ? {

@@ -47,11 +47,16 @@ export type GemmB =
   | {
     readonly kind: 'runtime';
     /**
-     * The statements that write every B[b, k, j] (k < K, j < N; zero where B is zero, e.g. a
-     * convolution's padding) with `write(k, j, value)` (a store into the panels), in the loop order
-     * that reads B best; a parallel loop must use its variable in k or j.
+     * k = o·rows + r: the packing runs in parallel over o < outer (an input channel of a convolution,
+     * a row of a matrix), each iteration writing the rows r < rows of k.
      */
-    readonly pack: (batch: readonly Index[], write: (k: Index, j: Index, value: Scalar) => Stmt) => Stmt[];
+    readonly outer: number;
+    readonly rows: number;
+    /**
+     * The statements that write B[b, k, j] for the rows of `o` (every j < N; zero where B is zero, e.g.
+     * a convolution's padding) with `write(k, j, value)`, in the loop order that reads B best.
+     */
+    readonly pack: (batch: readonly Index[], o: Index, write: (k: Index, j: Index, value: Scalar) => Stmt) => Stmt[];
     readonly what: string;
   };
 
@@ -158,27 +163,30 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
 
   const perBatch = (batch: readonly Index[]): Stmt[] => {
     const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, K) : [];
-
+    // the tiles: full ones by (panel, row block), then the last rows, the last panel and their corner
+    const nvT = Math.ceil(nt / L);
+    const regions: { count: number; tiles: (x: Index) => Stmt[] }[] = [];
     if (NPf > 0 && MB > 0) {
-      const tv = n.fresh('t');
-      const p = idiv(iv(tv), ic(MB)), ip = imod(iv(tv), ic(MB));
-      stmts.push(loop(tv, NPf * MB, micro(batch, imul(ip, ic(MR)), imul(p, ic(panel)), imul(p, ic(NR)), MR, NV, NR),
-        [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }]));
+      regions.push({ count: NPf * MB, tiles: (x) => {
+        const p = idiv(x, ic(MB)), ip = imod(x, ic(MB));
+        return micro(batch, imul(ip, ic(MR)), imul(p, ic(panel)), imul(p, ic(NR)), MR, NV, NR);
+      } });
     }
-    if (NPf > 0 && mt > 0) {
-      const pv = n.fresh('p');
-      stmts.push(loop(pv, NPf, micro(batch, ic(MB * MR), imul(iv(pv), ic(panel)), imul(iv(pv), ic(NR)), mt, NV, NR),
-        NPf > 1 ? [{ kind: 'parallel' }] : []));
+    if (NPf > 0 && mt > 0) regions.push({ count: NPf, tiles: (p) => micro(batch, ic(MB * MR), imul(p, ic(panel)), imul(p, ic(NR)), mt, NV, NR) });
+    if (nt > 0 && MB > 0) regions.push({ count: MB, tiles: (ip) => micro(batch, imul(ip, ic(MR)), ic(NPf * panel), ic(NPf * NR), MR, nvT, nt) });
+    // (x is 0 here; the rows index with it so the verifier sees the store depend on the parallel loop)
+    if (nt > 0 && mt > 0) regions.push({ count: 1, tiles: (x) => micro(batch, iadd(ic(MB * MR), imul(x, ic(MR))), ic(NPf * panel), ic(NPf * NR), mt, nvT, nt) });
+    // one parallel loop over every tile (one fork/join): each region is a guarded range of it
+    const total = regions.reduce((a, r) => a + r.count, 0);
+    const tv = n.fresh('t');
+    let off = 0;
+    const body: Stmt[] = [];
+    for (const r of regions) {
+      const x = iadd(iv(tv), ic(-off));
+      body.push(...(regions.length === 1 ? r.tiles(x) : [{ k: 'guard', bounds: [{ index: x, extent: r.count }], body: r.tiles(x) } as Stmt]));
+      off += r.count;
     }
-    if (nt > 0) {
-      const nvT = Math.ceil(nt / L);
-      if (MB > 0) {
-        const iq = n.fresh('r');
-        stmts.push(loop(iq, MB, micro(batch, imul(iv(iq), ic(MR)), ic(NPf * panel), ic(NPf * NR), MR, nvT, nt),
-          MB > 1 ? [{ kind: 'parallel' }] : []));
-      }
-      if (mt > 0) stmts.push(...micro(batch, ic(MB * MR), ic(NPf * panel), ic(NPf * NR), mt, nvT, nt));
-    }
+    stmts.push(loop(tv, total, body, total > 1 ? [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }] : [{ kind: 'tile', sizes: [MR, NR] }]));
     return stmts;
   };
 
@@ -203,19 +211,21 @@ function packConstant(at: (k: number, j: number) => number, N: number, K: number
 }
 
 /**
- * Packs a runtime B into panels NR wide in scratch `bp`: the operand's own loops write B[k, j] at
- * (j / NR)·K·NR + k·NR + j mod NR; the columns of the last panel past N are zeroed, in parallel over k.
+ * Packs a runtime B into panels NR wide in scratch `bp`, in parallel over the operand's outer k dim:
+ * its loops write B[k, j] at (j / NR)·K·NR + k·NR + j mod NR, then the columns of the last panel past
+ * N are zeroed for the same rows (the micro-kernel reads whole vectors there; those lanes are never
+ * stored, zero keeps them finite).
  */
 function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch: readonly Index[], bp: string, t: DType,
   N: number, NR: number, K: number): Stmt[] {
   const dst = (k: Index, j: Index) => iadd(iadd(imul(idiv(j, ic(NR)), ic(K * NR)), imul(k, ic(NR))), imod(j, ic(NR)));
-  const stmts = b.pack(batch, (k, j, value) => ({ k: 'store', buffer: bp, index: dst(k, j), value }));
+  const o = n.fresh('o');
+  const body = b.pack(batch, iv(o), (k, j, value) => ({ k: 'store', buffer: bp, index: dst(k, j), value }));
   const nt = N % NR;
   if (nt > 0) {
-    const kv = n.fresh('q'), zv = n.fresh('z');
-    const base = Math.floor(N / NR) * K * NR + nt;
-    stmts.push(loop(kv, K, [loop(zv, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(ic(base), imul(iv(kv), ic(NR))), iv(zv)), value: lit(0, t) }])],
-      K > 1 ? [{ kind: 'parallel' }] : []));
+    const rv = n.fresh('q'), zv = n.fresh('z');
+    const row = iadd(imul(iv(o), ic(b.rows)), iv(rv));
+    body.push(loop(rv, b.rows, [loop(zv, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(ic(Math.floor(N / NR) * K * NR + nt), imul(row, ic(NR))), iv(zv)), value: lit(0, t) }])]));
   }
-  return stmts;
+  return [loop(o, b.outer, body, b.outer > 1 ? [{ kind: 'parallel' }] : [])];
 }

@@ -73,11 +73,10 @@ export function lowerMatMul(n: LowerNode): Lowered {
 /** A runtime B operand packed by rows of k (parallel over k, j contiguous). */
 function runtimeB(n: LowerNode, what: string, K: number, N: number, b: Operand, at: (bt: readonly Index[], k: Index, j: Index) => Index): GemmB {
   return {
-    kind: 'runtime', what,
-    pack: (bt, write) => {
-      const k = n.fresh('q'), j = n.fresh('j');
-      return [loop(k, K, [loop(j, N, [write(iv(k), iv(j), load(b.name, at(bt, iv(k), iv(j)), b.dtype))])],
-        K > 1 ? [{ kind: 'parallel' }] : [])];
+    kind: 'runtime', what, outer: K, rows: 1,
+    pack: (bt, k, write) => {
+      const j = n.fresh('j');
+      return [loop(j, N, [write(k, iv(j), load(b.name, at(bt, k, iv(j)), b.dtype))])];
     },
   };
 }
