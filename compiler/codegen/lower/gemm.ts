@@ -12,8 +12,10 @@
  *   - the micro-kernel keeps an MR × NR tile of C in MR·nv vector accumulators; per k it loads nv
  *     vectors of the B panel, broadcasts MR elements of A (read in place: row-major A rows are
  *     already contiguous in k) and does MR·nv multiply-adds (one FMA each where the target contracts);
- *   - the finish (bias, alpha/beta, the fused epilogue: epilogue.ts) runs on each accumulator's lanes
- *     before the one store; with no finish the vectors are stored whole;
+ *   - the accumulators are stored as whole vectors; the finish (bias, alpha/beta, the fused epilogue:
+ *     epilogue.ts) then runs in place over the tile's rows while they are in L1, as a plain loop the C
+ *     compiler vectorises (reading a vector's lanes one by one would not be); the columns of a
+ *     partial last vector are stored lane by lane, finished on the way;
  *   - tiles: the full MR × NR tiles run as one parallel loop over (panel, row block) pairs; the last
  *     rows (M mod MR), the last panel (N mod NR, its last vector partly stored) and their corner are
  *     the same micro-kernel with smaller static sizes, so every edge is exact and nothing is masked.
@@ -23,7 +25,7 @@
 import type { DType, TensorData } from '../../ir/dtype.ts';
 import {
   type Index, type Scalar, type Stmt, binary, broadcast, iadd, ic, idiv, imod, imul, iv, lane,
-  lit, loop, vload, vref,
+  lit, load, loop, vload, vref,
 } from '../kir.ts';
 import type { LowerNode, Lowered, PackedConstant, ScratchDecl, TuningParams } from './context.ts';
 
@@ -142,19 +144,28 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     }
     const stmts: Stmt[] = acc.flat().map((name) => ({ k: 'acc', name, dtype: t, combine: 'add', init: broadcast(lit(0, t), L), lanes: L }));
     stmts.push(loop(kk, K, body));
+    // whole vectors are stored as they are; the finish then runs over those columns of each row in
+    // place (a plain loop over memory the compiler vectorises), and on the lanes of a partial vector
+    const full = Math.min(nv, Math.floor(ncols / L));
     for (let r = 0; r < mr; r++) {
-      const i = iadd(i0, ic(r));
-      for (let v = 0; v < nv; v++) {
-        const width = Math.min(L, ncols - v * L);
-        const jv = iadd(j0, ic(v * L));
-        const c = vref(acc[r][v], t, L);
-        if (!spec.finish && width === L) {
-          stmts.push({ k: 'store', buffer: spec.out, index: spec.outIndex(batch, i, jv), value: c });
-          continue;
-        }
-        const l = n.fresh('l');
-        const j = iadd(jv, iv(l));
-        const f = spec.finish ? spec.finish(batch, i, j, lane(c, iv(l))) : { lets: [], value: lane(c, iv(l)) };
+      for (let v = 0; v < full; v++) {
+        stmts.push({ k: 'store', buffer: spec.out, index: spec.outIndex(batch, iadd(i0, ic(r)), iadd(j0, ic(v * L))), value: vref(acc[r][v], t, L) });
+      }
+    }
+    if (spec.finish && full > 0) {
+      const rv = n.fresh('r'), l = n.fresh('l');
+      const i = iadd(i0, iv(rv)), j = iadd(j0, iv(l));
+      const at = spec.outIndex(batch, i, j);
+      const f = spec.finish(batch, i, j, load(spec.out, at, t));
+      stmts.push(loop(rv, mr, [loop(l, full * L, [...f.lets, { k: 'store', buffer: spec.out, index: at, value: f.value }])]));
+    }
+    if (full < nv) {
+      const width = ncols - full * L;
+      for (let r = 0; r < mr; r++) {
+        const i = iadd(i0, ic(r)), l = n.fresh('l');
+        const j = iadd(iadd(j0, ic(full * L)), iv(l));
+        const c = lane(vref(acc[r][full], t, L), iv(l));
+        const f = spec.finish ? spec.finish(batch, i, j, c) : { lets: [], value: c };
         stmts.push(loop(l, width, [...f.lets, { k: 'store', buffer: spec.out, index: spec.outIndex(batch, i, j), value: f.value }]));
       }
     }
