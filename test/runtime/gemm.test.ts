@@ -114,7 +114,7 @@ withCC('MatMul of two runtime operands, batched with broadcast, and a 3-D A fold
 });
 
 withCC('Gemm with transA, transB, alpha, beta and a broadcast C, constant and runtime B', async () => {
-  for (const [M, N, K] of [[7, 17, 33], [1, 40, 3], [20, 9, 16]]) {
+  for (const [M, N, K] of [[7, 17, 33], [1, 40, 3], [20, 9, 16], [1, 1000, 64]]) {
     await check(graph(`gemm_${M}_${N}_${K}`, {
       inputs: { a: [K, M] }, constants: { b: random([N, K], 5), c: random([N], 6) },
       nodes: [{ op: 'Gemm', inputs: ['a', 'b', 'c'], out: 'y', shape: [M, N], attrs: { transA: { kind: 'int', value: 1 }, transB: { kind: 'int', value: 1 }, alpha: { kind: 'float', value: 0.5 }, beta: { kind: 'float', value: 2 } } }],

@@ -16,9 +16,10 @@
  *     epilogue.ts) then runs in place over the tile's rows while they are in L1, as a plain loop the C
  *     compiler vectorises (reading a vector's lanes one by one would not be); the columns of a
  *     partial last vector are stored lane by lane, finished on the way;
- *   - tiles: the full MR × NR tiles run as one parallel loop over (panel, row block) pairs; the last
- *     rows (M mod MR), the last panel (N mod NR, its last vector partly stored) and their corner are
- *     the same micro-kernel with smaller static sizes, so every edge is exact and nothing is masked.
+ *   - tiles: one parallel loop runs the full MR × NR tiles by (panel, row block), the last rows
+ *     (M mod MR) by panel and the last panel (N mod NR, its last vector partly stored) by row block,
+ *     each region a guarded range of the loop; their corner runs after it. Edge tiles are the same
+ *     micro-kernel with smaller static sizes, so every edge is exact and nothing is masked.
  * The tile shape (MR, nv) is a schedule choice (LowerNode.choose, template `gemm`): the heuristic's
  * pick first, then the alternatives a tuner may measure. Every size is static (shapes are concrete).
  */
@@ -174,7 +175,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
 
   const perBatch = (batch: readonly Index[]): Stmt[] => {
     const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, K) : [];
-    // the tiles: full ones by (panel, row block), then the last rows, the last panel and their corner
+    // the tiles: full ones by (panel, row block), then the last rows and the last panel
     const nvT = Math.ceil(nt / L);
     const regions: { count: number; tiles: (x: Index) => Stmt[] }[] = [];
     if (NPf > 0 && MB > 0) {
@@ -185,8 +186,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     }
     if (NPf > 0 && mt > 0) regions.push({ count: NPf, tiles: (p) => micro(batch, ic(MB * MR), imul(p, ic(panel)), imul(p, ic(NR)), mt, NV, NR) });
     if (nt > 0 && MB > 0) regions.push({ count: MB, tiles: (ip) => micro(batch, imul(ip, ic(MR)), ic(NPf * panel), ic(NPf * NR), MR, nvT, nt) });
-    // (x is 0 here; the rows index with it so the verifier sees the store depend on the parallel loop)
-    if (nt > 0 && mt > 0) regions.push({ count: 1, tiles: (x) => micro(batch, iadd(ic(MB * MR), imul(x, ic(MR))), ic(NPf * panel), ic(NPf * NR), mt, nvT, nt) });
+
     // one parallel loop over every tile (one fork/join): each region is a guarded range of it
     const total = regions.reduce((a, r) => a + r.count, 0);
     const tv = n.fresh('t');
@@ -197,7 +197,9 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
       body.push(...(regions.length === 1 ? r.tiles(x) : [{ k: 'guard', bounds: [{ index: x, extent: r.count }], body: r.tiles(x) } as Stmt]));
       off += r.count;
     }
-    stmts.push(loop(tv, total, body, total > 1 ? [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }] : [{ kind: 'tile', sizes: [MR, NR] }]));
+    if (total > 0) stmts.push(loop(tv, total, body, total > 1 ? [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }] : [{ kind: 'tile', sizes: [MR, NR] }]));
+    // the corner tile runs after them, on one thread
+    if (nt > 0 && mt > 0) stmts.push(...micro(batch, ic(MB * MR), ic(NPf * panel), ic(NPf * NR), mt, nvT, nt));
     return stmts;
   };
 
