@@ -90,12 +90,9 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
     b: {
       kind: 'runtime', what: pointwise ? 'X panels' : 'im2col panels', outer: C, rows: taps,
       // per input channel (in parallel): kernel taps, then output positions (contiguous in X at stride 1)
-      pack: (bt, ci, write) => {
+      pack: (bt, ci, w) => {
         const img = imul(bt[0], ic(C * inSize));
-        if (pointwise) {
-          const j = n.fresh('j');
-          return [loop(j, N, [write(ci, iv(j), load(x.name, iadd(iadd(img, imul(ci, ic(N))), iv(j)), x.dtype))])];
-        }
+        if (pointwise) return w.columns((col) => [w.writeColumn(ci, col, load(x.name, iadd(iadd(img, imul(ci, ic(N))), col.j), x.dtype))]);
         const kv = g.kernel.map(() => n.fresh('q')), ov = g.output.map(() => n.fresh('o'));
         const pos = ov.map((o, s) => windowPosition(g, s, iv(o), iv(kv[s])));
         const k = iadd(imul(ci, ic(taps)), flatIndex(g.kernel, kv.map(iv)));
@@ -103,8 +100,8 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
         const value = load(x.name, iadd(img, flatIndex([C, ...g.input], [ci, ...pos.map((p) => p.at)])), x.dtype);
         const bounds = pos.flatMap((p) => (p.bound ? [p.bound] : []));
         let inner: Stmt[] = bounds.length
-          ? [write(k, j, lit(0, x.dtype)), { k: 'guard', bounds, body: [write(k, j, value)] }]
-          : [write(k, j, value)];
+          ? [w.write(k, j, lit(0, x.dtype)), { k: 'guard', bounds, body: [w.write(k, j, value)] }]
+          : [w.write(k, j, value)];
         for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], g.output[s], inner)];
         for (let s = kv.length - 1; s >= 0; s--) inner = [loop(kv[s], g.kernel[s], inner)];
         return inner;

@@ -55,13 +55,29 @@ export type GemmB =
      */
     readonly outer: number;
     readonly rows: number;
-    /**
-     * The statements that write B[b, k, j] for the rows of `o` (every j < N; zero where B is zero, e.g.
-     * a convolution's padding) with `write(k, j, value)`, in the loop order that reads B best.
-     */
-    readonly pack: (batch: readonly Index[], o: Index, write: (k: Index, j: Index, value: Scalar) => Stmt) => Stmt[];
+    /** The statements that write B[b, k, j] for the rows of `o` (see PackWriter), in the loop order that reads B best. */
+    readonly pack: (batch: readonly Index[], o: Index, w: PackWriter) => Stmt[];
     readonly what: string;
   };
+
+/** A column j of B as the panel loops of PackWriter.columns see it: j = panel·NR + c. */
+export interface PackColumn {
+  readonly j: Index;
+  readonly panel: Index;
+  readonly c: Index;
+}
+
+/**
+ * How a runtime operand writes its B into the panels: every B[b, k, j] (j < N; zero where B is zero,
+ * e.g. a convolution's padding) once, by `write` at any (k, j), or by `writeColumn` inside the loops
+ * of `columns` (by panel, then column in the panel: contiguous stores the C compiler vectorises).
+ */
+export interface PackWriter {
+  write(k: Index, j: Index, value: Scalar): Stmt;
+  /** Loops over every column j < N, panel by panel, around `body`. */
+  columns(body: (col: PackColumn) => Stmt[]): Stmt[];
+  writeColumn(k: Index, col: PackColumn, value: Scalar): Stmt;
+}
 
 /** One matrix product for the template. */
 export interface GemmSpec {
@@ -231,10 +247,25 @@ function packConstant(at: (k: number, j: number) => number, N: number, K: number
  */
 function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch: readonly Index[], bp: string, t: DType,
   N: number, NR: number, K: number): Stmt[] {
-  const dst = (k: Index, j: Index) => iadd(iadd(imul(idiv(j, ic(NR)), ic(K * NR)), imul(k, ic(NR))), imod(j, ic(NR)));
+  const at = (k: Index, panel: Index, c: Index) => iadd(iadd(imul(panel, ic(K * NR)), imul(k, ic(NR))), c);
   const o = n.fresh('o');
-  const body = b.pack(batch, iv(o), (k, j, value) => ({ k: 'store', buffer: bp, index: dst(k, j), value }));
-  const nt = N % NR;
+  const NPf = Math.floor(N / NR), nt = N % NR;
+  const body = b.pack(batch, iv(o), {
+    write: (k, j, value) => ({ k: 'store', buffer: bp, index: at(k, idiv(j, ic(NR)), imod(j, ic(NR))), value }),
+    writeColumn: (k, col, value) => ({ k: 'store', buffer: bp, index: at(k, col.panel, col.c), value }),
+    columns: (inner) => {
+      const out: Stmt[] = [];
+      if (NPf > 0) {
+        const p = n.fresh('p'), c = n.fresh('j');
+        out.push(loop(p, NPf, [loop(c, NR, inner({ j: iadd(imul(iv(p), ic(NR)), iv(c)), panel: iv(p), c: iv(c) }))]));
+      }
+      if (nt > 0) {
+        const c = n.fresh('j');
+        out.push(loop(c, nt, inner({ j: iadd(ic(NPf * NR), iv(c)), panel: ic(NPf), c: iv(c) })));
+      }
+      return out;
+    },
+  });
   if (nt > 0) {
     const rv = n.fresh('q'), zv = n.fresh('z');
     const row = iadd(imul(iv(o), ic(b.rows)), iv(rv));

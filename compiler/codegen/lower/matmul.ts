@@ -74,10 +74,7 @@ export function lowerMatMul(n: LowerNode): Lowered {
 function runtimeB(n: LowerNode, what: string, K: number, N: number, b: Operand, at: (bt: readonly Index[], k: Index, j: Index) => Index): GemmB {
   return {
     kind: 'runtime', what, outer: K, rows: 1,
-    pack: (bt, k, write) => {
-      const j = n.fresh('j');
-      return [loop(j, N, [write(k, iv(j), load(b.name, at(bt, k, iv(j)), b.dtype))])];
-    },
+    pack: (bt, k, w) => w.columns((col) => [w.writeColumn(k, col, load(b.name, at(bt, k, col.j), b.dtype))]),
   };
 }
 
