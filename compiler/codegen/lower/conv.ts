@@ -84,27 +84,46 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
   if (x.count !== images * C * inSize) throw new LowerUnsupported(`Conv input [${x.shape.join(',')}] does not match its geometry`);
   const pointwise = taps === 1 && g.strides.every((s) => s === 1) && g.padBegin.every((p) => p === 0) && N === inSize;
   const outIndex = (bt: readonly Index[], i: Index, j: Index) => iadd(iadd(imul(bt[0], ic(M * N)), imul(i, ic(N))), j);
+  // a padded convolution first copies each input channel into a zero-bordered scratch plane (sc1), so
+  // the im2col reads need no bounds checks: plane dims cover every window position read
+  const padded = g.padBegin.some((p) => p > 0) || g.output.some((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] >= g.input[s]);
+  const plane = g.output.map((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] + 1);
+  const planeSize = plane.reduce((p, d) => p * d, 1);
+  const copied = g.input.map((d, s) => Math.max(0, Math.min(d, plane[s] - g.padBegin[s])));
   return {
     M, N, K, dtype: out.dtype, batch: [images], out: out.name, outIndex,
     a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
     b: {
-      kind: 'runtime', what: pointwise ? 'X panels' : 'im2col panels', outer: C, rows: taps,
+      kind: 'runtime', what: pointwise ? 'X panels' : 'im2col rows', outer: C, rows: taps, layout: pointwise ? 'panels' : 'rows',
       // per input channel (in parallel): kernel taps, then output positions (contiguous in X at stride 1)
+      ...(padded && !pointwise ? { scratch: [{ name: 'sc1', dtype: x.dtype, count: C * planeSize, what: 'zero-padded input planes' }] } : {}),
       pack: (bt, ci, w) => {
         const img = imul(bt[0], ic(C * inSize));
         if (pointwise) return w.columns((col) => [w.writeColumn(ci, col, load(x.name, iadd(iadd(img, imul(ci, ic(N))), col.j), x.dtype))]);
+        const stmts: Stmt[] = [];
+        if (padded) {
+          // zero the plane, then copy the channel into its interior (both contiguous loops)
+          const zv = n.fresh('z'), hv = g.input.map(() => n.fresh('h'));
+          stmts.push(loop(zv, planeSize, [{ k: 'store', buffer: 'sc1', index: iadd(imul(ci, ic(planeSize)), iv(zv)), value: lit(0, x.dtype) }]));
+          let copy: Stmt[] = [{
+            k: 'store', buffer: 'sc1',
+            index: iadd(imul(ci, ic(planeSize)), flatIndex(plane, hv.map((h, s) => iadd(iv(h), ic(g.padBegin[s]))))),
+            value: load(x.name, iadd(iadd(img, imul(ci, ic(inSize))), flatIndex(g.input, hv.map(iv))), x.dtype),
+          }];
+          for (let s = hv.length - 1; s >= 0; s--) copy = [loop(hv[s], copied[s], copy)];
+          stmts.push(...copy);
+        }
         const kv = g.kernel.map(() => n.fresh('q')), ov = g.output.map(() => n.fresh('o'));
-        const pos = ov.map((o, s) => windowPosition(g, s, iv(o), iv(kv[s])));
         const k = iadd(imul(ci, ic(taps)), flatIndex(g.kernel, kv.map(iv)));
         const j = flatIndex(g.output, ov.map(iv));
-        const value = load(x.name, iadd(img, flatIndex([C, ...g.input], [ci, ...pos.map((p) => p.at)])), x.dtype);
-        const bounds = pos.flatMap((p) => (p.bound ? [p.bound] : []));
-        let inner: Stmt[] = bounds.length
-          ? [w.write(k, j, lit(0, x.dtype)), { k: 'guard', bounds, body: [w.write(k, j, value)] }]
-          : [w.write(k, j, value)];
+        const at = ov.map((o, s) => iadd(imul(iv(o), ic(g.strides[s])), imul(iv(kv[s]), ic(g.dilations[s]))));
+        const value = padded
+          ? load('sc1', iadd(imul(ci, ic(planeSize)), flatIndex(plane, at)), x.dtype)
+          : load(x.name, iadd(iadd(img, imul(ci, ic(inSize))), flatIndex(g.input, at)), x.dtype);
+        let inner: Stmt[] = [w.write(k, j, value)];
         for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], g.output[s], inner)];
         for (let s = kv.length - 1; s >= 0; s--) inner = [loop(kv[s], g.kernel[s], inner)];
-        return inner;
+        return [...stmts, ...inner];
       },
     },
     ...(b || hasEpilogue(n) ? {

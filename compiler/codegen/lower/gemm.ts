@@ -58,6 +58,14 @@ export type GemmB =
     /** The statements that write B[b, k, j] for the rows of `o` (see PackWriter), in the loop order that reads B best. */
     readonly pack: (batch: readonly Index[], o: Index, w: PackWriter) => Stmt[];
     readonly what: string;
+    /**
+     * `panels` (default): panel p holds B[k, p·NR + c] at p·K·NR + k·NR + c, every row of a panel
+     * contiguous; `rows`: B row-major with rows padded to whole panels, B[k, j] at k·NP·NR + j, for an
+     * operand whose natural writes run along j (im2col rows): the micro-kernel then steps rows of NP·NR.
+     */
+    readonly layout?: 'panels' | 'rows';
+    /** Scratch the packing uses besides the panels (a padded copy of a convolution's input; not `sc0`). */
+    readonly scratch?: readonly ScratchDecl[];
   };
 
 /** A column j of B as the panel loops of PackWriter.columns see it: j = panel·NR + c. */
@@ -132,7 +140,9 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   const NR = NV * L;
   const NP = Math.ceil(N / NR), NPf = Math.floor(N / NR), nt = N % NR;
   const MB = Math.floor(M / MR), mt = M % MR;
-  const panel = K * NR;
+  const rows = spec.b.kind === 'runtime' && spec.b.layout === 'rows';
+  /** B[k, p·NR + c] is at p·panel + k·kStride + c. */
+  const panel = rows ? NR : K * NR, kStride = rows ? NP * NR : NR;
   const packed: PackedConstant[] = [];
   const scratch: ScratchDecl[] = [];
   let bp: string;
@@ -141,7 +151,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     packed.push({ name: bp, dtype: t, data: packConstant(spec.b.at, N, K, NR, t), from: spec.b.from, what: `${spec.b.what} ${NR} wide` });
   } else {
     bp = 'sc0';
-    scratch.push({ name: bp, dtype: t, count: NP * panel, what: `${spec.b.what} ${NR} wide` });
+    scratch.push({ name: bp, dtype: t, count: NP * K * NR, what: `${spec.b.what} ${NR} wide${rows ? ', row-major' : ''}` }, ...(spec.b.scratch ?? []));
   }
 
   /** The micro-kernel for an mr × (nv vectors) tile at rows i0.., panel base, columns j0..j0+ncols. */
@@ -151,7 +161,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     const body: Stmt[] = [];
     const bvs = Array.from({ length: nv }, (_, v) => {
       const name = n.fresh('b');
-      body.push({ k: 'let', name, value: vload(bp, iadd(iadd(base, imul(iv(kk), ic(NR))), ic(v * L)), t, L) });
+      body.push({ k: 'let', name, value: vload(bp, iadd(iadd(base, imul(iv(kk), ic(kStride))), ic(v * L)), t, L) });
       return vref(name, t, L);
     });
     for (let r = 0; r < mr; r++) {
@@ -190,7 +200,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   };
 
   const perBatch = (batch: readonly Index[]): Stmt[] => {
-    const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, K) : [];
+    const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, panel, kStride) : [];
     // the tiles: full ones by (panel, row block), then the last rows and the last panel
     const nvT = Math.ceil(nt / L);
     const regions: { count: number; tiles: (x: Index) => Stmt[] }[] = [];
@@ -240,18 +250,19 @@ function packConstant(at: (k: number, j: number) => number, N: number, K: number
 }
 
 /**
- * Packs a runtime B into panels NR wide in scratch `bp`, in parallel over the operand's outer k dim:
- * its loops write B[k, j] at (j / NR)·K·NR + k·NR + j mod NR, then the columns of the last panel past
- * N are zeroed for the same rows (the micro-kernel reads whole vectors there; those lanes are never
- * stored, zero keeps them finite).
+ * Packs a runtime B into scratch `bp` (B[k, p·NR + c] at p·panel + k·kStride + c), in parallel over the
+ * operand's outer k dim: its loops write every B[k, j], then the columns of the last panel past N are
+ * zeroed for the same rows (the micro-kernel reads whole vectors there; those lanes are never stored,
+ * zero keeps them finite).
  */
 function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch: readonly Index[], bp: string, t: DType,
-  N: number, NR: number, K: number): Stmt[] {
-  const at = (k: Index, panel: Index, c: Index) => iadd(iadd(imul(panel, ic(K * NR)), imul(k, ic(NR))), c);
+  N: number, NR: number, panel: number, kStride: number): Stmt[] {
+  const at = (k: Index, p: Index, c: Index) => iadd(iadd(imul(p, ic(panel)), imul(k, ic(kStride))), c);
+  const rowMajor = b.layout === 'rows';
   const o = n.fresh('o');
   const NPf = Math.floor(N / NR), nt = N % NR;
   const body = b.pack(batch, iv(o), {
-    write: (k, j, value) => ({ k: 'store', buffer: bp, index: at(k, idiv(j, ic(NR)), imod(j, ic(NR))), value }),
+    write: (k, j, value) => ({ k: 'store', buffer: bp, index: rowMajor ? iadd(imul(k, ic(kStride)), j) : at(k, idiv(j, ic(NR)), imod(j, ic(NR))), value }),
     writeColumn: (k, col, value) => ({ k: 'store', buffer: bp, index: at(k, col.panel, col.c), value }),
     columns: (inner) => {
       const out: Stmt[] = [];
@@ -269,7 +280,7 @@ function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch
   if (nt > 0) {
     const rv = n.fresh('q'), zv = n.fresh('z');
     const row = iadd(imul(iv(o), ic(b.rows)), iv(rv));
-    body.push(loop(rv, b.rows, [loop(zv, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(ic(Math.floor(N / NR) * K * NR + nt), imul(row, ic(NR))), iv(zv)), value: lit(0, t) }])]));
+    body.push(loop(rv, b.rows, [loop(zv, NR - nt, [{ k: 'store', buffer: bp, index: at(row, ic(NPf), iadd(ic(nt), iv(zv))), value: lit(0, t) }])]));
   }
   return [loop(o, b.outer, body, b.outer > 1 ? [{ kind: 'parallel' }] : [])];
 }
