@@ -3,8 +3,11 @@
  *
  * - Types: f32 float, f64 double, f16 _Float16 (storage only: kernels compute it in f32, widen.ts; GCC 12+
  *   and Clang 15+ on x86-64 and AArch64), intN_t/uintN_t, bool as uint8_t (0/1); index type int64_t.
- * - Math: the float or double libm function by the operand dtype (expf/exp, expm1f, log1pf, erff/erf,
- *   rintf for the half-to-even `round`, powf, fmodf); the semantics are the scalar-op table's
+ * - Math: the float or double libm function by the operand dtype (expf/exp, expm1f, log1pf, erf,
+ *   rintf for the half-to-even `round`, powf, fmodf), except f32 `erf`: `kiln_erff`, a rational
+ *   approximation (Eigen's generic_fast_erf_float: x·P(x²)/Q(x²) on x clamped to [-4, 4]; |error| <
+ *   1e-7, measured against the exact erf, NaN kept) that is plain arithmetic, so a loop of GELU
+ *   epilogues vectorises where a libm call per element would not; the semantics are the scalar-op table's
  *   (compiler/ops/scalar-expr.ts): max/min as conditionals that propagate NaN and keep a on ties
  *   (fmaxf/fminf would drop NaN), float sign keeps NaN and -0, isnan as a != a (no -ffast-math),
  *   round_f16 as a round trip through _Float16; integer max/min/abs/sign as conditionals; signed
@@ -46,6 +49,20 @@ function type(dtype: DType): string {
 const isFloat = (d: DType) => dtypeInfo(d).isFloat;
 /** libm name for a float dtype: expf for f32, exp for f64. */
 const libm = (name: string, d: DType) => (d === 'f32' ? `${name}f` : name);
+
+/** f32 erf as arithmetic (see the module header); compare-and-select clamps keep NaN. */
+const ERFF = [
+  'static inline float kiln_erff(float a) {',
+  '  const float x = a > 4.0f ? 4.0f : a < -4.0f ? -4.0f : a, x2 = x * x;',
+  '  float p = -2.72614225801306e-10f;',
+  '  p = p * x2 + 2.77068142495902e-08f; p = p * x2 - 2.10102402082508e-06f; p = p * x2 - 5.69250639462346e-05f;',
+  '  p = p * x2 - 7.34990630326855e-04f; p = p * x2 - 2.95459980854025e-03f; p = p * x2 - 1.60960333262415e-02f;',
+  '  float q = -1.45660718464996e-05f;',
+  '  q = q * x2 - 2.13374055278905e-04f; q = q * x2 - 1.68282697438203e-03f; q = q * x2 - 7.37332916720468e-03f;',
+  '  q = q * x2 - 1.42647390514189e-02f;',
+  '  return x * p / q;',
+  '}',
+];
 
 /** The C name of a vector type. */
 function vectorType(dtype: DType, lanes: number): string {
@@ -91,6 +108,8 @@ function unary(op: UnaryOp, a: string, d: DType): string {
     case 'floor': case 'ceil': return f ? `${libm(op, d)}(${a})` : a;
     case 'isnan': return f ? `(${a} != ${a})` : '0';
     case 'round_f16': return `((${type(d)})(_Float16)${a})`;
+    case 'erf': if (d === 'f32') return `kiln_erff(${a})`;
+    // falls through
     default:
       if (!f) throw new Error(`the C target has no integer ${op}`);
       return `${libm(op, d)}(${a})`;
@@ -207,6 +226,7 @@ export const C: Language = {
   fileHeader: (p) => [
     `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s); generated, do not edit */`,
     '#include <math.h>', '#include <stdint.h>',
+    ...ERFF,
     ...vectorTypes(p).map((t) => vectorTypedef(t.dtype, t.lanes)),
   ],
   kernelOpen,
