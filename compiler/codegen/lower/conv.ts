@@ -93,6 +93,8 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
   return {
     M, N, K, dtype: out.dtype, batch: [images], out: out.name, outIndex,
     a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
+    // constant weights are packed once into the template's row blocks
+    ...(w.value?.data instanceof Float32Array ? { aConstant: { from: 1, at: ((d: Float32Array) => (i: number, k: number) => d[i * K + k])(w.value.data) } } : {}),
     b: {
       kind: 'runtime', what: pointwise ? 'X panels' : 'im2col rows', outer: C, rows: taps, layout: pointwise ? 'panels' : 'rows',
       // per input channel (in parallel): kernel taps, then output positions (contiguous in X at stride 1)

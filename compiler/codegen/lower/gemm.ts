@@ -10,8 +10,10 @@
  *     any other B (activations, or im2col of a convolution's input: each element a window position,
  *     zero in the padding) is packed per call into a scratch buffer, in parallel over panels;
  *   - the micro-kernel keeps an MR × NR tile of C in MR·nv vector accumulators; per k it loads nv
- *     vectors of the B panel, broadcasts MR elements of A (read in place: row-major A rows are
- *     already contiguous in k) and does MR·nv multiply-adds (one FMA each where the target contracts);
+ *     vectors of the B panel, broadcasts MR elements of A and does MR·nv multiply-adds (one FMA each
+ *     where the target contracts). A constant A (convolution weights) is packed once at lowering
+ *     time into blocks of MR rows, k-major, so those broadcasts read one stream; any other A is read
+ *     in place (its rows are contiguous in k);
  *   - the accumulators are stored as whole vectors; the finish (bias, alpha/beta, the fused epilogue:
  *     epilogue.ts) then runs in place over the tile's rows while they are in L1, as a plain loop the C
  *     compiler vectorises (reading a vector's lanes one by one would not be); the columns of a
@@ -97,6 +99,12 @@ export interface GemmSpec {
   readonly batch: readonly number[];
   /** A[b, i, k] (a scalar load). */
   readonly a: (batch: readonly Index[], i: Index, k: Index) => Scalar;
+  /**
+   * A constant A (a convolution's weights, the same for every batch): A[i, k], packed at lowering time
+   * into row blocks of MR (block b holds A[b·MR + r, k] at b·K·MR + k·MR + r, the last block mt rows
+   * wide) so the micro-kernel's broadcasts read one contiguous stream; `from` is its node input.
+   */
+  readonly aConstant?: { readonly from: number; readonly at: (i: number, k: number) => number };
   readonly b: GemmB;
   /** The output buffer and the flat index of C[b, i, j] (j must have stride 1). */
   readonly out: string;
@@ -159,7 +167,16 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   }
 
   /** The micro-kernel for an mr × (nv vectors) tile at rows i0.., panel base, columns j0..j0+ncols. */
-  const micro = (batch: readonly Index[], i0: Index, base: Index, j0: Index, mr: number, nv: number, ncols: number): Stmt[] => {
+  if (spec.aConstant) packed.push({ name: 'pk1', dtype: t, data: packRows(spec.aConstant.at, M, K, MR), from: spec.aConstant.from, what: `A blocks ${MR} rows` });
+  /** A[i0 + r, k] for the tile at rows i0 (row block `block`, or the last rows when undefined). */
+  const aAt = (batch: readonly Index[], i0: Index, block: Index | undefined, r: number, k: Index): Scalar => {
+    if (!spec.aConstant) return spec.a(batch, iadd(i0, ic(r)), k);
+    const at = block !== undefined ? iadd(iadd(imul(block, ic(K * MR)), imul(k, ic(MR))), ic(r)) : iadd(iadd(ic(MB * K * MR), imul(k, ic(mt))), ic(r));
+    return load('pk1', at, t);
+  };
+
+  /** The micro-kernel for an mr × (nv vectors) tile at rows i0.. (row block `block`; undefined: the last rows), panel base, columns j0..j0+ncols. */
+  const micro = (batch: readonly Index[], i0: Index, block: Index | undefined, base: Index, j0: Index, mr: number, nv: number, ncols: number): Stmt[] => {
     const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => n.fresh('c')));
     const kk = n.fresh('k');
     const body: Stmt[] = [];
@@ -170,7 +187,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     });
     for (let r = 0; r < mr; r++) {
       const an = n.fresh('a');
-      body.push({ k: 'let', name: an, value: broadcast(spec.a(batch, iadd(i0, ic(r)), iv(kk)), L) });
+      body.push({ k: 'let', name: an, value: broadcast(aAt(batch, i0, block, r, iv(kk)), L) });
       for (let v = 0; v < nv; v++) body.push({ k: 'accum', name: acc[r][v], value: binary('mul', vref(an, t, L), bvs[v]) });
     }
     const stmts: Stmt[] = acc.flat().map((name) => ({ k: 'acc', name, dtype: t, combine: 'add', init: broadcast(lit(0, t), L), lanes: L }));
@@ -211,11 +228,11 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     if (NPf > 0 && MB > 0) {
       regions.push({ count: NPf * MB, tiles: (x) => {
         const p = idiv(x, ic(MB)), ip = imod(x, ic(MB));
-        return micro(batch, imul(ip, ic(MR)), imul(p, ic(panel)), imul(p, ic(NR)), MR, NV, NR);
+        return micro(batch, imul(ip, ic(MR)), ip, imul(p, ic(panel)), imul(p, ic(NR)), MR, NV, NR);
       } });
     }
-    if (NPf > 0 && mt > 0) regions.push({ count: NPf, tiles: (p) => micro(batch, ic(MB * MR), imul(p, ic(panel)), imul(p, ic(NR)), mt, NV, NR) });
-    if (nt > 0 && MB > 0) regions.push({ count: MB, tiles: (ip) => micro(batch, imul(ip, ic(MR)), ic(NPf * panel), ic(NPf * NR), MR, nvT, nt) });
+    if (NPf > 0 && mt > 0) regions.push({ count: NPf, tiles: (p) => micro(batch, ic(MB * MR), undefined, imul(p, ic(panel)), imul(p, ic(NR)), mt, NV, NR) });
+    if (nt > 0 && MB > 0) regions.push({ count: MB, tiles: (ip) => micro(batch, imul(ip, ic(MR)), ip, ic(NPf * panel), ic(NPf * NR), MR, nvT, nt) });
 
     // one parallel loop over every tile (one fork/join): each region is a guarded range of it
     const total = regions.reduce((a, r) => a + r.count, 0);
@@ -229,7 +246,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     }
     if (total > 0) stmts.push(loop(tv, total, body, total > 1 ? [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }] : [{ kind: 'tile', sizes: [MR, NR] }]));
     // the corner tile runs after them, on one thread
-    if (nt > 0 && mt > 0) stmts.push(...micro(batch, ic(MB * MR), ic(NPf * panel), ic(NPf * NR), mt, nvT, nt));
+    if (nt > 0 && mt > 0) stmts.push(...micro(batch, ic(MB * MR), undefined, ic(NPf * panel), ic(NPf * NR), mt, nvT, nt));
     return stmts;
   };
 
@@ -237,6 +254,16 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   let body = perBatch(bvars.map((v) => (v === undefined ? ic(0) : iv(v))));
   for (let d = spec.batch.length - 1; d >= 0; d--) if (bvars[d]) body = [loop(bvars[d]!, spec.batch[d], body)];
   return { kind: 'kernel', body, ...(packed.length ? { packed } : {}), ...(scratch.length ? { scratch } : {}) };
+}
+
+/** A constant A packed into row blocks of MR (the last block as wide as the rows left). */
+function packRows(at: (i: number, k: number) => number, M: number, K: number, MR: number): Float32Array {
+  const data = new Float32Array(M * K);
+  for (let i0 = 0; i0 < M; i0 += MR) {
+    const rows = Math.min(MR, M - i0);
+    for (let k = 0; k < K; k++) for (let r = 0; r < rows; r++) data[i0 * K + k * rows + r] = at(i0 + r, k);
+  }
+  return data;
 }
 
 /** A constant B packed into panels NR wide (zero past N). */
