@@ -95,13 +95,13 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
     a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
     // constant weights are packed once into the template's row blocks
     ...(w.value?.data instanceof Float32Array ? { aConstant: { from: 1, at: ((d: Float32Array) => (i: number, k: number) => d[i * K + k])(w.value.data) } } : {}),
-    b: {
-      kind: 'runtime', what: pointwise ? 'X panels' : 'im2col rows', outer: C, rows: taps, layout: pointwise ? 'panels' : 'rows',
+    // a pointwise convolution's B is X[img] itself, [Cin, H·W] row-major: read in place
+    b: pointwise ? { kind: 'inPlace', buffer: x.name, kStride: N, base: (bt) => imul(bt[0], ic(C * N)), what: 'X' } : {
+      kind: 'runtime', what: 'im2col rows', outer: C, rows: taps, layout: 'rows',
       // per input channel (in parallel): kernel taps, then output positions (contiguous in X at stride 1)
-      ...(padded && !pointwise ? { scratch: [{ name: 'sc1', dtype: x.dtype, count: C * planeSize, what: 'zero-padded input planes' }] } : {}),
+      ...(padded ? { scratch: [{ name: 'sc1', dtype: x.dtype, count: C * planeSize, what: 'zero-padded input planes' }] } : {}),
       pack: (bt, ci, w) => {
         const img = imul(bt[0], ic(C * inSize));
-        if (pointwise) return w.columns((col) => [w.writeColumn(ci, col, load(x.name, iadd(iadd(img, imul(ci, ic(N))), col.j), x.dtype))]);
         const stmts: Stmt[] = [];
         if (padded) {
           // zero the plane, then copy the channel into its interior (both contiguous loops)

@@ -7,8 +7,10 @@
  *   - B is packed into panels NR = nv·L columns wide: panel p holds B[k, p·NR + c] at
  *     p·K·NR + k·NR + c (zero past N), so the micro-kernel reads one contiguous row of NR per k. A
  *     constant B (weights) is packed ONCE at lowering time (a packed constant the backend copies in);
- *     any other B (activations, or im2col of a convolution's input: each element a window position,
- *     zero in the padding) is packed per call into a scratch buffer, in parallel over panels;
+ *     a B already row-major in an input (a pointwise convolution's X) is read in place, only its last
+ *     partial panel copied; any other B (activations, or im2col of a convolution's input: each
+ *     element a window position, zero in the padding) is packed per call into scratch, in parallel
+ *     (im2col row-major instead, rows padded to whole panels, since its copies run along j);
  *   - the micro-kernel keeps an MR × NR tile of C in MR·nv vector accumulators; per k it loads nv
  *     vectors of the B panel, broadcasts MR elements of A and does MR·nv multiply-adds (one FMA each
  *     where the target contracts). A constant A (convolution weights) is packed once at lowering
@@ -38,8 +40,9 @@ export interface GemmFinish {
   readonly value: Scalar;
 }
 
-/** The B operand: a constant packed at lowering time, or packed per call from a load. */
+/** The B operand: a constant packed at lowering time, packed per call from a load, or read in place. */
 export type GemmB =
+  | GemmBInPlace
   | {
     readonly kind: 'constant';
     /** The node input it comes from (for the packed constant's provenance). */
@@ -69,6 +72,22 @@ export type GemmB =
     /** Scratch the packing uses besides the panels (a padded copy of a convolution's input; not `sc0`). */
     readonly scratch?: readonly ScratchDecl[];
   };
+
+/**
+ * A B that is already row-major in a buffer the kernel reads (a pointwise convolution's input: B =
+ * X[img] as [Cin, H·W]): the full panels are read in place (rows `kStride` apart), only the last,
+ * partial panel is copied into scratch (zero past N), so there is no per-call packing of the rest.
+ */
+export interface GemmBInPlace {
+  readonly kind: 'inPlace';
+  /** The kernel param (`in0`). */
+  readonly buffer: string;
+  /** Elements between rows k and k + 1 (>= N). */
+  readonly kStride: number;
+  /** Index of B[b, 0, 0]. */
+  readonly base: (batch: readonly Index[]) => Index;
+  readonly what: string;
+}
 
 /** A column j of B as the panel loops of PackWriter.columns see it: j = panel·NR + c. */
 export interface PackColumn {
@@ -161,6 +180,9 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   if (spec.b.kind === 'constant') {
     bp = 'pk0';
     packed.push({ name: bp, dtype: t, data: packConstant(spec.b.at, N, K, NR, t), from: spec.b.from, what: `${spec.b.what} ${NR} wide` });
+  } else if (spec.b.kind === 'inPlace') {
+    bp = 'sc0';
+    if (nt > 0) scratch.push({ name: bp, dtype: t, count: K * NR, what: `last ${spec.b.what} panel ${NR} wide` });
   } else {
     bp = 'sc0';
     scratch.push({ name: bp, dtype: t, count: NP * K * NR, what: `${spec.b.what} ${NR} wide${rows ? ', row-major' : ''}` }, ...(spec.b.scratch ?? []));
@@ -176,13 +198,13 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   };
 
   /** The micro-kernel for an mr × (nv vectors) tile at rows i0.. (row block `block`; undefined: the last rows), panel base, columns j0..j0+ncols. */
-  const micro = (batch: readonly Index[], i0: Index, block: Index | undefined, base: Index, j0: Index, mr: number, nv: number, ncols: number): Stmt[] => {
+  const micro = (batch: readonly Index[], i0: Index, block: Index | undefined, b: BSource, j0: Index, mr: number, nv: number, ncols: number): Stmt[] => {
     const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => n.fresh('c')));
     const kk = n.fresh('k');
     const body: Stmt[] = [];
     const bvs = Array.from({ length: nv }, (_, v) => {
       const name = n.fresh('b');
-      body.push({ k: 'let', name, value: vload(bp, iadd(iadd(base, imul(iv(kk), ic(kStride))), ic(v * L)), t, L) });
+      body.push({ k: 'let', name, value: vload(b.buffer, iadd(iadd(b.base, imul(iv(kk), ic(b.kStride))), ic(v * L)), t, L) });
       return vref(name, t, L);
     });
     for (let r = 0; r < mr; r++) {
@@ -221,18 +243,25 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   };
 
   const perBatch = (batch: readonly Index[]): Stmt[] => {
-    const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, panel, kStride) : [];
+    const inPlace = spec.b.kind === 'inPlace' ? spec.b : undefined;
+    const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, panel, kStride)
+      : inPlace && nt > 0 ? packLastPanel(n, inPlace, batch, bp, t, N, NR, K) : [];
+    /** Where the micro-kernel reads panel p (the last panel of an in-place B is the scratch copy). */
+    const full = (p: Index): BSource => (inPlace
+      ? { buffer: inPlace.buffer, base: iadd(inPlace.base(batch), imul(p, ic(NR))), kStride: inPlace.kStride }
+      : { buffer: bp, base: imul(p, ic(panel)), kStride });
+    const last: BSource = inPlace ? { buffer: bp, base: ic(0), kStride: NR } : { buffer: bp, base: ic(NPf * panel), kStride };
     // the tiles: full ones by (panel, row block), then the last rows and the last panel
     const nvT = Math.ceil(nt / L);
     const regions: { count: number; tiles: (x: Index) => Stmt[] }[] = [];
     if (NPf > 0 && MB > 0) {
       regions.push({ count: NPf * MB, tiles: (x) => {
         const p = idiv(x, ic(MB)), ip = imod(x, ic(MB));
-        return micro(batch, imul(ip, ic(MR)), ip, imul(p, ic(panel)), imul(p, ic(NR)), MR, NV, NR);
+        return micro(batch, imul(ip, ic(MR)), ip, full(p), imul(p, ic(NR)), MR, NV, NR);
       } });
     }
-    if (NPf > 0 && mt > 0) regions.push({ count: NPf, tiles: (p) => micro(batch, ic(MB * MR), undefined, imul(p, ic(panel)), imul(p, ic(NR)), mt, NV, NR) });
-    if (nt > 0 && MB > 0) regions.push({ count: MB, tiles: (ip) => micro(batch, imul(ip, ic(MR)), ip, ic(NPf * panel), ic(NPf * NR), MR, nvT, nt) });
+    if (NPf > 0 && mt > 0) regions.push({ count: NPf, tiles: (p) => micro(batch, ic(MB * MR), undefined, full(p), imul(p, ic(NR)), mt, NV, NR) });
+    if (nt > 0 && MB > 0) regions.push({ count: MB, tiles: (ip) => micro(batch, imul(ip, ic(MR)), ip, last, ic(NPf * NR), MR, nvT, nt) });
 
     // one parallel loop over every tile (one fork/join): each region is a guarded range of it
     const total = regions.reduce((a, r) => a + r.count, 0);
@@ -246,7 +275,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     }
     if (total > 0) stmts.push(loop(tv, total, body, total > 1 ? [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }] : [{ kind: 'tile', sizes: [MR, NR] }]));
     // the corner tile runs after them, on one thread
-    if (nt > 0 && mt > 0) stmts.push(...micro(batch, ic(MB * MR), undefined, ic(NPf * panel), ic(NPf * NR), mt, nvT, nt));
+    if (nt > 0 && mt > 0) stmts.push(...micro(batch, ic(MB * MR), undefined, last, ic(NPf * NR), mt, nvT, nt));
     return stmts;
   };
 
@@ -254,6 +283,24 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   let body = perBatch(bvars.map((v) => (v === undefined ? ic(0) : iv(v))));
   for (let d = spec.batch.length - 1; d >= 0; d--) if (bvars[d]) body = [loop(bvars[d]!, spec.batch[d], body)];
   return { kind: 'kernel', body, ...(packed.length ? { packed } : {}), ...(scratch.length ? { scratch } : {}) };
+}
+
+/** Where the micro-kernel reads B: B[k, c] of its panel at base + k·kStride + c of `buffer`. */
+interface BSource {
+  readonly buffer: string;
+  readonly base: Index;
+  readonly kStride: number;
+}
+
+/** Copies the last, partial panel of an in-place B into scratch `bp` (K rows of NR, zero past N), in parallel over k. */
+function packLastPanel(n: LowerNode, b: GemmBInPlace, batch: readonly Index[], bp: string, t: DType, N: number, NR: number, K: number): Stmt[] {
+  const NPf = Math.floor(N / NR), nt = N % NR;
+  const k = n.fresh('q'), c = n.fresh('j'), z = n.fresh('z');
+  const row = imul(iv(k), ic(NR));
+  return [loop(k, K, [
+    loop(c, nt, [{ k: 'store', buffer: bp, index: iadd(row, iv(c)), value: load(b.buffer, iadd(iadd(b.base(batch), imul(iv(k), ic(b.kStride))), iadd(ic(NPf * NR), iv(c))), t) }]),
+    loop(z, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(row, ic(nt)), iv(z)), value: lit(0, t) }]),
+  ], K > 1 ? [{ kind: 'parallel' }] : [])];
 }
 
 /** A constant A packed into row blocks of MR (the last block as wide as the rows left). */
