@@ -9,7 +9,8 @@
  * summary table with one row per step (pass, ms, nodes before→after, changed, the numeric check's
  * errors with --check, the non-zero statistics with --stats). `--emit` chooses the stage printed
  * (compiler/codegen/emit.ts): `graph` (default, the IR), `plan` (the memory plan as JSON), `kernel` (the
- * kernel IR program) or `source` (the C); nodes that do not lower are listed on stderr and in a comment
+ * kernel IR program) or `source` (the C), for --target cpu lowered as the cpu backend lowers them here
+ * (the GEMM template at this CPU's vector width); nodes that do not lower are listed on stderr and in a comment
  * at the top of the output. The verifier runs after every pass unless
  * --no-verify. With --check, a step past tolerance makes the command exit 1 after printing (the
  * table names the first divergent node).
@@ -17,6 +18,7 @@
 import { SEED, SHAPE_OPTIONS, TOLERANCE, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { EMIT_STAGES, emitStage } from '../../compiler/codegen/emit.ts';
+import { cpuLowerTarget } from '../../compiler/runtime/cpu/index.ts';
 import { PassManager, type StepResult } from '../../compiler/passes/manager.ts';
 import { type PassInstrument, dumpDirInstrument, printIrInstrument } from '../../compiler/passes/instruments.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
@@ -57,7 +59,8 @@ export async function optCommand(argv: string[]): Promise<number> {
   });
   const results = pm.run(graph, pipeline);
   const final = results.length ? results[results.length - 1].graph : graph;
-  const emitted = emitStage(final, emit);
+  // kernels as the cpu backend lowers them on this machine (its vector width)
+  const emitted = emitStage(final, emit, target === 'cpu' ? cpuLowerTarget() : undefined);
   process.stdout.write(emitted.text);
   for (const n of emitted.notes) process.stderr.write(`note: ${n}\n`);
   process.stderr.write(stepTable(graph.nodes.length, results, { check: values.check!, stats: values.stats! }));

@@ -13,6 +13,7 @@ import { requireStaticShapes } from '../ops/bind-shapes.ts';
 import { memorySummary } from '../results/memory.ts';
 import { type MemoryPlan, planMemory } from '../schedule/index.ts';
 import { lowerGraph } from './lower/index.ts';
+import type { LowerTarget } from './lower/context.ts';
 import { printProgram } from './print.ts';
 import { renderProgram } from './render.ts';
 import { C } from './lang/c.ts';
@@ -42,13 +43,13 @@ export function planJson(plan: MemoryPlan): string {
   }, null, 2) + '\n';
 }
 
-/** The text of `graph` at `stage`. */
-export function emitStage(graph: Graph, stage: EmitStage): Emitted {
+/** The text of `graph` at `stage`; kernels are lowered for `target` (default: plain loop nests). */
+export function emitStage(graph: Graph, stage: EmitStage, target?: LowerTarget): Emitted {
   if (stage === 'graph') return { text: printGraph(graph), notes: [] };
   requireStaticShapes(graph, `--emit ${stage}`, { values: true });
   const plan = planMemory(graph);
   if (stage === 'plan') return { text: planJson(plan), notes: [] };
-  const { program, unsupported } = lowerGraph(graph, { order: plan.order });
+  const { program, unsupported } = lowerGraph(graph, { order: plan.order, ...(target ? { target } : {}) });
   const notes = unsupported.map((u) => `not lowered: %${u.node} ${u.op}: ${u.reason}`);
   const text = stage === 'kernel' ? printProgram(program) : renderProgram(C, program);
   if (!notes.length) return { text, notes };

@@ -28,6 +28,7 @@ import { type DType, type TensorData, dtypeInfo } from '../../ir/dtype.ts';
 import { KilnError } from '../../errors.ts';
 import type { MemoryPlan } from '../../schedule/plan.ts';
 import { lowerGraph, loweringUnsupported } from '../../codegen/lower/index.ts';
+import type { LowerTarget } from '../../codegen/lower/context.ts';
 import { renderKernel, renderProgram } from '../../codegen/render.ts';
 import { C } from '../../codegen/lang/c.ts';
 import { printKernel, printProgram } from '../../codegen/print.ts';
@@ -65,6 +66,11 @@ function refuse(graph: Graph, problems: readonly Unsupported[]): KilnError {
     first.node ? { node: first.node, op: first.op } : {});
 }
 
+/** What the cpu backend lowers for: the widest float registers of this CPU (-march=native compiles for them). */
+export function cpuLowerTarget(): LowerTarget {
+  return { vectorBits: cpuInfo().f32Lanes * 32 };
+}
+
 /** Prepares `graph` on the cpu backend (see the module header). */
 export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opts: PrepareOptions = {}): Promise<CpuProgram> {
   const t0 = performance.now();
@@ -74,8 +80,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   const cancelled = () => { if (opts.signal?.aborted) throw new KilnError('the preparation was cancelled'); };
 
   progress('lowering', 0);
-  // the template's vector width: the widest float registers of this CPU (-march=native compiles for them)
-  const target = { vectorBits: cpuInfo().f32Lanes * 32 };
+  const target = cpuLowerTarget();
   const { program, unsupported } = lowerGraph(graph, plan ? { order: plan.order, target } : { target });
   if (unsupported.length) throw refuse(graph, unsupported);
   const layout = layoutBuffers(program);
