@@ -285,6 +285,12 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   return { kind: 'kernel', body, ...(packed.length ? { packed } : {}), ...(scratch.length ? { scratch } : {}) };
 }
 
+/**
+ * Elements below which a packing copy runs on the calling thread: starting the other threads costs
+ * tens of microseconds (more where they wait passively), more than copying this much.
+ */
+const PARALLEL_COPY = 1 << 15;
+
 /** Where the micro-kernel reads B: B[k, c] of its panel at base + k·kStride + c of `buffer`. */
 interface BSource {
   readonly buffer: string;
@@ -300,7 +306,7 @@ function packLastPanel(n: LowerNode, b: GemmBInPlace, batch: readonly Index[], b
   return [loop(k, K, [
     loop(c, nt, [{ k: 'store', buffer: bp, index: iadd(row, iv(c)), value: load(b.buffer, iadd(iadd(b.base(batch), imul(iv(k), ic(b.kStride))), iadd(ic(NPf * NR), iv(c))), t) }]),
     loop(z, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(row, ic(nt)), iv(z)), value: lit(0, t) }]),
-  ], K > 1 ? [{ kind: 'parallel' }] : [])];
+  ], K > 1 && K * NR >= PARALLEL_COPY ? [{ kind: 'parallel' }] : [])];
 }
 
 /** A constant A packed into row blocks of MR (the last block as wide as the rows left). */
@@ -360,5 +366,6 @@ function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch
     const row = iadd(imul(iv(o), ic(b.rows)), iv(rv));
     body.push(loop(rv, b.rows, [loop(zv, NR - nt, [{ k: 'store', buffer: bp, index: at(row, ic(NPf), iadd(ic(nt), iv(zv))), value: lit(0, t) }])]));
   }
-  return [loop(o, b.outer, body, b.outer > 1 ? [{ kind: 'parallel' }] : [])];
+  const elements = Math.ceil(N / NR) * NR * b.outer * b.rows; // B's K·N, padded
+  return [loop(o, b.outer, body, b.outer > 1 && elements >= PARALLEL_COPY ? [{ kind: 'parallel' }] : [])];
 }
