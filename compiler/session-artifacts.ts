@@ -6,7 +6,8 @@
  *   graph    the IR text (`printGraph`);
  *   plan     the memory plan (compiler/schedule through `planMemoryCached`, once per graph) as JSON
  *            (`planJson`) and as text (summary and timeline table, `planText`);
- *   kernel   the kernel IR program, lowered in the plan's execution order (codegen/lower; once per
+ *   kernel   the kernel IR program, lowered in the plan's execution order for the session's target (on
+ *            `cpu` at this machine's vector width, as the cpu backend compiles it; codegen/lower; once per
  *            graph object, kept weakly), printed with codegen/print.ts;
  *   source   that program rendered to C (codegen/render.ts with lang/c.ts).
  * Nodes that do not lower are listed in a stage's `notes` (node, op, reason) and, for `kernel` and
@@ -30,6 +31,8 @@ import { opTraits } from './ops/registry.ts';
 import { formatMemorySummary, memorySummary, memoryTimelineTable, planMemoryCached } from './results/memory.ts';
 import type { MemoryPlan } from './schedule/plan.ts';
 import { type LoweredProgram, lowerGraph } from './codegen/lower/index.ts';
+import { type LowerTarget, PLAIN_TARGET } from './codegen/lower/context.ts';
+import { cpuLowerTarget } from './runtime/cpu/index.ts';
 import { printProgram } from './codegen/print.ts';
 import { renderProgram } from './codegen/render.ts';
 import { C } from './codegen/lang/c.ts';
@@ -67,14 +70,28 @@ export function planText(plan: MemoryPlan): string {
   return `${formatMemorySummary(plan)}\n\n${memoryTimelineTable(plan).toText({ maxRows: Infinity }).trimEnd()}\n`;
 }
 
-const lowerings = new WeakMap<Graph, LoweredProgram>();
+const lowerings = new WeakMap<Graph, Map<string, LoweredProgram>>();
 
-/** The kernel program of `graph` in its memory plan's order, lowered once per graph object. */
-export function loweredProgram(graph: Graph): LoweredProgram {
-  let l = lowerings.get(graph);
+/**
+ * The lowering target of a pass target: for `cpu`, this machine's vector width (the kernels the cpu
+ * backend compiles here: the GEMM template over vector lanes); plain loop nests otherwise.
+ */
+export function lowerTargetFor(target: string): LowerTarget {
+  return target === 'cpu' ? cpuLowerTarget() : PLAIN_TARGET;
+}
+
+/**
+ * The kernel program of `graph` in its memory plan's order for a lowering target (default plain loop
+ * nests), lowered once per graph object and target.
+ */
+export function loweredProgram(graph: Graph, target: LowerTarget = PLAIN_TARGET): LoweredProgram {
+  let byTarget = lowerings.get(graph);
+  if (!byTarget) lowerings.set(graph, (byTarget = new Map()));
+  const key = JSON.stringify(target);
+  let l = byTarget.get(key);
   if (!l) {
     requireStaticShapes(graph, 'kernel lowering', { values: true });
-    lowerings.set(graph, (l = lowerGraph(graph, { order: planMemoryCached(graph).order })));
+    byTarget.set(key, (l = lowerGraph(graph, { order: planMemoryCached(graph).order, target })));
   }
   return l;
 }
@@ -83,11 +100,11 @@ export function loweredProgram(graph: Graph): LoweredProgram {
  * The text of `graph` at `stage` (see the module header). `what` names the request in the error for a
  * graph with symbolic sizes (default `the STAGE stage`).
  */
-export function stageText(graph: Graph, stage: Stage, what = `the ${stage} stage`): StageText {
+export function stageText(graph: Graph, stage: Stage, what = `the ${stage} stage`, target: LowerTarget = PLAIN_TARGET): StageText {
   if (stage === 'graph') return { text: printGraph(graph), notes: [] };
   requireStaticShapes(graph, what, { values: true });
   if (stage === 'plan') return { text: planJson(planMemoryCached(graph)), notes: [] };
-  const { program, unsupported } = loweredProgram(graph);
+  const { program, unsupported } = loweredProgram(graph, target);
   const notes = unsupported.map((u) => `not lowered: %${u.node} ${u.op}: ${u.reason}`);
   const text = stage === 'kernel' ? printProgram(program) : renderProgram(C, program);
   if (!notes.length) return { text, notes };
@@ -138,14 +155,14 @@ export class SnapshotArtifacts {
     return planMemoryCached(this.graph);
   }
 
-  /** The kernel program and the nodes that do not lower. */
+  /** The kernel program and the nodes that do not lower, lowered for the session's target (lowerTargetFor). */
   kernels(): LoweredProgram {
-    return loweredProgram(this.graph);
+    return loweredProgram(this.graph, lowerTargetFor(this.session.target));
   }
 
-  /** The text of a stage (graph, plan JSON, kernel IR, C source); `what` as in `stageText`. */
+  /** The text of a stage (graph, plan JSON, kernel IR, C source) for the session's target; `what` as in `stageText`. */
   stage(stage: Stage, what?: string): StageText {
-    return stageText(this.graph, stage, what);
+    return stageText(this.graph, stage, what, lowerTargetFor(this.session.target));
   }
 
   /** The snapshot prepared on a backend: the session's cached program and its artifacts. */

@@ -17,7 +17,16 @@
  *   - guards: a block that runs only where some index expressions lie in [0, extent) (a window's
  *     padding, a GPU thread past the end); inside it those expressions count as in range;
  *   - reductions: an accumulator (`acc`, with its combine and initial value) updated by `accum`
- *     inside loops and read after them; a parallel loop may only carry the accumulators it declares.
+ *     inside loops and read after them; a parallel loop may only carry the accumulators it declares;
+ *   - vector lanes (tinygrad's dtype.vec(n)): a load, local, accumulator or add/sub/mul/div may carry
+ *     `lanes` > 1 (one value of `lanes` elements of its dtype, e.g. 16 f32 = one AVX-512 register, 8 =
+ *     AVX2, 4 = a WGSL vec4 / CUDA float4). A vector load reads `lanes` consecutive elements from
+ *     its index and a store of a vector value writes them (no alignment is assumed: the index need
+ *     not be a multiple of lanes); `broadcast` makes a vector of one scalar and `lane` reads one
+ *     element of a vector. Lanewise arithmetic is add/sub/mul/div; a multiply feeding an add is
+ *     fused (one rounding) where the target contracts (C: GCC/Clang's default -ffp-contract=fast in
+ *     GNU mode), so `acc += mul(bcast(a), b)` is the FMA of a register-blocked micro-kernel. No
+ *     lowering names an instruction set: the lane count comes from the target (LowerOptions.target).
  * The scalar operators are a closed list (SCALAR_UNARY/SCALAR_BINARY) so a language descriptor can map
  * every one; pointwise ops get them from the scalar-op table of compiler/ops (lower/scalar.ts).
  *
@@ -66,15 +75,21 @@ export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['lt', 'le', 'gt', 'ge
 /** A scalar expression; `dtype` is the type of its value. */
 export type Scalar =
   | { readonly k: 'lit'; readonly dtype: DType; readonly value: number | boolean }
-  | { readonly k: 'load'; readonly dtype: DType; readonly buffer: string; readonly index: Index }
-  /** A local (`let`) or an accumulator, by name. */
-  | { readonly k: 'ref'; readonly dtype: DType; readonly name: string }
+  /** `lanes` > 1: the `lanes` consecutive elements from `index` (unaligned). */
+  | { readonly k: 'load'; readonly dtype: DType; readonly buffer: string; readonly index: Index; readonly lanes?: number }
+  /** A local (`let`) or an accumulator, by name (`lanes` as declared). */
+  | { readonly k: 'ref'; readonly dtype: DType; readonly name: string; readonly lanes?: number }
+  /** A vector of `lanes` copies of the scalar `a`. */
+  | { readonly k: 'broadcast'; readonly dtype: DType; readonly lanes: number; readonly a: Scalar }
+  /** Element `index` (0 <= index < lanes of `a`) of the vector `a`. */
+  | { readonly k: 'lane'; readonly dtype: DType; readonly a: Scalar; readonly index: Index }
   /** An index value used as a number (e.g. Range, an iota). */
   | { readonly k: 'index'; readonly dtype: DType; readonly index: Index }
   /** An element of a constant table of `dtype` numbers made at lowering time (Resize's weights). */
   | { readonly k: 'table'; readonly dtype: DType; readonly values: readonly number[]; readonly index: Index }
   | { readonly k: 'unary'; readonly dtype: DType; readonly op: UnaryOp; readonly a: Scalar }
-  | { readonly k: 'binary'; readonly dtype: DType; readonly op: BinaryOp; readonly a: Scalar; readonly b: Scalar }
+  /** Lanewise when `lanes` > 1 (add, sub, mul, div only; both operands have the same lanes). */
+  | { readonly k: 'binary'; readonly dtype: DType; readonly op: BinaryOp; readonly a: Scalar; readonly b: Scalar; readonly lanes?: number }
   | { readonly k: 'select'; readonly dtype: DType; readonly cond: Scalar; readonly a: Scalar; readonly b: Scalar }
   | { readonly k: 'cast'; readonly dtype: DType; readonly a: Scalar };
 
@@ -101,11 +116,12 @@ export type Stmt =
     readonly k: 'loop'; readonly var: string; readonly extent: number;
     readonly annotations: readonly Annotation[]; readonly body: readonly Stmt[];
   }
+  /** Writes `value` at `index`; a vector value writes its lanes at index, index + 1, ... (unaligned). */
   | { readonly k: 'store'; readonly buffer: string; readonly index: Index; readonly value: Scalar }
   /** An immutable local. */
   | { readonly k: 'let'; readonly name: string; readonly value: Scalar }
   /** Declares an accumulator with its combine and initial value. */
-  | { readonly k: 'acc'; readonly name: string; readonly dtype: DType; readonly combine: Combine; readonly init: Scalar }
+  | { readonly k: 'acc'; readonly name: string; readonly dtype: DType; readonly combine: Combine; readonly init: Scalar; readonly lanes?: number }
   /** acc = combine(acc, value). */
   | { readonly k: 'accum'; readonly name: string; readonly value: Scalar }
   /** Runs `body` only where every bound holds (0 <= index < extent): window edges (padding), GPU tails. */
@@ -197,6 +213,8 @@ export interface Program {
   readonly buffers: readonly ProgramBuffer[];
   readonly kernels: readonly Kernel[];
   readonly calls: readonly Call[];
+  /** What the kernels were lowered for (absent: plain loop nests for any target). */
+  readonly target?: { readonly vectorBits: number };
 }
 
 // ---- builders (used by lowering and tests) ----
@@ -244,8 +262,26 @@ export const lit = (value: number | boolean, dtype: DType): Scalar => ({ k: 'lit
 export const load = (buffer: string, index: Index, dtype: DType): Scalar => ({ k: 'load', dtype, buffer, index });
 export const ref = (name: string, dtype: DType): Scalar => ({ k: 'ref', dtype, name });
 export const unary = (op: UnaryOp, a: Scalar, dtype: DType = a.dtype): Scalar => ({ k: 'unary', dtype, op, a });
-export const binary = (op: BinaryOp, a: Scalar, b: Scalar): Scalar =>
-  ({ k: 'binary', dtype: COMPARISONS.has(op) ? 'bool' : a.dtype, op, a, b });
+/** op(a, b); lanewise when the operands are vectors. */
+export const binary = (op: BinaryOp, a: Scalar, b: Scalar): Scalar => {
+  const lanes = lanesOf(a);
+  return lanes > 1
+    ? { k: 'binary', dtype: a.dtype, op, a, b, lanes }
+    : { k: 'binary', dtype: COMPARISONS.has(op) ? 'bool' : a.dtype, op, a, b };
+};
+/** A vector load of `lanes` consecutive elements from `index`. */
+export const vload = (buffer: string, index: Index, dtype: DType, lanes: number): Scalar =>
+  (lanes === 1 ? load(buffer, index, dtype) : { k: 'load', dtype, buffer, index, lanes });
+/** A reference to a vector local or accumulator. */
+export const vref = (name: string, dtype: DType, lanes: number): Scalar => (lanes === 1 ? ref(name, dtype) : { k: 'ref', dtype, name, lanes });
+/** `lanes` copies of a scalar. */
+export const broadcast = (a: Scalar, lanes: number): Scalar => (lanes === 1 ? a : { k: 'broadcast', dtype: a.dtype, lanes, a });
+/** Element `index` of a vector. */
+export const lane = (a: Scalar, index: Index): Scalar => ({ k: 'lane', dtype: a.dtype, a, index });
+/** The lane count of a scalar expression (1 for a scalar). */
+export function lanesOf(e: Scalar): number {
+  return e.k === 'load' || e.k === 'ref' || e.k === 'binary' || e.k === 'broadcast' ? e.lanes ?? 1 : 1;
+}
 export const select = (cond: Scalar, a: Scalar, b: Scalar): Scalar => ({ k: 'select', dtype: a.dtype, cond, a, b });
 export const cast = (a: Scalar, dtype: DType): Scalar => (a.dtype === dtype ? a : { k: 'cast', dtype, a });
 
@@ -255,4 +291,24 @@ export function indexVars(e: Index, out: Set<string> = new Set()): Set<string> {
   else if (e.k === 'load' || e.k === 'table') indexVars(e.index, out);
   else if (e.k !== 'const') { indexVars(e.a, out); indexVars(e.b, out); }
   return out;
+}
+
+/** Every vector type (dtype, lanes > 1) a program's kernels use, for a renderer's declarations; sorted. */
+export function vectorTypes(p: Program): { dtype: DType; lanes: number }[] {
+  const seen = new Map<string, { dtype: DType; lanes: number }>();
+  const note = (dtype: DType, lanes: number | undefined) => { if (lanes && lanes > 1) seen.set(`${dtype}x${lanes}`, { dtype, lanes }); };
+  const sc = (e: Scalar): void => {
+    note(e.dtype, lanesOf(e));
+    if (e.k === 'unary' || e.k === 'cast' || e.k === 'broadcast' || e.k === 'lane') sc(e.a);
+    else if (e.k === 'binary') { sc(e.a); sc(e.b); } else if (e.k === 'select') { sc(e.cond); sc(e.a); sc(e.b); }
+  };
+  const walk = (stmts: readonly Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.k === 'loop' || s.k === 'guard') walk(s.body);
+      else if (s.k === 'store' || s.k === 'let' || s.k === 'accum') sc(s.value);
+      else if (s.k === 'acc') { note(s.dtype, s.lanes); sc(s.init); }
+    }
+  };
+  for (const k of p.kernels) walk(k.body);
+  return [...seen.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, t]) => t);
 }

@@ -20,9 +20,14 @@
  * precedence and parentheses only where needed. Scalars: `op(a, b)` for every operator, `select(c, a, b)`,
  * `cast<f32>(x)`, `idx<i64>(i0 * 4)` (an index as a number), literals as numbers (`inf`, `-inf`,
  * `nan`, `true`, `false`). Accumulators: `acc s: f32 = 0 (add)` then `s += x` (add), `s *= x` (mul),
- * `s = max(s, x)`, `s = min(s, x)`. Guards: `when 0 <= i0 * 2 + k1 - 1 < 56, ... {`. GPU: `barrier`, `shared` lines, `launch grid=[..] block=[..]`.
+ * `s = max(s, x)`, `s = min(s, x)`. Vector lanes: a type `f32x16`, a load `vload<16>(in1[i0 * 16])`,
+ * a store `vstore<16>(out0[i]) = v`, `bcast<16>(x)`, `lane(v, l)`; lanewise ops print as scalar ones. Guards: `when 0 <= i0 * 2 + k1 - 1 < 56, ... {`. GPU: `barrier`, `shared` lines, `launch grid=[..] block=[..]`.
  */
-import type { Annotation, BufferDecl, Index, Kernel, Program, Scalar, Stmt } from './kir.ts';
+import type { DType } from '../ir/dtype.ts';
+import { type Annotation, type BufferDecl, type Index, type Kernel, type Program, type Scalar, type Stmt, lanesOf } from './kir.ts';
+
+/** A dtype with its lane count: `f32`, `f32x16`. */
+export const printType = (dtype: DType, lanes = 1): string => (lanes > 1 ? `${dtype}x${lanes}` : dtype);
 
 const PREC: Record<string, number> = { add: 1, mul: 2, div: 2, mod: 2 };
 const SYMBOL: Record<string, string> = { add: '+', mul: '*', div: '/', mod: '%' };
@@ -60,8 +65,10 @@ export function printLiteral(value: number | boolean): string {
 export function printScalar(e: Scalar): string {
   switch (e.k) {
     case 'lit': return printLiteral(e.value);
-    case 'load': return `${e.buffer}[${printIndex(e.index)}]`;
+    case 'load': return e.lanes && e.lanes > 1 ? `vload<${e.lanes}>(${e.buffer}[${printIndex(e.index)}])` : `${e.buffer}[${printIndex(e.index)}]`;
     case 'ref': return e.name;
+    case 'broadcast': return `bcast<${e.lanes}>(${printScalar(e.a)})`;
+    case 'lane': return `lane(${printScalar(e.a)}, ${printIndex(e.index)})`;
     case 'index': return `idx<${e.dtype}>(${printIndex(e.index)})`;
     case 'table': return `table<${e.dtype}>[${e.values.map(printLiteral).join(', ')}][${printIndex(e.index)}]`;
     case 'unary': return `${e.op}(${printScalar(e.a)})`;
@@ -94,9 +101,14 @@ export function printStmts(stmts: readonly Stmt[], indent: number, combines: Rea
         out.push(`${pad}for ${s.var} < ${s.extent}${ann} {`, ...printStmts(s.body, indent + 2, combines), `${pad}}`);
         break;
       }
-      case 'store': out.push(`${pad}${s.buffer}[${printIndex(s.index)}] = ${printScalar(s.value)}`); break;
-      case 'let': out.push(`${pad}let ${s.name}: ${s.value.dtype} = ${printScalar(s.value)}`); break;
-      case 'acc': out.push(`${pad}acc ${s.name}: ${s.dtype} = ${printScalar(s.init)} (${s.combine})`); break;
+      case 'store': {
+        const lanes = lanesOf(s.value);
+        const at = `${s.buffer}[${printIndex(s.index)}]`;
+        out.push(`${pad}${lanes > 1 ? `vstore<${lanes}>(${at})` : at} = ${printScalar(s.value)}`);
+        break;
+      }
+      case 'let': out.push(`${pad}let ${s.name}: ${printType(s.value.dtype, lanesOf(s.value))} = ${printScalar(s.value)}`); break;
+      case 'acc': out.push(`${pad}acc ${s.name}: ${printType(s.dtype, s.lanes)} = ${printScalar(s.init)} (${s.combine})`); break;
       case 'accum': out.push(`${pad}${accumText(s.name, s.value, combines.get(s.name) ?? '?')}`); break;
       case 'guard': {
         const conds = s.bounds.map((b) => `0 <= ${printIndex(b.index)} < ${b.extent}`).join(', ');
@@ -147,7 +159,7 @@ export function printKernel(k: Kernel): string {
 
 /** The canonical text of a program. */
 export function printProgram(p: Program): string {
-  const lines = [`kiln.program @${p.name} {`];
+  const lines = [`kiln.program @${p.name}${p.target ? ` target(vectorBits=${p.target.vectorBits})` : ''} {`];
   for (const b of p.buffers) {
     const kind = b.aliasOf !== undefined ? `view %${b.aliasOf}` : b.packed ? `constant packed %${b.packed.from} ${JSON.stringify(b.packed.what)}` : b.kind;
     lines.push(`  buffer %${b.value}: ${b.dtype}[${b.count}] ${kind}`);

@@ -13,7 +13,7 @@
  * are floor division and modulo there.
  */
 import type { DType } from '../ir/dtype.ts';
-import type { Annotation, BinaryOp, Combine, Index, Kernel, Program, Scalar, Stmt, UnaryOp } from './kir.ts';
+import { type Annotation, type BinaryOp, type Combine, type Index, type Kernel, type Program, type Scalar, type Stmt, type UnaryOp, lanesOf } from './kir.ts';
 
 /** Where a loop sits, for descriptors that annotate differently inside a parallel region. */
 export interface LoopContext {
@@ -40,6 +40,16 @@ export interface Language {
   binary(op: BinaryOp, a: string, b: string, dtype: DType): string;
   select(cond: string, a: string, b: string, dtype: DType): string;
   cast(a: string, from: DType, to: DType): string;
+  /** The type of a vector of `lanes` elements of `dtype` (lanes > 1). */
+  vectorType(dtype: DType, lanes: number): string;
+  /** `lanes` consecutive elements of `buffer` from `index` (no alignment assumed). */
+  vectorLoad(buffer: string, index: string, dtype: DType, lanes: number): string;
+  /** Stores a vector at `index` of `buffer` (no alignment assumed). */
+  vectorStore(buffer: string, index: string, value: string, dtype: DType, lanes: number): string;
+  /** A vector of `lanes` copies of the scalar `a`. */
+  broadcast(a: string, dtype: DType, lanes: number): string;
+  /** Element `index` of the vector `a`. */
+  lane(a: string, index: string): string;
   /** An element of a buffer read as an index (a gather's indices). */
   indexLoad(buffer: string, index: string): string;
   /** Element `index` of a constant table of `dtype` values (an operand: parenthesised). */
@@ -50,10 +60,10 @@ export interface Language {
   kernelOpen(k: Kernel): string[];
   /** Lines that open a loop (pragmas, then the header ending with `{`). */
   loopOpen(v: string, extent: number, annotations: readonly Annotation[], ctx: LoopContext): string[];
-  /** An immutable local. */
-  letDecl(name: string, dtype: DType, value: string): string;
-  /** An accumulator. */
-  accDecl(name: string, dtype: DType, init: string): string;
+  /** An immutable local (a vector when lanes > 1). */
+  letDecl(name: string, dtype: DType, value: string, lanes: number): string;
+  /** An accumulator (a vector when lanes > 1). */
+  accDecl(name: string, dtype: DType, init: string, lanes: number): string;
   /** acc = combine(acc, value). */
   accumulate(name: string, combine: Combine, value: string, dtype: DType): string;
   store(buffer: string, index: string, value: string): string;
@@ -90,8 +100,10 @@ export function renderIndex(lang: Language, e: Index, outer = 0): string {
 export function renderScalar(lang: Language, e: Scalar): string {
   switch (e.k) {
     case 'lit': return lang.literal(e.value, e.dtype);
-    case 'load': return `${e.buffer}[${renderIndex(lang, e.index)}]`;
+    case 'load': return e.lanes && e.lanes > 1 ? lang.vectorLoad(e.buffer, renderIndex(lang, e.index), e.dtype, e.lanes) : `${e.buffer}[${renderIndex(lang, e.index)}]`;
     case 'ref': return e.name;
+    case 'broadcast': return lang.broadcast(renderScalar(lang, e.a), e.dtype, e.lanes);
+    case 'lane': return lang.lane(renderScalar(lang, e.a), renderIndex(lang, e.index));
     case 'index': return lang.cast(renderIndex(lang, e.index, 3), 'i64', e.dtype); // parenthesised: it is an operand
     case 'table': return lang.table(e.values, e.dtype, renderIndex(lang, e.index));
     case 'unary': return lang.unary(e.op, renderScalar(lang, e.a), e.a.dtype);
@@ -121,9 +133,13 @@ function renderStmts(lang: Language, stmts: readonly Stmt[], indent: number, ctx
         out.push(...renderStmts(lang, s.body, indent + 1, inner, accs), `${pad}}`);
         break;
       }
-      case 'store': out.push(pad + lang.store(s.buffer, renderIndex(lang, s.index), renderScalar(lang, s.value))); break;
-      case 'let': out.push(pad + lang.letDecl(s.name, s.value.dtype, renderScalar(lang, s.value))); break;
-      case 'acc': out.push(pad + lang.accDecl(s.name, s.dtype, renderScalar(lang, s.init))); break;
+      case 'store': {
+        const lanes = lanesOf(s.value), index = renderIndex(lang, s.index), value = renderScalar(lang, s.value);
+        out.push(pad + (lanes > 1 ? lang.vectorStore(s.buffer, index, value, s.value.dtype, lanes) : lang.store(s.buffer, index, value)));
+        break;
+      }
+      case 'let': out.push(pad + lang.letDecl(s.name, s.value.dtype, renderScalar(lang, s.value), lanesOf(s.value))); break;
+      case 'acc': out.push(pad + lang.accDecl(s.name, s.dtype, renderScalar(lang, s.init), s.lanes ?? 1)); break;
       case 'accum': {
         const a = accs.get(s.name)!;
         out.push(pad + lang.accumulate(s.name, a.combine, renderScalar(lang, s.value), a.dtype));

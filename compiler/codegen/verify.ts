@@ -12,6 +12,11 @@
  *   - `bounds`: an index whose range is statically known (interval arithmetic over loop extents, an
  *     expression an enclosing guard bounds counting as in its range; an indirect index is unknown)
  *     stays within [0, count) of its buffer;
+ *   - `lanes`: vector lanes are whole numbers >= 2; both operands of a binary op have the same lanes
+ *     and a lanewise op is add/sub/mul/div; unary ops, casts, selects, indices and broadcast operands
+ *     are scalars; a ref has its local's lanes; an accum's value has its accumulator's lanes (a vector
+ *     accumulator adds or multiplies); a `lane` index stays within its vector. A vector load or store
+ *     must keep all its lanes in bounds (the `bounds` rule over [index, index + lanes - 1]);
  *   - `annotation`: vectorize width > 0 divides the trip count unless the loop declares a tail; unroll
  *     factor > 0; tile sizes > 0; grid/block axis in 0..2; a barrier only in a kernel with a launch;
  *   - `parallel`: a parallel loop carries no dependency: every store inside it indexes with the loop
@@ -22,14 +27,14 @@
 import { KilnError } from '../errors.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import type { DType } from '../ir/dtype.ts';
-import { type BufferDecl, type Index, type Kernel, type Program, type Scalar, type Stmt, indexVars } from './kir.ts';
+import { type BufferDecl, type Index, type Kernel, type Program, type Scalar, type Stmt, indexVars, lanesOf } from './kir.ts';
 import { printIndex } from './print.ts';
 
 /** One broken rule. */
 export interface KernelIssue {
   readonly kernel: string;
   readonly node?: string;
-  readonly rule: 'scope' | 'buffer' | 'dtype' | 'bounds' | 'annotation' | 'parallel' | 'program';
+  readonly rule: 'scope' | 'buffer' | 'dtype' | 'lanes' | 'bounds' | 'annotation' | 'parallel' | 'program';
   readonly message: string;
 }
 
@@ -38,6 +43,8 @@ interface Scope {
   readonly vars: Map<string, number>;
   /** locals and accumulators → dtype */
   readonly locals: Map<string, DType>;
+  /** locals and accumulators → lanes (1 for a scalar) */
+  readonly lanes: Map<string, number>;
   /** accumulator name → depth of the loop nest where it is declared */
   readonly accDepth: Map<string, number>;
   /** index expressions an enclosing guard keeps in [0, extent), by printed text → extent */
@@ -112,40 +119,73 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
     if (!r || r[0] < 0 || r[1] >= length) fail('bounds', `${where}: table index ${printIndex(index)} spans ${r ? `[${r[0]}, ${r[1]}]` : 'an unknown range'}, outside [0, ${length})`);
   };
 
-  const checkBounds = (buffer: string, index: Index, s: Scope, where: string) => {
+  /** `span` elements from the index (a vector's lanes) must lie in the buffer. */
+  const checkBounds = (buffer: string, index: Index, s: Scope, where: string, span = 1) => {
     const b = buffers.get(buffer);
     const r = range(index, s);
-    if (b && r && (r[0] < 0 || r[1] >= b.count)) {
-      fail('bounds', `${where}: index ${printIndex(index)} of '${buffer}' spans [${r[0]}, ${r[1]}], outside [0, ${b.count})`);
+    if (b && r && (r[0] < 0 || r[1] + span - 1 >= b.count)) {
+      const what = span > 1 ? `${span} lanes from index` : 'index';
+      const verb = span > 1 ? 'span' : 'spans';
+      fail('bounds', `${where}: ${what} ${printIndex(index)} of '${buffer}' ${verb} [${r[0]}, ${r[1] + span - 1}], outside [0, ${b.count})`);
     }
+  };
+
+  const checkLanes = (lanes: number | undefined, where: string) => {
+    if (lanes !== undefined && !(Number.isInteger(lanes) && lanes >= 1)) fail('lanes', `${where}: lane count ${lanes} is not a positive whole number`);
+  };
+  const scalarOperand = (e: Scalar, what: string, where: string) => {
+    if (lanesOf(e) !== 1) fail('lanes', `${where}: ${what} of a ${lanesOf(e)}-lane vector (only add/sub/mul/div are lanewise)`);
   };
 
   const checkScalar = (e: Scalar, s: Scope, where: string): void => {
     switch (e.k) {
       case 'lit': return;
       case 'load': {
+        checkLanes(e.lanes, where);
         const b = buffers.get(e.buffer);
         if (!b) { fail('buffer', `${where}: load of undeclared buffer '${e.buffer}'`); return; }
         if (b.dtype !== e.dtype) fail('dtype', `${where}: load of ${b.dtype} buffer '${e.buffer}' typed ${e.dtype}`);
         checkIndex(e.index, s, where);
-        checkBounds(e.buffer, e.index, s, where);
+        checkBounds(e.buffer, e.index, s, where, e.lanes ?? 1);
         return;
       }
       case 'ref': {
         const t = s.locals.get(e.name);
         if (t === undefined) fail('scope', `${where}: '${e.name}' is not bound here`);
         else if (t !== e.dtype) fail('dtype', `${where}: '${e.name}' is ${t}, read as ${e.dtype}`);
+        else if ((s.lanes.get(e.name) ?? 1) !== (e.lanes ?? 1)) fail('lanes', `${where}: '${e.name}' has ${s.lanes.get(e.name) ?? 1} lane(s), read with ${e.lanes ?? 1}`);
+        return;
+      }
+      case 'broadcast':
+        checkScalar(e.a, s, where);
+        checkLanes(e.lanes, where);
+        scalarOperand(e.a, 'broadcast', where);
+        if (e.a.dtype !== e.dtype) fail('dtype', `${where}: broadcast of ${e.a.dtype} typed ${e.dtype}`);
+        return;
+      case 'lane': {
+        checkScalar(e.a, s, where);
+        checkIndex(e.index, s, where);
+        const n = lanesOf(e.a), r = range(e.index, s);
+        if (n < 2) fail('lanes', `${where}: lane of a scalar`);
+        else if (!r || r[0] < 0 || r[1] >= n) fail('lanes', `${where}: lane ${printIndex(e.index)} is not within [0, ${n})`);
+        if (e.a.dtype !== e.dtype) fail('dtype', `${where}: lane of ${e.a.dtype} typed ${e.dtype}`);
         return;
       }
       case 'index': checkIndex(e.index, s, where); return;
       case 'table': checkIndex(e.index, s, where); checkTable(e.values.length, e.index, s, where); return;
-      case 'unary': case 'cast': checkScalar(e.a, s, where); return;
-      case 'binary':
+      case 'unary': case 'cast': checkScalar(e.a, s, where); scalarOperand(e.a, e.k === 'cast' ? 'cast' : e.op, where); return;
+      case 'binary': {
         checkScalar(e.a, s, where); checkScalar(e.b, s, where);
         if (e.a.dtype !== e.b.dtype) fail('dtype', `${where}: ${e.op} of ${e.a.dtype} and ${e.b.dtype}`);
+        const la = lanesOf(e.a), lb = lanesOf(e.b);
+        if (la !== lb) fail('lanes', `${where}: ${e.op} of ${la} and ${lb} lane(s)`);
+        else if ((e.lanes ?? 1) !== la) fail('lanes', `${where}: ${e.op} of ${la}-lane operands declares ${e.lanes ?? 1} lane(s)`);
+        else if (la > 1 && !['add', 'sub', 'mul', 'div'].includes(e.op)) fail('lanes', `${where}: ${e.op} is not lanewise (only add/sub/mul/div are)`);
         return;
+      }
       case 'select':
         checkScalar(e.cond, s, where); checkScalar(e.a, s, where); checkScalar(e.b, s, where);
+        for (const x of [e.cond, e.a, e.b]) scalarOperand(x, 'select', where);
         if (e.cond.dtype !== 'bool') fail('dtype', `${where}: select condition is ${e.cond.dtype}, not bool`);
         if (e.a.dtype !== e.b.dtype || e.a.dtype !== e.dtype) fail('dtype', `${where}: select arms ${e.a.dtype} and ${e.b.dtype} (result ${e.dtype})`);
     }
@@ -181,7 +221,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
               par = { var: st.var, depth: depth + 1, reductions: a.reductions ?? [] };
             }
           }
-          const inner: Scope = { vars: new Map(s.vars).set(st.var, st.extent), locals: new Map(s.locals), accDepth: new Map(s.accDepth), guards: s.guards };
+          const inner: Scope = { vars: new Map(s.vars).set(st.var, st.extent), locals: new Map(s.locals), lanes: new Map(s.lanes), accDepth: new Map(s.accDepth), guards: s.guards };
           if (par) parallels.push(par);
           walk(st.body, inner, depth + 1);
           if (par) parallels.pop();
@@ -194,7 +234,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
           if (b.role === 'input' || b.role === 'constant') fail('buffer', `${where}: store to ${b.role} buffer '${st.buffer}'`);
           if (b.dtype !== st.value.dtype) fail('dtype', `${where}: stores a ${st.value.dtype} value into ${b.dtype} buffer '${st.buffer}'`);
           checkIndex(st.index, s, where);
-          checkBounds(st.buffer, st.index, s, where);
+          checkBounds(st.buffer, st.index, s, where, lanesOf(st.value));
           checkScalar(st.value, s, where);
           const used = indexVars(st.index);
           for (const p of parallels) {
@@ -207,12 +247,17 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
           if (s.vars.has(st.name)) fail('scope', `let ${st.name}: '${st.name}' is a loop variable`);
           bind(here, st.name, `let ${st.name}`);
           s.locals.set(st.name, st.value.dtype);
+          s.lanes.set(st.name, lanesOf(st.value));
           break;
         case 'acc':
           checkScalar(st.init, s, `acc ${st.name}`);
           if (st.init.dtype !== st.dtype) fail('dtype', `acc ${st.name}: initial value is ${st.init.dtype}, the accumulator ${st.dtype}`);
+          checkLanes(st.lanes, `acc ${st.name}`);
+          if (lanesOf(st.init) !== (st.lanes ?? 1)) fail('lanes', `acc ${st.name}: initial value has ${lanesOf(st.init)} lane(s), the accumulator ${st.lanes ?? 1}`);
+          if ((st.lanes ?? 1) > 1 && st.combine !== 'add' && st.combine !== 'mul') fail('lanes', `acc ${st.name}: a vector accumulator adds or multiplies, not ${st.combine}`);
           bind(here, st.name, `acc ${st.name}`);
           s.locals.set(st.name, st.dtype);
+          s.lanes.set(st.name, st.lanes ?? 1);
           s.accDepth.set(st.name, depth);
           break;
         case 'accum': {
@@ -221,6 +266,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
           const d = s.accDepth.get(st.name);
           if (d === undefined) { fail('scope', `${where}: '${st.name}' is not an accumulator bound here`); break; }
           if (s.locals.get(st.name) !== st.value.dtype) fail('dtype', `${where}: value is ${st.value.dtype}, the accumulator ${s.locals.get(st.name)}`);
+          if (lanesOf(st.value) !== (s.lanes.get(st.name) ?? 1)) fail('lanes', `${where}: value has ${lanesOf(st.value)} lane(s), the accumulator ${s.lanes.get(st.name) ?? 1}`);
           for (const p of parallels) {
             if (d < p.depth && !p.reductions.includes(st.name)) {
               fail('parallel', `${where}: parallel loop ${p.var} updates accumulator '${st.name}' declared outside it without declaring it as a reduction`);
@@ -235,7 +281,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
             if (!(Number.isInteger(b.extent) && b.extent >= 0)) fail('annotation', `guard: extent ${b.extent} is not a count`);
             guards.set(printIndex(b.index), b.extent);
           }
-          walk(st.body, { vars: s.vars, locals: new Map(s.locals), accDepth: s.accDepth, guards }, depth);
+          walk(st.body, { vars: s.vars, locals: new Map(s.locals), lanes: new Map(s.lanes), accDepth: s.accDepth, guards }, depth);
           break;
         }
         case 'barrier':
@@ -243,7 +289,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
       }
     }
   };
-  walk(k.body, { vars: new Map(), locals: new Map(), accDepth: new Map(), guards: new Map() }, 0);
+  walk(k.body, { vars: new Map(), locals: new Map(), lanes: new Map(), accDepth: new Map(), guards: new Map() }, 0);
   return issues;
 }
 

@@ -2,7 +2,8 @@
  * The golden-test format for kernel lowering (`test/codegen/*.kir`): the pass golden format
  * (test/passes/golden.ts: `// RUN:`, `// -----` cases, one kiln.graph each) with RUN naming the
  * stages: `// RUN: lower` lowers the graph as written, `// RUN: <pipeline> | lower` runs a pass
- * pipeline first (e.g. `fuse-elementwise | lower`).
+ * pipeline first (e.g. `fuse-elementwise | lower`); `lower(vectorBits=256)` lowers for a target with
+ * vectors of that width (the templates: gemm.kir), plain `lower` for none.
  *
  * Each case lowers its graph (compiler/codegen/lower) and checks:
  *   - `CHECK` lines against the printed kernel IR program (compiler/codegen/print.ts);
@@ -29,23 +30,24 @@ export function goldenCases(dir: string): GoldenCase[] {
   return passCases(dir);
 }
 
-/** Splits a RUN text into the pass pipeline before lowering ('' for none). */
-export function runStages(run: string, where: string): string {
+/** Splits a RUN text into the pass pipeline before lowering ('' for none) and the target's vector bits (0: none). */
+export function runStages(run: string, where: string): { pipeline: string; vectorBits: number } {
   const parts = run.split('|').map((s) => s.trim());
-  if (parts[parts.length - 1] !== 'lower' || parts.length > 2) throw new Error(`${where}: RUN must be 'lower' or '<pipeline> | lower', got '${run}'`);
-  return parts.length === 2 ? parts[0] : '';
+  const m = /^lower(?:\(vectorBits=(\d+)\))?$/.exec(parts[parts.length - 1]);
+  if (!m || parts.length > 2) throw new Error(`${where}: RUN must be 'lower', 'lower(vectorBits=N)' or '<pipeline> | lower', got '${run}'`);
+  return { pipeline: parts.length === 2 ? parts[0] : '', vectorBits: m[1] ? Number(m[1]) : 0 };
 }
 
 /** Runs one case; throws an Error naming file and line when it fails. */
 export function runCodegenCase(c: GoldenCase): void {
   const where = `${c.file}:${c.line}: ${c.name}`;
-  const pipeline = runStages(c.pipeline, where);
+  const { pipeline, vectorBits } = runStages(c.pipeline, where);
   let graph = parseGraph(c.text, { file: c.file });
   if (pipeline) {
     const results = new PassManager({ target: c.target, verify: true, numericCheck: false }).run(graph, pipeline);
     if (results.length) graph = results[results.length - 1].graph;
   }
-  const { program, unsupported } = lowerGraph(graph);
+  const { program, unsupported } = lowerGraph(graph, { target: { vectorBits } });
   const printed = printProgram(program);
   const source = renderProgram(C, program);
   const unsupportedText = unsupported.map((u) => `%${u.node} ${u.op}: ${u.reason}`).join('\n') + '\n';

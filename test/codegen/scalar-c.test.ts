@@ -149,7 +149,7 @@ test('every table entry renders to C that agrees with the JS evaluator', () => {
   // operands pass through a volatile (v_<dtype>) so the compiler cannot fold a call on constants
   const main = cases.flatMap((c) => c.rows.map((row) => print(c, `${c.name}(${row.flatMap((v, k) => (v === undefined ? [] : [`v_${c.dtypes[k]}(${cValue(v, c.dtypes[k]!)})`])).join(', ')})`)));
   const opaque = TYPES.map((d) => `static ${C_TYPE(d)} v_${d}(${C_TYPE(d)} x) { volatile ${C_TYPE(d)} v = x; return v; }`);
-  const src = ['#include <math.h>', '#include <stdint.h>', '#include <stdio.h>', ...opaque, ...fns,
+  const src = [...C.fileHeader({ name: 'scalar', buffers: [], kernels: [], calls: [] }), '#include <stdio.h>', ...opaque, ...fns,
     'int main(void) {', ...main.map((l) => `  ${l}`), '  return 0;', '}', ''].join('\n');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-scalar-c-'));
   try {

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { KilnError } from '../../compiler/errors.ts';
 import {
   type Annotation, type BufferDecl, type Kernel, type Program, type Stmt,
-  binary, iadd, ic, imul, iv, lit, load, loop, ref,
+  binary, broadcast, iadd, ic, imul, iv, lane, lit, load, loop, ref, unary, vload, vref,
 } from '../../compiler/codegen/kir.ts';
 import { kernelIssues, programIssues, verifyKernel } from '../../compiler/codegen/verify.ts';
 import { printKernel, printProgram } from '../../compiler/codegen/print.ts';
@@ -152,6 +152,58 @@ test('printer and C: schedule annotations and GPU notions', () => {
   assert.match(src, 'for (int64_t i = 0; i < 4; i++) { /* tile(2, 2) */');
   assert.match(src, '#pragma GCC unroll 3\n    for (int64_t j = 0; j < 3; j++) {');
   const cc = compileC(src, 'annotations');
+  if (cc) assert.ok(cc.ok, cc.log);
+});
+
+/** A 4-lane kernel: out0[i*4 .. i*4+3] = 2 * sum_j in0[j*4 ..] (vector accumulator), then one lane scalar. */
+function vectorKernel(over: { accum?: Stmt; store?: Stmt; extra?: Stmt[]; combine?: 'add' | 'max' } = {}): Kernel {
+  return kernel([loop('i', 1, [
+    { k: 'acc', name: 'v', dtype: 'f32', combine: over.combine ?? 'add', init: broadcast(lit(0, 'f32'), 4), lanes: 4 },
+    loop('j', 3, [
+      { k: 'let', name: 'x', value: vload('in0', imul(iv('j'), ic(4)), 'f32', 4) },
+      over.accum ?? { k: 'accum', name: 'v', value: binary('mul', broadcast(lit(2, 'f32'), 4), vref('x', 'f32', 4)) },
+    ]),
+    over.store ?? { k: 'store', buffer: 'out0', index: imul(iv('i'), ic(4)), value: vref('v', 'f32', 4) },
+    ...(over.extra ?? []),
+  ], [{ kind: 'parallel' }])]);
+}
+
+test('lanes: a vector kernel is valid; lane counts must agree and stay in range', () => {
+  const ok = vectorKernel({ extra: [{ k: 'store', buffer: 'out0', index: iv('i'), value: lane(vref('v', 'f32', 4), ic(3)) }] });
+  assert.equal(kernelIssues(ok), []);
+  fails(vectorKernel({ accum: { k: 'accum', name: 'v', value: binary('mul', lit(2, 'f32'), vref('x', 'f32', 4)) } }), 'lanes', 'mul of 1 and 4 lane(s)');
+  fails(vectorKernel({ accum: { k: 'accum', name: 'v', value: binary('max', vref('x', 'f32', 4), vref('x', 'f32', 4)) } }), 'lanes', 'max is not lanewise');
+  fails(vectorKernel({ accum: { k: 'accum', name: 'v', value: load('in0', iv('j'), 'f32') } }), 'lanes', 'value has 1 lane(s), the accumulator 4');
+  fails(vectorKernel({ combine: 'max' }), 'lanes', 'a vector accumulator adds or multiplies, not max');
+  fails(vectorKernel({ accum: { k: 'accum', name: 'v', value: vref('x', 'f32', 8) } }), 'lanes', "'x' has 4 lane(s), read with 8");
+  fails(vectorKernel({ extra: [{ k: 'store', buffer: 'out0', index: iv('i'), value: lane(vref('v', 'f32', 4), ic(4)) }] }), 'lanes', 'lane 4 is not within [0, 4)');
+  fails(vectorKernel({ extra: [{ k: 'store', buffer: 'out0', index: iv('i'), value: unary('exp', vref('v', 'f32', 4)) }] }), 'lanes', 'exp of a 4-lane vector');
+  fails(vectorKernel({ extra: [{ k: 'store', buffer: 'out0', index: iv('i'), value: broadcast(vref('v', 'f32', 4), 4) }] }), 'lanes', 'broadcast of a 4-lane vector');
+});
+
+test('bounds: every lane of a vector load or store must lie in its buffer', () => {
+  // out0 has 4 elements: a 4-lane store at 1 reaches element 4
+  fails(vectorKernel({ store: { k: 'store', buffer: 'out0', index: iadd(iv('i'), ic(1)), value: vref('v', 'f32', 4) } }), 'bounds', "4 lanes from index i + 1 of 'out0' span [1, 4], outside [0, 4)");
+  // in0 has 12 elements: rows j*4 of 4 lanes fit, j*4 + 1 does not
+  const past = vectorKernel({ accum: { k: 'accum', name: 'v', value: vload('in0', iadd(imul(iv('j'), ic(4)), ic(1)), 'f32', 4) } });
+  fails(past, 'bounds', "4 lanes from index j * 4 + 1 of 'in0' span [1, 12], outside [0, 12)");
+});
+
+test('printer and C: vector types, loads, stores, broadcasts and lanes', () => {
+  const k = vectorKernel({ extra: [{ k: 'store', buffer: 'out0', index: iv('i'), value: lane(vref('v', 'f32', 4), ic(3)) }] });
+  const text = printKernel(k);
+  assert.match(text, 'acc v: f32x4 = bcast<4>(0) (add)');
+  assert.match(text, 'let x: f32x4 = vload<4>(in0[j * 4])');
+  assert.match(text, 'v += mul(bcast<4>(2), x)');
+  assert.match(text, 'vstore<4>(out0[i * 4]) = v');
+  assert.match(text, 'out0[i] = lane(v, 3)');
+  const src = renderProgram(C, { name: 'vec', kernels: [k], buffers: [{ value: 'x', dtype: 'f32', count: 12, kind: 'input' }, { value: 'y', dtype: 'f32', count: 4, kind: 'output' }], calls: [{ kernel: 'k0_test', args: ['x', 'y'] }] });
+  assert.match(src, 'typedef float kiln_f32x4 __attribute__((vector_size(16), aligned(4), may_alias));');
+  assert.match(src, 'kiln_f32x4 v = ((kiln_f32x4){0} + 0.0f);');
+  assert.match(src, 'const kiln_f32x4 x = (*(const kiln_f32x4 *)&in0[j * 4]);');
+  assert.match(src, '*(kiln_f32x4 *)&out0[i * 4] = v;');
+  assert.match(src, 'out0[i] = v[3];');
+  const cc = compileC(src, 'vectors');
   if (cc) assert.ok(cc.ok, cc.log);
 });
 

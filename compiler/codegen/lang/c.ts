@@ -4,8 +4,11 @@
  * - Types: f32 float, f64 double, f16 _Float16 (storage only: kernels compute it in f32, widen.ts; GCC 12+
  *   and Clang 15+ on x86-64 and AArch64), intN_t/uintN_t, bool as uint8_t (0/1); index type int64_t.
  *   bf16, float8, float4 and sub-byte integers are storage only, converted by header helpers (c-narrow.ts).
- * - Math: the float or double libm function by the operand dtype (expf/exp, expm1f, log1pf, erff/erf,
- *   rintf for the half-to-even `round`, powf, fmodf); the semantics are the scalar-op table's
+ * - Math: the float or double libm function by the operand dtype (expf/exp, expm1f, log1pf, erf,
+ *   rintf for the half-to-even `round`, powf, fmodf), except f32 `erf`: `kiln_erff`, a rational
+ *   approximation (Eigen's generic_fast_erf_float: x·P(x²)/Q(x²) on x clamped to [-4, 4]; |error| <
+ *   1e-7, measured against the exact erf, NaN kept) that is plain arithmetic, so a loop of GELU
+ *   epilogues vectorises where a libm call per element would not; the semantics are the scalar-op table's
  *   (compiler/ops/scalar-expr.ts): max/min as conditionals that propagate NaN and keep a on ties
  *   (fmaxf/fminf would drop NaN), float sign keeps NaN and -0, isnan as a != a (no -ffast-math),
  *   round_f16 as a round trip through _Float16; integer max/min/abs/sign as conditionals; signed
@@ -20,13 +23,19 @@
  *   compiler's vectoriser handles the tail; not on a loop that is also omp parallel, where GCC allows no
  *   pragma in between), `unroll(n)` gets `#pragma GCC unroll n`, `tile` and the
  *   GPU mappings are comments (a CPU target runs the loop as written).
+ * - Vector lanes: GCC/Clang vector extensions, one typedef per (dtype, lanes) the program uses,
+ *   `typedef float kiln_f32x16 __attribute__((vector_size(64), aligned(4), may_alias))`: element
+ *   alignment makes a vector load or store through a cast pointer an unaligned access, may_alias lets it
+ *   read a float buffer; lanewise + - * / are C operators on those types, a broadcast is `{0} + x`
+ *   (GCC converts the scalar operand), a lane is `v[i]`. The multiply-add of `acc += a * b` becomes an
+ *   FMA under GCC's default -ffp-contract=fast (GNU C mode); no intrinsics are needed.
  * - Entry: `void kiln_run(void *const *buffers)` calls the kernels in order; `buffers[i]` is the i-th
  *   non-view program buffer (the order is listed in a comment and in `kiln_buffer_count`); a view
  *   uses its root's slot. A GPU barrier has no C form (a kernel with one does not render to C).
  */
 import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import type { Annotation, BinaryOp, Combine, Kernel, Program, UnaryOp } from '../kir.ts';
+import { type Annotation, type BinaryOp, type Combine, type Kernel, type Program, type UnaryOp, vectorTypes } from '../kir.ts';
 import type { Language, LoopContext } from '../render.ts';
 import { NARROW_C_TYPES, narrowCast, narrowHelpers, narrowLiteral } from './c-narrow.ts';
 
@@ -44,6 +53,34 @@ function type(dtype: DType): string {
 const isFloat = (d: DType) => dtypeInfo(d).isFloat;
 /** libm name for a float dtype: expf for f32, exp for f64. */
 const libm = (name: string, d: DType) => (d === 'f32' ? `${name}f` : name);
+
+/** f32 erf as arithmetic (see the module header); compare-and-select clamps keep NaN. */
+const ERFF = [
+  'static inline float kiln_erff(float a) {',
+  '  const float x = a > 4.0f ? 4.0f : a < -4.0f ? -4.0f : a, x2 = x * x;',
+  '  float p = -2.72614225801306e-10f;',
+  '  p = p * x2 + 2.77068142495902e-08f; p = p * x2 - 2.10102402082508e-06f; p = p * x2 - 5.69250639462346e-05f;',
+  '  p = p * x2 - 7.34990630326855e-04f; p = p * x2 - 2.95459980854025e-03f; p = p * x2 - 1.60960333262415e-02f;',
+  '  float q = -1.45660718464996e-05f;',
+  '  q = q * x2 - 2.13374055278905e-04f; q = q * x2 - 1.68282697438203e-03f; q = q * x2 - 7.37332916720468e-03f;',
+  '  q = q * x2 - 1.42647390514189e-02f;',
+  '  return x * p / q;',
+  '}',
+];
+
+/** The C name of a vector type. */
+function vectorType(dtype: DType, lanes: number): string {
+  type(dtype);
+  if (dtype === 'bool' || dtype === 'f16') throw new Error(`the C target has no vectors of ${dtype}`);
+  return `kiln_${dtype}x${lanes}`;
+}
+
+/** The typedef of one vector type. */
+function vectorTypedef(dtype: DType, lanes: number): string {
+  const bytes = dtypeInfo(dtype).bits / 8;
+  if (lanes & (lanes - 1)) throw new Error(`the C target has no ${lanes}-lane vectors (a power of two is needed)`);
+  return `typedef ${type(dtype)} ${vectorType(dtype, lanes)} __attribute__((vector_size(${bytes * lanes}), aligned(${bytes}), may_alias));`;
+}
 
 function literal(value: number | boolean, dtype: DType): string {
   const narrow = narrowLiteral(value, dtype);
@@ -77,6 +114,8 @@ function unary(op: UnaryOp, a: string, d: DType): string {
     case 'floor': case 'ceil': return f ? `${libm(op, d)}(${a})` : a;
     case 'isnan': return f ? `(${a} != ${a})` : '0';
     case 'round_f16': return `((${type(d)})(_Float16)${a})`;
+    case 'erf': if (d === 'f32') return `kiln_erff(${a})`;
+    // falls through
     default:
       if (!f) throw new Error(`the C target has no integer ${op}`);
       return `${libm(op, d)}(${a})`;
@@ -186,6 +225,11 @@ export const C: Language = {
   binary,
   select: (c, a, b) => `(${c} ? ${a} : ${b})`,
   cast,
+  vectorType,
+  vectorLoad: (buffer, index, d, lanes) => `(*(const ${vectorType(d, lanes)} *)&${buffer}[${index}])`,
+  vectorStore: (buffer, index, value, d, lanes) => `*(${vectorType(d, lanes)} *)&${buffer}[${index}] = ${value};`,
+  broadcast: (a, d, lanes) => `((${vectorType(d, lanes)}){0} + ${a})`,
+  lane: (a, index) => `${a}[${index}]`,
   indexLoad: (buffer, index) => `((int64_t)${buffer}[${index}])`,
   // a static const array in a GNU statement expression (GCC, Clang): in read-only data, made once
   table: (values, d, index) => `({ static const ${type(d)} t_[${Math.max(values.length, 1)}] = {${values.map((v) => literal(v, d)).join(', ')}}; t_[${index}]; })`,
@@ -193,11 +237,13 @@ export const C: Language = {
     `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s); generated, do not edit */`,
     '#include <math.h>', '#include <stdint.h>',
     ...narrowHelpers(new Set(p.kernels.flatMap((k) => k.params.map((x) => x.dtype)))),
+    ...ERFF,
+    ...vectorTypes(p).map((t) => vectorTypedef(t.dtype, t.lanes)),
   ],
   kernelOpen,
   loopOpen,
-  letDecl: (name, d, value) => `const ${type(d)} ${name} = ${value};`,
-  accDecl: (name, d, init) => `${type(d)} ${name} = ${init};`,
+  letDecl: (name, d, value, lanes) => `const ${lanes > 1 ? vectorType(d, lanes) : type(d)} ${name} = ${value};`,
+  accDecl: (name, d, init, lanes) => `${lanes > 1 ? vectorType(d, lanes) : type(d)} ${name} = ${init};`,
   accumulate,
   store: (buffer, index, value) => `${buffer}[${index}] = ${value};`,
   guardOpen: (bounds) => `if (${bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ')}) {`,

@@ -35,9 +35,23 @@ export interface Operand {
   readonly folded?: Tensor;
 }
 
+/**
+ * What a lowering targets: the vector width of the machine (a CPU's widest float registers: 512 for
+ * AVX-512, 256 for AVX2, 128 for SSE/NEON; a GPU descriptor's vec4). 0 means no vector templates: the
+ * plain loop nests every target runs.
+ */
+export interface LowerTarget {
+  readonly vectorBits: number;
+}
+
+/** The target of a lowering without one: plain loop nests. */
+export const PLAIN_TARGET: LowerTarget = { vectorBits: 0 };
+
 /** The node being lowered. */
 export interface LowerNode {
   readonly node: Node;
+  /** What the kernel is lowered for (templates read the vector width from it). */
+  readonly target: LowerTarget;
   /** Inputs by position; undefined for an omitted optional input. */
   readonly inputs: readonly (Operand | undefined)[];
   readonly outputs: readonly Operand[];
@@ -139,12 +153,12 @@ export function loweredOps(): string[] {
 
 /** Builds the LowerNode view of a node; `tuning` gives tuned choices and collects the Tunables made. */
 export function lowerNode(node: Node, inputs: readonly (Operand | undefined)[], outputs: readonly Operand[],
-  tuning: { readonly choices?: TuningChoices; readonly made?: Tunable[] } = {}): LowerNode {
+  tuning: { readonly choices?: TuningChoices; readonly made?: Tunable[] } = {}, target: LowerTarget = PLAIN_TARGET): LowerNode {
   let n = 0;
   let parsed: unknown;
   let done = false;
   return {
-    node, inputs, outputs, attrs: new AttrReader(node.attrs),
+    node, inputs, outputs, target, attrs: new AttrReader(node.attrs),
     parsed<A>(): A {
       if (!done) {
         const def = findOp(node.op);

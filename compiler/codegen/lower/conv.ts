@@ -1,8 +1,12 @@
 /**
  * Lowering of window ops: Conv and the fused kiln.conv (direct convolution, NCHW, any spatial rank,
  * groups, strides, dilations, explicit or auto pads, per-channel bias, epilogue) and the pooling ops
- * (MaxPool, AveragePool with count_include_pad, GlobalAveragePool, GlobalMaxPool). Naive loop nests:
- * the packed / implicit-GEMM / Winograd templates are issue 10 part B.
+ * (MaxPool, AveragePool with count_include_pad, GlobalAveragePool, GlobalMaxPool). Naive loop nests,
+ * except that on a target with vectors an f32 convolution with group 1 is a GEMM on the template
+ * (gemm.ts): C[img] = W [Cout, Cin·KH·KW] · im2col(X[img]) [Cin·KH·KW, OH·OW], NCHW in and out, the
+ * weights read in place as A (already row-major in k), the im2col columns packed per call straight
+ * into the template's B panels (scratch; zero in the padding; a 1x1 stride-1 unpadded convolution
+ * packs X itself), bias and epilogue on the accumulators.
  *
  * Convolution: one loop per output dim (the first with more than one iteration parallel), then an
  * accumulator over input channels of the group and kernel positions; the input position of a spatial
@@ -11,10 +15,11 @@
  * count_include_pad counts the terms it adds). Geometry comes from compiler/ops/window.ts, the same
  * rules the reference kernels and shape inference use.
  */
-import { type GuardBound, type Index, type Scalar, type Stmt, binary, cast, iadd, ic, idiv, imul, iv, lit, load, loop, ref, select, unary } from '../kir.ts';
+import { type GuardBound, type Index, type Scalar, type Stmt, binary, cast, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref, select, unary } from '../kir.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import { type LowerNode, type Lowered, LowerUnsupported, flatIndex, input, loopNest } from './context.ts';
-import { epilogue } from './epilogue.ts';
+import { type LowerNode, type Lowered, type Operand, LowerUnsupported, flatIndex, input, loopNest } from './context.ts';
+import { epilogue, hasEpilogue } from './epilogue.ts';
+import { type GemmSpec, gemmLanes, lowerGemm } from './gemm.ts';
 import { floatOnly } from './matmul.ts';
 import { readConvAttrs } from '../../ops/conv.ts';
 import { type Geometry, type WindowAttrs, readWindowAttrs, resolveGeometry } from '../../ops/window.ts';
@@ -43,6 +48,10 @@ export function lowerConv(n: LowerNode): Lowered {
   const [, C] = x.shape, M = w.shape[0], Cg = w.shape[1];
   const mPerGroup = M / a.group;
   if (Cg * a.group !== C || !Number.isInteger(mPerGroup)) throw new LowerUnsupported(`Conv groups ${a.group} do not divide channels ${C} / ${M}`);
+  const L = gemmLanes(n, out.dtype);
+  if (a.group === 1 && L && [x, w, ...(b ? [b] : [])].every((o) => o.dtype === 'f32') && out.count > 0) {
+    return lowerGemm(n, convGemmSpec(n, g, x, w, b, out), L);
+  }
   const body = loopNest(n, out.shape, (idx) => {
     const acc = n.fresh('acc'), cv = n.fresh('c');
     const kv = g.kernel.map(() => n.fresh('k'));
@@ -64,6 +73,67 @@ export function lowerConv(n: LowerNode): Lowered {
     ];
   });
   return { kind: 'kernel', body };
+}
+
+/** A group-1 convolution as the template's GEMM (see the module header). */
+function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Operand | undefined, out: Operand): GemmSpec {
+  const [images, C] = x.shape, M = w.shape[0];
+  const N = g.output.reduce((p, d) => p * d, 1);
+  const taps = g.kernel.reduce((p, d) => p * d, 1);
+  const K = C * taps;
+  const inSize = g.input.reduce((p, d) => p * d, 1);
+  if (x.count !== images * C * inSize) throw new LowerUnsupported(`Conv input [${x.shape.join(',')}] does not match its geometry`);
+  const pointwise = taps === 1 && g.strides.every((s) => s === 1) && g.padBegin.every((p) => p === 0) && N === inSize;
+  const outIndex = (bt: readonly Index[], i: Index, j: Index) => iadd(iadd(imul(bt[0], ic(M * N)), imul(i, ic(N))), j);
+  // a padded convolution first copies each input channel into a zero-bordered scratch plane (sc1), so
+  // the im2col reads need no bounds checks: plane dims cover every window position read
+  const padded = g.padBegin.some((p) => p > 0) || g.output.some((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] >= g.input[s]);
+  const plane = g.output.map((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] + 1);
+  const planeSize = plane.reduce((p, d) => p * d, 1);
+  const copied = g.input.map((d, s) => Math.max(0, Math.min(d, plane[s] - g.padBegin[s])));
+  return {
+    M, N, K, dtype: out.dtype, batch: [images], out: out.name, outIndex,
+    a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
+    // constant weights are packed once into the template's row blocks
+    ...(w.value?.data instanceof Float32Array ? { aConstant: { from: 1, at: ((d: Float32Array) => (i: number, k: number) => d[i * K + k])(w.value.data) } } : {}),
+    // a pointwise convolution's B is X[img] itself, [Cin, H·W] row-major: read in place
+    b: pointwise ? { kind: 'inPlace', buffer: x.name, kStride: N, base: (bt) => imul(bt[0], ic(C * N)), what: 'X' } : {
+      kind: 'runtime', what: 'im2col rows', outer: C, rows: taps, layout: 'rows',
+      // per input channel (in parallel): kernel taps, then output positions (contiguous in X at stride 1)
+      ...(padded ? { scratch: [{ name: 'sc1', dtype: x.dtype, count: C * planeSize, what: 'zero-padded input planes' }] } : {}),
+      pack: (bt, ci, w) => {
+        const img = imul(bt[0], ic(C * inSize));
+        const stmts: Stmt[] = [];
+        if (padded) {
+          // zero the plane, then copy the channel into its interior (both contiguous loops)
+          const zv = n.fresh('z'), hv = g.input.map(() => n.fresh('h'));
+          stmts.push(loop(zv, planeSize, [{ k: 'store', buffer: 'sc1', index: iadd(imul(ci, ic(planeSize)), iv(zv)), value: lit(0, x.dtype) }]));
+          let copy: Stmt[] = [{
+            k: 'store', buffer: 'sc1',
+            index: iadd(imul(ci, ic(planeSize)), flatIndex(plane, hv.map((h, s) => iadd(iv(h), ic(g.padBegin[s]))))),
+            value: load(x.name, iadd(iadd(img, imul(ci, ic(inSize))), flatIndex(g.input, hv.map(iv))), x.dtype),
+          }];
+          for (let s = hv.length - 1; s >= 0; s--) copy = [loop(hv[s], copied[s], copy)];
+          stmts.push(...copy);
+        }
+        const kv = g.kernel.map(() => n.fresh('q')), ov = g.output.map(() => n.fresh('o'));
+        const k = iadd(imul(ci, ic(taps)), flatIndex(g.kernel, kv.map(iv)));
+        const j = flatIndex(g.output, ov.map(iv));
+        const at = ov.map((o, s) => iadd(imul(iv(o), ic(g.strides[s])), imul(iv(kv[s]), ic(g.dilations[s]))));
+        const value = padded
+          ? load('sc1', iadd(imul(ci, ic(planeSize)), flatIndex(plane, at)), x.dtype)
+          : load(x.name, iadd(iadd(img, imul(ci, ic(inSize))), flatIndex(g.input, at)), x.dtype);
+        let inner: Stmt[] = [w.write(k, j, value)];
+        for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], g.output[s], inner)];
+        for (let s = kv.length - 1; s >= 0; s--) inner = [loop(kv[s], g.kernel[s], inner)];
+        return [...stmts, ...inner];
+      },
+    },
+    ...(b || hasEpilogue(n) ? {
+      finish: (bt: readonly Index[], i: Index, j: Index, acc: ReturnType<typeof ref>) =>
+        epilogue(n, b ? binary('add', acc, load(b.name, i, b.dtype)) : acc, outIndex(bt, i, j)),
+    } : {}),
+  };
 }
 
 /**

@@ -10,6 +10,11 @@ import { STEP_OPS, readEpilogue } from '../../ops/epilogue.ts';
 import { type LowerNode, input } from './context.ts';
 import { scalarOp } from './scalar.ts';
 
+/** True when the node is a fused op with at least one epilogue step. */
+export function hasEpilogue(n: LowerNode): boolean {
+  return n.node.op.startsWith('kiln.') && readEpilogue(n.attrs).steps.length > 0;
+}
+
 /**
  * The epilogue of a fused node as statements: the value before the steps, then one local per step
  * (so no step's expression is repeated), ending in the value to store. The residual is loaded at

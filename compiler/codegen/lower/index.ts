@@ -22,7 +22,7 @@ import { KilnError } from '../../errors.ts';
 import type { Unsupported } from '../../runtime/backend.ts';
 import type { BufferDecl, Call, Index, Kernel, Program, ProgramBuffer, Scalar, Stmt } from '../kir.ts';
 import { verifyKernel, verifyProgram } from '../verify.ts';
-import { type Operand, type Tunable, type TuningChoices, LowerUnsupported, findLowering, lowerNode } from './context.ts';
+import { type LowerTarget, type Operand, type Tunable, type TuningChoices, LowerUnsupported, PLAIN_TARGET, findLowering, lowerNode } from './context.ts';
 import { widenHalf } from './widen.ts';
 
 /** The result of lowering a graph. */
@@ -41,6 +41,8 @@ export interface LowerOptions {
   readonly order?: readonly string[];
   /** Tuned schedule choices (`${template}|${key}` → candidate index); default: every lowering's default. */
   readonly choices?: TuningChoices;
+  /** What to lower for (the vector width templates use); default PLAIN_TARGET, plain loop nests. */
+  readonly target?: LowerTarget;
 }
 
 const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
@@ -48,6 +50,7 @@ const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
 /** Lowers a graph with concrete shapes to a kernel program. */
 export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgram {
   requireStaticShapes(graph, 'kernel lowering', { values: true });
+  const target = opts.target ?? PLAIN_TARGET;
   const types = valueTypes(graph);
   // values known before running (constants, and small values inference folds: shape arithmetic), so a
   // lowering can read Slice starts or Pad pads computed by nodes; the nodes themselves still run
@@ -99,7 +102,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
     let lowered;
     try {
       const made: Tunable[] = [];
-      lowered = lowering(lowerNode(node, ins, outs, { choices: opts.choices, made }));
+      lowered = lowering(lowerNode(node, ins, outs, { choices: opts.choices, made }, target));
       tunables.push(...made);
     } catch (e) {
       if (e instanceof LowerUnsupported) { fail(e.message); continue; }
@@ -151,7 +154,10 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
   }
   // graph outputs that are graph inputs or constants need no kernel but must be buffers
   for (const o of graph.outputs) if (!buffers.has(o)) addBuffer(o, inputs.has(o) ? 'input' : constants.has(o) ? 'constant' : 'intermediate');
-  const program: Program = { name: sanitize(graph.name), buffers: [...buffers.values()], kernels, calls };
+  const program: Program = {
+    name: sanitize(graph.name), buffers: [...buffers.values()], kernels, calls,
+    ...(target.vectorBits > 0 ? { target: { vectorBits: target.vectorBits } } : {}),
+  };
   if (!unsupported.length) verifyProgram(program);
   return { program, unsupported, tunables };
 }
@@ -165,7 +171,8 @@ function buffersRead(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<
     switch (e.k) {
       case 'load': out.add(e.buffer); idx(e.index); return;
       case 'index': case 'table': idx(e.index); return;
-      case 'unary': case 'cast': sc(e.a); return;
+      case 'unary': case 'cast': case 'broadcast': sc(e.a); return;
+      case 'lane': sc(e.a); idx(e.index); return;
       case 'binary': sc(e.a); sc(e.b); return;
       case 'select': sc(e.cond); sc(e.a); sc(e.b); return;
       default:

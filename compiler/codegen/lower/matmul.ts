@@ -1,6 +1,8 @@
 /**
- * Lowering of MatMul, Gemm and the fused kiln.matmul / kiln.gemm (bias, epilogue, residual): naive
- * loop nests (the tiled, packed, register-blocked templates are issue 10 part B).
+ * Lowering of MatMul, Gemm and the fused kiln.matmul / kiln.gemm (bias, epilogue, residual). On a
+ * target with vectors and f32 operands they run on the GEMM template (gemm.ts: packed panels, a
+ * register-blocked micro-kernel, a constant B packed once at lowering time); otherwise as the naive
+ * loop nests below, which every target runs.
  *
  * MatMul follows numpy: A [..., M, K] · B [..., K, N] with broadcast batch dims; a 1-D A is [1, K]
  * and a 1-D B is [K, 1] (those unit dims are dropped from the output, which changes no flat index).
@@ -9,11 +11,18 @@
  * broadcast to [M, N]. The epilogue (epilogue.ts: relu, clip, sigmoid, hardswish, gelu, gelu_tanh,
  * add of the residual) runs on the accumulated value before the one store.
  */
-import { type Scalar, type Stmt, binary, ic, iv, lit, load, loop, ref } from '../kir.ts';
+import { type Index, type Scalar, type Stmt, binary, iadd, ic, imul, iv, lit, load, loop, ref } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcastIndex, flatIndex, input, loopNest } from './context.ts';
 import { checkDType } from './scalar.ts';
-import { epilogue } from './epilogue.ts';
+import { epilogue, hasEpilogue } from './epilogue.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
+import { type GemmB, type GemmSpec, gemmLanes, lowerGemm as lowerGemmTemplate } from './gemm.ts';
+
+/** The f32 elements of a constant operand, or undefined when it is not an f32 constant. */
+function f32Constant(x: Operand): Float32Array | undefined {
+  const d = x.value?.data;
+  return d instanceof Float32Array ? d : undefined;
+}
 
 /** Checks every operand is a float dtype kernels compute on. */
 export const floatOnly = (xs: readonly Operand[]) => {
@@ -38,6 +47,10 @@ export function lowerMatMul(n: LowerNode): Lowered {
     throw new LowerUnsupported(`MatMul output [${out.shape.join(',')}] does not match [.., ${M}, ${N}]`);
   }
   const bias = n.node.op === 'kiln.matmul' ? n.inputs[2] : undefined;
+  const L = gemmLanes(n, out.dtype);
+  if (L && a.dtype === 'f32' && b.dtype === 'f32' && (!bias || bias.dtype === 'f32') && K > 0) {
+    return lowerGemmTemplate(n, matMulSpec(n, { a, b, out, bias, aShape, bShape, outShape, M, N, K, batchRank }), L);
+  }
   const body = loopNest(n, outShape, (idx) => {
     const acc = n.fresh('acc'), kv = n.fresh('k');
     const bi = idx.slice(0, batchRank), i = idx[batchRank], j = idx[batchRank + 1];
@@ -57,6 +70,48 @@ export function lowerMatMul(n: LowerNode): Lowered {
   return { kind: 'kernel', body };
 }
 
+/** A runtime B operand packed by rows of k (parallel over k, j contiguous). */
+function runtimeB(n: LowerNode, what: string, K: number, N: number, b: Operand, at: (bt: readonly Index[], k: Index, j: Index) => Index): GemmB {
+  return {
+    kind: 'runtime', what, outer: K, rows: 1,
+    pack: (bt, k, w) => w.columns((col) => [w.writeColumn(k, col, load(b.name, at(bt, k, col.j), b.dtype))]),
+  };
+}
+
+/** The template's view of a MatMul (see lowerMatMul for the shapes). */
+function matMulSpec(n: LowerNode, s: {
+  a: Operand; b: Operand; out: Operand; bias?: Operand; aShape: readonly number[]; bShape: readonly number[];
+  outShape: readonly number[]; M: number; N: number; K: number; batchRank: number;
+}): GemmSpec {
+  const { a, b, out, bias, aShape, bShape, outShape, M, N, K, batchRank } = s;
+  const batchDims = outShape.slice(0, batchRank);
+  const batchCount = batchDims.reduce((x, y) => x * y, 1);
+  const bData = f32Constant(b);
+  // an unbatched B (and a bias along N only) folds the batch of A into its rows: one [batch·M, N] product
+  const flat = bShape.length === 2 && aShape.slice(0, -2).reduce((x, y) => x * y, 1) === batchCount
+    && (!bias || bias.count === 1 || (bias.count === N && bias.shape[bias.shape.length - 1] === N));
+  const rows = flat ? batchCount * M : M;
+  const bSpec: GemmB = bData && bShape.length === 2
+    ? { kind: 'constant', from: 1, at: (k, j) => bData[k * N + j], what: 'B panels' }
+    : runtimeB(n, 'B panels', K, N, b, (bt, k, j) => broadcastIndex(bShape, [...batchDims, K, N], [...bt, k, j]));
+  const outIndex = (bt: readonly Index[], i: Index, j: Index) => (flat ? iadd(imul(i, ic(N)), j) : flatIndex(outShape, [...bt, i, j]));
+  const ep = hasEpilogue(n);
+  return {
+    M: rows, N, K, dtype: out.dtype, batch: flat ? [] : batchDims, out: out.name, outIndex, b: bSpec,
+    a: (bt, i, k) => load(a.name, flat ? iadd(imul(i, ic(K)), k) : broadcastIndex(aShape, [...batchDims, M, K], [...bt, i, k]), a.dtype),
+    ...(bias || ep ? {
+      finish: (bt: readonly Index[], i: Index, j: Index, acc: Scalar) => {
+        let v = acc;
+        if (bias) {
+          const bi = bias.count === 1 ? ic(0) : flat ? j : broadcastIndex(bias.shape, outShape, [...bt, i, j]);
+          v = binary('add', v, load(bias.name, bi, bias.dtype));
+        }
+        return epilogue(n, v, outIndex(bt, i, j));
+      },
+    } : {}),
+  };
+}
+
 /** Lowers Gemm and kiln.gemm. */
 export function lowerGemm(n: LowerNode): Lowered {
   const a = input(n, 0), b = input(n, 1), c = n.inputs[2], out = n.outputs[0];
@@ -65,6 +120,32 @@ export function lowerGemm(n: LowerNode): Lowered {
   n.parsed();
   const [M, N] = out.shape;
   const K = transA ? a.shape[0] : a.shape[1];
+  const L = gemmLanes(n, out.dtype);
+  if (L && a.dtype === 'f32' && b.dtype === 'f32' && (!c || c.dtype === 'f32') && K > 0) {
+    const bData = f32Constant(b);
+    const bAt = (k: Index, j: Index) => (transB ? flatIndex(b.shape, [j, k]) : flatIndex(b.shape, [k, j]));
+    const ep = hasEpilogue(n);
+    const outIndex = (_: readonly Index[], i: Index, j: Index) => flatIndex([M, N], [i, j]);
+    const spec: GemmSpec = {
+      M, N, K, dtype: out.dtype, batch: [], out: out.name, outIndex,
+      a: (_, i, k) => load(a.name, transA ? flatIndex(a.shape, [k, i]) : flatIndex(a.shape, [i, k]), a.dtype),
+      b: bData
+        ? { kind: 'constant', from: 1, what: transB ? 'B^T panels' : 'B panels', at: (k, j) => bData[transB ? j * K + k : k * N + j] }
+        : runtimeB(n, transB ? 'B^T panels' : 'B panels', K, N, b, (_, k, j) => bAt(k, j)),
+      ...(alpha !== 1 || (c && beta !== 0) || ep ? {
+        finish: (_: readonly Index[], i: Index, j: Index, acc: Scalar) => {
+          let v = acc;
+          if (alpha !== 1) v = binary('mul', lit(alpha, out.dtype), v);
+          if (c && beta !== 0) {
+            const cv = load(c.name, c.count === 1 ? ic(0) : broadcastIndex(c.shape, [M, N], [i, j]), c.dtype);
+            v = binary('add', v, beta === 1 ? cv : binary('mul', lit(beta, out.dtype), cv));
+          }
+          return epilogue(n, v, outIndex([], i, j));
+        },
+      } : {}),
+    };
+    return lowerGemmTemplate(n, spec, L);
+  }
   const body = loopNest(n, [M, N], ([i, j]) => {
     const acc = n.fresh('acc'), kv = iv(n.fresh('k'));
     const aIdx = transA ? flatIndex(a.shape, [kv, i]) : flatIndex(a.shape, [i, kv]);

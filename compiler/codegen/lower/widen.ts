@@ -18,7 +18,7 @@ function widenScalar(e: Scalar): Scalar {
   switch (e.k) {
     case 'lit': case 'ref': case 'index': case 'table': return { ...e, dtype: wide(e.dtype) };
     case 'load': return e.dtype === 'f16' ? cast(e, 'f32') : e;
-    case 'unary': return { ...e, dtype: wide(e.dtype), a: widenScalar(e.a) };
+    case 'unary': case 'broadcast': case 'lane': return { ...e, dtype: wide(e.dtype), a: widenScalar(e.a) };
     case 'cast': return cast(widenScalar(e.a), wide(e.dtype)); // a cast to f16 computes on in f32: no node
     case 'binary': return { ...e, dtype: wide(e.dtype), a: widenScalar(e.a), b: widenScalar(e.b) };
     case 'select': return { ...e, dtype: wide(e.dtype), cond: widenScalar(e.cond), a: widenScalar(e.a), b: widenScalar(e.b) };

@@ -1,7 +1,8 @@
 /**
  * Where the cpu backend keeps a compiled program's buffers: one ArrayBuffer with every non-view
  * program buffer (kernel IR `Program.buffers`, slot order of lang/c.ts `bufferSlots`) at its own
- * 64-byte aligned offset, laid out one after another — no reuse between values.
+ * 64-byte aligned offset, laid out one after another — no reuse between values, except kernel scratch:
+ * all kernels' scratch buffers share one region (each kernel's own side by side).
  *
  * Why not the memory plan's offsets (yet): the plan may place an output in place over an input the
  * same kernel reads, and the generated C declares every parameter `restrict`, so compiled kernels must
@@ -41,13 +42,35 @@ export interface CpuLayout {
 export function layoutBuffers(program: KernelProgram): CpuLayout {
   const slotOf = bufferSlots(program);
   const buffers = new Map(program.buffers.map((b) => [b.value, b]));
-  const slots: SlotLayout[] = [];
+  const aligned = (bytes: number) => Math.ceil(Math.max(bytes, 1) / SLOT_ALIGNMENT) * SLOT_ALIGNMENT;
+  // kernel scratch (im2col columns, packed panels) is dead between calls and kernels run one at a
+  // time: every kernel's scratch shares one region, its own buffers side by side (they are distinct
+  // restrict params), so a model needs the largest kernel's scratch, not the sum, and reuses it warm
+  const scratchAt = new Map<string, number>();
+  let region = 0;
+  for (const c of program.calls) {
+    let off = 0;
+    for (const a of c.args) {
+      const b = buffers.get(a);
+      if (b?.kind !== 'scratch' || b.aliasOf !== undefined || scratchAt.has(a)) continue;
+      scratchAt.set(a, off);
+      off += aligned(storageBytes(b.dtype, b.count));
+    }
+    region = Math.max(region, off);
+  }
+  const offsets = new Map<string, number>();
   let at = 0;
   for (const b of program.buffers) {
+    if (b.aliasOf !== undefined || scratchAt.has(b.value)) continue;
+    offsets.set(b.value, at);
+    at += aligned(storageBytes(b.dtype, b.count)); // sub-byte types hold one element per byte
+  }
+  for (const [value, off] of scratchAt) offsets.set(value, at + off);
+  at += region;
+  const slots: SlotLayout[] = [];
+  for (const b of program.buffers) {
     if (b.aliasOf !== undefined) continue;
-    const bytes = storageBytes(b.dtype, b.count); // sub-byte types hold one element per byte
-    slots.push({ slot: slotOf.get(b.value)!, offset: at, bytes });
-    at += Math.ceil(Math.max(bytes, 1) / SLOT_ALIGNMENT) * SLOT_ALIGNMENT;
+    slots.push({ slot: slotOf.get(b.value)!, offset: offsets.get(b.value)!, bytes: storageBytes(b.dtype, b.count) });
   }
   for (const [value, slot] of slotOf) {
     if (slot < 0) throw new KilnError(`value '%${value}' is a view of '%${buffers.get(value)?.aliasOf}', which has no program buffer`, { node: value });

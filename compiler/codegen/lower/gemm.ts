@@ -1,0 +1,371 @@
+/**
+ * The GEMM template: C[b, i, j] = sum_k A[b, i, k] · B[b, k, j] for every matrix product the cpu
+ * backend runs (MatMul, Gemm, kiln.matmul, kiln.gemm, and convolutions with group 1 as implicit GEMM,
+ * conv.ts), as a register-blocked micro-kernel over packed panels of B (after BLIS / GotoBLAS).
+ *
+ * Vectors run along j (the output's contiguous axis), L lanes wide (the target's vector width / 32):
+ *   - B is packed into panels NR = nv·L columns wide: panel p holds B[k, p·NR + c] at
+ *     p·K·NR + k·NR + c (zero past N), so the micro-kernel reads one contiguous row of NR per k. A
+ *     constant B (weights) is packed ONCE at lowering time (a packed constant the backend copies in);
+ *     a B already row-major in an input (a pointwise convolution's X) is read in place, only its last
+ *     partial panel copied; any other B (activations, or im2col of a convolution's input: each
+ *     element a window position, zero in the padding) is packed per call into scratch, in parallel
+ *     (im2col row-major instead, rows padded to whole panels, since its copies run along j);
+ *   - the micro-kernel keeps an MR × NR tile of C in MR·nv vector accumulators; per k it loads nv
+ *     vectors of the B panel, broadcasts MR elements of A and does MR·nv multiply-adds (one FMA each
+ *     where the target contracts). A constant A (convolution weights) is packed once at lowering
+ *     time into blocks of MR rows, k-major, so those broadcasts read one stream; any other A is read
+ *     in place (its rows are contiguous in k);
+ *   - the accumulators are stored as whole vectors; the finish (bias, alpha/beta, the fused epilogue:
+ *     epilogue.ts) then runs in place over the tile's rows while they are in L1, as a plain loop the C
+ *     compiler vectorises (reading a vector's lanes one by one would not be); the columns of a
+ *     partial last vector are stored lane by lane, finished on the way;
+ *   - tiles: one parallel loop runs the full MR × NR tiles by (panel, row block), the last rows
+ *     (M mod MR) by panel and the last panel (N mod NR, its last vector partly stored) by row block,
+ *     each region a guarded range of the loop; their corner runs after it. Edge tiles are the same
+ *     micro-kernel with smaller static sizes, so every edge is exact and nothing is masked.
+ * The tile shape (MR, nv) is a schedule choice (LowerNode.choose, template `gemm`): the heuristic's
+ * pick first, then the alternatives a tuner may measure. Every size is static (shapes are concrete).
+ */
+import type { DType, TensorData } from '../../ir/dtype.ts';
+import {
+  type Index, type Scalar, type Stmt, binary, broadcast, iadd, ic, idiv, imod, imul, iv, lane,
+  lit, load, loop, vload, vref,
+} from '../kir.ts';
+import type { LowerNode, Lowered, PackedConstant, ScratchDecl, TuningParams } from './context.ts';
+
+/** What the template stores for C[b, i, j] = acc: the statements and value of the finish, and where. */
+export interface GemmFinish {
+  readonly lets: readonly Stmt[];
+  readonly value: Scalar;
+}
+
+/** The B operand: a constant packed at lowering time, packed per call from a load, or read in place. */
+export type GemmB =
+  | GemmBInPlace
+  | {
+    readonly kind: 'constant';
+    /** The node input it comes from (for the packed constant's provenance). */
+    readonly from: number;
+    /** B[k, j] (the same for every batch). */
+    readonly at: (k: number, j: number) => number;
+    /** The packing in words (`B panels`, `B^T panels`). */
+    readonly what: string;
+  }
+  | {
+    readonly kind: 'runtime';
+    /**
+     * k = o·rows + r: the packing runs in parallel over o < outer (an input channel of a convolution,
+     * a row of a matrix), each iteration writing the rows r < rows of k.
+     */
+    readonly outer: number;
+    readonly rows: number;
+    /** The statements that write B[b, k, j] for the rows of `o` (see PackWriter), in the loop order that reads B best. */
+    readonly pack: (batch: readonly Index[], o: Index, w: PackWriter) => Stmt[];
+    readonly what: string;
+    /**
+     * `panels` (default): panel p holds B[k, p·NR + c] at p·K·NR + k·NR + c, every row of a panel
+     * contiguous; `rows`: B row-major with rows padded to whole panels, B[k, j] at k·NP·NR + j, for an
+     * operand whose natural writes run along j (im2col rows): the micro-kernel then steps rows of NP·NR.
+     */
+    readonly layout?: 'panels' | 'rows';
+    /** Scratch the packing uses besides the panels (a padded copy of a convolution's input; not `sc0`). */
+    readonly scratch?: readonly ScratchDecl[];
+  };
+
+/**
+ * A B that is already row-major in a buffer the kernel reads (a pointwise convolution's input: B =
+ * X[img] as [Cin, H·W]): the full panels are read in place (rows `kStride` apart), only the last,
+ * partial panel is copied into scratch (zero past N), so there is no per-call packing of the rest.
+ */
+export interface GemmBInPlace {
+  readonly kind: 'inPlace';
+  /** The kernel param (`in0`). */
+  readonly buffer: string;
+  /** Elements between rows k and k + 1 (>= N). */
+  readonly kStride: number;
+  /** Index of B[b, 0, 0]. */
+  readonly base: (batch: readonly Index[]) => Index;
+  readonly what: string;
+}
+
+/** A column j of B as the panel loops of PackWriter.columns see it: j = panel·NR + c. */
+export interface PackColumn {
+  readonly j: Index;
+  readonly panel: Index;
+  readonly c: Index;
+}
+
+/**
+ * How a runtime operand writes its B into the panels: every B[b, k, j] (j < N; zero where B is zero,
+ * e.g. a convolution's padding) once, by `write` at any (k, j), or by `writeColumn` inside the loops
+ * of `columns` (by panel, then column in the panel: contiguous stores the C compiler vectorises).
+ */
+export interface PackWriter {
+  write(k: Index, j: Index, value: Scalar): Stmt;
+  /** Loops over every column j < N, panel by panel, around `body`. */
+  columns(body: (col: PackColumn) => Stmt[]): Stmt[];
+  writeColumn(k: Index, col: PackColumn, value: Scalar): Stmt;
+}
+
+/** One matrix product for the template. */
+export interface GemmSpec {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly dtype: DType;
+  /** Batch dims (outer loops, run one after another); [] for one product. */
+  readonly batch: readonly number[];
+  /** A[b, i, k] (a scalar load). */
+  readonly a: (batch: readonly Index[], i: Index, k: Index) => Scalar;
+  /**
+   * A constant A (a convolution's weights, the same for every batch): A[i, k], packed at lowering time
+   * into row blocks of MR (block b holds A[b·MR + r, k] at b·K·MR + k·MR + r, the last block mt rows
+   * wide) so the micro-kernel's broadcasts read one contiguous stream; `from` is its node input.
+   */
+  readonly aConstant?: { readonly from: number; readonly at: (i: number, k: number) => number };
+  readonly b: GemmB;
+  /** The output buffer and the flat index of C[b, i, j] (j must have stride 1). */
+  readonly out: string;
+  readonly outIndex: (batch: readonly Index[], i: Index, j: Index) => Index;
+  /** The finish of one element (bias, epilogue); absent: store the accumulator as is. */
+  readonly finish?: (batch: readonly Index[], i: Index, j: Index, acc: Scalar) => GemmFinish;
+}
+
+/** A tile shape: MR rows × nv vectors of L lanes. */
+export interface GemmTile extends TuningParams {
+  readonly mr: number;
+  readonly nv: number;
+}
+
+/** The f32 lanes of a target (0 when it has no vectors worth a template). */
+export function gemmLanes(n: LowerNode, dtype: DType): number {
+  if (dtype !== 'f32') return 0;
+  const lanes = Math.floor(n.target.vectorBits / 32);
+  return lanes >= 4 ? lanes : 0;
+}
+
+/**
+ * Tile candidates for L lanes, the heuristic's pick first: about 12-16 accumulators of the 16 (AVX2,
+ * SSE) or 32 (AVX-512) vector registers, wide NR for wide N, tall MR when N is narrow, few rows when
+ * M is tiny.
+ */
+export function gemmTiles(L: number, M: number, N: number): GemmTile[] {
+  const regs = L >= 16 ? 32 : 16;
+  const all: GemmTile[] = regs === 32
+    ? [{ mr: 6, nv: 2 }, { mr: 8, nv: 2 }, { mr: 4, nv: 3 }, { mr: 12, nv: 1 }, { mr: 4, nv: 4 }]
+    : [{ mr: 6, nv: 2 }, { mr: 4, nv: 3 }, { mr: 3, nv: 4 }, { mr: 12, nv: 1 }, { mr: 4, nv: 2 }];
+  // a narrow N wastes most of a wide panel: one vector per row, more rows; with 32 registers, 8 rows
+  // when they divide M (no tail tiles; measured ~10% faster than 6 rows on a 64-channel 3x3 conv)
+  const first = N <= L ? all.find((t) => t.nv === 1)!
+    : M < 4 ? all.find((t) => t.mr <= 4)!
+      : regs === 32 && M % 8 === 0 ? all.find((t) => t.mr === 8)! : all[0];
+  return [first, ...all.filter((t) => t !== first)];
+}
+
+/** Lowers one matrix product with the template (see the module header). */
+export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
+  const { M, N, K, dtype: t } = spec;
+  const key = `M=${M},N=${N},K=${K},L=${L}`;
+  const { mr: MR, nv: NV } = n.choose<GemmTile>('gemm', key, gemmTiles(L, M, N));
+  const NR = NV * L;
+  const NP = Math.ceil(N / NR), NPf = Math.floor(N / NR), nt = N % NR;
+  const MB = Math.floor(M / MR), mt = M % MR;
+  const rows = spec.b.kind === 'runtime' && spec.b.layout === 'rows';
+  /** B[k, p·NR + c] is at p·panel + k·kStride + c. */
+  const panel = rows ? NR : K * NR, kStride = rows ? NP * NR : NR;
+  const packed: PackedConstant[] = [];
+  const scratch: ScratchDecl[] = [];
+  let bp: string;
+  if (spec.b.kind === 'constant') {
+    bp = 'pk0';
+    packed.push({ name: bp, dtype: t, data: packConstant(spec.b.at, N, K, NR, t), from: spec.b.from, what: `${spec.b.what} ${NR} wide` });
+  } else if (spec.b.kind === 'inPlace') {
+    bp = 'sc0';
+    if (nt > 0) scratch.push({ name: bp, dtype: t, count: K * NR, what: `last ${spec.b.what} panel ${NR} wide` });
+  } else {
+    bp = 'sc0';
+    scratch.push({ name: bp, dtype: t, count: NP * K * NR, what: `${spec.b.what} ${NR} wide${rows ? ', row-major' : ''}` }, ...(spec.b.scratch ?? []));
+  }
+
+  /** The micro-kernel for an mr × (nv vectors) tile at rows i0.., panel base, columns j0..j0+ncols. */
+  if (spec.aConstant) packed.push({ name: 'pk1', dtype: t, data: packRows(spec.aConstant.at, M, K, MR), from: spec.aConstant.from, what: `A blocks ${MR} rows` });
+  /** A[i0 + r, k] for the tile at rows i0 (row block `block`, or the last rows when undefined). */
+  const aAt = (batch: readonly Index[], i0: Index, block: Index | undefined, r: number, k: Index): Scalar => {
+    if (!spec.aConstant) return spec.a(batch, iadd(i0, ic(r)), k);
+    const at = block !== undefined ? iadd(iadd(imul(block, ic(K * MR)), imul(k, ic(MR))), ic(r)) : iadd(iadd(ic(MB * K * MR), imul(k, ic(mt))), ic(r));
+    return load('pk1', at, t);
+  };
+
+  /** The micro-kernel for an mr × (nv vectors) tile at rows i0.. (row block `block`; undefined: the last rows), panel base, columns j0..j0+ncols. */
+  const micro = (batch: readonly Index[], i0: Index, block: Index | undefined, b: BSource, j0: Index, mr: number, nv: number, ncols: number): Stmt[] => {
+    const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => n.fresh('c')));
+    const kk = n.fresh('k');
+    const body: Stmt[] = [];
+    const bvs = Array.from({ length: nv }, (_, v) => {
+      const name = n.fresh('b');
+      body.push({ k: 'let', name, value: vload(b.buffer, iadd(iadd(b.base, imul(iv(kk), ic(b.kStride))), ic(v * L)), t, L) });
+      return vref(name, t, L);
+    });
+    for (let r = 0; r < mr; r++) {
+      const an = n.fresh('a');
+      body.push({ k: 'let', name: an, value: broadcast(aAt(batch, i0, block, r, iv(kk)), L) });
+      for (let v = 0; v < nv; v++) body.push({ k: 'accum', name: acc[r][v], value: binary('mul', vref(an, t, L), bvs[v]) });
+    }
+    const stmts: Stmt[] = acc.flat().map((name) => ({ k: 'acc', name, dtype: t, combine: 'add', init: broadcast(lit(0, t), L), lanes: L }));
+    stmts.push(loop(kk, K, body));
+    // whole vectors are stored as they are; the finish then runs over those columns of each row in
+    // place (a plain loop over memory the compiler vectorises), and on the lanes of a partial vector
+    const full = Math.min(nv, Math.floor(ncols / L));
+    for (let r = 0; r < mr; r++) {
+      for (let v = 0; v < full; v++) {
+        stmts.push({ k: 'store', buffer: spec.out, index: spec.outIndex(batch, iadd(i0, ic(r)), iadd(j0, ic(v * L))), value: vref(acc[r][v], t, L) });
+      }
+    }
+    if (spec.finish && full > 0) {
+      const rv = n.fresh('r'), l = n.fresh('l');
+      const i = iadd(i0, iv(rv)), j = iadd(j0, iv(l));
+      const at = spec.outIndex(batch, i, j);
+      const f = spec.finish(batch, i, j, load(spec.out, at, t));
+      stmts.push(loop(rv, mr, [loop(l, full * L, [...f.lets, { k: 'store', buffer: spec.out, index: at, value: f.value }])]));
+    }
+    if (full < nv) {
+      const width = ncols - full * L;
+      for (let r = 0; r < mr; r++) {
+        const i = iadd(i0, ic(r)), l = n.fresh('l');
+        const j = iadd(iadd(j0, ic(full * L)), iv(l));
+        const c = lane(vref(acc[r][full], t, L), iv(l));
+        const f = spec.finish ? spec.finish(batch, i, j, c) : { lets: [], value: c };
+        stmts.push(loop(l, width, [...f.lets, { k: 'store', buffer: spec.out, index: spec.outIndex(batch, i, j), value: f.value }]));
+      }
+    }
+    return stmts;
+  };
+
+  const perBatch = (batch: readonly Index[]): Stmt[] => {
+    const inPlace = spec.b.kind === 'inPlace' ? spec.b : undefined;
+    const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, panel, kStride)
+      : inPlace && nt > 0 ? packLastPanel(n, inPlace, batch, bp, t, N, NR, K) : [];
+    /** Where the micro-kernel reads panel p (the last panel of an in-place B is the scratch copy). */
+    const full = (p: Index): BSource => (inPlace
+      ? { buffer: inPlace.buffer, base: iadd(inPlace.base(batch), imul(p, ic(NR))), kStride: inPlace.kStride }
+      : { buffer: bp, base: imul(p, ic(panel)), kStride });
+    const last: BSource = inPlace ? { buffer: bp, base: ic(0), kStride: NR } : { buffer: bp, base: ic(NPf * panel), kStride };
+    // the tiles: full ones by (panel, row block), then the last rows and the last panel
+    const nvT = Math.ceil(nt / L);
+    const regions: { count: number; tiles: (x: Index) => Stmt[] }[] = [];
+    if (NPf > 0 && MB > 0) {
+      regions.push({ count: NPf * MB, tiles: (x) => {
+        const p = idiv(x, ic(MB)), ip = imod(x, ic(MB));
+        return micro(batch, imul(ip, ic(MR)), ip, full(p), imul(p, ic(NR)), MR, NV, NR);
+      } });
+    }
+    if (NPf > 0 && mt > 0) regions.push({ count: NPf, tiles: (p) => micro(batch, ic(MB * MR), undefined, full(p), imul(p, ic(NR)), mt, NV, NR) });
+    if (nt > 0 && MB > 0) regions.push({ count: MB, tiles: (ip) => micro(batch, imul(ip, ic(MR)), ip, last, ic(NPf * NR), MR, nvT, nt) });
+
+    // one parallel loop over every tile (one fork/join): each region is a guarded range of it
+    const total = regions.reduce((a, r) => a + r.count, 0);
+    const tv = n.fresh('t');
+    let off = 0;
+    const body: Stmt[] = [];
+    for (const r of regions) {
+      const x = iadd(iv(tv), ic(-off));
+      body.push(...(regions.length === 1 ? r.tiles(x) : [{ k: 'guard', bounds: [{ index: x, extent: r.count }], body: r.tiles(x) } as Stmt]));
+      off += r.count;
+    }
+    if (total > 0) stmts.push(loop(tv, total, body, total > 1 ? [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }] : [{ kind: 'tile', sizes: [MR, NR] }]));
+    // the corner tile runs after them, on one thread
+    if (nt > 0 && mt > 0) stmts.push(...micro(batch, ic(MB * MR), undefined, last, ic(NPf * NR), mt, nvT, nt));
+    return stmts;
+  };
+
+  const bvars = spec.batch.map((d) => (d === 1 ? undefined : n.fresh('n')));
+  let body = perBatch(bvars.map((v) => (v === undefined ? ic(0) : iv(v))));
+  for (let d = spec.batch.length - 1; d >= 0; d--) if (bvars[d]) body = [loop(bvars[d]!, spec.batch[d], body)];
+  return { kind: 'kernel', body, ...(packed.length ? { packed } : {}), ...(scratch.length ? { scratch } : {}) };
+}
+
+/**
+ * Elements below which a packing copy runs on the calling thread: starting the other threads costs
+ * tens of microseconds (more where they wait passively), more than copying this much.
+ */
+const PARALLEL_COPY = 1 << 15;
+
+/** Where the micro-kernel reads B: B[k, c] of its panel at base + k·kStride + c of `buffer`. */
+interface BSource {
+  readonly buffer: string;
+  readonly base: Index;
+  readonly kStride: number;
+}
+
+/** Copies the last, partial panel of an in-place B into scratch `bp` (K rows of NR, zero past N), in parallel over k. */
+function packLastPanel(n: LowerNode, b: GemmBInPlace, batch: readonly Index[], bp: string, t: DType, N: number, NR: number, K: number): Stmt[] {
+  const NPf = Math.floor(N / NR), nt = N % NR;
+  const k = n.fresh('q'), c = n.fresh('j'), z = n.fresh('z');
+  const row = imul(iv(k), ic(NR));
+  return [loop(k, K, [
+    loop(c, nt, [{ k: 'store', buffer: bp, index: iadd(row, iv(c)), value: load(b.buffer, iadd(iadd(b.base(batch), imul(iv(k), ic(b.kStride))), iadd(ic(NPf * NR), iv(c))), t) }]),
+    loop(z, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(row, ic(nt)), iv(z)), value: lit(0, t) }]),
+  ], K > 1 && K * NR >= PARALLEL_COPY ? [{ kind: 'parallel' }] : [])];
+}
+
+/** A constant A packed into row blocks of MR (the last block as wide as the rows left). */
+function packRows(at: (i: number, k: number) => number, M: number, K: number, MR: number): Float32Array {
+  const data = new Float32Array(M * K);
+  for (let i0 = 0; i0 < M; i0 += MR) {
+    const rows = Math.min(MR, M - i0);
+    for (let k = 0; k < K; k++) for (let r = 0; r < rows; r++) data[i0 * K + k * rows + r] = at(i0 + r, k);
+  }
+  return data;
+}
+
+/** A constant B packed into panels NR wide (zero past N). */
+function packConstant(at: (k: number, j: number) => number, N: number, K: number, NR: number, t: DType): TensorData {
+  const NP = Math.ceil(N / NR);
+  if (t !== 'f32') throw new Error(`gemm: packing ${t} constants is not implemented`);
+  const data = new Float32Array(NP * K * NR);
+  for (let p = 0; p < NP; p++) {
+    for (let k = 0; k < K; k++) {
+      const row = p * K * NR + k * NR;
+      for (let c = 0; c < NR && p * NR + c < N; c++) data[row + c] = at(k, p * NR + c);
+    }
+  }
+  return data;
+}
+
+/**
+ * Packs a runtime B into scratch `bp` (B[k, p·NR + c] at p·panel + k·kStride + c), in parallel over the
+ * operand's outer k dim: its loops write every B[k, j], then the columns of the last panel past N are
+ * zeroed for the same rows (the micro-kernel reads whole vectors there; those lanes are never stored,
+ * zero keeps them finite).
+ */
+function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch: readonly Index[], bp: string, t: DType,
+  N: number, NR: number, panel: number, kStride: number): Stmt[] {
+  const at = (k: Index, p: Index, c: Index) => iadd(iadd(imul(p, ic(panel)), imul(k, ic(kStride))), c);
+  const rowMajor = b.layout === 'rows';
+  const o = n.fresh('o');
+  const NPf = Math.floor(N / NR), nt = N % NR;
+  const body = b.pack(batch, iv(o), {
+    write: (k, j, value) => ({ k: 'store', buffer: bp, index: rowMajor ? iadd(imul(k, ic(kStride)), j) : at(k, idiv(j, ic(NR)), imod(j, ic(NR))), value }),
+    writeColumn: (k, col, value) => ({ k: 'store', buffer: bp, index: at(k, col.panel, col.c), value }),
+    columns: (inner) => {
+      const out: Stmt[] = [];
+      if (NPf > 0) {
+        const p = n.fresh('p'), c = n.fresh('j');
+        out.push(loop(p, NPf, [loop(c, NR, inner({ j: iadd(imul(iv(p), ic(NR)), iv(c)), panel: iv(p), c: iv(c) }))]));
+      }
+      if (nt > 0) {
+        const c = n.fresh('j');
+        out.push(loop(c, nt, inner({ j: iadd(ic(NPf * NR), iv(c)), panel: ic(NPf), c: iv(c) })));
+      }
+      return out;
+    },
+  });
+  if (nt > 0) {
+    const rv = n.fresh('q'), zv = n.fresh('z');
+    const row = iadd(imul(iv(o), ic(b.rows)), iv(rv));
+    body.push(loop(rv, b.rows, [loop(zv, NR - nt, [{ k: 'store', buffer: bp, index: at(row, ic(NPf), iadd(ic(nt), iv(zv))), value: lit(0, t) }])]));
+  }
+  const elements = Math.ceil(N / NR) * NR * b.outer * b.rows; // B's K·N, padded
+  return [loop(o, b.outer, body, b.outer > 1 && elements >= PARALLEL_COPY ? [{ kind: 'parallel' }] : [])];
+}
