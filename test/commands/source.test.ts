@@ -19,7 +19,9 @@ import { fakeBackend } from '../support/fake-backend.ts';
 import { fakeContext } from './fake-context.ts';
 
 const fake = fakeBackend('fake-src', { kernelArtifacts: true, progress: [['lowering', 0], ['compiling', 0.5], ['ready', 1]] });
-const unregisterFake = registerBackend(fake.backend);
+// registered only while this file's tests run (uvu imports every test file before running any)
+let unregisterFake = () => {};
+test.before(() => { unregisterFake = registerBackend(fake.backend); });
 test.after(() => unregisterFake());
 
 test('source NODE shows the kernel that computes it, found by IR id or ONNX name, with the nodes fused into it', async () => {
