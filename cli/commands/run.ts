@@ -1,6 +1,6 @@
 /**
  * `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N]
- *  [--repeat N] [--rtol R] [--atol A] [--no-fallback] [--tuning measure|cached|off] [--json]`
+ *  [--repeat N] [--rtol R] [--atol A] [--no-fallback] [--tuning measure|cached|off] [--threads N] [--json]`
  *
  * Loads the model (import, type inference and verification: `importMs`), binds inputs from
  * input_<k>.pb files or seeded random values (compiler/runtime/inputs.ts `bindInputs`; the graph takes
@@ -53,6 +53,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     atol: { type: 'string' },
     json: { type: 'boolean', default: false },
     tuning: { type: 'string' },
+    threads: { type: 'string' },
     'no-fallback': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     ...SHAPE_OPTIONS,
@@ -68,6 +69,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
   const pipeline = values.pipeline === undefined ? undefined : pipelineOption(values.pipeline);
   const tuning = values.tuning === undefined ? undefined : choiceOption(values.tuning, 'tuning', TUNING_MODES, 'measure');
+  const threads = values.threads === undefined ? undefined : numberOption(values.threads, 'threads', 1, { integer: true, min: 1, max: 4096 });
   const backend = await useBackend(backendName, { onWarning: (m) => console.error(`note: ${m}`) });
 
   const t0 = performance.now();
@@ -89,7 +91,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const progress = values.quiet ? undefined : terminalProgress(process.stderr); // a compile's progress, on a terminal only
   let program;
   try {
-    program = await backend.prepare(graph, undefined, { onProgress: progress?.update, ...(values['no-fallback'] ? { fallback: false } : {}), ...(tuning ? { tuning } : {}) });
+    program = await backend.prepare(graph, undefined, { onProgress: progress?.update, ...(values['no-fallback'] ? { fallback: false } : {}), ...(tuning ? { tuning } : {}), ...(threads ? { threads } : {}) });
   } finally {
     progress?.done();
   }
@@ -114,6 +116,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     console.log(JSON.stringify({
       model: positionals[0],
       backend: backend.name,
+      ...('threads' in program && typeof program.threads === 'number' ? { threads: program.threads } : {}),
       inputs: [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
       outputs: described,
       ...(fallbacks.length ? { fallbacks: fallbacks.map((u) => ({ node: u.node, op: u.op, reason: u.reason })) } : {}),
