@@ -19,6 +19,7 @@ import { readConvAttrs } from '../../ops/conv.ts';
 import { type Geometry, type WindowAttrs, readWindowAttrs, resolveGeometry } from '../../ops/window.ts';
 import { reduceNest } from './reduce.ts';
 import { isDepthwise, lowerDepthwise } from './depthwise.ts';
+import { chooseWinograd, lowerWinograd, winogradApplies } from './winograd.ts';
 
 /** The input position of one spatial axis, and whether it needs a guard. */
 function windowPosition(g: Geometry, axis: number, o: Index, k: Index): { at: Index; bound?: GuardBound } {
@@ -43,8 +44,9 @@ export function lowerConv(n: LowerNode): Lowered {
   const [, C] = x.shape, M = w.shape[0], Cg = w.shape[1];
   const mPerGroup = M / a.group;
   if (Cg * a.group !== C || !Number.isInteger(mPerGroup)) throw new LowerUnsupported(`Conv groups ${a.group} do not divide channels ${C} / ${M}`);
-  // templates of other files (keep this dispatch short): depthwise (lower/depthwise.ts)
+  // templates of other files (keep this dispatch short): depthwise (lower/depthwise.ts), Winograd (lower/winograd.ts)
   if (isDepthwise(x.shape, w.shape, a.group)) return lowerDepthwise(n, g);
+  if (winogradApplies(x, w, g, a.group) && chooseWinograd(n, x, w, g)) return lowerWinograd(n, g);
   const body = loopNest(n, out.shape, (idx) => {
     const acc = n.fresh('acc'), cv = n.fresh('c');
     const kv = g.kernel.map(() => n.fresh('k'));
