@@ -22,6 +22,7 @@ import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { printProgram } from '../../compiler/codegen/print.ts';
 import { lowerGraph } from '../../compiler/codegen/lower/index.ts';
 import '../../compiler/runtime/backends.ts';
+import { WINOGRAD_F4_TOLERANCE } from '../../compiler/codegen/lower/winograd.ts';
 
 const cc = findCCompiler();
 if (!cc) console.log('templates.test.ts: no C compiler found (CC, cc, gcc, clang): skipping');
@@ -95,6 +96,50 @@ withCC('depthwise without bias or epilogue (plain Conv) matches the reference', 
   assert.match(kernelText(text), /for nc\d+ < 4 parallel/);
   const err = await cpuError(text);
   assert.ok(err <= 1e-5, `relative error ${err}`);
+});
+
+/** Seeded weights in [-1, 1) with 4 decimals, as .kir text. */
+function weights(count: number, seed: number): string {
+  let s = seed;
+  const next = () => { s = (s * 1103515245 + 12345) % 2147483648; return (s / 2147483648) * 2 - 1; };
+  return Array.from({ length: count }, () => next().toFixed(4)).join(', ');
+}
+
+/** A 3x3 stride-1 kiln.conv with constant weights, bias, and `epilogue` (a residual input when it has 'add'). */
+function conv3x3(n: number, c: number, k: number, h: number, w: number, pads: readonly number[], epilogue = '["relu"]'): string {
+  const oh = h + pads[0] + pads[2] - 2, ow = w + pads[1] + pads[3] - 2;
+  const y = `f32[${n},${k},${oh},${ow}]`;
+  const residual = epilogue.includes('"add"');
+  return `kiln.graph @wino(%x: f32[${n},${c},${h},${w}], %b: f32[${k}]${residual ? `, %r: ${y}` : ''}) -> (%0: ${y}) {
+  %w = const f32[${k},${c},3,3] dense<[${weights(k * c * 9, n + c + k + h + w)}]>
+  %0 = kiln.conv(%x, %w, %b${residual ? ', %r' : ''}) {epilogue=${epilogue}, kernel_shape=[3,3], pads=[${pads.join(',')}]} : ${y}
+  return %0
+}`;
+}
+
+const WINOGRAD: [number, number, number, number, number, number[], string?][] = [
+  // n, c, k, h, w, pads (top, left, bottom, right), epilogue
+  [1, 16, 16, 10, 9, [1, 1, 1, 1]], // partial last tile row and column
+  [2, 16, 20, 8, 8, [1, 1, 1, 1]], // two images; 20 output channels = 5 groups of 4
+  [1, 17, 18, 13, 11, [0, 0, 0, 0], '["add", "relu"]'], // no padding, 18 = 4 groups + 2 single channels, residual
+  [1, 16, 16, 9, 12, [2, 1, 0, 2], 'strings[]'], // asymmetric pads, no epilogue
+  [1, 32, 16, 12, 12, [1, 1, 1, 1], '["clip"], clip_max=6.0, clip_min=0.0'],
+];
+for (const [n, c, k, h, w, pads, ep] of WINOGRAD) {
+  withCC(`winograd ${n}x${c}x${h}x${w} -> ${k} pads [${pads}] ${ep ?? '["relu"]'} matches the reference within its tolerance`, async () => {
+    const text = conv3x3(n, c, k, h, w, pads, ep);
+    assert.match(kernelText(text), /Winograd F\(4x4,3x3\) filters/, 'lowered by the Winograd template');
+    const err = await cpuError(text);
+    assert.ok(err <= WINOGRAD_F4_TOLERANCE, `relative error ${err} > ${WINOGRAD_F4_TOLERANCE}`);
+  });
+}
+
+withCC('a narrow or small 3x3 conv keeps the direct lowering (the conv3x3 rule)', async () => {
+  for (const text of [conv3x3(1, 8, 16, 12, 12, [1, 1, 1, 1]), conv3x3(1, 16, 16, 6, 6, [1, 1, 1, 1])]) {
+    assert.not.match(kernelText(text), /Winograd/);
+    const err = await cpuError(text);
+    assert.ok(err <= 1e-5, `relative error ${err}`);
+  }
 });
 
 test.run();
