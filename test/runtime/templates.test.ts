@@ -1,5 +1,5 @@
 /**
- * The cpu backend's templates (compiler/codegen/lower/depthwise.ts, winograd.ts, pool.ts, softmax,
+ * The cpu backend's templates (compiler/codegen/lower/depthwise.ts, winograd.ts, softmax.ts, the
  * layer norm) against the reference executor on random data, over shapes chosen for their edges:
  * sizes below, at and above the vector width and the Winograd tile, padding that makes every
  * border segment non-empty (or empty), strides 1 and 2, dilation, bias and fused epilogues.
@@ -141,5 +141,30 @@ withCC('a narrow or small 3x3 conv keeps the direct lowering (the conv3x3 rule)'
     assert.ok(err <= 1e-5, `relative error ${err}`);
   }
 });
+
+const ROWS: [number[], number][] = [[[3, 7], -1], [[2, 16], -1], [[2, 3, 37], -1], [[1, 2, 128], -1], [[4, 37, 3], 1], [[2, 20, 5], 0]];
+for (const [shape, axis] of ROWS) {
+  for (const op of ['Softmax', 'LogSoftmax']) {
+    withCC(`${op} over axis ${axis} of [${shape}] matches the reference`, async () => {
+      const ty = `f32[${shape.join(',')}]`;
+      const err = await cpuError(`kiln.graph @sm(%x: ${ty}) -> (%0: ${ty}) {
+  %0 = ${op}(%x) {axis=${axis}} : ${ty}
+  return %0
+}`);
+      assert.ok(err <= 1e-5, `relative error ${err}`);
+    });
+  }
+}
+
+for (const [shape, axis] of [[[3, 7], -1], [[2, 3, 37], -1], [[1, 4, 256], -1], [[2, 5, 6], 1]] as [number[], number][]) {
+  withCC(`LayerNormalization from axis ${axis} of [${shape}] matches the reference`, async () => {
+    const ty = `f32[${shape.join(',')}]`, row = `f32[${shape.slice(axis < 0 ? shape.length + axis : axis).join(',')}]`;
+    const err = await cpuError(`kiln.graph @ln(%x: ${ty}, %s: ${row}, %b: ${row}) -> (%0: ${ty}) {
+  %0 = LayerNormalization(%x, %s, %b) {axis=${axis}, epsilon=1e-5} : ${ty}
+  return %0
+}`);
+    assert.ok(err <= 1e-5, `relative error ${err}`);
+  });
+}
 
 test.run();

@@ -5,7 +5,8 @@
  */
 import { registerLowerings, type Lowering } from './context.ts';
 import { ELEMENTWISE_LOWERED, lowerElementwise, lowerFused } from './elementwise.ts';
-import { lowerArgReduce, lowerReduce, lowerSoftmax } from './reduce.ts';
+import { lowerArgReduce, lowerReduce } from './reduce.ts';
+import { lowerSoftmax } from './softmax.ts';
 import { lowerGemm, lowerMatMul } from './matmul.ts';
 import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
 import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
