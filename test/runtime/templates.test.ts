@@ -1,6 +1,6 @@
 /**
- * The cpu backend's templates (compiler/codegen/lower/depthwise.ts, winograd.ts, softmax.ts, the
- * layer norm) against the reference executor on random data, over shapes chosen for their edges:
+ * The cpu backend's templates (compiler/codegen/lower/depthwise.ts, winograd.ts, pool.ts, softmax.ts,
+ * the layer norm) against the reference executor on random data, over shapes chosen for their edges:
  * sizes below, at and above the vector width and the Winograd tile, padding that makes every
  * border segment non-empty (or empty), strides 1 and 2, dilation, bias and fused epilogues.
  * Each case is a small graph compiled once; the error is max |got − want| / max |want| and must be
@@ -164,6 +164,33 @@ for (const [shape, axis] of [[[3, 7], -1], [[2, 3, 37], -1], [[1, 4, 256], -1], 
   return %0
 }`);
     assert.ok(err <= 1e-5, `relative error ${err}`);
+  });
+}
+
+/** Output size of one pooled axis (floor or ceil mode). */
+const pooled = (i: number, k: number, s: number, p0: number, p1: number, ceil: boolean) => (ceil ? Math.ceil : Math.floor)((i + p0 + p1 - k) / s) + 1;
+
+const POOLS: [string, number[], number, number, number[], string][] = [
+  // op, input NCHW, kernel, stride, pads, extra attributes
+  ['MaxPool', [1, 3, 112, 112], 3, 2, [1, 1, 1, 1], ''], // resnet's stem pool
+  ['MaxPool', [2, 2, 9, 7], 2, 2, [0, 0, 0, 0], ''],
+  ['MaxPool', [1, 2, 5, 5], 3, 1, [1, 1, 1, 1], ''],
+  ['AveragePool', [1, 3, 17, 18], 3, 1, [1, 1, 1, 1], ''],
+  ['AveragePool', [1, 3, 17, 18], 3, 2, [1, 0, 1, 2], ', count_include_pad=1'],
+  ['AveragePool', [1, 2, 10, 10], 3, 2, [1, 1, 1, 1], ', ceil_mode=1'],
+  ['MaxPool', [1, 2, 3, 3], 3, 1, [1, 1, 1, 1], ''], // no interior
+];
+for (const [op, [n, c, h, w], k, s, p, extra] of POOLS) {
+  withCC(`${op} ${n}x${c}x${h}x${w} k${k} s${s} pads [${p}]${extra} matches the reference`, async () => {
+    const ceil = extra.includes('ceil_mode=1');
+    const oh = pooled(h, k, s, p[0], p[2], ceil), ow = pooled(w, k, s, p[1], p[3], ceil);
+    const text = `kiln.graph @pool(%x: f32[${n},${c},${h},${w}]) -> (%0: f32[${n},${c},${oh},${ow}]) {
+  %0 = ${op}(%x) {kernel_shape=[${k},${k}], pads=[${p.join(',')}], strides=[${s},${s}]${extra}} : f32[${n},${c},${oh},${ow}]
+  return %0
+}`;
+    assert.match(kernelText(text), /for nc\d+ < \d+ parallel/, 'lowered by the 2-D pool template');
+    const err = await cpuError(text);
+    assert.ok(err <= 1e-6, `relative error ${err}`);
   });
 }
 

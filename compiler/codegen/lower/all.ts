@@ -8,7 +8,8 @@ import { ELEMENTWISE_LOWERED, lowerElementwise, lowerFused } from './elementwise
 import { lowerArgReduce, lowerReduce } from './reduce.ts';
 import { lowerSoftmax } from './softmax.ts';
 import { lowerGemm, lowerMatMul } from './matmul.ts';
-import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
+import { lowerConv } from './conv.ts';
+import { lowerGlobalPool, lowerPool } from './pool.ts';
 import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
 import { lowerConstantOfShape, lowerRange, lowerShape } from './generate.ts';
 import {

@@ -9,6 +9,9 @@
  * its end. lo = ceil(p/s), hi = floor((I − 1 + p − (K−1)·d)/s) + 1, both clamped to [0, O] with
  * lo ≤ hi; a segment may be empty. Border segments guard each term; the interior guards nothing.
  *
+ * `windowPosition` is the unsplit form (any rank): one input position with a guard bound when some
+ * output of the axis can put it outside the input.
+ *
  * `windowNest2d` builds the (oh, ow) nest over those segments: border rows (top/bottom) run the whole
  * width guarded on both axes as needed; interior rows run three width segments, of which only the
  * middle is free of guards and annotated `vectorize` (with a tail).
@@ -79,6 +82,14 @@ export function windowNest2d(n: LowerNode, g: Geometry, body: (p: WindowPoint) =
 /** The guard bounds of the window term at input positions `at` (only the guarded axes). */
 export function windowBounds(g: Geometry, p: WindowPoint, at: readonly [Index, Index]): GuardBound[] {
   return at.flatMap((index, axis) => (p.guarded[axis] ? [{ index, extent: g.input[axis] }] : []));
+}
+
+/** The input position of one spatial axis, and whether it needs a guard. */
+export function windowPosition(g: Geometry, axis: number, o: Index, k: Index): { at: Index; bound?: GuardBound } {
+  const at = windowAt(g, axis, o, k);
+  const last = (g.output[axis] - 1) * g.strides[axis] + (g.kernel[axis] - 1) * g.dilations[axis] - g.padBegin[axis];
+  const safe = g.padBegin[axis] === 0 && last < g.input[axis];
+  return safe ? { at } : { at, bound: { index: at, extent: g.input[axis] } };
 }
 
 /** Wraps statements in a guard when there are bounds. */
