@@ -124,6 +124,9 @@ const WINOGRAD: [number, number, number, number, number, number[], string?][] = 
   [1, 17, 18, 13, 11, [0, 0, 0, 0], '["add", "relu"]'], // no padding, 18 = 4 groups + 2 single channels, residual
   [1, 16, 16, 9, 12, [2, 1, 0, 2], 'strings[]'], // asymmetric pads, no epilogue
   [1, 32, 16, 12, 12, [1, 1, 1, 1], '["clip"], clip_max=6.0, clip_min=0.0'],
+  // 16 tiles or more: the products vectorize over tiles (the others over output channels)
+  [1, 16, 18, 17, 18, [1, 1, 1, 1], '["add", "relu"]'], // 25 tiles, 18 channels = 4 groups of 4 + 2
+  [2, 20, 16, 12, 16, [1, 1, 1, 1]], // 2 images x 12 tiles
 ];
 for (const [n, c, k, h, w, pads, ep] of WINOGRAD) {
   withCC(`winograd ${n}x${c}x${h}x${w} -> ${k} pads [${pads}] ${ep ?? '["relu"]'} matches the reference within its tolerance`, async () => {

@@ -16,9 +16,11 @@
  *     tiles split into border tiles (guarded loads) and interior tiles (plain loads) as window.ts
  *     splits a window of size 6 and stride 4;
  *   - 36 batched products, parallel over ξ: M[ξ][k][t] = Σ_c U[ξ][c][k] · V[ξ][c][t] into scratch
- *     `sc1`: JAM output channels per pass, each an accumulator, the tile loop vectorized with unit
- *     stride over V and M and the channel sum inside it (the C compiler vectorizes the outer loop,
- *     keeping JAM vector accumulators in registers; the gemm template's micro-kernel can replace it);
+ *     `sc1`: the tile loop vectorized (unit stride over V and M) with JAM output channels per pass,
+ *     each an accumulator, or for layers with few tiles the output-channel loop vectorized (unit
+ *     stride over U) with JAM tiles per pass (the tunable `winograd-products`); the channel sum is a
+ *     loop inside, so the C compiler vectorizes the outer loop and keeps JAM vector accumulators in
+ *     registers (the gemm template's micro-kernel can replace this);
  *   - output transform, parallel over output channels: Y = Aᵀ M A per tile, + bias, epilogue (a
  *     residual is loaded at the output position); full tiles unguarded and vectorized over tile
  *     columns (unit-stride loads of M, four contiguous stores per tile row), the last tile row or
@@ -76,7 +78,7 @@ export const WINOGRAD_F4 = {
  */
 export const WINOGRAD_F4_TOLERANCE = TEMPLATE_TOLERANCES.winograd_f4.rel;
 
-/** Output channels summed per pass over V (register blocking: one accumulator each per tile lane). */
+/** Output channels (or tiles) per pass of the products: one vector accumulator each (register blocking). */
 const JAM = 4;
 
 /** The rule behind the default: Winograd pays back its transforms on wide layers with room for tiles. */
@@ -143,6 +145,16 @@ function bindAll(n: LowerNode, out: Stmt[], values: readonly Scalar[], prefix: s
   });
 }
 
+/**
+ * Which loop of the batched products is vectorized: tiles (1; unit-stride loads of V and stores of M)
+ * or output channels (0; unit-stride loads of U, for layers with few tiles). The tunable
+ * `winograd-products`; by default tiles when there are at least 16 of them.
+ */
+function chooseProductLayout(n: LowerNode, T: number, K: number): boolean {
+  const tiles: TuningParams = { vectorTiles: 1 }, channels: TuningParams = { vectorTiles: 0 };
+  return n.choose('winograd-products', `T=${T},K=${K}`, T >= 16 ? [tiles, channels] : [channels, tiles]).vectorTiles === 1;
+}
+
 /** Lowers a 3x3 stride-1 group-1 conv by F(4x4,3x3) with the resolved geometry `g` (caller checked winogradApplies). */
 export function lowerWinograd(n: LowerNode, g: Geometry): Lowered {
   const x = input(n, 0), w = input(n, 1), b = n.inputs[2], out = n.outputs[0];
@@ -188,28 +200,37 @@ export function lowerWinograd(n: LowerNode, g: Geometry): Lowered {
   });
 
   // ---- products: M[ξ][k][t] = Σ_c U[ξ][c][k] V[ξ][c][t] ----
-  // JAM output channels per pass, each an accumulator; the tile loop is vectorized (each lane one
-  // tile, the channel sum a loop inside it), so accumulators stay in registers across the sum
+  // one loop vectorized (each lane one tile, or one output channel), the other dimension jammed JAM
+  // at a time into accumulators, and the channel sum a loop inside: the accumulators stay in
+  // registers across the sum. Tiles are the vector dimension when there are enough of them.
   const xi = n.fresh('xi');
-  const pass = (kBase: number, jam: number, groups: number): Stmt[] => {
+  const overTiles = chooseProductLayout(n, T, K);
+  const vecLen = overTiles ? T : K, jamLen = overTiles ? K : T;
+  const mIndex = (kk: Index, tt: Index) => iadd(imul(iadd(imul(iv(xi), ic(K)), kk), ic(T)), tt);
+  const vIndex = (cc: Index, tt: Index) => iadd(imul(iadd(imul(iv(xi), ic(C)), cc), ic(T)), tt);
+  const uIndex = (cc: Index, kk: Index) => iadd(imul(iadd(imul(iv(xi), ic(C)), cc), ic(K)), kk);
+  const pass = (base: number, jam: number, groups: number): Stmt[] => {
     if (groups <= 0) return [];
-    const kg = n.fresh('kg'), tt = n.fresh('t'), cv = n.fresh('c');
-    const ks = Array.from({ length: jam }, (_, r) => iadd(iadd(imul(iv(kg), ic(jam)), ic(kBase)), ic(r)));
-    const accs = ks.map(() => n.fresh('acc'));
-    const v = n.fresh('v');
+    const g = n.fresh('g'), vv = n.fresh('l'), cv = n.fresh('c');
+    const jammed = Array.from({ length: jam }, (_, r) => iadd(iadd(imul(iv(g), ic(jam)), ic(base)), ic(r)));
+    const accs = jammed.map(() => n.fresh('acc'));
+    const shared = n.fresh('s');
+    // the operand shared by the jammed accumulators is loaded once per channel
+    const sharedValue = overTiles ? load(V, vIndex(iv(cv), iv(vv)), t) : load(U, uIndex(iv(cv), iv(vv)), t);
+    const other = (j: Index) => (overTiles ? load(U, uIndex(iv(cv), j), t) : load(V, vIndex(iv(cv), j), t));
     const inner: Stmt[] = [
-      { k: 'let', name: v, value: load(V, iadd(imul(iadd(imul(iv(xi), ic(C)), iv(cv)), ic(T)), iv(tt)), t) },
-      ...ks.map((kk, r): Stmt => ({ k: 'accum', name: accs[r], value: binary('mul', load(U, iadd(imul(iadd(imul(iv(xi), ic(C)), iv(cv)), ic(K)), kk), t), ref(v, t)) })),
+      { k: 'let', name: shared, value: sharedValue },
+      ...jammed.map((j, r): Stmt => ({ k: 'accum', name: accs[r], value: binary('mul', other(j), ref(shared, t)) })),
     ];
-    const perTile: Stmt[] = [
+    const perLane: Stmt[] = [
       ...accs.map((a): Stmt => ({ k: 'acc', name: a, dtype: t, combine: 'add', init: lit(0, t) })),
       loop(cv, C, inner),
-      ...ks.map((kk, r): Stmt => ({ k: 'store', buffer: M, index: iadd(imul(iadd(imul(iv(xi), ic(K)), kk), ic(T)), iv(tt)), value: ref(accs[r], t) })),
+      ...jammed.map((j, r): Stmt => ({ k: 'store', buffer: M, index: overTiles ? mIndex(j, iv(vv)) : mIndex(iv(vv), j), value: ref(accs[r], t) })),
     ];
-    return [loop(kg, groups, [loop(tt, T, perTile, T >= 8 ? [{ kind: 'vectorize', width: 8, tail: T % 8 !== 0 }] : [])])];
+    return [loop(g, groups, [loop(vv, vecLen, perLane, vecLen >= 8 ? [{ kind: 'vectorize', width: 8, tail: vecLen % 8 !== 0 }] : [])])];
   };
-  const groups = Math.floor(K / JAM);
-  const products: Stmt[] = [...pass(0, JAM, groups), ...pass(groups * JAM, 1, K - groups * JAM)];
+  const groups = Math.floor(jamLen / JAM);
+  const products: Stmt[] = [...pass(0, JAM, groups), ...pass(groups * JAM, 1, jamLen - groups * JAM)];
 
   // ---- output transform: Y = Aᵀ M A + bias, epilogue; full tiles unguarded (vectorized over tile
   // columns), the last tile row/column guarded where the output ends inside it ----
