@@ -132,6 +132,8 @@ for (const [n, c, k, h, w, pads, ep] of WINOGRAD) {
   withCC(`winograd ${n}x${c}x${h}x${w} -> ${k} pads [${pads}] ${ep ?? '["relu"]'} matches the reference within its tolerance`, async () => {
     const text = conv3x3(n, c, k, h, w, pads, ep);
     assert.match(kernelText(text), /Winograd F\(4x4,3x3\) filters/, 'lowered by the Winograd template');
+    const [kernel] = lowerGraph(parseGraph(text)).program.kernels;
+    assert.is(kernel.tolerance?.rel, WINOGRAD_F4_TOLERANCE, 'the kernel carries its documented tolerance');
     const err = await cpuError(text);
     assert.ok(err <= WINOGRAD_F4_TOLERANCE, `relative error ${err} > ${WINOGRAD_F4_TOLERANCE}`);
   });
@@ -139,7 +141,7 @@ for (const [n, c, k, h, w, pads, ep] of WINOGRAD) {
 
 withCC('a narrow or small 3x3 conv keeps the direct lowering (the conv3x3 rule)', async () => {
   for (const text of [conv3x3(1, 8, 16, 12, 12, [1, 1, 1, 1]), conv3x3(1, 16, 16, 6, 6, [1, 1, 1, 1])]) {
-    assert.not.match(kernelText(text), /Winograd/);
+    assert.not.match(kernelText(text), /Winograd|tolerance=/);
     const err = await cpuError(text);
     assert.ok(err <= 1e-5, `relative error ${err}`);
   }

@@ -271,6 +271,7 @@ export function lowerWinograd(n: LowerNode, g: Geometry): Lowered {
   ];
   return {
     kind: 'kernel', body,
+    tolerance: TEMPLATE_TOLERANCES.winograd_f4,
     packed: [{ name: U, dtype: t, data: transformFilters(readNumbers(w.value!), K, C, t), from: 1, what: 'Winograd F(4x4,3x3) filters U = G g Gᵀ, [36][C][K]' }],
     scratch: [
       { name: V, dtype: t, count: 36 * C * T, what: 'Winograd input tiles V = Bᵀ d B, [36][C][tiles]' },
