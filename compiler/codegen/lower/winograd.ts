@@ -12,8 +12,8 @@
  * Stages (one kernel; each stage a top-level parallel loop):
  *   - at lowering time: U[ξ][c][k] = (G g_kc Gᵀ)[ξ], ξ < 36, computed in f64 and rounded once to the
  *     tensor dtype, a packed constant (`pk0`, the backend copies it in once);
- *   - input transform, parallel over input channels: V[ξ][c][t] = (Bᵀ d_ct B)[ξ] into scratch `sc0` (t = tile, n-major),
- *     tiles split into border tiles (guarded loads) and interior tiles (plain loads) as window.ts
+ *   - input transform, parallel over input channels: V[ξ][c][t] = (Bᵀ d_ct B)[ξ] into scratch `sc0`
+ *     (t = the tile index, image-major), tiles split into border tiles (guarded loads) and interior tiles (plain loads) as window.ts
  *     splits a window of size 6 and stride 4;
  *   - 36 batched products, parallel over ξ: M[ξ][k][t] = Σ_c U[ξ][c][k] · V[ξ][c][t] into scratch
  *     `sc1`: the tile loop vectorized (unit stride over V and M) with JAM output channels per pass,
