@@ -1,104 +1,106 @@
 /**
- * `npm run bench`: times kiln against peers measured in the same run and prints ratios.
+ * `npm run bench`: kiln against onnxruntime-node, measured in one run, and kiln's own compile-time,
+ * kernel and memory figures. A benchmark, never a test: nothing here asserts a time.
  *
- * Import + type inference of each zoo model, then every registered kiln backend that can run here
- * (compiler/runtime/backends.ts; `--backends a,b` to choose) against onnxruntime-node (CPU) on the same
- * exported model and inputs. Every contender is a Program (onnxruntime is wrapped as one here) timed by
- * the one timing loop (compiler/runtime/timings.ts `timeProgram`: median of `--repeat` runs after one
- * warm-up); the table gives each backend's median, its prepare (compile) time and its ratio to
- * onnxruntime. The reference executor is an oracle, not the fast path; its ratio tells how far the
- * compiled backends have to go. Then the pass pipeline's compile time on resnet50 (bench/passes.ts), and
- * the Jupyter kernel's start-up and trivial-cell round trip (bench/kernel.ts), and the memory plans of
- * the zoo models after the default pipeline (bench/memory.ts).
- * Usage: npm run bench [-- --repeat N] [--models a,b] [--backends a,b].
+ * Sections (`--sections`, default all; with `--json` default `latency` only):
+ * - latency (bench/latency.ts): zoo models × {kiln backends (`--backends`, default cpu; ref and arena
+ *   by option, they are slow), onnxruntime-node graph optimization all and disabled (`--ort`)} ×
+ *   threads (`--threads`, default 1,2), in interleaved rounds (`--rounds`, default 7), each
+ *   configuration in a child process; median and min latency, kiln/ORT ratio, prepare cold and warm,
+ *   peak RSS; the issue's acceptance figure; kiln's slowest kernels (`--top`, default 5) at 2 threads.
+ *   `--json` prints this section's report as JSON on stdout (progress goes to stderr).
+ * - passes (bench/passes.ts): import + the default pass pipeline on resnet50 against its budgets.
+ * - kernel (bench/kernel.ts): the Jupyter kernel's start-up and `1+1` round trip.
+ * - memory (bench/memory.ts): the memory plans of the zoo models after the default pipeline.
+ *
+ * Usage: npm run bench -- [--models a,b] [--threads 1,2] [--rounds N] [--backends cpu,ref]
+ *   [--ort all,disabled|none] [--pipeline default|none|P] [--top N] [--sections s,t] [--json]
  */
 import { parseArgs } from 'node:util';
-import { createRequire } from 'node:module';
-import { zooModel, zooNames } from '../compiler/zoo/index.ts';
-import { exportOnnx } from '../compiler/import/onnx/export.ts';
-import { importOnnx } from '../compiler/import/onnx/import.ts';
-import { bindInputs } from '../compiler/runtime/inputs.ts';
-import { backendNames, findBackend, type Program } from '../compiler/runtime/backends.ts';
-import { median, timeProgram } from '../compiler/runtime/timings.ts';
-import { Tensor } from '../compiler/ir/tensor.ts';
-import type { DType } from '../compiler/ir/dtype.ts';
+import os from 'node:os';
+import { zooNames } from '../compiler/zoo/index.ts';
+import { backendNames, findBackend } from '../compiler/runtime/backends.ts';
+import { defaultPipeline, parsePipeline, printPipeline } from '../compiler/passes/index.ts';
+import { benchLatency, ortLevels, type Contender } from './latency.ts';
+import { formatLatency } from './latency-report.ts';
+import { ortVersion } from './ort-program.ts';
 import { benchPasses } from './passes.ts';
 import { benchMemory } from './memory.ts';
 import { benchKernel } from './kernel.ts';
 
-const { values } = parseArgs({ options: { repeat: { type: 'string', default: '3' }, models: { type: 'string' }, backends: { type: 'string' } } });
-const repeat = Number(values.repeat);
-const models = values.models ? values.models.split(',') : zooNames();
-const ort = createRequire(import.meta.url)('onnxruntime-node');
+const SECTIONS = ['latency', 'passes', 'kernel', 'memory'] as const;
 
-const ORT_TYPES: Record<string, string> = { f32: 'float32', i64: 'int64', i32: 'int32', f64: 'float64', bool: 'bool', u8: 'uint8', i8: 'int8' };
-const KILN_TYPES: Record<string, DType> = Object.fromEntries(Object.entries(ORT_TYPES).map(([k, v]) => [v, k as DType]));
-const toOrt = (t: Tensor) => new ort.Tensor(ORT_TYPES[t.dtype], t.data, [...t.shape]);
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string' }, threads: { type: 'string', default: '1,2' }, rounds: { type: 'string', default: '7' },
+    backends: { type: 'string', default: 'cpu' }, ort: { type: 'string', default: 'all,disabled' },
+    pipeline: { type: 'string', default: 'default' }, top: { type: 'string', default: '5' },
+    sections: { type: 'string' }, json: { type: 'boolean', default: false },
+  },
+});
 
-/** onnxruntime-node (one intra-op thread) on an exported model, as a Program the timing loop can run. */
-async function ortProgram(bytes: Uint8Array, outputs: readonly string[]): Promise<Program> {
-  const t0 = performance.now();
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  return {
-    backend: 'onnxruntime', prepareMs: performance.now() - t0, artifacts: [],
-    async run(inputs) {
-      const got = await session.run(Object.fromEntries([...inputs].map(([k, t]) => [k, toOrt(t)])));
-      return outputs.map((name) => new Tensor(KILN_TYPES[got[name].type], got[name].dims, got[name].data));
-    },
-    dispose: async () => { await session.release?.(); },
-  };
+function fail(message: string): never {
+  console.error(`npm run bench: ${message}`);
+  process.exit(2);
 }
 
-const wanted = values.backends ? values.backends.split(',') : backendNames();
-const unknown = wanted.filter((b) => !findBackend(b));
-if (unknown.length) throw new Error(`unknown backend(s) ${unknown.join(', ')}; backends: ${backendNames().join(', ')}`);
-const backends = [];
-for (const name of wanted) {
-  const b = findBackend(name)!;
+const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+function count(text: string, what: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) fail(`--${what} must be a whole number >= ${min}, got '${text}'`);
+  return n;
+}
+
+const models = values.models ? list(values.models) : zooNames();
+const badModels = models.filter((m) => !zooNames().includes(m));
+if (badModels.length) fail(`unknown model(s) ${badModels.join(', ')}; zoo models: ${zooNames().join(', ')}`);
+const threads = list(values.threads).map((t) => count(t, 'threads', 1));
+const rounds = count(values.rounds, 'rounds', 1);
+const top = count(values.top, 'top', 0);
+const sections = values.sections ? list(values.sections) : values.json ? ['latency'] : [...SECTIONS];
+const badSections = sections.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+if (badSections.length) fail(`unknown section(s) ${badSections.join(', ')}; sections: ${SECTIONS.join(', ')}`);
+let pipeline = '';
+if (values.pipeline !== 'none') {
+  try {
+    pipeline = printPipeline(parsePipeline(values.pipeline === 'default' ? defaultPipeline('cpu') : values.pipeline));
+  } catch (e) {
+    fail(`bad --pipeline: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+let ort: Contender[] = [];
+try {
+  ort = ortLevels(values.ort).map((optimization) => ({ kind: 'ort', optimization }));
+} catch (e) {
+  fail((e as Error).message);
+}
+const kiln: Contender[] = [];
+for (const name of list(values.backends)) {
+  const b = findBackend(name);
+  if (!b) fail(`unknown backend '${name}'; backends: ${backendNames().join(', ')}`);
   const a = await b.available();
-  if (a.ok) backends.push(b);
-  else console.log(`(backend ${name} skipped: ${a.reason})`);
+  if (a.ok) kiln.push({ kind: 'kiln', backend: name });
+  else console.error(`(backend ${name} skipped: ${a.reason})`);
 }
 
-console.log(`kiln bench: ${models.length} model(s), median of ${repeat} after 1 warm-up, ${new Date().toISOString()}`);
-console.log('model'.padEnd(18) + 'import ms'.padStart(10) + 'ort ms'.padStart(10)
-  + backends.map((b) => `${b.name} ms`.padStart(12) + `${b.name} prep`.padStart(12) + `${b.name}/ort`.padStart(10)).join(''));
-for (const name of models) {
-  const graph = zooModel(name, { seed: 0 });
-  const bytes = exportOnnx(graph);
-  const imports: number[] = [];
-  for (let r = 0; r <= repeat; r++) {
-    const t0 = performance.now();
-    importOnnx(bytes);
-    if (r > 0) imports.push(performance.now() - t0); // the first is the warm-up
-  }
-  const { inputs } = bindInputs(graph, { random: { seed: 0 } });
-  const time = async (p: Program) => {
-    try {
-      return await timeProgram(p, inputs, { warmup: 1, repeat });
-    } finally {
-      await p.dispose();
-    }
-  };
-  const ortTiming = await time(await ortProgram(bytes, graph.outputs));
-  let row = name.padEnd(18) + median(imports).toFixed(1).padStart(10) + ortTiming.medianMs.toFixed(1).padStart(10);
-  for (const b of backends) {
-    const skip = b.unsupported(graph);
-    if (skip.length) {
-      row += `unsupported: ${skip[0].reason}`.padStart(34);
-      continue;
-    }
-    const t = await time(await b.prepare(graph, undefined));
-    row += t.medianMs.toFixed(1).padStart(12) + t.prepareMs.toFixed(1).padStart(12) + (t.medianMs / ortTiming.medianMs).toFixed(1).padStart(10);
-  }
-  console.log(row);
+const log = (line: string) => console.error(line);
+if (sections.includes('latency')) {
+  log(`kiln bench: ${models.join(', ')} × ${[...kiln, ...ort].map((c) => (c.kind === 'kiln' ? `kiln-${c.backend}` : `ort-${c.optimization}`)).join(', ')}`
+    + ` × threads ${threads.join(',')}, ${rounds} interleaved round(s); onnxruntime-node ${ortVersion()}; ${os.cpus()[0]?.model ?? 'unknown CPU'}, `
+    + `${os.cpus().length} logical cores; ${new Date().toISOString()}`);
+  const report = await benchLatency({
+    models, contenders: [...kiln, ...ort], threads, rounds, pipeline, topKernels: top, kernelThreads: 2, kernelRepeat: 3, log,
+  });
+  if (values.json) console.log(JSON.stringify(report, null, 1));
+  else console.log(`\n${formatLatency(report)}`);
 }
 
 // Compile time: import + the default pass pipeline (bench/passes.ts), against its budgets.
-benchPasses({ repeat: Math.max(repeat, 5) });
+if (sections.includes('passes')) benchPasses({ repeat: Math.max(rounds, 5) });
 
 // The Jupyter kernel: start-up to kernel_info_reply and the round trip of `1+1` (bench/kernel.ts).
-await benchKernel();
+if (sections.includes('kernel')) await benchKernel();
 
 // Memory planning: naive, lower bound and planned peak per model (bench/memory.ts).
-benchMemory({ repeat: Math.max(repeat, 5), models });
+if (sections.includes('memory')) benchMemory({ repeat: Math.max(rounds, 5), models });

@@ -19,7 +19,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: {
-    usage: `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--rtol R] [--atol A] [--json] ${SHAPE_USAGE}`,
+    usage: `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N] [--repeat N] [--rtol R] [--atol A] [--no-fallback] [--tuning measure|cached|off] [--json] [--quiet] ${SHAPE_USAGE}`,
     summary: 'run a model on seeded random or given inputs, with timings',
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
@@ -29,7 +29,7 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/ir.ts')).irCommand,
   },
   conformance: {
-    usage: 'kiln conformance DIR [--backend NAME] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5] [--verbose]',
+    usage: 'kiln conformance DIR [--backend NAME] [--filter REGEX] [--rtol 1e-3] [--atol 1e-5] [--no-fallback] [--verbose] [--json]',
     summary: "run ONNX backend node test cases and compare with their expected outputs",
     load: async () => (await import('./commands/conformance.ts')).conformanceCommand,
   },
@@ -42,6 +42,11 @@ const COMMANDS: Record<string, Command> = {
     usage: `kiln opt MODEL [--pipeline P] [--target T] [--emit graph|plan|kernel|source] [--print-ir-after-all | --print-ir-after-change] [--dump-dir DIR] [--check] [--no-verify] [--stats] [--seed N] [--rtol R] [--atol A] ${SHAPE_USAGE}`,
     summary: 'run a pass pipeline on a model and print the resulting IR (the mlir-opt of kiln)',
     load: async () => (await import('./commands/opt.ts')).optCommand,
+  },
+  build: {
+    usage: `kiln build MODEL --out DIR [--backend NAME] [--pipeline P] [--target T] [--threads N] [--quiet] ${SHAPE_USAGE}`,
+    summary: "write every stage's artifacts (IR after each pass, plan, kernel IR, sources, binary, manifest) without running",
+    load: async () => (await import('./commands/build.ts')).buildCommand,
   },
   passes: {
     usage: 'kiln passes [--json]',

@@ -356,7 +356,8 @@ export function writeFileAtomic(target: string, data: FileData, opts: WriteOptio
 export type NamedFile = readonly [name: string, data: FileData];
 
 /**
- * Writes a set of files into folder `dir` (created if missing; with makeParents, its parents too).
+ * Writes a set of files into folder `dir` (created if missing; with makeParents, its parents too);
+ * a name may hold `/` between plain names, and its subfolders are created.
  * Every file is written and fsynced in a temporary folder first; only then are they moved in (a new
  * folder is renamed into place whole). Existing files of the same names must be regular files and are
  * replaced; other files in the folder are kept. Failures are KilnErrors naming the folder, and leave no
@@ -368,7 +369,8 @@ export function writeFilesAtomic(dir: string, files: readonly NamedFile[], opts:
   try {
     if (dir === '' || dir.includes('\0')) throw new FileProblem('not a valid folder name');
     for (const [name] of files) {
-      if (!name || name === '.' || name === '..' || /[\\/\0]/.test(name)) throw new FileProblem(`'${name}' is not a plain file name`);
+      // a name may be a relative path of plain names (`ir/001_dce.kir`): its folders are created too
+      if (!name || name.split('/').some((p) => !p || p === '.' || p === '..' || /[\\\0]/.test(p))) throw new FileProblem(`'${name}' is not a plain file name`);
     }
     const abs = path.resolve(dir);
     needFolder(path.dirname(abs), opts.makeParents ?? false, opts.makeParents ?? false);
@@ -391,6 +393,10 @@ export function writeFilesAtomic(dir: string, files: readonly NamedFile[], opts:
       throw new FileProblem((e as NodeJS.ErrnoException).code === 'ENOENT'
         ? `folder ${where} does not accept new files` : `cannot create a folder in ${where}: ${fileProblem(e)}`);
     }
+    const subfolders = (root: string) => {
+      for (const d of new Set(files.map(([name]) => path.dirname(name)).filter((d) => d !== '.')).values()) fs.mkdirSync(path.join(root, d), { recursive: true });
+    };
+    subfolders(tmpDir);
     for (const [name, data] of files) writeTemp(path.join(tmpDir, name), data, calls);
     syncFolder(tmpDir);
     if (!s) {
@@ -399,6 +405,7 @@ export function writeFilesAtomic(dir: string, files: readonly NamedFile[], opts:
       syncFolder(path.dirname(abs));
       return;
     }
+    subfolders(real);
     for (const [name] of files) calls.renameSync(path.join(tmpDir, name), path.join(real, name));
     syncFolder(real);
   } catch (e) {

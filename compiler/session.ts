@@ -35,7 +35,6 @@ import { type PipelineEntry, parsePipeline, printPipeline, sameValue } from './p
 import { PassManager, lookupPass, type PassInstrument, type StepResult } from './passes/manager.ts';
 import { NumericChecker, type NumericResult } from './passes/numeric-check.ts';
 import { TARGETS, defaultPipeline, isTarget } from './passes/all.ts';
-import { summarizeGraph, formatFlops } from './zoo/summary.ts';
 import { bindShapes, requireStaticShapes, unboundDims } from './ops/bind-shapes.ts';
 import type { ResultTable } from './results/table.ts';
 import { nodesTable } from './results/nodes.ts';
@@ -44,10 +43,13 @@ import { diffTable } from './results/diff.ts';
 import type { MemoryPlan } from './schedule/plan.ts';
 import { planMemoryCached, type MemoryOptions } from './results/memory.ts';
 import type { NodeTimings } from './runtime/timings.ts';
-import { type ExecuteOptions, type SessionRun, executeStep, timeStep } from './session-run.ts';
+import { type ExecuteOptions, type SessionRun, ProgramCache, executeStep, timeStep } from './session-run.ts';
+import { SnapshotArtifacts } from './session-artifacts.ts';
+import { sessionSummary } from './session-summary.ts';
 
 export { Comparison } from './session-compare.ts';
-export type { ExecuteOptions, SessionRun } from './session-run.ts';
+export type { ExecuteOptions, SessionRun, PreparedStep } from './session-run.ts';
+export { SnapshotArtifacts, STAGES, type Stage, type StageText, type NodeKernel } from './session-artifacts.ts';
 
 /** Options of `Session.load`. */
 export interface SessionOptions extends LoadOptions {
@@ -95,6 +97,8 @@ export class Session {
   private checkOn: boolean;
   private rtol: number;
   private atol: number;
+  /** Programs prepared for this session's steps (session-run.ts); disposed by `close()`. */
+  readonly programs = new ProgramCache();
 
   private constructor(private readonly shared: Shared, first: Step[], entries: PipelineEntry[], cursor: number,
     private readonly opts: SessionOptions, private readonly manager: PassManager) {
@@ -175,6 +179,7 @@ export class Session {
     this.entries = entries;
     this.steps = this.steps.slice(0, Math.min(this.steps.length, keep + 1));
     this.cursor = Math.min(this.cursor, this.steps.length - 1);
+    void this.programs.retain(this.steps.map((st) => st.graph)); // programs of dropped snapshots are disposed
     return this;
   }
 
@@ -313,6 +318,11 @@ export class Session {
     this.setTolerance(rtol);
   }
 
+  /** Absolute tolerance of the numeric check (set with `setTolerance`). */
+  get absTolerance(): number {
+    return this.atol;
+  }
+
   /** Sets the tolerances (the reference outputs are recomputed on the next check). */
   setTolerance(rtol: number, atol = this.atol): this {
     if (!(rtol >= 0) || !(atol >= 0)) throw new KilnError(`tolerances must be numbers >= 0, got rtol ${rtol}, atol ${atol}`);
@@ -406,6 +416,19 @@ export class Session {
     return timeStep(this, opts);
   }
 
+  /**
+   * Every stage of a step's snapshot (default current) as an artifact: IR text, memory plan, kernel IR,
+   * C source, and what a backend built for it (compiler/session-artifacts.ts).
+   */
+  artifacts(step = this.cursor): SnapshotArtifacts {
+    return new SnapshotArtifacts(this, step);
+  }
+
+  /** Disposes every program this session prepared (loaded libraries, device memory); idempotent. */
+  close(): Promise<void> {
+    return this.programs.close();
+  }
+
   // ---- tables and summary -----------------------------------------------------------------------
 
   /** The nodes table at `step` (default current). */
@@ -436,20 +459,7 @@ export class Session {
 
   /** A text report: the model, pipeline, the passes table up to the current step, and the current graph. */
   summary(): string {
-    const g = this.graph();
-    const s = summarizeGraph(g);
-    const lines = [
-      `session ${this.source} (graph ${g.name}), target ${this.target}, at step ${this.cursor} of ${this.entries.length}`,
-      `pipeline: ${this.pipelineText || '(empty)'}`,
-      `numeric check: ${!this.checkOn ? 'off' : this.numericCheckSkipped ? `skipped: ${this.numericCheckSkipped}` : `on (rtol ${this.rtol}, atol ${this.atol})`}`,
-      `current graph: ${s.nodeCount} nodes, ${s.constantCount} constants, ${formatFlops(s)}; `
-        + s.opCounts.slice(0, 6).map(([op, n]) => `${op} ${n}`).join(', ') + (s.opCounts.length > 6 ? ', …' : ''),
-      '',
-      this.passesTable().toText({ maxRows: Infinity }).trimEnd(),
-    ];
-    const pending = this.entries.slice(this.cursor).map((e) => e.pass);
-    if (pending.length) lines.push(`next: ${pending.join(', ')}`);
-    return lines.join('\n') + '\n';
+    return sessionSummary(this);
   }
 
   private checkIndex(step: number, what: string): void {

@@ -40,6 +40,7 @@ export type ToWorker =
   | { type: 'input-reply'; reqId: number; value?: string; error?: string }
   | { type: 'complete'; id: number; code: string; cursor: number }
   | { type: 'inspect'; id: number; code: string; cursor: number; detail: number }
+  | { type: 'close'; id: number }
   | { type: 'transform-reply'; reqId: number; code: string; map: string }
   | { type: 'transform-reply'; reqId: number; error: string; errors?: unknown[] };
 
@@ -239,7 +240,7 @@ export class WorkerExecutor implements CellExecutor {
     return done;
   }
 
-  private rpc<T>(msg: { type: 'complete' | 'inspect' } & Record<string, unknown>, fallback: T, timeoutMs = 10_000): Promise<T> {
+  private rpc<T>(msg: { type: 'complete' | 'inspect' | 'close' } & Record<string, unknown>, fallback: T, timeoutMs = 10_000): Promise<T> {
     return this.ready.then(() => new Promise<T>((resolve) => {
       if (this.bootError) return resolve(fallback);
       const id = ++this.counter;
@@ -279,6 +280,8 @@ export class WorkerExecutor implements CellExecutor {
   async close(): Promise<void> {
     this.closing = true;
     this.settle({ ok: false, error: INTERRUPTED });
+    // the session disposes what it compiled (Session.close) before the thread ends; 2 s at most
+    await this.rpc({ type: 'close' }, false, 2000).catch(() => false);
     this.terminator.close();
     await this.worker.terminate();
   }

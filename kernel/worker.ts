@@ -131,6 +131,9 @@ port.on('message', (m: ToWorker) => {
     case 'inspect':
       post({ type: 'reply', id: m.id, result: inspectAt(m.code, m.cursor, m.detail) ?? null });
       break;
+    case 'close': // the kernel is shutting down: release what the session compiled, then answer
+      void (runtime.session?.close() ?? Promise.resolve()).catch(() => {}).then(() => post({ type: 'reply', id: m.id, result: true }));
+      break;
     case 'transform-reply': {
       const p = pendingTransforms.get(m.reqId);
       pendingTransforms.delete(m.reqId);

@@ -63,6 +63,7 @@ export async function startRepl(opts: StartOptions = {}): Promise<number> {
       }
     }
     const code = await runPlain(shell, { input: stdin, stdout, stderr, width: opts.width });
+    await shell.session?.close(); // unloads what the session compiled (Session.close)
     stdin.pause(); // `exit` may stop before the end of the input: let the process end anyway
     return code;
   }

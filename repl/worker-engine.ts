@@ -164,6 +164,11 @@ export class WorkerEngine implements ReplEngine {
   }
 
   async close(): Promise<void> {
+    // the session disposes what it compiled first; a worker that does not answer within 2 s is ended anyway
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => { timer = setTimeout(r, 2000); });
+    await Promise.race([this.request<unknown>({ type: 'close' }).catch(() => {}), deadline]);
+    clearTimeout(timer);
     this.terminator.close();
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();

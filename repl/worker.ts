@@ -3,7 +3,8 @@
  * kernel's cell runtime (repl/deps.ts), so passes, numeric checks and runs compute here while the main
  * thread keeps drawing (repl/worker-engine.ts is the other side).
  *
- * Messages in: `execute` (a line, with render options), `complete`, `needsMore`, `interrupt` (aborts
+ * Messages in: `execute` (a line, with render options), `complete`, `needsMore`, `close` (closes the
+ * session, disposing its compiled programs, before the thread ends), `interrupt` (aborts
  * the running line's signal; commands stop at their next check). Out: `ready` (with the status text),
  * `progress`, `print` (output that arrives outside any line: late console output, background
  * callbacks), `reply` (the answer to a request, by id). An `interrupt` reports the running line as
@@ -23,6 +24,7 @@ export type ToReplWorker =
   | { type: 'execute'; id: number; line: string; opts: RenderOptions }
   | { type: 'complete'; id: number; text: string }
   | { type: 'needsMore'; id: number; text: string }
+  | { type: 'close'; id: number }
   | { type: 'interrupt' };
 
 /** Messages from the worker. */
@@ -75,6 +77,10 @@ try {
         break;
       case 'needsMore':
         post({ type: 'reply', id: m.id, result: await shell.needsMore(m.text) });
+        break;
+      case 'close': // the REPL is ending: release what the session compiled (Session.close), then answer
+        await shell.session?.close().catch(() => {});
+        post({ type: 'reply', id: m.id, result: true });
         break;
       case 'interrupt': {
         // as the kernel's worker does: abort the line's signal and report it interrupted now (this

@@ -1,6 +1,7 @@
 /**
  * Runs the whole test suite with uvu (every test/**\/*.test.ts file, each in one process) and ends
  * with the line `N passed, N failed` that CI reads. Extra args are passed to uvu as the file pattern.
+ * KILN_TUNING defaults to `off` here (see below); set it to run the suite with tuning.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +9,11 @@ import path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const pattern = process.argv[2] ?? '\\.test\\.ts$';
+// compiled backends use their lowerings' default schedules unless a test asks for tuning itself
+// (test/runtime/tuning.test.ts does): measuring every GEMM/conv shape of the zoo would dominate the suite
+const env = { ...process.env, KILN_TUNING: process.env.KILN_TUNING ?? 'off' };
 const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', pattern], {
-  cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
+  cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env,
 });
 let out = '';
 child.stdout.on('data', (d: Buffer) => { process.stdout.write(d); out += d.toString(); });

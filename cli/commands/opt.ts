@@ -7,17 +7,19 @@
  * through the PassManager and prints the final IR to stdout. Everything else goes to stderr, so stdout
  * stays a valid `.kir` file: the per-step IR (`// ----- after <pass> (step N) -----` headers), and a
  * summary table with one row per step (pass, ms, nodes before→after, changed, the numeric check's
- * errors with --check, the non-zero statistics with --stats). `--emit` chooses the stage printed
- * (compiler/codegen/emit.ts): `graph` (default, the IR), `plan` (the memory plan as JSON), `kernel` (the
- * kernel IR program) or `source` (the C); nodes that do not lower are listed on stderr and in a comment
- * at the top of the output. The verifier runs after every pass unless
+ * errors with --check, the non-zero statistics with --stats). The pipeline runs in a Session
+ * (compiler/session.ts), and `--emit` prints a stage of its last snapshot through the Session's
+ * artifacts (compiler/session-artifacts.ts, the API `kiln build` and `%source` use too): `graph`
+ * (default, the IR), `plan` (the memory plan as JSON), `kernel` (the kernel IR program) or `source`
+ * (the C); nodes that do not lower are listed on stderr and in a comment at the top of the output.
+ * The verifier runs after every pass unless
  * --no-verify. With --check, a step past tolerance makes the command exit 1 after printing (the
  * table names the first divergent node).
  */
 import { SEED, SHAPE_OPTIONS, TOLERANCE, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
-import { loadModel } from '../../compiler/load.ts';
-import { EMIT_STAGES, emitStage } from '../../compiler/codegen/emit.ts';
-import { PassManager, type StepResult } from '../../compiler/passes/manager.ts';
+import { STAGES, Session } from '../../compiler/session.ts';
+import type { StepResult } from '../../compiler/passes/manager.ts';
+import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { type PassInstrument, dumpDirInstrument, printIrInstrument } from '../../compiler/passes/instruments.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
 
@@ -38,26 +40,29 @@ export async function optCommand(argv: string[]): Promise<number> {
     ...SHAPE_OPTIONS,
   }, [1, 1], ['MODEL']);
   const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
-  const emit = choiceOption(values.emit, 'emit', EMIT_STAGES, 'graph');
+  const emit = choiceOption(values.emit, 'emit', STAGES, 'graph');
   if (values['print-ir-after-all'] && values['print-ir-after-change']) {
     throw new UsageError('--print-ir-after-all and --print-ir-after-change exclude each other');
   }
   const seed = numberOption(values.seed, 'seed', 0, SEED);
   const rtol = numberOption(values.rtol, 'rtol', 1e-4, TOLERANCE);
   const atol = numberOption(values.atol, 'atol', 1e-5, TOLERANCE);
-  const pipeline = pipelineOption(values.pipeline ?? defaultPipeline(target));
+  const pipeline = values.pipeline ?? defaultPipeline(target);
+  pipelineOption(pipeline); // a bad pipeline is a usage error
 
-  const graph = loadModel(positionals[0], await shapeBindings(values));
   const instruments: PassInstrument[] = [];
   const printMode = values['print-ir-after-all'] ? 'all' : values['print-ir-after-change'] ? 'change' : undefined;
   if (printMode) instruments.push(printIrInstrument(printMode, (header, text) => process.stderr.write(`${header}\n${text}`)));
   if (values['dump-dir']) instruments.push(dumpDirInstrument(values['dump-dir']));
-  const pm = new PassManager({
-    target, instruments, verify: !values['no-verify'], numericCheck: values.check ? { seed, rtol, atol } : false,
+  const session = Session.load(positionals[0], {
+    ...(await shapeBindings(values)), target, pipeline, instruments,
+    verify: !values['no-verify'], numericCheck: values.check!, seed, rtol, atol,
   });
-  const results = pm.run(graph, pipeline);
-  const final = results.length ? results[results.length - 1].graph : graph;
-  const emitted = emitStage(final, emit);
+  if (values.check) requireStaticShapes(session.graph(0), 'the numeric check'); // the Session would skip it; --check asks for it
+  session.run();
+  const graph = session.graph(0);
+  const results = session.history.slice(1);
+  const emitted = session.artifacts().stage(emit, `--emit ${emit}`);
   process.stdout.write(emitted.text);
   for (const n of emitted.notes) process.stderr.write(`note: ${n}\n`);
   process.stderr.write(stepTable(graph.nodes.length, results, { check: values.check!, stats: values.stats! }));

@@ -1,6 +1,6 @@
 /**
  * `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N]
- *  [--repeat N] [--rtol R] [--atol A] [--json]`
+ *  [--repeat N] [--rtol R] [--atol A] [--no-fallback] [--tuning measure|cached|off] [--json]`
  *
  * Loads the model (import, type inference and verification: `importMs`), binds inputs from
  * input_<k>.pb files or seeded random values (compiler/runtime/inputs.ts `bindInputs`; the graph takes
@@ -8,8 +8,13 @@
  * see target T, default cpu, as in `kiln opt`), prepares it on the backend (any registered one,
  * compiler/runtime/backends.ts; `compileMs` is the program's own `prepareMs`), runs once as warm-up and
  * then `repeat` timed runs (default 1; compiler/runtime/timings.ts `timeProgram`), and reports the
- * median and minimum run time. A backend that cannot run here (no compiler, no device) is an error
- * naming its reason. When the --inputs folder also holds
+ * median and minimum run time (`--tuning`: the compiled backends' schedule tuning, PrepareOptions.tuning;
+ * the JSON then says how many candidates were measured). While a backend prepares, its progress is drawn on stderr when that is a
+ * terminal (cli/progress.ts; --quiet turns it off). A backend that cannot run here (no compiler, no device) is an error
+ * naming its reason — except that a compiled backend that cannot run here (no C compiler) says so on
+ * stderr and runs on the reference backend instead (backends.ts `useBackend`). Nodes a compiled
+ * backend cannot compile run on the reference kernels inside its program: the report lists them
+ * (`fallbacks` in --json); --no-fallback refuses such a model instead. When the --inputs folder also holds
  * expected outputs (output_<k>.pb, as in an ONNX test data set), each result is compared with its
  * file (compiler/runtime/compare.ts, the conformance runner's rule and default tolerances): the
  * report gives, per output, the largest absolute and relative error, and the command exits 1 when
@@ -32,6 +37,8 @@ import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
 import { writeFilesAtomic } from '../../compiler/files.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
+import { TUNING_MODES } from '../../compiler/runtime/tune/tuner.ts';
+import { terminalProgress } from '../progress.ts';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
@@ -45,6 +52,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     rtol: { type: 'string' },
     atol: { type: 'string' },
     json: { type: 'boolean', default: false },
+    tuning: { type: 'string' },
+    'no-fallback': { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
     ...SHAPE_OPTIONS,
   }, [1, 1], ['MODEL']);
   const backendName = choiceOption(values.backend, 'backend', backendNames(), DEFAULT_BACKEND);
@@ -57,7 +67,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.target !== undefined && values.pipeline === undefined) throw new UsageError('--target needs --pipeline (the target the passes see)');
   const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
   const pipeline = values.pipeline === undefined ? undefined : pipelineOption(values.pipeline);
-  const backend = await useBackend(backendName);
+  const tuning = values.tuning === undefined ? undefined : choiceOption(values.tuning, 'tuning', TUNING_MODES, 'measure');
+  const backend = await useBackend(backendName, { onWarning: (m) => console.error(`note: ${m}`) });
 
   const t0 = performance.now();
   const loaded = loadModel(positionals[0], await shapeBindings(values));
@@ -75,7 +86,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   const expected = values.inputs ? expectedOutputs(values.inputs, graph.outputs) : [];
 
   requireSupported(backend, graph, 'this model', positionals[0]);
-  const program = await backend.prepare(graph, undefined);
+  const progress = values.quiet ? undefined : terminalProgress(process.stderr); // a compile's progress, on a terminal only
+  let program;
+  try {
+    program = await backend.prepare(graph, undefined, { onProgress: progress?.update, ...(values['no-fallback'] ? { fallback: false } : {}), ...(tuning ? { tuning } : {}) });
+  } finally {
+    progress?.done();
+  }
+  const fallbacks = program.fallbacks ?? [];
   let timing;
   try {
     timing = await timeProgram(program, inputs, { warmup: 1, repeat });
@@ -98,13 +116,19 @@ export async function runCommand(argv: string[]): Promise<number> {
       backend: backend.name,
       inputs: [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
       outputs: described,
-      importMs: round(importMs), ...(passesMs !== undefined ? { passesMs: round(passesMs) } : {}), compileMs: round(compileMs), ms: round(ms), msMin: round(msMin), repeat,
+      ...(fallbacks.length ? { fallbacks: fallbacks.map((u) => ({ node: u.node, op: u.op, reason: u.reason })) } : {}),
+      importMs: round(importMs), ...(passesMs !== undefined ? { passesMs: round(passesMs) } : {}), compileMs: round(compileMs),
+      ...(program.tuning ? { tuning: { mode: program.tuning.mode, measured: program.tuning.measurements, ms: round(program.tuning.ms) } } : {}), ms: round(ms), msMin: round(msMin), repeat,
       ...(checks.length ? { tolerance: tol, matchesExpected: checks.every((c) => !c.diff.reason) } : {}),
     }));
   } else {
     console.log(`${positionals[0]} on ${backend.name}: import ${importMs.toFixed(1)} ms, `
       + `${passesMs !== undefined ? `passes ${passesMs.toFixed(1)} ms, ` : ''}compile ${compileMs.toFixed(1)} ms, `
       + `run ${ms.toFixed(2)} ms (median of ${repeat}, min ${msMin.toFixed(2)} ms)`);
+    if (fallbacks.length) {
+      console.log(`  ${fallbacks.length} node(s) ran on the reference kernels (not compiled): `
+        + fallbacks.map((u) => `%${u.node} ${u.op}`).join(', '));
+    }
     for (const o of described) {
       console.log(`  ${o.name}: ${o.dtype}[${o.shape.join(',')}] mean=${fmt(o.mean)} std=${fmt(o.std)} min=${fmt(o.min)} max=${fmt(o.max)}`);
     }

@@ -10,7 +10,8 @@
  *   - body: statements; a `loop` binds a variable over [0, extent) and carries annotations
  *     (parallel, vectorize, unroll, tile; the GPU mappings grid/block for later targets);
  *   - index expressions (`Index`): affine arithmetic over loop variables and constants with floor
- *     div/mod, plus an indirect `load` for gathers (not statically bounded);
+ *     div/mod, plus an indirect `load` for gathers (not statically bounded) and a constant `table`
+ *     made at lowering time (Resize's source positions; its range is its values' range);
  *   - scalar expressions (`Scalar`): literals, loads, locals, arithmetic, comparisons, select, math
  *     calls, casts; every node carries its dtype so a renderer never infers types;
  *   - guards: a block that runs only where some index expressions lie in [0, extent) (a window's
@@ -33,7 +34,9 @@ export type Index =
   | { readonly k: 'var'; readonly name: string }
   | { readonly k: 'add' | 'mul' | 'div' | 'mod'; readonly a: Index; readonly b: Index }
   /** An indirect index: the (integer) element of a buffer, e.g. Gather's indices. */
-  | { readonly k: 'load'; readonly buffer: string; readonly index: Index };
+  | { readonly k: 'load'; readonly buffer: string; readonly index: Index }
+  /** An element of a constant integer table made at lowering time (Resize's source positions). */
+  | { readonly k: 'table'; readonly values: readonly number[]; readonly index: Index };
 
 /**
  * Unary scalar operators, with the semantics of the scalar-op table's functions (compiler/ops/scalar-expr.ts):
@@ -68,6 +71,8 @@ export type Scalar =
   | { readonly k: 'ref'; readonly dtype: DType; readonly name: string }
   /** An index value used as a number (e.g. Range, an iota). */
   | { readonly k: 'index'; readonly dtype: DType; readonly index: Index }
+  /** An element of a constant table of `dtype` numbers made at lowering time (Resize's weights). */
+  | { readonly k: 'table'; readonly dtype: DType; readonly values: readonly number[]; readonly index: Index }
   | { readonly k: 'unary'; readonly dtype: DType; readonly op: UnaryOp; readonly a: Scalar }
   | { readonly k: 'binary'; readonly dtype: DType; readonly op: BinaryOp; readonly a: Scalar; readonly b: Scalar }
   | { readonly k: 'select'; readonly dtype: DType; readonly cond: Scalar; readonly a: Scalar; readonly b: Scalar }
@@ -258,7 +263,7 @@ export const cast = (a: Scalar, dtype: DType): Scalar => (a.dtype === dtype ? a 
 /** The loop variables an index reads. */
 export function indexVars(e: Index, out: Set<string> = new Set()): Set<string> {
   if (e.k === 'var') out.add(e.name);
-  else if (e.k === 'load') indexVars(e.index, out);
+  else if (e.k === 'load' || e.k === 'table') indexVars(e.index, out);
   else if (e.k !== 'const') { indexVars(e.a, out); indexVars(e.b, out); }
   return out;
 }

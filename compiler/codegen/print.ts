@@ -34,6 +34,7 @@ export function printIndex(e: Index, outer = 0): string {
     case 'const': return e.value < 0 && outer > 0 ? `(${e.value})` : String(e.value);
     case 'var': return e.name;
     case 'load': return `${e.buffer}[${printIndex(e.index)}]`;
+    case 'table': return `table[${e.values.join(', ')}][${printIndex(e.index)}]`;
     default: {
       const p = PREC[e.k];
       if (e.k === 'add' && e.b.k === 'const' && e.b.value < 0) {
@@ -63,6 +64,7 @@ export function printScalar(e: Scalar): string {
     case 'load': return `${e.buffer}[${printIndex(e.index)}]`;
     case 'ref': return e.name;
     case 'index': return `idx<${e.dtype}>(${printIndex(e.index)})`;
+    case 'table': return `table<${e.dtype}>[${e.values.map(printLiteral).join(', ')}][${printIndex(e.index)}]`;
     case 'unary': return `${e.op}(${printScalar(e.a)})`;
     case 'binary': return `${e.op}(${printScalar(e.a)}, ${printScalar(e.b)})`;
     case 'select': return `select(${printScalar(e.cond)}, ${printScalar(e.a)}, ${printScalar(e.b)})`;

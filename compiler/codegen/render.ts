@@ -42,6 +42,8 @@ export interface Language {
   cast(a: string, from: DType, to: DType): string;
   /** An element of a buffer read as an index (a gather's indices). */
   indexLoad(buffer: string, index: string): string;
+  /** Element `index` of a constant table of `dtype` values (an operand: parenthesised). */
+  table(values: readonly number[], dtype: DType, index: string): string;
   /** Lines before the kernels: includes, helpers. */
   fileHeader(p: Program): string[];
   /** The kernel's opening line(s), ending with the body's opening brace. */
@@ -71,6 +73,7 @@ export function renderIndex(lang: Language, e: Index, outer = 0): string {
     case 'const': return e.value < 0 ? `(${e.value})` : String(e.value);
     case 'var': return e.name;
     case 'load': return lang.indexLoad(e.buffer, renderIndex(lang, e.index));
+    case 'table': return lang.table(e.values, 'i64', renderIndex(lang, e.index));
     default: {
       const p = PREC[e.k];
       if (e.k === 'add' && e.b.k === 'const' && e.b.value < 0) {
@@ -90,6 +93,7 @@ export function renderScalar(lang: Language, e: Scalar): string {
     case 'load': return `${e.buffer}[${renderIndex(lang, e.index)}]`;
     case 'ref': return e.name;
     case 'index': return lang.cast(renderIndex(lang, e.index, 3), 'i64', e.dtype); // parenthesised: it is an operand
+    case 'table': return lang.table(e.values, e.dtype, renderIndex(lang, e.index));
     case 'unary': return lang.unary(e.op, renderScalar(lang, e.a), e.a.dtype);
     case 'binary': return lang.binary(e.op, renderScalar(lang, e.a), renderScalar(lang, e.b), e.a.dtype);
     case 'select': return lang.select(renderScalar(lang, e.cond), renderScalar(lang, e.a), renderScalar(lang, e.b), e.dtype);

@@ -67,6 +67,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
       case 'const': return [e.value, e.value];
       case 'var': { const n = vars.get(e.name); return n === undefined || n === 0 ? undefined : [0, n - 1]; } // a loop of 0 iterations never indexes
       case 'load': return undefined;
+      case 'table': return e.values.length ? [Math.min(...e.values), Math.max(...e.values)] : undefined;
       default: {
         const b = range(e.b, sc);
         if (e.k === 'mod' && b && b[0] > 0 && b[0] === b[1]) {
@@ -96,9 +97,19 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
         else if (!dtypeInfo(b.dtype).isInt) fail('dtype', `${where}: indirect index reads ${b.dtype} buffer '${x.buffer}'; it must be an integer buffer`);
         visit(x.index);
         checkBounds(x.buffer, x.index, s, where);
+      } else if (x.k === 'table') {
+        if (!x.values.every(Number.isInteger)) fail('dtype', `${where}: an index table holds a non-integer`);
+        visit(x.index);
+        checkTable(x.values.length, x.index, s, where);
       } else if (x.k !== 'const' && x.k !== 'var') { visit(x.a); visit(x.b); }
     };
     visit(e);
+  };
+
+  /** A table's index must be statically within the table (its range known). */
+  const checkTable = (length: number, index: Index, s: Scope, where: string) => {
+    const r = range(index, s);
+    if (!r || r[0] < 0 || r[1] >= length) fail('bounds', `${where}: table index ${printIndex(index)} spans ${r ? `[${r[0]}, ${r[1]}]` : 'an unknown range'}, outside [0, ${length})`);
   };
 
   const checkBounds = (buffer: string, index: Index, s: Scope, where: string) => {
@@ -127,6 +138,7 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
         return;
       }
       case 'index': checkIndex(e.index, s, where); return;
+      case 'table': checkIndex(e.index, s, where); checkTable(e.values.length, e.index, s, where); return;
       case 'unary': case 'cast': checkScalar(e.a, s, where); return;
       case 'binary':
         checkScalar(e.a, s, where); checkScalar(e.b, s, where);

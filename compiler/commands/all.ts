@@ -5,19 +5,21 @@
  *
  * Commands: load, pipeline, step, stepto, runall, back, goto, branch, history (session-commands.ts);
  * ir, diff, passes, nodes, tables, decisions, fusions, check (view-commands.ts); run, timings, mem
- * (run-commands.ts); help (help.ts).
+ * (run-commands.ts); source, kir (source-commands.ts); tuning (tune-commands.ts); help (help.ts).
  */
 import { registerCommands, findCommand, type Command } from './command.ts';
 import { sessionCommands } from './session-commands.ts';
 import { viewCommands } from './view-commands.ts';
 import { runCommands } from './run-commands.ts';
+import { sourceCommands } from './source-commands.ts';
+import { tuneCommands } from './tune-commands.ts';
 import { helpCommand } from './help.ts';
 
 export { allCommands, findCommand, registerCommands, type Command, type CommandContext } from './command.ts';
 export { completeLine, runLine, type LineCompletion } from './line.ts';
 
 /** Every command kiln ships. */
-export const KILN_COMMANDS: readonly Command[] = [...sessionCommands, ...viewCommands, ...runCommands, helpCommand];
+export const KILN_COMMANDS: readonly Command[] = [...sessionCommands, ...viewCommands, ...runCommands, ...sourceCommands, ...tuneCommands, helpCommand];
 
 // Registered once, even if this module is reached through two specifiers (tests, bundles); a name
 // registered before (a shell's own command) keeps its first registration.

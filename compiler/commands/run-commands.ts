@@ -21,6 +21,8 @@ import type { CommandContext } from './command.ts';
 import { type OptionSpec, type ParsedArgs, commandError, needSession, opt, parseStepArg, throttledProgress, yieldToShell } from './args.ts';
 import { defineCommand, type KilnCommand } from './define.ts';
 import { stepNumbers } from './complete.ts';
+import { TUNING_OPTION, tuningOption } from './tune-commands.ts';
+import type { TuningMode } from '../runtime/tune/tuner.ts';
 
 const timingsBySession = new WeakMap<Session, NodeTimings>();
 
@@ -34,9 +36,10 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: 'seed', type: 'int', value: 'S', min: 0, help: 'seed of the random inputs (default 0)' },
   { name: 'step', type: 'int', value: 'K', min: 0, help: 'run the graph of step K instead of the current step' },
   { name: 'backend', type: 'string', value: 'NAME', help: `backend to run on (default ${DEFAULT_BACKEND}; see the list with --backend and Tab)`, values: () => backendNames() },
+  TUNING_OPTION,
 ];
 
-interface Target { s: Session; step: number; backend: string; seed: number; repeat: number }
+interface Target { s: Session; step: number; backend: string; seed: number; repeat: number; tuning?: TuningMode }
 
 function target(command: string, usage: string, args: ParsedArgs, ctx: CommandContext): Target {
   const s = needSession(ctx, command);
@@ -45,7 +48,8 @@ function target(command: string, usage: string, args: ParsedArgs, ctx: CommandCo
   requireStaticShapes(s.at(step).graph, command);
   const backend = opt(args, 'backend', DEFAULT_BACKEND);
   if (!findBackend(backend)) throw commandError(command, `unknown backend '${backend}'; backends: ${backendNames().join(', ')}`, usage);
-  return { s, step, backend, seed: opt(args, 'seed', 0), repeat: opt(args, 'repeat', 1) };
+  const tuning = tuningOption(command, args, usage);
+  return { s, step, backend, seed: opt(args, 'seed', 0), repeat: opt(args, 'repeat', 1), ...(tuning ? { tuning } : {}) };
 }
 
 /** Progress and interrupts of a timed command: preparation, each run (and each kernel with `nodes`). */
@@ -66,6 +70,7 @@ function hooks(command: string, verb: string, ctx: CommandContext, t: Target, no
       };
     })() } : {}),
     signal: ctx.signal,
+    onWarning: (message: string) => ctx.print(`note: ${message}`),
   };
 }
 
@@ -81,14 +86,14 @@ async function interruptible<T>(command: string, ctx: CommandContext, fn: () => 
 
 const run = defineCommand({
   name: 'run',
-  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME]',
+  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME] [--tuning MODE]',
   summary: "run the current step's graph on seeded inputs (reference executor by default); output statistics and time",
   examples: ['run', 'run --repeat 5 --seed 1', 'run --backend ref'],
   options: RUN_OPTIONS,
   completePositional: () => [],
   async run(args, ctx) {
     const t = target('run', this.usage, args, ctx);
-    const r = await interruptible('run', ctx, () => t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, ...hooks('run', 'run', ctx, t) }));
+    const r = await interruptible('run', ctx, () => t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, tuning: t.tuning, ...hooks('run', 'run', ctx, t) }));
     ctx.progress(`ran ${r.label}`, 1);
     const inputList = [...r.inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
     const summary = findBackend(r.backend)!.summary;
@@ -98,7 +103,7 @@ const run = defineCommand({
 
 const timings = defineCommand({
   name: 'timings',
-  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME]',
+  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME] [--tuning MODE]',
   summary: 'time every kernel of the current step (reference executor by default): table by node and by op, chart',
   examples: ['timings', 'timings --repeat 3'],
   details: 'The node table is keyed by node id with op, median ms, share, FLOPs, GFLOP/s and provenance;\n'
@@ -108,7 +113,7 @@ const timings = defineCommand({
   async run(args, ctx) {
     const t = target('timings', this.usage, args, ctx);
     const nodes = t.s.at(t.step).graph.nodes.length;
-    const result = await interruptible('timings', ctx, () => t.s.timings({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, ...hooks('timings', 'timing run', ctx, t, nodes) }));
+    const result = await interruptible('timings', ctx, () => t.s.timings({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, tuning: t.tuning, ...hooks('timings', 'timing run', ctx, t, nodes) }));
     ctx.progress(`timed ${result.label}`, 1);
     timingsBySession.set(t.s, result);
     return result;

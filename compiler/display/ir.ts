@@ -1,6 +1,6 @@
 /**
- * IR text with syntax colouring, for terminals (ANSI) and notebooks (inline-styled HTML spans), and
- * generated source code as plain blocks.
+ * IR text with syntax colouring, for terminals (ANSI) and notebooks (inline-styled HTML spans)
+ * (generated source code: display/source.ts).
  *
  * The highlighter is a one-pass tokenizer over each line of `.kir` text (compiler/ir/print.ts): at each
  * position it tries, in order, a `//` comment, a string, a value name `%x` or `%"odd"`, the graph name
@@ -10,7 +10,7 @@
  * cut never splits an escape sequence.
  */
 import { COLORS, type AnsiColor, type MimeBundle, type TerminalOptions, block, escapeHTML, fitLine, headingHTML, limitLines, paint, preBlock, span } from './style.ts';
-import type { IRView, SourceView } from './views.ts';
+import type { IRView } from './views.ts';
 
 /** Kinds of IR tokens. */
 export type IRToken = 'comment' | 'string' | 'value' | 'graph' | 'hash' | 'type' | 'keyword' | 'op' | 'number' | 'text';
@@ -87,22 +87,4 @@ export function irTerminal(v: IRView, opts: TerminalOptions): string {
     .map((l) => (opts.color ? highlightIRAnsi(l) : l));
   const head = v.title ? [paint(fitLine(v.title, opts.width), 'bold', opts.color)] : [];
   return [...head, ...body].join('\n') + '\n';
-}
-
-/** Generated source: plain text and an escaped <pre> block labelled with its language. */
-export function sourceBundle(v: SourceView): MimeBundle {
-  const title = v.title ?? `${v.language} source`;
-  return {
-    'text/plain': `${title}\n${v.code}`,
-    'text/html': block([headingHTML(title), preBlock(escapeHTML(v.code.replace(/\n$/, '')), 600)]),
-  };
-}
-
-/** Generated source for a terminal, with line numbers, cut to the width. */
-export function sourceTerminal(v: SourceView, opts: TerminalOptions): string {
-  const src = lines(v.code);
-  const w = String(src.length).length;
-  const body = limitLines(src.map((l, i) => `${String(i + 1).padStart(w)}  ${l}`), opts.maxLines)
-    .map((l) => fitLine(l, opts.width));
-  return [paint(fitLine(v.title ?? `${v.language} source`, opts.width), 'bold', opts.color), ...body].join('\n') + '\n';
 }

@@ -22,7 +22,8 @@ import { NodeTimings } from '../runtime/timings.ts';
 import type { Session, Comparison } from '../session.ts';
 import type { MimeBundle, TerminalOptions } from './style.ts';
 import { tableBundle, tableTerminal } from './table.ts';
-import { irBundle, irTerminal, sourceBundle, sourceTerminal } from './ir.ts';
+import { irBundle, irTerminal } from './ir.ts';
+import { sourceBundle, sourceTerminal } from './source.ts';
 import { diffBundle, diffTerminal } from './diff.ts';
 import {
   checkBundle, checkTerminal, comparisonBundle, comparisonTerminal, isStep, pipelineBundle, pipelineTerminal,

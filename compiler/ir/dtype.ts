@@ -100,6 +100,14 @@ export function byteSize(dtype: DType, n: number): number {
   return Math.ceil((bits === 0 ? 64 : bits) * n / 8);
 }
 
+/**
+ * Bytes of n elements as kiln stores them in memory (one array slot per element: sub-byte types take
+ * a byte each, unlike `byteSize`'s packed size); what a runtime that copies tensor storage needs.
+ */
+export function storageBytes(dtype: DType, n: number): number {
+  return TABLE[dtype].bits < 8 && dtype !== 'str' ? n : byteSize(dtype, n);
+}
+
 /** True for i64/u64, whose storage holds bigint elements. */
 export function isBigIntType(dtype: DType): boolean {
   return dtype === 'i64' || dtype === 'u64';

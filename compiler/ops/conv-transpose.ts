@@ -28,8 +28,8 @@ export interface ConvTransposeAttrs extends ConvAttrs {
   readonly outputShape?: readonly number[];
 }
 
-/** Output spatial sizes and begin pads for concrete input sizes. */
-function transposeGeometry(a: ConvTransposeAttrs, input: readonly number[], kernel: readonly number[]): Geometry {
+/** Output spatial sizes and begin pads for concrete input sizes (shared with the kernel lowering). */
+export function transposeGeometry(a: ConvTransposeAttrs, input: readonly number[], kernel: readonly number[]): Geometry {
   const rank = input.length;
   const { strides, dilations, pads } = windowParams(a, rank, kernel);
   const outPad = a.outputPadding ?? new Array(rank).fill(0);

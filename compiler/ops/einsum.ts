@@ -79,7 +79,7 @@ export function parseEquation(equation: string): EinsumAttrs {
 }
 
 /** Expands each operand's term to one label per dim, given the operand ranks. */
-function labelOperands(a: EinsumAttrs, ranks: readonly number[]): { labels: number[][]; out: number[] } {
+export function labelOperands(a: EinsumAttrs, ranks: readonly number[]): { labels: number[][]; out: number[] } {
   if (ranks.length !== a.inputs.length) {
     throw new Error(`Einsum: equation '${a.equation}' has ${a.inputs.length} operands but the node has ${ranks.length} inputs`);
   }
@@ -116,7 +116,7 @@ function labelName(l: number): string {
 }
 
 /** Size of every label across operands (size-1 broadcasts); throws on a conflict. */
-function labelSizes<T extends Dim>(labels: number[][], shapes: readonly (readonly T[])[], eq: string): Map<number, T> {
+export function labelSizes<T extends Dim>(labels: number[][], shapes: readonly (readonly T[])[], eq: string): Map<number, T> {
   const sizes = new Map<number, T>();
   labels.forEach((ls, i) => ls.forEach((l, k) => {
     const d = shapes[i][k];

@@ -23,6 +23,8 @@ export interface InferOptions {
   file?: string;
   /** Largest output (in elements) evaluated at compile time to feed shape rules. Default 4096. */
   foldLimit?: number;
+  /** When given, receives every value known before running (constants and folded small values). */
+  values?: Map<string, Tensor>;
 }
 
 /** Node attributes parsed once per node object (attrs are immutable, so caching by node is safe). */
@@ -42,7 +44,7 @@ export function nodeAttrs(def: OpDef<any>, node: Node): unknown {
 export function inferTypes(graph: Graph, opts: InferOptions = {}): Graph {
   const foldLimit = opts.foldLimit ?? 4096;
   const types = new Map<string, TensorType>();
-  const known = new Map<string, Tensor>();
+  const known = opts.values ?? new Map<string, Tensor>();
   const usedSymbols = new Set<string>();
   const noteSymbols = (t: TensorType) => { for (const d of t.shape) if (typeof d === 'string') usedSymbols.add(d); };
   for (const i of graph.inputs) { types.set(i.name, i.type); noteSymbols(i.type); }

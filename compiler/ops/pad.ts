@@ -19,10 +19,10 @@ import { required } from './support.ts';
 import { allocData, copyBlock, gatherAxes, knownInts, normalizeAxes, rawElement, rawFromNumber, staticLength } from './movement.ts';
 
 const PAD_MODES = ['constant', 'reflect', 'edge', 'wrap'] as const;
-type PadMode = (typeof PAD_MODES)[number];
+export type PadMode = (typeof PAD_MODES)[number];
 
 /** Per-axis [begin, end] pads for every axis of a rank-r tensor from (pads, axes). */
-function fullPads(rank: number, pads: readonly number[], axes: readonly number[] | undefined): [number[], number[]] {
+export function fullPads(rank: number, pads: readonly number[], axes: readonly number[] | undefined): [number[], number[]] {
   const ax = axes ? normalizeAxes(axes, rank) : Array.from({ length: rank }, (_, i) => i);
   if (pads.length !== 2 * ax.length) throw new Error(`pads has ${pads.length} entries; expected ${2 * ax.length} for ${ax.length} axes`);
   const begin = new Array<number>(rank).fill(0), end = new Array<number>(rank).fill(0);
@@ -45,6 +45,26 @@ function padSource(o: number, begin: number, dim: number, mode: PadMode): number
       return m < dim ? m : period - m;
     }
   }
+}
+
+/**
+ * For every axis, the input index each output index reads (-1: constant_value): negative pads crop
+ * first, then the mode pads the cropped extent [lo, lo + kept). Shared by `run` and the kernel lowering.
+ */
+export function padSourceTables(shape: readonly number[], begin: readonly number[], end: readonly number[], mode: PadMode): Int32Array[] {
+  return shape.map((d, i) => {
+    const n = d + begin[i] + end[i];
+    const lo = Math.max(0, -begin[i]);
+    const kept = d - lo - Math.max(0, -end[i]);
+    const before = Math.max(0, begin[i]);
+    if (kept <= 0 && n > 0 && mode !== 'constant') throw new Error(`cannot ${mode}-pad axis ${i}: nothing is left of it`);
+    const t = new Int32Array(Math.max(n, 0));
+    for (let o = 0; o < n; o++) {
+      const s = padSource(o, before, kept, mode);
+      t[o] = s < 0 ? -1 : lo + s;
+    }
+    return t;
+  });
 }
 
 /** Pad(data, pads, constant_value?, axes?; mode). */
@@ -81,19 +101,7 @@ const Pad: OpDef<{ mode: PadMode }> = {
     const outShape = x!.shape.map((d, i) => d + begin[i] + end[i]);
     outShape.forEach((n, i) => { if (n < 0) throw new Error(`pads make axis ${i} negative (${x!.shape[i]} + ${begin[i] + end[i]})`); });
     checkTensorSize({ what: 'output' }, x!.dtype, outShape);
-    const offsets = outShape.map((n, i) => {
-      // negative pads crop first; the mode then pads the cropped extent [lo, lo + kept)
-      const lo = Math.max(0, -begin[i]);
-      const kept = x!.shape[i] - lo - Math.max(0, -end[i]);
-      const before = Math.max(0, begin[i]);
-      if (kept <= 0 && n > 0 && a.mode !== 'constant') throw new Error(`cannot ${a.mode}-pad axis ${i}: nothing is left of it`);
-      const t = new Int32Array(n);
-      for (let o = 0; o < n; o++) {
-        const s = padSource(o, before, kept, a.mode);
-        t[o] = s < 0 ? -1 : (lo + s) * strides[i];
-      }
-      return t;
-    });
+    const offsets = padSourceTables(x!.shape, begin, end, a.mode).map((t, i) => t.map((s) => (s < 0 ? -1 : s * strides[i])));
     const fill = c && c.size > 0 ? rawElement(c) : rawFromNumber(x!.dtype, 0);
     const out = allocData(x!.dtype, shapeSize(outShape));
     gatherAxes(x!.data, out, outShape, offsets, fill);

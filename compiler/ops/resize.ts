@@ -122,7 +122,7 @@ function keys(t: number, A: number): number {
  * Taps of one axis: for every output index, n (index, weight) pairs (indices clamped to the
  * input), or an extrapolation flag. Weights follow the ONNX reference (see header).
  */
-function axisTaps(p: AxisPlan, a: ResizeAttrs): { n: number; idx: Int32Array; w: Float64Array; extrap: Uint8Array } {
+export function axisTaps(p: AxisPlan, a: ResizeAttrs): { n: number; idx: Int32Array; w: Float64Array; extrap: Uint8Array } {
   const s = Math.min(p.scale, 1);
   const aa = a.antialias && a.mode !== 'nearest';
   let first: number; // tap offset relative to base of the first tap

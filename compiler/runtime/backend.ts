@@ -13,6 +13,7 @@
 import type { Graph } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { MemoryPlan } from '../schedule/plan.ts';
+import type { TuningReport } from './tune/tuner.ts';
 
 /** Why a backend cannot run one node (or the whole graph, when `node` is absent). */
 export interface Unsupported {
@@ -31,6 +32,16 @@ export interface PrepareOptions {
   readonly onProgress?: (what: string, fraction: number) => void;
   /** Cancels a long preparation. */
   readonly signal?: AbortSignal;
+  /**
+   * Whether nodes the backend cannot compile may run on the reference kernels inside the program
+   * (default true); false refuses such a graph at prepare, naming its nodes.
+   */
+  readonly fallback?: boolean;
+  /**
+   * Schedule tuning of a compiled backend (runtime/tune): `measure` candidates not yet cached (the
+   * default; KILN_TUNING overrides the default), use only `cached` results, or `off` (the defaults).
+   */
+  readonly tuning?: 'measure' | 'cached' | 'off';
 }
 
 /** One kernel's execution, reported by `Program.run` when asked. */
@@ -41,6 +52,8 @@ export interface KernelEvent {
   readonly nodes: readonly string[];
   /** Wall time of the kernel in milliseconds (device time on a GPU). */
   readonly ms: number;
+  /** True when the node ran on its reference kernel inside a compiled program (a fallback). */
+  readonly fallback?: boolean;
 }
 
 /** Options of one `Program.run`. */
@@ -72,10 +85,21 @@ export interface Program {
   run(inputs: ReadonlyMap<string, Tensor>, opts?: RunOptions): Promise<Tensor[]>;
   readonly artifacts: readonly Artifact[];
   /**
+   * Nodes this program runs on the reference kernels because the backend could not compile them, with
+   * the reasons (absent or empty: everything runs compiled).
+   */
+  readonly fallbacks?: readonly Unsupported[];
+  /**
    * The measured FP32 peak in GFLOP/s of the device this program runs on, at its thread count: the
    * denominator of the timings' "% of peak" (absent when the backend does not know it).
    */
   peakGflops?(): Promise<number>;
+  /**
+   * How the kernels' schedule choices (tile sizes, variants) were made: measured now, from the tuning
+   * cache, or defaults, one row per (node, template, key, candidate) (runtime/tune; the `tuning`
+   * command's table). Absent on backends that do not tune.
+   */
+  readonly tuning?: TuningReport;
   /** Releases native resources (a loaded library, device buffers); the program cannot run after. */
   dispose(): Promise<void>;
 }

@@ -36,14 +36,29 @@ export function requireSupported(backend: Backend, graph: Graph, what: string, f
     { ...(file !== undefined ? { file } : {}), ...(u.node !== undefined ? { node: u.node } : {}), ...(u.op !== undefined ? { op: u.op } : {}) });
 }
 
+/** Options of `useBackend`. */
+export interface UseBackendOptions {
+  /**
+   * Receives the one message said when the named backend cannot run here and the reference backend
+   * runs instead (the shells print it; compiler/ never prints).
+   */
+  readonly onWarning?: (message: string) => void;
+  /** False: a backend that cannot run here is an error instead of the reference backend (default true). */
+  readonly substitute?: boolean;
+}
+
 /**
  * The backend named `name`, checked to be able to run here: an unknown name is a KilnError listing the
- * backends, an unavailable one (no C compiler, no GPU) a KilnError with the backend's reason.
+ * backends. One that cannot run here (no C compiler, no GPU) is replaced by the reference backend,
+ * with its reason and "running on the reference backend" sent to `onWarning` — the one place kiln
+ * falls back from an unavailable backend; with `substitute: false` it is a KilnError with the reason.
  */
-export async function useBackend(name: string = DEFAULT_BACKEND): Promise<Backend> {
+export async function useBackend(name: string = DEFAULT_BACKEND, opts: UseBackendOptions = {}): Promise<Backend> {
   const b = findBackend(name);
   if (!b) throw new KilnError(`unknown backend '${name}'; backends: ${backendNames().join(', ')}`);
   const a = await b.available();
-  if (!a.ok) throw new KilnError(`backend '${name}' cannot run here: ${a.reason}`);
-  return b;
+  if (a.ok) return b;
+  if (opts.substitute === false || name === DEFAULT_BACKEND) throw new KilnError(`backend '${name}' cannot run here: ${a.reason}`);
+  opts.onWarning?.(`${a.reason}; running on the reference backend`);
+  return findBackend(DEFAULT_BACKEND)!;
 }

@@ -6,11 +6,21 @@
  * `input_<k>.pb` (the k-th graph input that is not an initializer) and `output_<j>.pb` (the j-th
  * graph output) as serialized TensorProtos. Each case ends as pass, fail (import error, run error,
  * bad test data, dtype/shape mismatch, or numeric mismatch with the error sizes and first bad index)
- * or skip — only when the backend declares a node of the graph unsupported (`Backend.unsupported`).
+ * or skip — only when the backend declares the graph unsupported (`Backend.unsupported`), asked
+ * about the graph bound to the first data set.
  * Any registered backend (backends.ts) can be checked: each case's graph is prepared once per distinct
- * input sizes (inputs.ts `bindInputs` binds the graph to the sizes of the data set's tensors) and the
- * program runs every data set. A case that runs also reports its worst errors (largest absolute and
- * relative error over its outputs and data sets, as compare.ts measures them). `readExpectedOutputs`
+ * bound graph (inputs.ts `bindInputs` binds it to the sizes of the data set's tensors and, where sizes
+ * depend on input values — a Slice's starts, a Resize's sizes, a reduction's axes given as graph
+ * inputs — to those values: ops/bind-values.ts) and the program runs every data set; a case records
+ * the inputs bound to their values (`specialized`). A case that runs also reports its worst errors
+ * (largest absolute and relative error over its outputs and data sets, as compare.ts measures them). On a compiled backend
+ * whose programs report the nodes they run on the reference kernels (`Program.fallbacks`), each case
+ * records the ops that fell back (`fallback`, empty when it ran fully compiled) and the report counts
+ * the passing cases that ran fully compiled and those that needed fallback; `fallback: false`
+ * (strict) prepares without fallback, so such cases fail naming their nodes. A backend that cannot run
+ * here is replaced by the reference backend (backends.ts `useBackend`, message through `onWarning`);
+ * compiled backends prepare without tuning (their lowerings' default schedules, `tuning: 'off'`);
+ * the report names the backend that ran. `readExpectedOutputs`
  * and `checkOutputs` are shared with `kiln run --inputs`: they read the expected `output_<k>.pb` files
  * and compare results with them.
  */
@@ -22,7 +32,7 @@ import type { Tensor } from '../ir/tensor.ts';
 import { KilnError } from '../errors.ts';
 import { loadOnnxFile } from '../import/onnx/import.ts';
 import { readTensorFile } from '../import/onnx/tensor-proto.ts';
-import type { Backend, Program, Unsupported } from './backend.ts';
+import type { Backend, PrepareOptions, Program, Unsupported } from './backend.ts';
 import { DEFAULT_BACKEND, useBackend } from './backends.ts';
 import { bindInputs, numberedFiles } from './inputs.ts';
 import { type TensorDiff, type Tolerance, diffTensors } from './compare.ts';
@@ -40,6 +50,10 @@ export interface ConformanceOptions {
   atol?: number;
   /** Called after each case (for progress output). */
   onCase?: (result: CaseResult) => void;
+  /** False: nodes a compiled backend cannot compile fail the case instead of falling back (default true). */
+  fallback?: boolean;
+  /** Receives the message when the backend cannot run here and the reference backend runs instead. */
+  onWarning?: (message: string) => void;
 }
 
 /** The result of one case. */
@@ -53,32 +67,52 @@ export interface CaseResult {
   maxAbsError?: number;
   /** The largest relative error, likewise. */
   maxRelError?: number;
+  /**
+   * Ops (sorted, distinct) of the nodes that ran on the reference kernels inside the compiled program:
+   * empty when it ran fully compiled; absent when the backend does not compile (or nothing was prepared).
+   */
+  fallback?: string[];
+  /** Inputs bound to their data set's values (as constants) so that every size is known before running. */
+  specialized?: string[];
 }
 
 /** All results and the counts. */
 export interface ConformanceReport {
+  /** The backend that ran (the reference backend when the one asked for cannot run here). */
+  backend: string;
   results: CaseResult[];
   passed: number;
   failed: number;
   skipped: number;
+  /**
+   * On a backend that reports fallback: passing cases that ran fully compiled, and passing cases that
+   * needed reference fallback for some node.
+   */
+  compiled?: { fully: number; withFallback: number };
 }
 
 /** Runs every case under `dir` (or `dir` itself when it is a case folder). */
 export async function runConformance(dir: string, opts: ConformanceOptions = {}): Promise<ConformanceReport> {
-  const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND);
+  const backend = await useBackend(opts.backend ?? DEFAULT_BACKEND, { onWarning: opts.onWarning });
+  // the lowerings' default schedules: tuning each case's tiny, one-off shapes would cost a compile per
+  // case, and a tuned candidate is checked against the reference executor whenever it is measured
+  const prepare: PrepareOptions = { ...(opts.fallback === false ? { fallback: false } : {}), tuning: 'off' };
   const tol = { rtol: opts.rtol ?? DEFAULT_TOLERANCE.rtol, atol: opts.atol ?? DEFAULT_TOLERANCE.atol };
   const results: CaseResult[] = [];
   for (const caseDir of caseFolders(dir)) {
     const name = path.basename(caseDir);
     if (opts.filter && !opts.filter.test(name)) continue;
     const t0 = performance.now();
-    const outcome = await runCase(caseDir, backend, tol);
+    const outcome = await runCase(caseDir, backend, tol, prepare);
     const result: CaseResult = { name, ...outcome, ms: performance.now() - t0 };
     results.push(result);
     opts.onCase?.(result);
   }
   const count = (s: CaseResult['status']) => results.filter((r) => r.status === s).length;
-  return { results, passed: count('pass'), failed: count('fail'), skipped: count('skip') };
+  const passing = results.filter((r) => r.status === 'pass' && r.fallback !== undefined);
+  const compiled = results.some((r) => r.fallback !== undefined)
+    ? { fully: passing.filter((r) => !r.fallback!.length).length, withFallback: passing.filter((r) => r.fallback!.length).length } : undefined;
+  return { backend: backend.name, results, passed: count('pass'), failed: count('fail'), skipped: count('skip'), ...(compiled ? { compiled } : {}) };
 }
 
 function caseFolders(dir: string): string[] {
@@ -91,9 +125,9 @@ function caseFolders(dir: string): string[] {
   return cases;
 }
 
-type CaseOutcome = Pick<CaseResult, 'status' | 'reason' | 'maxAbsError' | 'maxRelError'>;
+type CaseOutcome = Pick<CaseResult, 'status' | 'reason' | 'maxAbsError' | 'maxRelError' | 'fallback' | 'specialized'>;
 
-async function runCase(dir: string, backend: Backend, tol: Tolerance): Promise<CaseOutcome> {
+async function runCase(dir: string, backend: Backend, tol: Tolerance, prepare: PrepareOptions): Promise<CaseOutcome> {
   const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
   let graph: Graph;
   try {
@@ -101,20 +135,35 @@ async function runCase(dir: string, backend: Backend, tol: Tolerance): Promise<C
   } catch (e) {
     return fail(`import error: ${message(e, dir)}`);
   }
-  const unsupported = backend.unsupported(graph);
-  if (unsupported.length) return { status: 'skip', reason: skipReason(graph, unsupported) };
   const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   if (!sets.length) return fail('bad test data: no test_data_set_* folder');
+  // the backend judges the graph bound to the first data set (sizes and shape arguments: inputs.ts);
+  // bad data is reported by runSets
+  let first = graph;
+  try { first = bindInputs(graph, { dir: path.join(dir, sets[0]) }).graph; } catch { /* reported below */ }
+  const unsupported = backend.unsupported(first);
+  if (unsupported.length) return { status: 'skip', reason: skipReason(first, unsupported) };
   // one program per graph the data sets bind to (one in the usual case: every set has the same sizes)
   const programs = new Map<Graph, Program>();
   try {
-    return await runSets(dir, sets, graph, backend, programs, tol);
+    const outcome = await runSets(dir, sets, graph, backend, programs, tol, prepare);
+    const fallback = fallbackOps([...programs.values()]);
+    return fallback ? { ...outcome, fallback } : outcome;
   } finally {
     for (const p of programs.values()) await p.dispose();
   }
 }
 
-async function runSets(dir: string, sets: string[], graph: Graph, backend: Backend, programs: Map<Graph, Program>, tol: Tolerance): Promise<CaseOutcome> {
+/** The ops that fell back in any of `programs` (sorted, distinct); undefined when none reports fallback. */
+function fallbackOps(programs: readonly Program[]): string[] | undefined {
+  const reporting = programs.filter((p) => p.fallbacks !== undefined);
+  if (!reporting.length) return undefined;
+  return [...new Set(reporting.flatMap((p) => p.fallbacks!.map((u) => u.op ?? '?')))].sort();
+}
+
+async function runSets(dir: string, sets: string[], graph: Graph, backend: Backend, programs: Map<Graph, Program>, tol: Tolerance,
+  prepare: PrepareOptions): Promise<CaseOutcome> {
+  const specialized = new Set<string>();
   const fail = (reason: string, worst?: Worst): CaseOutcome => ({ status: 'fail' as const, reason, ...worst });
   let worst: Worst | undefined;
   for (const set of sets) {
@@ -123,7 +172,9 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
     let inputs: Map<string, Tensor>;
     let expected: Tensor[];
     try {
-      ({ graph: bound, inputs } = bindInputs(graph, { dir: setDir }));
+      const b = bindInputs(graph, { dir: setDir });
+      ({ graph: bound, inputs } = b);
+      for (const v of b.valuesBound ?? []) specialized.add(v);
       expected = readExpectedOutputs(setDir).map((o) => o.tensor);
     } catch (e) {
       return fail(`bad test data in ${set}: ${message(e, dir)}`, worst);
@@ -134,7 +185,7 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
     let got: Tensor[];
     try {
       let program = programs.get(bound);
-      if (!program) programs.set(bound, (program = await backend.prepare(bound, undefined)));
+      if (!program) programs.set(bound, (program = await backend.prepare(bound, undefined, prepare)));
       got = await program.run(inputs);
     } catch (e) {
       return fail(`run error: ${message(e, dir)}`, worst);
@@ -149,7 +200,7 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
     const bad = checks.find((c) => c.diff.reason);
     if (bad) return fail(`${sets.length > 1 ? `${set}: ` : ''}output ${bad.index} '${bad.name}': ${bad.diff.reason}`, worst);
   }
-  return { status: 'pass', ...worst };
+  return { status: 'pass', ...worst, ...(specialized.size ? { specialized: [...specialized] } : {}) };
 }
 
 /** `op X does not support f16 (node 'onnx_name')`, and how many more nodes the backend cannot run. */

@@ -11,8 +11,11 @@
  * Binding (`bindInputs`). Given tensors (or files) are checked, then the graph is specialised to their
  * sizes (ops/bind-shapes.ts `bindShapes` over `shapesOf` of the inputs with symbolic dims), so FLOPs,
  * plans and compiled programs see concrete dims. The one exception: a symbol given size 0 (an empty
- * tensor) cannot be bound, since bindShapes takes sizes >= 1; that graph stays symbolic. Random inputs
- * need every input dim bound already.
+ * tensor) cannot be bound, since bindShapes takes sizes >= 1; that graph stays symbolic. When sizes
+ * still depend on the *values* of small inputs (shape arguments such as Reshape's shape or a
+ * reduction's axes given as graph inputs), the graph is specialised to those values too
+ * (ops/bind-values.ts): they become constants and leave the graph inputs and the returned map.
+ * Random inputs need every input dim bound already.
  *
  * Random inputs are deterministic for a seed (splitmix32 + Box–Muller): floats ~ N(0, 1), integers
  * uniform in [0, 10) (valid token ids / indices for the zoo models), bools fair coins. Every symbolic
@@ -28,6 +31,7 @@ import { Tensor, readNumbers, writeNumbers } from '../ir/tensor.ts';
 import { checkTensorSize } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
 import { bindShapes, requireStaticShapes, shapesOf } from '../ops/bind-shapes.ts';
+import { bindValues } from '../ops/bind-values.ts';
 import { readTensorFile } from '../import/onnx/tensor-proto.ts';
 
 /** Where a run's inputs come from. */
@@ -45,6 +49,8 @@ export interface BoundInputs {
   readonly graph: Graph;
   /** Tensors by graph input name, in graph input order. */
   readonly inputs: Map<string, Tensor>;
+  /** Graph inputs bound to their values (now constants of `graph`, absent from `inputs`); usually none. */
+  readonly valuesBound?: readonly string[];
 }
 
 /** Options of `bindInputs`. */
@@ -62,9 +68,12 @@ export function bindInputs(graph: Graph, source: InputSource, opts: BindInputsOp
   // bound (bindShapes takes sizes >= 1), so such a graph stays symbolic and runs as it is
   const symbolic = graph.inputs.filter((i) => i.type.shape.some((d) => typeof d === 'string'));
   const empty = symbolic.some((i) => i.type.shape.some((d, k) => typeof d === 'string' && inputs.get(i.name)!.shape[k] === 0));
-  if (!symbolic.length || empty) return { graph, inputs };
-  const bound = bindShapes(graph, shapesOf(new Map(symbolic.map((i) => [i.name, inputs.get(i.name)!]))), opts);
-  return { graph: bound, inputs };
+  if (empty) return { graph, inputs };
+  const sized = symbolic.length ? bindShapes(graph, shapesOf(new Map(symbolic.map((i) => [i.name, inputs.get(i.name)!]))), opts) : graph;
+  // sizes that depend on the values of shape arguments (Reshape's shape, axes, K...): bind those too
+  const valued = bindValues(sized, inputs, opts);
+  for (const name of valued.bound) inputs.delete(name);
+  return { graph: valued.graph, inputs, ...(valued.bound.length ? { valuesBound: valued.bound } : {}) };
 }
 
 /** A map of tensors by name from a map or a record. */

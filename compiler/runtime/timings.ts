@@ -13,7 +13,8 @@
  * `kiln summary` uses (compiler/zoo/summary.ts `nodeFlops`, counted at the sizes of the inputs given:
  * symbolic input dims are bound to them first, inputs.ts `bindInputs`) and GFLOP/s is FLOPs over the
  * median time (null when the op has no FLOP estimate, its FLOPs depend on a size known only at run
- * time, or it took no measurable time). The by-op table sums nodes of the same op, largest time first.
+ * time, or it took no measurable time). Each node says where it ran (`runs_on`): the backend, or `ref`
+ * when a compiled program ran it on its reference kernel (KernelEvent.fallback). The by-op table sums nodes of the same op, largest time first.
  *
  * Whole runs. `timeProgram` reports the median and fastest run; `runTiming` adds the statistics of each
  * output of the last run.
@@ -47,6 +48,11 @@ export interface NodeTiming {
   readonly flops: number | null;
   /** ONNX node names the node came from. */
   readonly provenance: readonly string[];
+  /**
+   * Where the node ran: the program's backend, or `ref` for a node a compiled program ran on its
+   * reference kernel (a fallback, KernelEvent.fallback). Absent when not known.
+   */
+  readonly runsOn?: string;
 }
 
 /** Times of every op summed over its nodes. */
@@ -58,7 +64,8 @@ export interface OpTiming {
   readonly flops: number | null;
 }
 
-const gflopPerS = (flops: number | null, ms: number) => (flops !== null && flops > 0 && ms > 0 ? flops / (ms * 1e6) : null);
+/** GFLOP/s of `flops` done in `ms` milliseconds; null without FLOPs or a measurable time. */
+export const gflopPerS = (flops: number | null, ms: number) => (flops !== null && flops > 0 && ms > 0 ? flops / (ms * 1e6) : null);
 
 /** Per-node timings of a graph: medians over `repeat` runs, with tables. */
 export class NodeTimings {
@@ -124,7 +131,8 @@ export class NodeTimings {
   /**
    * One row per node in graph order. Columns: index i32, node utf8, op utf8, ms f64, share_pct f64,
    * flops f64, gflop_per_s f64 (null without a FLOP estimate), pct_of_peak f64 (gflop_per_s over the
-   * device's measured FP32 peak; null when either is unknown), provenance list<utf8>.
+   * device's measured FP32 peak; null when either is unknown), provenance list<utf8>, runs_on utf8
+   * (the backend, or `ref` for a node that fell back to its reference kernel).
    */
   table(nodes: readonly NodeTiming[] = this.nodes, title = `node timings of ${this.label} (median of ${this.repeat} run${this.repeat === 1 ? '' : 's'})`): ResultTable {
     return buildTable(title, [
@@ -137,6 +145,7 @@ export class NodeTimings {
       { name: 'gflop_per_s', type: 'f64', values: nodes.map((n) => gflopPerS(n.flops, n.ms)) },
       { name: 'pct_of_peak', type: 'f64', values: nodes.map((n) => this.pctOfPeak(gflopPerS(n.flops, n.ms))) },
       { name: 'provenance', type: 'list<utf8>', values: nodes.map((n) => n.provenance) },
+      { name: 'runs_on', type: 'utf8', values: nodes.map((n) => n.runsOn ?? null) },
     ]);
   }
 
@@ -180,6 +189,8 @@ export interface KernelTiming {
   readonly ms: number;
   /** Every sample, in run order. */
   readonly samples: readonly number[];
+  /** True when the kernel is a node run on its reference kernel inside a compiled program. */
+  readonly fallback?: boolean;
 }
 
 /** What `timeProgram` measured. */
@@ -209,7 +220,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
     signal?.throwIfAborted();
     await program.run(inputs, { signal });
   }
-  const kernels = new Map<string, { nodes: readonly string[]; samples: number[] }>();
+  const kernels = new Map<string, { nodes: readonly string[]; samples: number[]; fallback?: boolean }>();
   const hooked = opts.perKernel || onKernel !== undefined;
   const times: number[] = [];
   let outputs: Tensor[] = [];
@@ -219,7 +230,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
     const report = !hooked ? undefined : (e: KernelEvent) => {
       if (opts.perKernel) {
         let k = kernels.get(e.kernel);
-        if (!k) kernels.set(e.kernel, (k = { nodes: e.nodes, samples: [] }));
+        if (!k) kernels.set(e.kernel, (k = { nodes: e.nodes, samples: [], ...(e.fallback ? { fallback: true } : {}) }));
         k.samples.push(e.ms);
       }
       onKernel?.(e, r);
@@ -230,7 +241,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
   }
   return {
     backend: program.backend, prepareMs: program.prepareMs, times, medianMs: median(times), minMs: Math.min(...times), outputs,
-    kernels: [...kernels].map(([kernel, k]) => ({ kernel, nodes: k.nodes, ms: median(k.samples), samples: k.samples })),
+    kernels: [...kernels].map(([kernel, k]) => ({ kernel, nodes: k.nodes, ms: median(k.samples), samples: k.samples, ...(k.fallback ? { fallback: true } : {}) })),
   };
 }
 
@@ -244,10 +255,12 @@ export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, t
   const index = new Map<string, number>();
   graph.nodes.forEach((n, i) => { if (nodeId(n)) index.set(nodeId(n), i); });
   const ms = graph.nodes.map(() => 0);
+  const fellBack = new Set<number>();
   for (const k of timing.kernels) {
     for (const id of k.nodes) {
       const i = index.get(id);
       if (i !== undefined) ms[i] += k.ms / k.nodes.length;
+      if (i !== undefined && k.fallback) fellBack.add(i);
     }
   }
   // FLOPs at the sizes of the inputs given (the bound graph has the same nodes in the same order)
@@ -256,6 +269,7 @@ export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, t
   const nodes = sized.nodes.map((n, i): NodeTiming => ({
     index: i, node: nodeId(n) || `#${i} ${n.op}`, op: n.op, ms: ms[i],
     flops: nodeFlops(n, n.inputs.map((v) => (v ? types.get(v) : undefined))), provenance: graph.nodes[i].loc,
+    runsOn: fellBack.has(i) ? 'ref' : timing.backend,
   }));
   return new NodeTimings(graph.name, nodes, timing.times, timing.outputs, label, peakGflops);
 }

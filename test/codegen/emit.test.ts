@@ -1,5 +1,6 @@
 /**
- * `kiln opt MODEL --emit graph|plan|kernel|source` (cli/commands/opt.ts over compiler/codegen/emit.ts),
+ * `kiln opt MODEL --emit graph|plan|kernel|source` (cli/commands/opt.ts over the Session's
+ * artifacts, compiler/session-artifacts.ts),
  * run as a user does: each stage prints its text on stdout, the C of a zoo model compiles, a symbolic
  * dim must be bound first, nodes that do not lower are named, and a bad stage name is a usage error.
  */
@@ -57,11 +58,11 @@ test('nodes that do not lower are named on stderr and at the top of the output; 
     const bound = runKiln(['opt', file, '--pipeline', 'dce', '--emit', 'kernel', '--dim', 'N=2']);
     ok(bound);
     assert.match(bound.out, /kernel @k0_Relu\(in0: f32\[8\] input, out0: f32\[8\] output\)/);
-    fs.writeFileSync(file, 'kiln.graph @g(%x: f32[2,2]) -> (%0: f32[2,4]) {\n  %p = const i64[4] dense<[0, 1, 0, 1]>\n  %0 = Pad(%x, %p) {mode="reflect"} : f32[2,4]\n  return %0\n}\n');
+    fs.writeFileSync(file, 'kiln.graph @g(%x: i32[2,2], %y: i32[2,2]) -> (%0: i32[2,2]) {\n  %0 = Pow(%x, %y) : i32[2,2]\n  return %0\n}\n');
     const partial = runKiln(['opt', file, '--pipeline', 'dce', '--emit', 'source']);
     ok(partial);
-    assert.match(partial.err, /note: not lowered: %0 Pad: Pad mode 'reflect' is not lowered \(constant only\)/);
-    assert.match(partial.out, /^\/\*\n \* not lowered: %0 Pad/);
+    assert.match(partial.err, /note: not lowered: %0 Pow: Pow does not lower dtype i32/);
+    assert.match(partial.out, /^\/\*\n \* not lowered: %0 Pow/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

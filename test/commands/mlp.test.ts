@@ -215,7 +215,11 @@ async function backendChecks(calls: FakeCalls): Promise<void> {
   assert.ok(completeLine('timings --backend r', ctx).candidates.includes('ref'));
   const err = async (line: string) => { try { await run(line); } catch (e) { return (e as Error).message; } return assert.unreachable(line) as never; };
   assert.match(await err('run --backend cuda'), /^run: unknown backend 'cuda'; backends: ref, .*test-double/);
-  assert.match(await err('timings --backend test-offline'), "backend 'test-offline' cannot run here: no such device here");
+  // a backend that cannot run here: the reference backend runs instead, with one note printed
+  const offline = (await run('timings --backend test-offline')) as NodeTimings;
+  assert.instance(offline, NodeTimings);
+  assert.equal(offline.nodes.map((n) => n.runsOn), ['ref', 'ref', 'ref']);
+  assert.is(ctx.printed.at(-1), 'note: no such device here; running on the reference backend');
   assert.match(await err('run --backend test-nogemm'), /backend test-nogemm cannot run 1 node of zoo:mlp at step 9 \(dce\); first: test-nogemm has no kernel for Gemm/);
 }
 

@@ -76,7 +76,7 @@ test('timings: one row per node, keyed by id, with provenance; same outputs as r
   assert.is(t.nodes.length, 57);
   assert.equal(t.nodes.map((n) => n.node), g.nodes.map((n) => n.outputs[0]));
   const table = t.table();
-  assert.equal(table.columnNames, ['index', 'node', 'op', 'ms', 'share_pct', 'flops', 'gflop_per_s', 'pct_of_peak', 'provenance']);
+  assert.equal(table.columnNames, ['index', 'node', 'op', 'ms', 'share_pct', 'flops', 'gflop_per_s', 'pct_of_peak', 'provenance', 'runs_on']);
   const first = table.rows()[0];
   assert.is(first.op, 'kiln.conv');
   assert.equal(first.provenance, ['/conv1/Conv', '/bn1/BatchNormalization', '/relu/Relu']);

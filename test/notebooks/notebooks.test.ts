@@ -4,7 +4,8 @@
  * kernelspec in a temp prefix), then their OUTPUTS checked cell by cell (cells are found by their
  * nbformat id): the IR text, HTML tables (row counts), the Arrow stream every table carries
  * (decoded with apache-arrow), diffs with fused nodes, numeric checks, the memory SVG and the timing
- * table. Without --allow-errors, any failing cell fails the run; after each run no kernel process is
+ * table; for 04, the compiled cpu run against the reference run and per-kernel timings with GFLOP/s and
+ * % of peak. Without --allow-errors, any failing cell fails the run; after each run no kernel process is
  * left. The notebooks are committed without outputs; that is checked too.
  */
 import { test } from 'uvu';
@@ -14,6 +15,8 @@ import path from 'node:path';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { type JupyterEnv, PYTHON, REPO_ROOT, jupyterEnv, killEverything, processesMentioning, run, waitGone } from '../kernel-jupyter/harness.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
+import { Session } from '../../compiler/session.ts';
+import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 
 const NOTEBOOKS = path.join(REPO_ROOT, 'notebooks');
 
@@ -95,6 +98,7 @@ let outDir: string;
 
 test.before(async () => {
   env = await jupyterEnv();
+  env.env.KILN_CACHE_DIR = path.join(env.root, 'kiln-cache'); // 04 compiles C: objects and the peak probe stay in the temp folder
   outDir = path.join(env.root, 'executed');
   fs.mkdirSync(outDir);
 });
@@ -122,7 +126,7 @@ async function execute(name: string): Promise<Executed> {
 
 test('the notebooks are committed without outputs and use the kiln kernel', () => {
   const names = fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort();
-  assert.ok(names.length >= 3, `${names}`);
+  assert.ok(names.length >= 4, `${names}`);
   for (const n of names) {
     const nb = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, n), 'utf8'));
     assert.is(nb.metadata.kernelspec.name, 'kiln', n);
@@ -249,6 +253,70 @@ test('03-memory-and-timings: memory plan with its SVG timeline, per-node timings
   assert.ok(htmlRows(timing['text/html']) > 0);
   assert.match(nb.text('run'), /on the reference executor/);
   assert.match(nb.text('run'), /output\s+f32\s+\[1,1000\]/);
+});
+
+/** The outputs table of a `%run` cell: statistics of each output by column name. */
+function outputStats(nb: Executed, id: string): Record<string, number>[] {
+  const t = nb.arrow(id);
+  return Array.from({ length: t.numRows }, (_, i) => Object.fromEntries(['mean', 'std', 'min', 'max'].map((c) => [c, Number(column(t, c)[i])])));
+}
+
+const hasCc = findCCompiler() !== undefined;
+if (!hasCc) console.log('notebooks.test.ts: no C compiler found (CC, cc, gcc, clang): skipping 04-compiled-cpu');
+
+(hasCc ? test : test.skip)('04-compiled-cpu: a compiled run that matches the reference, per-kernel timings with GFLOP/s, %source and %kir of a kernel', async () => {
+  const nb = await execute('04-compiled-cpu');
+  assert.match(nb.text('runall'), /step 9\/9 dce/);
+  // the compiled graph: mobilenetv2 after the default pipeline, as the notebook's %runall leaves it
+  const session = Session.load('zoo:mobilenetv2', { numericCheck: false });
+  const nodes = session.run().graph.nodes.length;
+  // the compiled run and the reference run of the same step and seed: same output statistics
+  assert.match(nb.text('run-cpu'), /zoo:mobilenetv2 at step 9 \(dce\): [\d.]+ ms on generated C compiled by the system compiler/);
+  assert.match(nb.text('run-cpu'), /output\s+f32\s+\[1,1000\]/);
+  assert.match(nb.text('run-ref'), /on the reference executor/);
+  const cpu = outputStats(nb, 'run-cpu'), ref = outputStats(nb, 'run-ref');
+  assert.is(cpu.length, 1);
+  for (const k of ['mean', 'std', 'min', 'max']) {
+    const [a, b] = [cpu[0][k], ref[0][k]];
+    assert.ok(Number.isFinite(a) && Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)), `${k}: cpu ${a}, ref ${b}`);
+  }
+  // element by element, as the notebook computes it
+  const cmp = /cpu vs ref: 1000 values, max abs error ([\d.e+-]+), relative to max \|ref\| ([\d.e+-]+)/.exec(nb.text('compare'));
+  assert.ok(cmp, nb.text('compare'));
+  assert.ok(Number(cmp[2]) < 1e-4, `relative error ${cmp[2]}`);
+  // timings: one row per node of the compiled graph, kernels with GFLOP/s and % of the measured peak
+  const timing = nb.result('timings-cpu');
+  const text = timing['text/plain'];
+  assert.match(text, /zoo:mobilenetv2 at step 9 \(dce\): (\d+) nodes, median run [\d.]+ ms over 3 runs/);
+  assert.match(text, /gflop_per_s\s+pct_of_peak/);
+  const t = nb.arrow('timings-cpu');
+  const rows = Number(/: (\d+) nodes, median run/.exec(text)![1]);
+  assert.is(rows, nodes);
+  assert.is(t.numRows, rows);
+  const ops = column(t, 'op'), ms = column(t, 'ms').map(Number), gflops = column(t, 'gflop_per_s'), peak = column(t, 'pct_of_peak');
+  assert.ok(ms.every((x) => x >= 0) && ms.filter((x) => x > 0).length >= rows / 2, `${ms}`);
+  const convs = ops.map((op, i) => i).filter((i) => ops[i] === 'kiln.conv' || ops[i] === 'Conv');
+  assert.ok(convs.length > 10, `${convs.length} convolutions`);
+  for (const i of convs) {
+    assert.ok(Number(gflops[i]) > 0, `node ${i}: GFLOP/s ${gflops[i]}`);
+    assert.ok(Number(peak[i]) > 0 && Number(peak[i]) < 100, `node ${i}: % of peak ${peak[i]}`);
+  }
+  assert.ok(htmlRows(timing['text/html']) > 0);
+  assert.ok((timing['image/svg+xml'].match(/<rect\b/g) ?? []).length > 1);
+  // %source and %kir of the conv named by its ONNX node: BatchNormalization folded, ReLU6 fused as the epilogue
+  const conv = '/features/features.2/conv/conv.0/conv.0.0/Conv';
+  const src = nb.text('source');
+  assert.match(src, new RegExp(`source of %\\S+ kiln\\.conv \\(ONNX ${conv}, `));
+  assert.match(src, /\bvoid\s+\w+\s*\(/);
+  assert.match(src, /\? 6\.0f :/, 'the clip to 6 in the same kernel');
+  const kir = nb.text('kir');
+  assert.match(kir, new RegExp(`kernel IR of %\\S+ kiln\\.conv \\(ONNX ${conv}, `));
+  assert.match(kir, /select\(gt\(\w+, 6\), 6, \w+\)/);
+  // the program's artifacts by kind, the whole-program ones by name
+  const arts = nb.text('artifacts');
+  assert.match(arts, /^\d+ artifacts: \d+ source, \d+ command, \d+ log, \d+ binary, \d+ ir/m);
+  assert.match(arts, /^command: command\.txt$/m);
+  assert.match(arts, /^binary: \S+\.so$/m);
 });
 
 test.run();

@@ -3,8 +3,8 @@
  * bitwise equal to the plain reference executor's (same kernels, so the plan's offsets, views, in-place
  * results and regions must change nothing), and a case the reference executor fails with an error fails
  * on the arena too. A graph whose sizes depend on input values (a Range limit or a Resize `sizes` given
- * as a graph input) is planned the way a caller must bind such sizes: those inputs become constants with
- * the data set's values (integer inputs first, all inputs if needed) and types are re-inferred. Every case
+ * as a graph input) is planned the way every caller binds such sizes (ops/bind-values.ts bindValues, as
+ * runtime/inputs.ts bindInputs does): those inputs become constants with the data set's values. Every case
  * the arena declines is declined for a reason of its contract (str values, sizes that stay unknown,
  * dtypes the reference kernels lack), and it declines few.
  */
@@ -20,14 +20,14 @@ import { loadInputsDir } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { arenaUnsupported, prepareArena } from '../../compiler/runtime/arena.ts';
 import { conformanceDir } from '../support/paths.ts';
-import { sameBits, specializeInputs } from './arena-support.ts';
+import { sameBits } from './arena-support.ts';
+import { bindValues } from '../../compiler/ops/bind-values.ts';
 
 /** Reasons the arena may decline a case (its contract), matched against each reason it gives. */
 const DECLINE = /str values cannot live|known only at run time|does not support/;
 
 /** The reason for sizes known only at run time, which binding input values can remove. */
 const RUNTIME_SIZE = /known only at run time/;
-const FLOAT = /^(f|bf)/;
 
 /** Cases whose reference result is not reproducible run to run (a random mask), so bits may differ. */
 const NONDETERMINISTIC = new Set(['test_training_dropout', 'test_training_dropout_default', 'test_training_dropout_default_mask', 'test_training_dropout_mask']);
@@ -53,12 +53,9 @@ test('every conformance case the arena runs matches the reference executor bit f
       try { want = runReference(graph, inputs); } catch (e) { refError = e; }
       let run = { graph, inputs };
       if (why.length) {
-        const ints = new Set(graph.inputs.filter((i) => !FLOAT.test(i.type.dtype)).map((i) => i.name));
-        const found = [ints, new Set(graph.inputs.map((i) => i.name))].map((names) => {
-          try { return specializeInputs(graph, inputs, names); } catch { return undefined; }
-        }).find((r) => r && !arenaUnsupported(r.graph).length);
-        if (!found) { declinedSets++; continue; }
-        run = found;
+        const bound = bindValues(graph, inputs);
+        if (!bound.bound.length || arenaUnsupported(bound.graph).length) { declinedSets++; continue; }
+        run = { graph: bound.graph, inputs: new Map([...inputs].filter(([k]) => !bound.bound.includes(k))) };
         specialized++;
       }
       let got: Tensor[] | undefined, arenaError: unknown;

@@ -58,8 +58,17 @@ test('the registry: the reference executor first and default; unknown and unavai
   remove();
   assert.not.ok(backendNames().includes('test-removed'));
   for (const [name, want] of [['nope', /^unknown backend 'nope'; backends: ref, .*test-fake/], ['test-unavailable', "backend 'test-unavailable' cannot run here: no C compiler found (tried cc, gcc, clang)"]] as const) {
-    try { await useBackend(name); assert.unreachable(name); } catch (e) { assert.instance(e, KilnError); assert.match((e as Error).message, want); }
+    try { await useBackend(name, { substitute: false }); assert.unreachable(name); } catch (e) { assert.instance(e, KilnError); assert.match((e as Error).message, want); }
   }
+});
+
+test('a backend that cannot run here is replaced by the reference backend, said once through onWarning', async () => {
+  const said: string[] = [];
+  assert.is(await useBackend('test-unavailable', { onWarning: (m) => said.push(m) }), refBackend);
+  assert.equal(said, ['no C compiler found (tried cc, gcc, clang); running on the reference backend']);
+  // an unknown name is still an error, substitution or not
+  try { await useBackend('nope', { onWarning: (m) => said.push(m) }); assert.unreachable('nope'); } catch (e) { assert.match((e as Error).message, /^unknown backend 'nope'/); }
+  assert.is(said.length, 1);
 });
 
 test('ref backend: unsupported lists every node with an unknown op or a dtype its kernel refuses', () => {
@@ -120,10 +129,15 @@ test('runConformance and kiln conformance --backend reach a registered backend: 
   const out = await captured(() => conformanceCommand([path.join(root, 'cases'), '--backend', 'test-conf']));
   assert.equal([out.code, out.out], [0, "SKIP test_sub: test-conf has no kernel for Sub (node 'Sub_0')\n1 passed, 0 failed, 1 skipped\n"]);
   assert.is(calls.prepared, 2);
-  try { await runConformance(path.join(root, 'cases'), { backend: 'test-unavailable' }); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /cannot run here: no C compiler/); }
+  // a backend that cannot run here: the reference backend runs the cases, with one note
+  const notes: string[] = [];
+  const sub = await runConformance(path.join(root, 'cases'), { backend: 'test-unavailable', onWarning: (m) => notes.push(m) });
+  assert.equal([sub.backend, sub.passed, notes], ['ref', 2, ['no C compiler found (tried cc, gcc, clang); running on the reference backend']]);
+  const cli = await captured(() => conformanceCommand([path.join(root, 'cases'), '--backend', 'test-unavailable']));
+  assert.equal([cli.code, cli.out, cli.err], [0, '2 passed, 0 failed, 0 skipped\n', 'note: no C compiler found (tried cc, gcc, clang); running on the reference backend\n']);
 });
 
-test('kiln run --backend: the registry\'s backend runs, compileMs is its prepareMs, import time apart; unavailable is an error', async () => {
+test('kiln run --backend: the registry\'s backend runs, compileMs is its prepareMs, import time apart; unavailable runs on ref with a note', async () => {
   const before = { ...fake.calls };
   const r = await captured(() => runCommand(['zoo:mlp', '--backend', 'test-fake', '--repeat', '2', '--json']));
   assert.is(r.code, 0, r.err);
@@ -146,10 +160,9 @@ test('kiln run --backend: the registry\'s backend runs, compileMs is its prepare
     assert.is((e as Error).message, "zoo:mlp, node '0', op Gemm: backend test-run-nogemm cannot run 3 nodes of this model; first: test-run-nogemm has no kernel for Gemm");
   }
   try { await runCommand(['zoo:mlp', '--target', 'cpu']); assert.unreachable(); } catch (e) { assert.match((e as Error).message, '--target needs --pipeline'); }
-  try { await runCommand(['zoo:mlp', '--backend', 'test-unavailable']); assert.unreachable(); } catch (e) {
-    assert.instance(e, KilnError);
-    assert.is((e as Error).message, "backend 'test-unavailable' cannot run here: no C compiler found (tried cc, gcc, clang)");
-  }
+  const sub = await captured(() => runCommand(['zoo:mlp', '--backend', 'test-unavailable']));
+  assert.equal([sub.code, sub.err], [0, 'note: no C compiler found (tried cc, gcc, clang); running on the reference backend\n']);
+  assert.match(sub.out, /^zoo:mlp on ref: import /);
 });
 
 test('Session.execute and Session.timings reach a registered backend; given inputs are checked and bind symbolic dims', async () => {

@@ -184,6 +184,7 @@ const POOLS: [string, number[], number, number, number[], string][] = [
   ['AveragePool', [1, 3, 17, 18], 3, 2, [1, 0, 1, 2], ', count_include_pad=1'],
   ['AveragePool', [1, 2, 10, 10], 3, 2, [1, 1, 1, 1], ', ceil_mode=1'],
   ['MaxPool', [1, 2, 3, 3], 3, 1, [1, 1, 1, 1], ''], // no interior
+  ['AveragePool', [1, 2, 10, 10], 3, 2, [1, 1, 1, 1], ', ceil_mode=1, count_include_pad=1'], // windows past the end padding
 ];
 for (const [op, [n, c, h, w], k, s, p, extra] of POOLS) {
   withCC(`${op} ${n}x${c}x${h}x${w} k${k} s${s} pads [${p}]${extra} matches the reference`, async () => {

@@ -25,6 +25,10 @@ export interface FakeOptions {
   readonly unavailable?: string;
   /** Milliseconds every made-up kernel reports (default 2). */
   readonly kernelMs?: number;
+  /** Progress reports `prepare` makes through `onProgress`, in order. */
+  readonly progress?: readonly (readonly [what: string, fraction: number])[];
+  /** Adds one C source and one kernel IR artifact per made-up kernel (a pair of nodes). */
+  readonly kernelArtifacts?: boolean;
 }
 
 /** A fake backend named `name` and the record of its calls. */
@@ -41,8 +45,17 @@ export function fakeBackend(name: string, opts: FakeOptions = {}): { backend: Ba
       calls.threads.push(prep.threads);
       calls.nodes.push(graph.nodes.length);
       const ids = graph.nodes.map(nodeId);
+      for (const [what, fraction] of opts.progress ?? []) prep.onProgress?.(what, fraction);
+      const pairs = opts.kernelArtifacts ? Array.from({ length: Math.ceil(ids.length / 2) }, (_, k) => ids.slice(2 * k, 2 * k + 2)) : [];
       return {
-        backend: name, prepareMs: 42, artifacts: [{ name: 'fake.txt', kind: 'source', content: `${graph.nodes.length} nodes` }],
+        backend: name, prepareMs: 42,
+        artifacts: [
+          { name: 'fake.txt', kind: 'source', content: `${graph.nodes.length} nodes`, nodes: ids },
+          ...pairs.flatMap((nodes, k) => [
+            { name: `pair${k}.c`, kind: 'source' as const, content: `void pair${k}(void) { /* ${nodes.join(' ')} */ }\n`, nodes },
+            { name: `pair${k}.kir`, kind: 'ir' as const, content: `kernel @pair${k}() nodes=[${nodes.map((n) => `%${n}`).join(', ')}]\n`, nodes },
+          ]),
+        ],
         async run(inputs, runOpts = {}) {
           calls.runs++;
           const out = runReference(graph, inputs);

@@ -3,6 +3,7 @@
  *
  * - Types: f32 float, f64 double, f16 _Float16 (storage only: kernels compute it in f32, widen.ts; GCC 12+
  *   and Clang 15+ on x86-64 and AArch64), intN_t/uintN_t, bool as uint8_t (0/1); index type int64_t.
+ *   bf16, float8, float4 and sub-byte integers are storage only, converted by header helpers (c-narrow.ts).
  * - Math: the float or double libm function by the operand dtype (expf/exp, expm1f, log1pf, erff/erf,
  *   rintf for the half-to-even `round`, powf, fmodf); the semantics are the scalar-op table's
  *   (compiler/ops/scalar-expr.ts): max/min as conditionals that propagate NaN and keep a on ties
@@ -10,6 +11,8 @@
  *   round_f16 as a round trip through _Float16; integer max/min/abs/sign as conditionals; signed
  *   integer div/rem by -1 as -a/0 (MIN / -1 traps on x86). Integers wrap as the table says only under
  *   -fwrapv (signed overflow is otherwise undefined in C).
+ * - Tables (kernel IR `table`): a `static const` array inside a GNU statement expression (GCC and
+ *   Clang), so each table is read-only data made once, wherever the expression stands.
  * - Kernels: `void NAME(const T *restrict inK, ..., T *restrict outK)`: inputs and constants const,
  *   every param restrict (a program never binds an output to a buffer another param reads).
  * - Annotations (at most one pragma line per kind): the outermost `parallel` loop gets `#pragma omp parallel for` (with `reduction(op:acc)`
@@ -25,10 +28,11 @@ import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
 import type { Annotation, BinaryOp, Combine, Kernel, Program, UnaryOp } from '../kir.ts';
 import type { Language, LoopContext } from '../render.ts';
+import { NARROW_C_TYPES, narrowCast, narrowHelpers, narrowLiteral } from './c-narrow.ts';
 
 const TYPES: Partial<Record<DType, string>> = {
   f32: 'float', f64: 'double', f16: '_Float16', i8: 'int8_t', u8: 'uint8_t', i16: 'int16_t', u16: 'uint16_t',
-  i32: 'int32_t', u32: 'uint32_t', i64: 'int64_t', u64: 'uint64_t', bool: 'uint8_t',
+  i32: 'int32_t', u32: 'uint32_t', i64: 'int64_t', u64: 'uint64_t', bool: 'uint8_t', ...NARROW_C_TYPES,
 };
 
 function type(dtype: DType): string {
@@ -42,6 +46,8 @@ const isFloat = (d: DType) => dtypeInfo(d).isFloat;
 const libm = (name: string, d: DType) => (d === 'f32' ? `${name}f` : name);
 
 function literal(value: number | boolean, dtype: DType): string {
+  const narrow = narrowLiteral(value, dtype);
+  if (narrow !== undefined) return narrow;
   if (typeof value === 'boolean') return value ? '1' : '0';
   if (dtype === 'bool') return value ? '1' : '0';
   if (isFloat(dtype)) {
@@ -106,6 +112,8 @@ function binary(op: BinaryOp, a: string, b: string, d: DType): string {
  * the rest are C conversions.
  */
 function cast(a: string, from: DType, to: DType): string {
+  const narrow = narrowCast(a, from, to, cast);
+  if (narrow !== undefined) return narrow;
   if (to === 'bool') return `((uint8_t)(${a} != 0))`;
   if (from === to) return a;
   if (from === 'u32' && to === 'i32') return `(${a} > 2147483647U ? (-2147483647 - 1) : (int32_t)${a})`;
@@ -179,9 +187,12 @@ export const C: Language = {
   select: (c, a, b) => `(${c} ? ${a} : ${b})`,
   cast,
   indexLoad: (buffer, index) => `((int64_t)${buffer}[${index}])`,
+  // a static const array in a GNU statement expression (GCC, Clang): in read-only data, made once
+  table: (values, d, index) => `({ static const ${type(d)} t_[${Math.max(values.length, 1)}] = {${values.map((v) => literal(v, d)).join(', ')}}; t_[${index}]; })`,
   fileHeader: (p) => [
     `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s); generated, do not edit */`,
     '#include <math.h>', '#include <stdint.h>',
+    ...narrowHelpers(new Set(p.kernels.flatMap((k) => k.params.map((x) => x.dtype)))),
   ],
   kernelOpen,
   loopOpen,

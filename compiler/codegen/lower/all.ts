@@ -5,11 +5,17 @@
  */
 import { registerLowerings, type Lowering } from './context.ts';
 import { ELEMENTWISE_LOWERED, lowerElementwise, lowerFused } from './elementwise.ts';
+import { lowerCast } from './cast.ts';
 import { lowerArgReduce, lowerReduce } from './reduce.ts';
 import { lowerSoftmax } from './softmax.ts';
 import { lowerGemm, lowerMatMul } from './matmul.ts';
 import { lowerConv } from './conv.ts';
 import { lowerGlobalPool, lowerPool } from './pool.ts';
+import { lowerConvTranspose } from './conv-transpose.ts';
+import { lowerEinsum } from './einsum.ts';
+import { lowerResize } from './resize.ts';
+import { lowerTopK } from './topk.ts';
+import { lowerInstanceNorm } from './instance-norm.ts';
 import { lowerBatchNorm, lowerLayerNorm } from './norm.ts';
 import { lowerConstantOfShape, lowerRange, lowerShape } from './generate.ts';
 import {
@@ -19,6 +25,9 @@ import {
 const entries: Record<string, Lowering> = {};
 for (const op of ELEMENTWISE_LOWERED) entries[op] = lowerElementwise;
 entries['kiln.fused'] = lowerFused;
+// Cast/CastLike: narrow dtypes (bf16, float8, float4, sub-byte ints) in cast.ts, the rest elementwise
+entries.Cast = lowerCast;
+entries.CastLike = lowerCast;
 for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare', 'ReduceL1', 'ReduceL2', 'ReduceLogSum']) entries[op] = lowerReduce;
 entries.ArgMax = lowerArgReduce;
 entries.ArgMin = lowerArgReduce;
@@ -26,21 +35,26 @@ entries.Softmax = lowerSoftmax;
 entries.LogSoftmax = lowerSoftmax;
 entries.MatMul = lowerMatMul;
 entries['kiln.matmul'] = lowerMatMul;
+entries.Einsum = lowerEinsum;
 entries.Gemm = lowerGemm;
 entries['kiln.gemm'] = lowerGemm;
 entries.Conv = lowerConv;
 entries['kiln.conv'] = lowerConv;
+entries.ConvTranspose = lowerConvTranspose;
 entries.MaxPool = lowerPool;
 entries.AveragePool = lowerPool;
 entries.GlobalAveragePool = lowerGlobalPool;
 entries.GlobalMaxPool = lowerGlobalPool;
 entries.LayerNormalization = lowerLayerNorm;
 entries.BatchNormalization = lowerBatchNorm;
+entries.InstanceNormalization = lowerInstanceNorm;
 entries.Shape = lowerShape;
 entries.Size = lowerShape;
 entries.ConstantOfShape = lowerConstantOfShape;
 entries.Range = lowerRange;
+entries.Resize = lowerResize;
 entries.Split = lowerSplit;
+entries.TopK = lowerTopK;
 entries.Tile = lowerTile;
 entries.Pad = lowerPad;
 entries.Trilu = lowerTrilu;

@@ -25,8 +25,14 @@ export interface Operand {
   readonly shape: readonly number[];
   /** Element count. */
   readonly count: number;
-  /** The compile-time value when the operand is a graph constant. */
+  /** The compile-time value when the operand is a graph constant (what a lowering may pack). */
   readonly value?: Tensor;
+  /**
+   * A value known before running that is not a graph constant: a small node output type inference
+   * folds (shape arithmetic: Slice starts, Pad pads). For reading like an attribute (`knownValue`),
+   * never for packing (the node still runs and writes its own buffer).
+   */
+  readonly folded?: Tensor;
 }
 
 /** The node being lowered. */
@@ -216,12 +222,16 @@ export function input(n: LowerNode, k: number): Operand {
   return x;
 }
 
+/** The value of an operand known before running (a graph constant or a folded value), or undefined. */
+export const knownValue = (x: Operand): Tensor | undefined => x.value ?? x.folded;
+
 /** The integer values of a constant operand (axes, starts, perm...), or LowerUnsupported naming it. */
 export function constInts(n: LowerNode, k: number, what: string): number[] | undefined {
   const x = n.inputs[k];
   if (!x) return undefined;
-  if (!x.value) throw new LowerUnsupported(`${what} (input ${k}) is known only at run time`);
-  return readInts(x.value);
+  const v = knownValue(x);
+  if (!v) throw new LowerUnsupported(`${what} (input ${k}) is known only at run time`);
+  return readInts(v);
 }
 
 /** Normalises a possibly negative axis. */

@@ -13,7 +13,7 @@
  * of that shape are stored from inside the reduction loop.
  */
 import { type Index, type Scalar, type Stmt, ic, load, ref } from '../kir.ts';
-import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcastIndex, flatIndex, loopNest } from './context.ts';
+import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcastIndex, flatIndex, knownValue, loopNest } from './context.ts';
 import { SCALAR_OPS, checkDType, checkedAttrs, parsedAttrs, scalarOp } from './scalar.ts';
 import { parseBodyLine } from '../../ops/fused-body.ts';
 import { isBodyReduction } from '../../ops/fused-region.ts';
@@ -109,7 +109,7 @@ export function lowerFused(n: LowerNode): Lowered {
   const axesOp = reduction.operands[1];
   let axes: number[] | undefined;
   if (axesOp && axesOp.kind === 'input') {
-    const v = inp(axesOp.index).value;
+    const v = knownValue(inp(axesOp.index));
     if (!v) throw new LowerUnsupported('fused reduction axes are known only at run time');
     axes = readInts(v);
   }
@@ -145,7 +145,7 @@ function lineTypes(n: LowerNode, lines: readonly FusedLine[]): TensorType[] {
       return x && { dtype: x.dtype, shape: x.shape };
     };
     const ctx: ShapeContext = {
-      value: (i) => { const o = l.operands[i]; return o && o.kind === 'input' ? n.inputs[o.index]?.value : undefined; },
+      value: (i) => { const o = l.operands[i]; const x = o && o.kind === 'input' ? n.inputs[o.index] : undefined; return x && knownValue(x); },
       freshDim: () => { throw new LowerUnsupported(`fused line t${j} has a data-dependent shape`); },
     };
     types.push(def.inferTypes(l.operands.map(operand), readAttrs(def, l.attrs), ctx, 1)[0]);

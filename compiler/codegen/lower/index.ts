@@ -17,6 +17,7 @@ import './all.ts';
 import { type Graph, type TensorType, nodeId, valueTypes } from '../../ir/graph.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { requireStaticShapes } from '../../ops/bind-shapes.ts';
+import { inferTypes } from '../../ops/infer.ts';
 import { KilnError } from '../../errors.ts';
 import type { Unsupported } from '../../runtime/backend.ts';
 import type { BufferDecl, Call, Index, Kernel, Program, ProgramBuffer, Scalar, Stmt } from '../kir.ts';
@@ -48,6 +49,10 @@ const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
 export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgram {
   requireStaticShapes(graph, 'kernel lowering', { values: true });
   const types = valueTypes(graph);
+  // values known before running (constants, and small values inference folds: shape arithmetic), so a
+  // lowering can read Slice starts or Pad pads computed by nodes; the nodes themselves still run
+  const known = new Map<string, Tensor>();
+  inferTypes(graph, { values: known });
   const constants = new Map(graph.constants.map((c) => [c.name, c]));
   const inputs = new Set(graph.inputs.map((i) => i.name));
   const outputs = new Set(graph.outputs);
@@ -84,8 +89,9 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
     if (!lowering) { fail(`op ${node.op} is not lowered to kernels`); continue; }
     const operand = (value: string, name: string): Operand => {
       const t = types.get(value)!;
-      const value_: Tensor | undefined = constants.get(value)?.data;
-      return { name, dtype: t.dtype, shape: t.shape as number[], count: count(t), ...(value_ ? { value: value_ } : {}) };
+      const data: Tensor | undefined = constants.get(value)?.data;
+      const folded = data ? undefined : known.get(value);
+      return { name, dtype: t.dtype, shape: t.shape as number[], count: count(t), ...(data ? { value: data } : {}), ...(folded ? { folded } : {}) };
     };
     const ins = node.inputs.map((v, k) => (v ? operand(v, `in${k}`) : undefined));
     const outs = node.outputs.map((v, k) => operand(v, `out${k}`));
@@ -154,12 +160,12 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
 /** Names of the buffers a kernel body loads from (directly or as an indirect index). */
 function buffersRead(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<string> {
   const idx = (e: Index): void => {
-    if (e.k === 'load') { out.add(e.buffer); idx(e.index); } else if (e.k !== 'const' && e.k !== 'var') { idx(e.a); idx(e.b); }
+    if (e.k === 'load') { out.add(e.buffer); idx(e.index); } else if (e.k === 'table') idx(e.index); else if (e.k !== 'const' && e.k !== 'var') { idx(e.a); idx(e.b); }
   };
   const sc = (e: Scalar): void => {
     switch (e.k) {
       case 'load': out.add(e.buffer); idx(e.index); return;
-      case 'index': idx(e.index); return;
+      case 'index': case 'table': idx(e.index); return;
       case 'unary': case 'cast': sc(e.a); return;
       case 'binary': sc(e.a); sc(e.b); return;
       case 'select': sc(e.cond); sc(e.a); sc(e.b); return;

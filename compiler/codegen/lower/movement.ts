@@ -6,13 +6,15 @@
  * Each kernel is a loop nest over the output (for Concat: one nest per input, over that input,
  * storing at its offset along the axis) whose store reads the source at the position the op maps to:
  * Transpose in[perm] = out positions; Slice in = start + out · step per sliced axis (starts clamped as
- * ONNX does); Tile reads position mod the input size; Pad stores the pad value, then (in a guard)
- * the input where it lands; Gather/GatherElements read the index tensor and wrap a negative index with
- * (i + n) mod n.
+ * ONNX does); Tile reads position mod the input size; Pad (constant) stores the pad value, then (in a
+ * guard) the input where it lands, and Pad edge/reflect/wrap read the input through per-axis source
+ * tables (kernel IR `table`, built by ops/pad.ts padSourceTables as the reference does);
+ * Gather/GatherElements read the index tensor and wrap a negative index with (i + n) mod n.
  */
 import { type Index, type Stmt, binary, iadd, ic, imod, imul, lit, load, select } from '../kir.ts';
 import { type LowerNode, type Lowered, LowerUnsupported, constInts, flatIndex, input, loopNest, normAxis } from './context.ts';
 import { checkDType } from './scalar.ts';
+import { type PadMode, fullPads, padSourceTables } from '../../ops/pad.ts';
 
 /** Views: the output is the input's storage (Dropout only in inference, without its mask). */
 export function lowerView(n: LowerNode): Lowered {
@@ -152,10 +154,20 @@ export function lowerTile(n: LowerNode): Lowered {
 export function lowerPad(n: LowerNode): Lowered {
   const x = input(n, 0), out = n.outputs[0];
   checkDType(x.dtype, x.name);
-  const mode = n.parsed<{ mode: string }>().mode;
-  if (mode !== 'constant') throw new LowerUnsupported(`Pad mode '${mode}' is not lowered (constant only)`);
+  const mode = n.parsed<{ mode: PadMode }>().mode;
   const rank = x.shape.length;
   const pads = constInts(n, 1, 'pads')!;
+  if (mode !== 'constant') {
+    // edge / reflect / wrap: every output position reads one input position, per axis by a table
+    const [b, e] = fullPads(rank, pads, constInts(n, 3, 'axes'));
+    let tables: Int32Array[];
+    try { tables = padSourceTables(x.shape, b, e, mode); } catch (err) { throw new LowerUnsupported((err as Error).message); }
+    const body = out.count === 0 ? [] : loopNest(n, out.shape, (idx) => {
+      const at = idx.map((v, d): Index => (b[d] === 0 && e[d] === 0 ? v : { k: 'table', values: Array.from(tables[d]), index: v }));
+      return [{ k: 'store', buffer: out.name, index: flatIndex(out.shape, idx), value: load(x.name, flatIndex(x.shape, at), x.dtype) }];
+    });
+    return { kind: 'kernel', body };
+  }
   const axes = (constInts(n, 3, 'axes') ?? [...Array(pads.length / 2).keys()]).map((a) => normAxis(a, rank));
   const begin = new Array<number>(rank).fill(0);
   axes.forEach((a, i) => { begin[a] = pads[i]; });

@@ -67,6 +67,7 @@ export function reduceNest(n: LowerNode, inShape: readonly number[], axes: reado
   const kept = inShape.map((_, d) => d).filter((d) => !axes.includes(d));
   const keptShape = kept.map((d) => inShape[d]);
   const count = axes.reduce((a, d) => a * inShape[d], 1);
+  if (keptShape.includes(0)) return []; // an empty output: nothing to store
   return loopNest(n, keptShape, (keptIdx) => {
     const acc = n.fresh('acc');
     const vars = axes.map(() => n.fresh('r'));

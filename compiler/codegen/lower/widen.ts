@@ -16,7 +16,7 @@ const wide = (d: DType): DType => (d === 'f16' ? 'f32' : d);
 /** A scalar with every f16 value computed in f32. */
 function widenScalar(e: Scalar): Scalar {
   switch (e.k) {
-    case 'lit': case 'ref': case 'index': return { ...e, dtype: wide(e.dtype) };
+    case 'lit': case 'ref': case 'index': case 'table': return { ...e, dtype: wide(e.dtype) };
     case 'load': return e.dtype === 'f16' ? cast(e, 'f32') : e;
     case 'unary': return { ...e, dtype: wide(e.dtype), a: widenScalar(e.a) };
     case 'cast': return cast(widenScalar(e.a), wide(e.dtype)); // a cast to f16 computes on in f32: no node

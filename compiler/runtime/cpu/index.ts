@@ -4,30 +4,39 @@
  * compiler and OpenMP through the content-hash object cache (native/object-cache.ts), and loaded into
  * this process through koffi (native/library.ts).
  *
- * prepare: lowering → C source (+ the entry points of layout.ts) → build (a cache hit when the same
- * source, flags, compiler and CPU were built before) → load → bind `kiln_run_at`, `kiln_set_threads`
+ * prepare: tuning (runtime/tune: schedule candidates measured once per shape and machine, cached on
+ * disk; the `tuning` option, KILN_TUNING) → lowering with the tuned choices → C source (+ the entry
+ * points of layout.ts) → build (a cache hit when the same source, flags, compiler and CPU were built before) → load → bind `kiln_run_at`, `kiln_set_threads`
  * and every kernel function. All buffers live in one ArrayBuffer (layout.ts: one slot per value, no
  * reuse); constants are copied in once here.
  *
  * run: inputs are copied into their slots; then either one native call of `kiln_run_at` (the fast
- * path) or, when `onKernel` is given, each kernel called in turn with `performance.now()` around it
- * (one KernelEvent per kernel, keyed to the IR node ids it computes); outputs are copied out of their
- * slots into fresh tensors (a graph output that is a view of an input or constant included).
+ * path; with fallback nodes, one `kiln_run_segment` call per native segment and the fallback nodes in
+ * between) or, when `onKernel` is given, each kernel (and fallback node, kernel `ref:ID`) called in
+ * turn with `performance.now()` around it (one KernelEvent per kernel, keyed to the IR node ids it
+ * computes); outputs are copied out of their slots into fresh tensors (a graph output that is a view
+ * of an input or constant included).
  *
  * Threads: `kiln_set_threads(threads)` (omp_set_num_threads) is called before every run, so two
  * programs prepared with different thread counts each run with their own, in one process. Default:
  * all cores (cpuInfo().cores).
  *
- * Not yet: nodes that do not lower are refused at prepare with a KilnError listing them (no reference
- * fallback inside the program); the memory plan's offsets are not used (see layout.ts).
+ * Fallback (segments.ts): nodes that do not lower run on their reference kernels inside the same
+ * program, between native segments (`kiln_run_segment`), on views of the same buffer; the program
+ * lists them (`fallbacks`, and the artifact `fallback.txt`) and reports them in timings
+ * (`KernelEvent.fallback`). `PrepareOptions.fallback: false` refuses such a graph instead, naming the
+ * nodes. A graph whose sizes are not concrete, or with a node neither lowering nor the reference
+ * kernels can run, is refused either way (`cpuUnsupported`); `cpuFallbacks` lists what would fall back.
+ *
+ * Not yet: the memory plan's offsets are not used (see layout.ts).
  */
 import type { Graph } from '../../ir/graph.ts';
 import { nodeId, valueTypes } from '../../ir/graph.ts';
 import { Tensor } from '../../ir/tensor.ts';
-import { type DType, type TensorData, dtypeInfo } from '../../ir/dtype.ts';
+import type { DType, TensorData } from '../../ir/dtype.ts';
 import { KilnError } from '../../errors.ts';
 import type { MemoryPlan } from '../../schedule/plan.ts';
-import { lowerGraph, loweringUnsupported } from '../../codegen/lower/index.ts';
+import { lowerGraph } from '../../codegen/lower/index.ts';
 import { renderKernel, renderProgram } from '../../codegen/render.ts';
 import { C } from '../../codegen/lang/c.ts';
 import { printKernel, printProgram } from '../../codegen/print.ts';
@@ -40,6 +49,12 @@ import fs from 'node:fs';
 import type { Artifact, Backend, PrepareOptions, Program, RunOptions, Unsupported } from '../backend.ts';
 import { checkInputs } from '../inputs.ts';
 import { entrySource, layoutBuffers } from './layout.ts';
+import { FallbackValues, byteAddressable, planSteps, segmentEntrySource } from './segments.ts';
+import { cpuUnsupported, referenceGaps } from './support.ts';
+import { type TuningReport, tuneGraph, tuningMode, tuningReport } from '../tune/tuner.ts';
+import { TuningCache, machineFingerprint } from '../tune/cache.ts';
+
+export { cpuFallbacks, cpuUnsupported } from './support.ts';
 
 /** A prepared cpu program, with what tests and tools want to see. */
 export interface CpuProgram extends Program {
@@ -49,19 +64,35 @@ export interface CpuProgram extends Program {
   readonly cacheHit: boolean;
   /** Milliseconds the C compiler ran (0 on a cache hit). */
   readonly compileMs: number;
+  /** Nodes that run on their reference kernels (empty when the whole graph compiled). */
+  readonly fallbacks: readonly Unsupported[];
+  /** How the kernels' schedule choices were made: one row per (node, template, key, candidate). */
+  readonly tuning: TuningReport;
 }
+
+/**
+ * How the cpu backend builds C: OpenMP, and -fwrapv (the scalar-op table's integers wrap; signed
+ * overflow is otherwise undefined in C) and -fno-math-errno (libm calls set no errno, so repeated
+ * calls can be merged; results unchanged). The tuner builds its measuring files the same way.
+ */
+const buildC = (source: string, name: string) =>
+  buildSharedObject(source, { name, openmp: true, extraFlags: ['-fwrapv', '-fno-math-errno'] });
 
 const bytesOf = (d: TensorData): Uint8Array => {
   const v = d as Uint8Array;
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 };
 
-/** The node-level refusal of a graph with nodes that do not lower. */
-function refuse(graph: Graph, problems: readonly Unsupported[]): KilnError {
-  const lines = problems.slice(0, 20).map((p) => `  ${p.node ? `%${p.node} ` : ''}${p.op ?? ''}: ${p.reason}`);
-  const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : '';
+/** One line per node: `%id Op: reason` (the refusal's list and the fallback artifact). */
+function nodeLines(problems: readonly Unsupported[], max = Infinity): string {
+  const lines = problems.slice(0, max).map((p) => `  ${p.node ? `%${p.node} ` : ''}${p.op ?? ''}: ${p.reason}`);
+  return lines.join('\n') + (problems.length > max ? `\n  ... and ${problems.length - max} more` : '');
+}
+
+/** The refusal of a graph with nodes that do not lower: `why` says why they cannot fall back. */
+function refuse(graph: Graph, problems: readonly Unsupported[], why: string): KilnError {
   const first = problems[0];
-  return new KilnError(`the cpu backend cannot compile ${problems.length} node(s) of @${graph.name} (no reference fallback yet; run it with --backend ref):\n${lines.join('\n')}${more}`,
+  return new KilnError(`the cpu backend cannot compile ${problems.length} node(s) of @${graph.name} (${why}):\n${nodeLines(problems, 20)}`,
     first.node ? { node: first.node, op: first.op } : {});
 }
 
@@ -73,13 +104,26 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   if (!Number.isInteger(threads) || threads < 1 || threads > 4096) throw new KilnError(`bad thread count ${threads}: use a whole number from 1 to 4096`);
   const cancelled = () => { if (opts.signal?.aborted) throw new KilnError('the preparation was cancelled'); };
 
+  const lowerOptions = plan ? { order: plan.order } : {};
+  // 'tuning' progress comes only when something is measured (tuneGraph's onProgress)
+  const tuned = await tuneGraph(graph, {
+    lowerOptions, mode: tuningMode(opts.tuning), threads, cache: new TuningCache(machineFingerprint(threads)), build: buildC,
+    onProgress: (f) => progress('tuning', f), signal: opts.signal,
+  });
   progress('lowering', 0);
-  const { program, unsupported } = lowerGraph(graph, plan ? { order: plan.order } : {});
-  if (unsupported.length) throw refuse(graph, unsupported);
+  const { program, unsupported: fallbacks, tunables } = lowerGraph(graph, { ...lowerOptions, choices: tuned.choices });
+  if (fallbacks.length && opts.fallback === false) throw refuse(graph, fallbacks, 'reference fallback is off; run it with --backend ref or allow fallback');
+  if (fallbacks.length) {
+    const cannot = referenceGaps(graph, fallbacks);
+    if (cannot.length) throw refuse(graph, cannot, 'the reference kernels cannot run them either');
+  }
+  const tuning = tuningReport(graph, tunables, tuned);
   const layout = layoutBuffers(program);
+  const steps = planSteps(graph, program, fallbacks, plan?.order);
   let source: string;
   try {
-    source = renderProgram(C, program) + entrySource(layout.slots.length);
+    source = renderProgram(C, program) + entrySource(layout.slots.length)
+      + (fallbacks.length ? segmentEntrySource(program, layout.slotOf, layout.slots.length, steps) : '');
   } catch (e) {
     throw new KilnError(`the cpu backend cannot render @${graph.name} to C: ${(e as Error).message}`);
   }
@@ -87,15 +131,14 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
 
   progress('compiling', 0.1);
   const name = program.name.slice(0, 64) || 'model';
-  // -fwrapv: the scalar-op table's integers wrap (signed overflow is otherwise undefined in C);
-  // -fno-math-errno: libm calls set no errno, so repeated calls can be merged (results unchanged)
-  const built = await buildSharedObject(source, { name, openmp: true, extraFlags: ['-fwrapv', '-fno-math-errno'] });
+  const built = await buildC(source, name);
   cancelled();
 
   progress('loading', 0.9);
   const lib = loadLibrary(built.objectPath);
   const runAt = lib.func('kiln_run_at', 'void (void *base, void *offsets)');
   const setThreads = lib.func('kiln_set_threads', 'void (int n)');
+  const runSegment = fallbacks.length ? lib.func('kiln_run_segment', 'void (int s, void *base, void *offsets)') : undefined;
   const kernelFns = new Map(program.kernels.map((k) => [k.name,
     lib.func(k.name, `void (${k.params.map(() => 'void *').join(', ') || 'void'})`)]));
 
@@ -104,8 +147,9 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   const slotBytes = layout.slots.map((s) => new Uint8Array(buffer, s.offset, s.bytes));
   const offsets = new BigInt64Array(layout.slots.map((s) => BigInt(s.offset)));
   const bytesOfValue = (value: string) => slotBytes[layout.slotOf.get(value)!];
+  const values = new FallbackValues(graph, layout, buffer);
   for (const c of graph.constants) {
-    if (!layout.slotOf.has(c.name)) continue;
+    if (!layout.slotOf.has(c.name) || !byteAddressable(c.type.dtype)) continue;
     if (!c.data) throw new KilnError(`constant '%${c.name}' has no data (IR text parsed without its weights)`, { node: c.name });
     bytesOfValue(c.name).set(bytesOf(c.data.data));
   }
@@ -117,12 +161,15 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   });
 
   const types = valueTypes(graph);
-  const inputs = graph.inputs.filter((i) => layout.slotOf.has(i.name));
+  const constantNames = new Set(graph.constants.map((c) => c.name));
   const outputs = graph.outputs.map((name) => {
     const t = types.get(name)!;
     return { name, dtype: t.dtype as DType, shape: t.shape as number[] };
   });
-  for (const o of outputs) if (!layout.slotOf.has(o.name)) throw new KilnError(`graph output '%${o.name}' has no program buffer`, { node: o.name });
+  for (const o of outputs) {
+    const needsSlot = byteAddressable(o.dtype) && !constantNames.has(layout.buffers.get(o.name)?.aliasOf ?? o.name);
+    if (needsSlot && !layout.slotOf.has(o.name)) throw new KilnError(`graph output '%${o.name}' has no program buffer`, { node: o.name });
+  }
 
   const allNodes = graph.nodes.map(nodeId);
   const log = fs.existsSync(built.logPath) ? fs.readFileSync(built.logPath, 'utf8') : '';
@@ -132,36 +179,47 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
     { name: 'build.log', kind: 'log', content: log },
     { name: `${name}.so`, kind: 'binary', content: built.objectPath },
     { name: `${name}.kir`, kind: 'ir', content: printProgram(program), nodes: allNodes },
+    { name: 'tuning.json', kind: 'log', content: JSON.stringify(tuning, null, 2) + '\n', nodes: [...new Set(tuning.rows.map((r) => r.node))] },
     ...program.kernels.flatMap((k): Artifact[] => [
       { name: `${k.name}.c`, kind: 'source', content: renderKernel(C, k).join('\n') + '\n', nodes: k.nodes },
       { name: `${k.name}.kir`, kind: 'ir', content: printKernel(k), nodes: k.nodes },
     ]),
+    ...(fallbacks.length ? [{ name: 'fallback.txt', kind: 'log' as const, nodes: fallbacks.map((u) => u.node!),
+      content: `${fallbacks.length} node(s) run on the reference kernels:\n${nodeLines(fallbacks)}\n` }] : []),
   ];
   let disposed = false;
   progress('ready', 1);
 
   return {
-    backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts,
+    backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts, fallbacks, tuning,
     peakGflops: () => fp32PeakGflops({ threads }), // probed once per CPU and thread count, then cached on disk
     async run(given: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
       if (disposed) throw new KilnError('this cpu program was disposed; prepare it again');
       checkInputs(graph, given); // names, dtypes and shapes (inputs.ts); shapes are concrete here
-      for (const i of inputs) bytesOfValue(i.name).set(bytesOf(given.get(i.name)!.data));
+      for (const i of graph.inputs) values.write(i.name, given.get(i.name)!);
       setThreads(threads);
       const onKernel = ropts.onKernel;
-      if (!onKernel && !ropts.signal) runAt(buffer, offsets);
-      else {
-        for (const c of calls) {
+      if (!onKernel && !ropts.signal && !runSegment) runAt(buffer, offsets);
+      else if (!onKernel && !ropts.signal) {
+        for (const s of steps) if (s.kind === 'native') runSegment!(s.segment, buffer, offsets); else values.run(s);
+      } else {
+        for (const s of steps) {
+          for (const c of s.kind === 'native' ? s.calls.map((i) => calls[i]) : []) {
+            if (ropts.signal?.aborted) throw new KilnError('the run was cancelled');
+            const t = performance.now();
+            c.fn(...c.args);
+            onKernel?.({ kernel: c.kernel, nodes: c.nodes, ms: performance.now() - t });
+          }
+          if (s.kind === 'native') continue;
           if (ropts.signal?.aborted) throw new KilnError('the run was cancelled');
           const t = performance.now();
-          c.fn(...c.args);
-          onKernel?.({ kernel: c.kernel, nodes: c.nodes, ms: performance.now() - t });
+          values.run(s);
+          onKernel?.({ kernel: `ref:${s.id}`, nodes: [s.id], ms: performance.now() - t, fallback: true });
         }
       }
       return outputs.map((o) => {
-        const data = dtypeInfo(o.dtype).alloc(o.shape.reduce((a, b) => a * b, 1));
-        bytesOf(data).set(bytesOfValue(o.name));
-        return new Tensor(o.dtype, o.shape, data);
+        const v = values.read(o.name);
+        return new Tensor(o.dtype, o.shape, v.data.slice() as TensorData);
       });
     },
     async dispose() {
@@ -178,8 +236,8 @@ export const cpuBackend: Backend = {
   summary: 'generated C compiled by the system compiler with OpenMP, loaded in-process (native CPU)',
   async available() {
     const cc = findCCompiler();
-    return cc ? { ok: true } : { ok: false, reason: 'no C compiler found (set CC, or install cc, gcc or clang)' };
+    return cc ? { ok: true } : { ok: false, reason: 'no C compiler found (set CC or install gcc/clang)' };
   },
-  unsupported: loweringUnsupported,
+  unsupported: cpuUnsupported,
   prepare: prepareCpu,
 };

@@ -9,7 +9,7 @@
  * values whose lifetimes do not meet (without its in-place decisions) is a later memory optimisation.
  * A view (Reshape...) has no slot of its own: it is its root's bytes (`aliasOf`).
  */
-import { byteSize } from '../../ir/dtype.ts';
+import { storageBytes } from '../../ir/dtype.ts';
 import { KilnError } from '../../errors.ts';
 import type { Program as KernelProgram, ProgramBuffer } from '../../codegen/kir.ts';
 import { bufferSlots } from '../../codegen/lang/c.ts';
@@ -45,7 +45,7 @@ export function layoutBuffers(program: KernelProgram): CpuLayout {
   let at = 0;
   for (const b of program.buffers) {
     if (b.aliasOf !== undefined) continue;
-    const bytes = byteSize(b.dtype, b.count);
+    const bytes = storageBytes(b.dtype, b.count); // sub-byte types hold one element per byte
     slots.push({ slot: slotOf.get(b.value)!, offset: at, bytes });
     at += Math.ceil(Math.max(bytes, 1) / SLOT_ALIGNMENT) * SLOT_ALIGNMENT;
   }

@@ -1,0 +1,208 @@
+/**
+ * Reference fallback inside one cpu program: the nodes that do not lower to kernels run on their ops'
+ * reference kernels (OpDef.run, as reference.ts and arena.ts call them), in the execution order,
+ * between the native kernels, on the program's one ArrayBuffer.
+ *
+ * Steps. The execution order (the memory plan's, else the graph's) is cut into steps: a **native
+ * segment** is a maximal run of consecutive nodes that have kernels (views have neither a kernel nor a
+ * step), a **fallback step** is one node that did not lower. The fast path makes one native call per
+ * segment: `kiln_run_segment(s, base, offsets)` (generated here, appended to the C file) calls the
+ * kernels of segment `s` in turn; with `onKernel` each kernel is called alone and timed.
+ *
+ * Where a fallback node's values live (`FallbackValues`):
+ * - a value whose dtype is byte-addressable (its storage array has exactly the element width the
+ *   layout gives it: every numeric type, bool, f16/bf16 as bits, float8 codes, sub-byte integers one
+ *   per byte) is a typed-array view of its slot
+ *   (layout.ts: one 64-byte aligned slot per value, so every view is aligned and no two values share
+ *   bytes; a graph-level view such as Reshape reads its root's slot with its own shape). Reads build no
+ *   copy; a kernel's result is copied into the slot, so native kernels after it read it.
+ * - a constant is its own data (the program copies it into a slot too when a native kernel reads it).
+ * - a value of another dtype (str) cannot be in a slot and no native kernel
+ *   can read or write it (the C target has no type for it), so it lives in a map on the TypeScript
+ *   side, written by the caller (inputs) or by fallback nodes and read by them and the outputs.
+ *
+ * A reference kernel's result is checked against the node's declared dtype and shape before it is
+ * stored (a kernel bug surfaces at its node, as on the arena); an exception becomes a KilnError
+ * placed at the node.
+ */
+import type { Graph, Node, TensorType } from '../../ir/graph.ts';
+import { nodeId, valueTypes } from '../../ir/graph.ts';
+import { Tensor } from '../../ir/tensor.ts';
+import { type DType, type TensorData, dtypeInfo, storageBytes } from '../../ir/dtype.ts';
+import { KilnError } from '../../errors.ts';
+import { type OpDef, getOp } from '../../ops/registry.ts';
+import { nodeAttrs } from '../../ops/infer.ts';
+import type { Program as KernelProgram } from '../../codegen/kir.ts';
+import type { Unsupported } from '../backend.ts';
+import type { CpuLayout } from './layout.ts';
+
+/** A maximal run of native kernels: indices into the kernel program's `calls`. */
+export interface NativeSegment {
+  readonly kind: 'native';
+  /** The segment's number (the `s` of `kiln_run_segment`). */
+  readonly segment: number;
+  readonly calls: readonly number[];
+}
+
+/** One node run on its reference kernel. */
+export interface FallbackStep {
+  readonly kind: 'fallback';
+  /** IR node id. */
+  readonly id: string;
+  readonly node: Node;
+  /** Why it did not lower. */
+  readonly reason: string;
+}
+
+/** One step of a cpu program with fallback, in execution order. */
+export type CpuStep = NativeSegment | FallbackStep;
+
+/**
+ * Cuts the execution `order` (node ids; default the graph's order) into native segments and fallback
+ * steps. `fallbacks` are the nodes that did not lower (lowerGraph's `unsupported`, each with a node).
+ */
+export function planSteps(graph: Graph, program: KernelProgram, fallbacks: readonly Unsupported[], order?: readonly string[]): CpuStep[] {
+  const byId = new Map(graph.nodes.map((n) => [nodeId(n), n]));
+  const reasons = new Map(fallbacks.map((u) => [u.node!, u.reason]));
+  const kernelOf = new Map<string, number>(); // node id → index of its call
+  const kernelIndex = new Map(program.kernels.map((k) => [k.name, k]));
+  program.calls.forEach((c, i) => { for (const id of kernelIndex.get(c.kernel)!.nodes) kernelOf.set(id, i); });
+  const steps: CpuStep[] = [];
+  let current: number[] | undefined;
+  let segments = 0;
+  for (const id of order ?? graph.nodes.map(nodeId)) {
+    const reason = reasons.get(id);
+    if (reason !== undefined) {
+      current = undefined;
+      steps.push({ kind: 'fallback', id, node: byId.get(id)!, reason });
+      continue;
+    }
+    const call = kernelOf.get(id);
+    if (call === undefined) continue; // a view: no kernel, no step
+    if (!current) steps.push({ kind: 'native', segment: segments++, calls: (current = []) });
+    if (!current.includes(call)) current.push(call);
+  }
+  return steps;
+}
+
+/**
+ * The C of `kiln_run_segment(s, base, offsets)`: the buffer pointers from one base and the slot
+ * offsets (as `kiln_run_at` builds them), then the kernels of segment `s` in order. The kernels take
+ * typed pointers; C converts the `void *` slots implicitly.
+ */
+export function segmentEntrySource(program: KernelProgram, slotOf: ReadonlyMap<string, number>, slotCount: number, steps: readonly CpuStep[]): string {
+  const cases = steps.filter((s): s is NativeSegment => s.kind === 'native').map((s) => {
+    const calls = s.calls.map((i) => {
+      const c = program.calls[i];
+      return `    ${c.kernel}(${c.args.map((a) => `b[${slotOf.get(a)}]`).join(', ')});`;
+    });
+    return [`  case ${s.segment}:`, ...calls, '    break;'].join('\n');
+  });
+  return `
+/* kiln cpu backend: one entry per native segment between reference fallback nodes */
+void kiln_run_segment(int s, uint8_t *base, const int64_t *offsets) {
+  void *b[${slotCount + 1}];
+  for (int i = 0; i < ${slotCount}; i++) b[i] = base + offsets[i];
+  switch (s) {
+${cases.join('\n')}
+  default: break;
+  }
+}
+`;
+}
+
+/** True when `dtype`'s storage array has the element width the layout gives it (a slot can be viewed as it). */
+export function byteAddressable(dtype: DType): boolean {
+  const probe = dtypeInfo(dtype).alloc(0) as { BYTES_PER_ELEMENT?: number };
+  return probe.BYTES_PER_ELEMENT !== undefined && probe.BYTES_PER_ELEMENT === storageBytes(dtype, 1);
+}
+
+/** A typed array of `dtype` with `n` elements over `buffer` at byte `at`. */
+function viewOf(buffer: ArrayBuffer, at: number, dtype: DType, n: number): TensorData {
+  const ctor = (dtypeInfo(dtype).alloc(0) as unknown as { constructor: new (b: ArrayBuffer, o: number, n: number) => TensorData }).constructor;
+  return new ctor(buffer, at, n);
+}
+
+const elements = (t: TensorType) => (t.shape as number[]).reduce((a, b) => a * b, 1);
+
+/** Every value of a cpu program as fallback nodes, inputs and outputs see it (module header). */
+export class FallbackValues {
+  private readonly types: ReadonlyMap<string, TensorType>;
+  private readonly constants: ReadonlyMap<string, Tensor>;
+  /** Values held on the TypeScript side (dtypes a slot cannot hold), by root value name. */
+  private readonly held = new Map<string, Tensor>();
+  /** Slot views, built once per value. */
+  private readonly views = new Map<string, Tensor>();
+
+  constructor(graph: Graph, private readonly layout: CpuLayout, private readonly buffer: ArrayBuffer) {
+    this.types = valueTypes(graph);
+    this.constants = new Map(graph.constants.flatMap((c) => (c.data ? [[c.name, c.data] as const] : [])));
+  }
+
+  private type(value: string): TensorType {
+    const t = this.types.get(value);
+    if (!t) throw new KilnError(`value '%${value}' has no type`, { node: value });
+    return t;
+  }
+
+  /** The value a view's bytes belong to (itself when it is not a view). */
+  private root(value: string): string {
+    return this.layout.buffers.get(value)?.aliasOf ?? value;
+  }
+
+  /** Whether `value` lives in a slot of the buffer (else: a constant's data or the TypeScript side). */
+  inSlot(value: string): boolean {
+    const root = this.root(value);
+    return !this.constants.has(root) && byteAddressable(this.type(value).dtype) && (this.layout.slotOf.get(root) ?? -1) >= 0;
+  }
+
+  /** The value as a tensor (a view of its slot: copy it before keeping it past the next run). */
+  read(value: string): Tensor {
+    const t = this.type(value), root = this.root(value), shape = t.shape as number[];
+    const c = this.constants.get(root);
+    if (c) return root === value ? c : new Tensor(t.dtype, shape, c.data);
+    if (this.inSlot(value)) {
+      let v = this.views.get(value);
+      if (!v) {
+        const slot = this.layout.slots[this.layout.slotOf.get(root)!];
+        this.views.set(value, (v = new Tensor(t.dtype, shape, viewOf(this.buffer, slot.offset, t.dtype, elements(t)))));
+      }
+      return v;
+    }
+    const h = this.held.get(root);
+    if (!h) throw new KilnError(`value '%${value}' has not been computed`, { node: value });
+    return root === value ? h : new Tensor(t.dtype, shape, h.data);
+  }
+
+  /** Stores `t` as `value` (its dtype and shape checked by the caller). */
+  write(value: string, t: Tensor): void {
+    if (this.inSlot(value)) {
+      const view = this.read(value).data as Uint8Array;
+      if (t.data.constructor !== view.constructor) throw new Error(`storage ${t.data.constructor.name}, expected ${view.constructor.name}`);
+      view.set(t.data as Uint8Array);
+    } else {
+      this.held.set(this.root(value), t);
+    }
+  }
+
+  /** Runs one fallback node on its reference kernel, reading and writing its values here. */
+  run(step: FallbackStep): void {
+    const { node, id } = step;
+    const def: OpDef = getOp(node.op);
+    const args = node.inputs.map((name) => (name ? this.read(name) : undefined));
+    let outs: Tensor[];
+    try {
+      outs = def.run(args, nodeAttrs(def, node), node.outputs.length);
+    } catch (e) {
+      if (e instanceof KilnError) throw e.place.node ? e : new KilnError(e.reason, { ...e.place, node: id, op: node.op });
+      throw Object.assign(new KilnError(`reference kernel failed: ${(e as Error).message}`, { node: id, op: node.op }), { cause: e });
+    }
+    node.outputs.forEach((o, k) => {
+      if (!o) return;
+      const got = outs[k], want = this.type(o);
+      const bad = (why: string) => new KilnError(`reference kernel output ${k} is ${got ? `${got.dtype}[${got.shape.join(',')}]` : 'missing'} but the IR declares ${want.dtype}[${want.shape.join(',')}]${why}`, { node: id, op: node.op });
+      if (!got || got.dtype !== want.dtype || got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) throw bad('');
+      try { this.write(o, got); } catch (e) { throw bad(`: ${(e as Error).message}`); }
+    });
+  }
+}
