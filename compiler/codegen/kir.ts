@@ -167,6 +167,17 @@ export interface Kernel {
   /** ONNX provenance of those nodes. */
   readonly loc: readonly string[];
   readonly launch?: Launch;
+  /** Set when the kernel's arithmetic differs from the reference by design (Winograd): its bound. */
+  readonly tolerance?: KernelTolerance;
+}
+
+/**
+ * How far a kernel's output may be from the reference executor's: max |got − want| ≤ rel · max |want|
+ * over the output (norm-relative, as the numeric check measures), and why.
+ */
+export interface KernelTolerance {
+  readonly rel: number;
+  readonly what: string;
 }
 
 /**

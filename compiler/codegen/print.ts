@@ -16,7 +16,8 @@
  *   call @k0_Add(%x, %b, %0)
  * }
  * ```
- * Index arithmetic: `+`, `*`, `/` (floor division), `%` (non-negative modulo), with the usual
+ * A kernel whose arithmetic differs from the reference by design ends its header with
+ * `tolerance=REL "what"` (Kernel.tolerance). Index arithmetic: `+`, `*`, `/` (floor division), `%` (non-negative modulo), with the usual
  * precedence and parentheses only where needed. Scalars: `op(a, b)` for every operator, `select(c, a, b)`,
  * `cast<f32>(x)`, `idx<i64>(i0 * 4)` (an index as a number), literals as numbers (`inf`, `-inf`,
  * `nan`, `true`, `false`). Accumulators: `acc s: f32 = 0 (add)` then `s += x` (add), `s *= x` (mul),
@@ -143,7 +144,8 @@ const decl = (b: BufferDecl) => `${b.name}: ${b.dtype}[${b.count}] ${b.role}`;
 export function printKernelLines(k: Kernel, indent = 0): string[] {
   const pad = ' '.repeat(indent);
   const loc = k.loc.length ? ` loc=[${k.loc.map((l) => JSON.stringify(l)).join(', ')}]` : '';
-  const head = `${pad}kernel @${k.name}(${k.params.map(decl).join(', ')}) nodes=[${k.nodes.map((n) => `%${n}`).join(', ')}]${loc} {`;
+  const tol = k.tolerance ? ` tolerance=${k.tolerance.rel} ${JSON.stringify(k.tolerance.what)}` : '';
+  const head = `${pad}kernel @${k.name}(${k.params.map(decl).join(', ')}) nodes=[${k.nodes.map((n) => `%${n}`).join(', ')}]${loc}${tol} {`;
   const lines = [head];
   if (k.launch) lines.push(`${pad}  launch grid=[${k.launch.grid.join(', ')}] block=[${k.launch.block.join(', ')}]`);
   for (const s of k.shared) lines.push(`${pad}  shared ${decl(s)}`);

@@ -6,9 +6,11 @@
 import { registerLowerings, type Lowering } from './context.ts';
 import { ELEMENTWISE_LOWERED, lowerElementwise, lowerFused } from './elementwise.ts';
 import { lowerCast } from './cast.ts';
-import { lowerArgReduce, lowerReduce, lowerSoftmax } from './reduce.ts';
+import { lowerArgReduce, lowerReduce } from './reduce.ts';
+import { lowerSoftmax } from './softmax.ts';
 import { lowerGemm, lowerMatMul } from './matmul.ts';
-import { lowerConv, lowerGlobalPool, lowerPool } from './conv.ts';
+import { lowerConv } from './conv.ts';
+import { lowerGlobalPool, lowerPool } from './pool.ts';
 import { lowerConvTranspose } from './conv-transpose.ts';
 import { lowerEinsum } from './einsum.ts';
 import { lowerResize } from './resize.ts';

@@ -15,7 +15,7 @@ import type { DType, TensorData } from '../../ir/dtype.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { readInts } from '../../ir/tensor.ts';
 import { AttrReader, findOp, readAttrs } from '../../ops/registry.ts';
-import { type Annotation, type Index, type Stmt, ic, iadd, imul, iv, loop } from '../kir.ts';
+import { type Annotation, type Index, type KernelTolerance, type Stmt, ic, iadd, imul, iv, loop } from '../kir.ts';
 
 /** A node input or output as a lowering sees it. */
 export interface Operand {
@@ -122,6 +122,8 @@ export type Lowered =
   | {
     readonly kind: 'kernel'; readonly body: readonly Stmt[];
     readonly packed?: readonly PackedConstant[]; readonly scratch?: readonly ScratchDecl[];
+    /** The kernel's documented error bound when its arithmetic differs from the reference by design. */
+    readonly tolerance?: KernelTolerance;
   }
   | { readonly kind: 'view' };
 

@@ -147,6 +147,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
     const kernel: Kernel = {
       name: `k${kernels.length}_${sanitize(node.op)}`,
       params, shared: [], body: half ? widenHalf(lowered.body, (b) => dtypes.get(b)) : lowered.body, nodes: [id], loc: node.loc,
+      ...(lowered.tolerance ? { tolerance: lowered.tolerance } : {}),
     };
     verifyKernel(kernel);
     kernels.push(kernel);

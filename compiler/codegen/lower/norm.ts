@@ -2,13 +2,15 @@
  * Lowering of BatchNormalization in inference mode (one output: y = (x − mean[c]) / √(var[c] + ε) ·
  * scale[c] + B[c], c the channel axis 1) and of LayerNormalization. Per row of the trailing axes
  * [axis, rank): the mean, then the biased variance as the mean of squared deviations (two passes, as
- * the reference kernel does, not E[x²] − E[x]²), then y = (x − mean) · 1/√(var + ε) · scale + bias,
+ * the reference kernel does, not E[x²] − E[x]²; each sum over LANES partial accumulators, lanes.ts,
+ * so it vectorizes), then y = (x − mean) · 1/√(var + ε) · scale + bias,
  * with scale and bias broadcast over the row. Computed in the input's dtype (f32 or f64); the optional Mean and InvStdDev outputs store each row's mean and
  * 1/√(var + ε) cast to their (stash) dtype.
  */
 import { type Index, type Stmt, binary, cast, iadd, ic, idiv, imod, iv, lit, load, loop, ref, unary } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcastIndex, flatIndex, input, loopNest, normAxis } from './context.ts';
 import { floatOnly } from './matmul.ts';
+import { laneReduce } from './lanes.ts';
 
 /** Lowers LayerNormalization. */
 export function lowerLayerNorm(n: LowerNode): Lowered {
@@ -20,12 +22,12 @@ export function lowerLayerNorm(n: LowerNode): Lowered {
   const len = rowShape.reduce((p, d) => p * d, 1);
   const t = x.dtype;
   const body = loopNest(n, x.shape.slice(0, axis), (outer) => {
-    const sum = n.fresh('sum'), sq = n.fresh('sq'), mean = n.fresh('mean'), inv = n.fresh('inv');
+    const mean = n.fresh('mean'), inv = n.fresh('inv');
     // each pass walks the row (contiguous) as one flat loop from the row's first element
     const base = flatIndex(x.shape, [...outer, ...rowShape.map(() => ic(0))]);
     const at = (v: string): Index => iadd(base, iv(v));
     const xv = (v: string) => load(x.name, at(v), t);
-    const j0 = n.fresh('j'), j1 = n.fresh('j'), j2 = n.fresh('j');
+    const j2 = n.fresh('j');
     // the row position of flat offset v, to broadcast scale / bias over the row's dims
     const rowIdx = (v: string): Index[] => rowShape.map((d, k) => {
       const inner = rowShape.slice(k + 1).reduce((p, q) => p * q, 1);
@@ -34,15 +36,19 @@ export function lowerLayerNorm(n: LowerNode): Lowered {
     });
     const param = (p: Operand, v: string) => load(p.name, p.count === 1 ? ic(0) : broadcastIndex(p.shape, rowShape, rowIdx(v)), p.dtype);
     const dev = (v: string) => binary('sub', xv(v), ref(mean, t));
+    // the two row sums over LANES partial accumulators (lanes.ts), so they vectorize
+    const sum = laneReduce(n, len, 'add', t, lit(0, t), (j) => ({ pre: [], value: load(x.name, iadd(base, j), t) }));
+    const sq = laneReduce(n, len, 'add', t, lit(0, t), (j) => {
+      const d = binary('sub', load(x.name, iadd(base, j), t), ref(mean, t));
+      return { pre: [], value: binary('mul', d, d) };
+    });
     let y = binary('mul', binary('mul', dev(j2), ref(inv, t)), param(scale, j2));
     if (bias) y = binary('add', y, param(bias, j2));
     const stmts: Stmt[] = [
-      { k: 'acc', name: sum, dtype: t, combine: 'add', init: lit(0, t) },
-      loop(j0, len, [{ k: 'accum', name: sum, value: xv(j0) }]),
-      { k: 'let', name: mean, value: binary('div', ref(sum, t), lit(len, t)) },
-      { k: 'acc', name: sq, dtype: t, combine: 'add', init: lit(0, t) },
-      loop(j1, len, [{ k: 'accum', name: sq, value: binary('mul', dev(j1), dev(j1)) }]),
-      { k: 'let', name: inv, value: binary('div', lit(1, t), unary('sqrt', binary('add', binary('div', ref(sq, t), lit(len, t)), lit(a.epsilon, t)))) },
+      ...sum.stmts,
+      { k: 'let', name: mean, value: binary('div', sum.result, lit(len, t)) },
+      ...sq.stmts,
+      { k: 'let', name: inv, value: binary('div', lit(1, t), unary('sqrt', binary('add', binary('div', sq.result, lit(len, t)), lit(a.epsilon, t)))) },
       loop(j2, len, [{ k: 'store', buffer: out.name, index: at(j2), value: y }], len >= 8 ? [{ kind: 'vectorize', width: 8, tail: len % 8 !== 0 }] : []),
     ];
     // the optional Mean and InvStdDev outputs: one value per row, in the stash dtype

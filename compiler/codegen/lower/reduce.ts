@@ -1,13 +1,11 @@
 /**
  * Lowering of reductions (ReduceSum/Mean/Max/Min/Prod/SumSquare/L1/L2/LogSum over any axes), of
- * ArgMax/ArgMin and of Softmax/LogSoftmax.
+ * ArgMax/ArgMin (Softmax/LogSoftmax: softmax.ts).
  *
  * A reduction is a loop nest with the kept axes outside (the first of them parallel) and the reduced
  * axes inside: an accumulator is declared per output element, updated by the reduced loops (each
  * element is first mapped: squared, abs), then finished (mean divides, L2 takes the square root,
- * LogSum the log) and stored once. Softmax over one axis is three passes over that axis per row:
- * the row maximum, the sum of exp(x - max), then the normalised store (LogSoftmax stores
- * x - max - log(sum)).
+ * LogSum the log) and stored once.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
@@ -100,36 +98,6 @@ export function lowerReduce(n: LowerNode): Lowered {
     return { kind: 'kernel', body: loopNest(n, [x.count], (idx) => [{ k: 'store', buffer: out.name, index: idx[0], value: load(x.name, idx[0], x.dtype) }]) };
   }
   return { kind: 'kernel', body: reduceNest(n, x.shape, resolved, out, kind, (idx) => ({ pre: [], value: load(x.name, flatIndex(x.shape, idx), x.dtype) })) };
-}
-
-/** Lowers Softmax / LogSoftmax (opset 13: one axis). */
-export function lowerSoftmax(n: LowerNode): Lowered {
-  const x = input(n, 0), out = n.outputs[0];
-  checkDType(x.dtype, x.name);
-  if (!dtypeInfo(x.dtype).isFloat) throw new LowerUnsupported(`${n.node.op} on ${x.dtype}`);
-  const axis = normAxis(n.parsed<{ axis: number }>().axis, x.shape.length);
-  const rows = x.shape.map((d, i) => (i === axis ? 1 : d));
-  const len = x.shape[axis];
-  const t = x.dtype;
-  const body = loopNest(n, rows, (rowIdx) => {
-    const m = n.fresh('max'), s = n.fresh('sum');
-    const at = (v: string) => flatIndex(x.shape, rowIdx.map((r, d) => (d === axis ? iv(v) : r)));
-    const xv = (v: string) => load(x.name, at(v), t);
-    const j0 = n.fresh('j'), j1 = n.fresh('j'), j2 = n.fresh('j');
-    const shifted = (v: string) => binary('sub', xv(v), ref(m, t));
-    const vec: Annotation[] = len >= 8 ? [{ kind: 'vectorize', width: 8, tail: len % 8 !== 0 }] : [];
-    const value = n.node.op === 'LogSoftmax'
-      ? binary('sub', shifted(j2), unary('log', ref(s, t)))
-      : binary('div', unary('exp', shifted(j2)), ref(s, t));
-    return [
-      { k: 'acc', name: m, dtype: t, combine: 'max', init: lit(-Infinity, t) },
-      loop(j0, len, [{ k: 'accum', name: m, value: xv(j0) }]),
-      { k: 'acc', name: s, dtype: t, combine: 'add', init: lit(0, t) },
-      loop(j1, len, [{ k: 'accum', name: s, value: unary('exp', shifted(j1)) }]),
-      loop(j2, len, [{ k: 'store', buffer: out.name, index: at(j2), value }], vec),
-    ];
-  });
-  return { kind: 'kernel', body };
 }
 
 /**

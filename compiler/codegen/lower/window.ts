@@ -1,0 +1,96 @@
+/**
+ * Interior/border splitting of 2-D sliding-window loop nests (depthwise convolution, pooling).
+ *
+ * For one spatial axis with input size I, output size O, stride s, dilation d, kernel K and leading
+ * pad p, output position o reads input positions o·s + k·d − p for k in [0, K). The output range
+ * splits into three segments: [0, lo) where some window position can fall before the input,
+ * [lo, hi) where every position lies inside it (the interior: no guard, so the C compiler sees a
+ * plain unit- or constant-stride loop it vectorizes), and [hi, O) where some position can fall past
+ * its end. lo = ceil(p/s), hi = floor((I − 1 + p − (K−1)·d)/s) + 1, both clamped to [0, O] with
+ * lo ≤ hi; a segment may be empty. Border segments guard each term; the interior guards nothing.
+ *
+ * `windowPosition` is the unsplit form (any rank): one input position with a guard bound when some
+ * output of the axis can put it outside the input.
+ *
+ * `windowNest2d` builds the (oh, ow) nest over those segments: border rows (top/bottom) run the whole
+ * width guarded on both axes as needed; interior rows run three width segments, of which only the
+ * middle is free of guards and annotated `vectorize` (with a tail).
+ */
+import { type Annotation, type GuardBound, type Index, type Stmt, iadd, ic, imul, iv, loop } from '../kir.ts';
+import type { Geometry } from '../../ops/window.ts';
+import type { LowerNode } from './context.ts';
+
+/** One segment of an output axis: positions [start, start + extent). */
+export interface Segment {
+  readonly start: number;
+  readonly extent: number;
+  /** True when a window position of this segment can leave the input (its terms need a guard). */
+  readonly guarded: boolean;
+}
+
+/** The segments of spatial axis `axis` of `g` (empty ones dropped), in order. */
+export function axisSegments(g: Geometry, axis: number): Segment[] {
+  const O = g.output[axis], I = g.input[axis], s = g.strides[axis], d = g.dilations[axis], K = g.kernel[axis], p = g.padBegin[axis];
+  const lo = Math.min(O, Math.ceil(p / s));
+  const hi = Math.max(lo, Math.min(O, Math.floor((I - 1 + p - (K - 1) * d) / s) + 1));
+  return [
+    { start: 0, extent: lo, guarded: true },
+    { start: lo, extent: hi - lo, guarded: false },
+    { start: hi, extent: O - hi, guarded: true },
+  ].filter((x) => x.extent > 0);
+}
+
+/** The input position o·s + k·d − p of one axis. */
+export function windowAt(g: Geometry, axis: number, o: Index, k: Index): Index {
+  return iadd(iadd(imul(o, ic(g.strides[axis])), imul(k, ic(g.dilations[axis]))), ic(-g.padBegin[axis]));
+}
+
+/** Where a window term sits: output position per axis and, for guarded segments, the bounds to check. */
+export interface WindowPoint {
+  /** Output positions (oh, ow). */
+  readonly o: readonly [Index, Index];
+  /** Per axis: true when that axis's input position needs a guard at this point. */
+  readonly guarded: readonly [boolean, boolean];
+  /** True in the vectorized interior (no guards at all). */
+  readonly interior: boolean;
+}
+
+/**
+ * The (oh, ow) loop nest of a 2-D window op over its interior/border segments; `body(point)` gives
+ * the statements of one output position. Loops count from 0: a segment starting at `start` indexes
+ * with var + start.
+ */
+export function windowNest2d(n: LowerNode, g: Geometry, body: (p: WindowPoint) => Stmt[]): Stmt[] {
+  const rows = axisSegments(g, 0), cols = axisSegments(g, 1);
+  const whole: Segment = { start: 0, extent: g.output[1], guarded: cols.some((c) => c.guarded) };
+  const seg = (s: Segment, ann: Annotation[], inner: (o: Index) => Stmt[]): Stmt[] => {
+    const v = n.fresh('o');
+    return [loop(v, s.extent, inner(iadd(iv(v), ic(s.start))), ann)];
+  };
+  const out: Stmt[] = [];
+  for (const r of rows) {
+    const widths = r.guarded ? [whole] : cols;
+    out.push(...seg(r, [], (oh) => widths.flatMap((c) => {
+      const interior = !r.guarded && !c.guarded;
+      const ann: Annotation[] = interior && c.extent >= 8 ? [{ kind: 'vectorize', width: 8, tail: c.extent % 8 !== 0 }] : [];
+      return seg(c, ann, (ow) => body({ o: [oh, ow], guarded: [r.guarded, c.guarded], interior }));
+    })));
+  }
+  return out;
+}
+
+/** The guard bounds of the window term at input positions `at` (only the guarded axes). */
+export function windowBounds(g: Geometry, p: WindowPoint, at: readonly [Index, Index]): GuardBound[] {
+  return at.flatMap((index, axis) => (p.guarded[axis] ? [{ index, extent: g.input[axis] }] : []));
+}
+
+/** The input position of one spatial axis, and whether it needs a guard. */
+export function windowPosition(g: Geometry, axis: number, o: Index, k: Index): { at: Index; bound?: GuardBound } {
+  const at = windowAt(g, axis, o, k);
+  const last = (g.output[axis] - 1) * g.strides[axis] + (g.kernel[axis] - 1) * g.dilations[axis] - g.padBegin[axis];
+  const safe = g.padBegin[axis] === 0 && last < g.input[axis];
+  return safe ? { at } : { at, bound: { index: at, extent: g.input[axis] } };
+}
+
+/** Wraps statements in a guard when there are bounds. */
+export const guarded = (bounds: readonly GuardBound[], body: Stmt[]): Stmt[] => (bounds.length ? [{ k: 'guard', bounds, body }] : body);
