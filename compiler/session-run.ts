@@ -22,6 +22,7 @@ import type { KernelEvent, PrepareOptions, Program } from './runtime/backend.ts'
 import { DEFAULT_BACKEND, requireSupported, useBackend } from './runtime/backends.ts';
 import { bindInputs } from './runtime/inputs.ts';
 import { KilnError } from './errors.ts';
+import { type ProgramCheck, checkAgainstReference } from './runtime/check.ts';
 import { type NodeTimings, type ProgramTiming, type RunTiming, nodeTimings, runTiming, timeProgram } from './runtime/timings.ts';
 
 /** Options of `Session.execute` and `Session.timings`. */
@@ -42,6 +43,11 @@ export interface ExecuteOptions {
   readonly threads?: number;
   /** Schedule tuning of a compiled backend (PrepareOptions.tuning; default: the backend's). */
   readonly tuning?: PrepareOptions['tuning'];
+  /**
+   * Also run the reference executor on the same inputs and compare (runtime/check.ts): the numeric
+   * check of a compiled program, against its kernels' declared bounds (Winograd) or the default.
+   */
+  readonly check?: boolean;
   /** Progress of a long preparation (compiling), fraction in [0, 1]. */
   readonly onPrepare?: (what: string, fraction: number) => void;
   /** Called before each timed run: progress, yielding to a shell. */
@@ -71,6 +77,8 @@ export interface SessionRun {
   readonly run: RunTiming;
   /** The program that ran (kept by the Session per step graph, backend and threads). */
   readonly program: Program;
+  /** The outputs against the reference executor's, when asked (`check`). */
+  readonly check?: ProgramCheck;
 }
 
 /** One cached preparation: the options it was made with, and the program (or its failure) to come. */
@@ -196,7 +204,8 @@ export async function executeStep(s: Session, opts: ExecuteOptions = {}, perKern
   const timing = await timeProgram(program, inputs, {
     warmup: opts.warmup, repeat: opts.repeat, perKernel, beforeRun: opts.beforeRun, onKernel: opts.onKernel, signal: opts.signal,
   });
-  return { label, step, backend, graph, inputs, timing, run: runTiming(graph, timing), program };
+  const check = opts.check ? await checkAgainstReference(graph, program, inputs, timing.outputs) : undefined;
+  return { label, step, backend, graph, inputs, timing, run: runTiming(graph, timing), program, ...(check ? { check } : {}) };
 }
 
 /** Per-node timings of a step of `s` on a backend (see the module header). */

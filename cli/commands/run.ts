@@ -1,6 +1,6 @@
 /**
  * `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N]
- *  [--repeat N] [--rtol R] [--atol A] [--no-fallback] [--tuning measure|cached|off] [--threads N] [--json]`
+ *  [--repeat N] [--rtol R] [--atol A] [--no-fallback] [--tuning measure|cached|off] [--threads N] [--check] [--json]`
  *
  * Loads the model (import, type inference and verification: `importMs`), binds inputs from
  * input_<k>.pb files or seeded random values (compiler/runtime/inputs.ts `bindInputs`; the graph takes
@@ -39,6 +39,7 @@ import { KilnError } from '../../compiler/errors.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
 import { TUNING_MODES } from '../../compiler/runtime/tune/tuner.ts';
 import { terminalProgress } from '../progress.ts';
+import { checkAgainstReference, formatCheck } from '../../compiler/runtime/check.ts';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
@@ -54,6 +55,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     json: { type: 'boolean', default: false },
     tuning: { type: 'string' },
     threads: { type: 'string' },
+    check: { type: 'boolean', default: false },
     'no-fallback': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     ...SHAPE_OPTIONS,
@@ -103,6 +105,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     await program.dispose();
   }
   const { outputs } = timing;
+  // --check: the reference executor on the same inputs, against the kernels' declared bounds (check.ts)
+  const numeric = values.check ? await checkAgainstReference(graph, program, inputs, outputs) : undefined;
   const compileMs = program.prepareMs, ms = timing.medianMs, msMin = timing.minMs;
 
   if (values.outputs) writeOutputs(values.outputs, graph.outputs, outputs);
@@ -123,6 +127,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       importMs: round(importMs), ...(passesMs !== undefined ? { passesMs: round(passesMs) } : {}), compileMs: round(compileMs),
       ...(program.tuning ? { tuning: { mode: program.tuning.mode, measured: program.tuning.measurements, ms: round(program.tuning.ms) } } : {}), ms: round(ms), msMin: round(msMin), repeat,
       ...(checks.length ? { tolerance: tol, matchesExpected: checks.every((c) => !c.diff.reason) } : {}),
+      ...(numeric ? { check: { ok: numeric.ok, maxRelError: numeric.maxRelError, rtol: numeric.rtol, atol: numeric.atol, declared: numeric.declared, outputs: numeric.outputs } } : {}),
     }));
   } else {
     console.log(`${positionals[0]} on ${backend.name}: import ${importMs.toFixed(1)} ms, `
@@ -135,6 +140,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     for (const o of described) {
       console.log(`  ${o.name}: ${o.dtype}[${o.shape.join(',')}] mean=${fmt(o.mean)} std=${fmt(o.std)} min=${fmt(o.min)} max=${fmt(o.max)}`);
     }
+    if (numeric) console.log(`  ${formatCheck(numeric)}`);
     if (values.outputs) console.log(`  wrote ${outputs.length} output file(s) to ${values.outputs}`);
     if (checks.length) {
       console.log(`  compared with ${checks.length} expected output file(s) in ${values.inputs} (rtol ${tol.rtol}, atol ${tol.atol}):`);
@@ -143,6 +149,10 @@ export async function runCommand(argv: string[]): Promise<number> {
           + `  ${c.diff.reason ? `MISMATCH: ${c.diff.reason}` : 'ok'}`);
       }
     }
+  }
+  if (numeric && !numeric.ok) {
+    console.error(`error: ${backend.name} differs from the reference executor beyond tolerance: ${formatCheck(numeric)}`);
+    return 1;
   }
   const bad = checks.filter((c) => c.diff.reason);
   if (bad.length) {

@@ -23,6 +23,7 @@ import { defineCommand, type KilnCommand } from './define.ts';
 import { stepNumbers } from './complete.ts';
 import { TUNING_OPTION, tuningOption } from './tune-commands.ts';
 import type { TuningMode } from '../runtime/tune/tuner.ts';
+import { formatCheck } from '../runtime/check.ts';
 
 const timingsBySession = new WeakMap<Session, NodeTimings>();
 
@@ -39,6 +40,9 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   TUNING_OPTION,
   { name: 'threads', type: 'int', value: 'N', min: 1, help: 'threads of a CPU backend (default: all cores)' },
 ];
+
+/** `run` also takes --check: compare with the reference executor on the same inputs. */
+const CHECK_OPTION: OptionSpec = { name: 'check', type: 'flag', help: 'also run the reference executor on the same inputs and report the error against the tolerance (kernels such as Winograd declare theirs)' };
 
 interface Target { s: Session; step: number; backend: string; seed: number; repeat: number; tuning?: TuningMode; threads?: number }
 
@@ -89,18 +93,19 @@ async function interruptible<T>(command: string, ctx: CommandContext, fn: () => 
 
 const run = defineCommand({
   name: 'run',
-  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME] [--tuning MODE] [--threads N]',
+  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME] [--tuning MODE] [--threads N] [--check]',
   summary: "run the current step's graph on seeded inputs (reference executor by default); output statistics and time",
-  examples: ['run', 'run --repeat 5 --seed 1', 'run --backend ref'],
-  options: RUN_OPTIONS,
+  examples: ['run', 'run --repeat 5 --seed 1', 'run --backend ref', 'run --backend cpu --check'],
+  options: [...RUN_OPTIONS, CHECK_OPTION],
   completePositional: () => [],
   async run(args, ctx) {
     const t = target('run', this.usage, args, ctx);
-    const r = await interruptible('run', ctx, () => t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, tuning: t.tuning, threads: t.threads, ...hooks('run', 'run', ctx, t) }));
+    const r = await interruptible('run', ctx, () => t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, tuning: t.tuning, threads: t.threads, check: args.options.get('check') === true, ...hooks('run', 'run', ctx, t) }));
     ctx.progress(`ran ${r.label}`, 1);
     const inputList = [...r.inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
     const summary = findBackend(r.backend)!.summary;
-    return new RunView(r.label, r.run, outputsTable(r.run, `outputs of ${r.label}`), t.seed, inputList, r.backend, r.timing.prepareMs, summary);
+    return new RunView(r.label, r.run, outputsTable(r.run, `outputs of ${r.label}`), t.seed, inputList, r.backend, r.timing.prepareMs, summary,
+      r.check ? [formatCheck(r.check)] : []);
   },
 });
 

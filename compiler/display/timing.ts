@@ -62,6 +62,7 @@ function runLines(v: RunView): string[] {
     `${v.label}: ${n > 1 ? `median ${ms(r.medianMs)}, min ${ms(r.minMs)} over ${n} runs` : `${ms(r.medianMs)}`} on `
       + `${v.backendSummary || v.backend} (backend ${v.backend}, prepared in ${ms(v.prepareMs)})`,
     `inputs (seed ${v.seed}): ${v.inputs.join(', ') || '(none)'}`,
+    ...v.notes,
   ];
 }
 

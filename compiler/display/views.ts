@@ -108,6 +108,8 @@ export class RunView {
     readonly prepareMs: number,
     /** The backend's one-line summary (`the reference executor (...)`). */
     readonly backendSummary = '',
+    /** Lines after the inputs: the numeric check against the reference, when asked. */
+    readonly notes: readonly string[] = [],
   ) {}
 }
 

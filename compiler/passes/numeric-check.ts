@@ -20,7 +20,8 @@
  */
 import type { Graph, Node } from '../ir/graph.ts';
 import { nodeId, valueTypes } from '../ir/graph.ts';
-import { type Tensor, readNumbers } from '../ir/tensor.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { type Distance, tensorDistance } from '../runtime/compare.ts';
 import { randomInputs } from '../runtime/inputs.ts';
 import { requireStaticShapes } from '../ops/bind-shapes.ts';
 import { runReference } from '../runtime/reference.ts';
@@ -49,31 +50,6 @@ export interface NumericResult {
   readonly withinTolerance: boolean;
   /** Past tolerance: the id of the first node (in graph order) whose output differs, if one was found. */
   readonly firstDivergent?: string;
-}
-
-/** How far apart two tensors are. */
-interface Distance { abs: number; scale: number }
-
-/** Max |got - ref| and max |ref| (finite values); Infinity for a shape mismatch or NaN/inf disagreement. */
-export function tensorDistance(got: Tensor, ref: Tensor): Distance {
-  if (got.shape.length !== ref.shape.length || got.shape.some((d, i) => d !== ref.shape[i])) return { abs: Infinity, scale: 0 };
-  if (ref.dtype === 'str' || got.dtype === 'str') {
-    if (got.dtype !== ref.dtype) return { abs: Infinity, scale: 0 };
-    const g = got.data as string[], r = ref.data as string[];
-    for (let i = 0; i < r.length; i++) if (g[i] !== r[i]) return { abs: Infinity, scale: 0 };
-    return { abs: 0, scale: 0 };
-  }
-  const g = readNumbers(got), r = readNumbers(ref);
-  let abs = 0, scale = 0;
-  for (let i = 0; i < r.length; i++) {
-    const a = g[i], b = r[i];
-    const m = Math.abs(b);
-    if (m > scale && m !== Infinity) scale = m;
-    if (a === b || (a !== a && b !== b)) continue;
-    const d = Math.abs(a - b);
-    if (!(d <= abs)) abs = d !== d ? Infinity : d;
-  }
-  return { abs, scale };
 }
 
 /** Checks graphs against the reference outputs of a step-0 graph. */

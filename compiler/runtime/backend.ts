@@ -75,6 +75,16 @@ export interface Artifact {
   readonly nodes?: readonly string[];
 }
 
+/** A kernel's declared numeric bound: max |got − want| ≤ rel · max |want| over its output. */
+export interface DeclaredTolerance {
+  readonly kernel: string;
+  /** IR node ids the kernel computes. */
+  readonly nodes: readonly string[];
+  readonly rel: number;
+  /** Why, in words (`Winograd F(4x4,3x3) convolution, f32`). */
+  readonly what: string;
+}
+
 /** A prepared graph: run it as often as needed. */
 export interface Program {
   /** The backend that prepared it. */
@@ -84,6 +94,11 @@ export interface Program {
   /** Runs on inputs by graph input name; outputs in `graph.outputs` order. */
   run(inputs: ReadonlyMap<string, Tensor>, opts?: RunOptions): Promise<Tensor[]>;
   readonly artifacts: readonly Artifact[];
+  /**
+   * Kernels whose arithmetic differs from the reference executor's by design (Winograd), with the
+   * norm-relative bound each declares: what the numeric check of a compiled program (check.ts) allows.
+   */
+  readonly tolerances?: readonly DeclaredTolerance[];
   /**
    * Nodes this program runs on the reference kernels because the backend could not compile them, with
    * the reasons (absent or empty: everything runs compiled).

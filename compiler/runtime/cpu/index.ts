@@ -205,6 +205,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
 
   return {
     backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts, fallbacks, tuning,
+    tolerances: program.kernels.flatMap((k) => (k.tolerance ? [{ kernel: k.name, nodes: k.nodes, rel: k.tolerance.rel, what: k.tolerance.what }] : [])),
     peakGflops: () => fp32PeakGflops({ threads }), // probed once per CPU and thread count, then cached on disk
     async run(given: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
       if (disposed) throw new KilnError('this cpu program was disposed; prepare it again');
