@@ -7,6 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { captureConsole } from '../support/cli.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -126,29 +127,29 @@ test('runConformance and kiln conformance --backend reach a registered backend: 
     ['test_add', 'pass', undefined], ['test_sub', 'skip', "test-conf has no kernel for Sub (node 'Sub_0')"],
   ]);
   assert.equal([calls.prepared, calls.runs, calls.disposed], [1, 1, 1]);
-  const out = await captured(() => conformanceCommand([path.join(root, 'cases'), '--backend', 'test-conf']));
+  const out = await captureConsole(() => conformanceCommand([path.join(root, 'cases'), '--backend', 'test-conf']));
   assert.equal([out.code, out.out], [0, "SKIP test_sub: test-conf has no kernel for Sub (node 'Sub_0')\n1 passed, 0 failed, 1 skipped\n"]);
   assert.is(calls.prepared, 2);
   // a backend that cannot run here: the reference backend runs the cases, with one note
   const notes: string[] = [];
   const sub = await runConformance(path.join(root, 'cases'), { backend: 'test-unavailable', onWarning: (m) => notes.push(m) });
   assert.equal([sub.backend, sub.passed, notes], ['ref', 2, ['no C compiler found (tried cc, gcc, clang); running on the reference backend']]);
-  const cli = await captured(() => conformanceCommand([path.join(root, 'cases'), '--backend', 'test-unavailable']));
+  const cli = await captureConsole(() => conformanceCommand([path.join(root, 'cases'), '--backend', 'test-unavailable']));
   assert.equal([cli.code, cli.out, cli.err], [0, '2 passed, 0 failed, 0 skipped\n', 'note: no C compiler found (tried cc, gcc, clang); running on the reference backend\n']);
 });
 
 test('kiln run --backend: the registry\'s backend runs, compileMs is its prepareMs, import time apart; unavailable runs on ref with a note', async () => {
   const before = { ...fake.calls };
-  const r = await captured(() => runCommand(['zoo:mlp', '--backend', 'test-fake', '--repeat', '2', '--json']));
+  const r = await captureConsole(() => runCommand(['zoo:mlp', '--backend', 'test-fake', '--repeat', '2', '--json']));
   assert.is(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   assert.equal([j.backend, j.compileMs, j.repeat], ['test-fake', 42, 2]);
   assert.ok(typeof j.importMs === 'number' && j.importMs > 0);
   assert.equal([fake.calls.prepared - before.prepared, fake.calls.runs - before.runs, fake.calls.disposed - before.disposed], [1, 3, 1], 'one warm-up, two timed runs');
-  const text = await captured(() => runCommand(['zoo:mlp', '--backend', 'test-fake']));
+  const text = await captureConsole(() => runCommand(['zoo:mlp', '--backend', 'test-fake']));
   assert.match(text.out, /^zoo:mlp on test-fake: import [\d.]+ ms, compile 42\.0 ms, run [\d.]+ ms \(median of 1/);
   // with a pipeline: the passes' time apart, and the backend prepares the optimised graph (Gemm+Relu fused: 3 nodes)
-  const piped = await captured(() => runCommand(['zoo:mlp', '--backend', 'test-fake', '--pipeline', defaultPipeline('cpu'), '--json']));
+  const piped = await captureConsole(() => runCommand(['zoo:mlp', '--backend', 'test-fake', '--pipeline', defaultPipeline('cpu'), '--json']));
   const pj = JSON.parse(piped.out);
   assert.ok(typeof pj.passesMs === 'number' && pj.passesMs > 0);
   assert.equal([fake.calls.nodes.at(-2), fake.calls.nodes.at(-1)], [5, 3]);
@@ -160,7 +161,7 @@ test('kiln run --backend: the registry\'s backend runs, compileMs is its prepare
     assert.is((e as Error).message, "zoo:mlp, node '0', op Gemm: backend test-run-nogemm cannot run 3 nodes of this model; first: test-run-nogemm has no kernel for Gemm");
   }
   try { await runCommand(['zoo:mlp', '--target', 'cpu']); assert.unreachable(); } catch (e) { assert.match((e as Error).message, '--target needs --pipeline'); }
-  const sub = await captured(() => runCommand(['zoo:mlp', '--backend', 'test-unavailable']));
+  const sub = await captureConsole(() => runCommand(['zoo:mlp', '--backend', 'test-unavailable']));
   assert.equal([sub.code, sub.err], [0, 'note: no C compiler found (tried cc, gcc, clang); running on the reference backend\n']);
   assert.match(sub.out, /^zoo:mlp on ref: import /);
 });
@@ -202,19 +203,5 @@ test('Session.timings stops between kernels when its signal is aborted', async (
   }
   assert.is(seen, 2, 'no kernel ran after the abort');
 });
-
-/** Runs a CLI command in-process with console output captured. */
-async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  const log = console.log, error = console.error;
-  let out = '', err = '';
-  console.log = (...a: unknown[]) => { out += a.join(' ') + '\n'; };
-  console.error = (...a: unknown[]) => { err += a.join(' ') + '\n'; };
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 test.run();

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { captureConsole } from '../support/cli.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
 import type { TensorData } from '../../compiler/ir/dtype.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
@@ -229,17 +230,17 @@ withCC('conformance on cpu counts the cases that needed fallback and lists their
 
 withCC('kiln conformance and kiln run on cpu: the fallback lines, the compiled: count, --json, --no-fallback', async () => {
   const dir = conformanceDir();
-  const text = await captured(() => conformanceCommand([dir, '--backend', 'cpu', '--filter', '^test_(pow_types_int32_int32|relu)$']));
+  const text = await captureConsole(() => conformanceCommand([dir, '--backend', 'cpu', '--filter', '^test_(pow_types_int32_int32|relu)$']));
   assert.equal([text.code, text.out], [0, 'FALLBACK test_pow_types_int32_int32: Pow\n2 passed, 0 failed, 0 skipped\ncompiled: 1 fully (50.0%), 1 with fallback\n']);
-  const json = await captured(() => conformanceCommand([dir, '--backend', 'cpu', '--filter', '^test_pow_types_int32_int32$', '--json']));
+  const json = await captureConsole(() => conformanceCommand([dir, '--backend', 'cpu', '--filter', '^test_pow_types_int32_int32$', '--json']));
   const report = JSON.parse(json.out);
   assert.equal([report.backend, report.results[0].fallback, report.compiled], ['cpu', ['Pow'], { fully: 0, withFallback: 1 }]);
-  const strict = await captured(() => conformanceCommand([dir, '--backend', 'cpu', '--filter', '^test_pow_types_int32_int32$', '--no-fallback']));
+  const strict = await captureConsole(() => conformanceCommand([dir, '--backend', 'cpu', '--filter', '^test_pow_types_int32_int32$', '--no-fallback']));
   assert.is(strict.code, 1);
   assert.match(strict.out, /^FAIL test_pow_types_int32_int32: run error: .*reference fallback is off/);
   // kiln run: the JSON lists the nodes that fell back; --no-fallback refuses the model
   const model = path.join(dir, 'test_pow_types_int32_int32', 'model.onnx'), data = path.join(dir, 'test_pow_types_int32_int32', 'test_data_set_0');
-  const run = await captured(() => runCommand([model, '--backend', 'cpu', '--inputs', data, '--json']));
+  const run = await captureConsole(() => runCommand([model, '--backend', 'cpu', '--inputs', data, '--json']));
   const j = JSON.parse(run.out);
   assert.equal([run.code, j.backend, j.matchesExpected, j.fallbacks.map((u: { op: string }) => u.op)], [0, 'cpu', true, ['Pow']]);
   try { await runCommand([model, '--backend', 'cpu', '--no-fallback']); assert.unreachable('ran without fallback'); } catch (e) {
@@ -271,19 +272,5 @@ test('no C compiler: --backend cpu runs on the reference backend with one note (
     if (saved === undefined) delete process.env.CC; else process.env.CC = saved;
   }
 });
-
-/** Runs a command with console.log and console.error captured. */
-async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  const log = console.log, error = console.error;
-  let out = '', err = '';
-  console.log = (...a: unknown[]) => { out += a.join(' ') + '\n'; };
-  console.error = (...a: unknown[]) => { err += a.join(' ') + '\n'; };
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 test.run();

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { relativeError } from '../support/compare.ts';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
 import '../../compiler/ops/all.ts';
@@ -55,17 +56,6 @@ const ZOO_TOLERANCE = 1e-4;
 function compiled(name: string): Graph {
   const results = new PassManager({ target: 'cpu' }).run(zooModel(name), defaultPipeline('cpu'));
   return results[results.length - 1].graph;
-}
-
-/** max |got - want| / max |want| over all outputs. */
-function relativeError(got: readonly Tensor[], want: readonly Tensor[]): number {
-  let err = 0, max = 0;
-  want.forEach((w, k) => {
-    const a = w.data as Float32Array, b = got[k].data as Float32Array;
-    assert.is(b.length, a.length);
-    for (let i = 0; i < a.length; i++) { max = Math.max(max, Math.abs(a[i])); err = Math.max(err, Math.abs(a[i] - b[i])); }
-  });
-  return err / (max || 1);
 }
 
 withCC('the cpu backend is available with a C compiler and says why not without one', async () => {

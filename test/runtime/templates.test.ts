@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { relativeError } from '../support/compare.ts';
 import '../../compiler/ops/all.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
@@ -30,17 +31,6 @@ const withCC = cc ? test : test.skip;
 const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-templates-'));
 process.env.KILN_CACHE_DIR = cache;
 test.after(() => fs.rmSync(cache, { recursive: true, force: true }));
-
-/** max |got - want| / max |want| over all outputs. */
-function relativeError(got: readonly Tensor[], want: readonly Tensor[]): number {
-  let err = 0, max = 0;
-  want.forEach((w, k) => {
-    const a = w.data as Float32Array, b = got[k].data as Float32Array;
-    assert.is(b.length, a.length);
-    for (let i = 0; i < a.length; i++) { max = Math.max(max, Math.abs(a[i])); err = Math.max(err, Math.abs(a[i] - b[i])); }
-  });
-  return err / (max || 1);
-}
 
 /** Compiles `text` on cpu (2 threads), runs it on seeded random inputs, returns the error vs the reference. */
 export async function cpuError(text: string, seed = 3): Promise<number> {

@@ -38,3 +38,17 @@ export function runKiln(args: readonly string[], opts: RunKilnOptions = {}): Cli
 export function stackFrames(err: string): string[] {
   return err.split('\n').filter((l) => /^\s+at .+[:(]/.test(l));
 }
+
+/** Runs a CLI command in-process with console.log and console.error captured. */
+export async function captureConsole(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+  const log = console.log, error = console.error;
+  let out = '', err = '';
+  console.log = (...a: unknown[]) => { out += a.join(' ') + '\n'; };
+  console.error = (...a: unknown[]) => { err += a.join(' ') + '\n'; };
+  try {
+    return { code: await fn(), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
