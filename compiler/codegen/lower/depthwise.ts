@@ -22,12 +22,20 @@ import { type Stmt, binary, iadd, ic, imod, imul, iv, lit, load, loop, ref } fro
 import { type LowerNode, type Lowered, input } from './context.ts';
 import { epilogue } from './epilogue.ts';
 import type { Geometry } from '../../ops/window.ts';
-import { guarded, windowAt, windowBounds, windowNest2d } from './window.ts';
+import { axisSegments, guarded, windowAt, windowBounds, windowNest2d } from './window.ts';
 
 /** True when the conv of `x` (N,C,...) with `w` (M, C/group, ...) and `group` is depthwise 2-D. */
 export function isDepthwise(xShape: readonly number[], wShape: readonly number[], group: number): boolean {
   return xShape.length === 4 && group > 1 && group === xShape[1] && wShape[0] === group && wShape[1] === 1;
 }
+
+/**
+ * Planes at most this many input elements (H·W) are copied into a zero-bordered scratch plane before
+ * the window loops when they have a border (28x28 and smaller: mobilenet's 28x28, 14x14 and 7x7 layers),
+ * so every output is interior: no guarded border rows or columns, whose scalar guarded terms dominate a
+ * small plane. Larger planes keep the interior/border split (the copy would cost more than the borders).
+ */
+export const PAD_PLANE_MAX = 28 * 28;
 
 /** Lowers a depthwise 2-D convolution with the resolved geometry `g` (caller checked isDepthwise). */
 export function lowerDepthwise(n: LowerNode, g: Geometry): Lowered {
@@ -37,12 +45,20 @@ export function lowerDepthwise(n: LowerNode, g: Geometry): Lowered {
   const t = out.dtype;
   const nc = n.fresh('nc');
   const c = N === 1 ? iv(nc) : imod(iv(nc), ic(C));
-  const body = windowNest2d(n, g, (p) => {
+  // the padded plane covers every window position read: [-pad, last read] on each axis
+  const plane = g.output.map((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] + 1);
+  const bordered = [0, 1].some((s) => axisSegments(g, s).some((seg) => seg.guarded));
+  const pad = bordered && H * W <= PAD_PLANE_MAX;
+  const [PH, PW] = pad ? plane : [H, W];
+  // on the padded plane the window starts at 0 and never leaves it: windowNest2d makes one interior segment
+  const gw: Geometry = pad ? { ...g, input: plane, padBegin: [0, 0], padEnd: [0, 0] } : g;
+  const src = pad ? 'sc0' : x.name;
+  const body = windowNest2d(n, gw, (p) => {
     const acc = n.fresh('acc'), kh = n.fresh('kh'), kw = n.fresh('kw');
-    const at: [ReturnType<typeof windowAt>, ReturnType<typeof windowAt>] = [windowAt(g, 0, p.o[0], iv(kh)), windowAt(g, 1, p.o[1], iv(kw))];
-    const xv = load(x.name, iadd(imul(iv(nc), ic(H * W)), iadd(imul(at[0], ic(W)), at[1])), x.dtype);
+    const at: [ReturnType<typeof windowAt>, ReturnType<typeof windowAt>] = [windowAt(gw, 0, p.o[0], iv(kh)), windowAt(gw, 1, p.o[1], iv(kw))];
+    const xv = load(src, iadd(imul(iv(nc), ic(PH * PW)), iadd(imul(at[0], ic(PW)), at[1])), x.dtype);
     const wv = load(w.name, iadd(imul(c, ic(KH * KW)), iadd(imul(iv(kh), ic(KW)), iv(kw))), w.dtype);
-    const term: Stmt[] = guarded(windowBounds(g, p, at), [{ k: 'accum', name: acc, value: binary('mul', xv, wv) }]);
+    const term: Stmt[] = guarded(windowBounds(gw, p, at), [{ k: 'accum', name: acc, value: binary('mul', xv, wv) }]);
     const o = iadd(imul(iv(nc), ic(OH * OW)), iadd(imul(p.o[0], ic(OW)), p.o[1]));
     const v = b ? binary('add', ref(acc, t), load(b.name, c, b.dtype)) : ref(acc, t);
     const ep = epilogue(n, v, o);
@@ -53,5 +69,22 @@ export function lowerDepthwise(n: LowerNode, g: Geometry): Lowered {
       { k: 'store', buffer: out.name, index: o, value: ep.value },
     ];
   });
-  return { kind: 'kernel', body: [loop(nc, N * C, body, [{ kind: 'parallel' }])] };
+  if (!pad) return { kind: 'kernel', body: [loop(nc, N * C, body, [{ kind: 'parallel' }])] };
+  // zero the plane, then copy the input plane into its interior (rows that fit), both contiguous loops
+  const z = n.fresh('z'), h = n.fresh('h'), wv = n.fresh('w');
+  const rows = Math.max(0, Math.min(H, PH - g.padBegin[0])), cols = Math.max(0, Math.min(W, PW - g.padBegin[1]));
+  const vec = (extent: number) => (extent >= 8 ? [{ kind: 'vectorize' as const, width: 8, tail: extent % 8 !== 0 }] : []);
+  const fill: Stmt[] = [
+    loop(z, PH * PW, [{ k: 'store', buffer: 'sc0', index: iadd(imul(iv(nc), ic(PH * PW)), iv(z)), value: lit(0, x.dtype) }], vec(PH * PW)),
+    loop(h, rows, [loop(wv, cols, [{
+      k: 'store', buffer: 'sc0',
+      index: iadd(imul(iv(nc), ic(PH * PW)), iadd(imul(iadd(iv(h), ic(g.padBegin[0])), ic(PW)), iadd(iv(wv), ic(g.padBegin[1])))),
+      value: load(x.name, iadd(imul(iv(nc), ic(H * W)), iadd(imul(iv(h), ic(W)), iv(wv))), x.dtype),
+    }], vec(cols))]),
+  ];
+  return {
+    kind: 'kernel',
+    body: [loop(nc, N * C, [...fill, ...body], [{ kind: 'parallel' }])],
+    scratch: [{ name: 'sc0', dtype: x.dtype, count: N * C * PH * PW, what: 'zero-padded input planes' }],
+  };
 }
