@@ -68,6 +68,8 @@ const DEPTHWISE: [number, number, number, number, number, number, number, number
   [1, 4, 11, 13, 3, 1, 2, 2],
   [1, 4, 10, 10, 3, 1, 0],
   [1, 16, 7, 7, 7, 1, 3],
+  [2, 3, 10, 12, 3, 1, 1], // stride 1, two images: the flat padded form, weights by nc % C
+  [1, 8, 14, 14, 3, 1, 1], // mobilenet's 14x14 layers: flat padded form, 14 + 2 pitch
 ];
 for (const [n, c, h, w, k, s, p, d] of DEPTHWISE) {
   withCC(`depthwise ${n}x${c}x${h}x${w} k${k} s${s} p${p} d${d ?? 1} matches the reference`, async () => {
