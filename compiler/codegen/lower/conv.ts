@@ -21,7 +21,7 @@ import { type GemmSpec, gemmLanes, lowerGemm } from './gemm.ts';
 import { floatOnly } from './matmul.ts';
 import { readConvAttrs } from '../../ops/conv.ts';
 import { type Geometry, resolveGeometry } from '../../ops/window.ts';
-import { guarded, windowPosition } from './window.ts';
+import { copyToPaddedPlane, guarded, paddedPlane, windowPosition } from './window.ts';
 import { isDepthwise, lowerDepthwise } from './depthwise.ts';
 import { chooseWinograd, lowerWinograd, winogradApplies } from './winograd.ts';
 
@@ -80,9 +80,8 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
   // a padded convolution first copies each input channel into a zero-bordered scratch plane (sc1), so
   // the im2col reads need no bounds checks: plane dims cover every window position read
   const padded = g.padBegin.some((p) => p > 0) || g.output.some((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] >= g.input[s]);
-  const plane = g.output.map((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] + 1);
+  const plane = paddedPlane(g);
   const planeSize = plane.reduce((p, d) => p * d, 1);
-  const copied = g.input.map((d, s) => Math.max(0, Math.min(d, plane[s] - g.padBegin[s])));
   return {
     M, N, K, dtype: out.dtype, batch: [images], out: out.name, outIndex,
     a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
@@ -96,18 +95,8 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
       pack: (bt, ci, w) => {
         const img = imul(bt[0], ic(C * inSize));
         const stmts: Stmt[] = [];
-        if (padded) {
-          // zero the plane, then copy the channel into its interior (both contiguous loops)
-          const zv = n.fresh('z'), hv = g.input.map(() => n.fresh('h'));
-          stmts.push(loop(zv, planeSize, [{ k: 'store', buffer: 'sc1', index: iadd(imul(ci, ic(planeSize)), iv(zv)), value: lit(0, x.dtype) }]));
-          let copy: Stmt[] = [{
-            k: 'store', buffer: 'sc1',
-            index: iadd(imul(ci, ic(planeSize)), flatIndex(plane, hv.map((h, s) => iadd(iv(h), ic(g.padBegin[s]))))),
-            value: load(x.name, iadd(iadd(img, imul(ci, ic(inSize))), flatIndex(g.input, hv.map(iv))), x.dtype),
-          }];
-          for (let s = hv.length - 1; s >= 0; s--) copy = [loop(hv[s], copied[s], copy)];
-          stmts.push(...copy);
-        }
+        // zero the plane, then copy the channel into its interior (window.ts)
+        if (padded) stmts.push(...copyToPaddedPlane(n, g, x.dtype, { buffer: x.name, base: iadd(img, imul(ci, ic(inSize))) }, { buffer: 'sc1', base: imul(ci, ic(planeSize)) }));
         const kv = g.kernel.map(() => n.fresh('q')), ov = g.output.map(() => n.fresh('o'));
         const k = iadd(imul(ci, ic(taps)), flatIndex(g.kernel, kv.map(iv)));
         const j = flatIndex(g.output, ov.map(iv));

@@ -33,7 +33,7 @@ import { type Stmt, binary, iadd, ic, imod, imul, iv, lit, load, loop, ref } fro
 import { type LowerNode, type Lowered, input } from './context.ts';
 import { epilogue } from './epilogue.ts';
 import type { Geometry } from '../../ops/window.ts';
-import { axisSegments, guarded, windowAt, windowBounds, windowNest2d } from './window.ts';
+import { axisSegments, copyToPaddedPlane, guarded, paddedPlane, windowAt, windowBounds, windowNest2d } from './window.ts';
 
 /** True when the conv of `x` (N,C,...) with `w` (M, C/group, ...) and `group` is depthwise 2-D. */
 export function isDepthwise(xShape: readonly number[], wShape: readonly number[], group: number): boolean {
@@ -55,8 +55,7 @@ export function lowerDepthwise(n: LowerNode, g: Geometry): Lowered {
   const t = out.dtype;
   const nc = n.fresh('nc');
   const c = N === 1 ? iv(nc) : imod(iv(nc), ic(C));
-  // the padded plane covers every window position read: [-pad, last read] on each axis
-  const plane = g.output.map((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] + 1);
+  const plane = paddedPlane(g);
   const bordered = [0, 1].some((s) => axisSegments(g, s).some((seg) => seg.guarded));
   const unit = g.strides.every((st) => st === 1);
   // stride 1 at least 8 wide: the flat form below; narrower stride-1 planes: padded when small
@@ -103,18 +102,8 @@ export function lowerDepthwise(n: LowerNode, g: Geometry): Lowered {
     const ep = epilogue(n, b ? binary('add', sum, load(b.name, c, b.dtype)) : sum, o);
     sums.push(loop(oh, OH, [loop(ow, OW, [...ep.lets, { k: 'store', buffer: out.name, index: o, value: ep.value }])]));
   }
-  // zero the plane, then copy the input plane into its interior (rows that fit), both contiguous loops
-  const z = n.fresh('z'), h = n.fresh('h'), wv = n.fresh('w');
-  const rows = Math.max(0, Math.min(H, PH - g.padBegin[0])), cols = Math.max(0, Math.min(W, PW - g.padBegin[1]));
-  const vec = (extent: number) => (extent >= 8 ? [{ kind: 'vectorize' as const, width: 8, tail: extent % 8 !== 0 }] : []);
-  const fill: Stmt[] = [
-    loop(z, PH * PW, [{ k: 'store', buffer: 'sc0', index: iadd(imul(iv(nc), ic(PH * PW)), iv(z)), value: lit(0, x.dtype) }], vec(PH * PW)),
-    loop(h, rows, [loop(wv, cols, [{
-      k: 'store', buffer: 'sc0',
-      index: iadd(imul(iv(nc), ic(PH * PW)), iadd(imul(iadd(iv(h), ic(g.padBegin[0])), ic(PW)), iadd(iv(wv), ic(g.padBegin[1])))),
-      value: load(x.name, iadd(imul(iv(nc), ic(H * W)), iadd(imul(iv(h), ic(W)), iv(wv))), x.dtype),
-    }], vec(cols))]),
-  ];
+  // zero the plane, then copy the input plane into its interior (window.ts)
+  const fill = copyToPaddedPlane(n, g, x.dtype, { buffer: x.name, base: imul(iv(nc), ic(H * W)) }, { buffer: 'sc0', base: imul(iv(nc), ic(PH * PW)) }, true);
   return {
     kind: 'kernel',
     body: [loop(nc, N * C, [...fill, ...(flat ? sums : body)], [{ kind: 'parallel' }])],

@@ -15,10 +15,15 @@
  * `windowNest2d` builds the (oh, ow) nest over those segments: border rows (top/bottom) run the whole
  * width guarded on both axes as needed; interior rows run three width segments, of which only the
  * middle is free of guards and annotated `vectorize` (with a tail).
+ *
+ * `paddedPlane` and `copyToPaddedPlane` are the other way to drop guards (any rank): copy each input
+ * plane into a zero-bordered scratch plane that covers every window position read, so every read of
+ * the window is in bounds (the im2col of the GEMM convolution, depthwise convolution at stride 1).
  */
-import { type Annotation, type GuardBound, type Index, type Stmt, iadd, ic, imul, iv, loop } from '../kir.ts';
+import type { DType } from '../../ir/dtype.ts';
+import { type Annotation, type GuardBound, type Index, type Stmt, iadd, ic, imul, iv, lit, load, loop } from '../kir.ts';
 import type { Geometry } from '../../ops/window.ts';
-import type { LowerNode } from './context.ts';
+import { type LowerNode, flatIndex } from './context.ts';
 
 /** One segment of an output axis: positions [start, start + extent). */
 export interface Segment {
@@ -94,3 +99,35 @@ export function windowPosition(g: Geometry, axis: number, o: Index, k: Index): {
 
 /** Wraps statements in a guard when there are bounds. */
 export const guarded = (bounds: readonly GuardBound[], body: Stmt[]): Stmt[] => (bounds.length ? [{ k: 'guard', bounds, body }] : body);
+
+/**
+ * The padded plane's extent per spatial axis: it covers every input position a window reads, from
+ * −pad_begin to the last position read, so a window at output o starts at o·stride in it.
+ */
+export function paddedPlane(g: Geometry): number[] {
+  return g.output.map((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] + 1);
+}
+
+/**
+ * Statements that zero the padded plane at `dst.base` of scratch `dst.buffer` (extent `paddedPlane(g)`)
+ * and copy the input plane at `src.base` of `src.buffer` (extent g.input) into it at offset pad_begin
+ * (the rows and columns that fit). Both are contiguous loops; `vectorize` annotates their innermost
+ * loops (8 wide, with a tail) where they run at least 8 times.
+ */
+export function copyToPaddedPlane(n: LowerNode, g: Geometry, dtype: DType, src: { buffer: string; base: Index },
+  dst: { buffer: string; base: Index }, vectorize = false): Stmt[] {
+  const plane = paddedPlane(g);
+  const size = plane.reduce((p, d) => p * d, 1);
+  const vec = (extent: number): Annotation[] => (vectorize && extent >= 8 ? [{ kind: 'vectorize', width: 8, tail: extent % 8 !== 0 }] : []);
+  const z = n.fresh('z');
+  const rank = g.input.length;
+  const hv = g.input.map((_, s) => n.fresh(rank > 1 && s === rank - 1 ? 'w' : 'h'));
+  const copied = g.input.map((d, s) => Math.max(0, Math.min(d, plane[s] - g.padBegin[s])));
+  let copy: Stmt[] = [{
+    k: 'store', buffer: dst.buffer,
+    index: iadd(dst.base, flatIndex(plane, hv.map((h, s) => iadd(iv(h), ic(g.padBegin[s]))))),
+    value: load(src.buffer, iadd(src.base, flatIndex(g.input, hv.map(iv))), dtype),
+  }];
+  for (let s = rank - 1; s >= 0; s--) copy = [loop(hv[s], copied[s], copy, s === rank - 1 ? vec(copied[s]) : [])];
+  return [loop(z, size, [{ k: 'store', buffer: dst.buffer, index: iadd(dst.base, iv(z)), value: lit(0, dtype) }], vec(size)), ...copy];
+}
