@@ -33,8 +33,8 @@
  * - Vector lanes: GCC/Clang vector extensions, one typedef per (dtype, lanes) the program uses,
  *   `typedef float kiln_f32x16 __attribute__((vector_size(64), aligned(4), may_alias))`: element
  *   alignment makes a vector load or store through a cast pointer an unaligned access, may_alias lets it
- *   read a float buffer; lanewise + - * / are C operators on those types, a broadcast is `{0} + x`
- *   (GCC converts the scalar operand), a lane is `v[i]`. The multiply-add of `acc += a * b` becomes an
+ *   read a float buffer; lanewise + - * / are C operators on those types, a broadcast is `x - {0}`
+ *   (GCC converts the scalar operand; `{0} + x` would keep an add, since 0 + -0 is +0), a lane is `v[i]`. The multiply-add of `acc += a * b` becomes an
  *   FMA under GCC's default -ffp-contract=fast (GNU C mode); no intrinsics are needed.
  * - Entry: `void kiln_run(void *const *buffers)` calls the kernels in order; `buffers[i]` is the i-th
  *   non-view program buffer (the order is listed in a comment and in `kiln_buffer_count`); a view
@@ -255,7 +255,10 @@ export const C: Language = {
   vectorType,
   vectorLoad: (buffer, index, d, lanes) => `(*(const ${vectorType(d, lanes)} *)&${buffer}[${index}])`,
   vectorStore: (buffer, index, value, d, lanes) => `*(${vectorType(d, lanes)} *)&${buffer}[${index}] = ${value};`,
-  broadcast: (a, d, lanes) => `((${vectorType(d, lanes)}){0} + ${a})`,
+  // x - {0}, not {0} + x: 0 + x is not x for x = -0, so GCC keeps that add (a scalar add and a
+  // register shuffle per broadcast, half the GEMM's speed); x - 0 is x for every x, so it folds to a
+  // plain vbroadcastss from memory
+  broadcast: (a, d, lanes) => `((${a}) - (${vectorType(d, lanes)}){0})`,
   lane: (a, index) => `${a}[${index}]`,
   indexLoad: (buffer, index) => `((int64_t)${buffer}[${index}])`,
   // a static const array in a GNU statement expression (GCC, Clang): in read-only data, made once
