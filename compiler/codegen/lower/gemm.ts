@@ -29,7 +29,7 @@
  */
 import type { DType, TensorData } from '../../ir/dtype.ts';
 import {
-  type Index, type Scalar, type Stmt, binary, broadcast, iadd, ic, idiv, imod, imul, iv, lane,
+  type Annotation, type Index, type Scalar, type Stmt, binary, broadcast, iadd, ic, idiv, imod, imul, iv, lane,
   lit, load, loop, vload, vref,
 } from '../kir.ts';
 import type { LowerNode, Lowered, PackedConstant, ScratchDecl, TuningParams } from './context.ts';
@@ -227,7 +227,8 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
       const i = iadd(i0, iv(rv)), j = iadd(j0, iv(l));
       const at = spec.outIndex(batch, i, j);
       const f = spec.finish(batch, i, j, load(spec.out, at, t));
-      stmts.push(loop(rv, mr, [loop(l, full * L, [...f.lets, { k: 'store', buffer: spec.out, index: at, value: f.value }])]));
+      const vec: Annotation[] = full * L >= 8 ? [{ kind: 'vectorize', width: 8, tail: (full * L) % 8 !== 0 }] : [];
+      stmts.push(loop(rv, mr, [loop(l, full * L, [...f.lets, { k: 'store', buffer: spec.out, index: at, value: f.value }], vec)]));
     }
     if (full < nv) {
       const width = ncols - full * L;
