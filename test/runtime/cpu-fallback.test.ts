@@ -1,7 +1,9 @@
 /**
  * Reference fallback inside a cpu program (compiler/runtime/cpu/segments.ts): a graph whose nodes of a
  * test-only op (a reference kernel, no lowering) sit between lowered ones runs with the same results as
- * the reference executor, in the fast path (one native call per segment) and kernel by kernel; the
+ * the reference executor, in the fast path (one native call per segment) and timed per kernel (one
+ * `kiln_run_segment_timed` call per segment: every native kernel once per run and each fallback node's
+ * `ref:` event, in execution order; a run cancelled from `onKernel` stops at the next segment); the
  * program lists the nodes that fell back (and an artifact does), timings mark them `ref`; `fallback:
  * false` refuses naming them; values the buffer cannot hold (str) stay on the TypeScript side; a node
  * neither lowering nor the reference can run is refused. The conformance runner counts fallback cases
@@ -102,7 +104,12 @@ withCC('results equal the reference executor, in the fast path and kernel by ker
     assert.ok(art, 'a fallback artifact');
     assert.equal(art!.nodes, FELL);
     for (const id of FELL) assert.ok(art!.content.includes(`%${id} TestOnlyAxpy: op TestOnlyAxpy is not lowered`), art!.content);
-    assert.ok(p.artifacts.find((a) => a.kind === 'source' && a.name.endsWith('fb.c'))!.content.includes('kiln_run_segment'));
+    const source = p.artifacts.find((a) => a.kind === 'source' && a.name.endsWith('fb.c'))!.content;
+    assert.ok(source.includes('kiln_run_segment('));
+    // the timed segment entry: each segment's kernels timed natively into ms[0..]
+    assert.match(source, /void kiln_run_segment_timed\(int s, uint8_t \*base, const int64_t \*offsets, double \*ms\) \{/);
+    assert.equal([...source.slice(source.indexOf('void kiln_run_segment_timed')).matchAll(/ms\[(\d+)\] = /g)].map((m) => m[1]), ['0', '0', '0'],
+      'three segments of one kernel each');
     for (let run = 0; run < 2; run++) { // a second run reuses the buffer: stale values must not leak
       const fast = await p.run(inputs);
       const events: KernelEvent[] = [];
@@ -113,7 +120,16 @@ withCC('results equal the reference executor, in the fast path and kernel by ker
       });
       assert.equal(events.map((e) => [e.nodes.join(','), e.fallback === true]),
         [['a', false], ['b', true], ['c', false], ['d', true], ['e', true], ['f', false]]);
+      const kernels = p.artifacts.filter((a) => a.kind === 'ir' && a.name !== 'fb.kir').map((a) => a.name.replace(/\.kir$/, ''));
+      assert.equal(events.map((e) => e.kernel), [kernels[0], 'ref:b', kernels[1], 'ref:d', 'ref:e', kernels[2]]);
+      for (const e of events) assert.ok(e.ms >= 0 && Number.isFinite(e.ms), `${e.kernel}: ${e.ms} ms`);
     }
+    // cancelled from onKernel after the first kernel: the run stops before the next step
+    const abort = new AbortController();
+    const seen: string[] = [];
+    await p.run(inputs, { signal: abort.signal, onKernel: (e) => { seen.push(e.kernel); abort.abort(); } })
+      .then(() => assert.unreachable('ran on after the abort'), (e) => assert.match((e as Error).message, /the run was cancelled/));
+    assert.is(seen.length, 1, seen.join(', '));
     // outputs are copies: the next run does not change them
     const first = await p.run(inputs);
     const keep = first.map((t) => new Tensor(t.dtype, t.shape, (t.data as Float32Array).slice()));

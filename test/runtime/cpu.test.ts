@@ -1,8 +1,10 @@
 /**
  * The native CPU backend `cpu` (compiler/runtime/cpu/): every zoo model after the default cpu pipeline
  * runs compiled and matches the reference executor within 1e-4 of its largest |output| (bert and
- * bert-decomposed within 1e-3: see BERT_TOLERANCE); per-kernel events cover every kernel and name
- * its node ids, and agree with the fast path bit for bit; the artifacts (C source, command, build log,
+ * bert-decomposed within 1e-3: see BERT_TOLERANCE); per-kernel events (timed in C by
+ * `kiln_run_timed_at`, one native call per run) cover every kernel once per run, in kernel order, with
+ * its kernel's node ids and a finite non-negative time, and agree with the fast path bit for bit; a
+ * cancelled run is refused before it starts; the artifacts (C source, command, build log,
  * object, kernel IR, per kernel too) are present; a second prepare of the same graph is an object
  * cache hit; without fallback a graph with nodes that do not lower is refused naming them; and a deterministic sample of
  * ONNX conformance cases that lower match their expected outputs. Everything builds into one temporary
@@ -86,18 +88,24 @@ for (const name of zooNames()) {
       const tol = name.startsWith('bert') ? BERT_TOLERANCE : ZOO_TOLERANCE;
       const rel = relativeError(fast, want);
       assert.ok(rel <= tol, `${name}: relative error ${rel} > ${tol}`);
-      // per kernel: one event per kernel of the program, in order, each naming graph node ids
-      const events: KernelEvent[] = [];
-      const timed = await program.run(inputs, { onKernel: (e) => events.push(e) });
+      // per kernel (timed natively, kiln_run_timed_at): one event per kernel of the program, in order,
+      // each with its kernel's graph node ids, on every run
       const kernels = program.artifacts.filter((a) => a.kind === 'ir' && a.name !== `${g.name.replace(/[^A-Za-z0-9_]/g, '_')}.kir`);
-      assert.is(events.length, kernels.length, 'one event per kernel');
-      assert.equal(events.map((e) => `${e.kernel}.kir`), kernels.map((k) => k.name));
       const ids = new Set(g.nodes.map((n) => n.outputs[0]));
-      for (const e of events) {
-        assert.ok(e.nodes.length > 0 && e.nodes.every((n) => ids.has(n)), `${e.kernel} names graph node ids`);
-        assert.ok(e.ms >= 0 && Number.isFinite(e.ms));
+      let timed: Tensor[] = [];
+      for (let run = 0; run < 2; run++) {
+        const events: KernelEvent[] = [];
+        timed = await program.run(inputs, { onKernel: (e) => events.push(e) });
+        assert.is(events.length, kernels.length, 'one event per kernel');
+        assert.equal(events.map((e) => `${e.kernel}.kir`), kernels.map((k) => k.name));
+        assert.equal(events.map((e) => e.nodes), kernels.map((k) => k.nodes), 'each event names its kernel\'s node ids');
+        for (const e of events) {
+          assert.ok(e.nodes.length > 0 && e.nodes.every((n) => ids.has(n)), `${e.kernel} names graph node ids`);
+          assert.ok(e.ms >= 0 && Number.isFinite(e.ms), `${e.kernel}: ${e.ms} ms`);
+          assert.is(e.fallback, undefined);
+        }
       }
-      fast.forEach((t, k) => assert.ok(sameBits(t, timed[k]), `${name}: per-kernel run differs from kiln_run at output ${k}`));
+      fast.forEach((t, k) => assert.ok(sameBits(t, timed[k]), `${name}: the timed run differs from kiln_run at output ${k}`));
     } finally {
       await program.dispose();
     }
@@ -115,6 +123,16 @@ withCC('mlp: artifacts are present and a second prepare of the same graph is a c
     const byKind = (kind: string) => first.artifacts.filter((a) => a.kind === kind);
     const [source] = byKind('source');
     assert.match(source.content, /void kiln_run\(void \*const \*buffers\)/);
+    // the timed entry: every kernel called as kiln_run calls it, each between two CLOCK_MONOTONIC reads,
+    // its milliseconds in ms[i] (one native call per timed run)
+    assert.match(source.content, /#include <time\.h>/);
+    assert.match(source.content, /clock_gettime\(CLOCK_MONOTONIC, /);
+    assert.match(source.content, /void kiln_run_timed_at\(uint8_t \*base, const int64_t \*offsets, double \*ms\) \{/);
+    const kernelNames = byKind('ir').slice(1).map((a) => a.name.replace(/\.kir$/, ''));
+    const timedBody = source.content.slice(source.content.indexOf('void kiln_run_timed_at'));
+    const timedCalls = [...timedBody.matchAll(/^  (\w+)\(b\[\d+\].*ms\[(\d+)\] = /gm)].map((m) => [m[1], Number(m[2])]);
+    assert.equal(timedCalls, kernelNames.map((k, i) => [k, i]), 'kernel i is timed into ms[i], in kiln_run\'s order');
+    assert.not.match(source.content, /kiln_run_segment/, 'no fallback: no segment entries');
     assert.match(source.content, /#pragma omp parallel for/);
     assert.equal([...source.nodes!].sort(), g.nodes.map((n) => n.outputs[0]).sort());
     assert.match(byKind('command')[0].content, /-fopenmp/);
@@ -130,6 +148,10 @@ withCC('mlp: artifacts are present and a second prepare of the same graph is a c
     // one source and one kernel IR artifact per kernel, keyed to its nodes
     const perKernel = byKind('source').slice(1);
     assert.ok(perKernel.length >= 1 && perKernel.every((a) => a.nodes!.length > 0 && /^void k\d+_/m.test(a.content)));
+    // a cancelled run is refused before its native call
+    const abort = new AbortController();
+    abort.abort();
+    await second.run(randomInputs(g, 1), { signal: abort.signal }).then(() => assert.unreachable('ran cancelled'), (e) => assert.match((e as Error).message, /the run was cancelled/));
     // disposed programs refuse to run
     await first.dispose();
     try { await first.run(randomInputs(g, 1)); assert.unreachable('ran after dispose'); } catch (e) { assert.instance(e, KilnError); }

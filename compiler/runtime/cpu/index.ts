@@ -6,16 +6,25 @@
  *
  * prepare: tuning (runtime/tune: schedule candidates measured once per shape and machine, cached on
  * disk; the `tuning` option, KILN_TUNING) → lowering with the tuned choices → C source (+ the entry
- * points of layout.ts) → build (a cache hit when the same source, flags, compiler and CPU were built before) → load → bind `kiln_run_at`, `kiln_set_threads`
- * and every kernel function. All buffers live in one ArrayBuffer (layout.ts: one slot per value, no
- * reuse); constants are copied in once here.
+ * points of layout.ts, segments.ts and timed.ts) → build (a cache hit when the same source, flags,
+ * compiler and CPU were built before) → load → bind `kiln_set_threads` and the run entries (timed.ts).
+ * All buffers live in one ArrayBuffer (layout.ts: one slot per value, no reuse); constants are copied
+ * in once here.
  *
- * run: inputs are copied into their slots; then either one native call of `kiln_run_at` (the fast
- * path; with fallback nodes, one `kiln_run_segment` call per native segment and the fallback nodes in
- * between) or, when `onKernel` is given, each kernel (and fallback node, kernel `ref:ID`) called in
- * turn with `performance.now()` around it (one KernelEvent per kernel, keyed to the IR node ids it
- * computes); outputs are copied out of their slots into fresh tensors (a graph output that is a view
- * of an input or constant included).
+ * run: inputs are copied into their slots; then one native call of `kiln_run_at` (with fallback
+ * nodes, one `kiln_run_segment` call per native segment and the fallback nodes in between); outputs
+ * are copied out of their slots into fresh tensors (a graph output that is a view of an input or
+ * constant included). The run loop is timed.ts's `nativeRunner`.
+ *
+ * Per-kernel timings (`onKernel`): the same native calls, made to the timed entries
+ * (`kiln_run_timed_at`, `kiln_run_segment_timed`), which read CLOCK_MONOTONIC around each kernel call
+ * in C and return each kernel's milliseconds; then one KernelEvent per kernel, in kernel order, keyed
+ * to the kernel's name and the IR node ids it computes. A kernel's time is its call's wall time,
+ * its OpenMP fork and join included. Timing in C rather than around one koffi call per kernel keeps
+ * the koffi round trip out of every kernel and the OpenMP threads hot between kernels, as in an
+ * untimed run (passive waiting puts them to sleep between native calls: each kernel called alone
+ * paid a wake-up). A fallback node is timed in JavaScript (kernel `ref:ID`, `fallback: true`).
+ * Cancellation (`signal`) is checked before each native call and fallback node (timed.ts).
  *
  * Threads: `kiln_set_threads(threads)` (omp_set_num_threads) is called before every run, so two
  * programs prepared with different thread counts each run with their own, in one process. Default:
@@ -51,6 +60,7 @@ import type { Artifact, Backend, PrepareOptions, Program, RunOptions, Unsupporte
 import { checkInputs } from '../inputs.ts';
 import { entrySource, layoutBuffers } from './layout.ts';
 import { FallbackValues, byteAddressable, planSteps, segmentEntrySource } from './segments.ts';
+import { nativeRunner, timedEntrySource } from './timed.ts';
 import { cpuUnsupported, referenceGaps } from './support.ts';
 import { type TuningReport, tuneGraph, tuningMode, tuningReport } from '../tune/tuner.ts';
 import { TuningCache, machineFingerprint } from '../tune/cache.ts';
@@ -130,7 +140,8 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   let source: string;
   try {
     source = renderProgram(C, program) + entrySource(layout.slots.length)
-      + (fallbacks.length ? segmentEntrySource(program, layout.slotOf, layout.slots.length, steps) : '');
+      + (fallbacks.length ? segmentEntrySource(program, layout.slotOf, layout.slots.length, steps) : '')
+      + timedEntrySource(program, layout.slotOf, layout.slots.length, steps);
   } catch (e) {
     throw new KilnError(`the cpu backend cannot render @${graph.name} to C: ${(e as Error).message}`);
   }
@@ -149,11 +160,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   // user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
   if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'passive';
   const lib = loadLibrary(built.objectPath);
-  const runAt = lib.func('kiln_run_at', 'void (void *base, void *offsets)');
   const setThreads = lib.func('kiln_set_threads', 'void (int n)');
-  const runSegment = fallbacks.length ? lib.func('kiln_run_segment', 'void (int s, void *base, void *offsets)') : undefined;
-  const kernelFns = new Map(program.kernels.map((k) => [k.name,
-    lib.func(k.name, `void (${k.params.map(() => 'void *').join(', ') || 'void'})`)]));
 
   // the one buffer, constants copied in once
   const buffer = new ArrayBuffer(layout.totalBytes);
@@ -168,10 +175,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   }
   // constants the lowering made (packed weights): their data is in the program
   for (const b of program.buffers) if (b.packed) bytesOfValue(b.value).set(bytesOf(b.packed.data));
-  const calls = program.calls.map((c) => {
-    const k = program.kernels.find((x) => x.name === c.kernel)!;
-    return { kernel: k.name, nodes: k.nodes, fn: kernelFns.get(k.name)!, args: c.args.map(bytesOfValue) };
-  });
+  const runNative = nativeRunner(lib, { program, steps, buffer, offsets, values });
 
   const types = valueTypes(graph);
   const constantNames = new Set(graph.constants.map((c) => c.name));
@@ -212,25 +216,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
       checkInputs(graph, given); // names, dtypes and shapes (inputs.ts); shapes are concrete here
       for (const i of graph.inputs) values.write(i.name, given.get(i.name)!);
       setThreads(threads);
-      const onKernel = ropts.onKernel;
-      if (!onKernel && !ropts.signal && !runSegment) runAt(buffer, offsets);
-      else if (!onKernel && !ropts.signal) {
-        for (const s of steps) if (s.kind === 'native') runSegment!(s.segment, buffer, offsets); else values.run(s);
-      } else {
-        for (const s of steps) {
-          for (const c of s.kind === 'native' ? s.calls.map((i) => calls[i]) : []) {
-            if (ropts.signal?.aborted) throw new KilnError('the run was cancelled');
-            const t = performance.now();
-            c.fn(...c.args);
-            onKernel?.({ kernel: c.kernel, nodes: c.nodes, ms: performance.now() - t });
-          }
-          if (s.kind === 'native') continue;
-          if (ropts.signal?.aborted) throw new KilnError('the run was cancelled');
-          const t = performance.now();
-          values.run(s);
-          onKernel?.({ kernel: `ref:${s.id}`, nodes: [s.id], ms: performance.now() - t, fallback: true });
-        }
-      }
+      runNative(ropts);
       return outputs.map((o) => {
         const v = values.read(o.name);
         return new Tensor(o.dtype, o.shape, v.data.slice() as TensorData);

@@ -7,7 +7,8 @@
  * segment** is a maximal run of consecutive nodes that have kernels (views have neither a kernel nor a
  * step), a **fallback step** is one node that did not lower. The fast path makes one native call per
  * segment: `kiln_run_segment(s, base, offsets)` (generated here, appended to the C file) calls the
- * kernels of segment `s` in turn; with `onKernel` each kernel is called alone and timed.
+ * kernels of segment `s` in turn; with `onKernel`, `kiln_run_segment_timed` (timed.ts) calls them the
+ * same way and times each kernel natively.
  *
  * Where a fallback node's values live (`FallbackValues`):
  * - a value whose dtype is byte-addressable (its storage array has exactly the element width the
@@ -85,6 +86,12 @@ export function planSteps(graph: Graph, program: KernelProgram, fallbacks: reado
   return steps;
 }
 
+/** The C statement of the program's call `i`, its buffers read from `b[slot]` (as the entries build `b`). */
+export function callSource(program: KernelProgram, slotOf: ReadonlyMap<string, number>, i: number): string {
+  const c = program.calls[i];
+  return `${c.kernel}(${c.args.map((a) => `b[${slotOf.get(a)}]`).join(', ')});`;
+}
+
 /**
  * The C of `kiln_run_segment(s, base, offsets)`: the buffer pointers from one base and the slot
  * offsets (as `kiln_run_at` builds them), then the kernels of segment `s` in order. The kernels take
@@ -92,10 +99,7 @@ export function planSteps(graph: Graph, program: KernelProgram, fallbacks: reado
  */
 export function segmentEntrySource(program: KernelProgram, slotOf: ReadonlyMap<string, number>, slotCount: number, steps: readonly CpuStep[]): string {
   const cases = steps.filter((s): s is NativeSegment => s.kind === 'native').map((s) => {
-    const calls = s.calls.map((i) => {
-      const c = program.calls[i];
-      return `    ${c.kernel}(${c.args.map((a) => `b[${slotOf.get(a)}]`).join(', ')});`;
-    });
+    const calls = s.calls.map((i) => `    ${callSource(program, slotOf, i)}`);
     return [`  case ${s.segment}:`, ...calls, '    break;'].join('\n');
   });
   return `
