@@ -60,7 +60,7 @@ export interface KernelEvent {
 export interface RunOptions {
   /** Called after each kernel with its time (timings); omit for the fastest run. */
   readonly onKernel?: (e: KernelEvent) => void;
-  /** Cancels the run between kernels. */
+  /** Cancels the run between kernels (a compiled backend: between its native calls, see its module). */
   readonly signal?: AbortSignal;
 }
 

@@ -82,7 +82,8 @@ export function layoutBuffers(program: KernelProgram): CpuLayout {
  * The C this backend appends to the rendered program (the renderer's entry takes an array of
  * pointers, which koffi would build afresh per call): `kiln_run_at(base, offsets)` builds that array
  * from one base pointer and the slot offsets, and `kiln_set_threads(n)` sets OpenMP's thread count for
- * the calling thread (the one that runs every kernel and opens every parallel region).
+ * the calling thread (the one that runs every kernel and opens every parallel region). The timed
+ * entries (per-kernel timings) are timed.ts's.
  */
 export function entrySource(slotCount: number): string {
   return `
