@@ -23,7 +23,13 @@
  *   - tiles: one parallel loop runs the full MR × NR tiles by (panel, row block), the last rows
  *     (M mod MR) by panel and the last panel (N mod NR, its last vector partly stored) by row block,
  *     each region a guarded range of the loop; their corner runs after it. Edge tiles are the same
- *     micro-kernel with smaller static sizes, so every edge is exact and nothing is masked.
+ *     micro-kernel with smaller static sizes, so every edge is exact and nothing is masked;
+ *   - batches (a batched MatMul, Winograd's 36 products): when every batch's B scratch fits
+ *     FOLD_SCRATCH together, all batches are packed first (in parallel over batches, each into its
+ *     own copy) and ONE parallel loop runs batches × tiles, the corner one more range of each batch:
+ *     one fork/join instead of one per batch, and the threads stay busy when a single product has
+ *     few tiles. Otherwise the batches run one after another. A constant A may differ per batch
+ *     (`aConstant.perBatch`: one packed set of row blocks per batch).
  * The tile shape (MR, nv) is a schedule choice (LowerNode.choose, template `gemm`): the heuristic's
  * pick first, then the alternatives a tuner may measure. Every size is static (shapes are concrete).
  */
@@ -123,7 +129,15 @@ export interface GemmSpec {
    * into row blocks of MR (block b holds A[b·MR + r, k] at b·K·MR + k·MR + r, the last block mt rows
    * wide) so the micro-kernel's broadcasts read one contiguous stream; `from` is its node input.
    */
-  readonly aConstant?: { readonly from: number; readonly at: (i: number, k: number) => number };
+  readonly aConstant?: {
+    readonly from: number;
+    /** A[i, k] of flat batch `b` (row-major over the batch dims; always 0 unless `perBatch`). */
+    readonly at: (i: number, k: number, b: number) => number;
+    /** One A per batch (Winograd's 36 transformed filter sets) instead of one for all. */
+    readonly perBatch?: boolean;
+    /** The packing in words (default `A blocks`). */
+    readonly what?: string;
+  };
   readonly b: GemmB;
   /** The output buffer and the flat index of C[b, i, j] (j must have stride 1). */
   readonly out: string;
@@ -164,7 +178,7 @@ export function gemmTiles(L: number, M: number, N: number): GemmTile[] {
 }
 
 /** Lowers one matrix product with the template (see the module header). */
-export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
+export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowered, { kind: 'kernel' }> {
   const { M, N, K, dtype: t } = spec;
   const key = `M=${M},N=${N},K=${K},L=${L}`;
   const { mr: MR, nv: NV } = n.choose<GemmTile>('gemm', key, gemmTiles(L, M, N));
@@ -176,29 +190,38 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
   const panel = rows ? NR : K * NR, kStride = rows ? NP * NR : NR;
   const packed: PackedConstant[] = [];
   const scratch: ScratchDecl[] = [];
+  const batches = spec.batch.reduce((p, d) => p * d, 1);
+  /** Scratch elements of B per batch: the packed panels, or an in-place B's last panel. */
+  const bPerBatch = spec.b.kind === 'runtime' ? NP * K * NR : spec.b.kind === 'inPlace' && nt > 0 ? K * NR : 0;
+  // batches fold into the one parallel tile loop (one fork/join for all of them, threads busy even
+  // when one product has few tiles) when each batch's B scratch can be kept until the tiles run
+  const fold = batches > 1 && batches * bPerBatch <= FOLD_SCRATCH;
+  const bCopies = fold ? batches : 1;
   let bp: string;
   if (spec.b.kind === 'constant') {
     bp = 'pk0';
     packed.push({ name: bp, dtype: t, data: packConstant(spec.b.at, N, K, NR, t), from: spec.b.from, what: `${spec.b.what} ${NR} wide` });
   } else if (spec.b.kind === 'inPlace') {
     bp = 'sc0';
-    if (nt > 0) scratch.push({ name: bp, dtype: t, count: K * NR, what: `last ${spec.b.what} panel ${NR} wide` });
+    if (nt > 0) scratch.push({ name: bp, dtype: t, count: bCopies * K * NR, what: `last ${spec.b.what} panel ${NR} wide${bCopies > 1 ? `, ×${bCopies} batches` : ''}` });
   } else {
     bp = 'sc0';
-    scratch.push({ name: bp, dtype: t, count: NP * K * NR, what: `${spec.b.what} ${NR} wide${rows ? ', row-major' : ''}` }, ...(spec.b.scratch ?? []));
+    scratch.push({ name: bp, dtype: t, count: bCopies * NP * K * NR, what: `${spec.b.what} ${NR} wide${rows ? ', row-major' : ''}${bCopies > 1 ? `, ×${bCopies} batches` : ''}` }, ...(spec.b.scratch ?? []));
   }
 
-  /** The micro-kernel for an mr × (nv vectors) tile at rows i0.., panel base, columns j0..j0+ncols. */
-  if (spec.aConstant) packed.push({ name: 'pk1', dtype: t, data: packRows(spec.aConstant.at, M, K, MR), from: spec.aConstant.from, what: `A blocks ${MR} rows` });
-  /** A[i0 + r, k] for the tile at rows i0 (row block `block`, or the last rows when undefined). */
-  const aAt = (batch: readonly Index[], i0: Index, block: Index | undefined, r: number, k: Index): Scalar => {
-    if (!spec.aConstant) return spec.a(batch, iadd(i0, ic(r)), k);
+  const aConst = spec.aConstant;
+  if (aConst) {
+    packed.push({ name: 'pk1', dtype: t, data: packRows(aConst.at, M, K, MR, aConst.perBatch ? batches : 1), from: aConst.from, what: `${aConst.what ?? 'A blocks'} ${MR} rows${aConst.perBatch ? `, ×${batches} batches` : ''}` });
+  }
+  /** A[i0 + r, k] for the tile at rows i0 (row block `block`, or the last rows when undefined) of flat batch fb. */
+  const aAt = (batch: readonly Index[], fb: Index, i0: Index, block: Index | undefined, r: number, k: Index): Scalar => {
+    if (!aConst) return spec.a(batch, iadd(i0, ic(r)), k);
     const at = block !== undefined ? iadd(iadd(imul(block, ic(K * MR)), imul(k, ic(MR))), ic(r)) : iadd(iadd(ic(MB * K * MR), imul(k, ic(mt))), ic(r));
-    return load('pk1', at, t);
+    return load('pk1', aConst.perBatch ? iadd(imul(fb, ic(M * K)), at) : at, t);
   };
 
   /** The micro-kernel for an mr × (nv vectors) tile at rows i0.. (row block `block`; undefined: the last rows), panel base, columns j0..j0+ncols. */
-  const micro = (batch: readonly Index[], i0: Index, block: Index | undefined, b: BSource, j0: Index, mr: number, nv: number, ncols: number): Stmt[] => {
+  const micro = (batch: readonly Index[], fb: Index, i0: Index, block: Index | undefined, b: BSource, j0: Index, mr: number, nv: number, ncols: number): Stmt[] => {
     const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => n.fresh('c')));
     const kk = n.fresh('k');
     const body: Stmt[] = [];
@@ -209,7 +232,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     });
     for (let r = 0; r < mr; r++) {
       const an = n.fresh('a');
-      body.push({ k: 'let', name: an, value: broadcast(aAt(batch, i0, block, r, iv(kk)), L) });
+      body.push({ k: 'let', name: an, value: broadcast(aAt(batch, fb, i0, block, r, iv(kk)), L) });
       for (let v = 0; v < nv; v++) body.push({ k: 'accum', name: acc[r][v], value: binary('mul', vref(an, t, L), bvs[v]) });
     }
     const stmts: Stmt[] = acc.flat().map((name) => ({ k: 'acc', name, dtype: t, combine: 'add', init: broadcast(lit(0, t), L), lanes: L }));
@@ -243,48 +266,88 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Lowered {
     return stmts;
   };
 
-  const perBatch = (batch: readonly Index[]): Stmt[] => {
+  /** The packing of one batch's B (into its copy of the scratch at `sbase`). */
+  const packOne = (batch: readonly Index[], sbase: Index): Stmt[] => (spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, sbase, t, N, NR, panel, kStride)
+    : spec.b.kind === 'inPlace' && nt > 0 ? packLastPanel(n, spec.b, batch, bp, sbase, t, N, NR, K) : []);
+
+  /** The tiles of one batch as guarded ranges of the parallel loop, and the corner tile. */
+  const tilesOf = (batch: readonly Index[], fb: Index, sbase: Index) => {
     const inPlace = spec.b.kind === 'inPlace' ? spec.b : undefined;
-    const stmts: Stmt[] = spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, t, N, NR, panel, kStride)
-      : inPlace && nt > 0 ? packLastPanel(n, inPlace, batch, bp, t, N, NR, K) : [];
     /** Where the micro-kernel reads panel p (the last panel of an in-place B is the scratch copy). */
     const full = (p: Index): BSource => (inPlace
       ? { buffer: inPlace.buffer, base: iadd(inPlace.base(batch), imul(p, ic(NR))), kStride: inPlace.kStride }
-      : { buffer: bp, base: imul(p, ic(panel)), kStride });
-    const last: BSource = inPlace ? { buffer: bp, base: ic(0), kStride: NR } : { buffer: bp, base: ic(NPf * panel), kStride };
-    // the tiles: full ones by (panel, row block), then the last rows and the last panel
+      : { buffer: bp, base: iadd(sbase, imul(p, ic(panel))), kStride });
+    const last: BSource = inPlace ? { buffer: bp, base: sbase, kStride: NR } : { buffer: bp, base: iadd(sbase, ic(NPf * panel)), kStride };
     const nvT = Math.ceil(nt / L);
     const regions: { count: number; tiles: (x: Index) => Stmt[] }[] = [];
     if (NPf > 0 && MB > 0) {
       regions.push({ count: NPf * MB, tiles: (x) => {
         const p = idiv(x, ic(MB)), ip = imod(x, ic(MB));
-        return micro(batch, imul(ip, ic(MR)), ip, full(p), imul(p, ic(NR)), MR, NV, NR);
+        return micro(batch, fb, imul(ip, ic(MR)), ip, full(p), imul(p, ic(NR)), MR, NV, NR);
       } });
     }
-    if (NPf > 0 && mt > 0) regions.push({ count: NPf, tiles: (p) => micro(batch, ic(MB * MR), undefined, full(p), imul(p, ic(NR)), mt, NV, NR) });
-    if (nt > 0 && MB > 0) regions.push({ count: MB, tiles: (ip) => micro(batch, imul(ip, ic(MR)), ip, last, ic(NPf * NR), MR, nvT, nt) });
+    if (NPf > 0 && mt > 0) regions.push({ count: NPf, tiles: (p) => micro(batch, fb, ic(MB * MR), undefined, full(p), imul(p, ic(NR)), mt, NV, NR) });
+    if (nt > 0 && MB > 0) regions.push({ count: MB, tiles: (ip) => micro(batch, fb, imul(ip, ic(MR)), ip, last, ic(NPf * NR), MR, nvT, nt) });
+    const corner = nt > 0 && mt > 0 ? () => micro(batch, fb, ic(MB * MR), undefined, last, ic(NPf * NR), mt, nvT, nt) : undefined;
+    return { regions, corner };
+  };
 
-    // one parallel loop over every tile (one fork/join): each region is a guarded range of it
-    const total = regions.reduce((a, r) => a + r.count, 0);
-    const tv = n.fresh('t');
+  /** One parallel loop `tv` over every tile (one fork/join): each region a guarded range of it. */
+  const tileLoop = (tv: string, count: number, perTile: (x: Index) => Stmt[]): Stmt[] => (count <= 0 ? []
+    : [loop(tv, count, perTile(iv(tv)), count > 1 ? [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }] : [{ kind: 'tile', sizes: [MR, NR] }])]);
+  const rangesOf = (regions: { count: number; tiles: (x: Index) => Stmt[] }[], x0: Index): Stmt[] => {
     let off = 0;
     const body: Stmt[] = [];
     for (const r of regions) {
-      const x = iadd(iv(tv), ic(-off));
+      const x = off ? iadd(x0, ic(-off)) : x0;
       body.push(...(regions.length === 1 ? r.tiles(x) : [{ k: 'guard', bounds: [{ index: x, extent: r.count }], body: r.tiles(x) } as Stmt]));
       off += r.count;
     }
-    if (total > 0) stmts.push(loop(tv, total, body, total > 1 ? [{ kind: 'parallel' }, { kind: 'tile', sizes: [MR, NR] }] : [{ kind: 'tile', sizes: [MR, NR] }]));
-    // the corner tile runs after them, on one thread
-    if (nt > 0 && mt > 0) stmts.push(...micro(batch, ic(MB * MR), undefined, last, ic(NPf * NR), mt, nvT, nt));
-    return stmts;
+    return body;
   };
 
-  const bvars = spec.batch.map((d) => (d === 1 ? undefined : n.fresh('n')));
-  let body = perBatch(bvars.map((v) => (v === undefined ? ic(0) : iv(v))));
-  for (let d = spec.batch.length - 1; d >= 0; d--) if (bvars[d]) body = [loop(bvars[d]!, spec.batch[d], body)];
+  let body: Stmt[];
+  if (fold) {
+    // every batch's B packed first (in parallel over batches), then one loop over batches × tiles,
+    // the corner tile one more region of each batch
+    const batchOf = (fb: Index): Index[] => {
+      let stride = batches;
+      return spec.batch.map((d) => {
+        stride /= d;
+        return d === 1 ? ic(0) : imod(idiv(fb, ic(stride)), ic(d));
+      });
+    };
+    const pb = n.fresh('nb');
+    const pack = packOne(batchOf(iv(pb)), imul(iv(pb), ic(bPerBatch)));
+    body = pack.length ? [loop(pb, batches, pack, [{ kind: 'parallel' }])] : [];
+    const probe = tilesOf(spec.batch.map(() => ic(0)), ic(0), ic(0));
+    const perBatchCount = probe.regions.reduce((a, r) => a + r.count, 0) + (probe.corner ? 1 : 0);
+    body.push(...tileLoop(n.fresh('t'), batches * perBatchCount, (tv) => {
+      const fb = idiv(tv, ic(perBatchCount)), x = imod(tv, ic(perBatchCount));
+      const { regions, corner } = tilesOf(batchOf(fb), fb, imul(fb, ic(bPerBatch)));
+      if (corner) regions.push({ count: 1, tiles: corner });
+      return rangesOf(regions, x);
+    }));
+  } else {
+    // batches one after another (one batch, or B scratch too large to keep for all): pack, the tile
+    // loop, then the corner tile on one thread
+    const perBatch = (batch: readonly Index[], fb: Index): Stmt[] => {
+      const pack = packOne(batch, ic(0));
+      const tv = n.fresh('t');
+      const { regions, corner } = tilesOf(batch, fb, ic(0));
+      const tiles = tileLoop(tv, regions.reduce((a, r) => a + r.count, 0), (x) => rangesOf(regions, x));
+      return [...pack, ...tiles, ...(corner ? corner() : [])];
+    };
+    const bvars = spec.batch.map((d) => (d === 1 ? undefined : n.fresh('n')));
+    const flat = bvars.reduce<Index>((f, v, d) => (v === undefined ? f : iadd(imul(f, ic(spec.batch[d])), iv(v))), ic(0));
+    body = perBatch(bvars.map((v) => (v === undefined ? ic(0) : iv(v))), flat);
+    for (let d = spec.batch.length - 1; d >= 0; d--) if (bvars[d]) body = [loop(bvars[d]!, spec.batch[d], body)];
+  }
   return { kind: 'kernel', body, ...(packed.length ? { packed } : {}), ...(scratch.length ? { scratch } : {}) };
 }
+
+/** Most scratch elements (all batches' B together) with which batches fold into one tile loop. */
+const FOLD_SCRATCH = 1 << 22;
 
 /**
  * Elements below which a packing copy runs on the calling thread: starting the other threads costs
@@ -299,23 +362,25 @@ interface BSource {
   readonly kStride: number;
 }
 
-/** Copies the last, partial panel of an in-place B into scratch `bp` (K rows of NR, zero past N), in parallel over k. */
-function packLastPanel(n: LowerNode, b: GemmBInPlace, batch: readonly Index[], bp: string, t: DType, N: number, NR: number, K: number): Stmt[] {
+/** Copies the last, partial panel of an in-place B into scratch `bp` at `sbase` (K rows of NR, zero past N), in parallel over k. */
+function packLastPanel(n: LowerNode, b: GemmBInPlace, batch: readonly Index[], bp: string, sbase: Index, t: DType, N: number, NR: number, K: number): Stmt[] {
   const NPf = Math.floor(N / NR), nt = N % NR;
   const k = n.fresh('q'), c = n.fresh('j'), z = n.fresh('z');
-  const row = imul(iv(k), ic(NR));
+  const row = iadd(sbase, imul(iv(k), ic(NR)));
   return [loop(k, K, [
     loop(c, nt, [{ k: 'store', buffer: bp, index: iadd(row, iv(c)), value: load(b.buffer, iadd(iadd(b.base(batch), imul(iv(k), ic(b.kStride))), iadd(ic(NPf * NR), iv(c))), t) }]),
     loop(z, NR - nt, [{ k: 'store', buffer: bp, index: iadd(iadd(row, ic(nt)), iv(z)), value: lit(0, t) }]),
   ], K > 1 && K * NR >= PARALLEL_COPY ? [{ kind: 'parallel' }] : [])];
 }
 
-/** A constant A packed into row blocks of MR (the last block as wide as the rows left). */
-function packRows(at: (i: number, k: number) => number, M: number, K: number, MR: number): Float32Array {
-  const data = new Float32Array(M * K);
-  for (let i0 = 0; i0 < M; i0 += MR) {
-    const rows = Math.min(MR, M - i0);
-    for (let k = 0; k < K; k++) for (let r = 0; r < rows; r++) data[i0 * K + k * rows + r] = at(i0 + r, k);
+/** A constant A packed into row blocks of MR (the last block as wide as the rows left), for each of `batches`. */
+function packRows(at: (i: number, k: number, b: number) => number, M: number, K: number, MR: number, batches: number): Float32Array {
+  const data = new Float32Array(batches * M * K);
+  for (let b = 0; b < batches; b++) {
+    for (let i0 = 0; i0 < M; i0 += MR) {
+      const rows = Math.min(MR, M - i0);
+      for (let k = 0; k < K; k++) for (let r = 0; r < rows; r++) data[b * M * K + i0 * K + k * rows + r] = at(i0 + r, k, b);
+    }
   }
   return data;
 }
@@ -340,14 +405,14 @@ function packConstant(at: (k: number, j: number) => number, N: number, K: number
  * zeroed for the same rows (the micro-kernel reads whole vectors there; those lanes are never stored,
  * zero keeps them finite).
  */
-function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch: readonly Index[], bp: string, t: DType,
+function packRuntime(n: LowerNode, b: Extract<GemmB, { kind: 'runtime' }>, batch: readonly Index[], bp: string, sbase: Index, t: DType,
   N: number, NR: number, panel: number, kStride: number): Stmt[] {
-  const at = (k: Index, p: Index, c: Index) => iadd(iadd(imul(p, ic(panel)), imul(k, ic(kStride))), c);
+  const at = (k: Index, p: Index, c: Index) => iadd(iadd(iadd(sbase, imul(p, ic(panel))), imul(k, ic(kStride))), c);
   const rowMajor = b.layout === 'rows';
   const o = n.fresh('o');
   const NPf = Math.floor(N / NR), nt = N % NR;
   const body = b.pack(batch, iv(o), {
-    write: (k, j, value) => ({ k: 'store', buffer: bp, index: rowMajor ? iadd(imul(k, ic(kStride)), j) : at(k, idiv(j, ic(NR)), imod(j, ic(NR))), value }),
+    write: (k, j, value) => ({ k: 'store', buffer: bp, index: rowMajor ? iadd(iadd(sbase, imul(k, ic(kStride))), j) : at(k, idiv(j, ic(NR)), imod(j, ic(NR))), value }),
     writeColumn: (k, col, value) => ({ k: 'store', buffer: bp, index: at(k, col.panel, col.c), value }),
     columns: (inner) => {
       const out: Stmt[] = [];
