@@ -77,6 +77,11 @@ export type GemmB =
     readonly layout?: 'panels' | 'rows';
     /** Scratch the packing uses besides the panels (a padded copy of a convolution's input; not `sc0`). */
     readonly scratch?: readonly ScratchDecl[];
+    /**
+     * Statements run before the packing of a batch (a convolution's zero-padded input planes, with
+     * their own parallel loop), so the packing itself can run in parallel over finer rows.
+     */
+    readonly prepare?: (batch: readonly Index[]) => Stmt[];
   };
 
 /**
@@ -195,7 +200,8 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
   const bPerBatch = spec.b.kind === 'runtime' ? NP * K * NR : spec.b.kind === 'inPlace' && nt > 0 ? K * NR : 0;
   // batches fold into the one parallel tile loop (one fork/join for all of them, threads busy even
   // when one product has few tiles) when each batch's B scratch can be kept until the tiles run
-  const fold = batches > 1 && batches * bPerBatch <= FOLD_SCRATCH;
+  // (not when the packing has scratch of its own: one copy of it serves one batch at a time)
+  const fold = batches > 1 && batches * bPerBatch <= FOLD_SCRATCH && !(spec.b.kind === 'runtime' && spec.b.scratch?.length);
   const bCopies = fold ? batches : 1;
   let bp: string;
   if (spec.b.kind === 'constant') {
@@ -267,7 +273,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
   };
 
   /** The packing of one batch's B (into its copy of the scratch at `sbase`). */
-  const packOne = (batch: readonly Index[], sbase: Index): Stmt[] => (spec.b.kind === 'runtime' ? packRuntime(n, spec.b, batch, bp, sbase, t, N, NR, panel, kStride)
+  const packOne = (batch: readonly Index[], sbase: Index): Stmt[] => (spec.b.kind === 'runtime' ? [...(spec.b.prepare?.(batch) ?? []), ...packRuntime(n, spec.b, batch, bp, sbase, t, N, NR, panel, kStride)]
     : spec.b.kind === 'inPlace' && nt > 0 ? packLastPanel(n, spec.b, batch, bp, sbase, t, N, NR, K) : []);
 
   /** The tiles of one batch as guarded ranges of the parallel loop, and the corner tile. */
