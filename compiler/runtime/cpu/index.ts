@@ -8,8 +8,8 @@
  * disk; the `tuning` option, KILN_TUNING) → lowering with the tuned choices → C source (+ the entry
  * points of layout.ts, segments.ts and timed.ts) → build (a cache hit when the same source, flags,
  * compiler and CPU were built before) → load → bind `kiln_set_threads` and the run entries (timed.ts).
- * All buffers live in one ArrayBuffer (layout.ts: one slot per value, no reuse); constants are copied
- * in once here.
+ * All buffers live in one ArrayBuffer (layout.ts: intermediates share bytes by lifetime unless the
+ * program has fallback nodes; kernel scratch shares one region); constants are copied in once here.
  *
  * run: inputs are copied into their slots; then one native call of `kiln_run_at` (with fallback
  * nodes, one `kiln_run_segment` call per native segment and the fallback nodes in between); outputs
@@ -141,7 +141,8 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
     if (cannot.length) throw refuse(graph, cannot, 'the reference kernels cannot run them either');
   }
   const tuning = tuningReport(graph, tunables, tuned);
-  const layout = layoutBuffers(program);
+  // intermediates share bytes by lifetime unless fallback nodes read and write between segments
+  const layout = layoutBuffers(program, { reuse: fallbacks.length === 0 });
   const steps = planSteps(graph, program, fallbacks, plan?.order);
   let source: string;
   try {
