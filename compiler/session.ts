@@ -424,6 +424,15 @@ export class Session {
     return new SnapshotArtifacts(this, step);
   }
 
+  /**
+   * Disposes every program this session prepared but keeps the session usable: a later run prepares
+   * again (a warm object cache makes that a load, not a compile). The shells call it on the session a
+   * `load` replaces, which a notebook variable may still hold.
+   */
+  releasePrograms(): Promise<void> {
+    return this.programs.retain([]);
+  }
+
   /** Disposes every program this session prepared (loaded libraries, device memory); idempotent. */
   close(): Promise<void> {
     return this.programs.close();

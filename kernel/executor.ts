@@ -192,7 +192,10 @@ export class CellRuntime implements CommandContext {
       KilnError,
       load: (model: string, opts?: Parameters<typeof Session.load>[1]) => {
         const s = Session.load(model, opts);
+        const replaced = runtime.current;
         runtime.current = s;
+        // as the `load` command: the replaced session's programs are released (disposal never throws)
+        if (replaced && replaced !== s) void replaced.releasePrograms();
         return s;
       },
       zoo: Object.freeze({

@@ -92,7 +92,11 @@ const load = defineCommand({
       seed, zoo: { seed, ...(batch !== undefined ? { batch } : {}) }, ...bindings,
     });
     ctx.progress(`loaded ${model}`, 1);
+    // the replaced session's compiled programs (loaded libraries) are released; the session itself
+    // stays usable for a notebook variable that still holds it (its next run prepares again)
+    const replaced = ctx.session;
     ctx.setSession(session);
+    if (replaced && replaced !== session) await replaced.releasePrograms();
     return session;
   },
 });

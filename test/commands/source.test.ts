@@ -115,6 +115,26 @@ test('cpu: the C of the kernel that runs a node; a view has no kernel', async ()
   await s.close();
 });
 
+test('`load` releases the replaced session\'s programs; that session still runs, preparing again', async () => {
+  const f = fakeBackend('fake-release');
+  const unregister = registerBackend(f.backend);
+  try {
+    const first = Session.load('zoo:mlp', { numericCheck: false });
+    const ctx = fakeContext(first);
+    await first.execute({ backend: 'fake-release' });
+    assert.equal([f.calls.prepared, f.calls.disposed, first.programs.size], [1, 0, 1]);
+    await runLine('load zoo:mlp', ctx);
+    assert.is.not(ctx.session, first);
+    assert.equal([f.calls.disposed, first.programs.size], [1, 0]);
+    await first.execute({ backend: 'fake-release' }); // still usable
+    assert.equal([f.calls.prepared, first.programs.size], [2, 1]);
+    await first.close();
+    await ctx.session!.close();
+  } finally {
+    unregister();
+  }
+});
+
 test('the Session disposes programs when replaced, when their snapshot is dropped, and when closed', async () => {
   const f = fakeBackend('fake-dispose');
   const unregister = registerBackend(f.backend);
