@@ -44,6 +44,11 @@ export interface ExecuteOptions {
   /** Schedule tuning of a compiled backend (PrepareOptions.tuning; default: the backend's). */
   readonly tuning?: PrepareOptions['tuning'];
   /**
+   * false: a compiled backend refuses a graph with nodes it would run on their reference kernels,
+   * naming them (PrepareOptions.fallback; default: allowed, and listed in the timings).
+   */
+  readonly fallback?: boolean;
+  /**
    * Also run the reference executor on the same inputs and compare (runtime/check.ts): the numeric
    * check of a compiled program, against its kernels' declared bounds (Winograd) or the default.
    */
@@ -158,7 +163,7 @@ async function disposeQuietly(p: Promise<Program>): Promise<void> {
 }
 
 /** Options of `prepareStep` (a subset of ExecuteOptions). */
-export type PrepareStepOptions = Pick<ExecuteOptions, 'backend' | 'step' | 'threads' | 'tuning' | 'onPrepare' | 'signal' | 'onWarning'>;
+export type PrepareStepOptions = Pick<ExecuteOptions, 'backend' | 'step' | 'threads' | 'tuning' | 'fallback' | 'onPrepare' | 'signal' | 'onWarning'>;
 
 /** A step's graph prepared on a backend: the Session's cached program. */
 export interface PreparedStep {
@@ -189,8 +194,10 @@ async function prepareGraph(s: Session, step: number, graph: Graph, opts: Prepar
   // a graph bound to the sizes of given inputs is cached under its step's graph, keyed by those sizes,
   // so a run at other sizes replaces (and disposes) the program instead of piling up programs
   const sizes = graph === st.graph ? '' : ` inputs=${graph.inputs.map((i) => i.type.shape.join('x')).join(',')}`;
-  const program = await s.programs.get(st.graph, backend.name, `threads=${opts.threads ?? ''} tuning=${opts.tuning ?? ''}${sizes}`,
-    () => backend.prepare(graph, undefined, { threads: opts.threads, tuning: opts.tuning, onProgress: opts.onPrepare, signal: opts.signal }));
+  const program = await s.programs.get(st.graph, backend.name, `threads=${opts.threads ?? ''} tuning=${opts.tuning ?? ''} fallback=${opts.fallback ?? ''}${sizes}`,
+    () => backend.prepare(graph, undefined, {
+      threads: opts.threads, tuning: opts.tuning, onProgress: opts.onPrepare, signal: opts.signal, ...(opts.fallback === false ? { fallback: false } : {}),
+    }));
   return { label, step, backend: backend.name, graph, program };
 }
 

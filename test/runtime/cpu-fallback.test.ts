@@ -35,6 +35,8 @@ import { KilnError } from '../../compiler/errors.ts';
 import { conformanceDir } from '../support/paths.ts';
 import { sameBits } from './arena-support.ts';
 import { Session } from '../../compiler/session.ts';
+import { fakeContext } from '../commands/fake-context.ts';
+import { runLine } from '../../compiler/commands/all.ts';
 import { conformanceCommand } from '../../cli/commands/conformance.ts';
 import { runCommand } from '../../cli/commands/run.ts';
 
@@ -262,6 +264,30 @@ withCC('kiln conformance and kiln run on cpu: the fallback lines, the compiled: 
   try { await runCommand([model, '--backend', 'cpu', '--no-fallback']); assert.unreachable('ran without fallback'); } catch (e) {
     assert.instance(e, KilnError);
     assert.match((e as Error).message, /cannot compile 1 node\(s\).*reference fallback is off/);
+  }
+});
+
+withCC('the Session and the run command refuse fallback when asked (fallback: false, run --no-fallback), naming the nodes', async () => {
+  const s = Session.load(graph, { numericCheck: false });
+  try {
+    try {
+      await s.execute({ backend: 'cpu', fallback: false });
+      assert.unreachable('fallback: false must refuse the graph');
+    } catch (e) {
+      assert.match((e as Error).message, /reference fallback is off/);
+      for (const id of FELL) assert.match((e as Error).message, new RegExp(`%${id}\\b`));
+    }
+    const ctx = fakeContext(s);
+    try {
+      await runLine('run --backend cpu --no-fallback', ctx);
+      assert.unreachable('run --no-fallback must refuse the graph');
+    } catch (e) {
+      assert.match((e as Error).message, /reference fallback is off/);
+    }
+    const r = await s.execute({ backend: 'cpu' }); // allowed by default: the same graph runs, its fallbacks listed
+    assert.equal(r.program.fallbacks?.map((u) => u.node), FELL);
+  } finally {
+    await s.close();
   }
 });
 
