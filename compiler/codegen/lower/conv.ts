@@ -18,6 +18,7 @@ import { type Index, type Stmt, binary, iadd, ic, idiv, imod, imul, iv, lit, loa
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, flatIndex, input, loopNest } from './context.ts';
 import { epilogue, hasEpilogue } from './epilogue.ts';
 import { type GemmSpec, gemmLanes, lowerGemm } from './gemm.ts';
+import { PARALLEL_COPY } from './gemm-pack.ts';
 import { floatOnly } from './matmul.ts';
 import { readConvAttrs } from '../../ops/conv.ts';
 import { type Geometry, resolveGeometry } from '../../ops/window.ts';
@@ -70,9 +71,6 @@ export function lowerConv(n: LowerNode): Lowered {
 /** Output positions below which the im2col is packed into panels instead of rows. */
 const IM2COL_PANELS_BELOW = 100;
 
-/** Elements of padded planes below which they are copied on the calling thread (starting threads costs more). */
-const PARALLEL_PLANES = 1 << 15;
-
 /** A group-1 convolution as the template's GEMM (see the module header). */
 function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Operand | undefined, out: Operand): GemmSpec {
   const [images, C] = x.shape, M = w.shape[0];
@@ -109,7 +107,7 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
           const ci = n.fresh('c');
           const img = imul(bt[0], ic(C * inSize));
           return [loop(ci, C, copyToPaddedPlane(n, g, x.dtype, { buffer: x.name, base: iadd(img, imul(iv(ci), ic(inSize))) }, { buffer: 'sc1', base: imul(iv(ci), ic(planeSize)) }),
-            C > 1 && C * planeSize >= PARALLEL_PLANES ? [{ kind: 'parallel' }] : [])];
+            C > 1 && C * planeSize >= PARALLEL_COPY ? [{ kind: 'parallel' }] : [])];
         },
       } : {}),
       pack: (bt, k, w) => {

@@ -13,7 +13,7 @@ import type { GemmB, GemmBInPlace } from './gemm.ts';
  * Elements below which a packing copy runs on the calling thread: starting the other threads costs
  * tens of microseconds (more where they wait passively), more than copying this much.
  */
-const PARALLEL_COPY = 1 << 15;
+export const PARALLEL_COPY = 1 << 15;
 
 /** Copies the last, partial panel of an in-place B into scratch `bp` at `sbase` (K rows of NR, zero past N), in parallel over k. */
 export function packLastPanel(n: LowerNode, b: GemmBInPlace, batch: readonly Index[], bp: string, sbase: Index, t: DType, N: number, NR: number, K: number): Stmt[] {

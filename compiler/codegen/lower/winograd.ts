@@ -204,39 +204,10 @@ export function lowerWinograd(n: LowerNode, g: Geometry): Lowered {
     return stmts;
   });
 
-  // ---- products: M[ξ][k][t] = Σ_c U[ξ][c][k] V[ξ][c][t] ----
-  // one loop vectorized (each lane one tile, or one output channel), the other dimension jammed JAM
-  // at a time into accumulators, and the channel sum a loop inside: the accumulators stay in
-  // registers across the sum. Tiles are the vector dimension when there are enough of them.
-  const xi = n.fresh('xi');
-  const overTiles = chooseProductLayout(n, T, K);
-  const vecLen = overTiles ? T : K, jamLen = overTiles ? K : T;
-  const mIndex = (kk: Index, tt: Index) => iadd(imul(iadd(imul(iv(xi), ic(K)), kk), ic(T)), tt);
-  const vIndex = (cc: Index, tt: Index) => iadd(imul(iadd(imul(iv(xi), ic(C)), cc), ic(T)), tt);
-  const uIndex = (cc: Index, kk: Index) => iadd(imul(iadd(imul(iv(xi), ic(C)), cc), ic(K)), kk);
-  const pass = (base: number, jam: number, groups: number): Stmt[] => {
-    if (groups <= 0) return [];
-    const g = n.fresh('g'), vv = n.fresh('l'), cv = n.fresh('c');
-    const jammed = Array.from({ length: jam }, (_, r) => iadd(iadd(imul(iv(g), ic(jam)), ic(base)), ic(r)));
-    const accs = jammed.map(() => n.fresh('acc'));
-    const shared = n.fresh('s');
-    // the operand shared by the jammed accumulators is loaded once per channel
-    const sharedValue = overTiles ? load(V, vIndex(iv(cv), iv(vv)), t) : load(U, uIndex(iv(cv), iv(vv)), t);
-    const other = (j: Index) => (overTiles ? load(U, uIndex(iv(cv), j), t) : load(V, vIndex(iv(cv), j), t));
-    const inner: Stmt[] = [
-      { k: 'let', name: shared, value: sharedValue },
-      ...jammed.map((j, r): Stmt => ({ k: 'accum', name: accs[r], value: binary('mul', other(j), ref(shared, t)) })),
-    ];
-    const perLane: Stmt[] = [
-      ...accs.map((a): Stmt => ({ k: 'acc', name: a, dtype: t, combine: 'add', init: lit(0, t) })),
-      loop(cv, C, inner),
-      ...jammed.map((j, r): Stmt => ({ k: 'store', buffer: M, index: overTiles ? mIndex(j, iv(vv)) : mIndex(iv(vv), j), value: ref(accs[r], t) })),
-    ];
-    return [loop(g, groups, [loop(vv, vecLen, perLane, vecLen >= 8 ? [{ kind: 'vectorize', width: 8, tail: vecLen % 8 !== 0 }] : [])])];
-  };
-  const groups = Math.floor(jamLen / JAM);
-  const products: Stmt[] = [...pass(0, JAM, groups), ...pass(groups * JAM, 1, jamLen - groups * JAM)];
-
+  // ---- products: M[ξ][k][t] = Σ_c U[ξ][c][k] V[ξ][c][t]: the GEMM template with vectors, else a
+  // loop nest (built here, before the output transform, so its names come first) ----
+  const L = gemmLanes(n, t);
+  const loopProducts = L ? undefined : productsLoopNest(n, { T, K, C, t, U, V, M });
   // ---- output transform: Y = Aᵀ M A + bias, epilogue; full tiles unguarded (vectorized over tile
   // columns), the last tile row/column guarded where the output ends inside it ----
   const k = n.fresh('k'), n2 = n.fresh('n');
@@ -276,7 +247,6 @@ export function lowerWinograd(n: LowerNode, g: Geometry): Lowered {
   ];
   const inputStage = loop(c, C, [loop(nn, N, inputTransform)], [{ kind: 'parallel' }]);
   const outputStage = loop(k, K, [loop(n2, N, outputTransform)], [{ kind: 'parallel' }]);
-  const L = gemmLanes(n, t);
   if (L) {
     // with vectors, the products are the gemm template's: 36 batches of M_ξ = U_ξ (K x C, packed
     // into row blocks at lowering time) · V_ξ (C x tiles, read in place), all in one parallel loop
@@ -293,9 +263,47 @@ export function lowerWinograd(n: LowerNode, g: Geometry): Lowered {
     };
   }
   return {
-    kind: 'kernel', body: [inputStage, loop(xi, 36, products, [{ kind: 'parallel' }]), outputStage],
+    kind: 'kernel', body: [inputStage, loopProducts!, outputStage],
     tolerance: TEMPLATE_TOLERANCES.winograd_f4,
     packed: [{ name: U, dtype: t, data: filters, from: 1, what: 'Winograd F(4x4,3x3) filters U = G g Gᵀ, [36][C][K]' }],
     scratch: ownScratch,
   };
+}
+
+/**
+ * The 36 batched products as a loop nest (targets without vectors, f64), parallel over ξ: one loop
+ * vectorized (each lane one tile, or one output channel; the tunable `winograd-products`), the other
+ * dimension jammed JAM at a time into accumulators, and the channel sum a loop inside, so the
+ * accumulators stay in registers across the sum. Tiles are the vector dimension when there are enough.
+ */
+function productsLoopNest(n: LowerNode, p: { T: number; K: number; C: number; t: DType; U: string; V: string; M: string }): Stmt {
+  const { T, K, C, t, U, V, M } = p;
+  const xi = n.fresh('xi');
+  const overTiles = chooseProductLayout(n, T, K);
+  const vecLen = overTiles ? T : K, jamLen = overTiles ? K : T;
+  const mIndex = (kk: Index, tt: Index) => iadd(imul(iadd(imul(iv(xi), ic(K)), kk), ic(T)), tt);
+  const vIndex = (cc: Index, tt: Index) => iadd(imul(iadd(imul(iv(xi), ic(C)), cc), ic(T)), tt);
+  const uIndex = (cc: Index, kk: Index) => iadd(imul(iadd(imul(iv(xi), ic(C)), cc), ic(K)), kk);
+  const pass = (base: number, jam: number, groups: number): Stmt[] => {
+    if (groups <= 0) return [];
+    const g = n.fresh('g'), vv = n.fresh('l'), cv = n.fresh('c');
+    const jammed = Array.from({ length: jam }, (_, r) => iadd(iadd(imul(iv(g), ic(jam)), ic(base)), ic(r)));
+    const accs = jammed.map(() => n.fresh('acc'));
+    const shared = n.fresh('s');
+    // the operand shared by the jammed accumulators is loaded once per channel
+    const sharedValue = overTiles ? load(V, vIndex(iv(cv), iv(vv)), t) : load(U, uIndex(iv(cv), iv(vv)), t);
+    const other = (j: Index) => (overTiles ? load(U, uIndex(iv(cv), j), t) : load(V, vIndex(iv(cv), j), t));
+    const inner: Stmt[] = [
+      { k: 'let', name: shared, value: sharedValue },
+      ...jammed.map((j, r): Stmt => ({ k: 'accum', name: accs[r], value: binary('mul', other(j), ref(shared, t)) })),
+    ];
+    const perLane: Stmt[] = [
+      ...accs.map((a): Stmt => ({ k: 'acc', name: a, dtype: t, combine: 'add', init: lit(0, t) })),
+      loop(cv, C, inner),
+      ...jammed.map((j, r): Stmt => ({ k: 'store', buffer: M, index: overTiles ? mIndex(j, iv(vv)) : mIndex(iv(vv), j), value: ref(accs[r], t) })),
+    ];
+    return [loop(g, groups, [loop(vv, vecLen, perLane, vecLen >= 8 ? [{ kind: 'vectorize', width: 8, tail: vecLen % 8 !== 0 }] : [])])];
+  };
+  const groups = Math.floor(jamLen / JAM);
+  return loop(xi, 36, [...pass(0, JAM, groups), ...pass(groups * JAM, 1, jamLen - groups * JAM)], [{ kind: 'parallel' }]);
 }

@@ -35,7 +35,7 @@ import { type OpDef, getOp } from '../../ops/registry.ts';
 import { nodeAttrs } from '../../ops/infer.ts';
 import type { Program as KernelProgram } from '../../codegen/kir.ts';
 import type { Unsupported } from '../backend.ts';
-import type { CpuLayout } from './layout.ts';
+import { type CpuLayout, bufferPointers } from './layout.ts';
 
 /** A maximal run of native kernels: indices into the kernel program's `calls`. */
 export interface NativeSegment {
@@ -105,8 +105,7 @@ export function segmentEntrySource(program: KernelProgram, slotOf: ReadonlyMap<s
   return `
 /* kiln cpu backend: one entry per native segment between reference fallback nodes */
 void kiln_run_segment(int s, uint8_t *base, const int64_t *offsets) {
-  void *b[${slotCount + 1}];
-  for (int i = 0; i < ${slotCount}; i++) b[i] = base + offsets[i];
+${bufferPointers(slotCount, 'b')}
   switch (s) {
 ${cases.join('\n')}
   default: break;

@@ -35,6 +35,7 @@ import type { Program as KernelProgram } from '../../codegen/kir.ts';
 import type { KernelEvent, RunOptions } from '../backend.ts';
 import type { NativeLibrary } from '../native/library.ts';
 import { type CpuStep, type FallbackValues, type NativeSegment, callSource } from './segments.ts';
+import { bufferPointers } from './layout.ts';
 
 /** The timed calls of a list of program calls: `ms[j]` for the j-th, one clock read between two. */
 function timedCalls(program: KernelProgram, slotOf: ReadonlyMap<string, number>, calls: readonly number[], indent: string): string[] {
@@ -50,7 +51,7 @@ function timedCalls(program: KernelProgram, slotOf: ReadonlyMap<string, number>,
  * when `steps` has fallback nodes.
  */
 export function timedEntrySource(program: KernelProgram, slotOf: ReadonlyMap<string, number>, slotCount: number, steps: readonly CpuStep[]): string {
-  const pointers = [`  void *b[${slotCount + 1}];`, `  for (int i = 0; i < ${slotCount}; i++) b[i] = base + offsets[i];`];
+  const pointers = [bufferPointers(slotCount, 'b')];
   const lines = [
     '',
     '/* kiln cpu backend: timed entries. Each kernel call is timed with CLOCK_MONOTONIC (its OpenMP fork and',
