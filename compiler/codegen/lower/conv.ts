@@ -86,6 +86,19 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
   const padded = g.padBegin.some((p) => p > 0) || g.output.some((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] >= g.input[s]);
   const plane = paddedPlane(g);
   const planeSize = plane.reduce((p, d) => p * d, 1);
+  /** im2col row k (k = ci·taps + tap) at output position `pos` of image bt[0]. */
+  const im2colValue = (bt: readonly Index[], k: Index, pos: readonly Index[]) => {
+    const ci = idiv(k, ic(taps));
+    let tapStride = taps;
+    const kpos = g.kernel.map((d) => {
+      tapStride /= d;
+      return imod(idiv(k, ic(tapStride)), ic(d));
+    });
+    const at = pos.map((o, s) => iadd(imul(o, ic(g.strides[s])), imul(kpos[s], ic(g.dilations[s]))));
+    return padded
+      ? load('sc1', iadd(imul(ci, ic(planeSize)), flatIndex(plane, at)), x.dtype)
+      : load(x.name, iadd(iadd(imul(bt[0], ic(C * inSize)), imul(ci, ic(inSize))), flatIndex(g.input, at)), x.dtype);
+  };
   return {
     M, N, K, dtype: out.dtype, batch: [images], out: out.name, outIndex,
     a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
@@ -111,23 +124,21 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
         },
       } : {}),
       pack: (bt, k, w) => {
-        const img = imul(bt[0], ic(C * inSize));
-        // k = ci·taps + tap, the tap's kernel position by axis
-        const ci = idiv(k, ic(taps));
-        let tapStride = taps;
-        const kpos = g.kernel.map((d) => {
-          tapStride /= d;
-          return imod(idiv(k, ic(tapStride)), ic(d));
-        });
         const ov = g.output.map(() => n.fresh('o'));
-        const j = flatIndex(g.output, ov.map(iv));
-        const at = ov.map((o, s) => iadd(imul(iv(o), ic(g.strides[s])), imul(kpos[s], ic(g.dilations[s]))));
-        const value = padded
-          ? load('sc1', iadd(imul(ci, ic(planeSize)), flatIndex(plane, at)), x.dtype)
-          : load(x.name, iadd(iadd(img, imul(ci, ic(inSize))), flatIndex(g.input, at)), x.dtype);
-        let inner: Stmt[] = [w.write(k, j, value)];
+        let inner: Stmt[] = [w.write(k, flatIndex(g.output, ov.map(iv)), im2colValue(bt, k, ov.map(iv)))];
         for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], g.output[s], inner)];
         return inner;
+      },
+      // by column blocks of whole output rows (the runs of the first output axis)
+      blocks: {
+        unit: N / g.output[0],
+        pack: (bt, k, first, units, write) => {
+          const ov = g.output.map(() => n.fresh('o'));
+          const pos = ov.map((o, s) => (s === 0 ? iadd(first, iv(o)) : iv(o)));
+          let inner: Stmt[] = [write(flatIndex([units, ...g.output.slice(1)], ov.map(iv)), im2colValue(bt, k, pos))];
+          for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], s === 0 ? units : g.output[s], inner)];
+          return inner;
+        },
       },
     },
     ...(b || hasEpilogue(n) ? {

@@ -40,6 +40,7 @@ import {
 } from '../kir.ts';
 import type { LowerNode, Lowered, PackedConstant, ScratchDecl, TuningParams } from './context.ts';
 import { packConstant, packLastPanel, packRows, packRuntime } from './gemm-pack.ts';
+import { blockedGemm, chooseColumnBlocks } from './gemm-blocked.ts';
 
 /** What the template stores for C[b, i, j] = acc: the statements and value of the finish, and where. */
 export interface GemmFinish {
@@ -83,6 +84,15 @@ export type GemmB =
      * their own parallel loop), so the packing itself can run in parallel over finer rows.
      */
     readonly prepare?: (batch: readonly Index[]) => Stmt[];
+    /**
+     * The packing by column blocks (gemm-blocked.ts) where B's columns come in runs of `unit` (an
+     * output row of a convolution): the statements writing row k of `units` runs from run `first`,
+     * `write(c, value)` at column c of the block.
+     */
+    readonly blocks?: {
+      readonly unit: number;
+      readonly pack: (batch: readonly Index[], k: Index, first: Index, units: number, write: (c: Index, value: Scalar) => Stmt) => Stmt[];
+    };
   };
 
 /**
@@ -199,13 +209,20 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
   const batches = spec.batch.reduce((p, d) => p * d, 1);
   /** Scratch elements of B per batch: the packed panels, or an in-place B's last panel. */
   const bPerBatch = spec.b.kind === 'runtime' ? NP * K * NR : spec.b.kind === 'inPlace' && nt > 0 ? K * NR : 0;
+  // a large B read in place or packed per call runs by column blocks (gemm-blocked.ts)
+  const blockUnit = spec.b.kind === 'inPlace' ? 1 : spec.b.kind === 'runtime' ? spec.b.blocks?.unit : undefined;
+  const blocks = blockUnit !== undefined ? chooseColumnBlocks(M, N, K, NR, blockUnit) : undefined;
   // batches fold into the one parallel tile loop (one fork/join for all of them, threads busy even
   // when one product has few tiles) when each batch's B scratch can be kept until the tiles run
   // (not when the packing has scratch of its own: one copy of it serves one batch at a time)
-  const fold = batches > 1 && batches * bPerBatch <= FOLD_SCRATCH && !(spec.b.kind === 'runtime' && spec.b.scratch?.length);
+  const fold = !blocks && batches > 1 && batches * bPerBatch <= FOLD_SCRATCH && !(spec.b.kind === 'runtime' && spec.b.scratch?.length);
   const bCopies = fold ? batches : 1;
   let bp: string;
-  if (spec.b.kind === 'constant') {
+  if (blocks) {
+    bp = 'sc0';
+    scratch.push({ name: bp, dtype: t, count: blocks.count * K * blocks.columns, what: `${spec.b.what} in ${blocks.count} blocks of ${blocks.columns} columns` },
+      ...(spec.b.kind === 'runtime' ? spec.b.scratch ?? [] : []));
+  } else if (spec.b.kind === 'constant') {
     bp = 'pk0';
     packed.push({ name: bp, dtype: t, data: packConstant(spec.b.at, N, K, NR, t), from: spec.b.from, what: `${spec.b.what} ${NR} wide` });
   } else if (spec.b.kind === 'inPlace') {
@@ -216,6 +233,10 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
     scratch.push({ name: bp, dtype: t, count: bCopies * NP * K * NR, what: `${spec.b.what} ${NR} wide${rows ? ', row-major' : ''}${bCopies > 1 ? `, ×${bCopies} batches` : ''}` }, ...(spec.b.scratch ?? []));
   }
 
+  // the tile order keeps the larger operand streaming once: by panel (each B panel read once, A swept
+  // per panel) when B is the larger, by row block (each A block read once, B swept per block) when
+  // A is, as for the weights of a late convolution (512 x 4608 of A against 49 columns of B)
+  const aOuter = M * K > N * K;
   const aConst = spec.aConstant;
   if (aConst) {
     packed.push({ name: 'pk1', dtype: t, data: packRows(aConst.at, M, K, MR, aConst.perBatch ? batches : 1), from: aConst.from, what: `${aConst.what ?? 'A blocks'} ${MR} rows${aConst.perBatch ? `, ×${batches} batches` : ''}` });
@@ -289,7 +310,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
     const regions: { count: number; tiles: (x: Index) => Stmt[] }[] = [];
     if (NPf > 0 && MB > 0) {
       regions.push({ count: NPf * MB, tiles: (x) => {
-        const p = idiv(x, ic(MB)), ip = imod(x, ic(MB));
+        const p = aOuter ? imod(x, ic(NPf)) : idiv(x, ic(MB)), ip = aOuter ? idiv(x, ic(NPf)) : imod(x, ic(MB));
         return micro(batch, fb, imul(ip, ic(MR)), ip, full(p), imul(p, ic(NR)), MR, NV, NR);
       } });
     }
@@ -311,6 +332,25 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
       off += r.count;
     }
     return body;
+  };
+
+  /** One batch's product by column blocks (gemm-blocked.ts). */
+  const blockedOne = (batch: readonly Index[], fb: Index, bl: NonNullable<typeof blocks>): Stmt[] => {
+    const b = spec.b;
+    const packRow = b.kind === 'inPlace'
+      ? (k: Index, j0: Index, _block: Index, count: number, write: (c: Index, value: Scalar) => Stmt) => {
+        const c = n.fresh('j');
+        return [loop(c, count, [write(iv(c), load(b.buffer, iadd(iadd(b.base(batch), imul(k, ic(b.kStride))), iadd(j0, iv(c))), t))])];
+      }
+      : (k: Index, _j0: Index, block: Index, count: number, write: (c: Index, value: Scalar) => Stmt) => {
+        const runs = (b as Extract<GemmB, { kind: 'runtime' }>).blocks!;
+        return runs.pack(batch, k, imul(block, ic(bl.columns / runs.unit)), count / runs.unit, write);
+      };
+    return blockedGemm(n, {
+      M, K, MR, NV, L, dtype: t, blocks: bl, scratch: bp, packRow,
+      prepare: b.kind === 'runtime' ? b.prepare?.(batch) ?? [] : [],
+      micro: (i0, block, src, j0, mr, nv, ncols) => micro(batch, fb, i0, block, src, j0, mr, nv, ncols),
+    });
   };
 
   let body: Stmt[];
@@ -339,6 +379,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
     // batches one after another (one batch, or B scratch too large to keep for all): pack, the tile
     // loop, then the corner tile on one thread
     const perBatch = (batch: readonly Index[], fb: Index): Stmt[] => {
+      if (blocks) return blockedOne(batch, fb, blocks);
       const pack = packOne(batch, ic(0));
       const tv = n.fresh('t');
       const { regions, corner } = tilesOf(batch, fb, ic(0));
