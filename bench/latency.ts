@@ -9,8 +9,10 @@
  * runs every configuration once, one at a time, starting at the r-th configuration of the list (the
  * order rotates), so drift and neighbours' noise hit all alike. Each run is timed inside its child by
  * the one timing loop (timeProgram), which waits for the parent's `go` before each timed run; nothing
- * ever runs at the same time as a timed run, except idle children's thread pools winding down (both
- * OpenMP and onnxruntime spin briefly after a run before they sleep).
+ * runs at the same time as a timed run: before each `go` the parent waits (up to QUIET_MS, polling
+ * /proc) until no thread of any other child is running, since thread pools spin for a while after a
+ * run before they sleep (onnxruntime's by default, OpenMP's unless told to wait passively), and a
+ * pool still spinning takes a core from the next contender's run.
  *
  * Reported per configuration: median and fastest run over the rounds; the ratio of the median to
  * onnxruntime `all` at the same thread count (the issue's kiln/ORT figure); preparation cold (empty
@@ -21,6 +23,7 @@
  * kernels at the kernels' thread count (ms, share, GFLOP/s, % of the measured FP32 peak).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from '../compiler/ir/tensor.ts';
 import type { DType } from '../compiler/ir/dtype.ts';
@@ -131,6 +134,28 @@ class Worker {
   kill(): void {
     if (this.child.exitCode === null) this.child.kill();
   }
+
+  /** Whether any thread of the child is running (state R in /proc); false where /proc cannot say. */
+  running(): boolean {
+    const dir = `/proc/${this.child.pid}/task`;
+    try {
+      return fs.readdirSync(dir).some((t) => {
+        const stat = fs.readFileSync(`${dir}/${t}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'R';
+      });
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Longest wait for the other children's threads to go idle before a timed run. */
+const QUIET_MS = 1000;
+
+/** Resolves once no thread of `others` runs (polled each millisecond), or after QUIET_MS. */
+async function quiet(others: readonly Worker[]): Promise<void> {
+  const until = performance.now() + QUIET_MS;
+  while (others.some((w) => w.running()) && performance.now() < until) await new Promise((r) => setTimeout(r, 1));
 }
 
 const toTensor = (p: PlainTensor) => new Tensor(p.dtype as DType, [...p.shape], p.data as Tensor['data']);
@@ -170,6 +195,7 @@ async function benchModel(model: string, opts: LatencyOptions): Promise<Map<stri
       opts.onRound?.(model, r, order.map((w) => w.name));
       for (const w of order) {
         if (results.has(w.name)) continue; // failed in an earlier round
+        await quiet(active.filter((o) => o !== w));
         w.send({ type: 'go' });
         const m = await w.next();
         if (m.type === 'done') results.set(w.name, m.result);

@@ -11,9 +11,10 @@
  * whole-image im2col, one cache line per row and rows kilobytes apart: every line a miss the
  * prefetcher does not cover, so a kernel whose operands come from L3 or memory (every kernel in a
  * real run) was 2-3x slower than the same kernel with its data in cache.
- * BC is a multiple of NR and of the source's unit (an output row of a convolution), sized so a
- * packed block fits about BLOCK_BYTES; the last block may be shorter (its last panel partial, zero
- * past N). Each block has its own slice of scratch, so no iteration needs to know its thread.
+ * BC is a multiple of the source's unit (an output row of a convolution) and of NR (or, where such a
+ * block would not fit, of the vector width L: every block's last panel then has fewer vectors), sized
+ * so a packed block fits about BLOCK_BYTES; the last block may be shorter (its last vector partial,
+ * zero past N). Each block has its own slice of scratch, so no iteration needs to know its thread.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { type Index, type Scalar, type Stmt, iadd, ic, imul, iv, lit, loop } from '../kir.ts';
@@ -38,10 +39,14 @@ const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
  * `unit` columns, or undefined where they do not pay: B not at least twice A (A would be swept once
  * per block), or too few blocks of a size that fits.
  */
-export function chooseColumnBlocks(M: number, N: number, K: number, NR: number, unit: number): ColumnBlocks | undefined {
+export function chooseColumnBlocks(M: number, N: number, K: number, NR: number, L: number, unit: number): ColumnBlocks | undefined {
   if (N < 2 * M) return undefined;
-  const base = (unit / gcd(unit, NR)) * NR; // lcm(unit, NR)
-  if (base * K * 4 > 2 * BLOCK_BYTES || Math.ceil(N / base) < MIN_BLOCKS) return undefined;
+  const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
+  const fits = (cols: number) => cols * K * 4 <= 2 * BLOCK_BYTES && Math.ceil(N / cols) >= MIN_BLOCKS;
+  // whole panels per block where they fit, else whole vectors (each block's last panel then narrower:
+  // resnet50's 28-wide rows by 1152 im2col rows, a block of 56 columns, 3.5 panels of 16)
+  const base = fits(lcm(unit, NR)) ? lcm(unit, NR) : lcm(unit, L);
+  if (!fits(base)) return undefined;
   let m = 1;
   while (base * (m + 1) * K * 4 <= BLOCK_BYTES && Math.ceil(N / (base * (m + 1))) >= MIN_BLOCKS) m++;
   const columns = base * m, count = Math.ceil(N / columns);
@@ -80,7 +85,7 @@ export function blockedGemm(n: LowerNode, g: BlockedGemm): Stmt[] {
   const block = (count: number): Stmt[] => {
     const j0 = imul(iv(jb), ic(BC));
     const sbase = imul(iv(jb), ic(K * BC));
-    const padded = Math.ceil(count / NR) * NR;
+    const padded = Math.ceil(count / L) * L; // the micro-kernel reads whole vectors
     const k = n.fresh('k'), z = n.fresh('z');
     const write = (c: Index, value: Scalar): Stmt => ({ k: 'store', buffer: g.scratch, index: iadd(iadd(sbase, imul(iv(k), ic(BC))), c), value });
     const rowBody = g.packRow(iv(k), j0, iv(jb), count, write);

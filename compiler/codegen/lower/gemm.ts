@@ -211,7 +211,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
   const bPerBatch = spec.b.kind === 'runtime' ? NP * K * NR : spec.b.kind === 'inPlace' && nt > 0 ? K * NR : 0;
   // a large B read in place or packed per call runs by column blocks (gemm-blocked.ts)
   const blockUnit = spec.b.kind === 'inPlace' ? 1 : spec.b.kind === 'runtime' ? spec.b.blocks?.unit : undefined;
-  const blocks = blockUnit !== undefined ? chooseColumnBlocks(M, N, K, NR, blockUnit) : undefined;
+  const blocks = blockUnit !== undefined ? chooseColumnBlocks(M, N, K, NR, L, blockUnit) : undefined;
   // batches fold into the one parallel tile loop (one fork/join for all of them, threads busy even
   // when one product has few tiles) when each batch's B scratch can be kept until the tiles run
   // (not when the packing has scratch of its own: one copy of it serves one batch at a time)

@@ -22,8 +22,7 @@
  * to the kernel's name and the IR node ids it computes. A kernel's time is its call's wall time,
  * its OpenMP fork and join included. Timing in C rather than around one koffi call per kernel keeps
  * the koffi round trip out of every kernel and the OpenMP threads hot between kernels, as in an
- * untimed run (passive waiting puts them to sleep between native calls: each kernel called alone
- * paid a wake-up). A fallback node is timed in JavaScript (kernel `ref:ID`, `fallback: true`).
+ * untimed run (between native calls they go to sleep: each kernel called alone paid a wake-up). A fallback node is timed in JavaScript (kernel `ref:ID`, `fallback: true`).
  * Cancellation (`signal`) is checked before each native call and fallback node (timed.ts).
  *
  * Threads: `kiln_set_threads(threads)` (omp_set_num_threads) is called before every run, so two
@@ -160,12 +159,6 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   cancelled();
 
   progress('loading', 0.9);
-  // libgomp reads its wait policy when it is first loaded: by default a thread that reaches a barrier
-  // spins ~300k times before sleeping, and on cores shared with other processes (a CI runner, other
-  // jobs) the spinning thread takes the core its partner needs: measured here (2 cores, load ~9),
-  // resnet50 ran 5.4x slower than onnxruntime with the default and 1.1x with passive waiting. A
-  // user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
-  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'passive';
   const lib = loadLibrary(built.objectPath);
   const setThreads = lib.func('kiln_set_threads', 'void (int n)');
 

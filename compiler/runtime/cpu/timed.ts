@@ -15,7 +15,7 @@
  * team at the parallel region's start, waiting for the slowest thread at its end) and one clock read.
  * Why native: timing each kernel from JavaScript (one koffi call per kernel, `performance.now()`
  * around it) added the koffi round trip to every kernel, and between two such calls the OpenMP
- * workers went to sleep (the backend asks for OMP_WAIT_POLICY=passive), so every kernel also paid a
+ * workers went to sleep (they spin only briefly: SPIN_COUNT, native/library.ts), so every kernel also paid a
  * thread wake-up an untimed run does not pay: resnet50's kernels summed to 100-110 ms for an 85 ms run,
  * and single kernels read up to 2x. One native call per run (per native segment with fallbacks) keeps
  * the threads as hot between kernels as in an untimed run.

@@ -12,6 +12,17 @@
  *
  * Calls are synchronous: the event loop waits while native code runs, as it does for the reference
  * kernels.
+ *
+ * OpenMP's wait policy: libgomp reads it once, when the first object that uses it is loaded (a
+ * program, a tuning candidate or the peak probe), so `loadLibrary` sets the default first. A thread
+ * that reaches a barrier spins GOMP_SPINCOUNT times before it sleeps: by default ~300k, and on cores
+ * shared with other processes the spinning thread takes the core its partner needs (2 cores, load ~9:
+ * resnet50 5.4x slower than onnxruntime). Passive waiting (no spin) wakes a sleeping thread at every
+ * parallel region instead: mobilenetv2's ~100 short regions then ran at the speed of one thread
+ * (native harness, 2 threads: 22.7 ms passive, 13.6 ms spinning, 24.6 ms on one thread). SPIN_COUNT
+ * bounds the spin to a fraction of a millisecond: the threads stay hot between a run's kernels and
+ * give the cores back soon after it. A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins
+ * (OMP_WAIT_POLICY=passive on a busy shared machine).
  */
 import { load, type LibraryHandle } from 'koffi';
 import { KilnError } from '../../errors.ts';
@@ -38,8 +49,12 @@ function splitSignature(signature: string): { ret: string; params: string } | un
   return m ? { ret: m[1], params: m[2] } : undefined;
 }
 
+/** Spins of an OpenMP thread at a barrier before it sleeps (GOMP_SPINCOUNT; see the module header). */
+export const SPIN_COUNT = 10000;
+
 /** Loads the shared object at `file`; a KilnError naming the file when it cannot be loaded. */
 export function loadLibrary(file: string): NativeLibrary {
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = String(SPIN_COUNT);
   let handle: LibraryHandle | undefined;
   try {
     handle = load(file);
