@@ -35,7 +35,7 @@
  * kernel's params in order. Views (Reshape and friends) produce no kernel: their value is bound to the
  * buffer of their source (`aliasOf`).
  */
-import type { DType, TensorData } from '../ir/dtype.ts';
+import { type DType, type TensorData, dtypeInfo } from '../ir/dtype.ts';
 
 /** An index expression (i32/i64 arithmetic on element positions). */
 export type Index =
@@ -127,7 +127,15 @@ export type Stmt =
   /** Runs `body` only where every bound holds (0 <= index < extent): window edges (padding), GPU tails. */
   | { readonly k: 'guard'; readonly bounds: readonly GuardBound[]; readonly body: readonly Stmt[] }
   /** GPU: all threads of a block wait here (shared memory is consistent after it). */
-  | { readonly k: 'barrier' };
+  | { readonly k: 'barrier' }
+  /**
+   * Declares buffer `name` of `count` elements private to its scope: each thread running the
+   * enclosing loops has its own (per iteration of an enclosing parallel loop, reused by the iterations
+   * one thread runs), contents undefined at the declaration. Scratch that one iteration fills and
+   * reads (a zero-padded plane, a packed block of B) stays in that thread's cache instead of a fresh
+   * slice of a buffer per iteration. C: a slice of one thread-local arena (localLayout).
+   */
+  | { readonly k: 'local'; readonly name: string; readonly dtype: DType; readonly count: number };
 
 /** One bound of a guard: 0 <= index < extent. */
 export interface GuardBound {
@@ -136,7 +144,7 @@ export interface GuardBound {
 }
 
 /** What a buffer is to its kernel or program. */
-export type BufferRole = 'input' | 'output' | 'scratch' | 'constant' | 'shared';
+export type BufferRole = 'input' | 'output' | 'scratch' | 'constant' | 'shared' | 'local';
 
 /** A flat buffer: kernel parameter, per-kernel scratch, or GPU shared memory. */
 export interface BufferDecl {
@@ -302,6 +310,30 @@ export function indexVars(e: Index, out: Set<string> = new Set()): Set<string> {
   else if (e.k === 'load' || e.k === 'table') indexVars(e.index, out);
   else if (e.k !== 'const') { indexVars(e.a, out); indexVars(e.b, out); }
   return out;
+}
+
+/** A kernel's private buffers (`local` statements) in order, each at a byte offset aligned to 64. */
+export function localLayout(k: Kernel): { name: string; dtype: DType; count: number; offset: number }[] {
+  const out: { name: string; dtype: DType; count: number; offset: number }[] = [];
+  let at = 0;
+  const walk = (stmts: readonly Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.k === 'local') {
+        out.push({ name: s.name, dtype: s.dtype, count: s.count, offset: at });
+        at += Math.ceil((s.count * Math.ceil(dtypeInfo(s.dtype).bits / 8)) / 64) * 64;
+      } else if (s.k === 'loop' || s.k === 'guard') walk(s.body);
+    }
+  };
+  walk(k.body);
+  return out;
+}
+
+/** Bytes of the largest kernel's private buffers (the size of a thread's local arena). */
+export function localBytes(p: Program): number {
+  return Math.max(0, ...p.kernels.map((k) => {
+    const l = localLayout(k).at(-1);
+    return l ? l.offset + l.count * Math.ceil(dtypeInfo(l.dtype).bits / 8) : 0;
+  }));
 }
 
 /** Every vector type (dtype, lanes > 1) a program's kernels use, for a renderer's declarations; sorted. */

@@ -117,6 +117,7 @@ export function printStmts(stmts: readonly Stmt[], indent: number, combines: Rea
         break;
       }
       case 'barrier': out.push(`${pad}barrier`); break;
+      case 'local': out.push(`${pad}local ${s.name}: ${s.dtype}[${s.count}]`); break;
     }
   }
   return out;

@@ -13,7 +13,7 @@
  * are floor division and modulo there.
  */
 import type { DType } from '../ir/dtype.ts';
-import { type Annotation, type BinaryOp, type Combine, type Index, type Kernel, type Program, type Scalar, type Stmt, type UnaryOp, lanesOf } from './kir.ts';
+import { type Annotation, type BinaryOp, type Combine, type Index, type Kernel, type Program, type Scalar, type Stmt, type UnaryOp, lanesOf, localLayout } from './kir.ts';
 
 /** Where a loop sits, for descriptors that annotate differently inside a parallel region. */
 export interface LoopContext {
@@ -21,6 +21,8 @@ export interface LoopContext {
   readonly insideParallel: boolean;
   /** The combine of every accumulator of the kernel (for reduction clauses). */
   readonly combines: ReadonlyMap<string, Combine>;
+  /** The byte offset of every private buffer of the kernel (localLayout). */
+  readonly locals: ReadonlyMap<string, number>;
 }
 
 /** The spelling of one target language. Every method returns text; the renderer joins and indents. */
@@ -70,6 +72,8 @@ export interface Language {
   /** Opens a block that runs only where 0 <= index < extent for every bound (ends with `{`). */
   guardOpen(bounds: readonly { index: string; extent: number }[]): string;
   barrier(): string;
+  /** Declares private buffer `name` (a `local` statement) at `offset` bytes of the thread's local arena. */
+  localDecl(name: string, dtype: DType, offset: number): string;
   /** Lines after the kernels: the entry that runs every call in order over the buffers. */
   entry(p: Program): string[];
 }
@@ -151,6 +155,7 @@ function renderStmts(lang: Language, stmts: readonly Stmt[], indent: number, ctx
         break;
       }
       case 'barrier': out.push(pad + lang.barrier()); break;
+      case 'local': out.push(pad + lang.localDecl(s.name, s.dtype, ctx.locals.get(s.name)!)); break;
     }
   }
   return out;
@@ -160,7 +165,8 @@ function renderStmts(lang: Language, stmts: readonly Stmt[], indent: number, ctx
 export function renderKernel(lang: Language, k: Kernel): string[] {
   const accs = new Map<string, { dtype: DType; combine: Combine }>();
   accDTypes(k.body, accs);
-  return [...lang.kernelOpen(k), ...renderStmts(lang, k.body, 1, { insideParallel: false, combines: new Map([...accs].map(([n, a]) => [n, a.combine])) }, accs), '}'];
+  const locals = new Map(localLayout(k).map((l) => [l.name, l.offset]));
+  return [...lang.kernelOpen(k), ...renderStmts(lang, k.body, 1, { insideParallel: false, combines: new Map([...accs].map(([n, a]) => [n, a.combine])), locals }, accs), '}'];
 }
 
 /** Renders a whole program: header, one function per kernel, the entry. */

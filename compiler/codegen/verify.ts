@@ -20,8 +20,9 @@
  *   - `annotation`: vectorize width > 0 divides the trip count unless the loop declares a tail; unroll
  *     factor > 0; tile sizes > 0; grid/block axis in 0..2; a barrier only in a kernel with a launch;
  *   - `parallel`: a parallel loop carries no dependency: every store inside it indexes with the loop
- *     variable (else iterations write the same element), and it updates only accumulators declared
- *     inside it or listed as its reductions.
+ *     variable (else iterations write the same element) unless its buffer is private to the iteration
+ *     (a `local` declared inside the loop), and it updates only accumulators declared inside it or
+ *     listed as its reductions. A `local` is declared once per kernel, under a name no param has.
  * Errors are KilnErrors naming the kernel, its first IR node id and the rule.
  */
 import { KilnError } from '../errors.ts';
@@ -65,6 +66,8 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
   for (const b of k.shared) if (b.role !== 'shared') fail('buffer', `shared buffer '${b.name}' has role ${b.role}`);
   // [loop var, its parallel annotation's reductions] for each enclosing parallel loop
   const parallels: { var: string; depth: number; reductions: readonly string[] }[] = [];
+  /** local buffer → how many parallel loops enclose its declaration */
+  const privateTo = new Map<string, number>();
 
   const range = (e: Index, sc: Scope): [number, number] | undefined => {
     const vars = sc.vars;
@@ -237,7 +240,8 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
           checkBounds(st.buffer, st.index, s, where, lanesOf(st.value));
           checkScalar(st.value, s, where);
           const used = indexVars(st.index);
-          for (const p of parallels) {
+          // a local is private to the iterations of the parallel loops around its declaration
+          for (const p of parallels.slice(privateTo.get(st.buffer) ?? 0)) {
             if (!used.has(p.var)) fail('parallel', `${where}: inside parallel loop ${p.var} but its index does not depend on ${p.var} (iterations would write the same element)`);
           }
           break;
@@ -286,6 +290,13 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
         }
         case 'barrier':
           if (!k.launch) fail('annotation', 'barrier in a kernel without a GPU launch');
+          break;
+        case 'local':
+          if (buffers.has(st.name)) fail('buffer', `local ${st.name}: '${st.name}' is already a buffer of the kernel`);
+          else if (!(Number.isInteger(st.count) && st.count > 0)) fail('buffer', `local ${st.name}: count ${st.count} is not a positive integer`);
+          buffers.set(st.name, { name: st.name, dtype: st.dtype, count: st.count, role: 'local' });
+          privateTo.set(st.name, parallels.length);
+          break;
       }
     }
   };

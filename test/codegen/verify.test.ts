@@ -112,6 +112,30 @@ test('parallel: no store that every iteration repeats, no undeclared carried acc
   assert.match(renderKernel(C, carried([{ kind: 'parallel', reductions: ['s'] }])).join('\n'), '#pragma omp parallel for reduction(+:s)');
 });
 
+test('local: a buffer private to each iteration of a parallel loop; declared once, under a new name, in bounds', () => {
+  // each iteration copies its row of in0 into its private lc0 and sums it: stores to lc0 need not index with i
+  const privateRow = (decl: Stmt, at = iv('j')) => kernel([loop('i', 4, [
+    decl,
+    loop('j', 3, [{ k: 'store', buffer: 'lc0', index: at, value: load('in0', iadd(imul(iv('i'), ic(3)), iv('j')), 'f32') }]),
+    { k: 'acc', name: 's', dtype: 'f32', combine: 'add', init: lit(0, 'f32') },
+    loop('j2', 3, [{ k: 'accum', name: 's', value: load('lc0', iv('j2'), 'f32') }]),
+    { k: 'store', buffer: 'out0', index: iv('i'), value: ref('s', 'f32') },
+  ], [{ kind: 'parallel' }])]);
+  const ok = privateRow({ k: 'local', name: 'lc0', dtype: 'f32', count: 3 });
+  assert.equal(kernelIssues(ok), []);
+  fails(privateRow({ k: 'local', name: 'lc0', dtype: 'f32', count: 2 }), 'bounds', 'lc0');
+  fails(privateRow({ k: 'local', name: 'in0', dtype: 'f32', count: 3 }), 'buffer', "'in0' is already a buffer");
+  // declared outside the parallel loop, the buffer is shared by its iterations: the store must index with i
+  const shared = kernel([{ k: 'local', name: 'lc0', dtype: 'f32', count: 3 }, loop('i', 4, [
+    { k: 'store', buffer: 'lc0', index: ic(0), value: load('in0', iv('i'), 'f32') },
+  ], [{ kind: 'parallel' }])], [IN, OUT]);
+  fails(shared, 'parallel', 'does not depend on i');
+  assert.match(printKernel(ok), 'local lc0: f32[3]');
+  const c = renderProgram(C, { name: 'p', buffers: [], kernels: [ok], calls: [] });
+  assert.match(c, 'static _Thread_local unsigned char kiln_local[12] __attribute__((aligned(64)));');
+  assert.match(c, 'float *restrict lc0 = (float *)(kiln_local + 0);');
+});
+
 test('program: calls bind existing kernels to buffers of the right type and size', () => {
   const k = kernel();
   const p: Program = {

@@ -39,10 +39,13 @@
  * - Entry: `void kiln_run(void *const *buffers)` calls the kernels in order; `buffers[i]` is the i-th
  *   non-view program buffer (the order is listed in a comment and in `kiln_buffer_count`); a view
  *   uses its root's slot. A GPU barrier has no C form (a kernel with one does not render to C).
+ * - Private buffers (`local`): `float *restrict lc0 = (float *)(kiln_local + offset);`, slices of one
+ *   `_Thread_local` arena as large as the largest kernel's locals (kir.ts localLayout), so each OpenMP
+ *   thread fills and reads its own, warm in its cache from one iteration and kernel to the next.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import { type Annotation, type BinaryOp, type Combine, type Kernel, type Program, type UnaryOp, vectorTypes } from '../kir.ts';
+import { type Annotation, type BinaryOp, type Combine, type Kernel, type Program, type UnaryOp, localBytes, vectorTypes } from '../kir.ts';
 import type { Language, LoopContext } from '../render.ts';
 import { NARROW_C_TYPES, narrowCast, narrowHelpers, narrowLiteral } from './c-narrow.ts';
 
@@ -276,6 +279,9 @@ export const C: Language = {
     ...ERFF,
     ...EXPF,
     ...vectorTypes(p).map((t) => vectorTypedef(t.dtype, t.lanes)),
+    // the private buffers of `local` statements: slices of one arena per thread (thread-local storage,
+    // allocated by the C library on a thread's first use and kept: every kernel's slices reuse it warm)
+    ...(localBytes(p) > 0 ? [`static _Thread_local unsigned char kiln_local[${localBytes(p)}] __attribute__((aligned(64)));`] : []),
   ],
   kernelOpen,
   loopOpen,
@@ -285,5 +291,6 @@ export const C: Language = {
   store: (buffer, index, value) => `${buffer}[${index}] = ${value};`,
   guardOpen: (bounds) => `if (${bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ')}) {`,
   barrier: () => { throw new Error('the C target has no barrier (a GPU kernel does not render to C)'); },
+  localDecl: (name, d, offset) => `${type(d)} *restrict ${name} = (${type(d)} *)(kiln_local + ${offset});`,
   entry,
 };

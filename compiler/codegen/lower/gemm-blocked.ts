@@ -2,8 +2,8 @@
  * Column blocks for the GEMM template (gemm.ts), after BLIS's outer `jc` loop: when B is the large
  * operand (a pointwise convolution over a big image, the im2col of a stem convolution), the parallel
  * loop runs over blocks of BC columns of B, and each iteration
- *   1. packs its block (K rows × BC columns, row-major, rows BC apart) into its own slice of scratch
- *      `sc0`, reading the source along its rows: runs of BC contiguous elements (a pointwise
+ *   1. packs its block (K rows × BC columns, row-major, rows BC apart) into a buffer private to the
+ *      thread (`local` lc0), reading the source along its rows: runs of BC contiguous elements (a pointwise
  *      convolution's X) or whole output rows of the im2col, streams the prefetcher follows; then
  *   2. runs every tile of the block against that packed block while it is in L2: row blocks of A
  *      outer, the block's panels of NR columns inner (the MR × K strip of A stays in L1).
@@ -14,7 +14,8 @@
  * BC is a multiple of the source's unit (an output row of a convolution) and of NR (or, where such a
  * block would not fit, of the vector width L: every block's last panel then has fewer vectors), sized
  * so a packed block fits about BLOCK_BYTES; the last block may be shorter (its last vector partial,
- * zero past N). Each block has its own slice of scratch, so no iteration needs to know its thread.
+ * zero past N). The packed block is private to the thread running the iteration, so a thread packs
+ * every block it runs into the same memory, still in its cache from the block before.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { type Index, type Scalar, type Stmt, iadd, ic, imul, iv, lit, loop } from '../kir.ts';
@@ -63,8 +64,7 @@ export interface BlockedGemm {
   readonly L: number;
   readonly dtype: DType;
   readonly blocks: ColumnBlocks;
-  /** Scratch base of the slices (slice b at base + b·K·columns). */
-  readonly scratch: string;
+
   /**
    * The template's micro-kernel for an mr × (nv vectors) tile at rows i0.. (row block `block`;
    * undefined: the last rows), reading B at `base` + k·`kStride` of `buffer`, writing columns j0..j0+ncols.
@@ -82,17 +82,17 @@ export function blockedGemm(n: LowerNode, g: BlockedGemm): Stmt[] {
   const NR = NV * L, BC = blocks.columns;
   const MB = Math.floor(M / MR), mt = M % MR;
   const jb = n.fresh('jb');
+  const lc = 'lc0';
   const block = (count: number): Stmt[] => {
     const j0 = imul(iv(jb), ic(BC));
-    const sbase = imul(iv(jb), ic(K * BC));
     const padded = Math.ceil(count / L) * L; // the micro-kernel reads whole vectors
     const k = n.fresh('k'), z = n.fresh('z');
-    const write = (c: Index, value: Scalar): Stmt => ({ k: 'store', buffer: g.scratch, index: iadd(iadd(sbase, imul(iv(k), ic(BC))), c), value });
+    const write = (c: Index, value: Scalar): Stmt => ({ k: 'store', buffer: lc, index: iadd(imul(iv(k), ic(BC)), c), value });
     const rowBody = g.packRow(iv(k), j0, iv(jb), count, write);
     if (padded > count) rowBody.push(loop(z, padded - count, [write(iadd(ic(count), iv(z)), lit(0, g.dtype))]));
     const out: Stmt[] = [loop(k, K, rowBody)];
     const Qf = Math.floor(count / NR), qt = count % NR;
-    const src = (q: Index) => ({ buffer: g.scratch, base: iadd(sbase, imul(q, ic(NR))), kStride: BC });
+    const src = (q: Index) => ({ buffer: lc, base: imul(q, ic(NR)), kStride: BC });
     const col = (q: Index) => iadd(j0, imul(q, ic(NR)));
     const last = ic(Qf);
     if (MB > 0) {
@@ -115,5 +115,5 @@ export function blockedGemm(n: LowerNode, g: BlockedGemm): Stmt[] {
     ...(full > 0 ? [{ k: 'guard', bounds: [{ index: iv(jb), extent: full }], body: block(BC) } as Stmt] : []),
     { k: 'guard', bounds: [{ index: iadd(iv(jb), ic(-full)), extent: 1 }], body: block(blocks.last) },
   ];
-  return [...g.prepare, loop(jb, blocks.count, body, [{ kind: 'parallel' }])];
+  return [...g.prepare, loop(jb, blocks.count, [{ k: 'local', name: lc, dtype: g.dtype, count: K * BC }, ...body], [{ kind: 'parallel' }])];
 }

@@ -219,9 +219,8 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
   const bCopies = fold ? batches : 1;
   let bp: string;
   if (blocks) {
-    bp = 'sc0';
-    scratch.push({ name: bp, dtype: t, count: blocks.count * K * blocks.columns, what: `${spec.b.what} in ${blocks.count} blocks of ${blocks.columns} columns` },
-      ...(spec.b.kind === 'runtime' ? spec.b.scratch ?? [] : []));
+    bp = 'lc0'; // private to each thread (gemm-blocked.ts)
+    scratch.push(...(spec.b.kind === 'runtime' ? spec.b.scratch ?? [] : []));
   } else if (spec.b.kind === 'constant') {
     bp = 'pk0';
     packed.push({ name: bp, dtype: t, data: packConstant(spec.b.at, N, K, NR, t), from: spec.b.from, what: `${spec.b.what} ${NR} wide` });
@@ -347,7 +346,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
         return runs.pack(batch, k, imul(block, ic(bl.columns / runs.unit)), count / runs.unit, write);
       };
     return blockedGemm(n, {
-      M, K, MR, NV, L, dtype: t, blocks: bl, scratch: bp, packRow,
+      M, K, MR, NV, L, dtype: t, blocks: bl, packRow,
       prepare: b.kind === 'runtime' ? b.prepare?.(batch) ?? [] : [],
       micro: (i0, block, src, j0, mr, nv, ncols) => micro(batch, fb, i0, block, src, j0, mr, nv, ncols),
     });
