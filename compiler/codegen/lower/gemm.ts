@@ -22,8 +22,11 @@
  *     partial last vector are stored lane by lane, finished on the way;
  *   - tiles: one parallel loop runs the full MR × NR tiles by (panel, row block), the last rows
  *     (M mod MR) by panel and the last panel (N mod NR, its last vector partly stored) by row block,
- *     each region a guarded range of the loop; their corner runs after it. Edge tiles are the same
- *     micro-kernel with smaller static sizes, so every edge is exact and nothing is masked;
+ *     each region a guarded range of the loop; their corner runs after it. When A is the larger
+ *     operand (M > N) the loop runs by row block instead, each iteration one block of A against every
+ *     panel (the partial one too; the last rows after the loop, as the corner), so A streams once. Edge tiles are
+ *     the same micro-kernel with smaller static sizes, so every edge is exact and nothing is masked;
+ *   - B much larger than A and read in place or packed per call: by column blocks (gemm-blocked.ts);
  *   - batches (a batched MatMul, Winograd's 36 products): when every batch's B scratch fits
  *     FOLD_SCRATCH together, all batches are packed first (in parallel over batches, each into its
  *     own copy) and ONE parallel loop runs batches × tiles, the corner one more range of each batch:
@@ -233,9 +236,9 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
   }
 
   // the tile order keeps the larger operand streaming once: by panel (each B panel read once, A swept
-  // per panel) when B is the larger, by row block (each A block read once, B swept per block) when
-  // A is, as for the weights of a late convolution (512 x 4608 of A against 49 columns of B)
-  const aOuter = M * K > N * K;
+  // per panel) when B is the larger, by row block (each A block read once against every panel of B)
+  // when A is, as for the weights of a late convolution (512 x 4608 of A against 49 columns of B)
+  const aOuter = M > N;
   const aConst = spec.aConstant;
   if (aConst) {
     packed.push({ name: 'pk1', dtype: t, data: packRows(aConst.at, M, K, MR, aConst.perBatch ? batches : 1), from: aConst.from, what: `${aConst.what ?? 'A blocks'} ${MR} rows${aConst.perBatch ? `, ×${batches} batches` : ''}` });
@@ -307,9 +310,22 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
     const last: BSource = inPlace ? { buffer: bp, base: sbase, kStride: NR } : { buffer: bp, base: iadd(sbase, ic(NPf * panel)), kStride };
     const nvT = Math.ceil(nt / L);
     const regions: { count: number; tiles: (x: Index) => Stmt[] }[] = [];
+    if (aOuter) {
+      // by row block: each iteration runs one block of A against every panel, the partial one too,
+      // so A is read once (the last rows against every panel: the corner)
+      const rowsAcross = (i0: Index, block: Index | undefined, mr: number): Stmt[] => {
+        const p = n.fresh('p');
+        return [
+          ...(NPf > 0 ? [loop(p, NPf, micro(batch, fb, i0, block, full(iv(p)), imul(iv(p), ic(NR)), mr, NV, NR))] : []),
+          ...(nt > 0 ? micro(batch, fb, i0, block, last, ic(NPf * NR), mr, nvT, nt) : []),
+        ];
+      };
+      if (MB > 0) regions.push({ count: MB, tiles: (ip) => rowsAcross(imul(ip, ic(MR)), ip, MR) });
+      return { regions, corner: mt > 0 ? () => rowsAcross(ic(MB * MR), undefined, mt) : undefined };
+    }
     if (NPf > 0 && MB > 0) {
       regions.push({ count: NPf * MB, tiles: (x) => {
-        const p = aOuter ? imod(x, ic(NPf)) : idiv(x, ic(MB)), ip = aOuter ? idiv(x, ic(NPf)) : imod(x, ic(MB));
+        const p = idiv(x, ic(MB)), ip = imod(x, ic(MB));
         return micro(batch, fb, imul(ip, ic(MR)), ip, full(p), imul(p, ic(NR)), MR, NV, NR);
       } });
     }
