@@ -239,6 +239,9 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
   // per panel) when B is the larger, by row block (each A block read once against every panel of B)
   // when A is, as for the weights of a late convolution (512 x 4608 of A against 49 columns of B)
   const aOuter = M > N;
+  // k in chunks where B is too large to stay in L2 while every row block of A passes over it
+  const chunks = aOuter && !fold && !blocks && MB > 1 ? kChunks(K, NP * NR) : 1;
+  if (chunks > 1) scratch.push({ name: 'scp', dtype: t, count: M * NP * NR, what: `partial sums of ${chunks} chunks of k` });
   const aConst = spec.aConstant;
   if (aConst) {
     packed.push({ name: 'pk1', dtype: t, data: packRows(aConst.at, M, K, MR, aConst.perBatch ? batches : 1), from: aConst.from, what: `${aConst.what ?? 'A blocks'} ${MR} rows${aConst.perBatch ? `, ×${batches} batches` : ''}` });
@@ -250,23 +253,35 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
     return load('pk1', aConst.perBatch ? iadd(imul(fb, ic(M * K)), at) : at, t);
   };
 
-  /** The micro-kernel for an mr × (nv vectors) tile at rows i0.. (row block `block`; undefined: the last rows), panel base, columns j0..j0+ncols. */
-  const micro = (batch: readonly Index[], fb: Index, i0: Index, block: Index | undefined, b: BSource, j0: Index, mr: number, nv: number, ncols: number): Stmt[] => {
+  /**
+   * The micro-kernel for an mr × (nv vectors) tile at rows i0.. (row block `block`; undefined: the last
+   * rows), panel base, columns j0..j0+ncols; with `part`, only k in [part.k0, part.k0 + part.kn), the
+   * sums carried between chunks in whole vectors of scratch `scp` (rows NP·NR apart).
+   */
+  const micro = (batch: readonly Index[], fb: Index, i0: Index, block: Index | undefined, b: BSource, j0: Index, mr: number, nv: number, ncols: number, part?: KChunk): Stmt[] => {
     const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => n.fresh('c')));
     const kk = n.fresh('k');
+    const kAt = part && part.k0 ? iadd(iv(kk), ic(part.k0)) : iv(kk);
     const body: Stmt[] = [];
     const bvs = Array.from({ length: nv }, (_, v) => {
       const name = n.fresh('b');
-      body.push({ k: 'let', name, value: vload(b.buffer, iadd(iadd(b.base, imul(iv(kk), ic(b.kStride))), ic(v * L)), t, L) });
+      body.push({ k: 'let', name, value: vload(b.buffer, iadd(iadd(b.base, imul(kAt, ic(b.kStride))), ic(v * L)), t, L) });
       return vref(name, t, L);
     });
     for (let r = 0; r < mr; r++) {
       const an = n.fresh('a');
-      body.push({ k: 'let', name: an, value: broadcast(aAt(batch, fb, i0, block, r, iv(kk)), L) });
+      body.push({ k: 'let', name: an, value: broadcast(aAt(batch, fb, i0, block, r, kAt), L) });
       for (let v = 0; v < nv; v++) body.push({ k: 'accum', name: acc[r][v], value: binary('mul', vref(an, t, L), bvs[v]) });
     }
-    const stmts: Stmt[] = acc.flat().map((name) => ({ k: 'acc', name, dtype: t, combine: 'add', init: broadcast(lit(0, t), L), lanes: L }));
-    stmts.push(loop(kk, K, body));
+    const carried = (r: number, v: number) => iadd(iadd(imul(iadd(i0, ic(r)), ic(NP * NR)), j0), ic(v * L));
+    const stmts: Stmt[] = acc.flatMap((row, r) => row.map((name, v): Stmt => ({
+      k: 'acc', name, dtype: t, combine: 'add', lanes: L, init: part && !part.first ? vload('scp', carried(r, v), t, L) : broadcast(lit(0, t), L),
+    })));
+    stmts.push(loop(kk, part ? part.kn : K, body));
+    if (part && !part.last) {
+      for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) stmts.push({ k: 'store', buffer: 'scp', index: carried(r, v), value: vref(acc[r][v], t, L) });
+      return stmts;
+    }
     // whole vectors are stored as they are; the finish then runs over those columns of each row in
     // place (a plain loop over memory the compiler vectorises), and on the lanes of a partial vector
     const full = Math.min(nv, Math.floor(ncols / L));
@@ -301,7 +316,7 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
     : spec.b.kind === 'inPlace' && nt > 0 ? packLastPanel(n, spec.b, batch, bp, sbase, t, N, NR, K) : []);
 
   /** The tiles of one batch as guarded ranges of the parallel loop, and the corner tile. */
-  const tilesOf = (batch: readonly Index[], fb: Index, sbase: Index) => {
+  const tilesOf = (batch: readonly Index[], fb: Index, sbase: Index, part?: KChunk) => {
     const inPlace = spec.b.kind === 'inPlace' ? spec.b : undefined;
     /** Where the micro-kernel reads panel p (the last panel of an in-place B is the scratch copy). */
     const full = (p: Index): BSource => (inPlace
@@ -316,8 +331,8 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
       const rowsAcross = (i0: Index, block: Index | undefined, mr: number): Stmt[] => {
         const p = n.fresh('p');
         return [
-          ...(NPf > 0 ? [loop(p, NPf, micro(batch, fb, i0, block, full(iv(p)), imul(iv(p), ic(NR)), mr, NV, NR))] : []),
-          ...(nt > 0 ? micro(batch, fb, i0, block, last, ic(NPf * NR), mr, nvT, nt) : []),
+          ...(NPf > 0 ? [loop(p, NPf, micro(batch, fb, i0, block, full(iv(p)), imul(iv(p), ic(NR)), mr, NV, NR, part))] : []),
+          ...(nt > 0 ? micro(batch, fb, i0, block, last, ic(NPf * NR), mr, nvT, nt, part) : []),
         ];
       };
       if (MB > 0) regions.push({ count: MB, tiles: (ip) => rowsAcross(imul(ip, ic(MR)), ip, MR) });
@@ -396,6 +411,15 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
     const perBatch = (batch: readonly Index[], fb: Index): Stmt[] => {
       if (blocks) return blockedOne(batch, fb, blocks);
       const pack = packOne(batch, ic(0));
+      if (chunks > 1) {
+        // by chunks of k, each one parallel loop by row block (see kChunks)
+        const KC = Math.ceil(K / chunks);
+        return [...pack, ...Array.from({ length: chunks }, (_, c): Stmt[] => {
+          const part: KChunk = { k0: c * KC, kn: Math.min(KC, K - c * KC), first: c === 0, last: c === chunks - 1 };
+          const { regions, corner } = tilesOf(batch, fb, ic(0), part);
+          return [...tileLoop(n.fresh('t'), regions.reduce((a, r) => a + r.count, 0), (x) => rangesOf(regions, x)), ...(corner ? corner() : [])];
+        }).flat()];
+      }
       const tv = n.fresh('t');
       const { regions, corner } = tilesOf(batch, fb, ic(0));
       const tiles = tileLoop(tv, regions.reduce((a, r) => a + r.count, 0), (x) => rangesOf(regions, x));
@@ -407,6 +431,28 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
     for (let d = spec.batch.length - 1; d >= 0; d--) if (bvars[d]) body = [loop(bvars[d]!, spec.batch[d], body)];
   }
   return { kind: 'kernel', body, ...(packed.length ? { packed } : {}), ...(scratch.length ? { scratch } : {}) };
+}
+
+/** One chunk of k of a product run by chunks: k in [k0, k0 + kn), the first and the last chunk. */
+interface KChunk {
+  readonly k0: number;
+  readonly kn: number;
+  readonly first: boolean;
+  readonly last: boolean;
+}
+
+/** Bytes of B one chunk of k keeps (with A's row block and C's tile, within a 512 KiB L2). */
+const CHUNK_BYTES = 192 << 10;
+
+/**
+ * Chunks of k for a product run by row block whose B (K rows of `width` columns) is larger than
+ * CHUNK_BYTES: every row block of A passes over all of B, so a B that does not stay in L2 is read from
+ * L3 once per row block (resnet50's 1024 -> 256 pointwise convolution at 14x14: 43 passes over 800
+ * KB). In chunks, each chunk's rows of B stay in L2 for every row block, A is still read once, and
+ * the partial sums (M x NP·NR) go through scratch between chunks.
+ */
+function kChunks(K: number, width: number): number {
+  return Math.min(K, Math.ceil((K * width * 4) / CHUNK_BYTES));
 }
 
 /** Most scratch elements (all batches' B together) with which batches fold into one tile loop. */
