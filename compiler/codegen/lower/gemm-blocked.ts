@@ -48,9 +48,13 @@ export function chooseColumnBlocks(M: number, N: number, K: number, NR: number, 
   // resnet50's 28-wide rows by 1152 im2col rows, a block of 56 columns, 3.5 panels of 16)
   const base = fits(lcm(unit, NR)) ? lcm(unit, NR) : lcm(unit, L);
   if (!fits(base)) return undefined;
-  let m = 1;
-  while (base * (m + 1) * K * 4 <= BLOCK_BYTES && Math.ceil(N / (base * (m + 1))) >= MIN_BLOCKS) m++;
-  const columns = base * m, count = Math.ceil(N / columns);
+  // as many blocks as it takes to keep each within BLOCK_BYTES, at least MIN_BLOCKS, rounded up to a
+  // multiple of MIN_BLOCKS and then equal in size: the parallel loop splits its iterations evenly
+  // among the threads, so 8 blocks of 1568 columns, not 7 of 1776 and one of 112 (mobilenetv2's
+  // 16 -> 96 pointwise conv: one thread ran 4 full blocks, the other 3)
+  const wanted = Math.ceil(Math.max(MIN_BLOCKS, Math.ceil((N * K * 4) / BLOCK_BYTES)) / MIN_BLOCKS) * MIN_BLOCKS;
+  const columns = Math.max(1, Math.round(N / wanted / base)) * base, count = Math.ceil(N / columns);
+  if (columns * K * 4 > 2 * BLOCK_BYTES || count < MIN_BLOCKS) return undefined;
   return { columns, count, last: N - (count - 1) * columns };
 }
 
