@@ -17,7 +17,8 @@
 import { type Index, type Stmt, binary, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, flatIndex, input, loopNest } from './context.ts';
 import { epilogue, hasEpilogue } from './epilogue.ts';
-import { type GemmSpec, gemmLanes, lowerGemm } from './gemm.ts';
+import { gemmLanes, lowerGemm } from './gemm.ts';
+import type { GemmSpec } from './gemm-spec.ts';
 import { PARALLEL_COPY } from './gemm-pack.ts';
 import { floatOnly } from './matmul.ts';
 import { readConvAttrs } from '../../ops/conv.ts';

@@ -7,7 +7,7 @@
 import type { DType, TensorData } from '../../ir/dtype.ts';
 import { type Index, type Stmt, iadd, ic, idiv, imod, imul, iv, lit, load, loop } from '../kir.ts';
 import type { LowerNode } from './context.ts';
-import type { GemmB, GemmBInPlace } from './gemm.ts';
+import type { GemmB, GemmBInPlace } from './gemm-spec.ts';
 
 /**
  * Elements below which a packing copy runs on the calling thread: starting the other threads costs

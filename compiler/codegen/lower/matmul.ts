@@ -16,7 +16,8 @@ import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcast
 import { checkDType } from './scalar.ts';
 import { epilogue, hasEpilogue } from './epilogue.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import { type GemmB, type GemmSpec, gemmLanes, lowerGemm as lowerGemmTemplate } from './gemm.ts';
+import { gemmLanes, lowerGemm as lowerGemmTemplate } from './gemm.ts';
+import type { GemmB, GemmSpec } from './gemm-spec.ts';
 
 /** The f32 elements of a constant operand, or undefined when it is not an f32 constant. */
 function f32Constant(x: Operand): Float32Array | undefined {
