@@ -1,7 +1,8 @@
 /**
  * The GEMM template: C[b, i, j] = sum_k A[b, i, k] · B[b, k, j] for every matrix product the cpu
- * backend runs (its operands: gemm-spec.ts) (MatMul, Gemm, kiln.matmul, kiln.gemm, and convolutions with group 1 as implicit GEMM,
- * conv.ts), as a register-blocked micro-kernel over packed panels of B (after BLIS / GotoBLAS).
+ * backend runs (MatMul, Gemm, kiln.matmul, kiln.gemm, and convolutions with group 1 as implicit GEMM,
+ * conv.ts), as a register-blocked micro-kernel over packed panels of B (after BLIS / GotoBLAS). What a
+ * lowering hands it for one product (GemmSpec) is declared in gemm-spec.ts.
  *
  * Vectors run along j (the output's contiguous axis), L lanes wide (the target's vector width / 32):
  *   - B is packed into panels NR = nv·L columns wide: panel p holds B[k, p·NR + c] at
