@@ -25,21 +25,27 @@ function widenScalar(e: Scalar): Scalar {
   }
 }
 
-/** Statements with every f16 value computed in f32; `dtypeOf` gives each buffer's dtype. */
+/**
+ * Statements with every f16 value computed in f32; `dtypeOf` gives each param's dtype, and the
+ * kernel's `local` buffers keep theirs (an f16 plane stays f16 storage, its stores cast back).
+ */
 export function widenHalf(stmts: readonly Stmt[], dtypeOf: (buffer: string) => DType | undefined): Stmt[] {
-  return stmts.map((s): Stmt => {
+  const locals = new Map<string, DType>();
+  const walk = (list: readonly Stmt[]): Stmt[] => list.map((s): Stmt => {
     switch (s.k) {
-      case 'loop': return { ...s, body: widenHalf(s.body, dtypeOf) };
-      case 'guard': return { ...s, body: widenHalf(s.body, dtypeOf) };
+      case 'local': locals.set(s.name, s.dtype); return s;
+      case 'loop': return { ...s, body: walk(s.body) };
+      case 'guard': return { ...s, body: walk(s.body) };
       case 'let': return { ...s, value: widenScalar(s.value) };
       case 'acc': return { ...s, dtype: wide(s.dtype), init: widenScalar(s.init) };
       case 'accum': return { ...s, value: widenScalar(s.value) };
       case 'store': {
         const v = widenScalar(s.value);
-        const d = dtypeOf(s.buffer);
+        const d = locals.get(s.buffer) ?? dtypeOf(s.buffer);
         return { ...s, value: d === 'f16' ? cast(v, 'f16') : v };
       }
       default: return s;
     }
   });
+  return walk(stmts);
 }
