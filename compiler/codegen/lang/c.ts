@@ -250,6 +250,9 @@ function entry(p: Program): string[] {
   return lines;
 }
 
+/** The thread-local arena the `local` statements slice (none when no kernel has one). */
+const localArena = (bytes: number): string[] => (bytes > 0 ? [`static _Thread_local unsigned char kiln_local[${bytes}] __attribute__((aligned(64)));`] : []);
+
 /** The C descriptor. */
 export const C: Language = {
   name: 'c',
@@ -281,7 +284,7 @@ export const C: Language = {
     ...vectorTypes(p).map((t) => vectorTypedef(t.dtype, t.lanes)),
     // the private buffers of `local` statements: slices of one arena per thread (thread-local storage,
     // allocated by the C library on a thread's first use and kept: every kernel's slices reuse it warm)
-    ...(localBytes(p) > 0 ? [`static _Thread_local unsigned char kiln_local[${localBytes(p)}] __attribute__((aligned(64)));`] : []),
+    ...localArena(localBytes(p)),
   ],
   kernelOpen,
   loopOpen,
