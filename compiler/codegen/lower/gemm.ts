@@ -25,8 +25,9 @@
  *     (M mod MR) by panel and the last panel (N mod NR, its last vector partly stored) by row block,
  *     each region a guarded range of the loop; their corner runs after it. When A is the larger
  *     operand (M > N) the loop runs by row block instead, each iteration one block of A against every
- *     panel (the partial one too; the last rows after the loop, as the corner), so A streams once. Edge tiles are
- *     the same micro-kernel with smaller static sizes, so every edge is exact and nothing is masked;
+ *     panel (the partial one too; the last rows after the loop, as the corner), so A streams once,
+ *     and k runs in chunks when B then does not stay in L2 (kChunks). Edge tiles are the same
+ *     micro-kernel with smaller static sizes, so every edge is exact and nothing is masked;
  *   - B much larger than A and read in place or packed per call: by column blocks (gemm-blocked.ts);
  *   - batches (a batched MatMul, Winograd's 36 products): when every batch's B scratch fits
  *     FOLD_SCRATCH together, all batches are packed first (in parallel over batches, each into its
