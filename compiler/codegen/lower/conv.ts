@@ -14,7 +14,7 @@
  * a `guard` skips the term (the padded value is 0). Geometry comes from compiler/ops/window.ts, the same
  * rules the reference kernels and shape inference use.
  */
-import { type Index, type Stmt, binary, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import { type Index, type Scalar, type Stmt, binary, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, flatIndex, input, loopNest } from './context.ts';
 import { epilogue, hasEpilogue } from './epilogue.ts';
 import { gemmLanes, lowerGemm } from './gemm.ts';
@@ -100,6 +100,14 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
       ? load('sc1', iadd(imul(ci, ic(planeSize)), flatIndex(plane, at)), x.dtype)
       : load(x.name, iadd(iadd(imul(bt[0], ic(C * inSize)), imul(ci, ic(inSize))), flatIndex(g.input, at)), x.dtype);
   };
+  /** Row k of the im2col for `units` output rows from row `first`: write(c, value) at column c of those rows. */
+  const im2colRows = (bt: readonly Index[], k: Index, first: Index, units: number, write: (c: Index, value: Scalar) => Stmt): Stmt[] => {
+    const ov = g.output.map(() => n.fresh('o'));
+    const pos = ov.map((o, s) => (s === 0 ? iadd(first, iv(o)) : iv(o)));
+    let inner: Stmt[] = [write(flatIndex([units, ...g.output.slice(1)], ov.map(iv)), im2colValue(bt, k, pos))];
+    for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], s === 0 ? units : g.output[s], inner)];
+    return inner;
+  };
   return {
     M, N, K, dtype: out.dtype, batch: [images], out: out.name, outIndex,
     a: (_, i, k) => load(w.name, iadd(imul(i, ic(K)), k), w.dtype),
@@ -124,23 +132,9 @@ function convGemmSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Oper
             C > 1 && C * planeSize >= PARALLEL_COPY ? [{ kind: 'parallel' }] : [])];
         },
       } : {}),
-      pack: (bt, k, w) => {
-        const ov = g.output.map(() => n.fresh('o'));
-        let inner: Stmt[] = [w.write(k, flatIndex(g.output, ov.map(iv)), im2colValue(bt, k, ov.map(iv)))];
-        for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], g.output[s], inner)];
-        return inner;
-      },
-      // by column blocks of whole output rows (the runs of the first output axis)
-      blocks: {
-        unit: N / g.output[0],
-        pack: (bt, k, first, units, write) => {
-          const ov = g.output.map(() => n.fresh('o'));
-          const pos = ov.map((o, s) => (s === 0 ? iadd(first, iv(o)) : iv(o)));
-          let inner: Stmt[] = [write(flatIndex([units, ...g.output.slice(1)], ov.map(iv)), im2colValue(bt, k, pos))];
-          for (let s = ov.length - 1; s >= 0; s--) inner = [loop(ov[s], s === 0 ? units : g.output[s], inner)];
-          return inner;
-        },
-      },
+      // the whole image's rows, or (by column blocks) whole output rows from `first`
+      pack: (bt, k, w) => im2colRows(bt, k, ic(0), g.output[0], (c, value) => w.write(k, c, value)),
+      blocks: { unit: N / g.output[0], pack: im2colRows },
     },
     ...(b || hasEpilogue(n) ? {
       finish: (bt: readonly Index[], i: Index, j: Index, acc: ReturnType<typeof ref>) =>
