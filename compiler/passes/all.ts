@@ -55,7 +55,8 @@ const FUSION: Intended[] = ['fuse-conv-act', 'fuse-elementwise'];
 /** The intended pass order per target, before filtering to registered passes. */
 const INTENDED: Readonly<Record<Target, readonly Intended[]>> = {
   ref: [...CANONICAL, 'dce'],
-  cpu: [...CANONICAL, ...FUSION, 'dce'],
+  // convolutions run channels-last on the cpu backend (layout.ts; lower/conv-nhwc.ts says why)
+  cpu: [...CANONICAL, 'fuse-conv-act', 'layout', 'fuse-elementwise', 'dce'],
   cuda: [...CANONICAL, ...FUSION, 'mixed-precision', 'dce'],
   webgpu: [...CANONICAL, ...FUSION, 'mixed-precision', 'dce'],
 };

@@ -114,8 +114,8 @@ test('completeLine: zoo refs, pass names, pipeline text, steps, tables, help', (
   assert.equal(complete('pipeline de').candidates, ['default']);
   assert.equal(complete('pipeline shape-infer,d'), { start: 9, end: 22, candidates: ['shape-infer,dce'] });
   assert.equal(complete('pipeline shape-infer,fold-constants{max-elements=4},c').candidates, ['shape-infer,fold-constants{max-elements=4},cse']);
-  assert.equal(complete('goto ').candidates, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-  assert.equal(complete('diff 1 ').candidates.length, 10);
+  assert.equal(complete('goto ').candidates, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+  assert.equal(complete('diff 1 ').candidates.length, 11);
   assert.equal(complete('diff 1 2 ').candidates, [], 'no third step');
   assert.equal(complete('tables f').candidates, ['fusions']);
   assert.equal(complete('help st').candidates, ['step', 'stepto']);

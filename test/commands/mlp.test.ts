@@ -61,8 +61,8 @@ test('pipeline: shows with the cursor; default sets the target default', async (
   assert.instance(v, PipelineView);
   assert.is(v.current, 0);
   assert.is(v.text, defaultPipeline('cpu'));
-  assert.is(v.items.length, 9);
-  assert.equal(v.items.map((i) => i.step), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.is(v.items.length, 10);
+  assert.equal(v.items.map((i) => i.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   await run('pipeline shape-infer,dce');
   assert.is(ctx.session!.pipelineText, 'shape-infer,dce');
   const d = (await run('pipeline default')) as PipelineView;
@@ -98,7 +98,7 @@ test('step: one step, then N steps, with diff of the walk', async () => {
 
 test('step: N past the end and non-numbers are refused naming the argument', async () => {
   for (const [line, msg] of [
-    ['step 5', /^step: N 5 is out of range; it must be from 1 to 2 \(usage: step \[N\]\)/],
+    ['step 5', /^step: N 5 is out of range; it must be from 1 to 3 \(usage: step \[N\]\)/],
     ['step two', /^step: N must be a whole number, got 'two'/],
     ['step 1 2', /^step: unexpected argument '2'/],
     ['step --fast', /^step: unknown option '--fast'; it takes no options/],
@@ -115,7 +115,7 @@ test('ir: current step and step 0', async () => {
   assert.is((cur.text.match(/kiln\.gemm\(/g) ?? []).length, 2);
   const zero = (await run('ir 0')) as IRView;
   assert.is((zero.text.match(/= Relu\(/g) ?? []).length, 2);
-  try { await run('ir 10'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^ir: STEP 10 is out of range; it must be from 0 to 9/); }
+  try { await run('ir 11'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^ir: STEP 11 is out of range; it must be from 0 to 10/); }
 });
 
 test('diff: defaults, A alone, A B, --table, --context', async () => {
@@ -145,10 +145,10 @@ test('back, goto (backwards and forwards), history marks the current step', asyn
   assert.equal(h.columnNames.slice(0, 3), ['at', 'step', 'pass']);
   assert.is(h.numRows, 8, 'steps 0..7 are computed');
   assert.equal(h.column('at').map((m, i) => (m ? i : -1)).filter((i) => i >= 0), [5]);
-  assert.match(h.title, /at step 5 of 9; next: fold-constants, fuse-conv-act, fuse-elementwise, dce/);
-  const g = (await run('goto 9')) as StepView;
-  assert.equal(g.steps.map((s) => s.index), [8, 9], 'runs only what was not computed');
-  assert.is(ctx.session!.current, 9);
+  assert.match(h.title, /at step 5 of 10; next: fold-constants, fuse-conv-act, layout, fuse-elementwise, dce/);
+  const g = (await run('goto 10')) as StepView;
+  assert.equal(g.steps.map((s) => s.index), [8, 9, 10], 'runs only what was not computed');
+  assert.is(ctx.session!.current, 10);
   const g0 = (await run('goto 0')) as StepView;
   assert.is(g0.step.index, 0);
 });
@@ -157,18 +157,18 @@ test('stepto: by pass name and by number; errors from the session', async () => 
   const v = (await run('stepto fuse-conv-act')) as StepView;
   assert.is(v.step.index, 7);
   assert.is(v.steps.length, 7);
-  const n = (await run('stepto 8')) as StepView;
+  const n = (await run('stepto 9')) as StepView;
   assert.is(n.step.pass, 'fuse-elementwise');
   try { await run('stepto simplfy'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^stepto: unknown pass 'simplfy' \(did you mean 'simplify'\?\)/); }
-  try { await run('stepto 3'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^stepto: step 3 is behind the current step 8/); }
+  try { await run('stepto 3'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^stepto: step 3 is behind the current step 9/); }
 });
 
 test('runall: runs the rest; at the end it says so', async () => {
   await run('goto 6');
   const v = (await run('runall')) as StepView;
-  assert.equal(v.steps.map((s) => s.index), [7, 8, 9]);
-  assert.is(v.note, 'ran steps 7..9');
-  try { await run('step'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^step: already at the last step \(9\) of the pipeline/); }
+  assert.equal(v.steps.map((s) => s.index), [7, 8, 9, 10]);
+  assert.is(v.note, 'ran steps 7..10');
+  try { await run('step'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^step: already at the last step \(10\) of the pipeline/); }
   const again = (await run('runall')) as StepView;
   assert.is(again.steps.length, 1);
   assert.is(again.diff, undefined);
@@ -220,7 +220,7 @@ async function backendChecks(calls: FakeCalls): Promise<void> {
   assert.instance(offline, NodeTimings);
   assert.equal(offline.nodes.map((n) => n.runsOn), ['ref', 'ref', 'ref']);
   assert.is(ctx.printed.at(-1), 'note: no such device here; running on the reference backend');
-  assert.match(await err('run --backend test-nogemm'), /backend test-nogemm cannot run 1 node of zoo:mlp at step 9 \(dce\); first: test-nogemm has no kernel for Gemm/);
+  assert.match(await err('run --backend test-nogemm'), /backend test-nogemm cannot run 1 node of zoo:mlp at step 10 \(dce\); first: test-nogemm has no kernel for Gemm/);
 }
 
 test('timings: per-node table with hand-computed FLOPs, shares summing to 100', async () => {
@@ -250,7 +250,8 @@ test('check: numeric check of a step; tolerances set the session', async () => {
 test('passes, nodes, decisions, fusions, tables', async () => {
   const p = (await run('passes')) as ResultTable;
   assert.ok((p.column('pass') as string[]).includes('fuse-elementwise'));
-  assert.is(p.column('in_pipeline')[(p.column('pass') as string[]).indexOf('layout')], false);
+  assert.is(p.column('in_pipeline')[(p.column('pass') as string[]).indexOf('layout')], true, 'layout is in the cpu pipeline');
+  assert.is(p.column('in_pipeline')[(p.column('pass') as string[]).indexOf('mixed-precision')], false);
   const one = (await run('passes dce')) as TextView;
   assert.is(one.title, 'pass dce');
   assert.match(one.text, /in the default pipeline of: ref, cpu, cuda, webgpu/);

@@ -25,7 +25,7 @@ test('load zoo:resnet50 with progress', async () => {
   assert.is(s.graph().nodes.length, 175);
   assert.is(s.numericCheck, false);
   assert.equal(ctx.progressLog.map((p) => [p.label, p.fraction]), [['loading zoo:resnet50', 0], ['loaded zoo:resnet50', 1]]);
-  assert.match(toTerminal(s, { color: false, width: 80 }), /^session zoo:resnet50 \(graph resnet50\), target cpu, at step 0 of 9\n/);
+  assert.match(toTerminal(s, { color: false, width: 80 }), /^session zoo:resnet50 \(graph resnet50\), target cpu, at step 0 of 10\n/);
 });
 
 test('pipeline default, step, ir, diff', async () => {
@@ -42,13 +42,13 @@ test('pipeline default, step, ir, diff', async () => {
 test('runall: BN folding then Conv fusion, 175 → 122 → 57 nodes', async () => {
   ctx.progressLog.length = 0;
   const v = (await run('runall')) as StepView;
-  assert.equal(v.steps.map((s) => s.index), [2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(v.steps.map((s) => s.index), [2, 3, 4, 5, 6, 7, 8, 9, 10]);
   const byPass = Object.fromEntries(v.steps.filter((s) => s.changed).map((s) => [s.pass, [s.nodesBefore, s.nodesAfter]]));
   assert.equal(byPass, { 'fold-conv-bn': [175, 122], 'fuse-conv-act': [122, 57] });
   assert.is(v.diff!.a, ctx.session!.graph(1));
   assert.is(v.diff!.counts.removed + v.diff!.counts.changed + v.diff!.counts.unchanged, 175);
-  assert.equal(ctx.progressLog.length, 9, 'one per pass and a final one');
-  assert.is(ctx.progressLog[3].label, 'runall: fold-conv-bn (5/9)');
+  assert.equal(ctx.progressLog.length, 10, 'one per pass and a final one');
+  assert.is(ctx.progressLog[3].label, 'runall: fold-conv-bn (5/10)');
   const term = toTerminal(v, { color: false, width: 72 });
   assert.ok(term.split('\n').every((l) => l.length <= 72));
   assert.match(term, /… \d+ more lines/);
@@ -60,7 +60,7 @@ test('run: the fused graph on seeded inputs, with per-node progress', async () =
   ctx.progressLog.length = 0;
   const r = (await run('run')) as RunView;
   assert.instance(r, RunView);
-  assert.is(r.label, 'zoo:resnet50 at step 9 (dce)');
+  assert.is(r.label, 'zoo:resnet50 at step 10 (dce)');
   const row = r.outputs.rows()[0];
   assert.equal([row.output, row.shape], ['output', '[1,1000]']);
   assert.ok(Number.isFinite(row.mean as number) && (row.std as number) > 0);
@@ -97,7 +97,7 @@ test('mem: the plan of the fused graph and of step 0, planners checked', async (
   assert.is(m.graph, ctx.session!.graph(9));
   assert.is(m.plan.order.length, 57);
   assert.ok(m.plan.peakBytes >= m.plan.lowerBoundBytes && m.plan.peakBytes < m.plan.naiveBytes);
-  assert.is(m.title, 'memory of zoo:resnet50 at step 9 (dce)');
+  assert.is(m.title, 'memory of zoo:resnet50 at step 10 (dce)');
   assert.equal(ctx.progressLog.map((p) => p.fraction), [0, 1]);
   const naive = (await run('mem 0 --planner naive --order graph')) as MemoryView;
   assert.is(naive.plan.planner, 'naive');
@@ -107,7 +107,7 @@ test('mem: the plan of the fused graph and of step 0, planners checked', async (
   try { await run('mem --order random'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^mem: --order must be memory or graph, got 'random'/); }
   const b = toMimeBundle(m);
   assert.equal(Object.keys(b).sort(), ['application/vnd.apache.arrow.stream', 'image/svg+xml', 'text/html', 'text/plain']);
-  assert.match(b['text/plain'], /^memory of zoo:resnet50 at step 9 \(dce\)\nmemory plan \(best\): 57 steps/);
+  assert.match(b['text/plain'], /^memory of zoo:resnet50 at step 10 \(dce\)\nmemory plan \(best\): 57 steps/);
 });
 
 test.run();

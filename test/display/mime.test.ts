@@ -62,9 +62,9 @@ test('ResultTable: text, styled HTML, Arrow stream that decodes to the same tabl
 test('Session: summary text, passes table in HTML and Arrow', () => {
   const b = bundle(s, ['application/vnd.apache.arrow.stream']);
   assert.is(b['text/plain'], s.summary());
-  assert.match(b['text/html'], /session zoo:mlp \(graph mlp\), target cpu, at step 9 of 9/);
+  assert.match(b['text/html'], /session zoo:mlp \(graph mlp\), target cpu, at step 10 of 10/);
   const back = decode(b['application/vnd.apache.arrow.stream']);
-  assert.is(back.numRows, 10);
+  assert.is(back.numRows, 11);
   assert.equal(back.getChild('pass')!.get(7), 'fuse-conv-act');
 });
 
@@ -159,7 +159,7 @@ test('objects that display themselves, and a comparison of two sessions', () => 
   assert.equal(toMimeBundle(own), { 'text/plain': 'mine', 'text/html': '<b>mine</b>' });
   const b = s.branch('dce');
   const c = bundle(s.compare(b));
-  assert.match(c['text/plain'], /^a: step 9, 3 nodes/);
+  assert.match(c['text/plain'], /^a: step 10, 3 nodes/);
 });
 
 test.run();

@@ -207,11 +207,11 @@ test('02-stepping-passes: steps with diffs, numeric checks, decisions, fusions, 
   assert.equal(column(history, 'step').map(Number), [0, 1, 2, 3, 4, 5, 6, 7]);
   assert.is(column(history, 'at')[7], '▶');
   assert.is(htmlRows(nb.result('history')['text/html']), 8);
-  assert.match(nb.text('back'), /back 2 steps; now at:\s+step 5\/9 fold-conv-bn/);
+  assert.match(nb.text('back'), /back 2 steps; now at:\s+step 5\/10 fold-conv-bn/);
   assert.match(nb.text('back'), /▶ 5 {2}fold-conv-bn/);
   // branch and compare
   const cmp = nb.result('branch')['text/plain'];
-  assert.match(cmp, /^a: step 9, \d+ nodes/m);
+  assert.match(cmp, /^a: step 10, \d+ nodes/m);
   assert.match(cmp, /^b: step 7, \d+ nodes, .*pipeline .*fold-conv-bn,mixed-precision,dce$/m);
   const both = nb.arrow('branch-check');
   assert.is(both.numRows, 2);
@@ -223,7 +223,7 @@ test('02-stepping-passes: steps with diffs, numeric checks, decisions, fusions, 
 
 test('03-memory-and-timings: memory plan with its SVG timeline, per-node timings', async () => {
   const nb = await execute('03-memory-and-timings');
-  assert.match(nb.text('runall'), /step 9\/9 dce/);
+  assert.match(nb.text('runall'), /step 10\/10 dce/);
   for (const id of ['mem', 'mem-step0']) {
     const mem = nb.result(id);
     assert.match(mem['text/plain'], /peak\s+[\d.]+ [KMG]?i?B\s+= [\d.]+ x lower bound/);
@@ -238,12 +238,12 @@ test('03-memory-and-timings: memory plan with its SVG timeline, per-node timings
     assert.is(nb.arrow(id).numRows, tensors);
     assert.match(mem['text/html'], /<svg/);
   }
-  assert.match(nb.result('mem')['text/plain'], /at step 9 \(dce\)/);
+  assert.match(nb.result('mem')['text/plain'], /at step 10 \(dce\)/);
   assert.match(nb.result('mem-step0')['text/plain'], /at step 0 \(load\)/);
   // timings: one row per node in the "by node" Arrow table, bars in the SVG
   const nodes = Number(/current graph: (\d+) nodes/.exec(nb.text('load-mobilenet'))![1]);
   const timing = nb.result('timings');
-  assert.match(timing['text/plain'], new RegExp(`zoo:mobilenetv2 at step 9 \\(dce\\): ${nodes} nodes, median run [\\d.]+ ms`));
+  assert.match(timing['text/plain'], new RegExp(`zoo:mobilenetv2 at step 10 \\(dce\\): ${nodes} nodes, median run [\\d.]+ ms`));
   assert.match(timing['text/plain'], /time by op/);
   const t = nb.arrow('timings');
   assert.is(t.numRows, nodes);
@@ -266,12 +266,12 @@ if (!hasCc) console.log('notebooks.test.ts: no C compiler found (CC, cc, gcc, cl
 
 (hasCc ? test : test.skip)('04-compiled-cpu: a compiled run that matches the reference, per-kernel timings with GFLOP/s, %source and %kir of a kernel', async () => {
   const nb = await execute('04-compiled-cpu');
-  assert.match(nb.text('runall'), /step 9\/9 dce/);
+  assert.match(nb.text('runall'), /step 10\/10 dce/);
   // the compiled graph: mobilenetv2 after the default pipeline, as the notebook's %runall leaves it
   const session = Session.load('zoo:mobilenetv2', { numericCheck: false });
   const nodes = session.run().graph.nodes.length;
   // the compiled run and the reference run of the same step and seed: same output statistics
-  assert.match(nb.text('run-cpu'), /zoo:mobilenetv2 at step 9 \(dce\): [\d.]+ ms on generated C compiled by the system compiler/);
+  assert.match(nb.text('run-cpu'), /zoo:mobilenetv2 at step 10 \(dce\): [\d.]+ ms on generated C compiled by the system compiler/);
   assert.match(nb.text('run-cpu'), /output\s+f32\s+\[1,1000\]/);
   assert.match(nb.text('run-ref'), /on the reference executor/);
   const cpu = outputStats(nb, 'run-cpu'), ref = outputStats(nb, 'run-ref');
@@ -287,7 +287,7 @@ if (!hasCc) console.log('notebooks.test.ts: no C compiler found (CC, cc, gcc, cl
   // timings: one row per node of the compiled graph, kernels with GFLOP/s and % of the measured peak
   const timing = nb.result('timings-cpu');
   const text = timing['text/plain'];
-  assert.match(text, /zoo:mobilenetv2 at step 9 \(dce\): (\d+) nodes, median run [\d.]+ ms over 3 runs/);
+  assert.match(text, /zoo:mobilenetv2 at step 10 \(dce\): (\d+) nodes, median run [\d.]+ ms over 3 runs/);
   assert.match(text, /gflop_per_s\s+pct_of_peak/);
   const t = nb.arrow('timings-cpu');
   const rows = Number(/: (\d+) nodes, median run/.exec(text)![1]);

@@ -80,7 +80,7 @@ async function untilPrompt(re: RegExp, what: string): Promise<void> {
   try {
     let s = await until(has('zoo:mlp · cpu · step 0/9 (load) · next: shape-infer'), 'the model to load');
     assert.match(s, 'kiln REPL: type help for the commands');
-    assert.match(s, 'kiln> load zoo:mlp\nsession zoo:mlp (graph mlp), target cpu, at step 0 of 9');
+    assert.match(s, 'kiln> load zoo:mlp\nsession zoo:mlp (graph mlp), target cpu, at step 0 of 10');
     assert.match(promptLine(), /^kiln>\s*$/);
 
     // help is longer than the pane: its first page, then a note; `more` shows the rest

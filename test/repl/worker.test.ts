@@ -32,7 +32,7 @@ test('lines run in the worker; the status comes back; progress is relayed', asyn
   engine.listeners = { progress: (label) => progress.push(label) };
   const load = await engine.execute('load zoo:mlp', opts);
   assert.ok(load.ok, JSON.stringify(load.output));
-  assert.match(load.output[0].text, 'session zoo:mlp (graph mlp), target cpu, at step 0 of 9');
+  assert.match(load.output[0].text, 'session zoo:mlp (graph mlp), target cpu, at step 0 of 10');
   assert.is(load.status, 'zoo:mlp · cpu · step 0/9 (load) · next: shape-infer');
   const run = await engine.execute('runall', opts);
   assert.ok(run.ok, JSON.stringify(run.output));

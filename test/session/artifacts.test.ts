@@ -33,7 +33,7 @@ test('nodes by IR id (with or without %) or by ONNX node name; an unknown name s
   assert.is(a.findNode('1').op, 'kiln.gemm');
   assert.is(a.findNode('/Relu').op, 'kiln.gemm'); // fused into %1
   assert.is(a.findNode('/fc3/Gemm').op, 'Gemm');
-  assert.throws(() => a.findNode('logit'), /no node 'logit' at step 9 \(by IR node id or ONNX node name\); did you mean 'logits'\?/);
+  assert.throws(() => a.findNode('logit'), /no node 'logit' at step 10 \(by IR node id or ONNX node name\); did you mean 'logits'\?/);
   assert.throws(() => s.artifacts(99), /no such step/);
 });
 

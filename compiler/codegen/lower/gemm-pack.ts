@@ -38,15 +38,17 @@ export function packRows(at: (i: number, k: number, b: number) => number, M: num
   return data;
 }
 
-/** A constant B packed into panels NR wide (zero past N). */
-export function packConstant(at: (k: number, j: number) => number, N: number, K: number, NR: number, t: DType): TensorData {
+/** A constant B packed into panels NR wide (zero past N); `batches` sets one after another (B of batch b at b·NP·K·NR). */
+export function packConstant(at: (k: number, j: number, b: number) => number, N: number, K: number, NR: number, t: DType, batches = 1): TensorData {
   const NP = Math.ceil(N / NR);
   if (t !== 'f32') throw new Error(`gemm: packing ${t} constants is not implemented`);
-  const data = new Float32Array(NP * K * NR);
-  for (let p = 0; p < NP; p++) {
-    for (let k = 0; k < K; k++) {
-      const row = p * K * NR + k * NR;
-      for (let c = 0; c < NR && p * NR + c < N; c++) data[row + c] = at(k, p * NR + c);
+  const data = new Float32Array(batches * NP * K * NR);
+  for (let b = 0; b < batches; b++) {
+    for (let p = 0; p < NP; p++) {
+      for (let k = 0; k < K; k++) {
+        const row = (b * NP + p) * K * NR + k * NR;
+        for (let c = 0; c < NR && p * NR + c < N; c++) data[row + c] = at(k, p * NR + c, b);
+      }
     }
   }
   return data;

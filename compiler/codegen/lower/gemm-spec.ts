@@ -20,8 +20,10 @@ export type GemmB =
     readonly kind: 'constant';
     /** The node input it comes from (for the packed constant's provenance). */
     readonly from: number;
-    /** B[k, j] (the same for every batch). */
-    readonly at: (k: number, j: number) => number;
+    /** B[k, j] of flat batch `b` (always 0 unless `perBatch`). */
+    readonly at: (k: number, j: number, b: number) => number;
+    /** One B per batch (channels-last Winograd's 36 transformed filter sets) instead of one for all. */
+    readonly perBatch?: boolean;
     /** The packing in words (`B panels`, `B^T panels`). */
     readonly what: string;
   }

@@ -109,7 +109,8 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
     scratch.push(...(spec.b.kind === 'runtime' ? spec.b.scratch ?? [] : []));
   } else if (spec.b.kind === 'constant') {
     bp = 'pk0';
-    packed.push({ name: bp, dtype: t, data: packConstant(spec.b.at, N, K, NR, t), from: spec.b.from, what: `${spec.b.what} ${NR} wide` });
+    const sets = spec.b.perBatch ? batches : 1;
+    packed.push({ name: bp, dtype: t, data: packConstant(spec.b.at, N, K, NR, t, sets), from: spec.b.from, what: `${spec.b.what} ${NR} wide${sets > 1 ? `, ×${sets} batches` : ''}` });
   } else if (spec.b.kind === 'inPlace') {
     bp = 'sc0';
     if (nt > 0) scratch.push({ name: bp, dtype: t, count: bCopies * K * NR, what: `last ${spec.b.what} panel ${NR} wide${bCopies > 1 ? `, ×${bCopies} batches` : ''}` });
@@ -201,6 +202,8 @@ export function lowerGemm(n: LowerNode, spec: GemmSpec, L: number): Extract<Lowe
   /** The tiles of one batch as guarded ranges of the parallel loop, and the corner tile. */
   const tilesOf = (batch: readonly Index[], fb: Index, sbase: Index, part?: KChunk) => {
     const inPlace = spec.b.kind === 'inPlace' ? spec.b : undefined;
+    // a constant B with one packed set per batch: batch fb's panels start at fb·NP·K·NR
+    if (spec.b.kind === 'constant' && spec.b.perBatch) sbase = imul(fb, ic(NP * K * NR));
     /** Where the micro-kernel reads panel p (the last panel of an in-place B is the scratch copy). */
     const full = (p: Index): BSource => (inPlace
       ? { buffer: inPlace.buffer, base: iadd(inPlace.base(batch), imul(p, ic(NR))), kStride: inPlace.kStride }

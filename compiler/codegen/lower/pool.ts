@@ -15,16 +15,20 @@
  * count as above. Other pools use the generic nest: one loop per output dim (the first parallel), the
  * kernel loops inside with a guard where padding can leave the input (window.ts `windowPosition`).
  *
- * Global pools are a reduction over the spatial axes (reduce.ts `reduceNest`).
+ * The layout pass's channels-last pools (kiln.maxpool_nhwc, kiln.averagepool_nhwc, 2-D, never with
+ * Indices) run the same window terms with the channels in the vector lanes (pool2dNhwc).
+ *
+ * Global pools are a reduction over the spatial axes (reduce.ts `reduceNest`), channels-last ones over
+ * the axes between N and C.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
 import { type GuardBound, type Index, type Scalar, type Stmt, binary, cast, iadd, ic, imul, iv, lit, load, loop, ref, select, unary } from '../kir.ts';
-import { type LowerNode, type Lowered, type Operand, flatIndex, input, loopNest } from './context.ts';
+import { type LowerNode, type Lowered, type Operand, LowerUnsupported, flatIndex, input, loopNest } from './context.ts';
 import { floatOnly } from './matmul.ts';
 import { type Geometry, type WindowAttrs, readWindowAttrs, resolveGeometry } from '../../ops/window.ts';
 import { reduceNest } from './reduce.ts';
-import { guarded, windowAt, windowNest2d, windowPosition } from './window.ts';
+import { axisSegments, guarded, segmentedRows, windowAt, windowNest2d, windowPosition } from './window.ts';
 
 /** What every output position of one pool node shares. */
 interface Pool {
@@ -44,20 +48,46 @@ interface Pool {
 /** Lowers MaxPool and AveragePool. */
 export function lowerPool(n: LowerNode): Lowered {
   const x = input(n, 0), out = n.outputs[0], indices = n.outputs[1];
-  const max = n.node.op === 'MaxPool';
+  // the layout pass's channels-last pools (kiln.maxpool_nhwc, kiln.averagepool_nhwc; never with Indices)
+  const nhwc = n.node.op.endsWith('_nhwc');
+  const max = n.node.op === 'MaxPool' || n.node.op === 'kiln.maxpool_nhwc';
   const small = max && (x.dtype === 'u8' || x.dtype === 'i8');
   if (!small) floatOnly([x, out]);
   n.parsed();
   const w: WindowAttrs = readWindowAttrs(n.attrs);
   const ceil = n.attrs.int('ceil_mode', 0) !== 0;
-  const g = resolveGeometry(w, x.shape.slice(2), w.kernelShape!, ceil);
+  const g = resolveGeometry(w, nhwc ? x.shape.slice(1, -1) : x.shape.slice(2), w.kernelShape!, ceil);
   const p: Pool = {
     x, out, indices, g, max, t: small ? 'f32' : out.dtype,
     includePad: n.attrs.int('count_include_pad', 0) !== 0,
     hangs: g.output.some((o, s) => (o - 1) * g.strides[s] + (g.kernel[s] - 1) * g.dilations[s] + 1 > g.input[s] + g.padBegin[s] + g.padEnd[s]),
     colMajor: n.attrs.int('storage_order', 0) !== 0,
   };
+  if (nhwc) {
+    if (g.rank !== 2 || indices) throw new LowerUnsupported(`channels-last ${n.node.op} is lowered for 2-D pools without Indices`);
+    return { kind: 'kernel', body: pool2dNhwc(n, p) };
+  }
   return { kind: 'kernel', body: g.rank === 2 && !indices ? pool2d(n, p) : poolNd(n, p) };
+}
+
+/**
+ * 2-D channels-last (the layout pass's _nhwc pools): rows by border/interior segment (window.ts
+ * `segmentedRows`), and at every output position the channel loop vectorized over contiguous channels.
+ */
+function pool2dNhwc(n: LowerNode, p: Pool): Stmt[] {
+  const [N, H, W, C] = p.x.shape;
+  const [OH, OW] = p.g.output;
+  return segmentedRows(n, N, axisSegments(p.g, 0), axisSegments(p.g, 1), (img, oh, ow, gr, gc) => {
+    const c = n.fresh('c');
+    const point = poolPoint(n, p, {
+      o: [oh, ow],
+      xAt: (at) => iadd(imul(iadd(imul(iadd(imul(img, ic(H)), at[0]), ic(W)), at[1]), ic(C)), iv(c)),
+      guard: (axis) => (axis === 0 ? gr : gc),
+      outAt: iadd(imul(iadd(imul(iadd(imul(img, ic(OH)), oh), ic(OW)), ow), ic(C)), iv(c)),
+      unroll: true,
+    });
+    return [loop(c, C, point, C >= 8 ? [{ kind: 'vectorize', width: 8, tail: C % 8 !== 0 }] : [])];
+  });
 }
 
 /** 2-D: parallel over planes, interior/border segments, unguarded vectorized interior. */
@@ -176,9 +206,11 @@ export function lowerGlobalPool(n: LowerNode): Lowered {
   const x = input(n, 0), out = n.outputs[0];
   floatOnly([x, out]);
   n.parsed();
-  const axes = x.shape.map((_, d) => d).slice(2);
+  // NCHW: every axis after the channels; channels-last (the layout pass's _nhwc ops): between N and C
+  const nhwc = n.node.op.endsWith('_nhwc');
+  const axes = x.shape.map((_, d) => d).slice(nhwc ? 1 : 2, nhwc ? -1 : undefined);
   const count = axes.reduce((p, d) => p * x.shape[d], 1);
-  const kind = n.node.op === 'GlobalMaxPool'
+  const kind = n.node.op === 'GlobalMaxPool' || n.node.op === 'kiln.globalmaxpool_nhwc'
     ? { combine: 'max' as const }
     : { combine: 'add' as const, finish: (acc: ReturnType<typeof ref>) => binary('div', acc, lit(count, acc.dtype)) };
   return { kind: 'kernel', body: reduceNest(n, x.shape, axes, out, kind, (idx) => ({ pre: [], value: load(x.name, flatIndex(x.shape, idx), x.dtype) })) };

@@ -100,8 +100,8 @@ export function winogradApplies(x: Operand, w: Operand, g: Geometry, group: numb
  * The tunable choice between Winograd and the caller's lowering for a 3x3 conv: the candidates in the
  * rule's order of preference (choose() picks the first unless the tuner measured otherwise).
  */
-export function chooseWinograd(n: LowerNode, x: Operand, w: Operand, g: Geometry): boolean {
-  const [N, C] = x.shape, K = w.shape[0];
+export function chooseWinograd(n: LowerNode, x: Operand, w: Operand, g: Geometry, channelsLast = false): boolean {
+  const N = x.shape[0], C = x.shape[channelsLast ? 3 : 1], K = w.shape[0];
   const key = `N=${N},C=${C},K=${K},H=${g.input[0]},W=${g.input[1]},pads=${g.padBegin.join('.')}-${g.padEnd.join('.')}`;
   const yes: TuningParams = { winograd: 1 }, no: TuningParams = { winograd: 0 };
   const c = n.choose('conv3x3', key, preferWinograd(C, K, g.output[0], g.output[1]) ? [yes, no] : [no, yes]);
@@ -128,7 +128,7 @@ export function transformFilters(wdata: ArrayLike<number>, K: number, C: number,
 }
 
 /** Σ coef·x over the nonzero coefficients, as scalar IR (±1 without a multiplication). */
-function combination(coefs: readonly number[], xs: readonly Scalar[], dtype: DType): Scalar {
+export function combination(coefs: readonly number[], xs: readonly Scalar[], dtype: DType): Scalar {
   let sum: Scalar | undefined;
   coefs.forEach((c, i) => {
     if (c === 0) return;
@@ -141,7 +141,7 @@ function combination(coefs: readonly number[], xs: readonly Scalar[], dtype: DTy
 }
 
 /** Binds each value to a fresh local; returns the refs. */
-function bindAll(n: LowerNode, out: Stmt[], values: readonly Scalar[], prefix: string): Scalar[] {
+export function bindAll(n: LowerNode, out: Stmt[], values: readonly Scalar[], prefix: string): Scalar[] {
   return values.map((v) => {
     const name = n.fresh(prefix);
     out.push({ k: 'let', name, value: v });

@@ -1,0 +1,166 @@
+/**
+ * Lowering of the channels-last convolutions the layout pass makes (compiler/passes/layout.ts):
+ * kiln.conv_nhwc (a Conv) and kiln.conv_epilogue_nhwc (fuse-conv-act's kiln.conv, its residual NHWC
+ * too). X is [N, H, W, C], Y is [N, OH, OW, M]; the weights keep the ONNX layout [M, C/group, KH, KW].
+ * Channels are the contiguous axis, so the vectors run along channels:
+ *
+ * - depthwise 2-D (group = C = M, mobilenet's 3x3 layers): per output position, the channel loop is
+ *   the vector loop and each lane sums its channel's window:
+ *
+ *       for r < N·OH  parallel                          (one output row of one image)
+ *         for ow in each column segment of window.ts    (interior: no guard)
+ *           for c < C  vectorize 8 (tail)
+ *             acc = Σ_kh,kw x[img, oh·sh + kh·dh − ph, ow·sw + kw·dw − pw, c] · wk[kh, kw, c]
+ *             y[img, oh, ow, c] = epilogue(acc + bias[c])
+ *
+ *   Border rows and columns guard each term on the tap's position (loop-invariant in c, so the C
+ *   compiler hoists it). wk is the weights repacked once at lowering time as [KH·KW, C] (`pk0`), so
+ *   the lanes read contiguous weights as they read contiguous inputs. With channels in the lanes every
+ *   vector is full whatever the plane's width (the NCHW template, depthwise.ts, runs 14 or 7 wide
+ *   rows, one partial vector per row);
+ * - group 1, f32, on a target with vectors: one GEMM on the template (gemm.ts) with the pixels as rows:
+ *   C[pixel, m] = Σ_k A[pixel, k] · W'[k, m] over every image's pixels at once (M = N·OH·OW), W' the
+ *   weights as B, packed once into the template's panels along the output channels (every panel full
+ *   when M is a multiple of its width: no partial vectors), bias and epilogue on the accumulators, and
+ *   Y stored in place (row pixel, column m: Y's own layout). A is X itself for a pointwise convolution
+ *   (1x1, stride 1, no padding: the rows of X are the pixels, contiguous in k = c); otherwise A is an
+ *   im2col in scratch `sc1`, row per output pixel with k = (kh·KW + kw)·C + c (each tap's channels one
+ *   contiguous copy; taps in the padding stay zero), filled in parallel over output rows;
+ * - anything else (groups between 1 and C, f64, no vectors): the direct loop nest, one accumulator per
+ *   output element over the group's channels and the taps, guarded where the padding can be read.
+ * Geometry is compiler/ops/window.ts's (the reference kernels and shape inference use it too).
+ */
+import { type Index, type Stmt, binary, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import type { TensorData } from '../../ir/dtype.ts';
+import { type LowerNode, type Lowered, type Operand, type PackedConstant, LowerUnsupported, input, loopNest } from './context.ts';
+import { epilogue } from './epilogue.ts';
+import { gemmLanes, lowerGemm } from './gemm.ts';
+import type { GemmSpec } from './gemm-spec.ts';
+import { floatOnly } from './matmul.ts';
+import { chooseWinograd, winogradApplies } from './winograd.ts';
+import { lowerWinogradNhwc } from './winograd-nhwc.ts';
+import { readConvAttrs } from '../../ops/conv.ts';
+import { type Geometry, resolveGeometry } from '../../ops/window.ts';
+import { axisSegments, guarded, segmentedRows, windowAt, windowPosition } from './window.ts';
+
+/** Lowers kiln.conv_nhwc and kiln.conv_epilogue_nhwc. */
+export function lowerConvNhwc(n: LowerNode): Lowered {
+  const x = input(n, 0), w = input(n, 1), b = n.inputs[2], out = n.outputs[0];
+  floatOnly([x, w, out, ...(b ? [b] : [])]);
+  n.parsed();
+  if (x.shape.length !== 4) throw new LowerUnsupported(`channels-last Conv input of rank ${x.shape.length} (4 expected)`);
+  const a = readConvAttrs(n.attrs);
+  const [, H, W, C] = x.shape, M = w.shape[0], Cg = w.shape[1];
+  const g = resolveGeometry(a, [H, W], w.shape.slice(2));
+  if (Cg * a.group !== C || M % a.group !== 0) throw new LowerUnsupported(`Conv groups ${a.group} do not divide channels ${C} / ${M}`);
+  if (a.group === C && M === C && Cg === 1) return depthwiseNhwc(n, g, x, w, b, out);
+  const L = gemmLanes(n, out.dtype);
+  if (L && winogradApplies(x, w, g, a.group) && chooseWinograd(n, x, w, g, true)) return lowerWinogradNhwc(n, g, L);
+  if (a.group === 1 && L && w.value && [x, w, ...(b ? [b] : [])].every((o) => o.dtype === 'f32') && out.count > 0) {
+    return gemmNhwc(n, g, x, w, b, out, L);
+  }
+  return directNhwc(n, g, a.group, x, w, b, out);
+}
+
+/** The flat index of [img, h, w, c] in an NHWC tensor of spatial dims [H, W] and C channels. */
+const nhwcAt = (H: number, W: number, C: number, img: Index, h: Index, w: Index, c: Index): Index =>
+  iadd(imul(iadd(imul(iadd(imul(img, ic(H)), h), ic(W)), w), ic(C)), c);
+
+/** The depthwise template (see the module header). */
+function depthwiseNhwc(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Operand | undefined, out: Operand): Lowered {
+  const [N, H, W, C] = x.shape;
+  const [OH, OW] = g.output, [KH, KW] = g.kernel;
+  const taps = KH * KW, t = out.dtype;
+  // the weights as [tap, c] (contiguous along the lanes), once at lowering time when they are constant
+  const wk = w.value?.data;
+  const packed: PackedConstant[] = [];
+  if (wk) {
+    const d = new (wk.constructor as new (count: number) => TensorData)(taps * C) as unknown as unknown[];
+    const src = wk as unknown as ArrayLike<unknown>;
+    for (let c = 0; c < C; c++) for (let k = 0; k < taps; k++) d[k * C + c] = src[c * taps + k];
+    packed.push({ name: 'pk0', dtype: w.dtype, from: 1, what: `weights as [${KH}x${KW} taps, ${C} channels]`, data: d as unknown as TensorData });
+  }
+  const wAt = (tap: Index, c: Index) => (wk ? load('pk0', iadd(imul(tap, ic(C)), c), w.dtype) : load(w.name, iadd(imul(c, ic(taps)), tap), w.dtype));
+  /** One output position's channel loop; `rowGuard`/`colGuard`: its taps can leave the input on that axis. */
+  const position = (img: Index, oh: Index, ow: Index, rowGuard: boolean, colGuard: boolean): Stmt[] => {
+    const c = n.fresh('c'), acc = n.fresh('acc'), kh = n.fresh('kh'), kw = n.fresh('kw');
+    const ih = windowAt(g, 0, oh, iv(kh)), iw = windowAt(g, 1, ow, iv(kw));
+    const bounds = [...(rowGuard ? [{ index: ih, extent: H }] : []), ...(colGuard ? [{ index: iw, extent: W }] : [])];
+    const term = guarded(bounds, [{ k: 'accum', name: acc, value: binary('mul', load(x.name, nhwcAt(H, W, C, img, ih, iw, iv(c)), x.dtype), wAt(iadd(imul(iv(kh), ic(KW)), iv(kw)), iv(c))) }]);
+    const o = nhwcAt(OH, OW, C, img, oh, ow, iv(c));
+    const v = b ? binary('add', ref(acc, t), load(b.name, iv(c), b.dtype)) : ref(acc, t);
+    const ep = epilogue(n, v, o);
+    return [loop(c, C, [
+      { k: 'acc', name: acc, dtype: t, combine: 'add', init: lit(0, t) },
+      loop(kh, KH, [loop(kw, KW, term, [{ kind: 'unroll', factor: KW }])], [{ kind: 'unroll', factor: KH }]),
+      ...ep.lets,
+      { k: 'store', buffer: out.name, index: o, value: ep.value },
+    ], C >= 8 ? [{ kind: 'vectorize', width: 8, tail: C % 8 !== 0 }] : [])];
+  };
+  // rows and columns split into border and interior segments (window.ts): only border taps are guarded
+  const body = segmentedRows(n, N, axisSegments(g, 0), axisSegments(g, 1), position);
+  return { kind: 'kernel', body, ...(packed.length ? { packed } : {}) };
+}
+
+/** A group-1 convolution as the template's GEMM over pixels (see the module header). */
+function gemmNhwc(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Operand | undefined, out: Operand, L: number): Lowered {
+  const [N, H, W, C] = x.shape, M = w.shape[0];
+  const [OH, OW] = g.output, [KH, KW] = g.kernel;
+  const taps = KH * KW, K = taps * C, P = N * OH * OW;
+  const pointwise = taps === 1 && g.strides.every((s) => s === 1) && g.padBegin.every((p) => p === 0) && OH === H && OW === W;
+  const wd = w.value!.data;
+  const spec: GemmSpec = {
+    M: P, N: M, K, dtype: out.dtype, batch: [], out: out.name,
+    outIndex: (_, i, j) => iadd(imul(i, ic(M)), j),
+    a: (_, i, k) => load(pointwise ? x.name : 'sc1', iadd(imul(i, ic(K)), k), x.dtype),
+    // B[k, m] = W[m, c, kh, kw] with k = (kh·KW + kw)·C + c
+    b: { kind: 'constant', from: 1, what: 'W^T panels', at: (k, m) => Number(wd[m * K + (k % C) * taps + Math.floor(k / C)]) },
+    ...(b || n.node.op === 'kiln.conv_epilogue_nhwc' ? {
+      finish: (_: readonly Index[], i: Index, j: Index, acc: ReturnType<typeof ref>) =>
+        epilogue(n, b ? binary('add', acc, load(b.name, j, b.dtype)) : acc, iadd(imul(i, ic(M)), j)),
+    } : {}),
+  };
+  const gemm = lowerGemm(n, spec, L);
+  if (pointwise) return gemm;
+  // the im2col rows: zero, then each tap inside the input copies its C channels
+  const r = n.fresh('r'), ow = n.fresh('o'), z = n.fresh('z'), kh = n.fresh('kh'), kw = n.fresh('kw'), c = n.fresh('c');
+  const img = N === 1 ? ic(0) : idiv(iv(r), ic(OH)), oh = N === 1 ? iv(r) : imod(iv(r), ic(OH));
+  const row = iadd(imul(iv(r), ic(OW)), iv(ow));
+  const ih = windowPosition(g, 0, oh, iv(kh)), iw = windowPosition(g, 1, iv(ow), iv(kw));
+  const vec = (extent: number) => (extent >= 8 ? [{ kind: 'vectorize' as const, width: 8, tail: extent % 8 !== 0 }] : []);
+  const copy = loop(c, C, [{ k: 'store', buffer: 'sc1', index: iadd(iadd(imul(row, ic(K)), imul(iadd(imul(iv(kh), ic(KW)), iv(kw)), ic(C))), iv(c)),
+    value: load(x.name, nhwcAt(H, W, C, img, ih.at, iw.at, iv(c)), x.dtype) }], vec(C));
+  const fill = loop(r, N * OH, [loop(ow, OW, [
+    ...(ih.bound || iw.bound ? [loop(z, K, [{ k: 'store', buffer: 'sc1', index: iadd(imul(row, ic(K)), iv(z)), value: lit(0, x.dtype) } as Stmt], vec(K))] : []),
+    loop(kh, KH, [loop(kw, KW, guarded([...(ih.bound ? [ih.bound] : []), ...(iw.bound ? [iw.bound] : [])], [copy]))]),
+  ])], N * OH > 1 ? [{ kind: 'parallel' }] : []);
+  return {
+    ...gemm, body: [fill, ...gemm.body],
+    scratch: [...(gemm.scratch ?? []), { name: 'sc1', dtype: x.dtype, count: P * K, what: `im2col rows (${P} pixels x ${KH}x${KW}x${C})` }],
+  };
+}
+
+/** The direct loop nest (any group; see the module header). */
+function directNhwc(n: LowerNode, g: Geometry, group: number, x: Operand, w: Operand, b: Operand | undefined, out: Operand): Lowered {
+  const [, H, W, C] = x.shape, M = w.shape[0], Cg = w.shape[1];
+  const [KH, KW] = g.kernel, mPerGroup = M / group, t = out.dtype;
+  const body = loopNest(n, out.shape, (idx) => {
+    const [img, oh, ow, m] = idx;
+    const acc = n.fresh('acc'), cv = n.fresh('c'), kh = n.fresh('kh'), kw = n.fresh('kw');
+    const ih = windowPosition(g, 0, oh, iv(kh)), iw = windowPosition(g, 1, ow, iv(kw));
+    const channel = group === 1 ? iv(cv) : iadd(imul(idiv(m, ic(mPerGroup)), ic(Cg)), iv(cv));
+    const xv = load(x.name, nhwcAt(H, W, C, img, ih.at, iw.at, channel), x.dtype);
+    const wv = load(w.name, iadd(imul(iadd(imul(m, ic(Cg)), iv(cv)), ic(KH * KW)), iadd(imul(iv(kh), ic(KW)), iv(kw))), w.dtype);
+    const term = guarded([...(ih.bound ? [ih.bound] : []), ...(iw.bound ? [iw.bound] : [])], [{ k: 'accum', name: acc, value: binary('mul', xv, wv) }]);
+    const o = nhwcAt(out.shape[1], out.shape[2], M, img, oh, ow, m);
+    const v = b ? binary('add', ref(acc, t), load(b.name, m, b.dtype)) : ref(acc, t);
+    const ep = epilogue(n, v, o);
+    return [
+      { k: 'acc', name: acc, dtype: t, combine: 'add', init: lit(0, t) },
+      loop(cv, Cg, [loop(kh, KH, [loop(kw, KW, term)])]),
+      ...ep.lets,
+      { k: 'store', buffer: out.name, index: o, value: ep.value },
+    ];
+  });
+  return { kind: 'kernel', body };
+}
