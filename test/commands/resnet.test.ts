@@ -39,12 +39,12 @@ test('pipeline default, step, ir, diff', async () => {
   assert.equal(d.diff.counts, { added: 0, removed: 0, changed: 0, unchanged: 175 });
 });
 
-test('runall: BN folding then Conv fusion, 175 → 122 → 57 nodes', async () => {
+test('runall: BN folding, Conv fusion, then channels-last, 175 → 122 → 57 → 59 nodes', async () => {
   ctx.progressLog.length = 0;
   const v = (await run('runall')) as StepView;
   assert.equal(v.steps.map((s) => s.index), [2, 3, 4, 5, 6, 7, 8, 9, 10]);
   const byPass = Object.fromEntries(v.steps.filter((s) => s.changed).map((s) => [s.pass, [s.nodesBefore, s.nodesAfter]]));
-  assert.equal(byPass, { 'fold-conv-bn': [175, 122], 'fuse-conv-act': [122, 57] });
+  assert.equal(byPass, { 'fold-conv-bn': [175, 122], 'fuse-conv-act': [122, 57], layout: [57, 59] }, 'layout adds a Transpose after the input and one before Flatten');
   assert.is(v.diff!.a, ctx.session!.graph(1));
   assert.is(v.diff!.counts.removed + v.diff!.counts.changed + v.diff!.counts.unchanged, 175);
   assert.equal(ctx.progressLog.length, 10, 'one per pass and a final one');
@@ -73,20 +73,22 @@ test('timings: one row per node, keyed by id, with provenance; same outputs as r
   const t = (await run('timings')) as NodeTimings;
   assert.instance(t, NodeTimings);
   const g = ctx.session!.graph();
-  assert.is(t.nodes.length, 57);
+  assert.is(t.nodes.length, 59);
   assert.equal(t.nodes.map((n) => n.node), g.nodes.map((n) => n.outputs[0]));
   const table = t.table();
   assert.equal(table.columnNames, ['index', 'node', 'op', 'ms', 'share_pct', 'flops', 'gflop_per_s', 'pct_of_peak', 'provenance', 'runs_on']);
-  const first = table.rows()[0];
-  assert.is(first.op, 'kiln.conv');
-  assert.equal(first.provenance, ['/conv1/Conv', '/bn1/BatchNormalization', '/relu/Relu']);
+  // the layout pass's Transpose of the input first (provenance: the conv that reads it), then the stem
+  const [transpose, stem] = table.rows();
+  assert.is(transpose.op, 'Transpose');
+  assert.is(stem.op, 'kiln.conv_epilogue_nhwc');
+  assert.equal(stem.provenance, ['/conv1/Conv', '/bn1/BatchNormalization', '/relu/Relu']);
   const ops = t.byOp();
-  assert.is(ops.reduce((a, o) => a + o.count, 0), 57);
-  assert.is(ops[0].op, 'kiln.conv', 'the convolutions dominate');
+  assert.is(ops.reduce((a, o) => a + o.count, 0), 59);
+  assert.is(ops[0].op, 'kiln.conv_epilogue_nhwc', 'the convolutions dominate');
   assert.is(tensorStats(t.outputs[0]).mean, runOutputMean, 'same graph and seed, same outputs');
   const bundle = toMimeBundle(t);
   assert.match(bundle['image/svg+xml'], /^<svg [^>]*>/);
-  assert.match(bundle['image/svg+xml'], />kiln\.conv</);
+  assert.match(bundle['image/svg+xml'], />kiln\.conv_epilogue_nhwc</);
 });
 
 test('mem: the plan of the fused graph and of step 0, planners checked', async () => {
@@ -95,7 +97,7 @@ test('mem: the plan of the fused graph and of step 0, planners checked', async (
   assert.instance(m, MemoryView);
   assert.is(m.plan, ctx.session!.memory(9), 'the session\'s cached plan');
   assert.is(m.graph, ctx.session!.graph(9));
-  assert.is(m.plan.order.length, 57);
+  assert.is(m.plan.order.length, 59);
   assert.ok(m.plan.peakBytes >= m.plan.lowerBoundBytes && m.plan.peakBytes < m.plan.naiveBytes);
   assert.is(m.title, 'memory of zoo:resnet50 at step 10 (dce)');
   assert.equal(ctx.progressLog.map((p) => p.fraction), [0, 1]);
@@ -107,7 +109,7 @@ test('mem: the plan of the fused graph and of step 0, planners checked', async (
   try { await run('mem --order random'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^mem: --order must be memory or graph, got 'random'/); }
   const b = toMimeBundle(m);
   assert.equal(Object.keys(b).sort(), ['application/vnd.apache.arrow.stream', 'image/svg+xml', 'text/html', 'text/plain']);
-  assert.match(b['text/plain'], /^memory of zoo:resnet50 at step 10 \(dce\)\nmemory plan \(best\): 57 steps/);
+  assert.match(b['text/plain'], /^memory of zoo:resnet50 at step 10 \(dce\)\nmemory plan \(best\): 59 steps/);
 });
 
 test.run();

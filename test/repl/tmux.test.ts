@@ -78,7 +78,7 @@ async function untilPrompt(re: RegExp, what: string): Promise<void> {
     + `${JSON.stringify(process.execPath)} --import tsx cli/main.ts repl zoo:mlp; echo $? > ${JSON.stringify(rc)}; sleep 60`;
   tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'repl', '-x', '120', '-y', '50', cmd);
   try {
-    let s = await until(has('zoo:mlp · cpu · step 0/9 (load) · next: shape-infer'), 'the model to load');
+    let s = await until(has('zoo:mlp · cpu · step 0/10 (load) · next: shape-infer'), 'the model to load');
     assert.match(s, 'kiln REPL: type help for the commands');
     assert.match(s, 'kiln> load zoo:mlp\nsession zoo:mlp (graph mlp), target cpu, at step 0 of 10');
     assert.match(promptLine(), /^kiln>\s*$/);
@@ -98,13 +98,13 @@ async function untilPrompt(re: RegExp, what: string): Promise<void> {
     s = await until((x) => /\nstep  stepto/.test(x), 'the candidates are listed');
     assert.match(promptLine(), /^kiln> st\s*$/, 'ambiguous: nothing added');
     keys('ep', 'Space', 'Enter');
-    await until(has('step 1/9 shape-infer: unchanged (5 nodes)'), 'step');
+    await until(has('step 1/10 shape-infer: unchanged (5 nodes)'), 'step');
 
     keys('stepto fuse-c', 'Tab');
     await untilPrompt(/^kiln> stepto fuse-conv-act\s*$/, 'pass name completed');
     keys('Enter');
-    s = await until(has('step 7/9 fuse-conv-act: 5 → 3 nodes'), 'stepto');
-    assert.match(s, 'zoo:mlp · cpu · step 7/9 (fuse-conv-act) · next: fuse-elementwise');
+    s = await until(has('step 7/10 fuse-conv-act: 5 → 3 nodes'), 'stepto');
+    assert.match(s, 'zoo:mlp · cpu · step 7/10 (fuse-conv-act) · next: layout');
     const coloured = screen(true);
     assert.match(coloured, /\x1b\[[0-9;]*31m-  %0 = Gemm\(%input, %fc1\.weight, %fc1\.bias\)/, 'removed lines in red');
     assert.match(coloured, /\x1b\[[0-9;]*32m\+  %1 = kiln\.gemm\(%input, %fc1\.weight, %fc1\.bias\)/, 'added lines in green');
@@ -115,7 +115,7 @@ async function untilPrompt(re: RegExp, what: string): Promise<void> {
 
     keys('back', 'Enter');
     s = await until(has('back 1 step; now at:'), 'back');
-    assert.match(s, 'step 6/9 (fold-constants) · next: fuse-conv-act');
+    assert.match(s, 'step 6/10 (fold-constants) · next: fuse-conv-act');
 
     keys('mem', 'Enter');
     s = await until(has('memory of zoo:mlp at step 6 (fold-constants)'), 'mem');
@@ -140,9 +140,9 @@ async function untilPrompt(re: RegExp, what: string): Promise<void> {
     keys('C-c');
     s = await until(has('while (true) {}\nerror: interrupted'), 'one Ctrl-C to stop the loop');
     assert.not.match(s, 'session was reset');
-    assert.match(s, 'step 6/9 (fold-constants) · next: fuse-conv-act', 'the status keeps the step');
+    assert.match(s, 'step 6/10 (fold-constants) · next: fuse-conv-act', 'the status keeps the step');
     keys('history', 'Enter');
-    s = await until(has('history of zoo:mlp: at step 6 of 9'), 'the steps are still there');
+    s = await until(has('history of zoo:mlp: at step 6 of 10'), 'the steps are still there');
     assert.match(s, /▶ +6 +fold-constants/);
     keys('session.current * 7', 'Enter');
     await until(has('kiln> session.current * 7\n42\n'), 'a TypeScript line on the kept session');
