@@ -21,6 +21,8 @@
  *   removed and its readers read the first Transpose's input (the first one goes too when nothing reads
  *   it any more). This also folds transposes the model itself brought (a TF export's NHWC input).
  * Only `layout=nhwc` exists; blocked layouts (NCHWc) are not implemented and are refused by name.
+ * The cpu target's default pipeline runs this pass after fuse-conv-act: its backend lowers the NHWC ops
+ * natively (compiler/codegen/lower/conv-nhwc.ts says why and what it measured).
  * Numerics: transposes are exact and the NHWC ops' reference kernels call the NCHW kernels, so the
  * rewritten graph computes bit-identically.
  */

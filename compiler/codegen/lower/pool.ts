@@ -77,12 +77,12 @@ export function lowerPool(n: LowerNode): Lowered {
 function pool2dNhwc(n: LowerNode, p: Pool): Stmt[] {
   const [N, H, W, C] = p.x.shape;
   const [OH, OW] = p.g.output;
-  return segmentedRows(n, N, axisSegments(p.g, 0), axisSegments(p.g, 1), (img, oh, ow, gr, gc) => {
+  return segmentedRows(n, N, axisSegments(p.g, 0), axisSegments(p.g, 1), (img, oh, ow, rs, cs) => {
     const c = n.fresh('c');
     const point = poolPoint(n, p, {
       o: [oh, ow],
       xAt: (at) => iadd(imul(iadd(imul(iadd(imul(img, ic(H)), at[0]), ic(W)), at[1]), ic(C)), iv(c)),
-      guard: (axis) => (axis === 0 ? gr : gc),
+      guard: (axis) => (axis === 0 ? rs : cs).guarded,
       outAt: iadd(imul(iadd(imul(iadd(imul(img, ic(OH)), oh), ic(OW)), ow), ic(C)), iv(c)),
       unroll: true,
     });

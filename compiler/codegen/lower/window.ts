@@ -87,12 +87,12 @@ export function windowNest2d(n: LowerNode, g: Geometry, body: (p: WindowPoint) =
 /**
  * The (image, row, column) nest of a channels-last window op (conv-nhwc.ts, winograd-nhwc.ts, pool.ts):
  * each row segment one loop over N·extent (image, row) pairs, parallel when it has several, its
- * column segments inside; `body(img, row, col, rowGuarded, colGuarded)` gives one position's
+ * column segments inside; `body(img, row, col, rowSegment, colSegment)` gives one position's
  * statements (its channel loop). Segments as `axisSegments` returns them (or any start/extent/guarded
  * list); with one image the image index is the constant 0.
  */
 export function segmentedRows(n: LowerNode, N: number, rows: readonly Segment[], cols: readonly Segment[],
-  body: (img: Index, row: Index, col: Index, rowGuarded: boolean, colGuarded: boolean) => Stmt[]): Stmt[] {
+  body: (img: Index, row: Index, col: Index, rowSegment: Segment, colSegment: Segment) => Stmt[]): Stmt[] {
   return rows.map((rs) => {
     const r = n.fresh('r');
     const img = N === 1 ? ic(0) : idiv(iv(r), ic(rs.extent));
@@ -100,7 +100,7 @@ export function segmentedRows(n: LowerNode, N: number, rows: readonly Segment[],
     const row = rs.start ? iadd(row0, ic(rs.start)) : row0;
     const inner = cols.map((cs) => {
       const v = n.fresh('o');
-      return loop(v, cs.extent, body(img, row, cs.start ? iadd(iv(v), ic(cs.start)) : iv(v), rs.guarded, cs.guarded));
+      return loop(v, cs.extent, body(img, row, cs.start ? iadd(iv(v), ic(cs.start)) : iv(v), rs, cs));
     });
     return loop(r, N * rs.extent, inner, N * rs.extent > 1 ? [{ kind: 'parallel' }] : []);
   });

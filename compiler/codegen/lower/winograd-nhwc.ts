@@ -22,7 +22,7 @@ import { readNumbers } from '../../ir/tensor.ts';
 import { type LowerNode, type Lowered, input } from './context.ts';
 import { epilogue } from './epilogue.ts';
 import type { Geometry } from '../../ops/window.ts';
-import { axisSegments, guarded, segmentedRows } from './window.ts';
+import { type Segment, axisSegments, guarded, segmentedRows } from './window.ts';
 import { TEMPLATE_TOLERANCES } from '../../ops/scalar-ops.ts';
 import { lowerGemm } from './gemm.ts';
 import { WINOGRAD_F4, bindAll, combination, transformFilters } from './winograd.ts';
@@ -45,8 +45,11 @@ export function lowerWinogradNhwc(n: LowerNode, g: Geometry, L: number): Lowered
     rank: 2, input: [H, W], kernel: [6, 6], strides: [4, 4], dilations: [1, 1],
     padBegin: g.padBegin, padEnd: [4 * TH + 2 - H - ph, 4 * TW + 2 - W - pw], output: [TH, TW],
   };
-  /** One tile's channel loop: d (36 loads, guarded on the axes that can leave the input), Bᵀ d B, 36 stores. */
-  const inputTile = (img: Index, th: Index, tw: Index, guardRows: boolean, guardCols: boolean): Stmt[] => {
+  /**
+   * One tile's channel loop: d (36 loads; a tap is 0 where it lies outside the input for every tile of
+   * the segment, guarded where only some tiles put it outside), Bᵀ d B, 36 stores.
+   */
+  const inputTile = (img: Index, th: Index, tw: Index, rs: Segment, cs: Segment): Stmt[] => {
     const c = n.fresh('c');
     const stmts: Stmt[] = [];
     const d: Scalar[] = [];
@@ -54,11 +57,13 @@ export function lowerWinogradNhwc(n: LowerNode, g: Geometry, L: number): Lowered
       for (let s = 0; s < 6; s++) {
         const at: [Index, Index] = [iadd(imul(th, ic(4)), ic(r - ph)), iadd(imul(tw, ic(4)), ic(s - pw))];
         const idx = iadd(imul(iadd(imul(iadd(imul(img, ic(H)), at[0]), ic(W)), at[1]), ic(C)), iv(c));
-        const bounds = at.flatMap((index, axis) => {
-          if (!(axis === 0 ? guardRows : guardCols)) return [];
-          const lo = axis === 0 ? r - ph : s - pw, size = axis === 0 ? H : W, count = axis === 0 ? TH : TW;
-          return lo >= 0 && 4 * (count - 1) + lo < size ? [] : [{ index, extent: size }];
+        // the tap's input position over the segment's tiles: first and last, per axis
+        const span = [0, 1].map((axis) => {
+          const seg = axis === 0 ? rs : cs, off = axis === 0 ? r - ph : s - pw;
+          return { first: 4 * seg.start + off, last: 4 * (seg.start + seg.extent - 1) + off, size: axis === 0 ? H : W };
         });
+        if (span.some((p) => p.last < 0 || p.first >= p.size)) { d.push(lit(0, t)); continue; }
+        const bounds = at.flatMap((index, axis) => (span[axis].first >= 0 && span[axis].last < span[axis].size ? [] : [{ index, extent: span[axis].size }]));
         if (!bounds.length) { d.push(load(x.name, idx, x.dtype)); continue; }
         const name = n.fresh('d');
         stmts.push({ k: 'acc', name, dtype: t, combine: 'add', init: lit(0, t) }, ...guarded(bounds, [{ k: 'accum', name, value: load(x.name, idx, x.dtype) }]));
@@ -87,7 +92,7 @@ export function lowerWinogradNhwc(n: LowerNode, g: Geometry, L: number): Lowered
     { start: 0, extent: Math.floor(O / 4), guarded: false },
     { start: Math.floor(O / 4), extent: count - Math.floor(O / 4), guarded: true },
   ].filter((s) => s.extent > 0);
-  const outputTile = (img: Index, th: Index, tw: Index, guardRows: boolean, guardCols: boolean): Stmt[] => {
+  const outputTile = (img: Index, th: Index, tw: Index, rs: Segment, cs: Segment): Stmt[] => {
     const k = n.fresh('k');
     const ot: Stmt[] = [];
     const tile = iadd(imul(iadd(imul(img, ic(TH)), th), ic(TW)), tw);
@@ -99,7 +104,7 @@ export function lowerWinogradNhwc(n: LowerNode, g: Geometry, L: number): Lowered
         const oh = iadd(imul(th, ic(4)), ic(i)), ow = iadd(imul(tw, ic(4)), ic(j));
         const o = iadd(imul(iadd(imul(iadd(imul(img, ic(OH)), oh), ic(OW)), ow), ic(K)), iv(k));
         const ep = epilogue(n, b ? binary('add', y, load(b.name, iv(k), b.dtype)) : y, o);
-        const bounds = [...(guardRows ? [{ index: oh, extent: OH }] : []), ...(guardCols ? [{ index: ow, extent: OW }] : [])];
+        const bounds = [...(rs.guarded ? [{ index: oh, extent: OH }] : []), ...(cs.guarded ? [{ index: ow, extent: OW }] : [])];
         ot.push(...guarded(bounds, [...ep.lets, { k: 'store', buffer: out.name, index: o, value: ep.value }]));
       }
     }
