@@ -179,10 +179,10 @@ test('01-import-and-ir: zoo model, IR text, node table, exported .onnx imported 
 test('02-stepping-passes: steps with diffs, numeric checks, decisions, fusions, history, branch', async () => {
   const nb = await execute('02-stepping-passes');
   const nodes0 = zooModel('mobilenetv2', { seed: 0 }).nodes.length;
-  assert.match(nb.text('pipeline'), /▶ 0 {2}load/);
+  assert.match(nb.text('pipeline'), /▶ +0 {2}load/);
   // fold-conv-bn removes every BatchNormalization; the diff shows them going
   const fold = nb.text('stepto-fold');
-  assert.match(fold, new RegExp(`step 5/9 fold-conv-bn: ${nodes0} → (\\d+) nodes, [\\d.]+ ms; numerics ok`));
+  assert.match(fold, new RegExp(`step 5/10 fold-conv-bn: ${nodes0} → (\\d+) nodes, [\\d.]+ ms; numerics ok`));
   const diffFold = nb.result('diff-fold')['text/plain'];
   assert.match(diffFold, /^--- step 4 \(cse\)$/m);
   assert.match(diffFold, /^\+\+\+ step 5 \(fold-conv-bn\)$/m);
@@ -191,7 +191,7 @@ test('02-stepping-passes: steps with diffs, numeric checks, decisions, fusions, 
   assert.match(nb.text('check-fold'), /step 5 \(fold-conv-bn\) against step 0: max abs error [\d.e+-]+, max rel error [\d.e+-]+\s+within tolerance/);
   // fuse-conv-act: the diff shows fused kiln.conv nodes
   const fuse = nb.result('step-fuse')['text/plain'];
-  assert.match(fuse, /step 7\/9 fuse-conv-act: \d+ → \d+ nodes/);
+  assert.match(fuse, /step 7\/10 fuse-conv-act: \d+ → \d+ nodes/);
   assert.ok((fuse.match(/^\+\s+%\S+ = kiln\.conv\(/gm) ?? []).length > 0, fuse.slice(0, 2000));
   const changes = nb.arrow('diff-fuse');
   assert.ok(changes.numRows > 0);
@@ -208,7 +208,7 @@ test('02-stepping-passes: steps with diffs, numeric checks, decisions, fusions, 
   assert.is(column(history, 'at')[7], '▶');
   assert.is(htmlRows(nb.result('history')['text/html']), 8);
   assert.match(nb.text('back'), /back 2 steps; now at:\s+step 5\/10 fold-conv-bn/);
-  assert.match(nb.text('back'), /▶ 5 {2}fold-conv-bn/);
+  assert.match(nb.text('back'), /▶ +5 {2}fold-conv-bn/);
   // branch and compare
   const cmp = nb.result('branch')['text/plain'];
   assert.match(cmp, /^a: step 10, \d+ nodes/m);
@@ -295,7 +295,8 @@ if (!hasCc) console.log('notebooks.test.ts: no C compiler found (CC, cc, gcc, cl
   assert.is(t.numRows, rows);
   const ops = column(t, 'op'), ms = column(t, 'ms').map(Number), gflops = column(t, 'gflop_per_s'), peak = column(t, 'pct_of_peak');
   assert.ok(ms.every((x) => x >= 0) && ms.filter((x) => x > 0).length >= rows / 2, `${ms}`);
-  const convs = ops.map((op, i) => i).filter((i) => ops[i] === 'kiln.conv' || ops[i] === 'Conv');
+  // the cpu pipeline runs convolutions channels-last (kiln.conv_nhwc, kiln.conv_epilogue_nhwc)
+  const convs = ops.map((op, i) => i).filter((i) => /^(Conv|kiln\.conv(_nhwc|_epilogue_nhwc)?)$/.test(String(ops[i])));
   assert.ok(convs.length > 10, `${convs.length} convolutions`);
   for (const i of convs) {
     assert.ok(Number(gflops[i]) > 0, `node ${i}: GFLOP/s ${gflops[i]}`);
@@ -306,11 +307,11 @@ if (!hasCc) console.log('notebooks.test.ts: no C compiler found (CC, cc, gcc, cl
   // %source and %kir of the conv named by its ONNX node: BatchNormalization folded, ReLU6 fused as the epilogue
   const conv = '/features/features.2/conv/conv.0/conv.0.0/Conv';
   const src = nb.text('source');
-  assert.match(src, new RegExp(`source of %\\S+ kiln\\.conv \\(ONNX ${conv}, `));
+  assert.match(src, new RegExp(`source of %\\S+ kiln\\.conv_epilogue_nhwc \\(ONNX ${conv}, `));
   assert.match(src, /\bvoid\s+\w+\s*\(/);
   assert.match(src, /\? 6\.0f :/, 'the clip to 6 in the same kernel');
   const kir = nb.text('kir');
-  assert.match(kir, new RegExp(`kernel IR of %\\S+ kiln\\.conv \\(ONNX ${conv}, `));
+  assert.match(kir, new RegExp(`kernel IR of %\\S+ kiln\\.conv_epilogue_nhwc \\(ONNX ${conv}, `));
   assert.match(kir, /select\(gt\(\w+, 6\), 6, \w+\)/);
   // the program's artifacts by kind, the whole-program ones by name
   const arts = nb.text('artifacts');
