@@ -24,8 +24,9 @@
  *   when M is a multiple of its width: no partial vectors), bias and epilogue on the accumulators, and
  *   Y stored in place (row pixel, column m: Y's own layout). A is X itself for a pointwise convolution
  *   (1x1, stride 1, no padding: the rows of X are the pixels, contiguous in k = c); otherwise A is an
- *   im2col in scratch `sc1`, row per output pixel with k = (kh·KW + kw)·C + c (each tap's channels one
- *   contiguous copy; taps in the padding stay zero), filled in parallel over output rows;
+ *   im2col in scratch `sc1`, row per output pixel with k = (kh·KW + kw)·C + c (with dilation 1 a kernel
+ *   row's KW·C values are one contiguous run of X; taps in the padding stay zero), filled in parallel
+ *   over output rows, border pixels guarded, interior ones not;
  * - a 3x3 stride-1 group-1 conv that prefers Winograd (winograd.ts's rule and tunable): winograd-nhwc.ts;
  * - anything else (groups between 1 and C, f64, no vectors): the direct loop nest, one accumulator per
  *   output element over the group's channels and the taps, guarded where the padding can be read.
@@ -129,20 +130,36 @@ function gemmNhwc(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Operand 
   };
   const gemm = lowerGemm(n, spec, L);
   if (pointwise) return gemm;
-  // the im2col rows: zero, then each tap inside the input copies its C channels
-  const r = n.fresh('r'), ow = n.fresh('o'), z = n.fresh('z'), kh = n.fresh('kh'), kw = n.fresh('kw'), c = n.fresh('c');
-  const img = N === 1 ? ic(0) : idiv(iv(r), ic(OH)), oh = N === 1 ? iv(r) : imod(iv(r), ic(OH));
-  const row = iadd(imul(iv(r), ic(OW)), iv(ow));
-  const ih = windowPosition(g, 0, oh, iv(kh)), iw = windowPosition(g, 1, iv(ow), iv(kw));
+  // the im2col rows, by border/interior segments of output rows and columns (window.ts): a row of a
+  // border pixel is zeroed first; then each kernel row inside the input copies its KW·C values: in
+  // interior columns with dilation 1 one contiguous run of X, else tap by tap (guarded in border
+  // columns)
   const vec = (extent: number) => (extent >= 8 ? [{ kind: 'vectorize' as const, width: 8, tail: extent % 8 !== 0 }] : []);
-  const copy = loop(c, C, [{ k: 'store', buffer: 'sc1', index: iadd(iadd(imul(row, ic(K)), imul(iadd(imul(iv(kh), ic(KW)), iv(kw)), ic(C))), iv(c)),
-    value: load(x.name, nhwcAt(H, W, C, img, ih.at, iw.at, iv(c)), x.dtype) }], vec(C));
-  const fill = loop(r, N * OH, [loop(ow, OW, [
-    ...(ih.bound || iw.bound ? [loop(z, K, [{ k: 'store', buffer: 'sc1', index: iadd(imul(row, ic(K)), iv(z)), value: lit(0, x.dtype) } as Stmt], vec(K))] : []),
-    loop(kh, KH, [loop(kw, KW, guarded([...(ih.bound ? [ih.bound] : []), ...(iw.bound ? [iw.bound] : [])], [copy]))]),
-  ])], N * OH > 1 ? [{ kind: 'parallel' }] : []);
+  const run = g.dilations[1] === 1;
+  const fill = segmentedRows(n, N, axisSegments(g, 0), axisSegments(g, 1), (img, oh, ow, rs, cs) => {
+    const row = iadd(imul(iadd(imul(img, ic(OH)), oh), ic(OW)), ow);
+    const kh = n.fresh('kh'), z = n.fresh('z');
+    const ih = windowAt(g, 0, oh, iv(kh));
+    const rowBound = rs.guarded ? [{ index: ih, extent: H }] : [];
+    const at = (k: Index) => iadd(imul(row, ic(K)), iadd(imul(iv(kh), ic(KW * C)), k));
+    let copy: Stmt;
+    if (run && !cs.guarded) {
+      const j = n.fresh('j');
+      const src = iadd(imul(iadd(imul(img, ic(H)), ih), ic(W * C)), iadd(imul(windowAt(g, 1, ow, ic(0)), ic(C)), iv(j)));
+      copy = loop(j, KW * C, [{ k: 'store', buffer: 'sc1', index: at(iv(j)), value: load(x.name, src, x.dtype) }], vec(KW * C));
+    } else {
+      const kw = n.fresh('kw'), c = n.fresh('c');
+      const iw = windowAt(g, 1, ow, iv(kw));
+      copy = loop(kw, KW, guarded(cs.guarded ? [{ index: iw, extent: W }] : [], [loop(c, C, [{ k: 'store', buffer: 'sc1', index: at(iadd(imul(iv(kw), ic(C)), iv(c))),
+        value: load(x.name, nhwcAt(H, W, C, img, ih, iw, iv(c)), x.dtype) }], vec(C))]));
+    }
+    return [
+      ...(rs.guarded || cs.guarded ? [loop(z, K, [{ k: 'store', buffer: 'sc1', index: iadd(imul(row, ic(K)), iv(z)), value: lit(0, x.dtype) } as Stmt], vec(K))] : []),
+      loop(kh, KH, guarded(rowBound, [copy])),
+    ];
+  });
   return {
-    ...gemm, body: [fill, ...gemm.body],
+    ...gemm, body: [...fill, ...gemm.body],
     scratch: [...(gemm.scratch ?? []), { name: 'sc1', dtype: x.dtype, count: P * K, what: `im2col rows (${P} pixels x ${KH}x${KW}x${C})` }],
   };
 }
