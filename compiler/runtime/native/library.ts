@@ -15,14 +15,20 @@
  *
  * OpenMP's wait policy: libgomp reads it once, when the first object that uses it is loaded (a
  * program, a tuning candidate or the peak probe), so `loadLibrary` sets the default first. A thread
- * that reaches a barrier spins GOMP_SPINCOUNT times before it sleeps: by default ~300k, and on cores
- * shared with other processes the spinning thread takes the core its partner needs (2 cores, load ~9:
- * resnet50 5.4x slower than onnxruntime). Passive waiting (no spin) wakes a sleeping thread at every
- * parallel region instead: mobilenetv2's ~100 short regions then ran at the speed of one thread
- * (native harness, 2 threads: 22.7 ms passive, 13.6 ms spinning, 24.6 ms on one thread). SPIN_COUNT
- * bounds the spin to a fraction of a millisecond: the threads stay hot between a run's kernels and
- * give the cores back soon after it. A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins
- * (OMP_WAIT_POLICY=passive on a busy shared machine).
+ * that reaches a barrier spins GOMP_SPINCOUNT times before it sleeps, and after a run the worker
+ * threads spin that long before they sleep. Passive waiting (no spin) wakes a sleeping thread at every
+ * parallel region: mobilenetv2's ~100 short regions then ran at the speed of one thread (native
+ * harness, 2 threads: 22.7 ms passive, 13.6 ms spinning, 24.6 ms on one thread). A spin of a fraction
+ * of a millisecond (10k) kept the threads hot between a run's kernels, but a program run every few
+ * hundred milliseconds (a server's requests, a notebook's cells, the bench's rounds) found its threads
+ * asleep, and on the development VM the runs after such pauses were up to 4x slower (mobilenetv2 at
+ * 2 threads, 300 ms between runs: median 27-39 ms against 7-8 ms back to back; 100 ms: 9.5-9.7).
+ * SPIN_COUNT = 1.5M spins about 40 ms after a run (measured: 26 ms of CPU per 1M spins), as long as
+ * onnxruntime's pool spins after its runs (37-49 ms of CPU measured the same way); with it the same
+ * runs took 8.5-9.2 ms (300 ms apart) and 7.7-7.8 ms (100 ms apart); 300k and 600k spins were not
+ * enough at 300 ms. The cost: a core busy for ~40 ms after each run, and on a machine with more
+ * runnable threads than cores a spinning thread takes the core its partner needs. A user's own
+ * OMP_WAIT_POLICY or GOMP_SPINCOUNT wins (OMP_WAIT_POLICY=passive on a busy shared machine).
  */
 import { load, type LibraryHandle } from 'koffi';
 import { KilnError } from '../../errors.ts';
@@ -50,7 +56,7 @@ function splitSignature(signature: string): { ret: string; params: string } | un
 }
 
 /** Spins of an OpenMP thread at a barrier before it sleeps (GOMP_SPINCOUNT; see the module header). */
-export const SPIN_COUNT = 10000;
+export const SPIN_COUNT = 1_500_000;
 
 /** Loads the shared object at `file`; a KilnError naming the file when it cannot be loaded. */
 export function loadLibrary(file: string): NativeLibrary {
