@@ -14,7 +14,10 @@
  *             y[img, oh, ow, c] = epilogue(acc + bias[c])
  *
  *   Border rows and columns guard each term on the tap's position (loop-invariant in c, so the C
- *   compiler hoists it). wk is the weights repacked once at lowering time as [KH·KW, C] (`pk0`), so
+ *   compiler hoists it). Interior columns run POSITIONS adjacent positions per pass over the channels,
+ *   one accumulator each, so each tap's weight vector is loaded once for all of them (mobilenetv2's
+ *   depthwise layers, in-process at 2 threads: 0.98-1.03 ms in all -> 0.89-0.91 ms; its 32-channel
+ *   112x112 layer 0.20 -> 0.13 ms). wk is the weights repacked once at lowering time as [KH·KW, C] (`pk0`), so
  *   the lanes read contiguous weights as they read contiguous inputs. With channels in the lanes every
  *   vector is full whatever the plane's width (the NCHW template, depthwise.ts, runs 14 or 7 wide
  *   rows, one partial vector per row);
@@ -49,7 +52,7 @@ import { chooseWinograd, winogradApplies } from './winograd.ts';
 import { lowerWinogradNhwc } from './winograd-nhwc.ts';
 import { readConvAttrs } from '../../ops/conv.ts';
 import { type Geometry, resolveGeometry } from '../../ops/window.ts';
-import { axisSegments, guarded, segmentedRows, windowAt, windowPosition } from './window.ts';
+import { type SteppedSegment, axisSegments, guarded, segmentedRows, windowAt, windowPosition } from './window.ts';
 
 /** Lowers kiln.conv_nhwc and kiln.conv_epilogue_nhwc. */
 export function lowerConvNhwc(n: LowerNode): Lowered {
@@ -74,6 +77,12 @@ export function lowerConvNhwc(n: LowerNode): Lowered {
 const nhwcAt = (H: number, W: number, C: number, img: Index, h: Index, w: Index, c: Index): Index =>
   iadd(imul(iadd(imul(iadd(imul(img, ic(H)), h), ic(W)), w), ic(C)), c);
 
+/**
+ * Output positions of a depthwise row that share one pass over the channels in interior columns: the
+ * accumulators of POSITIONS positions (x 8 lanes) stay in registers and each tap's weights load once.
+ */
+const POSITIONS = 4;
+
 /** The depthwise template (see the module header). */
 function depthwiseNhwc(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Operand | undefined, out: Operand): Lowered {
   const [N, H, W, C] = x.shape;
@@ -90,23 +99,43 @@ function depthwiseNhwc(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Ope
   }
   const wAt = (tap: Index, c: Index) => (wk ? load('pk0', iadd(imul(tap, ic(C)), c), w.dtype) : load(w.name, iadd(imul(c, ic(taps)), tap), w.dtype));
   /** One output position's channel loop; `rowGuard`/`colGuard`: its taps can leave the input on that axis. */
-  const position = (img: Index, oh: Index, ow: Index, rowGuard: boolean, colGuard: boolean): Stmt[] => {
-    const c = n.fresh('c'), acc = n.fresh('acc'), kh = n.fresh('kh'), kw = n.fresh('kw');
-    const ih = windowAt(g, 0, oh, iv(kh)), iw = windowAt(g, 1, ow, iv(kw));
-    const bounds = [...(rowGuard ? [{ index: ih, extent: H }] : []), ...(colGuard ? [{ index: iw, extent: W }] : [])];
-    const term = guarded(bounds, [{ k: 'accum', name: acc, value: binary('mul', load(x.name, nhwcAt(H, W, C, img, ih, iw, iv(c)), x.dtype), wAt(iadd(imul(iv(kh), ic(KW)), iv(kw)), iv(c))) }]);
-    const o = nhwcAt(OH, OW, C, img, oh, ow, iv(c));
-    const v = b ? binary('add', ref(acc, t), load(b.name, iv(c), b.dtype)) : ref(acc, t);
-    const ep = epilogue(n, v, o);
+  /**
+   * The channel loop of `count` consecutive output positions from column ow (count > 1 only where no
+   * column tap needs a guard): one accumulator per position, each tap's weight vector loaded once for
+   * all of them. `rowGuard`/`colGuard`: the taps can leave the input on that axis.
+   */
+  const positions = (img: Index, oh: Index, ow: Index, count: number, rowGuard: boolean, colGuard: boolean): Stmt[] => {
+    const c = n.fresh('c'), kh = n.fresh('kh'), kw = n.fresh('kw'), wv = n.fresh('w');
+    const accs = Array.from({ length: count }, () => n.fresh('acc'));
+    const at = (p: number) => (p ? iadd(ow, ic(p)) : ow);
+    const ih = windowAt(g, 0, oh, iv(kh));
+    const terms = accs.map((acc, p): Stmt[] => {
+      const iw = windowAt(g, 1, at(p), iv(kw));
+      const bounds = [...(rowGuard ? [{ index: ih, extent: H }] : []), ...(colGuard ? [{ index: iw, extent: W }] : [])];
+      return guarded(bounds, [{ k: 'accum', name: acc, value: binary('mul', load(x.name, nhwcAt(H, W, C, img, ih, iw, iv(c)), x.dtype), ref(wv, w.dtype)) }]);
+    });
+    const finish = accs.flatMap((acc, p): Stmt[] => {
+      const o = nhwcAt(OH, OW, C, img, oh, at(p), iv(c));
+      const v = b ? binary('add', ref(acc, t), load(b.name, iv(c), b.dtype)) : ref(acc, t);
+      const ep = epilogue(n, v, o);
+      return [...ep.lets, { k: 'store', buffer: out.name, index: o, value: ep.value }];
+    });
     return [loop(c, C, [
-      { k: 'acc', name: acc, dtype: t, combine: 'add', init: lit(0, t) },
-      loop(kh, KH, [loop(kw, KW, term, [{ kind: 'unroll', factor: KW }])], [{ kind: 'unroll', factor: KH }]),
-      ...ep.lets,
-      { k: 'store', buffer: out.name, index: o, value: ep.value },
+      ...accs.map((acc): Stmt => ({ k: 'acc', name: acc, dtype: t, combine: 'add', init: lit(0, t) })),
+      loop(kh, KH, [loop(kw, KW, [{ k: 'let', name: wv, value: wAt(iadd(imul(iv(kh), ic(KW)), iv(kw)), iv(c)) }, ...terms.flat()], [{ kind: 'unroll', factor: KW }])], [{ kind: 'unroll', factor: KH }]),
+      ...finish,
     ], C >= 8 ? [{ kind: 'vectorize', width: 8, tail: C % 8 !== 0 }] : [])];
   };
-  // rows and columns split into border and interior segments (window.ts): only border taps are guarded
-  const body = segmentedRows(n, N, axisSegments(g, 0), axisSegments(g, 1), (img, oh, ow, rs, cs) => position(img, oh, ow, rs.guarded, cs.guarded));
+  // rows and columns split into border and interior segments (window.ts): only border taps are
+  // guarded; interior columns run POSITIONS at a time, the rest of the segment one by one
+  const cols = axisSegments(g, 1).flatMap((s): SteppedSegment[] => {
+    const blocked = s.guarded ? 0 : s.extent - (s.extent % POSITIONS);
+    return [
+      ...(blocked ? [{ ...s, extent: blocked, step: POSITIONS }] : []),
+      ...(s.extent > blocked ? [{ start: s.start + blocked, extent: s.extent - blocked, guarded: s.guarded }] : []),
+    ];
+  });
+  const body = segmentedRows(n, N, axisSegments(g, 0), cols, (img, oh, ow, rs, cs) => positions(img, oh, ow, cs.step ?? 1, rs.guarded, cs.guarded));
   return { kind: 'kernel', body, ...(packed.length ? { packed } : {}) };
 }
 

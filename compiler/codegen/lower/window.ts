@@ -84,23 +84,30 @@ export function windowNest2d(n: LowerNode, g: Geometry, body: (p: WindowPoint) =
   return out;
 }
 
+/** A column segment whose body handles `step` consecutive columns per iteration (extent a multiple of it). */
+export interface SteppedSegment extends Segment {
+  readonly step?: number;
+}
+
 /**
  * The (image, row, column) nest of a channels-last window op (conv-nhwc.ts, winograd-nhwc.ts, pool.ts):
  * each row segment one loop over N·extent (image, row) pairs, parallel when it has several, its
  * column segments inside; `body(img, row, col, rowSegment, colSegment)` gives one position's
  * statements (its channel loop). Segments as `axisSegments` returns them (or any start/extent/guarded
- * list); with one image the image index is the constant 0.
+ * list); a column segment with a `step` runs one body per `step` columns. With one image the image
+ * index is the constant 0.
  */
-export function segmentedRows(n: LowerNode, N: number, rows: readonly Segment[], cols: readonly Segment[],
-  body: (img: Index, row: Index, col: Index, rowSegment: Segment, colSegment: Segment) => Stmt[]): Stmt[] {
+export function segmentedRows(n: LowerNode, N: number, rows: readonly Segment[], cols: readonly SteppedSegment[],
+  body: (img: Index, row: Index, col: Index, rowSegment: Segment, colSegment: SteppedSegment) => Stmt[]): Stmt[] {
   return rows.map((rs) => {
     const r = n.fresh('r');
     const img = N === 1 ? ic(0) : idiv(iv(r), ic(rs.extent));
     const row0 = N === 1 ? iv(r) : imod(iv(r), ic(rs.extent));
     const row = rs.start ? iadd(row0, ic(rs.start)) : row0;
     const inner = cols.map((cs) => {
-      const v = n.fresh('o');
-      return loop(v, cs.extent, body(img, row, cs.start ? iadd(iv(v), ic(cs.start)) : iv(v), rs, cs));
+      const v = n.fresh('o'), step = cs.step ?? 1;
+      const col = step > 1 ? imul(iv(v), ic(step)) : iv(v);
+      return loop(v, cs.extent / step, body(img, row, cs.start ? iadd(col, ic(cs.start)) : col, rs, cs));
     });
     return loop(r, N * rs.extent, inner, N * rs.extent > 1 ? [{ kind: 'parallel' }] : []);
   });
