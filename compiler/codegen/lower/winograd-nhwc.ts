@@ -25,7 +25,7 @@ import type { Geometry } from '../../ops/window.ts';
 import { type Segment, axisSegments, guarded, segmentedRows } from './window.ts';
 import { TEMPLATE_TOLERANCES } from '../../ops/scalar-ops.ts';
 import { lowerGemm } from './gemm.ts';
-import { WINOGRAD_F4, bindAll, combination, transformFilters } from './winograd.ts';
+import { tapValue, transformFilters, transformInputTile, transformOutputTile } from './winograd.ts';
 
 const vec = (extent: number) => (extent >= 8 ? [{ kind: 'vectorize' as const, width: 8, tail: extent % 8 !== 0 }] : []);
 
@@ -37,7 +37,6 @@ export function lowerWinogradNhwc(n: LowerNode, g: Geometry, L: number): Lowered
   const [OH, OW] = g.output;
   const TH = Math.ceil(OH / 4), TW = Math.ceil(OW / 4), T = N * TH * TW;
   const V = 'sc1', M = 'sc2';
-  const { BT, AT } = WINOGRAD_F4;
   const [ph, pw] = g.padBegin;
 
   // ---- input transform ----
@@ -64,14 +63,10 @@ export function lowerWinogradNhwc(n: LowerNode, g: Geometry, L: number): Lowered
         });
         if (span.some((p) => p.last < 0 || p.first >= p.size)) { d.push(lit(0, t)); continue; }
         const bounds = at.flatMap((index, axis) => (span[axis].first >= 0 && span[axis].last < span[axis].size ? [] : [{ index, extent: span[axis].size }]));
-        if (!bounds.length) { d.push(load(x.name, idx, x.dtype)); continue; }
-        const name = n.fresh('d');
-        stmts.push({ k: 'acc', name, dtype: t, combine: 'add', init: lit(0, t) }, ...guarded(bounds, [{ k: 'accum', name, value: load(x.name, idx, x.dtype) }]));
-        d.push(ref(name, t));
+        d.push(tapValue(n, stmts, bounds, load(x.name, idx, x.dtype), t));
       }
     }
-    const bd = bindAll(n, stmts, BT.flatMap((row) => [0, 1, 2, 3, 4, 5].map((s) => combination(row, [0, 1, 2, 3, 4, 5].map((r) => d[r * 6 + s]), t))), 'u');
-    const vs = BT.flatMap((_, i) => BT.map((row) => combination(row, [0, 1, 2, 3, 4, 5].map((s) => bd[i * 6 + s]), t)));
+    const vs = transformInputTile(n, stmts, d, t);
     const tile = iadd(imul(iadd(imul(img, ic(TH)), th), ic(TW)), tw);
     vs.forEach((v, xi) => stmts.push({ k: 'store', buffer: V, index: iadd(imul(iadd(imul(ic(xi), ic(T)), tile), ic(C)), iv(c)), value: v }));
     return [loop(c, C, stmts, vec(C))];
@@ -96,11 +91,10 @@ export function lowerWinogradNhwc(n: LowerNode, g: Geometry, L: number): Lowered
     const k = n.fresh('k');
     const ot: Stmt[] = [];
     const tile = iadd(imul(iadd(imul(img, ic(TH)), th), ic(TW)), tw);
-    const m = bindAll(n, ot, Array.from({ length: 36 }, (_, q) => load(M, iadd(imul(iadd(imul(ic(q), ic(T)), tile), ic(K)), iv(k)), t)), 'm');
-    const am = bindAll(n, ot, AT.flatMap((row) => [0, 1, 2, 3, 4, 5].map((s) => combination(row, [0, 1, 2, 3, 4, 5].map((r) => m[r * 6 + s]), t))), 'a');
+    const ys = transformOutputTile(n, ot, Array.from({ length: 36 }, (_, q) => load(M, iadd(imul(iadd(imul(ic(q), ic(T)), tile), ic(K)), iv(k)), t)), t);
     for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 4; j++) {
-        const y = combination(AT[j], [0, 1, 2, 3, 4, 5].map((s) => am[i * 6 + s]), t);
+        const y = ys[i * 4 + j];
         const oh = iadd(imul(th, ic(4)), ic(i)), ow = iadd(imul(tw, ic(4)), ic(j));
         const o = iadd(imul(iadd(imul(iadd(imul(img, ic(OH)), oh), ic(OW)), ow), ic(K)), iv(k));
         const ep = epilogue(n, b ? binary('add', y, load(b.name, iv(k), b.dtype)) : y, o);

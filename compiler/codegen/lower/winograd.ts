@@ -39,7 +39,7 @@
  */
 import type { DType, TensorData } from '../../ir/dtype.ts';
 import { readNumbers } from '../../ir/tensor.ts';
-import { type Index, type Scalar, type Stmt, binary, iadd, ic, imul, iv, lit, load, loop, ref, unary } from '../kir.ts';
+import { type GuardBound, type Index, type Scalar, type Stmt, binary, iadd, ic, imul, iv, lit, load, loop, ref, unary } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, type TuningParams, input } from './context.ts';
 import { epilogue } from './epilogue.ts';
 import type { Geometry } from '../../ops/window.ts';
@@ -128,7 +128,7 @@ export function transformFilters(wdata: ArrayLike<number>, K: number, C: number,
 }
 
 /** Σ coef·x over the nonzero coefficients, as scalar IR (±1 without a multiplication). */
-export function combination(coefs: readonly number[], xs: readonly Scalar[], dtype: DType): Scalar {
+function combination(coefs: readonly number[], xs: readonly Scalar[], dtype: DType): Scalar {
   let sum: Scalar | undefined;
   coefs.forEach((c, i) => {
     if (c === 0) return;
@@ -141,12 +141,40 @@ export function combination(coefs: readonly number[], xs: readonly Scalar[], dty
 }
 
 /** Binds each value to a fresh local; returns the refs. */
-export function bindAll(n: LowerNode, out: Stmt[], values: readonly Scalar[], prefix: string): Scalar[] {
+function bindAll(n: LowerNode, out: Stmt[], values: readonly Scalar[], prefix: string): Scalar[] {
   return values.map((v) => {
     const name = n.fresh(prefix);
     out.push({ k: 'let', name, value: v });
     return ref(name, v.dtype);
   });
+}
+
+const SIX = [0, 1, 2, 3, 4, 5];
+
+/**
+ * One value of an input tile: the load itself, or, where `bounds` can fail (the padding), an
+ * accumulator that stays 0 unless the guarded load adds the value.
+ */
+export function tapValue(n: LowerNode, stmts: Stmt[], bounds: readonly GuardBound[], value: Scalar, t: DType): Scalar {
+  if (!bounds.length) return value;
+  const name = n.fresh('d');
+  stmts.push({ k: 'acc', name, dtype: t, combine: 'add', init: lit(0, t) }, ...guarded(bounds, [{ k: 'accum', name, value }]));
+  return ref(name, t);
+}
+
+/** Bᵀ d B of a 6x6 tile d (row-major) as 36 values, ξ = 6·i + j; Bᵀ d bound to locals in `stmts`. */
+export function transformInputTile(n: LowerNode, stmts: Stmt[], d: readonly Scalar[], t: DType): Scalar[] {
+  const { BT } = WINOGRAD_F4;
+  const bd = bindAll(n, stmts, BT.flatMap((row) => SIX.map((s) => combination(row, SIX.map((r) => d[r * 6 + s]), t))), 'u');
+  return BT.flatMap((_, i) => BT.map((row) => combination(row, SIX.map((s) => bd[i * 6 + s]), t)));
+}
+
+/** Aᵀ m A of a 6x6 tile of products m (ξ = 6·i + j) as the 16 outputs, row-major; m and Aᵀ m bound to locals in `stmts`. */
+export function transformOutputTile(n: LowerNode, stmts: Stmt[], m: readonly Scalar[], t: DType): Scalar[] {
+  const { AT } = WINOGRAD_F4;
+  const ms = bindAll(n, stmts, m, 'm');
+  const am = bindAll(n, stmts, AT.flatMap((row) => SIX.map((s) => combination(row, SIX.map((r) => ms[r * 6 + s]), t))), 'a');
+  return AT.flatMap((_, i) => AT.map((row) => combination(row, SIX.map((s) => am[i * 6 + s]), t)));
 }
 
 /**
@@ -168,7 +196,6 @@ export function lowerWinograd(n: LowerNode, g: Geometry): Lowered {
   const TH = Math.ceil(OH / 4), TW = Math.ceil(OW / 4), T = N * TH * TW;
   // V and M leave sc0 to the gemm template (its copy of a partial last panel of V)
   const U = 'pk0', V = 'sc1', M = 'sc2';
-  const { BT, AT } = WINOGRAD_F4;
 
   // ---- input transform: V[ξ][c][t] = (Bᵀ d B)[ξ] ----
   const tiles: Geometry = {
@@ -190,15 +217,10 @@ export function lowerWinograd(n: LowerNode, g: Geometry): Lowered {
           const first = lo - g.padBegin[axis], last = 4 * (count - 1) + first;
           return first >= 0 && last < size ? [] : [{ index, extent: size }];
         });
-        if (!bounds.length) { d.push(load(x.name, idx, x.dtype)); continue; }
-        const name = n.fresh('d');
-        stmts.push({ k: 'acc', name, dtype: t, combine: 'add', init: lit(0, t) }, ...guarded(bounds, [{ k: 'accum', name, value: load(x.name, idx, x.dtype) }]));
-        d.push(ref(name, t));
+        d.push(tapValue(n, stmts, bounds, load(x.name, idx, x.dtype), t));
       }
     }
-    // Bᵀ d (rows i, columns s), then (Bᵀ d) B
-    const bd = bindAll(n, stmts, BT.flatMap((row) => [0, 1, 2, 3, 4, 5].map((s) => combination(row, [0, 1, 2, 3, 4, 5].map((r) => d[r * 6 + s]), t))), 'u');
-    const vs = BT.flatMap((_, i) => BT.map((row) => combination(row, [0, 1, 2, 3, 4, 5].map((s) => bd[i * 6 + s]), t)));
+    const vs = transformInputTile(n, stmts, d, t);
     const tile = iadd(imul(iv(nn), ic(TH * TW)), iadd(imul(p.o[0], ic(TW)), p.o[1]));
     vs.forEach((v, xi) => stmts.push({ k: 'store', buffer: V, index: iadd(imul(iadd(imul(ic(xi), ic(C)), iv(c)), ic(T)), tile), value: v }));
     return stmts;
@@ -218,11 +240,10 @@ export function lowerWinograd(n: LowerNode, g: Geometry): Lowered {
   const outputTile = (th: Index, tw: Index, guardRows: boolean, guardCols: boolean): Stmt[] => {
     const ot: Stmt[] = [];
     const tile = iadd(imul(iv(n2), ic(TH * TW)), iadd(imul(th, ic(TW)), tw));
-    const m = bindAll(n, ot, Array.from({ length: 36 }, (_, q) => load(M, iadd(imul(iadd(imul(ic(q), ic(K)), iv(k)), ic(T)), tile), t)), 'm');
-    const am = bindAll(n, ot, AT.flatMap((row) => [0, 1, 2, 3, 4, 5].map((s) => combination(row, [0, 1, 2, 3, 4, 5].map((r) => m[r * 6 + s]), t))), 'a');
+    const ys = transformOutputTile(n, ot, Array.from({ length: 36 }, (_, q) => load(M, iadd(imul(iadd(imul(ic(q), ic(K)), iv(k)), ic(T)), tile), t)), t);
     for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 4; j++) {
-        const y = combination(AT[j], [0, 1, 2, 3, 4, 5].map((s) => am[i * 6 + s]), t);
+        const y = ys[i * 4 + j];
         const oh = iadd(imul(th, ic(4)), ic(i)), ow = iadd(imul(tw, ic(4)), ic(j));
         const o = iadd(imul(iadd(imul(iv(n2), ic(K)), iv(k)), ic(OH * OW)), iadd(imul(oh, ic(OW)), ow));
         const ep = epilogue(n, b ? binary('add', y, load(b.name, iv(k), b.dtype)) : y, o);
