@@ -41,7 +41,7 @@
  * (pointwise convs ~0.1 ms faster each, 7x7 and stride-2 3x3 layers 0.1-0.26 ms), mobilenetv2's
  * 6.1-6.7 ms against 8.4-8.5 ms (its depthwise layers, 0.18-0.25 ms at 14x14 NCHW, are vector-full).
  */
-import { type Index, type Stmt, binary, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import { type Index, type Stmt, binary, iadd, ic, idiv, imul, iv, lit, load, loop, ref } from '../kir.ts';
 import type { TensorData } from '../../ir/dtype.ts';
 import { type LowerNode, type Lowered, type Operand, type PackedConstant, LowerUnsupported, input, loopNest } from './context.ts';
 import { epilogue } from './epilogue.ts';

@@ -17,7 +17,7 @@
  * Precision: as winograd.ts (WINOGRAD_F4_TOLERANCE of the output's largest magnitude).
  * The default follows preferWinograd, with the same tunable choice `conv3x3` as the NCHW template.
  */
-import { type Index, type Scalar, type Stmt, binary, iadd, ic, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import { type Index, type Scalar, type Stmt, binary, iadd, ic, imul, iv, lit, load, loop } from '../kir.ts';
 import { readNumbers } from '../../ir/tensor.ts';
 import { type LowerNode, type Lowered, input } from './context.ts';
 import { epilogue } from './epilogue.ts';
