@@ -23,6 +23,8 @@ export interface LoopContext {
   readonly combines: ReadonlyMap<string, Combine>;
   /** The byte offset of every private buffer of the kernel (localLayout). */
   readonly locals: ReadonlyMap<string, number>;
+  /** The dtype of every buffer of the kernel. */
+  readonly dtypes: BufferDTypes;
 }
 
 /** The spelling of one target language. Every method returns text; the renderer joins and indents. */
@@ -33,6 +35,8 @@ export interface Language {
   readonly extension: string;
   /** The type of loop variables and index arithmetic. */
   readonly indexType: string;
+  /** The dtype of index arithmetic (`i64` in C, `i32` in WGSL): what an `index` value is cast from. */
+  readonly indexDType: DType;
   /** The storage/compute type of a dtype (throws for a dtype the target lacks). */
   type(dtype: DType): string;
   literal(value: number | boolean, dtype: DType): string;
@@ -52,13 +56,19 @@ export interface Language {
   broadcast(a: string, dtype: DType, lanes: number): string;
   /** Element `index` of the vector `a`. */
   lane(a: string, index: string): string;
-  /** An element of a buffer read as an index (a gather's indices). */
-  indexLoad(buffer: string, index: string): string;
+  /** Element `index` of `buffer` (a scalar load; `dtype` is the buffer's). */
+  load(buffer: string, index: string, dtype: DType): string;
+  /** An element of an integer buffer of `dtype` read as an index (a gather's indices). */
+  indexLoad(buffer: string, index: string, dtype: DType): string;
   /** Element `index` of a constant table of `dtype` values (an operand: parenthesised). */
   table(values: readonly number[], dtype: DType, index: string): string;
   /** Lines before the kernels: includes, helpers. */
   fileHeader(p: Program): string[];
-  /** The kernel's opening line(s), ending with the body's opening brace. */
+  /**
+   * The kernel's opening line(s), ending with the body's opening brace (module-scope declarations a
+   * target needs, such as bindings, go first). Called after the kernel's body was rendered, so a
+   * descriptor may declare here what rendering the body collected (WGSL's constant tables).
+   */
   kernelOpen(k: Kernel): string[];
   /** Lines that open a loop (pragmas, then the header ending with `{`). */
   loopOpen(v: string, extent: number, annotations: readonly Annotation[], ctx: LoopContext): string[];
@@ -68,12 +78,16 @@ export interface Language {
   accDecl(name: string, dtype: DType, init: string, lanes: number): string;
   /** acc = combine(acc, value). */
   accumulate(name: string, combine: Combine, value: string, dtype: DType): string;
-  store(buffer: string, index: string, value: string): string;
+  /** Writes a scalar `value` of `dtype` (the buffer's) at `index`. */
+  store(buffer: string, index: string, value: string, dtype: DType): string;
   /** Opens a block that runs only where 0 <= index < extent for every bound (ends with `{`). */
   guardOpen(bounds: readonly { index: string; extent: number }[]): string;
   barrier(): string;
-  /** Declares private buffer `name` (a `local` statement) at `offset` bytes of the thread's local arena. */
-  localDecl(name: string, dtype: DType, offset: number): string;
+  /**
+   * Declares private buffer `name` of `count` elements (a `local` statement), at `offset` bytes of the
+   * thread's local arena for targets that slice one (C).
+   */
+  localDecl(name: string, dtype: DType, offset: number, count: number): string;
   /** Lines after the kernels: the entry that runs every call in order over the buffers. */
   entry(p: Program): string[];
 }
@@ -81,41 +95,49 @@ export interface Language {
 const PREC: Record<string, number> = { add: 1, mul: 2, div: 2, mod: 2 };
 const SYMBOL: Record<string, string> = { add: '+', mul: '*', div: '/', mod: '%' };
 
-/** Renders an index expression (parentheses only where precedence needs them). */
-export function renderIndex(lang: Language, e: Index, outer = 0): string {
+/**
+ * Renders an index expression (parentheses only where precedence needs them). `dtypes` gives the
+ * dtype of a buffer an indirect index reads.
+ */
+export function renderIndex(lang: Language, e: Index, outer = 0, dtypes?: BufferDTypes): string {
   switch (e.k) {
     case 'const': return e.value < 0 ? `(${e.value})` : String(e.value);
     case 'var': return e.name;
-    case 'load': return lang.indexLoad(e.buffer, renderIndex(lang, e.index));
-    case 'table': return lang.table(e.values, 'i64', renderIndex(lang, e.index));
+    case 'load': return lang.indexLoad(e.buffer, renderIndex(lang, e.index, 0, dtypes), dtypes?.get(e.buffer) ?? 'i64');
+    case 'table': return lang.table(e.values, lang.indexDType, renderIndex(lang, e.index, 0, dtypes));
     default: {
       const p = PREC[e.k];
       if (e.k === 'add' && e.b.k === 'const' && e.b.value < 0) {
-        const text = `${renderIndex(lang, e.a, p)} - ${-e.b.value}`;
+        const text = `${renderIndex(lang, e.a, p, dtypes)} - ${-e.b.value}`;
         return p < outer ? `(${text})` : text;
       }
-      const text = `${renderIndex(lang, e.a, p)} ${SYMBOL[e.k]} ${renderIndex(lang, e.b, (e.k === 'add' || e.k === 'mul') && e.b.k === e.k ? p : p + 1)}`;
+      const text = `${renderIndex(lang, e.a, p, dtypes)} ${SYMBOL[e.k]} ${renderIndex(lang, e.b, (e.k === 'add' || e.k === 'mul') && e.b.k === e.k ? p : p + 1, dtypes)}`;
       return p < outer ? `(${text})` : text;
     }
   }
 }
 
-/** Renders a scalar expression. */
-export function renderScalar(lang: Language, e: Scalar): string {
+/** Renders a scalar expression (`dtypes`: the kernel's buffers, for indirect indices). */
+export function renderScalar(lang: Language, e: Scalar, dtypes?: BufferDTypes): string {
+  const ix = (i: Index, outer = 0) => renderIndex(lang, i, outer, dtypes);
+  const sc = (x: Scalar) => renderScalar(lang, x, dtypes);
   switch (e.k) {
     case 'lit': return lang.literal(e.value, e.dtype);
-    case 'load': return e.lanes && e.lanes > 1 ? lang.vectorLoad(e.buffer, renderIndex(lang, e.index), e.dtype, e.lanes) : `${e.buffer}[${renderIndex(lang, e.index)}]`;
+    case 'load': return e.lanes && e.lanes > 1 ? lang.vectorLoad(e.buffer, ix(e.index), e.dtype, e.lanes) : lang.load(e.buffer, ix(e.index), e.dtype);
     case 'ref': return e.name;
-    case 'broadcast': return lang.broadcast(renderScalar(lang, e.a), e.dtype, e.lanes);
-    case 'lane': return lang.lane(renderScalar(lang, e.a), renderIndex(lang, e.index));
-    case 'index': return lang.cast(renderIndex(lang, e.index, 3), 'i64', e.dtype); // parenthesised: it is an operand
-    case 'table': return lang.table(e.values, e.dtype, renderIndex(lang, e.index));
-    case 'unary': return lang.unary(e.op, renderScalar(lang, e.a), e.a.dtype);
-    case 'binary': return lang.binary(e.op, renderScalar(lang, e.a), renderScalar(lang, e.b), e.a.dtype);
-    case 'select': return lang.select(renderScalar(lang, e.cond), renderScalar(lang, e.a), renderScalar(lang, e.b), e.dtype);
-    case 'cast': return lang.cast(renderScalar(lang, e.a), e.a.dtype, e.dtype);
+    case 'broadcast': return lang.broadcast(sc(e.a), e.dtype, e.lanes);
+    case 'lane': return lang.lane(sc(e.a), ix(e.index));
+    case 'index': return lang.cast(ix(e.index, 3), lang.indexDType, e.dtype); // parenthesised: it is an operand
+    case 'table': return lang.table(e.values, e.dtype, ix(e.index));
+    case 'unary': return lang.unary(e.op, sc(e.a), e.a.dtype);
+    case 'binary': return lang.binary(e.op, sc(e.a), sc(e.b), e.a.dtype);
+    case 'select': return lang.select(sc(e.cond), sc(e.a), sc(e.b), e.dtype);
+    case 'cast': return lang.cast(sc(e.a), e.a.dtype, e.dtype);
   }
 }
+
+/** The dtype of every buffer a kernel names (params, shared and local buffers). */
+export type BufferDTypes = ReadonlyMap<string, DType>;
 
 /** Accumulator dtypes of a statement list (nested), for rendering `accum`. */
 function accDTypes(stmts: readonly Stmt[], out: Map<string, { dtype: DType; combine: Combine }>): void {
@@ -138,35 +160,59 @@ function renderStmts(lang: Language, stmts: readonly Stmt[], indent: number, ctx
         break;
       }
       case 'store': {
-        const lanes = lanesOf(s.value), index = renderIndex(lang, s.index), value = renderScalar(lang, s.value);
-        out.push(pad + (lanes > 1 ? lang.vectorStore(s.buffer, index, value, s.value.dtype, lanes) : lang.store(s.buffer, index, value)));
+        const lanes = lanesOf(s.value), index = renderIndex(lang, s.index, 0, ctx.dtypes), value = renderScalar(lang, s.value, ctx.dtypes);
+        out.push(pad + (lanes > 1 ? lang.vectorStore(s.buffer, index, value, s.value.dtype, lanes) : lang.store(s.buffer, index, value, s.value.dtype)));
         break;
       }
-      case 'let': out.push(pad + lang.letDecl(s.name, s.value.dtype, renderScalar(lang, s.value), lanesOf(s.value))); break;
-      case 'acc': out.push(pad + lang.accDecl(s.name, s.dtype, renderScalar(lang, s.init), s.lanes ?? 1)); break;
+      case 'let': out.push(pad + lang.letDecl(s.name, s.value.dtype, renderScalar(lang, s.value, ctx.dtypes), lanesOf(s.value))); break;
+      case 'acc': out.push(pad + lang.accDecl(s.name, s.dtype, renderScalar(lang, s.init, ctx.dtypes), s.lanes ?? 1)); break;
       case 'accum': {
         const a = accs.get(s.name)!;
-        out.push(pad + lang.accumulate(s.name, a.combine, renderScalar(lang, s.value), a.dtype));
+        out.push(pad + lang.accumulate(s.name, a.combine, renderScalar(lang, s.value, ctx.dtypes), a.dtype));
         break;
       }
       case 'guard': {
-        out.push(pad + lang.guardOpen(s.bounds.map((b) => ({ index: renderIndex(lang, b.index), extent: b.extent }))));
+        out.push(pad + lang.guardOpen(s.bounds.map((b) => ({ index: renderIndex(lang, b.index, 0, ctx.dtypes), extent: b.extent }))));
         out.push(...renderStmts(lang, s.body, indent + 1, ctx, accs), `${pad}}`);
         break;
       }
       case 'barrier': out.push(pad + lang.barrier()); break;
-      case 'local': out.push(pad + lang.localDecl(s.name, s.dtype, ctx.locals.get(s.name)!)); break;
+      case 'local': out.push(pad + lang.localDecl(s.name, s.dtype, ctx.locals.get(s.name)!, s.count)); break;
     }
   }
   return out;
 }
 
-/** Renders one kernel as a function. */
+/** The dtype of every buffer a kernel names: params, shared buffers and `local` statements. */
+function bufferDTypes(k: Kernel): Map<string, DType> {
+  const out = new Map<string, DType>([...k.params, ...k.shared].map((b) => [b.name, b.dtype]));
+  const walk = (stmts: readonly Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.k === 'local') out.set(s.name, s.dtype);
+      else if (s.k === 'loop' || s.k === 'guard') walk(s.body);
+    }
+  };
+  walk(k.body);
+  return out;
+}
+
+/** Renders one kernel as a function (the body first, then its opening: see Language.kernelOpen). */
 export function renderKernel(lang: Language, k: Kernel): string[] {
   const accs = new Map<string, { dtype: DType; combine: Combine }>();
   accDTypes(k.body, accs);
   const locals = new Map(localLayout(k).map((l) => [l.name, l.offset]));
-  return [...lang.kernelOpen(k), ...renderStmts(lang, k.body, 1, { insideParallel: false, combines: new Map([...accs].map(([n, a]) => [n, a.combine])), locals }, accs), '}'];
+  const ctx: LoopContext = { insideParallel: false, combines: new Map([...accs].map(([n, a]) => [n, a.combine])), locals, dtypes: bufferDTypes(k) };
+  const body = renderStmts(lang, k.body, 1, ctx, accs);
+  return [...lang.kernelOpen(k), ...body, '}'];
+}
+
+/**
+ * Renders one kernel as a file of its own: the descriptor's header for a program of just this kernel,
+ * then the kernel (a WGSL or CUDA module per kernel; the entry is not rendered).
+ */
+export function renderKernelModule(lang: Language, k: Kernel): string {
+  const header = lang.fileHeader({ name: k.name, buffers: [], kernels: [k], calls: [] });
+  return [...header, '', ...renderKernel(lang, k)].join('\n') + '\n';
 }
 
 /** Renders a whole program: header, one function per kernel, the entry. */

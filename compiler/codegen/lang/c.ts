@@ -258,6 +258,7 @@ export const C: Language = {
   name: 'c',
   extension: 'c',
   indexType: 'int64_t',
+  indexDType: 'i64',
   type,
   literal,
   unary,
@@ -272,6 +273,7 @@ export const C: Language = {
   // plain vbroadcastss from memory
   broadcast: (a, d, lanes) => `((${a}) - (${vectorType(d, lanes)}){0})`,
   lane: (a, index) => `${a}[${index}]`,
+  load: (buffer, index) => `${buffer}[${index}]`,
   indexLoad: (buffer, index) => `((int64_t)${buffer}[${index}])`,
   // a static const array in a GNU statement expression (GCC, Clang): in read-only data, made once
   table: (values, d, index) => `({ static const ${type(d)} t_[${Math.max(values.length, 1)}] = {${values.map((v) => literal(v, d)).join(', ')}}; t_[${index}]; })`,
