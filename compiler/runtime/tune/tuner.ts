@@ -45,7 +45,7 @@ import { randomInputs } from '../inputs.ts';
 import { runReference } from '../reference.ts';
 import { diffTensors } from '../compare.ts';
 import { median } from '../timings.ts';
-import { layoutBuffers } from '../cpu/layout.ts';
+import { layoutBuffers } from '../buffer-layout.ts';
 import { TuningCache } from './cache.ts';
 import { type Problem, type ProblemVariants, lowerVariants, problemsOf, tuningSource } from './variants.ts';
 

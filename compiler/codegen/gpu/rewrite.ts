@@ -1,0 +1,171 @@
+/**
+ * Kernel IR rewriting and analysis the GPU mapping needs (map.ts): substituting index expressions for
+ * loop variables, renaming locals, collecting the buffer accesses of a statement list, and the affine
+ * form of an index (`c0 + Σ cᵢ·vᵢ` over loop variables) with which the mapping proves that a loop's
+ * iterations write disjoint elements. Target independent.
+ */
+import type { Index, Scalar, Stmt } from '../kir.ts';
+import { iadd, idiv, imod, imul } from '../kir.ts';
+
+/** Loop variable → the index expression that replaces it. */
+export type VarMap = ReadonlyMap<string, Index>;
+
+/** `e` with every variable of `vars` replaced (folding constants as the builders do). */
+export function substIndex(e: Index, vars: VarMap): Index {
+  switch (e.k) {
+    case 'const': return e;
+    case 'var': return vars.get(e.name) ?? e;
+    case 'load': return { ...e, index: substIndex(e.index, vars) };
+    case 'table': return { ...e, index: substIndex(e.index, vars) };
+    case 'add': return iadd(substIndex(e.a, vars), substIndex(e.b, vars));
+    case 'mul': return imul(substIndex(e.a, vars), substIndex(e.b, vars));
+    case 'div': return idiv(substIndex(e.a, vars), substIndex(e.b, vars));
+    case 'mod': return imod(substIndex(e.a, vars), substIndex(e.b, vars));
+  }
+}
+
+/** `e` with loop variables substituted (`vars`) and locals renamed (`refs`: old name → new name). */
+export function substScalar(e: Scalar, vars: VarMap, refs: ReadonlyMap<string, string> = new Map()): Scalar {
+  const sc = (x: Scalar) => substScalar(x, vars, refs);
+  switch (e.k) {
+    case 'lit': return e;
+    case 'load': return { ...e, index: substIndex(e.index, vars) };
+    case 'ref': return refs.has(e.name) ? { ...e, name: refs.get(e.name)! } : e;
+    case 'broadcast': case 'unary': case 'cast': return { ...e, a: sc(e.a) };
+    case 'lane': return { ...e, a: sc(e.a), index: substIndex(e.index, vars) };
+    case 'index': case 'table': return { ...e, index: substIndex(e.index, vars) };
+    case 'binary': return { ...e, a: sc(e.a), b: sc(e.b) };
+    case 'select': return { ...e, cond: sc(e.cond), a: sc(e.a), b: sc(e.b) };
+  }
+}
+
+/** Statements with loop variables substituted and locals renamed (see substScalar). */
+export function substStmts(stmts: readonly Stmt[], vars: VarMap, refs: ReadonlyMap<string, string> = new Map()): Stmt[] {
+  return stmts.map((s): Stmt => {
+    switch (s.k) {
+      case 'loop': return { ...s, body: substStmts(s.body, vars, refs) };
+      case 'guard': return { ...s, bounds: s.bounds.map((b) => ({ ...b, index: substIndex(b.index, vars) })), body: substStmts(s.body, vars, refs) };
+      case 'store': return { ...s, index: substIndex(s.index, vars), value: substScalar(s.value, vars, refs) };
+      case 'let': return { ...s, value: substScalar(s.value, vars, refs) };
+      case 'acc': return { ...s, init: substScalar(s.init, vars, refs) };
+      case 'accum': return { ...s, name: refs.get(s.name) ?? s.name, value: substScalar(s.value, vars, refs) };
+      default: return s;
+    }
+  });
+}
+
+/** One buffer access: a load or store, at an index, under the loops that enclose it. */
+export interface Access {
+  readonly buffer: string;
+  readonly index: Index;
+  readonly store: boolean;
+  /** Lanes accessed from the index (1 for a scalar). */
+  readonly lanes: number;
+  /** The loops (variable, extent) between the statement list's top and the access, outermost first. */
+  readonly loops: readonly { readonly var: string; readonly extent: number }[];
+}
+
+/** Every load and store in `stmts` (indirect index loads included, as loads). */
+export function accesses(stmts: readonly Stmt[]): Access[] {
+  const out: Access[] = [];
+  type L = Access['loops'];
+  const idx = (e: Index, loops: L): void => {
+    if (e.k === 'load') { out.push({ buffer: e.buffer, index: e.index, store: false, lanes: 1, loops }); idx(e.index, loops); }
+    else if (e.k === 'table') idx(e.index, loops);
+    else if (e.k !== 'const' && e.k !== 'var') { idx(e.a, loops); idx(e.b, loops); }
+  };
+  const sc = (e: Scalar, loops: L): void => {
+    switch (e.k) {
+      case 'load': out.push({ buffer: e.buffer, index: e.index, store: false, lanes: e.lanes ?? 1, loops }); idx(e.index, loops); return;
+      case 'index': case 'table': idx(e.index, loops); return;
+      case 'broadcast': case 'unary': case 'cast': sc(e.a, loops); return;
+      case 'lane': sc(e.a, loops); idx(e.index, loops); return;
+      case 'binary': sc(e.a, loops); sc(e.b, loops); return;
+      case 'select': sc(e.cond, loops); sc(e.a, loops); sc(e.b, loops); return;
+      default:
+    }
+  };
+  const walk = (ss: readonly Stmt[], loops: L): void => {
+    for (const s of ss) {
+      switch (s.k) {
+        case 'loop': walk(s.body, [...loops, { var: s.var, extent: s.extent }]); break;
+        case 'guard': for (const b of s.bounds) idx(b.index, loops); walk(s.body, loops); break;
+        case 'store': {
+          const lanes = s.value.k === 'load' || s.value.k === 'ref' || s.value.k === 'binary' || s.value.k === 'broadcast' ? s.value.lanes ?? 1 : 1;
+          out.push({ buffer: s.buffer, index: s.index, store: true, lanes, loops }); idx(s.index, loops); sc(s.value, loops); break;
+        }
+        case 'let': case 'accum': sc(s.value, loops); break;
+        case 'acc': sc(s.init, loops); break;
+        default:
+      }
+    }
+  };
+  walk(stmts, []);
+  return out;
+}
+
+/** An affine index: constant + Σ coefficient · variable (no variable twice). */
+export interface Affine {
+  readonly constant: number;
+  readonly terms: ReadonlyMap<string, number>;
+}
+
+/** The affine form of an index, or undefined when it divides, takes a modulo or reads memory. */
+export function affine(e: Index): Affine | undefined {
+  switch (e.k) {
+    case 'const': return { constant: e.value, terms: new Map() };
+    case 'var': return { constant: 0, terms: new Map([[e.name, 1]]) };
+    case 'add': {
+      const a = affine(e.a), b = affine(e.b);
+      if (!a || !b) return undefined;
+      const terms = new Map(a.terms);
+      for (const [v, c] of b.terms) terms.set(v, (terms.get(v) ?? 0) + c);
+      return { constant: a.constant + b.constant, terms };
+    }
+    case 'mul': {
+      const a = affine(e.a), b = affine(e.b);
+      if (!a || !b) return undefined;
+      const [k, x] = a.terms.size === 0 ? [a.constant, b] : b.terms.size === 0 ? [b.constant, a] : [undefined, undefined];
+      if (k === undefined || !x) return undefined;
+      return { constant: x.constant * k, terms: new Map([...x.terms].map(([v, c]) => [v, c * k])) };
+    }
+    default: return undefined;
+  }
+}
+
+/** Statement names bound anywhere in `stmts` (loop variables, lets, accumulators, locals). */
+export function boundNames(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<string> {
+  for (const s of stmts) {
+    if (s.k === 'loop') { out.add(s.var); boundNames(s.body, out); } else if (s.k === 'guard') boundNames(s.body, out);
+    else if (s.k === 'let' || s.k === 'acc' || s.k === 'local') out.add(s.name);
+  }
+  return out;
+}
+
+/** Names of locals and accumulators `stmts` reads (`ref`) or updates (`accum`). */
+export function namesUsed(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<string> {
+  const sc = (e: Scalar): void => {
+    if (e.k === 'ref') out.add(e.name);
+    else if (e.k === 'broadcast' || e.k === 'unary' || e.k === 'cast' || e.k === 'lane') sc(e.a);
+    else if (e.k === 'binary') { sc(e.a); sc(e.b); } else if (e.k === 'select') { sc(e.cond); sc(e.a); sc(e.b); }
+  };
+  for (const s of stmts) {
+    if (s.k === 'loop' || s.k === 'guard') namesUsed(s.body, out);
+    else if (s.k === 'store' || s.k === 'let') sc(s.value);
+    else if (s.k === 'accum') { out.add(s.name); sc(s.value); } else if (s.k === 'acc') sc(s.init);
+  }
+  return out;
+}
+
+/** The flat position → loop variables of a row-major nest: vᵢ = (flat / strideᵢ) mod extentᵢ. */
+export function unflatten(flat: Index, nest: readonly { readonly var: string; readonly extent: number }[]): Map<string, Index> {
+  const out = new Map<string, Index>();
+  let stride = 1;
+  for (let i = nest.length - 1; i >= 0; i--) {
+    const { var: v, extent } = nest[i];
+    const q = idiv(flat, { k: 'const', value: stride });
+    out.set(v, i === 0 ? q : imod(q, { k: 'const', value: extent }));
+    stride *= extent;
+  }
+  return out;
+}
