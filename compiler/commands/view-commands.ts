@@ -125,6 +125,14 @@ const TABLES: Readonly<Record<string, { what: string; make(s: Session, step: num
       return t.table();
     },
   },
+  kernels: {
+    what: 'per-kernel times of the last `timings` run: IR and ONNX nodes, dispatch size (GPU), time',
+    make: (s) => {
+      const t = lastTimings(s);
+      if (!t) throw commandError('tables', 'no timings yet; run `timings` first');
+      return t.kernelTable();
+    },
+  },
 };
 
 const tables = defineCommand({

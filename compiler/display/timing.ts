@@ -2,7 +2,8 @@
  * Rendering timings of a backend run (compiler/runtime/timings.ts): per-node timings as a
  * headline, a bar chart of the slowest ops (SVG in notebooks, block characters in terminals), the
  * by-op table and the node table (every node in graph order in HTML; the slowest nodes in a terminal),
- * plus the node table as an Arrow stream; and timed runs (`run`) as a headline with the inputs and a
+ * the kernel table (one row per compiled kernel with its IR nodes, ONNX nodes and, on a GPU, dispatch
+ * size), plus the node table as an Arrow stream; and timed runs (`run`) as a headline with the inputs and a
  * table of output statistics.
  */
 import type { NodeTimings } from '../runtime/timings.ts';
@@ -37,9 +38,11 @@ export function timingBundle(t: NodeTimings): MimeBundle {
   const nodes = t.table();
   const svg = timingChartSVG(t);
   const slowest = t.table(t.top(15), `slowest nodes of ${t.label}`);
+  // the kernel table when the backend reports kernels of its own (a compiled program): dispatch sizes on a GPU
+  const kernels = t.kernels.length ? [t.kernelTable()] : [];
   return {
-    'text/plain': [timingHeadline(t), '', t.opTable().toText({ maxRows: 20 }), slowest.toText({ maxRows: 15 })].join('\n'),
-    'text/html': block([headingHTML(timingHeadline(t)), svg, tableHTML(t.opTable()), tableHTML(nodes, { maxRows: 500 })]),
+    'text/plain': [timingHeadline(t), '', t.opTable().toText({ maxRows: 20 }), slowest.toText({ maxRows: 15 }), ...kernels.map((k) => k.toText({ maxRows: 30 }))].join('\n'),
+    'text/html': block([headingHTML(timingHeadline(t)), svg, tableHTML(t.opTable()), tableHTML(nodes, { maxRows: 500 }), ...kernels.map((k) => tableHTML(k, { maxRows: 500 }))]),
     'image/svg+xml': svg,
     'application/vnd.apache.arrow.stream': arrowStreamBase64(nodes),
   };

@@ -54,6 +54,10 @@ export interface KernelEvent {
   readonly ms: number;
   /** True when the node ran on its reference kernel inside a compiled program (a fallback). */
   readonly fallback?: boolean;
+  /** GPU backends: the dispatch size `[gx,gy,gz]x[bx,by,bz]` (workgroups × threads per workgroup). */
+  readonly dispatch?: string;
+  /** What measured `ms` on a GPU: the device's timestamps, or the host (submit to completion). */
+  readonly clock?: 'device' | 'host';
 }
 
 /** Options of one `Program.run`. */

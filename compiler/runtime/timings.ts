@@ -82,7 +82,33 @@ export class NodeTimings {
     readonly label = graphName,
     /** The device's measured FP32 peak in GFLOP/s (the program's `peakGflops`); null when unknown. */
     readonly peakGflops: number | null = null,
+    /** Per-kernel medians in order of first execution (what `kernelTable` shows). */
+    readonly kernels: readonly KernelTiming[] = [],
+    /** ONNX provenance of every node id (for the kernel table). */
+    private readonly provenanceOf: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {}
+
+  /**
+   * One row per kernel in execution order. Columns: kernel utf8, nodes list<utf8> (IR node ids),
+   * onnx list<utf8> (the ONNX nodes they came from), dispatch utf8 (GPU: workgroups × threads per
+   * workgroup; null on a CPU), ms f64 (median), share_pct f64 (of the kernels' total), clock utf8 (GPU:
+   * `device` timestamps or `host`), runs_on utf8 (the backend, or `ref` for a host fallback).
+   */
+  kernelTable(title = `kernel timings of ${this.label} (median of ${this.repeat} run${this.repeat === 1 ? '' : 's'})`): ResultTable {
+    const ks = this.kernels;
+    const total = ks.reduce((t, k) => t + k.ms, 0);
+    const backend = this.nodes.find((n) => n.runsOn !== undefined && n.runsOn !== 'ref')?.runsOn ?? null;
+    return buildTable(title, [
+      { name: 'kernel', type: 'utf8', values: ks.map((k) => k.kernel) },
+      { name: 'nodes', type: 'list<utf8>', values: ks.map((k) => k.nodes) },
+      { name: 'onnx', type: 'list<utf8>', values: ks.map((k) => [...new Set(k.nodes.flatMap((n) => this.provenanceOf.get(n) ?? []))]) },
+      { name: 'dispatch', type: 'utf8', values: ks.map((k) => k.dispatch ?? null) },
+      { name: 'ms', type: 'f64', values: ks.map((k) => k.ms) },
+      { name: 'share_pct', type: 'f64', values: ks.map((k) => (total > 0 ? (100 * k.ms) / total : 0)) },
+      { name: 'clock', type: 'utf8', values: ks.map((k) => k.clock ?? null) },
+      { name: 'runs_on', type: 'utf8', values: ks.map((k) => (k.fallback ? 'ref' : backend)) },
+    ]);
+  }
 
   /** Percent of the FP32 peak that `gflops` reaches (null without a peak or a rate). */
   pctOfPeak(gflops: number | null): number | null {
@@ -191,6 +217,10 @@ export interface KernelTiming {
   readonly samples: readonly number[];
   /** True when the kernel is a node run on its reference kernel inside a compiled program. */
   readonly fallback?: boolean;
+  /** GPU: the dispatch size (KernelEvent.dispatch). */
+  readonly dispatch?: string;
+  /** GPU: what measured it (KernelEvent.clock). */
+  readonly clock?: 'device' | 'host';
 }
 
 /** What `timeProgram` measured. */
@@ -220,7 +250,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
     signal?.throwIfAborted();
     await program.run(inputs, { signal });
   }
-  const kernels = new Map<string, { nodes: readonly string[]; samples: number[]; fallback?: boolean }>();
+  const kernels = new Map<string, { nodes: readonly string[]; samples: number[]; fallback?: boolean; dispatch?: string; clock?: 'device' | 'host' }>();
   const hooked = opts.perKernel || onKernel !== undefined;
   const times: number[] = [];
   let outputs: Tensor[] = [];
@@ -230,7 +260,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
     const report = !hooked ? undefined : (e: KernelEvent) => {
       if (opts.perKernel) {
         let k = kernels.get(e.kernel);
-        if (!k) kernels.set(e.kernel, (k = { nodes: e.nodes, samples: [], ...(e.fallback ? { fallback: true } : {}) }));
+        if (!k) kernels.set(e.kernel, (k = { nodes: e.nodes, samples: [], ...(e.fallback ? { fallback: true } : {}), ...(e.dispatch ? { dispatch: e.dispatch } : {}), ...(e.clock ? { clock: e.clock } : {}) }));
         k.samples.push(e.ms);
       }
       onKernel?.(e, r);
@@ -241,7 +271,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
   }
   return {
     backend: program.backend, prepareMs: program.prepareMs, times, medianMs: median(times), minMs: Math.min(...times), outputs,
-    kernels: [...kernels].map(([kernel, k]) => ({ kernel, nodes: k.nodes, ms: median(k.samples), samples: k.samples, ...(k.fallback ? { fallback: true } : {}) })),
+    kernels: [...kernels].map(([kernel, k]) => ({ ...k, kernel, ms: median(k.samples) })),
   };
 }
 
@@ -271,7 +301,8 @@ export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, t
     flops: nodeFlops(n, n.inputs.map((v) => (v ? types.get(v) : undefined))), provenance: graph.nodes[i].loc,
     runsOn: fellBack.has(i) ? 'ref' : timing.backend,
   }));
-  return new NodeTimings(graph.name, nodes, timing.times, timing.outputs, label, peakGflops);
+  return new NodeTimings(graph.name, nodes, timing.times, timing.outputs, label, peakGflops, timing.kernels,
+    new Map(graph.nodes.map((n) => [nodeId(n), n.loc])));
 }
 
 /** The outcome of a timed run: outputs with statistics and run times. */

@@ -263,7 +263,7 @@ test('passes, nodes, decisions, fusions, tables', async () => {
   const f = (await run('fusions')) as ResultTable;
   assert.equal(f.column('sources'), [['/fc1/Gemm', '/Relu'], ['/fc2/Gemm', '/Relu_1']]);
   const list = (await run('tables')) as ResultTable;
-  assert.equal(list.column('table'), ['nodes', 'passes', 'diff', 'decisions', 'fusions', 'timings']);
+  assert.equal(list.column('table'), ['nodes', 'passes', 'diff', 'decisions', 'fusions', 'timings', 'kernels']);
   try { await run('tables bogus'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^tables: unknown table 'bogus'; tables: nodes, passes/); }
 });
 

@@ -25,7 +25,7 @@ import { findLowering } from '../../compiler/codegen/lower/context.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { type KernelEvent, useBackend } from '../../compiler/runtime/backends.ts';
 import { cpuBackend, cpuFallbacks, prepareCpu } from '../../compiler/runtime/cpu/index.ts';
-import { planSteps } from '../../compiler/runtime/cpu/segments.ts';
+import { planSteps } from '../../compiler/runtime/fallback.ts';
 import { lowerGraph } from '../../compiler/codegen/lower/index.ts';
 import { planMemory } from '../../compiler/schedule/index.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';

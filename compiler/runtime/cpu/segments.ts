@@ -3,12 +3,10 @@
  * reference kernels (OpDef.run, as reference.ts and arena.ts call them), in the execution order,
  * between the native kernels, on the program's one ArrayBuffer.
  *
- * Steps. The execution order (the memory plan's, else the graph's) is cut into steps: a **native
- * segment** is a maximal run of consecutive nodes that have kernels (views have neither a kernel nor a
- * step), a **fallback step** is one node that did not lower. The fast path makes one native call per
- * segment: `kiln_run_segment(s, base, offsets)` (generated here, appended to the C file) calls the
- * kernels of segment `s` in turn; with `onKernel`, `kiln_run_segment_timed` (timed.ts) calls them the
- * same way and times each kernel natively.
+ * The steps (native segments and fallback steps) are runtime/fallback.ts's `planSteps`. The fast
+ * path makes one native call per segment: `kiln_run_segment(s, base, offsets)` (generated here,
+ * appended to the C file) calls the kernels of segment `s` in turn; with `onKernel`,
+ * `kiln_run_segment_timed` (timed.ts) calls them the same way and times each kernel natively.
  *
  * Where a fallback node's values live (`FallbackValues`):
  * - a value whose dtype is byte-addressable (its storage array has exactly the element width the
@@ -22,9 +20,7 @@
  *   can read or write it (the C target has no type for it), so it lives in a map on the TypeScript
  *   side, written by the caller (inputs) or by fallback nodes and read by them and the outputs.
  *
- * A reference kernel's result is checked against the node's declared dtype and shape before it is
- * stored (a kernel bug surfaces at its node, as on the arena); an exception becomes a KilnError
- * placed at the node.
+ * The fallback node itself runs through runtime/fallback.ts `runReferenceNode`.
  */
 import type { Graph, Node, TensorType } from '../../ir/graph.ts';
 import { nodeId, valueTypes } from '../../ir/graph.ts';
@@ -34,57 +30,8 @@ import { KilnError } from '../../errors.ts';
 import { type OpDef, getOp } from '../../ops/registry.ts';
 import { nodeAttrs } from '../../ops/infer.ts';
 import type { Program as KernelProgram } from '../../codegen/kir.ts';
-import type { Unsupported } from '../backend.ts';
+import { type FallbackStep, type NativeSegment, type ProgramStep, runReferenceNode } from '../fallback.ts';
 import { type CpuLayout, bufferPointers } from './layout.ts';
-
-/** A maximal run of native kernels: indices into the kernel program's `calls`. */
-export interface NativeSegment {
-  readonly kind: 'native';
-  /** The segment's number (the `s` of `kiln_run_segment`). */
-  readonly segment: number;
-  readonly calls: readonly number[];
-}
-
-/** One node run on its reference kernel. */
-export interface FallbackStep {
-  readonly kind: 'fallback';
-  /** IR node id. */
-  readonly id: string;
-  readonly node: Node;
-  /** Why it did not lower. */
-  readonly reason: string;
-}
-
-/** One step of a cpu program with fallback, in execution order. */
-export type CpuStep = NativeSegment | FallbackStep;
-
-/**
- * Cuts the execution `order` (node ids; default the graph's order) into native segments and fallback
- * steps. `fallbacks` are the nodes that did not lower (lowerGraph's `unsupported`, each with a node).
- */
-export function planSteps(graph: Graph, program: KernelProgram, fallbacks: readonly Unsupported[], order?: readonly string[]): CpuStep[] {
-  const byId = new Map(graph.nodes.map((n) => [nodeId(n), n]));
-  const reasons = new Map(fallbacks.map((u) => [u.node!, u.reason]));
-  const kernelOf = new Map<string, number>(); // node id → index of its call
-  const kernelIndex = new Map(program.kernels.map((k) => [k.name, k]));
-  program.calls.forEach((c, i) => { for (const id of kernelIndex.get(c.kernel)!.nodes) kernelOf.set(id, i); });
-  const steps: CpuStep[] = [];
-  let current: number[] | undefined;
-  let segments = 0;
-  for (const id of order ?? graph.nodes.map(nodeId)) {
-    const reason = reasons.get(id);
-    if (reason !== undefined) {
-      current = undefined;
-      steps.push({ kind: 'fallback', id, node: byId.get(id)!, reason });
-      continue;
-    }
-    const call = kernelOf.get(id);
-    if (call === undefined) continue; // a view: no kernel, no step
-    if (!current) steps.push({ kind: 'native', segment: segments++, calls: (current = []) });
-    if (!current.includes(call)) current.push(call);
-  }
-  return steps;
-}
 
 /** The C statement of the program's call `i`, its buffers read from `b[slot]` (as the entries build `b`). */
 export function callSource(program: KernelProgram, slotOf: ReadonlyMap<string, number>, i: number): string {
@@ -97,7 +44,7 @@ export function callSource(program: KernelProgram, slotOf: ReadonlyMap<string, n
  * offsets (as `kiln_run_at` builds them), then the kernels of segment `s` in order. The kernels take
  * typed pointers; C converts the `void *` slots implicitly.
  */
-export function segmentEntrySource(program: KernelProgram, slotOf: ReadonlyMap<string, number>, slotCount: number, steps: readonly CpuStep[]): string {
+export function segmentEntrySource(program: KernelProgram, slotOf: ReadonlyMap<string, number>, slotCount: number, steps: readonly ProgramStep[]): string {
   const cases = steps.filter((s): s is NativeSegment => s.kind === 'native').map((s) => {
     const calls = s.calls.map((i) => `    ${callSource(program, slotOf, i)}`);
     return [`  case ${s.segment}:`, ...calls, '    break;'].join('\n');
@@ -190,22 +137,6 @@ export class FallbackValues {
 
   /** Runs one fallback node on its reference kernel, reading and writing its values here. */
   run(step: FallbackStep): void {
-    const { node, id } = step;
-    const def: OpDef = getOp(node.op);
-    const args = node.inputs.map((name) => (name ? this.read(name) : undefined));
-    let outs: Tensor[];
-    try {
-      outs = def.run(args, nodeAttrs(def, node), node.outputs.length);
-    } catch (e) {
-      if (e instanceof KilnError) throw e.place.node ? e : new KilnError(e.reason, { ...e.place, node: id, op: node.op });
-      throw Object.assign(new KilnError(`reference kernel failed: ${(e as Error).message}`, { node: id, op: node.op }), { cause: e });
-    }
-    node.outputs.forEach((o, k) => {
-      if (!o) return;
-      const got = outs[k], want = this.type(o);
-      const bad = (why: string) => new KilnError(`reference kernel output ${k} is ${got ? `${got.dtype}[${got.shape.join(',')}]` : 'missing'} but the IR declares ${want.dtype}[${want.shape.join(',')}]${why}`, { node: id, op: node.op });
-      if (!got || got.dtype !== want.dtype || got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) throw bad('');
-      try { this.write(o, got); } catch (e) { throw bad(`: ${(e as Error).message}`); }
-    });
+    runReferenceNode(step, this.types, (name) => this.read(name), (o, t) => this.write(o, t));
   }
 }

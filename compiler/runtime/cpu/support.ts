@@ -12,24 +12,15 @@
 import type { Graph } from '../../ir/graph.ts';
 import { loweringUnsupported } from '../../codegen/lower/index.ts';
 import type { Unsupported } from '../backend.ts';
-import { referenceUnsupported } from '../ref-backend.ts';
+import { referenceGaps } from '../fallback.ts';
+
+export { referenceGaps };
 
 /** What the cpu backend cannot run in `graph`, even with reference fallback (module header). */
 export function cpuUnsupported(graph: Graph): Unsupported[] {
   const lowering = loweringUnsupported(graph);
   const graphWide = lowering.filter((u) => u.node === undefined);
   return graphWide.length ? graphWide : referenceGaps(graph, lowering);
-}
-
-/** Of the nodes that do not lower (`fallbacks`), those the reference kernels cannot run either. */
-export function referenceGaps(graph: Graph, fallbacks: readonly Unsupported[]): Unsupported[] {
-  if (!fallbacks.length) return [];
-  const byReference = new Map<string, Unsupported>();
-  for (const u of referenceUnsupported(graph)) if (u.node !== undefined && !byReference.has(u.node)) byReference.set(u.node, u);
-  return fallbacks.flatMap((u) => {
-    const ref = byReference.get(u.node!);
-    return ref ? [{ ...ref, reason: `${u.reason}, and ${ref.reason}` }] : [];
-  });
 }
 
 /** The nodes of `graph` that would run on their reference kernels on cpu (empty: fully compiled). */

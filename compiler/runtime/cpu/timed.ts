@@ -34,7 +34,8 @@ import { KilnError } from '../../errors.ts';
 import type { Program as KernelProgram } from '../../codegen/kir.ts';
 import type { KernelEvent, RunOptions } from '../backend.ts';
 import type { NativeLibrary } from '../native/library.ts';
-import { type CpuStep, type FallbackValues, type NativeSegment, callSource } from './segments.ts';
+import { type FallbackValues, callSource } from './segments.ts';
+import type { NativeSegment, ProgramStep } from '../fallback.ts';
 import { bufferPointers } from './layout.ts';
 
 /** The timed calls of a list of program calls: `ms[j]` for the j-th, one clock read between two. */
@@ -50,7 +51,7 @@ function timedCalls(program: KernelProgram, slotOf: ReadonlyMap<string, number>,
  * The C of the timed entries (module header): `kiln_run_timed_at` always, `kiln_run_segment_timed`
  * when `steps` has fallback nodes.
  */
-export function timedEntrySource(program: KernelProgram, slotOf: ReadonlyMap<string, number>, slotCount: number, steps: readonly CpuStep[]): string {
+export function timedEntrySource(program: KernelProgram, slotOf: ReadonlyMap<string, number>, slotCount: number, steps: readonly ProgramStep[]): string {
   const pointers = [bufferPointers(slotCount, 'b')];
   const lines = [
     '',
@@ -79,7 +80,7 @@ export function timedEntrySource(program: KernelProgram, slotOf: ReadonlyMap<str
 /** What the run loop needs of a prepared cpu program. */
 export interface RunnerParts {
   readonly program: KernelProgram;
-  readonly steps: readonly CpuStep[];
+  readonly steps: readonly ProgramStep[];
   /** The one buffer and the slot offsets (layout.ts). */
   readonly buffer: ArrayBuffer;
   readonly offsets: BigInt64Array;

@@ -1,0 +1,109 @@
+/**
+ * Host fallback inside a compiled program, shared by the compiled backends (cpu, webgpu): the nodes a
+ * backend cannot compile run on their ops' reference kernels (OpDef.run, as reference.ts and arena.ts
+ * call them), in the execution order, between the compiled kernels.
+ *
+ * Steps. The execution order (the memory plan's, else the graph's) is cut into steps: a **native
+ * segment** is a maximal run of consecutive nodes that have kernels (views have neither a kernel nor a
+ * step), a **fallback step** is one node that did not compile. A backend runs a segment in one go (the
+ * cpu: one native call; webgpu: one compute pass) and a fallback step on the host.
+ *
+ * A reference kernel's result is checked against the node's declared dtype and shape before it is
+ * stored (a kernel bug surfaces at its node, as on the arena); an exception becomes a KilnError
+ * placed at the node. Where the values live is the backend's (cpu/segments.ts FallbackValues,
+ * webgpu/values.ts DeviceValues).
+ */
+import type { Graph, Node, TensorType } from '../ir/graph.ts';
+import { nodeId } from '../ir/graph.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { KilnError } from '../errors.ts';
+import { type OpDef, getOp } from '../ops/registry.ts';
+import { nodeAttrs } from '../ops/infer.ts';
+import type { Program as KernelProgram } from '../codegen/kir.ts';
+import type { Unsupported } from './backend.ts';
+import { referenceUnsupported } from './ref-backend.ts';
+
+/** A maximal run of native kernels: indices into the kernel program's `calls`. */
+export interface NativeSegment {
+  readonly kind: 'native';
+  /** The segment's number (the `s` of `kiln_run_segment`). */
+  readonly segment: number;
+  readonly calls: readonly number[];
+}
+
+/** One node run on its reference kernel. */
+export interface FallbackStep {
+  readonly kind: 'fallback';
+  /** IR node id. */
+  readonly id: string;
+  readonly node: Node;
+  /** Why it did not lower. */
+  readonly reason: string;
+}
+
+/** One step of a compiled program with fallback, in execution order. */
+export type ProgramStep = NativeSegment | FallbackStep;
+
+/**
+ * Cuts the execution `order` (node ids; default the graph's order) into native segments and fallback
+ * steps. `fallbacks` are the nodes that did not lower (lowerGraph's `unsupported`, each with a node).
+ */
+export function planSteps(graph: Graph, program: KernelProgram, fallbacks: readonly Unsupported[], order?: readonly string[]): ProgramStep[] {
+  const byId = new Map(graph.nodes.map((n) => [nodeId(n), n]));
+  const reasons = new Map(fallbacks.map((u) => [u.node!, u.reason]));
+  const kernelOf = new Map<string, number>(); // node id → index of its call
+  const kernelIndex = new Map(program.kernels.map((k) => [k.name, k]));
+  program.calls.forEach((c, i) => { for (const id of kernelIndex.get(c.kernel)!.nodes) kernelOf.set(id, i); });
+  const steps: ProgramStep[] = [];
+  let current: number[] | undefined;
+  let segments = 0;
+  for (const id of order ?? graph.nodes.map(nodeId)) {
+    const reason = reasons.get(id);
+    if (reason !== undefined) {
+      current = undefined;
+      steps.push({ kind: 'fallback', id, node: byId.get(id)!, reason });
+      continue;
+    }
+    const call = kernelOf.get(id);
+    if (call === undefined) continue; // a view: no kernel, no step
+    if (!current) steps.push({ kind: 'native', segment: segments++, calls: (current = []) });
+    if (!current.includes(call)) current.push(call);
+  }
+  return steps;
+}
+
+/** Of the nodes that do not lower (`fallbacks`), those the reference kernels cannot run either. */
+export function referenceGaps(graph: Graph, fallbacks: readonly Unsupported[]): Unsupported[] {
+  if (!fallbacks.length) return [];
+  const byReference = new Map<string, Unsupported>();
+  for (const u of referenceUnsupported(graph)) if (u.node !== undefined && !byReference.has(u.node)) byReference.set(u.node, u);
+  return fallbacks.flatMap((u) => {
+    const ref = byReference.get(u.node!);
+    return ref ? [{ ...ref, reason: `${u.reason}, and ${ref.reason}` }] : [];
+  });
+}
+
+/**
+ * Runs fallback `step`'s node on its reference kernel: inputs from `read`, each output checked against
+ * its declared type (`types`) and handed to `write`.
+ */
+export function runReferenceNode(step: FallbackStep, types: ReadonlyMap<string, TensorType>, read: (value: string) => Tensor,
+  write: (value: string, t: Tensor) => void): void {
+  const { node, id } = step;
+  const def: OpDef = getOp(node.op);
+  const args = node.inputs.map((name) => (name ? read(name) : undefined));
+  let outs: Tensor[];
+  try {
+    outs = def.run(args, nodeAttrs(def, node), node.outputs.length);
+  } catch (e) {
+    if (e instanceof KilnError) throw e.place.node ? e : new KilnError(e.reason, { ...e.place, node: id, op: node.op });
+    throw Object.assign(new KilnError(`reference kernel failed: ${(e as Error).message}`, { node: id, op: node.op }), { cause: e });
+  }
+  node.outputs.forEach((o, k) => {
+    if (!o) return;
+    const got = outs[k], want = types.get(o)!;
+    const bad = (why: string) => new KilnError(`reference kernel output ${k} is ${got ? `${got.dtype}[${got.shape.join(',')}]` : 'missing'} but the IR declares ${want.dtype}[${want.shape.join(',')}]${why}`, { node: id, op: node.op });
+    if (!got || got.dtype !== want.dtype || got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) throw bad('');
+    try { write(o, got); } catch (e) { throw bad(`: ${(e as Error).message}`); }
+  });
+  }
