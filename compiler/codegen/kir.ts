@@ -233,7 +233,7 @@ export interface Program {
   readonly kernels: readonly Kernel[];
   readonly calls: readonly Call[];
   /** What the kernels were lowered for (absent: plain loop nests for any target). */
-  readonly target?: { readonly vectorBits: number };
+  readonly target?: { readonly vectorBits: number; readonly gpu?: boolean };
 }
 
 // ---- builders (used by lowering and tests) ----

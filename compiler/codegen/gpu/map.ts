@@ -27,6 +27,7 @@
  *    body this cannot split (a loop updating an accumulator that later loops also read before the
  *    last update, a sequential store loop) uses mode 3.
  * A dispatch that is no parallel loop (a scan, a single store) runs as one thread of one workgroup.
+ * A kernel a GPU template lowered with its own launch (lower/gemm-gpu.ts) is kept as it is.
  */
 import type { BufferDecl, Combine, Index, Kernel, Scalar, Stmt } from '../kir.ts';
 import { binary, iadd, ic, imul, iv, load, loop, ref } from '../kir.ts';
@@ -39,7 +40,7 @@ export const THREADS_PER_GROUP = 256;
 export const MAX_GROUPS_PER_AXIS = 65535;
 
 /** How a dispatch was mapped, in words for the timing table and the kernel's printout. */
-export type MappingMode = 'thread per element' | 'workgroup per element' | 'single thread';
+export type MappingMode = 'thread per element' | 'workgroup per element' | 'single thread' | 'tiled (workgroup memory)';
 
 /** One GPU kernel made from a kernel IR kernel. */
 export interface GpuKernel {
@@ -56,6 +57,8 @@ type NestLoop = { readonly var: string; readonly extent: number };
 
 /** Maps one kernel (see the module header); throws when a mapped kernel fails verification (a bug). */
 export function mapKernelToGpu(k: Kernel): GpuKernel[] {
+  // a GPU template (lower/gemm-gpu.ts) made its own launch
+  if (k.launch) return [{ kernel: k, from: k.name, mode: 'tiled (workgroup memory)', elements: k.launch.grid.reduce((a, b) => a * b, 1) }];
   const parts = splitDispatches(k.body);
   return parts.map((part, i) => {
     const name = parts.length === 1 ? k.name : `${k.name}_${i}`;

@@ -15,7 +15,7 @@ import type { DType, TensorData } from '../../ir/dtype.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { readInts } from '../../ir/tensor.ts';
 import { AttrReader, findOp, readAttrs } from '../../ops/registry.ts';
-import { type Annotation, type Index, type KernelTolerance, type Stmt, ic, iadd, imul, iv, loop } from '../kir.ts';
+import { type Annotation, type BufferDecl, type Index, type KernelTolerance, type Launch, type Stmt, ic, iadd, imul, iv, loop } from '../kir.ts';
 
 /** A node input or output as a lowering sees it. */
 export interface Operand {
@@ -42,6 +42,12 @@ export interface Operand {
  */
 export interface LowerTarget {
   readonly vectorBits: number;
+  /**
+   * A GPU target (WGSL, CUDA): matrix products and group-1 convolutions lower to the workgroup-tiled
+   * template (gemm-gpu.ts), a kernel with its own launch; everything else stays plain loop nests for
+   * the GPU mapping (codegen/gpu/map.ts).
+   */
+  readonly gpu?: boolean;
 }
 
 /** The target of a lowering without one: plain loop nests. */
@@ -124,6 +130,9 @@ export type Lowered =
     readonly packed?: readonly PackedConstant[]; readonly scratch?: readonly ScratchDecl[];
     /** The kernel's documented error bound when its arithmetic differs from the reference by design. */
     readonly tolerance?: KernelTolerance;
+    /** GPU templates: the launch and workgroup memory of a kernel already mapped to a GPU. */
+    readonly launch?: Launch;
+    readonly shared?: readonly BufferDecl[];
   }
   | { readonly kind: 'view' };
 

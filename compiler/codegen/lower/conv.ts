@@ -20,7 +20,8 @@ import { epilogue, hasEpilogue } from './epilogue.ts';
 import { gemmLanes, lowerGemm } from './gemm.ts';
 import type { GemmSpec } from './gemm-spec.ts';
 import { PARALLEL_COPY } from './gemm-pack.ts';
-import { floatOnly } from './matmul.ts';
+import { allF32, floatOnly, unflattenIndex } from './matmul.ts';
+import { GPU_TILE_MIN_ROWS, type GpuGemmSpec, lowerGemmGpu } from './gemm-gpu.ts';
 import { readConvAttrs } from '../../ops/conv.ts';
 import { type Geometry, resolveGeometry } from '../../ops/window.ts';
 import { copyToPaddedPlane, guarded, paddedPlane, windowPosition } from './window.ts';
@@ -39,7 +40,8 @@ export function lowerConv(n: LowerNode): Lowered {
   const [, C] = x.shape, M = w.shape[0], Cg = w.shape[1];
   const mPerGroup = M / a.group;
   if (Cg * a.group !== C || !Number.isInteger(mPerGroup)) throw new LowerUnsupported(`Conv groups ${a.group} do not divide channels ${C} / ${M}`);
-  // templates of other files (keep this dispatch short): depthwise (lower/depthwise.ts), Winograd (lower/winograd.ts)
+  // templates of other files (keep this dispatch short): GPU implicit GEMM (gemm-gpu.ts), depthwise (lower/depthwise.ts), Winograd (lower/winograd.ts)
+  if (n.target.gpu && a.group === 1 && allF32([x, w, out, ...(b ? [b] : [])]) && M >= GPU_TILE_MIN_ROWS) return lowerGemmGpu(n, convGpuSpec(n, g, x, w, b, out));
   if (isDepthwise(x.shape, w.shape, a.group)) return lowerDepthwise(n, g);
   if (winogradApplies(x, w, g, a.group) && chooseWinograd(n, x, w, g)) return lowerWinograd(n, g);
   const L = gemmLanes(n, out.dtype);
@@ -67,6 +69,32 @@ export function lowerConv(n: LowerNode): Lowered {
     ];
   });
   return { kind: 'kernel', body };
+}
+
+/**
+ * A group-1 convolution as the GPU template's implicit GEMM: C[img] = W [Cout, Cin·taps] · im2col(X[img]),
+ * the im2col element of (k = (ci, taps...), j = output position) read from X as the tile is copied,
+ * 0 where the window is in the padding.
+ */
+function convGpuSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Operand | undefined, out: Operand): GpuGemmSpec {
+  const [images, C] = x.shape, M = w.shape[0];
+  const N = g.output.reduce((p, d) => p * d, 1);
+  const taps = g.kernel.reduce((p, d) => p * d, 1);
+  const outIndex = (img: Index, i: Index, j: Index) => iadd(imul(iadd(imul(img, ic(M)), i), ic(N)), j);
+  return {
+    M, N, K: C * taps, batch: images, dtype: 'f32', out: out.name, outIndex,
+    a: (_, i, k) => ({ value: load(w.name, iadd(imul(i, ic(C * taps)), k), w.dtype) }),
+    b: (img, k, j) => {
+      const [ci, ...kk] = unflattenIndex(k, [C, ...g.kernel]);
+      const o = unflattenIndex(j, g.output);
+      const pos = o.map((oi, s) => windowPosition(g, s, oi, kk[s]));
+      return {
+        value: load(x.name, flatIndex(x.shape, [img, ci, ...pos.map((p) => p.at)]), x.dtype),
+        bounds: pos.flatMap((p) => (p.bound ? [p.bound] : [])),
+      };
+    },
+    finish: (img, i, j, acc) => epilogue(n, b ? binary('add', acc, load(b.name, i, b.dtype)) : acc, outIndex(img, i, j)),
+  };
 }
 
 /** Output positions below which the im2col is packed into panels instead of rows. */

@@ -146,8 +146,8 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
     const half = params.some((p) => p.dtype === 'f16');
     const kernel: Kernel = {
       name: `k${kernels.length}_${sanitize(node.op)}`,
-      params, shared: [], body: half ? widenHalf(lowered.body, (b) => dtypes.get(b)) : lowered.body, nodes: [id], loc: node.loc,
-      ...(lowered.tolerance ? { tolerance: lowered.tolerance } : {}),
+      params, shared: lowered.shared ?? [], body: half ? widenHalf(lowered.body, (b) => dtypes.get(b)) : lowered.body, nodes: [id], loc: node.loc,
+      ...(lowered.tolerance ? { tolerance: lowered.tolerance } : {}), ...(lowered.launch ? { launch: lowered.launch } : {}),
     };
     verifyKernel(kernel);
     kernels.push(kernel);
@@ -157,7 +157,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
   for (const o of graph.outputs) if (!buffers.has(o)) addBuffer(o, inputs.has(o) ? 'input' : constants.has(o) ? 'constant' : 'intermediate');
   const program: Program = {
     name: sanitize(graph.name), buffers: [...buffers.values()], kernels, calls,
-    ...(target.vectorBits > 0 ? { target: { vectorBits: target.vectorBits } } : {}),
+    ...(target.vectorBits > 0 || target.gpu ? { target: { vectorBits: target.vectorBits, ...(target.gpu ? { gpu: true } : {}) } } : {}),
   };
   if (!unsupported.length) verifyProgram(program);
   return { program, unsupported, tunables };

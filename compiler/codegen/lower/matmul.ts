@@ -1,6 +1,7 @@
 /**
- * Lowering of MatMul, Gemm and the fused kiln.matmul / kiln.gemm (bias, epilogue, residual). On a
- * target with vectors and f32 operands they run on the GEMM template (gemm.ts: packed panels, a
+ * Lowering of MatMul, Gemm and the fused kiln.matmul / kiln.gemm (bias, epilogue, residual). On a GPU
+ * target with f32 operands they run on the workgroup-tiled template (gemm-gpu.ts); on a CPU
+ * target with vectors and f32 operands on the GEMM template (gemm.ts: packed panels, a
  * register-blocked micro-kernel, a constant B packed once at lowering time); otherwise as the naive
  * loop nests below, which every target runs.
  *
@@ -11,7 +12,8 @@
  * broadcast to [M, N]. The epilogue (epilogue.ts: relu, clip, sigmoid, hardswish, gelu, gelu_tanh,
  * add of the residual) runs on the accumulated value before the one store.
  */
-import { type Index, type Scalar, type Stmt, binary, iadd, ic, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import { type Index, type Scalar, type Stmt, binary, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import { GPU_TILE_MIN_ROWS, lowerGemmGpu } from './gemm-gpu.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcastIndex, flatIndex, input, loopNest } from './context.ts';
 import { checkDType } from './scalar.ts';
 import { epilogue, hasEpilogue } from './epilogue.ts';
@@ -23,6 +25,20 @@ import type { GemmB, GemmSpec } from './gemm-spec.ts';
 function f32Constant(x: Operand): Float32Array | undefined {
   const d = x.value?.data;
   return d instanceof Float32Array ? d : undefined;
+}
+
+/** True when every operand is f32 (what the GPU template computes in). */
+export const allF32 = (xs: readonly Operand[]) => xs.every((x) => x.dtype === 'f32');
+
+/** The indices of flat position `x` in a row-major shape `dims`. */
+export function unflattenIndex(x: Index, dims: readonly number[]): Index[] {
+  const out: Index[] = [];
+  let stride = 1;
+  for (let d = dims.length - 1; d >= 0; d--) {
+    out[d] = d === 0 ? idiv(x, ic(stride)) : imod(idiv(x, ic(stride)), ic(dims[d]));
+    stride *= dims[d];
+  }
+  return out;
 }
 
 /** Checks every operand is a float dtype kernels compute on. */
@@ -48,6 +64,17 @@ export function lowerMatMul(n: LowerNode): Lowered {
     throw new LowerUnsupported(`MatMul output [${out.shape.join(',')}] does not match [.., ${M}, ${N}]`);
   }
   const bias = n.node.op === 'kiln.matmul' ? n.inputs[2] : undefined;
+  if (n.target.gpu && allF32([a, b, out, ...(bias ? [bias] : [])]) && K > 0 && M >= GPU_TILE_MIN_ROWS) {
+    const batchDims = outShape.slice(0, batchRank);
+    const bt = (x: Index) => unflattenIndex(x, batchDims);
+    const outIndex = (x: Index, i: Index, j: Index) => flatIndex(outShape, [...bt(x), i, j]);
+    return lowerGemmGpu(n, {
+      M, N, K, batch: batch, dtype: 'f32', out: out.name, outIndex,
+      a: (x, i, k) => ({ value: load(a.name, broadcastIndex(aShape, [...batchDims, M, K], [...bt(x), i, k]), a.dtype) }),
+      b: (x, k, j) => ({ value: load(b.name, broadcastIndex(bShape, [...batchDims, K, N], [...bt(x), k, j]), b.dtype) }),
+      finish: (x, i, j, acc) => epilogue(n, bias ? binary('add', acc, load(bias.name, bias.count === 1 ? ic(0) : broadcastIndex(bias.shape, outShape, [...bt(x), i, j]), bias.dtype)) : acc, outIndex(x, i, j)),
+    });
+  }
   const L = gemmLanes(n, out.dtype);
   if (L && a.dtype === 'f32' && b.dtype === 'f32' && (!bias || bias.dtype === 'f32') && K > 0) {
     return lowerGemmTemplate(n, matMulSpec(n, { a, b, out, bias, aShape, bShape, outShape, M, N, K, batchRank }), L);
@@ -121,6 +148,23 @@ export function lowerGemm(n: LowerNode): Lowered {
   n.parsed();
   const [M, N] = out.shape;
   const K = transA ? a.shape[0] : a.shape[1];
+  if (n.target.gpu && allF32([a, b, out, ...(c ? [c] : [])]) && K > 0 && M >= GPU_TILE_MIN_ROWS) {
+    const outIndex = (_: Index, i: Index, j: Index) => flatIndex([M, N], [i, j]);
+    return lowerGemmGpu(n, {
+      M, N, K, batch: 1, dtype: 'f32', out: out.name, outIndex,
+      a: (_, i, k) => ({ value: load(a.name, transA ? flatIndex(a.shape, [k, i]) : flatIndex(a.shape, [i, k]), a.dtype) }),
+      b: (_, k, j) => ({ value: load(b.name, transB ? flatIndex(b.shape, [j, k]) : flatIndex(b.shape, [k, j]), b.dtype) }),
+      finish: (_, i, j, acc) => {
+        let v = acc;
+        if (alpha !== 1) v = binary('mul', lit(alpha, out.dtype), v);
+        if (c && beta !== 0) {
+          const cv = load(c.name, c.count === 1 ? ic(0) : broadcastIndex(c.shape, [M, N], [i, j]), c.dtype);
+          v = binary('add', v, beta === 1 ? cv : binary('mul', lit(beta, out.dtype), cv));
+        }
+        return epilogue(n, v, outIndex(ic(0), i, j));
+      },
+    });
+  }
   const L = gemmLanes(n, out.dtype);
   if (L && a.dtype === 'f32' && b.dtype === 'f32' && (!c || c.dtype === 'f32') && K > 0) {
     const bData = f32Constant(b);

