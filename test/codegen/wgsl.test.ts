@@ -61,16 +61,21 @@ test('accumulators of every combine (NaN propagates through max/min)', async () 
   assert.ok(y.slice(4).every(Number.isNaN), `row with NaN: ${y.slice(4)}`);
 });
 
-test('constant tables: a scalar table and an index table (module-scope const arrays)', async () => {
+test('constant tables: a scalar table and an index table (module-scope const arrays), NaN/-0/Inf (a function)', async () => {
   const ti = { k: 'table' as const, values: [2, 0, 1], index: iv('i') };
-  const body = [loop('i', 3, [store('y', iv('i'), binary('add', { k: 'table', dtype: 'f32', values: [1.5, 2.5, -3], index: iv('i') }, load('x', ti, 'f32')))])];
-  const k = kernel('tables', [buf('x', 'f32', 3, 'input'), buf('y', 'f32', 3, 'output')], body);
+  const special = { k: 'table' as const, dtype: 'f32' as const, values: [NaN, -0, -Infinity], index: iv('i') };
+  const body = [loop('i', 3, [store('y', iv('i'), binary('add', { k: 'table', dtype: 'f32', values: [1.5, 2.5, -3], index: iv('i') }, load('x', ti, 'f32'))),
+    store('z', iv('i'), special)])];
+  const k = kernel('tables', [buf('x', 'f32', 3, 'input'), buf('y', 'f32', 3, 'output'), buf('z', 'f32', 3, 'output')], body);
   const code = renderKernelModule(wgsl({ f16: false }), k);
   assert.match(code, 'const kiln_t0 = array<f32, 3>(1.5f, 2.5f, (-3.0f));');
   assert.match(code, 'const kiln_t1 = array<i32, 3>(2i, 0i, 1i);');
-  const out = await run(k, [Float32Array.from([10, 20, 30]), new Float32Array(3)]);
+  assert.match(code, 'fn kiln_t2(i: i32) -> f32 { var t = array<f32, 3>(kiln_f32_bits(0x7fc00000u)');
+  const out = await run(k, [Float32Array.from([10, 20, 30]), new Float32Array(3), new Float32Array(3)]);
   if (!out) return;
   assert.equal([...new Float32Array(out[1])], [31.5, 12.5, 17]);
+  const z = [...new Float32Array(out[2])];
+  assert.ok(Number.isNaN(z[0]) && Object.is(z[1], -0) && z[2] === -Infinity, `special table: ${z}`);
 });
 
 test('a private array (local): filled, then read reversed', async () => {
@@ -175,15 +180,33 @@ test('f16 buffers with shader-f16: computed in f32, stored rounded, overflow to 
   assert.equal([...new Uint16Array(out[1])].map((c) => F16.decode(c)), want);
 });
 
-test('refusals: f64, more than 4 lanes, f16 without shader-f16, non-finite tables', () => {
+test('literals at the edges compile and keep their values (subnormals, extremes, -0, non-finite, 64-bit)', async () => {
+  const F32 = [1e-45, -1e-45, 1.1754942e-38, 3.4028234663852886e38, -3.4028234663852886e38, -0, NaN, Infinity, -Infinity, 0.1, 1e39];
+  const I32 = [-2147483648, 2147483647, -1, 0];
+  const U32 = [4294967295, 0, 2147483648];
+  const I64 = [-(2 ** 63), 2 ** 63, 2 ** 53 + 2, -1];
+  const U64 = [2 ** 64, 2 ** 40, -1];
+  const st = (b: string, values: number[], d: DType) => values.map((v, i) => store(b, ic(i), lit(v, d)));
+  const k = kernel('lits', [buf('f', 'f32', F32.length, 'output'), buf('i', 'i32', 4, 'output'), buf('u', 'u32', 3, 'output'),
+    buf('l', 'i64', 4, 'output'), buf('m', 'u64', 3, 'output')],
+  [...st('f', F32, 'f32'), ...st('i', I32, 'i32'), ...st('u', U32, 'u32'), ...st('l', I64, 'i64'), ...st('m', U64, 'u64')]);
+  const out = await run(k, [new Float32Array(F32.length), new Int32Array(4), new Uint32Array(3), new BigInt64Array(4), new BigUint64Array(3)]);
+  if (!out) return;
+  const f = [...new Float32Array(out[0])];
+  F32.forEach((v, i) => assert.ok(Object.is(f[i], Math.fround(v)), `f32 literal ${v}: got ${f[i]}`));
+  assert.equal([...new Int32Array(out[1])], I32);
+  assert.equal([...new Uint32Array(out[2])], U32);
+  assert.equal([...new BigInt64Array(out[3])], [-(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 2n, -1n]); // 2^63 saturates to INT64_MAX
+  assert.equal([...new BigUint64Array(out[4])], [2n ** 64n - 1n, 2n ** 40n, 2n ** 64n - 1n]);
+});
+
+test('refusals: f64, more than 4 lanes, f16 without shader-f16, storage-only dtypes', () => {
   const f64 = kernel('f64', [buf('x', 'f64', 4, 'input'), buf('y', 'f64', 4, 'output')], [loop('i', 4, [store('y', iv('i'), load('x', iv('i'), 'f64'))])]);
   assert.throws(() => renderKernelModule(wgsl({ f16: true }), f64), /WGSL has no f64/);
   const wide = kernel('wide', [buf('x', 'f32', 8, 'input'), buf('y', 'f32', 8, 'output')], [store('y', ic(0), vload('x', ic(0), 'f32', 8))]);
   assert.throws(() => renderKernelModule(wgsl({ f16: true }), wide), /8-lane/);
   const half = kernel('half', [buf('x', 'f16', 4, 'input'), buf('y', 'f16', 4, 'output')], [loop('i', 4, [store('y', iv('i'), load('x', iv('i'), 'f16'))])]);
   assert.throws(() => renderKernelModule(wgsl({ f16: false }), half), /the adapter has no shader-f16/);
-  const nan = kernel('nan', [buf('y', 'f32', 1, 'output')], [store('y', ic(0), { k: 'table', dtype: 'f32', values: [NaN], index: ic(0) })]);
-  assert.throws(() => renderKernelModule(wgsl({ f16: false }), nan), /finite/);
   for (const d of ['bf16', 'f8e4m3fn', 'i4'] as const) {
     const k = kernel('n', [buf('x', d, 1, 'input'), buf('y', 'f32', 1, 'output')], [store('y', ic(0), cast(load('x', ic(0), d), 'f32'))]);
     assert.throws(() => renderKernelModule(wgsl({ f16: true }), k), new RegExp(`WGSL has no ${d}`));

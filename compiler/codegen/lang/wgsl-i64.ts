@@ -123,8 +123,15 @@ export const I64_HELPERS: Readonly<Record<string, readonly [readonly string[], r
   ]],
 };
 
-/** The 64-bit literal `vec2<u32>(lo, hi)` of an integral JS number (two's complement for negatives). */
-export function literal64(value: number): string {
-  const v = BigInt.asUintN(64, BigInt(Math.trunc(value)));
+/**
+ * The 64-bit literal `vec2<u32>(lo, hi)` of an integral JS number (two's complement for negatives). A JS
+ * number is exact only to 2^53: the kernel IR's INT64_MAX or UINT64_MAX arrive rounded up to 2^63 or
+ * 2^64, so values above the dtype's range saturate to its maximum instead of wrapping to MIN or 0
+ * (a negative u64 value wraps, as C's `-1ULL`).
+ */
+export function literal64(value: number, unsigned: boolean): string {
+  const hi = unsigned ? 2n ** 64n - 1n : 2n ** 63n - 1n;
+  const n = Number.isFinite(value) ? BigInt(Math.trunc(value)) : 0n;
+  const v = BigInt.asUintN(64, n > hi ? hi : n);
   return `vec2<u32>(${v & 0xffffffffn}u, ${v >> 32n}u)`;
 }

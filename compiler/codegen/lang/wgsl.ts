@@ -25,7 +25,11 @@
  *   records every helper it calls.
  * - Tables (kernel IR `table`): a module-scope `const kiln_tN = array<T, N>(...)` per distinct table,
  *   collected while the body renders and declared by kernelOpen (runtime indexing of a module const
- *   array is valid WGSL). Non-finite table values cannot be const: they throw.
+ *   array is valid WGSL); a float table holding NaN, ±Inf or -0 (no WGSL constants) is a function
+ *   `kiln_tN(i)` that builds the array at run time instead.
+ * - Literals: f32 with the shortest digits that read back exactly (suffix f), f16 rounded to f16
+ *   (suffix h), NaN, ±Inf and -0 from bits at run time (a constant -0 comes out +0 through Dawn);
+ *   INT32_MIN as `i32(-2147483647 - 1)`; i64/u64 as vec2<u32>(lo, hi) (wgsl-i64.ts: literal64).
  * - Kernels: one binding per param in param order, `@group(0) @binding(N) var<storage, read>` for
  *   inputs and constants and `read_write` for outputs and scratch; shared buffers are `var<workgroup>`
  *   arrays; private buffers (`local`) function-scope `var` arrays. The entry point takes workgroup_id
@@ -109,15 +113,16 @@ export function wgsl(opts: WgslOptions): Language {
     if (d === 'bool') return value ? 'true' : 'false';
     const v = Number(value);
     type(d);
-    if (is64(d)) return literal64(v);
+    if (is64(d)) return literal64(v, d === 'u64');
     if (d === 'f32' || d === 'f16') {
       const x = d === 'f32' ? Math.fround(v) : narrowFloatCodec('f16').decode(narrowFloatCodec('f16').encode(v, false));
-      if (!Number.isFinite(x)) {
-        const bits = Number.isNaN(x) ? 0x7fc00000 : x > 0 ? 0x7f800000 : 0xff800000;
+      // non-finite values cannot be constants; a constant -0 comes out +0 (Dawn/Tint): all from bits at run time
+      if (!Number.isFinite(x) || Object.is(x, -0)) {
+        const bits = Number.isNaN(x) ? 0x7fc00000 : x === Infinity ? 0x7f800000 : x === -Infinity ? 0xff800000 : 0x80000000;
         const f = call('kiln_f32_bits', `0x${bits.toString(16)}u`);
         return d === 'f32' ? f : call('kiln_f16', f);
       }
-      let s = Object.is(x, -0) ? '-0.0' : String(x);
+      let s = String(x);
       if (!/[.e]/.test(s)) s += '.0';
       s += d === 'f32' ? 'f' : 'h';
       return s.startsWith('-') ? `(${s})` : s;
@@ -259,17 +264,20 @@ export function wgsl(opts: WgslOptions): Language {
   }
 
   function table(values: readonly number[], d: DType, index: string): string {
-    if (values.some((v) => !Number.isFinite(v))) throw new Error('WGSL tables must be finite (a const array cannot hold NaN or Inf)');
     const t = type(d);
-    const decl = `array<${t}, ${Math.max(values.length, 1)}>(${(values.length ? values : [0]).map((v) => literal(v, d)).join(', ')})`;
+    const n = Math.max(values.length, 1);
+    const items = (values.length ? values : [0]).map((v) => literal(v, d)).join(', ');
+    // NaN, ±Inf and -0 are no constants (see literal): such a table is a function building its array
+    const special = isFloat(d) && values.some((v) => !Number.isFinite(v) || Object.is(v, -0));
+    const decl = special ? `(i: i32) -> ${t} { var t = array<${t}, ${n}>(${items}); return t[i]; }` : `array<${t}, ${n}>(${items})`;
     let name = tables.get(decl);
     if (!name) { name = `kiln_t${tables.size}`; tables.set(decl, name); }
-    return `${name}[${index}]`;
+    return special ? `${name}(${index})` : `${name}[${index}]`;
   }
 
   function kernelOpen(k: Kernel): string[] {
     const lines: string[] = [];
-    for (const [decl, name] of tables) lines.push(`const ${name} = ${decl};`);
+    for (const [decl, name] of tables) lines.push(decl.startsWith('(') ? `fn ${name}${decl}` : `const ${name} = ${decl};`);
     tables.clear();
     k.params.forEach((p, i) => {
       const access = p.role === 'input' || p.role === 'constant' ? 'read' : 'read_write';
