@@ -180,6 +180,39 @@ test('f16 buffers with shader-f16: computed in f32, stored rounded, overflow to 
   assert.equal([...new Uint16Array(out[1])].map((c) => F16.decode(c)), want);
 });
 
+test('f16 arithmetic without widening: native ops, math through f32, NaN-propagating max, sign of -0, casts', async () => {
+  const gpu = await testGpu('f16 ops');
+  if (!gpu) return;
+  if (!gpu.f16) { console.log('  (f16 ops skipped: the adapter has no shader-f16)'); return; }
+  const F16 = narrowFloatCodec('f16');
+  const r16 = (v: number) => F16.decode(F16.encode(v, false));
+  const x = [-2.5, 0.5, NaN, -0, 3, 60000];
+  const X = load('x', iv('i'), 'f16');
+  const exprs: [string, ReturnType<typeof lit>, (v: number) => number][] = [
+    ['add', binary('add', X, X), (v) => v + v],
+    ['max', binary('max', lit(1, 'f16'), X), (v) => (v > 1 || Number.isNaN(v) ? v : 1)],
+    ['sign', { k: 'unary', dtype: 'f16', op: 'sign', a: X }, (v) => (v > 0 ? 1 : v < 0 ? -1 : v)],
+    ['exp', { k: 'unary', dtype: 'f16', op: 'exp', a: X }, Math.exp],
+    ['fmod', binary('fmod', X, lit(2, 'f16')), (v) => v % 2],
+    ['pow', binary('pow', X, lit(2, 'f16')), (v) => v * v],
+    ['i32', cast(cast(X, 'i32'), 'f16'), (v) => (Number.isFinite(v) && Math.abs(v) < 2 ** 31 ? Math.trunc(v) || 0 : -(2 ** 31))],
+  ];
+  const k = kernel('halfops', [buf('x', 'f16', x.length, 'input'), ...exprs.map(([n]) => buf(`y_${n}`, 'f16', x.length, 'output'))],
+    [loop('i', x.length, exprs.map(([n, e]) => store(`y_${n}`, iv('i'), e)))]);
+  const code = renderKernelModule(wgsl({ f16: true }), k);
+  assert.match(code, 'fn kiln_max_f16(');
+  const out = await run(k, [Uint16Array.from(x.map((v) => F16.encode(v, false))), ...exprs.map(() => new Uint16Array(x.length))], true);
+  if (!out) return;
+  exprs.forEach(([n, , want], q) => {
+    const got = [...new Uint16Array(out[q + 1])].map((c) => F16.decode(c));
+    x.forEach((v, i) => {
+      const w = r16(want(r16(v)));
+      const ok = Number.isNaN(w) ? Number.isNaN(got[i]) : w === 0 || !Number.isFinite(w) ? Object.is(got[i], w) : Math.abs(got[i] - w) <= 2e-3 * Math.abs(w);
+      assert.ok(ok, `${n}(${v}): got ${got[i]}, want ${w}`);
+    });
+  });
+});
+
 test('literals at the edges compile and keep their values (subnormals, extremes, -0, non-finite, 64-bit)', async () => {
   const F32 = [1e-45, -1e-45, 1.1754942e-38, 3.4028234663852886e38, -3.4028234663852886e38, -0, NaN, Infinity, -Infinity, 0.1, 1e39];
   const I32 = [-2147483648, 2147483647, -1, 0];
