@@ -19,6 +19,9 @@
  *     rounded). sin and cos lose all precision beyond |x| ~ 1e4 (argument reduction in f32), so Sin, Cos
  *     of |x| > SIN_RANGE are held only to |result| <= 1 (TRIG_WIDE); everything else within the table's
  *     f32 tolerance (rtol 1e-5).
+ * A second test sweeps the helpers with 1024 pseudo-random values each (exp, expm1, log, log1p, tanh,
+ * erf, sin/cos below |x| = 100, sqrt, pow, fmod, i64/u64 -> f32; 64-bit add, mul, div, rem signed and
+ * unsigned, comparisons, f32 -> i64) against JS (BigInt for the 64-bit ones, exactly).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -31,7 +34,9 @@ import { type ScalarOp, evaluateOp, outputDType, scalarOp as tableEntry, scalarO
 import { LowerUnsupported } from '../../compiler/codegen/lower/context.ts';
 import { scalarOp } from '../../compiler/codegen/lower/scalar.ts';
 import { widenHalf } from '../../compiler/codegen/lower/widen.ts';
-import { type BufferDecl, type Kernel, type Scalar, type Stmt, cast, iadd, ic, iv, load, loop, ref } from '../../compiler/codegen/kir.ts';
+import { type BufferDecl, type Kernel, type Scalar, type Stmt, type UnaryOp, binary, cast, iadd, ic, iv, lit, load, loop, ref, unary } from '../../compiler/codegen/kir.ts';
+import { erf } from '../../compiler/ops/unary.ts';
+import { cPow } from '../../compiler/ops/binary.ts';
 import { wgsl, wgslStorage } from '../../compiler/codegen/lang/wgsl.ts';
 import { renderKernelModule } from '../../compiler/codegen/render.ts';
 import { runWgsl, testGpu } from './wgsl-run.ts';
@@ -185,6 +190,71 @@ test('every table entry renders to WGSL that agrees with the JS evaluator', asyn
   assert.equal(unsupported, [], 'table entries the adapter could not lower');
   assert.ok(noF64.every((x) => /^(Pow\(f(32|16),i32\)|Erf\([iu]\d+\)|Cast(Like)?\((i|u)\d+.*\)->f16|Cast(Like)?\(bool.*\)->f16)/.test(x)), `unexpected f64 cases: ${noF64.join(' ')}`);
 });
+
+/** A deterministic pseudo-random sequence in [0, 1). */
+function* lcg(seed: number): Generator<number> {
+  let x = seed >>> 0;
+  for (;;) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; yield x / 2 ** 32; }
+}
+
+test('the f32 math helpers and the 64-bit helpers over sweeps of random values', async () => {
+  const gpu = await testGpu('math sweep');
+  if (!gpu) return;
+  const N = 1024;
+  const rnd = lcg(7);
+  // floats: magnitudes 1e-6 .. 1e3 of both signs (sin/cos: |x| < 100), a second operand for pow/fmod
+  const mag = (lo: number, hi: number) => { const r = rnd.next().value!; const s = rnd.next().value! < 0.5 ? -1 : 1; return Math.fround(s * 10 ** (lo + (hi - lo) * r)); };
+  const x = Float32Array.from({ length: N }, () => mag(-6, 2.9));
+  const t = Float32Array.from({ length: N }, () => mag(-3, 2));
+  const e = Float32Array.from({ length: N }, (_, i) => (i % 3 === 0 ? Math.round(mag(-1, 1.2)) : mag(-2, 1)));
+  const big = (): bigint => BigInt.asIntN(64, (BigInt(Math.floor(rnd.next().value! * 2 ** 32)) << 32n) | BigInt(Math.floor(rnd.next().value! * 2 ** 32))
+    >> BigInt(Math.floor(rnd.next().value! * 62)));
+  const a = BigInt64Array.from({ length: N }, big), b = BigInt64Array.from({ length: N }, (_, i) => (i % 17 === 0 ? -1n : big()));
+  const X = load('x', iv('i'), 'f32'), T = load('t', iv('i'), 'f32'), E = load('e', iv('i'), 'f32');
+  const A = load('a', iv('i'), 'i64'), B = load('b', iv('i'), 'i64');
+  const au = cast(A, 'u64'), bu = cast(B, 'u64');
+  const u = (op: UnaryOp, v: Scalar) => unary(op, v);
+  const f32s: [string, Scalar, (i: number) => number][] = [
+    ['exp', u('exp', binary('div', X, lit(10, 'f32'))), (i) => Math.exp(x[i] / 10)], ['expm1', u('expm1', X), (i) => Math.expm1(x[i])],
+    ['log1p', u('log1p', u('abs', X)), (i) => Math.log1p(Math.abs(x[i]))], ['log', u('log', u('abs', X)), (i) => Math.log(Math.abs(x[i]))],
+    ['tanh', u('tanh', X), (i) => Math.tanh(x[i])], ['erf', u('erf', X), (i) => erf(x[i])],
+    ['sin', u('sin', T), (i) => Math.sin(t[i])], ['cos', u('cos', T), (i) => Math.cos(t[i])], ['sqrt', u('sqrt', u('abs', X)), (i) => Math.sqrt(Math.abs(x[i]))],
+    ['pow', binary('pow', T, E), (i) => cPow(t[i], e[i])], ['fmod', binary('fmod', X, T), (i) => x[i] % t[i]],
+    ['i64_f32', cast(A, 'f32'), (i) => Number(a[i])], ['u64_f32', cast(au, 'f32'), (i) => Number(BigInt.asUintN(64, a[i]))],
+  ];
+  const i64s: [string, Scalar, (i: number) => bigint][] = [
+    ['mul', binary('mul', A, B), (i) => BigInt.asIntN(64, a[i] * b[i])], ['add', binary('add', A, B), (i) => BigInt.asIntN(64, a[i] + b[i])],
+    ['div', binary('div', A, B), (i) => BigInt.asIntN(64, a[i] / b[i])], ['rem', binary('fmod', A, B), (i) => a[i] % b[i]],
+    ['udiv', cast(binary('div', au, bu), 'i64'), (i) => BigInt.asIntN(64, BigInt.asUintN(64, a[i]) / BigInt.asUintN(64, b[i]))],
+    ['urem', cast(binary('fmod', au, bu), 'i64'), (i) => BigInt.asIntN(64, BigInt.asUintN(64, a[i]) % BigInt.asUintN(64, b[i]))],
+    ['lt', cast(binary('lt', A, B), 'i64'), (i) => (a[i] < b[i] ? 1n : 0n)], ['ult', cast(binary('lt', au, bu), 'i64'), (i) => (BigInt.asUintN(64, a[i]) < BigInt.asUintN(64, b[i]) ? 1n : 0n)],
+    ['f32_i64', cast(binary('mul', X, lit(1e12, 'f32')), 'i64'), (i) => BigInt(Math.trunc(Math.fround(x[i] * Math.fround(1e12))))],
+  ];
+  const params: BufferDecl[] = [buf('x', 'f32', N, 'input'), buf('t', 'f32', N, 'input'), buf('e', 'f32', N, 'input'), buf('a', 'i64', N, 'input'), buf('b', 'i64', N, 'input'),
+    ...f32s.map(([n]) => buf(`y_${n}`, 'f32', N, 'output')), ...i64s.map(([n]) => buf(`y_${n}`, 'i64', N, 'output'))];
+  for (const group of [f32s.slice(0, 7), f32s.slice(7), i64s] as typeof f32s[]) {
+    const names = new Set(group.map(([n]) => `y_${n}`));
+    const ps = params.filter((p) => p.role === 'input' || names.has(p.name));
+    const k: Kernel = { name: 'sweep', params: ps, shared: [], nodes: [], loc: [], launch: { grid: [N, 1, 1], block: [1, 1, 1] },
+      body: [loop('i', N, group.map(([n, v]) => ({ k: 'store' as const, buffer: `y_${n}`, index: iv('i'), value: v })), [{ kind: 'grid', axis: 0 }])] };
+    const data: ArrayBufferView[] = ps.map((p) => ({ x, t, e, a, b } as Record<string, ArrayBufferView>)[p.name] ?? (p.dtype === 'f32' ? new Float32Array(N) : new BigInt64Array(N)));
+    const got = await runWgsl(gpu.device, renderKernelModule(wgsl({ f16: false }), k), 'sweep', data, [N, 1, 1]);
+    const bad: string[] = [];
+    group.forEach(([n, , want]) => {
+      const q = ps.findIndex((p) => p.name === `y_${n}`);
+      const g = p64(ps[q].dtype, got[q]);
+      for (let i = 0; i < N; i++) {
+        const w = want(i);
+        const ok = typeof w === 'bigint' ? g[i] === w : withinTolerance('f32', g[i], Math.fround(w));
+        if (!ok) bad.push(`${n} at ${i} (x ${x[i]}, t ${t[i]}, e ${e[i]}, a ${a[i]}, b ${b[i]}): WGSL ${g[i]}, want ${w}`);
+      }
+    });
+    assert.equal(bad.slice(0, 10), [], `${bad.length} mismatches`);
+  }
+});
+
+const p64 = (d: DType, bytes: ArrayBuffer): (number | bigint)[] => (d === 'i64' ? [...new BigInt64Array(bytes)] : [...new Float32Array(bytes)]);
+const buf = (name: string, dtype: DType, count: number, role: BufferDecl['role']): BufferDecl => ({ name, dtype, count, role });
 
 /** One kernel computing `batch` (case ids `ids`) over the rows. */
 function kernelOf(batch: readonly Case[]): Kernel {

@@ -1,7 +1,8 @@
 /**
  * Test support for the WGSL descriptor: compiles a module on the process's WebGPU device (Dawn), fails
  * with the compiler's messages (and the offending lines) on an error, and runs one entry point over
- * storage buffers given in binding order, returning every buffer's bytes after the dispatch.
+ * storage buffers given in binding order (an explicit layout of every binding the module declares),
+ * returning every buffer's bytes after the dispatch. KILN_TIMES=1 prints compile times.
  */
 import { webgpuDevice } from '../../compiler/runtime/webgpu/device.ts';
 import type { GpuContext } from '../../compiler/runtime/webgpu/device.ts';
@@ -39,7 +40,13 @@ export async function runWgsl(device: GPUDevice, code: string, entry: string, bu
   const module = await compileWgsl(device, code);
   const t1 = performance.now();
   device.pushErrorScope('validation');
-  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: entry } });
+  // an explicit layout from the module's bindings: 'auto' would drop the bindings a kernel never reads
+  const bindings = [...code.matchAll(/@binding\((\d+)\) var<storage, (read|read_write)>/g)];
+  const bindGroupLayout = device.createBindGroupLayout({
+    entries: bindings.map((m) => ({ binding: Number(m[1]), visibility: GPUShaderStage.COMPUTE, buffer: { type: m[2] === 'read' ? 'read-only-storage' as const : 'storage' as const } })),
+  });
+  const layout = device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] });
+  const pipeline = await device.createComputePipelineAsync({ layout, compute: { module, entryPoint: entry } });
   if (process.env.KILN_TIMES) console.log(`  compile ${(t1 - t0).toFixed(0)} ms, pipeline ${(performance.now() - t1).toFixed(0)} ms`);
   const gpuBuffers = buffers.map((b) => {
     const buf = device.createBuffer({ size: padded(b.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
@@ -50,7 +57,7 @@ export async function runWgsl(device: GPUDevice, code: string, entry: string, bu
   });
   const reads = gpuBuffers.map((b) => device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
   const group = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
+    layout: bindGroupLayout,
     entries: gpuBuffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
   const enc = device.createCommandEncoder();

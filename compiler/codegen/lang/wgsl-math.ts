@@ -9,7 +9,9 @@
  * - sign keeps NaN and -0; erf is C's kiln_erff (lang/c.ts: Eigen's rational approximation on x
  *   clamped to [-4, 4]); expm1 and log1p are exact near 0 (Kahan's tricks: (u - 1)·x / log u with
  *   u = e^x, and log(u)·x / (u - 1) with u = 1 + x); tanh is expm1(2|x|) / (expm1(2|x|) + 2) with its
- *   sign (exact near 0, ±1 beyond |x| = 9, where lavapipe's own tanh loses digits near 0).
+ *   sign (exact near 0, ±1 beyond |x| = 9): WGSL bounds its tanh only as sinh/cosh, which an
+ *   implementation may compute from exp and lose relative precision near 0 (lavapipe's is accurate,
+ *   the helper does not depend on it).
  * - pow is C's pow (cPow in compiler/ops/binary.ts): pow(x, ±0) = 1 and pow(1, y) = 1 even for NaN,
  *   pow(-1, ±inf) = 1, a negative base with an integral exponent keeps the parity's sign, a non-integral
  *   one gives NaN, zero and infinite bases and exponents as C99 Annex F; elsewhere exp2(y·log2|x|)
