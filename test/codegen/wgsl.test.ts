@@ -16,7 +16,12 @@ import {
 import { wgsl } from '../../compiler/codegen/lang/wgsl.ts';
 import { renderKernelModule, renderProgram } from '../../compiler/codegen/render.ts';
 import { narrowFloatCodec } from '../../compiler/ir/floatbits.ts';
-import { runWgsl, testGpu } from './wgsl-run.ts';
+import { compileWgsl, runWgsl, testGpu } from './wgsl-run.ts';
+import '../../compiler/ops/all.ts';
+import { parseGraph } from '../../compiler/ir/parse.ts';
+import { PassManager } from '../../compiler/passes/manager.ts';
+import { lowerGraph } from '../../compiler/codegen/lower/index.ts';
+import { goldenCases, runStages } from './golden.ts';
 
 const buf = (name: string, dtype: DType, count: number, role: BufferDecl['role']): BufferDecl => ({ name, dtype, count, role });
 const kernel = (name: string, params: BufferDecl[], body: Stmt[], extra: Partial<Kernel> = {}): Kernel =>
@@ -233,13 +238,17 @@ test('literals at the edges compile and keep their values (subnormals, extremes,
   assert.equal([...new BigUint64Array(out[4])], [2n ** 64n - 1n, 2n ** 40n, 2n ** 64n - 1n]);
 });
 
-test('refusals: f64, more than 4 lanes, f16 without shader-f16, storage-only dtypes', () => {
+test('refusals: f64, more than 4 lanes, f16 without shader-f16, storage-only dtypes, reserved names', () => {
   const f64 = kernel('f64', [buf('x', 'f64', 4, 'input'), buf('y', 'f64', 4, 'output')], [loop('i', 4, [store('y', iv('i'), load('x', iv('i'), 'f64'))])]);
   assert.throws(() => renderKernelModule(wgsl({ f16: true }), f64), /WGSL has no f64/);
   const wide = kernel('wide', [buf('x', 'f32', 8, 'input'), buf('y', 'f32', 8, 'output')], [store('y', ic(0), vload('x', ic(0), 'f32', 8))]);
   assert.throws(() => renderKernelModule(wgsl({ f16: true }), wide), /8-lane/);
   const half = kernel('half', [buf('x', 'f16', 4, 'input'), buf('y', 'f16', 4, 'output')], [loop('i', 4, [store('y', iv('i'), load('x', iv('i'), 'f16'))])]);
   assert.throws(() => renderKernelModule(wgsl({ f16: false }), half), /the adapter has no shader-f16/);
+  const named = kernel('k', [buf('exp', 'f32', 1, 'output')], [store('exp', ic(0), lit(1, 'f32'))]);
+  assert.throws(() => renderKernelModule(wgsl({ f16: false }), named), /cannot name a kernel or buffer 'exp'/);
+  const keyword = kernel('k', [buf('y', 'f32', 1, 'output')], [loop('ref', 1, [store('y', iv('ref'), lit(1, 'f32'))])]);
+  assert.throws(() => renderKernelModule(wgsl({ f16: false }), keyword), /'ref'/);
   for (const d of ['bf16', 'f8e4m3fn', 'i4'] as const) {
     const k = kernel('n', [buf('x', d, 1, 'input'), buf('y', 'f32', 1, 'output')], [store('y', ic(0), cast(load('x', ic(0), d), 'f32'))]);
     assert.throws(() => renderKernelModule(wgsl({ f16: true }), k), new RegExp(`WGSL has no ${d}`));
@@ -258,6 +267,34 @@ test('a program: helpers only where used, the entry as comments', () => {
   assert.match(text, '//   ka(%u, %v)');
   const onlyB = renderKernelModule(wgsl({ f16: false }), b);
   assert.not.match(onlyB, 'kiln_mul64');
+});
+
+test('every kernel of the codegen goldens renders to WGSL Dawn compiles, or is refused for a stated reason', async () => {
+  const gpu = await testGpu('goldens: rendered, not compiled');
+  const lang = wgsl({ f16: gpu?.f16 ?? true });
+  let compiled = 0;
+  const refused: string[] = [];
+  for (const c of goldenCases('test/codegen')) {
+    const { pipeline, vectorBits } = runStages(c.pipeline, c.name);
+    let graph = parseGraph(c.text, { file: c.file });
+    if (pipeline) {
+      const results = new PassManager({ target: c.target, verify: true, numericCheck: false }).run(graph, pipeline);
+      if (results.length) graph = results[results.length - 1].graph;
+    }
+    for (const k of lowerGraph(graph, { target: { vectorBits } }).program.kernels) {
+      let code: string;
+      try { code = renderKernelModule(lang, k); } catch (e) {
+        const m = (e as Error).message;
+        // f64 and the storage-only dtypes have no WGSL type; CPU lowerings for AVX2/AVX-512 use 8 or 16 lanes
+        assert.match(m, /^WGSL has no (f64|bf16|f8\w+|[iu][24]|(8|16)-lane vectors)/, `${c.name} ${k.name}`);
+        refused.push(`${c.name} ${k.name}: ${m}`);
+        continue;
+      }
+      if (gpu) { await compileWgsl(gpu.device, code); compiled++; }
+    }
+  }
+  console.log(`  ${compiled} golden kernels compiled, ${refused.length} refused (f64, storage-only dtypes, > 4 lanes)`);
+  assert.ok(!gpu || compiled > 80, `only ${compiled} compiled`);
 });
 
 test.run();

@@ -40,6 +40,8 @@
  *   (parallel, vectorize, unroll, tile) are comments.
  * - Vectors: vecN<T> for 2 to 4 lanes of f32, f16, i32, u32 (no alignment: a vector load builds the
  *   vector from consecutive elements, a vector store writes each lane).
+ * - Names: kernel IR names are printed as they are; a WGSL keyword or reserved word as a name throws,
+ *   and so does a kernel or buffer (module-scope) name that shadows a builtin the code calls (`exp`).
  * - Entry: WGSL has no multi-kernel entry; `entry` lists the program's calls as comments.
  */
 import type { DType } from '../../ir/dtype.ts';
@@ -78,6 +80,40 @@ const F32_MATH: Partial<Record<UnaryOp, string>> = {
   exp: 'exp', log: 'log', sqrt: 'sqrt', sin: 'sin', cos: 'cos', floor: 'floor', ceil: 'ceil', round: 'round',
   erf: 'kiln_erf', expm1: 'kiln_expm1', log1p: 'kiln_log1p', tanh: 'kiln_tanh', round_f16: 'kiln_round_f16',
 };
+/** WGSL keywords and reserved words: no kernel IR name may be one (the renderer prints names as they are). */
+const RESERVED: ReadonlySet<string> = new Set((
+  'alias break case const const_assert continue continuing default diagnostic discard else enable false fn for if let loop override '
+  + 'requires return struct switch true var while NULL Self abstract active alignas alignof as asm asm_fragment async attribute auto '
+  + 'await become binding_array cast catch class co_await co_return co_yield coherent column_major common compile compile_fragment '
+  + 'concept const_cast consteval constexpr constinit crate debugger decltype delete demote demote_to_helper do dynamic_cast enum '
+  + 'explicit export extends extern external fallthrough filter final finally friend from fxgroup get goto groupshared highp impl '
+  + 'implements import inline instanceof interface layout lowp macro macro_rules match mediump meta mod module move mut mutable '
+  + 'namespace new nil noexcept noinline nointerpolation noperspective null nullptr of operator package packoffset partition pass '
+  + 'patch pixelfragment precise precision premerge priv protected pub public readonly ref regardless register reinterpret_cast '
+  + 'require resource restrict self set shared sizeof smooth snorm static static_assert static_cast std subroutine super target '
+  + 'template this thread_local throw trait try type typedef typeid typename typeof union unless unorm unsafe unsized use using '
+  + 'varying virtual volatile wgsl where with writeonly yield'
+).split(' '));
+
+/**
+ * Predeclared names the generated code calls (builtins, types, the entry's parameters): a module-scope
+ * name (kernel, buffer) may not shadow them; a function-scope one (let, accumulator, loop variable,
+ * private buffer) may, as WGSL allows (winograd's `u32` tile element), unless the kernel uses the
+ * builtin after it in that scope, which Dawn reports.
+ */
+const PREDECLARED: ReadonlySet<string> = new Set((
+  'exp log sqrt sin cos floor ceil round abs select bitcast trunc clamp frexp ldexp pow tanh max min all any countLeadingZeros '
+  + 'pack2x16float unpack2x16float workgroupBarrier f32 f16 i32 u32 bool vec2 vec3 vec4 array wid lid nwg'
+).split(' '));
+
+/** `name`, or an error when WGSL cannot use it as an identifier (at module scope: `global`). */
+function ident(name: string, global = false): string {
+  if (RESERVED.has(name) || (global && PREDECLARED.has(name)) || name.startsWith('__') || name.startsWith('kiln_') || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new Error(`WGSL cannot name a ${global ? 'kernel or buffer' : 'variable'} '${name}' (a WGSL reserved word${global ? ', a builtin the code calls' : ''}, kiln_ or __, or not an identifier)`);
+  }
+  return name;
+}
+
 const COMPARE: Partial<Record<BinaryOp, string>> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
 
 /** The WGSL descriptor for a device with or without shader-f16. */
@@ -279,6 +315,7 @@ export function wgsl(opts: WgslOptions): Language {
     const lines: string[] = [];
     for (const [decl, name] of tables) lines.push(decl.startsWith('(') ? `fn ${name}${decl}` : `const ${name} = ${decl};`);
     tables.clear();
+    for (const b of [k.name, ...k.params.map((p) => p.name), ...k.shared.map((b) => b.name)]) ident(b, true);
     k.params.forEach((p, i) => {
       const access = p.role === 'input' || p.role === 'constant' ? 'read' : 'read_write';
       lines.push(`@group(0) @binding(${i}) var<storage, ${access}> ${p.name}: array<${storage(p.dtype)}>;`);
@@ -296,6 +333,7 @@ export function wgsl(opts: WgslOptions): Language {
   }
 
   function loopOpen(v: string, extent: number, anns: readonly Annotation[]): string[] {
+    ident(v);
     const gpu = anns.find((a) => a.kind === 'grid' || a.kind === 'block');
     if (gpu && (gpu.kind === 'grid' || gpu.kind === 'block')) {
       return [`{ let ${v}: i32 = i32(${gpu.kind === 'grid' ? 'wid' : 'lid'}.${'xyz'[gpu.axis]}); // ${gpu.kind}(${gpu.axis}) over ${extent}`];
@@ -355,13 +393,13 @@ export function wgsl(opts: WgslOptions): Language {
     fileHeader,
     kernelOpen,
     loopOpen,
-    letDecl: (name, d, value, lanes) => `let ${name}: ${lanes > 1 ? vectorType(d, lanes) : type(d)} = ${value};`,
-    accDecl: (name, d, init, lanes) => `var ${name}: ${lanes > 1 ? vectorType(d, lanes) : type(d)} = ${init};`,
+    letDecl: (name, d, value, lanes) => `let ${ident(name)}: ${lanes > 1 ? vectorType(d, lanes) : type(d)} = ${value};`,
+    accDecl: (name, d, init, lanes) => `var ${ident(name)}: ${lanes > 1 ? vectorType(d, lanes) : type(d)} = ${init};`,
     accumulate,
     store: (buffer, index, value, d) => `${buffer}[${index}] = ${d === 'bool' ? `select(0u, 1u, ${value})` : (type(d), value)};`,
     guardOpen: (bounds) => `if (${bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ') || 'true'}) {`,
     barrier: () => 'workgroupBarrier();',
-    localDecl: (name, d, _offset, count) => `var ${name}: array<${storage(d)}, ${count}>;`,
+    localDecl: (name, d, _offset, count) => `var ${ident(name)}: array<${storage(d)}, ${count}>;`,
     entry: (p) => [
       `// WGSL has no multi-kernel entry: the runtime dispatches, in order (kernel: buffers):`,
       ...p.calls.map((c) => `//   ${c.kernel}(${c.args.map((a) => `%${a}`).join(', ')})`),
