@@ -50,6 +50,7 @@ import type { Annotation, BinaryOp, Combine, Kernel, Program, UnaryOp } from '..
 import { type Language, renderKernel } from '../render.ts';
 import { I64_HELPERS, literal64 } from './wgsl-i64.ts';
 import { MATH_HELPERS } from './wgsl-math.ts';
+import { ident } from './wgsl-names.ts';
 
 /** The WGSL storage of a device buffer of a dtype: element type and bytes; undefined where WGSL has none. */
 export function wgslStorage(dtype: DType): { type: string; bytes: number } | undefined {
@@ -80,40 +81,6 @@ const F32_MATH: Partial<Record<UnaryOp, string>> = {
   exp: 'exp', log: 'log', sqrt: 'sqrt', sin: 'sin', cos: 'cos', floor: 'floor', ceil: 'ceil', round: 'round',
   erf: 'kiln_erf', expm1: 'kiln_expm1', log1p: 'kiln_log1p', tanh: 'kiln_tanh', round_f16: 'kiln_round_f16',
 };
-/** WGSL keywords and reserved words: no kernel IR name may be one (the renderer prints names as they are). */
-const RESERVED: ReadonlySet<string> = new Set((
-  'alias break case const const_assert continue continuing default diagnostic discard else enable false fn for if let loop override '
-  + 'requires return struct switch true var while NULL Self abstract active alignas alignof as asm asm_fragment async attribute auto '
-  + 'await become binding_array cast catch class co_await co_return co_yield coherent column_major common compile compile_fragment '
-  + 'concept const_cast consteval constexpr constinit crate debugger decltype delete demote demote_to_helper do dynamic_cast enum '
-  + 'explicit export extends extern external fallthrough filter final finally friend from fxgroup get goto groupshared highp impl '
-  + 'implements import inline instanceof interface layout lowp macro macro_rules match mediump meta mod module move mut mutable '
-  + 'namespace new nil noexcept noinline nointerpolation noperspective null nullptr of operator package packoffset partition pass '
-  + 'patch pixelfragment precise precision premerge priv protected pub public readonly ref regardless register reinterpret_cast '
-  + 'require resource restrict self set shared sizeof smooth snorm static static_assert static_cast std subroutine super target '
-  + 'template this thread_local throw trait try type typedef typeid typename typeof union unless unorm unsafe unsized use using '
-  + 'varying virtual volatile wgsl where with writeonly yield'
-).split(' '));
-
-/**
- * Predeclared names the generated code calls (builtins, types, the entry's parameters): a module-scope
- * name (kernel, buffer) may not shadow them; a function-scope one (let, accumulator, loop variable,
- * private buffer) may, as WGSL allows (winograd's `u32` tile element), unless the kernel uses the
- * builtin after it in that scope, which Dawn reports.
- */
-const PREDECLARED: ReadonlySet<string> = new Set((
-  'exp log sqrt sin cos floor ceil round abs select bitcast trunc clamp frexp ldexp pow tanh max min all any countLeadingZeros '
-  + 'pack2x16float unpack2x16float workgroupBarrier f32 f16 i32 u32 bool vec2 vec3 vec4 array wid lid nwg'
-).split(' '));
-
-/** `name`, or an error when WGSL cannot use it as an identifier (at module scope: `global`). */
-function ident(name: string, global = false): string {
-  if (RESERVED.has(name) || (global && PREDECLARED.has(name)) || name.startsWith('__') || name.startsWith('kiln_') || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new Error(`WGSL cannot name a ${global ? 'kernel or buffer' : 'variable'} '${name}' (a WGSL reserved word${global ? ', a builtin the code calls' : ''}, kiln_ or __, or not an identifier)`);
-  }
-  return name;
-}
-
 const COMPARE: Partial<Record<BinaryOp, string>> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
 
 /** The WGSL descriptor for a device with or without shader-f16. */
