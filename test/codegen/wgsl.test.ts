@@ -129,7 +129,7 @@ test('i64 buffers: 64-bit arithmetic and a gather through i64 indices', async ()
   const k = kernel('i64', [buf('a', 'i64', 4, 'input'), buf('idx', 'i64', 4, 'input'), buf('d', 'f32', 4, 'input'),
     buf('y', 'i64', 4, 'output'), buf('q', 'i64', 4, 'output'), buf('g', 'f32', 4, 'output')], body);
   const code = renderKernelModule(wgsl({ f16: false }), k);
-  assert.match(code, 'var<storage, read> a: array<vec2<u32>>;');
+  assert.match(code, 'var<storage, read_write> a: array<vec2<u32>>;');
   assert.match(code, 'bitcast<i32>(idx[i].x)');
   const a = BigInt64Array.from([1n, -(2n ** 40n) - 3n, 2n ** 61n + 12345n, -1n]);
   const out = await run(k, [a, BigInt64Array.from([3n, 0n, 2n, 1n]), Float32Array.from([10, 11, 12, 13]),

@@ -30,8 +30,10 @@
  * - Literals: f32 with the shortest digits that read back exactly (suffix f), f16 rounded to f16
  *   (suffix h), NaN, ±Inf and -0 from bits at run time (a constant -0 comes out +0 through Dawn);
  *   INT32_MIN as `i32(-2147483647 - 1)`; i64/u64 as vec2<u32>(lo, hi) (wgsl-i64.ts: literal64).
- * - Kernels: one binding per param in param order, `@group(0) @binding(N) var<storage, read>` for
- *   inputs and constants and `read_write` for outputs and scratch; shared buffers are `var<workgroup>`
+ * - Kernels: one binding per param in param order, `@group(0) @binding(N) var<storage, read_write>`
+ *   for every param, inputs included: kiln binds every param as a range of one device buffer, and
+ *   WebGPU refuses a dispatch that uses one buffer both as read-only and as writable storage (usage
+ *   scopes are per buffer, not per range; disjoint writable ranges are allowed); shared buffers are `var<workgroup>`
  *   arrays; private buffers (`local`) function-scope `var` arrays. The entry point takes workgroup_id
  *   (`wid`), local_invocation_id (`lid`) and num_workgroups (`nwg`); its workgroup size is the launch's
  *   block ([1, 1, 1] without a launch: the kernel runs as one thread of one workgroup).
@@ -284,8 +286,7 @@ export function wgsl(opts: WgslOptions): Language {
     tables.clear();
     for (const b of [k.name, ...k.params.map((p) => p.name), ...k.shared.map((b) => b.name)]) ident(b, true);
     k.params.forEach((p, i) => {
-      const access = p.role === 'input' || p.role === 'constant' ? 'read' : 'read_write';
-      lines.push(`@group(0) @binding(${i}) var<storage, ${access}> ${p.name}: array<${storage(p.dtype)}>;`);
+      lines.push(`@group(0) @binding(${i}) var<storage, read_write> ${p.name}: array<${storage(p.dtype)}>;`);
     });
     for (const s of k.shared) lines.push(`var<workgroup> ${s.name}: array<${storage(s.dtype)}, ${s.count}>;`);
     const block = k.launch?.block ?? [1, 1, 1];
