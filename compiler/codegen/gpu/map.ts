@@ -25,7 +25,7 @@
  *    stores is strided only when its stores are proven independent; a top-level store runs on thread
  *    0; a barrier follows every statement that stores, so later statements see what it wrote. A
  *    body this cannot split (a loop updating an accumulator that later loops also read before the
- *    last update, a sequential store loop) uses mode 3.
+ *    last update, a sequential store loop, a private buffer shared by its statements) uses mode 3.
  * A dispatch that is no parallel loop (a scan, a single store) runs as one thread of one workgroup.
  * A kernel a GPU template lowered with its own launch (lower/gemm-gpu.ts) is kept as it is.
  */
@@ -266,6 +266,8 @@ function mapDispatch(stmts: readonly Stmt[], k: Kernel): Mapped {
 function cooperative(prefix: readonly Stmt[], body: readonly Stmt[], nest: readonly NestLoop[], n: number, k: Kernel): Mapped | undefined {
   const longest = Math.max(...body.map((s) => (s.k === 'loop' ? s.extent : 1)));
   const threads = Math.min(THREADS_PER_GROUP, Math.max(32, 2 ** Math.ceil(Math.log2(longest))));
+  // a private buffer is per thread: statements split over the workgroup could not share it
+  if (body.some((s) => s.k === 'local')) return undefined;
   const accs = new Map(body.flatMap((s) => (s.k === 'acc' ? [[s.name, s] as const] : [])));
   // where each accumulator is last updated and first read
   const lastUpdate = new Map<string, number>(), firstRead = new Map<string, number>();

@@ -42,8 +42,10 @@ export function lowerConv(n: LowerNode): Lowered {
   if (Cg * a.group !== C || !Number.isInteger(mPerGroup)) throw new LowerUnsupported(`Conv groups ${a.group} do not divide channels ${C} / ${M}`);
   // templates of other files (keep this dispatch short): GPU implicit GEMM (gemm-gpu.ts), depthwise (lower/depthwise.ts), Winograd (lower/winograd.ts)
   if (n.target.gpu && a.group === 1 && allF32([x, w, out, ...(b ? [b] : [])]) && M >= GPU_TILE_MIN_ROWS) return lowerGemmGpu(n, convGpuSpec(n, g, x, w, b, out));
-  if (isDepthwise(x.shape, w.shape, a.group)) return lowerDepthwise(n, g);
-  if (winogradApplies(x, w, g, a.group) && chooseWinograd(n, x, w, g)) return lowerWinograd(n, g);
+  // (a GPU target runs depthwise and Winograd-shaped convs as the loop nest below, a thread per output:
+  // the CPU templates' per-thread padded planes and scratch transforms do not suit GPU threads)
+  if (!n.target.gpu && isDepthwise(x.shape, w.shape, a.group)) return lowerDepthwise(n, g);
+  if (!n.target.gpu && winogradApplies(x, w, g, a.group) && chooseWinograd(n, x, w, g)) return lowerWinograd(n, g);
   const L = gemmLanes(n, out.dtype);
   if (a.group === 1 && L && [x, w, ...(b ? [b] : [])].every((o) => o.dtype === 'f32') && out.count > 0) {
     return lowerGemm(n, convGemmSpec(n, g, x, w, b, out), L);
