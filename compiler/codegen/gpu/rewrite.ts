@@ -169,3 +169,36 @@ export function unflatten(flat: Index, nest: readonly { readonly var: string; re
   }
   return out;
 }
+
+/** `stmts` with buffer names replaced (`names`: old → new) in every load, store and indirect index. */
+export function renameBuffers(stmts: readonly Stmt[], names: ReadonlyMap<string, string>): Stmt[] {
+  const ix = (e: Index): Index => {
+    switch (e.k) {
+      case 'const': case 'var': return e;
+      case 'load': return { ...e, buffer: names.get(e.buffer) ?? e.buffer, index: ix(e.index) };
+      case 'table': return { ...e, index: ix(e.index) };
+      default: return { ...e, a: ix(e.a), b: ix(e.b) };
+    }
+  };
+  const sc = (e: Scalar): Scalar => {
+    switch (e.k) {
+      case 'lit': case 'ref': return e;
+      case 'load': return { ...e, buffer: names.get(e.buffer) ?? e.buffer, index: ix(e.index) };
+      case 'broadcast': case 'unary': case 'cast': return { ...e, a: sc(e.a) };
+      case 'lane': return { ...e, a: sc(e.a), index: ix(e.index) };
+      case 'index': case 'table': return { ...e, index: ix(e.index) };
+      case 'binary': return { ...e, a: sc(e.a), b: sc(e.b) };
+      case 'select': return { ...e, cond: sc(e.cond), a: sc(e.a), b: sc(e.b) };
+    }
+  };
+  return stmts.map((s): Stmt => {
+    switch (s.k) {
+      case 'loop': return { ...s, body: renameBuffers(s.body, names) };
+      case 'guard': return { ...s, bounds: s.bounds.map((b) => ({ ...b, index: ix(b.index) })), body: renameBuffers(s.body, names) };
+      case 'store': return { ...s, buffer: names.get(s.buffer) ?? s.buffer, index: ix(s.index), value: sc(s.value) };
+      case 'let': case 'accum': return { ...s, value: sc(s.value) };
+      case 'acc': return { ...s, init: sc(s.init) };
+      default: return s;
+    }
+  });
+}

@@ -16,6 +16,7 @@ import { lowerGraph } from '../../codegen/lower/index.ts';
 import type { LowerTarget } from '../../codegen/lower/context.ts';
 import { type GpuKernel, type MappingMode, mapKernelToGpu } from '../../codegen/gpu/map.ts';
 import { renderKernelModule } from '../../codegen/render.ts';
+import { renameBuffers } from '../../codegen/gpu/rewrite.ts';
 import { wgsl } from '../../codegen/lang/wgsl.ts';
 import type { Unsupported } from '../backend.ts';
 import { deviceBytes } from './transfer.ts';
@@ -69,6 +70,8 @@ export function compileWebgpu(graph: Graph, opts: { order?: readonly string[]; t
   const fallbacks: Unsupported[] = [...lowered.unsupported];
   const lang = wgsl({ f16: target.f16 });
   const kernels = new Map(program.kernels.map((k) => [k.name, k]));
+  const aliasOf = new Map(program.buffers.map((b) => [b.value, b.aliasOf]));
+  const rootOf = (v: string): string => aliasOf.get(v) ?? v;
   const dispatches: WebgpuDispatch[] = [];
   program.calls.forEach((c, call) => {
     const k = kernels.get(c.kernel)!;
@@ -79,9 +82,10 @@ export function compileWebgpu(graph: Graph, opts: { order?: readonly string[]; t
     const made: WebgpuDispatch[] = [];
     try {
       gpu = mapKernelToGpu(k);
-      for (const g of gpu) {
+      const argOf = new Map(k.params.map((p, i) => [p.name, c.args[i]]));
+      for (const g0 of gpu) {
+        const g = { ...g0, kernel: oneBindingPerBuffer(g0.kernel, argOf, rootOf) };
         const source = renderKernelModule(lang, g.kernel);
-        const argOf = new Map(k.params.map((p, i) => [p.name, c.args[i]]));
         made.push({
           name: g.kernel.name, from: k.name, call, kernel: g.kernel, wgsl: source, mode: g.mode,
           grid: g.kernel.launch!.grid, block: g.kernel.launch!.block, args: g.kernel.params.map((p) => argOf.get(p.name)!),
@@ -94,6 +98,32 @@ export function compileWebgpu(graph: Graph, opts: { order?: readonly string[]; t
     dispatches.push(...made);
   });
   return { program, dispatches, fallbacks };
+}
+
+/**
+ * `k` with params bound to the same storage (one value passed twice, `Add(x, x)`, or a value and a view
+ * of it) merged into the first of them: WebGPU refuses a dispatch whose writable bindings overlap, and
+ * every binding is writable (lang/wgsl.ts). Such params are always inputs (a lowering never binds an
+ * output over an input), so one binding serves both.
+ */
+function oneBindingPerBuffer(k: Kernel, argOf: ReadonlyMap<string, string>, rootOf: (v: string) => string): Kernel {
+  const first = new Map<string, string>(), rename = new Map<string, string>();
+  for (const p of k.params) {
+    const root = rootOf(argOf.get(p.name)!);
+    const kept = first.get(root);
+    if (kept === undefined) first.set(root, p.name);
+    else {
+      const keptParam = k.params.find((q) => q.name === kept)!;
+      if (keptParam.dtype !== p.dtype || p.role === 'output' || keptParam.role === 'output') throw new Error(`params ${kept} and ${p.name} of ${k.name} share storage`);
+      rename.set(p.name, kept);
+    }
+  }
+  if (!rename.size) return k;
+  const params = k.params.filter((p) => !rename.has(p.name)).map((p) => {
+    const merged = k.params.filter((q) => rename.get(q.name) === p.name);
+    return merged.length ? { ...p, count: Math.max(p.count, ...merged.map((q) => q.count)) } : p;
+  });
+  return { ...k, params, body: renameBuffers(k.body, rename) };
 }
 
 /** Why kernel `k` exceeds the device's binding limits, or undefined. */
