@@ -75,54 +75,61 @@ export function mapKernelToGpu(k: Kernel): GpuKernel[] {
 
 // ---- 1. dispatches ----
 
-/** Splits top-level statements into independent groups, copying top-level lets where read. */
+/**
+ * Splits top-level statements into independent groups. A top-level `let` that reads only constants,
+ * buffers no statement writes and other such lets is copied into every group that reads it; any other
+ * let, accumulator or private buffer keeps the statements that use it in its group.
+ */
 export function splitDispatches(body: readonly Stmt[]): Stmt[][] {
+  const written = new Set(accesses(body).filter((a) => a.store).map((a) => a.buffer));
   const binder = new Map<string, number>(); // acc / local / let name → statement index
   body.forEach((s, i) => { if (s.k === 'acc' || s.k === 'local' || s.k === 'let') binder.set(s.name, i); });
+  const needs = body.map((s) => new Set([...namesUsed([s]), ...accesses([s]).map((a) => a.buffer)]));
+  // copyable lets, in program order (a let only reads names bound before it)
+  const copyable = new Set<number>();
+  body.forEach((s, i) => {
+    if (s.k !== 'let') return;
+    const ok = [...needs[i]].every((n) => { const b = binder.get(n); return b === undefined ? !written.has(n) : copyable.has(b); });
+    if (ok) copyable.add(i);
+  });
   const group = body.map((_, i) => i);
   const find = (i: number): number => (group[i] === i ? i : (group[i] = find(group[i])));
   const join = (a: number, b: number) => { group[find(a)] = find(b); };
-  const isLet = (i: number) => body[i].k === 'let';
-  // what each statement needs: accumulators and locals join its group; lets are copied
-  const lets = new Map<number, Set<number>>();
-  body.forEach((s, i) => {
-    const needs = new Set([...namesUsed([s]), ...accesses([s]).map((a) => a.buffer)]);
-    for (const n of needs) {
+  const copies = new Map<number, Set<number>>();
+  body.forEach((_, i) => {
+    for (const n of needs[i]) {
       const b = binder.get(n);
       if (b === undefined || b === i) continue;
-      if (isLet(b)) (lets.get(i) ?? lets.set(i, new Set()).get(i)!).add(b);
+      if (copyable.has(b)) (copies.get(i) ?? copies.set(i, new Set()).get(i)!).add(b);
       else join(i, b);
     }
   });
-  // a let that reads an accumulator belongs to its group (its value exists only there)
-  body.forEach((s, i) => { if (isLet(i)) for (const b of lets.get(i) ?? []) if (!isLet(b)) join(i, b); });
   // groups are contiguous runs (statements between two of a group run in order with it)
+  const kept = body.map((_, i) => i).filter((i) => !copyable.has(i));
   for (let changed = true; changed;) {
     changed = false;
-    for (let i = 0; i < body.length; i++) {
-      for (let j = i + 1; j < body.length; j++) {
-        if (find(i) === find(j) && !isLet(i)) for (let m = i + 1; m < j; m++) if (find(m) !== find(i) && !isLet(m)) { join(m, i); changed = true; }
+    for (let x = 0; x < kept.length; x++) {
+      for (let y = x + 1; y < kept.length; y++) {
+        if (find(kept[x]) !== find(kept[y])) continue;
+        for (let m = x + 1; m < y; m++) if (find(kept[m]) !== find(kept[x])) { join(kept[m], kept[x]); changed = true; }
       }
     }
   }
-  const parts: Stmt[][] = [];
+  const parts: number[][] = [];
   let current = -1;
-  const letsOf = (i: number, into: Set<number>): void => {
-    for (const b of lets.get(i) ?? []) if (!into.has(b)) { letsOf(b, into); into.add(b); }
-  };
-  for (let i = 0; i < body.length; i++) {
-    if (isLet(i) && lets.get(i) === undefined && ![...binder.values()].includes(i)) continue;
-    if (isLet(i)) continue; // copied where read
-    const g = find(i);
-    if (g !== current || !parts.length) { parts.push([]); current = g; }
-    parts.at(-1)!.push(body[i]);
+  for (const i of kept) {
+    if (find(i) !== current || !parts.length) { parts.push([]); current = find(i); }
+    parts.at(-1)!.push(i);
   }
-  // prefix each part with the lets it reads (transitively), in program order
-  return parts.map((stmts) => {
+  // prefix each part with the copyable lets it reads (transitively), in program order
+  const letsOf = (i: number, into: Set<number>): void => {
+    for (const b of copies.get(i) ?? []) if (!into.has(b)) { letsOf(b, into); into.add(b); }
+  };
+  return parts.map((idx) => {
     const need = new Set<number>();
-    for (const s of stmts) letsOf(body.indexOf(s), need);
-    return [...[...need].sort((a, b) => a - b).map((i) => body[i]), ...stmts];
-  }).filter((p) => p.length > 0);
+    for (const i of idx) letsOf(i, need);
+    return [...[...need].sort((a, b) => a - b), ...idx].map((i) => body[i]);
+  });
 }
 
 // ---- 2. the parallel nest ----

@@ -168,7 +168,8 @@ export function wgsl(opts: WgslOptions): Language {
   function binary(op: BinaryOp, a: string, b: string, d: DType): string {
     type(d);
     if (d === 'bool') {
-      const sym = { and: '&&', or: '||', xor: '!=', eq: '==', ne: '!=' }[op as string];
+      // bool orders false < true: max is or, min is and (a ReduceMax/ReduceMin over bool)
+      const sym = { and: '&&', or: '||', xor: '!=', eq: '==', ne: '!=', max: '||', min: '&&' }[op as string];
       if (!sym) throw new Error(`WGSL has no bool ${op}`);
       return `(${a} ${sym} ${b})`;
     }

@@ -238,6 +238,15 @@ export function loopNest(n: LowerNode, shape: readonly number[], body: (idx: Ind
   return stmts;
 }
 
+/**
+ * The float type of an accumulation the CPU lowerings widen to f64 to track the reference executor
+ * (Resize's weights, InstanceNormalization's sums): f32 on a GPU target, which has no f64 (WGSL) or
+ * runs it slowly (CUDA); their results then differ from the reference by f32 rounding only.
+ */
+export function wideFloat(n: LowerNode): DType {
+  return n.target.gpu ? 'f32' : 'f64';
+}
+
 /** The required operand k (throws LowerUnsupported if omitted). */
 export function input(n: LowerNode, k: number): Operand {
   const x = n.inputs[k];

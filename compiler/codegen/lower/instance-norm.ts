@@ -6,7 +6,7 @@
  */
 import { dtypeInfo } from '../../ir/dtype.ts';
 import { type Stmt, binary, cast, iadd, ic, imul, iv, lit, load, loop, ref, unary } from '../kir.ts';
-import { type LowerNode, type Lowered, LowerUnsupported, input, loopNest } from './context.ts';
+import { type LowerNode, type Lowered, LowerUnsupported, input, loopNest, wideFloat } from './context.ts';
 import { checkDType } from './scalar.ts';
 
 /** Lowers InstanceNormalization(x, scale, B). */
@@ -20,26 +20,27 @@ export function lowerInstanceNorm(n: LowerNode): Lowered {
   const [batch, channels] = x.shape;
   const inner = batch * channels === 0 ? 0 : x.count / (batch * channels);
   if (x.count === 0) return { kind: 'kernel', body: [] };
-  const f64 = (v: ReturnType<typeof load>) => cast(v, 'f64');
+  const wide = wideFloat(n); // f64 on a CPU, f32 on a GPU
+  const f64 = (v: ReturnType<typeof load>) => cast(v, wide);
   const body = loopNest(n, [batch, channels], ([bn, c]) => {
     const base = imul(iadd(imul(bn, ic(channels)), c), ic(inner));
     const sum = n.fresh('sum'), sq = n.fresh('sq'), mean = n.fresh('mean'), k = n.fresh('k'), add = n.fresh('add');
     const i0 = n.fresh('s'), i1 = n.fresh('s'), i2 = n.fresh('s'), d = n.fresh('d');
     const xAt = (v: string) => f64(load(x.name, iadd(base, iv(v)), x.dtype));
     const stmts: Stmt[] = [
-      { k: 'acc', name: sum, dtype: 'f64', combine: 'add', init: lit(0, 'f64') },
+      { k: 'acc', name: sum, dtype: wide, combine: 'add', init: lit(0, wide) },
       loop(i0, inner, [{ k: 'accum', name: sum, value: xAt(i0) }]),
-      { k: 'let', name: mean, value: binary('div', ref(sum, 'f64'), lit(inner, 'f64')) },
-      { k: 'acc', name: sq, dtype: 'f64', combine: 'add', init: lit(0, 'f64') },
+      { k: 'let', name: mean, value: binary('div', ref(sum, wide), lit(inner, wide)) },
+      { k: 'acc', name: sq, dtype: wide, combine: 'add', init: lit(0, wide) },
       loop(i1, inner, [
-        { k: 'let', name: d, value: binary('sub', xAt(i1), ref(mean, 'f64')) },
-        { k: 'accum', name: sq, value: binary('mul', ref(d, 'f64'), ref(d, 'f64')) },
+        { k: 'let', name: d, value: binary('sub', xAt(i1), ref(mean, wide)) },
+        { k: 'accum', name: sq, value: binary('mul', ref(d, wide), ref(d, wide)) },
       ]),
-      { k: 'let', name: k, value: binary('div', f64(load(s.name, c, s.dtype)), unary('sqrt', binary('add', binary('div', ref(sq, 'f64'), lit(inner, 'f64')), lit(eps, 'f64')))) },
-      { k: 'let', name: add, value: binary('sub', f64(load(b.name, c, b.dtype)), binary('mul', ref(mean, 'f64'), ref(k, 'f64'))) },
+      { k: 'let', name: k, value: binary('div', f64(load(s.name, c, s.dtype)), unary('sqrt', binary('add', binary('div', ref(sq, wide), lit(inner, wide)), lit(eps, wide)))) },
+      { k: 'let', name: add, value: binary('sub', f64(load(b.name, c, b.dtype)), binary('mul', ref(mean, wide), ref(k, wide))) },
       loop(i2, inner, [{
         k: 'store', buffer: out.name, index: iadd(base, iv(i2)),
-        value: cast(binary('add', binary('mul', xAt(i2), ref(k, 'f64')), ref(add, 'f64')), out.dtype),
+        value: cast(binary('add', binary('mul', xAt(i2), ref(k, wide)), ref(add, wide)), out.dtype),
       }]),
     ];
     return stmts;

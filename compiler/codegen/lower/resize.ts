@@ -15,11 +15,11 @@
  * extrapolation_value (an integer flag table per axis). Linear and cubic are lowered for float
  * tensors (the reference truncates integers after f64 sums, where summation order could matter).
  */
-import { dtypeInfo } from '../../ir/dtype.ts';
+import { type DType, dtypeInfo } from '../../ir/dtype.ts';
 import { readNumbers } from '../../ir/tensor.ts';
 import { type ResizeAttrs, axisTaps, resizePlan } from '../../ops/resize.ts';
 import { type Index, type Scalar, type Stmt, binary, cast, iadd, ic, imul, iv, lit, load, loop, ref, select } from '../kir.ts';
-import { type LowerNode, type Lowered, LowerUnsupported, flatIndex, input, knownValue, loopNest } from './context.ts';
+import { type LowerNode, type Lowered, LowerUnsupported, flatIndex, input, knownValue, loopNest, wideFloat } from './context.ts';
 import { checkDType } from './scalar.ts';
 
 /** The numbers of an optional compile-time input (undefined when omitted or empty). */
@@ -32,7 +32,7 @@ function numbersOf(n: LowerNode, k: number, what: string): number[] | undefined 
 }
 
 const table = (values: ArrayLike<number>, index: Index): Index => ({ k: 'table', values: Array.from(values), index });
-const weights = (values: ArrayLike<number>, index: Index): Scalar => ({ k: 'table', dtype: 'f64', values: Array.from(values), index });
+const weights = (dtype: DType, values: ArrayLike<number>, index: Index): Scalar => ({ k: 'table', dtype, values: Array.from(values), index });
 
 /** Lowers Resize. */
 export function lowerResize(n: LowerNode): Lowered {
@@ -70,18 +70,19 @@ export function lowerResize(n: LowerNode): Lowered {
     });
     if (nearest) return [store(src)];
     const acc = n.fresh('acc');
-    let term = cast(src, 'f64');
+    const wide = wideFloat(n); // f64 on a CPU, f32 on a GPU
+    let term = cast(src, wide);
     taps.forEach((t, d) => {
       if (!t) return;
       const slot = t.n === 1 ? o[d] : iadd(imul(o[d], ic(t.n)), iv(tapVars[d]!));
-      term = binary('mul', term, weights(t.w, slot));
+      term = binary('mul', term, weights(wide, t.w, slot));
     });
     let inner: Stmt[] = [{ k: 'accum', name: acc, value: term }];
     for (let d = taps.length - 1; d >= 0; d--) {
       const t = taps[d];
       if (t && t.n > 1) inner = [loop(tapVars[d]!, t.n, inner)];
     }
-    return [{ k: 'acc', name: acc, dtype: 'f64', combine: 'add', init: lit(0, 'f64') }, ...inner, store(cast(ref(acc, 'f64'), out.dtype))];
+    return [{ k: 'acc', name: acc, dtype: wide, combine: 'add', init: lit(0, wide) }, ...inner, store(cast(ref(acc, wide), out.dtype))];
   });
   return { kind: 'kernel', body };
 }

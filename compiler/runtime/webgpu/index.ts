@@ -105,7 +105,8 @@ export async function prepareWebgpu(graph: Graph, plan: MemoryPlan | undefined, 
       layout: pipeline.getBindGroupLayout(0), label: d.name,
       entries: d.kernel.params.map((p, b) => {
         const slot = layout.slots[layout.slotOf.get(d.args[b])!];
-        return { binding: b, resource: { buffer, offset: slot.offset, size: Math.ceil(deviceBytes(p.dtype, p.count) / 4) * 4 } };
+        // an empty tensor still binds 4 bytes (WebGPU refuses empty bindings; every slot has at least its alignment)
+        return { binding: b, resource: { buffer, offset: slot.offset, size: Math.max(4, Math.ceil(deviceBytes(p.dtype, p.count) / 4) * 4) } };
       }),
     });
     progress('pipelines', 0.3 + (0.6 * (i + 1)) / compiled.dispatches.length);

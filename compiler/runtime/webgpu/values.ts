@@ -100,7 +100,7 @@ export class DeviceValues {
       const c = this.constants.get(root);
       if (c) return root === v ? c : new Tensor(t.dtype, shape, c.data);
       const off = at.get(v);
-      if (off !== undefined) return new Tensor(t.dtype, shape, fromDevice(mapped!.subarray(off), t.dtype, count(t)));
+      if (off !== undefined) return new Tensor(t.dtype, shape, fromDevice(mapped ? mapped.subarray(off) : new Uint8Array(0), t.dtype, count(t)));
       const h = this.held.get(root);
       if (!h) throw new KilnError(`value '%${v}' has not been computed`, { node: v });
       return root === v ? h : new Tensor(t.dtype, shape, h.data);
