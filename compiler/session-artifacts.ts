@@ -31,7 +31,8 @@ import { opTraits } from './ops/registry.ts';
 import { formatMemorySummary, memorySummary, memoryTimelineTable, planMemoryCached } from './results/memory.ts';
 import type { MemoryPlan } from './schedule/plan.ts';
 import { type LoweredProgram, lowerGraph } from './codegen/lower/index.ts';
-import { type LowerTarget, PLAIN_TARGET } from './codegen/lower/context.ts';
+import { GPU_TARGET, type LowerTarget, PLAIN_TARGET } from './codegen/lower/context.ts';
+import { DEFAULT_WEBGPU_TARGET, compileWebgpu, wgslText } from './runtime/webgpu/compile.ts';
 import { cpuLowerTarget } from './runtime/cpu/index.ts';
 import { printProgram } from './codegen/print.ts';
 import { renderProgram } from './codegen/render.ts';
@@ -74,10 +75,11 @@ const lowerings = new WeakMap<Graph, Map<string, LoweredProgram>>();
 
 /**
  * The lowering target of a pass target: for `cpu`, this machine's vector width (the kernels the cpu
- * backend compiles here: the GEMM template over vector lanes); plain loop nests otherwise.
+ * backend compiles here: the GEMM template over vector lanes); for `webgpu` and `cuda` the GPU target
+ * (GPU templates, plain loop nests for the GPU mapping); plain loop nests otherwise.
  */
 export function lowerTargetFor(target: string): LowerTarget {
-  return target === 'cpu' ? cpuLowerTarget() : PLAIN_TARGET;
+  return target === 'cpu' ? cpuLowerTarget() : target === 'webgpu' || target === 'cuda' ? GPU_TARGET : PLAIN_TARGET;
 }
 
 /**
@@ -105,10 +107,12 @@ export function stageText(graph: Graph, stage: Stage, what = `the ${stage} stage
   requireStaticShapes(graph, what, { values: true });
   if (stage === 'plan') return { text: planJson(planMemoryCached(graph)), notes: [] };
   const { program, unsupported } = loweredProgram(graph, target);
-  const notes = unsupported.map((u) => `not lowered: %${u.node} ${u.op}: ${u.reason}`);
-  const text = stage === 'kernel' ? printProgram(program) : renderProgram(C, program);
+  // GPU targets: the source stage is the WGSL of every dispatch (compiled for an adapter with shader-f16)
+  const wgsl = stage === 'source' && target.gpu ? compileWebgpu(graph, { order: planMemoryCached(graph).order, target: { ...DEFAULT_WEBGPU_TARGET, f16: true } }) : undefined;
+  const notes = wgsl ? wgsl.fallbacks.map((u) => `runs on the host: %${u.node} ${u.op}: ${u.reason}`) : unsupported.map((u) => `not lowered: %${u.node} ${u.op}: ${u.reason}`);
+  const text = wgsl ? wgslText(wgsl) : stage === 'kernel' ? printProgram(program) : renderProgram(C, program);
   if (!notes.length) return { text, notes };
-  const comment = stage === 'kernel' ? notes.map((n) => `// ${n}`).join('\n') : `/*\n${notes.map((n) => ` * ${n.replace(/\*\//g, '* /')}`).join('\n')}\n */`;
+  const comment = stage === 'kernel' || wgsl ? notes.map((n) => `// ${n}`).join('\n') : `/*\n${notes.map((n) => ` * ${n.replace(/\*\//g, '* /')}`).join('\n')}\n */`;
   return { text: `${comment}\n${text}`, notes };
 }
 

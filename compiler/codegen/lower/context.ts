@@ -53,6 +53,9 @@ export interface LowerTarget {
 /** The target of a lowering without one: plain loop nests. */
 export const PLAIN_TARGET: LowerTarget = { vectorBits: 0 };
 
+/** A GPU target (WebGPU, CUDA): plain loop nests for the GPU mapping plus the GPU templates. */
+export const GPU_TARGET: LowerTarget = { vectorBits: 0, gpu: true };
+
 /** The node being lowered. */
 export interface LowerNode {
   readonly node: Node;

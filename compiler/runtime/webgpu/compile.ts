@@ -13,16 +13,13 @@
 import type { Graph } from '../../ir/graph.ts';
 import type { Kernel, Program as KernelProgram } from '../../codegen/kir.ts';
 import { lowerGraph } from '../../codegen/lower/index.ts';
-import type { LowerTarget } from '../../codegen/lower/context.ts';
+import { GPU_TARGET } from '../../codegen/lower/context.ts';
 import { type GpuKernel, type MappingMode, mapKernelToGpu } from '../../codegen/gpu/map.ts';
 import { renderKernelModule } from '../../codegen/render.ts';
 import { renameBuffers } from '../../codegen/gpu/rewrite.ts';
 import { wgsl } from '../../codegen/lang/wgsl.ts';
 import type { Unsupported } from '../backend.ts';
 import { deviceBytes } from './transfer.ts';
-
-/** What kernels are lowered for: plain loop nests (no CPU vectors) and the GPU templates. */
-export const GPU_TARGET: LowerTarget = { vectorBits: 0, gpu: true };
 
 /** What the compiler may assume of the device. */
 export interface WebgpuTarget {
@@ -51,6 +48,16 @@ export interface WebgpuDispatch {
   readonly block: readonly [number, number, number];
   /** Binding i: the program value bound to the kernel's i-th param. */
   readonly args: readonly string[];
+}
+
+/** The WGSL of every dispatch in order, each after a comment line with its launch: one text for reading. */
+export function wgslText(c: WebgpuCompiled): string {
+  return c.dispatches.map((d) => `${dispatchHeader(d)}\n${d.wgsl}`).join('\n');
+}
+
+/** The comment line before a dispatch's module (`// ---- dispatch k3_Conv: 4x8x1 workgroups of 256x1x1 threads (...)`). */
+export function dispatchHeader(d: WebgpuDispatch): string {
+  return `// ---- dispatch ${d.name}: ${d.grid.join('x')} workgroups of ${d.block.join('x')} threads (${d.mode})`;
 }
 
 /** A compiled graph. */

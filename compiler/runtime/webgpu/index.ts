@@ -38,7 +38,7 @@ import { type FallbackStep, planSteps } from '../fallback.ts';
 import { loweringUnsupported } from '../../codegen/lower/index.ts';
 import { referenceGaps } from '../fallback.ts';
 import { type AdapterInfo, type GpuContext, adapterLine, webgpuDevice } from './device.ts';
-import { type WebgpuDispatch, compileWebgpu } from './compile.ts';
+import { type WebgpuDispatch, compileWebgpu, dispatchHeader, wgslText } from './compile.ts';
 import { DeviceValues } from './values.ts';
 import { deviceBytes } from './transfer.ts';
 
@@ -129,7 +129,7 @@ export async function prepareWebgpu(graph: Graph, plan: MemoryPlan | undefined, 
   const allNodes = graph.nodes.map(nodeId);
   const artifacts: Artifact[] = [
     { name: `${program.name}.kir`, kind: 'ir', content: printProgram(program), nodes: allNodes },
-    { name: `${program.name}.wgsl`, kind: 'source', nodes: allNodes, content: compiled.dispatches.map((d) => `${dispatchHeader(d)}\n${d.wgsl}`).join('\n') },
+    { name: `${program.name}.wgsl`, kind: 'source', nodes: allNodes, content: wgslText(compiled) },
     { name: 'adapter.json', kind: 'manifest', content: JSON.stringify(gpu.info, null, 2) + '\n' },
     // per kernel: the WGSL of its dispatches (several when its statements became separate dispatches)
     ...program.kernels.flatMap((k): Artifact[] => {
@@ -216,11 +216,6 @@ export async function prepareWebgpu(graph: Graph, plan: MemoryPlan | undefined, 
       timer?.dispose();
     },
   };
-}
-
-/** The comment line before a dispatch's module in the artifacts. */
-function dispatchHeader(d: WebgpuDispatch): string {
-  return `// ---- dispatch ${d.name}: ${d.grid.join('x')} workgroups of ${d.block.join('x')} threads (${d.mode})`;
 }
 
 /** `[gx,gy,gz]x[bx,by,bz]`: workgroups × threads per workgroup, the dispatch size of the timing table. */
