@@ -6,17 +6,18 @@
  * size on every run; the fast and timed runs agree bit for bit; artifacts hold each kernel's WGSL
  * keyed to its nodes and the adapter's description; a graph with a node that does not lower runs it
  * on the host between dispatches and lists it (and refuses it without fallback); dtypes widened on the
- * device (bool, u8, i16) and int64 round-trip; a deterministic sample of ONNX conformance cases pass.
+ * device (bool, u8, i16) and int64 round-trip; the webgpu default pipeline (mixed precision, f16 on an
+ * adapter with shader-f16) stays within the pass's f16 budget (5e-3) of the f32 model; a deterministic sample of ONNX conformance cases pass.
  * Without an adapter every test is skipped and says why (the install hint of device.ts).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { relativeError } from '../support/compare.ts';
-import type { Graph } from '../../compiler/ir/graph.ts';
+import { type Graph, valueTypes } from '../../compiler/ir/graph.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
 import '../../compiler/ops/all.ts';
-import { PassManager } from '../../compiler/passes/index.ts';
+import { PassManager, defaultPipeline } from '../../compiler/passes/index.ts';
 import '../../compiler/passes/all.ts';
 import { zooModel, zooNames } from '../../compiler/zoo/index.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
@@ -77,6 +78,29 @@ for (const name of zooNames()) {
       assert.ok(wgsl.length > 0);
       for (const a of wgsl) assert.match(a.content, /@compute @workgroup_size\(/);
       assert.ok(program.artifacts.some((a) => a.name === 'adapter.json'));
+    } finally {
+      await program.dispose();
+    }
+  });
+}
+
+/** The mixed-precision pass's documented budget for f16 (test/passes/mixed-precision.test.ts). */
+const F16_BUDGET = 5e-3;
+const withF16 = opened.ok && opened.gpu.f16 ? test : test.skip;
+if (opened.ok && !opened.gpu.f16) console.log('webgpu.test.ts: the adapter has no shader-f16: skipping the f16 (mixed-precision) runs');
+
+for (const name of zooNames()) {
+  withF16(`${name}: the webgpu default pipeline (f16 mixed precision) runs in f16 on the device within the pass's budget of the f32 model`, async () => {
+    const g = compiled(name, defaultPipeline('webgpu'));
+    assert.ok(g.nodes.some((n) => n.outputs.some((o) => valueTypes(g).get(o)?.dtype === 'f16')), 'the graph computes in f16');
+    const program = await prepareWebgpu(g, planMemory(g));
+    try {
+      assert.equal(program.fallbacks, [], `${name} runs entirely on the device`);
+      assert.ok(program.dispatches.some((d) => /array<f16>/.test(d.wgsl)), 'f16 buffers on the device');
+      const f32 = zooModel(name);
+      const inputs = randomInputs(f32, 11);
+      const rel = relativeError(await program.run(inputs), runReference(f32, inputs));
+      assert.ok(rel <= F16_BUDGET, `${name}: f16 relative error ${rel} > ${F16_BUDGET}`);
     } finally {
       await program.dispose();
     }
