@@ -5,7 +5,8 @@
  * nbformat id): the IR text, HTML tables (row counts), the Arrow stream every table carries
  * (decoded with apache-arrow), diffs with fused nodes, numeric checks, the memory SVG and the timing
  * table; for 04, the compiled cpu run against the reference run and per-kernel timings with GFLOP/s and
- * % of peak. Without --allow-errors, any failing cell fails the run; after each run no kernel process is
+ * % of peak; for 05, the webgpu run against the reference run, the kernel table with dispatch sizes and
+ * the WGSL of a tiled convolution. Without --allow-errors, any failing cell fails the run; after each run no kernel process is
  * left. The notebooks are committed without outputs; that is checked too.
  */
 import { test } from 'uvu';
@@ -17,6 +18,7 @@ import { type JupyterEnv, PYTHON, REPO_ROOT, jupyterEnv, killEverything, process
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { Session } from '../../compiler/session.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
+import { webgpuDevice } from '../../compiler/runtime/webgpu/device.ts';
 
 const NOTEBOOKS = path.join(REPO_ROOT, 'notebooks');
 
@@ -318,6 +320,44 @@ if (!hasCc) console.log('notebooks.test.ts: no C compiler found (CC, cc, gcc, cl
   assert.match(arts, /^\d+ artifacts: \d+ source, \d+ command, \d+ log, \d+ binary, \d+ ir/m);
   assert.match(arts, /^command: command\.txt$/m);
   assert.match(arts, /^binary: \S+\.so$/m);
+});
+
+const adapter = await webgpuDevice();
+if (!adapter.ok) console.log(`notebooks.test.ts: skipping 05-webgpu: ${adapter.reason}`);
+
+(adapter.ok ? test : test.skip)('05-webgpu: the fused graph on the WebGPU adapter matches the reference, per-dispatch timings with dispatch sizes, the WGSL of a tiled conv', async () => {
+  const nb = await execute('05-webgpu');
+  assert.match(nb.text('stepto'), /fuse-elementwise/);
+  assert.match(nb.text('run-webgpu'), /zoo:mobilenetv2 at step 8 \(fuse-elementwise\): [\d.]+ ms on generated WGSL on WebGPU/);
+  assert.match(nb.text('run-webgpu'), /output\s+f32\s+\[1,1000\]/);
+  const gpu = outputStats(nb, 'run-webgpu'), ref = outputStats(nb, 'run-ref');
+  for (const k of ['mean', 'std', 'min', 'max']) {
+    const [a, b] = [gpu[0][k], ref[0][k]];
+    assert.ok(Number.isFinite(a) && Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)), `${k}: webgpu ${a}, ref ${b}`);
+  }
+  const cmp = /webgpu vs ref: 1000 values, max abs error ([\d.e+-]+), relative to max \|ref\| ([\d.e+-]+)/.exec(nb.text('compare'));
+  assert.ok(cmp, nb.text('compare'));
+  assert.ok(Number(cmp[2]) < 1e-4, `relative error ${cmp[2]}`);
+  // node timings: one row per node, the chart; the kernel table: every dispatch with its nodes, ONNX nodes, size and device time
+  const timing = nb.result('timings-webgpu');
+  assert.match(timing['text/plain'], /zoo:mobilenetv2 at step 8 \(fuse-elementwise\): \d+ nodes, median run [\d.]+ ms over 3 runs/);
+  assert.ok((timing['image/svg+xml'].match(/<rect\b/g) ?? []).length > 1);
+  const k = nb.arrow('kernels');
+  assert.ok(k.numRows >= 50, `${k.numRows} kernels`);
+  const dispatch = column(k, 'dispatch'), ms = column(k, 'ms').map(Number), onnx = column(k, 'onnx');
+  assert.ok(dispatch.every((d) => /^\[\d+,\d+,\d+\]x\[\d+,\d+,\d+\]$/.test(String(d))), `${dispatch.slice(0, 5)}`);
+  assert.ok(ms.every((x) => Number.isFinite(x) && x >= 0) && ms.some((x) => x > 0));
+  assert.ok(onnx.some((o) => [...(o as Iterable<string>)].some((n) => n.endsWith('/Conv'))), 'kernels name their ONNX nodes');
+  assert.ok(column(k, 'runs_on').every((r) => r === 'webgpu'), 'no host fallback');
+  // the WGSL of the tiled 1x1 conv with its fused clip
+  const src = nb.text('source');
+  assert.match(src, /source of %\S+ kiln\.conv \(ONNX \/features\/features\.2\/conv\/conv\.0\/conv\.0\.0\/Conv, /);
+  assert.match(src, /@compute @workgroup_size\(256, 1, 1\)/);
+  assert.match(src, /var<workgroup> \w+: array<f32, \d+>;/);
+  assert.match(src, /workgroupBarrier\(\);/);
+  assert.match(src, /6\.0f/, 'the ReLU6 clip in the same kernel');
+  assert.match(nb.text('adapter'), /\(software|hardware\); features: /);
+  assert.match(nb.text('adapter'), /^\d+ WGSL artifacts$/m);
 });
 
 test.run();
