@@ -33,7 +33,7 @@ import { printKernel } from '../../compiler/codegen/print.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
 import { dumpFileName } from '../../compiler/passes/instruments.ts';
 import { backendNames } from '../../compiler/runtime/backends.ts';
-import type { Artifact, Unsupported } from '../../compiler/runtime/backend.ts';
+import type { Artifact, DeviceInfo, Unsupported } from '../../compiler/runtime/backend.ts';
 import { cpuInfo } from '../../compiler/runtime/native/cpu-features.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { type FileData, type NamedFile, fileKind, fileProblem, readRegularFile, writeFilesAtomic } from '../../compiler/files.ts';
@@ -101,7 +101,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     }
     const manifest = manifestOf({
       model, session, graph, backend: prepared.backend, target, threads, files, prepareMs: prepared.program.prepareMs, notes: kernelIr.notes,
-      fallbacks: prepared.program.fallbacks ?? [],
+      fallbacks: prepared.program.fallbacks ?? [], ...(prepared.program.device ? { device: prepared.program.device } : {}),
     });
     const named: NamedFile[] = [...files.map((f) => [f.path, f.data] as const), ['manifest.json', JSON.stringify(manifest, null, 2) + '\n']];
     writeFilesAtomic(out, named, { what: 'the build folder' });
@@ -139,7 +139,7 @@ const sha256 = (data: FileData) => createHash('sha256').update(data).digest('hex
 
 interface ManifestInput {
   model: string; session: Session; graph: Graph; backend: string; target: string; threads: number | undefined;
-  files: readonly BuildFile[]; prepareMs: number; notes: readonly string[]; fallbacks: readonly Unsupported[];
+  files: readonly BuildFile[]; prepareMs: number; notes: readonly string[]; fallbacks: readonly Unsupported[]; device?: DeviceInfo;
 }
 
 /** manifest.json: what was built from what, and every file with its kind, hash and nodes. */
@@ -164,6 +164,8 @@ function manifestOf(m: ManifestInput) {
     threads: m.threads ?? cpu.cores,
     prepareMs: Math.round(m.prepareMs),
     cpu: { model: cpu.model, arch: cpu.arch, cores: cpu.cores, isa: cpu.isa, f32Lanes: cpu.f32Lanes, fma: cpu.fma, flags: [...cpu.flags].sort().join(' ') },
+    // the device a GPU backend built for (adapter name, features, limits)
+    ...(m.device ? { device: m.device } : {}),
     compiler: cc ? { argv: cc.argv, version: cc.version, ...(command ? { command: String(command.data).trim() } : {}) } : null,
     notes: m.notes,
     // nodes the backend runs on their reference kernels inside the program (not compiled)

@@ -120,6 +120,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     console.log(JSON.stringify({
       model: positionals[0],
       backend: backend.name,
+      ...(program.device ? { device: program.device } : {}),
       ...('threads' in program && typeof program.threads === 'number' ? { threads: program.threads } : {}),
       inputs: [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
       outputs: described,
@@ -133,6 +134,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     console.log(`${positionals[0]} on ${backend.name}: import ${importMs.toFixed(1)} ms, `
       + `${passesMs !== undefined ? `passes ${passesMs.toFixed(1)} ms, ` : ''}compile ${compileMs.toFixed(1)} ms, `
       + `run ${ms.toFixed(2)} ms (median of ${repeat}, min ${msMin.toFixed(2)} ms)`);
+    if (program.device) console.log(`  device: ${program.device.name}`);
     if (fallbacks.length) {
       console.log(`  ${fallbacks.length} node(s) ran on the reference kernels (not compiled): `
         + fallbacks.map((u) => `%${u.node} ${u.op}`).join(', '));

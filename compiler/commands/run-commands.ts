@@ -109,7 +109,7 @@ const run = defineCommand({
     const inputList = [...r.inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
     const summary = findBackend(r.backend)!.summary;
     return new RunView(r.label, r.run, outputsTable(r.run, `outputs of ${r.label}`), t.seed, inputList, r.backend, r.timing.prepareMs, summary,
-      r.check ? [formatCheck(r.check)] : []);
+      [...(r.program.device ? [`device: ${r.program.device.name}`] : []), ...(r.check ? [formatCheck(r.check)] : [])]);
   },
 });
 

@@ -89,6 +89,14 @@ export interface DeclaredTolerance {
   readonly what: string;
 }
 
+/** The device a program runs on. */
+export interface DeviceInfo {
+  /** One line naming it (`llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) (software: runs on the CPU)`). */
+  readonly name: string;
+  readonly features: readonly string[];
+  readonly limits: Readonly<Record<string, number>>;
+}
+
 /** A prepared graph: run it as often as needed. */
 export interface Program {
   /** The backend that prepared it. */
@@ -119,6 +127,11 @@ export interface Program {
    * command's table). Absent on backends that do not tune.
    */
   readonly tuning?: TuningReport;
+  /**
+   * The device it runs on, for a run's metadata (a GPU backend: the adapter's name, features and
+   * limits); absent on backends that run in this process on the CPU.
+   */
+  readonly device?: DeviceInfo;
   /** Releases native resources (a loaded library, device buffers); the program cannot run after. */
   dispose(): Promise<void>;
 }

@@ -160,7 +160,8 @@ export async function prepareWebgpu(graph: Graph, plan: MemoryPlan | undefined, 
   };
 
   return {
-    backend: 'webgpu', prepareMs: performance.now() - t0, artifacts, fallbacks, adapter: gpu.info, dispatches: compiled.dispatches, deviceBytes: layout.totalBytes,
+    backend: 'webgpu', prepareMs: performance.now() - t0, artifacts, fallbacks, adapter: gpu.info,
+    device: { name: adapterLine(gpu.info), features: gpu.info.features, limits: gpu.info.limits }, dispatches: compiled.dispatches, deviceBytes: layout.totalBytes,
     tolerances: program.kernels.flatMap((k) => (k.tolerance ? [{ kernel: k.name, nodes: k.nodes, rel: k.tolerance.rel, what: k.tolerance.what }] : [])),
     async run(given: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
       if (disposed) throw new KilnError('this webgpu program was disposed; prepare it again');
