@@ -107,3 +107,9 @@ export function runReferenceNode(step: FallbackStep, types: ReadonlyMap<string, 
     try { write(o, got); } catch (e) { throw bad(`: ${(e as Error).message}`); }
   });
   }
+
+/** One line per node, `  %id Op: reason` (at most `max`, then a count): refusals and `fallback.txt`. */
+export function nodeLines(problems: readonly Unsupported[], max = Infinity): string {
+  const lines = problems.slice(0, max).map((p) => `  ${p.node ? `%${p.node} ` : ''}${p.op ?? ''}: ${p.reason}`);
+  return lines.join('\n') + (problems.length > max ? `\n  ... and ${problems.length - max} more` : '');
+}

@@ -59,7 +59,7 @@ import type { Artifact, Backend, PrepareOptions, Program, RunOptions, Unsupporte
 import { checkInputs } from '../inputs.ts';
 import { entrySource, layoutBuffers } from './layout.ts';
 import { FallbackValues, byteAddressable, segmentEntrySource } from './segments.ts';
-import { planSteps } from '../fallback.ts';
+import { nodeLines, planSteps } from '../fallback.ts';
 import { nativeRunner, timedEntrySource } from './timed.ts';
 import { cpuUnsupported, referenceGaps } from './support.ts';
 import { type TuningReport, tuneGraph, tuningMode, tuningReport } from '../tune/tuner.ts';
@@ -100,11 +100,6 @@ const bytesOf = (d: TensorData): Uint8Array => {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 };
 
-/** One line per node: `%id Op: reason` (the refusal's list and the fallback artifact). */
-function nodeLines(problems: readonly Unsupported[], max = Infinity): string {
-  const lines = problems.slice(0, max).map((p) => `  ${p.node ? `%${p.node} ` : ''}${p.op ?? ''}: ${p.reason}`);
-  return lines.join('\n') + (problems.length > max ? `\n  ... and ${problems.length - max} more` : '');
-}
 
 /** The refusal of a graph with nodes that do not lower: `why` says why they cannot fall back. */
 function refuse(graph: Graph, problems: readonly Unsupported[], why: string): KilnError {

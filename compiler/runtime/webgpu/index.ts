@@ -34,7 +34,7 @@ import { printKernel, printProgram } from '../../codegen/print.ts';
 import type { Artifact, Backend, KernelEvent, PrepareOptions, Program, RunOptions, Unsupported } from '../backend.ts';
 import { checkInputs } from '../inputs.ts';
 import { layoutBuffers } from '../buffer-layout.ts';
-import { type FallbackStep, planSteps } from '../fallback.ts';
+import { type FallbackStep, nodeLines, planSteps } from '../fallback.ts';
 import { loweringUnsupported } from '../../codegen/lower/index.ts';
 import { referenceGaps } from '../fallback.ts';
 import { type AdapterInfo, type GpuContext, adapterLine, webgpuDevice } from './device.ts';
@@ -269,10 +269,6 @@ async function firstBadModule(ds: readonly WebgpuDispatch[], modules: ReadonlyMa
   return undefined;
 }
 
-function nodeLines(problems: readonly Unsupported[], max = Infinity): string {
-  const lines = problems.slice(0, max).map((p) => `  ${p.node ? `%${p.node} ` : ''}${p.op ?? ''}: ${p.reason}`);
-  return lines.join('\n') + (problems.length > max ? `\n  ... and ${problems.length - max} more` : '');
-}
 
 /** What the webgpu backend cannot run at all: sizes that are not concrete, nodes neither it nor the reference kernels run. */
 export function webgpuUnsupported(graph: Graph): Unsupported[] {
