@@ -3,7 +3,10 @@
  * (test/passes/golden.ts: `// RUN:`, `// -----` cases, one kiln.graph each) with RUN naming the
  * stages: `// RUN: lower` lowers the graph as written, `// RUN: <pipeline> | lower` runs a pass
  * pipeline first (e.g. `fuse-elementwise | lower`); `lower(vectorBits=256)` lowers for a target with
- * vectors of that width (the templates: gemm.kir), plain `lower` for none.
+ * vectors of that width (the templates: gemm.kir), plain `lower` for none; `lower(gpu)` lowers for
+ * the GPU target and maps every kernel to GPU launches (codegen/gpu/map.ts: gpu-map.kir), CHECK lines
+ * then read the GPU kernels and SOURCE lines their WGSL (the webgpu compiler, for an adapter with
+ * shader-f16); the WGSL itself is compiled by Dawn in test/runtime/webgpu*.test.ts.
  *
  * Each case lowers its graph (compiler/codegen/lower) and checks:
  *   - `CHECK` lines against the printed kernel IR program (compiler/codegen/print.ts);
@@ -16,7 +19,8 @@ import '../../compiler/passes/all.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
 import { lowerGraph } from '../../compiler/codegen/lower/index.ts';
-import { printProgram } from '../../compiler/codegen/print.ts';
+import { printKernel, printProgram } from '../../compiler/codegen/print.ts';
+import { DEFAULT_WEBGPU_TARGET, compileWebgpu, wgslText } from '../../compiler/runtime/webgpu/compile.ts';
 import { renderProgram } from '../../compiler/codegen/render.ts';
 import { C } from '../../compiler/codegen/lang/c.ts';
 import { FileCheckError, fileCheck, parseChecks } from '../filecheck.ts';
@@ -31,25 +35,26 @@ export function goldenCases(dir: string): GoldenCase[] {
 }
 
 /** Splits a RUN text into the pass pipeline before lowering ('' for none) and the target's vector bits (0: none). */
-export function runStages(run: string, where: string): { pipeline: string; vectorBits: number } {
+export function runStages(run: string, where: string): { pipeline: string; vectorBits: number; gpu: boolean } {
   const parts = run.split('|').map((s) => s.trim());
-  const m = /^lower(?:\(vectorBits=(\d+)\))?$/.exec(parts[parts.length - 1]);
-  if (!m || parts.length > 2) throw new Error(`${where}: RUN must be 'lower', 'lower(vectorBits=N)' or '<pipeline> | lower', got '${run}'`);
-  return { pipeline: parts.length === 2 ? parts[0] : '', vectorBits: m[1] ? Number(m[1]) : 0 };
+  const m = /^lower(?:\((?:vectorBits=(\d+)|(gpu))\))?$/.exec(parts[parts.length - 1]);
+  if (!m || parts.length > 2) throw new Error(`${where}: RUN must be 'lower', 'lower(vectorBits=N)', 'lower(gpu)' or '<pipeline> | lower', got '${run}'`);
+  return { pipeline: parts.length === 2 ? parts[0] : '', vectorBits: m[1] ? Number(m[1]) : 0, gpu: m[2] === 'gpu' };
 }
 
 /** Runs one case; throws an Error naming file and line when it fails. */
 export function runCodegenCase(c: GoldenCase): void {
   const where = `${c.file}:${c.line}: ${c.name}`;
-  const { pipeline, vectorBits } = runStages(c.pipeline, where);
+  const { pipeline, vectorBits, gpu } = runStages(c.pipeline, where);
   let graph = parseGraph(c.text, { file: c.file });
   if (pipeline) {
     const results = new PassManager({ target: c.target, verify: true, numericCheck: false }).run(graph, pipeline);
     if (results.length) graph = results[results.length - 1].graph;
   }
-  const { program, unsupported } = lowerGraph(graph, { target: { vectorBits } });
-  const printed = printProgram(program);
-  const source = renderProgram(C, program);
+  const compiled = gpu ? compileWebgpu(graph, { target: { ...DEFAULT_WEBGPU_TARGET, f16: true } }) : undefined;
+  const { program, unsupported } = compiled ? { program: compiled.program, unsupported: compiled.fallbacks } : lowerGraph(graph, { target: { vectorBits } });
+  const printed = compiled ? compiled.dispatches.map((d) => printKernel(d.kernel)).join('\n') : printProgram(program);
+  const source = compiled ? wgslText(compiled) : renderProgram(C, program);
   const unsupportedText = unsupported.map((u) => `%${u.node} ${u.op}: ${u.reason}`).join('\n') + '\n';
   let checked = false;
   const check = (prefix: string, input: string, what: string) => {
@@ -64,11 +69,12 @@ export function runCodegenCase(c: GoldenCase): void {
     return true;
   };
   check('CHECK', printed, 'kernel IR');
-  check('SOURCE', source, 'C source');
+  check('SOURCE', source, gpu ? 'WGSL' : 'C source');
   if (!check('UNSUPPORTED', unsupportedText, 'unsupported list') && unsupported.length) {
     throw new Error(`${where}: did not lower completely:\n${unsupportedText}`);
   }
   if (!checked) throw new Error(`${where}: the case checks nothing (add CHECK, SOURCE or UNSUPPORTED lines)`);
+  if (gpu) return;
   const cc = compileC(source, c.name);
   if (cc && !cc.ok) throw new Error(`${where}: the rendered C does not compile:\n${cc.log}\n${source}`);
 }

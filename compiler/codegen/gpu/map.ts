@@ -26,7 +26,8 @@
  *    0; a barrier follows every statement that stores, so later statements see what it wrote. A
  *    body this cannot split (a loop updating an accumulator that later loops also read before the
  *    last update, a sequential store loop, a private buffer shared by its statements) uses mode 3.
- * A dispatch that is no parallel loop (a scan, a single store) runs as one thread of one workgroup.
+ * A dispatch that is no parallel loop runs as one workgroup (mode 4 over an empty nest: a reduction to
+ * one value), or, when its body cannot be split (a scan) or is short, as one thread.
  * A kernel a GPU template lowered with its own launch (lower/gemm-gpu.ts) is kept as it is.
  */
 import type { BufferDecl, Combine, Index, Kernel, Scalar, Stmt } from '../kir.ts';
@@ -252,7 +253,7 @@ function launchLoops(gx: number, gy: number, threads: number, inner: (group: Ind
 function mapDispatch(stmts: readonly Stmt[], k: Kernel): Mapped {
   const { nest, body, prefix } = parallelNest(stmts);
   const n = product(nest.map((l) => l.extent));
-  if (nest.length && n <= 16384 && work(body) >= 128) {
+  if (n <= 16384 && work(body) >= 128) {
     const coop = cooperative(prefix, body, nest, n, k);
     if (coop) return coop;
   }

@@ -6,7 +6,7 @@
  * lane 0, and the lanes are combined pairwise at the end. The order of a float sum differs from one
  * sequential pass (each lane is a sequential sum of len/LANES terms: usually closer to the exact sum);
  * max/min give the same value in any order, NaN included (the combine propagates NaN).
- * Rows shorter than 2·LANES use one accumulator.
+ * Rows shorter than 2·LANES, and every row on a GPU target, use one accumulator.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { type Combine, type Index, type Scalar, type Stmt, binary, iadd, ic, imul, iv, loop, ref } from '../kir.ts';
@@ -28,7 +28,9 @@ export interface RowTerm {
 export function laneReduce(n: LowerNode, len: number, combine: Combine, dtype: DType, init: Scalar,
   term: (j: Index) => RowTerm): { stmts: Stmt[]; result: Scalar } {
   const one = (name: string, j: Index): Stmt[] => { const t = term(j); return [...t.pre, { k: 'accum', name, value: t.value }]; };
-  if (len < 2 * LANES) {
+  // a GPU target reduces with threads, not SIMD lanes (codegen/gpu/map.ts combines one accumulator
+  // across a workgroup): one accumulator
+  if (len < 2 * LANES || n.target.gpu) {
     const a = n.fresh('acc'), j = n.fresh('j');
     return { stmts: [{ k: 'acc', name: a, dtype, combine, init }, loop(j, len, one(a, iv(j)))], result: ref(a, dtype) };
   }
