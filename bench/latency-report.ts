@@ -48,7 +48,7 @@ export function formatLatency(report: LatencyReport): string {
     '  max |diff|: largest absolute output difference from onnxruntime all at the same thread count.',
     '  thr: intra-op threads (onnxruntime; inter-op 1, sequential) or OpenMP threads (kiln cpu); kiln ref/arena are',
     '    single-threaded whatever the count.',
-    `  kiln pipeline: ${report.pipeline || '(none: the graph as imported)'}`,
+    `  kiln pipeline: ${report.pipeline === 'default' ? 'each backend\'s default pipeline (cpu: channels-last; webgpu: f16 mixed precision where the adapter has shader-f16)' : report.pipeline || '(none: the graph as imported)'}`,
     '  Shared or busy machines make every number noisy: compare rows of one run, not runs.');
 
   const a = report.acceptance;

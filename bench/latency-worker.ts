@@ -23,7 +23,7 @@ import path from 'node:path';
 import { zooModel } from '../compiler/zoo/index.ts';
 import { exportOnnx } from '../compiler/import/onnx/export.ts';
 import { importOnnx } from '../compiler/import/onnx/import.ts';
-import { PassManager, parsePipeline } from '../compiler/passes/index.ts'; // index.ts registers the passes
+import { PassManager, defaultPipeline, isTarget, parsePipeline } from '../compiler/passes/index.ts'; // index.ts registers the passes
 import { bindInputs } from '../compiler/runtime/inputs.ts';
 import { requireSupported, useBackend, type Program } from '../compiler/runtime/backends.ts';
 import { gflopPerS, nodeTimings, timeProgram } from '../compiler/runtime/timings.ts';
@@ -144,7 +144,10 @@ async function main(config: WorkerConfig): Promise<WorkerResult> {
     prepareColdMs = program.prepareMs;
   } else {
     const p0 = performance.now();
-    if (config.pipeline) graph = new PassManager({ target: 'cpu' }).run(graph, parsePipeline(config.pipeline)).at(-1)?.graph ?? graph;
+    // `default`: the backend's own target's default pipeline (webgpu: fusion and f16 mixed precision)
+    const target = isTarget(config.contender.backend) ? config.contender.backend : 'cpu';
+    const text = config.pipeline === 'default' ? defaultPipeline(target) : config.pipeline;
+    if (text) graph = new PassManager({ target }).run(graph, parsePipeline(text)).at(-1)?.graph ?? graph;
     passesMs = performance.now() - p0;
     ({ program, prepareColdMs, prepareWarmMs, cacheHit, cache } = await prepareKiln(config.contender.backend, config, graph));
   }

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { zooNames } from '../compiler/zoo/index.ts';
 import { backendNames, findBackend } from '../compiler/runtime/backends.ts';
-import { defaultPipeline, parsePipeline, printPipeline } from '../compiler/passes/index.ts';
+import { parsePipeline, printPipeline } from '../compiler/passes/index.ts';
 import { benchLatency, ortLevels, type Contender } from './latency.ts';
 import { formatLatency } from './latency-report.ts';
 import { ortVersion } from './ort-program.ts';
@@ -63,7 +63,8 @@ if (badSections.length) fail(`unknown section(s) ${badSections.join(', ')}; sect
 let pipeline = '';
 if (values.pipeline !== 'none') {
   try {
-    pipeline = printPipeline(parsePipeline(values.pipeline === 'default' ? defaultPipeline('cpu') : values.pipeline));
+    // `default`: each kiln backend runs its own target's default pipeline (bench/latency-worker.ts)
+    pipeline = values.pipeline === 'default' ? 'default' : printPipeline(parsePipeline(values.pipeline));
   } catch (e) {
     fail(`bad --pipeline: ${(e as Error).message.split('\n')[0]}`);
   }
