@@ -132,6 +132,23 @@ withGpu('a node that does not lower runs on the host between dispatches; refused
   await prepareWebgpu(g, undefined, { fallback: false }).then(() => assert.unreachable('prepared'), (e) => assert.match((e as Error).message, /ReduceLogSumExp/));
 });
 
+withGpu('KILN_WEBGPU_TIMESTAMPS=off times each dispatch on the host clock', async () => {
+  const g = compiled('mlp');
+  process.env.KILN_WEBGPU_TIMESTAMPS = 'off';
+  const program = await prepareWebgpu(g, undefined);
+  delete process.env.KILN_WEBGPU_TIMESTAMPS;
+  try {
+    const inputs = randomInputs(g, 2);
+    const events: KernelEvent[] = [];
+    const got = await program.run(inputs, { onKernel: (e) => events.push(e) });
+    assert.equal(events.map((e) => e.kernel), program.dispatches.map((d) => d.name));
+    assert.ok(events.every((e) => e.clock === 'host' && e.ms >= 0 && Number.isFinite(e.ms)));
+    assert.ok(relativeError(got, runReference(g, inputs)) <= ZOO_TOLERANCE);
+  } finally {
+    await program.dispose();
+  }
+});
+
 withGpu('bool, 8- and 16-bit integers and int64 round-trip through the device', async () => {
   const g = parseGraph(`kiln.graph @types(%a: u8[5], %b: i16[5], %c: i64[5], %d: bool[5]) -> (%0: u8[5], %1: i16[5], %2: i64[5], %3: bool[5]) {
   %0 = Add(%a, %a) : u8[5]

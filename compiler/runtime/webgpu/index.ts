@@ -17,7 +17,8 @@
  * reference kernel on the host and writes its outputs → outputs copied into one staging buffer and
  * read back.
  *
- * Timings (`onKernel`): with `timestamp-query` each dispatch gets its own compute pass whose
+ * Timings (`onKernel`): with `timestamp-query` (and at most 2048 dispatches, a query set's 4096
+ * timestamps; `KILN_WEBGPU_TIMESTAMPS=off` opts out) each dispatch gets its own compute pass whose
  * beginning and end write device timestamps; one resolve after the run gives each dispatch's device
  * time (KernelEvent `ms`, with its workgroup counts and size in `dispatch`). Without timestamps (an
  * adapter that lacks them) each dispatch is submitted alone and timed on the host from submit to
@@ -27,7 +28,7 @@
 import type { Graph } from '../../ir/graph.ts';
 import { nodeId, valueTypes } from '../../ir/graph.ts';
 import { Tensor } from '../../ir/tensor.ts';
-import type { DType, TensorData } from '../../ir/dtype.ts';
+import type { DType } from '../../ir/dtype.ts';
 import { KilnError } from '../../errors.ts';
 import type { MemoryPlan } from '../../schedule/plan.ts';
 import { printKernel, printProgram } from '../../codegen/print.ts';
@@ -125,7 +126,10 @@ export async function prepareWebgpu(graph: Graph, plan: MemoryPlan | undefined, 
 
   const types = valueTypes(graph);
   const outputs = graph.outputs.map((name) => ({ name, dtype: types.get(name)!.dtype as DType, shape: types.get(name)!.shape as number[] }));
-  const timer = gpu.timestamps ? new Timestamps(device, recorded.length) : undefined;
+  // a query set holds at most 4096 timestamps (WebGPU's limit): a longer program times on the host clock
+  // (KILN_WEBGPU_TIMESTAMPS=off asks for the host clock, e.g. to compare the two)
+  const timer = gpu.timestamps && 2 * recorded.length <= MAX_QUERIES && process.env.KILN_WEBGPU_TIMESTAMPS !== 'off'
+    ? new Timestamps(device, recorded.length) : undefined;
   const allNodes = graph.nodes.map(nodeId);
   const artifacts: Artifact[] = [
     { name: `${program.name}.kir`, kind: 'ir', content: printProgram(program), nodes: allNodes },
@@ -224,12 +228,15 @@ export function dispatchText(d: Pick<WebgpuDispatch, 'grid' | 'block'>): string 
   return `[${d.grid.join(',')}]x[${d.block.join(',')}]`;
 }
 
+/** The most timestamps one query set holds (WebGPU). */
+const MAX_QUERIES = 4096;
+
 /** Per-dispatch device timestamps: a query set of two per dispatch, resolved after a run. */
 class Timestamps {
   private readonly set: GPUQuerySet;
   private readonly resolve: GPUBuffer;
   private readonly readback: GPUBuffer;
-  constructor(private readonly device: GPUDevice, private readonly count: number) {
+  constructor(private readonly device: GPUDevice, count: number) {
     const usage = U().GPUBufferUsage;
     const n = Math.max(2, 2 * count);
     this.set = device.createQuerySet({ type: 'timestamp', count: n });
