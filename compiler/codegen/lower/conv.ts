@@ -20,7 +20,7 @@ import { epilogue, hasEpilogue } from './epilogue.ts';
 import { gemmLanes, lowerGemm } from './gemm.ts';
 import type { GemmSpec } from './gemm-spec.ts';
 import { PARALLEL_COPY } from './gemm-pack.ts';
-import { allF32, floatOnly, unflattenIndex } from './matmul.ts';
+import { floatOnly, gpuFloats, unflattenIndex } from './matmul.ts';
 import { GPU_TILE_MIN_ROWS, type GpuGemmSpec, lowerGemmGpu } from './gemm-gpu.ts';
 import { readConvAttrs } from '../../ops/conv.ts';
 import { type Geometry, resolveGeometry } from '../../ops/window.ts';
@@ -41,7 +41,7 @@ export function lowerConv(n: LowerNode): Lowered {
   const mPerGroup = M / a.group;
   if (Cg * a.group !== C || !Number.isInteger(mPerGroup)) throw new LowerUnsupported(`Conv groups ${a.group} do not divide channels ${C} / ${M}`);
   // templates of other files (keep this dispatch short): GPU implicit GEMM (gemm-gpu.ts), depthwise (lower/depthwise.ts), Winograd (lower/winograd.ts)
-  if (n.target.gpu && a.group === 1 && allF32([x, w, out, ...(b ? [b] : [])]) && M >= GPU_TILE_MIN_ROWS) return lowerGemmGpu(n, convGpuSpec(n, g, x, w, b, out));
+  if (n.target.gpu && a.group === 1 && gpuFloats([x, w, out, ...(b ? [b] : [])]) && M >= GPU_TILE_MIN_ROWS) return lowerGemmGpu(n, convGpuSpec(n, g, x, w, b, out));
   // (a GPU target runs depthwise and Winograd-shaped convs as the loop nest below, a thread per output:
   // the CPU templates' per-thread padded planes and scratch transforms do not suit GPU threads)
   if (!n.target.gpu && isDepthwise(x.shape, w.shape, a.group)) return lowerDepthwise(n, g);
@@ -84,7 +84,7 @@ function convGpuSpec(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Opera
   const taps = g.kernel.reduce((p, d) => p * d, 1);
   const outIndex = (img: Index, i: Index, j: Index) => iadd(imul(iadd(imul(img, ic(M)), i), ic(N)), j);
   return {
-    M, N, K: C * taps, batch: images, dtype: 'f32', out: out.name, outIndex,
+    M, N, K: C * taps, batch: images, dtype: 'f32', outDtype: out.dtype, out: out.name, outIndex,
     a: (_, i, k) => ({ value: load(w.name, iadd(imul(i, ic(C * taps)), k), w.dtype) }),
     b: (img, k, j) => {
       const [ci, ...kk] = unflattenIndex(k, [C, ...g.kernel]);

@@ -15,7 +15,7 @@
  * [⌈N/TN⌉, ⌈M/TM⌉, batch]. The finish (bias, alpha/beta, epilogue) runs per output under the bounds guard.
  */
 import type { DType } from '../../ir/dtype.ts';
-import { type GuardBound, type Index, type Scalar, type Stmt, binary, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import { type GuardBound, type Index, type Scalar, type Stmt, binary, cast, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
 import type { LowerNode, Lowered } from './context.ts';
 import type { GemmFinish } from './gemm-spec.ts';
 
@@ -32,7 +32,13 @@ export interface GpuGemmSpec {
   readonly K: number;
   /** Independent products (the grid's z axis). */
   readonly batch: number;
+  /** What the template computes and keeps in workgroup memory in (f32; f16 operands are widened). */
   readonly dtype: DType;
+  /**
+   * The output's dtype (default `dtype`): the finish sees the accumulator in it (f16 for an f16
+   * product; widen.ts then computes the finish in f32 and rounds once at the store).
+   */
+  readonly outDtype?: DType;
   readonly a: (b: Index, i: Index, k: Index) => GpuOperand;
   readonly b: (b: Index, k: Index, j: Index) => GpuOperand;
   readonly out: string;
@@ -91,7 +97,7 @@ export function lowerGemmGpu(n: LowerNode, s: GpuGemmSpec): Lowered {
   for (let r = 0; r < RM; r++) {
     for (let c = 0; c < RN; c++) {
       const i = iadd(row0, iadd(tr, ic(r * CM))), j = iadd(col0, iadd(tc, ic(c * CN)));
-      const v = ref(acc(r, c), f32);
+      const v = cast(ref(acc(r, c), f32), s.outDtype ?? f32);
       const fin = s.finish ? s.finish(bIdx, i, j, v) : { lets: [], value: v };
       stores.push({ k: 'guard', bounds: [{ index: i, extent: s.M }, { index: j, extent: s.N }], body: [...fin.lets, { k: 'store', buffer: s.out, index: s.outIndex(bIdx, i, j), value: fin.value }] });
     }

@@ -27,8 +27,11 @@ function f32Constant(x: Operand): Float32Array | undefined {
   return d instanceof Float32Array ? d : undefined;
 }
 
-/** True when every operand is f32 (what the GPU template computes in). */
-export const allF32 = (xs: readonly Operand[]) => xs.every((x) => x.dtype === 'f32');
+/**
+ * True when every operand is f32 or f16, what the GPU template takes: it computes in f32 (f16 loads
+ * widened, the store rounded back: widen.ts's contract).
+ */
+export const gpuFloats = (xs: readonly Operand[]) => xs.every((x) => x.dtype === 'f32' || x.dtype === 'f16');
 
 /** The indices of flat position `x` in a row-major shape `dims`. */
 export function unflattenIndex(x: Index, dims: readonly number[]): Index[] {
@@ -64,12 +67,12 @@ export function lowerMatMul(n: LowerNode): Lowered {
     throw new LowerUnsupported(`MatMul output [${out.shape.join(',')}] does not match [.., ${M}, ${N}]`);
   }
   const bias = n.node.op === 'kiln.matmul' ? n.inputs[2] : undefined;
-  if (n.target.gpu && allF32([a, b, out, ...(bias ? [bias] : [])]) && K > 0 && M >= GPU_TILE_MIN_ROWS) {
+  if (n.target.gpu && gpuFloats([a, b, out, ...(bias ? [bias] : [])]) && K > 0 && M >= GPU_TILE_MIN_ROWS) {
     const batchDims = outShape.slice(0, batchRank);
     const bt = (x: Index) => unflattenIndex(x, batchDims);
     const outIndex = (x: Index, i: Index, j: Index) => flatIndex(outShape, [...bt(x), i, j]);
     return lowerGemmGpu(n, {
-      M, N, K, batch: batch, dtype: 'f32', out: out.name, outIndex,
+      M, N, K, batch: batch, dtype: 'f32', outDtype: out.dtype, out: out.name, outIndex,
       a: (x, i, k) => ({ value: load(a.name, broadcastIndex(aShape, [...batchDims, M, K], [...bt(x), i, k]), a.dtype) }),
       b: (x, k, j) => ({ value: load(b.name, broadcastIndex(bShape, [...batchDims, K, N], [...bt(x), k, j]), b.dtype) }),
       finish: (x, i, j, acc) => epilogue(n, bias ? binary('add', acc, load(bias.name, bias.count === 1 ? ic(0) : broadcastIndex(bias.shape, outShape, [...bt(x), i, j]), bias.dtype)) : acc, outIndex(x, i, j)),
@@ -148,10 +151,10 @@ export function lowerGemm(n: LowerNode): Lowered {
   n.parsed();
   const [M, N] = out.shape;
   const K = transA ? a.shape[0] : a.shape[1];
-  if (n.target.gpu && allF32([a, b, out, ...(c ? [c] : [])]) && K > 0 && M >= GPU_TILE_MIN_ROWS) {
+  if (n.target.gpu && gpuFloats([a, b, out, ...(c ? [c] : [])]) && K > 0 && M >= GPU_TILE_MIN_ROWS) {
     const outIndex = (_: Index, i: Index, j: Index) => flatIndex([M, N], [i, j]);
     return lowerGemmGpu(n, {
-      M, N, K, batch: 1, dtype: 'f32', out: out.name, outIndex,
+      M, N, K, batch: 1, dtype: 'f32', outDtype: out.dtype, out: out.name, outIndex,
       a: (_, i, k) => ({ value: load(a.name, transA ? flatIndex(a.shape, [k, i]) : flatIndex(a.shape, [i, k]), a.dtype) }),
       b: (_, k, j) => ({ value: load(b.name, transB ? flatIndex(b.shape, [j, k]) : flatIndex(b.shape, [k, j]), b.dtype) }),
       finish: (_, i, j, acc) => {
