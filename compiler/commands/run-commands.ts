@@ -119,7 +119,8 @@ const timings = defineCommand({
   summary: 'time every kernel of the current step (reference executor by default): table by node and by op, chart',
   examples: ['timings', 'timings --repeat 3'],
   details: 'The node table is keyed by node id with op, median ms, share, FLOPs, GFLOP/s and provenance;\n'
-    + '`tables timings` shows all of it (the terminal view lists the slowest nodes).',
+    + '`tables timings` shows all of it (the terminal view lists the slowest nodes). On a compiled backend\n'
+    + '`tables kernels` lists each kernel with its IR and ONNX nodes, its time and, on webgpu, its dispatch size.',
   options: RUN_OPTIONS,
   completePositional: () => [],
   async run(args, ctx) {
