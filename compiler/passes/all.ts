@@ -58,7 +58,8 @@ const INTENDED: Readonly<Record<Target, readonly Intended[]>> = {
   // convolutions run channels-last on the cpu backend (layout.ts; lower/conv-nhwc.ts says why)
   cpu: [...CANONICAL, 'fuse-conv-act', 'layout', 'fuse-elementwise', 'dce'],
   cuda: [...CANONICAL, ...FUSION, 'mixed-precision', 'dce'],
-  webgpu: [...CANONICAL, ...FUSION, 'mixed-precision', 'dce'],
+  // convolutions channels-last on webgpu too: the tiled implicit GEMM reads contiguous channel runs
+  webgpu: [...CANONICAL, 'fuse-conv-act', 'layout', 'fuse-elementwise', 'mixed-precision', 'dce'],
 };
 
 /** True if `t` names a target. */

@@ -328,7 +328,7 @@ if (!adapter.ok) console.log(`notebooks.test.ts: skipping 05-webgpu: ${adapter.r
 (adapter.ok ? test : test.skip)('05-webgpu: the fused graph on the WebGPU adapter matches the reference, per-dispatch timings with dispatch sizes, the WGSL of a tiled conv', async () => {
   const nb = await execute('05-webgpu');
   assert.match(nb.text('stepto'), /fuse-elementwise/);
-  assert.match(nb.text('run-webgpu'), /zoo:mobilenetv2 at step 8 \(fuse-elementwise\): [\d.]+ ms on generated WGSL on WebGPU/);
+  assert.match(nb.text('run-webgpu'), /zoo:mobilenetv2 at step 9 \(fuse-elementwise\): [\d.]+ ms on generated WGSL on WebGPU/);
   assert.match(nb.text('run-webgpu'), /output\s+f32\s+\[1,1000\]/);
   const gpu = outputStats(nb, 'run-webgpu'), ref = outputStats(nb, 'run-ref');
   for (const k of ['mean', 'std', 'min', 'max']) {
@@ -340,7 +340,7 @@ if (!adapter.ok) console.log(`notebooks.test.ts: skipping 05-webgpu: ${adapter.r
   assert.ok(Number(cmp[2]) < 1e-4, `relative error ${cmp[2]}`);
   // node timings: one row per node, the chart; the kernel table: every dispatch with its nodes, ONNX nodes, size and device time
   const timing = nb.result('timings-webgpu');
-  assert.match(timing['text/plain'], /zoo:mobilenetv2 at step 8 \(fuse-elementwise\): \d+ nodes, median run [\d.]+ ms over 3 runs/);
+  assert.match(timing['text/plain'], /zoo:mobilenetv2 at step 9 \(fuse-elementwise\): \d+ nodes, median run [\d.]+ ms over 3 runs/);
   assert.ok((timing['image/svg+xml'].match(/<rect\b/g) ?? []).length > 1);
   const k = nb.arrow('kernels');
   assert.ok(k.numRows >= 50, `${k.numRows} kernels`);
@@ -351,7 +351,7 @@ if (!adapter.ok) console.log(`notebooks.test.ts: skipping 05-webgpu: ${adapter.r
   assert.ok(column(k, 'runs_on').every((r) => r === 'webgpu'), 'no host fallback');
   // the WGSL of the tiled 1x1 conv with its fused clip
   const src = nb.text('source');
-  assert.match(src, /source of %\S+ kiln\.conv \(ONNX \/features\/features\.2\/conv\/conv\.0\/conv\.0\.0\/Conv, /);
+  assert.match(src, /source of %\S+ kiln\.conv_epilogue_nhwc \(ONNX \/features\/features\.2\/conv\/conv\.0\/conv\.0\.0\/Conv, /);
   assert.match(src, /@compute @workgroup_size\(256, 1, 1\)/);
   assert.match(src, /var<workgroup> \w+: array<f32, \d+>;/);
   assert.match(src, /workgroupBarrier\(\);/);

@@ -33,8 +33,8 @@ const opened = await webgpuDevice();
 if (!opened.ok) console.log(`webgpu.test.ts: skipping the webgpu backend tests: ${opened.reason}`);
 const withGpu = opened.ok ? test : test.skip;
 
-/** The f32 pipeline: the webgpu default without mixed precision (f16 is checked on its own budget). */
-const F32_PIPELINE = 'shape-infer,simplify,fold-constants,cse,fold-conv-bn,fold-constants,fuse-conv-act,fuse-elementwise,dce';
+/** The f32 pipeline: the webgpu default (channels-last convolutions) without mixed precision (f16 is checked on its own budget). */
+const F32_PIPELINE = defaultPipeline('webgpu').split(',').filter((p) => p !== 'mixed-precision').join(',');
 const BERT_TOLERANCE = 1e-3;
 const ZOO_TOLERANCE = 1e-4;
 

@@ -31,6 +31,7 @@
  *   row's KW·C values are one contiguous run of X; taps in the padding stay zero), filled in parallel
  *   over output rows, border pixels guarded, interior ones not;
  * - a 3x3 stride-1 group-1 conv that prefers Winograd (winograd.ts's rule and tunable): winograd-nhwc.ts;
+ * - on a GPU target: group 1 as the tiled implicit GEMM (gemm-gpu.ts), the rest as the direct nest;
  * - anything else (groups between 1 and C, f64, no vectors): the direct loop nest, one accumulator per
  *   output element over the group's channels and the taps, guarded where the padding can be read.
  * Geometry is compiler/ops/window.ts's (the reference kernels and shape inference use it too).
@@ -47,7 +48,8 @@ import { type LowerNode, type Lowered, type Operand, type PackedConstant, LowerU
 import { epilogue } from './epilogue.ts';
 import { gemmLanes, lowerGemm } from './gemm.ts';
 import type { GemmSpec } from './gemm-spec.ts';
-import { floatOnly } from './matmul.ts';
+import { floatOnly, gpuFloats, unflattenIndex } from './matmul.ts';
+import { GPU_TILE_MIN_ROWS, type GpuGemmSpec, lowerGemmGpu } from './gemm-gpu.ts';
 import { chooseWinograd, winogradApplies } from './winograd.ts';
 import { lowerWinogradNhwc } from './winograd-nhwc.ts';
 import { readConvAttrs } from '../../ops/conv.ts';
@@ -64,6 +66,12 @@ export function lowerConvNhwc(n: LowerNode): Lowered {
   const [, H, W, C] = x.shape, M = w.shape[0], Cg = w.shape[1];
   const g = resolveGeometry(a, [H, W], w.shape.slice(2));
   if (Cg * a.group !== C || M % a.group !== 0) throw new LowerUnsupported(`Conv groups ${a.group} do not divide channels ${C} / ${M}`);
+  // a GPU target: group-1 convolutions as the tiled implicit GEMM (gemm-gpu.ts), pixels as rows;
+  // depthwise and grouped ones as the direct nest below, a thread per output
+  if (n.target.gpu) {
+    if (a.group === 1 && gpuFloats([x, w, out, ...(b ? [b] : [])]) && N_OF(x, g) >= GPU_TILE_MIN_ROWS) return lowerGemmGpu(n, gpuSpecNhwc(n, g, x, w, b, out));
+    return directNhwc(n, g, a.group, x, w, b, out);
+  }
   if (a.group === C && M === C && Cg === 1) return depthwiseNhwc(n, g, x, w, b, out);
   const L = gemmLanes(n, out.dtype);
   if (L && winogradApplies(x, w, g, a.group) && chooseWinograd(n, x, w, g, true)) return lowerWinogradNhwc(n, g, L);
@@ -71,6 +79,35 @@ export function lowerConvNhwc(n: LowerNode): Lowered {
     return gemmNhwc(n, g, x, w, b, out, L);
   }
   return directNhwc(n, g, a.group, x, w, b, out);
+}
+
+/** Output pixels of every image: the GEMM's rows. */
+const N_OF = (x: Operand, g: Geometry) => x.shape[0] * g.output[0] * g.output[1];
+
+/**
+ * A group-1 channels-last convolution as the GPU template's implicit GEMM: C[pixel, m] = Σ_k A[pixel, k] ·
+ * W'[k, m] over every image's pixels, k = (kh·KW + kw)·C + c (a kernel row's taps are contiguous runs of
+ * X's channels), A read from X as the tile is copied (0 in the padding), W' = the ONNX weights
+ * [M, C, KH, KW] read transposed, Y stored in place ([pixel, m] is Y's own layout).
+ */
+function gpuSpecNhwc(n: LowerNode, g: Geometry, x: Operand, w: Operand, b: Operand | undefined, out: Operand): GpuGemmSpec {
+  const [N, H, W, C] = x.shape, M = w.shape[0];
+  const [OH, OW] = g.output, [KH, KW] = g.kernel;
+  const outIndex = (_: Index, i: Index, j: Index) => iadd(imul(i, ic(M)), j);
+  return {
+    M: N * OH * OW, N: M, K: KH * KW * C, batch: 1, dtype: 'f32', outDtype: out.dtype, out: out.name, outIndex,
+    a: (_, i, k) => {
+      const [img, oh, ow] = unflattenIndex(i, [N, OH, OW]);
+      const [kh, kw, c] = unflattenIndex(k, [KH, KW, C]);
+      const ih = windowPosition(g, 0, oh, kh), iw = windowPosition(g, 1, ow, kw);
+      return { value: load(x.name, nhwcAt(H, W, C, img, ih.at, iw.at, c), x.dtype), bounds: [...(ih.bound ? [ih.bound] : []), ...(iw.bound ? [iw.bound] : [])] };
+    },
+    b: (_, k, j) => {
+      const [kh, kw, c] = unflattenIndex(k, [KH, KW, C]);
+      return { value: load(w.name, iadd(imul(iadd(imul(iadd(imul(j, ic(C)), c), ic(KH)), kh), ic(KW)), kw), w.dtype) };
+    },
+    finish: (_, i, j, acc) => epilogue(n, b ? binary('add', acc, load(b.name, j, b.dtype)) : acc, outIndex(ic(0), i, j)),
+  };
 }
 
 /** The flat index of [img, h, w, c] in an NHWC tensor of spatial dims [H, W] and C channels. */
