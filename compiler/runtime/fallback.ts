@@ -14,7 +14,8 @@
  * webgpu/values.ts DeviceValues).
  */
 import type { Graph, Node, TensorType } from '../ir/graph.ts';
-import { nodeId } from '../ir/graph.ts';
+import { nodeId, valueTypes } from '../ir/graph.ts';
+import type { BufferLayout } from './buffer-layout.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { KilnError } from '../errors.ts';
 import { type OpDef, getOp } from '../ops/registry.ts';
@@ -112,4 +113,32 @@ export function runReferenceNode(step: FallbackStep, types: ReadonlyMap<string, 
 export function nodeLines(problems: readonly Unsupported[], max = Infinity): string {
   const lines = problems.slice(0, max).map((p) => `  ${p.node ? `%${p.node} ` : ''}${p.op ?? ''}: ${p.reason}`);
   return lines.join('\n') + (problems.length > max ? `\n  ... and ${problems.length - max} more` : '');
+}
+
+/**
+ * What the compiled backends' value stores share (cpu/segments.ts FallbackValues, webgpu/values.ts
+ * DeviceValues): every value's type, the graph's constants, the root a view's bytes belong to, and
+ * the values held on the host because the program's storage cannot hold their dtype.
+ */
+export abstract class ProgramValues {
+  protected readonly types: ReadonlyMap<string, TensorType>;
+  protected readonly constants: ReadonlyMap<string, Tensor>;
+  /** Values held on the host (dtypes the program's storage cannot hold), by root value name. */
+  protected readonly held = new Map<string, Tensor>();
+
+  constructor(graph: Graph, protected readonly layout: BufferLayout) {
+    this.types = valueTypes(graph);
+    this.constants = new Map(graph.constants.flatMap((c) => (c.data ? [[c.name, c.data] as const] : [])));
+  }
+
+  protected type(value: string): TensorType {
+    const t = this.types.get(value);
+    if (!t) throw new KilnError(`value '%${value}' has no type`, { node: value });
+    return t;
+  }
+
+  /** The value a view's bytes belong to (itself when it is not a view). */
+  protected root(value: string): string {
+    return this.layout.buffers.get(value)?.aliasOf ?? value;
+  }
 }

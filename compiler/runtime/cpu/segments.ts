@@ -22,15 +22,12 @@
  *
  * The fallback node itself runs through runtime/fallback.ts `runReferenceNode`.
  */
-import type { Graph, Node, TensorType } from '../../ir/graph.ts';
-import { nodeId, valueTypes } from '../../ir/graph.ts';
+import type { Graph, TensorType } from '../../ir/graph.ts';
 import { Tensor } from '../../ir/tensor.ts';
 import { type DType, type TensorData, dtypeInfo, storageBytes } from '../../ir/dtype.ts';
 import { KilnError } from '../../errors.ts';
-import { type OpDef, getOp } from '../../ops/registry.ts';
-import { nodeAttrs } from '../../ops/infer.ts';
 import type { Program as KernelProgram } from '../../codegen/kir.ts';
-import { type FallbackStep, type NativeSegment, type ProgramStep, runReferenceNode } from '../fallback.ts';
+import { type FallbackStep, type NativeSegment, ProgramValues, type ProgramStep, runReferenceNode } from '../fallback.ts';
 import { type CpuLayout, bufferPointers } from './layout.ts';
 
 /** The C statement of the program's call `i`, its buffers read from `b[slot]` (as the entries build `b`). */
@@ -76,28 +73,12 @@ function viewOf(buffer: ArrayBuffer, at: number, dtype: DType, n: number): Tenso
 const elements = (t: TensorType) => (t.shape as number[]).reduce((a, b) => a * b, 1);
 
 /** Every value of a cpu program as fallback nodes, inputs and outputs see it (module header). */
-export class FallbackValues {
-  private readonly types: ReadonlyMap<string, TensorType>;
-  private readonly constants: ReadonlyMap<string, Tensor>;
-  /** Values held on the TypeScript side (dtypes a slot cannot hold), by root value name. */
-  private readonly held = new Map<string, Tensor>();
+export class FallbackValues extends ProgramValues {
   /** Slot views, built once per value. */
   private readonly views = new Map<string, Tensor>();
 
-  constructor(graph: Graph, private readonly layout: CpuLayout, private readonly buffer: ArrayBuffer) {
-    this.types = valueTypes(graph);
-    this.constants = new Map(graph.constants.flatMap((c) => (c.data ? [[c.name, c.data] as const] : [])));
-  }
-
-  private type(value: string): TensorType {
-    const t = this.types.get(value);
-    if (!t) throw new KilnError(`value '%${value}' has no type`, { node: value });
-    return t;
-  }
-
-  /** The value a view's bytes belong to (itself when it is not a view). */
-  private root(value: string): string {
-    return this.layout.buffers.get(value)?.aliasOf ?? value;
+  constructor(graph: Graph, layout: CpuLayout, private readonly buffer: ArrayBuffer) {
+    super(graph, layout);
   }
 
   /** Whether `value` lives in a slot of the buffer (else: a constant's data or the TypeScript side). */

@@ -9,12 +9,11 @@
  *   by the caller or by fallback nodes and read by them and the outputs; no kernel touches it.
  */
 import type { Graph, TensorType } from '../../ir/graph.ts';
-import { valueTypes } from '../../ir/graph.ts';
 import { Tensor } from '../../ir/tensor.ts';
 import type { DType, TensorData } from '../../ir/dtype.ts';
 import { KilnError } from '../../errors.ts';
 import type { BufferLayout } from '../buffer-layout.ts';
-import { type FallbackStep, runReferenceNode } from '../fallback.ts';
+import { type FallbackStep, ProgramValues, runReferenceNode } from '../fallback.ts';
 import { deviceBytes, fromDevice, onDevice, toDevice } from './transfer.ts';
 
 const G = () => globalThis as unknown as { GPUBufferUsage: Record<string, number>; GPUMapMode: Record<string, number> };
@@ -22,25 +21,11 @@ const count = (t: TensorType) => (t.shape as number[]).reduce((a, b) => a * b, 1
 const up4 = (n: number) => Math.ceil(n / 4) * 4;
 
 /** The values of one webgpu program (module header). */
-export class DeviceValues {
-  private readonly types: ReadonlyMap<string, TensorType>;
-  private readonly constants: ReadonlyMap<string, Tensor>;
-  private readonly held = new Map<string, Tensor>();
+export class DeviceValues extends ProgramValues {
   private staging: GPUBuffer | undefined;
 
-  constructor(graph: Graph, private readonly layout: BufferLayout, private readonly device: GPUDevice, private readonly buffer: GPUBuffer) {
-    this.types = valueTypes(graph);
-    this.constants = new Map(graph.constants.flatMap((c) => (c.data ? [[c.name, c.data] as const] : [])));
-  }
-
-  private type(value: string): TensorType {
-    const t = this.types.get(value);
-    if (!t) throw new KilnError(`value '%${value}' has no type`, { node: value });
-    return t;
-  }
-
-  private root(value: string): string {
-    return this.layout.buffers.get(value)?.aliasOf ?? value;
+  constructor(graph: Graph, layout: BufferLayout, private readonly device: GPUDevice, private readonly buffer: GPUBuffer) {
+    super(graph, layout);
   }
 
   /** True when `value`'s bytes are in the device buffer. */
