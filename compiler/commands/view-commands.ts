@@ -16,6 +16,7 @@ import { commandError, needSession, opt, parseStepArg } from './args.ts';
 import { defineCommand, type KilnCommand } from './define.ts';
 import { passNames, stepNumbers } from './complete.ts';
 import { lastTimings } from './run-commands.ts';
+import type { NodeTimings } from '../runtime/timings.ts';
 
 const stepTitle = (s: Session, k: number) => `step ${k} (${k === 0 ? 'load' : s.at(k).pass})`;
 
@@ -110,6 +111,13 @@ const nodes = defineCommand({
   },
 });
 
+/** The session's last `timings` result, or the error saying to run it first. */
+function timed(s: Session): NodeTimings {
+  const t = lastTimings(s);
+  if (!t) throw commandError('tables', 'no timings yet; run `timings` first');
+  return t;
+}
+
 /** The tables `tables NAME` knows, with what each holds. */
 const TABLES: Readonly<Record<string, { what: string; make(s: Session, step: number, ctx: CommandContext): ResultTable }>> = {
   nodes: { what: 'one row per node of a step', make: (s, k) => s.nodesTable(k) },
@@ -117,21 +125,10 @@ const TABLES: Readonly<Record<string, { what: string; make(s: Session, step: num
   diff: { what: 'changed nodes and constants from the step before STEP to STEP', make: (s, k) => diffTable(s.diff(Math.max(0, k - 1), k), { changesOnly: true }) },
   decisions: { what: 'fusion decisions of steps 1..current (fused or rejected, and why)', make: (s) => s.decisionsTable() },
   fusions: { what: 'fused nodes of a step with the ONNX nodes they came from', make: (s, k) => s.fusionsTable(k) },
-  timings: {
-    what: 'per-node times of the last `timings` run',
-    make: (s) => {
-      const t = lastTimings(s);
-      if (!t) throw commandError('tables', 'no timings yet; run `timings` first');
-      return t.table();
-    },
-  },
+  timings: { what: 'per-node times of the last `timings` run', make: (s) => timed(s).table() },
   kernels: {
     what: 'per-kernel times of the last `timings` run: IR and ONNX nodes, dispatch size (GPU), time',
-    make: (s) => {
-      const t = lastTimings(s);
-      if (!t) throw commandError('tables', 'no timings yet; run `timings` first');
-      return t.kernelTable();
-    },
+    make: (s) => timed(s).kernelTable(),
   },
 };
 
