@@ -27,6 +27,11 @@
  *     fused (one rounding) where the target contracts (C: GCC/Clang's default -ffp-contract=fast in
  *     GNU mode), so `acc += mul(bcast(a), b)` is the FMA of a register-blocked micro-kernel. No
  *     lowering names an instruction set: the lane count comes from the target (LowerOptions.target).
+ *     An `aligned` vector load promises more: its index is a multiple of its lanes (the verifier
+ *     proves it with knownMultiple), so, buffers starting aligned, a GPU target reads the lanes as one
+ *     naturally aligned vector (one 16-byte load of a WGSL array<vec4<f32>> view, a CUDA float4) where
+ *     the unaligned form is `lanes` scalar loads. The GPU lowering makes them (gpu/vectorize.ts, the
+ *     GEMM template's tile copies).
  * The scalar operators are a closed list (SCALAR_UNARY/SCALAR_BINARY) so a language descriptor can map
  * every one; pointwise ops get them from the scalar-op table of compiler/ops (lower/scalar.ts).
  *
@@ -75,8 +80,11 @@ export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['lt', 'le', 'gt', 'ge
 /** A scalar expression; `dtype` is the type of its value. */
 export type Scalar =
   | { readonly k: 'lit'; readonly dtype: DType; readonly value: number | boolean }
-  /** `lanes` > 1: the `lanes` consecutive elements from `index` (unaligned). */
-  | { readonly k: 'load'; readonly dtype: DType; readonly buffer: string; readonly index: Index; readonly lanes?: number }
+  /**
+   * `lanes` > 1: the `lanes` consecutive elements from `index` (unaligned, unless `aligned`: then
+   * `index` is a multiple of `lanes` and a target may read them as one aligned vector).
+   */
+  | { readonly k: 'load'; readonly dtype: DType; readonly buffer: string; readonly index: Index; readonly lanes?: number; readonly aligned?: boolean }
   /** A local (`let`) or an accumulator, by name (`lanes` as declared). */
   | { readonly k: 'ref'; readonly dtype: DType; readonly name: string; readonly lanes?: number }
   /** A vector of `lanes` copies of the scalar `a`. */
@@ -288,9 +296,9 @@ export const binary = (op: BinaryOp, a: Scalar, b: Scalar): Scalar => {
     ? { k: 'binary', dtype: a.dtype, op, a, b, lanes }
     : { k: 'binary', dtype: COMPARISONS.has(op) ? 'bool' : a.dtype, op, a, b };
 };
-/** A vector load of `lanes` consecutive elements from `index`. */
-export const vload = (buffer: string, index: Index, dtype: DType, lanes: number): Scalar =>
-  (lanes === 1 ? load(buffer, index, dtype) : { k: 'load', dtype, buffer, index, lanes });
+/** A vector load of `lanes` consecutive elements from `index` (`aligned`: index is a multiple of lanes). */
+export const vload = (buffer: string, index: Index, dtype: DType, lanes: number, aligned = false): Scalar =>
+  (lanes === 1 ? load(buffer, index, dtype) : { k: 'load', dtype, buffer, index, lanes, ...(aligned ? { aligned } : {}) });
 /** A reference to a vector local or accumulator. */
 export const vref = (name: string, dtype: DType, lanes: number): Scalar => (lanes === 1 ? ref(name, dtype) : { k: 'ref', dtype, name, lanes });
 /** `lanes` copies of a scalar. */
@@ -303,6 +311,22 @@ export function lanesOf(e: Scalar): number {
 }
 export const select = (cond: Scalar, a: Scalar, b: Scalar): Scalar => ({ k: 'select', dtype: a.dtype, cond, a, b });
 export const cast = (a: Scalar, dtype: DType): Scalar => (a.dtype === dtype ? a : { k: 'cast', dtype, a });
+
+/**
+ * A number every value of `e` is a multiple of (1 when nothing is known; 0 for the constant 0, a
+ * multiple of everything): constants, products (of the factors' multiples), sums (their gcd) and
+ * `x mod m` (gcd of x's and m's). What the verifier checks an aligned vector load's index against.
+ */
+export function knownMultiple(e: Index): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  switch (e.k) {
+    case 'const': return Math.abs(e.value);
+    case 'add': return gcd(knownMultiple(e.a), knownMultiple(e.b));
+    case 'mul': return knownMultiple(e.a) * knownMultiple(e.b);
+    case 'mod': return e.b.k === 'const' ? gcd(knownMultiple(e.a), Math.abs(e.b.value)) : 1;
+    default: return 1;
+  }
+}
 
 /** The loop variables an index reads. */
 export function indexVars(e: Index, out: Set<string> = new Set()): Set<string> {

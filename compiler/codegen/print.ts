@@ -66,7 +66,7 @@ export function printLiteral(value: number | boolean): string {
 export function printScalar(e: Scalar): string {
   switch (e.k) {
     case 'lit': return printLiteral(e.value);
-    case 'load': return e.lanes && e.lanes > 1 ? `vload<${e.lanes}>(${e.buffer}[${printIndex(e.index)}])` : `${e.buffer}[${printIndex(e.index)}]`;
+    case 'load': return e.lanes && e.lanes > 1 ? `vload<${e.lanes}${e.aligned ? ', aligned' : ''}>(${e.buffer}[${printIndex(e.index)}])` : `${e.buffer}[${printIndex(e.index)}]`;
     case 'ref': return e.name;
     case 'broadcast': return `bcast<${e.lanes}>(${printScalar(e.a)})`;
     case 'lane': return `lane(${printScalar(e.a)}, ${printIndex(e.index)})`;

@@ -48,8 +48,11 @@ export interface Language {
   cast(a: string, from: DType, to: DType): string;
   /** The type of a vector of `lanes` elements of `dtype` (lanes > 1). */
   vectorType(dtype: DType, lanes: number): string;
-  /** `lanes` consecutive elements of `buffer` from `index` (no alignment assumed). */
-  vectorLoad(buffer: string, index: string, dtype: DType, lanes: number): string;
+  /**
+   * `lanes` consecutive elements of `buffer` from `index`: no alignment assumed, unless `aligned`
+   * (index is a multiple of lanes and the buffer starts aligned: one aligned vector load).
+   */
+  vectorLoad(buffer: string, index: string, dtype: DType, lanes: number, aligned: boolean): string;
   /** Stores a vector at `index` of `buffer` (no alignment assumed). */
   vectorStore(buffer: string, index: string, value: string, dtype: DType, lanes: number): string;
   /** A vector of `lanes` copies of the scalar `a`. */
@@ -62,6 +65,8 @@ export interface Language {
   indexLoad(buffer: string, index: string, dtype: DType): string;
   /** Element `index` of a constant table of `dtype` values (an operand: parenthesised). */
   table(values: readonly number[], dtype: DType, index: string): string;
+  /** Called before a kernel's body renders: a descriptor may look at the whole kernel first. */
+  beginKernel?(k: Kernel): void;
   /** Lines before the kernels: includes, helpers. */
   fileHeader(p: Program): string[];
   /**
@@ -123,7 +128,7 @@ export function renderScalar(lang: Language, e: Scalar, dtypes?: BufferDTypes): 
   const sc = (x: Scalar) => renderScalar(lang, x, dtypes);
   switch (e.k) {
     case 'lit': return lang.literal(e.value, e.dtype);
-    case 'load': return e.lanes && e.lanes > 1 ? lang.vectorLoad(e.buffer, ix(e.index), e.dtype, e.lanes) : lang.load(e.buffer, ix(e.index), e.dtype);
+    case 'load': return e.lanes && e.lanes > 1 ? lang.vectorLoad(e.buffer, ix(e.index), e.dtype, e.lanes, e.aligned ?? false) : lang.load(e.buffer, ix(e.index), e.dtype);
     case 'ref': return e.name;
     case 'broadcast': return lang.broadcast(sc(e.a), e.dtype, e.lanes);
     case 'lane': return lang.lane(sc(e.a), ix(e.index));
@@ -202,6 +207,7 @@ export function renderKernel(lang: Language, k: Kernel): string[] {
   accDTypes(k.body, accs);
   const locals = new Map(localLayout(k).map((l) => [l.name, l.offset]));
   const ctx: LoopContext = { insideParallel: false, combines: new Map([...accs].map(([n, a]) => [n, a.combine])), locals, dtypes: bufferDTypes(k) };
+  lang.beginKernel?.(k);
   const body = renderStmts(lang, k.body, 1, ctx, accs);
   return [...lang.kernelOpen(k), ...body, '}'];
 }

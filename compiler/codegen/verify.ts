@@ -16,7 +16,8 @@
  *     and a lanewise op is add/sub/mul/div; unary ops, casts, selects, indices and broadcast operands
  *     are scalars; a ref has its local's lanes; an accum's value has its accumulator's lanes (a vector
  *     accumulator adds or multiplies); a `lane` index stays within its vector. A vector load or store
- *     must keep all its lanes in bounds (the `bounds` rule over [index, index + lanes - 1]);
+ *     must keep all its lanes in bounds (the `bounds` rule over [index, index + lanes - 1]); an
+ *     `aligned` load is a vector whose index is provably a multiple of its lanes (kir.knownMultiple);
  *   - `annotation`: vectorize width > 0 divides the trip count unless the loop declares a tail; unroll
  *     factor > 0; tile sizes > 0; grid/block axis in 0..2; a barrier only in a kernel with a launch;
  *   - `parallel`: a parallel loop carries no dependency: every store inside it indexes with the loop
@@ -28,7 +29,7 @@
 import { KilnError } from '../errors.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import type { DType } from '../ir/dtype.ts';
-import { type BufferDecl, type Index, type Kernel, type Program, type Scalar, type Stmt, indexVars, lanesOf } from './kir.ts';
+import { type BufferDecl, type Index, type Kernel, type Program, type Scalar, type Stmt, indexVars, knownMultiple, lanesOf } from './kir.ts';
 import { printIndex } from './print.ts';
 
 /** One broken rule. */
@@ -123,9 +124,11 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
   };
 
   /** `span` elements from the index (a vector's lanes) must lie in the buffer. */
-  const checkBounds = (buffer: string, index: Index, s: Scope, where: string, span = 1) => {
+  const checkBounds = (buffer: string, index: Index, s: Scope, where: string, span = 1, aligned = false) => {
     const b = buffers.get(buffer);
-    const r = range(index, s);
+    const r0 = range(index, s);
+    // an aligned index is a multiple of its span: its largest value is the largest such multiple in range
+    const r = r0 && aligned && r0[1] >= 0 ? [r0[0], r0[1] - (r0[1] % span)] : r0;
     if (b && r && (r[0] < 0 || r[1] + span - 1 >= b.count)) {
       const what = span > 1 ? `${span} lanes from index` : 'index';
       const verb = span > 1 ? 'span' : 'spans';
@@ -145,11 +148,16 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
       case 'lit': return;
       case 'load': {
         checkLanes(e.lanes, where);
+        if (e.aligned) {
+          const m = knownMultiple(e.index);
+          if ((e.lanes ?? 1) < 2) fail('lanes', `${where}: an aligned load of a scalar`);
+          else if (m % e.lanes! !== 0) fail('lanes', `${where}: aligned ${e.lanes}-lane load at ${printIndex(e.index)}, not provably a multiple of ${e.lanes}`);
+        }
         const b = buffers.get(e.buffer);
         if (!b) { fail('buffer', `${where}: load of undeclared buffer '${e.buffer}'`); return; }
         if (b.dtype !== e.dtype) fail('dtype', `${where}: load of ${b.dtype} buffer '${e.buffer}' typed ${e.dtype}`);
         checkIndex(e.index, s, where);
-        checkBounds(e.buffer, e.index, s, where, e.lanes ?? 1);
+        checkBounds(e.buffer, e.index, s, where, e.lanes ?? 1, e.aligned && knownMultiple(e.index) % (e.lanes ?? 1) === 0);
         return;
       }
       case 'ref': {

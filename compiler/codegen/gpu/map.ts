@@ -16,7 +16,9 @@
  *    so no two iterations touch the same element. N = the product of the nest's extents.
  * 3. **One thread per nest iteration** (the default): workgroups of 256 threads; the flat position
  *    `(wy·GX + wx)·256 + t` (a second grid axis past 65535 workgroups) is guarded `< N` and unflattened
- *    into the nest's variables, which are substituted into the body.
+ *    into the nest's variables, which are substituted into the body. A straight-line body whose loads
+ *    run along the innermost loop runs 4 iterations per thread with aligned vector loads instead
+ *    (vectorize.ts; N/4 threads).
  * 4. **One workgroup per nest iteration** when the per-iteration body is long (≥ 128 inner iterations)
  *    and N is small (≤ 16384, e.g. a softmax row, a reduction to few values): the body's top-level
  *    loops are strided over the workgroup's threads. An accumulator is combined across the workgroup
@@ -34,6 +36,7 @@ import type { BufferDecl, Combine, Index, Kernel, Scalar, Stmt } from '../kir.ts
 import { binary, iadd, ic, imul, iv, load, loop, ref } from '../kir.ts';
 import { verifyKernel } from '../verify.ts';
 import { type Access, accesses, affine, boundNames, namesUsed, substStmts, unflatten } from './rewrite.ts';
+import { LANES, vectorizeNest } from './vectorize.ts';
 
 /** Threads per workgroup in the thread-per-iteration mode. */
 export const THREADS_PER_GROUP = 256;
@@ -41,7 +44,8 @@ export const THREADS_PER_GROUP = 256;
 export const MAX_GROUPS_PER_AXIS = 65535;
 
 /** How a dispatch was mapped, in words for the timing table and the kernel's printout. */
-export type MappingMode = 'thread per element' | 'workgroup per element' | 'single thread' | 'tiled (workgroup memory)';
+export type MappingMode = 'thread per element' | `thread per ${typeof LANES} elements (vector loads)` | 'workgroup per element' | 'single thread'
+  | 'tiled (workgroup memory)';
 
 /** One GPU kernel made from a kernel IR kernel. */
 export interface GpuKernel {
@@ -260,14 +264,20 @@ function mapDispatch(stmts: readonly Stmt[], k: Kernel): Mapped {
   if (!nest.length) {
     return { body: [...stmts], shared: [], launch: { grid: [1, 1, 1], block: [1, 1, 1] }, mode: 'single thread', elements: 1 };
   }
-  const threads = Math.min(THREADS_PER_GROUP, n);
-  const [gx, gy] = gridOf(Math.ceil(n / threads));
+  const taken = boundNames(k.body);
+  const vec = vectorizeNest(nest, body, (base) => { let s = base, j = 0; while (taken.has(s)) s = `${base}${++j}`; taken.add(s); return s; });
+  const [nest1, body1, n1] = vec ? [vec.nest, vec.body, n / LANES] : [nest, body, n];
+  const threads = Math.min(THREADS_PER_GROUP, n1);
+  const [gx, gy] = gridOf(Math.ceil(n1 / threads));
   const loops = launchLoops(gx, gy, threads, (group, t) => {
     const flat = iadd(imul(group, ic(threads)), t);
-    const inner = substStmts([...prefix, ...body], unflatten(flat, nest));
-    return gx * gy * threads === n ? inner : [{ k: 'guard', bounds: [{ index: flat, extent: n }], body: inner }];
+    const inner = substStmts([...prefix, ...body1], unflatten(flat, nest1));
+    return gx * gy * threads === n1 ? inner : [{ k: 'guard', bounds: [{ index: flat, extent: n1 }], body: inner }];
   });
-  return { body: loops, shared: [], launch: { grid: [gx, gy, 1], block: [threads, 1, 1] }, mode: 'thread per element', elements: n };
+  return {
+    body: loops, shared: [], launch: { grid: [gx, gy, 1], block: [threads, 1, 1] },
+    mode: vec ? `thread per ${LANES} elements (vector loads)` : 'thread per element', elements: n1,
+  };
 }
 
 /** Mode 4, or undefined when the body cannot be split over a workgroup. */

@@ -5,7 +5,7 @@
  * iterations write disjoint elements. Target independent.
  */
 import type { Index, Scalar, Stmt } from '../kir.ts';
-import { iadd, idiv, imod, imul } from '../kir.ts';
+import { iadd, ic, idiv, imod, imul, iv, knownMultiple } from '../kir.ts';
 
 /** Loop variable → the index expression that replaces it. */
 export type VarMap = ReadonlyMap<string, Index>;
@@ -201,4 +201,58 @@ export function renameBuffers(stmts: readonly Stmt[], names: ReadonlyMap<string,
       default: return s;
     }
   });
+}
+
+/** `e` as coef·v + rest (rest free of v), or undefined when v appears under a div, mod or load. */
+export function linearIn(e: Index, v: string): { coef: number; rest: Index } | undefined {
+  switch (e.k) {
+    case 'const': return { coef: 0, rest: e };
+    case 'var': return e.name === v ? { coef: 1, rest: ic(0) } : { coef: 0, rest: e };
+    case 'add': {
+      const a = linearIn(e.a, v), b = linearIn(e.b, v);
+      return a && b ? { coef: a.coef + b.coef, rest: iadd(a.rest, b.rest) } : undefined;
+    }
+    case 'mul': {
+      const a = linearIn(e.a, v), b = linearIn(e.b, v);
+      if (!a || !b) return undefined;
+      if (a.coef === 0 && b.coef === 0) return { coef: 0, rest: e };
+      if (a.coef === 0 && a.rest.k === 'const') return { coef: b.coef * a.rest.value, rest: imul(a.rest, b.rest) };
+      if (b.coef === 0 && b.rest.k === 'const') return { coef: a.coef * b.rest.value, rest: imul(a.rest, b.rest) };
+      return undefined;
+    }
+    default: return mentionsVar(e, v) ? undefined : { coef: 0, rest: e };
+  }
+}
+
+/** True when index `e` reads variable `v`. */
+export function mentionsVar(e: Index, v: string): boolean {
+  switch (e.k) {
+    case 'const': return false;
+    case 'var': return e.name === v;
+    case 'load': case 'table': return mentionsVar(e.index, v);
+    default: return mentionsVar(e.a, v) || mentionsVar(e.b, v);
+  }
+}
+
+/**
+ * `e` with the lane variable `l` (0 <= l < lanes) moved out of floor divisions and modulos where that
+ * is exact: for x = a + l with a a known multiple of `lanes` and a divisor d that `lanes` divides,
+ * (a + l) / d = a / d and (a + l) mod d = (a mod d) + l. Unflattening a vector's position
+ * (k → kh, kw, c) then keeps its lanes consecutive in the innermost coordinate.
+ */
+export function hoistLane(e: Index, l: string, lanes: number): Index {
+  switch (e.k) {
+    case 'const': case 'var': return e;
+    case 'load': case 'table': return { ...e, index: hoistLane(e.index, l, lanes) };
+    case 'add': return iadd(hoistLane(e.a, l, lanes), hoistLane(e.b, l, lanes));
+    case 'mul': return imul(hoistLane(e.a, l, lanes), hoistLane(e.b, l, lanes));
+    case 'div': case 'mod': {
+      const a = hoistLane(e.a, l, lanes), b = hoistLane(e.b, l, lanes);
+      const f = linearIn(a, l);
+      if (f && f.coef === 1 && b.k === 'const' && b.value % lanes === 0 && knownMultiple(f.rest) % lanes === 0) {
+        return e.k === 'div' ? idiv(f.rest, b) : iadd(imod(f.rest, b), iv(l));
+      }
+      return e.k === 'div' ? idiv(a, b) : imod(a, b);
+    }
+  }
 }

@@ -41,14 +41,19 @@
  *   a block binding `v` to wid or lid on that axis (the renderer closes it with `}`); the CPU annotations
  *   (parallel, vectorize, unroll, tile) are comments.
  * - Vectors: vecN<T> for 2 to 4 lanes of f32, f16, i32, u32 (no alignment: a vector load builds the
- *   vector from consecutive elements, a vector store writes each lane).
+ *   vector from consecutive elements, a vector store writes each lane). A param read by `aligned`
+ *   vector loads is bound as `array<vecN<T>>` (wgslVectorParams: N = 2 or 4, never stored, its count
+ *   a multiple of N): an aligned load is one element `X[i / N]` (one 16-byte load for vec4<f32>; i is a
+ *   multiple of N by the verifier's rule, and every binding starts 256-byte aligned), a scalar access a
+ *   component `X[i / N][i % N]`. A second, vector-typed binding of the same range is no option: WebGPU
+ *   refuses overlapping writable bindings in one dispatch, and a read-only one beside them.
  * - Names: kernel IR names are printed as they are; a WGSL keyword or reserved word as a name throws,
  *   and so does a kernel or buffer (module-scope) name that shadows a builtin the code calls (`exp`).
  * - Entry: WGSL has no multi-kernel entry; `entry` lists the program's calls as comments.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { narrowFloatCodec } from '../../ir/floatbits.ts';
-import type { Annotation, BinaryOp, Combine, Kernel, Program, UnaryOp } from '../kir.ts';
+import type { Annotation, BinaryOp, Combine, Kernel, Program, Scalar, Stmt, UnaryOp } from '../kir.ts';
 import { type Language, renderKernel } from '../render.ts';
 import { I64_HELPERS, literal64 } from './wgsl-i64.ts';
 import { MATH_HELPERS } from './wgsl-math.ts';
@@ -64,6 +69,36 @@ export function wgslStorage(dtype: DType): { type: string; bytes: number } | und
     case 'i64': case 'u64': return { type: 'vec2<u32>', bytes: 8 };
     default: return undefined;
   }
+}
+
+/**
+ * The params kernel `k` binds as arrays of vectors, with their lane counts: those its aligned vector
+ * loads read (2 or 4 lanes, one count per param), that it never stores and whose element count is a
+ * multiple of the lanes (the array covers every element). An aligned load of such a param is one
+ * element of the array; any other access reads a component (`X[i / 4][i % 4]`). The aligned loads of
+ * other params read their lanes one by one.
+ */
+export function wgslVectorParams(k: Kernel): ReadonlyMap<string, number> {
+  const lanes = new Map<string, Set<number>>(), stored = new Set<string>();
+  const sc = (e: Scalar): void => {
+    if (e.k === 'load' && e.aligned) (lanes.get(e.buffer) ?? lanes.set(e.buffer, new Set()).get(e.buffer)!).add(e.lanes ?? 1);
+    else if (e.k === 'unary' || e.k === 'cast' || e.k === 'broadcast' || e.k === 'lane') sc(e.a);
+    else if (e.k === 'binary') { sc(e.a); sc(e.b); } else if (e.k === 'select') { sc(e.cond); sc(e.a); sc(e.b); }
+  };
+  const walk = (stmts: readonly Stmt[]): void => {
+    for (const st of stmts) {
+      if (st.k === 'loop' || st.k === 'guard') walk(st.body);
+      else if (st.k === 'store') { stored.add(st.buffer); sc(st.value); } else if (st.k === 'let' || st.k === 'accum') sc(st.value);
+      else if (st.k === 'acc') sc(st.init);
+    }
+  };
+  walk(k.body);
+  const out = new Map<string, number>();
+  for (const p of k.params) {
+    const l = [...(lanes.get(p.name) ?? [])];
+    if (l.length === 1 && (l[0] === 2 || l[0] === 4) && !stored.has(p.name) && p.count % l[0] === 0) out.set(p.name, l[0]);
+  }
+  return out;
 }
 
 /** Options of the WGSL descriptor. */
@@ -90,6 +125,12 @@ export function wgsl(opts: WgslOptions): Language {
   const used = new Set<string>();
   let usesF16 = false;
   const tables = new Map<string, string>(); // declaration → name, for the kernel being rendered
+  let vectorParams: ReadonlyMap<string, number> = new Map(); // of the kernel being rendered
+  /** Element `index` of buffer `b` (a component of a vector array for a vector param). */
+  const element = (b: string, index: string): string => {
+    const l = vectorParams.get(b);
+    return l ? `${b}[(${index}) / ${l}][(${index}) % ${l}]` : `${b}[${index}]`;
+  };
 
   const call = (name: string, ...args: string[]) => { used.add(name); return `${name}(${args.join(', ')})`; };
 
@@ -287,8 +328,10 @@ export function wgsl(opts: WgslOptions): Language {
     tables.clear();
     for (const b of [k.name, ...k.params.map((p) => p.name), ...k.shared.map((b) => b.name)]) ident(b, true);
     k.params.forEach((p, i) => {
-      lines.push(`@group(0) @binding(${i}) var<storage, read_write> ${p.name}: array<${storage(p.dtype)}>;`);
+      const l = vectorParams.get(p.name);
+      lines.push(`@group(0) @binding(${i}) var<storage, read_write> ${p.name}: array<${l ? vectorType(p.dtype, l) : storage(p.dtype)}>;`);
     });
+
     for (const s of k.shared) lines.push(`var<workgroup> ${s.name}: array<${storage(s.dtype)}, ${s.count}>;`);
     const block = k.launch?.block ?? [1, 1, 1];
     const loc = k.loc.length ? ` (${k.loc.join(', ').replace(/\n/g, ' ')})` : '';
@@ -341,8 +384,9 @@ export function wgsl(opts: WgslOptions): Language {
     select: (c, a, b, d) => { type(d); return `select(${b}, ${a}, ${c})`; },
     cast,
     vectorType,
-    vectorLoad: (buffer, index, d, lanes) =>
-      `${vectorType(d, lanes)}(${Array.from({ length: lanes }, (_, i) => `${buffer}[${i ? `(${index}) + ${i}` : index}]`).join(', ')})`,
+    // an aligned load of a vector param is one element of its array; otherwise the lanes one by one
+    vectorLoad: (buffer, index, d, lanes, aligned) => (aligned && vectorParams.get(buffer) === lanes ? (vectorType(d, lanes), `${buffer}[(${index}) / ${lanes}]`)
+      : `${vectorType(d, lanes)}(${Array.from({ length: lanes }, (_, i) => element(buffer, i ? `(${index}) + ${i}` : index)).join(', ')})`),
     vectorStore: (buffer, index, value, d, lanes) => {
       vectorType(d, lanes);
       const stores = Array.from({ length: lanes }, (_, i) => `${buffer}[${i ? `(${index}) + ${i}` : index}] = kiln_v[${i}];`);
@@ -350,16 +394,17 @@ export function wgsl(opts: WgslOptions): Language {
     },
     broadcast: (a, d, lanes) => `${vectorType(d, lanes)}(${a})`,
     lane: (a, index) => `${a}[${index}]`,
-    load: (buffer, index, d) => { type(d); return d === 'bool' ? `(${buffer}[${index}] != 0u)` : `${buffer}[${index}]`; },
+    load: (buffer, index, d) => { type(d); return d === 'bool' ? `(${buffer}[${index}] != 0u)` : element(buffer, index); },
     indexLoad: (buffer, index, d) => {
       type(d);
       if (is64(d)) return `bitcast<i32>(${buffer}[${index}].x)`;
-      if (d === 'i32' || d === 'i8' || d === 'i16') return `${buffer}[${index}]`;
+      if (d === 'i32' || d === 'i8' || d === 'i16') return element(buffer, index);
       if (isFloat(d)) throw new Error(`WGSL: an index read from a ${d} buffer`);
-      return `i32(${buffer}[${index}])`;
+      return `i32(${element(buffer, index)})`;
     },
     table,
     fileHeader,
+    beginKernel: (k) => { vectorParams = wgslVectorParams(k); },
     kernelOpen,
     loopOpen,
     letDecl: (name, d, value, lanes) => `let ${ident(name)}: ${lanes > 1 ? vectorType(d, lanes) : type(d)} = ${value};`,

@@ -13,15 +13,24 @@ import { type Scalar, type Stmt, cast } from '../kir.ts';
 
 const wide = (d: DType): DType => (d === 'f16' ? 'f32' : d);
 
-/** A scalar with every f16 value computed in f32. */
-function widenScalar(e: Scalar): Scalar {
+/**
+ * A scalar with every f16 value computed in f32. `kept`: locals holding an f16 vector load (the GPU
+ * GEMM template's tile copies), which stay f16 vectors; their lanes widen as they are read.
+ */
+function widenValue(e: Scalar, kept: ReadonlySet<string>): Scalar {
+  const w = (x: Scalar) => widenValue(x, kept);
   switch (e.k) {
-    case 'lit': case 'ref': case 'index': case 'table': return { ...e, dtype: wide(e.dtype) };
-    case 'load': return e.dtype === 'f16' ? cast(e, 'f32') : e;
-    case 'unary': case 'broadcast': case 'lane': return { ...e, dtype: wide(e.dtype), a: widenScalar(e.a) };
-    case 'cast': return cast(widenScalar(e.a), wide(e.dtype)); // a cast to f16 computes on in f32: no node
-    case 'binary': return { ...e, dtype: wide(e.dtype), a: widenScalar(e.a), b: widenScalar(e.b) };
-    case 'select': return { ...e, dtype: wide(e.dtype), cond: widenScalar(e.cond), a: widenScalar(e.a), b: widenScalar(e.b) };
+    case 'ref': return kept.has(e.name) ? e : { ...e, dtype: wide(e.dtype) };
+    case 'lit': case 'index': case 'table': return { ...e, dtype: wide(e.dtype) };
+    case 'load': return e.dtype === 'f16' && (e.lanes ?? 1) === 1 ? cast(e, 'f32') : e;
+    case 'lane': {
+      const a = w(e.a);
+      return a.dtype === e.dtype ? cast({ ...e, a }, wide(e.dtype)) : { ...e, dtype: wide(e.dtype), a };
+    }
+    case 'unary': case 'broadcast': return { ...e, dtype: wide(e.dtype), a: w(e.a) };
+    case 'cast': return cast(w(e.a), wide(e.dtype)); // a cast to f16 computes on in f32: no node
+    case 'binary': return { ...e, dtype: wide(e.dtype), a: w(e.a), b: w(e.b) };
+    case 'select': return { ...e, dtype: wide(e.dtype), cond: w(e.cond), a: w(e.a), b: w(e.b) };
   }
 }
 
@@ -31,12 +40,16 @@ function widenScalar(e: Scalar): Scalar {
  */
 export function widenHalf(stmts: readonly Stmt[], dtypeOf: (buffer: string) => DType | undefined): Stmt[] {
   const locals = new Map<string, DType>();
+  const kept = new Set<string>();
+  const widenScalar = (e: Scalar) => widenValue(e, kept);
   const walk = (list: readonly Stmt[]): Stmt[] => list.map((s): Stmt => {
     switch (s.k) {
       case 'local': locals.set(s.name, s.dtype); return s;
       case 'loop': return { ...s, body: walk(s.body) };
       case 'guard': return { ...s, body: walk(s.body) };
-      case 'let': return { ...s, value: widenScalar(s.value) };
+      case 'let':
+        if (s.value.k === 'load' && s.value.dtype === 'f16' && (s.value.lanes ?? 1) > 1) { kept.add(s.name); return s; }
+        return { ...s, value: widenScalar(s.value) };
       case 'acc': return { ...s, dtype: wide(s.dtype), init: widenScalar(s.init) };
       case 'accum': return { ...s, value: widenScalar(s.value) };
       case 'store': {
