@@ -18,7 +18,13 @@
  * Random inputs need every input dim bound already.
  *
  * Random inputs are deterministic for a seed (splitmix32 + Box–Muller): floats ~ N(0, 1), integers
- * uniform in [0, 10) (valid token ids / indices for the zoo models), bools fair coins. Every symbolic
+ * uniform in [0, 10) (valid token ids / indices for the zoo models), bools fair coins. An integer or
+ * bool input named as a mask (`attention_mask`, `input_mask`, `mask`, `attentionMask`: see `isMaskName`)
+ * is a padding mask instead, as such a mask's values are defined to be 0/1: along the last axis each row
+ * is 1 for a random-length prefix (at least one position) and 0 after. Drawn from [0, 10), a BERT
+ * `attention_mask` becomes the additive mask (1 - m) * -10000 with values up to +80000, where f32 keeps
+ * only 2^-7 of each attention score, so every f32 evaluation (the reference executor included) is
+ * ~7e-4 off the f64 result. Every symbolic
  * input dim needs a size (from `dims`, or bound in the graph: ops/bind-shapes.ts); an unbound one is a
  * KilnError naming it and the options that bind it, never a made-up size.
  */
@@ -170,7 +176,14 @@ export function randomInputs(graph: Graph, seed = 0, dims: Readonly<Record<strin
     checkTensorSize({ value: input.name, what: 'graph input' }, dtype, shape);
     if (dtype === 'str') throw new KilnError(`cannot make random values for string input '${input.name}'`);
     const info = dtypeInfo(dtype);
-    const draw = info.isFloat ? normal : dtype === 'bool' ? () => (rand() < 0.5 ? 0 : 1) : () => Math.floor(rand() * 10);
+    const row = shape.length ? shape[shape.length - 1] : 1;
+    let index = 0, valid = 0; // padding masks: the position in the row, the row's prefix of ones
+    const mask = () => {
+      if (index % row === 0) valid = 1 + Math.floor(rand() * row);
+      return index++ % row < valid ? 1 : 0;
+    };
+    const draw = info.isFloat ? normal : isMaskName(input.name) ? mask
+      : dtype === 'bool' ? () => (rand() < 0.5 ? 0 : 1) : () => Math.floor(rand() * 10);
     const t = Tensor.zeros(dtype, shape);
     // values are drawn a chunk at a time into the tensor's own storage, so a u8 input near the memory
     // budget never needs an f64 copy eight times its size
@@ -184,6 +197,14 @@ export function randomInputs(graph: Graph, seed = 0, dims: Readonly<Record<strin
     out.set(input.name, t);
   }
   return out;
+}
+
+/**
+ * True for an input name that names a mask (`mask`, `attention_mask`, `input_mask`, `padding-mask`,
+ * `attentionMask`): random non-float values for it are a 0/1 padding mask (`randomInputs`).
+ */
+export function isMaskName(name: string): boolean {
+  return /(^|[^A-Za-z])mask$/i.test(name) || /[a-z0-9]Mask$/.test(name);
 }
 
 /** Summary statistics of a tensor (NaN when empty or non-numeric). */

@@ -1,7 +1,7 @@
 /**
  * The native CPU backend `cpu` (compiler/runtime/cpu/): every zoo model after the default cpu pipeline
- * runs compiled and matches the reference executor within 1e-4 of its largest |output| (bert and
- * bert-decomposed within 1e-3: see BERT_TOLERANCE); per-kernel events (timed in C by
+ * runs compiled and matches the reference executor within 1e-4 of its largest |output| (see
+ * ZOO_TOLERANCE); per-kernel events (timed in C by
  * `kiln_run_timed_at`, one native call per run) cover every kernel once per run, in kernel order, with
  * its kernel's node ids and a finite non-negative time, and agree with the fast path bit for bit; a
  * cancelled run is refused before it starts; the artifacts (C source, command, build log,
@@ -47,12 +47,13 @@ process.env.KILN_CACHE_DIR = cache;
 test.after(() => fs.rmSync(cache, { recursive: true, force: true }));
 
 /**
- * bert's tolerance, relative to its largest |output|. Measured: 3.6e-4 on bert and bert-decomposed
- * (abs 1.2e-3 at max |output| 3.35), against 1.1–1.5e-6 on the other models. The reference GEMM
- * accumulates in f64 (compiler/ops/gemm-core.ts) and the generated C in f32; bert's 12 chained
- * MatMuls with LayerNorms (which divide by small deviations) amplify that difference.
+ * Every zoo model, bert included, within 1e-4 of its largest |output|. Measured on seed 11: bert and
+ * bert-decomposed ~1e-6, like the others (the reference executor and the generated C are ~2e-7 and
+ * ~1e-6 from an f64 evaluation of the same graph). bert once needed 1e-3 (3.6e-4 measured): its
+ * random `attention_mask` was drawn from [0, 10), so the additive mask (1 - m) * -10000 reached
+ * +80000, where f32 keeps attention scores only to 2^-7 and both executors were ~7e-4 off the f64
+ * result; random masks are 0/1 padding masks now (compiler/runtime/inputs.ts).
  */
-const BERT_TOLERANCE = 1e-3;
 const ZOO_TOLERANCE = 1e-4;
 
 function compiled(name: string): Graph {
@@ -85,9 +86,8 @@ for (const name of zooNames()) {
       const inputs = randomInputs(g, 11);
       const want = runReference(g, inputs);
       const fast = await program.run(inputs);
-      const tol = name.startsWith('bert') ? BERT_TOLERANCE : ZOO_TOLERANCE;
       const rel = relativeError(fast, want);
-      assert.ok(rel <= tol, `${name}: relative error ${rel} > ${tol}`);
+      assert.ok(rel <= ZOO_TOLERANCE, `${name}: relative error ${rel} > ${ZOO_TOLERANCE}`);
       // per kernel (timed natively, kiln_run_timed_at): one event per kernel of the program, in order,
       // each with its kernel's graph node ids, on every run
       const kernels = program.artifacts.filter((a) => a.kind === 'ir' && a.name !== `${g.name.replace(/[^A-Za-z0-9_]/g, '_')}.kir`);

@@ -1,7 +1,8 @@
 /**
  * Seeded random inputs (compiler/runtime/inputs.ts): deterministic per seed, in the documented ranges
  * for every kind of dtype, drawn a chunk at a time into the tensor's own storage (the inputs here are
- * larger than one chunk, so a chunk boundary is crossed), and the same stream whatever the dtype. The
+ * larger than one chunk, so a chunk boundary is crossed), and the same stream whatever the dtype;
+ * integer and bool inputs named as masks are 0/1 padding masks (a prefix of ones per row). The
  * one input binder: random, folder and given tensors; the one check of given tensors (missing, extra,
  * dtype, rank, static dims, consistent symbols) and the graph bound to the sizes given.
  */
@@ -11,7 +12,7 @@ import { parseGraph } from '../../compiler/ir/parse.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bindInputs, checkInputs, randomInputs, seededRandom } from '../../compiler/runtime/inputs.ts';
+import { bindInputs, checkInputs, isMaskName, randomInputs, seededRandom } from '../../compiler/runtime/inputs.ts';
 import { Tensor, readNumbers } from '../../compiler/ir/tensor.ts';
 import { writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
 import { KilnError } from '../../compiler/errors.ts';
@@ -48,6 +49,28 @@ test('ranges: floats ~ N(0,1), integers in [0,10), bools 0/1, across chunk bound
   assert.ok(d.every((x) => x === 0 || x === 1) && Math.abs(ones / N - 0.5) < 0.01, `bool ones ${ones}`);
   const e = readNumbers(inputs.get('e')!);
   assert.ok(e.every(Number.isFinite), 'f16 values are finite');
+});
+
+test('masks: integer and bool inputs named as masks are padding masks, 1 for a prefix of each row (at least one) and 0 after', () => {
+  for (const name of ['attention_mask', 'input_mask', 'mask', 'padding-mask', 'encoder.attention_mask', 'attentionMask']) assert.ok(isMaskName(name), name);
+  for (const name of ['input_ids', 'masks', 'unmask', 'masked_input', 'Mask_count']) assert.not.ok(isMaskName(name), name);
+  const rows = 700, seq = 128; // 89,600 values: rows straddle a chunk boundary
+  const g = parseGraph(`kiln.graph @m(%attention_mask: i64[${rows},${seq}], %key_mask: bool[${rows},${seq}], %ids: i64[${rows},${seq}], %x: f32[4]) -> (%x: f32[4]) {
+  return %x
+}`);
+  const inputs = randomInputs(g, 2);
+  for (const name of ['attention_mask', 'key_mask']) {
+    const v = readNumbers(inputs.get(name)!);
+    const lengths = new Set<number>();
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(v.subarray(r * seq, (r + 1) * seq));
+      const ones = row.filter((x) => x === 1).length;
+      assert.ok(ones >= 1 && row.every((x, i) => x === (i < ones ? 1 : 0)), `${name} row ${r}: ${row.join('')}`);
+      lengths.add(ones);
+    }
+    assert.ok(lengths.size > 60 && lengths.has(seq), `${name}: ${lengths.size} prefix lengths`);
+  }
+  assert.ok(readNumbers(inputs.get('ids')!).some((x) => x > 1), 'other integer inputs keep [0,10)');
 });
 
 test('the stream does not depend on the storage: the first float equals the Box–Muller draw of the seed', () => {
