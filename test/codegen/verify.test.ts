@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { KilnError } from '../../compiler/errors.ts';
 import {
   type Annotation, type BufferDecl, type Kernel, type Program, type Stmt,
-  binary, broadcast, iadd, ic, imul, iv, lane, lit, load, loop, ref, unary, vload, vref,
+  binary, broadcast, iadd, ic, idiv, imod, imul, iv, knownMultiple, lane, lit, load, loop, ref, unary, vload, vref,
 } from '../../compiler/codegen/kir.ts';
 import { kernelIssues, programIssues, verifyKernel } from '../../compiler/codegen/verify.ts';
 import { printKernel, printProgram } from '../../compiler/codegen/print.ts';
@@ -211,6 +211,34 @@ test('bounds: every lane of a vector load or store must lie in its buffer', () =
   // in0 has 12 elements: rows j*4 of 4 lanes fit, j*4 + 1 does not
   const past = vectorKernel({ accum: { k: 'accum', name: 'v', value: vload('in0', iadd(imul(iv('j'), ic(4)), ic(1)), 'f32', 4) } });
   fails(past, 'bounds', "4 lanes from index j * 4 + 1 of 'in0' span [1, 12], outside [0, 12)");
+});
+
+test('aligned: an aligned vector load needs an index that is a known multiple of its lanes', () => {
+  const at = (index: Parameters<typeof vload>[1], lanes = 4) => vectorKernel({ accum: { k: 'accum', name: 'v', value: vload('in0', index, 'f32', lanes, true) } });
+  assert.equal(kernelIssues(at(imul(iv('j'), ic(4)))), []);
+  fails(at(iadd(imul(iv('j'), ic(4)), ic(2))), 'lanes', 'aligned 4-lane load at j * 4 + 2, not provably a multiple of 4');
+  fails(at(iv('j')), 'lanes', 'not provably a multiple of 4');
+  assert.match(printKernel(at(imul(iv('j'), ic(4)))), 'vload<4, aligned>(in0[j * 4])');
+});
+
+test('knownMultiple: products multiply, sums take the gcd, a modulo by a constant keeps their gcd', () => {
+  assert.is(knownMultiple(imul(iv('a'), ic(12))), 12);
+  assert.is(knownMultiple(iadd(imul(iv('a'), ic(12)), imul(iv('b'), ic(8)))), 4);
+  assert.is(knownMultiple(imod(imul(iv('a'), ic(12)), ic(8))), 4);
+  assert.is(knownMultiple(idiv(imul(iv('a'), ic(12)), ic(4))), 1);
+  assert.is(knownMultiple(iadd(imul(iv('a'), ic(8)), ic(3))), 1);
+});
+
+test('bounds: under a guard, an aligned load may end at the buffer end (its index is at most the last multiple of its lanes)', () => {
+  // in0 has 12 elements; under the guard the index (t / 4) * 4 counts as in [0, 11]: aligned, it is at
+  // most 8 and its lanes end at 11; unaligned, lanes from 11 would reach 14
+  const at = imul(idiv(iv('t'), ic(4)), ic(4));
+  const guarded = (aligned: boolean): Kernel => kernel([loop('t', 16, [{ k: 'guard', bounds: [{ index: at, extent: 12 }], body: [
+    { k: 'let', name: 'x', value: vload('in0', at, 'f32', 4, aligned) },
+    { k: 'store', buffer: 'out0', index: idiv(iv('t'), ic(4)), value: lane(vref('x', 'f32', 4), ic(0)) },
+  ] }])]);
+  assert.equal(kernelIssues(guarded(true)), []);
+  fails(guarded(false), 'bounds', "4 lanes from index t / 4 * 4 of 'in0' span [0, 14], outside [0, 12)");
 });
 
 test('printer and C: vector types, loads, stores, broadcasts and lanes', () => {

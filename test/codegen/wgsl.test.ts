@@ -13,7 +13,7 @@ import type { DType } from '../../compiler/ir/dtype.ts';
 import {
   type BufferDecl, type Index, type Kernel, type Scalar, type Stmt, binary, broadcast, cast, iadd, ic, imul, iv, lit, load, loop, ref, select, vload,
 } from '../../compiler/codegen/kir.ts';
-import { wgsl } from '../../compiler/codegen/lang/wgsl.ts';
+import { wgsl, wgslVectorParams } from '../../compiler/codegen/lang/wgsl.ts';
 import { renderKernelModule, renderProgram } from '../../compiler/codegen/render.ts';
 import { narrowFloatCodec } from '../../compiler/ir/floatbits.ts';
 import { compileWgsl, runWgsl, testGpu } from './wgsl-run.ts';
@@ -167,6 +167,26 @@ test('vec4 lanes: unaligned vector loads, broadcast, lanewise arithmetic, vector
   const out = await run(k, [Float32Array.from([100, 1, 2, 3, 4, 5, 6, 7, 8]), new Float32Array(8)]);
   if (!out) return;
   assert.equal([...new Float32Array(out[1])], [102, 104, 106, 108, 110, 112, 114, 116]);
+});
+
+test('aligned vector loads: a param read by them is an array of vec4 (scalar reads take a component); one not a whole number of vectors, or stored, reads lane by lane', async () => {
+  // y[4i + l] = x[4i + l] + x[0] + z[4i + l]: x (8 elements) is a vector param, z (9) is not
+  const v = binary('add', vload('x', imul(iv('i'), ic(4)), 'f32', 4, true), broadcast(load('x', ic(0), 'f32'), 4));
+  const w = binary('add', v, vload('z', imul(iv('i'), ic(4)), 'f32', 4, true));
+  const k = kernel('vecparams', [buf('x', 'f32', 8, 'input'), buf('z', 'f32', 9, 'input'), buf('y', 'f32', 8, 'output')], [loop('i', 2, [store('y', imul(iv('i'), ic(4)), w)])]);
+  assert.equal([...wgslVectorParams(k)], [['x', 4]]);
+  const code = renderKernelModule(wgsl({ f16: false }), k);
+  assert.match(code, 'var<storage, read_write> x: array<vec4<f32>>;');
+  assert.match(code, 'var<storage, read_write> z: array<f32>;');
+  assert.match(code, 'x[(i * 4) / 4]');
+  assert.match(code, 'x[(0) / 4][(0) % 4]');
+  assert.match(code, 'vec4<f32>(z[i * 4], z[(i * 4) + 1]');
+  const out = await run(k, [Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), Float32Array.from([10, 20, 30, 40, 50, 60, 70, 80, 90]), new Float32Array(8)]);
+  if (!out) return;
+  assert.equal([...new Float32Array(out[2])], [12, 23, 34, 45, 56, 67, 78, 89]);
+  // a param the kernel stores keeps scalar storage (a component write could touch its neighbours)
+  const inPlace = kernel('inplace', [buf('x', 'f32', 8, 'output')], [loop('i', 2, [store('x', imul(iv('i'), ic(4)), vload('x', imul(iv('i'), ic(4)), 'f32', 4, true))])]);
+  assert.equal([...wgslVectorParams(inPlace)], []);
 });
 
 test('f16 buffers with shader-f16: computed in f32, stored rounded, overflow to inf', async () => {

@@ -105,6 +105,51 @@ for (const name of zooNames()) {
   });
 }
 
+// graphs whose kernels take each vectorized path, and the scalar one beside it, against the reference
+const VECTOR_CASES: readonly [string, string, string][] = [
+  ['elementwise rows of 100 with a per-row operand', 'thread per 4 elements (vector loads)', `kiln.graph @ew(%x: f32[6,100], %s: f32[6,1], %b: f32[100]) -> (%y: f32[6,100]) {
+  %m = Mul(%x, %s) : f32[6,100]
+  %y = Add(%m, %b) : f32[6,100]
+  return %y
+}`],
+  ['Gemm with transA: A vector-loaded along its rows (M)', 'tiled (workgroup memory)', `kiln.graph @gt(%a: f32[36,68], %b: f32[36,20]) -> (%y: f32[68,20]) {
+  %y = Gemm(%a, %b) {transA=1} : f32[68,20]
+  return %y
+}`],
+  ['MatMul with K = 37 (no vector copies of A) and N = 24', 'tiled (workgroup memory)', `kiln.graph @mk(%a: f32[40,37], %b: f32[37,24]) -> (%y: f32[40,24]) {
+  %y = MatMul(%a, %b) : f32[40,24]
+  return %y
+}`],
+  ['channels-last convolution, 8 channels, padded', 'tiled (workgroup memory)', `kiln.graph @cv(%x: f32[1,8,9,9], %w: f32[12,8,3,3]) -> (%y: f32[1,12,9,9]) {
+  %y = Conv(%x, %w) {pads=[1, 1, 1, 1]} : f32[1,12,9,9]
+  return %y
+}`],
+];
+
+for (const [what, mode, text] of VECTOR_CASES) {
+  withGpu(`vector loads: ${what} matches the reference`, async () => {
+    const g = new PassManager({ target: 'webgpu' }).run(parseGraph(text), F32_PIPELINE).at(-1)!.graph;
+    const program = await prepareWebgpu(g, undefined);
+    try {
+      assert.ok(program.dispatches.some((d) => d.mode === mode), `a ${mode} dispatch`);
+      const inputs = randomInputs(g, 5);
+      assert.ok(relativeError(await program.run(inputs), runReference(g, inputs)) <= 1e-6);
+    } finally {
+      await program.dispose();
+    }
+  });
+}
+
+withGpu('vector loads: the zoo models use them (vector loads in the tile copies and in elementwise kernels)', async () => {
+  const program = await prepareWebgpu(compiled('bert'), undefined);
+  try {
+    assert.ok(program.dispatches.some((d) => d.mode === 'thread per 4 elements (vector loads)'));
+    assert.ok(program.dispatches.some((d) => d.mode === 'tiled (workgroup memory)' && /: array<vec4<f32>>;/.test(d.wgsl)));
+  } finally {
+    await program.dispose();
+  }
+});
+
 withGpu('a node that does not lower runs on the host between dispatches; refused without fallback', async () => {
   // ReduceLogSumExp has no lowering: it runs on its reference kernel between the two dispatches
   const g = parseGraph(`kiln.graph @fb(%x: f32[2,8]) -> (%z: f32[2,8]) {
