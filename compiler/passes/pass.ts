@@ -44,7 +44,7 @@ export interface Decision {
 /** Counters a pass bumps while it runs. */
 export class Statistics {
   private readonly counts = new Map<string, number>();
-  constructor(private readonly declared: readonly PassStatisticSpec[] = []) {
+  constructor(declared: readonly PassStatisticSpec[] = []) {
     for (const s of declared) this.counts.set(s.name, 0);
   }
   /** Adds n (default 1) to a declared counter; an undeclared name throws (a pass bug). */

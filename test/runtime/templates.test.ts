@@ -15,7 +15,6 @@ import * as assert from 'uvu/assert';
 import { relativeError } from '../support/compare.ts';
 import '../../compiler/ops/all.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
-import type { Tensor } from '../../compiler/ir/tensor.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { prepareCpu } from '../../compiler/runtime/cpu/index.ts';

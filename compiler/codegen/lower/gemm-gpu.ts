@@ -156,7 +156,7 @@ const VEC = 4;
 
 /** The vector form of tileCopies along `axis`, or undefined where the operand does not allow it. */
 function vectorCopies(n: LowerNode, tc: TileCopy, axis: 'rows' | 'cols'): Stmt[] | undefined {
-  const along = axis === 'cols' ? tc.cols : tc.rows, across = axis === 'cols' ? tc.rows : tc.cols;
+  const along = axis === 'cols' ? tc.cols : tc.rows;
   const extent = axis === 'cols' ? tc.colExtent : tc.rowExtent;
   if (along % VEC !== 0 || extent % VEC !== 0) return undefined;
   const groups = (tc.rows * tc.cols) / VEC, per = along / VEC;

@@ -9,7 +9,7 @@
  */
 import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import { type Annotation, type Combine, type Index, type Scalar, type Stmt, binary, cast, iv, lit, load, loop, ref, select, unary } from '../kir.ts';
+import { type Combine, type Index, type Scalar, type Stmt, binary, cast, iv, lit, load, loop, ref, select, unary } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, constInts, flatIndex, input, loopNest, normAxis } from './context.ts';
 import { checkDType } from './scalar.ts';
 
