@@ -54,7 +54,8 @@ const TYPES: Partial<Record<DType, string>> = {
   i32: 'int32_t', u32: 'uint32_t', i64: 'int64_t', u64: 'uint64_t', bool: 'uint8_t', ...NARROW_C_TYPES,
 };
 
-function type(dtype: DType): string {
+/** The C type of a dtype (throws for one the target lacks); the CUDA descriptor spells scalars the same way. */
+export function type(dtype: DType): string {
   const t = TYPES[dtype];
   if (!t) throw new Error(`the C target has no type for ${dtype}`);
   return t;
@@ -109,7 +110,8 @@ function vectorTypedef(dtype: DType, lanes: number): string {
   return `typedef ${type(dtype)} ${vectorType(dtype, lanes)} __attribute__((vector_size(${bytes * lanes}), aligned(${bytes}), may_alias));`;
 }
 
-function literal(value: number | boolean, dtype: DType): string {
+/** A C literal of a dtype (NAN/INFINITY from math.h for non-finite floats). */
+export function literal(value: number | boolean, dtype: DType): string {
   const narrow = narrowLiteral(value, dtype);
   if (narrow !== undefined) return narrow;
   if (typeof value === 'boolean') return value ? '1' : '0';
@@ -132,7 +134,8 @@ function literal(value: number | boolean, dtype: DType): string {
 /** f32 functions rendered as the arithmetic helpers of the file header rather than libm calls. */
 const F32_HELPERS: Partial<Record<UnaryOp, string>> = { erf: 'kiln_erff', exp: 'kiln_expf' };
 
-function unary(op: UnaryOp, a: string, d: DType): string {
+/** A unary operator with the scalar-op table's semantics (see the module header). */
+export function unary(op: UnaryOp, a: string, d: DType): string {
   const helper = d === 'f32' ? F32_HELPERS[op] : undefined;
   if (helper) return `${helper}(${a})`;
   const f = isFloat(d);
@@ -158,7 +161,8 @@ const OPS: Partial<Record<BinaryOp, string>> = {
 
 const SIGNED_INTS: ReadonlySet<DType> = new Set(['i8', 'i16', 'i32', 'i64']);
 
-function binary(op: BinaryOp, a: string, b: string, d: DType): string {
+/** A binary operator with the scalar-op table's semantics (see the module header). */
+export function binary(op: BinaryOp, a: string, b: string, d: DType): string {
   // signed MIN / -1 and MIN % -1 trap on x86: -a (wrapping, -fwrapv) and 0 are the table's results
   if (op === 'div' && SIGNED_INTS.has(d)) return `(${b} == -1 ? -${a} : ${a} / ${b})`;
   if (op === 'fmod' && SIGNED_INTS.has(d)) return `(${b} == -1 ? 0 : ${a} % ${b})`;
@@ -180,7 +184,7 @@ function binary(op: BinaryOp, a: string, b: string, d: DType): string {
  * gives INT32_MIN like every other conversion to i32 (the reference Cast; float -> i32 does so on x86);
  * the rest are C conversions.
  */
-function cast(a: string, from: DType, to: DType): string {
+export function cast(a: string, from: DType, to: DType): string {
   const narrow = narrowCast(a, from, to, cast);
   if (narrow !== undefined) return narrow;
   if (to === 'bool') return `((uint8_t)(${a} != 0))`;
@@ -218,7 +222,8 @@ function kernelOpen(k: Kernel): string[] {
   return [`/* ${k.nodes.map((n) => `%${n}`).join(', ')}${loc} */`, `void ${k.name}(${params.join(', ') || 'void'}) {`];
 }
 
-function accumulate(name: string, combine: Combine, value: string, d: DType): string {
+/** acc = combine(acc, value) as a C statement. */
+export function accumulate(name: string, combine: Combine, value: string, d: DType): string {
   if (combine === 'add') return `${name} += ${value};`;
   if (combine === 'mul') return `${name} *= ${value};`;
   return `${name} = ${binary(combine, name, value, d)};`;

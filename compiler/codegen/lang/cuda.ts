@@ -1,0 +1,179 @@
+/**
+ * The CUDA language descriptor: what render.ts needs to write GPU kernels (kernel IR after the GPU
+ * mapping, codegen/gpu/map.ts) as one CUDA C++ translation unit for nvcc or NVRTC. It shares the C
+ * descriptor's scalar spelling (lang/c.ts: operators, casts and libm names with the scalar-op table's
+ * semantics) and differs where the target does:
+ *
+ * - No headers: the file includes nothing, so NVRTC needs no include paths. The fixed-width integer
+ *   names the C spelling uses are typedefs to the LP64 builtin types glibc uses (a redeclaration of
+ *   the same type where nvcc's implicit headers declared them too); the float math functions (expf,
+ *   erff, rintf, ...) are CUDA's device builtins; NaN and ±Inf come from bits (__int_as_float,
+ *   __longlong_as_double), since math.h's NAN/INFINITY are not there.
+ * - f16 is stored as `kiln_f16` (an unsigned short) and converted with PTX `cvt` (round to nearest
+ *   even): kernels compute f16 in f32 (widen.ts), so f16 appears only where it is loaded or stored.
+ *   bf16, the float8/float4 types and sub-byte integers are refused for now (their C helpers are host
+ *   code).
+ * - Kernels: `extern "C" __global__ void __launch_bounds__(threads) NAME(...)` (unmangled names for
+ *   cuModuleGetFunction), inputs `const T *__restrict__`, outputs `T *__restrict__` (a lowering never
+ *   binds an output over another param); shared buffers are `__shared__` arrays at the top of the body,
+ *   private buffers (`local`) per-thread arrays. A loop annotated grid(axis)/block(axis) is no loop but
+ *   a block binding its variable to blockIdx/threadIdx on that axis; `unroll(n)` is `#pragma unroll n`.
+ *   Index arithmetic is 32-bit `int` (a kernel with a buffer of 2^31 elements or more is refused).
+ * - Vectors: `kiln_<dtype>x<lanes>`, a struct of `lanes` elements aligned to its size (16 bytes for 4
+ *   f32), with lanewise + - * / operators: an aligned vector load (kernel IR `aligned`) is one
+ *   naturally aligned load through a cast pointer (ld.global.v4.f32), an unaligned one is built element
+ *   by element, a lane is `.v[i]`.
+ * - Tables (kernel IR `table`): one file-scope `__device__ const` array per distinct table, collected
+ *   while a body renders and declared by kernelOpen before the kernel.
+ * - Barrier: `__syncthreads()`. Entry: CUDA has no multi-kernel entry; the runtime launches the
+ *   kernels in order, and `entry` lists the program's calls as comments.
+ */
+import type { DType } from '../../ir/dtype.ts';
+import { dtypeInfo } from '../../ir/dtype.ts';
+import type { Annotation, Kernel, Program, UnaryOp } from '../kir.ts';
+import { vectorTypes } from '../kir.ts';
+import type { Language } from '../render.ts';
+import { accumulate, binary as cBinary, cast as cCast, literal as cLiteral, type as cType, unary as cUnary } from './c.ts';
+
+/** Buffers of this many elements or more need 64-bit indices, which the CUDA descriptor does not use. */
+export const CUDA_MAX_ELEMENTS = 2 ** 31;
+
+const HEADER = [
+  'typedef signed char int8_t; typedef unsigned char uint8_t; typedef short int16_t; typedef unsigned short uint16_t;',
+  'typedef int int32_t; typedef unsigned int uint32_t; typedef long int64_t; typedef unsigned long uint64_t;',
+  'typedef unsigned short kiln_f16;',
+  'static __device__ __forceinline__ float kiln_f16_f32(kiln_f16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }',
+  'static __device__ __forceinline__ kiln_f16 kiln_f32_f16(float f) { kiln_f16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }',
+];
+
+const STORED: ReadonlySet<DType> = new Set(['f32', 'f64', 'i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', 'u64', 'bool']);
+
+/** Dtypes the descriptor can store (bf16 and the narrow types wait for device helpers). */
+function type(d: DType): string {
+  if (d === 'f16') return 'kiln_f16';
+  if (!STORED.has(d)) throw new Error(`the CUDA target has no ${d} yet`);
+  return cType(d);
+}
+
+function literal(value: number | boolean, d: DType): string {
+  if (d === 'f16') return `kiln_f32_f16(${literal(value, 'f32')})`;
+  if ((d === 'f32' || d === 'f64') && typeof value === 'number' && !Number.isFinite(value)) {
+    if (d === 'f32') return `__int_as_float(${Number.isNaN(value) ? '0x7fc00000' : value > 0 ? '0x7f800000' : '(int)0xff800000u'})`;
+    return `__longlong_as_double(${Number.isNaN(value) ? '0x7ff8000000000000LL' : value > 0 ? '0x7ff0000000000000LL' : '(long long)0xfff0000000000000ULL'})`;
+  }
+  type(d);
+  return cLiteral(value, d);
+}
+
+/** f32 functions the C descriptor writes as its own arithmetic helpers: CUDA's builtins instead. */
+const F32_BUILTIN: Partial<Record<UnaryOp, string>> = { exp: 'expf', erf: 'erff' };
+
+function unary(op: UnaryOp, a: string, d: DType): string {
+  type(d);
+  if (d === 'f32' && F32_BUILTIN[op]) return `${F32_BUILTIN[op]}(${a})`;
+  if (op === 'round_f16') return d === 'f64' ? `((double)kiln_f16_f32(kiln_f32_f16((float)${a})))` : `kiln_f16_f32(kiln_f32_f16(${a}))`;
+  return cUnary(op, a, d);
+}
+
+function cast(a: string, from: DType, to: DType): string {
+  type(from); type(to);
+  if (from === to) return a;
+  if (from === 'f16') return cast(`kiln_f16_f32(${a})`, 'f32', to);
+  if (to === 'f16') return `kiln_f32_f16(${cast(a, from, 'f32')})`;
+  return cCast(a, from, to);
+}
+
+function vectorType(d: DType, lanes: number): string {
+  if (lanes < 2 || lanes > 16 || (lanes & (lanes - 1))) throw new Error(`the CUDA target has no ${lanes}-lane vectors (2, 4, 8 or 16)`);
+  type(d);
+  if (d === 'bool') throw new Error('the CUDA target has no vectors of bool');
+  return `kiln_${d}x${lanes}`;
+}
+
+/** A vector struct with its lanewise operators. */
+function vectorDecl(d: DType, lanes: number): string[] {
+  const t = vectorType(d, lanes), e = type(d), bytes = (dtypeInfo(d).bits / 8) * lanes;
+  const align = Math.min(16, bytes);
+  const op = (sym: string) => `static __device__ __forceinline__ ${t} operator${sym}(${t} a, ${t} b) { ${t} r; for (int i = 0; i < ${lanes}; i++) r.v[i] = a.v[i] ${sym} b.v[i]; return r; }`;
+  return [`struct __align__(${align}) ${t} { ${e} v[${lanes}]; };`, ...(d === 'f16' ? [] : ['+', '-', '*', '/'].map(op))];
+}
+
+/** The CUDA descriptor (a fresh one per rendering: it collects each kernel's tables). */
+export function cuda(): Language {
+  const tables = new Map<string, string>(); // declaration → name, for the kernel being rendered
+
+  function table(values: readonly number[], d: DType, index: string): string {
+    const items = (values.length ? values : [0]).map((v) => literal(v, d)).join(', ');
+    const decl = `${type(d)} NAME[${Math.max(values.length, 1)}] = {${items}};`;
+    let name = tables.get(decl);
+    if (!name) { name = `kiln_t${tables.size}`; tables.set(decl, name); }
+    return `${name}[${index}]`;
+  }
+
+  function kernelOpen(k: Kernel): string[] {
+    const big = k.params.find((p) => p.count >= CUDA_MAX_ELEMENTS);
+    if (big) throw new Error(`CUDA: buffer ${big.name} has ${big.count} elements, past 32-bit indexing`);
+    const lines = [...tables].map(([decl, name]) => `static __device__ const ${decl.replace('NAME', `${k.name}_${name}`)}`);
+    tables.clear();
+    const params = k.params.map((p) => `${p.role === 'input' || p.role === 'constant' ? 'const ' : ''}${type(p.dtype)} *__restrict__ ${p.name}`);
+    const threads = (k.launch?.block ?? [1, 1, 1]).reduce((a, b) => a * b, 1);
+    const loc = k.loc.length ? ` (${k.loc.join(', ').replace(/\*\//g, '* /')})` : '';
+    const grid = k.launch ? ` grid [${k.launch.grid.join(', ')}] block [${k.launch.block.join(', ')}]` : '';
+    lines.push(
+      `/* ${k.nodes.map((n) => `%${n}`).join(', ')}${loc}${grid} */`,
+      `extern "C" __global__ void __launch_bounds__(${threads}) ${k.name}(${params.join(', ')}) {`,
+      ...k.shared.map((s) => `  __shared__ ${type(s.dtype)} ${s.name}[${s.count}];`),
+    );
+    return lines;
+  }
+
+  function loopOpen(v: string, extent: number, anns: readonly Annotation[]): string[] {
+    const gpu = anns.find((a) => a.kind === 'grid' || a.kind === 'block');
+    if (gpu && (gpu.kind === 'grid' || gpu.kind === 'block')) {
+      return [`{ const int ${v} = (int)${gpu.kind === 'grid' ? 'blockIdx' : 'threadIdx'}.${'xyz'[gpu.axis]}; /* ${gpu.kind}(${gpu.axis}) over ${extent} */`];
+    }
+    const unroll = anns.find((a) => a.kind === 'unroll');
+    return [...(unroll && unroll.kind === 'unroll' ? [`#pragma unroll ${unroll.factor}`] : []), `for (int ${v} = 0; ${v} < ${extent}; ${v}++) {`];
+  }
+
+  return {
+    name: 'cuda',
+    extension: 'cu',
+    indexType: 'int',
+    indexDType: 'i32',
+    type,
+    literal,
+    unary,
+    binary: (op, a, b, d) => { type(d); return cBinary(op, a, b, d); },
+    select: (c, a, b) => `(${c} ? ${a} : ${b})`,
+    cast,
+    vectorType,
+    // an aligned load of lanes·size bytes from a multiple of lanes: one vector load (buffers start 256-byte aligned)
+    vectorLoad: (buffer, index, d, lanes, aligned) => (aligned ? `(*(const ${vectorType(d, lanes)} *)&${buffer}[${index}])`
+      : `${vectorType(d, lanes)}{{${Array.from({ length: lanes }, (_, i) => `${buffer}[${i ? `(${index}) + ${i}` : index}]`).join(', ')}}}`),
+    vectorStore: (buffer, index, value, d, lanes) => `{ const ${vectorType(d, lanes)} kiln_v = ${value}; for (int kiln_l = 0; kiln_l < ${lanes}; kiln_l++) ${buffer}[(${index}) + kiln_l] = kiln_v.v[kiln_l]; }`,
+    broadcast: (a, d, lanes) => `${vectorType(d, lanes)}{{${Array.from({ length: lanes }, () => a).join(', ')}}}`,
+    lane: (a, index) => `${a}.v[${index}]`,
+    load: (buffer, index) => `${buffer}[${index}]`,
+    indexLoad: (buffer, index) => `((int)${buffer}[${index}])`,
+    table,
+    fileHeader: (p: Program) => [
+      `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s), CUDA; generated, do not edit */`,
+      ...HEADER,
+      ...vectorTypes(p).flatMap((t) => vectorDecl(t.dtype, t.lanes)),
+    ],
+    kernelOpen,
+    loopOpen,
+    letDecl: (name, d, value, lanes) => `const ${lanes > 1 ? vectorType(d, lanes) : type(d)} ${name} = ${value};`,
+    accDecl: (name, d, init, lanes) => `${lanes > 1 ? vectorType(d, lanes) : type(d)} ${name} = ${init};`,
+    accumulate,
+    store: (buffer, index, value) => `${buffer}[${index}] = ${value};`,
+    guardOpen: (bounds) => `if (${bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ') || 'true'}) {`,
+    barrier: () => '__syncthreads();',
+    localDecl: (name, d, _offset, count) => `${type(d)} ${name}[${count}];`,
+    entry: (p) => [
+      '/* CUDA has no multi-kernel entry: the runtime launches, in order (kernel: buffers): */',
+      ...p.calls.map((c) => `/*   ${c.kernel}(${c.args.map((a) => `%${a}`).join(', ')}) */`),
+    ],
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The cuda backend's compiler, device-free: graph → kernel IR (lowered for the GPU target, as for
+ * webgpu) → GPU kernels (codegen/gpu/map.ts: launches, grid/block loops, workgroup reductions, vector
+ * loads) → one CUDA translation unit for the whole graph (render.ts with lang/cuda.ts). The same
+ * GPU kernels WGSL spells, spelled for nvcc/NVRTC.
+ *
+ * A kernel the CUDA descriptor cannot express (bf16 and the narrow float types for now, a buffer past
+ * 32-bit indexing) is not an error: its node is listed as a fallback with the reason, as nodes that do
+ * not lower are, and its kernel is left out of the unit. Compiling the unit to cubin and PTX is
+ * nvcc.ts's (a content-addressed cache, per-kernel register/spill/shared-memory figures).
+ */
+import type { Graph } from '../../ir/graph.ts';
+import type { Kernel, Program as KernelProgram } from '../../codegen/kir.ts';
+import { lowerGraph } from '../../codegen/lower/index.ts';
+import { GPU_TARGET } from '../../codegen/lower/context.ts';
+import { type MappingMode, mapKernelToGpu } from '../../codegen/gpu/map.ts';
+import { renderKernel } from '../../codegen/render.ts';
+import { cuda } from '../../codegen/lang/cuda.ts';
+import type { Unsupported } from '../backend.ts';
+
+/** One kernel launch: a GPU kernel with its launch shape and the program values bound to its params. */
+export interface CudaLaunch {
+  /** The GPU kernel's name (the kernel IR kernel's, `_i` for its i-th dispatch). */
+  readonly name: string;
+  /** The kernel IR kernel it came from. */
+  readonly from: string;
+  /** Index of the kernel IR call it runs (program.calls). */
+  readonly call: number;
+  readonly kernel: Kernel;
+  readonly mode: MappingMode;
+  readonly grid: readonly [number, number, number];
+  readonly block: readonly [number, number, number];
+  /** Param i: the program value bound to the kernel's i-th param. */
+  readonly args: readonly string[];
+}
+
+/** A graph compiled to CUDA source. */
+export interface CudaCompiled {
+  readonly program: KernelProgram;
+  /** Every launch, in execution order. */
+  readonly launches: readonly CudaLaunch[];
+  /** The translation unit: every launched kernel once. */
+  readonly source: string;
+  /** Nodes the host runs (not lowered, or not expressible in CUDA), with reasons. */
+  readonly fallbacks: readonly Unsupported[];
+}
+
+/** Compiles `graph` to CUDA source (see the module header). */
+export function compileCudaSource(graph: Graph, opts: { order?: readonly string[] } = {}): CudaCompiled {
+  const lowered = lowerGraph(graph, { ...(opts.order ? { order: opts.order } : {}), target: GPU_TARGET });
+  const { program } = lowered;
+  const fallbacks: Unsupported[] = [...lowered.unsupported];
+  const lang = cuda();
+  const kernels = new Map(program.kernels.map((k) => [k.name, k]));
+  const launches: CudaLaunch[] = [];
+  const rendered = new Map<string, { kernel: Kernel; text: string[] }>();
+  program.calls.forEach((c, call) => {
+    const k = kernels.get(c.kernel)!;
+    const made: CudaLaunch[] = [];
+    try {
+      const argOf = new Map(k.params.map((p, i) => [p.name, c.args[i]]));
+      for (const g of mapKernelToGpu(k)) {
+        if (!rendered.has(g.kernel.name)) rendered.set(g.kernel.name, { kernel: g.kernel, text: renderKernel(lang, g.kernel) });
+        made.push({
+          name: g.kernel.name, from: k.name, call, kernel: g.kernel, mode: g.mode,
+          grid: g.kernel.launch!.grid, block: g.kernel.launch!.block, args: g.kernel.params.map((p) => argOf.get(p.name)!),
+        });
+      }
+    } catch (e) {
+      fallbacks.push({ node: k.nodes[0], op: graph.nodes.find((n) => n.outputs[0] === k.nodes[0])?.op, reason: `kernel ${k.name}: ${(e as Error).message}` });
+      for (const m of made) rendered.delete(m.name);
+      return;
+    }
+    launches.push(...made);
+  });
+  const unit = [...rendered.values()];
+  const header = lang.fileHeader({ name: program.name, buffers: program.buffers, kernels: unit.map((u) => u.kernel), calls: [] });
+  const source = [...header, '', ...unit.flatMap((u) => [...u.text, '']),
+    ...lang.entry({ ...program, calls: launches.map((l) => ({ kernel: l.name, args: l.args })) })].join('\n') + '\n';
+  return { program, launches, source, fallbacks };
+}
