@@ -23,8 +23,8 @@
  *   f32), with lanewise + - * / operators: an aligned vector load (kernel IR `aligned`) is one
  *   naturally aligned load through a cast pointer (ld.global.v4.f32), an unaligned one is built element
  *   by element, a lane is `.v[i]`.
- * - Tables (kernel IR `table`): one file-scope `__device__ const` array per distinct table, collected
- *   while a body renders and declared by kernelOpen before the kernel.
+ * - Tables (kernel IR `table`): one file-scope `__device__ const` array per distinct table
+ *   (`<kernel>_kiln_tN`), collected while a body renders and declared by kernelOpen before the kernel.
  * - Barrier: `__syncthreads()`. Entry: CUDA has no multi-kernel entry; the runtime launches the
  *   kernels in order, and `entry` lists the program's calls as comments.
  */
@@ -101,19 +101,20 @@ function vectorDecl(d: DType, lanes: number): string[] {
 /** The CUDA descriptor (a fresh one per rendering: it collects each kernel's tables). */
 export function cuda(): Language {
   const tables = new Map<string, string>(); // declaration → name, for the kernel being rendered
+  let kernelName = '';
 
   function table(values: readonly number[], d: DType, index: string): string {
     const items = (values.length ? values : [0]).map((v) => literal(v, d)).join(', ');
     const decl = `${type(d)} NAME[${Math.max(values.length, 1)}] = {${items}};`;
     let name = tables.get(decl);
-    if (!name) { name = `kiln_t${tables.size}`; tables.set(decl, name); }
+    if (!name) { name = `${kernelName}_kiln_t${tables.size}`; tables.set(decl, name); }
     return `${name}[${index}]`;
   }
 
   function kernelOpen(k: Kernel): string[] {
     const big = k.params.find((p) => p.count >= CUDA_MAX_ELEMENTS);
     if (big) throw new Error(`CUDA: buffer ${big.name} has ${big.count} elements, past 32-bit indexing`);
-    const lines = [...tables].map(([decl, name]) => `static __device__ const ${decl.replace('NAME', `${k.name}_${name}`)}`);
+    const lines = [...tables].map(([decl, name]) => `static __device__ const ${decl.replace('NAME', name)}`);
     tables.clear();
     const params = k.params.map((p) => `${p.role === 'input' || p.role === 'constant' ? 'const ' : ''}${type(p.dtype)} *__restrict__ ${p.name}`);
     const threads = (k.launch?.block ?? [1, 1, 1]).reduce((a, b) => a * b, 1);
@@ -157,6 +158,7 @@ export function cuda(): Language {
     load: (buffer, index) => `${buffer}[${index}]`,
     indexLoad: (buffer, index) => `((int)${buffer}[${index}])`,
     table,
+    beginKernel: (k) => { kernelName = k.name; },
     fileHeader: (p: Program) => [
       `/* kiln: program @${p.name}, ${p.kernels.length} kernel(s), CUDA; generated, do not edit */`,
       ...HEADER,

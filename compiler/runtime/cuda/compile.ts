@@ -34,6 +34,12 @@ export interface CudaLaunch {
   readonly args: readonly string[];
 }
 
+/** One GPU kernel and its CUDA text. */
+export interface RenderedKernel {
+  readonly kernel: Kernel;
+  readonly text: readonly string[];
+}
+
 /** A graph compiled to CUDA source. */
 export interface CudaCompiled {
   readonly program: KernelProgram;
@@ -41,25 +47,29 @@ export interface CudaCompiled {
   readonly launches: readonly CudaLaunch[];
   /** The translation unit: every launched kernel once. */
   readonly source: string;
+  /** Each launched kernel once, with its rendered text (what `source` joins under one header). */
+  readonly kernels: readonly RenderedKernel[];
   /** Nodes the host runs (not lowered, or not expressible in CUDA), with reasons. */
   readonly fallbacks: readonly Unsupported[];
 }
 
 /** Compiles `graph` to CUDA source (see the module header). */
-export function compileCudaSource(graph: Graph, opts: { order?: readonly string[] } = {}): CudaCompiled {
+export function compileCudaSource(graph: Graph, opts: { order?: readonly string[]; prefix?: string } = {}): CudaCompiled {
   const lowered = lowerGraph(graph, { ...(opts.order ? { order: opts.order } : {}), target: GPU_TARGET });
   const { program } = lowered;
   const fallbacks: Unsupported[] = [...lowered.unsupported];
   const lang = cuda();
   const kernels = new Map(program.kernels.map((k) => [k.name, k]));
   const launches: CudaLaunch[] = [];
-  const rendered = new Map<string, { kernel: Kernel; text: string[] }>();
+  const rendered = new Map<string, RenderedKernel>();
   program.calls.forEach((c, call) => {
     const k = kernels.get(c.kernel)!;
     const made: CudaLaunch[] = [];
     try {
       const argOf = new Map(k.params.map((p, i) => [p.name, c.args[i]]));
-      for (const g of mapKernelToGpu(k)) {
+      for (const g0 of mapKernelToGpu(k)) {
+        // `prefix`: kernel names unique across several graphs in one unit (cudaUnit)
+        const g = opts.prefix ? { ...g0, kernel: { ...g0.kernel, name: `${opts.prefix}${g0.kernel.name}` } } : g0;
         if (!rendered.has(g.kernel.name)) rendered.set(g.kernel.name, { kernel: g.kernel, text: renderKernel(lang, g.kernel) });
         made.push({
           name: g.kernel.name, from: k.name, call, kernel: g.kernel, mode: g.mode,
@@ -74,8 +84,17 @@ export function compileCudaSource(graph: Graph, opts: { order?: readonly string[
     launches.push(...made);
   });
   const unit = [...rendered.values()];
-  const header = lang.fileHeader({ name: program.name, buffers: program.buffers, kernels: unit.map((u) => u.kernel), calls: [] });
-  const source = [...header, '', ...unit.flatMap((u) => [...u.text, '']),
-    ...lang.entry({ ...program, calls: launches.map((l) => ({ kernel: l.name, args: l.args })) })].join('\n') + '\n';
-  return { program, launches, source, fallbacks };
+  const calls = launches.map((l) => ({ kernel: l.name, args: l.args }));
+  return { program, launches, source: cudaUnit(program.name, unit, calls), kernels: unit, fallbacks };
+}
+
+/**
+ * One translation unit of rendered kernels under one header (`calls`, listed as comments: the launch
+ * order). compileCudaSource's unit is one graph's; tests join many graphs' (names made unique by
+ * `prefix`) to compile them in one nvcc run.
+ */
+export function cudaUnit(name: string, kernels: readonly RenderedKernel[], calls: readonly { kernel: string; args: readonly string[] }[] = []): string {
+  const lang = cuda();
+  const header = lang.fileHeader({ name, buffers: [], kernels: kernels.map((u) => u.kernel), calls: [] });
+  return [...header, '', ...kernels.flatMap((u) => [...u.text, '']), ...lang.entry({ name, buffers: [], kernels: [], calls })].join('\n') + '\n';
 }
