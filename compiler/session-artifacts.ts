@@ -9,7 +9,8 @@
  *   kernel   the kernel IR program, lowered in the plan's execution order for the session's target (on
  *            `cpu` at this machine's vector width, as the cpu backend compiles it; codegen/lower; once per
  *            graph object, kept weakly), printed with codegen/print.ts;
- *   source   that program rendered to C (codegen/render.ts with lang/c.ts).
+ *   source   that program rendered to C (codegen/render.ts with lang/c.ts); for the `webgpu` target the
+ *            WGSL of every dispatch, for `cuda` the CUDA translation unit (runtime/cuda/compile.ts).
  * Nodes that do not lower are listed in a stage's `notes` (node, op, reason) and, for `kernel` and
  * `source`, in a comment at the top of the text, so an incomplete program never looks complete.
  *
@@ -33,6 +34,7 @@ import type { MemoryPlan } from './schedule/plan.ts';
 import { type LoweredProgram, lowerGraph } from './codegen/lower/index.ts';
 import { GPU_TARGET, type LowerTarget, PLAIN_TARGET } from './codegen/lower/context.ts';
 import { DEFAULT_WEBGPU_TARGET, compileWebgpu, wgslText } from './runtime/webgpu/compile.ts';
+import { compileCudaSource } from './runtime/cuda/compile.ts';
 import { cpuLowerTarget } from './runtime/cpu/index.ts';
 import { printProgram } from './codegen/print.ts';
 import { renderProgram } from './codegen/render.ts';
@@ -102,17 +104,22 @@ export function loweredProgram(graph: Graph, target: LowerTarget = PLAIN_TARGET)
  * The text of `graph` at `stage` (see the module header). `what` names the request in the error for a
  * graph with symbolic sizes (default `the STAGE stage`).
  */
-export function stageText(graph: Graph, stage: Stage, what = `the ${stage} stage`, target: LowerTarget = PLAIN_TARGET): StageText {
+export function stageText(graph: Graph, stage: Stage, what = `the ${stage} stage`, passTarget = 'plain'): StageText {
   if (stage === 'graph') return { text: printGraph(graph), notes: [] };
   requireStaticShapes(graph, what, { values: true });
   if (stage === 'plan') return { text: planJson(planMemoryCached(graph)), notes: [] };
-  const { program, unsupported } = loweredProgram(graph, target);
-  // GPU targets: the source stage is the WGSL of every dispatch (compiled for an adapter with shader-f16)
-  const wgsl = stage === 'source' && target.gpu ? compileWebgpu(graph, { order: planMemoryCached(graph).order, target: { ...DEFAULT_WEBGPU_TARGET, f16: true } }) : undefined;
-  const notes = wgsl ? wgsl.fallbacks.map((u) => `runs on the host: %${u.node} ${u.op}: ${u.reason}`) : unsupported.map((u) => `not lowered: %${u.node} ${u.op}: ${u.reason}`);
-  const text = wgsl ? wgslText(wgsl) : stage === 'kernel' ? printProgram(program) : renderProgram(C, program);
+  const { program, unsupported } = loweredProgram(graph, lowerTargetFor(passTarget));
+  const order = planMemoryCached(graph).order;
+  // GPU targets: the source stage is the WGSL of every dispatch (for an adapter with shader-f16), or
+  // the CUDA translation unit
+  const gpu = stage !== 'source' ? undefined
+    : passTarget === 'webgpu' ? (() => { const w = compileWebgpu(graph, { order, target: { ...DEFAULT_WEBGPU_TARGET, f16: true } }); return { text: wgslText(w), fallbacks: w.fallbacks }; })()
+      : passTarget === 'cuda' ? (() => { const c = compileCudaSource(graph, { order }); return { text: c.source, fallbacks: c.fallbacks }; })()
+        : undefined;
+  const notes = gpu ? gpu.fallbacks.map((u) => `runs on the host: %${u.node} ${u.op}: ${u.reason}`) : unsupported.map((u) => `not lowered: %${u.node} ${u.op}: ${u.reason}`);
+  const text = gpu ? gpu.text : stage === 'kernel' ? printProgram(program) : renderProgram(C, program);
   if (!notes.length) return { text, notes };
-  const comment = stage === 'kernel' || wgsl ? notes.map((n) => `// ${n}`).join('\n') : `/*\n${notes.map((n) => ` * ${n.replace(/\*\//g, '* /')}`).join('\n')}\n */`;
+  const comment = stage === 'kernel' || (passTarget === 'webgpu' && gpu) ? notes.map((n) => `// ${n}`).join('\n') : `/*\n${notes.map((n) => ` * ${n.replace(/\*\//g, '* /')}`).join('\n')}\n */`;
   return { text: `${comment}\n${text}`, notes };
 }
 
@@ -166,7 +173,7 @@ export class SnapshotArtifacts {
 
   /** The text of a stage (graph, plan JSON, kernel IR, C source) for the session's target; `what` as in `stageText`. */
   stage(stage: Stage, what?: string): StageText {
-    return stageText(this.graph, stage, what, lowerTargetFor(this.session.target));
+    return stageText(this.graph, stage, what, this.session.target);
   }
 
   /** The snapshot prepared on a backend: the session's cached program and its artifacts. */
