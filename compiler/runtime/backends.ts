@@ -10,6 +10,7 @@ import { refBackend } from './ref-backend.ts';
 import { arenaBackend } from './arena.ts';
 import { cpuBackend } from './cpu/index.ts';
 import { webgpuBackend } from './webgpu/index.ts';
+import { cudaBackend } from './cuda/index.ts';
 import { KilnError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 
@@ -17,7 +18,7 @@ export { backendNames, findBackend, registerBackend } from './backend.ts';
 export type { Backend, Program, Unsupported, KernelEvent, RunOptions, PrepareOptions, Artifact } from './backend.ts';
 
 /** Every backend kiln ships, in listing order. */
-const BACKENDS: readonly Backend[] = [refBackend, arenaBackend, cpuBackend, webgpuBackend];
+const BACKENDS: readonly Backend[] = [refBackend, arenaBackend, cpuBackend, webgpuBackend, cudaBackend];
 
 /** The backend used when none is named: the first of the list, the reference executor. */
 export const DEFAULT_BACKEND = BACKENDS[0].name;

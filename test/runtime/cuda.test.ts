@@ -1,0 +1,95 @@
+/**
+ * The cuda backend (compiler/runtime/cuda/). Everywhere: its driver bindings parse (koffi prototypes of
+ * every driver call), and without the NVIDIA driver it says so, and `useBackend('cuda')` runs on the
+ * reference backend with that reason. With a driver and a device (and nvcc to compile): every zoo
+ * model matches the reference executor (1e-4 of the largest |output| in f32; the f16 pipeline within
+ * the mixed-precision pass's 5e-3 of the f32 model), one timing event per launch with its nodes, launch
+ * size and a device time, and the ONNX conformance set passes at least 97%. Those GPU tests say they
+ * were skipped and why on a machine without one.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import koffi from 'koffi';
+import { relativeError } from '../support/compare.ts';
+import type { Graph } from '../../compiler/ir/graph.ts';
+import '../../compiler/ops/all.ts';
+import { PassManager, defaultPipeline } from '../../compiler/passes/index.ts';
+import '../../compiler/passes/all.ts';
+import { zooModel, zooNames } from '../../compiler/zoo/index.ts';
+import { runReference } from '../../compiler/runtime/reference.ts';
+import { planMemory } from '../../compiler/schedule/index.ts';
+import { type KernelEvent, findBackend } from '../../compiler/runtime/backend.ts';
+import { useBackend } from '../../compiler/runtime/backends.ts';
+import { randomInputs } from '../../compiler/runtime/inputs.ts';
+import { runConformance } from '../../compiler/runtime/conformance.ts';
+import { conformanceDir } from '../support/paths.ts';
+import { DRIVER_SIGNATURES, openCuda } from '../../compiler/runtime/cuda/driver.ts';
+import { findNvcc } from '../../compiler/runtime/cuda/nvcc.ts';
+
+const opened = openCuda();
+const nvcc = findNvcc();
+const why = !opened.ok ? opened.reason : !nvcc ? 'no nvcc to compile the kernels' : '';
+if (why) console.log(`cuda.test.ts: skipping the GPU tests: ${why}`);
+const withCuda = why ? test.skip : test;
+
+const F16_PIPELINE = defaultPipeline('cuda');
+const F32_PIPELINE = F16_PIPELINE.split(',').filter((p) => p !== 'mixed-precision').join(',');
+const compiled = (name: string, pipeline: string): Graph => new PassManager({ target: 'cuda' }).run(zooModel(name), pipeline).at(-1)!.graph;
+
+test('every driver call the runtime binds has a prototype koffi parses', () => {
+  for (const [name, sig] of Object.entries(DRIVER_SIGNATURES)) {
+    try { koffi.proto(sig); } catch (e) { assert.unreachable(`${name}: ${(e as Error).message}`); }
+  }
+  assert.ok(Object.keys(DRIVER_SIGNATURES).includes('cuLaunchKernel'));
+});
+
+test('without a driver the backend says what is missing and runs on the reference backend', async () => {
+  const backend = findBackend('cuda')!;
+  const a = await backend.available();
+  if (opened.ok) { assert.equal(a, { ok: true }); return; }
+  assert.equal(a, { ok: false, reason: opened.reason });
+  assert.match(opened.reason, /NVIDIA driver|CUDA device|KILN_CUDA/);
+  const warnings: string[] = [];
+  const used = await useBackend('cuda', { onWarning: (m) => warnings.push(m) });
+  assert.is(used.name, 'ref');
+  assert.match(warnings.join('\n'), opened.reason);
+  await useBackend('cuda', { substitute: false }).then(() => assert.unreachable('used'), (e) => assert.match((e as Error).message, opened.reason));
+});
+
+for (const name of zooNames()) {
+  withCuda(`${name}: compiled to CUDA matches the reference executor; one event per launch`, async () => {
+    const g = compiled(name, F32_PIPELINE);
+    const program = await findBackend('cuda')!.prepare(g, planMemory(g));
+    try {
+      assert.equal(program.fallbacks, []);
+      const inputs = randomInputs(g, 11);
+      const rel = relativeError(await program.run(inputs), runReference(g, inputs));
+      assert.ok(rel <= 1e-4, `${name}: relative error ${rel}`);
+      const events: KernelEvent[] = [];
+      await program.run(inputs, { onKernel: (e) => events.push(e) });
+      assert.ok(events.length > 0 && events.every((e) => e.clock === 'device' && e.ms >= 0 && e.nodes.length > 0 && /^\[\d+,\d+,\d+\]x\[\d+,\d+,\d+\]$/.test(e.dispatch ?? '')));
+    } finally {
+      await program.dispose();
+    }
+  });
+
+  withCuda(`${name}: the f16 pipeline runs within the mixed-precision budget of the f32 model`, async () => {
+    const g16 = compiled(name, F16_PIPELINE), g32 = compiled(name, F32_PIPELINE);
+    const program = await findBackend('cuda')!.prepare(g16, planMemory(g16));
+    try {
+      const inputs = randomInputs(g32, 11);
+      const rel = relativeError(await program.run(inputs), runReference(g32, inputs));
+      assert.ok(rel <= 5e-3, `${name}: f16 relative error ${rel}`);
+    } finally {
+      await program.dispose();
+    }
+  });
+}
+
+withCuda('cuda backend passes the ONNX conformance set', async () => {
+  const report = await runConformance(conformanceDir(), { backend: 'cuda' });
+  const total = report.results.length;
+  assert.ok(report.passed / total >= 0.97, `pass rate ${report.passed}/${total}`);
+});
+
+test.run();
