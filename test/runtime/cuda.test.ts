@@ -25,6 +25,7 @@ import { runConformance } from '../../compiler/runtime/conformance.ts';
 import { conformanceDir } from '../support/paths.ts';
 import { DRIVER_SIGNATURES, openCuda } from '../../compiler/runtime/cuda/driver.ts';
 import { findNvcc } from '../../compiler/runtime/cuda/nvcc.ts';
+import { resourcesText } from '../../compiler/runtime/cuda/index.ts';
 
 const opened = openCuda();
 const nvcc = findNvcc();
@@ -41,6 +42,12 @@ test('every driver call the runtime binds has a prototype koffi parses', () => {
     try { koffi.proto(sig); } catch (e) { assert.unreachable(`${name}: ${(e as Error).message}`); }
   }
   assert.ok(Object.keys(DRIVER_SIGNATURES).includes('cuLaunchKernel'));
+});
+
+test('the ptxas artifact lists every kernel with its registers, spills, shared memory and stack', () => {
+  const text = resourcesText([{ kernel: 'k0_MatMul', registers: 72, spillStores: 4, spillLoads: 4, sharedBytes: 8192, stackBytes: 8 }], 'sm_90');
+  assert.match(text, 'ptxas -v for sm_90:');
+  assert.match(text, /k0_MatMul\s+72\s+8\s+8192\s+8/);
 });
 
 test('without a driver the backend says what is missing and runs on the reference backend', async () => {

@@ -18,7 +18,7 @@ import { nodeId } from '../../ir/graph.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { KilnError } from '../../errors.ts';
 import type { MemoryPlan } from '../../schedule/plan.ts';
-import { printProgram } from '../../codegen/print.ts';
+import { printKernel, printProgram } from '../../codegen/print.ts';
 import { loweringUnsupported } from '../../codegen/lower/index.ts';
 import type { Artifact, Backend, KernelEvent, PrepareOptions, Program, RunOptions, Unsupported } from '../backend.ts';
 import { checkInputs } from '../inputs.ts';
@@ -26,7 +26,7 @@ import { layoutBuffers } from '../buffer-layout.ts';
 import { nodeLines, planSteps, referenceGaps } from '../fallback.ts';
 import { openCuda } from './driver.ts';
 import { type CudaLaunch, compileCudaSource } from './compile.ts';
-import { compileCuda } from './nvcc.ts';
+import { type KernelResources, compileCuda } from './nvcc.ts';
 import { CudaValues, cudaBytes } from './values.ts';
 import fs from 'node:fs';
 
@@ -72,6 +72,16 @@ export async function prepareCuda(graph: Graph, plan: MemoryPlan | undefined, op
     { name: `${program.name}.cu`, kind: 'source', nodes: allNodes, content: compiled.source },
     { name: 'build.log', kind: 'log', content: fs.readFileSync(binary.logPath, 'utf8') },
     { name: 'device.json', kind: 'manifest', content: JSON.stringify(cuda.info, null, 2) + '\n' },
+    { name: 'ptxas.txt', kind: 'log', nodes: allNodes, content: resourcesText(binary.resources, cuda.info.arch) },
+    // per kernel IR kernel: the CUDA of its launches and their GPU kernel IR (what `source NODE` shows)
+    ...program.kernels.flatMap((k): Artifact[] => {
+      const ls = compiled.kernels.filter((r) => launches.some((l) => l.from === k.name && l.name === r.kernel.name));
+      if (!ls.length) return [];
+      return [
+        { name: `${k.name}.cu`, kind: 'source', nodes: k.nodes, content: ls.map((r) => r.text.join('\n')).join('\n\n') + '\n' },
+        { name: `${k.name}.kir`, kind: 'ir', nodes: k.nodes, content: ls.map((r) => printKernel(r.kernel)).join('\n') },
+      ];
+    }),
     ...(fs.existsSync(binary.ptxPath) ? [{ name: `${program.name}.${binary.arch}.ptx`, kind: 'source' as const, nodes: allNodes, content: fs.readFileSync(binary.ptxPath, 'utf8') }] : []),
     ...(fallbacks.length ? [{ name: 'fallback.txt', kind: 'log' as const, nodes: fallbacks.flatMap((u) => (u.node ? [u.node] : [])), content: `${fallbacks.length} node(s) run on the host's reference kernels:\n${nodeLines(fallbacks)}\n` }] : []),
   ];
@@ -152,3 +162,9 @@ export const cudaBackend: Backend = {
   unsupported: cudaUnsupported,
   prepare: prepareCuda,
 };
+
+/** ptxas's figures per kernel as a table (registers, spills, shared memory, stack). */
+export function resourcesText(rs: readonly KernelResources[], arch: string): string {
+  const rows = rs.map((r) => `${r.kernel.padEnd(40)} ${String(r.registers).padStart(9)} ${String(r.spillStores + r.spillLoads).padStart(11)} ${String(r.sharedBytes).padStart(12)} ${String(r.stackBytes).padStart(11)}`);
+  return [`ptxas -v for ${arch}:`, `${'kernel'.padEnd(40)} ${'registers'.padStart(9)} ${'spill bytes'.padStart(11)} ${'shared bytes'.padStart(12)} ${'stack bytes'.padStart(11)}`, ...rows].join('\n') + '\n';
+}
