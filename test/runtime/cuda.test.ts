@@ -1,7 +1,7 @@
 /**
- * The cuda backend (compiler/runtime/cuda/). Everywhere: its driver bindings parse (koffi prototypes of
- * every driver call), and without the NVIDIA driver it says so, and `useBackend('cuda')` runs on the
- * reference backend with that reason. With a driver and a device (and nvcc to compile): every zoo
+ * The cuda backend (compiler/runtime/cuda/). Everywhere: its driver and NVRTC bindings parse (koffi
+ * prototypes of every call), and without the NVIDIA driver it says so, and `useBackend('cuda')` runs on the
+ * reference backend with that reason. With a driver and a device (and nvcc or NVRTC to compile): every zoo
  * model matches the reference executor (1e-4 of the largest |output| in f32; the f16 pipeline within
  * the mixed-precision pass's 5e-3 of the f32 model), one timing event per launch with its nodes, launch
  * size and a device time, and the ONNX conformance set passes at least 97%. Those GPU tests say they
@@ -25,11 +25,12 @@ import { runConformance } from '../../compiler/runtime/conformance.ts';
 import { conformanceDir } from '../support/paths.ts';
 import { DRIVER_SIGNATURES, openCuda } from '../../compiler/runtime/cuda/driver.ts';
 import { findNvcc } from '../../compiler/runtime/cuda/nvcc.ts';
+import { NVRTC_SIGNATURES, findNvrtc } from '../../compiler/runtime/cuda/nvrtc.ts';
 import { resourcesText } from '../../compiler/runtime/cuda/index.ts';
 
 const opened = openCuda();
-const nvcc = findNvcc();
-const why = !opened.ok ? opened.reason : !nvcc ? 'no nvcc to compile the kernels' : '';
+const compiler = findNvcc() ?? findNvrtc();
+const why = !opened.ok ? opened.reason : !compiler ? 'neither nvcc nor libnvrtc to compile the kernels' : '';
 if (why) console.log(`cuda.test.ts: skipping the GPU tests: ${why}`);
 const withCuda = why ? test.skip : test;
 
@@ -37,8 +38,8 @@ const F16_PIPELINE = defaultPipeline('cuda');
 const F32_PIPELINE = F16_PIPELINE.split(',').filter((p) => p !== 'mixed-precision').join(',');
 const compiled = (name: string, pipeline: string): Graph => new PassManager({ target: 'cuda' }).run(zooModel(name), pipeline).at(-1)!.graph;
 
-test('every driver call the runtime binds has a prototype koffi parses', () => {
-  for (const [name, sig] of Object.entries(DRIVER_SIGNATURES)) {
+test('every driver and NVRTC call the runtime binds has a prototype koffi parses', () => {
+  for (const [name, sig] of Object.entries({ ...DRIVER_SIGNATURES, ...NVRTC_SIGNATURES })) {
     try { koffi.proto(sig); } catch (e) { assert.unreachable(`${name}: ${(e as Error).message}`); }
   }
   assert.ok(Object.keys(DRIVER_SIGNATURES).includes('cuLaunchKernel'));

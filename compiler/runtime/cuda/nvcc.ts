@@ -1,5 +1,6 @@
 /**
- * CUDA source → cubin and PTX for one architecture with nvcc (a subprocess), through a content-addressed
+ * CUDA source → cubin and PTX for one architecture with nvcc (a subprocess; without nvcc, NVRTC in
+ * this process: nvrtc.ts), through a content-addressed
  * cache on disk, with the per-kernel resource figures `ptxas -v` prints.
  *
  * nvcc is found as `$KILN_NVCC`, else `nvcc` on PATH, else `$CUDA_HOME/bin/nvcc`, else
@@ -22,6 +23,7 @@ import { ensureFolder, writeFileAtomic } from '../../files.ts';
 import { KilnError } from '../../errors.ts';
 import { firstErrors, shellQuote } from '../native/c-compiler.ts';
 import { cacheDir } from '../native/object-cache.ts';
+import { type Nvrtc, findNvrtc } from './nvrtc.ts';
 
 /** A found nvcc. */
 export interface Nvcc {
@@ -94,7 +96,11 @@ export function parsePtxasInfo(log: string): KernelResources[] {
 /** Compiles `source` for `arch` (`sm_80`, `sm_90`) through the cache (module header). */
 export function compileCuda(source: string, arch: string, opts: { nvcc?: Nvcc; name?: string; cacheDir?: string; ptx?: boolean } = {}): CudaBinary {
   const nvcc = opts.nvcc ?? findNvcc();
-  if (!nvcc) throw new KilnError('no nvcc found (KILN_NVCC, PATH, CUDA_HOME, /usr/local/cuda): install the CUDA toolkit to compile CUDA kernels');
+  if (!nvcc) {
+    const nvrtc = findNvrtc();
+    if (nvrtc) return compileWithNvrtc(nvrtc, source, arch, opts);
+    throw new KilnError('no CUDA compiler found: neither nvcc (KILN_NVCC, PATH, CUDA_HOME, /usr/local/cuda) nor libnvrtc (KILN_NVRTC, CUDA_HOME/lib64, Python\'s nvidia/cuda_nvrtc or torch/lib): install the CUDA toolkit or the nvidia-cuda-nvrtc wheel');
+  }
   if (!/^sm_\d+a?$/.test(arch)) throw new KilnError(`CUDA architecture '${arch}' is not sm_NN (sm_80, sm_90)`);
   const name = opts.name ?? 'kernels';
   const ptx = opts.ptx ?? true;
@@ -128,4 +134,34 @@ export function compileCuda(source: string, arch: string, opts: { nvcc?: Nvcc; n
   writeFileAtomic(logPath, log);
   writeFileAtomic(recordPath, JSON.stringify({ key, arch, nvcc: nvcc.version, flags: FLAGS, command, compileMs }, null, 2) + '\n');
   return { key, hit: false, arch, sourcePath, cubinPath, ptxPath, logPath, command, resources: parsePtxasInfo(log), compileMs };
+}
+
+/** compileCuda through NVRTC (nvrtc.ts), into the same cache layout; the command names the equivalent nvcc call. */
+function compileWithNvrtc(nvrtc: Nvrtc, source: string, arch: string, opts: { name?: string; cacheDir?: string }): CudaBinary {
+  const name = opts.name ?? 'kernels';
+  const key = createHash('sha256').update(JSON.stringify([source, arch, 'nvrtc', nvrtc.version])).digest('hex').slice(0, 32);
+  const dir = path.join(opts.cacheDir ?? cacheDir(), 'cuda', key);
+  const sourcePath = path.join(dir, `${name}.cu`), cubinPath = path.join(dir, `${name}.${arch}.cubin`), ptxPath = path.join(dir, `${name}.${arch}.ptx`);
+  const logPath = path.join(dir, 'build.log'), recordPath = path.join(dir, 'build.json');
+  const command = `NVRTC ${nvrtc.version} (${nvrtc.path}) --gpu-architecture=${arch} -default-device --ptxas-options=-v ${sourcePath}; with the toolkit: nvcc -arch=${arch} -cubin -Xptxas -v ${shellQuote(sourcePath)}`;
+  if (fs.existsSync(recordPath) && fs.existsSync(cubinPath)) {
+    return { key, hit: true, arch, sourcePath, cubinPath, ptxPath, logPath, command, resources: parsePtxasInfo(fs.readFileSync(logPath, 'utf8')), compileMs: 0 };
+  }
+  ensureFolder(dir, { what: 'the CUDA binary cache', makeParents: true });
+  writeFileAtomic(sourcePath, source);
+  writeFileAtomic(path.join(dir, 'command.txt'), command + '\n');
+  const t0 = performance.now();
+  let built;
+  try {
+    built = nvrtc.compile(source, name, arch);
+  } catch (e) {
+    writeFileAtomic(logPath, (e as Error).message);
+    throw new KilnError(`${(e as Error).message}\nsource: ${sourcePath}`, { file: sourcePath, rule: 'cuda-compile' });
+  }
+  const compileMs = performance.now() - t0;
+  writeFileAtomic(cubinPath, built.cubin);
+  writeFileAtomic(ptxPath, built.ptx);
+  writeFileAtomic(logPath, built.log);
+  writeFileAtomic(recordPath, JSON.stringify({ key, arch, nvrtc: nvrtc.version, path: nvrtc.path, command, compileMs }, null, 2) + '\n');
+  return { key, hit: false, arch, sourcePath, cubinPath, ptxPath, logPath, command, resources: parsePtxasInfo(built.log), compileMs };
 }
