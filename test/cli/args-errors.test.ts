@@ -83,7 +83,7 @@ const CASES: [string, string[], string | RegExp][] = [
   ['run', [M, '--seed', ''], "--seed expects an integer in [0, 2^32), got ''"],
   ['run', [M, '--rtol', '-1'], '--rtol must be a number >= 0, got -1'],
   ['run', [M, '--atol', 'Infinity'], "--atol expects a number >= 0, got 'Infinity'"],
-  ['run', [M, '--backend', 'tpu'], "unknown backend 'tpu' (did you mean 'cpu'?); available: ref, arena, cpu, webgpu"],
+  ['run', [M, '--backend', 'tpu'], "unknown backend 'tpu' (did you mean 'cpu'?); available: ref, arena, cpu, webgpu, cuda"],
   // ir
   ['ir', [], 'missing MODEL'],
   ['ir', ['a.kir', 'b.kir'], "unexpected argument 'b.kir'"],
@@ -94,7 +94,7 @@ const CASES: [string, string[], string | RegExp][] = [
   ['conformance', ['d', '--filter', '('], /^--filter is not a valid regular expression: .*Unterminated group/],
   ['conformance', ['d', '--rtol', 'abc'], "--rtol expects a number >= 0, got 'abc'"],
   ['conformance', ['d', '--atol', '-1e-5'], '--atol must be a number >= 0, got -1e-5'],
-  ['conformance', ['d', '--backend', 'quantum'], "unknown backend 'quantum'; available: ref, arena, cpu, webgpu"],
+  ['conformance', ['d', '--backend', 'quantum'], "unknown backend 'quantum'; available: ref, arena, cpu, webgpu, cuda"],
   ['conformance', ['d', '--verbse'], "unknown option '--verbse' (did you mean --verbose?)"],
   // zoo
   ['zoo', [], 'missing list or export'],
