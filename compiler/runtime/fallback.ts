@@ -23,6 +23,7 @@ import { nodeAttrs } from '../ops/infer.ts';
 import type { Program as KernelProgram } from '../codegen/kir.ts';
 import type { Unsupported } from './backend.ts';
 import { referenceUnsupported } from './ref-backend.ts';
+import { loweringUnsupported } from '../codegen/lower/index.ts';
 
 /** A maximal run of native kernels: indices into the kernel program's `calls`. */
 export interface NativeSegment {
@@ -141,4 +142,16 @@ export abstract class ProgramValues {
   protected root(value: string): string {
     return this.layout.buffers.get(value)?.aliasOf ?? value;
   }
+}
+
+/**
+ * What a compiling backend with reference fallback (cpu, webgpu, cuda: their `unsupported`) cannot
+ * run in `graph`: graph-wide problems of lowering (sizes not concrete, shapes known only at run time),
+ * else the nodes that neither lower nor have a reference kernel able to run them. Empty: a program
+ * can run the whole graph, natively or with fallback.
+ */
+export function compiledUnsupported(graph: Graph): Unsupported[] {
+  const lowering = loweringUnsupported(graph);
+  const graphWide = lowering.filter((u) => u.node === undefined);
+  return graphWide.length ? graphWide : referenceGaps(graph, lowering);
 }

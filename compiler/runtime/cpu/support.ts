@@ -12,16 +12,12 @@
 import type { Graph } from '../../ir/graph.ts';
 import { loweringUnsupported } from '../../codegen/lower/index.ts';
 import type { Unsupported } from '../backend.ts';
-import { referenceGaps } from '../fallback.ts';
+import { compiledUnsupported, referenceGaps } from '../fallback.ts';
 
 export { referenceGaps };
 
 /** What the cpu backend cannot run in `graph`, even with reference fallback (module header). */
-export function cpuUnsupported(graph: Graph): Unsupported[] {
-  const lowering = loweringUnsupported(graph);
-  const graphWide = lowering.filter((u) => u.node === undefined);
-  return graphWide.length ? graphWide : referenceGaps(graph, lowering);
-}
+export const cpuUnsupported: (graph: Graph) => Unsupported[] = compiledUnsupported;
 
 /** The nodes of `graph` that would run on their reference kernels on cpu (empty: fully compiled). */
 export function cpuFallbacks(graph: Graph): Unsupported[] {

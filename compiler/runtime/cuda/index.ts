@@ -19,11 +19,10 @@ import type { Tensor } from '../../ir/tensor.ts';
 import { KilnError } from '../../errors.ts';
 import type { MemoryPlan } from '../../schedule/plan.ts';
 import { printKernel, printProgram } from '../../codegen/print.ts';
-import { loweringUnsupported } from '../../codegen/lower/index.ts';
-import type { Artifact, Backend, KernelEvent, PrepareOptions, Program, RunOptions, Unsupported } from '../backend.ts';
+import type { Artifact, Backend, KernelEvent, PrepareOptions, Program, RunOptions } from '../backend.ts';
 import { checkInputs } from '../inputs.ts';
 import { layoutBuffers } from '../buffer-layout.ts';
-import { nodeLines, planSteps, referenceGaps } from '../fallback.ts';
+import { compiledUnsupported, nodeLines, planSteps, referenceGaps } from '../fallback.ts';
 import { openCuda } from './driver.ts';
 import { type CudaLaunch, compileCudaSource } from './compile.ts';
 import { type KernelResources, compileCuda } from './nvcc.ts';
@@ -144,13 +143,6 @@ export async function prepareCuda(graph: Graph, plan: MemoryPlan | undefined, op
   };
 }
 
-/** What the cuda backend cannot run at all: sizes that are not concrete, nodes neither it nor the reference kernels run. */
-export function cudaUnsupported(graph: Graph): Unsupported[] {
-  const lowering = loweringUnsupported(graph);
-  if (lowering.some((u) => u.node === undefined)) return lowering;
-  return referenceGaps(graph, lowering);
-}
-
 /** The CUDA backend. */
 export const cudaBackend: Backend = {
   name: 'cuda',
@@ -159,7 +151,7 @@ export const cudaBackend: Backend = {
     const r = openCuda();
     return r.ok ? { ok: true } : { ok: false, reason: r.reason };
   },
-  unsupported: cudaUnsupported,
+  unsupported: compiledUnsupported,
   prepare: prepareCuda,
 };
 

@@ -36,8 +36,7 @@ import type { Artifact, Backend, KernelEvent, PrepareOptions, Program, RunOption
 import { checkInputs } from '../inputs.ts';
 import { layoutBuffers } from '../buffer-layout.ts';
 import { type FallbackStep, nodeLines, planSteps } from '../fallback.ts';
-import { loweringUnsupported } from '../../codegen/lower/index.ts';
-import { referenceGaps } from '../fallback.ts';
+import { compiledUnsupported, referenceGaps } from '../fallback.ts';
 import { type AdapterInfo, type GpuContext, adapterLine, webgpuDevice } from './device.ts';
 import { type WebgpuDispatch, compileWebgpu, dispatchHeader, wgslText } from './compile.ts';
 import { DeviceValues } from './values.ts';
@@ -276,14 +275,6 @@ async function firstBadModule(ds: readonly WebgpuDispatch[], modules: ReadonlyMa
   return undefined;
 }
 
-
-/** What the webgpu backend cannot run at all: sizes that are not concrete, nodes neither it nor the reference kernels run. */
-export function webgpuUnsupported(graph: Graph): Unsupported[] {
-  const lowering = loweringUnsupported(graph);
-  if (lowering.some((u) => u.node === undefined)) return lowering;
-  return referenceGaps(graph, lowering);
-}
-
 /** The WebGPU backend. */
 export const webgpuBackend: Backend = {
   name: 'webgpu',
@@ -292,7 +283,7 @@ export const webgpuBackend: Backend = {
     const r = await webgpuDevice();
     return r.ok ? { ok: true } : { ok: false, reason: r.reason };
   },
-  unsupported: webgpuUnsupported,
+  unsupported: compiledUnsupported,
   prepare: prepareWebgpu,
 };
 
