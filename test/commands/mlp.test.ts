@@ -214,7 +214,7 @@ async function backendChecks(calls: FakeCalls): Promise<void> {
   assert.equal(completeLine('run --backend test-', ctx).candidates, ['test-double', 'test-offline', 'test-nogemm']);
   assert.ok(completeLine('timings --backend r', ctx).candidates.includes('ref'));
   const err = async (line: string) => { try { await run(line); } catch (e) { return (e as Error).message; } return assert.unreachable(line) as never; };
-  assert.match(await err('run --backend cuda'), /^run: unknown backend 'cuda'; backends: ref, .*test-double/);
+  assert.match(await err('run --backend tpu'), /^run: unknown backend 'tpu'; backends: ref, .*cuda, test-double/);
   // a backend that cannot run here: the reference backend runs instead, with one note printed
   const offline = (await run('timings --backend test-offline')) as NodeTimings;
   assert.instance(offline, NodeTimings);
