@@ -155,3 +155,18 @@ export function compiledUnsupported(graph: Graph): Unsupported[] {
   const graphWide = lowering.filter((u) => u.node === undefined);
   return graphWide.length ? graphWide : referenceGaps(graph, lowering);
 }
+
+/**
+ * Refuses, before anything is built, a program of `backend` whose fallback nodes it may not or cannot
+ * run: any fallback when `allowed` is false (the node named), or nodes the reference kernels cannot
+ * run either. Shared by the GPU backends' prepare.
+ */
+export function requireFallbacksRunnable(backend: string, graph: Graph, fallbacks: readonly Unsupported[], allowed: boolean): void {
+  if (!fallbacks.length) return;
+  if (!allowed) {
+    throw new KilnError(`the ${backend} backend cannot compile ${fallbacks.length} node(s) of @${graph.name} (reference fallback is off):\n${nodeLines(fallbacks, 20)}`,
+      fallbacks[0].node ? { node: fallbacks[0].node, op: fallbacks[0].op } : {});
+  }
+  const cannot = referenceGaps(graph, fallbacks);
+  if (cannot.length) throw new KilnError(`the ${backend} backend cannot run ${cannot.length} node(s) of @${graph.name} (the reference kernels cannot run them either):\n${nodeLines(cannot, 20)}`);
+}

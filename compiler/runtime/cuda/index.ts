@@ -22,7 +22,7 @@ import { printKernel, printProgram } from '../../codegen/print.ts';
 import type { Artifact, Backend, KernelEvent, PrepareOptions, Program, RunOptions } from '../backend.ts';
 import { checkInputs } from '../inputs.ts';
 import { layoutBuffers } from '../buffer-layout.ts';
-import { compiledUnsupported, nodeLines, planSteps, referenceGaps } from '../fallback.ts';
+import { compiledUnsupported, nodeLines, planSteps, requireFallbacksRunnable } from '../fallback.ts';
 import { openCuda } from './driver.ts';
 import { type CudaLaunch, compileCudaSource } from './compile.ts';
 import { type KernelResources, compileCuda } from './nvcc.ts';
@@ -42,14 +42,7 @@ export async function prepareCuda(graph: Graph, plan: MemoryPlan | undefined, op
   progress('lowering', 0);
   const compiled = compileCudaSource(graph, plan ? { order: plan.order } : {});
   const { program, fallbacks, launches } = compiled;
-  if (fallbacks.length && opts.fallback === false) {
-    throw new KilnError(`the cuda backend cannot compile ${fallbacks.length} node(s) of @${graph.name} (reference fallback is off):\n${nodeLines(fallbacks, 20)}`,
-      fallbacks[0].node ? { node: fallbacks[0].node, op: fallbacks[0].op } : {});
-  }
-  if (fallbacks.length) {
-    const cannot = referenceGaps(graph, fallbacks);
-    if (cannot.length) throw new KilnError(`the cuda backend cannot run ${cannot.length} node(s) of @${graph.name} (the reference kernels cannot run them either):\n${nodeLines(cannot, 20)}`);
-  }
+  requireFallbacksRunnable('cuda', graph, fallbacks, opts.fallback !== false);
   progress('compiling', 0.2);
   const binary = compileCuda(compiled.source, cuda.info.arch, { name: program.name.replace(/[^A-Za-z0-9_-]/g, '_') });
   progress('loading', 0.7);

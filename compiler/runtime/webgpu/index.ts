@@ -36,7 +36,7 @@ import type { Artifact, Backend, KernelEvent, PrepareOptions, Program, RunOption
 import { checkInputs } from '../inputs.ts';
 import { layoutBuffers } from '../buffer-layout.ts';
 import { type FallbackStep, nodeLines, planSteps } from '../fallback.ts';
-import { compiledUnsupported, referenceGaps } from '../fallback.ts';
+import { compiledUnsupported, requireFallbacksRunnable } from '../fallback.ts';
 import { type AdapterInfo, type GpuContext, adapterLine, webgpuDevice } from './device.ts';
 import { type WebgpuDispatch, compileWebgpu, dispatchHeader, wgslText } from './compile.ts';
 import { DeviceValues } from './values.ts';
@@ -77,14 +77,7 @@ export async function prepareWebgpu(graph: Graph, plan: MemoryPlan | undefined, 
     target: { f16: gpu.f16, maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize },
   });
   const { program, fallbacks } = compiled;
-  if (fallbacks.length && opts.fallback === false) {
-    throw new KilnError(`the webgpu backend cannot compile ${fallbacks.length} node(s) of @${graph.name} (reference fallback is off):\n${nodeLines(fallbacks, 20)}`,
-      fallbacks[0].node ? { node: fallbacks[0].node, op: fallbacks[0].op } : {});
-  }
-  if (fallbacks.length) {
-    const cannot = referenceGaps(graph, fallbacks);
-    if (cannot.length) throw new KilnError(`the webgpu backend cannot run ${cannot.length} node(s) of @${graph.name} (the reference kernels cannot run them either):\n${nodeLines(cannot, 20)}`);
-  }
+  requireFallbacksRunnable('webgpu', graph, fallbacks, opts.fallback !== false);
   const alignment = Math.max(256, limits.minStorageBufferOffsetAlignment);
   const layout = layoutBuffers(program, { reuse: fallbacks.length === 0, alignment, bytes: (d, n) => Math.ceil(deviceBytes(d, n) / 4) * 4 });
   const usage = U().GPUBufferUsage;
