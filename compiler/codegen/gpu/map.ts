@@ -264,8 +264,7 @@ function mapDispatch(stmts: readonly Stmt[], k: Kernel): Mapped {
   if (!nest.length) {
     return { body: [...stmts], shared: [], launch: { grid: [1, 1, 1], block: [1, 1, 1] }, mode: 'single thread', elements: 1 };
   }
-  const taken = boundNames(k.body);
-  const vec = vectorizeNest(nest, body, (base) => { let s = base, j = 0; while (taken.has(s)) s = `${base}${++j}`; taken.add(s); return s; });
+  const vec = vectorizeNest(nest, body, freshNames(k));
   const [nest1, body1, n1] = vec ? [vec.nest, vec.body, n / LANES] : [nest, body, n];
   const threads = Math.min(THREADS_PER_GROUP, n1);
   const [gx, gy] = gridOf(Math.ceil(n1 / threads));
@@ -301,8 +300,7 @@ function cooperative(prefix: readonly Stmt[], body: readonly Stmt[], nest: reado
     for (const a of reads) if (accs.has(a) && !firstRead.has(a)) firstRead.set(a, i);
   });
   for (const [a, i] of lastUpdate) if ((firstRead.get(a) ?? Infinity) <= i) return undefined;
-  const taken = boundNames(k.body);
-  const fresh = (base: string) => { let s = base, j = 0; while (taken.has(s)) s = `${base}${++j}`; taken.add(s); return s; };
+  const fresh = freshNames(k);
   const shared: BufferDecl[] = [];
   const renamed = new Map<string, string>();
   const t = iv('g_t');
@@ -350,6 +348,12 @@ function cooperative(prefix: readonly Stmt[], body: readonly Stmt[], nest: reado
   const guardedLoops = gx * gy === n ? loops : undefined;
   if (!guardedLoops) return undefined; // a partial grid would put barriers under a guard
   return { body: guardedLoops, shared, launch: { grid: [gx, gy, 1], block: [threads, 1, 1] }, mode: 'workgroup per element', elements: n };
+}
+
+/** Makes names no statement of `k` binds (`base`, else `base1`, `base2`, ...), each once. */
+function freshNames(k: Kernel): (base: string) => string {
+  const taken = boundNames(k.body);
+  return (base) => { let s = base, j = 0; while (taken.has(s)) s = `${base}${++j}`; taken.add(s); return s; };
 }
 
 function combine(c: Combine, a: Scalar, b: Scalar): Scalar {
