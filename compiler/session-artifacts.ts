@@ -34,12 +34,12 @@ import type { MemoryPlan } from './schedule/plan.ts';
 import { type LoweredProgram, lowerGraph } from './codegen/lower/index.ts';
 import { GPU_TARGET, type LowerTarget, PLAIN_TARGET } from './codegen/lower/context.ts';
 import { DEFAULT_WEBGPU_TARGET, compileWebgpu, wgslText } from './runtime/webgpu/compile.ts';
-import { compileCudaSource } from './runtime/cuda/compile.ts';
+import { compileCudaSource, cudaTarget } from './runtime/cuda/compile.ts';
 import { cpuLowerTarget } from './runtime/cpu/index.ts';
 import { printProgram } from './codegen/print.ts';
 import { renderProgram } from './codegen/render.ts';
 import { C } from './codegen/lang/c.ts';
-import type { Artifact } from './runtime/backend.ts';
+import { type Artifact, type Unsupported, findBackend } from './runtime/backend.ts';
 import type { Session } from './session.ts';
 import { type PrepareStepOptions, type PreparedStep, prepareStep } from './session-run.ts';
 
@@ -81,7 +81,7 @@ const lowerings = new WeakMap<Graph, Map<string, LoweredProgram>>();
  * (GPU templates, plain loop nests for the GPU mapping); plain loop nests otherwise.
  */
 export function lowerTargetFor(target: string): LowerTarget {
-  return target === 'cpu' ? cpuLowerTarget() : target === 'webgpu' || target === 'cuda' ? GPU_TARGET : PLAIN_TARGET;
+  return target === 'cpu' ? cpuLowerTarget() : target === 'webgpu' ? GPU_TARGET : target === 'cuda' ? cudaTarget() : PLAIN_TARGET;
 }
 
 /**
@@ -138,6 +138,8 @@ export interface NodeKernel {
   readonly source?: Artifact;
   /** The kernel IR of that kernel, when the backend kept it. */
   readonly kir?: Artifact;
+  /** Its PTX, on the cuda backend (the `.entry` of each of its launches). */
+  readonly ptx?: Artifact;
   /** Every IR node the kernel computes (the node itself and what was fused with it). */
   readonly nodes: readonly string[];
   /** Why there is no source, in plain words. */
@@ -199,15 +201,15 @@ export class SnapshotArtifacts {
    * The kernel that runs node `name` when the snapshot is prepared on a backend (default cpu): its
    * source and kernel IR artifacts and every node it computes (see the module header).
    */
-  async kernelOf(name: string, opts: Omit<PrepareStepOptions, 'step'> = {}): Promise<NodeKernel> {
+  async kernelOf(name: string, opts: Omit<PrepareStepOptions, 'step'> & { readonly arch?: string } = {}): Promise<NodeKernel> {
     const node = this.findNode(name);
     const id = nodeId(node);
-    const prepared = await this.compiled({ backend: 'cpu', ...opts });
+    const prepared = opts.arch === undefined ? await this.compiled({ backend: 'cpu', ...opts }) : await this.built(opts.backend ?? 'cpu', opts.arch, opts);
     const base = { node: id, op: node.op, loc: node.loc, backend: prepared.backend, label: prepared.label };
     // per-kernel sources when the backend keeps them (fewer nodes than the graph), else whole-program ones
     const sources = prepared.program.artifacts.filter((a) => a.kind === 'source' && a.nodes?.length);
     const perKernel = sources.filter((a) => a.nodes!.length < prepared.graph.nodes.length);
-    const source = smallest((perKernel.length ? perKernel : sources).filter((a) => a.nodes!.includes(id)));
+    const source = smallest((perKernel.length ? perKernel : sources).filter((a) => a.nodes!.includes(id) && !a.name.endsWith('.ptx')));
     if (!source) {
       const anySource = sources.length > 0;
       const fallback = prepared.program.fallbacks?.find((u) => u.node === id);
@@ -219,7 +221,22 @@ export class SnapshotArtifacts {
     }
     const kir = smallest(prepared.program.artifacts.filter((a) => a.kind === 'ir' && a.nodes?.includes(id)
       && sameNodes(a.nodes, source.nodes!)));
-    return { ...base, source, ...(kir ? { kir } : {}), nodes: source.nodes! };
+    const ptx = prepared.program.artifacts.find((a) => a.name.endsWith('.ptx') && a.nodes && sameNodes(a.nodes, source.nodes!));
+    return { ...base, source, ...(kir ? { kir } : {}), ...(ptx ? { ptx } : {}), nodes: source.nodes! };
+  }
+
+  /**
+   * This snapshot built for an architecture without its device (Backend.build: `source NODE --backend
+   * cuda --arch sm_90` on a machine with no GPU), in the shape kernelOf reads.
+   */
+  private async built(backend: string, arch: string, opts: Omit<PrepareStepOptions, 'step'>): Promise<Pick<PreparedStep, 'backend' | 'label' | 'graph'> & { program: { artifacts: readonly Artifact[]; fallbacks?: readonly Unsupported[] } }> {
+    const b = findBackend(backend);
+    if (!b?.build) throw new KilnError(`backend '${backend}' builds for this machine only; --arch is for a GPU backend (cuda)`);
+    const graph = this.graph;
+    requireStaticShapes(graph, 'building a step');
+    const built = await b.build(graph, planMemoryCached(graph), { arch, ...(opts.tf32 ? { tf32: true } : {}), ...(opts.onPrepare ? { onProgress: opts.onPrepare } : {}) });
+    const st = this.session.at(this.step);
+    return { backend: `${b.name} (${arch}, built without a device)`, label: `${this.session.source} at step ${this.step} (${st.pass})`, graph, program: built };
   }
 }
 

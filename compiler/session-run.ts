@@ -48,6 +48,8 @@ export interface ExecuteOptions {
    * naming them (PrepareOptions.fallback; default: allowed, and listed in the timings).
    */
   readonly fallback?: boolean;
+  /** f32 products in tf32 on tensor cores (PrepareOptions.tf32; the cuda backend). */
+  readonly tf32?: boolean;
   /**
    * Also run the reference executor on the same inputs and compare (runtime/check.ts): the numeric
    * check of a compiled program, against its kernels' declared bounds (Winograd) or the default.
@@ -163,7 +165,7 @@ async function disposeQuietly(p: Promise<Program>): Promise<void> {
 }
 
 /** Options of `prepareStep` (a subset of ExecuteOptions). */
-export type PrepareStepOptions = Pick<ExecuteOptions, 'backend' | 'step' | 'threads' | 'tuning' | 'fallback' | 'onPrepare' | 'signal' | 'onWarning'>;
+export type PrepareStepOptions = Pick<ExecuteOptions, 'backend' | 'step' | 'threads' | 'tuning' | 'fallback' | 'tf32' | 'onPrepare' | 'signal' | 'onWarning'>;
 
 /** A step's graph prepared on a backend: the Session's cached program. */
 export interface PreparedStep {
@@ -194,9 +196,10 @@ async function prepareGraph(s: Session, step: number, graph: Graph, opts: Prepar
   // a graph bound to the sizes of given inputs is cached under its step's graph, keyed by those sizes,
   // so a run at other sizes replaces (and disposes) the program instead of piling up programs
   const sizes = graph === st.graph ? '' : ` inputs=${graph.inputs.map((i) => i.type.shape.join('x')).join(',')}`;
-  const program = await s.programs.get(st.graph, backend.name, `threads=${opts.threads ?? ''} tuning=${opts.tuning ?? ''} fallback=${opts.fallback ?? ''}${sizes}`,
+  const program = await s.programs.get(st.graph, backend.name, `threads=${opts.threads ?? ''} tuning=${opts.tuning ?? ''} fallback=${opts.fallback ?? ''} tf32=${opts.tf32 ?? ''}${sizes}`,
     () => backend.prepare(graph, undefined, {
       threads: opts.threads, tuning: opts.tuning, onProgress: opts.onPrepare, signal: opts.signal, ...(opts.fallback === false ? { fallback: false } : {}),
+      ...(opts.tf32 ? { tf32: true } : {}),
     }));
   return { label, step, backend: backend.name, graph, program };
 }

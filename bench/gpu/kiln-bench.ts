@@ -1,9 +1,10 @@
 /**
  * The kiln side of the GPU bench (`run.sh` in the GPU bundle runs it with the bundled Node): every zoo
- * model on the cuda backend, f32 and f16 (the cuda default pipeline with and without
- * `mixed-precision`), batch 1 and 8; per case the max norm-relative error against the reference
- * executor (f32 only, on the same graph), the median and minimum wall time of ROUNDS runs (inputs in,
- * outputs out) and the summed device time of the kernels (CUDA events). Writes one JSON file
+ * model on the cuda backend, f32, tf32 (f32 graph, PrepareOptions.tf32: products on tensor cores) and
+ * f16 (the cuda default pipeline with and without `mixed-precision`), batch 1 and 8; per case the max
+ * norm-relative error against the reference executor (f32 and tf32, on the same graph), the median and
+ * minimum wall time of ROUNDS runs (inputs in, outputs out; the model replayed as one CUDA graph) and
+ * the summed device time of the kernels (CUDA events, launches issued one by one). Writes one JSON file
  * (argv[2], default `results/kiln.json`); without a driver it writes `{ "skipped": reason }` and exits 0.
  */
 import fs from 'node:fs';
@@ -43,14 +44,14 @@ const rows: Record<string, unknown>[] = [];
 const models = (process.env.KILN_GPU_MODELS ?? 'resnet50,mobilenetv2,bert').split(',').filter((m) => zooNames().includes(m));
 for (const model of models) {
   for (const batch of [1, 8]) {
-    for (const [precision, pipeline] of [['f32', F32], ['f16', F16]] as const) {
+    for (const [precision, pipeline] of [['f32', F32], ['tf32', F32], ['f16', F16]] as const) {
       const row: Record<string, unknown> = { model, batch, precision };
       try {
         const g = new PassManager({ target: 'cuda' }).run(zooModel(model, { batch }), pipeline).at(-1)!.graph;
-        const program = await findBackend('cuda')!.prepare(g, planMemory(g));
+        const program = await findBackend('cuda')!.prepare(g, planMemory(g), { tf32: precision === 'tf32' });
         const inputs = randomInputs(g, 11);
         const got = await program.run(inputs);
-        if (precision === 'f32') row.error = relativeError(got, runReference(g, inputs));
+        if (precision !== 'f16') row.error = relativeError(got, runReference(g, inputs));
         const times: number[] = [];
         for (let i = 0; i < ROUNDS; i++) {
           const t = performance.now();

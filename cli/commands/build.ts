@@ -1,5 +1,5 @@
 /**
- * `kiln build MODEL [--backend B] [--pipeline P] [--target T] [--threads N] [--quiet] --out DIR`
+ * `kiln build MODEL [--backend B] [--pipeline P] [--target T] [--threads N] [--arch SM] [--tf32] [--quiet] --out DIR`
  *
  * Writes every stage's artifacts of a model to a new folder, without running it. The model is loaded
  * (with --shape/--dim bindings) into a Session, the pipeline runs (default: the target's default
@@ -16,6 +16,9 @@
  *                          nodes run on reference kernels inside the program (fallbacks), and
  *                          every file with its kind, size, sha256 and the IR node ids and ONNX
  *                          provenance it belongs to
+ * `--arch sm_XY` builds a GPU backend's program for that architecture without its device (cuda:
+ * lowering, nvcc, PTX, cubin and ptxas's figures; Backend.build) — on a machine with no GPU, or for
+ * another GPU than this one; `--tf32` lets f32 matrix products use tf32 tensor cores (cuda).
  * It is written atomically as a folder (compiler/files.ts `writeFilesAtomic`): all or nothing. --out
  * must not exist or be an empty folder; anything else is an error naming it. A backend that cannot
  * run here (no C compiler) is replaced by the reference backend with a note on stderr (backends.ts
@@ -33,6 +36,7 @@ import { printKernel } from '../../compiler/codegen/print.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
 import { dumpFileName } from '../../compiler/passes/instruments.ts';
 import { backendNames } from '../../compiler/runtime/backends.ts';
+import { findBackend } from '../../compiler/runtime/backend.ts';
 import type { Artifact, DeviceInfo, Unsupported } from '../../compiler/runtime/backend.ts';
 import { cpuInfo } from '../../compiler/runtime/native/cpu-features.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
@@ -58,6 +62,8 @@ export async function buildCommand(argv: string[]): Promise<number> {
     target: { type: 'string' },
     threads: { type: 'string' },
     out: { type: 'string' },
+    arch: { type: 'string' },
+    tf32: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     ...SHAPE_OPTIONS,
   }, [1, 1], ['MODEL']);
@@ -66,6 +72,9 @@ export async function buildCommand(argv: string[]): Promise<number> {
   const backend = choiceOption(values.backend, 'backend', backendNames(), 'cpu');
   const target = choiceOption(values.target, 'target', TARGETS, 'cpu');
   const threads = values.threads === undefined ? undefined : numberOption(values.threads, 'threads', 1, { integer: true, min: 1, max: 4096 });
+  const arch = values.arch;
+  if (arch !== undefined && !/^sm_\d+a?$/.test(arch)) throw new UsageError(`--arch must be an architecture such as sm_80 or sm_90, got '${arch}'`);
+  if (arch !== undefined && !findBackend(backend)?.build) throw new UsageError(`--arch builds a GPU backend's program without its device; backend '${backend}' builds for this machine only`);
   const pipeline = values.pipeline ?? defaultPipeline(target);
   pipelineOption(pipeline); // a bad pipeline is a usage error
   checkOutFolder(out);
@@ -87,9 +96,14 @@ export async function buildCommand(argv: string[]): Promise<number> {
     for (const k of art.kernels().program.kernels) files.push({ path: `kernels/${k.name}.kir`, kind: 'kernel-ir', data: printKernel(k), nodes: k.nodes });
 
     const progress = values.quiet ? undefined : terminalProgress(process.stderr);
-    let prepared;
+    let prepared: { backend: string; program: { artifacts: readonly Artifact[]; prepareMs: number; fallbacks?: readonly Unsupported[]; device?: DeviceInfo } };
     try {
-      prepared = await art.compiled({ backend, threads, onPrepare: progress?.update, onWarning: (m) => console.error(`note: ${m}`) });
+      prepared = arch !== undefined
+        ? await (async () => {
+          const built = await findBackend(backend)!.build!(graph, plan, { arch, tf32: values.tf32, onProgress: progress?.update });
+          return { backend: `${built.backend} (${built.target}, built without a device)`, program: built };
+        })()
+        : await art.compiled({ backend, threads, ...(values.tf32 ? { tf32: true } : {}), onPrepare: progress?.update, onWarning: (m) => console.error(`note: ${m}`) });
     } finally {
       progress?.done();
     }

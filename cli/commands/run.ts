@@ -1,6 +1,6 @@
 /**
  * `kiln run MODEL [--backend NAME] [--pipeline P [--target T]] [--inputs DIR] [--outputs DIR] [--seed N]
- *  [--repeat N] [--rtol R] [--atol A] [--no-fallback] [--tuning measure|cached|off] [--threads N] [--check] [--json]`
+ *  [--repeat N] [--rtol R] [--atol A] [--no-fallback] [--tuning measure|cached|off] [--threads N] [--tf32] [--check] [--json]`
  *
  * Loads the model (import, type inference and verification: `importMs`), binds inputs from
  * input_<k>.pb files or seeded random values (compiler/runtime/inputs.ts `bindInputs`; the graph takes
@@ -9,7 +9,8 @@
  * compiler/runtime/backends.ts; `compileMs` is the program's own `prepareMs`), runs once as warm-up and
  * then `repeat` timed runs (default 1; compiler/runtime/timings.ts `timeProgram`), and reports the
  * median and minimum run time (`--tuning`: the compiled backends' schedule tuning, PrepareOptions.tuning;
- * the JSON then says how many candidates were measured). While a backend prepares, its progress is drawn on stderr when that is a
+ * the JSON then says how many candidates were measured; `--tf32`: f32 matrix products may round to
+ * tf32 on tensor cores, PrepareOptions.tf32, the cuda backend). While a backend prepares, its progress is drawn on stderr when that is a
  * terminal (cli/progress.ts; --quiet turns it off). A backend that cannot run here (no compiler, no device) is an error
  * naming its reason — except that a compiled backend that cannot run here (no C compiler) says so on
  * stderr and runs on the reference backend instead (backends.ts `useBackend`). Nodes a compiled
@@ -57,6 +58,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     threads: { type: 'string' },
     check: { type: 'boolean', default: false },
     'no-fallback': { type: 'boolean', default: false },
+    tf32: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     ...SHAPE_OPTIONS,
   }, [1, 1], ['MODEL']);
@@ -93,7 +95,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const progress = values.quiet ? undefined : terminalProgress(process.stderr); // a compile's progress, on a terminal only
   let program;
   try {
-    program = await backend.prepare(graph, undefined, { onProgress: progress?.update, ...(values['no-fallback'] ? { fallback: false } : {}), ...(tuning ? { tuning } : {}), ...(threads ? { threads } : {}) });
+    program = await backend.prepare(graph, undefined, { onProgress: progress?.update, ...(values['no-fallback'] ? { fallback: false } : {}), ...(tuning ? { tuning } : {}), ...(threads ? { threads } : {}), ...(values.tf32 ? { tf32: true } : {}) });
   } finally {
     progress?.done();
   }

@@ -143,7 +143,25 @@ export type Stmt =
    * reads (a zero-padded plane, a packed block of B) stays in that thread's cache instead of a fresh
    * slice of a buffer per iteration. C: a slice of one thread-local arena (localLayout).
    */
-  | { readonly k: 'local'; readonly name: string; readonly dtype: DType; readonly count: number };
+  | { readonly k: 'local'; readonly name: string; readonly dtype: DType; readonly count: number }
+  /**
+   * GPU, warp-collective: the 32 threads of a warp (consecutive linear thread ids from a multiple of
+   * 32) multiply one `shape.m`×`shape.k` tile A by one `shape.k`×`shape.n` tile B on the tensor cores
+   * and add the product to the `m`×`n` tile whose fragment each thread holds in `acc` (an f32
+   * accumulator of 4 lanes, combine add). Each thread passes its fragment of A and B: `a` and `b`
+   * list its elements in the shape's order (scalars or small vectors of the operand dtype, lanes
+   * adding up to the fragment's size); which element of the tile each one is, per lane of the warp,
+   * is the PTX ISA's fragment layout (codegen/mma-layout.ts, the one home of it). Every thread of
+   * the warp must reach it together: never under a guard.
+   */
+  | { readonly k: 'mma'; readonly shape: MmaShape; readonly acc: string; readonly a: readonly Scalar[]; readonly b: readonly Scalar[] };
+
+/**
+ * Tensor-core shapes (PTX `mma.sync.aligned`): `m16n8k16.f16`/`.bf16` (8 A and 4 B elements per
+ * thread), `m16n8k8.tf32` (f32 operands rounded to tf32: 4 A and 2 B elements per thread); all
+ * accumulate in f32 (4 per thread).
+ */
+export type MmaShape = 'm16n8k16.f16' | 'm16n8k16.bf16' | 'm16n8k8.tf32';
 
 /** One bound of a guard: 0 <= index < extent. */
 export interface GuardBound {
@@ -373,7 +391,7 @@ export function vectorTypes(p: Program): { dtype: DType; lanes: number }[] {
     for (const s of stmts) {
       if (s.k === 'loop' || s.k === 'guard') walk(s.body);
       else if (s.k === 'store' || s.k === 'let' || s.k === 'accum') sc(s.value);
-      else if (s.k === 'acc') { note(s.dtype, s.lanes); sc(s.init); }
+      else if (s.k === 'acc') { note(s.dtype, s.lanes); sc(s.init); } else if (s.k === 'mma') [...s.a, ...s.b].forEach(sc);
     }
   };
   for (const k of p.kernels) walk(k.body);

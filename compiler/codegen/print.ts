@@ -118,6 +118,7 @@ export function printStmts(stmts: readonly Stmt[], indent: number, combines: Rea
       }
       case 'barrier': out.push(`${pad}barrier`); break;
       case 'local': out.push(`${pad}local ${s.name}: ${s.dtype}[${s.count}]`); break;
+      case 'mma': out.push(`${pad}${s.acc} += mma<${s.shape}>([${s.a.map(printScalar).join(', ')}], [${s.b.map(printScalar).join(', ')}])`); break;
     }
   }
   return out;

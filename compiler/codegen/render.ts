@@ -13,7 +13,14 @@
  * are floor division and modulo there.
  */
 import type { DType } from '../ir/dtype.ts';
-import { type Annotation, type BinaryOp, type Combine, type Index, type Kernel, type Program, type Scalar, type Stmt, type UnaryOp, lanesOf, localLayout } from './kir.ts';
+import { type Annotation, type BinaryOp, type Combine, type Index, type Kernel, type MmaShape, type Program, type Scalar, type Stmt, type UnaryOp, lanesOf, localLayout } from './kir.ts';
+
+/** One element group of an mma operand fragment: its rendered value, lanes and dtype. */
+export interface MmaFragment {
+  readonly text: string;
+  readonly lanes: number;
+  readonly dtype: DType;
+}
 
 /** Where a loop sits, for descriptors that annotate differently inside a parallel region. */
 export interface LoopContext {
@@ -93,6 +100,12 @@ export interface Language {
    * thread's local arena for targets that slice one (C).
    */
   localDecl(name: string, dtype: DType, offset: number, count: number): string;
+  /**
+   * A warp's tensor-core multiply-accumulate (kernel IR `mma`): `acc` (an f32 vector of 4) += A·B,
+   * each operand given as this thread's fragment elements in order (rendered values with their
+   * lanes). Absent on targets without tensor cores (the renderer refuses the statement there).
+   */
+  mma?(shape: MmaShape, acc: string, a: readonly MmaFragment[], b: readonly MmaFragment[]): string[];
   /** Lines after the kernels: the entry that runs every call in order over the buffers. */
   entry(p: Program): string[];
 }
@@ -183,6 +196,12 @@ function renderStmts(lang: Language, stmts: readonly Stmt[], indent: number, ctx
       }
       case 'barrier': out.push(pad + lang.barrier()); break;
       case 'local': out.push(pad + lang.localDecl(s.name, s.dtype, ctx.locals.get(s.name)!, s.count)); break;
+      case 'mma': {
+        if (!lang.mma) throw new Error(`the ${lang.name} target has no tensor-core mma (kernel IR mma<${s.shape}>)`);
+        const frag = (x: Scalar) => ({ text: renderScalar(lang, x, ctx.dtypes), lanes: lanesOf(x), dtype: x.dtype });
+        out.push(...lang.mma(s.shape, s.acc, s.a.map(frag), s.b.map(frag)).map((l) => pad + l));
+        break;
+      }
     }
   }
   return out;

@@ -24,6 +24,9 @@
  *     variable (else iterations write the same element) unless its buffer is private to the iteration
  *     (a `local` declared inside the loop), and it updates only accumulators declared inside it or
  *     listed as its reductions. A `local` is declared once per kernel, under a name no param has.
+ *   - `mma`: a tensor-core mma is in a kernel with a launch and under no guard (the whole warp runs
+ *     it), its accumulator is f32 × 4 with combine add, and its A and B fragments have the shape's
+ *     operand dtype and element counts (mma-layout.ts).
  * Errors are KilnErrors naming the kernel, its first IR node id and the rule.
  */
 import { KilnError } from '../errors.ts';
@@ -31,12 +34,13 @@ import { dtypeInfo } from '../ir/dtype.ts';
 import type { DType } from '../ir/dtype.ts';
 import { type BufferDecl, type Index, type Kernel, type Program, type Scalar, type Stmt, indexVars, knownMultiple, lanesOf } from './kir.ts';
 import { printIndex } from './print.ts';
+import { MMA_LAYOUTS } from './mma-layout.ts';
 
 /** One broken rule. */
 export interface KernelIssue {
   readonly kernel: string;
   readonly node?: string;
-  readonly rule: 'scope' | 'buffer' | 'dtype' | 'lanes' | 'bounds' | 'annotation' | 'parallel' | 'program';
+  readonly rule: 'scope' | 'buffer' | 'dtype' | 'lanes' | 'bounds' | 'annotation' | 'parallel' | 'mma' | 'program';
   readonly message: string;
 }
 
@@ -207,6 +211,11 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
     names.add(name);
   };
 
+  const combines = new Map<string, string>();
+  const noteAccs = (list: readonly Stmt[]): void => {
+    for (const x of list) if (x.k === 'acc') combines.set(x.name, x.combine); else if (x.k === 'loop' || x.k === 'guard') noteAccs(x.body);
+  };
+  noteAccs(k.body);
   const walk = (stmts: readonly Stmt[], s: Scope, depth: number) => {
     const here = new Set<string>();
     for (const st of stmts) {
@@ -299,6 +308,28 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
         case 'barrier':
           if (!k.launch) fail('annotation', 'barrier in a kernel without a GPU launch');
           break;
+        case 'mma': {
+          const where = `mma<${st.shape}> into ${st.acc}`;
+          const layout = MMA_LAYOUTS[st.shape];
+          if (!layout) { fail('mma', `${where}: unknown shape`); break; }
+          if (!k.launch) fail('mma', `${where}: in a kernel without a GPU launch`);
+          if (s.guards.size) fail('mma', `${where}: under a guard (every thread of the warp must reach it)`);
+          const d = s.accDepth.get(st.acc);
+          if (d === undefined) fail('scope', `${where}: '${st.acc}' is not an accumulator bound here`);
+          else if (s.locals.get(st.acc) !== 'f32' || s.lanes.get(st.acc) !== 4 || combines.get(st.acc) !== 'add') {
+            fail('mma', `${where}: the accumulator must be f32 with 4 lanes and combine add`);
+          }
+          for (const [what, elems, want] of [['A', st.a, layout.aElems], ['B', st.b, layout.bElems]] as const) {
+            let lanes = 0;
+            for (const x of elems) {
+              checkScalar(x, s, where);
+              lanes += lanesOf(x);
+              if (x.dtype !== layout.operand) fail('dtype', `${where}: ${what} element is ${x.dtype}, the shape takes ${layout.operand}`);
+            }
+            if (lanes !== want) fail('mma', `${where}: ${what} fragment has ${lanes} element(s), the shape takes ${want}`);
+          }
+          break;
+        }
         case 'local':
           if (buffers.has(st.name)) fail('buffer', `local ${st.name}: '${st.name}' is already a buffer of the kernel`);
           else if (!(Number.isInteger(st.count) && st.count > 0)) fail('buffer', `local ${st.name}: count ${st.count} is not a positive integer`);

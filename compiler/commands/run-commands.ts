@@ -40,12 +40,13 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   TUNING_OPTION,
   { name: 'threads', type: 'int', value: 'N', min: 1, help: 'threads of a CPU backend (default: all cores)' },
   { name: 'no-fallback', type: 'flag', help: 'refuse a graph the backend would run partly on reference kernels (naming those nodes) instead of running it' },
+  { name: 'tf32', type: 'flag', help: 'let f32 matrix products round to tf32 on tensor cores (cuda; about 1e-3 relative error)' },
 ];
 
 /** `run` also takes --check: compare with the reference executor on the same inputs. */
 const CHECK_OPTION: OptionSpec = { name: 'check', type: 'flag', help: 'also run the reference executor on the same inputs and report the error against the tolerance (kernels such as Winograd declare theirs)' };
 
-interface Target { s: Session; step: number; backend: string; seed: number; repeat: number; tuning?: TuningMode; threads?: number; fallback?: false }
+interface Target { s: Session; step: number; backend: string; seed: number; repeat: number; tuning?: TuningMode; threads?: number; fallback?: false; tf32?: true }
 
 function target(command: string, usage: string, args: ParsedArgs, ctx: CommandContext): Target {
   const s = needSession(ctx, command);
@@ -60,6 +61,7 @@ function target(command: string, usage: string, args: ParsedArgs, ctx: CommandCo
   return {
     s, step, backend, seed: opt(args, 'seed', 0), repeat: opt(args, 'repeat', 1), ...(tuning ? { tuning } : {}), ...(threads ? { threads } : {}),
     ...(args.options.get('no-fallback') === true ? { fallback: false as const } : {}),
+    ...(args.options.get('tf32') === true ? { tf32: true as const } : {}),
   };
 }
 
@@ -97,14 +99,14 @@ async function interruptible<T>(command: string, ctx: CommandContext, fn: () => 
 
 const run = defineCommand({
   name: 'run',
-  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME] [--tuning MODE] [--threads N] [--no-fallback] [--check]',
+  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME] [--tuning MODE] [--threads N] [--no-fallback] [--tf32] [--check]',
   summary: "run the current step's graph on seeded inputs (reference executor by default); output statistics and time",
   examples: ['run', 'run --repeat 5 --seed 1', 'run --backend ref', 'run --backend cpu --check'],
   options: [...RUN_OPTIONS, CHECK_OPTION],
   completePositional: () => [],
   async run(args, ctx) {
     const t = target('run', this.usage, args, ctx);
-    const r = await interruptible('run', ctx, () => t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, tuning: t.tuning, threads: t.threads, fallback: t.fallback, check: args.options.get('check') === true, ...hooks('run', 'run', ctx, t) }));
+    const r = await interruptible('run', ctx, () => t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, tuning: t.tuning, threads: t.threads, fallback: t.fallback, tf32: t.tf32, check: args.options.get('check') === true, ...hooks('run', 'run', ctx, t) }));
     ctx.progress(`ran ${r.label}`, 1);
     const inputList = [...r.inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
     const summary = findBackend(r.backend)!.summary;
@@ -115,7 +117,7 @@ const run = defineCommand({
 
 const timings = defineCommand({
   name: 'timings',
-  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME] [--tuning MODE] [--threads N] [--no-fallback]',
+  usage: '[--repeat N] [--seed S] [--step K] [--backend NAME] [--tuning MODE] [--threads N] [--no-fallback] [--tf32]',
   summary: 'time every kernel of the current step (reference executor by default): table by node and by op, chart',
   examples: ['timings', 'timings --repeat 3'],
   details: 'The node table is keyed by node id with op, median ms, share, FLOPs, GFLOP/s and provenance;\n'
@@ -126,7 +128,7 @@ const timings = defineCommand({
   async run(args, ctx) {
     const t = target('timings', this.usage, args, ctx);
     const nodes = t.s.at(t.step).graph.nodes.length;
-    const result = await interruptible('timings', ctx, () => t.s.timings({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, tuning: t.tuning, threads: t.threads, fallback: t.fallback, ...hooks('timings', 'timing run', ctx, t, nodes) }));
+    const result = await interruptible('timings', ctx, () => t.s.timings({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, tuning: t.tuning, threads: t.threads, fallback: t.fallback, tf32: t.tf32, ...hooks('timings', 'timing run', ctx, t, nodes) }));
     ctx.progress(`timed ${result.label}`, 1);
     timingsBySession.set(t.s, result);
     return result;

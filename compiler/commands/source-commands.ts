@@ -24,7 +24,12 @@ export const SOURCE_BACKEND = 'cpu';
 const OPTIONS: readonly OptionSpec[] = [
   { name: 'step', type: 'int', value: 'K', min: 0, help: 'the node of step K instead of the current step' },
   { name: 'backend', type: 'string', value: 'NAME', help: `backend that compiles the step (default ${SOURCE_BACKEND})`, values: () => backendNames() },
+  { name: 'arch', type: 'string', value: 'SM', help: 'build for this GPU architecture (sm_80, sm_90) without the device (a GPU backend: cuda)' },
+  { name: 'tf32', type: 'flag', help: 'f32 matrix products on tf32 tensor cores (cuda)' },
 ];
+
+/** `source` also takes --ptx: the PTX of the kernel instead of its CUDA (the cuda backend). */
+const PTX_OPTION: OptionSpec = { name: 'ptx', type: 'flag', help: 'show the PTX nvcc made of the kernel (cuda) instead of its source' };
 
 /** Node ids of the step a command looks at, for completion. */
 function nodeNames(ctx: CommandContext): string[] {
@@ -40,9 +45,11 @@ async function kernelFor(command: string, usage: string, args: ParsedArgs, ctx: 
   const step = stepOpt === undefined ? s.current : parseStepArg(command, String(stepOpt), s, usage, '--step');
   const backend = opt(args, 'backend', SOURCE_BACKEND);
   if (!findBackend(backend)) throw commandError(command, `unknown backend '${backend}'; backends: ${backendNames().join(', ')}`, usage);
+  const arch = args.options.get('arch') as string | undefined;
+  if (arch !== undefined && !/^sm_\d+a?$/.test(arch)) throw commandError(command, `--arch must be an architecture such as sm_80 or sm_90, got '${arch}'`, usage);
   const report = throttledProgress(ctx);
   const k = await s.artifacts(step).kernelOf(args.positionals[0], {
-    backend, onPrepare: (what, fraction) => report(`preparing step ${step} on ${backend}: ${what}`, fraction), signal: ctx.signal,
+    backend, ...(arch ? { arch } : {}), ...(args.options.get('tf32') === true ? { tf32: true } : {}), onPrepare: (what, fraction) => report(`preparing step ${step} on ${backend}: ${what}`, fraction), signal: ctx.signal,
     onWarning: (message) => ctx.print(`note: ${message}`),
   });
   ctx.progress(`prepared step ${step} on ${backend}`, 1);
@@ -64,24 +71,29 @@ const languageOf = (name: string): string => {
 
 const source = defineCommand({
   name: 'source',
-  usage: 'NODE [--step K] [--backend NAME]',
+  usage: 'NODE [--step K] [--backend NAME] [--arch SM] [--tf32] [--ptx]',
   summary: 'the generated source of the kernel that runs NODE (IR node id or ONNX node name), compiled on cpu by default',
-  examples: ['source /fc1/Gemm', 'source 1 --step 0'],
+  examples: ['source /fc1/Gemm', 'source 1 --step 0', 'source 3 --backend cuda --arch sm_90 --ptx'],
   details: 'Compiles the step once per backend (the program is shared with run and timings). A fused node shows\n'
-    + 'the kernel it is part of and the other nodes it computes; a view has no kernel.',
+    + 'the kernel it is part of and the other nodes it computes; a view has no kernel. --arch builds a GPU\n'
+    + 'backend\'s program for that architecture without the device; --ptx shows the kernel\'s PTX (cuda).',
   positionals: [1, 1],
-  options: OPTIONS,
+  options: [...OPTIONS, PTX_OPTION],
   completePositional: (i, ctx) => (i === 0 ? nodeNames(ctx) : []),
   async run(args, ctx) {
     const k = await kernelFor('source', this.usage, args, ctx);
     if (!k.source) return new TextView(k.why!, `source of %${k.node} ${k.op} on ${k.backend}`);
+    if (args.options.get('ptx') === true) {
+      if (!k.ptx) return new TextView(`backend ${k.backend} keeps no PTX for ${k.source.name} (PTX is the cuda backend's)`, `PTX of %${k.node} ${k.op} on ${k.backend}`);
+      return new SourceView(k.ptx.content, 'ptx', heading(k, 'PTX', k.ptx.name));
+    }
     return new SourceView(k.source.content, languageOf(k.source.name), heading(k, 'source', k.source.name));
   },
 });
 
 const kir = defineCommand({
   name: 'kir',
-  usage: 'NODE [--step K] [--backend NAME]',
+  usage: 'NODE [--step K] [--backend NAME] [--arch SM] [--tf32]',
   summary: 'the kernel IR of the kernel that runs NODE (IR node id or ONNX node name), compiled on cpu by default',
   examples: ['kir 1'],
   positionals: [1, 1],

@@ -42,6 +42,11 @@ export interface PrepareOptions {
    * default; KILN_TUNING overrides the default), use only `cached` results, or `off` (the defaults).
    */
   readonly tuning?: 'measure' | 'cached' | 'off';
+  /**
+   * f32 matrix products may round their operands to tf32 on tensor cores (the cuda backend; PyTorch's
+   * allow_tf32): faster, about 1e-3 relative error instead of f32's. Default false.
+   */
+  readonly tf32?: boolean;
 }
 
 /** One kernel's execution, reported by `Program.run` when asked. */
@@ -66,6 +71,8 @@ export interface RunOptions {
   readonly onKernel?: (e: KernelEvent) => void;
   /** Cancels the run between kernels (a compiled backend: between its native calls, see its module). */
   readonly signal?: AbortSignal;
+  /** false: a GPU backend issues every launch itself instead of replaying a captured graph (cuda). */
+  readonly graph?: boolean;
 }
 
 /** One artifact of a preparation: generated source, a compiler command and its log, a binary. */
@@ -117,8 +124,9 @@ export interface Program {
    */
   readonly fallbacks?: readonly Unsupported[];
   /**
-   * The measured FP32 peak in GFLOP/s of the device this program runs on, at its thread count: the
-   * denominator of the timings' "% of peak" (absent when the backend does not know it).
+   * The FP32 peak in GFLOP/s of the device this program runs on: measured at the program's thread
+   * count on a CPU, the datasheet figure on a GPU (cuda/peak.ts); the denominator of the timings'
+   * "% of peak" (absent when the backend does not know it).
    */
   peakGflops?(): Promise<number>;
   /**
@@ -148,6 +156,27 @@ export interface Backend {
   unsupported(graph: Graph): Unsupported[];
   /** Prepares `graph` (with its memory plan, when the backend executes one) for running. */
   prepare(graph: Graph, plan: MemoryPlan | undefined, opts?: PrepareOptions): Promise<Program>;
+  /**
+   * Builds `graph` for a named target without its device (a GPU backend on a machine without the
+   * GPU: `kiln build --arch`): every artifact, nothing loaded. Absent where building needs the device.
+   */
+  build?(graph: Graph, plan: MemoryPlan | undefined, opts: BuildOptions): Promise<Built>;
+}
+
+/** Options of Backend.build: the preparation's, plus the target architecture (`sm_90`). */
+export interface BuildOptions extends PrepareOptions {
+  readonly arch: string;
+}
+
+/** What Backend.build made. */
+export interface Built {
+  readonly backend: string;
+  /** The architecture it was built for. */
+  readonly target: string;
+  readonly prepareMs: number;
+  readonly artifacts: readonly Artifact[];
+  /** Nodes the program would run on the host (as Program.fallbacks). */
+  readonly fallbacks: readonly Unsupported[];
 }
 
 const backends = new Map<string, Backend>();

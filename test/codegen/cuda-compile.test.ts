@@ -43,7 +43,7 @@ test('the CUDA unit includes no header, names kernels unmangled and binds grid/b
   const { source, launches, fallbacks } = compileCudaSource(g);
   assert.equal(fallbacks, []);
   assert.not.match(source, '#include');
-  assert.match(source, `extern "C" __global__ void __launch_bounds__(256) ${launches[0].name}(const float *__restrict__ in0, float *__restrict__ out0) {`);
+  assert.match(source, `extern "C" __global__ void __launch_bounds__(256, 1) ${launches[0].name}(const float *__restrict__ in0, float *__restrict__ out0) {`);
   assert.match(source, '__shared__ float ');
   assert.match(source, '{ const int g_x = (int)blockIdx.x;');
   assert.match(source, '{ const int g_t = (int)threadIdx.x;');
@@ -105,12 +105,16 @@ withNvcc('a compile error names the source and the command that reproduces it', 
 });
 
 for (const name of zooNames()) {
-  for (const [precision, pipeline] of [['f32', F32_PIPELINE], ['f16', F16_PIPELINE]] as const) {
+  for (const [precision, pipeline] of [['f32', F32_PIPELINE], ['tf32', F32_PIPELINE], ['f16', F16_PIPELINE]] as const) {
     withNvcc(`${name} (${precision}): every CUDA kernel compiles for sm_80 and sm_90, no template spills, shared memory within the limit`, () => {
       const g = new PassManager({ target: 'webgpu' }).run(zooModel(name), pipeline).at(-1)!.graph;
-      const c = compileCudaSource(g);
+      const c = compileCudaSource(g, { tf32: precision === 'tf32' });
       assert.equal(c.fallbacks, [], `${name}: every kernel has a CUDA form`);
       const templates = new Set(c.launches.filter((l) => l.mode === 'tiled (workgroup memory)').map((l) => l.name));
+      // tensor cores for every tiled product in f16 and tf32 (exact f32 keeps the SIMT template)
+      const tensor = c.kernels.filter((k) => templates.has(k.kernel.name) && k.text.some((l) => l.includes('mma.sync.aligned')));
+      if (precision === 'f32') assert.is(tensor.length, 0, 'f32 uses no tensor cores');
+      else assert.is(tensor.length, templates.size, `${precision}: ${tensor.length} of ${templates.size} tiled kernels use mma.sync`);
       for (const arch of ARCHS) {
         const bin = compileCuda(c.source, arch, { nvcc, cacheDir: cache, name, ptx: false });
         const seen = new Set(bin.resources.map((r) => r.kernel));

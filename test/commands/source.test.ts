@@ -17,6 +17,7 @@ import { toMimeBundle, toTerminal } from '../../compiler/display/index.ts';
 import { stripAnsi } from '../../compiler/display/style.ts';
 import { fakeBackend } from '../support/fake-backend.ts';
 import { fakeContext } from './fake-context.ts';
+import { findNvcc } from '../../compiler/runtime/cuda/nvcc.ts';
 
 const fake = fakeBackend('fake-src', { kernelArtifacts: true, progress: [['lowering', 0], ['compiling', 0.5], ['ready', 1]] });
 // registered only while this file's tests run (uvu imports every test file before running any)
@@ -163,6 +164,27 @@ test('the Session disposes programs when replaced, when their snapshot is droppe
     }
   } finally {
     unregister();
+  }
+});
+
+const nvcc = findNvcc();
+(nvcc ? test : test.skip)('source NODE --backend cuda --arch sm_90 builds without a GPU: the CUDA, and with --ptx the PTX of that kernel only', async () => {
+  const ctx = fakeContext(Session.load('zoo:mlp', { pipeline: 'dce' })); // at step 0: %0 Gemm, %1 Relu, ...
+  const id = '0';
+  const cu = await runLine(`source ${id} --backend cuda --arch sm_90`, ctx) as SourceView;
+  assert.is(cu.language, 'cuda');
+  assert.match(cu.title!, /on cuda \(sm_90, built without a device\)/);
+  assert.match(cu.code, /extern "C" __global__/);
+  const ptx = await runLine(`source ${id} --backend cuda --arch sm_90 --ptx`, ctx) as SourceView;
+  assert.is(ptx.language, 'ptx');
+  assert.match(ptx.code, /^\.version [0-9.]+\n\.target sm_90/);
+  const entries = [...ptx.code.matchAll(/\.visible \.entry (\w+)/g)].map((m) => m[1]);
+  assert.ok(entries.length >= 1 && entries.every((e) => cu.code.includes(` ${e}(`)), `only this kernel's entries: ${entries.join(', ')}`);
+  try {
+    await runLine(`source ${id} --backend cpu --arch sm_90`, ctx);
+    assert.unreachable('--arch on a CPU backend');
+  } catch (e) {
+    assert.match((e as Error).message, /builds for this machine only; --arch is for a GPU backend/);
   }
 });
 

@@ -49,6 +49,7 @@ export function substStmts(stmts: readonly Stmt[], vars: VarMap, refs: ReadonlyM
       case 'let': return { ...s, value: substScalar(s.value, vars, refs) };
       case 'acc': return { ...s, init: substScalar(s.init, vars, refs) };
       case 'accum': return { ...s, name: refs.get(s.name) ?? s.name, value: substScalar(s.value, vars, refs) };
+      case 'mma': return { ...s, acc: refs.get(s.acc) ?? s.acc, a: s.a.map((x) => substScalar(x, vars, refs)), b: s.b.map((x) => substScalar(x, vars, refs)) };
       default: return s;
     }
   });
@@ -96,6 +97,7 @@ export function accesses(stmts: readonly Stmt[]): Access[] {
         }
         case 'let': case 'accum': sc(s.value, loops); break;
         case 'acc': sc(s.init, loops); break;
+        case 'mma': for (const x of [...s.a, ...s.b]) sc(x, loops); break;
         default:
       }
     }
@@ -153,6 +155,7 @@ export function namesUsed(stmts: readonly Stmt[], out: Set<string> = new Set()):
     if (s.k === 'loop' || s.k === 'guard') namesUsed(s.body, out);
     else if (s.k === 'store' || s.k === 'let') sc(s.value);
     else if (s.k === 'accum') { out.add(s.name); sc(s.value); } else if (s.k === 'acc') sc(s.init);
+    else if (s.k === 'mma') { out.add(s.acc); [...s.a, ...s.b].forEach(sc); }
   }
   return out;
 }
@@ -198,6 +201,7 @@ export function renameBuffers(stmts: readonly Stmt[], names: ReadonlyMap<string,
       case 'store': return { ...s, buffer: names.get(s.buffer) ?? s.buffer, index: ix(s.index), value: sc(s.value) };
       case 'let': case 'accum': return { ...s, value: sc(s.value) };
       case 'acc': return { ...s, init: sc(s.init) };
+      case 'mma': return { ...s, a: s.a.map(sc), b: s.b.map(sc) };
       default: return s;
     }
   });

@@ -13,7 +13,7 @@
  *   even): kernels compute f16 in f32 (widen.ts), so f16 appears only where it is loaded or stored.
  *   bf16, the float8/float4 types and sub-byte integers are refused for now (their C helpers are host
  *   code).
- * - Kernels: `extern "C" __global__ void __launch_bounds__(threads) NAME(...)` (unmangled names for
+ * - Kernels: `extern "C" __global__ void __launch_bounds__(threads, minBlocks) NAME(...)` (unmangled names for
  *   cuModuleGetFunction), inputs `const T *__restrict__`, outputs `T *__restrict__` (a lowering never
  *   binds an output over another param); shared buffers are `__shared__` arrays at the top of the body,
  *   private buffers (`local`) per-thread arrays. A loop annotated grid(axis)/block(axis) is no loop but
@@ -25,14 +25,17 @@
  *   by element, a lane is `.v[i]`.
  * - Tables (kernel IR `table`): one file-scope `__device__ const` array per distinct table
  *   (`<kernel>_kiln_tN`), collected while a body renders and declared by kernelOpen before the kernel.
+ * - Tensor cores (kernel IR `mma`): one inline `mma.sync.aligned` per statement, the accumulator's
+ *   4 lanes as in-out f32 registers, f16 fragment elements packed two per 32-bit register, f32
+ *   elements converted with `cvt.rna.tf32.f32` (sm_80+).
  * - Barrier: `__syncthreads()`. Entry: CUDA has no multi-kernel entry; the runtime launches the
  *   kernels in order, and `entry` lists the program's calls as comments.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { dtypeInfo } from '../../ir/dtype.ts';
-import type { Annotation, Kernel, Program, UnaryOp } from '../kir.ts';
+import type { Annotation, Kernel, MmaShape, Program, UnaryOp } from '../kir.ts';
 import { vectorTypes } from '../kir.ts';
-import type { Language } from '../render.ts';
+import type { Language, MmaFragment } from '../render.ts';
 import { accumulate, binary as cBinary, cast as cCast, literal as cLiteral, type as cType, unary as cUnary } from './c.ts';
 
 /** Buffers of this many elements or more need 64-bit indices, which the CUDA descriptor does not use. */
@@ -44,7 +47,39 @@ const HEADER = [
   'typedef unsigned short kiln_f16;',
   'static __device__ __forceinline__ float kiln_f16_f32(kiln_f16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }',
   'static __device__ __forceinline__ kiln_f16 kiln_f32_f16(float f) { kiln_f16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }',
+  // tensor-core operand registers: two 16-bit elements (low first), an f32 rounded to tf32
+  'static __device__ __forceinline__ unsigned kiln_pack16(unsigned short lo, unsigned short hi) { return (unsigned)lo | ((unsigned)hi << 16); }',
+  'static __device__ __forceinline__ unsigned kiln_tf32(float f) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(f)); return r; }',
 ];
+
+/** PTX's spelling of each tensor-core shape (row-major A, column-major B, f32 accumulators). */
+const MMA_PTX: Record<MmaShape, string> = {
+  'm16n8k16.f16': 'mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32',
+  'm16n8k16.bf16': 'mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32',
+  'm16n8k8.tf32': 'mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32',
+};
+
+/**
+ * The 32-bit registers of one operand fragment: 16-bit elements packed two per register (a 2-lane
+ * vector is one register), f32 elements converted to tf32 one per register.
+ */
+function registers(frags: readonly MmaFragment[]): string[] {
+  const elems = frags.flatMap((f) => (f.lanes === 1 ? [f.text] : Array.from({ length: f.lanes }, (_, i) => `${f.text}.v[${i}]`)));
+  if (frags.every((f) => f.dtype === 'f32')) return elems.map((e) => `kiln_tf32(${e})`);
+  const regs: string[] = [];
+  for (let i = 0; i < elems.length; i += 2) regs.push(`kiln_pack16(${elems[i]}, ${elems[i + 1]})`);
+  return regs;
+}
+
+/** One mma.sync over the accumulator's 4 f32 lanes (in and out) and the operands' registers. */
+function mma(shape: MmaShape, acc: string, a: readonly MmaFragment[], b: readonly MmaFragment[]): string[] {
+  const ra = registers(a), rb = registers(b);
+  const list = (from: number, n: number) => `{${Array.from({ length: n }, (_, i) => `%${from + i}`).join(', ')}}`;
+  const text = `${MMA_PTX[shape]} ${list(0, 4)}, ${list(4, ra.length)}, ${list(4 + ra.length, rb.length)}, ${list(0, 4)};`;
+  const outs = [0, 1, 2, 3].map((i) => `"+f"(${acc}.v[${i}])`).join(', ');
+  const ins = [...ra, ...rb].map((r) => `"r"(${r})`).join(', ');
+  return [`asm volatile("${text}" : ${outs} : ${ins});`];
+}
 
 const STORED: ReadonlySet<DType> = new Set(['f32', 'f64', 'i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', 'u64', 'bool']);
 
@@ -56,7 +91,7 @@ function type(d: DType): string {
 }
 
 function literal(value: number | boolean, d: DType): string {
-  if (d === 'f16') return `kiln_f32_f16(${literal(value, 'f32')})`;
+  if (d === 'f16') return value === 0 && !Object.is(value, -0) ? '((kiln_f16)0)' : `kiln_f32_f16(${literal(value, 'f32')})`;
   if ((d === 'f32' || d === 'f64') && typeof value === 'number' && !Number.isFinite(value)) {
     if (d === 'f32') return `__int_as_float(${Number.isNaN(value) ? '0x7fc00000' : value > 0 ? '0x7f800000' : '(int)0xff800000u'})`;
     return `__longlong_as_double(${Number.isNaN(value) ? '0x7ff8000000000000LL' : value > 0 ? '0x7ff0000000000000LL' : '(long long)0xfff0000000000000ULL'})`;
@@ -98,6 +133,15 @@ function vectorDecl(d: DType, lanes: number): string[] {
   return [`struct __align__(${align}) ${t} { ${e} v[${lanes}]; };`, ...(d === 'f16' ? [] : ['+', '-', '*', '/'].map(op))];
 }
 
+/**
+ * The minimum blocks per multiprocessor of every kernel's __launch_bounds__: 1, which lets ptxas use
+ * up to 255 registers per thread. Without the second argument ptxas aims at an occupancy of its own
+ * and spilled a few bytes in long tensor-core kernels at 48 registers (mobilenetv2's first conv on
+ * sm_80); a budget of 128 (4 blocks of 128 threads) spilled resnet50's first conv (7×7, 3 channels:
+ * heavy im2col index arithmetic, 122–156 registers).
+ */
+const MIN_BLOCKS = 1;
+
 /** The CUDA descriptor (a fresh one per rendering: it collects each kernel's tables). */
 export function cuda(): Language {
   const tables = new Map<string, string>(); // declaration → name, for the kernel being rendered
@@ -122,7 +166,7 @@ export function cuda(): Language {
     const grid = k.launch ? ` grid [${k.launch.grid.join(', ')}] block [${k.launch.block.join(', ')}]` : '';
     lines.push(
       `/* ${k.nodes.map((n) => `%${n}`).join(', ')}${loc}${grid} */`,
-      `extern "C" __global__ void __launch_bounds__(${threads}) ${k.name}(${params.join(', ')}) {`,
+      `extern "C" __global__ void __launch_bounds__(${threads}, ${MIN_BLOCKS}) ${k.name}(${params.join(', ')}) {`,
       ...k.shared.map((s) => `  __shared__ ${type(s.dtype)} ${s.name}[${s.count}];`),
     );
     return lines;
@@ -172,6 +216,7 @@ export function cuda(): Language {
     store: (buffer, index, value) => `${buffer}[${index}] = ${value};`,
     guardOpen: (bounds) => `if (${bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ') || 'true'}) {`,
     barrier: () => '__syncthreads();',
+    mma,
     localDecl: (name, d, _offset, count) => `${type(d)} ${name}[${count}];`,
     entry: (p) => [
       '/* CUDA has no multi-kernel entry: the runtime launches, in order (kernel: buffers): */',

@@ -48,6 +48,11 @@ export interface LowerTarget {
    * the GPU mapping (codegen/gpu/map.ts).
    */
   readonly gpu?: boolean;
+  /**
+   * The GPU has tensor cores (CUDA, sm_80+): f16 products lower to the tensor-core template
+   * (gemm-mma.ts), and f32 products too when `tf32` allows rounding their operands to tf32.
+   */
+  readonly mma?: { readonly tf32: boolean };
 }
 
 /** The target of a lowering without one: plain loop nests. */

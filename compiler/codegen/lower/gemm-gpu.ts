@@ -15,16 +15,13 @@
  * [⌈N/TN⌉, ⌈M/TM⌉, batch]. The finish (bias, alpha/beta, epilogue) runs per output under the bounds guard.
  */
 import type { DType } from '../../ir/dtype.ts';
-import { type GuardBound, type Index, type Scalar, type Stmt, binary, cast, iadd, ic, idiv, imod, imul, iv, knownMultiple, lane as laneOf, lit, load, loop, ref, vload, vref } from '../kir.ts';
-import { hoistLane, linearIn, mentionsVar } from '../gpu/rewrite.ts';
+import { type Index, type Scalar, type Stmt, binary, cast, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
+import { type GpuOperand, tileCopies } from './tile-copy.ts';
 import type { LowerNode, Lowered } from './context.ts';
 import type { GemmFinish } from './gemm-spec.ts';
+import { lowerGemmMma, mmaShapeFor } from './gemm-mma.ts';
 
-/** An operand element and the conditions (besides the matrix bounds) under which it is not 0. */
-export interface GpuOperand {
-  readonly value: Scalar;
-  readonly bounds?: readonly GuardBound[];
-}
+export type { GpuOperand } from './tile-copy.ts';
 
 /** One (batched) matrix product for the GPU template. */
 export interface GpuGemmSpec {
@@ -56,8 +53,10 @@ const THREADS = 256;
 export const GPU_TILE_MIN_ROWS = 16;
 const TK = 16;
 
-/** Lowers one product to the tiled template (module header). */
+/** Lowers one product to the tiled template (module header), or to tensor cores where the target has them (gemm-mma.ts). */
 export function lowerGemmGpu(n: LowerNode, s: GpuGemmSpec): Lowered {
+  const shape = mmaShapeFor(n.target, s);
+  if (shape) return lowerGemmMma(n, s, shape);
   const [TM, RM] = s.M >= 64 ? [64, 4] : [16, 1];
   const [TN, RN] = s.N >= 64 ? [64, 4] : [16, 1];
   const CM = TM / RM, CN = TN / RN; // threads along rows and columns (CM · CN = 256)
@@ -72,11 +71,11 @@ export function lowerGemmGpu(n: LowerNode, s: GpuGemmSpec): Lowered {
   const gk = (k: Index) => iadd(imul(iv(kt), ic(TK)), k);
   const copies = [
     ...tileCopies(n, {
-      rows: TM, cols: TK, rowExtent: s.M, colExtent: s.K, to: As, dtype: f32, t: T, origin: [row0, gk(ic(0))],
+      rows: TM, cols: TK, rowExtent: s.M, colExtent: s.K, to: As, dtype: f32, t: T, threads: THREADS, origin: [row0, gk(ic(0))],
       value: (i, k) => s.a(bIdx, iadd(row0, i), gk(k)), at: (i, k) => iadd(imul(k, ic(TM)), i),
     }),
     ...tileCopies(n, {
-      rows: TK, cols: TN, rowExtent: s.K, colExtent: s.N, to: Bs, dtype: f32, t: T, origin: [gk(ic(0)), col0],
+      rows: TK, cols: TN, rowExtent: s.K, colExtent: s.N, to: Bs, dtype: f32, t: T, threads: THREADS, origin: [gk(ic(0)), col0],
       value: (k, j) => s.b(bIdx, gk(k), iadd(col0, j)), at: (k, j) => iadd(imul(k, ic(TN)), j),
     }),
   ];
@@ -112,91 +111,4 @@ export function lowerGemmGpu(n: LowerNode, s: GpuGemmSpec): Lowered {
     launch: { grid, block: [THREADS, 1, 1] },
     shared: [{ name: As, dtype: f32, count: TM * TK, role: 'shared' }, { name: Bs, dtype: f32, count: TK * TN, role: 'shared' }],
   };
-}
-
-/** One operand's tile of a K step: rows × cols elements at tile position (r, c) → workgroup memory. */
-interface TileCopy {
-  readonly rows: number;
-  readonly cols: number;
-  /** The operand position of tile position (0, 0). */
-  readonly origin: readonly [Index, Index];
-  /** The operand's extents along the tile's rows and columns (elements past them are 0). */
-  readonly rowExtent: number;
-  readonly colExtent: number;
-  /** The operand element at tile position (r, c), and where it is not 0 besides the extents. */
-  readonly value: (r: Index, c: Index) => GpuOperand;
-  readonly to: string;
-  readonly dtype: DType;
-  readonly at: (r: Index, c: Index) => Index;
-  /** The thread index. */
-  readonly t: Index;
-}
-
-/**
- * The statements of one tile copy. Each thread copies VEC consecutive elements with one aligned vector
- * load where the operand allows (along the columns, else along the rows: the element is a load whose
- * index runs with that coordinate at stride 1 from a multiple of VEC, its extent is a multiple of VEC
- * and no other bound depends on it: a row-major matrix with K % 4 = 0, a channels-last input with
- * C % 4 = 0), else one element per copy (element e = l·256 + t: consecutive threads, consecutive columns).
- */
-function tileCopies(n: LowerNode, tc: TileCopy): Stmt[] {
-  return vectorCopies(n, tc, 'cols') ?? vectorCopies(n, tc, 'rows') ?? scalarCopies(tc);
-}
-
-function scalarCopies(tc: TileCopy): Stmt[] {
-  const out: Stmt[] = [];
-  for (let l = 0; l < (tc.rows * tc.cols) / THREADS; l++) {
-    const e = iadd(ic(l * THREADS), tc.t), r = idiv(e, ic(tc.cols)), c = imod(e, ic(tc.cols));
-    out.push(...zeroThenCopy(tc, r, c, tc.value(r, c), [], [{ r, c, value: (v) => v }]));
-  }
-  return out;
-}
-
-const VEC = 4;
-
-/** The vector form of tileCopies along `axis`, or undefined where the operand does not allow it. */
-function vectorCopies(n: LowerNode, tc: TileCopy, axis: 'rows' | 'cols'): Stmt[] | undefined {
-  const along = axis === 'cols' ? tc.cols : tc.rows;
-  const extent = axis === 'cols' ? tc.colExtent : tc.rowExtent;
-  if (along % VEC !== 0 || extent % VEC !== 0) return undefined;
-  const groups = (tc.rows * tc.cols) / VEC, per = along / VEC;
-  const lane = n.fresh('lane');
-  const out: Stmt[] = [];
-  for (let l = 0; l * THREADS < groups; l++) {
-    const e = iadd(ic(l * THREADS), tc.t);
-    const a0 = imul(imod(e, ic(per)), ic(VEC)), b = idiv(e, ic(per)); // a0: the vector's first position along the axis
-    const rc = (a: Index) => (axis === 'cols' ? { r: b, c: a } : { r: a, c: b });
-    const probe = rc(iadd(a0, iv(lane)));
-    const op = tc.value(probe.r, probe.c);
-    const ld = op.value.k === 'cast' ? op.value.a : op.value;
-    if (ld.k !== 'load' || (ld.lanes ?? 1) !== 1 || !['f32', 'f16'].includes(ld.dtype)) return undefined;
-    const index = hoistLane(ld.index, lane, VEC), f = linearIn(index, lane);
-    const bounds = (op.bounds ?? []).map((x) => ({ ...x, index: hoistLane(x.index, lane, VEC) }));
-    if (!f || f.coef !== 1 || knownMultiple(f.rest) % VEC !== 0 || bounds.some((x) => mentionsVar(x.index, lane))) return undefined;
-    const v = n.fresh(`${tc.to}_v`);
-    const vec: Stmt = { k: 'let', name: v, value: vload(ld.buffer, f.rest, ld.dtype, VEC, true) };
-    const lanes = Array.from({ length: VEC }, (_, x) => {
-      const p = rc(iadd(a0, ic(x)));
-      const el = laneOf(vref(v, ld.dtype, VEC), ic(x));
-      return { ...p, value: (): Scalar => (op.value.k === 'cast' ? cast(el, op.value.dtype) : el) };
-    });
-    const first = rc(a0);
-    const stmts = zeroThenCopy(tc, first.r, first.c, { value: op.value, bounds }, [vec], lanes);
-    out.push(...((l + 1) * THREADS <= groups ? stmts : [{ k: 'guard', bounds: [{ index: e, extent: groups }], body: stmts } as Stmt]));
-  }
-  return out;
-}
-
-/**
- * Zeroes the elements `lanes` name, then, where (r, c) lies in the operand and its bounds hold, runs
- * `pre` (the vector load) and stores each lane's value over its zero.
- */
-function zeroThenCopy(tc: TileCopy, r: Index, c: Index, op: GpuOperand, pre: Stmt[],
-  lanes: readonly { r: Index; c: Index; value: (v: Scalar) => Scalar }[]): Stmt[] {
-  const zero = lanes.map((x): Stmt => ({ k: 'store', buffer: tc.to, index: tc.at(x.r, x.c), value: lit(0, tc.dtype) }));
-  const bounds: GuardBound[] = [
-    { index: iadd(tc.origin[0], r), extent: tc.rowExtent }, { index: iadd(tc.origin[1], c), extent: tc.colExtent }, ...(op.bounds ?? []),
-  ];
-  const copy = lanes.map((x): Stmt => ({ k: 'store', buffer: tc.to, index: tc.at(x.r, x.c), value: x.value(op.value) }));
-  return [...zero, { k: 'guard', bounds, body: [...pre, ...copy] }];
 }

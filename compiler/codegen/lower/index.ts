@@ -142,7 +142,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
       params.push({ name: sc.name, dtype: sc.dtype, count: sc.count, role: 'scratch' });
       args.push(value);
     }
-    const dtypes = new Map(params.map((p) => [p.name, p.dtype]));
+    const dtypes = new Map([...params, ...(lowered.shared ?? [])].map((p) => [p.name, p.dtype]));
     const half = params.some((p) => p.dtype === 'f16');
     const kernel: Kernel = {
       name: `k${kernels.length}_${sanitize(node.op)}`,
@@ -184,6 +184,7 @@ function buffersRead(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<
     else if (s.k === 'guard') { for (const b of s.bounds) idx(b.index); buffersRead(s.body, out); }
     else if (s.k === 'store') { idx(s.index); sc(s.value); } else if (s.k === 'let' || s.k === 'accum') sc(s.value);
     else if (s.k === 'acc') sc(s.init);
+    else if (s.k === 'mma') [...s.a, ...s.b].forEach(sc);
   }
   return out;
 }

@@ -34,6 +34,12 @@ function widenValue(e: Scalar, kept: ReadonlySet<string>): Scalar {
   }
 }
 
+/** An f16 value moved without arithmetic: an f16 load or literal, a lane of a kept f16 vector. */
+function halfCopy(e: Scalar, kept: ReadonlySet<string>): boolean {
+  if (e.dtype !== 'f16') return false;
+  return e.k === 'lit' || (e.k === 'load' && (e.lanes ?? 1) === 1) || (e.k === 'lane' && e.a.k === 'ref' && kept.has(e.a.name));
+}
+
 /**
  * Statements with every f16 value computed in f32; `dtypeOf` gives each param's dtype, and the
  * kernel's `local` buffers keep theirs (an f16 plane stays f16 storage, its stores cast back).
@@ -52,9 +58,11 @@ export function widenHalf(stmts: readonly Stmt[], dtypeOf: (buffer: string) => D
         return { ...s, value: widenScalar(s.value) };
       case 'acc': return { ...s, dtype: wide(s.dtype), init: widenScalar(s.init) };
       case 'accum': return { ...s, value: widenScalar(s.value) };
+      case 'mma': return s; // the tensor cores read f16/bf16 fragments as they are stored
       case 'store': {
-        const v = widenScalar(s.value);
         const d = locals.get(s.buffer) ?? dtypeOf(s.buffer);
+        if (d === 'f16' && halfCopy(s.value, kept)) return s; // an f16 element moved as it is (a tile copy): no round trip
+        const v = widenScalar(s.value);
         return { ...s, value: d === 'f16' ? cast(v, 'f16') : v };
       }
       default: return s;

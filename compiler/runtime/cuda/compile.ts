@@ -12,7 +12,7 @@
 import type { Graph } from '../../ir/graph.ts';
 import type { Kernel, Program as KernelProgram } from '../../codegen/kir.ts';
 import { lowerGraph } from '../../codegen/lower/index.ts';
-import { GPU_TARGET } from '../../codegen/lower/context.ts';
+import { GPU_TARGET, type LowerTarget } from '../../codegen/lower/context.ts';
 import { type MappingMode, mapKernelToGpu } from '../../codegen/gpu/map.ts';
 import { renderKernel } from '../../codegen/render.ts';
 import { cuda } from '../../codegen/lang/cuda.ts';
@@ -53,9 +53,31 @@ export interface CudaCompiled {
   readonly fallbacks: readonly Unsupported[];
 }
 
+/** How compileCudaSource lowers and names. */
+export interface CudaSourceOptions {
+  /** The execution order (a memory plan's). */
+  readonly order?: readonly string[];
+  /** A prefix for every kernel name (several graphs in one unit). */
+  readonly prefix?: string;
+  /**
+   * The target architecture, `sm_XY` (default sm_80): tensor-core templates need sm_80 or later
+   * (mma.sync m16n8k16 and tf32); before that every product uses the SIMT template.
+   */
+  readonly arch?: string;
+  /** Round f32 products' operands to tf32 on the tensor cores (PyTorch's allow_tf32; default off: f32 stays exact). */
+  readonly tf32?: boolean;
+}
+
+/** The lowering target for an architecture: the GPU templates, with tensor cores from sm_80. */
+export function cudaTarget(opts: Pick<CudaSourceOptions, 'arch' | 'tf32'> = {}): LowerTarget {
+  const sm = Number(/^sm_(\d+)a?$/.exec(opts.arch ?? 'sm_80')?.[1] ?? NaN);
+  if (!Number.isFinite(sm)) throw new Error(`CUDA architecture '${opts.arch}' is not sm_XY (e.g. sm_80, sm_90)`);
+  return sm >= 80 ? { ...GPU_TARGET, mma: { tf32: opts.tf32 ?? false } } : GPU_TARGET;
+}
+
 /** Compiles `graph` to CUDA source (see the module header). */
-export function compileCudaSource(graph: Graph, opts: { order?: readonly string[]; prefix?: string } = {}): CudaCompiled {
-  const lowered = lowerGraph(graph, { ...(opts.order ? { order: opts.order } : {}), target: GPU_TARGET });
+export function compileCudaSource(graph: Graph, opts: CudaSourceOptions = {}): CudaCompiled {
+  const lowered = lowerGraph(graph, { ...(opts.order ? { order: opts.order } : {}), target: cudaTarget(opts) });
   const { program } = lowered;
   const fallbacks: Unsupported[] = [...lowered.unsupported];
   const lang = cuda();

@@ -8,6 +8,10 @@
  * description from cuGetErrorName/cuGetErrorString, and what kiln was doing (the kernel and IR node for
  * a launch). Device pointers are 64-bit integers (bigint). A launch passes its arguments as
  * `kernelParams`: an array of pointers, each to one 8-byte cell holding a device pointer.
+ * Work goes to one stream the driver creates (a blocking stream: it orders with the synchronous
+ * copies of the legacy default stream), so a sequence of launches can be captured as a CUDA graph
+ * (cuStreamBeginCapture/EndCapture, instantiated once) and replayed with one cuGraphLaunch: what
+ * PyTorch calls CUDA graphs and torch.compile's reduce-overhead mode.
  */
 import koffi from 'koffi';
 import { KilnError } from '../../errors.ts';
@@ -23,6 +27,8 @@ export interface CudaDeviceInfo {
   readonly totalBytes: number;
   /** Driver version as CUDA spells it (12040 = 12.4). */
   readonly driverVersion: number;
+  /** The SM clock's peak in kHz (CU_DEVICE_ATTRIBUTE_CLOCK_RATE). */
+  readonly clockKHz: number;
 }
 
 /** An opened device: its context made current, with the calls the backend uses. */
@@ -35,8 +41,15 @@ export interface CudaDriver {
   /** Loads a cubin (or PTX text, NUL-terminated) and returns a function handle per kernel name. */
   loadModule(image: Uint8Array, kernels: readonly string[]): { module: unknown; functions: Map<string, unknown> };
   unloadModule(module: unknown): void;
-  /** Launches `fn` on the default stream; `what` names the kernel and its nodes for errors. */
+  /** Launches `fn` on the driver's stream; `what` names the kernel and its nodes for errors. */
   launch(fn: unknown, grid: readonly number[], block: readonly number[], args: readonly bigint[], what: string): void;
+  /**
+   * Captures what `launches` enqueues on the stream (nothing runs) as a CUDA graph and instantiates
+   * it; the executable graph replays those launches with one graphLaunch.
+   */
+  captureGraph(launches: () => void, what: string): unknown;
+  graphLaunch(exec: unknown, what: string): void;
+  graphDestroy(exec: unknown): void;
   synchronize(what: string): void;
   eventCreate(): unknown;
   eventRecord(e: unknown): void;
@@ -46,7 +59,9 @@ export interface CudaDriver {
 }
 
 // CUdevice_attribute values
-const ATTR_MULTIPROCESSORS = 16, ATTR_CC_MAJOR = 75, ATTR_CC_MINOR = 76;
+const ATTR_MULTIPROCESSORS = 16, ATTR_CLOCK_RATE = 13, ATTR_CC_MAJOR = 75, ATTR_CC_MINOR = 76;
+/** CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: other threads' unsafe calls do not end this capture. */
+const CAPTURE_THREAD_LOCAL = 1;
 const LIBRARIES = ['libcuda.so.1', 'libcuda.so', '/usr/lib/x86_64-linux-gnu/libcuda.so.1', '/usr/lib64/libcuda.so.1', '/usr/lib/wsl/lib/libcuda.so.1'];
 
 /** The C prototypes of every driver call the runtime makes (koffi syntax; `_Out_` marks out-parameters). */
@@ -74,6 +89,13 @@ export const DRIVER_SIGNATURES = {
   cuEventSynchronize: 'int cuEventSynchronize(void *event)',
   cuEventElapsedTime: 'int cuEventElapsedTime(_Out_ float *ms, void *start, void *end)',
   cuEventDestroy: 'int cuEventDestroy_v2(void *event)',
+  cuStreamCreate: 'int cuStreamCreate(_Out_ void **stream, unsigned int flags)',
+  cuStreamBeginCapture: 'int cuStreamBeginCapture_v2(void *stream, int mode)',
+  cuStreamEndCapture: 'int cuStreamEndCapture(void *stream, _Out_ void **graph)',
+  cuGraphInstantiate: 'int cuGraphInstantiateWithFlags(_Out_ void **exec, void *graph, uint64_t flags)',
+  cuGraphLaunch: 'int cuGraphLaunch(void *exec, void *stream)',
+  cuGraphExecDestroy: 'int cuGraphExecDestroy(void *exec)',
+  cuGraphDestroy: 'int cuGraphDestroy(void *graph)',
   cuGetErrorName: 'int cuGetErrorName(int err, _Out_ const char **name)',
   cuGetErrorString: 'int cuGetErrorString(int err, _Out_ const char **text)',
 } as const;
@@ -125,8 +147,11 @@ function open(): { ok: true; cuda: CudaDriver } | { ok: false; reason: string } 
   const info: CudaDeviceInfo = {
     name: new TextDecoder().decode(nameBuf.subarray(0, nameBuf.indexOf(0))),
     capability: [major, minor], arch: `sm_${major}${minor}`, multiprocessors: attr(ATTR_MULTIPROCESSORS),
-    totalBytes: Number(total[0]), driverVersion: version[0],
+    totalBytes: Number(total[0]), driverVersion: version[0], clockKHz: attr(ATTR_CLOCK_RATE),
   };
+  const streamOut: unknown[] = [null];
+  check(api.cuStreamCreate(streamOut, 0) as number, 'cuStreamCreate');
+  const stream = streamOut[0];
 
   const cuda: CudaDriver = {
     info,
@@ -156,11 +181,31 @@ function open(): { ok: true; cuda: CudaDriver } | { ok: false; reason: string } 
     unloadModule(module) { check(api.cuModuleUnload(module) as number, 'cuModuleUnload'); },
     launch(fn, grid, block, args, what) {
       const cells = args.map((a) => BigUint64Array.of(a));
-      check(api.cuLaunchKernel(fn, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, null, cells, null) as number, 'cuLaunchKernel', what);
+      check(api.cuLaunchKernel(fn, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, stream, cells, null) as number, 'cuLaunchKernel', what);
     },
+    captureGraph(launches, what) {
+      check(api.cuStreamBeginCapture(stream, CAPTURE_THREAD_LOCAL) as number, 'cuStreamBeginCapture', what);
+      const graph: unknown[] = [null];
+      try {
+        launches();
+      } finally {
+        // end the capture even when a launch failed, so the stream is usable again
+        const ended = api.cuStreamEndCapture(stream, graph) as number;
+        if (ended !== 0 && graph[0] === null) check(ended, 'cuStreamEndCapture', what);
+      }
+      const exec: unknown[] = [null];
+      try {
+        check(api.cuGraphInstantiate(exec, graph[0], 0n) as number, 'cuGraphInstantiate', what);
+      } finally {
+        check(api.cuGraphDestroy(graph[0]) as number, 'cuGraphDestroy');
+      }
+      return exec[0];
+    },
+    graphLaunch(exec, what) { check(api.cuGraphLaunch(exec, stream) as number, 'cuGraphLaunch', what); },
+    graphDestroy(exec) { check(api.cuGraphExecDestroy(exec) as number, 'cuGraphExecDestroy'); },
     synchronize(what) { check(api.cuCtxSynchronize() as number, 'cuCtxSynchronize', what); },
     eventCreate() { const e: unknown[] = [null]; check(api.cuEventCreate(e, 0) as number, 'cuEventCreate'); return e[0]; },
-    eventRecord(e) { check(api.cuEventRecord(e, null) as number, 'cuEventRecord'); },
+    eventRecord(e) { check(api.cuEventRecord(e, stream) as number, 'cuEventRecord'); },
     eventElapsed(start, end) {
       check(api.cuEventSynchronize(end) as number, 'cuEventSynchronize');
       const ms = [0];

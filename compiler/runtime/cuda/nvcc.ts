@@ -165,3 +165,18 @@ function compileWithNvrtc(nvrtc: Nvrtc, source: string, arch: string, opts: { na
   writeFileAtomic(recordPath, JSON.stringify({ key, arch, nvrtc: nvrtc.version, path: nvrtc.path, command, compileMs }, null, 2) + '\n');
   return { key, hit: false, arch, sourcePath, cubinPath, ptxPath, logPath, command, resources: parsePtxasInfo(built.log), compileMs };
 }
+
+/**
+ * The PTX of each kernel of a module: `.version`/`.target`/`.address_size` and the kernel's own
+ * `// .globl NAME` section (its `.entry` and body), by kernel name.
+ */
+export function ptxEntries(ptx: string): Map<string, string> {
+  const head = ptx.split('\n').filter((l) => /^\.(version|target|address_size)\b/.test(l)).join('\n');
+  const out = new Map<string, string>();
+  const parts = ptx.split(/^(?=\s*\/\/ \.globl\s)/m).slice(1);
+  for (const part of parts) {
+    const name = /\/\/ \.globl\s+(\S+)/.exec(part)?.[1];
+    if (name) out.set(name, `${head}\n\n${part.replace(/^\/\/ _Z\w+ has been demoted\n/gm, '').trimEnd()}\n`);
+  }
+  return out;
+}
