@@ -6,7 +6,10 @@
  * vectors of that width (the templates: gemm.kir), plain `lower` for none; `lower(gpu)` lowers for
  * the GPU target and maps every kernel to GPU launches (codegen/gpu/map.ts: gpu-map.kir), CHECK lines
  * then read the GPU kernels and SOURCE lines their WGSL (the webgpu compiler, for an adapter with
- * shader-f16); the WGSL itself is compiled by Dawn in test/runtime/webgpu*.test.ts.
+ * shader-f16); the WGSL itself is compiled by Dawn in test/runtime/webgpu*.test.ts. `lower(cuda)`
+ * (`lower(cuda,tf32)`: f32 products may use tf32) lowers for the CUDA target of sm_80 with its tensor
+ * cores (runtime/cuda/compile.ts: cuda-mma.kir); CHECK lines read its GPU kernels, SOURCE lines the
+ * CUDA unit (compiled by nvcc in cuda-compile.test.ts).
  *
  * Each case lowers its graph (compiler/codegen/lower) and checks:
  *   - `CHECK` lines against the printed kernel IR program (compiler/codegen/print.ts);
@@ -21,6 +24,7 @@ import { PassManager } from '../../compiler/passes/manager.ts';
 import { lowerGraph } from '../../compiler/codegen/lower/index.ts';
 import { printKernel, printProgram } from '../../compiler/codegen/print.ts';
 import { DEFAULT_WEBGPU_TARGET, compileWebgpu, wgslText } from '../../compiler/runtime/webgpu/compile.ts';
+import { compileCudaSource } from '../../compiler/runtime/cuda/compile.ts';
 import { renderProgram } from '../../compiler/codegen/render.ts';
 import { C } from '../../compiler/codegen/lang/c.ts';
 import { FileCheckError, fileCheck, parseChecks } from '../filecheck.ts';
@@ -34,27 +38,41 @@ export function goldenCases(dir: string): GoldenCase[] {
   return passCases(dir);
 }
 
-/** Splits a RUN text into the pass pipeline before lowering ('' for none) and the target's vector bits (0: none). */
-export function runStages(run: string, where: string): { pipeline: string; vectorBits: number; gpu: boolean } {
+/** What a RUN line asks for: the pass pipeline before lowering ('' for none), the target's vector bits (0: none), a GPU target. */
+export interface RunStages {
+  readonly pipeline: string;
+  readonly vectorBits: number;
+  readonly gpu: boolean;
+  /** The CUDA target (tf32: f32 products may use tf32 tensor cores). */
+  readonly cuda?: { readonly tf32: boolean };
+}
+
+/** Splits a RUN text into its stages (module header). */
+export function runStages(run: string, where: string): RunStages {
   const parts = run.split('|').map((s) => s.trim());
-  const m = /^lower(?:\((?:vectorBits=(\d+)|(gpu))\))?$/.exec(parts[parts.length - 1]);
-  if (!m || parts.length > 2) throw new Error(`${where}: RUN must be 'lower', 'lower(vectorBits=N)', 'lower(gpu)' or '<pipeline> | lower', got '${run}'`);
-  return { pipeline: parts.length === 2 ? parts[0] : '', vectorBits: m[1] ? Number(m[1]) : 0, gpu: m[2] === 'gpu' };
+  const m = /^lower(?:\((?:vectorBits=(\d+)|(gpu)|(cuda)(,tf32)?)\))?$/.exec(parts[parts.length - 1]);
+  if (!m || parts.length > 2) throw new Error(`${where}: RUN must be 'lower', 'lower(vectorBits=N)', 'lower(gpu)', 'lower(cuda)', 'lower(cuda,tf32)' or '<pipeline> | lower', got '${run}'`);
+  return {
+    pipeline: parts.length === 2 ? parts[0] : '', vectorBits: m[1] ? Number(m[1]) : 0, gpu: m[2] === 'gpu' || m[3] === 'cuda',
+    ...(m[3] ? { cuda: { tf32: m[4] !== undefined } } : {}),
+  };
 }
 
 /** Runs one case; throws an Error naming file and line when it fails. */
 export function runCodegenCase(c: GoldenCase): void {
   const where = `${c.file}:${c.line}: ${c.name}`;
-  const { pipeline, vectorBits, gpu } = runStages(c.pipeline, where);
+  const { pipeline, vectorBits, gpu, cuda } = runStages(c.pipeline, where);
   let graph = parseGraph(c.text, { file: c.file });
   if (pipeline) {
     const results = new PassManager({ target: c.target, verify: true, numericCheck: false }).run(graph, pipeline);
     if (results.length) graph = results[results.length - 1].graph;
   }
-  const compiled = gpu ? compileWebgpu(graph, { target: { ...DEFAULT_WEBGPU_TARGET, f16: true } }) : undefined;
+  const compiled = cuda ? (() => { const x = compileCudaSource(graph, { tf32: cuda.tf32 }); return { program: x.program, fallbacks: x.fallbacks, kernels: x.launches.map((l) => l.kernel), source: x.source }; })()
+    : gpu ? (() => { const x = compileWebgpu(graph, { target: { ...DEFAULT_WEBGPU_TARGET, f16: true } }); return { program: x.program, fallbacks: x.fallbacks, kernels: x.dispatches.map((d) => d.kernel), source: wgslText(x) }; })()
+      : undefined;
   const { program, unsupported } = compiled ? { program: compiled.program, unsupported: compiled.fallbacks } : lowerGraph(graph, { target: { vectorBits } });
-  const printed = compiled ? compiled.dispatches.map((d) => printKernel(d.kernel)).join('\n') : printProgram(program);
-  const source = compiled ? wgslText(compiled) : renderProgram(C, program);
+  const printed = compiled ? compiled.kernels.map((k) => printKernel(k)).join('\n') : printProgram(program);
+  const source = compiled ? compiled.source : renderProgram(C, program);
   const unsupportedText = unsupported.map((u) => `%${u.node} ${u.op}: ${u.reason}`).join('\n') + '\n';
   let checked = false;
   const check = (prefix: string, input: string, what: string) => {
@@ -69,7 +87,7 @@ export function runCodegenCase(c: GoldenCase): void {
     return true;
   };
   check('CHECK', printed, 'kernel IR');
-  check('SOURCE', source, gpu ? 'WGSL' : 'C source');
+  check('SOURCE', source, cuda ? 'CUDA' : gpu ? 'WGSL' : 'C source');
   if (!check('UNSUPPORTED', unsupportedText, 'unsupported list') && unsupported.length) {
     throw new Error(`${where}: did not lower completely:\n${unsupportedText}`);
   }
