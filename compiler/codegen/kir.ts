@@ -32,6 +32,11 @@
  *     naturally aligned vector (one 16-byte load of a WGSL array<vec4<f32>> view, a CUDA float4) where
  *     the unaligned form is `lanes` scalar loads. The GPU lowering makes them (gpu/vectorize.ts, the
  *     GEMM template's tile copies).
+ *   - warp and copy engines of NVIDIA GPUs (the CUDA target's templates, lower/gemm-mma.ts): `mma`, a
+ *     warp's tensor-core multiply-accumulate over register fragments laid out as the PTX ISA says
+ *     (mma-layout.ts), and `copy_async` / `async_commit` / `async_wait`, global → shared copies that
+ *     land by the wait covering their group (PTX cp.async). Targets without them refuse these
+ *     statements (the renderer names the statement); gpu/simulate.ts runs them on the host.
  * The scalar operators are a closed list (SCALAR_UNARY/SCALAR_BINARY) so a language descriptor can map
  * every one; pointwise ops get them from the scalar-op table of compiler/ops (lower/scalar.ts).
  *
@@ -154,7 +159,19 @@ export type Stmt =
    * is the PTX ISA's fragment layout (codegen/mma-layout.ts, the one home of it). Every thread of
    * the warp must reach it together: never under a guard.
    */
-  | { readonly k: 'mma'; readonly shape: MmaShape; readonly acc: string; readonly a: readonly Scalar[]; readonly b: readonly Scalar[] };
+  | { readonly k: 'mma'; readonly shape: MmaShape; readonly acc: string; readonly a: readonly Scalar[]; readonly b: readonly Scalar[] }
+  /**
+   * GPU: an asynchronous copy (PTX cp.async) of `lanes` consecutive elements of global buffer `from`
+   * at `fromIndex` into shared buffer `to` at `toIndex` — or of `lanes` zeros where a bound does not
+   * hold (the source is then not read). Both indices are multiples of `lanes`, and lanes · size is
+   * 4, 8 or 16 bytes. The copy lands at some point before the `async_wait` that covers its group:
+   * nothing may read the destination before that wait (and a barrier, for other threads).
+   */
+  | { readonly k: 'copy_async'; readonly dtype: DType; readonly to: string; readonly toIndex: Index; readonly from: string; readonly fromIndex: Index; readonly lanes: number; readonly bounds: readonly GuardBound[] }
+  /** GPU: closes this thread's current group of async copies (cp.async.commit_group). */
+  | { readonly k: 'async_commit' }
+  /** GPU: waits until at most `pending` of this thread's committed groups are still in flight (cp.async.wait_group). */
+  | { readonly k: 'async_wait'; readonly pending: number };
 
 /**
  * Tensor-core shapes (PTX `mma.sync.aligned`): `m16n8k16.f16`/`.bf16` (8 A and 4 B elements per

@@ -119,6 +119,13 @@ export function printStmts(stmts: readonly Stmt[], indent: number, combines: Rea
       case 'barrier': out.push(`${pad}barrier`); break;
       case 'local': out.push(`${pad}local ${s.name}: ${s.dtype}[${s.count}]`); break;
       case 'mma': out.push(`${pad}${s.acc} += mma<${s.shape}>([${s.a.map(printScalar).join(', ')}], [${s.b.map(printScalar).join(', ')}])`); break;
+      case 'copy_async': {
+        const when = s.bounds.length ? ` when ${s.bounds.map((b) => `0 <= ${printIndex(b.index)} < ${b.extent}`).join(', ')} else 0` : '';
+        out.push(`${pad}copy_async<${s.lanes}>(${s.to}[${printIndex(s.toIndex)}], ${s.from}[${printIndex(s.fromIndex)}])${when}`);
+        break;
+      }
+      case 'async_commit': out.push(`${pad}async_commit`); break;
+      case 'async_wait': out.push(`${pad}async_wait ${s.pending}`); break;
     }
   }
   return out;

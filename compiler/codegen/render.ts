@@ -106,6 +106,13 @@ export interface Language {
    * lanes). Absent on targets without tensor cores (the renderer refuses the statement there).
    */
   mma?(shape: MmaShape, acc: string, a: readonly MmaFragment[], b: readonly MmaFragment[]): string[];
+  /**
+   * An asynchronous global → shared copy of `lanes` elements (kernel IR copy_async): zeros where a
+   * bound fails. With asyncCommit and asyncWait; absent on targets without them.
+   */
+  copyAsync?(to: string, toIndex: string, from: string, fromIndex: string, dtype: DType, lanes: number, bounds: readonly { index: string; extent: number }[]): string;
+  asyncCommit?(): string;
+  asyncWait?(pending: number): string;
   /** Lines after the kernels: the entry that runs every call in order over the buffers. */
   entry(p: Program): string[];
 }
@@ -196,6 +203,16 @@ function renderStmts(lang: Language, stmts: readonly Stmt[], indent: number, ctx
       }
       case 'barrier': out.push(pad + lang.barrier()); break;
       case 'local': out.push(pad + lang.localDecl(s.name, s.dtype, ctx.locals.get(s.name)!, s.count)); break;
+      case 'copy_async': {
+        if (!lang.copyAsync) throw new Error(`the ${lang.name} target has no asynchronous copies (kernel IR copy_async)`);
+        const ix = (i: Index) => renderIndex(lang, i, 0, ctx.dtypes);
+        out.push(pad + lang.copyAsync(s.to, ix(s.toIndex), s.from, ix(s.fromIndex), s.dtype, s.lanes, s.bounds.map((b) => ({ index: ix(b.index), extent: b.extent }))));
+        break;
+      }
+      case 'async_commit': case 'async_wait':
+        if (!lang.asyncCommit || !lang.asyncWait) throw new Error(`the ${lang.name} target has no asynchronous copies (kernel IR ${s.k})`);
+        out.push(pad + (s.k === 'async_commit' ? lang.asyncCommit() : lang.asyncWait(s.pending)));
+        break;
       case 'mma': {
         if (!lang.mma) throw new Error(`the ${lang.name} target has no tensor-core mma (kernel IR mma<${s.shape}>)`);
         const frag = (x: Scalar) => ({ text: renderScalar(lang, x, ctx.dtypes), lanes: lanesOf(x), dtype: x.dtype });

@@ -27,6 +27,9 @@
  *   - `mma`: a tensor-core mma is in a kernel with a launch and under no guard (the whole warp runs
  *     it), its accumulator is f32 × 4 with combine add, and its A and B fragments have the shape's
  *     operand dtype and element counts (mma-layout.ts).
+ *   - `async`: an asynchronous copy is in a kernel with a launch, from an input or constant buffer
+ *     into a shared one, of 4, 8 or 16 bytes, both indices provable multiples of its lanes, the
+ *     destination in bounds and the source in bounds where the copy's own bounds hold.
  * Errors are KilnErrors naming the kernel, its first IR node id and the rule.
  */
 import { KilnError } from '../errors.ts';
@@ -40,7 +43,7 @@ import { MMA_LAYOUTS } from './mma-layout.ts';
 export interface KernelIssue {
   readonly kernel: string;
   readonly node?: string;
-  readonly rule: 'scope' | 'buffer' | 'dtype' | 'lanes' | 'bounds' | 'annotation' | 'parallel' | 'mma' | 'program';
+  readonly rule: 'scope' | 'buffer' | 'dtype' | 'lanes' | 'bounds' | 'annotation' | 'parallel' | 'mma' | 'async' | 'program';
   readonly message: string;
 }
 
@@ -330,6 +333,31 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
           }
           break;
         }
+        case 'copy_async': {
+          const where = `copy_async ${st.to}[${printIndex(st.toIndex)}] from ${st.from}[${printIndex(st.fromIndex)}]`;
+          if (!k.launch) fail('async', `${where}: in a kernel without a GPU launch`);
+          const to = buffers.get(st.to), from = buffers.get(st.from);
+          if (!to || to.role !== 'shared') fail('async', `${where}: the destination '${st.to}' is not a shared buffer`);
+          if (!from || (from.role !== 'input' && from.role !== 'constant')) fail('async', `${where}: the source '${st.from}' is not an input or constant buffer`);
+          if ((to && to.dtype !== st.dtype) || (from && from.dtype !== st.dtype)) fail('dtype', `${where}: copies ${st.dtype} between ${from?.dtype} and ${to?.dtype} buffers`);
+          const bytes = st.lanes * (dtypeInfo(st.dtype).bits / 8);
+          if (![4, 8, 16].includes(bytes)) fail('async', `${where}: copies ${bytes} bytes; cp.async copies 4, 8 or 16`);
+          for (const [what, ix] of [['destination', st.toIndex], ['source', st.fromIndex]] as const) {
+            if (knownMultiple(ix) % st.lanes !== 0) fail('async', `${where}: the ${what} index ${printIndex(ix)} is not provably a multiple of ${st.lanes}`);
+            checkIndex(ix, s, where);
+          }
+          const guards = new Map(s.guards);
+          for (const b of st.bounds) { checkIndex(b.index, s, where); guards.set(printIndex(b.index), b.extent); }
+          if (to && from) {
+            checkBounds(st.to, st.toIndex, s, where, st.lanes, true);
+            checkBounds(st.from, st.fromIndex, { ...s, guards }, where, st.lanes, true); // read only where the bounds hold
+          }
+          break;
+        }
+        case 'async_commit': case 'async_wait':
+          if (!k.launch) fail('async', `${st.k}: in a kernel without a GPU launch`);
+          if (st.k === 'async_wait' && !(Number.isInteger(st.pending) && st.pending >= 0)) fail('async', `async_wait ${st.pending}: not a count of groups`);
+          break;
         case 'local':
           if (buffers.has(st.name)) fail('buffer', `local ${st.name}: '${st.name}' is already a buffer of the kernel`);
           else if (!(Number.isInteger(st.count) && st.count > 0)) fail('buffer', `local ${st.name}: count ${st.count} is not a positive integer`);

@@ -103,10 +103,10 @@ test('graph: f16 MatMul on the tensor cores (m16n8k16.f16) matches the reference
 });
 
 /** Tensor-core template cases: what each exercises, the graph, the pipeline run first, tf32, the bound. */
-const MMA_GRAPHS: readonly { what: string; text: string; pipeline?: string; tf32?: boolean; shape: string; tol: number; threads: number; vectors: boolean }[] = [
+const MMA_GRAPHS: readonly { what: string; text: string; pipeline?: string; tf32?: boolean; shape: string; tol: number; threads: number; copies: { async: boolean; vectorLoads: boolean } }[] = [
   {
-    what: 'f16 Gemm 130×72 · (136×72)ᵀ + bias, then Relu fused: the 128×128 tile (8 warps), vector copies along k of A and of transposed B, tails in M and N',
-    shape: 'm16n8k16.f16', tol: 2e-3, pipeline: 'fuse-elementwise', threads: 256, vectors: true,
+    what: 'f16 Gemm 130×72 · (136×72)ᵀ + bias, then Relu fused: the 128×128 tile (8 warps), cp.async copies of 4 halves along k of A and of transposed B (zero-filled past M and N), 3 K steps through the two stages',
+    shape: 'm16n8k16.f16', tol: 2e-3, pipeline: 'fuse-elementwise', threads: 256, copies: { async: true, vectorLoads: false },
     text: `kiln.graph @g(%a: f16[130,72], %w: f16[136,72], %c: f16[136]) -> (%y: f16[130,136]) {
   %h = Gemm(%a, %w, %c) {transB=1} : f16[130,136]
   %y = Relu(%h) : f16[130,136]
@@ -114,16 +114,16 @@ const MMA_GRAPHS: readonly { what: string; text: string; pipeline?: string; tf32
 }`,
   },
   {
-    what: 'batched f16 MatMul [3,20,24]·[3,24,40] (the grid\'s z axis; K less than one k32 step)',
-    shape: 'm16n8k16.f16', tol: 2e-3, threads: 128, vectors: true,
+    what: 'batched f16 MatMul [3,20,24]·[3,24,40] (the grid\'s z axis; one K step: nothing prefetched; A by cp.async, row-major B by vector loads and four stores)',
+    shape: 'm16n8k16.f16', tol: 2e-3, threads: 128, copies: { async: true, vectorLoads: true },
     text: `kiln.graph @bm(%a: f16[3,20,24], %b: f16[3,24,40]) -> (%y: f16[3,20,40]) {
   %y = MatMul(%a, %b) : f16[3,20,40]
   return %y
 }`,
   },
   {
-    what: 'f16 Conv 8 → 24 channels 3×3 padded + Relu, channels-last after the layout pass (implicit GEMM, 4-channel vector copies of the input)',
-    shape: 'm16n8k16.f16', tol: 2e-3, pipeline: 'shape-infer,fuse-conv-act,layout', threads: 128, vectors: true,
+    what: 'f16 Conv 8 → 24 channels 3×3 padded + Relu, channels-last after the layout pass (implicit GEMM: cp.async of 4-channel runs of the input, zero-filled in the padding, and of the weights)',
+    shape: 'm16n8k16.f16', tol: 2e-3, pipeline: 'shape-infer,fuse-conv-act,layout', threads: 128, copies: { async: true, vectorLoads: false },
     text: `kiln.graph @cv(%x: f16[1,8,12,12], %w: f16[24,8,3,3]) -> (%y: f16[1,24,12,12]) {
   %h = Conv(%x, %w) {pads=[1, 1, 1, 1]} : f16[1,24,12,12]
   %y = Relu(%h) : f16[1,24,12,12]
@@ -132,7 +132,7 @@ const MMA_GRAPHS: readonly { what: string; text: string; pipeline?: string; tf32
   },
   {
     what: 'tf32 Conv 5 → 16 channels 3×3 stride 2 with bias, NCHW (im2col computed as it is loaded, padding as bounds)',
-    shape: 'm16n8k8.tf32', tol: 5e-3, tf32: true, threads: 128, vectors: false,
+    shape: 'm16n8k8.tf32', tol: 5e-3, tf32: true, threads: 128, copies: { async: false, vectorLoads: false },
     text: `kiln.graph @ct(%x: f32[2,5,9,9], %w: f32[16,5,3,3], %b: f32[16]) -> (%y: f32[2,16,5,5]) {
   %y = Conv(%x, %w, %b) {pads=[1, 1, 1, 1], strides=[2, 2]} : f32[2,16,5,5]
   return %y
@@ -145,7 +145,8 @@ for (const c of MMA_GRAPHS) {
     const { rel, shapes, tiled } = simulated(c.text, 'tiled (workgroup memory)', { tf32: c.tf32 ?? false }, c.pipeline);
     assert.equal(shapes, [c.shape]);
     assert.equal(tiled.map((k) => k.launch!.block[0]), [c.threads], 'threads per block');
-    assert.is(JSON.stringify(tiled[0].body).includes('"lanes":4,"aligned":true'), c.vectors, '4-lane vector tile copies');
+    const body = JSON.stringify(tiled[0].body);
+    assert.equal({ async: body.includes('"k":"copy_async"'), vectorLoads: body.includes('"lanes":4,"aligned":true') }, c.copies, 'how the tiles are copied');
     assert.ok(rel <= c.tol, `relative error ${rel}`);
   });
 }

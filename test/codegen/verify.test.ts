@@ -259,4 +259,42 @@ test('printer and C: vector types, loads, stores, broadcasts and lanes', () => {
   if (cc) assert.ok(cc.ok, cc.log);
 });
 
+/** A one-warp GPU kernel: an f32 × 4 accumulator, an mma<m16n8k8.tf32> over loads of in0, the result stored. */
+function warpKernel(body: (t: ReturnType<typeof iv>) => Stmt[], shared: BufferDecl[] = []): Kernel {
+  const A: BufferDecl = { name: 'in0', dtype: 'f32', count: 256, role: 'input' }, O: BufferDecl = { name: 'out0', dtype: 'f32', count: 128, role: 'output' };
+  return kernel([loop('t', 32, body(iv('t')), [{ kind: 'block', axis: 0 }])], [A, O], { shared, launch: { grid: [1, 1, 1], block: [32, 1, 1] } });
+}
+const accDecl = (name = 'c', lanes = 4): Stmt => ({ k: 'acc', name, dtype: 'f32', combine: 'add', init: broadcast(lit(0, 'f32'), lanes), lanes });
+const frag = (t: ReturnType<typeof iv>, n: number) => Array.from({ length: n }, (_, i) => load('in0', iadd(imul(t, ic(4)), ic(i)), 'f32'));
+const storeAcc = (t: ReturnType<typeof iv>): Stmt => ({ k: 'store', buffer: 'out0', index: imul(t, ic(4)), value: vref('c', 'f32', 4) });
+
+test('mma: a warp-level mma with the shape\'s fragments is valid and prints; wrong fragments, accumulators and guards fail', () => {
+  const ok = warpKernel((t) => [accDecl(), { k: 'mma', shape: 'm16n8k8.tf32', acc: 'c', a: frag(t, 4), b: frag(t, 2) }, storeAcc(t)]);
+  assert.equal(kernelIssues(ok), []);
+  assert.match(printKernel(ok), 'c += mma<m16n8k8.tf32>([in0[t * 4], in0[t * 4 + 1], in0[t * 4 + 2], in0[t * 4 + 3]], [in0[t * 4], in0[t * 4 + 1]])');
+  assert.throws(() => renderKernel(C, ok), /the c target has no tensor-core mma/);
+  fails(warpKernel((t) => [accDecl(), { k: 'mma', shape: 'm16n8k8.tf32', acc: 'c', a: frag(t, 3), b: frag(t, 2) }, storeAcc(t)]), 'mma', 'A fragment has 3 element(s), the shape takes 4');
+  fails(warpKernel((t) => [accDecl(), { k: 'mma', shape: 'm16n8k16.f16', acc: 'c', a: frag(t, 8), b: frag(t, 4) }, storeAcc(t)]), 'dtype', 'A element is f32, the shape takes f16');
+  fails(warpKernel((t) => [accDecl('c', 2), { k: 'mma', shape: 'm16n8k8.tf32', acc: 'c', a: frag(t, 4), b: frag(t, 2) }]), 'mma', 'the accumulator must be f32 with 4 lanes and combine add');
+  fails(warpKernel((t) => [accDecl(), { k: 'guard', bounds: [{ index: t, extent: 16 }], body: [{ k: 'mma', shape: 'm16n8k8.tf32', acc: 'c', a: frag(t, 4), b: frag(t, 2) }] }, storeAcc(t)]), 'mma', 'under a guard');
+  fails(kernel([accDecl(), { k: 'mma', shape: 'm16n8k8.tf32', acc: 'c', a: frag(ic(0) as never, 4), b: frag(ic(0) as never, 2) }]), 'mma', 'in a kernel without a GPU launch');
+});
+
+test('async: a cp.async copy from an input into shared memory, committed and waited, is valid and prints; wrong buffers, sizes and alignment fail', () => {
+  const S: BufferDecl = { name: 'sh', dtype: 'f32', count: 128, role: 'shared' };
+  const copy = (t: ReturnType<typeof iv>, over: Partial<Extract<Stmt, { k: 'copy_async' }>> = {}): Stmt => ({
+    k: 'copy_async', dtype: 'f32', to: 'sh', toIndex: imul(t, ic(4)), from: 'in0', fromIndex: iadd(imul(t, ic(4)), ic(64)), lanes: 4,
+    bounds: [{ index: iadd(imul(t, ic(4)), ic(64)), extent: 200 }], ...over,
+  });
+  const tail: Stmt[] = [{ k: 'async_commit' }, { k: 'async_wait', pending: 0 }, { k: 'barrier' }];
+  const ok = warpKernel((t) => [copy(t), ...tail], [S]);
+  assert.equal(kernelIssues(ok), []);
+  assert.match(printKernel(ok), 'copy_async<4>(sh[t * 4], in0[t * 4 + 64]) when 0 <= t * 4 + 64 < 200 else 0\n    async_commit\n    async_wait 0');
+  fails(warpKernel((t) => [copy(t, { to: 'out0' }), ...tail], [S]), 'async', "the destination 'out0' is not a shared buffer");
+  fails(warpKernel((t) => [copy(t, { lanes: 3, toIndex: imul(t, ic(3)), fromIndex: imul(t, ic(3)) }), ...tail], [S]), 'async', 'copies 12 bytes');
+  fails(warpKernel((t) => [copy(t, { toIndex: iadd(imul(t, ic(4)), ic(1)) }), ...tail], [S]), 'async', 'is not provably a multiple of 4');
+  fails(warpKernel((t) => [copy(t, { fromIndex: iadd(imul(t, ic(4)), ic(192)), bounds: [] }), ...tail], [S]), 'bounds', 'in0');
+  fails(warpKernel((t) => [copy(t), { k: 'async_wait', pending: -1 }], [S]), 'async', 'not a count of groups');
+});
+
 test.run();

@@ -50,6 +50,7 @@ export function substStmts(stmts: readonly Stmt[], vars: VarMap, refs: ReadonlyM
       case 'acc': return { ...s, init: substScalar(s.init, vars, refs) };
       case 'accum': return { ...s, name: refs.get(s.name) ?? s.name, value: substScalar(s.value, vars, refs) };
       case 'mma': return { ...s, acc: refs.get(s.acc) ?? s.acc, a: s.a.map((x) => substScalar(x, vars, refs)), b: s.b.map((x) => substScalar(x, vars, refs)) };
+      case 'copy_async': return { ...s, toIndex: substIndex(s.toIndex, vars), fromIndex: substIndex(s.fromIndex, vars), bounds: s.bounds.map((b) => ({ ...b, index: substIndex(b.index, vars) })) };
       default: return s;
     }
   });
@@ -98,6 +99,11 @@ export function accesses(stmts: readonly Stmt[]): Access[] {
         case 'let': case 'accum': sc(s.value, loops); break;
         case 'acc': sc(s.init, loops); break;
         case 'mma': for (const x of [...s.a, ...s.b]) sc(x, loops); break;
+        case 'copy_async':
+          for (const b of s.bounds) idx(b.index, loops);
+          out.push({ buffer: s.from, index: s.fromIndex, store: false, lanes: s.lanes, loops }, { buffer: s.to, index: s.toIndex, store: true, lanes: s.lanes, loops });
+          idx(s.fromIndex, loops); idx(s.toIndex, loops);
+          break;
         default:
       }
     }
@@ -202,6 +208,10 @@ export function renameBuffers(stmts: readonly Stmt[], names: ReadonlyMap<string,
       case 'let': case 'accum': return { ...s, value: sc(s.value) };
       case 'acc': return { ...s, init: sc(s.init) };
       case 'mma': return { ...s, a: s.a.map(sc), b: s.b.map(sc) };
+      case 'copy_async': return {
+        ...s, to: names.get(s.to) ?? s.to, from: names.get(s.from) ?? s.from, toIndex: ix(s.toIndex), fromIndex: ix(s.fromIndex),
+        bounds: s.bounds.map((b) => ({ ...b, index: ix(b.index) })),
+      };
       default: return s;
     }
   });

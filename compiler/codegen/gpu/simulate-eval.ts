@@ -197,7 +197,7 @@ export function compileIndex(e: Index, sc: EvalScope): (env: Env) => number {
 }
 
 /** `index` when `lanes` elements from it lie within the buffer; else an error naming buffer and index. */
-function checked(sc: EvalScope, env: Env, buf: BufferSlot, index: number, lanes: number, what: string): number {
+export function checked(sc: EvalScope, env: Env, buf: BufferSlot, index: number, lanes: number, what: string): number {
   if (index >= 0 && index + lanes <= buf.count && Number.isInteger(index)) return index;
   const span = lanes > 1 ? `${lanes} lanes from index ${index}` : `index ${index}`;
   throw threadError(sc.kernel, env, `${what} of '${buf.name}' at ${span}, outside [0, ${buf.count})`);

@@ -26,7 +26,11 @@
  *    nearest, ties away from zero). D = A·B + C in f64, rounded once to f32, where C and D are each
  *    lane's 4-lane accumulator at positions `c(lane, i)`. (Tensor cores accumulate with their own
  *    internal precision; exact products summed in f64 are the ideal they approximate.)
- * 5. **Programs.** simulateProgram runs a compiled CUDA program's launches in order over buffers made
+ * 5. **Async copies.** A `copy_async` evaluates its indices and bounds when issued and lands (reads
+ *    its source, writes its destination, or zeros) only at the `async_wait` that covers its group,
+ *    the latest moment the target allows: a kernel that reads the destination earlier (or, in
+ *    another thread, without a barrier after the wait) reads stale or NaN data.
+ * 6. **Programs.** simulateProgram runs a compiled CUDA program's launches in order over buffers made
  *    from the graph: inputs and constants (packed constants from their data) copied in, every other
  *    buffer NaN-filled (device memory is not zeroed), views sharing their root's array.
  */
@@ -38,7 +42,7 @@ import { lanesOf } from '../kir.ts';
 import { MMA_LAYOUTS, WARP } from '../mma-layout.ts';
 import {
   type BufferSlot, BLOCK_SLOT, type Env, type EvalScope, FIRST_SLOT, THREAD_SLOT, type Value,
-  binaryFn, compileIndex, compileScalar, compileStore, poisoned, roundTo,
+  binaryFn, checked, compileIndex, compileScalar, compileStore, poisoned, reader, roundTo, writer,
 } from './simulate-eval.ts';
 
 /** A buffer passed to a simulated kernel: the typed array its dtype is stored in (ir/dtype.ts). */
@@ -72,8 +76,11 @@ class Compiler {
   readonly buffers = new Map<string, BufferSlot>();
   /** accumulator slot → its combine */
   private readonly combines = new Map<number, Combine>();
+  /** The slot of a thread's queue of async copies (AsyncQueue). */
+  readonly asyncSlot: number;
   constructor(private readonly k: Kernel) {
     for (const b of [...k.params, ...k.shared]) this.buffers.set(b.name, { name: b.name, slot: this.slots++, dtype: b.dtype, count: b.count });
+    this.asyncSlot = this.slots++;
   }
   get slotCount(): number { return this.slots; }
 
@@ -147,6 +154,25 @@ class Compiler {
         const wait: Wait = { k: 'barrier', label: `barrier #${this.counts.barrier++}`, stmt: s };
         return { gen: true, run: function* () { yield wait; } };
       }
+      case 'copy_async': {
+        // issued now (indices and bounds as they are), landing at the async_wait that covers its group
+        const to = sc.buffer(s.to), from = sc.buffer(s.from), lanes = s.lanes, q = this.asyncSlot;
+        const ti = compileIndex(s.toIndex, sc), fi = compileIndex(s.fromIndex, sc);
+        const bounds = s.bounds.map((b) => ({ i: compileIndex(b.index, sc), n: b.extent }));
+        const rd = reader(s.dtype), wr = writer(s.dtype);
+        return plain((env) => {
+          const at = checked(sc, env, to, ti(env), lanes, 'async copy into');
+          const ok = bounds.every((b) => { const x = b.i(env); return x >= 0 && x < b.n; });
+          const src = ok ? checked(sc, env, from, fi(env), lanes, 'async copy from') : 0;
+          const dst = env[to.slot] as TensorData, data = env[from.slot] as TensorData;
+          asyncQueue(env, q).open.push(() => { for (let l = 0; l < lanes; l++) wr(dst, at + l, ok ? rd(data, src + l) : 0); });
+        });
+      }
+      case 'async_commit': { const q = this.asyncSlot; return plain((env) => { const a = asyncQueue(env, q); a.groups.push(a.open); a.open = []; }); }
+      case 'async_wait': {
+        const q = this.asyncSlot, n = s.pending;
+        return plain((env) => { const a = asyncQueue(env, q); while (a.groups.length > n) for (const land of a.groups.shift()!) land(); });
+      }
       case 'mma': {
         const label = `${s.acc} += mma<${s.shape}> #${this.counts.mma++}`, slot = sc.slot(s.acc);
         const a = s.a.map((x) => compileScalar(x, sc)), b = s.b.map((x) => compileScalar(x, sc));
@@ -157,6 +183,11 @@ class Compiler {
     }
   }
 }
+
+/** A thread's async copies: those issued since the last commit, and the committed groups in order. */
+interface AsyncQueue { open: (() => void)[]; groups: (() => void)[][] }
+
+const asyncQueue = (env: Env, slot: number): AsyncQueue => (env[slot] ??= { open: [], groups: [] }) as AsyncQueue;
 
 /** acc = combine(acc, x), rounded to the dtype (max/min keep NaN and `a` on ties). */
 function combiner(c: Combine, d: Parameters<typeof roundTo>[0]): (a: number, x: number) => number {

@@ -28,6 +28,8 @@
  * - Tensor cores (kernel IR `mma`): one inline `mma.sync.aligned` per statement, the accumulator's
  *   4 lanes as in-out f32 registers, f16 fragment elements packed two per 32-bit register, f32
  *   elements converted with `cvt.rna.tf32.f32` (sm_80+).
+ * - Async copies (kernel IR copy_async, sm_80+): `cp.async` through the shared-window address of the
+ *   destination, zero-filled (source size 0) where the copy's bounds fail; commit and wait groups.
  * - Barrier: `__syncthreads()`. Entry: CUDA has no multi-kernel entry; the runtime launches the
  *   kernels in order, and `entry` lists the program's calls as comments.
  */
@@ -50,7 +52,20 @@ const HEADER = [
   // tensor-core operand registers: two 16-bit elements (low first), an f32 rounded to tf32
   'static __device__ __forceinline__ unsigned kiln_pack16(unsigned short lo, unsigned short hi) { return (unsigned)lo | ((unsigned)hi << 16); }',
   'static __device__ __forceinline__ unsigned kiln_tf32(float f) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(f)); return r; }',
+  // the shared-window address of a generic pointer into shared memory (cp.async's destination)
+  'static __device__ __forceinline__ unsigned kiln_smem(const void *p) { unsigned r; asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p)); return r; }',
 ];
+
+/**
+ * cp.async of lanes · size bytes (16: .cg, bypassing L1; 4 or 8: .ca); where a bound fails the source
+ * size is 0 (the destination is zero-filled, nothing read) and the base pointer stands in for the
+ * source address.
+ */
+function copyAsync(to: string, toIndex: string, from: string, fromIndex: string, d: DType, lanes: number, bounds: readonly { index: string; extent: number }[]): string {
+  const bytes = lanes * (dtypeInfo(d).bits / 8);
+  const cond = bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ') || 'true';
+  return `{ const bool kiln_ok = ${cond}; asm volatile("cp.async.${bytes === 16 ? 'cg' : 'ca'}.shared.global [%0], [%1], ${bytes}, %2;" :: "r"(kiln_smem(&${to}[${toIndex}])), "l"(kiln_ok ? &${from}[${fromIndex}] : ${from}), "r"(kiln_ok ? ${bytes} : 0) : "memory"); }`;
+}
 
 /** PTX's spelling of each tensor-core shape (row-major A, column-major B, f32 accumulators). */
 const MMA_PTX: Record<MmaShape, string> = {
@@ -217,6 +232,9 @@ export function cuda(): Language {
     guardOpen: (bounds) => `if (${bounds.map((b) => `${b.index} >= 0 && ${b.index} < ${b.extent}`).join(' && ') || 'true'}) {`,
     barrier: () => '__syncthreads();',
     mma,
+    copyAsync,
+    asyncCommit: () => 'asm volatile("cp.async.commit_group;" ::: "memory");',
+    asyncWait: (n) => `asm volatile("cp.async.wait_group ${n};" ::: "memory");`,
     localDecl: (name, d, _offset, count) => `${type(d)} ${name}[${count}];`,
     entry: (p) => [
       '/* CUDA has no multi-kernel entry: the runtime launches, in order (kernel: buffers): */',

@@ -13,10 +13,16 @@
  *     tile) live in registers for the whole K loop;
  *   - per K step of TK, the block copies the TM×TK block of A (As[i·SA + k], k contiguous) and the
  *     TK×TN block of B transposed (Bs[j·SA + k], k contiguous) into shared memory (tile-copy.ts:
- *     zero, then the value under the operand's bounds, vector loads where the operand allows), with
- *     a padded row stride SA = TK + 8 halves (TK + 4 floats) so the 8 rows a fragment load touches
- *     fall in distinct banks; a barrier; then for each k16 (k8) slice every warp loads its A fragments
- *     (one per mt) and B fragments (one per nt) from shared memory and issues MT·NT mma; a barrier;
+ *     asynchronous cp.async copies where 4 elements of the operand land on 4 consecutive ones of the
+ *     tile — rows of A, rows of a transposed B such as Gemm's and convolutions' weights, channel runs
+ *     of a channels-last input —, else zero and then the value under the operand's bounds), with a
+ *     padded row stride SA = TK + 8 halves (TK + 4 floats) so the 8 rows a fragment load touches fall
+ *     in distinct banks;
+ *   - the copies run one step ahead in two stages (double buffering): tile 0 is issued before the
+ *     loop, and step kt issues tile kt + 1 into the other stage, commits, waits until only that
+ *     newest group is in flight (cp.async.wait_group 1), a barrier, then for each k16 (k8) slice every
+ *     warp loads its A fragments (one per mt) and B fragments (one per nt) from stage kt mod 2 and
+ *     issues MT·NT mma; a barrier before the next step overwrites the stage;
  *   - fragment elements come from the PTX layouts (codegen/mma-layout.ts): two f16 elements adjacent
  *     along k are one aligned 2-lane (32-bit) shared load, the register the instruction takes;
  *   - the epilogue maps each accumulator element back to (i, j) by the accumulator layout and stores
@@ -24,8 +30,9 @@
  *     template).
  * Configurations: TM = TN = 128 with 8 warps (2×4; warp tile 64×32) when M and N are both ≥ 128,
  * else TM = TN = 64 with 4 warps (2×2; warp tile 32×32). TK = 32 for f16 (k16 × 2), 16 for tf32
- * (k8 × 2). Shared memory: 2 · TM · SA elements (20 KiB for the large f16 and tf32 tiles).
- * Not yet here (the issue's later steps): cp.async multi-stage pipelines, ldmatrix, wgmma on sm_90.
+ * (k8 × 2). Shared memory: 2 stages · 2 operands · TM · SA elements (40 KiB for the large f16 and
+ * tf32 tiles, within the 48 KiB of static shared memory).
+ * Not yet here: more than two stages (dynamic shared memory), ldmatrix, wgmma on sm_90.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { type Index, type MmaShape, type Scalar, type Stmt, broadcast, cast, iadd, ic, idiv, imod, imul, iv, lane, lit, loop, vload, vref } from '../kir.ts';
@@ -33,6 +40,9 @@ import { type LaneAffine, MMA_LAYOUTS, WARP } from '../mma-layout.ts';
 import type { LowerNode, LowerTarget, Lowered } from './context.ts';
 import type { GpuGemmSpec } from './gemm-gpu.ts';
 import { tileCopies } from './tile-copy.ts';
+
+/** Shared-memory stages of the copy pipeline (double buffering). */
+const STAGES = 2;
 
 /** The value an operand element is stored as before the SIMT template would widen it. */
 function stored(v: Scalar): Scalar {
@@ -68,19 +78,24 @@ export function lowerGemmMma(n: LowerNode, s: GpuGemmSpec, shape: MmaShape): Low
   const wRow = imul(idiv(warp, ic(WN)), ic(TM / WM)), wCol = imul(imod(warp, ic(WN)), ic(TN / WN));
   const affine = (a: LaneAffine): Index => iadd(iadd(imul(g, ic(a.g)), imul(tg, ic(a.t))), ic(a.c));
 
-  const gk = (k: Index) => iadd(imul(iv(kt), ic(TK)), k);
-  const copies = [
-    ...tileCopies(n, {
-      rows: TM, cols: TK, rowExtent: s.M, colExtent: s.K, to: As, dtype: opd, t: T, threads, origin: [row0, gk(ic(0))],
-      value: (i, k) => { const o = s.a(bIdx, iadd(row0, i), gk(k)); return { ...o, value: stored(o.value) }; },
-      at: (i, k) => iadd(imul(i, ic(SA)), k),
-    }),
-    ...tileCopies(n, {
-      rows: TK, cols: TN, rowExtent: s.K, colExtent: s.N, to: Bs, dtype: opd, t: T, threads, origin: [gk(ic(0)), col0],
-      value: (k, j) => { const o = s.b(bIdx, gk(k), iadd(col0, j)); return { ...o, value: stored(o.value) }; },
-      at: (k, j) => iadd(imul(j, ic(SA)), k),
-    }),
-  ];
+  // the copies of K tile `tile` into stage `stage` of the shared buffers (A: As[i·SA + k]; B transposed: Bs[j·SA + k])
+  const aSize = TM * SA, bSize = TN * SA;
+  const copies = (tile: Index, stage: Index): Stmt[] => {
+    const gk = (k: Index) => iadd(imul(tile, ic(TK)), k);
+    return [
+      ...tileCopies(n, {
+        rows: TM, cols: TK, rowExtent: s.M, colExtent: s.K, to: As, dtype: opd, t: T, threads, origin: [row0, gk(ic(0))], async: true,
+        value: (i, k) => { const o = s.a(bIdx, iadd(row0, i), gk(k)); return { ...o, value: stored(o.value) }; },
+        at: (i, k) => iadd(imul(stage, ic(aSize)), iadd(imul(i, ic(SA)), k)),
+      }),
+      ...tileCopies(n, {
+        rows: TK, cols: TN, rowExtent: s.K, colExtent: s.N, to: Bs, dtype: opd, t: T, threads, origin: [gk(ic(0)), col0], async: true,
+        value: (k, j) => { const o = s.b(bIdx, gk(k), iadd(col0, j)); return { ...o, value: stored(o.value) }; },
+        at: (k, j) => iadd(imul(stage, ic(bSize)), iadd(imul(j, ic(SA)), k)),
+      }),
+    ];
+  };
+  const stage = imod(iv(kt), ic(STAGES)); // the stage the slices of step kt read
 
   // one k slice: fragments from shared memory, then MT·NT mma
   const acc = (mt: number, nt: number) => `${As}_c${mt}_${nt}`;
@@ -100,11 +115,11 @@ export function lowerGemmMma(n: LowerNode, s: GpuGemmSpec, shape: MmaShape): Low
   const aFrags = Array.from({ length: MT }, (_, mt) => fragment(As, `${As}_a${mt}`, L.aElems, (i) => {
     const p = L.aPlace(i);
     return { row: iadd(wRow, iadd(ic(mt * L.m), affine(p.row))), col: iadd(k0, affine(p.col)) };
-  }, (r, c) => iadd(imul(r, ic(SA)), c)));
+  }, (r, c) => iadd(imul(stage, ic(aSize)), iadd(imul(r, ic(SA)), c))));
   const bFrags = Array.from({ length: NT }, (_, nt) => fragment(Bs, `${Bs}_b${nt}`, L.bElems, (i) => {
     const p = L.bPlace(i); // B's row is k, its column j
     return { row: iadd(k0, affine(p.row)), col: iadd(wCol, iadd(ic(nt * L.n), affine(p.col))) };
-  }, (k, j) => iadd(imul(j, ic(SA)), k)));
+  }, (k, j) => iadd(imul(stage, ic(bSize)), iadd(imul(j, ic(SA)), k))));
   for (let mt = 0; mt < MT; mt++) for (let nt = 0; nt < NT; nt++) slice.push({ k: 'mma', shape, acc: acc(mt, nt), a: aFrags[mt], b: bFrags[nt] });
 
   const stores: Stmt[] = [];
@@ -123,7 +138,14 @@ export function lowerGemmMma(n: LowerNode, s: GpuGemmSpec, shape: MmaShape): Low
 
   const perThread: Stmt[] = [];
   for (let mt = 0; mt < MT; mt++) for (let nt = 0; nt < NT; nt++) perThread.push({ k: 'acc', name: acc(mt, nt), dtype: 'f32', combine: 'add', init: broadcast(lit(0, 'f32'), 4), lanes: 4 });
-  perThread.push(loop(kt, Math.ceil(s.K / TK), [...copies, { k: 'barrier' }, loop(ks, TK / L.k, slice, [{ kind: 'unroll', factor: TK / L.k }]), { k: 'barrier' }]), ...stores);
+  // the pipeline: tile 0 in flight before the loop; step kt issues tile kt + 1 into the other stage,
+  // waits for tile kt's group (at most the newest one still in flight), computes on it
+  const steps = Math.ceil(s.K / TK), next = iadd(iv(kt), ic(1));
+  const prefetch: Stmt[] = steps > 1 ? [{ k: 'guard', bounds: [{ index: next, extent: steps }], body: copies(next, imod(next, ic(STAGES))) }] : [];
+  perThread.push(...copies(ic(0), ic(0)), { k: 'async_commit' }, loop(kt, steps, [
+    ...prefetch, { k: 'async_commit' }, { k: 'async_wait', pending: 1 }, { k: 'barrier' },
+    loop(ks, TK / L.k, slice, [{ kind: 'unroll', factor: TK / L.k }]), { k: 'barrier' },
+  ]), ...stores);
 
   const grid: [number, number, number] = [Math.ceil(s.N / TN), Math.ceil(s.M / TM), s.batch];
   let body: Stmt[] = [loop(t, threads, perThread, [{ kind: 'block', axis: 0 }])];
@@ -133,6 +155,6 @@ export function lowerGemmMma(n: LowerNode, s: GpuGemmSpec, shape: MmaShape): Low
   return {
     kind: 'kernel', body,
     launch: { grid, block: [threads, 1, 1] },
-    shared: [{ name: As, dtype: opd, count: TM * SA, role: 'shared' }, { name: Bs, dtype: opd, count: TN * SA, role: 'shared' }],
+    shared: [{ name: As, dtype: opd, count: STAGES * aSize, role: 'shared' }, { name: Bs, dtype: opd, count: STAGES * bSize, role: 'shared' }],
   };
 }

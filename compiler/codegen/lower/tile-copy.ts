@@ -7,7 +7,10 @@
  * matrix with K % 4 = 0, a channels-last input with C % 4 = 0), else one element per copy (element
  * e = l·threads + t: consecutive threads, consecutive columns). An element outside the operand (the
  * last tile of M, N or K; a convolution's padding) is stored as 0: each copy stores 0, then the value
- * under a guard, so no load leaves its operand and no branch surrounds a barrier.
+ * under a guard, so no load leaves its operand and no branch surrounds a barrier. With `async` (the
+ * tensor-core template on sm_80+), a vector copy whose lanes land on 4 consecutive, aligned elements
+ * of the tile is one asynchronous copy (kernel IR copy_async, zero-filled outside the operand)
+ * instead of a load into registers and four stores.
  */
 import type { DType } from '../../ir/dtype.ts';
 import { type GuardBound, type Index, type Scalar, type Stmt, cast, iadd, ic, idiv, imod, imul, iv, knownMultiple, lane as laneOf, lit, vload, vref } from '../kir.ts';
@@ -37,6 +40,11 @@ export interface TileCopy {
   /** The thread index, and the workgroup's thread count (rows · cols is a multiple of it). */
   readonly t: Index;
   readonly threads: number;
+  /**
+   * Copy with asynchronous copies where they fit (kernel IR copy_async: a vector of the operand moved
+   * as it is, to 4 consecutive, aligned destination elements); the caller commits and waits.
+   */
+  readonly async?: boolean;
 }
 
 /**
@@ -94,7 +102,13 @@ function vectorCopies(n: LowerNode, tc: TileCopy, axis: 'rows' | 'cols'): Stmt[]
       return { ...p, value: (): Scalar => (op.value.k === 'cast' ? cast(el, op.value.dtype) : el) };
     });
     const first = rc(a0);
-    const stmts = zeroThenCopy(tc, first.r, first.c, { value: op.value, bounds }, [vec], lanes);
+    const dst = tc.async && op.value.k === 'load' && op.value.dtype === tc.dtype ? linearIn(tc.at(probe.r, probe.c), lane) : undefined;
+    const stmts = dst && dst.coef === 1 && knownMultiple(dst.rest) % VEC === 0
+      ? [{
+        k: 'copy_async', dtype: tc.dtype, to: tc.to, toIndex: dst.rest, from: ld.buffer, fromIndex: f.rest, lanes: VEC,
+        bounds: [{ index: iadd(tc.origin[0], first.r), extent: tc.rowExtent }, { index: iadd(tc.origin[1], first.c), extent: tc.colExtent }, ...bounds],
+      } as Stmt]
+      : zeroThenCopy(tc, first.r, first.c, { value: op.value, bounds }, [vec], lanes);
     out.push(...((l + 1) * tc.threads <= groups ? stmts : [{ k: 'guard', bounds: [{ index: e, extent: groups }], body: stmts } as Stmt]));
   }
   return out;
