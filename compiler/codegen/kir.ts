@@ -34,7 +34,8 @@
  *     GEMM template's tile copies).
  *   - warp and copy engines of NVIDIA GPUs (the CUDA target's templates, lower/gemm-mma.ts): `mma`, a
  *     warp's tensor-core multiply-accumulate over register fragments laid out as the PTX ISA says
- *     (mma-layout.ts), and `copy_async` / `async_commit` / `async_wait`, global → shared copies that
+ *     (mma-layout.ts), `ldmatrix`, a warp's load of such fragments from shared memory, and
+ *     `copy_async` / `async_commit` / `async_wait`, global → shared copies that
  *     land by the wait covering their group (PTX cp.async). Targets without them refuse these
  *     statements (the renderer names the statement); gpu/simulate.ts runs them on the host.
  * The scalar operators are a closed list (SCALAR_UNARY/SCALAR_BINARY) so a language descriptor can map
@@ -168,6 +169,14 @@ export type Stmt =
    * nothing may read the destination before that wait (and a barrier, for other threads).
    */
   | { readonly k: 'copy_async'; readonly dtype: DType; readonly to: string; readonly toIndex: Index; readonly from: string; readonly fromIndex: Index; readonly lanes: number; readonly bounds: readonly GuardBound[] }
+  /**
+   * GPU, warp-collective (PTX ldmatrix.m8n8): loads `names.length` (1, 2 or 4) 8×8 matrices of a
+   * 16-bit dtype from shared buffer `buffer`. Lanes 8i..8i+7 give, at `index`, the first of the 8
+   * consecutive elements of rows 0..7 of matrix i (a multiple of 8: 16-byte aligned); every lane l
+   * then binds names[i] to the 2 elements of matrix i at row l / 4, columns 2·(l mod 4) and +1 (a
+   * 2-lane vector: one mma fragment register). Never under a guard.
+   */
+  | { readonly k: 'ldmatrix'; readonly names: readonly string[]; readonly dtype: DType; readonly buffer: string; readonly index: Index }
   /** GPU: closes this thread's current group of async copies (cp.async.commit_group). */
   | { readonly k: 'async_commit' }
   /** GPU: waits until at most `pending` of this thread's committed groups are still in flight (cp.async.wait_group). */
@@ -409,6 +418,7 @@ export function vectorTypes(p: Program): { dtype: DType; lanes: number }[] {
       if (s.k === 'loop' || s.k === 'guard') walk(s.body);
       else if (s.k === 'store' || s.k === 'let' || s.k === 'accum') sc(s.value);
       else if (s.k === 'acc') { note(s.dtype, s.lanes); sc(s.init); } else if (s.k === 'mma') [...s.a, ...s.b].forEach(sc);
+      else if (s.k === 'ldmatrix') note(s.dtype, 2);
     }
   };
   for (const k of p.kernels) walk(k.body);

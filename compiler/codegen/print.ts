@@ -124,6 +124,7 @@ export function printStmts(stmts: readonly Stmt[], indent: number, combines: Rea
         out.push(`${pad}copy_async<${s.lanes}>(${s.to}[${printIndex(s.toIndex)}], ${s.from}[${printIndex(s.fromIndex)}])${when}`);
         break;
       }
+      case 'ldmatrix': out.push(`${pad}let ${s.names.join(', ')}: ${s.dtype}x2 = ldmatrix<${s.names.length}>(${s.buffer}[${printIndex(s.index)}])`); break;
       case 'async_commit': out.push(`${pad}async_commit`); break;
       case 'async_wait': out.push(`${pad}async_wait ${s.pending}`); break;
     }

@@ -112,6 +112,8 @@ export interface Language {
    */
   copyAsync?(to: string, toIndex: string, from: string, fromIndex: string, dtype: DType, lanes: number, bounds: readonly { index: string; extent: number }[]): string;
   asyncCommit?(): string;
+  /** A warp's load of 8×8 matrices of 16-bit elements (kernel IR ldmatrix), binding `names` as 2-lane vectors. */
+  ldmatrix?(names: readonly string[], buffer: string, index: string, dtype: DType): string[];
   asyncWait?(pending: number): string;
   /** Lines after the kernels: the entry that runs every call in order over the buffers. */
   entry(p: Program): string[];
@@ -209,6 +211,10 @@ function renderStmts(lang: Language, stmts: readonly Stmt[], indent: number, ctx
         out.push(pad + lang.copyAsync(s.to, ix(s.toIndex), s.from, ix(s.fromIndex), s.dtype, s.lanes, s.bounds.map((b) => ({ index: ix(b.index), extent: b.extent }))));
         break;
       }
+      case 'ldmatrix':
+        if (!lang.ldmatrix) throw new Error(`the ${lang.name} target has no warp matrix loads (kernel IR ldmatrix)`);
+        out.push(...lang.ldmatrix(s.names, s.buffer, renderIndex(lang, s.index, 0, ctx.dtypes), s.dtype).map((l) => pad + l));
+        break;
       case 'async_commit': case 'async_wait':
         if (!lang.asyncCommit || !lang.asyncWait) throw new Error(`the ${lang.name} target has no asynchronous copies (kernel IR ${s.k})`);
         out.push(pad + (s.k === 'async_commit' ? lang.asyncCommit() : lang.asyncWait(s.pending)));

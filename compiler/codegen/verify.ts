@@ -26,7 +26,8 @@
  *     listed as its reductions. A `local` is declared once per kernel, under a name no param has.
  *   - `mma`: a tensor-core mma is in a kernel with a launch and under no guard (the whole warp runs
  *     it), its accumulator is f32 × 4 with combine add, and its A and B fragments have the shape's
- *     operand dtype and element counts (mma-layout.ts).
+ *     operand dtype and element counts (mma-layout.ts); an ldmatrix likewise, loading 1, 2 or 4
+ *     matrices of a 16-bit dtype from a shared buffer at provably 16-byte aligned rows.
  *   - `async`: an asynchronous copy is in a kernel with a launch, from an input or constant buffer
  *     into a shared one, of 4, 8 or 16 bytes, both indices provable multiples of its lanes, the
  *     destination in bounds and the source in bounds where the copy's own bounds hold.
@@ -77,10 +78,19 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
   /** local buffer → how many parallel loops enclose its declaration */
   const privateTo = new Map<string, number>();
 
+  /**
+   * The range of an index: its own (interval arithmetic), narrowed by a guard that bounds it (where
+   * the two do not meet, the guarded code never runs and the guard's range stands).
+   */
   const range = (e: Index, sc: Scope): [number, number] | undefined => {
-    const vars = sc.vars;
     const guarded = sc.guards.size ? sc.guards.get(printIndex(e)) : undefined;
-    if (guarded !== undefined) return [0, guarded - 1];
+    const own = ownRange(e, sc);
+    if (guarded === undefined) return own;
+    const lo = Math.max(own?.[0] ?? 0, 0), hi = Math.min(own?.[1] ?? guarded - 1, guarded - 1);
+    return lo <= hi ? [lo, hi] : [0, guarded - 1];
+  };
+  const ownRange = (e: Index, sc: Scope): [number, number] | undefined => {
+    const vars = sc.vars;
     switch (e.k) {
       case 'const': return [e.value, e.value];
       case 'var': { const n = vars.get(e.name); return n === undefined || n === 0 ? undefined : [0, n - 1]; } // a loop of 0 iterations never indexes
@@ -330,6 +340,26 @@ export function kernelIssues(k: Kernel): KernelIssue[] {
               if (x.dtype !== layout.operand) fail('dtype', `${where}: ${what} element is ${x.dtype}, the shape takes ${layout.operand}`);
             }
             if (lanes !== want) fail('mma', `${where}: ${what} fragment has ${lanes} element(s), the shape takes ${want}`);
+          }
+          break;
+        }
+        case 'ldmatrix': {
+          const where = `ldmatrix<${st.names.length}>(${st.buffer}[${printIndex(st.index)}])`;
+          if (!k.launch) fail('mma', `${where}: in a kernel without a GPU launch`);
+          if (s.guards.size) fail('mma', `${where}: under a guard (every thread of the warp must reach it)`);
+          const b = buffers.get(st.buffer);
+          if (!b || b.role !== 'shared') fail('mma', `${where}: '${st.buffer}' is not a shared buffer`);
+          else if (b.dtype !== st.dtype) fail('dtype', `${where}: loads ${st.dtype} from a ${b.dtype} buffer`);
+          if (dtypeInfo(st.dtype).bits !== 16) fail('mma', `${where}: loads ${st.dtype}; ldmatrix moves 16-bit elements`);
+          if (![1, 2, 4].includes(st.names.length)) fail('mma', `${where}: loads ${st.names.length} matrices (1, 2 or 4)`);
+          if (knownMultiple(st.index) % 8 !== 0) fail('mma', `${where}: the row address ${printIndex(st.index)} is not provably a multiple of 8 (16 bytes)`);
+          checkIndex(st.index, s, where);
+          if (b) checkBounds(st.buffer, st.index, s, where, 8, true);
+          for (const n of st.names) {
+            if (s.vars.has(n)) fail('scope', `${where}: '${n}' is a loop variable`);
+            bind(here, n, where);
+            s.locals.set(n, st.dtype);
+            s.lanes.set(n, 2);
           }
           break;
         }

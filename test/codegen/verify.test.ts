@@ -297,4 +297,19 @@ test('async: a cp.async copy from an input into shared memory, committed and wai
   fails(warpKernel((t) => [copy(t), { k: 'async_wait', pending: -1 }], [S]), 'async', 'not a count of groups');
 });
 
+test('ldmatrix: a warp load of 8×8 f16 matrices from shared memory binds 2-lane registers; misaligned rows, wrong buffers and guards fail', () => {
+  const S: BufferDecl = { name: 'sh', dtype: 'f16', count: 512, role: 'shared' };
+  const O: BufferDecl = { name: 'out0', dtype: 'f16', count: 64, role: 'output' };
+  const k = (index: (t: ReturnType<typeof iv>) => ReturnType<typeof iv>, wrap = (x: Stmt[], _t: ReturnType<typeof iv>) => x, buffer = 'sh'): Kernel => kernel([loop('t', 32, ((t) => wrap([
+    { k: 'ldmatrix', names: ['r0', 'r1'], dtype: 'f16', buffer, index: index(t) },
+    { k: 'store', buffer: 'out0', index: imul(t, ic(2)), value: vref('r1', 'f16', 2) },
+  ], t))(iv('t')), [{ kind: 'block', axis: 0 }])], [O], { shared: [S], launch: { grid: [1, 1, 1], block: [32, 1, 1] } });
+  const ok = k((t) => imul(imod(t, ic(16)), ic(8)));
+  assert.equal(kernelIssues(ok), []);
+  assert.match(printKernel(ok), 'let r0, r1: f16x2 = ldmatrix<2>(sh[t % 16 * 8])');
+  fails(k((t) => iadd(imul(t, ic(8)), ic(4))), 'mma', 'is not provably a multiple of 8');
+  fails(k((t) => iadd(imul(t, ic(16)), ic(16))), 'bounds', 'sh');
+  fails(k((t) => imul(imod(t, ic(16)), ic(8)), (x, t) => [{ k: 'guard', bounds: [{ index: t, extent: 8 }], body: x }]), 'mma', 'under a guard');
+});
+
 test.run();

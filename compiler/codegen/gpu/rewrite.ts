@@ -50,6 +50,7 @@ export function substStmts(stmts: readonly Stmt[], vars: VarMap, refs: ReadonlyM
       case 'acc': return { ...s, init: substScalar(s.init, vars, refs) };
       case 'accum': return { ...s, name: refs.get(s.name) ?? s.name, value: substScalar(s.value, vars, refs) };
       case 'mma': return { ...s, acc: refs.get(s.acc) ?? s.acc, a: s.a.map((x) => substScalar(x, vars, refs)), b: s.b.map((x) => substScalar(x, vars, refs)) };
+      case 'ldmatrix': return { ...s, index: substIndex(s.index, vars) };
       case 'copy_async': return { ...s, toIndex: substIndex(s.toIndex, vars), fromIndex: substIndex(s.fromIndex, vars), bounds: s.bounds.map((b) => ({ ...b, index: substIndex(b.index, vars) })) };
       default: return s;
     }
@@ -99,6 +100,7 @@ export function accesses(stmts: readonly Stmt[]): Access[] {
         case 'let': case 'accum': sc(s.value, loops); break;
         case 'acc': sc(s.init, loops); break;
         case 'mma': for (const x of [...s.a, ...s.b]) sc(x, loops); break;
+        case 'ldmatrix': out.push({ buffer: s.buffer, index: s.index, store: false, lanes: 8, loops }); idx(s.index, loops); break;
         case 'copy_async':
           for (const b of s.bounds) idx(b.index, loops);
           out.push({ buffer: s.from, index: s.fromIndex, store: false, lanes: s.lanes, loops }, { buffer: s.to, index: s.toIndex, store: true, lanes: s.lanes, loops });
@@ -146,6 +148,7 @@ export function boundNames(stmts: readonly Stmt[], out: Set<string> = new Set())
   for (const s of stmts) {
     if (s.k === 'loop') { out.add(s.var); boundNames(s.body, out); } else if (s.k === 'guard') boundNames(s.body, out);
     else if (s.k === 'let' || s.k === 'acc' || s.k === 'local') out.add(s.name);
+    else if (s.k === 'ldmatrix') for (const n of s.names) out.add(n);
   }
   return out;
 }
@@ -208,6 +211,7 @@ export function renameBuffers(stmts: readonly Stmt[], names: ReadonlyMap<string,
       case 'let': case 'accum': return { ...s, value: sc(s.value) };
       case 'acc': return { ...s, init: sc(s.init) };
       case 'mma': return { ...s, a: s.a.map(sc), b: s.b.map(sc) };
+      case 'ldmatrix': return { ...s, buffer: names.get(s.buffer) ?? s.buffer, index: ix(s.index) };
       case 'copy_async': return {
         ...s, to: names.get(s.to) ?? s.to, from: names.get(s.from) ?? s.from, toIndex: ix(s.toIndex), fromIndex: ix(s.fromIndex),
         bounds: s.bounds.map((b) => ({ ...b, index: ix(b.index) })),

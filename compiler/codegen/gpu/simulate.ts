@@ -20,7 +20,10 @@
  *    waits at the same barrier (same statement, same number of barriers passed), all are released.
  *    Anything else is a deadlock: an Error naming the kernel, the block and what each group of
  *    threads waits at (or that it finished).
- * 4. **mma.** Each lane's A and B fragments (vector elements flattened in order) are placed in the
+ * 4. **mma and ldmatrix.** An ldmatrix gives each lane its 2 elements of each 8×8 matrix (row
+ *    lane / 4, columns 2·(lane mod 4) and + 1) from the row addresses of lanes 8i..8i+7 (PTX's rule,
+ *    kept here apart from mma-layout.ts, so a template that pairs it with mma is checked). For an
+ *    mma, each lane's A and B fragments (vector elements flattened in order) are placed in the
  *    m×k and k×n tiles by the layout of mma-layout.ts (`a(lane, i)`, `b(lane, i)`), every tile element
  *    covered exactly once; tf32 operands are first rounded to tf32 (cvt.rna: 10 mantissa bits,
  *    nearest, ties away from zero). D = A·B + C in f64, rounded once to f32, where C and D are each
@@ -62,17 +65,18 @@ type MmaStmt = Extract<Stmt, { k: 'mma' }>;
 /** Where a suspended thread waits. */
 type Wait =
   | { readonly k: 'barrier'; readonly label: string; readonly stmt: Stmt }
-  | { readonly k: 'mma'; readonly label: string; readonly stmt: MmaStmt; readonly a: number[]; readonly b: number[]; readonly env: Env; readonly slot: number };
+  | { readonly k: 'mma'; readonly label: string; readonly stmt: MmaStmt; readonly a: number[]; readonly b: number[]; readonly env: Env; readonly slot: number }
+  | { readonly k: 'ldmatrix'; readonly label: string; readonly stmt: Stmt; readonly at: number; readonly env: Env; readonly slots: readonly number[]; readonly buf: BufferSlot };
 type Gen = Generator<Wait, void, void>;
 /** A compiled statement: a plain closure, or a generator function where it can suspend. */
 type Code = { readonly gen: false; readonly run: (env: Env) => void } | { readonly gen: true; readonly run: (env: Env) => Gen };
 
-const suspends = (s: Stmt): boolean => s.k === 'barrier' || s.k === 'mma' || ((s.k === 'loop' || s.k === 'guard') && s.body.some(suspends));
+const suspends = (s: Stmt): boolean => s.k === 'barrier' || s.k === 'mma' || s.k === 'ldmatrix' || ((s.k === 'loop' || s.k === 'guard') && s.body.some(suspends));
 
 /** Compiles a kernel's body (module header, 1). */
 class Compiler {
   private slots = FIRST_SLOT;
-  private counts = { barrier: 0, mma: 0 };
+  private counts = { barrier: 0, mma: 0, ldmatrix: 0 };
   readonly buffers = new Map<string, BufferSlot>();
   /** accumulator slot → its combine */
   private readonly combines = new Map<number, Combine>();
@@ -173,6 +177,11 @@ class Compiler {
         const q = this.asyncSlot, n = s.pending;
         return plain((env) => { const a = asyncQueue(env, q); while (a.groups.length > n) for (const land of a.groups.shift()!) land(); });
       }
+      case 'ldmatrix': {
+        const label = `ldmatrix<${s.names.length}> #${this.counts.ldmatrix++}`, buf = sc.buffer(s.buffer), i = compileIndex(s.index, sc);
+        const slots = s.names.map(bind);
+        return { gen: true, run: function* (env) { yield { k: 'ldmatrix', label, stmt: s, at: checked(sc, env, buf, i(env), 8, 'ldmatrix row of'), env, slots, buf }; } };
+      }
       case 'mma': {
         const label = `${s.acc} += mma<${s.shape}> #${this.counts.mma++}`, slot = sc.slot(s.acc);
         const a = s.a.map((x) => compileScalar(x, sc)), b = s.b.map((x) => compileScalar(x, sc));
@@ -260,9 +269,10 @@ function schedule(k: Kernel, at: readonly number[], gens: Gen[]): void {
     ready = [];
     for (let w = 0; w * WARP < threads.length; w++) {
       const warp = threads.slice(w * WARP, (w + 1) * WARP), first = warp[0].wait;
-      if (warp.length !== WARP || first?.k !== 'mma' || !warp.every((t) => t.wait?.stmt === first.stmt)) continue;
-      if (!warp.every((t) => t.mmas === warp[0].mmas)) throw fail(`warp ${w} meets ${first.label} after different numbers of mma per thread`);
-      runMma(k, warp.map((t) => t.wait as Extract<Wait, { k: 'mma' }>));
+      if (warp.length !== WARP || (first?.k !== 'mma' && first?.k !== 'ldmatrix') || !warp.every((t) => t.wait?.stmt === first.stmt)) continue;
+      if (!warp.every((t) => t.mmas === warp[0].mmas)) throw fail(`warp ${w} meets ${first.label} after different numbers of warp-collective statements per thread`);
+      if (first.k === 'mma') runMma(k, warp.map((t) => t.wait as Extract<Wait, { k: 'mma' }>));
+      else runLdmatrix(warp.map((t) => t.wait as Extract<Wait, { k: 'ldmatrix' }>));
       for (const t of warp) { t.mmas++; ready.push(t); }
     }
     if (ready.length) continue;
@@ -307,6 +317,20 @@ export function roundTf32(v: number): number {
   if ((x & 0x7f800000) === 0x7f800000) return tf32Bits[0];
   tf32Word[0] = (x & 0x80000000) | (((x & 0x7fffffff) + 0x1000) & 0x7fffe000);
   return tf32Bits[0];
+}
+
+/**
+ * One warp's ldmatrix (PTX ldmatrix.m8n8): row r of matrix i starts where lane 8i + r points; lane l
+ * binds, for each matrix, its elements at row l / 4, columns 2·(l mod 4) and + 1.
+ */
+function runLdmatrix(lanes: readonly Extract<Wait, { k: 'ldmatrix' }>[]): void {
+  const { buf } = lanes[0], rd = reader(buf.dtype), data = lanes[0].env[buf.slot] as TensorData;
+  lanes.forEach((w, l) => {
+    w.slots.forEach((slot, i) => {
+      const row = lanes[8 * i + (l >> 2)].at, col = 2 * (l % 4);
+      w.env[slot] = [rd(data, row + col), rd(data, row + col + 1)];
+    });
+  });
 }
 
 /** One warp's mma (module header, 4); each lane's accumulator is replaced by its part of D. */

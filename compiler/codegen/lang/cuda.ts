@@ -28,6 +28,8 @@
  * - Tensor cores (kernel IR `mma`): one inline `mma.sync.aligned` per statement, the accumulator's
  *   4 lanes as in-out f32 registers, f16 fragment elements packed two per 32-bit register, f32
  *   elements converted with `cvt.rna.tf32.f32` (sm_80+).
+ * - Warp matrix loads (kernel IR ldmatrix): `ldmatrix.sync.aligned.m8n8.xN.shared.b16` into 32-bit
+ *   registers, each unpacked into its 2-lane vector (mma packs it back: no instructions remain).
  * - Async copies (kernel IR copy_async, sm_80+): `cp.async` through the shared-window address of the
  *   destination, zero-filled (source size 0) where the copy's bounds fail; commit and wait groups.
  * - Barrier: `__syncthreads()`. Entry: CUDA has no multi-kernel entry; the runtime launches the
@@ -233,6 +235,15 @@ export function cuda(): Language {
     barrier: () => '__syncthreads();',
     mma,
     copyAsync,
+    ldmatrix: (names, buffer, index, d) => {
+      const t = vectorType(d, 2), regs = names.map((n) => `${n}_r`);
+      const list = names.map((_, i) => `%${i}`).join(', ');
+      return [
+        `unsigned ${regs.join(', ')};`,
+        `asm volatile("ldmatrix.sync.aligned.m8n8.x${names.length}.shared.b16 {${list}}, [%${names.length}];" : ${regs.map((r) => `"=r"(${r})`).join(', ')} : "r"(kiln_smem(&${buffer}[${index}])));`,
+        ...names.map((n, i) => `const ${t} ${n} = ${t}{{(${type(d)})(${regs[i]} & 0xffffu), (${type(d)})(${regs[i]} >> 16)}};`),
+      ];
+    },
     asyncCommit: () => 'asm volatile("cp.async.commit_group;" ::: "memory");',
     asyncWait: (n) => `asm volatile("cp.async.wait_group ${n};" ::: "memory");`,
     localDecl: (name, d, _offset, count) => `${type(d)} ${name}[${count}];`,

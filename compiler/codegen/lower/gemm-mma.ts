@@ -23,8 +23,10 @@
  *     newest group is in flight (cp.async.wait_group 1), a barrier, then for each k16 (k8) slice every
  *     warp loads its A fragments (one per mt) and B fragments (one per nt) from stage kt mod 2 and
  *     issues MT·NT mma; a barrier before the next step overwrites the stage;
- *   - fragment elements come from the PTX layouts (codegen/mma-layout.ts): two f16 elements adjacent
- *     along k are one aligned 2-lane (32-bit) shared load, the register the instruction takes;
+ *   - fragments: f16 ones come from ldmatrix.x4 (one per A tile, one per pair of B tiles: lane l
+ *     gives the row address l mod 8 of matrix l / 8 and receives (row l / 4, columns 2·(l mod 4)
+ *     and +1) of each 8×8 matrix, which is the mma register layout); tf32 ones are loaded element by
+ *     element at the PTX layouts' places (codegen/mma-layout.ts);
  *   - the epilogue maps each accumulator element back to (i, j) by the accumulator layout and stores
  *     finish(acc) under the bounds guard (bias, activation, residual: the same GemmFinish as the SIMT
  *     template).
@@ -112,14 +114,36 @@ export function lowerGemmMma(n: LowerNode, s: GpuGemmSpec, shape: MmaShape): Low
     }
     return out;
   };
-  const aFrags = Array.from({ length: MT }, (_, mt) => fragment(As, `${As}_a${mt}`, L.aElems, (i) => {
-    const p = L.aPlace(i);
-    return { row: iadd(wRow, iadd(ic(mt * L.m), affine(p.row))), col: iadd(k0, affine(p.col)) };
-  }, (r, c) => iadd(imul(stage, ic(aSize)), iadd(imul(r, ic(SA)), c))));
-  const bFrags = Array.from({ length: NT }, (_, nt) => fragment(Bs, `${Bs}_b${nt}`, L.bElems, (i) => {
-    const p = L.bPlace(i); // B's row is k, its column j
-    return { row: iadd(k0, affine(p.row)), col: iadd(wCol, iadd(ic(nt * L.n), affine(p.col))) };
-  }, (k, j) => iadd(imul(stage, ic(bSize)), iadd(imul(j, ic(SA)), k))));
+  const aAt = (r: Index, c: Index) => iadd(imul(stage, ic(aSize)), iadd(imul(r, ic(SA)), c));
+  const bAt = (k: Index, j: Index) => iadd(imul(stage, ic(bSize)), iadd(imul(j, ic(SA)), k));
+  let aFrags: Scalar[][], bFrags: Scalar[][];
+  if (opd === 'f32') {
+    aFrags = Array.from({ length: MT }, (_, mt) => fragment(As, `${As}_a${mt}`, L.aElems, (i) => {
+      const p = L.aPlace(i);
+      return { row: iadd(wRow, iadd(ic(mt * L.m), affine(p.row))), col: iadd(k0, affine(p.col)) };
+    }, aAt));
+    bFrags = Array.from({ length: NT }, (_, nt) => fragment(Bs, `${Bs}_b${nt}`, L.bElems, (i) => {
+      const p = L.bPlace(i); // B's row is k, its column j
+      return { row: iadd(k0, affine(p.row)), col: iadd(wCol, iadd(ic(nt * L.n), affine(p.col))) };
+    }, bAt));
+  } else {
+    // 16-bit operands: ldmatrix.x4. Lane l points at row l mod 8 of matrix l / 8 and gets (row l / 4,
+    // columns 2·(l mod 4), +1) of each: A's matrices are its 8×8 quarters (rows +0/+8, k +0/+8), in
+    // the order of the A registers; B's (Bs is [j][k]) are k +0/+8 of n tiles nt and nt + 1.
+    const r8 = imod(T, ic(8)), q = imod(idiv(T, ic(8)), ic(2)), h = imod(idiv(T, ic(16)), ic(2));
+    const ld = (buffer: string, names: string[], index: Index): Scalar[] => {
+      slice.push({ k: 'ldmatrix', names, dtype: opd, buffer, index });
+      return names.map((x) => vref(x, opd, 2));
+    };
+    aFrags = Array.from({ length: MT }, (_, mt) => ld(As, [0, 1, 2, 3].map((i) => `${As}_a${mt}_${i}`),
+      aAt(iadd(wRow, iadd(ic(mt * L.m), iadd(r8, imul(q, ic(8))))), iadd(k0, imul(h, ic(8))))));
+    bFrags = [];
+    for (let nt = 0; nt < NT; nt += 2) {
+      const regs = ld(Bs, [`${Bs}_b${nt}_0`, `${Bs}_b${nt}_1`, `${Bs}_b${nt + 1}_0`, `${Bs}_b${nt + 1}_1`],
+        bAt(iadd(k0, imul(q, ic(8))), iadd(wCol, iadd(imul(iadd(ic(nt), h), ic(L.n)), r8))));
+      bFrags.push(regs.slice(0, 2), regs.slice(2));
+    }
+  }
   for (let mt = 0; mt < MT; mt++) for (let nt = 0; nt < NT; nt++) slice.push({ k: 'mma', shape, acc: acc(mt, nt), a: aFrags[mt], b: bFrags[nt] });
 
   const stores: Stmt[] = [];

@@ -185,7 +185,7 @@ function buffersRead(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<
     else if (s.k === 'store') { idx(s.index); sc(s.value); } else if (s.k === 'let' || s.k === 'accum') sc(s.value);
     else if (s.k === 'acc') sc(s.init);
     else if (s.k === 'mma') [...s.a, ...s.b].forEach(sc);
-    else if (s.k === 'copy_async') { out.add(s.from); idx(s.fromIndex); idx(s.toIndex); for (const b of s.bounds) idx(b.index); }
+    else if (s.k === 'ldmatrix') { out.add(s.buffer); idx(s.index); } else if (s.k === 'copy_async') { out.add(s.from); idx(s.fromIndex); idx(s.toIndex); for (const b of s.bounds) idx(b.index); }
   }
   return out;
 }

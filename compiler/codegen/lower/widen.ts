@@ -58,7 +58,7 @@ export function widenHalf(stmts: readonly Stmt[], dtypeOf: (buffer: string) => D
         return { ...s, value: widenScalar(s.value) };
       case 'acc': return { ...s, dtype: wide(s.dtype), init: widenScalar(s.init) };
       case 'accum': return { ...s, value: widenScalar(s.value) };
-      case 'mma': case 'copy_async': return s; // tensor-core fragments and raw copies move f16 as it is stored
+      case 'mma': case 'copy_async': case 'ldmatrix': return s; // tensor-core fragments and raw copies move f16 as it is stored
       case 'store': {
         const d = locals.get(s.buffer) ?? dtypeOf(s.buffer);
         if (d === 'f16' && halfCopy(s.value, kept)) return s; // an f16 element moved as it is (a tile copy): no round trip
