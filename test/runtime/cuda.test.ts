@@ -27,6 +27,7 @@ import { DRIVER_SIGNATURES, openCuda } from '../../compiler/runtime/cuda/driver.
 import { findNvcc } from '../../compiler/runtime/cuda/nvcc.ts';
 import { NVRTC_SIGNATURES, findNvrtc } from '../../compiler/runtime/cuda/nvrtc.ts';
 import { resourcesText } from '../../compiler/runtime/cuda/index.ts';
+import { cudaPeaks } from '../../compiler/runtime/cuda/peak.ts';
 
 const opened = openCuda();
 const compiler = findNvcc() ?? findNvrtc();
@@ -98,6 +99,31 @@ withCuda('cuda backend passes the ONNX conformance set', async () => {
   const report = await runConformance(conformanceDir(), { backend: 'cuda' });
   const total = report.results.length;
   assert.ok(report.passed / total >= 0.97, `pass rate ${report.passed}/${total}`);
+});
+
+test('theoretical peaks from the driver\'s figures match the datasheets (A100 SXM, H100 SXM)', () => {
+  const a100 = cudaPeaks({ capability: [8, 0], multiprocessors: 108, clockKHz: 1410000 });
+  assert.ok(Math.abs(a100.fp32 - 19500) < 50 && Math.abs(a100.tensorF16 - 312000) < 500 && Math.abs(a100.tensorTf32 - 156000) < 300, JSON.stringify(a100));
+  const h100 = cudaPeaks({ capability: [9, 0], multiprocessors: 132, clockKHz: 1830000 });
+  assert.ok(Math.abs(h100.fp32 - 61800) < 200 && Math.abs(h100.tensorF16 - 989000) < 2000, JSON.stringify(h100));
+});
+
+withCuda('tf32: f32 products on tensor cores stay within 1e-2 of the reference; a replayed CUDA graph gives what the launches one by one give', async () => {
+  const g = compiled('resnet50', F32_PIPELINE);
+  const program = await findBackend('cuda')!.prepare(g, planMemory(g), { tf32: true });
+  try {
+    assert.ok(program.artifacts.some((a) => a.name.endsWith('.cu') && a.content.includes('mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32')), 'tf32 mma in the source');
+    const inputs = randomInputs(g, 11);
+    const eager = await program.run(inputs, { graph: false });
+    const rel = relativeError(eager, runReference(g, inputs));
+    assert.ok(rel <= 1e-2, `tf32 relative error ${rel}`);
+    const first = await program.run(inputs), again = await program.run(inputs);
+    assert.is(relativeError(first, eager), 0, 'graph replay = launches one by one');
+    assert.is(relativeError(again, eager), 0, 'second replay');
+    assert.ok((await program.peakGflops!()) > 1000, 'a datasheet FP32 peak');
+  } finally {
+    await program.dispose();
+  }
 });
 
 test.run();

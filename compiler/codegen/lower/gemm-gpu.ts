@@ -16,7 +16,7 @@
  */
 import type { DType } from '../../ir/dtype.ts';
 import { type Index, type Scalar, type Stmt, binary, cast, iadd, ic, idiv, imod, imul, iv, lit, load, loop, ref } from '../kir.ts';
-import { type GpuOperand, tileCopies } from './tile-copy.ts';
+import { type GpuOperand, tileCopies, tiledKernel } from './tile-copy.ts';
 import type { LowerNode, Lowered } from './context.ts';
 import type { GemmFinish } from './gemm-spec.ts';
 import { lowerGemmMma, mmaShapeFor } from './gemm-mma.ts';
@@ -101,14 +101,6 @@ export function lowerGemmGpu(n: LowerNode, s: GpuGemmSpec): Lowered {
   for (let r = 0; r < RM; r++) for (let c = 0; c < RN; c++) perThread.push({ k: 'acc', name: acc(r, c), dtype: f32, combine: 'add', init: lit(0, f32) });
   perThread.push(loop(kt, Math.ceil(s.K / TK), [...copies, { k: 'barrier' }, loop(kk, TK, update, [{ kind: 'unroll', factor: 4 }]), { k: 'barrier' }]), ...stores);
 
-  const grid: [number, number, number] = [Math.ceil(s.N / TN), Math.ceil(s.M / TM), s.batch];
-  let body: Stmt[] = [loop(t, THREADS, perThread, [{ kind: 'block', axis: 0 }])];
-  body = [loop(gx, grid[0], body, [{ kind: 'grid', axis: 0 }])];
-  body = [loop(gy, grid[1], body, [{ kind: 'grid', axis: 1 }])];
-  if (s.batch > 1) body = [loop(gz, grid[2], body, [{ kind: 'grid', axis: 2 }])];
-  return {
-    kind: 'kernel', body,
-    launch: { grid, block: [THREADS, 1, 1] },
-    shared: [{ name: As, dtype: f32, count: TM * TK, role: 'shared' }, { name: Bs, dtype: f32, count: TK * TN, role: 'shared' }],
-  };
+  return tiledKernel({ gx, gy, gz, t, M: s.M, N: s.N, TM, TN, batch: s.batch, threads: THREADS }, perThread,
+    [{ name: As, dtype: f32, count: TM * TK, role: 'shared' }, { name: Bs, dtype: f32, count: TK * TN, role: 'shared' }]);
 }

@@ -41,7 +41,7 @@ import { type Index, type MmaShape, type Scalar, type Stmt, broadcast, cast, iad
 import { type LaneAffine, MMA_LAYOUTS, WARP } from '../mma-layout.ts';
 import type { LowerNode, LowerTarget, Lowered } from './context.ts';
 import type { GpuGemmSpec } from './gemm-gpu.ts';
-import { tileCopies } from './tile-copy.ts';
+import { tileCopies, tiledKernel } from './tile-copy.ts';
 
 /** Shared-memory stages of the copy pipeline (double buffering). */
 const STAGES = 2;
@@ -171,14 +171,6 @@ export function lowerGemmMma(n: LowerNode, s: GpuGemmSpec, shape: MmaShape): Low
     loop(ks, TK / L.k, slice, [{ kind: 'unroll', factor: TK / L.k }]), { k: 'barrier' },
   ]), ...stores);
 
-  const grid: [number, number, number] = [Math.ceil(s.N / TN), Math.ceil(s.M / TM), s.batch];
-  let body: Stmt[] = [loop(t, threads, perThread, [{ kind: 'block', axis: 0 }])];
-  body = [loop(gx, grid[0], body, [{ kind: 'grid', axis: 0 }])];
-  body = [loop(gy, grid[1], body, [{ kind: 'grid', axis: 1 }])];
-  if (s.batch > 1) body = [loop(gz, grid[2], body, [{ kind: 'grid', axis: 2 }])];
-  return {
-    kind: 'kernel', body,
-    launch: { grid, block: [threads, 1, 1] },
-    shared: [{ name: As, dtype: opd, count: STAGES * aSize, role: 'shared' }, { name: Bs, dtype: opd, count: STAGES * bSize, role: 'shared' }],
-  };
+  return tiledKernel({ gx, gy, gz, t, M: s.M, N: s.N, TM, TN, batch: s.batch, threads }, perThread,
+    [{ name: As, dtype: opd, count: STAGES * aSize, role: 'shared' }, { name: Bs, dtype: opd, count: STAGES * bSize, role: 'shared' }]);
 }

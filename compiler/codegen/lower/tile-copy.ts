@@ -1,6 +1,6 @@
 /**
- * Copies of one operand tile from global memory into workgroup (shared) memory, for the GPU GEMM
- * templates (gemm-gpu.ts's SIMT tiles, gemm-mma.ts's tensor-core tiles). Each thread copies VEC = 4
+ * Copies of one operand tile from global memory into workgroup (shared) memory, and the launch
+ * around a tiled kernel (tiledKernel), for the GPU GEMM templates (gemm-gpu.ts's SIMT tiles, gemm-mma.ts's tensor-core tiles). Each thread copies VEC = 4
  * consecutive elements with one aligned vector load where the operand allows it (along the tile's
  * columns, else its rows: the element is a load whose index runs with that coordinate at stride 1
  * from a multiple of 4, its extent is a multiple of 4 and no other bound depends on it: a row-major
@@ -13,9 +13,9 @@
  * instead of a load into registers and four stores.
  */
 import type { DType } from '../../ir/dtype.ts';
-import { type GuardBound, type Index, type Scalar, type Stmt, cast, iadd, ic, idiv, imod, imul, iv, knownMultiple, lane as laneOf, lit, vload, vref } from '../kir.ts';
+import { type BufferDecl, type GuardBound, type Index, type Scalar, type Stmt, cast, iadd, ic, idiv, imod, imul, iv, knownMultiple, lane as laneOf, lit, loop, vload, vref } from '../kir.ts';
 import { hoistLane, linearIn, mentionsVar } from '../gpu/rewrite.ts';
-import type { LowerNode } from './context.ts';
+import type { LowerNode, Lowered } from './context.ts';
 
 /** An operand element and the conditions (besides the matrix bounds) under which it is not 0. */
 export interface GpuOperand {
@@ -126,4 +126,32 @@ function zeroThenCopy(tc: TileCopy, r: Index, c: Index, op: GpuOperand, pre: Stm
   ];
   const copy = lanes.map((x): Stmt => ({ k: 'store', buffer: tc.to, index: tc.at(x.r, x.c), value: x.value(op.value) }));
   return [...zero, { k: 'guard', bounds, body: [...pre, ...copy] }];
+}
+
+/** The loop variables and sizes of a tiled GEMM launch (gemm-gpu.ts, gemm-mma.ts). */
+export interface TiledLaunch {
+  /** Grid x (column tiles), y (row tiles), z (batch) and thread variables. */
+  readonly gx: string;
+  readonly gy: string;
+  readonly gz: string;
+  readonly t: string;
+  readonly M: number;
+  readonly N: number;
+  readonly TM: number;
+  readonly TN: number;
+  readonly batch: number;
+  readonly threads: number;
+}
+
+/**
+ * A tiled GEMM kernel: `perThread` under the block loop of `threads` and the grid loops over
+ * [⌈N/TN⌉, ⌈M/TM⌉, batch] (no z loop for one product), with its launch and shared buffers.
+ */
+export function tiledKernel(l: TiledLaunch, perThread: Stmt[], shared: BufferDecl[]): Lowered {
+  const grid: [number, number, number] = [Math.ceil(l.N / l.TN), Math.ceil(l.M / l.TM), l.batch];
+  let body: Stmt[] = [loop(l.t, l.threads, perThread, [{ kind: 'block', axis: 0 }])];
+  body = [loop(l.gx, grid[0], body, [{ kind: 'grid', axis: 0 }])];
+  body = [loop(l.gy, grid[1], body, [{ kind: 'grid', axis: 1 }])];
+  if (l.batch > 1) body = [loop(l.gz, grid[2], body, [{ kind: 'grid', axis: 2 }])];
+  return { kind: 'kernel', body, launch: { grid, block: [l.threads, 1, 1] }, shared };
 }
