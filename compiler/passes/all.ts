@@ -49,16 +49,15 @@ type Intended = string | readonly string[];
 
 /** Canonicalisation shared by every target: shapes, simplification, constants, CSE, BN folding. */
 const CANONICAL: Intended[] = ['shape-infer', 'simplify', 'fold-constants', 'cse', ['fold-conv-bn', 'fold-constants']];
-/** Fusion for compiled targets. */
-const FUSION: Intended[] = ['fuse-conv-act', 'fuse-elementwise'];
 
 /** The intended pass order per target, before filtering to registered passes. */
 const INTENDED: Readonly<Record<Target, readonly Intended[]>> = {
   ref: [...CANONICAL, 'dce'],
   // convolutions run channels-last on the cpu backend (layout.ts; lower/conv-nhwc.ts says why)
   cpu: [...CANONICAL, 'fuse-conv-act', 'layout', 'fuse-elementwise', 'dce'],
-  cuda: [...CANONICAL, ...FUSION, 'mixed-precision', 'dce'],
-  // convolutions channels-last on webgpu too: the tiled implicit GEMM reads contiguous channel runs
+  // convolutions channels-last on the GPU targets: the tiled implicit GEMM reads contiguous channel
+  // runs (vector loads; on CUDA cp.async copies straight into the tensor-core tiles)
+  cuda: [...CANONICAL, 'fuse-conv-act', 'layout', 'fuse-elementwise', 'mixed-precision', 'dce'],
   webgpu: [...CANONICAL, 'fuse-conv-act', 'layout', 'fuse-elementwise', 'mixed-precision', 'dce'],
 };
 

@@ -131,6 +131,15 @@ const MMA_GRAPHS: readonly { what: string; text: string; pipeline?: string; tf32
 }`,
   },
   {
+    what: 'bf16 Gemm 96×40 · 40×72 + bias, Relu fused (m16n8k16.bf16: ldmatrix fragments of bf16, row-major B by vector loads)',
+    shape: 'm16n8k16.bf16', tol: 1.6e-2, pipeline: 'fuse-elementwise', threads: 128, copies: { async: true, vectorLoads: true },
+    text: `kiln.graph @gb(%a: bf16[96,40], %w: bf16[40,72], %c: bf16[72]) -> (%y: bf16[96,72]) {
+  %h = Gemm(%a, %w, %c) : bf16[96,72]
+  %y = Relu(%h) : bf16[96,72]
+  return %y
+}`,
+  },
+  {
     what: 'tf32 Conv 5 → 16 channels 3×3 stride 2 with bias, NCHW (im2col computed as it is loaded, padding as bounds)',
     shape: 'm16n8k8.tf32', tol: 5e-3, tf32: true, threads: 128, copies: { async: false, vectorLoads: false },
     text: `kiln.graph @ct(%x: f32[2,5,9,9], %w: f32[16,5,3,3], %b: f32[16]) -> (%y: f32[2,16,5,5]) {

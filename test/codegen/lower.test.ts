@@ -19,8 +19,8 @@ test('loweringUnsupported: one graph-wide entry for an unbound symbolic dim, nod
   assert.is(u.node, undefined);
   assert.match(u.reason, 'kernel lowering needs concrete sizes');
   assert.match(u.reason, '--dim N=<size>');
-  const half = graph('kiln.graph @g(%x: bf16[4]) -> (%0: bf16[4], %1: bf16[4]) {\n  %0 = Relu(%x) : bf16[4]\n  %1 = Identity(%0) : bf16[4]\n  return %0, %1\n}\n');
-  assert.equal(loweringUnsupported(half), [{ node: '0', op: 'Relu', reason: 'in0 has dtype bf16, which kernels do not compute on yet' }]);
+  const str = graph('kiln.graph @g(%s: str[4]) -> (%0: bool[4], %1: bool[4]) {\n  %0 = Equal(%s, %s) : bool[4]\n  %1 = Not(%0) : bool[4]\n  return %0, %1\n}\n');
+  assert.equal(loweringUnsupported(str), [{ node: '0', op: 'Equal', reason: 'in0 has dtype str, which kernels do not compute on yet' }]);
   assert.equal(loweringUnsupported(graph('kiln.graph @g(%x: f32[4]) -> (%0: f32[4]) {\n  %0 = Relu(%x) : f32[4]\n  return %0\n}\n')), []);
 });
 

@@ -9,10 +9,10 @@
  *   the same type where nvcc's implicit headers declared them too); the float math functions (expf,
  *   erff, rintf, ...) are CUDA's device builtins; NaN and ±Inf come from bits (__int_as_float,
  *   __longlong_as_double), since math.h's NAN/INFINITY are not there.
- * - f16 is stored as `kiln_f16` (an unsigned short) and converted with PTX `cvt` (round to nearest
- *   even): kernels compute f16 in f32 (widen.ts), so f16 appears only where it is loaded or stored.
- *   bf16, the float8/float4 types and sub-byte integers are refused for now (their C helpers are host
- *   code).
+ * - f16 and bf16 are stored as `kiln_f16` / `kiln_bf16` (unsigned shorts) and converted with PTX
+ *   `cvt` (round to nearest even; bf16 → f32 is a 16-bit shift): kernels compute them in f32
+ *   (widen.ts), so they appear only where they are loaded, stored or fed to tensor cores. The
+ *   float8/float4 types and sub-byte integers are refused for now (their C helpers are host code).
  * - Kernels: `extern "C" __global__ void __launch_bounds__(threads, minBlocks) NAME(...)` (unmangled names for
  *   cuModuleGetFunction), inputs `const T *__restrict__`, outputs `T *__restrict__` (a lowering never
  *   binds an output over another param); shared buffers are `__shared__` arrays at the top of the body,
@@ -51,6 +51,9 @@ const HEADER = [
   'typedef unsigned short kiln_f16;',
   'static __device__ __forceinline__ float kiln_f16_f32(kiln_f16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }',
   'static __device__ __forceinline__ kiln_f16 kiln_f32_f16(float f) { kiln_f16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }',
+  'typedef unsigned short kiln_bf16;',
+  'static __device__ __forceinline__ float kiln_bf16_f32(kiln_bf16 h) { return __uint_as_float((unsigned)h << 16); }',
+  'static __device__ __forceinline__ kiln_bf16 kiln_f32_bf16(float f) { kiln_bf16 h; asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }',
   // tensor-core operand registers: two 16-bit elements (low first), an f32 rounded to tf32
   'static __device__ __forceinline__ unsigned kiln_pack16(unsigned short lo, unsigned short hi) { return (unsigned)lo | ((unsigned)hi << 16); }',
   'static __device__ __forceinline__ unsigned kiln_tf32(float f) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(f)); return r; }',
@@ -100,15 +103,16 @@ function mma(shape: MmaShape, acc: string, a: readonly MmaFragment[], b: readonl
 
 const STORED: ReadonlySet<DType> = new Set(['f32', 'f64', 'i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', 'u64', 'bool']);
 
-/** Dtypes the descriptor can store (bf16 and the narrow types wait for device helpers). */
+/** Dtypes the descriptor can store (the float8/float4 and sub-byte types wait for device helpers). */
 function type(d: DType): string {
   if (d === 'f16') return 'kiln_f16';
+  if (d === 'bf16') return 'kiln_bf16';
   if (!STORED.has(d)) throw new Error(`the CUDA target has no ${d} yet`);
   return cType(d);
 }
 
 function literal(value: number | boolean, d: DType): string {
-  if (d === 'f16') return value === 0 && !Object.is(value, -0) ? '((kiln_f16)0)' : `kiln_f32_f16(${literal(value, 'f32')})`;
+  if (d === 'f16' || d === 'bf16') return value === 0 && !Object.is(value, -0) ? `((kiln_${d})0)` : `kiln_f32_${d}(${literal(value, 'f32')})`;
   if ((d === 'f32' || d === 'f64') && typeof value === 'number' && !Number.isFinite(value)) {
     if (d === 'f32') return `__int_as_float(${Number.isNaN(value) ? '0x7fc00000' : value > 0 ? '0x7f800000' : '(int)0xff800000u'})`;
     return `__longlong_as_double(${Number.isNaN(value) ? '0x7ff8000000000000LL' : value > 0 ? '0x7ff0000000000000LL' : '(long long)0xfff0000000000000ULL'})`;
@@ -130,8 +134,8 @@ function unary(op: UnaryOp, a: string, d: DType): string {
 function cast(a: string, from: DType, to: DType): string {
   type(from); type(to);
   if (from === to) return a;
-  if (from === 'f16') return cast(`kiln_f16_f32(${a})`, 'f32', to);
-  if (to === 'f16') return `kiln_f32_f16(${cast(a, from, 'f32')})`;
+  if (from === 'f16' || from === 'bf16') return cast(`kiln_${from}_f32(${a})`, 'f32', to);
+  if (to === 'f16' || to === 'bf16') return `kiln_f32_${to}(${cast(a, from, 'f32')})`;
   return cCast(a, from, to);
 }
 
@@ -147,7 +151,7 @@ function vectorDecl(d: DType, lanes: number): string[] {
   const t = vectorType(d, lanes), e = type(d), bytes = (dtypeInfo(d).bits / 8) * lanes;
   const align = Math.min(16, bytes);
   const op = (sym: string) => `static __device__ __forceinline__ ${t} operator${sym}(${t} a, ${t} b) { ${t} r; for (int i = 0; i < ${lanes}; i++) r.v[i] = a.v[i] ${sym} b.v[i]; return r; }`;
-  return [`struct __align__(${align}) ${t} { ${e} v[${lanes}]; };`, ...(d === 'f16' ? [] : ['+', '-', '*', '/'].map(op))];
+  return [`struct __align__(${align}) ${t} { ${e} v[${lanes}]; };`, ...(d === 'f16' || d === 'bf16' ? [] : ['+', '-', '*', '/'].map(op))];
 }
 
 /**

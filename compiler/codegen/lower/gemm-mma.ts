@@ -48,7 +48,7 @@ const STAGES = 2;
 
 /** The value an operand element is stored as before the SIMT template would widen it. */
 function stored(v: Scalar): Scalar {
-  return v.k === 'cast' && v.dtype === 'f32' && v.a.dtype === 'f16' ? v.a : v;
+  return v.k === 'cast' && v.dtype === 'f32' && (v.a.dtype === 'f16' || v.a.dtype === 'bf16') ? v.a : v;
 }
 
 /** The tensor-core shape for a product on a target, or undefined (module header). */
@@ -57,6 +57,7 @@ export function mmaShapeFor(target: LowerTarget, s: GpuGemmSpec): MmaShape | und
   const zero = ic(0);
   const dts = [stored(s.a(zero, zero, zero).value).dtype, stored(s.b(zero, zero, zero).value).dtype];
   if (dts.every((d) => d === 'f16')) return 'm16n8k16.f16';
+  if (dts.every((d) => d === 'bf16')) return 'm16n8k16.bf16';
   if (target.mma.tf32 && s.dtype === 'f32' && dts.every((d) => d === 'f32')) return 'm16n8k8.tf32';
   return undefined;
 }

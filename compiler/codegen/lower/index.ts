@@ -23,7 +23,7 @@ import type { Unsupported } from '../../runtime/backend.ts';
 import type { BufferDecl, Call, Index, Kernel, Program, ProgramBuffer, Scalar, Stmt } from '../kir.ts';
 import { verifyKernel, verifyProgram } from '../verify.ts';
 import { type LowerTarget, type Operand, type Tunable, type TuningChoices, LowerUnsupported, PLAIN_TARGET, findLowering, lowerNode } from './context.ts';
-import { widenHalf } from './widen.ts';
+import { isHalf, widenHalf } from './widen.ts';
 
 /** The result of lowering a graph. */
 export interface LoweredProgram {
@@ -143,7 +143,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
       args.push(value);
     }
     const dtypes = new Map([...params, ...(lowered.shared ?? [])].map((p) => [p.name, p.dtype]));
-    const half = params.some((p) => p.dtype === 'f16');
+    const half = params.some((p) => isHalf(p.dtype));
     const kernel: Kernel = {
       name: `k${kernels.length}_${sanitize(node.op)}`,
       params, shared: lowered.shared ?? [], body: half ? widenHalf(lowered.body, (b) => dtypes.get(b)) : lowered.body, nodes: [id], loc: node.loc,

@@ -31,7 +31,7 @@ function f32Constant(x: Operand): Float32Array | undefined {
  * True when every operand is f32 or f16, what the GPU template takes: it computes in f32 (f16 loads
  * widened, the store rounded back: widen.ts's contract).
  */
-export const gpuFloats = (xs: readonly Operand[]) => xs.every((x) => x.dtype === 'f32' || x.dtype === 'f16');
+export const gpuFloats = (xs: readonly Operand[]) => xs.every((x) => x.dtype === 'f32' || x.dtype === 'f16' || x.dtype === 'bf16');
 
 /** The indices of flat position `x` in a row-major shape `dims`. */
 export function unflattenIndex(x: Index, dims: readonly number[]): Index[] {

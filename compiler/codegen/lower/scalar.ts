@@ -31,9 +31,9 @@ import { LowerUnsupported } from './context.ts';
 /** Ops with a scalar form: the scalar-op table's entries. */
 export const SCALAR_OPS: ReadonlySet<string> = new Set(scalarOpNames());
 
-/** Dtypes kernels compute on (bf16/float8/sub-byte/str are not lowered yet; f16 is widened to f32). */
+/** Dtypes kernels compute on (float8/sub-byte/str are not lowered yet; f16 and bf16 are widened to f32). */
 export function checkDType(dtype: DType, what: string): void {
-  if (dtype === 'str' || (dtypeInfo(dtype).encoded && dtype !== 'f16') || dtypeInfo(dtype).bits < 8) {
+  if (dtype === 'str' || (dtypeInfo(dtype).encoded && dtype !== 'f16' && dtype !== 'bf16') || dtypeInfo(dtype).bits < 8) {
     throw new LowerUnsupported(`${what} has dtype ${dtype}, which kernels do not compute on yet`);
   }
 }

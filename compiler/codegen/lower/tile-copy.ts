@@ -90,7 +90,7 @@ function vectorCopies(n: LowerNode, tc: TileCopy, axis: 'rows' | 'cols'): Stmt[]
     const probe = rc(iadd(a0, iv(lane)));
     const op = tc.value(probe.r, probe.c);
     const ld = op.value.k === 'cast' ? op.value.a : op.value;
-    if (ld.k !== 'load' || (ld.lanes ?? 1) !== 1 || !['f32', 'f16'].includes(ld.dtype)) return undefined;
+    if (ld.k !== 'load' || (ld.lanes ?? 1) !== 1 || !['f32', 'f16', 'bf16'].includes(ld.dtype)) return undefined;
     const index = hoistLane(ld.index, lane, VEC), f = linearIn(index, lane);
     const bounds = (op.bounds ?? []).map((x) => ({ ...x, index: hoistLane(x.index, lane, VEC) }));
     if (!f || f.coef !== 1 || knownMultiple(f.rest) % VEC !== 0 || bounds.some((x) => mentionsVar(x.index, lane))) return undefined;
