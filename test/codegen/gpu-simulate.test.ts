@@ -15,6 +15,8 @@ import * as assert from 'uvu/assert';
 import '../../compiler/ops/all.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
+import { defaultPipeline } from '../../compiler/passes/index.ts';
+import { zooModel } from '../../compiler/zoo/index.ts';
 import '../../compiler/passes/all.ts';
 import { type Tensor, readNumbers } from '../../compiler/ir/tensor.ts';
 import { f16BitsToF32, f32ToF16Bits } from '../../compiler/ir/floatbits.ts';
@@ -377,6 +379,17 @@ test('a grid or block loop whose extent is not the launch size is an error', () 
   const k = one('bad', [buf('y', 'f32', 8, 'output')], [{ k: 'store', buffer: 'y', index: iv('t'), value: lit(1, 'f32') }], 8);
   assert.throws(() => simulateKernel({ ...k, launch: { grid: [1, 1, 1], block: [16, 1, 1] } }, { y: new Float32Array(8) }),
     /kernel @bad: block loop t over 8 but the launch's block is 16 on axis 0/);
+});
+
+test('zoo:bert in f16 as the cuda backend compiles it (every launch, the products on tensor cores): the whole program, simulated, is within 1e-2 of the reference', () => {
+  const g = new PassManager({ target: 'cuda' }).run(zooModel('bert'), defaultPipeline('cuda')).at(-1)!.graph;
+  const c = compileCudaSource(g);
+  assert.equal(c.fallbacks, []);
+  const mma = c.launches.filter((l) => JSON.stringify(l.kernel.body).includes('"k":"mma"')).length;
+  assert.ok(mma >= 24, `${mma} launches on tensor cores`);
+  const inputs = randomInputs(g, 11);
+  const rel = relErr(simulateProgram(g, c, inputs), runReference(g, inputs));
+  assert.ok(rel <= 1e-2, `relative error ${rel}`);
 });
 
 test.run();

@@ -34,10 +34,10 @@
  * else TM = TN = 64 with 4 warps (2×2; warp tile 32×32). TK = 32 for f16 (k16 × 2), 16 for tf32
  * (k8 × 2). Shared memory: 2 stages · 2 operands · TM · SA elements (40 KiB for the large f16 and
  * tf32 tiles, within the 48 KiB of static shared memory).
- * Not yet here: more than two stages (dynamic shared memory), ldmatrix, wgmma on sm_90.
+ * Not yet here: more than two stages (dynamic shared memory), wgmma on sm_90.
  */
 import type { DType } from '../../ir/dtype.ts';
-import { type Index, type MmaShape, type Scalar, type Stmt, broadcast, cast, iadd, ic, idiv, imod, imul, iv, lane, lit, loop, vload, vref } from '../kir.ts';
+import { type Index, type MmaShape, type Scalar, type Stmt, broadcast, cast, iadd, ic, idiv, imod, imul, iv, lane, lit, load, loop, ref, vref } from '../kir.ts';
 import { type LaneAffine, MMA_LAYOUTS, WARP } from '../mma-layout.ts';
 import type { LowerNode, LowerTarget, Lowered } from './context.ts';
 import type { GpuGemmSpec } from './gemm-gpu.ts';
@@ -81,20 +81,23 @@ export function lowerGemmMma(n: LowerNode, s: GpuGemmSpec, shape: MmaShape): Low
   const wRow = imul(idiv(warp, ic(WN)), ic(TM / WM)), wCol = imul(imod(warp, ic(WN)), ic(TN / WN));
   const affine = (a: LaneAffine): Index => iadd(iadd(imul(g, ic(a.g)), imul(tg, ic(a.t))), ic(a.c));
 
-  // the copies of K tile `tile` into stage `stage` of the shared buffers (A: As[i·SA + k]; B transposed: Bs[j·SA + k])
+  // the shared tiles, per stage: A as As[i·SA + k], B transposed as Bs[j·SA + k]
   const aSize = TM * SA, bSize = TN * SA;
+  const aAt = (stage: Index) => (i: Index, k: Index) => iadd(imul(stage, ic(aSize)), iadd(imul(i, ic(SA)), k));
+  const bAt = (stage: Index) => (k: Index, j: Index) => iadd(imul(stage, ic(bSize)), iadd(imul(j, ic(SA)), k));
+  // the copies of K tile `tile` into stage `stage`
   const copies = (tile: Index, stage: Index): Stmt[] => {
     const gk = (k: Index) => iadd(imul(tile, ic(TK)), k);
     return [
       ...tileCopies(n, {
         rows: TM, cols: TK, rowExtent: s.M, colExtent: s.K, to: As, dtype: opd, t: T, threads, origin: [row0, gk(ic(0))], async: true,
         value: (i, k) => { const o = s.a(bIdx, iadd(row0, i), gk(k)); return { ...o, value: stored(o.value) }; },
-        at: (i, k) => iadd(imul(stage, ic(aSize)), iadd(imul(i, ic(SA)), k)),
+        at: aAt(stage),
       }),
       ...tileCopies(n, {
         rows: TK, cols: TN, rowExtent: s.K, colExtent: s.N, to: Bs, dtype: opd, t: T, threads, origin: [gk(ic(0)), col0], async: true,
         value: (k, j) => { const o = s.b(bIdx, gk(k), iadd(col0, j)); return { ...o, value: stored(o.value) }; },
-        at: (k, j) => iadd(imul(stage, ic(bSize)), iadd(imul(j, ic(SA)), k)),
+        at: bAt(stage),
       }),
     ];
   };
@@ -104,29 +107,23 @@ export function lowerGemmMma(n: LowerNode, s: GpuGemmSpec, shape: MmaShape): Low
   const acc = (mt: number, nt: number) => `${As}_c${mt}_${nt}`;
   const slice: Stmt[] = [];
   const k0 = imul(iv(ks), ic(L.k));
-  /** Fragment `elems` places (row, col in the mma tile) → lets of 32-bit registers at buffer `at(row, col)`, k contiguous. */
-  const fragment = (buffer: string, name: string, elems: number, place: (i: number) => { row: Index; col: Index }, at: (r: Index, c: Index) => Index): Scalar[] => {
-    const out: Scalar[] = [];
-    const pair = opd === 'f32' ? 1 : 2; // f16: elements 2i and 2i + 1 are adjacent along k (one register)
-    for (let i = 0; i < elems; i += pair) {
-      const p = place(i), reg = `${name}_${i / pair}`;
-      slice.push({ k: 'let', name: reg, value: vload(buffer, at(p.row, p.col), opd, pair, pair > 1) });
-      out.push(vref(reg, opd, pair));
-    }
-    return out;
-  };
-  const aAt = (r: Index, c: Index) => iadd(imul(stage, ic(aSize)), iadd(imul(r, ic(SA)), c));
-  const bAt = (k: Index, j: Index) => iadd(imul(stage, ic(bSize)), iadd(imul(j, ic(SA)), k));
+  /** An f32 fragment: `elems` lets, element i loaded at `at` of its place (row, col in the mma tile). */
+  const fragment = (buffer: string, name: string, elems: number, place: (i: number) => { row: Index; col: Index }, at: (r: Index, c: Index) => Index): Scalar[] =>
+    Array.from({ length: elems }, (_, i) => {
+      const p = place(i), reg = `${name}_${i}`;
+      slice.push({ k: 'let', name: reg, value: load(buffer, at(p.row, p.col), opd) });
+      return ref(reg, opd);
+    });
   let aFrags: Scalar[][], bFrags: Scalar[][];
   if (opd === 'f32') {
     aFrags = Array.from({ length: MT }, (_, mt) => fragment(As, `${As}_a${mt}`, L.aElems, (i) => {
       const p = L.aPlace(i);
       return { row: iadd(wRow, iadd(ic(mt * L.m), affine(p.row))), col: iadd(k0, affine(p.col)) };
-    }, aAt));
+    }, aAt(stage)));
     bFrags = Array.from({ length: NT }, (_, nt) => fragment(Bs, `${Bs}_b${nt}`, L.bElems, (i) => {
       const p = L.bPlace(i); // B's row is k, its column j
       return { row: iadd(k0, affine(p.row)), col: iadd(wCol, iadd(ic(nt * L.n), affine(p.col))) };
-    }, bAt));
+    }, bAt(stage)));
   } else {
     // 16-bit operands: ldmatrix.x4. Lane l points at row l mod 8 of matrix l / 8 and gets (row l / 4,
     // columns 2·(l mod 4), +1) of each: A's matrices are its 8×8 quarters (rows +0/+8, k +0/+8), in
@@ -137,11 +134,11 @@ export function lowerGemmMma(n: LowerNode, s: GpuGemmSpec, shape: MmaShape): Low
       return names.map((x) => vref(x, opd, 2));
     };
     aFrags = Array.from({ length: MT }, (_, mt) => ld(As, [0, 1, 2, 3].map((i) => `${As}_a${mt}_${i}`),
-      aAt(iadd(wRow, iadd(ic(mt * L.m), iadd(r8, imul(q, ic(8))))), iadd(k0, imul(h, ic(8))))));
+      aAt(stage)(iadd(wRow, iadd(ic(mt * L.m), iadd(r8, imul(q, ic(8))))), iadd(k0, imul(h, ic(8))))));
     bFrags = [];
     for (let nt = 0; nt < NT; nt += 2) {
       const regs = ld(Bs, [`${Bs}_b${nt}_0`, `${Bs}_b${nt}_1`, `${Bs}_b${nt + 1}_0`, `${Bs}_b${nt + 1}_1`],
-        bAt(iadd(k0, imul(q, ic(8))), iadd(wCol, iadd(imul(iadd(ic(nt), h), ic(L.n)), r8))));
+        bAt(stage)(iadd(k0, imul(q, ic(8))), iadd(wCol, iadd(imul(iadd(ic(nt), h), ic(L.n)), r8))));
       bFrags.push(regs.slice(0, 2), regs.slice(2));
     }
   }
