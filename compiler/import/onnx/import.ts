@@ -2,7 +2,8 @@
  * The ONNX importer: ModelProto bytes -> kiln Graph.
  *
  * Steps: (1) decode with the protobufjs schema (malformed bytes become "not a valid ONNX model");
- * (2) check the IR version (3-13) and the default-domain opset (up to 27); (3) collect every problem
+ * (2) check the IR version (3-13) and the default-domain opset (up to 27); (2b) inline every call of
+ * a model-local function (functions.ts: the body's nodes named `<call>/<function>/<node>`); (3) collect every problem
  * kiln cannot import — nodes of other domains, control flow, ops missing from the registry,
  * unsupported attributes, non-tensor or rank-less values — and report them all in ONE KilnError;
  * (4) turn initializers (dense, sparse, external data) into constants; (5) order the nodes
@@ -26,6 +27,7 @@ import { decodeModelProto, toInt, type GraphProto, type ModelProto, type NodePro
 import { tensorFromProto } from './tensor-proto.ts';
 import { attrFromProto, constantNodeValue, densify, nonTensorKind, tensorTypeFromProto } from './proto-values.ts';
 import { normalizeNode, normalizedOpName, type OpsetContext, type RawNode } from './opsets.ts';
+import { inlineFunctions } from './functions.ts';
 
 /** Options of `importOnnx`. */
 export interface ImportOptions {
@@ -141,7 +143,7 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
   const outputs = (g.output ?? []).map((v) => v.name ?? '');
   if (outputs.some((o) => !o)) fail('not a valid ONNX model: a graph output has no name');
 
-  const read = readNodes(g.node ?? [], opsets, model, problems, src);
+  const read = readNodes(inlineFunctions(g.node ?? [], model, problems), opsets, problems, src);
   if (problems.length) {
     fail(`cannot import this model; ${problems.length} unsupported item${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
   }
@@ -212,8 +214,7 @@ function typeAdmits(t: TensorType, x: Tensor): boolean {
 }
 
 /** Converts NodeProtos to RawNodes, recording every node kiln cannot import. */
-function readNodes(protos: NodeProto[], opsets: Map<string, number>, model: ModelProto, problems: string[], src: { file?: string }): RawNode[] {
-  const localFunctions = new Set((model.functions ?? []).map((f) => `${f.domain ?? ''}:${f.name ?? ''}`));
+function readNodes(protos: NodeProto[], opsets: Map<string, number>, problems: string[], src: { file?: string }): RawNode[] {
   return protos.map((p, index) => {
     const op = p.op_type ?? '';
     const name = p.name || `${op}_${index}`;
@@ -228,8 +229,7 @@ function readNodes(protos: NodeProto[], opsets: Map<string, number>, model: Mode
       if ('unsupported' in v) bad.push(`attribute '${a.name}' is ${v.unsupported}`);
       else attrs[a.name ?? ''] = v;
     }
-    if (localFunctions.has(`${rawDomain}:${op}`)) problems.push(`${where}: calls a model-local function, which is not supported`);
-    else if (domain !== '') problems.push(`${where}: only the default ai.onnx domain is supported`);
+    if (domain !== '') problems.push(`${where}: only the default ai.onnx domain is supported`);
     else if (CONTROL_FLOW.has(op)) problems.push(`${where}: control flow is not supported`);
     else if (op !== 'Constant' && !findOp(normalizedOpName(op))) problems.push(`${where}: op is not supported by kiln`);
     else if (bad.length) problems.push(`${where}: ${bad.join('; ')}`);

@@ -293,6 +293,8 @@ export interface FunctionProto {
   input?: string[];
   output?: string[];
   attribute?: string[];
+  /** Attributes with their default values (IR 9+). */
+  attribute_proto?: AttributeProto[];
   node?: NodeProto[];
   opset_import?: OperatorSetIdProto[];
 }
