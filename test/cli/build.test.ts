@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { runKiln } from '../support/cli.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
+import { findNvcc } from '../../compiler/runtime/cuda/nvcc.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-build-'));
 const env = { ...process.env, KILN_CACHE_DIR: path.join(tmp, 'cache') };
@@ -120,6 +121,25 @@ test('symbolic input dims must be bound: the error names them and --dim; bound, 
   assert.is(ok.code, 0, ok.err);
   assert.match(fs.readFileSync(path.join(tmp, 'sym-out', 'kernels.kir'), 'utf8'), /f32\[8\]/);
   assert.ok(readManifest(path.join(tmp, 'sym-out')).hashes.modelFile, 'a model file is hashed');
+});
+
+(findNvcc() ? test : test.skip)('--backend cuda --arch sm_90 builds without a GPU: CUDA, PTX per kernel, the cubin and ptxas figures, tensor cores in f16 (zoo:bert)', () => {
+  const out = path.join(tmp, 'cuda');
+  const r = kiln(['build', 'zoo:bert', '--backend', 'cuda', '--arch', 'sm_90', '--target', 'cuda', '--quiet', '--out', out]);
+  assert.is(r.code, 0, r.err);
+  const m = readManifest(out);
+  assert.is(m.backend, 'cuda (sm_90, built without a device)');
+  const files = listFiles(out);
+  assert.ok(files.includes('backend/ptxas.txt') && files.some((f) => /^backend\/.*\.sm_90\.cubin$/.test(f)), files.join('\n'));
+  const ptx = files.filter((f) => /^backend\/k\d+_\w+\.sm_90\.ptx$/.test(f));
+  assert.ok(ptx.length > 0, 'per-kernel PTX');
+  assert.match(fs.readFileSync(path.join(out, ptx[0]), 'utf8'), /^\.version [0-9.]+\n\.target sm_90/);
+  assert.match(fs.readFileSync(path.join(out, 'backend/ptxas.txt'), 'utf8'), /^ptxas -v for sm_90:/);
+  const cu = files.filter((f) => f.endsWith('.cu')).map((f) => fs.readFileSync(path.join(out, f), 'utf8')).join('\n');
+  assert.match(cu, 'mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32', 'the f16 products of bert on tensor cores');
+  const bad = kiln(['build', 'zoo:mlp', '--backend', 'cpu', '--arch', 'sm_90', '--out', path.join(tmp, 'cpu-arch')]);
+  assert.is(bad.code, 2);
+  assert.match(bad.err, "--arch builds a GPU backend's program without its device; backend 'cpu' builds for this machine only");
 });
 
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
