@@ -20,13 +20,10 @@ import { convFlops, matmulFlops } from './flops.ts';
 import { FLOAT_TYPES, expectDType, required } from './support.ts';
 import { type ConvAttrs, checkBias, conv, convOps, readConvAttrs } from './conv.ts';
 import { matmul, matmulShape } from './matmul.ts';
-import { QUANT_INT_RANGES, paramOffsets, rounderOf, roundHalfEven, saturate } from './quantize.ts';
+import { paramOffsets, rounderOf, roundHalfEven, saturate } from './quantize.ts';
 
-/** The 8-bit operand types of the integer ops. */
+/** The 8-bit operand (and QLinear output) types. */
 const INT8_TYPES: readonly DType[] = ['i8', 'u8'];
-
-/** The operand types QLinearMatMul/QLinearConv accept. */
-const QOPERAND_TYPES: readonly DType[] = ['i8', 'u8'];
 
 /** Checks an operand type and its optional zero point's (same dtype, at most 1-D). */
 function checkOperand(op: string, t: TensorType, zp: TensorType | undefined, names: [string, string], allowed: readonly DType[]): void {
@@ -137,7 +134,7 @@ const MatMulInteger: OpDef<null> = {
 /** The output dtype of a QLinear op: its y_zero_point's, else its first operand's. */
 function qlinearOutType(op: string, y0: TensorType, zp: TensorType | undefined): DType {
   const to = zp?.dtype ?? y0.dtype;
-  if (!QUANT_INT_RANGES[to] || !QOPERAND_TYPES.includes(to)) throw new Error(`${op}: y_zero_point has dtype ${to}; expected one of ${QOPERAND_TYPES.join(', ')}`);
+  if (!INT8_TYPES.includes(to)) throw new Error(`${op}: y_zero_point has dtype ${to}; expected one of ${INT8_TYPES.join(', ')}`);
   return to;
 }
 
@@ -150,8 +147,8 @@ const QLinearConv: OpDef<ConvAttrs> = {
   inferTypes(inputs, a, ctx) {
     const op = 'QLinearConv';
     const x = required(inputs, 0, `${op} x`), w = required(inputs, 3, `${op} w`);
-    checkOperand(op, x, inputs[2], ['x', 'x_zero_point'], QOPERAND_TYPES);
-    checkOperand(op, w, inputs[5], ['w', 'w_zero_point'], QOPERAND_TYPES);
+    checkOperand(op, x, inputs[2], ['x', 'x_zero_point'], INT8_TYPES);
+    checkOperand(op, w, inputs[5], ['w', 'w_zero_point'], INT8_TYPES);
     checkScale(op, required(inputs, 1, `${op} x_scale`), 'x_scale');
     checkScale(op, required(inputs, 4, `${op} w_scale`), 'w_scale');
     checkScale(op, required(inputs, 6, `${op} y_scale`), 'y_scale');
@@ -183,8 +180,8 @@ const QLinearMatMul: OpDef<null> = {
   inferTypes(inputs) {
     const op = 'QLinearMatMul';
     const a = required(inputs, 0, `${op} a`), b = required(inputs, 3, `${op} b`);
-    checkOperand(op, a, inputs[2], ['a', 'a_zero_point'], QOPERAND_TYPES);
-    checkOperand(op, b, inputs[5], ['b', 'b_zero_point'], QOPERAND_TYPES);
+    checkOperand(op, a, inputs[2], ['a', 'a_zero_point'], INT8_TYPES);
+    checkOperand(op, b, inputs[5], ['b', 'b_zero_point'], INT8_TYPES);
     checkScale(op, required(inputs, 1, `${op} a_scale`), 'a_scale');
     checkScale(op, required(inputs, 4, `${op} b_scale`), 'b_scale');
     checkScale(op, required(inputs, 6, `${op} y_scale`), 'y_scale');

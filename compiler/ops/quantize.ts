@@ -211,7 +211,7 @@ const QuantizeLinear: OpDef<QuantizeAttrs> = {
     const scale = required(inputs, 1, 'QuantizeLinear y_scale');
     const zp = inputs[2];
     expectDType(x.dtype, [...FLOAT_TYPES, 'i32'], 'QuantizeLinear x');
-    expectDType(scale.dtype, [...FLOAT_TYPES, 'i32'], 'QuantizeLinear y_scale');
+    expectDType(scale.dtype, FLOAT_TYPES, 'QuantizeLinear y_scale');
     if (zp) expectDType(zp.dtype, QUANT_TYPES, 'QuantizeLinear y_zero_point');
     checkParams('QuantizeLinear', x, scale, zp, a, ['y_scale', 'y_zero_point']);
     return [{ dtype: quantizedDType(zp?.dtype, a), shape: x.shape }];
