@@ -26,6 +26,7 @@ import { fusedRegionOps } from './fused-region.ts';
 import { fusedComputeOps } from './fused-compute.ts';
 import { nhwcOps } from './nhwc.ts';
 import { attentionOps } from './attention.ts';
+import { linearAttentionOps } from './linear-attention.ts';
 
 let registered = false;
 
@@ -35,7 +36,7 @@ export function registerAllOps(): void {
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, fusedComputeOps, nhwcOps, attentionOps]) {
+    fusedRegionOps, fusedComputeOps, nhwcOps, attentionOps, linearAttentionOps]) {
     registerOps(family);
   }
 }
