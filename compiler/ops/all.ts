@@ -27,6 +27,8 @@ import { fusedComputeOps } from './fused-compute.ts';
 import { nhwcOps } from './nhwc.ts';
 import { quantizeOps } from './quantize.ts';
 import { qlinearOps } from './qlinear.ts';
+import { attentionOps } from './attention.ts';
+import { linearAttentionOps } from './linear-attention.ts';
 
 let registered = false;
 
@@ -36,7 +38,7 @@ export function registerAllOps(): void {
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps]) {
+    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps]) {
     registerOps(family);
   }
 }
