@@ -29,6 +29,9 @@ import { quantizeOps } from './quantize.ts';
 import { qlinearOps } from './qlinear.ts';
 import { attentionOps } from './attention.ts';
 import { linearAttentionOps } from './linear-attention.ts';
+import { signalOps } from './signal.ts';
+import { visionOps } from './vision.ts';
+import { detectionOps } from './detection.ts';
 
 let registered = false;
 
@@ -38,7 +41,7 @@ export function registerAllOps(): void {
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps]) {
+    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps]) {
     registerOps(family);
   }
 }

@@ -14,8 +14,9 @@
  *     the last one; Upsample and Resize-10 become Resize with asymmetric coordinates (and floor
  *     rounding for nearest); Split without sizes gets `num_outputs` (<18); Dropout's mask was of the
  *     input type before 10 (a Cast is appended); BatchNormalization loses `spatial`/`is_test` and the
- *     training-only outputs (<14); Cast `to` was a type name before 6; Concat `axis` defaulted to 1
- *     before 4; the binary ops' `broadcast`/`axis` attributes (<7) become an Unsqueeze of B; PRelu's
+ *     training-only outputs (<14); DFT's `axis` attribute (default 1) becomes input 2 (<20); RoiAlign
+ *     without coordinate_transformation_mode gets output_half_pixel, its only behaviour before 16;
+ *     Cast `to` was a type name before 6; Concat `axis` defaulted to 1 before 4; the binary ops' `broadcast`/`axis` attributes (<7) become an Unsqueeze of B; PRelu's
  *     per-channel slope (<7) is unsqueezed to broadcast numpy-style; `consumed_inputs` is dropped.
  *   - Resize's empty `roi`/`scales` constants (required-but-empty in opsets 11-12) become omitted.
  * Forms kiln cannot express (BatchNormalization spatial=0, Tile-1) are a KilnError naming the node.
@@ -94,10 +95,21 @@ export function normalizeNode(node: RawNode, ctx: OpsetContext): RawNode[] {
     case 'Gemm': delete n.attrs.broadcast; return [n];
     case 'Tile': if (v < 6) ctx.fail('Tile before opset 6 (tiles/axis inputs) is not supported'); return [n];
     case 'PRelu': return v < 7 ? legacyPRelu(n, ctx) : [n];
+    case 'DFT': if (v < 20) dftAxis(n, ctx); return [n];
+    case 'RoiAlign':
+      if (v < 16 && !('coordinate_transformation_mode' in n.attrs)) n.attrs.coordinate_transformation_mode = { kind: 'string', value: 'output_half_pixel' };
+      return [n];
     default:
       if (REDUCE_OPS.has(n.op) && v < 18) moveInts(n, 'axes', 1, ctx);
       return [n];
   }
+}
+
+/** DFT before 20: the `axis` attribute (default 1) becomes the scalar input 2. */
+function dftAxis(n: RawNode, ctx: OpsetContext): void {
+  const axis = 'axis' in n.attrs ? intAttr(n, 'axis', ctx) : 1;
+  delete n.attrs.axis;
+  setInput(n, 2, ctx.constant(i64Tensor([axis], [])));
 }
 
 function setInput(n: RawNode, index: number, name: string): void {
