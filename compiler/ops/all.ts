@@ -21,6 +21,7 @@ import { matmulOps } from './matmul.ts';
 import { einsumOps } from './einsum.ts';
 import { normOps } from './norm.ts';
 import { softmaxOps } from './softmax.ts';
+import { lossOps } from './loss.ts';
 import { reduceOps } from './reduce.ts';
 import { fusedRegionOps } from './fused-region.ts';
 import { fusedComputeOps } from './fused-compute.ts';
@@ -33,7 +34,7 @@ export function registerAllOps(): void {
   if (registered) return;
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
-    layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
+    layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, lossOps, reduceOps,
     fusedRegionOps, fusedComputeOps, nhwcOps]) {
     registerOps(family);
   }
