@@ -21,6 +21,7 @@ import { matmulOps } from './matmul.ts';
 import { einsumOps } from './einsum.ts';
 import { normOps } from './norm.ts';
 import { softmaxOps } from './softmax.ts';
+import { lossOps } from './loss.ts';
 import { reduceOps } from './reduce.ts';
 import { fusedRegionOps } from './fused-region.ts';
 import { fusedComputeOps } from './fused-compute.ts';
