@@ -42,7 +42,7 @@ export function registerAllOps(): void {
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps]) {
+    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps]) {
     registerOps(family);
   }
 }

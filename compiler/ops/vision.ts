@@ -27,7 +27,7 @@
  * zero tensor, as the ONNX reference does.
  */
 import type { Dim } from '../ir/graph.ts';
-import { Tensor, readInts, readNumbers, shapeSize, stridesOf } from '../ir/tensor.ts';
+import { readInts, readNumbers, shapeSize, stridesOf } from '../ir/tensor.ts';
 import type { AttrReader, OpDef } from './registry.ts';
 import { AttrError } from './registry.ts';
 import { FLOAT_TYPES, expectDType, required, sameDType } from './support.ts';
