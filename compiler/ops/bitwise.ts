@@ -94,6 +94,7 @@ function classifyOp<A>(name: string, attrs: OpDef<A>['parseAttrs'], test: (v: nu
     inputs: [1, 1],
     outputs: [1, 1],
     elementwise: true,
+    inPlace: 'all',
     parseAttrs: attrs,
     inferTypes(inputs) {
       const x = required(inputs, 0, `${name} input`);
@@ -135,9 +136,9 @@ const bitCast: OpDef<{ readonly to: DType }> = {
 function checkWidths(from: DType, to: DType): void {
   const a = dtypeInfo(from).bits, b = dtypeInfo(to).bits;
   for (const [d, bits] of [[from, a], [to, b]] as const) {
-    if (d === 'str' || bits % 8 !== 0) throw new AttrError('to', `BitCast does not reinterpret ${d} (it needs a whole-byte numeric or bool dtype)`);
+    if (d === 'str' || bits % 8 !== 0) throw new AttrError('to', `BitCast cannot reinterpret ${d} (to and the input need a whole-byte numeric or bool dtype)`);
   }
-  if (a !== b) throw new AttrError('to', `BitCast from ${from} (${a} bits) to ${to} (${b} bits): element widths must be equal`);
+  if (a !== b) throw new AttrError('to', `BitCast to ${to} (${b} bits) from input dtype ${from} (${a} bits): element widths must be equal`);
 }
 
 export const bitwiseOps: OpDef<any>[] = [
