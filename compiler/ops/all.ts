@@ -5,6 +5,9 @@
 import { registerOps } from './registry.ts';
 import { unaryOps } from './unary.ts';
 import { activationOps } from './activation.ts';
+import { activationExtOps } from './activation-ext.ts';
+import { trigOps } from './trig.ts';
+import { bitwiseOps } from './bitwise.ts';
 import { binaryOps } from './binary.ts';
 import { compareOps } from './compare.ts';
 import { variadicOps } from './variadic.ts';
@@ -40,7 +43,7 @@ let registered = false;
 export function registerAllOps(): void {
   if (registered) return;
   registered = true;
-  for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
+  for (const family of [unaryOps, activationOps, activationExtOps, trigOps, bitwiseOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
     fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps]) {
     registerOps(family);

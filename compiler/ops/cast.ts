@@ -176,7 +176,7 @@ function castAttrs(r: AttrReader): CastAttrs {
 }
 
 /** Reads Cast's `to`: an ONNX data type code or a kiln dtype name. */
-function targetDType(r: AttrReader): DType {
+export function targetDType(r: AttrReader): DType {
   const a = r.raw('to');
   if (!a) throw new AttrError('to', 'required attribute is missing');
   if (a.kind === 'int') {

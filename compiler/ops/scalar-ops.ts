@@ -176,6 +176,31 @@ const ENTRIES: readonly ScalarOp[] = [
     }
     return f.mul(half, f.add(f.const(1), f.op('erf', f.mul(x, f.const(SQRT1_2)))));
   }, ['approximate']),
+  // more activations (activation-ext.ts)
+  unary('Selu', FLOATS, (x, { f, attrs }) => f.select(f.gt(x, f.const(0)), f.mul(f.const(attrs.gamma, 'gamma'), x),
+    f.mul(f.mul(f.const(attrs.gamma, 'gamma'), f.const(attrs.alpha, 'alpha')), f.op('expm1', x))), ['alpha', 'gamma']),
+  unary('Celu', FLOATS, (x, { f, attrs }) => {
+    const alpha = f.const(attrs.alpha, 'alpha');
+    return f.add(f.op('max', f.const(0), x), f.op('min', f.const(0), f.mul(alpha, f.op('expm1', f.div(x, alpha)))));
+  }, ['alpha']),
+  unary('Mish', FLOATS, (x, { f }) => f.mul(x, f.op('tanh', f.select(f.gt(x, f.const(0)),
+    f.add(x, f.op('log1p', f.op('exp', f.op('neg', x)))), f.op('log1p', f.op('exp', x)))))),
+  unary('Swish', FLOATS, (x, { f, attrs }) => {
+    const v = f.mul(f.const(attrs.alpha, 'alpha'), x);
+    const e = f.op('exp', f.op('neg', f.op('abs', v)));
+    return f.mul(x, f.div(f.select(f.op('ge', v, f.const(0)), f.const(1), e), f.add(f.const(1), e)));
+  }, ['alpha']),
+  unary('Softsign', FLOATS, (x, { f }) => f.div(x, f.add(f.const(1), f.op('abs', x)))),
+  unary('Shrink', FLOATS, (x, { f, attrs }) => {
+    const lambd = f.const(attrs.lambd, 'lambd'), bias = f.const(attrs.bias, 'bias');
+    return f.select(f.lt(x, f.op('neg', lambd)), f.add(x, bias), f.select(f.gt(x, lambd), f.sub(x, bias), f.const(0)));
+  }, ['lambd', 'bias']),
+  unary('ThresholdedRelu', FLOATS, (x, { f, attrs }) => f.select(f.gt(x, f.const(attrs.alpha, 'alpha')), x, f.const(0)), ['alpha']),
+  // trigonometric and hyperbolic (trig.ts) from the functions SCALAR_FNS has; Tan and the inverse ones are in NOT_LOWERABLE
+  unary('Sinh', FLOATS, (x, { f }) => f.mul(f.const(0.5), f.sub(f.op('expm1', x), f.op('expm1', f.op('neg', x))))),
+  unary('Cosh', FLOATS, (x, { f }) => f.mul(f.const(0.5), f.add(f.op('exp', x), f.op('exp', f.op('neg', x))))),
+  // float classification (bitwise.ts): IsInf is in NOT_LOWERABLE
+  { op: 'IsNaN', arity: [1, 1], attrs: [], types: FLOATS, rule: 'compare', build: (x, { f }) => f.op('isnan', need(x[0])) },
   // binary arithmetic (binary.ts)
   binary('Add', NUMERIC, (a, b, { f }) => f.add(a, b)),
   binary('Sub', NUMERIC, (a, b, { f }) => f.sub(a, b)),
@@ -234,6 +259,19 @@ const TABLE: ReadonlyMap<string, ScalarOp> = new Map(ENTRIES.map((e) => [e.op, e
 /** Pointwise ops deliberately without an entry, with the reason. */
 export const NOT_LOWERABLE: Readonly<Record<string, string>> = {
   Dropout: 'two outputs (the mask) and a run-time training_mode check; fuse-elementwise never puts it in a region',
+  Tan: 'sin/cos is not a tan: WGSL sin and cos lose accuracy for wide arguments, where their ratio is far off',
+  IsInf: 'no isinf function (x - x is NaN only for infinities in C; WGSL may assume no infinities)',
+  Asin: 'needs asin, which SCALAR_FNS lacks (no accurate form from its functions)',
+  Acos: 'needs acos, which SCALAR_FNS lacks (no accurate form from its functions)',
+  Atan: 'needs atan, which SCALAR_FNS lacks (no accurate form from its functions)',
+  Asinh: 'needs asinh, which SCALAR_FNS lacks (log(x + sqrt(x^2 + 1)) cancels for negative x, x^2 overflows for large x)',
+  Acosh: 'needs acosh, which SCALAR_FNS lacks (x^2 in log(x + sqrt(x^2 - 1)) overflows for large x)',
+  Atanh: 'needs atanh, which SCALAR_FNS lacks',
+  BitwiseAnd: 'integer bitwise functions are not in SCALAR_FNS (and/or/xor/not are bool only)',
+  BitwiseOr: 'integer bitwise functions are not in SCALAR_FNS (and/or/xor/not are bool only)',
+  BitwiseXor: 'integer bitwise functions are not in SCALAR_FNS (and/or/xor/not are bool only)',
+  BitwiseNot: 'integer bitwise functions are not in SCALAR_FNS (and/or/xor/not are bool only)',
+  BitShift: 'integer shifts are not in SCALAR_FNS',
 };
 
 /** The entry of op `name`, or undefined when the op has none. */

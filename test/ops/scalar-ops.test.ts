@@ -105,6 +105,11 @@ const VARIANTS: Readonly<Record<string, Attrs[]>> = {
   Elu: [{}, { alpha: f(0.5) }],
   HardSigmoid: [{}, { alpha: f(0.25), beta: f(0.4) }],
   Gelu: [{}, { approximate: s('tanh') }],
+  Selu: [{}, { alpha: f(2), gamma: f(0.5) }],
+  Celu: [{}, { alpha: f(2) }],
+  Swish: [{}, { alpha: f(1.702) }],
+  Shrink: [{}, { lambd: f(1.5), bias: f(0.25) }],
+  ThresholdedRelu: [{}, { alpha: f(0.5) }],
   Mod: [{ fmod: i(0) }, { fmod: i(1) }],
   Cast: ALL.map((to) => ({ to: i(DTYPE_CODES[to]) })),
 };

@@ -74,6 +74,11 @@ const ELEMENTWISE_CASES: Readonly<Record<string, EwCase>> = {
   Cast: { attrs: { to: int(10) } },
   CastLike: { dtypes: ['f32', 'f16'], shapes: [[2, 3, 4], [1]] },
   Clip: { shapes: [[2, 3, 4], [], []] },
+  BitwiseAnd: { dtypes: ['i32', 'i32'] },
+  BitwiseOr: { dtypes: ['u8', 'u8'] },
+  BitwiseXor: { dtypes: ['i64', 'i64'] },
+  BitwiseNot: { dtypes: ['i16'] },
+  BitShift: { dtypes: ['u32', 'u32'], attrs: { direction: str('LEFT') } },
 };
 
 /** Broadcast input shapes for an op with `n` inputs; the output is [2,3,4]. */
