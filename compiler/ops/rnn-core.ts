@@ -33,7 +33,7 @@ import { AttrError, type AttrReader, type ShapeContext, findOp, readAttrs } from
 import { FLOAT_TYPES, expectDType } from './support.ts';
 import { type FloatArray, allocFloat, floatData, floatTensor } from './float-io.ts';
 import { type MatView, dgemm, sgemm } from './gemm-core.ts';
-import { need } from './elementwise.ts';
+import { allocLike, need } from './elementwise.ts';
 
 /** Which way(s) the sequence is read. */
 export type Direction = 'forward' | 'reverse' | 'bidirectional';
@@ -91,7 +91,7 @@ function makeActivation(kind: ActivationKind, alpha: number, beta: number): Acti
     return {
       name, alpha, beta,
       apply(x) {
-        const y = x instanceof Float64Array ? new Float64Array(x.length) : new Float32Array(x.length);
+        const y = allocLike(x, x.length);
         for (let i = 0; i < x.length; i++) y[i] = local(x[i], alpha, beta);
         return y;
       },
@@ -177,13 +177,14 @@ export function recurrentTypes(spec: RecurrentSpec, inputs: readonly (TensorType
   expectShape(op, 'R', rec, [d, gh, h], why);
   const state = a.layout === 0 ? [d, batch, h] : [batch, d, h];
   const names = ['X', 'W', 'R', 'B', 'sequence_lens', 'initial_h', 'initial_c', 'P'];
-  const want: (readonly Dim[] | undefined)[] = [, , , [d, typeof gh === 'number' ? 2 * gh : gh], [batch], state, state,
-    [d, typeof h === 'number' ? 3 * h : h]];
+  const want: Record<number, readonly Dim[]> = {
+    3: [d, typeof gh === 'number' ? 2 * gh : gh], 4: [batch], 5: state, 6: state, 7: [d, typeof h === 'number' ? 3 * h : h],
+  };
   inputs.forEach((t, i) => {
     if (!t || i < 3) return;
     if (i === 4) expectDType(t.dtype, ['i32'], `${op} sequence_lens`);
     else if (t.dtype !== x.dtype) throw new Error(`${op}: ${names[i]} has dtype ${t.dtype} but X has ${x.dtype}; they must match`);
-    expectShape(op, names[i], t, want[i]!, i === 4 ? '' : why);
+    expectShape(op, names[i], t, want[i], i === 4 ? '' : why);
   });
   [w, rec].forEach((t, i) => {
     if (t.dtype !== x.dtype) throw new Error(`${op}: ${names[i + 1]} has dtype ${t.dtype} but X has ${x.dtype}; they must match`);
@@ -215,12 +216,13 @@ export interface DirectionParams {
 export interface CellState { h: FloatArray; c?: FloatArray }
 
 /** An op's cell: one time step for every row, from the gate inputs pre = Xₜ·Wᵀ + Wb (+ folded Rb). */
-export interface RecurrentCell extends RecurrentSpec {
+export interface RecurrentCell<A extends RnnAttrs = RnnAttrs> extends RecurrentSpec {
   /** How many leading gates have Rb folded into pre by the driver (the rest the cell adds itself). */
-  foldedBias(attrs: unknown): number;
+  foldedBias(attrs: A): number;
   /** Whether the op carries a cell state c (LSTM). */
   readonly cell?: boolean;
-  step(pre: FloatArray, state: CellState, dir: DirectionParams, batch: number, hidden: number, attrs: unknown): CellState;
+  /** The next state of every row ([batch, H] arrays, fresh); `pre` ([batch, gates·H]) may be read, not kept. */
+  step(pre: FloatArray, state: CellState, dir: DirectionParams, batch: number, hidden: number, attrs: A): CellState;
 }
 
 /** Clamps every element to [-clip, clip] in place (no-op without a clip). */
@@ -231,14 +233,14 @@ export function clamp(x: FloatArray, clip: number): FloatArray {
 
 /** Gate g of pre ([batch, gates·H] rows) as a fresh contiguous [batch, H] array. */
 export function gateOf(pre: FloatArray, g: number, gates: number, batch: number, hidden: number): FloatArray {
-  const out = pre instanceof Float64Array ? new Float64Array(batch * hidden) : new Float32Array(batch * hidden);
+  const out = allocLike(pre, batch * hidden);
   for (let b = 0; b < batch; b++) out.set(pre.subarray((b * gates + g) * hidden, (b * gates + g + 1) * hidden), b * hidden);
   return out;
 }
 
 /** Reads a [D, batch, H] (layout 0) or [batch, D, H] (layout 1) state input's direction d as [batch, H]. */
 function stateOf(t: Tensor | undefined, d: number, dirs: number, batch: number, hidden: number, layout: 0 | 1, dtype: Tensor['dtype']): FloatArray {
-  const out = allocFloat(dtype === 'f64' ? 'f64' : 'f32', batch * hidden);
+  const out = allocFloat(dtype, batch * hidden);
   if (!t) return out;
   const src = floatData(t);
   for (let b = 0; b < batch; b++) {
@@ -252,7 +254,7 @@ function stateOf(t: Tensor | undefined, d: number, dirs: number, batch: number, 
  * Runs an op's cell over the sequence in each direction (see the module comment) and returns
  * `outputCount` outputs: Y, Y_h, then Y_c for an op with a cell state.
  */
-export function runRecurrence(cell: RecurrentCell, inputs: readonly (Tensor | undefined)[], a: RnnAttrs, attrs: unknown, outputCount: number): Tensor[] {
+export function runRecurrence<A extends RnnAttrs>(cell: RecurrentCell<A>, inputs: readonly (Tensor | undefined)[], a: A, outputCount: number): Tensor[] {
   const { op, gates } = cell;
   const types = recurrentTypes(cell, inputs.map((t) => t && { dtype: t.dtype, shape: t.shape }), a, undefined, outputCount);
   const x = need(inputs[0], `${op} X`), w = need(inputs[1], `${op} W`), r = need(inputs[2], `${op} R`);
@@ -266,7 +268,7 @@ export function runRecurrence(cell: RecurrentCell, inputs: readonly (Tensor | un
   // X as [seq, batch, input] in working precision
   let xs = floatData(x);
   if (a.layout === 1) {
-    const t = xs instanceof Float64Array ? new Float64Array(xs.length) : new Float32Array(xs.length);
+    const t = allocLike(xs, xs.length);
     for (let b = 0; b < batch; b++) for (let s = 0; s < seq; s++) t.set(xs.subarray((b * seq + s) * inSize, (b * seq + s + 1) * inSize), (s * batch + b) * inSize);
     xs = t;
   }
@@ -274,7 +276,7 @@ export function runRecurrence(cell: RecurrentCell, inputs: readonly (Tensor | un
   const work = x.dtype === 'f64' ? 'f64' : 'f32';
   const y = allocFloat(work, seq * dirs * batch * hidden);
   const finals = [allocFloat(work, dirs * batch * hidden), allocFloat(work, dirs * batch * hidden)];
-  const folded = cell.foldedBias(attrs);
+  const folded = cell.foldedBias(a);
   for (let d = 0; d < dirs; d++) {
     const reverse = a.direction === 'reverse' || d === 1;
     const xw = allocFloat(work, seq * batch * gh);
@@ -296,7 +298,7 @@ export function runRecurrence(cell: RecurrentCell, inputs: readonly (Tensor | un
     for (let s = 0; s < maxLen; s++) {
       const time = lens.map((l) => (s < l ? (reverse ? l - 1 - s : s) : -1));
       time.forEach((t, b) => { if (t >= 0) pre.set(xw.subarray((t * batch + b) * gh, (t * batch + b + 1) * gh), b * gh); });
-      const next = cell.step(pre, state, params, batch, hidden, attrs);
+      const next = cell.step(pre, state, params, batch, hidden, a);
       time.forEach((t, b) => {
         if (t < 0) return;
         const row = [b * hidden, (b + 1) * hidden] as const;

@@ -18,10 +18,11 @@
  */
 import type { FlopsRule, OpDef } from './registry.ts';
 import { AttrError } from './registry.ts';
-import { elems, times } from './flops.ts';
-import { type FloatArray } from './float-io.ts';
+import { elems, plus, times } from './flops.ts';
+import type { FloatArray } from './float-io.ts';
+import { allocLike } from './elementwise.ts';
 import {
-  type CellState, type DirectionParams, type RecurrentCell, type RnnAttrs, clamp, gateOf, gemmInto, readRnnAttrs, recurrentTypes,
+  type DirectionParams, type RecurrentCell, type RnnAttrs, clamp, gateOf, gemmInto, readRnnAttrs, recurrentTypes,
   runRecurrence,
 } from './rnn-core.ts';
 
@@ -45,29 +46,27 @@ function addColumns(x: FloatArray, scale: FloatArray | undefined, off: number, y
   return x;
 }
 
-/** The FLOPs of the two matrix products: 2·seq·batch·D·gates·H·(input + H) (X and W give every factor). */
+/** The FLOPs of the two matrix products: 2·seq·batch·D·gates·H·(input + H) (X, W and R give every factor). */
 const recurrentFlops: FlopsRule<RnnAttrs> = (inputs) => {
   const x = inputs[0]?.shape, w = inputs[1]?.shape, r = inputs[2]?.shape;
   if (!x || !w || !r || x.length !== 3 || w.length !== 3 || r.length !== 3) return undefined;
-  const perStep = elems([w[0], w[1]]);
-  const k = typeof x[2] === 'number' && typeof r[2] === 'number' ? x[2] + r[2] : undefined;
-  return times(2, elems([x[0], x[1]]), perStep, k);
+  return times(2, elems([x[0], x[1]]), elems([w[0], w[1]]), plus(elems([x[2]]), elems([r[2]])));
 };
 
 /** The OpDef of a recurrent op from its cell. */
-function recurrentOp<A extends RnnAttrs>(cell: RecurrentCell, maxInputs: number, parse: OpDef<A>['parseAttrs']): OpDef<A> {
+function recurrentOp<A extends RnnAttrs>(cell: RecurrentCell<A>, maxInputs: number, parse: OpDef<A>['parseAttrs']): OpDef<A> {
   return {
     name: cell.op,
     inputs: [3, maxInputs],
-    outputs: [0, cell.outputs],
+    outputs: [1, cell.outputs],
     flops: recurrentFlops,
     parseAttrs: parse,
     inferTypes: (inputs, a, ctx, outputCount) => recurrentTypes(cell, inputs, a, ctx, outputCount),
-    run: (inputs, a, outputCount) => runRecurrence(cell, inputs, a, a, outputCount),
+    run: (inputs, a, outputCount) => runRecurrence(cell, inputs, a, outputCount),
   };
 }
 
-const rnnCell: RecurrentCell = {
+const rnnCell: RecurrentCell<RnnAttrs> = {
   op: 'RNN', gates: 1, outputs: 2,
   foldedBias: () => 1,
   step(pre, state, dir, batch, hidden) {
@@ -77,7 +76,7 @@ const rnnCell: RecurrentCell = {
   },
 };
 
-const lstmCell: RecurrentCell = {
+const lstmCell: RecurrentCell<LstmAttrs> = {
   op: 'LSTM', gates: 4, outputs: 3, cell: true,
   foldedBias: () => 4,
   step(pre, state, dir, batch, hidden, attrs) {
@@ -88,7 +87,7 @@ const lstmCell: RecurrentCell = {
     const gate = (k: number) => gateOf(x, k, 4, batch, hidden);
     const i = f.apply(clamp(addColumns(gate(0), dir.p, 0, c, batch, hidden), dir.clip));
     let fg: FloatArray;
-    if ((attrs as LstmAttrs).inputForget) {
+    if (attrs.inputForget) {
       fg = i.slice();
       for (let k = 0; k < n; k++) fg[k] = 1 - i[k];
     } else {
@@ -104,10 +103,10 @@ const lstmCell: RecurrentCell = {
   },
 };
 
-const gruCell: RecurrentCell = {
+const gruCell: RecurrentCell<GruAttrs> = {
   op: 'GRU', gates: 3, outputs: 2,
   // Rbh sits inside r⊙(…) with linear_before_reset, so only z and r fold it then
-  foldedBias: (attrs) => ((attrs as GruAttrs).linearBeforeReset ? 2 : 3),
+  foldedBias: (attrs) => (attrs.linearBeforeReset ? 2 : 3),
   step(pre, state, dir, batch, hidden, attrs) {
     const [f, g] = dir.activations;
     const hPrev = state.h, n = batch * hidden;
@@ -116,8 +115,8 @@ const gruCell: RecurrentCell = {
     const z = f.apply(clamp(gateOf(x, 0, 3, batch, hidden), dir.clip));
     const r = f.apply(clamp(gateOf(x, 1, 3, batch, hidden), dir.clip));
     const hIn = gateOf(x, 2, 3, batch, hidden);
-    if ((attrs as GruAttrs).linearBeforeReset) {
-      const lin = new (hIn.constructor as { new(n: number): FloatArray })(n);
+    if (attrs.linearBeforeReset) {
+      const lin = allocLike(hIn, n);
       addRecurrence(hPrev, dir, 2, 1, lin, 0, hidden, batch, hidden);
       addColumns(lin, dir.rb, 2 * hidden, undefined, batch, hidden);
       for (let k = 0; k < n; k++) hIn[k] += r[k] * lin[k];
@@ -129,7 +128,7 @@ const gruCell: RecurrentCell = {
     const ht = g.apply(clamp(hIn, dir.clip));
     const h = ht.slice();
     for (let k = 0; k < n; k++) h[k] = (1 - z[k]) * ht[k] + z[k] * hPrev[k];
-    return { h } satisfies CellState;
+    return { h };
   },
 };
 
