@@ -29,7 +29,7 @@
 import type { AttrValue, Dim, TensorType } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { readNumbers } from '../ir/tensor.ts';
-import { AttrError, type AttrReader, type ShapeContext, findOp, readAttrs } from './registry.ts';
+import { AttrError, type AttrReader, findOp, readAttrs } from './registry.ts';
 import { FLOAT_TYPES, expectDType } from './support.ts';
 import { type FloatArray, allocFloat, floatData, floatTensor } from './float-io.ts';
 import { type MatView, dgemm, sgemm } from './gemm-core.ts';
@@ -158,8 +158,7 @@ function expectShape(op: string, name: string, t: TensorType, want: readonly Dim
  * The type rule (also run on the concrete shapes before a kernel runs): checks every input against X,
  * W, R and the attributes, and returns the types of Y, Y_h (and Y_c) in the node's layout.
  */
-export function recurrentTypes(spec: RecurrentSpec, inputs: readonly (TensorType | undefined)[], a: RnnAttrs, ctx: ShapeContext | undefined,
-  outputCount: number): TensorType[] {
+export function recurrentTypes(spec: RecurrentSpec, inputs: readonly (TensorType | undefined)[], a: RnnAttrs, outputCount: number): TensorType[] {
   const { op, gates } = spec;
   const [x, w, rec] = [0, 1, 2].map((i) => {
     const t = inputs[i];
@@ -170,8 +169,9 @@ export function recurrentTypes(spec: RecurrentSpec, inputs: readonly (TensorType
   if (x.shape.length !== 3) throw new Error(`${op}: X ${fmt(x.shape)} must be 3-D (${a.layout ? 'batch, seq, input' : 'seq, batch, input'})`);
   const [seq, batch, inSize] = a.layout === 0 ? x.shape : [x.shape[1], x.shape[0], x.shape[2]];
   const d = a.direction === 'bidirectional' ? 2 : 1;
-  const h: Dim = a.hiddenSize ?? (rec.shape.length === 3 ? rec.shape[2] : ctx?.freshDim() ?? 0);
-  const gh: Dim = typeof h === 'number' ? gates * h : (ctx?.freshDim() ?? 0);
+  if (rec.shape.length !== 3) throw new Error(`${op}: R ${fmt(rec.shape)} must be 3-D (num_directions, ${gates}·hidden_size, hidden_size)`);
+  const h: Dim = a.hiddenSize ?? rec.shape[2];
+  const gh: Dim = typeof h === 'number' ? gates * h : rec.shape[1];
   const why = ` (num_directions ${d} for direction ${a.direction}, ${gates} gate${gates > 1 ? 's' : ''} of hidden_size ${h})`;
   expectShape(op, 'W', w, [d, gh, inSize], why);
   expectShape(op, 'R', rec, [d, gh, h], why);
@@ -256,7 +256,7 @@ function stateOf(t: Tensor | undefined, d: number, dirs: number, batch: number, 
  */
 export function runRecurrence<A extends RnnAttrs>(cell: RecurrentCell<A>, inputs: readonly (Tensor | undefined)[], a: A, outputCount: number): Tensor[] {
   const { op, gates } = cell;
-  const types = recurrentTypes(cell, inputs.map((t) => t && { dtype: t.dtype, shape: t.shape }), a, undefined, outputCount);
+  const types = recurrentTypes(cell, inputs.map((t) => t && { dtype: t.dtype, shape: t.shape }), a, outputCount);
   const x = need(inputs[0], `${op} X`), w = need(inputs[1], `${op} W`), r = need(inputs[2], `${op} R`);
   const [bias, lensT, h0, c0, peep] = [3, 4, 5, 6, 7].map((i) => inputs[i]);
   const [seq, batch, inSize] = a.layout === 0 ? x.shape : [x.shape[1], x.shape[0], x.shape[2]];

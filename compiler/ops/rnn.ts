@@ -61,7 +61,7 @@ function recurrentOp<A extends RnnAttrs>(cell: RecurrentCell<A>, maxInputs: numb
     outputs: [1, cell.outputs],
     flops: recurrentFlops,
     parseAttrs: parse,
-    inferTypes: (inputs, a, ctx, outputCount) => recurrentTypes(cell, inputs, a, ctx, outputCount),
+    inferTypes: (inputs, a, _ctx, outputCount) => recurrentTypes(cell, inputs, a, outputCount),
     run: (inputs, a, outputCount) => runRecurrence(cell, inputs, a, outputCount),
   };
 }

@@ -222,6 +222,7 @@ test('shape and value errors name the input and the attribute they contradict', 
   throwsLike(() => infer('RNN', [x, ty('f64', [1, 2, 3]), ty('f32', [1, 2, 2])]), /W has dtype f64 but X has f32/);
   throwsLike(() => infer('RNN', [ty('i32', [2, 1, 3]), ty('i32', [1, 2, 3]), ty('i32', [1, 2, 2])]), /RNN X has dtype i32/);
   throwsLike(() => infer('RNN', [ty('f32', [2, 3]), ty('f32', [1, 2, 3]), ty('f32', [1, 2, 2])]), /X \[2,3\] must be 3-D/);
+  throwsLike(() => infer('GRU', [x, ty('f32', [1, 6, 3]), ty('f32', [6, 2])]), /R \[6,2\] must be 3-D/);
   throwsLike(() => run('RNN', [rand('f32', [2, 1, 3]), rand('f32', [1, 2, 3]), rand('f32', [1, 2, 2]), undefined, t('i32', [1], [3])]),
     /sequence_lens\[0\] = 3 is outside \[0, 2\]/);
 });
