@@ -36,6 +36,7 @@ import { linearAttentionOps } from './linear-attention.ts';
 import { signalOps } from './signal.ts';
 import { visionOps } from './vision.ts';
 import { detectionOps } from './detection.ts';
+import { rnnOps } from './rnn.ts';
 
 let registered = false;
 
@@ -45,7 +46,7 @@ export function registerAllOps(): void {
   registered = true;
   for (const family of [unaryOps, activationOps, activationExtOps, trigOps, bitwiseOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps]) {
+    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps, rnnOps]) {
     registerOps(family);
   }
 }
