@@ -25,6 +25,7 @@ import { reduceOps } from './reduce.ts';
 import { fusedRegionOps } from './fused-region.ts';
 import { fusedComputeOps } from './fused-compute.ts';
 import { nhwcOps } from './nhwc.ts';
+import { scatterOps } from './scatter.ts';
 
 let registered = false;
 
@@ -34,7 +35,7 @@ export function registerAllOps(): void {
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, fusedComputeOps, nhwcOps]) {
+    fusedRegionOps, fusedComputeOps, nhwcOps, scatterOps]) {
     registerOps(family);
   }
 }
