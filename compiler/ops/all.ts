@@ -26,6 +26,8 @@ import { fusedRegionOps } from './fused-region.ts';
 import { fusedComputeOps } from './fused-compute.ts';
 import { nhwcOps } from './nhwc.ts';
 import { scatterOps } from './scatter.ts';
+import { cumulativeOps } from './cumulative.ts';
+import { rearrangeOps } from './rearrange.ts';
 
 let registered = false;
 
@@ -35,7 +37,8 @@ export function registerAllOps(): void {
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, fusedComputeOps, nhwcOps, scatterOps]) {
+    fusedRegionOps, fusedComputeOps, nhwcOps, scatterOps,
+    cumulativeOps, rearrangeOps]) {
     registerOps(family);
   }
 }
