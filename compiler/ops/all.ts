@@ -28,6 +28,7 @@ import { nhwcOps } from './nhwc.ts';
 import { scatterOps } from './scatter.ts';
 import { cumulativeOps } from './cumulative.ts';
 import { rearrangeOps } from './rearrange.ts';
+import { selectOps } from './select.ts';
 
 let registered = false;
 
@@ -38,7 +39,7 @@ export function registerAllOps(): void {
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
     fusedRegionOps, fusedComputeOps, nhwcOps, scatterOps,
-    cumulativeOps, rearrangeOps]) {
+    cumulativeOps, rearrangeOps, selectOps]) {
     registerOps(family);
   }
 }
