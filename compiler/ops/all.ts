@@ -37,6 +37,10 @@ import { signalOps } from './signal.ts';
 import { visionOps } from './vision.ts';
 import { detectionOps } from './detection.ts';
 import { rnnOps } from './rnn.ts';
+import { scatterOps } from './scatter.ts';
+import { cumulativeOps } from './cumulative.ts';
+import { rearrangeOps } from './rearrange.ts';
+import { selectOps } from './select.ts';
 
 let registered = false;
 
@@ -46,7 +50,7 @@ export function registerAllOps(): void {
   registered = true;
   for (const family of [unaryOps, activationOps, activationExtOps, trigOps, bitwiseOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
     layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps, rnnOps]) {
+    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps, rnnOps, scatterOps, cumulativeOps, rearrangeOps, selectOps]) {
     registerOps(family);
   }
 }

@@ -178,6 +178,13 @@ const MOVEMENT_CASES: Readonly<Record<string, Call>> = {
   GatherElements: { inputs: [data([3, 3]), i64Tensor([0, 2, 1, 1, 1, 0, 2, 0, 0], [3, 3])] },
   Expand: { inputs: [data([3, 1]), i64Tensor([2, 3, 4])] },
   Trilu: { inputs: [data([4, 4])] },
+  GatherND: { inputs: [data([3, 4, 2]), i64Tensor([2, 1, 0, 3], [2, 2])] },
+  TensorScatter: { inputs: [data([2, 5, 3]), data([2, 2, 3]), i64Tensor([1, 3])] },
+  DepthToSpace: { inputs: [data([1, 8, 2, 3])], attrs: { blocksize: int(2) } },
+  SpaceToDepth: { inputs: [data([1, 2, 4, 6])], attrs: { blocksize: int(2) } },
+  CenterCropPad: { inputs: [data([5, 4]), i64Tensor([3, 6])] },
+  ReverseSequence: { inputs: [data([4, 3, 2]), i64Tensor([4, 2, 1])] },
+  Compress: { inputs: [data([3, 4]), new Tensor('bool', [4], Uint8Array.from([1, 0, 1, 1]))], attrs: { axis: int(1) } },
 };
 
 test('movement: every output element is an input element (or the 0 fill); no FLOPs; the data dtype kept', () => {
