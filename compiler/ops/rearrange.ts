@@ -14,7 +14,7 @@
  */
 import type { Dim } from '../ir/graph.ts';
 import type { DType } from '../ir/dtype.ts';
-import { dtypeFromOnnx } from '../import/onnx/tensor-proto.ts';
+import { ONNX_CODES } from './cast.ts';
 import { Tensor, readInts, readNumbers, shapeSize, stridesOf } from '../ir/tensor.ts';
 import { AttrError, type AttrReader, type OpDef } from './registry.ts';
 import { normalizeAxis, required } from './support.ts';
@@ -176,7 +176,7 @@ const ReverseSequence: OpDef<{ batchAxis: number; timeAxis: number }> = {
 function dtypeAttr(r: AttrReader, name: string): DType | undefined {
   if (!r.has(name)) return undefined;
   const code = r.int(name);
-  const d = dtypeFromOnnx(code);
+  const d = ONNX_CODES[code];
   if (!d || d === 'str') throw new AttrError(name, `data type ${code} is not supported`);
   return d;
 }

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tensor } from '../../compiler/ir/tensor.ts';
 import { selectOps } from '../../compiler/ops/select.ts';
-import { opFrom, runOp, inferOp, ty, f32, i64, nums } from './movement-helpers.ts';
+import { opFrom, runOp, inferOp, ty, f32, nums } from './movement-helpers.ts';
 import { nodeAttrError } from './node-attr-helpers.ts';
 
 const Compress = opFrom(selectOps, 'Compress');
