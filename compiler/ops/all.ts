@@ -20,6 +20,8 @@ import { poolOps } from './pool.ts';
 import { matmulOps } from './matmul.ts';
 import { einsumOps } from './einsum.ts';
 import { normOps } from './norm.ts';
+import { normExtOps } from './norm-ext.ts';
+import { rotaryOps } from './rotary.ts';
 import { softmaxOps } from './softmax.ts';
 import { reduceOps } from './reduce.ts';
 import { fusedRegionOps } from './fused-region.ts';
@@ -33,7 +35,7 @@ export function registerAllOps(): void {
   if (registered) return;
   registered = true;
   for (const family of [unaryOps, activationOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
-    layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
+    layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, normExtOps, rotaryOps, softmaxOps, reduceOps,
     fusedRegionOps, fusedComputeOps, nhwcOps]) {
     registerOps(family);
   }
