@@ -198,6 +198,7 @@ const GroupNormalization: OpDef<GroupNormAttrs> = {
     const [x, scale, bias] = inputs as Tensor[];
     const [n, c] = x.shape;
     const g = a.numGroups, per = c / g;
+    if (!Number.isInteger(per)) throw new Error(`GroupNormalization: num_groups ${g} does not divide the ${c} channels of X`);
     const inner = n * c === 0 ? 0 : x.size / (n * c);
     const size = per * inner;
     const perChannel = scale.size === c;

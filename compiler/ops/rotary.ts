@@ -42,6 +42,7 @@ function layoutOf(shape: readonly number[], a: RotaryAttrs): Layout {
   }
   const [batch, seq, hidden] = shape;
   const heads = a.numHeads, head = hidden / heads;
+  if (!Number.isInteger(head)) throw new Error(`RotaryEmbedding: attribute num_heads ${heads} does not divide the hidden size ${hidden} of X`);
   return { batch, heads, seq, head, bStride: seq * hidden, hStride: head, sStride: hidden };
 }
 
@@ -98,6 +99,7 @@ const RotaryEmbedding: OpDef<RotaryAttrs> = {
     const [x, cosT, sinT, posT] = inputs as [Tensor, Tensor, Tensor, Tensor | undefined];
     const L = layoutOf(x.shape, a);
     const rot = a.rotaryDim || L.head, half = rot / 2;
+    if (rot > L.head || rot % 2 !== 0) throw new Error(`RotaryEmbedding: attribute rotary_embedding_dim ${rot} must be even and at most head_size ${L.head}`);
     const width = cosT.shape[cosT.shape.length - 1];
     const positions = posT ? readInts(posT) : undefined;
     const maxPos = cosT.shape[0];
