@@ -42,7 +42,7 @@ function readPoolAttrs(r: Parameters<OpDef['parseAttrs']>[0], lp = false): PoolA
   if (!w.kernelShape) throw new AttrError('kernel_shape', 'required attribute is missing');
   const storageOrder = lp ? 0 : r.int('storage_order', 0);
   if (storageOrder !== 0 && storageOrder !== 1) throw new AttrError('storage_order', `must be 0 or 1, got ${storageOrder}`);
-  // LpPool-1 wrote p as a float; an integral float is read as such
+  // p is an int since LpPool-2 and a float in LpPool-1: the float reader takes both
   const p = lp ? r.float('p', 2) : 2;
   if (!(p >= 1)) throw new AttrError('p', `must be >= 1, got ${p}`);
   return {
