@@ -23,6 +23,8 @@ import { poolOps } from './pool.ts';
 import { matmulOps } from './matmul.ts';
 import { einsumOps } from './einsum.ts';
 import { normOps } from './norm.ts';
+import { normExtOps } from './norm-ext.ts';
+import { rotaryOps } from './rotary.ts';
 import { softmaxOps } from './softmax.ts';
 import { lossOps } from './loss.ts';
 import { reduceOps } from './reduce.ts';

@@ -18,16 +18,18 @@ import type { Dim } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { OpDef } from './registry.ts';
 import { perInputElement } from './flops.ts';
-import { AttrError } from './registry.ts';
+import { AttrError, type AttrReader } from './registry.ts';
 import { FLOAT_TYPES, broadcastOffsets, expectDType, normalizeAxis, required } from './support.ts';
 import { allocFloat, floatData, floatTensor } from './float-io.ts';
 
-function channels(x: readonly Dim[], op: string): Dim {
+/** The channel dim (axis 1) of an (N, C, ...) input; throws naming `op` below rank 2. */
+export function channels(x: readonly Dim[], op: string): Dim {
   if (x.length < 2) throw new Error(`${op}: X must have rank >= 2 (N, C, ...), got [${x.join(',')}]`);
   return x[1];
 }
 
-function checkPerChannel(op: string, name: string, t: { shape: readonly Dim[] } | undefined, c: Dim): void {
+/** Throws unless input `name` is present and 1-D of size `c` (symbolic sizes pass). */
+export function checkPerChannel(op: string, name: string, t: { shape: readonly Dim[] } | undefined, c: Dim): void {
   if (!t) throw new Error(`${op}: input ${name} is required`);
   if (t.shape.length !== 1 || (typeof t.shape[0] === 'number' && typeof c === 'number' && t.shape[0] !== c)) {
     throw new Error(`${op}: ${name} [${t.shape.join(',')}] must be 1-D of size C = ${c}`);
@@ -124,15 +126,35 @@ export interface LayerNormAttrs {
 
 const STASH: Record<number, DType> = { 1: 'f32', 10: 'f16', 11: 'f64', 16: 'bf16' };
 
+/** Reads `stash_type` (default 1, f32) as a dtype; an AttrError for any code but 1, 10, 11, 16. */
+export function readStash(r: AttrReader): DType {
+  const st = r.int('stash_type', 1);
+  const stash = STASH[st];
+  if (!stash) throw new AttrError('stash_type', `must be a float type code (1, 10, 11, 16), got ${st}`);
+  return stash;
+}
+
+/**
+ * Throws unless an optional per-row parameter (`name`, of shape t) broadcasts numpy-style to the
+ * normalized row shape `row` (the trailing dims from the axis on); symbolic dims pass.
+ */
+export function checkRowBroadcast(op: string, name: string, t: { shape: readonly Dim[] } | undefined, row: readonly Dim[]): void {
+  if (!t) return;
+  if (t.shape.length > row.length || t.shape.some((d, i) => {
+    const r = row[row.length - t.shape.length + i];
+    return typeof d === 'number' && d !== 1 && typeof r === 'number' && d !== r;
+  })) {
+    throw new Error(`${op}: ${name} [${t.shape.join(',')}] does not broadcast to the normalized shape [${row.join(',')}]`);
+  }
+}
+
 const LayerNormalization: OpDef<LayerNormAttrs> = {
   name: 'LayerNormalization',
   inputs: [2, 3],
   flops: perInputElement(5),
   outputs: [1, 3],
   parseAttrs(r) {
-    const st = r.int('stash_type', 1);
-    const stash = STASH[st];
-    if (!stash) throw new AttrError('stash_type', `must be a float type code (1, 10, 11, 16), got ${st}`);
+    const stash = readStash(r);
     return { axis: r.int('axis', -1), epsilon: r.float('epsilon', 1e-5), stash };
   },
   inferTypes(inputs, a, _ctx, outputCount) {
@@ -141,15 +163,8 @@ const LayerNormalization: OpDef<LayerNormAttrs> = {
     const rank = x.shape.length;
     const axis = normalizeAxis(a.axis, rank);
     const row = x.shape.slice(axis);
-    for (const [name, t] of [['Scale', scale], ['B', inputs[2]]] as const) {
-      if (!t) continue;
-      if (t.shape.length > row.length || t.shape.some((d, i) => {
-        const r = row[row.length - t.shape.length + i];
-        return typeof d === 'number' && d !== 1 && typeof r === 'number' && d !== r;
-      })) {
-        throw new Error(`LayerNormalization: ${name} [${t.shape.join(',')}] does not broadcast to the normalized shape [${row.join(',')}]`);
-      }
-    }
+    checkRowBroadcast('LayerNormalization', 'Scale', scale, row);
+    checkRowBroadcast('LayerNormalization', 'B', inputs[2], row);
     const statShape = [...x.shape.slice(0, axis), ...row.map(() => 1)];
     const out = [{ dtype: x.dtype, shape: x.shape }];
     for (let i = 1; i < outputCount; i++) out.push({ dtype: a.stash, shape: statShape });

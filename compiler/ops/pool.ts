@@ -1,7 +1,7 @@
 /**
  * Op family 'pool': MaxPool (with optional i64 Indices, storage_order), AveragePool
- * (count_include_pad), both with strides, pads, auto_pad, dilations and ceil_mode; GlobalAveragePool
- * and GlobalMaxPool.
+ * (count_include_pad), LpPool (p), all with strides, pads, auto_pad, dilations and ceil_mode;
+ * GlobalAveragePool and GlobalMaxPool.
  *
  * Algorithm: the window geometry comes from window.ts (ceil_mode drops a last window that would start
  * in the end padding), lifted to 3 spatial axes. For every axis and output index the range of kernel
@@ -9,7 +9,8 @@
  * loops run without bounds checks. Padding never wins a max; for averages the divisor is the number of
  * taps inside the input, or with count_include_pad the number inside the padded extent (taps hanging
  * past the end padding in ceil_mode are never counted, as in onnxruntime). Like onnxruntime and the
- * ONNX reference, MaxPool skips NaN inputs (a window of only NaN/padding yields -inf).
+ * ONNX reference, MaxPool skips NaN inputs (a window of only NaN/padding yields -inf). LpPool sums
+ * |x|^p over the taps inside the input (padding adds 0) and takes the p-th root.
  * Indices are flat positions in X: row-major over (n, c, spatial) with storage_order 0; with
  * storage_order 1 the spatial part is column-major (first spatial axis fastest).
  * Values are computed in f32 (f64 for f64 tensors); 8-bit integer inputs are exact in f32.
@@ -23,25 +24,34 @@ import { FLOAT_TYPES, expectDType, required } from './support.ts';
 import { type Geometry, type WindowAttrs, lift3, outputDims, prod, readWindowAttrs, resolveGeometry, validRange } from './window.ts';
 import { type FloatArray, allocFloat, floatData, floatTensor } from './float-io.ts';
 
-/** Attributes shared by MaxPool and AveragePool. */
+/** Attributes shared by MaxPool, AveragePool and LpPool. */
 export interface PoolAttrs extends WindowAttrs {
   readonly kernel: readonly number[];
   readonly ceilMode: boolean;
+  /** AveragePool: padding counts in the divisor (accepted, unused, on MaxPool). */
   readonly countIncludePad: boolean;
+  /** MaxPool: Indices column-major over the spatial axes (accepted, unused, on AveragePool). */
   readonly storageOrder: number;
+  /** LpPool only: the exponent p (>= 1; 2 elsewhere). */
+  readonly p: number;
 }
 
-function readPoolAttrs(r: Parameters<OpDef['parseAttrs']>[0]): PoolAttrs {
+/** MaxPool's and AveragePool's attributes (both read the same set); LpPool's with `lp`. */
+function readPoolAttrs(r: Parameters<OpDef['parseAttrs']>[0], lp = false): PoolAttrs {
   const w = readWindowAttrs(r);
   if (!w.kernelShape) throw new AttrError('kernel_shape', 'required attribute is missing');
-  const storageOrder = r.int('storage_order', 0);
+  const storageOrder = lp ? 0 : r.int('storage_order', 0);
   if (storageOrder !== 0 && storageOrder !== 1) throw new AttrError('storage_order', `must be 0 or 1, got ${storageOrder}`);
+  // p is an int since LpPool-2 and a float in LpPool-1: the float reader takes both
+  const p = lp ? r.float('p', 2) : 2;
+  if (!(p >= 1)) throw new AttrError('p', `must be >= 1, got ${p}`);
   return {
     ...w,
     kernel: w.kernelShape,
     ceilMode: r.int('ceil_mode', 0) !== 0,
-    countIncludePad: r.int('count_include_pad', 0) !== 0,
+    countIncludePad: !lp && r.int('count_include_pad', 0) !== 0,
     storageOrder,
+    p,
   };
 }
 
@@ -61,7 +71,7 @@ const MaxPool: OpDef<PoolAttrs> = {
   inputs: [1, 1],
   outputs: [1, 2],
   flops: windowFlops((a: PoolAttrs) => a.kernel),
-  parseAttrs: readPoolAttrs,
+  parseAttrs: (r) => readPoolAttrs(r),
   inferTypes(inputs, a, ctx, outputCount) {
     const x = required(inputs, 0, 'X');
     expectDType(x.dtype, MAXPOOL_TYPES, 'X');
@@ -80,7 +90,7 @@ const AveragePool: OpDef<PoolAttrs> = {
   inputs: [1, 1],
   outputs: [1, 1],
   flops: windowFlops((a: PoolAttrs) => a.kernel),
-  parseAttrs: readPoolAttrs,
+  parseAttrs: (r) => readPoolAttrs(r),
   inferTypes(inputs, a, ctx) {
     const x = required(inputs, 0, 'X');
     expectDType(x.dtype, FLOAT_TYPES, 'X');
@@ -88,6 +98,22 @@ const AveragePool: OpDef<PoolAttrs> = {
   },
   run(inputs, a) {
     return pool(inputs[0]!, a, 'avg', false);
+  },
+};
+
+const LpPool: OpDef<PoolAttrs> = {
+  name: 'LpPool',
+  inputs: [1, 1],
+  outputs: [1, 1],
+  flops: windowFlops((a: PoolAttrs) => a.kernel),
+  parseAttrs: (r) => readPoolAttrs(r, true),
+  inferTypes(inputs, a, ctx) {
+    const x = required(inputs, 0, 'X');
+    expectDType(x.dtype, FLOAT_TYPES, 'X');
+    return [{ dtype: x.dtype, shape: poolTypes('LpPool', x, a, () => ctx.freshDim()) }];
+  },
+  run(inputs, a) {
+    return pool(inputs[0]!, a, 'lp', false);
   },
 };
 
@@ -108,13 +134,17 @@ function tapRanges(out: number, size: number, k: number, s: number, d: number, p
 
 type Ranges = ReturnType<typeof tapRanges>;
 
+/** What a pool computes over its window. */
+type PoolKind = 'max' | 'avg' | 'lp';
+
 /**
- * Max or average pooling without indices, in row form: for each output row and each valid (kd, kh)
- * kernel row, every kernel column updates the whole output row over the columns where it reads
- * inside X; averages are divided by each window's tap count at the end.
+ * Max, average or Lp pooling without indices, in row form: for each output row and each valid
+ * (kd, kh) kernel row, every kernel column updates the whole output row over the columns where it
+ * reads inside X; averages are divided by each window's tap count at the end, Lp sums of |x|^p take
+ * their p-th root.
  */
 function poolRows(xs: FloatArray, y: FloatArray, planes: number, g: Geometry, rd: Ranges, rh: Ranges, rw: Ranges,
-  kind: 'max' | 'avg', includePad: boolean): void {
+  kind: PoolKind, includePad: boolean, p: number): void {
   const [ID, IH, IW] = g.input, [OD, OH, OW] = g.output, [, , KW] = g.kernel;
   const [SD, SH, SW] = g.strides, [DD, DH, DW] = g.dilations, [PD, PH, PW] = g.padBegin;
   const inSize = ID * IH * IW, outSize = OD * OH * OW;
@@ -126,7 +156,7 @@ function poolRows(xs: FloatArray, y: FloatArray, planes: number, g: Geometry, rd
   const wCount = new Float64Array(OW);
   for (let ow = 0; ow < OW; ow++) wCount[ow] = includePad ? rw.padHi[ow] : rw.hi[ow] - rw.lo[ow];
   const row = new Float64Array(OW);
-  const max = kind === 'max';
+  const max = kind === 'max', lp = kind === 'lp', p2 = p === 2;
   for (let plane = 0; plane < planes; plane++) {
     const xo = plane * inSize;
     for (let od = 0; od < OD; od++) {
@@ -140,6 +170,8 @@ function poolRows(xs: FloatArray, y: FloatArray, planes: number, g: Geometry, rd
               const x0 = xRow + kw * DW - PW, l = lo[kw - kwFirst], h = hi[kw - kwFirst];
               if (max) {
                 for (let ow = l; ow < h; ow++) { const v = xs[x0 + ow * SW]; if (v > row[ow]) row[ow] = v; }
+              } else if (lp) {
+                for (let ow = l; ow < h; ow++) { const v = xs[x0 + ow * SW]; row[ow] += p2 ? v * v : Math.abs(v) ** p; }
               } else {
                 for (let ow = l; ow < h; ow++) row[ow] += xs[x0 + ow * SW];
               }
@@ -149,6 +181,8 @@ function poolRows(xs: FloatArray, y: FloatArray, planes: number, g: Geometry, rd
         const q = plane * outSize + (od * OH + oh) * OW;
         if (max) {
           for (let ow = 0; ow < OW; ow++) y[q + ow] = row[ow];
+        } else if (lp) {
+          for (let ow = 0; ow < OW; ow++) y[q + ow] = row[ow] ** (1 / p);
         } else {
           const dh = includePad ? rd.padHi[od] * rh.padHi[oh] : (rd.hi[od] - rd.lo[od]) * (rh.hi[oh] - rh.lo[oh]);
           for (let ow = 0; ow < OW; ow++) y[q + ow] = row[ow] / (dh * wCount[ow]);
@@ -197,11 +231,11 @@ function maxWithIndices(xs: FloatArray, y: FloatArray, idx: BigInt64Array, plane
   }
 }
 
-/** Runs MaxPool (kind 'max', optionally with Indices) or AveragePool on a concrete tensor. */
-export function pool(x: Tensor, a: PoolAttrs, kind: 'max' | 'avg', withIndices: boolean): Tensor[] {
+/** Runs MaxPool (kind 'max', optionally with Indices), AveragePool or LpPool on a concrete tensor. */
+export function pool(x: Tensor, a: PoolAttrs, kind: PoolKind, withIndices: boolean): Tensor[] {
   const [n, c] = x.shape;
   const geo = resolveGeometry(a, x.shape.slice(2), a.kernel, a.ceilMode);
-  const g = lift3(geo, kind === 'max' ? 'MaxPool' : 'AveragePool');
+  const g = lift3(geo, kind === 'max' ? 'MaxPool' : kind === 'avg' ? 'AveragePool' : 'LpPool');
   const ranges = [0, 1, 2].map((i) =>
     tapRanges(g.output[i], g.input[i], g.kernel[i], g.strides[i], g.dilations[i], g.padBegin[i], g.padEnd[i]));
   const [rd, rh, rw] = ranges;
@@ -210,7 +244,7 @@ export function pool(x: Tensor, a: PoolAttrs, kind: 'max' | 'avg', withIndices: 
   const y = allocFloat(x.dtype, n * c * outSize);
   const idx = withIndices ? new BigInt64Array(n * c * outSize) : undefined;
   if (idx) maxWithIndices(xs, y, idx, n * c, g, rd, rh, rw, a.storageOrder === 1);
-  else poolRows(xs, y, n * c, g, rd, rh, rw, kind, a.countIncludePad);
+  else poolRows(xs, y, n * c, g, rd, rh, rw, kind, a.countIncludePad, a.p);
   const shape = [n, c, ...geo.output];
   const out = [floatTensor(x.dtype, shape, y)];
   if (idx) out.push(new Tensor('i64', shape, idx));
@@ -268,7 +302,7 @@ const GlobalMaxPool: OpDef<null> = {
   run: (inputs) => [globalPool(inputs[0]!, 'max')],
 };
 
-export const poolOps: OpDef<any>[] = [MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool];
+export const poolOps: OpDef<any>[] = [MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool];
 
 /** Exposed for tests: the resolved geometry of a pool node on concrete spatial sizes. */
 export function poolGeometry(a: PoolAttrs, spatial: readonly number[]): Geometry {

@@ -1,11 +1,12 @@
 /**
  * MaxPool (with Indices and storage_order), AveragePool (count_include_pad, ceil_mode, dilations),
- * GlobalAveragePool and GlobalMaxPool: hand-computed cases, shape rules, and cross-checks against a
+ * LpPool (p, pads, and only its own attributes), GlobalAveragePool and GlobalMaxPool: hand-computed cases, shape rules, and cross-checks against a
  * naive window loop on random inputs.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
+import { getOp, readAttrs } from '../../compiler/ops/registry.ts';
 import { attrErrorLike, close, infer, parse, rand, run, run1, t, throwsLike, ty, vals } from './compute-helpers.ts';
 
 const iota1 = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -149,6 +150,25 @@ test('pool shape rules: symbolic batch, Indices type, errors', () => {
   throwsLike(() => infer('AveragePool', [ty('i8', [1, 3, 8, 8])], { kernel_shape: [3, 3] }), /dtype i8/);
   attrErrorLike(() => parse('MaxPool', { kernel_shape: [2, 2], storage_order: 2 }), 'storage_order', /0 or 1/);
   attrErrorLike(() => parse('MaxPool', { kernel_shape: [2, 2], auto_pad: 'SAME' }), 'auto_pad', /must be one of/);
+});
+
+test('LpPool: (Σ |x|^p)^(1/p) over the taps inside X (padding adds 0)', () => {
+  const x = t('f32', [1, 1, 1, 3], [3, 4, -12]);
+  close(run1('LpPool', [x], { kernel_shape: [1, 2] }), 'f32', [1, 1, 1, 2], [5, Math.sqrt(160)], 1e-6);
+  close(run1('LpPool', [x], { kernel_shape: [1, 2], p: 1 }), 'f32', [1, 1, 1, 2], [7, 16], 1e-6);
+  close(run1('LpPool', [x], { kernel_shape: [1, 2], p: 3 }), 'f32', [1, 1, 1, 2], [91 ** (1 / 3), 1792 ** (1 / 3)], 1e-6);
+  close(run1('LpPool', [x], { kernel_shape: [1, 2], pads: [0, 1, 0, 1] }), 'f32', [1, 1, 1, 4], [3, 5, Math.sqrt(160), 12], 1e-6);
+  // strides, dilations and SAME padding come from the shared window geometry
+  close(run1('LpPool', [t('f32', [1, 1, 4], [1, 2, 3, 4])], { kernel_shape: [2], dilations: [2], strides: [2], p: 1 }),
+    'f32', [1, 1, 1], [4]);
+  close(run1('LpPool', [t('f32', [1, 1, 3], [1, 2, 3])], { kernel_shape: [2], auto_pad: 'SAME_UPPER', p: 1 }), 'f32', [1, 1, 3], [3, 5, 3]);
+  assert.equal(infer('LpPool', [ty('f32', ['N', 3, 32, 32])], { kernel_shape: [2, 2], strides: [2, 2] })[0].shape, ['N', 3, 16, 16]);
+  attrErrorLike(() => parse('LpPool', { kernel_shape: [2], p: 0 }), 'p', /must be >= 1/);
+  attrErrorLike(() => parse('LpPool', { p: 2 }), 'kernel_shape', /required/);
+  // storage_order and count_include_pad belong to MaxPool / AveragePool only
+  const ints = (value: number[]) => ({ kind: 'ints' as const, value });
+  attrErrorLike(() => readAttrs(getOp('LpPool'), { kernel_shape: ints([2]), storage_order: { kind: 'int', value: 0 } }), 'storage_order',
+    /LpPool has no attribute 'storage_order'/);
 });
 
 test.run();

@@ -1,6 +1,7 @@
 /**
  * Softmax and LogSoftmax (opset-13 semantics): hand-computed values, every axis of a 3-D tensor
- * against a direct computation, numerical stability for large inputs, dtypes and shape rules.
+ * against a direct computation, numerical stability for large inputs, dtypes and shape rules; Hardmax
+ * (one-hot of the first maximum) on each axis.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -53,6 +54,16 @@ test('shape rule keeps the type; axis out of range and integer inputs are errors
   assert.equal(infer('Softmax', [ty('f32', ['N', 4, 'S', 'S'])], { axis: -1 })[0], ty('f32', ['N', 4, 'S', 'S']));
   throwsLike(() => infer('Softmax', [ty('f32', [2, 3])], { axis: 2 }), /axis 2 is out of range for rank 2/);
   throwsLike(() => infer('LogSoftmax', [ty('i32', [2, 3])]), /dtype i32/);
+});
+
+test('Hardmax marks the first maximum of each line along the axis', () => {
+  const x = t('f32', [2, 3], [1, 3, 3, -1, -5, -2]);
+  close(run1('Hardmax', [x]), 'f32', [2, 3], [0, 1, 0, 1, 0, 0]);
+  close(run1('Hardmax', [x], { axis: 0 }), 'f32', [2, 3], [1, 1, 1, 0, 0, 0]);
+  // a line of -inf still marks its first element; f16 in, f16 out
+  close(run1('Hardmax', [t('f16', [1, 2], [-Infinity, -Infinity])]), 'f16', [1, 2], [1, 0]);
+  assert.equal(infer('Hardmax', [ty('f32', ['N', 10])])[0], ty('f32', ['N', 10]));
+  throwsLike(() => infer('Hardmax', [ty('f32', [2, 3])], { axis: -3 }), /axis -3 is out of range for rank 2/);
 });
 
 test.run();
