@@ -50,9 +50,13 @@ let registered = false;
 export function registerAllOps(): void {
   if (registered) return;
   registered = true;
-  for (const family of [unaryOps, activationOps, activationExtOps, trigOps, bitwiseOps, binaryOps, compareOps, variadicOps, castOps, shapeOps,
-    layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps, matmulOps, einsumOps, normOps, softmaxOps, reduceOps,
-    fusedRegionOps, fusedComputeOps, nhwcOps, quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps, rnnOps, scatterOps, cumulativeOps, rearrangeOps, selectOps]) {
+  for (const family of [
+    unaryOps, activationOps, activationExtOps, trigOps, bitwiseOps, binaryOps, compareOps, variadicOps,
+    castOps, shapeOps, layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps,
+    matmulOps, einsumOps, normOps, softmaxOps, reduceOps, fusedRegionOps, fusedComputeOps, nhwcOps,
+    quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps,
+    rnnOps, scatterOps, cumulativeOps, rearrangeOps, selectOps, normExtOps, rotaryOps,
+  ]) {
     registerOps(family);
   }
 }
