@@ -17,6 +17,16 @@ export function conformanceDir(): string {
   return dir;
 }
 
+/**
+ * The second folder of ONNX node test cases (`node-ext`: control flow, sequences, quantization,
+ * attention, RNNs and the other ops), beside `node`; KILN_CONFORMANCE_EXT_DIR overrides it.
+ */
+export function conformanceExtDir(): string {
+  const dir = process.env.KILN_CONFORMANCE_EXT_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'onnx-conformance', 'node-ext');
+  if (!fs.existsSync(dir)) throw new Error(`ONNX conformance cases (node-ext) not found at ${dir} (set KILN_CONFORMANCE_EXT_DIR)`);
+  return dir;
+}
+
 /** One conformance case's folder. */
 export function conformanceCase(name: string): string {
   return path.join(conformanceDir(), name);
