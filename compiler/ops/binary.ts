@@ -24,20 +24,23 @@ import {
   floatBuffer, floatResult, floatValues, laneOf, need,
 } from './elementwise.ts';
 
-/** What one binary arithmetic op does per lane; each loop writes y[i] = a[i] op b[i] for all i. */
-interface ArithSpec<A> {
+/**
+ * What one binary op does per lane; each loop writes y[i] = a[i] op b[i] for all i. An integer-only
+ * op (the bitwise ones) has no `float` loop: its `types` hold no float dtype.
+ */
+export interface ArithSpec<A> {
   readonly name: string;
   readonly types: readonly DType[];
   readonly attrs?: (r: AttrReader) => A;
   /** Extra validity check of dtype and attributes (type rule and kernel). */
   readonly check?: (dtype: DType, attrs: A) => void;
-  readonly float: (a: FloatArray, b: FloatArray, y: FloatArray, attrs: A) => void;
+  readonly float?: (a: FloatArray, b: FloatArray, y: FloatArray, attrs: A) => void;
   readonly int?: (a: NumberArray, b: NumberArray, y: NumberArray, attrs: A) => void;
   readonly big?: (a: BigArray, b: BigArray, y: BigArray, attrs: A) => void;
 }
 
 /** Builds the OpDef of a same-dtype binary op whose output has the inputs' dtype. */
-function arithOp<A = Record<string, never>>(spec: ArithSpec<A>): OpDef<A> {
+export function arithOp<A = Record<string, never>>(spec: ArithSpec<A>): OpDef<A> {
   const { name, types } = spec;
   return {
     name,
@@ -63,6 +66,7 @@ function arithOp<A = Record<string, never>>(spec: ArithSpec<A>): OpDef<A> {
       checkTensorSize({ what: 'output' }, a.dtype, shape);
       const lane = laneOf(a.dtype);
       if (lane === 'float') {
+        if (!spec.float) throw new Error(`${name} does not compute on ${a.dtype}`);
         const y = floatBuffer(a.dtype, shapeLength(shape));
         spec.float(broadcastData(floatValues(a), a.shape, shape), broadcastData(floatValues(b), b.shape, shape), y, attrs);
         return [floatResult(a.dtype, shape, y)];

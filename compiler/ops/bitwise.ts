@@ -13,60 +13,18 @@
 import type { DType } from '../ir/dtype.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import { Tensor, readNumbers } from '../ir/tensor.ts';
-import { checkTensorSize } from '../ir/sizes.ts';
 import { AttrError, type OpDef } from './registry.ts';
-import { broadcastShapes, required, INT_TYPES } from './support.ts';
-import { type BigArray, type NumberArray, broadcastData, broadcastType, checkDType, laneOf, need } from './elementwise.ts';
+import { required, INT_TYPES } from './support.ts';
+import { checkDType, need } from './elementwise.ts';
 import { unaryOp } from './unary-kernel.ts';
+import { arithOp } from './binary.ts';
 import { targetDType } from './cast.ts';
-
-/** One binary integer op: a 32-bit number form and a BigInt form. */
-interface BitSpec<A> {
-  readonly name: string;
-  readonly types: readonly DType[];
-  readonly attrs?: OpDef<A>['parseAttrs'];
-  readonly int: (a: NumberArray, b: NumberArray, y: NumberArray, attrs: A) => void;
-  readonly big: (a: BigArray, b: BigArray, y: BigArray, attrs: A) => void;
-}
-
-/** Builds a same-dtype binary integer op with broadcasting. */
-function bitOp<A = Record<string, never>>(spec: BitSpec<A>): OpDef<A> {
-  const { name, types } = spec;
-  return {
-    name,
-    inputs: [2, 2],
-    outputs: [1, 1],
-    elementwise: true,
-    inPlace: 'all',
-    parseAttrs: (r) => (spec.attrs ? spec.attrs(r) : ({} as A)),
-    inferTypes(inputs) {
-      required(inputs, 0, `${name} input A`);
-      required(inputs, 1, `${name} input B`);
-      return [broadcastType(name, inputs, types, ['input A', 'input B'])];
-    },
-    run(inputs, attrs) {
-      const a = need(inputs[0], `${name} input A`);
-      const b = need(inputs[1], `${name} input B`);
-      checkDType(name, a.dtype, types, 'input A');
-      if (b.dtype !== a.dtype) throw new Error(`${name} input B has dtype ${b.dtype} but input A has ${a.dtype}`);
-      const shape = broadcastShapes(a.shape, b.shape);
-      checkTensorSize({ what: 'output' }, a.dtype, shape);
-      const out = Tensor.zeros(a.dtype, shape);
-      if (laneOf(a.dtype) === 'big') {
-        spec.big(broadcastData(a.data as BigArray, a.shape, shape), broadcastData(b.data as BigArray, b.shape, shape), out.data as BigArray, attrs);
-      } else {
-        spec.int(broadcastData(a.data as NumberArray, a.shape, shape), broadcastData(b.data as NumberArray, b.shape, shape), out.data as NumberArray, attrs);
-      }
-      return [out];
-    },
-  };
-}
 
 const UNSIGNED: readonly DType[] = ['u8', 'u16', 'u32', 'u64'];
 
 interface ShiftAttrs { readonly left: boolean }
 
-const bitShift = bitOp<ShiftAttrs>({
+const bitShift = arithOp<ShiftAttrs>({
   name: 'BitShift', types: UNSIGNED,
   attrs: (r) => ({ left: r.oneOf('direction', r.string('direction'), ['LEFT', 'RIGHT']) === 'LEFT' }),
   int: (a, b, y, { left }) => {
@@ -142,17 +100,17 @@ function checkWidths(from: DType, to: DType): void {
 }
 
 export const bitwiseOps: OpDef<any>[] = [
-  bitOp({
+  arithOp({
     name: 'BitwiseAnd', types: INT_TYPES,
     int: (a, b, y) => { for (let i = 0; i < y.length; i++) y[i] = a[i] & b[i]; },
     big: (a, b, y) => { for (let i = 0; i < y.length; i++) y[i] = a[i] & b[i]; },
   }),
-  bitOp({
+  arithOp({
     name: 'BitwiseOr', types: INT_TYPES,
     int: (a, b, y) => { for (let i = 0; i < y.length; i++) y[i] = a[i] | b[i]; },
     big: (a, b, y) => { for (let i = 0; i < y.length; i++) y[i] = a[i] | b[i]; },
   }),
-  bitOp({
+  arithOp({
     name: 'BitwiseXor', types: INT_TYPES,
     int: (a, b, y) => { for (let i = 0; i < y.length; i++) y[i] = a[i] ^ b[i]; },
     big: (a, b, y) => { for (let i = 0; i < y.length; i++) y[i] = a[i] ^ b[i]; },
