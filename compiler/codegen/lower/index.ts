@@ -109,6 +109,8 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
       throw e;
     }
     if (lowered.kind === 'view') {
+      // a view of a graph constant (Identity of an initializer) needs the constant's buffer as its root
+      if (constants.has(node.inputs[0])) addBuffer(node.inputs[0], 'constant');
       addBuffer(node.outputs[0], outputs.has(node.outputs[0]) ? 'output' : 'intermediate', root(node.inputs[0]));
       continue;
     }
