@@ -53,7 +53,9 @@ function checkTimings(s: string): void {
   assert.ok(row, t.slice(0, 3000));
   assert.ok(Number(row[1]) > 0 && Number(row[3]) > 0, row[0]);
   assert.ok(Number(row[4]) > 0, `GFLOP/s ${row[4]}`);
-  assert.ok(Number(row[5]) > 0 && Number(row[5]) < 100, `% of peak ${row[5]}`);
+  // a share of the peak probed on this machine: above 100 when the probe ran while the machine was busy
+  // (its peak measured low), so only its presence is checked here, not its size (a timing, not a test)
+  assert.ok(Number(row[5]) > 0, `% of peak ${row[5]}`);
 }
 
 (hasCc ? test : test.skip)('ink app on the default model: run --backend cpu, then timings --backend cpu', async () => {
