@@ -141,7 +141,13 @@ async function runCase(dir: string, backend: Backend, tol: Tolerance, prepare: P
   // bad data is reported by runSets
   let first = graph;
   try { first = bindInputs(graph, { dir: path.join(dir, sets[0]) }).graph; } catch { /* reported below */ }
-  const unsupported = backend.unsupported(first);
+  let unsupported;
+  try {
+    unsupported = backend.unsupported(first);
+  } catch (e) {
+    // a bug in the backend's own judgement (a lowering that crashed) fails this case, not the run
+    return fail(`internal error while the backend judged the graph: ${message(e, dir)}`);
+  }
   if (unsupported.length) return { status: 'skip', reason: skipReason(first, unsupported) };
   // one program per graph the data sets bind to (one in the usual case: every set has the same sizes)
   const programs = new Map<Graph, Program>();

@@ -48,7 +48,8 @@ export function lowerElementwise(n: LowerNode): Lowered {
   const shape = flat ? [out.count] : out.shape;
   const body = loopNest(n, shape, (idx) => {
     const op = n.node.op === 'Expand' ? 'Identity' : n.node.op;
-    const args = (n.node.op === 'Expand' ? n.inputs.slice(0, 1) : n.inputs).map((x) => x && loadAt(x, shape, idx, flat));
+    // Expand's shape and CastLike's dtype template are not values of the iteration: never loaded
+    const args = (n.node.op === 'Expand' ? n.inputs.slice(0, 1) : n.inputs).map((x, k) => (x && !(n.node.op === 'CastLike' && k === 1) ? loadAt(x, shape, idx, flat) : undefined));
     const lets: Stmt[] = [];
     const value = scalarOp(op, args, n.node.op === 'Expand' ? {} : n.parsed(), out.dtype, binder(n, lets));
     return [...lets, { k: 'store', buffer: out.name, index: flat ? idx[0] ?? ic(0) : flatIndex(out.shape, idx), value }];
