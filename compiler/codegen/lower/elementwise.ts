@@ -12,7 +12,7 @@
  * input shape, iterated as kept axes outside, reduced axes inside (reduce.ts), and elementwise results
  * of that shape are stored from inside the reduction loop.
  */
-import { type Index, type Scalar, type Stmt, ic, load, ref } from '../kir.ts';
+import { type Index, type Scalar, type Stmt, ic, lit, load, ref } from '../kir.ts';
 import { type LowerNode, type Lowered, type Operand, LowerUnsupported, broadcastIndex, flatIndex, knownValue, loopNest } from './context.ts';
 import { SCALAR_OPS, checkDType, checkedAttrs, parsedAttrs, scalarOp } from './scalar.ts';
 import { parseBodyLine } from '../../ops/fused-body.ts';
@@ -48,8 +48,9 @@ export function lowerElementwise(n: LowerNode): Lowered {
   const shape = flat ? [out.count] : out.shape;
   const body = loopNest(n, shape, (idx) => {
     const op = n.node.op === 'Expand' ? 'Identity' : n.node.op;
-    // Expand's shape and CastLike's dtype template are not values of the iteration: never loaded
-    const args = (n.node.op === 'Expand' ? n.inputs.slice(0, 1) : n.inputs).map((x, k) => (x && !(n.node.op === 'CastLike' && k === 1) ? loadAt(x, shape, idx, flat) : undefined));
+    // Expand's shape and CastLike's dtype template are not values of the iteration: never loaded (the
+    // template stands as a literal of its dtype, which the conversion ignores)
+    const args = (n.node.op === 'Expand' ? n.inputs.slice(0, 1) : n.inputs).map((x, k) => (x && n.node.op === 'CastLike' && k === 1 ? lit(0, x.dtype) : x && loadAt(x, shape, idx, flat)));
     const lets: Stmt[] = [];
     const value = scalarOp(op, args, n.node.op === 'Expand' ? {} : n.parsed(), out.dtype, binder(n, lets));
     return [...lets, { k: 'store', buffer: out.name, index: flat ? idx[0] ?? ic(0) : flatIndex(out.shape, idx), value }];
