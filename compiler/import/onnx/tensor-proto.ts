@@ -21,14 +21,11 @@ import { Tensor } from '../../ir/tensor.ts';
 import { checkTensorSize } from '../../ir/sizes.ts';
 import { KilnError } from '../../errors.ts';
 import { fileProblem, openRegularFile, readRange, readRegularFile, resolveInsideFolder, writeFileAtomic, type OpenFile } from '../../files.ts';
+import { ONNX_CODES } from '../../ops/cast.ts';
 import { decodeTensorProto, encodeTensorProto, toBigInt, toInt, type TensorProto } from './schema.ts';
 
-/** ONNX TensorProto.DataType code -> kiln dtype (codes 14/15, complex, have no kiln dtype). */
-const FROM_ONNX: Readonly<Record<number, DType>> = {
-  1: 'f32', 2: 'u8', 3: 'i8', 4: 'u16', 5: 'i16', 6: 'i32', 7: 'i64', 8: 'str', 9: 'bool', 10: 'f16',
-  11: 'f64', 12: 'u32', 13: 'u64', 16: 'bf16', 17: 'f8e4m3fn', 18: 'f8e4m3fnuz', 19: 'f8e5m2',
-  20: 'f8e5m2fnuz', 21: 'u4', 22: 'i4', 23: 'f4e2m1', 24: 'f8e8m0', 25: 'u2', 26: 'i2',
-};
+/** ONNX TensorProto.DataType code -> kiln dtype (the one table, ops/cast.ts; codes 14/15, complex, have none). */
+const FROM_ONNX = ONNX_CODES;
 
 const ONNX_NAMES: Readonly<Record<number, string>> = {
   0: 'UNDEFINED', 14: 'COMPLEX64', 15: 'COMPLEX128',
