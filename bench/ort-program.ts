@@ -10,6 +10,7 @@
  * as kiln tensors (in `outputs` order).
  */
 import { createRequire } from 'node:module';
+import { expectTensors } from '../compiler/ir/value.ts';
 import { Tensor } from '../compiler/ir/tensor.ts';
 import type { DType } from '../compiler/ir/dtype.ts';
 import type { Program } from '../compiler/runtime/backend.ts';
@@ -51,7 +52,7 @@ export async function ortProgram(bytes: Uint8Array, outputs: readonly string[], 
   return {
     backend: `ort-${opts.optimization}`, prepareMs: performance.now() - t0, artifacts: [],
     async run(inputs) {
-      const got = await session.run(Object.fromEntries([...inputs].map(([k, t]) => [k, toOrt(t)])));
+      const got = await session.run(Object.fromEntries(expectTensors([...inputs.values()], [...inputs.keys()]).map((t, k) => [[...inputs.keys()][k], toOrt(t)])));
       return outputs.map((name) => {
         const o = got[name];
         if (!o) throw new Error(`onnxruntime returned no output '${name}'`);

@@ -8,6 +8,7 @@
  * (argv[2], default `results/kiln.json`); without a driver it writes `{ "skipped": reason }` and exits 0.
  */
 import fs from 'node:fs';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import path from 'node:path';
 import '../../compiler/ops/all.ts';
 import '../../compiler/passes/all.ts';
@@ -50,17 +51,17 @@ for (const model of models) {
         const g = new PassManager({ target: 'cuda' }).run(zooModel(model, { batch }), pipeline).at(-1)!.graph;
         const program = await findBackend('cuda')!.prepare(g, planMemory(g), { tf32: precision === 'tf32' });
         const inputs = randomInputs(g, 11);
-        const got = await program.run(inputs);
+        const got = expectTensors(await program.run(inputs));
         if (precision !== 'f16') row.error = relativeError(got, runReference(g, inputs));
         const times: number[] = [];
         for (let i = 0; i < ROUNDS; i++) {
           const t = performance.now();
-          await program.run(inputs);
+          expectTensors(await program.run(inputs));
           times.push(performance.now() - t);
         }
         times.sort((a, b) => a - b);
         let device = 0;
-        await program.run(inputs, { onKernel: (e) => { device += e.ms; } });
+        expectTensors(await program.run(inputs, { onKernel: (e) => { device += e.ms; } }));
         Object.assign(row, { median_ms: times[times.length >> 1], min_ms: times[0], device_ms: device, fallbacks: program.fallbacks?.length ?? 0, prepare_ms: program.prepareMs });
         await program.dispose();
       } catch (e) {

@@ -5,13 +5,13 @@
  * Two graphs are equal when names, inputs, outputs, constants (name, type, hash, data presence and
  * data bits) and nodes (op, inputs, outputs, types, attributes with their kinds, loc) agree in order.
  * Floats compare with Object.is (so NaN equals NaN and -0 differs from 0); tensor data compares bit for
- * bit. `graphDiff` names the first difference, which makes a failing test say where.
+ * bit; regions (graph attributes) compare as graphs. `graphDiff` names the first difference, which makes a failing test say where.
  */
 import type { AttrValue, Constant, Graph, Node, TensorType } from './graph.ts';
 import type { Tensor } from './tensor.ts';
 
 function typeDiff(a: TensorType, b: TensorType): boolean {
-  return a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]);
+  return a.dtype !== b.dtype || a.container !== b.container || !a.unranked !== !b.unranked || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]);
 }
 
 function listDiff<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean): boolean {
@@ -36,6 +36,7 @@ export function tensorsEqual(a: Tensor, b: Tensor): boolean {
 export function attrsEqual(a: AttrValue, b: AttrValue): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'tensor') return tensorsEqual(a.value, b.value as Tensor);
+  if (a.kind === 'graph') return graphDiff(a.value, b.value as Graph) === undefined;
   if (Array.isArray(a.value)) return listDiff(a.value, b.value as unknown[], (x, y) => Object.is(x, y)) === false;
   return Object.is(a.value, b.value);
 }

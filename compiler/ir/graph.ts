@@ -15,10 +15,23 @@ import type { Tensor } from './tensor.ts';
 /** A dimension: a static size, or a symbol (printed by name, e.g. `N`) known only at run time. */
 export type Dim = number | string;
 
-/** The type of a tensor value: element type and shape (rank is always known). */
+/**
+ * What a non-tensor value holds (ONNX's sequence and optional types): `seq` a sequence of tensors,
+ * `opt` an optional tensor (a tensor or none), `opt-seq` an optional sequence of tensors.
+ */
+export type Container = 'seq' | 'opt' | 'opt-seq';
+
+/**
+ * The type of a value: element type and shape (rank is always known) of a tensor or, when `container`
+ * is set, of the tensors a sequence or optional holds. A sequence's elements may differ in their sizes
+ * (their dims are then symbols) or even in rank: `unranked` marks an element type whose rank is unknown
+ * (an empty sequence's, or a merge of ranks; `shape` is then []). Tensors are never unranked.
+ */
 export interface TensorType {
   readonly dtype: DType;
   readonly shape: readonly Dim[];
+  readonly container?: Container;
+  readonly unranked?: true;
 }
 
 /** A typed attribute value. Ints beyond 2^53 are kept as the nearest double. */
@@ -29,8 +42,15 @@ export type AttrValue =
   | { readonly kind: 'ints'; readonly value: readonly number[] }
   | { readonly kind: 'floats'; readonly value: readonly number[] }
   | { readonly kind: 'strings'; readonly value: readonly string[] }
-  | { readonly kind: 'tensor'; readonly value: Tensor };
+  | { readonly kind: 'tensor'; readonly value: Tensor }
+  | { readonly kind: 'graph'; readonly value: Graph };
 
+/**
+ * A `graph` attribute is a **region**: a subgraph the node owns (If's `then_branch`/`else_branch`,
+ * Loop's and Scan's `body`, SequenceMap's `body`). Its inputs are the region's block arguments, its
+ * outputs its results; its nodes may also read any value of the enclosing graphs that is defined
+ * before the owning node (ONNX's outer-scope rule). Names are unique across a graph and all its regions.
+ */
 /** Attributes of a node, by name. */
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
@@ -75,6 +95,43 @@ export interface Graph {
   readonly nodes: readonly Node[];
 }
 
+/** The regions a node owns (its graph attributes), by attribute name, in sorted name order. */
+export function regionsOf(node: Node): [string, Graph][] {
+  const out: [string, Graph][] = [];
+  for (const k of Object.keys(node.attrs).sort()) {
+    const a = node.attrs[k];
+    if (a.kind === 'graph') out.push([k, a.value]);
+  }
+  return out;
+}
+
+/** True when some node of the graph owns a region. */
+export function hasRegions(graph: Graph): boolean {
+  return graph.nodes.some((n) => Object.values(n.attrs).some((a) => a.kind === 'graph'));
+}
+
+/**
+ * The values a region reads from enclosing scopes (its free variables): every name its nodes (and
+ * nested regions) read, or it returns, that it does not define itself. In first-use order.
+ */
+export function capturedValues(region: Graph): string[] {
+  const defined = new Set<string>([...region.inputs.map((i) => i.name), ...region.constants.map((c) => c.name)]);
+  const out = new Set<string>();
+  const use = (v: string) => { if (v && !defined.has(v)) out.add(v); };
+  for (const n of region.nodes) {
+    for (const i of n.inputs) use(i);
+    for (const [, g] of regionsOf(n)) for (const v of capturedValues(g)) use(v);
+    for (const o of n.outputs) if (o) defined.add(o);
+  }
+  for (const o of region.outputs) use(o);
+  return [...out];
+}
+
+/** True for a plain tensor type (not a sequence or optional). */
+export function isTensorType(t: TensorType): boolean {
+  return t.container === undefined;
+}
+
 /** The id of a node: the name of its first output. */
 export function nodeId(node: Node): string {
   return node.outputs[0];
@@ -115,9 +172,15 @@ export function isStaticShape(shape: readonly Dim[]): shape is readonly number[]
   return shape.every((d) => typeof d === 'number');
 }
 
-/** Prints a type as in the IR text: `f32[1,3,224,224]`, `i64[]`, `f32[N,128]`. */
+/** Prints a type as in the IR text: `f32[1,3,224,224]`, `i64[]`, `f32[N,128]`, `seq<f32[*]>`. */
 export function formatType(t: TensorType): string {
-  return `${t.dtype}[${t.shape.join(',')}]`;
+  const inner = `${t.dtype}[${t.unranked ? '*' : t.shape.join(',')}]`;
+  switch (t.container) {
+    case undefined: return inner;
+    case 'seq': return `seq<${inner}>`;
+    case 'opt': return `opt<${inner}>`;
+    case 'opt-seq': return `opt<seq<${inner}>>`;
+  }
 }
 
 /** Number of elements of a static shape, or undefined if any dim is symbolic. */

@@ -4,7 +4,7 @@
  * One left-to-right scan turns the source into tokens that carry their 1-based line and column:
  * value names (`%x`, `%"odd"`), global names (`@g`), hashes (`#3f2a`), strings (JSON syntax, decoded),
  * numbers (`12`, `-3`, `1.5e-3`, `0x7fc00001`, `-inf`), words (`Conv`, `f32`, `kiln.graph`, `inf`) and
- * punctuation (`( ) [ ] { } < > , : = ? ->`). Whitespace and `//` comments are skipped. Every scan step
+ * punctuation (`( ) [ ] { } < > , : = ? * ->`). Whitespace and `//` comments are skipped. Every scan step
  * consumes at least one character, so lexing always terminates; bad input throws a KilnError with the
  * position.
  */
@@ -28,7 +28,7 @@ const NAME_CHAR = /[A-Za-z0-9_.$-]/;
 const WORD_START = /[A-Za-z_]/;
 const WORD_CHAR = /[A-Za-z0-9_.]/;
 const NUMBER = /-?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)/y;
-const PUNCT = '()[]{}<>,:=?';
+const PUNCT = '()[]{}<>,:=?*';
 
 /** Splits `.kir` source into tokens (the last one is 'eof'). */
 export function lex(src: string, file?: string): Token[] {

@@ -100,6 +100,13 @@ class Parser {
   graph(): Graph {
     if (!this.isWord('kiln.graph')) this.expected("'kiln.graph'", 'graph header');
     this.next();
+    const graph = this.graphBody();
+    if (this.peek().kind !== 'eof') this.expected('end of input', 'graph');
+    return graph;
+  }
+
+  /** `@name(inputs) -> (outputs) { statements return ... }`: a whole graph or a region. */
+  private graphBody(): Graph {
     if (this.peek().kind !== 'global') this.expected("a graph name '@name'", 'graph header');
     const name = this.next().value;
     const inputs: GraphInput[] = [];
@@ -143,7 +150,6 @@ class Parser {
       }
     }
     this.next();
-    if (this.peek().kind !== 'eof') this.expected('end of input', 'graph');
     const graph: Graph = { name, inputs, outputs, constants, nodes };
     this.checkSignature(graph, sig, ret);
     return graph;
@@ -255,7 +261,21 @@ class Parser {
       } else loc.push(this.string('loc'));
       this.punct(')', 'loc');
     }
+    if (this.isPunct('{')) this.regions(attrs);
     return { op, inputs, outputs, types, attrs, loc };
+  }
+
+  /** A node's regions: `{ name @graph(args) -> (results) { ... } ... }`, stored as graph attributes. */
+  private regions(attrs: Record<string, AttrValue>): void {
+    this.next();
+    do {
+      const at = this.peek();
+      if (at.kind !== 'word' && at.kind !== 'string') this.expected('a region name', 'region list');
+      const key = this.next().value;
+      if (Object.prototype.hasOwnProperty.call(attrs, key)) this.fail(`duplicate attribute '${key}'`, at);
+      Object.defineProperty(attrs, key, { value: { kind: 'graph', value: this.graphBody() }, enumerable: true, writable: true, configurable: true });
+    } while (!this.isPunct('}'));
+    this.next();
   }
 
   private string(where: string): string {
@@ -267,6 +287,25 @@ class Parser {
 
   /** A type; `value` names the value it belongs to (for dim errors). */
   private type(where: string, value?: string): TensorType {
+    for (const [word, container] of [['seq', 'seq'], ['opt', 'opt']] as const) {
+      if (!this.isWord(word) || !this.isPunct('<', 1)) continue;
+      this.next();
+      this.next();
+      const inner = this.type(where, value);
+      this.punct('>', `${word}<...> type`);
+      if (inner.container === 'opt' || inner.container === 'opt-seq' || (container === 'seq' && inner.container)) {
+        this.fail(`${word}<${printType(inner)}> is not a type (kiln has seq<T>, opt<T> and opt<seq<T>> of tensor types T)`);
+      }
+      return { ...inner, container: inner.container ? 'opt-seq' : container };
+    }
+    if (this.isPunct('[', 1) && this.isPunct('*', 2)) {
+      const t = this.next();
+      if (!isDType(t.text)) this.fail(`unknown dtype '${t.text}' in ${where}`, t);
+      this.next();
+      this.next();
+      this.punct(']', where);
+      return { dtype: t.text as DType, shape: [], unranked: true };
+    }
     const t = this.peek();
     if (t.kind !== 'word') this.expected('a type like f32[1,3]', where);
     if (!isDType(t.text)) {

@@ -38,14 +38,21 @@
  * - `//` starts a comment to the end of the line (outside strings); the parser ignores it.
  */
 import type { AttrValue, Constant, Graph, Node, TensorType } from './graph.ts';
-import { valueTypes } from './graph.ts';
+import { regionsOf, valueTypes } from './graph.ts';
 import type { Tensor } from './tensor.ts';
 import { formatElements, formatF32, formatValueName, formatWord, quote } from './text-format.ts';
 import { SHORT_HASH, hashOf, printsInline } from './weights.ts';
 
-/** `f32[1,3,224,224]`, `i64[]`, `f32[N,"batch size"]`. */
+/** `f32[1,3,224,224]`, `i64[]`, `f32[N,"batch size"]`; `seq<f32[N]>`, `opt<i64[]>`, `opt<seq<f32[*]>>`. */
 export function printType(t: TensorType): string {
-  return `${t.dtype}[${t.shape.map((d) => (typeof d === 'number' ? String(d) : formatWord(d))).join(',')}]`;
+  const dims = t.unranked ? '*' : t.shape.map((d) => (typeof d === 'number' ? String(d) : formatWord(d))).join(',');
+  const inner = `${t.dtype}[${dims}]`;
+  switch (t.container) {
+    case undefined: return inner;
+    case 'seq': return `seq<${inner}>`;
+    case 'opt': return `opt<${inner}>`;
+    case 'opt-seq': return `opt<seq<${inner}>>`;
+  }
 }
 
 /** A value reference: `%x`, `%"odd:0"`, or `_` for '' (omitted). */
@@ -77,6 +84,7 @@ export function printAttr(a: AttrValue): string {
       const body = printsInline(t.size) ? printDenseBody(t) : '#' + hashOf(t).slice(0, SHORT_HASH);
       return `dense<${printType(t)} ${body}>`;
     }
+    case 'graph': return printGraphLines(a.value, '', 0).join('\n');
   }
 }
 
@@ -87,16 +95,26 @@ export function printLoc(loc: readonly string[]): string {
   return ` loc(fused[${loc.map(quote).join(', ')}])`;
 }
 
-/** One node line, without indentation: `%0 = Relu(%x) : f32[4] loc("/relu")`. */
-export function printNode(node: Node): string {
+/**
+ * One node line, without indentation: `%0 = Relu(%x) : f32[4] loc("/relu")`. A node that owns regions
+ * prints them after the line, one `name @graph(args) -> (results) { ... }` block each, inside `{ }`
+ * (several lines, nested one indent step per region level; `indent` is the node's own indentation).
+ */
+export function printNode(node: Node, indent = ''): string {
   const outs = node.outputs.length ? node.outputs.map(printValueRef).join(', ') : '()';
   const ins = node.inputs.map(printValueRef).join(', ');
-  const names = Object.keys(node.attrs).sort();
+  const names = Object.keys(node.attrs).filter((k) => node.attrs[k].kind !== 'graph').sort();
   const attrs = names.length
     ? ` {${names.map((k) => `${formatWord(k)}=${printAttr(node.attrs[k])}`).join(', ')}}`
     : '';
   const types = node.types.length ? node.types.map(printType).join(', ') : '()';
-  return `${outs} = ${formatWord(node.op, ['const'])}(${ins})${attrs} : ${types}${printLoc(node.loc)}`;
+  const line = `${outs} = ${formatWord(node.op, ['const'])}(${ins})${attrs} : ${types}${printLoc(node.loc)}`;
+  const regions = regionsOf(node);
+  if (!regions.length) return line;
+  const lines = [line + ' {'];
+  for (const [name, g] of regions) lines.push(...printGraphLines(g, formatWord(name) + ' ', indent.length + 2).map((l, i) => (i ? l : indent + '  ' + l)));
+  lines.push(indent + '}');
+  return lines.join('\n');
 }
 
 /** One constant line, without indentation: inline `dense<...>` when small, else `#hash`. */
@@ -107,18 +125,28 @@ export function printConstant(c: Constant): string {
   return `${formatValueName(c.name)} = const ${printType(c.type)} ${body}`;
 }
 
-/** The whole graph as `.kir` text (ends with a newline). */
-export function printGraph(graph: Graph): string {
+/**
+ * A graph's lines: the header (after `head`, unindented: the caller places it), the body indented by
+ * `depth + 2` spaces and the closing brace at `depth`. A region's outputs may be values of enclosing
+ * scopes; their types are not known here, so an output this graph does not define prints `?`.
+ */
+function printGraphLines(graph: Graph, head: string, depth: number): string[] {
+  const pad = ' '.repeat(depth);
   const types = valueTypes(graph);
   const ins = graph.inputs.map((i) => `${formatValueName(i.name)}: ${printType(i.type)}`).join(', ');
   const outs = graph.outputs.map((o) => {
     const t = types.get(o);
     return `${printValueRef(o)}: ${t ? printType(t) : '?'}`;
   }).join(', ');
-  const lines = [`kiln.graph ${formatValueName(graph.name, '@')}(${ins}) -> (${outs}) {`];
-  for (const c of graph.constants) lines.push('  ' + printConstant(c));
-  for (const n of graph.nodes) lines.push('  ' + printNode(n));
-  lines.push('  return' + (graph.outputs.length ? ' ' + graph.outputs.map(printValueRef).join(', ') : ''));
-  lines.push('}');
-  return lines.join('\n') + '\n';
+  const lines = [`${head}${formatValueName(graph.name, '@')}(${ins}) -> (${outs}) {`];
+  for (const c of graph.constants) lines.push(pad + '  ' + printConstant(c));
+  for (const n of graph.nodes) lines.push(pad + '  ' + printNode(n, pad + '  '));
+  lines.push(pad + '  return' + (graph.outputs.length ? ' ' + graph.outputs.map(printValueRef).join(', ') : ''));
+  lines.push(pad + '}');
+  return lines;
+}
+
+/** The whole graph as `.kir` text (ends with a newline). */
+export function printGraph(graph: Graph): string {
+  return printGraphLines(graph, 'kiln.graph ', 0).join('\n') + '\n';
 }

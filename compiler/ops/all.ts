@@ -43,6 +43,7 @@ import { scatterOps } from './scatter.ts';
 import { cumulativeOps } from './cumulative.ts';
 import { rearrangeOps } from './rearrange.ts';
 import { selectOps } from './select.ts';
+import { controlFlowOps } from './control-flow.ts';
 
 let registered = false;
 
@@ -55,7 +56,7 @@ export function registerAllOps(): void {
     castOps, shapeOps, layoutOps, padOps, gatherOps, resizeOps, convOps, convTransposeOps, poolOps,
     matmulOps, einsumOps, normOps, softmaxOps, reduceOps, fusedRegionOps, fusedComputeOps, nhwcOps,
     quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps,
-    rnnOps, scatterOps, cumulativeOps, rearrangeOps, selectOps, normExtOps, rotaryOps,
+    rnnOps, scatterOps, cumulativeOps, rearrangeOps, selectOps, normExtOps, rotaryOps, controlFlowOps,
   ]) {
     registerOps(family);
   }

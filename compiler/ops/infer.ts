@@ -8,13 +8,19 @@
  * Shape rules see those values through `ShapeContext.value`, so data-dependent shapes come out static
  * whenever they can. Sizes that stay unknown become fresh symbolic dims `_d0`, `_d1`, ... A shape rule
  * that computes an invalid dim (negative, fractional, beyond 2^53) is an error at its node.
+ *
+ * Regions (If's branches, Loop's and Scan's bodies) are inferred by their owning op's rule, which
+ * calls `ShapeContext.region` with the argument types it gives the region (Loop: the iteration number,
+ * the condition and the carried values) and reads back the results' types; a region sees the types
+ * and known values of everything visible at its node.
  */
-import type { Graph, Node, TensorType, Dim } from '../ir/graph.ts';
-import { isStaticShape, nodeId, staticSize } from '../ir/graph.ts';
+import type { AttrValue, Graph, Node, TensorType, Dim } from '../ir/graph.ts';
+import { formatType, isStaticShape, nodeId, regionsOf, staticSize } from '../ir/graph.ts';
 import { Tensor, i64Tensor } from '../ir/tensor.ts';
 import { shapeProblem } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
-import { findOp, parseNodeAttrs, type OpDef } from './registry.ts';
+import { findOp, parseNodeAttrs, type OpDef, type ShapeContext } from './registry.ts';
+import { regionResultTypes } from './region-types.ts';
 import './all.ts';
 
 /** Options of type inference. */
@@ -42,16 +48,9 @@ export function nodeAttrs(def: OpDef<any>, node: Node): unknown {
 
 /** Recomputes every node's output types; returns a new graph (unchanged nodes are reused). */
 export function inferTypes(graph: Graph, opts: InferOptions = {}): Graph {
-  const foldLimit = opts.foldLimit ?? 4096;
-  const types = new Map<string, TensorType>();
   const known = opts.values ?? new Map<string, Tensor>();
   const usedSymbols = new Set<string>();
-  const noteSymbols = (t: TensorType) => { for (const d of t.shape) if (typeof d === 'string') usedSymbols.add(d); };
-  for (const i of graph.inputs) { types.set(i.name, i.type); noteSymbols(i.type); }
-  for (const c of graph.constants) {
-    types.set(c.name, c.type);
-    if (c.data) known.set(c.name, c.data);
-  }
+  noteGraphSymbols(graph, usedSymbols);
   let fresh = 0;
   const freshDim = (): Dim => {
     let name: string;
@@ -59,10 +58,39 @@ export function inferTypes(graph: Graph, opts: InferOptions = {}): Graph {
     usedSymbols.add(name);
     return name;
   };
+  return inferScope(graph, new Map(), known, { file: opts.file, foldLimit: opts.foldLimit ?? 4096, freshDim });
+}
 
+/** What every scope of one inference shares. */
+interface Inference { file?: string; foldLimit: number; freshDim: () => Dim }
+
+/** Every symbol named in the graph's and its regions' types, so fresh dims never collide with one. */
+function noteGraphSymbols(graph: Graph, used: Set<string>): void {
+  const note = (t: TensorType | undefined) => { for (const d of t?.shape ?? []) if (typeof d === 'string') used.add(d); };
+  for (const i of graph.inputs) note(i.type);
+  for (const n of graph.nodes) {
+    n.types.forEach(note);
+    for (const [, r] of regionsOf(n)) noteGraphSymbols(r, used);
+  }
+}
+
+/**
+ * Infers one graph or region. `outer` holds the types of the enclosing scopes' values visible here
+ * (empty for the top graph); `known` the values known before running (a region gets a copy, so the
+ * values it computes stay inside it). A node's regions are re-inferred by its op's rule through
+ * `ShapeContext.region`, with the argument types the op gives them; the node keeps the last re-typed
+ * version of each region.
+ */
+function inferScope(graph: Graph, outer: ReadonlyMap<string, TensorType>, known: Map<string, Tensor>, inf: Inference): Graph {
+  const types = new Map<string, TensorType>(outer);
+  for (const i of graph.inputs) types.set(i.name, i.type);
+  for (const c of graph.constants) {
+    types.set(c.name, c.type);
+    if (c.data) known.set(c.name, c.data);
+  }
   const nodes = graph.nodes.map((node) => {
     const id = nodeId(node) || node.loc[0] || node.op;
-    const where = { file: opts.file, node: id, op: node.op };
+    const where = { file: inf.file, node: id, op: node.op };
     const def = findOp(node.op);
     if (!def) throw new KilnError(`unknown op '${node.op}'`, where);
     const inTypes = node.inputs.map((name, k) => {
@@ -71,8 +99,41 @@ export function inferTypes(graph: Graph, opts: InferOptions = {}): Graph {
       if (!t) throw new KilnError(`input ${k} '%${name}' is not defined before use`, where);
       return t;
     });
+    if (!def.runValues) {
+      const k = inTypes.findIndex((t) => t?.container);
+      if (k >= 0) throw new KilnError(`input ${k} '%${node.inputs[k]}' is ${formatType(inTypes[k]!)}; op ${node.op} takes tensors`, where);
+    }
     const attrs = nodeAttrs(def, node);
-    const ctx = { value: (i: number) => (node.inputs[i] ? known.get(node.inputs[i]) : undefined), freshDim };
+    const retyped = new Map<Graph, Graph>();
+    const regionKnown = new Map<Graph, Map<string, Tensor>>();
+    const produced = new Map<string, Tensor>();
+    const ctx: ShapeContext = {
+      value: (i: number) => (node.inputs[i] ? known.get(node.inputs[i]) : undefined),
+      freshDim: inf.freshDim,
+      region: (region, args) => {
+        const name = Object.keys(node.attrs).find((k) => node.attrs[k].value === region) ?? region.name;
+        if (args.length !== region.inputs.length) {
+          throw new KilnError(`region '${name}' takes ${region.inputs.length} arguments but op ${node.op} gives it ${args.length}`, where);
+        }
+        const bound = { ...region, inputs: region.inputs.map((a, k) => ({ name: a.name, type: args[k] })) };
+        let g: Graph;
+        const inner = new Map(known);
+        try {
+          g = inferScope(bound, types, inner, inf);
+        } catch (e) {
+          if (e instanceof KilnError && !e.message.includes('region ')) throw withPrefix(e, `in region '${name}' of node '${id}': `);
+          throw e;
+        }
+        retyped.set(region, g);
+        regionKnown.set(region, inner);
+        return regionResultTypes(g, types);
+      },
+      regionValue: (region, k) => {
+        const g = retyped.get(region);
+        return g ? regionKnown.get(region)?.get(g.outputs[k]) : undefined;
+      },
+      produce: (k, value) => { if (node.outputs[k]) produced.set(node.outputs[k], value); },
+    };
     let out: TensorType[];
     try {
       out = def.inferTypes(inTypes, attrs, ctx, node.outputs.length);
@@ -89,11 +150,27 @@ export function inferTypes(graph: Graph, opts: InferOptions = {}): Graph {
       if (bad) throw new KilnError(`output ${k} '%${node.outputs[k]}' would have an invalid shape: ${bad}`, where);
     });
     node.outputs.forEach((o, k) => { if (o) types.set(o, out[k]); });
-    foldValues(node, def, attrs, inTypes, out, known, foldLimit);
+    for (const [o, v] of produced) known.set(o, v);
+    if (!def.runValues && out.every((t) => !t.container)) foldValues(node, def, attrs, inTypes, out, known, inf.foldLimit);
     const same = out.every((t, k) => sameType(t, node.types[k]));
-    return same ? node : { ...node, types: out };
+    let attrsOut = node.attrs;
+    if (retyped.size) {
+      const next: Record<string, AttrValue> = { ...node.attrs };
+      for (const [k, a] of Object.entries(node.attrs)) {
+        const g = a.kind === 'graph' ? retyped.get(a.value) : undefined;
+        if (g && g !== a.value) next[k] = { kind: 'graph', value: g };
+      }
+      if (Object.keys(next).some((k) => next[k] !== node.attrs[k])) attrsOut = next;
+    }
+    return same && attrsOut === node.attrs ? node : { ...node, types: out, attrs: attrsOut };
   });
-  return { ...graph, nodes };
+  return nodes.every((n, i) => n === graph.nodes[i]) ? graph : { ...graph, nodes };
+}
+
+/** The same error with a prefix on its message (a region's error says which region). */
+function withPrefix(e: KilnError, prefix: string): KilnError {
+  const bare = new KilnError('', e.place).message;
+  return Object.assign(new KilnError(prefix + e.message.slice(bare.length), e.place), { cause: e });
 }
 
 /** Evaluates small known values at compile time so later shape rules can read them. */
@@ -125,5 +202,5 @@ function foldValues(node: Node, def: OpDef<any>, attrs: unknown, inTypes: (Tenso
 }
 
 function sameType(a: TensorType, b: TensorType | undefined): boolean {
-  return !!b && a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  return !!b && a.dtype === b.dtype && a.container === b.container && !a.unranked === !b.unranked && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 }

@@ -18,7 +18,8 @@
  * the planner, so it keeps independent rules. test/ops/traits.test.ts checks every declared trait
  * against the reference kernels.
  */
-import type { AttrValue, Attrs, Dim, TensorType } from '../ir/graph.ts';
+import type { AttrValue, Attrs, Dim, Graph, TensorType } from '../ir/graph.ts';
+import type { Value } from '../ir/value.ts';
 import type { DType } from '../ir/dtype.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { DimPoly } from '../ir/dim-poly.ts';
@@ -30,6 +31,26 @@ export interface ShapeContext {
   value(i: number): Tensor | undefined;
   /** A fresh symbolic dim, for sizes known only at run time (e.g. Reshape to a computed shape). */
   freshDim(): Dim;
+  /**
+   * Infers a region (a graph attribute of the node) given its arguments' types and returns its
+   * results' types; the driver keeps the region re-typed this way (the last call per region wins).
+   * Absent where only the node's own types are asked about: control-flow rules then read the
+   * region's declared result types (`regionResultTypes`).
+   */
+  region?(region: Graph, args: readonly TensorType[]): TensorType[];
+  /** The value of a region's result k when its last inference (`region`) knew it before running. */
+  regionValue?(region: Graph, k: number): Tensor | undefined;
+  /** Declares output k's value known before running (an If whose condition is known passes its branch's on). */
+  produce?(k: number, value: Tensor): void;
+}
+
+/** What a value kernel (`OpDef.runValues`) may ask of the executor. */
+export interface RunContext {
+  /**
+   * Runs a region of the node with its arguments bound to `args`; values of the enclosing scopes stay
+   * visible. Returns the region's results in order.
+   */
+  runRegion(region: Graph, args: readonly Value[]): Value[];
 }
 
 /**
@@ -129,8 +150,19 @@ export interface OpDef<A = unknown> extends OpTraits<A> {
    * inputs (undefined for omitted optional inputs). Returns `outputCount` tensors.
    */
   run(inputs: readonly (Tensor | undefined)[], attrs: A, outputCount: number): Tensor[];
+  /**
+   * The kernel of an op whose inputs or outputs may be sequences or optionals (ir/value.ts), or that
+   * runs regions (If, Loop, Scan, SequenceMap): the executor calls it instead of `run`, which such an
+   * op leaves as `valueKernelOnly`. Inputs are undefined where omitted; returns `outputCount` values.
+   */
+  runValues?(inputs: readonly (Value | undefined)[], attrs: A, outputCount: number, ctx: RunContext): Value[];
   /** Dtypes this op's reference kernel does not handle (reported as "unsupported", not as a failure). */
   readonly unsupportedDTypes?: readonly DType[];
+}
+
+/** The `run` of an op that has only a value kernel (`runValues`): callers of `run` get a clear error. */
+export function valueKernelOnly(name: string): () => never {
+  return () => { throw new KilnError(`op ${name} runs on values (sequences, optionals or regions): call its runValues through the reference executor`); };
 }
 
 const registry = new Map<string, OpDef<any>>();
@@ -228,6 +260,12 @@ export class AttrReader {
     if (a) return a.value as string;
     if (dflt === undefined) throw new AttrError(name, 'required attribute is missing');
     return dflt;
+  }
+  /** A graph attribute (a region), required. */
+  graph(name: string): Graph {
+    const a = this.get(name, 'graph');
+    if (!a) throw new AttrError(name, 'required attribute (a region) is missing');
+    return a.value as Graph;
   }
   ints(name: string, dflt?: readonly number[]): readonly number[] {
     const a = this.get(name, 'ints');

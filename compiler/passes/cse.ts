@@ -19,6 +19,7 @@ import type { AttrValue, Constant, Node } from '../ir/graph.ts';
 import { hashOf } from '../ir/weights.ts';
 import { isMaterialized } from '../ir/lazy-weights.ts';
 import { inferTypes } from '../ops/infer.ts';
+import { printGraph } from '../ir/print.ts';
 import { isNondeterministic, renameInputs, sameType, unionLoc } from './graph-edit.ts';
 import type { Pass } from './pass.ts';
 
@@ -33,6 +34,7 @@ function attrKey(a: AttrValue): string {
     case 'ints': case 'floats': return `${a.kind}:[${a.value.map(num).join(',')}]`;
     case 'strings': return `strings:${JSON.stringify(a.value)}`;
     case 'tensor': return `tensor:${hashOf(a.value)}`;
+    case 'graph': return `graph:${printGraph(a.value)}`;
   }
 }
 

@@ -20,7 +20,8 @@
  */
 import type { Graph, Node } from '../ir/graph.ts';
 import { nodeId, valueTypes } from '../ir/graph.ts';
-import type { Tensor } from '../ir/tensor.ts';
+import { Tensor } from '../ir/tensor.ts';
+import type { Value } from '../ir/value.ts';
 import { type Distance, tensorDistance } from '../runtime/compare.ts';
 import { randomInputs } from '../runtime/inputs.ts';
 import { requireStaticShapes } from '../ops/bind-shapes.ts';
@@ -130,18 +131,18 @@ export class NumericChecker {
     if (!common.size) return undefined;
     const captured = new Map<string, Tensor>();
     runReference(this.baseline, this.inputs, {
-      onNode: (node: Node, _ms: number, outs: readonly Tensor[]) => {
-        node.outputs.forEach((o, k) => { if (common.has(o) && outs[k]) captured.set(o, outs[k]); });
+      onNode: (node: Node, _ms: number, outs: readonly Value[]) => {
+        node.outputs.forEach((o, k) => { const v = outs[k]; if (common.has(o) && v instanceof Tensor) captured.set(o, v); });
       },
     });
     const stop = new Error('first divergent node found');
     let found: string | undefined;
     try {
       runReference(graph, inputs, {
-        onNode: (node: Node, _ms: number, outs: readonly Tensor[]) => {
+        onNode: (node: Node, _ms: number, outs: readonly Value[]) => {
           node.outputs.forEach((o, k) => {
-            const ref = captured.get(o);
-            if (found === undefined && ref && outs[k] && !this.within(tensorDistance(outs[k], ref))) found = nodeId(node);
+            const ref = captured.get(o), v = outs[k];
+            if (found === undefined && ref && v instanceof Tensor && !this.within(tensorDistance(v, ref))) found = nodeId(node);
           });
           if (found !== undefined) throw stop;
         },

@@ -11,7 +11,7 @@
  * (sources, compiler commands and logs, binaries) for the user to open, each keyed to IR node ids.
  */
 import type { Graph } from '../ir/graph.ts';
-import type { Tensor } from '../ir/tensor.ts';
+import type { Value } from '../ir/value.ts';
 import type { MemoryPlan } from '../schedule/plan.ts';
 import type { TuningReport } from './tune/tuner.ts';
 
@@ -110,8 +110,12 @@ export interface Program {
   readonly backend: string;
   /** Milliseconds `prepare` took (compile time, not import or passes). */
   readonly prepareMs: number;
-  /** Runs on inputs by graph input name; outputs in `graph.outputs` order. */
-  run(inputs: ReadonlyMap<string, Tensor>, opts?: RunOptions): Promise<Tensor[]>;
+  /**
+   * Runs on inputs by graph input name; outputs in `graph.outputs` order. Values are tensors except
+   * where the graph's types are sequences or optionals (ir/value.ts); only backends that run such
+   * graphs (the reference executor) ever see or return those.
+   */
+  run(inputs: ReadonlyMap<string, Value>, opts?: RunOptions): Promise<Value[]>;
   readonly artifacts: readonly Artifact[];
   /**
    * Kernels whose arithmetic differs from the reference executor's by design (Winograd), with the

@@ -12,6 +12,7 @@
  * what it is allowed to be. Outputs compare by position; dtype or shape disagreements are Infinity.
  */
 import type { Tensor } from '../ir/tensor.ts';
+import { expectTensors } from '../ir/value.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Program } from './backend.ts';
 import { refBackend } from './ref-backend.ts';
@@ -78,7 +79,7 @@ export async function checkAgainstReference(graph: Graph, program: Program, inpu
   const ref = await refBackend.prepare(graph, undefined);
   let want: Tensor[];
   try {
-    want = await ref.run(inputs);
+    want = expectTensors(await ref.run(inputs), graph.outputs);
   } finally {
     await ref.dispose();
   }

@@ -29,6 +29,7 @@ import path from 'node:path';
 import type { Graph } from '../ir/graph.ts';
 import { nodeId } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
+import { expectTensors } from '../ir/value.ts';
 import { KilnError } from '../errors.ts';
 import { loadOnnxFile } from '../import/onnx/import.ts';
 import { readTensorFile } from '../import/onnx/tensor-proto.ts';
@@ -192,7 +193,7 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
     try {
       let program = programs.get(bound);
       if (!program) programs.set(bound, (program = await backend.prepare(bound, undefined, prepare)));
-      got = await program.run(inputs);
+      got = expectTensors(await program.run(inputs), graph.outputs);
     } catch (e) {
       return fail(`run error: ${message(e, dir)}`, worst);
     }

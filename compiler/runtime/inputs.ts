@@ -34,6 +34,7 @@ import type { Dim, Graph } from '../ir/graph.ts';
 import { formatType } from '../ir/graph.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import { Tensor, readNumbers, writeNumbers } from '../ir/tensor.ts';
+import { type Value, valueProblem } from '../ir/value.ts';
 import { checkTensorSize } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
 import { bindShapes, requireStaticShapes, shapesOf } from '../ops/bind-shapes.ts';
@@ -91,7 +92,7 @@ export function inputMap(tensors: ReadonlyMap<string, Tensor> | Readonly<Record<
  * Checks tensors against the graph's inputs (module header) and returns the binding of every symbolic
  * input dim. `fileOf(name)` names the file a tensor came from, for the error's place.
  */
-export function checkInputs(graph: Graph, given: ReadonlyMap<string, Tensor>, fileOf?: (input: string) => string | undefined): Map<Dim, number> {
+export function checkInputs(graph: Graph, given: ReadonlyMap<string, Value>, fileOf?: (input: string) => string | undefined): Map<Dim, number> {
   const missing = graph.inputs.filter((i) => !given.has(i.name)).map((i) => `'${i.name}'`);
   if (missing.length) throw new KilnError(`missing graph input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
   const known = new Set(graph.inputs.map((i) => i.name));
@@ -99,8 +100,15 @@ export function checkInputs(graph: Graph, given: ReadonlyMap<string, Tensor>, fi
   if (extra.length) throw new KilnError(`unknown graph input${extra.length > 1 ? 's' : ''} ${extra.map((e) => `'${e}'`).join(', ')}; the graph takes ${graph.inputs.map((i) => `'${i.name}'`).join(', ')}`);
   const symbols = new Map<Dim, { size: number; where: string }>();
   for (const input of graph.inputs) {
-    const t = given.get(input.name)!;
+    const v = given.get(input.name)!;
     const file = fileOf?.(input.name);
+    if (input.type.container || !(v instanceof Tensor)) {
+      // sequences and optionals: container, dtypes and ranks (their elements' sizes bind nothing)
+      const p = valueProblem(v, input.type);
+      if (p) throw new KilnError(`graph input '${input.name}' (${formatType(input.type)}) ${p}`, file ? { file } : {});
+      continue;
+    }
+    const t = v;
     const bad = (why: string) => new KilnError(`tensor is ${t.dtype}[${t.shape.join(',')}] but graph input '${input.name}' is ${formatType(input.type)}: ${why}`, file ? { file } : {});
     if (t.dtype !== input.type.dtype) throw bad('dtype differs');
     if (t.shape.length !== input.type.shape.length) throw bad('rank differs');

@@ -12,7 +12,7 @@ import { nodeId, valueTypes } from '../ir/graph.ts';
 import { findOp } from '../ops/registry.ts';
 import { KilnError } from '../errors.ts';
 import type { Backend, Program, Unsupported } from './backend.ts';
-import { runReference } from './reference.ts';
+import { runReferenceValues } from './reference.ts';
 
 /** Nodes of `graph` the reference kernels cannot run, in graph order, with reasons. */
 export function referenceUnsupported(graph: Graph): Unsupported[] {
@@ -50,8 +50,8 @@ export const refBackend: Backend = {
         if (disposed) throw new KilnError(`the ref program of graph '${graph.name}' was disposed`);
         const { onKernel, signal } = opts;
         signal?.throwIfAborted();
-        if (!onKernel && !signal) return runReference(graph, inputs);
-        return runReference(graph, inputs, {
+        if (!onKernel && !signal) return runReferenceValues(graph, inputs);
+        return runReferenceValues(graph, inputs, {
           onNode: (node, ms) => {
             const id = nodeId(node);
             onKernel?.({ kernel: id, nodes: [id], ms });

@@ -9,56 +9,106 @@
  * a kernel or pass bug surfaces at the node that caused it. Before each node runs, its outputs whose
  * types are static (symbols bound from the inputs) are checked against the memory budget
  * (ir/sizes.ts), so a too-large tensor is refused before it is allocated. Optional per-node timing hook.
+ *
+ * Values are tensors, sequences or optionals (ir/value.ts). Ops with a value kernel (`runValues`:
+ * sequence and optional ops, If/Loop/Scan) get a context that runs their regions: a region runs as a
+ * nested scope whose nodes also see the enclosing scopes' values, and a value read inside a region is
+ * kept alive until the node owning the region has run.
  */
 import type { Graph, Node, Dim } from '../ir/graph.ts';
-import { nodeId } from '../ir/graph.ts';
-import type { Tensor } from '../ir/tensor.ts';
+import { capturedValues, nodeId, regionsOf } from '../ir/graph.ts';
+import { Tensor } from '../ir/tensor.ts';
+import { type Value, describeValue, isSequence, valueProblem } from '../ir/value.ts';
+import { printType } from '../ir/print.ts';
 import { KilnError, type ErrorPlace } from '../errors.ts';
 import { checkTensorSize } from '../ir/sizes.ts';
 import { byteSize } from '../ir/dtype.ts';
-import { getOp } from '../ops/registry.ts';
+import { getOp, type RunContext } from '../ops/registry.ts';
 import { nodeAttrs } from '../ops/infer.ts';
 import { checkInputs } from './inputs.ts';
 
 /** Options of a reference run. */
 export interface ReferenceOptions {
-  /** Called after each node with its wall time in milliseconds and its outputs. */
-  onNode?: (node: Node, ms: number, outputs: readonly Tensor[]) => void;
+  /** Called after each node with its wall time in milliseconds and its outputs (not for nodes inside regions). */
+  onNode?: (node: Node, ms: number, outputs: readonly Value[]) => void;
 }
 
-/** Runs `graph` on `inputs` (by graph input name) and returns the outputs in `graph.outputs` order. */
+/**
+ * Runs a graph whose inputs and outputs are all tensors on `inputs` (by graph input name) and returns
+ * the outputs in `graph.outputs` order. Graphs with sequence or optional inputs or outputs run through
+ * `runReferenceValues`.
+ */
 export function runReference(graph: Graph, inputs: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
   opts: ReferenceOptions = {}): Tensor[] {
   const given = inputs instanceof Map ? inputs : new Map(Object.entries(inputs));
-  const env = new Map<string, Tensor>();
-  const symbols = checkInputs(graph, given as ReadonlyMap<string, Tensor>);
+  return runReferenceValues(graph, given as ReadonlyMap<string, Value>, opts).map((v, k) => {
+    if (v instanceof Tensor) return v;
+    throw new KilnError(`graph output '%${graph.outputs[k]}' is ${describeValue(v)}, not a tensor (run it with runReferenceValues)`, { node: graph.outputs[k] });
+  });
+}
+
+/** Runs `graph` on values (tensors, sequences, optionals) by graph input name; outputs in order. */
+export function runReferenceValues(graph: Graph, given: ReadonlyMap<string, Value>, opts: ReferenceOptions = {}): Value[] {
+  const symbols = checkInputs(graph, given);
+  const env = new Map<string, Value>();
   for (const input of graph.inputs) env.set(input.name, given.get(input.name)!);
+  const budget = { held: 0 };
+  for (const t of env.values()) budget.held += valueBytes(t);
+  return runScope(graph, env, undefined, symbols, budget, opts);
+}
+
+/** Bytes the run holds (constants, inputs, live intermediates), shared by a graph and its regions. */
+interface Budget { held: number }
+
+/**
+ * Runs one graph or region: `env` holds its bound inputs, `outer` the values of the enclosing scopes
+ * (read-only here). Constants are bound, then nodes run in order; each value this scope defines is
+ * dropped after its last use (a use inside a node's region counts as a use by that node).
+ */
+function runScope(graph: Graph, env: Map<string, Value>, outer: ((name: string) => Value | undefined) | undefined,
+  symbols: ReadonlyMap<Dim, number>, budget: Budget, opts: ReferenceOptions): Value[] {
+  const inputs = new Set(env.keys());
   for (const c of graph.constants) {
     if (!c.data) throw new KilnError(`constant '%${c.name}' has no data (IR text parsed without its weights)`, { node: c.name });
     env.set(c.name, c.data);
+    budget.held += tensorBytes(c.data);
   }
-  // bytes held: constants and inputs throughout, intermediates from their node to their last use
-  let held = 0;
-  for (const t of env.values()) held += tensorBytes(t);
+  const lookup = (name: string): Value | undefined => (env.has(name) ? env.get(name) : outer?.(name));
   const lastUse = lastUses(graph);
   const keep = new Set(graph.outputs);
   const constants = new Set(graph.constants.map((c) => c.name));
   const clock = opts.onNode ? () => performance.now() : () => 0;
+  const regionCtx: RunContext = {
+    runRegion: (region, args) => {
+      if (args.length !== region.inputs.length) {
+        throw new KilnError(`region '@${region.name}' takes ${region.inputs.length} arguments but is given ${args.length}`);
+      }
+      const inner = new Map<string, Value>(region.inputs.map((a, k) => [a.name, args[k]]));
+      // a region's nodes report to nobody: the owning node's time includes them
+      return runScope(region, inner, lookup, symbols, budget, {});
+    },
+  };
   graph.nodes.forEach((node, index) => {
     const id = nodeId(node);
     const def = getOp(node.op);
     const args = node.inputs.map((name) => {
       if (!name) return undefined;
-      const t = env.get(name);
-      if (!t) throw new KilnError(`input '%${name}' has no value`, { node: id, op: node.op });
-      return t;
+      const v = lookup(name);
+      if (v === undefined) throw new KilnError(`input '%${name}' has no value`, { node: id, op: node.op });
+      return v;
     });
     const attrs = nodeAttrs(def, node);
-    checkOutputSizes(node, symbols, held);
+    checkOutputSizes(node, symbols, budget.held);
     const t0 = clock();
-    let outs: Tensor[];
+    let outs: Value[];
     try {
-      outs = def.run(args, attrs, node.outputs.length);
+      if (def.runValues) outs = def.runValues(args, attrs, node.outputs.length, regionCtx);
+      else {
+        args.forEach((v, k) => {
+          if (v !== undefined && !(v instanceof Tensor)) throw new KilnError(`input ${k} '%${node.inputs[k]}' is ${describeValue(v)}; op ${node.op} takes tensors`, { node: id, op: node.op });
+        });
+        outs = def.run(args as (Tensor | undefined)[], attrs, node.outputs.length);
+      }
     } catch (e) {
       if (e instanceof KilnError) throw e.place.node ? e : withPlace(e, { node: id, op: node.op });
       // the cause stays attached: a TypeError or RangeError here is a kiln bug, not a model error
@@ -67,36 +117,44 @@ export function runReference(graph: Graph, inputs: ReadonlyMap<string, Tensor> |
     const ms = clock() - t0;
     node.outputs.forEach((o, k) => {
       if (!o) return;
-      const t = outs[k];
-      if (!t) throw new KilnError(`kernel returned no output ${k}`, { node: id, op: node.op });
+      const v = outs[k];
+      if (v === undefined) throw new KilnError(`kernel returned no output ${k}`, { node: id, op: node.op });
       const want = node.types[k];
-      if (want && (t.dtype !== want.dtype || t.shape.length !== want.shape.length)) {
-        throw new KilnError(`kernel output ${k} is ${t.dtype}[${t.shape.join(',')}] but the IR declares ${want.dtype}[${want.shape.join(',')}]`,
-          { node: id, op: node.op });
+      const problem = want && valueProblem(v, want);
+      if (problem) {
+        const got = v instanceof Tensor ? `${v.dtype}[${v.shape.join(',')}]` : describeValue(v);
+        throw new KilnError(`kernel output ${k} is ${got} but the IR declares ${printType(want)}`, { node: id, op: node.op });
       }
-      if (!env.has(o)) held += tensorBytes(t);
-      env.set(o, t);
+      if (!env.has(o)) budget.held += valueBytes(v);
+      env.set(o, v);
     });
     opts.onNode?.(node, ms, outs);
-    for (const name of node.inputs) {
-      if (!name || lastUse.get(name) !== index || keep.has(name)) continue;
-      const t = env.get(name);
-      if (t && !constants.has(name) && !given.has(name)) held -= tensorBytes(t);
+    for (const name of lastUse.readBy(node)) {
+      if (lastUse.at.get(name) !== index || keep.has(name) || !env.has(name)) continue;
+      const v = env.get(name);
+      if (!constants.has(name) && !inputs.has(name)) budget.held -= valueBytes(v);
       env.delete(name);
     }
   });
-  return graph.outputs.map((name) => {
-    const t = env.get(name);
-    if (!t) throw new KilnError(`graph output '%${name}' was not computed`, { node: name });
-    return t;
+  const results = graph.outputs.map((name) => {
+    const v = lookup(name);
+    if (v === undefined) throw new KilnError(`graph output '%${name}' was not computed`, { node: name });
+    return v;
   });
+  for (const c of graph.constants) budget.held -= tensorBytes(c.data!);
+  return results;
 }
 
-/** Index of the last node reading each value. */
-function lastUses(graph: Graph): Map<string, number> {
-  const m = new Map<string, number>();
-  graph.nodes.forEach((n, i) => { for (const name of n.inputs) if (name) m.set(name, i); });
-  return m;
+/** Index of the last node reading each value (reads inside a node's regions count as that node's). */
+function lastUses(graph: Graph): { at: Map<string, number>; readBy: (node: Node) => string[] } {
+  const reads = new Map<Node, string[]>();
+  const at = new Map<string, number>();
+  graph.nodes.forEach((n, i) => {
+    const names = [...n.inputs.filter(Boolean), ...regionsOf(n).flatMap(([, g]) => capturedValues(g))];
+    reads.set(n, names);
+    for (const name of names) at.set(name, i);
+  });
+  return { at, readBy: (node) => reads.get(node) ?? [] };
 }
 
 /**
@@ -107,7 +165,7 @@ function lastUses(graph: Graph): Map<string, number> {
 function checkOutputSizes(node: Node, symbols: ReadonlyMap<Dim, number>, held: number): void {
   node.outputs.forEach((o, k) => {
     const t = node.types[k];
-    if (!o || !t) return;
+    if (!o || !t || t.container) return; // a sequence's elements are sized by their kernels
     const shape = t.shape.map((d) => (typeof d === 'number' ? d : symbols.get(d)));
     if (!shape.every((d): d is number => d !== undefined)) return;
     const n = checkTensorSize({ value: o, node: nodeId(node), op: node.op, held }, t.dtype, shape);
@@ -118,6 +176,12 @@ function checkOutputSizes(node: Node, symbols: ReadonlyMap<Dim, number>, held: n
 /** Bytes of a tensor's storage as the budget counts them. */
 function tensorBytes(t: Tensor): number {
   return byteSize(t.dtype, t.size);
+}
+
+/** Bytes of a value: a tensor's, the sum over a sequence's tensors, none for none. */
+function valueBytes(v: Value | undefined): number {
+  if (v instanceof Tensor) return tensorBytes(v);
+  return isSequence(v) ? v.reduce((s, t) => s + tensorBytes(t), 0) : 0;
 }
 
 /** The same error with a place added (a kernel's size refusal gets the node it happened at). */

@@ -22,6 +22,7 @@
 import type { Graph } from '../ir/graph.ts';
 import { nodeId, valueTypes } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
+import { expectTensors } from '../ir/value.ts';
 import { nodeFlops } from '../zoo/summary.ts';
 import { buildTable, type ResultTable } from '../results/table.ts';
 import type { KernelEvent, Program } from './backend.ts';
@@ -266,7 +267,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
       onKernel?.(e, r);
     };
     const t0 = performance.now();
-    outputs = await program.run(inputs, { onKernel: report, signal });
+    outputs = expectTensors(await program.run(inputs, { onKernel: report, signal }));
     times.push(performance.now() - t0);
   }
   return {

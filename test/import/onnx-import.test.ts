@@ -158,7 +158,7 @@ test('version checks: IR 3-13, ai.onnx opset up to 27 and required', () => {
   assert.is(g.nodes[0].op, 'Neg');
 });
 
-test('ONE error lists every unsupported node (name, op, domain, opset) and non-tensor value', () => {
+test('ONE error lists every unsupported node (name, op, domain, opset) and value type (a map); control flow imports', () => {
   const msg = errorOf(modelBytes({
     opset: 17,
     extraOpsets: [{ domain: 'com.microsoft', version: 1 }],
@@ -169,15 +169,14 @@ test('ONE error lists every unsupported node (name, op, domain, opset) and non-t
       node('If', ['cond'], ['d'], [{ name: 'then_branch', type: 5, g: { name: 'then' } }, { name: 'else_branch', type: 5, g: { name: 'else' } }], 'branch'),
       node('Add', ['c', 'd'], ['y']),
     ],
-    inputs: [value('x', 1, [2]), value('cond', 9, []), { name: 'seq', type: { sequence_type: { elem_type: { tensor_type: { elem_type: 1 } } } } }],
+    inputs: [value('x', 1, [2]), value('cond', 9, []), { name: 'map', type: { map_type: { key_type: 8, value_type: { tensor_type: { elem_type: 1 } } } } }],
     outputs: [value('y', 1, [2])],
   }));
   assert.is(msg, [
-    'm.onnx: cannot import this model; 4 unsupported items:',
-    "  value 'seq': a sequence type is not supported (kiln handles tensors only)",
+    'm.onnx: cannot import this model; 3 unsupported items:',
+    "  value 'map': a map type is not supported (kiln handles tensors, sequences of tensors and optionals)",
     "  node 'fancy' (op FancyOp, domain 'ai.onnx', opset 17): op is not supported by kiln",
     "  node 'ms_gemm' (op FusedGemm, domain 'com.microsoft', opset 1): only the default ai.onnx domain is supported",
-    "  node 'branch' (op If, domain 'ai.onnx', opset 17): control flow is not supported",
   ].join('\n'));
 });
 

@@ -9,6 +9,7 @@
  * dtypes the reference kernels lack), and it declines few.
  */
 import fs from 'node:fs';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -59,7 +60,7 @@ test('every conformance case the arena runs matches the reference executor bit f
         specialized++;
       }
       let got: Tensor[] | undefined, arenaError: unknown;
-      try { got = await prepareArena(run.graph).run(run.inputs); } catch (e) { arenaError = e; }
+      try { got = expectTensors(await prepareArena(run.graph).run(run.inputs)); } catch (e) { arenaError = e; }
       if (!want) {
         if (got) problems.push(`${name}/${set}: the reference fails (${(refError as Error).message}) but the arena runs`);
         else bothFail++;

@@ -7,6 +7,7 @@
  * the outputs.
  */
 import { test } from 'uvu';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import * as assert from 'uvu/assert';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import '../../compiler/ops/all.ts';
@@ -31,7 +32,7 @@ async function check(g: Graph, plan: MemoryPlan, label: string): Promise<void> {
   assert.equal(validatePlan(g, plan, {}), [], label);
   const inputs = randomInputs(g, 11);
   const want = runReference(g, inputs);
-  const got = await prepareArena(g, plan).run(inputs);
+  const got = expectTensors(await prepareArena(g, plan).run(inputs));
   assert.is(got.length, want.length);
   want.forEach((w, k) => assert.ok(sameBits(w, got[k]), `${label}: output ${k} '${g.outputs[k]}' differs from the reference`));
 }
@@ -62,7 +63,7 @@ test('mobilenetv2: a buffer moved onto one still to be read is refused and chang
   assert.ok(validatePlan(g, bad).some((e) => e.startsWith('overlap')));
   const inputs = randomInputs(g, 11);
   const want = runReference(g, inputs);
-  const got = await prepareArena(g, bad, { validate: false }).run(inputs);
+  const got = expectTensors(await prepareArena(g, bad, { validate: false }).run(inputs));
   assert.not.ok(want.every((w, k) => sameBits(w, got[k])), 'overlapping live buffers must corrupt the output');
 });
 

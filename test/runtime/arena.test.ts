@@ -7,6 +7,7 @@
  * through the arena anyway, changes the outputs (or fails), so these tests can fail.
  */
 import { test } from 'uvu';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import * as assert from 'uvu/assert';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
@@ -33,7 +34,7 @@ const tensor = (p: MemoryPlan, name: string) => p.tensors.find((t) => t.name ===
 async function agrees(g: Graph, plan: MemoryPlan, seed = 3): Promise<boolean> {
   const inputs = randomInputs(g, seed, plan.dims ?? {});
   const want = runReference(g, inputs);
-  const got = await prepareArena(g, plan, { validate: false }).run(inputs);
+  const got = expectTensors(await prepareArena(g, plan, { validate: false }).run(inputs));
   return want.every((w, k) => sameBits(w, got[k]));
 }
 
@@ -108,7 +109,7 @@ test('mutation: a graph output overwritten by a later buffer is refused and chan
   const bad = edit(p, 'a', { offset: tensor(p, 'o').offset });
   assert.ok(rules(g, bad).includes('overlap'));
   const inputs = randomInputs(g, 5);
-  const [o] = await prepareArena(g, bad, { validate: false }).run(inputs);
+  const [o] = expectTensors(await prepareArena(g, bad, { validate: false }).run(inputs));
   assert.not.ok(sameBits(o, runReference(g, inputs)[0]), 'output o must be corrupted');
   // the planner's own plan keeps o and writes nothing over it
   assert.ok(await agrees(g, p) && await agrees(g, planMemory(g, { order: 'graph' })));
@@ -131,7 +132,7 @@ test('prepare validates: the Backend refuses an invalid plan with the rule it br
   const prog = await findBackend('arena')!.prepare(g, undefined);
   assert.is(prog.backend, 'arena');
   const kernels: string[] = [];
-  await prog.run(randomInputs(g, 1), { onKernel: (k) => kernels.push(k.kernel) });
+  expectTensors(await prog.run(randomInputs(g, 1), { onKernel: (k) => kernels.push(k.kernel) }));
   assert.equal(kernels, (prog as unknown as { plan: MemoryPlan }).plan.order);
 });
 
@@ -232,7 +233,7 @@ test('inputs and constants: own regions, views of them read in place, outputs th
   // the caller's input is never written: run twice on the same tensors, same results
   const inputs = randomInputs(g, 9), before = inputs.get('x')!.data.slice();
   const prog = prepareArena(g, p);
-  const first = await prog.run(inputs), second = await prog.run(inputs);
+  const first = expectTensors(await prog.run(inputs)), second = expectTensors(await prog.run(inputs));
   assert.equal(inputs.get('x')!.data, before);
   first.forEach((t, k) => assert.ok(sameBits(t, second[k])));
   // a view of a constant moved off the constant's place is refused and reads other bytes
@@ -254,7 +255,7 @@ test('symbolic dims: bound at prepare time through the plan, never guessed; othe
   assert.ok(await agrees(g, p));
   const prog = prepareArena(g, p);
   try {
-    await prog.run(new Map([['x', Tensor.zeros('f32', [5, 4])]]));
+    expectTensors(await prog.run(new Map([['x', Tensor.zeros('f32', [5, 4])]])));
     assert.unreachable('a different size must be refused');
   } catch (e) {
     assert.match((e as Error).message, /prepared for f32\[3,4\]/);
@@ -278,13 +279,13 @@ test('packed sub-byte values take the planned packed bytes and round-trip throug
   assert.equal([tensor(p, 'q').bytes, tensor(p, 't').bytes], [3, 2]);
   const x = Tensor.fromNumbers('f32', [5], [-8, -3, 0, 5, 7]);
   const inputs = new Map([['x', x]]);
-  const want = runReference(g, inputs), got = await prepareArena(g, p).run(inputs);
+  const want = runReference(g, inputs), got = expectTensors(await prepareArena(g, p).run(inputs));
   want.forEach((w, k) => assert.ok(sameBits(w, got[k]), `output ${k}`));
   assert.equal(Array.from(got[1].data as Int8Array), [-8, -3, 0, 5, 7]);
   // the i2 value t moved onto q's packed bytes (q is an output, live to the end) corrupts q
   const bad = edit(p, 't', { offset: tensor(p, 'q').offset });
   assert.ok(rules(g, bad).includes('overlap'));
-  assert.not.ok(sameBits(want[1], (await prepareArena(g, bad, { validate: false }).run(inputs))[1]));
+  assert.not.ok(sameBits(want[1], (expectTensors(await prepareArena(g, bad, { validate: false }).run(inputs)))[1]));
 });
 
 test('unsupported: strings and run-time sizes are reported with reasons', () => {

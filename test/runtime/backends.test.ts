@@ -6,6 +6,7 @@
  * here (test/support/fake-backend.ts: reference results, made-up kernels, counted calls).
  */
 import { test } from 'uvu';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import * as assert from 'uvu/assert';
 import { captureConsole } from '../support/cli.ts';
 import fs from 'node:fs';
@@ -93,16 +94,16 @@ test('ref backend: prepare, run (the reference results), one kernel per node wit
   assert.equal([p.backend, p.artifacts], ['ref', []]);
   assert.ok(p.prepareMs >= 0);
   const events: { kernel: string; nodes: readonly string[]; ms: number }[] = [];
-  const got = await p.run(inputs, { onKernel: (e) => events.push(e) });
+  const got = expectTensors(await p.run(inputs, { onKernel: (e) => events.push(e) }));
   assert.equal(Array.from(got[0].data as Float32Array), Array.from(runReference(g, inputs)[0].data as Float32Array));
   const ids = g.nodes.map((n) => n.outputs[0]);
   assert.equal(events.map((e) => [e.kernel, e.nodes]), ids.map((id) => [id, [id]]));
   assert.ok(events.every((e) => e.ms >= 0));
   const stop = new AbortController();
   stop.abort();
-  try { await p.run(inputs, { signal: stop.signal }); assert.unreachable(); } catch (e) { assert.is((e as Error).name, 'AbortError'); }
+  try { expectTensors(await p.run(inputs, { signal: stop.signal })); assert.unreachable(); } catch (e) { assert.is((e as Error).name, 'AbortError'); }
   await p.dispose();
-  try { await p.run(inputs); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /was disposed/); }
+  try { expectTensors(await p.run(inputs)); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /was disposed/); }
 });
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-backends-'));

@@ -11,6 +11,7 @@
  * a C compiler `--backend cpu` runs on the reference backend with one note.
  */
 import fs from 'node:fs';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -113,9 +114,9 @@ withCC('results equal the reference executor, in the fast path and kernel by ker
     assert.equal([...source.slice(source.indexOf('void kiln_run_segment_timed')).matchAll(/ms\[(\d+)\] = /g)].map((m) => m[1]), ['0', '0', '0'],
       'three segments of one kernel each');
     for (let run = 0; run < 2; run++) { // a second run reuses the buffer: stale values must not leak
-      const fast = await p.run(inputs);
+      const fast = expectTensors(await p.run(inputs));
       const events: KernelEvent[] = [];
-      const slow = await p.run(inputs, { onKernel: (e) => events.push(e) });
+      const slow = expectTensors(await p.run(inputs, { onKernel: (e) => events.push(e) }));
       want.forEach((w, k) => {
         assert.ok(sameBits(fast[k], w), `fast path output ${k}: ${fast[k].data} vs ${w.data}`);
         assert.ok(sameBits(slow[k], w), `kernel by kernel output ${k}`);
@@ -133,9 +134,9 @@ withCC('results equal the reference executor, in the fast path and kernel by ker
       .then(() => assert.unreachable('ran on after the abort'), (e) => assert.match((e as Error).message, /the run was cancelled/));
     assert.is(seen.length, 1, seen.join(', '));
     // outputs are copies: the next run does not change them
-    const first = await p.run(inputs);
+    const first = expectTensors(await p.run(inputs));
     const keep = first.map((t) => new Tensor(t.dtype, t.shape, (t.data as Float32Array).slice()));
-    await p.run(new Map([['x', Tensor.fromNumbers('f32', [2, 3], [9, 9, 9, 9, 9, 9])]]));
+    expectTensors(await p.run(new Map([['x', Tensor.fromNumbers('f32', [2, 3], [9, 9, 9, 9, 9, 9])]])));
     first.forEach((t, k) => assert.ok(sameBits(t, keep[k])));
   } finally {
     await p.dispose();
@@ -147,10 +148,10 @@ withCC('prepared with a memory plan, steps follow the plan\'s order and results 
   const p = await prepareCpu(graph, plan, { threads: 2 });
   try {
     const want = runReference(graph, inputs);
-    const got = await p.run(inputs);
+    const got = expectTensors(await p.run(inputs));
     want.forEach((w, k) => assert.ok(sameBits(got[k], w), `output ${k}`));
     const events: KernelEvent[] = [];
-    await p.run(inputs, { onKernel: (e) => events.push(e) });
+    expectTensors(await p.run(inputs, { onKernel: (e) => events.push(e) }));
     const ran = events.map((e) => e.nodes[0]);
     assert.equal(ran, plan.order.filter((id) => ran.includes(id)), 'kernels and fallback nodes in the plan\'s order');
   } finally {
@@ -195,7 +196,7 @@ withCC('a str value (no slot) stays on the TypeScript side; native kernels besid
   const p = await prepareCpu(g, undefined, { threads: 1 });
   try {
     assert.equal(p.fallbacks.map((u) => u.node), ['u']);
-    const [u, z] = await p.run(given);
+    const [u, z] = expectTensors(await p.run(given));
     assert.equal([...(u.data as string[])], ['kiln', 'cpu']);
     assert.equal([...(z.data as Float32Array)], [-1, 2, -3]);
   } finally {

@@ -9,6 +9,7 @@
  * reference executor on the NCHW graph as written.
  */
 import { test } from 'uvu';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import * as assert from 'uvu/assert';
 import '../../compiler/ops/all.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
@@ -63,7 +64,7 @@ withCC('channels-last convolutions and pooling run natively and match the refere
   const expected = runReference(graph, inputs);
   const program = await prepareCpu(nhwc, undefined, { threads: 2 });
   try {
-    const got = await program.run(inputs);
+    const got = expectTensors(await program.run(inputs));
     assert.equal([...got[0].shape], [2, 8, 1, 1]);
     const err = relativeError(got, expected);
     assert.ok(err <= 1e-4, `max relative error ${err} (Winograd's bound is 1e-4)`);

@@ -11,6 +11,7 @@
  * cache folder. Without a C compiler every test is skipped, with the reason printed.
  */
 import fs from 'node:fs';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -85,7 +86,7 @@ for (const name of zooNames()) {
       assert.equal(stages, ['lowering', 'compiling', 'loading', 'ready']);
       const inputs = randomInputs(g, 11);
       const want = runReference(g, inputs);
-      const fast = await program.run(inputs);
+      const fast = expectTensors(await program.run(inputs));
       const rel = relativeError(fast, want);
       assert.ok(rel <= ZOO_TOLERANCE, `${name}: relative error ${rel} > ${ZOO_TOLERANCE}`);
       // per kernel (timed natively, kiln_run_timed_at): one event per kernel of the program, in order,
@@ -95,7 +96,7 @@ for (const name of zooNames()) {
       let timed: Tensor[] = [];
       for (let run = 0; run < 2; run++) {
         const events: KernelEvent[] = [];
-        timed = await program.run(inputs, { onKernel: (e) => events.push(e) });
+        timed = expectTensors(await program.run(inputs, { onKernel: (e) => events.push(e) }));
         assert.is(events.length, kernels.length, 'one event per kernel');
         assert.equal(events.map((e) => `${e.kernel}.kir`), kernels.map((k) => k.name));
         assert.equal(events.map((e) => e.nodes), kernels.map((k) => k.nodes), 'each event names its kernel\'s node ids');
@@ -151,10 +152,10 @@ withCC('mlp: artifacts are present and a second prepare of the same graph is a c
     // a cancelled run is refused before its native call
     const abort = new AbortController();
     abort.abort();
-    await second.run(randomInputs(g, 1), { signal: abort.signal }).then(() => assert.unreachable('ran cancelled'), (e) => assert.match((e as Error).message, /the run was cancelled/));
+    second.run(randomInputs(g, 1), { signal: abort.signal }).then(() => assert.unreachable('ran cancelled'), (e) => assert.match((e as Error).message, /the run was cancelled/));
     // disposed programs refuse to run
     await first.dispose();
-    try { await first.run(randomInputs(g, 1)); assert.unreachable('ran after dispose'); } catch (e) { assert.instance(e, KilnError); }
+    try { expectTensors(await first.run(randomInputs(g, 1))); assert.unreachable('ran after dispose'); } catch (e) { assert.instance(e, KilnError); }
   } finally {
     await first.dispose();
     await second.dispose();
@@ -183,8 +184,8 @@ withCC('mlp: a wrong input is refused with its name and types', async () => {
   const program = await prepareCpu(g, undefined, { threads: 1 });
   try {
     const inputs = randomInputs(g, 1);
-    await program.run(new Map([...inputs, ['nope', [...inputs.values()][0]]])).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /unknown graph input 'nope'/));
-    await program.run(new Map()).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /missing graph input/));
+    program.run(new Map([...inputs, ['nope', [...inputs.values()][0]]])).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /unknown graph input 'nope'/));
+    program.run(new Map()).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /missing graph input/));
   } finally {
     await program.dispose();
   }
@@ -236,7 +237,7 @@ withCC('a deterministic sample of 100 conformance cases that lower matches their
       for (const set of fs.readdirSync(c.dir).filter((d) => d.startsWith('test_data_set_')).sort()) {
         const inputs = loadInputsDir(path.join(c.dir, set), c.graph);
         const expected = readExpectedOutputs(path.join(c.dir, set)).map((x) => x.tensor);
-        const got = await program.run(inputs);
+        const got = expectTensors(await program.run(inputs));
         for (const r of checkOutputs(got, expected, c.graph.outputs, DEFAULT_TOLERANCE)) {
           if (r.diff.reason) problems.push(`${c.name}/${set} output ${r.name}: ${r.diff.reason}`);
         }

@@ -8,6 +8,7 @@
  * were skipped and why on a machine without one.
  */
 import { test } from 'uvu';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import * as assert from 'uvu/assert';
 import koffi from 'koffi';
 import { relativeError } from '../support/compare.ts';
@@ -72,10 +73,10 @@ for (const name of zooNames()) {
     try {
       assert.equal(program.fallbacks, []);
       const inputs = randomInputs(g, 11);
-      const rel = relativeError(await program.run(inputs), runReference(g, inputs));
+      const rel = relativeError(expectTensors(await program.run(inputs)), runReference(g, inputs));
       assert.ok(rel <= 1e-4, `${name}: relative error ${rel}`);
       const events: KernelEvent[] = [];
-      await program.run(inputs, { onKernel: (e) => events.push(e) });
+      expectTensors(await program.run(inputs, { onKernel: (e) => events.push(e) }));
       assert.ok(events.length > 0 && events.every((e) => e.clock === 'device' && e.ms >= 0 && e.nodes.length > 0 && /^\[\d+,\d+,\d+\]x\[\d+,\d+,\d+\]$/.test(e.dispatch ?? '')));
     } finally {
       await program.dispose();
@@ -87,7 +88,7 @@ for (const name of zooNames()) {
     const program = await findBackend('cuda')!.prepare(g16, planMemory(g16));
     try {
       const inputs = randomInputs(g32, 11);
-      const rel = relativeError(await program.run(inputs), runReference(g32, inputs));
+      const rel = relativeError(expectTensors(await program.run(inputs)), runReference(g32, inputs));
       assert.ok(rel <= 5e-3, `${name}: f16 relative error ${rel}`);
     } finally {
       await program.dispose();
@@ -114,10 +115,10 @@ withCuda('tf32: f32 products on tensor cores stay within 1e-2 of the reference; 
   try {
     assert.ok(program.artifacts.some((a) => a.name.endsWith('.cu') && a.content.includes('mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32')), 'tf32 mma in the source');
     const inputs = randomInputs(g, 11);
-    const eager = await program.run(inputs, { graph: false });
+    const eager = expectTensors(await program.run(inputs, { graph: false }));
     const rel = relativeError(eager, runReference(g, inputs));
     assert.ok(rel <= 1e-2, `tf32 relative error ${rel}`);
-    const first = await program.run(inputs), again = await program.run(inputs);
+    const first = expectTensors(await program.run(inputs)), again = expectTensors(await program.run(inputs));
     assert.is(relativeError(first, eager), 0, 'graph replay = launches one by one');
     assert.is(relativeError(again, eager), 0, 'second replay');
     assert.ok((await program.peakGflops!()) > 1000, 'a datasheet FP32 peak');

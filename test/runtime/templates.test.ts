@@ -8,6 +8,7 @@
  * compiler, like cpu.test.ts.
  */
 import fs from 'node:fs';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -37,7 +38,7 @@ export async function cpuError(text: string, seed = 3): Promise<number> {
   const program = await prepareCpu(g, undefined, { threads: 2 });
   try {
     const inputs = randomInputs(g, seed);
-    return relativeError(await program.run(inputs), runReference(g, inputs));
+    return relativeError(expectTensors(await program.run(inputs)), runReference(g, inputs));
   } finally {
     await program.dispose();
   }

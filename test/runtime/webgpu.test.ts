@@ -11,6 +11,7 @@
  * Without an adapter every test is skipped and says why (the install hint of device.ts).
  */
 import { test } from 'uvu';
+import { expectTensors } from '../../compiler/ir/value.ts';
 import * as assert from 'uvu/assert';
 import { relativeError } from '../support/compare.ts';
 import { type Graph, valueTypes } from '../../compiler/ir/graph.ts';
@@ -57,12 +58,12 @@ for (const name of zooNames()) {
       assert.equal(program.fallbacks, [], `${name} runs entirely on the device`);
       const inputs = randomInputs(g, 11);
       const want = runReference(g, inputs);
-      const fast = await program.run(inputs);
+      const fast = expectTensors(await program.run(inputs));
       const rel = relativeError(fast, want);
       assert.ok(rel <= ZOO_TOLERANCE, `${name}: relative error ${rel} > ${ZOO_TOLERANCE}`);
       const ids = new Set(g.nodes.map((n) => n.outputs[0]));
       const events: KernelEvent[] = [];
-      const timed = await program.run(inputs, { onKernel: (e) => events.push(e) });
+      const timed = expectTensors(await program.run(inputs, { onKernel: (e) => events.push(e) }));
       assert.equal(events.map((e) => e.kernel), program.dispatches.map((d) => d.name), 'one event per dispatch, in order');
       for (const e of events) {
         assert.ok(e.nodes.length > 0 && e.nodes.every((n) => ids.has(n)), `${e.kernel} names graph node ids`);
@@ -97,7 +98,7 @@ for (const name of zooNames()) {
       assert.ok(program.dispatches.some((d) => /array<f16>/.test(d.wgsl)), 'f16 buffers on the device');
       const f32 = zooModel(name);
       const inputs = randomInputs(f32, 11);
-      const rel = relativeError(await program.run(inputs), runReference(f32, inputs));
+      const rel = relativeError(expectTensors(await program.run(inputs)), runReference(f32, inputs));
       assert.ok(rel <= F16_BUDGET, `${name}: f16 relative error ${rel} > ${F16_BUDGET}`);
     } finally {
       await program.dispose();
@@ -133,7 +134,7 @@ for (const [what, mode, text] of VECTOR_CASES) {
     try {
       assert.ok(program.dispatches.some((d) => d.mode === mode), `a ${mode} dispatch`);
       const inputs = randomInputs(g, 5);
-      assert.ok(relativeError(await program.run(inputs), runReference(g, inputs)) <= 1e-6);
+      assert.ok(relativeError(expectTensors(await program.run(inputs)), runReference(g, inputs)) <= 1e-6);
     } finally {
       await program.dispose();
     }
@@ -163,10 +164,10 @@ withGpu('a node that does not lower runs on the host between dispatches; refused
   try {
     assert.equal(program.fallbacks.map((u) => u.op), ['ReduceLogSumExp']);
     const inputs = randomInputs(g, 3);
-    const got = await program.run(inputs);
+    const got = expectTensors(await program.run(inputs));
     assert.ok(relativeError(got, runReference(g, inputs)) <= 1e-6);
     const events: KernelEvent[] = [];
-    await program.run(inputs, { onKernel: (e) => events.push(e) });
+    expectTensors(await program.run(inputs, { onKernel: (e) => events.push(e) }));
     assert.equal(events.map((e) => e.fallback === true), [false, true, false]);
     assert.ok(program.artifacts.some((a) => a.name === 'fallback.txt' && /ReduceLogSumExp/.test(a.content)));
   } finally {
@@ -183,7 +184,7 @@ withGpu('KILN_WEBGPU_TIMESTAMPS=off times each dispatch on the host clock', asyn
   try {
     const inputs = randomInputs(g, 2);
     const events: KernelEvent[] = [];
-    const got = await program.run(inputs, { onKernel: (e) => events.push(e) });
+    const got = expectTensors(await program.run(inputs, { onKernel: (e) => events.push(e) }));
     assert.equal(events.map((e) => e.kernel), program.dispatches.map((d) => d.name));
     assert.ok(events.every((e) => e.clock === 'host' && e.ms >= 0 && Number.isFinite(e.ms)));
     assert.ok(relativeError(got, runReference(g, inputs)) <= ZOO_TOLERANCE);
@@ -209,7 +210,7 @@ withGpu('bool, 8- and 16-bit integers and int64 round-trip through the device', 
       ['c', new Tensor('i64', [5], BigInt64Array.from([0n, 3n, -4n, 3037000499n, -(2n ** 40n)]))],
       ['d', Tensor.fromNumbers('bool', [5], [0, 1, 1, 0, 1])],
     ]);
-    const got = await program.run(inputs);
+    const got = expectTensors(await program.run(inputs));
     const want = runReference(g, inputs);
     got.forEach((t, k) => assert.equal(Array.from(t.data as ArrayLike<number | bigint>), Array.from(want[k].data as ArrayLike<number | bigint>), `output ${k}`));
   } finally {

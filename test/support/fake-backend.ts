@@ -6,7 +6,7 @@
  */
 import type { Backend, Program } from '../../compiler/runtime/backend.ts';
 import { nodeId } from '../../compiler/ir/graph.ts';
-import { runReference } from '../../compiler/runtime/reference.ts';
+import { runReferenceValues } from '../../compiler/runtime/reference.ts';
 
 /** What a fake backend was asked to do. */
 export interface FakeCalls {
@@ -58,7 +58,7 @@ export function fakeBackend(name: string, opts: FakeOptions = {}): { backend: Ba
         ],
         async run(inputs, runOpts = {}) {
           calls.runs++;
-          const out = runReference(graph, inputs);
+          const out = runReferenceValues(graph, inputs);
           for (let i = 0; i < ids.length; i += 2) {
             runOpts.onKernel?.({ kernel: `pair${i / 2}`, nodes: ids.slice(i, i + 2), ms: opts.kernelMs ?? 2 });
           }

@@ -4,14 +4,15 @@
  * kiln's IR already uses ONNX ops in their newest form, so export is a direct translation: graph
  * inputs and outputs become ValueInfoProtos with their element types and dims (symbolic dims as
  * `dim_param`), constants become initializers stored as `raw_data`, nodes keep their attributes, and
- * every intermediate gets a value_info entry so other tools see kiln's inferred types. Before writing,
+ * every intermediate gets a value_info entry so other tools see kiln's inferred types. Regions become
+ * graph attributes (GraphProtos, recursively); sequence and optional types their TypeProto variants. Before writing,
  * the graph is checked for what ONNX cannot hold — kiln-only ops (`kiln.*`) and constants whose data
  * was not loaded — and every offender is listed in one KilnError.
  */
 import type { AttrValue, Dim, Graph, Node, TensorType } from '../../ir/graph.ts';
-import { nodeId, valueTypes } from '../../ir/graph.ts';
+import { nodeId, regionsOf, valueTypes } from '../../ir/graph.ts';
 import { KilnError } from '../../errors.ts';
-import { AttrType, encodeModelProto, type AttributeProto, type ModelProto, type NodeProto, type ValueInfoProto } from './schema.ts';
+import { AttrType, encodeModelProto, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TypeProto, type ValueInfoProto } from './schema.ts';
 import { onnxDataType, tensorToProto } from './tensor-proto.ts';
 
 /** Options of `exportOnnx`. */
@@ -29,49 +30,61 @@ export const EXPORT_IR_VERSION = 10;
 export function exportOnnx(graph: Graph, opts: ExportOptions = {}): Uint8Array {
   const opset = opts.opset ?? 21;
   const problems: string[] = [];
-  for (const n of graph.nodes) {
-    if (n.op.startsWith('kiln.')) problems.push(`node '${nodeId(n)}' uses kiln-only op ${n.op}, which ONNX does not have`);
-  }
-  for (const c of graph.constants) {
-    if (!c.data) problems.push(`constant '${c.name}' has no data (it was parsed from IR text without its weights)`);
-  }
+  const check = (g: Graph) => {
+    for (const n of g.nodes) {
+      if (n.op.startsWith('kiln.')) problems.push(`node '${nodeId(n)}' uses kiln-only op ${n.op}, which ONNX does not have`);
+      for (const [, r] of regionsOf(n)) check(r);
+    }
+    for (const c of g.constants) {
+      if (!c.data) problems.push(`constant '${c.name}' has no data (it was parsed from IR text without its weights)`);
+    }
+  };
+  check(graph);
   if (problems.length) {
     throw new KilnError(`cannot export to ONNX; ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
   }
-  const types = valueTypes(graph);
-  const outputs = new Set(graph.outputs);
-  const valueInfo = (name: string, t: TensorType): ValueInfoProto => ({ name, type: typeProto(t) });
   const names = new Set<string>();
   const model: ModelProto = {
     ir_version: EXPORT_IR_VERSION,
     producer_name: opts.producer ?? 'kiln',
     opset_import: [{ domain: '', version: opset }],
-    graph: {
-      name: graph.name,
-      node: graph.nodes.map((n) => nodeProto(n, names)),
-      initializer: graph.constants.map((c) => tensorToProto(c.data!, c.name)),
-      input: graph.inputs.map((i) => valueInfo(i.name, i.type)),
-      output: graph.outputs.map((o) => {
-        const t = types.get(o);
-        if (!t) throw new KilnError(`graph output '${o}' is not defined`);
-        return valueInfo(o, t);
-      }),
-      value_info: graph.nodes.flatMap((n) => n.outputs
-        .map((o, k) => [o, n.types[k]] as const)
-        .filter(([o, t]) => o && t && !outputs.has(o))
-        .map(([o, t]) => valueInfo(o, t))),
-    },
+    graph: graphProto(graph, names),
   };
   return encodeModelProto(model);
 }
 
-function typeProto(t: TensorType) {
+/** A graph or region as a GraphProto (a region's results that are outer values get no type). */
+function graphProto(graph: Graph, names: Set<string>): GraphProto {
+  const types = valueTypes(graph);
+  const outputs = new Set(graph.outputs);
+  const valueInfo = (name: string, t: TensorType | undefined): ValueInfoProto => (t ? { name, type: typeProto(t) } : { name });
   return {
+    name: graph.name,
+    node: graph.nodes.map((n) => nodeProto(n, names)),
+    initializer: graph.constants.map((c) => tensorToProto(c.data!, c.name)),
+    input: graph.inputs.map((i) => valueInfo(i.name, i.type)),
+    output: graph.outputs.map((o) => valueInfo(o, types.get(o))),
+    value_info: graph.nodes.flatMap((n) => n.outputs
+      .map((o, k) => [o, n.types[k]] as const)
+      .filter(([o, t]) => o && t && !outputs.has(o))
+      .map(([o, t]) => valueInfo(o, t))),
+  };
+}
+
+/** A kiln type as a TypeProto: tensor, sequence(tensor), optional(tensor) or optional(sequence). */
+function typeProto(t: TensorType): TypeProto {
+  const tensor: TypeProto = {
     tensor_type: {
       elem_type: onnxDataType(t.dtype),
-      shape: { dim: t.shape.map((d: Dim) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+      ...(t.unranked ? {} : { shape: { dim: t.shape.map((d: Dim) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } }),
     },
   };
+  switch (t.container) {
+    case undefined: return tensor;
+    case 'seq': return { sequence_type: { elem_type: tensor } };
+    case 'opt': return { optional_type: { elem_type: tensor } };
+    case 'opt-seq': return { optional_type: { elem_type: { sequence_type: { elem_type: tensor } } } };
+  }
 }
 
 function nodeProto(n: Node, names: Set<string>): NodeProto {
@@ -83,13 +96,13 @@ function nodeProto(n: Node, names: Set<string>): NodeProto {
     op_type: n.op,
     input: [...n.inputs],
     output: [...n.outputs],
-    attribute: Object.entries(n.attrs).map(([k, v]) => attrProto(k, v)),
+    attribute: Object.entries(n.attrs).map(([k, v]) => attrProto(k, v, names)),
   };
 }
 
 const utf8 = new TextEncoder();
 
-function attrProto(name: string, a: AttrValue): AttributeProto {
+function attrProto(name: string, a: AttrValue, names: Set<string>): AttributeProto {
   switch (a.kind) {
     case 'int': return { name, type: AttrType.INT, i: a.value };
     case 'float': return { name, type: AttrType.FLOAT, f: a.value };
@@ -98,5 +111,6 @@ function attrProto(name: string, a: AttrValue): AttributeProto {
     case 'floats': return { name, type: AttrType.FLOATS, floats: [...a.value] };
     case 'strings': return { name, type: AttrType.STRINGS, strings: a.value.map((s) => utf8.encode(s)) };
     case 'tensor': return { name, type: AttrType.TENSOR, t: tensorToProto(a.value) };
+    case 'graph': return { name, type: AttrType.GRAPH, g: graphProto(a.value, names) };
   }
 }

@@ -23,7 +23,7 @@ import { KilnError, withPlace } from '../../errors.ts';
 import { readRegularFile } from '../../files.ts';
 import { AttrReader, findOp } from '../../ops/registry.ts';
 import { inferTypes } from '../../ops/infer.ts';
-import { decodeModelProto, toInt, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './schema.ts';
+import { decodeModelProto, toInt, type GraphProto, type ModelProto, type NodeProto, type TypeProto, type ValueInfoProto } from './schema.ts';
 import { tensorFromProto } from './tensor-proto.ts';
 import { attrFromProto, constantNodeValue, densify, nonTensorKind, tensorTypeFromProto } from './proto-values.ts';
 import { normalizeNode, normalizedOpName, type OpsetContext, type RawNode } from './opsets.ts';
@@ -38,7 +38,6 @@ export interface ImportOptions {
 /** Newest supported ONNX IR version and default-domain opset. */
 export const MAX_IR_VERSION = 13;
 export const MAX_OPSET = 27;
-const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan']);
 
 /** Reads and imports an .onnx file. */
 export function loadOnnxFile(file: string): Graph {
@@ -91,7 +90,61 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
   if (opset === undefined) return fail('not a valid ONNX model: opset_import has no entry for the default (ai.onnx) domain');
   if (opset < 1 || opset > MAX_OPSET) fail(`ai.onnx opset ${opset} is not supported (kiln reads opsets up to ${MAX_OPSET})`);
   const g = model.graph as GraphProto;
+
+  // every dim name anywhere, so fresh names never collide
+  const dimNames = new Set<string>();
+  collectDimNames(g, dimNames);
+  let freshCount = 0;
+  const freshDim = () => { let s; do s = `_u${freshCount++}`; while (dimNames.has(s)); return s; };
+  const problems: string[] = [];
+  const model_ = { model, opsets, opset, file, freshDim, problems, temps: { count: 0 }, kept: new Set<string>(), order: [] as string[] };
+  const scope = buildScope(g, model_, undefined);
+  if (problems.length) {
+    fail(`cannot import this model; ${problems.length} unsupported item${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
+  }
+  const graph = renameValues(scope.graph, model_.kept, model_.order);
+  const declaredOutputs = new Map<string, TensorType>();
+  for (const o of graph.outputs) { const t = scope.declared.get(o); if (t) declaredOutputs.set(o, t); }
+  return { graph, declared: declaredOutputs };
+}
+
+/** What every scope (the main graph and each region) of one import shares. */
+interface ImportContext {
+  readonly model: ModelProto;
+  readonly opsets: Map<string, number>;
+  readonly opset: number;
+  readonly file?: string;
+  readonly freshDim: () => string;
+  /** Every unsupported item found, in any scope: reported together. */
+  readonly problems: string[];
+  readonly temps: { count: number };
+  /** Names that keep their ONNX spelling: graph and region inputs and outputs, initializers. */
+  readonly kept: Set<string>;
+  /** Definition order of every other value, for SSA numbering. */
+  readonly order: string[];
+}
+
+/** Every dim_param in the graph's and its subgraphs' declared types. */
+function collectDimNames(g: GraphProto, names: Set<string>): void {
+  const visit = (t: TypeProto | null | undefined) => {
+    if (!t) return;
+    for (const d of t.tensor_type?.shape?.dim ?? []) if (d.dim_param) names.add(d.dim_param);
+    visit(t.sequence_type?.elem_type);
+    visit(t.optional_type?.elem_type);
+  };
+  for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.value_info ?? [])]) visit(v.type);
+  for (const n of g.node ?? []) for (const a of n.attribute ?? []) if (a.g) collectDimNames(a.g, names);
+}
+
+/**
+ * Builds one graph or region (steps 4-6 of the module header) with ONNX's value names; `parent` is
+ * the enclosing scope's type tracker (absent for the main graph), whose values the region may read.
+ */
+function buildScope(g: GraphProto, ctx: ImportContext, parent: TypeTracker | undefined): { graph: Graph; declared: Map<string, TensorType>; tracker: TypeTracker } {
+  const { file, problems, freshDim } = ctx;
+  const fail = (msg: string): never => { throw new KilnError(msg, { file }); };
   const src = { file };
+  const region = parent !== undefined;
 
   // constants from initializers (dense and sparse)
   const constants = new Map<string, Tensor>();
@@ -110,24 +163,17 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
     addInitializer(name, densify(sp, src));
   }
 
-  // declared types, fresh names for unnamed dims
-  const dimNames = new Set<string>();
-  for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.value_info ?? [])]) {
-    for (const d of v.type?.tensor_type?.shape?.dim ?? []) if (d.dim_param) dimNames.add(d.dim_param);
-  }
-  let freshCount = 0;
-  const freshDim = () => { let s; do s = `_u${freshCount++}`; while (dimNames.has(s)); return s; };
-
-  const problems: string[] = [];
   const inputs: GraphInput[] = [];
   for (const v of g.input ?? []) {
     const init = constants.get(v.name ?? '');
-    if (init) { // IR < 4 style: initializers listed as inputs are constants, of the same type
+    if (init && !region) { // IR < 4 style: initializers listed as inputs are constants, of the same type
       const t = valueType(v, freshDim, problems, true);
       if (t && !typeAdmits(t, init)) fail(`graph input '${v.name}' is declared ${formatType(t)} but its initializer is ${formatType(init)}`);
       continue;
     }
-    const t = valueType(v, freshDim, problems);
+    // a region's argument types come from its op's rule; a missing or partial declaration is fine
+    const t = valueType(v, freshDim, problems, region) ?? (region ? { dtype: 'f32', shape: [] } as TensorType : undefined);
+    if (!v.name) fail(`not a valid ONNX model: a ${region ? 'region' : 'graph'} input has no name`);
     if (t && inputs.some((i) => i.name === v.name)) fail(`graph input '${v.name}' is declared more than once`);
     if (t) inputs.push({ name: v.name!, type: t });
   }
@@ -141,21 +187,19 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
     if (t && v.name) declared.set(v.name, t);
   }
   const outputs = (g.output ?? []).map((v) => v.name ?? '');
-  if (outputs.some((o) => !o)) fail('not a valid ONNX model: a graph output has no name');
+  if (outputs.some((o) => !o)) fail(`not a valid ONNX model: a ${region ? 'region' : 'graph'} output has no name`);
+  for (const n of [...inputs.map((i) => i.name), ...outputs, ...constants.keys()]) ctx.kept.add(n);
 
-  const read = readNodes(inlineFunctions(g.node ?? [], model, problems), opsets, problems, src);
-  if (problems.length) {
-    fail(`cannot import this model; ${problems.length} unsupported item${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
-  }
-  const raw = topoSort(read, inputs, constants, file);
+  const tracker = new TypeTracker(inputs, constants, new Map(), declared, parent);
+  const read = readNodes(inlineFunctions(g.node ?? [], ctx.model, problems), ctx, src);
+  // with problems found (here or in a region), the model is refused with all of them: stop building
+  if (problems.length) return { graph: { name: g.name || 'main', inputs, outputs, constants: [], nodes: [] }, declared, tracker };
+  const raw = topoSort(read, inputs, constants, parent, file);
 
   // normalise opsets, tracking types
-  const order: string[] = []; // definition order of non-initializer values, for SSA numbering
-  const added = new Map<string, Tensor>(); // constants from Constant nodes and from conversions
+  const added = tracker.added; // constants from Constant nodes and from conversions
   const used = new Set<string>(outputs);
   for (const n of raw) for (const i of n.inputs) used.add(i);
-  const tracker = new TypeTracker(inputs, constants, added, declared);
-  let tempCount = 0;
   const nodes: RawNode[] = [];
   for (const node of raw) {
     if (node.op === 'Constant') {
@@ -163,36 +207,83 @@ function buildGraph(model: ModelProto, file: string | undefined): { graph: Graph
       const value = constantNodeValue(node.attrs);
       if (typeof value === 'string') throw new KilnError(value, { file, node: node.name, op: 'Constant' });
       added.set(node.outputs[0], value);
-      order.push(node.outputs[0]);
+      ctx.order.push(node.outputs[0]);
       continue;
     }
-    const ctx: OpsetContext = {
-      opset,
-      constant: (t) => { const name = `\u0000c${tempCount++}`; added.set(name, t); order.push(name); return name; },
-      temp: () => `\u0000t${tempCount++}`,
+    const pending = pendingRegions.get(node);
+    if (pending) {
+      // a region sees the values converted so far in this scope and the enclosing ones
+      for (const [k, proto] of Object.entries(pending)) node.attrs[k] = { kind: 'graph', value: buildScope(proto, ctx, tracker).graph };
+    }
+    const octx: OpsetContext = {
+      opset: ctx.opset,
+      constant: (t) => { const name = `\u0000c${ctx.temps.count++}`; added.set(name, t); ctx.order.push(name); return name; },
+      temp: () => `\u0000t${ctx.temps.count++}`,
       typeOf: (name) => tracker.get(name),
-      valueOf: (name) => constants.get(name) ?? added.get(name),
+      valueOf: (name) => tracker.constantValue(name),
       isUsed: (name) => used.has(name),
       fail: (message) => { throw new KilnError(message, { file, node: node.name, op: node.op }); },
     };
-    for (const n of normalizeNode(node, ctx)) {
+    for (const n of normalizeNode(node, octx)) {
       tracker.track(n);
       nodes.push(n);
-      for (const o of n.outputs) if (o) order.push(o);
+      for (const o of n.outputs) if (o) ctx.order.push(o);
     }
   }
-  const graph = assemble(g.name || 'main', inputs, outputs, constants, added, nodes, order, tracker, file);
-  const declaredOutputs = new Map<string, TensorType>();
-  for (const o of outputs) { const t = declared.get(o); if (t) declaredOutputs.set(o, t); }
-  return { graph, declared: declaredOutputs };
+  for (const o of outputs) {
+    if (!tracker.visible(o)) throw new KilnError(`${region ? `region '${g.name || '?'}' result` : 'graph output'} '${o}' is not produced by any node`, { file });
+  }
+  const placeholder: TensorType = { dtype: 'f32', shape: [] };
+  const consts: Constant[] = [];
+  // the content hash is computed on first read: most sessions never print or compare most weights
+  for (const [n, t] of constants) consts.push(lazyConstant(n, t));
+  for (const [n, t] of added) consts.push(lazyConstant(n, t));
+  const irNodes: Node[] = nodes.map((n) => ({
+    op: n.op,
+    inputs: n.inputs,
+    outputs: n.outputs,
+    types: n.outputs.map((o) => tracker.get(o) ?? placeholder),
+    attrs: n.attrs,
+    loc: [n.name],
+  }));
+  return { graph: { name: g.name || (region ? 'region' : 'main'), inputs, outputs, constants: consts, nodes: irNodes }, declared, tracker };
+}
+
+/**
+ * Renames every intermediate value, in every scope, to a short SSA number (`0`, `1`, ... in
+ * definition order); kept names (inputs, outputs, initializers of any scope) stay.
+ */
+function renameValues(graph: Graph, kept: ReadonlySet<string>, order: readonly string[]): Graph {
+  const rename = new Map<string, string>();
+  let counter = 0;
+  for (const v of order) {
+    if (kept.has(v) || rename.has(v)) continue;
+    let s;
+    do s = String(counter++); while (kept.has(s));
+    rename.set(v, s);
+  }
+  const r = (v: string) => (v ? rename.get(v) ?? v : '');
+  const visit = (g: Graph): Graph => ({
+    ...g,
+    outputs: g.outputs.map(r),
+    constants: g.constants.map((c) => (rename.has(c.name) ? lazyConstant(r(c.name), c.data!) : c)),
+    nodes: g.nodes.map((n) => {
+      let attrs = n.attrs;
+      if (Object.values(attrs).some((a) => a.kind === 'graph')) {
+        attrs = Object.fromEntries(Object.entries(attrs).map(([k, a]) => [k, a.kind === 'graph' ? { kind: 'graph', value: visit(a.value) } : a]));
+      }
+      return { ...n, inputs: n.inputs.map(r), outputs: n.outputs.map(r), attrs };
+    }),
+  });
+  return visit(graph);
 }
 
 /** The kiln type of a declared value; records problems for non-tensor or unsupported types. */
 function valueType(v: ValueInfoProto, fresh: () => string, problems: string[], lenient = false): TensorType | undefined {
   const name = v.name ?? '';
   const kind = nonTensorKind(v.type);
-  if (kind) { problems.push(`value '${name}': ${kind} is not supported (kiln handles tensors only)`); return undefined; }
-  if (!v.type?.tensor_type) {
+  if (kind) { problems.push(`value '${name}': ${kind} is not supported (kiln handles tensors, sequences of tensors and optionals)`); return undefined; }
+  if (!v.type?.tensor_type && !v.type?.sequence_type && !v.type?.optional_type) {
     if (!lenient) problems.push(`value '${name}': its type is not given`);
     return undefined;
   }
@@ -205,7 +296,7 @@ function valueType(v: ValueInfoProto, fresh: () => string, problems: string[], l
   // bad dim there is left for inference to compute
   const bad = shapeProblem(t.shape);
   if (bad && !lenient) problems.push(`value '${name}': ${bad}`);
-  return { dtype: t.dtype, shape: t.shape.map((d) => (typeof d === 'number' && dimProblem(d) ? fresh() : d)) };
+  return { ...t, shape: t.shape.map((d) => (typeof d === 'number' && dimProblem(d) ? fresh() : d)) };
 }
 
 /** True when a declared type (symbols match anything) admits a tensor's dtype and shape. */
@@ -213,43 +304,79 @@ function typeAdmits(t: TensorType, x: Tensor): boolean {
   return t.dtype === x.dtype && t.shape.length === x.shape.length && t.shape.every((d, i) => typeof d !== 'number' || d === x.shape[i]);
 }
 
-/** Converts NodeProtos to RawNodes, recording every node kiln cannot import. */
-function readNodes(protos: NodeProto[], opsets: Map<string, number>, problems: string[], src: { file?: string }): RawNode[] {
+/**
+ * Converts NodeProtos to RawNodes, recording every node kiln cannot import; graph attributes are kept
+ * aside (`pendingRegions`) and built as regions when their node is converted.
+ */
+function readNodes(protos: NodeProto[], ctx: ImportContext, src: { file?: string }): RawNode[] {
   return protos.map((p, index) => {
     const op = p.op_type ?? '';
     const name = p.name || `${op}_${index}`;
     const rawDomain = p.domain ?? '';
     const domain = rawDomain === 'ai.onnx' ? '' : rawDomain;
-    const version = opsets.get(domain);
+    const version = ctx.opsets.get(domain);
     const where = `node '${name}' (op ${op}, domain '${domain || 'ai.onnx'}', opset ${version ?? 'not imported'})`;
     const attrs: Record<string, AttrValue> = {};
+    const subgraphs: Record<string, GraphProto> = {};
     const bad: string[] = [];
+    const supported = domain === '' && (op === 'Constant' || !!findOp(normalizedOpName(op)));
     for (const a of p.attribute ?? []) {
       const v = attrFromProto(a, src);
       if ('unsupported' in v) bad.push(`attribute '${a.name}' is ${v.unsupported}`);
+      else if ('subgraph' in v) subgraphs[a.name ?? ''] = v.subgraph; // built in order, once what it reads is typed
       else attrs[a.name ?? ''] = v;
     }
-    if (domain !== '') problems.push(`${where}: only the default ai.onnx domain is supported`);
-    else if (CONTROL_FLOW.has(op)) problems.push(`${where}: control flow is not supported`);
-    else if (op !== 'Constant' && !findOp(normalizedOpName(op))) problems.push(`${where}: op is not supported by kiln`);
-    else if (bad.length) problems.push(`${where}: ${bad.join('; ')}`);
-    return { op, name, inputs: [...(p.input ?? [])], outputs: [...(p.output ?? [])], attrs };
+    if (domain !== '') ctx.problems.push(`${where}: only the default ai.onnx domain is supported`);
+    else if (!supported) ctx.problems.push(`${where}: op is not supported by kiln`);
+    else if (bad.length) ctx.problems.push(`${where}: ${bad.join('; ')}`);
+    const raw: RawNode = { op, name, inputs: [...(p.input ?? [])], outputs: [...(p.output ?? [])], attrs };
+    if (supported && Object.keys(subgraphs).length) pendingRegions.set(raw, subgraphs);
+    return raw;
   });
 }
 
-/** Value types known while converting: graph inputs, constants, declared types and op shape rules. */
+/** The graph attributes of a node not yet built as regions (readNodes → buildScope's conversion loop). */
+const pendingRegions = new WeakMap<RawNode, Record<string, GraphProto>>();
+
+/** The names a subgraph reads from enclosing scopes (its nodes' inputs and its outputs it does not define). */
+function protoCaptures(g: GraphProto): string[] {
+  const defined = new Set<string>([...(g.input ?? []).map((v) => v.name ?? ''), ...(g.initializer ?? []).map((t) => t.name ?? ''),
+    ...(g.sparse_initializer ?? []).map((t) => t.values?.name ?? '')]);
+  for (const n of g.node ?? []) for (const o of n.output ?? []) defined.add(o);
+  const out = new Set<string>();
+  const use = (v: string) => { if (v && !defined.has(v)) out.add(v); };
+  for (const n of g.node ?? []) {
+    for (const i of n.input ?? []) use(i);
+    for (const a of n.attribute ?? []) if (a.g) for (const v of protoCaptures(a.g)) use(v);
+  }
+  for (const o of g.output ?? []) use(o.name ?? '');
+  return [...out];
+}
+
+/**
+ * Value types known while converting one scope: its inputs, constants, declared types and op shape
+ * rules, and through `parent` those of the enclosing scopes.
+ */
 class TypeTracker {
   private readonly types = new Map<string, TensorType>();
   private fresh = 0;
-  constructor(inputs: GraphInput[], private readonly constants: Map<string, Tensor>, private readonly added: Map<string, Tensor>,
-    private readonly declared: Map<string, TensorType>) {
+  constructor(inputs: GraphInput[], private readonly constants: Map<string, Tensor>, readonly added: Map<string, Tensor>,
+    private readonly declared: Map<string, TensorType>, private readonly parent?: TypeTracker) {
     for (const i of inputs) this.types.set(i.name, i.type);
   }
   get(name: string): TensorType | undefined {
     const t = this.types.get(name);
     if (t) return t;
     const c = this.constants.get(name) ?? this.added.get(name);
-    return c ? { dtype: c.dtype, shape: c.shape } : this.declared.get(name);
+    return c ? { dtype: c.dtype, shape: c.shape } : this.declared.get(name) ?? this.parent?.get(name);
+  }
+  /** The data of a constant visible here (this scope's or an enclosing one's). */
+  constantValue(name: string): Tensor | undefined {
+    return this.constants.get(name) ?? this.added.get(name) ?? this.parent?.constantValue(name);
+  }
+  /** True when the value is defined in this scope so far or in an enclosing one. */
+  visible(name: string): boolean {
+    return this.types.has(name) || this.constants.has(name) || this.added.has(name) || (this.parent?.visible(name) ?? false);
   }
   /** Records a converted node's output types (from its shape rule, or the declared types). */
   track(node: RawNode): void {
@@ -259,7 +386,7 @@ class TypeTracker {
     if (def && ins.every((t, k) => t || !node.inputs[k])) {
       try {
         const attrs = def.parseAttrs(new AttrReader(node.attrs));
-        const ctx = { value: (i: number) => this.constants.get(node.inputs[i]) ?? this.added.get(node.inputs[i]), freshDim: () => `\u0000d${this.fresh++}` };
+        const ctx = { value: (i: number) => this.constantValue(node.inputs[i]), freshDim: () => `\u0000d${this.fresh++}` };
         out = def.inferTypes(ins, attrs, ctx, node.outputs.length);
       } catch {
         out = undefined; // reported properly by the final type inference
@@ -267,7 +394,7 @@ class TypeTracker {
     }
     node.outputs.forEach((o, k) => {
       const t = out?.[k] ?? this.declared.get(o);
-      if (o && t) this.types.set(o, t);
+      if (o) this.types.set(o, t ?? { dtype: 'f32', shape: [] });
     });
   }
 }
@@ -276,8 +403,10 @@ class TypeTracker {
  * Orders nodes (Constant nodes included) topologically — stable: the file's order when it already is
  * one — after checking that every value is defined exactly once.
  */
-function topoSort(nodes: RawNode[], inputs: GraphInput[], constants: Map<string, Tensor>, file?: string): RawNode[] {
+function topoSort(nodes: RawNode[], inputs: GraphInput[], constants: Map<string, Tensor>, outer: TypeTracker | undefined, file?: string): RawNode[] {
   const defined = new Set<string>([...inputs.map((i) => i.name), ...constants.keys()]);
+  // values of enclosing scopes read here (by a node or inside its regions) are defined already
+  for (const n of nodes) for (const i of [...n.inputs, ...regionReads(n)]) if (i && !defined.has(i) && outer?.visible(i)) defined.add(i);
   const producer = new Map<string, number>();
   nodes.forEach((n, i) => n.outputs.forEach((o) => {
     if (!o) return;
@@ -289,14 +418,14 @@ function topoSort(nodes: RawNode[], inputs: GraphInput[], constants: Map<string,
       if (i && !defined.has(i) && !producer.has(i)) throw new KilnError(`input '${i}' is not defined anywhere in the graph`, { file, node: n.name, op: n.op });
     }
   }
-  const inOrder = nodes.every((n, idx) => n.inputs.every((i) => !i || defined.has(i) || producer.get(i)! < idx));
+  // a node depends on its inputs' producers and on those of the values its regions read
+  const deps = nodes.map((n) => new Set([...n.inputs, ...regionReads(n)].filter((i) => i && !defined.has(i) && producer.has(i)).map((i) => producer.get(i)!)));
+  const inOrder = deps.every((d, idx) => [...d].every((p) => p < idx));
   if (inOrder) return nodes;
   // Kahn's algorithm, always taking the earliest ready node
-  const pending = nodes.map((n) => new Set(n.inputs.filter((i) => i && !defined.has(i)).map((i) => producer.get(i)!)).size);
+  const pending = deps.map((d) => d.size);
   const readers = nodes.map(() => [] as number[]);
-  nodes.forEach((n, idx) => {
-    for (const p of new Set(n.inputs.filter((i) => i && !defined.has(i)).map((i) => producer.get(i)!))) readers[p].push(idx);
-  });
+  deps.forEach((d, idx) => { for (const p of d) readers[p].push(idx); });
   const ready = pending.map((c, i) => (c === 0 ? i : -1)).filter((i) => i >= 0);
   const out: RawNode[] = [];
   while (ready.length) {
@@ -312,39 +441,9 @@ function topoSort(nodes: RawNode[], inputs: GraphInput[], constants: Map<string,
   return out;
 }
 
-/** Renames intermediates to SSA numbers and builds the Graph. */
-function assemble(name: string, inputs: GraphInput[], outputs: string[], constants: Map<string, Tensor>, added: Map<string, Tensor>,
-  nodes: RawNode[], order: string[], tracker: TypeTracker, file?: string): Graph {
-  const keep = new Set<string>([...inputs.map((i) => i.name), ...outputs, ...constants.keys()]);
-  const rename = new Map<string, string>();
-  let counter = 0;
-  for (const v of order) {
-    if (keep.has(v) || rename.has(v)) continue;
-    let s;
-    do s = String(counter++); while (keep.has(s));
-    rename.set(v, s);
-  }
-  const r = (v: string) => (v ? rename.get(v) ?? v : '');
-  for (const o of outputs) {
-    if (!inputs.some((i) => i.name === o) && !constants.has(o) && !added.has(o) && !nodes.some((n) => n.outputs.includes(o))) {
-      throw new KilnError(`graph output '${o}' is not produced by any node`, { file });
-    }
-  }
-  const placeholder: TensorType = { dtype: 'f32', shape: [] };
-  const consts: Constant[] = [];
-  // the content hash is computed on first read: most sessions never print or compare most weights
-  const addConst = (n: string, t: Tensor) => consts.push(lazyConstant(n, t));
-  for (const [n, t] of constants) addConst(n, t);
-  for (const [n, t] of added) addConst(r(n), t);
-  const irNodes: Node[] = nodes.map((n) => ({
-    op: n.op,
-    inputs: n.inputs.map(r),
-    outputs: n.outputs.map(r),
-    types: n.outputs.map((o) => tracker.get(o) ?? placeholder),
-    attrs: n.attrs,
-    loc: [n.name],
-  }));
-  return { name, inputs, outputs, constants: consts, nodes: irNodes };
+/** The values a node's (not yet built) regions read from outside themselves. */
+function regionReads(n: RawNode): string[] {
+  return Object.values(pendingRegions.get(n) ?? {}).flatMap(protoCaptures);
 }
 
 /** Checks inferred output dtypes against the model's declared graph outputs. */

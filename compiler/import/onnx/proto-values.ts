@@ -3,25 +3,30 @@
  * tensor types, sparse tensors to dense ones, and Constant nodes to tensors.
  *
  * Attributes are read by their `type` discriminator (IR >= 2), falling back to "which field is
- * present" for writers that leave it unset. Graph-valued attributes (If/Loop/Scan bodies), lists of
- * tensors and type attributes have no kiln equivalent; they come back as `{unsupported}` so the
- * importer can report every such node at once. Sparse tensors (COO: values [NNZ] plus linear indices
+ * present" for writers that leave it unset. A graph attribute (If/Loop/Scan bodies) comes back as
+ * `{subgraph}` for the importer to turn into a region; lists of graphs or tensors and type attributes
+ * have no kiln equivalent and come back as `{unsupported}` so the importer can report every such node
+ * at once. Sequence and optional TypeProtos become container types (an element without a shape is
+ * unranked). Sparse tensors (COO: values [NNZ] plus linear indices
  * [NNZ] or coordinate indices [NNZ, rank]) are densified, since kiln constants are dense.
  */
 import type { AttrValue, Dim, TensorType } from '../../ir/graph.ts';
 import { Tensor, readInts, stridesOf } from '../../ir/tensor.ts';
 import { checkTensorSize } from '../../ir/sizes.ts';
 import { KilnError } from '../../errors.ts';
-import { AttrType, toInt, type AttributeProto, type SparseTensorProto, type TypeProto } from './schema.ts';
+import { AttrType, toInt, type AttributeProto, type GraphProto, type SparseTensorProto, type TypeProto } from './schema.ts';
 import { dtypeFromOnnx, onnxTypeName, tensorFromProto, type TensorSource } from './tensor-proto.ts';
 
 const utf8 = new TextDecoder();
 
-/** An attribute kiln cannot represent, with the reason (e.g. "a graph (subgraph) attribute"). */
+/** An attribute kiln cannot represent, with the reason (e.g. "a list-of-graphs attribute"). */
 export interface UnsupportedAttr { unsupported: string }
 
+/** A graph attribute, left for the importer to turn into a region (it knows the enclosing scope). */
+export interface SubgraphAttr { subgraph: GraphProto }
+
 /** Converts one AttributeProto. */
-export function attrFromProto(a: AttributeProto, src: TensorSource): AttrValue | UnsupportedAttr {
+export function attrFromProto(a: AttributeProto, src: TensorSource): AttrValue | UnsupportedAttr | SubgraphAttr {
   if (a.ref_attr_name) return { unsupported: `a reference to function attribute '${a.ref_attr_name}'` };
   const has = (field: keyof AttributeProto) => Object.prototype.hasOwnProperty.call(a, field) && a[field] !== null;
   let type = a.type ?? AttrType.UNDEFINED;
@@ -53,7 +58,8 @@ export function attrFromProto(a: AttributeProto, src: TensorSource): AttrValue |
     case AttrType.FLOATS: return { kind: 'floats', value: [...(a.floats ?? [])] };
     case AttrType.INTS: return { kind: 'ints', value: (a.ints ?? []).map((v) => toInt(v)) };
     case AttrType.STRINGS: return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
-    case AttrType.GRAPH: case AttrType.GRAPHS: return { unsupported: 'a graph (subgraph) attribute' };
+    case AttrType.GRAPH: return a.g ? { subgraph: a.g } : { unsupported: 'a graph attribute without a graph' };
+    case AttrType.GRAPHS: return { unsupported: 'a list-of-graphs attribute' };
     case AttrType.TENSORS: case AttrType.SPARSE_TENSORS: return { unsupported: 'a list-of-tensors attribute' };
     case AttrType.TYPE_PROTO: case AttrType.TYPE_PROTOS: return { unsupported: 'a type attribute' };
     default: return { unsupported: `an attribute of unknown type ${type}` };
@@ -104,11 +110,24 @@ export function constantNodeValue(attrs: Readonly<Record<string, AttrValue>>): T
   }
 }
 
-/** Describes a non-tensor TypeProto ("sequence", "map", ...) or returns undefined for tensors. */
+/**
+ * Describes a TypeProto kiln has no type for (maps, sparse tensors, opaque types, sequences of
+ * sequences, ...) or returns undefined for the ones it has: tensors, sequences of tensors, optional
+ * tensors and optional sequences of tensors.
+ */
 export function nonTensorKind(t: TypeProto | null | undefined): string | undefined {
   if (!t || !t.value || t.value === 'tensor_type') return undefined;
-  return ({ sequence_type: 'a sequence', map_type: 'a map', optional_type: 'an optional', sparse_tensor_type: 'a sparse tensor',
-    opaque_type: 'an opaque' } as const)[t.value] + ' type';
+  const inner = t.sequence_type?.elem_type ?? t.optional_type?.elem_type;
+  if (t.value === 'sequence_type' && (!inner || !inner.value || inner.value === 'tensor_type')) return undefined;
+  if (t.value === 'optional_type' && (!inner || !inner.value || inner.value === 'tensor_type')) return undefined;
+  if (t.value === 'optional_type' && inner?.value === 'sequence_type') {
+    const leaf = inner.sequence_type?.elem_type;
+    if (!leaf || !leaf.value || leaf.value === 'tensor_type') return undefined;
+  }
+  const names = { sequence_type: 'a sequence', map_type: 'a map', optional_type: 'an optional', sparse_tensor_type: 'a sparse tensor',
+    opaque_type: 'an opaque' } as const;
+  if (t.value === 'sequence_type' || t.value === 'optional_type') return `${names[t.value]} of ${nonTensorKind(inner) ?? 'a tensor type'}`;
+  return names[t.value] + ' type';
 }
 
 /**
@@ -116,6 +135,20 @@ export function nonTensorKind(t: TypeProto | null | undefined): string | undefin
  * has no kiln dtype or the shape (rank) is missing. Dims without value or name get `fresh()` names.
  */
 export function tensorTypeFromProto(t: TypeProto | null | undefined, fresh: () => string): TensorType | string {
+  if (t?.sequence_type || t?.optional_type) {
+    // sequence(tensor), optional(tensor), optional(sequence(tensor)); an element without a shape is unranked
+    const seq = t.sequence_type ?? t.optional_type?.elem_type?.sequence_type;
+    const container = t.sequence_type ? 'seq' : seq ? 'opt-seq' : 'opt';
+    const leaf = seq ? seq.elem_type : t.optional_type?.elem_type;
+    if (!leaf?.tensor_type) return `its ${container === 'opt' ? 'optional' : 'sequence'} element type is not given`;
+    if (!leaf.tensor_type.shape) {
+      const dtype = dtypeFromOnnx(leaf.tensor_type.elem_type ?? 0);
+      if (!dtype) return `element type ${onnxTypeName(leaf.tensor_type.elem_type ?? 0)} is not supported`;
+      return { dtype, shape: [], container, unranked: true };
+    }
+    const inner = tensorTypeFromProto(leaf, fresh);
+    return typeof inner === 'string' ? inner : { ...inner, container };
+  }
   const tt = t?.tensor_type;
   if (!tt) return 'no tensor type';
   const code = tt.elem_type ?? 0;
