@@ -2,17 +2,24 @@
  * The ONNX importer: ModelProto bytes -> kiln Graph.
  *
  * Steps: (1) decode with the protobufjs schema (malformed bytes become "not a valid ONNX model");
- * (2) check the IR version (3-13) and the default-domain opset (up to 27); (2b) inline every call of
- * a model-local function (functions.ts: the body's nodes named `<call>/<function>/<node>`); (3) collect every problem
- * kiln cannot import — nodes of other domains, control flow, ops missing from the registry,
- * unsupported attributes, non-tensor or rank-less values — and report them all in ONE KilnError;
- * (4) turn initializers (dense, sparse, external data) into constants; (5) order the nodes
- * topologically if the file did not; (6) in that order, turn Constant nodes into constants and rewrite
- * every other node into its newest-opset form (opsets.ts), tracking value types as it goes so that
- * rules that need a dtype or rank can ask; (7) rename every intermediate value to a short SSA name
- * (`0`, `1`, ... in definition order; graph inputs, outputs and initializers keep their ONNX names);
+ * (2) check the IR version (3-13) and the default-domain opset (up to MAX_OPSET); (2b) inline every
+ * call of a model-local function (functions.ts: the body's nodes named `<call>/<function>/<node>`);
+ * (3) collect every problem kiln cannot import — nodes of other domains, ops missing from the
+ * registry, unsupported attributes, value types kiln has no type for (maps, sparse tensors),
+ * rank-less tensors — and report them all in ONE KilnError; (4) turn initializers (dense, sparse,
+ * external data) into constants; (5) order the nodes topologically if the file did not; (6) in that
+ * order, turn Constant nodes into constants and rewrite every other node into its newest-opset form
+ * (opsets.ts), tracking value types as it goes so that rules that need a dtype or rank can ask;
+ * (7) rename every intermediate value, in every scope, to a short SSA name (`0`, `1`, ... in
+ * definition order; graph and region inputs and outputs and initializers keep their ONNX names);
  * (8) run type inference through the op registry and check the graph outputs' dtypes against the
  * model's declarations.
+ *
+ * Subgraphs (If's branches, Loop's and Scan's bodies, to any depth) become regions (graph
+ * attributes): each is built by the same steps 3-6 as a nested scope when its node is converted, so
+ * it sees the types of every value converted before it in the enclosing scopes; a node whose regions
+ * read an outer value is ordered after that value's producer. Sequence and optional value types become
+ * container types (`seq<T>`, `opt<T>`, `opt<seq<T>>`; an element without a shape is unranked).
  */
 import type { AttrValue, Constant, Graph, GraphInput, Node, TensorType } from '../../ir/graph.ts';
 import type { Tensor } from '../../ir/tensor.ts';
