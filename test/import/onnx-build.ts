@@ -2,7 +2,7 @@
  * Helpers for tests that hand-build ONNX protos: attribute makers, value infos, tensors, nodes and
  * whole models encoded with kiln's own schema (so old-opset forms can be written directly).
  */
-import { AttrType, encodeModelProto, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../compiler/import/onnx/schema.ts';
+import { AttrType, encodeModelProto, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../compiler/import/onnx/schema.ts';
 
 const utf8 = new TextEncoder();
 
@@ -14,7 +14,14 @@ export const attr = {
   floats: (name: string, floats: number[]): AttributeProto => ({ name, type: AttrType.FLOATS, floats }),
   strings: (name: string, s: string[]): AttributeProto => ({ name, type: AttrType.STRINGS, strings: s.map((x) => utf8.encode(x)) }),
   tensor: (name: string, t: TensorProto): AttributeProto => ({ name, type: AttrType.TENSOR, t }),
+  /** A graph attribute (a subgraph: If's branches, Loop's and Scan's bodies). */
+  graph: (name: string, g: GraphProto): AttributeProto => ({ name, type: AttrType.GRAPH, g }),
 };
+
+/** A subgraph for a graph attribute. */
+export function subgraph(name: string, nodes: NodeProto[], inputs: ValueInfoProto[], outputs: ValueInfoProto[], initializer: TensorProto[] = []): GraphProto {
+  return { name, node: nodes, input: inputs, output: outputs, initializer };
+}
 
 /** A NodeProto. */
 export function node(op: string, input: string[], output: string[], attribute: AttributeProto[] = [], name?: string, domain?: string): NodeProto {

@@ -263,7 +263,14 @@ function buildScope(g: GraphProto, ctx: ImportContext, parent: TypeTracker | und
 function renameValues(graph: Graph, kept: ReadonlySet<string>, order: readonly string[]): Graph {
   const rename = new Map<string, string>();
   let counter = 0;
-  for (const v of order) {
+  // names conversions made inside regions they built themselves (opsets.ts) were never listed: add them
+  const extra: string[] = [];
+  const collect = (g: Graph) => {
+    for (const v of [...g.inputs.map((i) => i.name), ...g.nodes.flatMap((n) => n.outputs)]) if (v.startsWith('\u0000')) extra.push(v);
+    for (const n of g.nodes) for (const a of Object.values(n.attrs)) if (a.kind === 'graph') collect(a.value);
+  };
+  collect(graph);
+  for (const v of [...order, ...extra]) {
     if (kept.has(v) || rename.has(v)) continue;
     let s;
     do s = String(counter++); while (kept.has(s));
@@ -272,6 +279,7 @@ function renameValues(graph: Graph, kept: ReadonlySet<string>, order: readonly s
   const r = (v: string) => (v ? rename.get(v) ?? v : '');
   const visit = (g: Graph): Graph => ({
     ...g,
+    inputs: g.inputs.map((i) => (rename.has(i.name) ? { ...i, name: r(i.name) } : i)),
     outputs: g.outputs.map(r),
     constants: g.constants.map((c) => (rename.has(c.name) ? lazyConstant(r(c.name), c.data!) : c)),
     nodes: g.nodes.map((n) => {

@@ -21,7 +21,7 @@
  *   - Resize's empty `roi`/`scales` constants (required-but-empty in opsets 11-12) become omitted.
  * Forms kiln cannot express (BatchNormalization spatial=0, Tile-1) are a KilnError naming the node.
  */
-import type { AttrValue, TensorType } from '../../ir/graph.ts';
+import type { AttrValue, Graph, TensorType } from '../../ir/graph.ts';
 import { Tensor, i64Tensor } from '../../ir/tensor.ts';
 import { onnxDataType } from './tensor-proto.ts';
 
@@ -77,6 +77,7 @@ export function normalizeNode(node: RawNode, ctx: OpsetContext): RawNode[] {
     case 'Slice':
       if (v < 10) { moveInts(n, 'starts', 1, ctx); moveInts(n, 'ends', 2, ctx); moveInts(n, 'axes', 3, ctx); }
       return [n];
+    case 'Scan': return v < 9 ? [batchedScan(n, ctx)] : [n];
     case 'TopK':
       if (v < 10) { setInput(n, 1, ctx.constant(i64Tensor([intAttr(n, 'k', ctx)]))); delete n.attrs.k; }
       return [n];
@@ -294,4 +295,33 @@ function legacyCast(n: RawNode, ctx: OpsetContext): void {
     if (code === undefined) ctx.fail(`attribute 'to' names an unknown type '${to.value}'`);
     n.attrs.to = { kind: 'int', value: code };
   }
+}
+
+/**
+ * Scan before opset 9 scans a batch: inputs (sequence_lens?, states [B,...]..., scan inputs
+ * [B,L,...]...), attribute `directions`; every batch entry b runs the body over its own sequence. The
+ * opset-9 form expresses it as two Scans: an outer one over the batch axis, whose body slices are one
+ * entry's states and sequences, holding an inner Scan over that entry's sequence with the original
+ * body. The outer Scan's outputs stack the entries' final states and scan outputs along the batch
+ * axis, as the old form returns them. Per-entry lengths (`sequence_lens`) are not supported.
+ */
+function batchedScan(n: RawNode, ctx: OpsetContext): RawNode {
+  const [lens, ...rest] = n.inputs;
+  if (lens) ctx.fail('Scan before opset 9 with sequence_lens (per-entry lengths) is not supported');
+  const body = n.attrs.body;
+  const m = n.attrs.num_scan_inputs;
+  if (body?.kind !== 'graph' || m?.kind !== 'int') ctx.fail('Scan needs a body and num_scan_inputs');
+  const args = rest.map(() => ctx.temp());
+  const results = n.outputs.map(() => ctx.temp());
+  const placeholder: TensorType = { dtype: 'f32', shape: [] };
+  const innerAttrs: Record<string, AttrValue> = { body, num_scan_inputs: m };
+  if (n.attrs.directions) innerAttrs.scan_input_directions = n.attrs.directions;
+  const entry: Graph = {
+    name: `${n.name}/batch_entry`,
+    inputs: args.map((name) => ({ name, type: placeholder })),
+    outputs: results,
+    constants: [],
+    nodes: [{ op: 'Scan', inputs: args, outputs: results, types: results.map(() => placeholder), attrs: innerAttrs, loc: [n.name] }],
+  };
+  return { ...n, inputs: rest, attrs: { body: { kind: 'graph', value: entry }, num_scan_inputs: { kind: 'int', value: rest.length } } };
 }
