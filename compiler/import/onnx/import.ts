@@ -2,7 +2,7 @@
  * The ONNX importer: ModelProto bytes -> kiln Graph.
  *
  * Steps: (1) decode with the protobufjs schema (malformed bytes become "not a valid ONNX model");
- * (2) check the IR version (3-13) and the default-domain opset (up to 27); (2b) inline every call of
+ * (2) check the IR version (3-13) and the default-domain opset (up to 28); (2b) inline every call of
  * a model-local function (functions.ts: the body's nodes named `<call>/<function>/<node>`); (3) collect every problem
  * kiln cannot import — nodes of other domains, control flow, ops missing from the registry,
  * unsupported attributes, non-tensor or rank-less values — and report them all in ONE KilnError;
@@ -37,7 +37,7 @@ export interface ImportOptions {
 
 /** Newest supported ONNX IR version and default-domain opset. */
 export const MAX_IR_VERSION = 13;
-export const MAX_OPSET = 27;
+export const MAX_OPSET = 28;
 const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan']);
 
 /** Reads and imports an .onnx file. */
