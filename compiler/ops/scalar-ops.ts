@@ -213,9 +213,10 @@ const ENTRIES: readonly ScalarOp[] = [
     // Python-style remainder: the sign of the divisor
     const fix = bools.op('and', f.op('ne', r, f.const(0)), bools.op('ne', f.lt(r, f.const(0)), f.lt(d, f.const(0))));
     if (isFloat(c)) {
-      // floats with fmod=0 (Mod-28): a zero remainder takes the divisor's sign too
-      const zero = f.select(f.lt(d, f.const(0)), f.op('neg', f.const(0)), f.const(0));
-      return f.select(f.op('ne', r, f.const(0)), f.select(fix, f.add(r, d), r), zero);
+      // floats with fmod=0 (Mod-28): a zero remainder takes the divisor's sign too; NaN never
+      // equals 0, so it passes through either way (WGSL's != is false on NaN as well)
+      const m = f.select(fix, f.add(r, d), r);
+      return f.select(f.eq(m, f.const(0)), f.select(f.lt(d, f.const(0)), f.op('neg', f.const(0)), f.const(0)), m);
     }
     if (c.attrs.fmod) return guardZero(f, d, r);
     return guardZero(f, d, f.select(fix, f.add(r, d), r));
