@@ -8,8 +8,10 @@
  *     uses Math.imul so 32-bit products keep their exact low bits; Div truncates toward zero as in C;
  *     division or modulo by zero gives 0 (the ONNX behaviour is undefined);
  *   - big (i64/u64): exact BigInt math, wrapped by the 64-bit stores.
- * Mod follows ONNX: fmod=0 is the integer remainder with the divisor's sign (Python `%`), fmod=1 the
- * C fmod with the dividend's sign (required for floats). Pow keeps the base dtype and accepts any
+ * Mod follows ONNX Mod-28: fmod=0 is the remainder with the divisor's sign (Python `%`: on floats
+ * the C fmod plus the divisor when the signs differ, a zero taking the divisor's sign), fmod=1 the C
+ * fmod with the dividend's sign. Floats with fmod=0 are an opset-28 form; the importer refuses them
+ * in older models (import/onnx/opsets.ts). Pow keeps the base dtype and accepts any
  * numeric exponent dtype; integer bases with non-negative integer exponents use exact modular
  * exponentiation by squaring (numpy's wrapping result), other cases C `pow` truncated to the integer
  * type, with NaN/Inf/out-of-range giving the integer minimum as x86 conversions do.
@@ -228,10 +230,17 @@ export const binaryOps: OpDef<any>[] = [
   arithOp<ModAttrs>({
     name: 'Mod', types: NUMERIC,
     attrs: (r) => ({ fmod: r.oneOf('fmod', r.int('fmod', 0), [0, 1]) === 1 }),
-    check: (dtype, { fmod }) => {
-      if (!fmod && laneOf(dtype) === 'float') throw new Error(`Mod on ${dtype} needs fmod=1 (ONNX defines fmod=0 for integers only)`);
+    float: (a, b, y, { fmod }) => {
+      for (let i = 0; i < y.length; i++) {
+        const d = b[i];
+        let r = a[i] % d;
+        if (!fmod) {
+          if (r === 0) r = d < 0 ? -0 : 0; // (a zero divisor gave NaN)
+          else if ((r < 0) !== (d < 0)) r += d;
+        }
+        y[i] = r;
+      }
     },
-    float: (a, b, y) => { for (let i = 0; i < y.length; i++) y[i] = a[i] % b[i]; },
     int: (a, b, y, { fmod }) => {
       for (let i = 0; i < y.length; i++) {
         const d = b[i];

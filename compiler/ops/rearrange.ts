@@ -3,8 +3,9 @@
  * DepthToSpace, SpaceToDepth, CenterCropPad, ReverseSequence, EyeLike and OneHot.
  *
  * DepthToSpace and SpaceToDepth are a reshape to six axes, a transpose and a reshape back, exactly
- * as the ONNX spec writes them (DCR: depth-column-row, CRD: column-row-depth); the transpose is
- * layout.ts's `transposeTensor`. CenterCropPad is one `gatherAxes` pass: on every listed axis the
+ * as the ONNX spec writes them (DCR: depth-column-row, CRD: column-row-depth); SpaceToDepth is the
+ * inverse of DepthToSpace in the same mode (its `mode` is opset 28's; DCR, the default, is its only
+ * order before that). The transpose is layout.ts's `transposeTensor`. CenterCropPad is one `gatherAxes` pass: on every listed axis the
  * output coordinate i reads input coordinate i + floor((dim - target) / 2) when cropping and
  * i - floor((target - dim) / 2) when padding, and coordinates outside the input become zeros. ReverseSequence copies the input and
  * then, per batch entry b, reverses the first sequence_lens[b] steps along the time axis.
@@ -28,10 +29,10 @@ type Slots = { [i: number]: unknown };
 
 interface BlockAttrs { blocksize: number; crd: boolean }
 
-function blockAttrs(r: AttrReader, withMode: boolean): BlockAttrs {
+function blockAttrs(r: AttrReader): BlockAttrs {
   const blocksize = r.int('blocksize');
   if (blocksize < 1) throw new AttrError('blocksize', `must be >= 1, got ${blocksize}`);
-  const crd = withMode && r.oneOf('mode', r.string('mode', 'DCR'), ['DCR', 'CRD']) === 'CRD';
+  const crd = r.oneOf('mode', r.string('mode', 'DCR'), ['DCR', 'CRD']) === 'CRD';
   return { blocksize, crd };
 }
 
@@ -43,7 +44,7 @@ function rank4(shape: readonly Dim[], what: string): void {
 const DepthToSpace: OpDef<BlockAttrs> = {
   name: 'DepthToSpace', inputs: [1, 1], outputs: [1, 1],
   movement: true,
-  parseAttrs: (r) => blockAttrs(r, true),
+  parseAttrs: blockAttrs,
   inferTypes(inputs, a, ctx) {
     const x = required(inputs, 0, 'input');
     rank4(x.shape, 'input');
@@ -65,11 +66,11 @@ const DepthToSpace: OpDef<BlockAttrs> = {
   },
 };
 
-/** SpaceToDepth(input; blocksize). */
+/** SpaceToDepth(input; blocksize, mode). */
 const SpaceToDepth: OpDef<BlockAttrs> = {
   name: 'SpaceToDepth', inputs: [1, 1], outputs: [1, 1],
   movement: true,
-  parseAttrs: (r) => blockAttrs(r, false),
+  parseAttrs: blockAttrs,
   inferTypes(inputs, a, ctx) {
     const x = required(inputs, 0, 'input');
     rank4(x.shape, 'input');
@@ -86,7 +87,7 @@ const SpaceToDepth: OpDef<BlockAttrs> = {
     const [n, c, h, w] = x!.shape;
     const b = a.blocksize;
     if (x!.shape.length !== 4 || h % b !== 0 || w % b !== 0) throw new Error(`input ${fmtShape(x!.shape)} must be 4-D with H and W divisible by ${b}`);
-    const t = transposeTensor(x!.reshape([n, c, h / b, b, w / b, b]), [0, 3, 5, 1, 2, 4]);
+    const t = transposeTensor(x!.reshape([n, c, h / b, b, w / b, b]), a.crd ? [0, 1, 3, 5, 2, 4] : [0, 3, 5, 1, 2, 4]);
     return [t.reshape([n, c * b * b, h / b, w / b])];
   },
 };

@@ -206,18 +206,21 @@ const ENTRIES: readonly ScalarOp[] = [
   binary('Sub', NUMERIC, (a, b, { f }) => f.sub(a, b)),
   binary('Mul', NUMERIC, (a, b, { f }) => f.mul(a, b)),
   binary('Div', NUMERIC, (a, b, c) => (isFloat(c) ? c.f.div(a, b) : guardZero(c.f, b, c.f.div(a, b)))),
-  {
-    ...binary('Mod', NUMERIC, (a, d, c) => {
-      const { f } = c;
-      if (isFloat(c)) return f.op('rem', a, d);
-      const r = f.op('rem', a, d);
-      if (c.attrs.fmod) return guardZero(f, d, r);
-      // Python-style remainder: the sign of the divisor
-      const fix = bools.op('and', f.op('ne', r, f.const(0)), bools.op('ne', f.lt(r, f.const(0)), f.lt(d, f.const(0))));
-      return guardZero(f, d, f.select(fix, f.add(r, d), r));
-    }, ['fmod']),
-    reject: (attrs, dtype) => (!attrs.fmod && FLOATS.includes(dtype) ? `Mod on ${dtype} needs fmod=1` : undefined),
-  },
+  binary('Mod', NUMERIC, (a, d, c) => {
+    const { f } = c;
+    const r = f.op('rem', a, d);
+    if (isFloat(c) && c.attrs.fmod) return r;
+    // Python-style remainder: the sign of the divisor
+    const fix = bools.op('and', f.op('ne', r, f.const(0)), bools.op('ne', f.lt(r, f.const(0)), f.lt(d, f.const(0))));
+    if (isFloat(c)) {
+      // floats with fmod=0 (Mod-28): a zero remainder takes the divisor's sign too; NaN never
+      // equals 0, so it passes through either way (WGSL's != is false on NaN as well)
+      const m = f.select(fix, f.add(r, d), r);
+      return f.select(f.eq(m, f.const(0)), f.select(f.lt(d, f.const(0)), f.op('neg', f.const(0)), f.const(0)), m);
+    }
+    if (c.attrs.fmod) return guardZero(f, d, r);
+    return guardZero(f, d, f.select(fix, f.add(r, d), r));
+  }, ['fmod']),
   binary('PRelu', [...FLOATS, 'i32', 'i64', 'u32', 'u64'], (a, b, { f }) => f.select(f.lt(a, f.const(0)), f.mul(a, b), a)),
   {
     op: 'Pow', arity: [2, 2], attrs: [], types: FLOATS, rule: 'pow',

@@ -1,6 +1,7 @@
 /**
  * Opset normalisation: old-opset models, hand-built with kiln's schema, import into the newest op
- * forms (attributes moved to constant inputs, semantic rewrites) and compute the old semantics.
+ * forms (attributes moved to constant inputs, semantic rewrites) and compute the old semantics;
+ * opset-28 models get the opset-28 semantics (Mod on floats, SpaceToDepth's mode).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -219,6 +220,62 @@ test('forms kiln cannot express are named errors (Tile-1)', () => {
   assert.throws(() => load({ opset: 1, nodes: [node('Tile', ['x', 't', 'a'], ['y'], [], 'tile')],
     inputs: [value('x', 1, [2]), value('t', 7, []), value('a', 7, [])], outputs: [value('y', 1, [4])] }),
   (e: Error) => e instanceof KilnError && /node 'tile', op Tile: Tile before opset 6/.test(e.message));
+});
+
+test('Mod-28: floats with fmod=0 are floor modulo (Python %); before 28 that form is refused, fmod=1 unchanged', () => {
+  const spec = (opset: number, fmod?: number): ModelSpec => ({ opset, ir: 13,
+    nodes: [node('Mod', ['a', 'b'], ['y'], fmod === undefined ? [] : [attr.int('fmod', fmod)], 'mod')],
+    inputs: [value('a', 1, [8]), value('b', 1, [8])], outputs: [value('y', 1, [8])] });
+  const a = f32([8], [-4.5, 7, 5, -7, 4, 6, 5, -5]);
+  const b = f32([8], [2, -3, 8, 3, -2, 3, Infinity, Infinity]);
+  // Python: -4.5 % 2, 7.0 % -3, 5.0 % 8, -7.0 % 3, 4.0 % -2, 6.0 % 3, 5.0 % inf, -5.0 % inf
+  const floor = nums(run(load(spec(28)), a, b)[0]);
+  assert.equal(floor, [1.5, -2, 5, 2, -0, 0, 5, Infinity]);
+  assert.ok(Object.is(floor[4], -0) && Object.is(floor[5], 0), 'a zero remainder takes the divisor sign');
+  // fmod=1 is the C fmod at every opset
+  for (const opset of [13, 27, 28]) assert.equal(nums(run(load(spec(opset, 1)), a, b)[0]), [-0.5, 1, 5, -1, 0, 0, 5, -5]);
+  // before 28, fmod=0 on floats is not a valid model: refused as before, naming the node
+  assert.throws(() => load(spec(27)), (e: Error) => e instanceof KilnError && /node 'mod', op Mod: Mod on f32 needs fmod=1 before opset 28/.test(e.message));
+  assert.throws(() => load(spec(13, 0)), /needs fmod=1 before opset 28/);
+  // integers keep the divisor-sign remainder at every opset
+  for (const opset of [13, 28]) {
+    const g = load({ opset, ir: 13, nodes: [node('Mod', ['a', 'b'], ['y'])], inputs: [value('a', 6, [3]), value('b', 6, [3])], outputs: [value('y', 6, [3])] });
+    assert.equal(nums(run(g, Tensor.fromNumbers('i32', [3], [-4, 7, 5]), Tensor.fromNumbers('i32', [3], [3, -3, 8]))[0]), [2, -2, 5]);
+  }
+});
+
+test('SpaceToDepth-28: mode DCR (the default, the old order) and CRD invert DepthToSpace; mode before 28 is refused', () => {
+  const s2d = (opset: number, mode?: string): ModelSpec => ({ opset, ir: 13,
+    nodes: [node('SpaceToDepth', ['x'], ['y'], [attr.int('blocksize', 2), ...(mode ? [attr.str('mode', mode)] : [])], 's2d')],
+    inputs: [value('x', 1, [1, 2, 2, 2])], outputs: [value('y', 1, [1, 8, 1, 1])] });
+  const x = f32([1, 2, 2, 2], [0, 1, 2, 3, 4, 5, 6, 7]);
+  const dcr = [0, 4, 1, 5, 2, 6, 3, 7]; // depth = (row*2 + col)*C + c
+  assert.equal(nums(run(load(s2d(13)), x)[0]), dcr);
+  assert.equal(nums(run(load(s2d(28)), x)[0]), dcr);
+  assert.equal(nums(run(load(s2d(28, 'DCR')), x)[0]), dcr);
+  assert.equal(nums(run(load(s2d(28, 'CRD')), x)[0]), [0, 1, 2, 3, 4, 5, 6, 7]); // depth = c*4 + row*2 + col
+  // each mode round-trips through DepthToSpace in the same mode
+  const v = f32([1, 2, 4, 6], Array.from({ length: 48 }, (_, i) => i));
+  for (const mode of ['DCR', 'CRD']) {
+    const g = load({ opset: 28, ir: 13, nodes: [node('SpaceToDepth', ['x'], ['d'], [attr.int('blocksize', 2), attr.str('mode', mode)]),
+      node('DepthToSpace', ['d'], ['y'], [attr.int('blocksize', 2), attr.str('mode', mode)])],
+    inputs: [value('x', 1, [1, 2, 4, 6])], outputs: [value('y', 1, [1, 2, 4, 6])] });
+    assert.equal(nums(run(g, v)[0]), nums(v), mode);
+  }
+  assert.throws(() => load(s2d(27, 'DCR')), (e: Error) => e instanceof KilnError && /node 's2d', op SpaceToDepth: SpaceToDepth has no attribute 'mode' before opset 28/.test(e.message));
+});
+
+test('opset 28 models whose changes only widened types import as they are (SwiGLU, Celu, Einsum on bfloat16)', () => {
+  const g = load({ opset: 28, ir: 13, nodes: [node('SwiGLU', ['a', 'b'], ['s'], [attr.float('alpha', 1)]), node('Celu', ['s'], ['y'])],
+    inputs: [value('a', 1, [2]), value('b', 1, [2])], outputs: [value('y', 1, [2])] });
+  assert.equal(g.nodes.map((n) => n.op), ['SwiGLU', 'Celu']);
+  // SwiGLU(a, b) = a·sigmoid(a)·b, then Celu (alpha 1) = x for x > 0, e^x − 1 below
+  const s = [1 / (1 + Math.exp(-1)) * 2, -2 / (1 + Math.exp(2)) * 3];
+  close(nums(run(g, f32([2], [1, -2]), f32([2], [2, 3]))[0]), [s[0], Math.expm1(s[1])]);
+  const e = load({ opset: 28, ir: 13, nodes: [node('Einsum', ['a', 'b'], ['y'], [attr.str('equation', 'ij,jk->ik')])],
+    inputs: [value('a', 16, [1, 2]), value('b', 16, [2, 1])], outputs: [value('y', 16, [1, 1])] });
+  assert.is(e.nodes[0].types[0].dtype, 'bf16');
+  assert.equal(nums(run(e, Tensor.fromNumbers('bf16', [1, 2], [1, 2]), Tensor.fromNumbers('bf16', [2, 1], [3, 4]))[0]), [11]);
 });
 
 

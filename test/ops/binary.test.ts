@@ -63,8 +63,11 @@ test('Mod: fmod=0 takes the divisor sign, fmod=1 the dividend sign (ONNX example
     [-0.10000038146972656, 0.39999961853027344, 5, 0.10000038146972656, -0.39999961853027344, 3]);
   assert.equal(vals(run1('Mod', [t('u16', [2], [7, 7]), t('u16', [], [3])])), [1, 1]);
   assert.equal(vals(run1('Mod', [t('i32', [1], [7]), t('i32', [1], [0])])), [0]);
-  assert.throws(() => run1('Mod', [f32(1), f32(2)]), /needs fmod=1/);
-  assert.throws(() => infer('Mod', [ty('f16', [1]), ty('f16', [1])]), /needs fmod=1/);
+  // floats with fmod=0 (Mod-28) are floor modulo, as Python's %: the divisor's sign, zeros included
+  const floor = vals(run1('Mod', [f32(-4.5, 7, 5, 4, -5), f32(2, -3, 8, -2, Infinity)]));
+  assert.equal(floor, [1.5, -2, 5, -0, Infinity]);
+  assert.ok(Object.is(floor[3], -0));
+  assert.is(infer('Mod', [ty('f16', [1]), ty('f16', [1])])[0].dtype, 'f16');
   assert.throws(() => run1('Mod', [f32(1), f32(2)], { fmod: 2 }), /must be one of 0, 1/);
 });
 

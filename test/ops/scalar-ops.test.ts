@@ -181,18 +181,25 @@ test('trees are typed, language-neutral nodes ending in the rounding to the comp
   assert.is(printExpr(opExpr(scalarOp('LeakyRelu')!, ['f64'], { alpha: 0.5 }) as Expr),
     'convert<f64>(select(lt(x0:f64, 0:f64), mul(x0:f64, 0.5:f64@alpha), x0:f64))');
   assert.is(printExpr(opExpr(scalarOp('Where')!, ['bool', 'i64', 'i64'], {}) as Expr), 'convert<i64>(select(x0:bool, x1:i64, x2:i64))');
-  assert.is(opExpr(scalarOp('Mod')!, ['f32', 'f32'], { fmod: false }), 'Mod on f32 needs fmod=1');
+  assert.is((opExpr(scalarOp('Mod')!, ['f32', 'f32'], { fmod: false }) as Expr).type, 'f32'); // Mod-28: floor modulo on floats
   assert.match(String(opExpr(scalarOp('Add')!, ['f32', 'i32'], {})), /mix f32 and i32/);
   assert.is((opExpr(scalarOp('Less')!, ['i64', 'i64'], {}) as Expr).type, 'bool');
 });
 
-test('evaluator edge semantics: integer wrap and zero divisors, Python Mod, Relu of -0 and NaN, Max NaN', () => {
+test('evaluator edge semantics: integer wrap and zero divisors, Python Mod (integers and floats), Relu of -0 and NaN, Max NaN', () => {
   assert.is(evaluateOp('Add', {}, ['i8', 'i8'], [127, 1]), -128);
   assert.is(evaluateOp('Mul', {}, ['i32', 'i32'], [65536, 65537]), 65536);
   assert.is(evaluateOp('Div', {}, ['i32', 'i32'], [-2147483648, -1]), -2147483648);
   assert.is(evaluateOp('Div', {}, ['u8', 'u8'], [9, 0]), 0);
   assert.is(evaluateOp('Mod', { fmod: false }, ['i32', 'i32'], [-7, 3]), 2);
   assert.is(evaluateOp('Mod', { fmod: true }, ['i32', 'i32'], [-7, 3]), -1);
+  // floats with fmod=0 (Mod-28) as Python's %: the divisor's sign, zeros and infinite divisors included
+  assert.is(evaluateOp('Mod', { fmod: false }, ['f32', 'f32'], [-4.5, 2]), 1.5);
+  assert.is(evaluateOp('Mod', { fmod: false }, ['f64', 'f64'], [7, -3]), -2);
+  assert.ok(Object.is(evaluateOp('Mod', { fmod: false }, ['f32', 'f32'], [4, -2]), -0));
+  assert.ok(Object.is(evaluateOp('Mod', { fmod: false }, ['f32', 'f32'], [-6, 3]), 0));
+  assert.is(evaluateOp('Mod', { fmod: false }, ['f32', 'f32'], [-5, Infinity]), Infinity);
+  assert.is(evaluateOp('Mod', { fmod: true }, ['f32', 'f32'], [-7.5, 2]), -1.5);
   assert.is(evaluateOp('Sub', {}, ['i64', 'i64'], [-(2n ** 63n), 1n]), 2n ** 63n - 1n);
   assert.ok(Object.is(evaluateOp('Relu', {}, ['f32'], [-0]), 0));
   assert.ok(Number.isNaN(evaluateOp('Relu', {}, ['f32'], [NaN]) as number));

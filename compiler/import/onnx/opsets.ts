@@ -19,11 +19,19 @@
  *     Cast `to` was a type name before 6; Concat `axis` defaulted to 1 before 4; the binary ops' `broadcast`/`axis` attributes (<7) become an Unsqueeze of B; PRelu's
  *     per-channel slope (<7) is unsqueezed to broadcast numpy-style; `consumed_inputs` is dropped.
  *   - Resize's empty `roi`/`scales` constants (required-but-empty in opsets 11-12) become omitted.
+ *   - opset 28: Mod admits floats with fmod=0 (floor modulo, the sign of the divisor, as Python `%`)
+ *     and SpaceToDepth gains `mode` (DCR, its old order, by default; or CRD). kiln's ops are the
+ *     opset-28 forms, so before 28 those two forms, invalid there, stay refused: a float Mod without
+ *     fmod=1 and a SpaceToDepth `mode` fail here as they failed before. The other opset-28 changes
+ *     only widen or narrow type lists (bfloat16 for Celu, Einsum, OneHot, Compress, Unique and
+ *     ReverseSequence; FP6 for Cast and the quantize ops; no integers for ReduceLogSum/-Exp) or add
+ *     SwiGLU, and need no rewrite.
  * Forms kiln cannot express (BatchNormalization spatial=0, Tile-1) are a KilnError naming the node.
  */
 import type { AttrValue, Graph, TensorType } from '../../ir/graph.ts';
 import { Tensor, i64Tensor } from '../../ir/tensor.ts';
 import { onnxDataType } from './tensor-proto.ts';
+import { FLOAT_TYPES } from '../../ops/support.ts';
 
 /** A node during import: ONNX names, kiln attribute values. */
 export interface RawNode {
@@ -97,12 +105,25 @@ export function normalizeNode(node: RawNode, ctx: OpsetContext): RawNode[] {
     case 'Tile': if (v < 6) ctx.fail('Tile before opset 6 (tiles/axis inputs) is not supported'); return [n];
     case 'PRelu': return v < 7 ? legacyPRelu(n, ctx) : [n];
     case 'DFT': if (v < 20) dftAxis(n, ctx); return [n];
+    case 'Mod': if (v < 28) legacyMod(n, ctx); return [n];
+    case 'SpaceToDepth':
+      if (v < 28 && 'mode' in n.attrs) ctx.fail(`SpaceToDepth has no attribute 'mode' before opset 28`);
+      return [n];
     case 'RoiAlign':
       if (v < 16 && !('coordinate_transformation_mode' in n.attrs)) n.attrs.coordinate_transformation_mode = { kind: 'string', value: 'output_half_pixel' };
       return [n];
     default:
       if (REDUCE_OPS.has(n.op) && v < 18) moveInts(n, 'axes', 1, ctx);
       return [n];
+  }
+}
+
+/** Mod before 28: fmod=0 is defined for integers only (floats need fmod=1, the C fmod). */
+function legacyMod(n: RawNode, ctx: OpsetContext): void {
+  const fmod = n.attrs.fmod?.kind === 'int' ? n.attrs.fmod.value : 0;
+  const dtype = ctx.typeOf(n.inputs[0])?.dtype;
+  if (fmod === 0 && dtype && FLOAT_TYPES.includes(dtype)) {
+    ctx.fail(`Mod on ${dtype} needs fmod=1 before opset 28 (fmod=0 is defined for integers only until then)`);
   }
 }
 
