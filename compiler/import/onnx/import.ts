@@ -2,7 +2,7 @@
  * The ONNX importer: ModelProto bytes -> kiln Graph.
  *
  * Steps: (1) decode with the protobufjs schema (malformed bytes become "not a valid ONNX model");
- * (2) check the IR version (3-13) and the default-domain opset (up to 28, MAX_OPSET); (2b) inline every
+ * (2) check the IR version (3-13) and the default-domain opset (up to MAX_OPSET, 28); (2b) inline every
  * call of a model-local function (functions.ts: the body's nodes named `<call>/<function>/<node>`);
  * (3) collect every problem kiln cannot import — nodes of other domains, ops missing from the
  * registry, unsupported attributes, value types kiln has no type for (maps, sparse tensors),
@@ -44,7 +44,7 @@ export interface ImportOptions {
 
 /** Newest supported ONNX IR version and default-domain opset. */
 export const MAX_IR_VERSION = 13;
-export const MAX_OPSET = 27;
+export const MAX_OPSET = 28;
 
 /** Reads and imports an .onnx file. */
 export function loadOnnxFile(file: string): Graph {
