@@ -214,7 +214,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
       setThreads(threads);
       runNative(ropts);
       return outputs.map((o) => {
-        const v = values.read(o.name);
+        const v = values.read(o.name) as Tensor; // a graph output is a tensor (containerBoundary)
         return new Tensor(o.dtype, o.shape, v.data.slice() as TensorData);
       });
     },
