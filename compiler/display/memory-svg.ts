@@ -16,7 +16,7 @@
  */
 import { nodeId, type Graph } from '../ir/graph.ts';
 import type { MemoryPlan, PlannedTensor } from '../schedule/plan.ts';
-import { formatBytes } from '../results/memory.ts';
+import { bodyBlocks, formatBytes } from '../results/memory.ts';
 
 /** Options of the SVG chart. */
 export interface MemorySvgOptions {
@@ -119,7 +119,8 @@ export function memorySvg(plan: MemoryPlan, opts: MemorySvgOptions = {}): string
   const left = 78, right = showLegend ? 170 : 16, top = 34, bottom = 44;
   const plotW = Math.max(10, width - left - right), plotH = Math.max(10, height - top - bottom);
   const n = Math.max(1, plan.order.length);
-  const roots = plan.tensors.filter((t) => t.aliasOf === undefined);
+  // buffers, and the bytes region bodies hold at their nodes' steps (results/memory.ts bodyBlocks)
+  const roots = [...plan.tensors.filter((t) => t.aliasOf === undefined && t.region !== 'host'), ...bodyBlocks(plan).filter((t) => t.bytes > 0)];
   let extent = Math.max(plan.peakBytes, plan.lowerBoundBytes, 1);
   for (const b of plan.breadth) extent = Math.max(extent, b);
   for (const t of roots) extent = Math.max(extent, t.offset + t.bytes);

@@ -18,7 +18,7 @@
  */
 import type { Graph } from '../ir/graph.ts';
 import type { MemoryPlan, PlannedTensor } from '../schedule/plan.ts';
-import { formatBytes, formatMemorySummary } from '../results/memory.ts';
+import { bodyBlocks, formatBytes, formatMemorySummary } from '../results/memory.ts';
 import { opColorRGB, producerOps } from './memory-svg.ts';
 
 /** Options of the terminal rendering. */
@@ -67,7 +67,8 @@ export function memoryChartLines(plan: MemoryPlan, opts: MemoryTextOptions = {})
   const width = Math.max(24, Math.floor(opts.width ?? process.stdout.columns ?? 80));
   const rows = Math.max(2, Math.floor(opts.height ?? 12));
   const n = plan.order.length;
-  const roots = plan.tensors.filter((t) => t.aliasOf === undefined && t.bytes > 0);
+  // buffers, and the bytes region bodies hold at their nodes' steps (results/memory.ts bodyBlocks)
+  const roots = [...plan.tensors, ...bodyBlocks(plan)].filter((t) => t.aliasOf === undefined && t.bytes > 0);
   let top = Math.max(plan.peakBytes, plan.lowerBoundBytes);
   for (const b of plan.breadth) top = Math.max(top, b);
   for (const t of roots) top = Math.max(top, t.offset + t.bytes);
