@@ -3,7 +3,8 @@
  * execution step (x), in the manner of PyTorch's memory viewer. Every tensor with a buffer of its own
  * is one rectangle spanning its live interval (x from its first step to the end of its last step) and
  * its bytes (y from its offset to offset + bytes); views and in-place results share their root's
- * rectangle and are named in its tooltip. Rectangles are coloured by the op that produced them, with a
+ * rectangle and are named in its tooltip. The bytes a control-flow node holds for its region bodies
+ * (results/memory.ts `bodyBlocks`, named `NODE.body`) are a rectangle at its step. Rectangles are coloured by the op that produced them, with a
  * colour that depends only on the op's name (a hash of it picks the hue), so Conv is the same colour in
  * every chart. Over them: the per-step breadth (bytes live at each step) as a step curve, the lower
  * bound (its maximum) as a dashed red line and the arena peak as a dashed grey line. Common ops have

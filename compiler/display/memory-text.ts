@@ -7,7 +7,8 @@
  * area the planned buffers cover (' ' none, ░ ▒ ▓ █ increasing): buffers never overlap in a valid
  * plan, so the covered fractions of the rectangles in a cell add up to at most 1. With colour, a cell
  * takes the colour (24-bit ANSI) of the op whose buffer covers most of it — the same colours as the
- * SVG chart. The row holding the lower bound is marked `◂lb`, and a sparkline row under the plot shows
+ * SVG chart. The bytes a control-flow node holds for its region bodies at its step (results/memory.ts
+ * `bodyBlocks`) are drawn like a buffer of that node. The row holding the lower bound is marked `◂lb`, and a sparkline row under the plot shows
  * the live bytes per column (the breadth, scaled to the peak).
  *
  * Bars: one line per step (or, past `maxRows` steps, per run of consecutive steps, showing the largest

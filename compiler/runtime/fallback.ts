@@ -10,7 +10,15 @@
  *
  * A reference kernel's result is checked against the node's declared dtype and shape before it is
  * stored (a kernel bug surfaces at its node, as on the arena); an exception becomes a KilnError
- * placed at the node. Where the values live is the backend's (cpu/segments.ts FallbackValues,
+ * placed at the node.
+ *
+ * Control flow: a node with regions (If, Loop, Scan) never lowers, so it is a fallback step: the host
+ * keeps the control itself, and its op's value kernel (`runValues`) runs the regions on the reference
+ * executor (reference.ts `referenceRegionContext`), each value a region reads from the graph
+ * (`hostReads`: inputs and captured values) taken from the program's storage. The region bodies are
+ * not compiled: their kernels run on the reference kernels, inside the node's host step. Sequences and
+ * optionals live on the host (`ProgramValues.held`); a graph that takes or returns one is refused by
+ * `compiledUnsupported` (`containerBoundary`), so a conformance run skips it. Where the values live is the backend's (cpu/segments.ts FallbackValues,
  * webgpu/values.ts DeviceValues).
  */
 import type { Graph, Node, TensorType } from '../ir/graph.ts';

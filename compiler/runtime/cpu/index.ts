@@ -35,6 +35,9 @@
  * (`KernelEvent.fallback`). `PrepareOptions.fallback: false` refuses such a graph instead, naming the
  * nodes. A graph whose sizes are not concrete, or with a node neither lowering nor the reference
  * kernels can run, is refused either way (`cpuUnsupported`); `cpuFallbacks` lists what would fall back.
+ * Control flow (If, Loop, Scan) is such a host step: its regions run on the reference executor, reading
+ * the values they capture from the buffer (runtime/fallback.ts); its time in the timings is the whole
+ * region's.
  *
  * Not yet: the memory plan's offsets are not used (see layout.ts).
  */
