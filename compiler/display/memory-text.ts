@@ -8,8 +8,8 @@
  * plan, so the covered fractions of the rectangles in a cell add up to at most 1. With colour, a cell
  * takes the colour (24-bit ANSI) of the op whose buffer covers most of it — the same colours as the
  * SVG chart. The bytes a control-flow node holds for its region bodies at its step (results/memory.ts
- * `bodyBlocks`) are drawn like a buffer of that node. The row holding the lower bound is marked `◂lb`, and a sparkline row under the plot shows
- * the live bytes per column (the breadth, scaled to the peak).
+ * `bodyBlocks`) are drawn like a buffer of that node. The row holding the lower bound is marked `◂lb`,
+ * and a sparkline row under the plot shows the live bytes per column (the breadth, scaled to the peak).
  *
  * Bars: one line per step (or, past `maxRows` steps, per run of consecutive steps, showing the largest
  * figure of the run): the step, its node, a bar whose solid part is the bytes live there and whose
