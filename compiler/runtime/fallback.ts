@@ -28,7 +28,7 @@ import { Tensor } from '../ir/tensor.ts';
 import { type Value, describeValue, valueProblem } from '../ir/value.ts';
 import { referenceRegionContext } from './reference.ts';
 import { KilnError } from '../errors.ts';
-import { type OpDef, getOp } from '../ops/registry.ts';
+import { type OpDef, type RunContext, getOp } from '../ops/registry.ts';
 import { nodeAttrs } from '../ops/infer.ts';
 import type { Program as KernelProgram } from '../codegen/kir.ts';
 import type { Unsupported } from './backend.ts';
@@ -113,13 +113,13 @@ export function hostReads(node: Node): string[] {
  * its outputs may be sequences or optionals (`write` then gets those).
  */
 export function runReferenceNode(step: FallbackStep, types: ReadonlyMap<string, TensorType>, read: (value: string) => Value,
-  write: (value: string, v: Value) => void): void {
+  write: (value: string, v: Value) => void, compiled?: ReadonlyMap<Graph, CompiledRegion>): void {
   const { node, id } = step;
   const def: OpDef = getOp(node.op);
   const args = node.inputs.map((name) => (name ? read(name) : undefined));
   let outs: Value[];
   try {
-    if (def.runValues) outs = def.runValues(args, nodeAttrs(def, node), node.outputs.length, referenceRegionContext(read));
+    if (def.runValues) outs = def.runValues(args, nodeAttrs(def, node), node.outputs.length, regionContext(read, compiled));
     else {
       args.forEach((v, k) => {
         if (v !== undefined && !(v instanceof Tensor)) throw new KilnError(`input ${k} '%${node.inputs[k]}' is ${describeValue(v)}; op ${node.op} takes tensors`);
@@ -139,6 +139,40 @@ export function runReferenceNode(step: FallbackStep, types: ReadonlyMap<string, 
     } else if (!(got instanceof Tensor) || got.dtype !== want.dtype || got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) throw bad('');
     try { write(o, got); } catch (e) { throw bad(`: ${(e as Error).message}`); }
   });
+}
+
+/**
+ * A region body compiled as a program of its own (`regionGraph`): runs it on its inputs by name (the
+ * body's arguments and the values it captures) and returns its results.
+ */
+export type CompiledRegion = (inputs: ReadonlyMap<string, Value>) => Value[];
+
+/**
+ * A region as a graph a backend can compile on its own: its arguments, then the values it reads from
+ * the enclosing scopes (typed by `outer`), as graph inputs; its constants, nodes and results as they are.
+ */
+export function regionGraph(region: Graph, outer: ReadonlyMap<string, TensorType>, name = region.name): Graph {
+  const captured = capturedValues(region).map((v) => {
+    const type = outer.get(v);
+    if (!type) throw new KilnError(`region '@${region.name}' reads '%${v}', which has no type in the enclosing graph`);
+    return { name: v, type };
+  });
+  return { name, inputs: [...region.inputs, ...captured], outputs: region.outputs, constants: region.constants, nodes: region.nodes };
+}
+
+/** The RunContext of a host step: compiled bodies where there are some, else the reference executor. */
+function regionContext(read: (value: string) => Value, compiled?: ReadonlyMap<Graph, CompiledRegion>): RunContext {
+  const reference = referenceRegionContext(read);
+  if (!compiled?.size) return reference;
+  return {
+    runRegion(region, args) {
+      const run = compiled.get(region);
+      if (!run) return reference.runRegion(region, args);
+      const inputs = new Map<string, Value>(region.inputs.map((a, k) => [a.name, args[k]]));
+      for (const v of capturedValues(region)) inputs.set(v, read(v));
+      return run(inputs);
+    },
+  };
 }
 
 /** One line per node, `  %id Op: reason` (at most `max`, then a count): refusals and `fallback.txt`. */

@@ -1,7 +1,7 @@
 /**
  * Control flow on the compiled cpu backend and the arena: a node with regions (If, Loop) is a host
- * step that runs its regions on the reference executor, the values they capture read from the
- * program's buffer; results equal the reference executor's for both branches of an If and for a Loop
+ * step whose region bodies are compiled as cpu programs of their own (`regions.txt` says so), the
+ * values they capture read from the program's buffer; results equal the reference executor's for both branches of an If and for a Loop
  * whose body reads an outer value; timings report the control-flow node once (kernel `ref:ID`, its
  * whole region time); a graph whose inputs or outputs are sequences is declared unsupported with the
  * reason (a conformance run skips it). The arena runs the same graphs on their validated plans.
@@ -42,6 +42,8 @@ withCC('cpu: a Loop runs as a host step between native kernels, its body reading
   const p = await prepareCpu(loop, undefined, { threads: 1, tuning: 'off' });
   try {
     assert.equal(p.fallbacks.map((u) => [u.node, u.op]), [['y', 'Loop']]);
+    const regions = p.artifacts.find((a) => a.name === 'regions.txt')!.content;
+    assert.match(regions, /%y Loop body: compiled \(3 of 3 node\(s\) native\)/, 'the body is a cpu program of its own');
     assert.equal(numbers((await p.run(loopInputs))[0]), LOOP_EXPECTED);
     const events: KernelEvent[] = [];
     await p.run(loopInputs, { onKernel: (e) => events.push(e) });
@@ -57,6 +59,9 @@ withCC('cpu: both branches of an If read the captured values from the buffer', a
   const p = await prepareCpu(branchy, planMemory(branchy), { threads: 1, tuning: 'off' });
   try {
     assert.equal(p.fallbacks.map((u) => u.op), ['If']);
+    const regions = p.artifacts.find((a) => a.name === 'regions.txt')!.content;
+    assert.match(regions, /%r If else_branch: compiled/);
+    assert.match(regions, /%r If then_branch: compiled/);
     for (const cond of [true, false]) {
       const want = runReference(branchy, ifInputs(cond))[0];
       const got = expectTensors(await p.run(ifInputs(cond)))[0];

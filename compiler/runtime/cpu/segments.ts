@@ -31,7 +31,7 @@ import { Tensor } from '../../ir/tensor.ts';
 import { type Value, describeValue } from '../../ir/value.ts';
 import { type DType, type TensorData, dtypeInfo, storageBytes } from '../../ir/dtype.ts';
 import type { Program as KernelProgram } from '../../codegen/kir.ts';
-import { type FallbackStep, type NativeSegment, ProgramValues, type ProgramStep, runReferenceNode } from '../fallback.ts';
+import { type CompiledRegion, type FallbackStep, type NativeSegment, ProgramValues, type ProgramStep, runReferenceNode } from '../fallback.ts';
 import { type CpuLayout, bufferPointers } from './layout.ts';
 
 /** The C statement of the program's call `i`, its buffers read from `b[slot]` (as the entries build `b`). */
@@ -122,8 +122,14 @@ export class FallbackValues extends ProgramValues {
     }
   }
 
-  /** Runs one fallback node on its reference kernel, reading and writing its values here. */
+  /** Region bodies compiled as programs of their own (cpu/index.ts), by region. */
+  readonly compiledRegions = new Map<Graph, CompiledRegion>();
+
+  /**
+   * Runs one fallback node on its reference kernel, reading and writing its values here (a control-flow
+   * node's bodies compiled where `compiledRegions` has them).
+   */
   run(step: FallbackStep): void {
-    runReferenceNode(step, this.types, (name) => this.read(name), (o, t) => this.write(o, t));
+    runReferenceNode(step, this.types, (name) => this.read(name), (o, t) => this.write(o, t), this.compiledRegions);
   }
 }
