@@ -3,8 +3,9 @@
  * step whose region bodies are compiled as cpu programs of their own (`regions.txt` says so), the
  * values they capture read from the program's buffer; results equal the reference executor's for both branches of an If and for a Loop
  * whose body reads an outer value; timings report the control-flow node once (kernel `ref:ID`, its
- * whole region time); a graph whose inputs or outputs are sequences is declared unsupported with the
- * reason (a conformance run skips it). The arena runs the same graphs on their validated plans.
+ * whole region time); a sequence made and read by host steps is held on the host (cpu) or in the
+ * plan's host region (arena); a graph whose inputs or outputs are sequences is declared unsupported
+ * with the reason (a conformance run skips it). The arena runs the same graphs on their validated plans.
  * Without a C compiler the cpu tests are skipped.
  */
 import fs from 'node:fs';
@@ -17,6 +18,7 @@ import { Tensor, readNumbers } from '../../compiler/ir/tensor.ts';
 import { expectTensors } from '../../compiler/ir/value.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
 import '../../compiler/ops/all.ts';
+import { registerOps, valueKernelOnly } from '../../compiler/ops/registry.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import type { KernelEvent } from '../../compiler/runtime/backend.ts';
 import { cpuUnsupported, prepareCpu } from '../../compiler/runtime/cpu/index.ts';
@@ -79,6 +81,54 @@ test('arena: If and Loop run on their validated plans and match the reference ex
     const got = expectTensors(await p.run(inputs))[0];
     assert.equal(numbers(got), numbers(runReference(g, inputs)[0]), g.name);
   }
+});
+
+// test-only value ops (the sequence ops live elsewhere): a tensor split into a sequence of its rows,
+// and a sequence of rows stacked back into a tensor
+registerOps([
+  {
+    name: 'TestOnlyRows', inputs: [1, 1], outputs: [1, 1], parseAttrs: () => ({}),
+    inferTypes: (ins) => [{ dtype: ins[0]!.dtype, shape: ins[0]!.shape.slice(1), container: 'seq' }],
+    run: valueKernelOnly('TestOnlyRows'),
+    runValues: (ins) => {
+      const x = ins[0] as Tensor, n = x.shape[0], w = x.size / n, d = x.data as Float32Array;
+      return [Array.from({ length: n }, (_, r) => new Tensor('f32', x.shape.slice(1), d.slice(r * w, (r + 1) * w)))];
+    },
+  },
+  {
+    name: 'TestOnlyStack', inputs: [1, 1], outputs: [1, 1], parseAttrs: () => ({}),
+    inferTypes: (ins) => [{ dtype: ins[0]!.dtype, shape: [3, ...ins[0]!.shape] }], // the test's three rows
+    run: valueKernelOnly('TestOnlyStack'),
+    runValues: (ins) => {
+      const rows = ins[0] as readonly Tensor[], w = rows[0].size, out = new Float32Array(rows.length * w);
+      rows.forEach((r, k) => out.set(r.data as Float32Array, k * w));
+      return [new Tensor('f32', [rows.length, ...rows[0].shape], out)];
+    },
+  },
+]);
+
+const SEQ_TEXT = `kiln.graph @rows(%x: f32[3,4]) -> (%out: f32[3,4]) {
+  %a = Relu(%x) : f32[3,4] loc("relu")
+  %s = TestOnlyRows(%a) : seq<f32[4]> loc("rows")
+  %b = TestOnlyStack(%s) : f32[3,4] loc("stack")
+  %out = Neg(%b) : f32[3,4] loc("neg")
+  return %out
+}`;
+
+withCC('cpu: a sequence made and read by host steps is held on the host between native kernels', async () => {
+  const g = parseGraph(SEQ_TEXT);
+  const x = Tensor.fromNumbers('f32', [3, 4], Array.from({ length: 12 }, (_, i) => i - 5));
+  const want = Array.from({ length: 12 }, (_, i) => -Math.max(0, i - 5));
+  const p = await prepareCpu(g, undefined, { threads: 1, tuning: 'off' });
+  try {
+    assert.equal(p.fallbacks.map((u) => u.op), ['TestOnlyRows', 'TestOnlyStack']);
+    assert.equal(numbers((await p.run(new Map([['x', x]])))[0]), want);
+  } finally {
+    await p.dispose();
+  }
+  const a = prepareArena(g);
+  assert.is(a.plan.tensors.find((t) => t.name === 's')!.region, 'host');
+  assert.equal(numbers((await a.run(new Map([['x', x]])))[0]), want);
 });
 
 test('sequences at the graph boundary: compiled backends declare them unsupported, with the reason', () => {
