@@ -3,7 +3,8 @@
  * execution step (x), in the manner of PyTorch's memory viewer. Every tensor with a buffer of its own
  * is one rectangle spanning its live interval (x from its first step to the end of its last step) and
  * its bytes (y from its offset to offset + bytes); views and in-place results share their root's
- * rectangle and are named in its tooltip. Rectangles are coloured by the op that produced them, with a
+ * rectangle and are named in its tooltip. The bytes a control-flow node holds for its region bodies
+ * (results/memory.ts `bodyBlocks`, named `NODE.body`) are a rectangle at its step. Rectangles are coloured by the op that produced them, with a
  * colour that depends only on the op's name (a hash of it picks the hue), so Conv is the same colour in
  * every chart. Over them: the per-step breadth (bytes live at each step) as a step curve, the lower
  * bound (its maximum) as a dashed red line and the arena peak as a dashed grey line. Common ops have
@@ -16,7 +17,7 @@
  */
 import { nodeId, type Graph } from '../ir/graph.ts';
 import type { MemoryPlan, PlannedTensor } from '../schedule/plan.ts';
-import { formatBytes } from '../results/memory.ts';
+import { bodyBlocks, formatBytes } from '../results/memory.ts';
 
 /** Options of the SVG chart. */
 export interface MemorySvgOptions {
@@ -119,7 +120,8 @@ export function memorySvg(plan: MemoryPlan, opts: MemorySvgOptions = {}): string
   const left = 78, right = showLegend ? 170 : 16, top = 34, bottom = 44;
   const plotW = Math.max(10, width - left - right), plotH = Math.max(10, height - top - bottom);
   const n = Math.max(1, plan.order.length);
-  const roots = plan.tensors.filter((t) => t.aliasOf === undefined);
+  // buffers, and the bytes region bodies hold at their nodes' steps (results/memory.ts bodyBlocks)
+  const roots = [...plan.tensors.filter((t) => t.aliasOf === undefined && t.region !== 'host'), ...bodyBlocks(plan).filter((t) => t.bytes > 0)];
   let extent = Math.max(plan.peakBytes, plan.lowerBoundBytes, 1);
   for (const b of plan.breadth) extent = Math.max(extent, b);
   for (const t of roots) extent = Math.max(extent, t.offset + t.bytes);

@@ -7,8 +7,9 @@
  * area the planned buffers cover (' ' none, ░ ▒ ▓ █ increasing): buffers never overlap in a valid
  * plan, so the covered fractions of the rectangles in a cell add up to at most 1. With colour, a cell
  * takes the colour (24-bit ANSI) of the op whose buffer covers most of it — the same colours as the
- * SVG chart. The row holding the lower bound is marked `◂lb`, and a sparkline row under the plot shows
- * the live bytes per column (the breadth, scaled to the peak).
+ * SVG chart. The bytes a control-flow node holds for its region bodies at its step (results/memory.ts
+ * `bodyBlocks`) are drawn like a buffer of that node. The row holding the lower bound is marked `◂lb`,
+ * and a sparkline row under the plot shows the live bytes per column (the breadth, scaled to the peak).
  *
  * Bars: one line per step (or, past `maxRows` steps, per run of consecutive steps, showing the largest
  * figure of the run): the step, its node, a bar whose solid part is the bytes live there and whose
@@ -18,7 +19,7 @@
  */
 import type { Graph } from '../ir/graph.ts';
 import type { MemoryPlan, PlannedTensor } from '../schedule/plan.ts';
-import { formatBytes, formatMemorySummary } from '../results/memory.ts';
+import { bodyBlocks, formatBytes, formatMemorySummary } from '../results/memory.ts';
 import { opColorRGB, producerOps } from './memory-svg.ts';
 
 /** Options of the terminal rendering. */
@@ -67,7 +68,8 @@ export function memoryChartLines(plan: MemoryPlan, opts: MemoryTextOptions = {})
   const width = Math.max(24, Math.floor(opts.width ?? process.stdout.columns ?? 80));
   const rows = Math.max(2, Math.floor(opts.height ?? 12));
   const n = plan.order.length;
-  const roots = plan.tensors.filter((t) => t.aliasOf === undefined && t.bytes > 0);
+  // buffers, and the bytes region bodies hold at their nodes' steps (results/memory.ts bodyBlocks)
+  const roots = [...plan.tensors, ...bodyBlocks(plan)].filter((t) => t.aliasOf === undefined && t.bytes > 0);
   let top = Math.max(plan.peakBytes, plan.lowerBoundBytes);
   for (const b of plan.breadth) top = Math.max(top, b);
   for (const t of roots) top = Math.max(top, t.offset + t.bytes);

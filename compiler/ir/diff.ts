@@ -4,7 +4,9 @@
  * Structural diff (`diffGraphs`): nodes are keyed by their id (first output name, `nodeId`), which
  * every pass keeps for a node it does not replace. Walking both node lists in order, a node whose id is
  * only in the old graph is `removed`, only in the new one `added`, in both `changed` (when op, inputs,
- * outputs, attrs, types or loc differ; the differing fields are listed) or `unchanged`. Node objects
+ * outputs, attrs, regions, types or loc differ; the differing fields are listed) or `unchanged`. A
+ * change anywhere inside a region is a change of the node owning it (field `regions`), with a line
+ * diff of the node's nested text (`regionDiff`). Node objects
  * shared between snapshots (the common case: passes share untouched nodes) are unchanged without
  * looking further. Entries come in a merged order: each removed node sits where it was, before the
  * next surviving node. A removed node whose provenance reappears in an added or changed node records
@@ -25,8 +27,11 @@ import { printConstant, printGraph, printNode } from './print.ts';
 /** The kind of change of one node or constant. */
 export type ChangeKind = 'added' | 'removed' | 'changed' | 'unchanged';
 
-/** A node field that can differ between two versions of a node. */
-export type NodeField = 'op' | 'inputs' | 'outputs' | 'attrs' | 'types' | 'loc';
+/**
+ * A node field that can differ between two versions of a node; `regions`: a region it owns (a graph
+ * attribute: If's branches, Loop's body) differs anywhere inside, nested regions included.
+ */
+export type NodeField = 'op' | 'inputs' | 'outputs' | 'attrs' | 'regions' | 'types' | 'loc';
 
 /** One node in a graph diff. */
 export interface NodeChange {
@@ -41,6 +46,11 @@ export interface NodeChange {
   readonly fields: readonly NodeField[];
   /** For a removed node: the added or changed node that took over its provenance (e.g. a fusion). */
   readonly replacedBy?: string;
+  /**
+   * For a node whose regions changed: a line diff of its printed text (the node line and its nested
+   * regions), `@@` hunks with two lines of context (`formatNodeDiff`).
+   */
+  readonly regionDiff?: string;
 }
 
 /** One constant in a graph diff. */
@@ -68,7 +78,7 @@ export interface GraphDiff {
 const key = (n: Node, i: number) => nodeId(n) || `#${i} ${n.op}`;
 const sameList = <T>(a: readonly T[], b: readonly T[], eq: (x: T, y: T) => boolean = (x, y) => x === y) =>
   a.length === b.length && a.every((x, i) => eq(x, b[i]));
-const sameType = (a: TensorType, b: TensorType) => a.dtype === b.dtype && sameList(a.shape, b.shape);
+const sameType = (a: TensorType, b: TensorType) => a.dtype === b.dtype && a.container === b.container && !a.unranked === !b.unranked && sameList(a.shape, b.shape);
 
 /** The fields in which two versions of a node differ (empty when they are equal). */
 export function nodeFieldChanges(a: Node, b: Node): NodeField[] {
@@ -78,8 +88,12 @@ export function nodeFieldChanges(a: Node, b: Node): NodeField[] {
   if (!sameList(a.inputs, b.inputs)) out.push('inputs');
   if (!sameList(a.outputs, b.outputs)) out.push('outputs');
   if (a.attrs !== b.attrs) {
-    const ka = Object.keys(a.attrs).sort(), kb = Object.keys(b.attrs).sort();
-    if (!sameList(ka, kb) || ka.some((k) => !attrsEqual(a.attrs[k], b.attrs[k]))) out.push('attrs');
+    // plain attributes and regions (graph attributes) are told apart
+    const names = (n: Node, regions: boolean) => Object.keys(n.attrs).filter((k) => (n.attrs[k].kind === 'graph') === regions).sort();
+    for (const [regions, field] of [[false, 'attrs'], [true, 'regions']] as const) {
+      const ka = names(a, regions), kb = names(b, regions);
+      if (!sameList(ka, kb) || ka.some((k) => !attrsEqual(a.attrs[k], b.attrs[k]))) out.push(field);
+    }
   }
   if (!sameList(a.types, b.types, sameType)) out.push('types');
   if (!sameList(a.loc, b.loc)) out.push('loc');
@@ -103,7 +117,8 @@ export function diffGraphs(a: Graph, b: Graph): GraphDiff {
     const kind: ChangeKind = fields.length ? 'changed' : 'unchanged';
     counts[kind]++;
     emitted.add(id);
-    nodes.push({ node: id, kind, before: printNode(x), after: printNode(y), fields });
+    const before = printNode(x), after = printNode(y);
+    nodes.push({ node: id, kind, before, after, fields, ...(fields.includes('regions') ? { regionDiff: formatNodeDiff(before, after) } : {}) });
   };
   let i = 0, j = 0;
   while (i < a.nodes.length || j < b.nodes.length) {
@@ -280,6 +295,18 @@ export function hunks(lines: readonly DiffLine[], context = 3): Hunk[] {
     out.push({ aStart: aAt[start] + (aLength ? 1 : 0), aLength, bStart: bAt[start] + (bLength ? 1 : 0), bLength, lines: body });
   }
   return out;
+}
+
+/**
+ * A line diff of two printed versions of one node (`printNode`: the node line and its nested regions)
+ * as `@@` hunks with `context` lines around each change, for a change inside a region.
+ */
+export function formatNodeDiff(before: string, after: string, context = 2): string {
+  const out: string[] = [];
+  for (const h of hunks(diffLines(before.split('\n'), after.split('\n')), context)) {
+    out.push(`@@ -${h.aStart},${h.aLength} +${h.bStart},${h.bLength} @@`, ...h.lines.map((l) => l.tag + l.text));
+  }
+  return out.join('\n');
 }
 
 type Piece = { kind: 'file' | 'hunk' | 'ctx' | 'del' | 'add'; text: string };

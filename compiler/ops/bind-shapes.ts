@@ -219,6 +219,7 @@ export function requireStaticShapes(graph: Graph, what: string, opts: RequireOpt
   }
   if (!opts.values) return;
   for (const [name, t] of valueTypes(graph)) {
+    if (t.container) continue; // a sequence or optional has no static size: its elements are sized when made
     const sym = t.shape.find((d) => typeof d === 'string' && !has(dims, d));
     if (sym !== undefined) {
       throw new KilnError(`${what} needs concrete sizes, but value '${name}' (${formatType(t)}) has symbolic dim '${sym}', which the graph input sizes do not determine (its size is known only when the graph runs)`);

@@ -3,7 +3,8 @@
  * summary of its figures, and byte formatting the memory renderings share.
  *
  * `memoryTimelineTable` has one row per planned tensor (its bytes, live interval in steps, arena
- * offset, producer and consumers, and what it aliases); `memoryStepsTable` one row per step of the
+ * offset, producer and consumers, what it aliases, where it is stored) and one per node's region
+ * bodies (`bodyBlocks`: the bytes a control-flow node holds for them, column `body`); `memoryStepsTable` one row per step of the
  * execution order (the node, the bytes live there — the breadth — and the arena's high-water mark so
  * far). Byte counts and offsets are Arrow float64 columns holding whole numbers: exact up to 2^53 and
  * never overflowing as int32 would past 2 GiB. `memorySummary` gathers the plan's headline figures and
@@ -13,7 +14,7 @@
  * is a safe cache that goes away with the graph.
  */
 import type { Graph } from '../ir/graph.ts';
-import type { MemoryPlan, PlanOptions } from '../schedule/plan.ts';
+import type { MemoryPlan, PlannedTensor, PlanOptions } from '../schedule/plan.ts';
 import { planMemory } from '../schedule/index.ts';
 import { buildTable, type ResultTable } from './table.ts';
 import { formatBytes } from '../ir/sizes.ts';
@@ -28,12 +29,38 @@ export interface MemoryOptions extends PlanOptions {
 }
 
 /**
- * One row per planned tensor. Columns: tensor utf8, bytes f64, first_step i32, last_step i32,
- * offset f64, producer utf8, consumers list<utf8>, alias_of utf8 (null unless a view or in-place
- * result), alias_kind utf8 (`view` | `inplace` | null).
+ * The bytes region bodies hold, as timeline blocks: one per node owning regions whose bodies have a
+ * plan (its scratch at its step: `name` = `NODE.ATTR` or `NODE.ATTR1|ATTR2`, producer = the node), and
+ * one with no bytes and region `host` per body that could not be planned (sizes known only at run
+ * time). The memory charts draw the first kind like buffers.
+ */
+export function bodyBlocks(plan: MemoryPlan): PlannedTensor[] {
+  const out: PlannedTensor[] = [];
+  for (const sc of plan.scratch) {
+    if (!sc.bodyBytes || !sc.bodies) continue;
+    out.push({ name: `${sc.node}.${sc.bodies.join('|')}`, bytes: sc.bytes, first: sc.step, last: sc.step, producer: sc.node, consumers: [],
+      offset: sc.offset, dtype: 'u8', shape: [sc.bytes], elements: sc.bytes, alignment: sc.alignment, region: 'arena' });
+  }
+  for (const b of plan.bodies ?? []) {
+    if (b.plan) continue;
+    out.push({ name: `${b.node}.${b.attribute}`, bytes: 0, first: b.step, last: b.step, producer: b.node, consumers: [],
+      offset: 0, dtype: 'u8', shape: [], elements: 0, alignment: 1, region: 'host' });
+  }
+  return out;
+}
+
+/**
+ * One row per planned tensor, then one per region body block (`bodyBlocks`). Columns: tensor utf8,
+ * bytes f64, first_step i32, last_step i32, offset f64, producer utf8, consumers list<utf8>, alias_of
+ * utf8 (null unless a view or in-place result), alias_kind utf8 (`view` | `inplace` | null), storage
+ * utf8 (the plan region: `arena`, `input`, `constant`, or `host` for a sequence or optional, which has
+ * no static size, and for a region body with no static plan), body utf8 (null unless the row is the
+ * bytes of the region bodies of its producer: their attribute names, `body`, `else_branch|then_branch`).
  */
 export function memoryTimelineTable(plan: MemoryPlan, title = `memory timeline (${plan.planner})`): ResultTable {
-  const t = plan.tensors;
+  const bodies = bodyBlocks(plan);
+  const t = [...plan.tensors, ...bodies];
+  const isBody = new Set(bodies);
   return buildTable(title, [
     { name: 'tensor', type: 'utf8', values: t.map((x) => x.name) },
     { name: 'bytes', type: 'f64', values: t.map((x) => x.bytes) },
@@ -44,13 +71,16 @@ export function memoryTimelineTable(plan: MemoryPlan, title = `memory timeline (
     { name: 'consumers', type: 'list<utf8>', values: t.map((x) => x.consumers) },
     { name: 'alias_of', type: 'utf8', values: t.map((x) => x.aliasOf ?? null) },
     { name: 'alias_kind', type: 'utf8', values: t.map((x) => x.aliasKind ?? null) },
+    { name: 'storage', type: 'utf8', values: t.map((x) => x.region ?? 'arena') },
+    { name: 'body', type: 'utf8', values: t.map((x) => (isBody.has(x) ? x.name.slice(x.producer.length + 1) : null)) },
   ]);
 }
 
 /**
  * One row per step of the execution order. Columns: step i32, node utf8, live_bytes f64 (the
  * breadth: bytes of tensors live at that step), high_water f64 (the arena's high-water mark after
- * the step), live_tensors i32 (buffers live at that step, aliases not counted).
+ * the step), live_tensors i32 (buffers live at that step, aliases not counted), body_bytes f64 (bytes
+ * of the region bodies the step's node holds, part of live_bytes; 0 for a node without regions).
  */
 export function memoryStepsTable(plan: MemoryPlan, title = `memory per step (${plan.planner})`): ResultTable {
   const n = plan.order.length;
@@ -59,12 +89,14 @@ export function memoryStepsTable(plan: MemoryPlan, title = `memory per step (${p
     if (t.aliasOf !== undefined) continue;
     for (let s = Math.max(0, t.first); s <= Math.min(n - 1, t.last); s++) live[s]++;
   }
+  const bodyAt = new Map(plan.scratch.filter((sc) => sc.bodyBytes).map((sc) => [sc.step, sc.bodyBytes!]));
   return buildTable(title, [
     { name: 'step', type: 'i32', values: plan.order.map((_, i) => i) },
     { name: 'node', type: 'utf8', values: plan.order },
     { name: 'live_bytes', type: 'f64', values: plan.order.map((_, i) => plan.breadth[i] ?? null) },
     { name: 'high_water', type: 'f64', values: plan.order.map((_, i) => plan.highWater[i] ?? null) },
     { name: 'live_tensors', type: 'i32', values: live },
+    { name: 'body_bytes', type: 'f64', values: plan.order.map((_, i) => bodyAt.get(i) ?? 0) },
   ]);
 }
 
@@ -88,11 +120,19 @@ export interface MemorySummary {
   readonly peakOverLowerBound: number;
   /** 1 - peak / naive: the fraction of the no-reuse arena saved (0 when naive is 0). */
   readonly reductionVsNaive: number;
+  /** Region bodies (present only when the graph has some): how many, and how many have no static plan. */
+  readonly bodies?: number;
+  readonly unplannedBodies?: number;
+  /** The most bytes region bodies hold at one step. */
+  readonly bodyBytes?: number;
+  /** Sequence and optional values (present only when there are some): held by the host, no bytes in the plan. */
+  readonly hostValues?: number;
 }
 
 /** The summary figures of a plan. */
 export function memorySummary(plan: MemoryPlan): MemorySummary {
   const { peakBytes: peak, lowerBoundBytes: lb, naiveBytes: naive } = plan;
+  const host = [...plan.tensors, ...plan.externals].filter((t) => t.region === 'host').length;
   return {
     planner: plan.planner, peakBytes: peak, lowerBoundBytes: lb, naiveBytes: naive,
     weightsBytes: plan.weightsBytes, inputBytes: plan.inputBytes,
@@ -101,6 +141,11 @@ export function memorySummary(plan: MemoryPlan): MemorySummary {
     ms: plan.ms,
     peakOverLowerBound: lb > 0 ? peak / lb : peak > 0 ? Infinity : 1,
     reductionVsNaive: naive > 0 ? 1 - peak / naive : 0,
+    ...(plan.bodies?.length ? {
+      bodies: plan.bodies.length, unplannedBodies: plan.bodies.filter((b) => !b.plan).length,
+      bodyBytes: plan.scratch.reduce((m, sc) => Math.max(m, sc.bodyBytes ?? 0), 0),
+    } : {}),
+    ...(host ? { hostValues: host } : {}),
   };
 }
 
@@ -113,6 +158,8 @@ export function formatMemorySummary(plan: MemoryPlan | MemorySummary): string {
     `  lower bound  ${formatBytes(s.lowerBoundBytes).padStart(10)}  (max bytes live at one step)`,
     `  naive        ${formatBytes(s.naiveBytes).padStart(10)}  (no reuse; the plan saves ${(s.reductionVsNaive * 100).toFixed(1)}%)`,
     `  weights      ${formatBytes(s.weightsBytes).padStart(10)}  inputs ${formatBytes(s.inputBytes)} (outside the arena)`,
+    ...(s.bodies ? [`  regions      ${formatBytes(s.bodyBytes ?? 0).padStart(10)}  (at most, held at one step by ${s.bodies} region bod${s.bodies === 1 ? 'y' : 'ies'}, each planned on its own${s.unplannedBodies ? `; ${s.unplannedBodies} sized only at run time, by the host` : ''})`] : []),
+    ...(s.hostValues ? [`  host-held    ${String(s.hostValues).padStart(10)}  sequence/optional value${s.hostValues === 1 ? '' : 's'} (no static size: held by the runtime, not in the arena)`] : []),
   ].join('\n') + '\n';
 }
 

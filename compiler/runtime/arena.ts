@@ -19,6 +19,11 @@
  * bits first); the reference kernels store one code per element, so those values are unpacked into a
  * fresh tensor when read and packed when written — still at their planned bytes, so still corruptible.
  *
+ * Control flow: a node with a value kernel (If, Loop, Scan, sequence ops) runs it; its regions run on
+ * the reference executor (not at the region bodies' planned offsets: the body's bytes are the node's
+ * scratch, filled with 0xFF before it runs like any scratch), reading the values they capture from
+ * their planned places. Sequences and optionals (the plan's `host` region) are held as values.
+ *
  * What it cannot run (`unsupported`): `str` values (no bytes), values whose size is known only at run
  * time (a plan needs every size; bind them first), and dtypes an op's reference kernel declares
  * unsupported. `prepare` validates the plan (schedule/validate.ts) and refuses an invalid one;
@@ -35,6 +40,8 @@ import type { MemoryPlan, PlannedLayout, PlanOptions } from '../schedule/plan.ts
 import { assertValidPlan, planMemory } from '../schedule/index.ts';
 import type { Backend, Program, RunOptions, Unsupported } from './backend.ts';
 import { checkInputs } from './inputs.ts';
+import { referenceRegionContext } from './reference.ts';
+import { type Value, valueProblem } from '../ir/value.ts';
 import { referenceUnsupported } from './ref-backend.ts';
 
 /** Sub-byte dtypes, packed in the plan's bytes: their width in bits. */
@@ -74,7 +81,7 @@ export function arenaUnsupported(graph: Graph): Unsupported[] {
     const place = { node: id, op: node.op };
     const bad = node.outputs.map((o, k) => (o ? node.types[k] : undefined)).find((t) => t && dtypeProblem(t.dtype));
     if (bad) { out.push({ ...place, reason: dtypeProblem(bad.dtype)! }); continue; }
-    const runtime = node.types.find((t, k) => node.outputs[k] && t.shape.some((d) => typeof d === 'string' && !inputSymbols.has(d)));
+    const runtime = node.types.find((t, k) => node.outputs[k] && !t.container && t.shape.some((d) => typeof d === 'string' && !inputSymbols.has(d)));
     if (runtime) { out.push({ ...place, reason: 'its output size is known only at run time; a memory plan needs every size' }); continue; }
     const ref = byReference.get(id);
     if (ref) out.push(ref);
@@ -96,6 +103,17 @@ interface Slot {
   read(): Tensor;
   /** Stores `t`'s elements (same dtype and shape, checked by the caller). */
   write(t: Tensor): void;
+}
+
+/** A value the plan leaves to the host (region `host`: a sequence or optional), held as it is. */
+class HostSlot {
+  private value: Value | undefined;
+  constructor(readonly name: string) {}
+  read(): Value {
+    if (this.value === undefined) throw new KilnError(`value '%${this.name}' has not been computed`, { node: this.name });
+    return this.value;
+  }
+  write(v: Value): void { this.value = v; }
 }
 
 /** A slot for a byte-addressed dtype: one typed-array view, read without a copy. */
@@ -153,18 +171,21 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
   const maxAlign = [...thePlan.tensors, ...thePlan.externals, ...thePlan.scratch]
     .reduce((m, x) => Math.max(m, x.alignment), thePlan.alignment ?? 64);
   const up = (x: number) => Math.ceil(x / maxAlign) * maxAlign;
-  const bases = { constant: 0, input: up(thePlan.constantRegionBytes), arena: 0 };
+  const bases = { constant: 0, input: up(thePlan.constantRegionBytes), arena: 0, host: 0 };
   bases.arena = up(bases.input + thePlan.inputRegionBytes);
   const buffer = new ArrayBuffer(bases.arena + thePlan.peakBytes);
   const bytes = new Uint8Array(buffer);
-  // Every value's slot at its planned place, built once.
+  // Every value's slot at its planned place, built once; a host-held value's slot holds it as it is.
   const values = new Map<string, Slot>();
-  const slot = (l: PlannedLayout, offset: number): Slot => {
+  const host = new Map<string, HostSlot>();
+  const slot = (l: PlannedLayout & { name: string }, offset: number): void => {
+    if (l.region === 'host') { host.set(l.name, new HostSlot(l.name)); return; }
     const at = bases[l.region] + offset, bits = PACKED_BITS[l.dtype];
-    return bits ? packedSlot(bytes, at, l, bits) : viewSlot(buffer, at, l);
+    values.set(l.name, bits ? packedSlot(bytes, at, l, bits) : viewSlot(buffer, at, l));
   };
-  for (const e of thePlan.externals) values.set(e.name, slot(e, e.offset));
-  for (const t of thePlan.tensors) values.set(t.name, slot(t, t.offset));
+  for (const e of thePlan.externals) slot(e, e.offset);
+  for (const t of thePlan.tensors) slot(t, t.offset);
+  const readValue = (name: string): Value | undefined => (host.has(name) ? host.get(name)!.read() : values.get(name)?.read());
   for (const c of graph.constants) {
     if (!c.data) throw new KilnError(`constant '%${c.name}' has no data (IR text parsed without its weights)`, { node: c.name });
     values.get(c.name)!.write(c.data);
@@ -180,10 +201,12 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
   });
   const prepareMs = performance.now() - t0;
 
-  const bindInputs = (inputs: ReadonlyMap<string, Tensor>): void => {
+  const bindInputs = (inputs: ReadonlyMap<string, Value>): void => {
     checkInputs(graph, inputs); // the graph's input types (inputs.ts); then the sizes this program was planned for
     for (const input of graph.inputs) {
-      const given = inputs.get(input.name)!;
+      const hostHeld = host.get(input.name);
+      if (hostHeld) { hostHeld.write(inputs.get(input.name)!); continue; }
+      const given = inputs.get(input.name)! as Tensor; // a tensor-typed input (checkInputs)
       const place = values.get(input.name)!;
       if (given.shape.some((d, i) => d !== place.shape[i])) {
         throw new KilnError(`input '${input.name}' is ${given.dtype}[${given.shape.join(',')}] but the program was prepared for ${place.dtype}[${place.shape.join(',')}] (bind other sizes with --shape/--dim and prepare again)`);
@@ -195,10 +218,13 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
   const runStep = (step: (typeof steps)[number]): void => {
     const { id, node, def, attrs, scratch } = step;
     if (scratch) bytes.fill(0xff, bases.arena + scratch.offset, bases.arena + scratch.offset + scratch.bytes);
-    const args = node.inputs.map((name) => (name ? values.get(name)!.read() : undefined));
-    let outs: Tensor[];
+    const args = node.inputs.map((name) => (name ? readValue(name) : undefined));
+    let outs: Value[];
     try {
-      outs = def.run(args, attrs, node.outputs.length);
+      // a value kernel (If/Loop/Scan, sequence ops): its regions run on the reference executor, reading
+      // the values they capture at their planned places
+      if (def.runValues) outs = def.runValues(args, attrs, node.outputs.length, referenceRegionContext(readValue));
+      else outs = def.run(args as (Tensor | undefined)[], attrs, node.outputs.length); // tensor inputs (the verifier's types)
     } catch (e) {
       if (e instanceof KilnError) throw e;
       throw Object.assign(new KilnError(`kernel failed: ${(e as Error).message}`, { node: id, op: node.op }), { cause: e });
@@ -207,10 +233,17 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
       if (!o) return;
       const t = planned.get(o)!;
       if (t.aliasKind === 'view') return; // the view reads its source's bytes: no copy
-      const got = outs[k];
+      const hostHeld = host.get(o);
+      if (hostHeld) {
+        const problem = valueProblem(outs[k], node.types[k]);
+        if (problem) throw new KilnError(`kernel output ${k} ${problem}`, { node: id, op: node.op });
+        hostHeld.write(outs[k]);
+        return;
+      }
+      const got = outs[k] as Tensor | undefined;
       const place = values.get(o)!;
       const bad = (why: string) => new KilnError(`kernel output ${k} is ${got ? `${got.dtype}[${got.shape.join(',')}]` : 'missing'} but the plan has ${place.dtype}[${place.shape.join(',')}]${why}`, { node: id, op: node.op });
-      if (!got || got.dtype !== place.dtype || got.shape.length !== place.shape.length || got.shape.some((d, i) => d !== place.shape[i])) throw bad('');
+      if (!(got instanceof Tensor) || got.dtype !== place.dtype || got.shape.length !== place.shape.length || got.shape.some((d, i) => d !== place.shape[i])) throw bad('');
       try { place.write(got); } catch (e) { throw bad(`: ${(e as Error).message}`); }
     });
   };
@@ -218,7 +251,7 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
   return {
     backend: 'arena', prepareMs, plan: thePlan, buffer, bases,
     artifacts: [{ name: 'plan.json', kind: 'plan', content: JSON.stringify(thePlan) }],
-    async run(inputs: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
+    async run(inputs: ReadonlyMap<string, Value>, ropts: RunOptions = {}): Promise<Value[]> {
       bindInputs(inputs);
       for (const step of steps) {
         if (ropts.signal?.aborted) throw new KilnError('the run was cancelled');
@@ -228,7 +261,8 @@ export function prepareArena(graph: Graph, plan?: MemoryPlan, opts: ArenaOptions
         runStep(step);
         onKernel({ kernel: step.id, nodes: [step.id], ms: performance.now() - t });
       }
-      return graph.outputs.map((name) => {
+      return graph.outputs.map((name): Value => {
+        if (host.has(name)) return host.get(name)!.read();
         const v = values.get(name)?.read();
         if (!v) throw new KilnError(`graph output '%${name}' has no planned buffer`, { node: name });
         return new Tensor(v.dtype, v.shape, (v.data as Uint8Array).slice() as TensorData);

@@ -10,15 +10,25 @@
  *
  * A reference kernel's result is checked against the node's declared dtype and shape before it is
  * stored (a kernel bug surfaces at its node, as on the arena); an exception becomes a KilnError
- * placed at the node. Where the values live is the backend's (cpu/segments.ts FallbackValues,
+ * placed at the node.
+ *
+ * Control flow: a node with regions (If, Loop, Scan) never lowers, so it is a fallback step: the host
+ * keeps the control itself, and its op's value kernel (`runValues`) runs the regions on the reference
+ * executor (reference.ts `referenceRegionContext`), each value a region reads from the graph
+ * (`hostReads`: inputs and captured values) taken from the program's storage. The region bodies are
+ * not compiled: their kernels run on the reference kernels, inside the node's host step. Sequences and
+ * optionals live on the host (`ProgramValues.held`); a graph that takes or returns one is refused by
+ * `compiledUnsupported` (`containerBoundary`), so a conformance run skips it. Where the values live is the backend's (cpu/segments.ts FallbackValues,
  * webgpu/values.ts DeviceValues).
  */
 import type { Graph, Node, TensorType } from '../ir/graph.ts';
-import { nodeId, valueTypes } from '../ir/graph.ts';
+import { capturedValues, formatType, nodeId, regionsOf, valueTypes } from '../ir/graph.ts';
 import type { BufferLayout } from './buffer-layout.ts';
-import type { Tensor } from '../ir/tensor.ts';
+import { Tensor } from '../ir/tensor.ts';
+import { type Value, describeValue, valueProblem } from '../ir/value.ts';
+import { referenceRegionContext } from './reference.ts';
 import { KilnError } from '../errors.ts';
-import { type OpDef, getOp } from '../ops/registry.ts';
+import { type OpDef, type RunContext, getOp } from '../ops/registry.ts';
 import { nodeAttrs } from '../ops/infer.ts';
 import type { Program as KernelProgram } from '../codegen/kir.ts';
 import type { Unsupported } from './backend.ts';
@@ -86,17 +96,36 @@ export function referenceGaps(graph: Graph, fallbacks: readonly Unsupported[]): 
 }
 
 /**
- * Runs fallback `step`'s node on its reference kernel: inputs from `read`, each output checked against
- * its declared type (`types`) and handed to `write`.
+ * The values a host step reads: its node's inputs and, for a node with regions (If, Loop, Scan), the
+ * values its regions read from the enclosing scopes (ir/graph.ts `capturedValues`), each once.
  */
-export function runReferenceNode(step: FallbackStep, types: ReadonlyMap<string, TensorType>, read: (value: string) => Tensor,
-  write: (value: string, t: Tensor) => void): void {
+export function hostReads(node: Node): string[] {
+  const names = new Set(node.inputs.filter(Boolean));
+  for (const [, region] of regionsOf(node)) for (const v of capturedValues(region)) names.add(v);
+  return [...names];
+}
+
+/**
+ * Runs fallback `step`'s node on its reference kernel: inputs from `read`, each output checked against
+ * its declared type (`types`) and handed to `write`. An op with a value kernel (`runValues`: sequence
+ * and optional ops, If/Loop/Scan) runs that, its regions on the reference executor
+ * (reference.ts `referenceRegionContext`) with the values they read from the graph taken from `read`;
+ * its outputs may be sequences or optionals (`write` then gets those).
+ */
+export function runReferenceNode(step: FallbackStep, types: ReadonlyMap<string, TensorType>, read: (value: string) => Value,
+  write: (value: string, v: Value) => void, compiled?: ReadonlyMap<Graph, CompiledRegion>): void {
   const { node, id } = step;
   const def: OpDef = getOp(node.op);
   const args = node.inputs.map((name) => (name ? read(name) : undefined));
-  let outs: Tensor[];
+  let outs: Value[];
   try {
-    outs = def.run(args, nodeAttrs(def, node), node.outputs.length);
+    if (def.runValues) outs = def.runValues(args, nodeAttrs(def, node), node.outputs.length, regionContext(read, compiled));
+    else {
+      args.forEach((v, k) => {
+        if (v !== undefined && !(v instanceof Tensor)) throw new KilnError(`input ${k} '%${node.inputs[k]}' is ${describeValue(v)}; op ${node.op} takes tensors`);
+      });
+      outs = def.run(args as (Tensor | undefined)[], nodeAttrs(def, node), node.outputs.length);
+    }
   } catch (e) {
     if (e instanceof KilnError) throw e.place.node ? e : new KilnError(e.reason, { ...e.place, node: id, op: node.op });
     throw Object.assign(new KilnError(`reference kernel failed: ${(e as Error).message}`, { node: id, op: node.op }), { cause: e });
@@ -104,11 +133,47 @@ export function runReferenceNode(step: FallbackStep, types: ReadonlyMap<string, 
   node.outputs.forEach((o, k) => {
     if (!o) return;
     const got = outs[k], want = types.get(o)!;
-    const bad = (why: string) => new KilnError(`reference kernel output ${k} is ${got ? `${got.dtype}[${got.shape.join(',')}]` : 'missing'} but the IR declares ${want.dtype}[${want.shape.join(',')}]${why}`, { node: id, op: node.op });
-    if (!got || got.dtype !== want.dtype || got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) throw bad('');
+    const bad = (why: string) => new KilnError(`reference kernel output ${k} is ${got instanceof Tensor ? `${got.dtype}[${got.shape.join(',')}]` : describeValue(got)} but the IR declares ${formatType(want)}${why}`, { node: id, op: node.op });
+    if (want.container !== undefined) {
+      if (got === undefined || valueProblem(got, want)) throw bad('');
+    } else if (!(got instanceof Tensor) || got.dtype !== want.dtype || got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) throw bad('');
     try { write(o, got); } catch (e) { throw bad(`: ${(e as Error).message}`); }
   });
-  }
+}
+
+/**
+ * A region body compiled as a program of its own (`regionGraph`): runs it on its inputs by name (the
+ * body's arguments and the values it captures) and returns its results.
+ */
+export type CompiledRegion = (inputs: ReadonlyMap<string, Value>) => Value[];
+
+/**
+ * A region as a graph a backend can compile on its own: its arguments, then the values it reads from
+ * the enclosing scopes (typed by `outer`), as graph inputs; its constants, nodes and results as they are.
+ */
+export function regionGraph(region: Graph, outer: ReadonlyMap<string, TensorType>, name = region.name): Graph {
+  const captured = capturedValues(region).map((v) => {
+    const type = outer.get(v);
+    if (!type) throw new KilnError(`region '@${region.name}' reads '%${v}', which has no type in the enclosing graph`);
+    return { name: v, type };
+  });
+  return { name, inputs: [...region.inputs, ...captured], outputs: region.outputs, constants: region.constants, nodes: region.nodes };
+}
+
+/** The RunContext of a host step: compiled bodies where there are some, else the reference executor. */
+function regionContext(read: (value: string) => Value, compiled?: ReadonlyMap<Graph, CompiledRegion>): RunContext {
+  const reference = referenceRegionContext(read);
+  if (!compiled?.size) return reference;
+  return {
+    runRegion(region, args) {
+      const run = compiled.get(region);
+      if (!run) return reference.runRegion(region, args);
+      const inputs = new Map<string, Value>(region.inputs.map((a, k) => [a.name, args[k]]));
+      for (const v of capturedValues(region)) inputs.set(v, read(v));
+      return run(inputs);
+    },
+  };
+}
 
 /** One line per node, `  %id Op: reason` (at most `max`, then a count): refusals and `fallback.txt`. */
 export function nodeLines(problems: readonly Unsupported[], max = Infinity): string {
@@ -124,8 +189,11 @@ export function nodeLines(problems: readonly Unsupported[], max = Infinity): str
 export abstract class ProgramValues {
   protected readonly types: ReadonlyMap<string, TensorType>;
   protected readonly constants: ReadonlyMap<string, Tensor>;
-  /** Values held on the host (dtypes the program's storage cannot hold), by root value name. */
-  protected readonly held = new Map<string, Tensor>();
+  /**
+   * Values held on the host, by root value name: dtypes the program's storage cannot hold, and
+   * sequences and optionals (no fixed bytes; only host steps make and read them).
+   */
+  protected readonly held = new Map<string, Value>();
 
   constructor(graph: Graph, protected readonly layout: BufferLayout) {
     this.types = valueTypes(graph);
@@ -136,6 +204,21 @@ export abstract class ProgramValues {
     const t = this.types.get(value);
     if (!t) throw new KilnError(`value '%${value}' has no type`, { node: value });
     return t;
+  }
+
+  /** True for a sequence or optional: held on the host, never in the program's storage. */
+  protected isContainer(value: string): boolean {
+    return this.type(value).container !== undefined;
+  }
+
+  /** A value held on the host (a view of a held tensor with its own shape); a KilnError before it is computed. */
+  protected heldValue(value: string): Value {
+    const root = this.root(value);
+    if (!this.held.has(root)) throw new KilnError(`value '%${value}' has not been computed`, { node: value });
+    const h = this.held.get(root)!;
+    if (root === value || !(h instanceof Tensor)) return h;
+    const t = this.type(value);
+    return new Tensor(t.dtype, t.shape as number[], h.data);
   }
 
   /** The value a view's bytes belong to (itself when it is not a view). */
@@ -151,9 +234,24 @@ export abstract class ProgramValues {
  * can run the whole graph, natively or with fallback.
  */
 export function compiledUnsupported(graph: Graph): Unsupported[] {
+  const boundary = containerBoundary(graph);
+  if (boundary.length) return boundary;
   const lowering = loweringUnsupported(graph);
   const graphWide = lowering.filter((u) => u.node === undefined);
   return graphWide.length ? graphWide : referenceGaps(graph, lowering);
+}
+
+/**
+ * Graph inputs and outputs that are sequences or optionals: a compiled program takes and returns
+ * tensors (inside, host steps pass sequences between them).
+ */
+export function containerBoundary(graph: Graph): Unsupported[] {
+  const kind = (t: TensorType) => (t.container === 'seq' ? 'a sequence' : 'an optional');
+  const types = valueTypes(graph);
+  return [
+    ...graph.inputs.filter((i) => i.type.container).map((i) => ({ reason: `graph input '${i.name}' is ${kind(i.type)}: compiled programs take tensors (run it with --backend ref)` })),
+    ...graph.outputs.filter((o) => types.get(o)?.container).map((o) => ({ reason: `graph output '${o}' is ${kind(types.get(o)!)}: compiled programs return tensors (run it with --backend ref)` })),
+  ];
 }
 
 /**

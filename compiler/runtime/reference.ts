@@ -13,7 +13,8 @@
  * Values are tensors, sequences or optionals (ir/value.ts). Ops with a value kernel (`runValues`:
  * sequence and optional ops, If/Loop/Scan) get a context that runs their regions: a region runs as a
  * nested scope whose nodes also see the enclosing scopes' values, and a value read inside a region is
- * kept alive until the node owning the region has run.
+ * kept alive until the node owning the region has run. `referenceRegionContext` runs the regions of one
+ * node the same way for a compiled program's host step (runtime/fallback.ts).
  */
 import type { Graph, Node, Dim } from '../ir/graph.ts';
 import { capturedValues, nodeId, regionsOf } from '../ir/graph.ts';
@@ -78,16 +79,7 @@ function runScope(graph: Graph, env: Map<string, Value>, outer: ((name: string) 
   const keep = new Set(graph.outputs);
   const constants = new Set(graph.constants.map((c) => c.name));
   const clock = opts.onNode ? () => performance.now() : () => 0;
-  const regionCtx: RunContext = {
-    runRegion: (region, args) => {
-      if (args.length !== region.inputs.length) {
-        throw new KilnError(`region '@${region.name}' takes ${region.inputs.length} arguments but is given ${args.length}`);
-      }
-      const inner = new Map<string, Value>(region.inputs.map((a, k) => [a.name, args[k]]));
-      // a region's nodes report to nobody: the owning node's time includes them
-      return runScope(region, inner, lookup, symbols, budget, {});
-    },
-  };
+  const regionCtx = scopeContext(lookup, symbols, budget);
   graph.nodes.forEach((node, index) => {
     const id = nodeId(node);
     const def = getOp(node.op);
@@ -143,6 +135,29 @@ function runScope(graph: Graph, env: Map<string, Value>, outer: ((name: string) 
   });
   for (const c of graph.constants) budget.held -= tensorBytes(c.data!);
   return results;
+}
+
+/** The RunContext of a node whose regions run as nested scopes over `outer` (the enclosing values). */
+function scopeContext(outer: (name: string) => Value | undefined, symbols: ReadonlyMap<Dim, number>, budget: Budget): RunContext {
+  return {
+    runRegion: (region, args) => {
+      if (args.length !== region.inputs.length) {
+        throw new KilnError(`region '@${region.name}' takes ${region.inputs.length} arguments but is given ${args.length}`);
+      }
+      const inner = new Map<string, Value>(region.inputs.map((a, k) => [a.name, args[k]]));
+      // a region's nodes report to nobody: the owning node's time includes them
+      return runScope(region, inner, outer, symbols, budget, {});
+    },
+  };
+}
+
+/**
+ * A RunContext that runs a node's regions on the reference kernels, each value they read from the
+ * enclosing scopes taken from `outer` (a compiled program's buffers: runtime/fallback.ts). What the
+ * region bodies hold is counted against the memory budget from zero.
+ */
+export function referenceRegionContext(outer: (name: string) => Value | undefined): RunContext {
+  return scopeContext(outer, new Map(), { held: 0 });
 }
 
 /** Index of the last node reading each value (reads inside a node's regions count as that node's). */

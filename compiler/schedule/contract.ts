@@ -8,7 +8,9 @@
  * - Inputs and constants are stacked in graph order, each region from 0, each offset aligned.
  * - Scratch: `scratchBytes(node)` is asked once per node; a positive answer becomes a buffer live during
  *   the node's step only, placed by the same strategy as the tensors (so it never overlaps a value live
- *   at that step), and counted in that step's breadth (so the lower bound covers it).
+ *   at that step), and counted in that step's breadth (so the lower bound covers it). A node that owns
+ *   regions adds the bytes of its largest region body (bodies.ts) to its scratch.
+ * - A sequence or optional (a graph input, an intermediate) is `host`: no bytes, no offset.
  */
 import type { Node, TensorType } from '../ir/graph.ts';
 import { nodeId } from '../ir/graph.ts';
@@ -17,7 +19,7 @@ import { KilnError } from '../errors.ts';
 import type { GraphFacts } from './facts.ts';
 import type { Liveness, LiveBuffer } from './liveness.ts';
 import type { PlannedExternal, PlannedLayout, PlanRegion } from './plan.ts';
-import { elementCount, resolveDim, typeBytes } from './op-kinds.ts';
+import { elementCount, isHostHeld, resolveDim, typeBytes } from './op-kinds.ts';
 import { alignUp } from './placement.ts';
 
 /** Bytes of one stored element (its typed array's element size): the alignment a typed view needs. */
@@ -39,6 +41,8 @@ export function scratchAlignment(align: number): number {
 
 /** The layout facts of a value of type `t`. */
 export function layoutOf(t: TensorType, dims: Readonly<Record<string, number>>, align: number, region: PlanRegion): PlannedLayout {
+  // a sequence or optional: held by the host, no shape of its own (op-kinds.ts isHostHeld)
+  if (isHostHeld(t)) return { dtype: t.dtype, shape: [], elements: 0, alignment: requiredAlignment(t.dtype, align), region: 'host' };
   return {
     dtype: t.dtype, shape: t.shape.map((d) => resolveDim(d, dims)), elements: elementCount(t, dims),
     alignment: requiredAlignment(t.dtype, align), region,
@@ -60,6 +64,7 @@ export function placeExternals(facts: GraphFacts, align: number): ExternalPlacem
     let top = 0;
     for (const v of values) {
       const layout = layoutOf(v.type, dims, align, region);
+      if (layout.region === 'host') { externals.push({ name: v.name, ...layout, region: 'host', bytes: 0, offset: 0 }); continue; }
       const offset = alignUp(top, layout.alignment);
       const bytes = typeBytes(v.type, dims);
       externals.push({ name: v.name, ...layout, region, bytes, offset });
@@ -72,12 +77,17 @@ export function placeExternals(facts: GraphFacts, align: number): ExternalPlacem
   return { externals, inputRegionBytes, constantRegionBytes };
 }
 
-/** Scratch bytes per node index (only nodes that asked for some); a bad answer is a KilnError. */
-export function scratchRequests(facts: GraphFacts, scratchBytes?: (node: Node) => number): Map<number, number> {
+/**
+ * Scratch bytes per node index (only nodes that asked for some, or hold region bodies: `bodies`, by
+ * node index); a bad answer is a KilnError.
+ */
+export function scratchRequests(facts: GraphFacts, scratchBytes?: (node: Node) => number,
+  bodies: ReadonlyMap<number, { readonly bytes: number }> = new Map()): Map<number, number> {
   const out = new Map<number, number>();
+  for (const [k, b] of bodies) if (b.bytes > 0) out.set(k, b.bytes);
   if (!scratchBytes) return out;
   facts.graph.nodes.forEach((node, k) => {
-    const bytes = scratchBytes(node);
+    const bytes = scratchBytes(node) + (out.get(k) ?? 0);
     if (!Number.isSafeInteger(bytes) || bytes < 0) {
       throw new KilnError(`scratchBytes must be a non-negative integer, got ${bytes}`, { node: nodeId(node), op: node.op, attribute: 'scratchBytes' });
     }

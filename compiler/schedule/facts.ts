@@ -6,8 +6,8 @@
  * Built once per planning call in one pass over the nodes. Nodes are referred to by their index in
  * `graph.nodes`; an execution order is a permutation of those indices.
  */
-import type { Graph, TensorType } from '../ir/graph.ts';
-import { nodeId } from '../ir/graph.ts';
+import type { Graph, Node, TensorType } from '../ir/graph.ts';
+import { capturedValues, nodeId, regionsOf } from '../ir/graph.ts';
 import { isViewNode, typeBytes } from './op-kinds.ts';
 import { requireStaticShapes } from '../ops/bind-shapes.ts';
 
@@ -16,15 +16,21 @@ export interface GraphFacts {
   readonly graph: Graph;
   readonly dims: Readonly<Record<string, number>>;
   readonly types: ReadonlyMap<string, TensorType>;
-  /** Graph inputs and constants. */
+  /** Graph inputs and constants, and (for a region body) the values it reads from enclosing scopes. */
   readonly external: ReadonlySet<string>;
   /** Value name → index of the node producing it (intermediates only). */
   readonly producer: ReadonlyMap<string, number>;
-  /** Value name → indices of the distinct nodes reading it, in graph order. */
+  /**
+   * Value name → indices of the distinct nodes reading it, in graph order. A node reads its inputs and
+   * the values its regions read from the enclosing scopes (ir/graph.ts `capturedValues`): those stay
+   * live until the node that owns the region has run.
+   */
   readonly readers: ReadonlyMap<string, readonly number[]>;
+  /** Per node (parallel to graph.nodes): the distinct values it reads, inputs and captured values. */
+  readonly reads: readonly (readonly string[])[];
   /** Values the graph returns. */
   readonly outputs: ReadonlySet<string>;
-  /** Bytes of each intermediate's own type. */
+  /** Bytes of each intermediate's own type (0 for a sequence or optional: held by the host). */
   readonly bytes: ReadonlyMap<string, number>;
   /** View output → its source (input 0), for nodes that are views (op-kinds.ts `isViewNode`). */
   readonly viewSource: ReadonlyMap<string, string>;
@@ -32,12 +38,22 @@ export interface GraphFacts {
   readonly ids: readonly string[];
 }
 
+/** The distinct values `node` reads: its inputs, then what its regions read from enclosing scopes. */
+export function nodeReads(node: Node): string[] {
+  const names = new Set(node.inputs.filter(Boolean));
+  for (const [, region] of regionsOf(node)) for (const v of capturedValues(region)) names.add(v);
+  return [...names];
+}
+
 /**
  * Collects the facts of `graph` with symbolic dims resolved from `dims`. Every size must be known: a
- * symbolic dim that `dims` does not give is a KilnError naming it and how to bind it.
+ * symbolic dim that `dims` does not give is a KilnError naming it and how to bind it. For a region
+ * body, `outer` holds the types of the enclosing scopes' values (what it captures lives outside its
+ * plan, as inputs and constants do); a symbol without a size is then a KilnError from `resolveDim`.
  */
-export function graphFacts(graph: Graph, dims: Readonly<Record<string, number>> = {}): GraphFacts {
-  requireStaticShapes(graph, 'the memory plan', { dims, values: true });
+export function graphFacts(graph: Graph, dims: Readonly<Record<string, number>> = {},
+  outer?: ReadonlyMap<string, TensorType>): GraphFacts {
+  if (!outer) requireStaticShapes(graph, 'the memory plan', { dims, values: true });
   const types = new Map<string, TensorType>();
   const external = new Set<string>();
   for (const i of graph.inputs) { types.set(i.name, i.type); external.add(i.name); }
@@ -50,19 +66,27 @@ export function graphFacts(graph: Graph, dims: Readonly<Record<string, number>> 
     producer.set(o, k);
     bytes.set(o, typeBytes(n.types[j], dims));
   }));
+  const reads = graph.nodes.map(nodeReads);
+  for (const names of reads) {
+    for (const v of names) {
+      if (types.has(v)) continue;
+      const t = outer?.get(v);
+      if (t) { types.set(v, t); external.add(v); }
+    }
+  }
   const readers = new Map<string, number[]>();
   const viewSource = new Map<string, string>();
   graph.nodes.forEach((n, k) => {
-    for (const i of new Set(n.inputs)) {
-      if (!i) continue;
+    for (const i of reads[k]) {
       let list = readers.get(i);
       if (!list) readers.set(i, (list = []));
       list.push(k);
     }
-    if (isViewNode(n, types, dims)) viewSource.set(n.outputs[0], n.inputs[0]);
+    // a view of a captured value would alias another plan's buffer: it gets its own
+    if (isViewNode(n, types, dims) && (producer.has(n.inputs[0]) || !outer?.has(n.inputs[0]))) viewSource.set(n.outputs[0], n.inputs[0]);
   });
   return {
-    graph, dims, types, external, producer, readers, outputs: new Set(graph.outputs), bytes, viewSource,
+    graph, dims, types, external, producer, readers, reads, outputs: new Set(graph.outputs), bytes, viewSource,
     ids: graph.nodes.map(nodeId),
   };
 }

@@ -24,11 +24,23 @@ export function resolveDim(d: Dim, dims: Readonly<Record<string, number>> = {}):
   return dims[d];
 }
 
-/** Element count of a type with symbolic dims resolved. */
+/**
+ * Element count of a type with symbolic dims resolved; 0 for a sequence or optional, which has no
+ * static size (the plan leaves it to the host: `isHostHeld`).
+ */
 export function elementCount(t: TensorType, dims?: Readonly<Record<string, number>>): number {
+  if (isHostHeld(t)) return 0;
   let n = 1;
   for (const d of t.shape) n *= resolveDim(d, dims);
   return n;
+}
+
+/**
+ * True for a value the plan leaves to the host: a sequence or optional (its elements are sized when
+ * made, at run time). It has no bytes in any region (`region: 'host'`).
+ */
+export function isHostHeld(t: TensorType): boolean {
+  return t.container !== undefined;
 }
 
 /** Bytes of a value of type `t` in a plan (sub-byte types round up; see dtype.ts `byteSize`). */
@@ -38,6 +50,7 @@ export function typeBytes(t: TensorType, dims?: Readonly<Record<string, number>>
 
 /** True when the two types have the same resolved shape (leading 1s ignored) and element width. */
 export function sameLayout(a: TensorType, b: TensorType, dims?: Readonly<Record<string, number>>): boolean {
+  if (isHostHeld(a) || isHostHeld(b)) return false;
   if (dtypeInfo(a.dtype).bits !== dtypeInfo(b.dtype).bits) return false;
   const sa = trimOnes(a.shape.map((d) => resolveDim(d, dims)));
   const sb = trimOnes(b.shape.map((d) => resolveDim(d, dims)));
@@ -54,7 +67,8 @@ function trimOnes(s: number[]): number[] {
 export function isViewNode(node: Node, types: ReadonlyMap<string, TensorType>, dims?: Readonly<Record<string, number>>): boolean {
   if (!opTraits(node.op).view || !node.inputs[0] || !node.outputs[0]) return false;
   const src = types.get(node.inputs[0]);
-  return src !== undefined && typeBytes(src, dims) === typeBytes(node.types[0], dims);
+  if (src === undefined || isHostHeld(src) || isHostHeld(node.types[0])) return false;
+  return typeBytes(src, dims) === typeBytes(node.types[0], dims);
 }
 
 /** True when a kiln.fused region is purely elementwise: no reduction line, all outputs one shape. */

@@ -4,7 +4,8 @@
  * - `graph`: the nodes as written (the graph's own topological order).
  * - `memory`: a greedy list scheduler that keeps few bytes live. Buffers are counted per view group (a
  *   value and every Reshape-like view of it share one buffer, freed when the last node reading any of
- *   them has run; a group holding a graph output is never freed). Among the ready nodes it runs the one
+ *   them has run; a group holding a graph output is never freed). A node reads its inputs and what its
+ *   regions capture (facts.ts `reads`), so a value a region reads is produced before its owner runs. Among the ready nodes it runs the one
  *   whose net effect on live bytes is smallest: bytes it allocates (its non-view outputs) minus bytes it
  *   frees (groups it is the last reader of). Ties go to the node that became ready (or changed score)
  *   most recently, which walks depth-first down one branch and finishes it before opening another.
@@ -87,8 +88,7 @@ export function memoryOrder(facts: GraphFacts): number[] {
   nodes.forEach((node, k) => {
     const groups = new Set<string>();
     const preds = new Set<number>();
-    for (const i of node.inputs) {
-      if (!i) continue;
+    for (const i of facts.reads[k]) {
       const g = groupOf.get(i);
       if (g !== undefined) groups.add(g);
       const p = facts.producer.get(i);
@@ -111,9 +111,9 @@ export function memoryOrder(facts: GraphFacts): number[] {
     return s;
   };
   const successors: number[][] = nodes.map(() => []);
-  nodes.forEach((node, k) => {
+  nodes.forEach((_, k) => {
     const preds = new Set<number>();
-    for (const i of node.inputs) { const p = i ? facts.producer.get(i) : undefined; if (p !== undefined) preds.add(p); }
+    for (const i of facts.reads[k]) { const p = facts.producer.get(i); if (p !== undefined) preds.add(p); }
     for (const p of preds) successors[p].push(k);
   });
   const version = new Int32Array(n);

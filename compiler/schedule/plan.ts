@@ -27,12 +27,22 @@
  * root) and carries the root's region and offset. Scratch (im2col, packed panels, Winograd transforms)
  * is declared per node by `PlanOptions.scratchBytes` and placed like a buffer live during its node's
  * step only, so it never overlaps a value live then; its contents are undefined on entry.
+ *
+ * Control flow (a node owning regions: If, Loop, Scan): what a region reads from the enclosing graph
+ * is live until the owning node's step; each region body is planned on its own (recursively,
+ * `PlannedBody`) and the owning node's scratch holds the largest of its bodies (`bodyBytes`). A
+ * sequence or optional has no static size: the plan puts it in region `host` with no bytes (the
+ * runtime holds it as a value), and a body whose sizes are known only at run time is left unplanned,
+ * with the reason.
  */
-import type { Graph, Node } from '../ir/graph.ts';
+import type { Graph, Node, TensorType } from '../ir/graph.ts';
 import type { DType } from '../ir/dtype.ts';
 
-/** Where a buffer lives (offsets are from the start of that region). */
-export type PlanRegion = 'arena' | 'input' | 'constant';
+/**
+ * Where a buffer lives (offsets are from the start of that region); `host`: a sequence or optional,
+ * which has no static size, is held by the runtime as a run-time value (no bytes, offset 0).
+ */
+export type PlanRegion = 'arena' | 'input' | 'constant' | 'host';
 
 /** A value's concrete storage facts, shared by intermediates and external values. */
 export interface PlannedLayout {
@@ -50,7 +60,8 @@ export interface PlannedLayout {
 /** A graph input or constant, placed in its own region. */
 export interface PlannedExternal extends PlannedLayout {
   readonly name: string;
-  readonly region: 'input' | 'constant';
+  /** `host` for a sequence or optional graph input (no bytes). */
+  readonly region: 'input' | 'constant' | 'host';
   /** Bytes of its buffer. */
   readonly bytes: number;
   /** Byte offset from the start of its region. */
@@ -67,6 +78,35 @@ export interface PlannedScratch {
   readonly alignment: number;
   /** Arena byte offset. */
   readonly offset: number;
+  /**
+   * For a node that owns regions (If, Loop, Scan): the bytes of its region bodies held here
+   * (`MemoryPlan.bodies`: the largest body's, since one body runs at a time), included in `bytes`.
+   */
+  readonly bodyBytes?: number;
+  /** The region attributes whose bodies `bodyBytes` covers (`body`, `then_branch`, ...). */
+  readonly bodies?: readonly string[];
+}
+
+/**
+ * One region body of a node, planned on its own (a MemoryPlan of the region graph: its block
+ * arguments are its `input` region, its constants its `constant` region, the values it reads from the
+ * enclosing scopes live in the enclosing plan). One run of the body holds `bytes` = its arena peak +
+ * its input region + its constant region; the owning node's scratch at its step holds the largest body
+ * of the node (its bodies run one at a time), so the enclosing plan's peak includes it.
+ */
+export interface PlannedBody {
+  /** Id of the node that owns the region. */
+  readonly node: string;
+  /** Its step in the enclosing `order`. */
+  readonly step: number;
+  /** The region's attribute name (`body`, `then_branch`, `else_branch`). */
+  readonly attribute: string;
+  /** Bytes one run of the body holds (0 when it has no plan). */
+  readonly bytes: number;
+  /** The body's own plan (absent when it cannot be planned: `unplanned` says why). */
+  readonly plan?: MemoryPlan;
+  /** Why the body has no static plan (its sizes are known only at run time): the host sizes it when it runs. */
+  readonly unplanned?: string;
 }
 
 /** One intermediate tensor the plan places. */
@@ -130,6 +170,8 @@ export interface MemoryPlan {
   readonly constantRegionBytes: number;
   /** Scratch of the kernels that declared some, in step order (inside the arena, counted in peakBytes). */
   readonly scratch: readonly PlannedScratch[];
+  /** Region bodies of the nodes that own regions, in step order (absent or empty: the graph has none). */
+  readonly bodies?: readonly PlannedBody[];
 }
 
 /** A planner: assigns offsets for a given order and set of intervals. */
@@ -154,4 +196,9 @@ export interface PlanOptions {
    * none. A backend passes its own rule; a negative or non-integer answer is a KilnError.
    */
   scratchBytes?: (node: Node) => number;
+  /**
+   * Set by the planner when it plans a region body: the types of the values of the enclosing scopes
+   * (what the body reads from them lives outside its plan). Not for callers.
+   */
+  outer?: ReadonlyMap<string, TensorType>;
 }

@@ -14,6 +14,8 @@
  * `greedy-size` and `greedy-breadth` (TFLite's strategies), and `best` (every strategy, including extra
  * buffer orders for the same best-fit rule, on the same liveness; the lowest arena wins, earlier
  * strategies on ties). The lower bound reported is the max breadth of the plan's own liveness.
+ * Region bodies (bodies.ts) are planned first, each by the same planner, and held as their owning
+ * node's scratch.
  */
 import type { Graph } from '../ir/graph.ts';
 import { KilnError } from '../errors.ts';
@@ -25,6 +27,7 @@ import { externalBytes } from './op-kinds.ts';
 import { layoutOf, placeExternals, scratchRequests, withContract } from './contract.ts';
 import { type Block, arenaSize, byBreadthSequence, bySizeSequence, placeInOrder, placeNaive } from './placement.ts';
 import { improveStrategies } from './improve.ts';
+import { type NodeBodies, planBodies } from './bodies.ts';
 
 /** Options of planMemory: plan options plus the planner's name (default `best`). */
 export interface PlanMemoryOptions extends PlanOptions {
@@ -49,18 +52,24 @@ export interface Analysis {
   readonly facts: GraphFacts;
   readonly live: Liveness;
   readonly orderKind: 'memory' | 'graph';
+  /** Region bodies by node index (bodies.ts), planned by `planner`. */
+  readonly bodies: ReadonlyMap<number, NodeBodies>;
 }
 
-/** Orders the graph and computes liveness (see the module header). */
-export function analyzeMemory(graph: Graph, opts: PlanOptions = {}): Analysis {
-  const facts = graphFacts(graph, opts.dims ?? {});
+/**
+ * Orders the graph and computes liveness (see the module header); region bodies are planned first with
+ * planner `planner` (default `best`) and held as their nodes' scratch.
+ */
+export function analyzeMemory(graph: Graph, opts: PlanOptions = {}, planner = 'best'): Analysis {
+  const facts = graphFacts(graph, opts.dims ?? {}, opts.outer);
   const inplace = opts.inplace ?? true;
   const align = alignmentOf(opts);
-  const scratch = scratchRequests(facts, opts.scratchBytes);
+  const bodies = planBodies(facts, opts, (region, o) => getPlanner(planner).plan(region, o));
+  const scratch = scratchRequests(facts, opts.scratchBytes, bodies);
   let best: Analysis | undefined;
   for (const c of candidateOrders(facts, opts.order ?? 'memory')) {
     const live = withContract(computeLiveness(facts, c.order, inplace), facts, align, scratch);
-    if (!best || live.lowerBound < best.live.lowerBound) best = { facts, live, orderKind: c.name };
+    if (!best || live.lowerBound < best.live.lowerBound) best = { facts, live, orderKind: c.name, bodies };
   }
   return best!;
 }
@@ -72,10 +81,15 @@ export function buildPlan(a: Analysis, offsets: readonly number[], planner: stri
   const offsetOf = new Map<number, number>();
   const scratch: PlannedScratch[] = [];
   live.buffers.forEach((b, i) => {
-    if (b.scratchOf === undefined) offsetOf.set(b.tensor, offsets[i]);
-    else scratch.push({ node: facts.ids[b.scratchOf], step: b.first, bytes: b.size, alignment: b.align ?? align, offset: offsets[i] });
+    if (b.scratchOf === undefined) { offsetOf.set(b.tensor, offsets[i]); return; }
+    const held = a.bodies.get(b.scratchOf);
+    const body = held && held.bytes > 0 ? { bodyBytes: held.bytes, bodies: held.bodies.map((x) => x.attribute) } : {};
+    scratch.push({ node: facts.ids[b.scratchOf], step: b.first, bytes: b.size, alignment: b.align ?? align, offset: offsets[i], ...body });
   });
   scratch.sort((x, y) => x.step - y.step);
+  const stepOf = new Map(live.order.map((k, s) => [k, s]));
+  const bodies = [...a.bodies].flatMap(([k, held]) => held.bodies.map((x) => ({ ...x, step: stepOf.get(k)! })))
+    .sort((x, y) => x.step - y.step);
   const byName = new Map<string, number>();
   live.tensors.forEach((t, i) => byName.set(t.name, i));
   const ext = placeExternals(facts, align);
@@ -105,6 +119,7 @@ export function buildPlan(a: Analysis, offsets: readonly number[], planner: stri
     ms: performance.now() - t0,
     ...(chosen !== undefined ? { chosen } : {}), orderKind: a.orderKind, alignment: align, dims: facts.dims,
     externals: ext.externals, inputRegionBytes: ext.inputRegionBytes, constantRegionBytes: ext.constantRegionBytes, scratch,
+    ...(bodies.length ? { bodies } : {}),
   };
 }
 
@@ -122,7 +137,7 @@ function strategyPlanner(s: Strategy, summary: string, forceOpts: PlanOptions = 
     plan(graph, opts = {}) {
       const t0 = performance.now();
       const align = alignmentOf(opts);
-      const a = analyzeMemory(graph, { ...opts, ...forceOpts });
+      const a = analyzeMemory(graph, { ...opts, ...forceOpts }, s.name);
       return buildPlan(a, s.place(a.live.buffers, align, a.live), s.name, align, t0);
     },
   };
@@ -139,7 +154,7 @@ const bestPlanner: Planner = {
   plan(graph, opts = {}) {
     const t0 = performance.now();
     const align = alignmentOf(opts);
-    const a = analyzeMemory(graph, opts);
+    const a = analyzeMemory(graph, opts, 'best');
     const blocks = a.live.buffers;
     let bestOffsets: number[] = [], bestPeak = Infinity, bestName = '';
     for (const s of bestStrategies()) {

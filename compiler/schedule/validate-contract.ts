@@ -46,7 +46,12 @@ interface Layoutish {
 }
 
 /** Checks `v`'s layout against type `t`; `what` names it in messages. */
-function checkLayout(rule: string, what: string, v: Layoutish, t: TensorType, plan: MemoryPlan, fail: Fail): void {
+function checkLayout(rule: string, what: string, v: Layoutish & { region?: string }, t: TensorType, plan: MemoryPlan, fail: Fail): void {
+  if (t.container !== undefined) {
+    // a sequence or optional: held by the host, no bytes (plan.ts PlanRegion `host`)
+    if (v.region !== 'host' || v.elements !== 0) fail(rule, `${what} is a sequence or optional, planned in '${v.region}' with ${v.elements} elements; it is host-held`);
+    return;
+  }
   const dims = plan.dims ?? {};
   const shape = concrete(t, dims);
   if (!shape) return fail(rule, `${what} has a symbolic dim the plan's dims do not bind`);
@@ -72,9 +77,10 @@ export function checkContract(graph: Graph, plan: MemoryPlan, types: ReadonlyMap
     if (!kind) { fail('externals', `'${e.name}' is placed as ${e.region} but is not a graph input or constant`); continue; }
     if (placed.has(e.name)) { fail('externals', `'${e.name}' is placed twice`); continue; }
     placed.set(e.name, e);
-    if (e.region !== kind) fail('externals', `'${e.name}' is a graph ${kind} placed in region '${e.region}'`);
     const t = types.get(e.name)!;
     checkLayout('externals', `'${e.name}'`, e, t, plan, fail);
+    if (t.container !== undefined) continue; // host-held: no bytes anywhere
+    if (e.region !== kind) fail('externals', `'${e.name}' is a graph ${kind} placed in region '${e.region}'`);
     const shape = concrete(t, plan.dims ?? {});
     const need = shape ? byteSize(t.dtype, shape.reduce((a, b) => a * b, 1)) : e.bytes;
     if (e.bytes !== need) fail('externals', `'${e.name}' has ${e.bytes} bytes, its type needs ${need}`);
@@ -100,6 +106,7 @@ export function checkContract(graph: Graph, plan: MemoryPlan, types: ReadonlyMap
       }
       continue;
     }
+    if (types.get(t.name)!.container !== undefined) continue; // host-held (checkLayout)
     if (t.region !== 'arena') fail('layout', `'${t.name}' is planned in region '${t.region}', an intermediate's buffer is in the arena`);
     const root = t.aliasOf !== undefined ? byName.get(t.aliasOf) : t;
     if (root && root.bytes > 0 && (!Number.isInteger(t.offset) || t.offset % t.alignment !== 0)) {

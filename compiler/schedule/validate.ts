@@ -23,7 +23,10 @@
  *   peak       peakBytes is max(offset + bytes) over buffers and scratch; breadth (scratch included),
  *              lowerBoundBytes, highWater and naiveBytes (tensors only) match;
  *   layout, externals, scratch, and alignment to each buffer's own required alignment: the executable
- *              contract (validate-contract.ts).
+ *              contract (validate-contract.ts);
+ *   bodies     each region body is planned once, validly, and held in its node's scratch (checkBodies).
+ * A node reads its inputs and what its regions capture (facts.ts `nodeReads`): a captured value is live
+ * until the owning node runs. A sequence or optional is `host`-held: a root with no bytes.
  *
  * What it shares with the planner is only the op facts (op-kinds.ts: which ops are views, which may
  * write over which input), read from the ops' own `view`/`inPlace` traits. Those facts are not taken
@@ -31,8 +34,9 @@
  * kernel, and the arena executor (runtime/arena.ts) runs plans at their offsets, so a wrong fact
  * changes results there. Everything else here (versions, intervals, overlaps, bounds) is recomputed.
  */
-import type { Graph, Node } from '../ir/graph.ts';
-import { nodeId } from '../ir/graph.ts';
+import type { Graph, Node, TensorType } from '../ir/graph.ts';
+import { nodeId, regionsOf } from '../ir/graph.ts';
+import { nodeReads } from './facts.ts';
 import { KilnError } from '../errors.ts';
 import type { MemoryPlan, PlannedTensor } from './plan.ts';
 import { inplaceCandidates, isElementwiseNode, isViewNode, typeBytes } from './op-kinds.ts';
@@ -42,6 +46,8 @@ import { checkContract } from './validate-contract.ts';
 export interface ValidateOptions {
   /** The backend's scratch rule: each node's kernel must get at least this many scratch bytes. */
   readonly scratchBytes?: (node: Node) => number;
+  /** For a region body's plan: the types of the enclosing scopes' values (set when bodies are checked). */
+  readonly outer?: ReadonlyMap<string, TensorType>;
 }
 
 const MAX_ERRORS = 50;
@@ -54,8 +60,13 @@ export function validatePlan(graph: Graph, plan: MemoryPlan, opts: ValidateOptio
   // ---- order ----
   const nodeById = new Map<string, Node>();
   for (const n of graph.nodes) nodeById.set(nodeId(n), n);
+  const readsOf = new Map(graph.nodes.map((n) => [n, nodeReads(n)]));
   const external = new Set<string>([...graph.inputs.map((i) => i.name), ...graph.constants.map((c) => c.name)]);
   const types = new Map([...graph.inputs.map((i) => [i.name, i.type] as const), ...graph.constants.map((c) => [c.name, c.type] as const)]);
+  // a region body reads values of the enclosing scopes: they live outside its plan
+  for (const names of readsOf.values()) {
+    for (const v of names) if (!types.has(v) && opts.outer?.has(v)) { external.add(v); types.set(v, opts.outer.get(v)!); }
+  }
   if (plan.order.length !== graph.nodes.length) fail('order', `${plan.order.length} steps for ${graph.nodes.length} nodes`);
   const defined = new Set(external);
   const stepOf = new Map<string, number>();
@@ -64,7 +75,7 @@ export function validatePlan(graph: Graph, plan: MemoryPlan, opts: ValidateOptio
     if (!node) return fail('order', `step ${s} names unknown node '${id}'`);
     if (stepOf.has(id)) return fail('order', `node '${id}' appears at steps ${stepOf.get(id)} and ${s}`);
     stepOf.set(id, s);
-    for (const i of node.inputs) if (i && !defined.has(i)) fail('order', `node '${id}' at step ${s} reads '${i}' before it is produced`);
+    for (const i of readsOf.get(node)!) if (!defined.has(i)) fail('order', `node '${id}' at step ${s} reads '${i}' before it is produced`);
     node.outputs.forEach((o, k) => { if (o) { defined.add(o); types.set(o, node.types[k]); } });
   });
   if (errors.length) return errors;
@@ -77,7 +88,7 @@ export function validatePlan(graph: Graph, plan: MemoryPlan, opts: ValidateOptio
     node.outputs.forEach((o, k) => { if (o) own.set(o, { first: s, last: outputs.has(o) ? n - 1 : s, need: typeBytes(node.types[k], dims), node, k }); });
   });
   plan.order.forEach((id, s) => {
-    for (const i of nodeById.get(id)!.inputs) { const v = i ? own.get(i) : undefined; if (v) v.last = Math.max(v.last, s); }
+    for (const i of readsOf.get(nodeById.get(id)!)!) { const v = own.get(i); if (v) v.last = Math.max(v.last, s); }
   });
   // ---- tensors ----
   const planned = new Map<string, PlannedTensor>();
@@ -89,6 +100,7 @@ export function validatePlan(graph: Graph, plan: MemoryPlan, opts: ValidateOptio
   for (const name of own.keys()) if (!planned.has(name)) fail('tensors', `intermediate '${name}' is not planned`);
   if (errors.length) return errors;
   checkContract(graph, plan, types, fail, opts.scratchBytes);
+  checkBodies(graph, plan, types, opts, fail);
   // ---- aliases and versions, walking the order ----
   const rootOf = (name: string): string => (external.has(name) ? name : planned.get(name)!.aliasOf ?? name);
   const version = new Map<string, number>();
@@ -96,8 +108,8 @@ export function validatePlan(graph: Graph, plan: MemoryPlan, opts: ValidateOptio
   const members = new Map<string, string[]>();
   plan.order.forEach((id, s) => {
     const node = nodeById.get(id)!;
-    for (const i of new Set(node.inputs)) {
-      if (!i || external.has(i) || external.has(rootOf(i))) continue;
+    for (const i of readsOf.get(node)!) {
+      if (external.has(i) || external.has(rootOf(i))) continue;
       const r = rootOf(i);
       if (version.get(i) !== current.get(r)) fail('overwrite', `node '${id}' at step ${s} reads '${i}' after its buffer '${r}' was overwritten in place`);
     }
@@ -184,6 +196,45 @@ export function validatePlan(graph: Graph, plan: MemoryPlan, opts: ValidateOptio
   for (const v of own.values()) if (!(v.k === 0 && isViewNode(v.node, types, dims))) naive += v.need;
   checkBounds(plan, buffers.map(([, b]) => b), naive, fail);
   return errors;
+}
+
+/**
+ * The `bodies` rule: every region of every node has exactly one body entry at its node's step; a
+ * planned body's plan is valid for its region (checked recursively, the enclosing values visible) and
+ * holds `bytes` = its arena peak + input region + constant region; the node's scratch holds at least
+ * its largest body (plus its kernel's own scratch when the caller gives the rule).
+ */
+function checkBodies(graph: Graph, plan: MemoryPlan, types: ReadonlyMap<string, TensorType>, opts: ValidateOptions,
+  fail: (rule: string, msg: string) => void): void {
+  const entries = new Map((plan.bodies ?? []).map((b) => [`${b.node}.${b.attribute}`, b]));
+  if (entries.size !== (plan.bodies ?? []).length) fail('bodies', 'a region body is planned twice');
+  const scratch = new Map((plan.scratch ?? []).map((x) => [x.node, x.bytes]));
+  let outer: Map<string, TensorType> | undefined;
+  const seen = new Set<string>();
+  for (const node of graph.nodes) {
+    const id = nodeId(node);
+    let largest = 0;
+    for (const [attribute, region] of regionsOf(node)) {
+      const key = `${id}.${attribute}`;
+      seen.add(key);
+      const b = entries.get(key);
+      if (!b) { fail('bodies', `region '${attribute}' of node '${id}' has no body entry`); continue; }
+      if (b.step !== plan.order.indexOf(id)) fail('bodies', `body ${key} is at step ${b.step}, its node runs at step ${plan.order.indexOf(id)}`);
+      if (!b.plan) {
+        if (!b.unplanned) fail('bodies', `body ${key} has neither a plan nor a reason`);
+        if (b.bytes !== 0) fail('bodies', `unplanned body ${key} holds ${b.bytes} bytes`);
+        continue;
+      }
+      outer ??= new Map([...(opts.outer ?? []), ...types]);
+      for (const e of validatePlan(region, b.plan, { scratchBytes: opts.scratchBytes, outer })) fail('bodies', `body ${key}: ${e}`);
+      const need = b.plan.peakBytes + b.plan.inputRegionBytes + b.plan.constantRegionBytes;
+      if (b.bytes !== need) fail('bodies', `body ${key} holds ${b.bytes} bytes, its plan needs ${need}`);
+      largest = Math.max(largest, b.bytes);
+    }
+    const want = largest + (opts.scratchBytes?.(node) ?? 0);
+    if (largest > 0 && (scratch.get(id) ?? 0) < want) fail('bodies', `node '${id}' holds ${scratch.get(id) ?? 0} scratch bytes, its region bodies need ${want}`);
+  }
+  for (const key of entries.keys()) if (!seen.has(key)) fail('bodies', `body ${key} names no region of the graph`);
 }
 
 /** Breadth, lower bound, high-water marks and naive bytes recomputed from the buffers. */

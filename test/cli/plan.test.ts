@@ -57,7 +57,7 @@ test('plan --pipeline none --planner naive on mlp: figures match planning in-pro
 
   const t = tableFromIPC(fs.readFileSync(arrow));
   assert.is(t.numRows, j.tensors);
-  assert.equal(t.schema.fields.map((f) => f.name), ['tensor', 'bytes', 'first_step', 'last_step', 'offset', 'producer', 'consumers', 'alias_of', 'alias_kind']);
+  assert.equal(t.schema.fields.map((f) => f.name), ['tensor', 'bytes', 'first_step', 'last_step', 'offset', 'producer', 'consumers', 'alias_of', 'alias_kind', 'storage', 'body']);
   assert.equal(Array.from({ length: t.numRows }, (_, i) => t.getChild('tensor')!.get(i)), plan.tensors.map((x) => x.name));
   assert.equal(Array.from({ length: t.numRows }, (_, i) => t.getChild('offset')!.get(i)), plan.tensors.map((x) => x.offset));
   assert.match(t.schema.metadata.get('kiln.title')!, 'zoo:mlp as imported (naive)');

@@ -72,7 +72,7 @@ test('timeline table: schema and values read back from the IPC file', () => {
   const t = tableFromIPC(fs.readFileSync(file));
   assert.equal(schemaOf(t), [
     'tensor:Utf8', 'bytes:Float64', 'first_step:Int32', 'last_step:Int32', 'offset:Float64', 'producer:Utf8',
-    'consumers:List<Utf8>', 'alias_of:Utf8', 'alias_kind:Utf8',
+    'consumers:List<Utf8>', 'alias_of:Utf8', 'alias_kind:Utf8', 'storage:Utf8', 'body:Utf8',
   ]);
   assert.is(t.schema.metadata.get('kiln.title'), 'memory timeline (greedy-size)');
   assert.is(t.numRows, 5);
@@ -99,7 +99,7 @@ test('steps table: schema and values read back from the IPC file', () => {
   const file = path.join(tmp, 'steps.arrow');
   memoryStepsTable(handPlan(), 'steps of hand').writeIPC(file);
   const t = tableFromIPC(fs.readFileSync(file));
-  assert.equal(schemaOf(t), ['step:Int32', 'node:Utf8', 'live_bytes:Float64', 'high_water:Float64', 'live_tensors:Int32']);
+  assert.equal(schemaOf(t), ['step:Int32', 'node:Utf8', 'live_bytes:Float64', 'high_water:Float64', 'live_tensors:Int32', 'body_bytes:Float64']);
   assert.is(t.schema.metadata.get('kiln.title'), 'steps of hand');
   assert.equal(column(t, 'step'), [0, 1, 2, 3, 4]);
   assert.equal(column(t, 'node'), ['a', 'b', 'c', 'd', 'e']);

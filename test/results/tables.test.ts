@@ -108,7 +108,7 @@ test('diff table of a fusion', () => {
   const s = Session.load('zoo:mlp', { pipeline: 'e-test.fuse-relu,e-test.scale-first', numericCheck: false });
   s.run();
   const back = roundTrip(diffTable(diffGraphs(s.graph(0), s.graph(2))), 'diff.arrow');
-  assert.equal(schemaOf(back), ['node:Utf8', 'what:Utf8', 'kind:Utf8', 'before:Utf8', 'after:Utf8', 'fields:List<Utf8>', 'replaced_by:Utf8']);
+  assert.equal(schemaOf(back), ['node:Utf8', 'what:Utf8', 'kind:Utf8', 'before:Utf8', 'after:Utf8', 'fields:List<Utf8>', 'replaced_by:Utf8', 'region_diff:Utf8']);
   const rows = ResultTable.fromArrow(back).rows();
   assert.equal(rows.map((r) => [r.node, r.what, r.kind, r.replaced_by]), [
     ['0', 'node', 'removed', '1'], ['1', 'node', 'changed', null], ['2', 'node', 'removed', '3'], ['3', 'node', 'changed', null],

@@ -35,6 +35,11 @@
  * (`KernelEvent.fallback`). `PrepareOptions.fallback: false` refuses such a graph instead, naming the
  * nodes. A graph whose sizes are not concrete, or with a node neither lowering nor the reference
  * kernels can run, is refused either way (`cpuUnsupported`); `cpuFallbacks` lists what would fall back.
+ * Control flow (If, Loop, Scan) is such a host step: the control stays on the host and each region body
+ * is compiled as a cpu program of its own (regions.ts; the artifact `regions.txt` says which bodies
+ * compiled and which run on the reference executor, and why), called by the op's value kernel with the
+ * values the body captures read from the buffer (runtime/fallback.ts); its time in the timings is the
+ * whole region's.
  *
  * Not yet: the memory plan's offsets are not used (see layout.ts).
  */
@@ -62,6 +67,8 @@ import { FallbackValues, byteAddressable, segmentEntrySource } from './segments.
 import { nodeLines, planSteps } from '../fallback.ts';
 import { nativeRunner, timedEntrySource } from './timed.ts';
 import { cpuUnsupported, referenceGaps } from './support.ts';
+import { compileRegions, regionRunners } from './regions.ts';
+import type { Value } from '../../ir/value.ts';
 import { type TuningReport, tuneGraph, tuningMode, tuningReport } from '../tune/tuner.ts';
 import { TuningCache, machineFingerprint } from '../tune/cache.ts';
 
@@ -79,6 +86,8 @@ export interface CpuProgram extends Program {
   readonly fallbacks: readonly Unsupported[];
   /** How the kernels' schedule choices were made: one row per (node, template, key, candidate). */
   readonly tuning: TuningReport;
+  /** Runs synchronously (a compiled region body inside a host step: regions.ts). */
+  runSync(inputs: ReadonlyMap<string, Value>): Tensor[];
 }
 
 /**
@@ -172,6 +181,9 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   // constants the lowering made (packed weights): their data is in the program
   for (const b of program.buffers) if (b.packed) bytesOfValue(b.value).set(bytesOf(b.packed.data));
   const runNative = nativeRunner(lib, { program, steps, buffer, offsets, values });
+  // the bodies of control-flow host steps, compiled as programs of their own where they can be (regions.ts)
+  const regions = await compileRegions(graph, steps, { ...opts, threads }, prepareCpu);
+  for (const [region, run] of regionRunners(regions)) values.compiledRegions.set(region, run);
 
   const types = valueTypes(graph);
   const constantNames = new Set(graph.constants.map((c) => c.name));
@@ -197,30 +209,36 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
       { name: `${k.name}.c`, kind: 'source', content: renderKernel(C, k).join('\n') + '\n', nodes: k.nodes },
       { name: `${k.name}.kir`, kind: 'ir', content: printKernel(k), nodes: k.nodes },
     ]),
+    ...(regions.lines.length ? [{ name: 'regions.txt', kind: 'log' as const, content: `region bodies of host steps:\n${regions.lines.map((l) => `  ${l}`).join('\n')}\n` }] : []),
     ...(fallbacks.length ? [{ name: 'fallback.txt', kind: 'log' as const, nodes: fallbacks.map((u) => u.node!),
       content: `${fallbacks.length} node(s) run on the reference kernels:\n${nodeLines(fallbacks)}\n` }] : []),
   ];
   let disposed = false;
   progress('ready', 1);
+  const runSync = (given: ReadonlyMap<string, Value>, ropts: RunOptions = {}): Tensor[] => {
+    if (disposed) throw new KilnError('this cpu program was disposed; prepare it again');
+    checkInputs(graph, given); // names, dtypes and shapes (inputs.ts); shapes are concrete here
+    for (const i of graph.inputs) values.write(i.name, given.get(i.name)!);
+    setThreads(threads);
+    runNative(ropts);
+    return outputs.map((o) => {
+      const v = values.read(o.name) as Tensor; // a graph output is a tensor (containerBoundary)
+      return new Tensor(o.dtype, o.shape, v.data.slice() as TensorData);
+    });
+  };
 
   return {
     backend: 'cpu', prepareMs: performance.now() - t0, threads, cacheHit: built.hit, compileMs: built.compileMs, artifacts, fallbacks, tuning,
     tolerances: program.kernels.flatMap((k) => (k.tolerance ? [{ kernel: k.name, nodes: k.nodes, rel: k.tolerance.rel, what: k.tolerance.what }] : [])),
     peakGflops: () => fp32PeakGflops({ threads }), // probed once per CPU and thread count, then cached on disk
-    async run(given: ReadonlyMap<string, Tensor>, ropts: RunOptions = {}): Promise<Tensor[]> {
-      if (disposed) throw new KilnError('this cpu program was disposed; prepare it again');
-      checkInputs(graph, given); // names, dtypes and shapes (inputs.ts); shapes are concrete here
-      for (const i of graph.inputs) values.write(i.name, given.get(i.name)!);
-      setThreads(threads);
-      runNative(ropts);
-      return outputs.map((o) => {
-        const v = values.read(o.name);
-        return new Tensor(o.dtype, o.shape, v.data.slice() as TensorData);
-      });
+    async run(given: ReadonlyMap<string, Value>, ropts: RunOptions = {}): Promise<Tensor[]> {
+      return runSync(given, ropts);
     },
+    runSync: (given: ReadonlyMap<string, Value>) => runSync(given),
     async dispose() {
       if (disposed) return;
       disposed = true;
+      for (const p of regions.programs.values()) await p.dispose();
       lib.dispose();
     },
   };

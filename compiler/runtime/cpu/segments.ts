@@ -20,14 +20,18 @@
  *   can read or write it (the C target has no type for it), so it lives in a map on the TypeScript
  *   side, written by the caller (inputs) or by fallback nodes and read by them and the outputs.
  *
- * The fallback node itself runs through runtime/fallback.ts `runReferenceNode`.
+ * - a sequence or optional (no fixed bytes) is held on the TypeScript side too; only fallback nodes
+ *   (sequence ops, control flow) make and read them.
+ *
+ * The fallback node itself runs through runtime/fallback.ts `runReferenceNode` (a control-flow node's
+ * regions on the reference executor, reading the values they capture through `read`).
  */
 import type { Graph, TensorType } from '../../ir/graph.ts';
 import { Tensor } from '../../ir/tensor.ts';
+import { type Value, describeValue } from '../../ir/value.ts';
 import { type DType, type TensorData, dtypeInfo, storageBytes } from '../../ir/dtype.ts';
-import { KilnError } from '../../errors.ts';
 import type { Program as KernelProgram } from '../../codegen/kir.ts';
-import { type FallbackStep, type NativeSegment, ProgramValues, type ProgramStep, runReferenceNode } from '../fallback.ts';
+import { type CompiledRegion, type FallbackStep, type NativeSegment, ProgramValues, type ProgramStep, runReferenceNode } from '../fallback.ts';
 import { type CpuLayout, bufferPointers } from './layout.ts';
 
 /** The C statement of the program's call `i`, its buffers read from `b[slot]` (as the entries build `b`). */
@@ -84,11 +88,14 @@ export class FallbackValues extends ProgramValues {
   /** Whether `value` lives in a slot of the buffer (else: a constant's data or the TypeScript side). */
   inSlot(value: string): boolean {
     const root = this.root(value);
-    return !this.constants.has(root) && byteAddressable(this.type(value).dtype) && (this.layout.slotOf.get(root) ?? -1) >= 0;
+    return !this.constants.has(root) && !this.isContainer(value) && byteAddressable(this.type(value).dtype) && (this.layout.slotOf.get(root) ?? -1) >= 0;
   }
 
-  /** The value as a tensor (a view of its slot: copy it before keeping it past the next run). */
-  read(value: string): Tensor {
+  /**
+   * The value (a tensor is a view of its slot: copy it before keeping it past the next run; a
+   * sequence or optional is held on the TypeScript side).
+   */
+  read(value: string): Value {
     const t = this.type(value), root = this.root(value), shape = t.shape as number[];
     const c = this.constants.get(root);
     if (c) return root === value ? c : new Tensor(t.dtype, shape, c.data);
@@ -100,24 +107,29 @@ export class FallbackValues extends ProgramValues {
       }
       return v;
     }
-    const h = this.held.get(root);
-    if (!h) throw new KilnError(`value '%${value}' has not been computed`, { node: value });
-    return root === value ? h : new Tensor(t.dtype, shape, h.data);
+    return this.heldValue(value);
   }
 
-  /** Stores `t` as `value` (its dtype and shape checked by the caller). */
-  write(value: string, t: Tensor): void {
+  /** Stores `v` as `value` (its type checked by the caller). */
+  write(value: string, v: Value): void {
     if (this.inSlot(value)) {
-      const view = this.read(value).data as Uint8Array;
-      if (t.data.constructor !== view.constructor) throw new Error(`storage ${t.data.constructor.name}, expected ${view.constructor.name}`);
-      view.set(t.data as Uint8Array);
+      if (!(v instanceof Tensor)) throw new Error(`${describeValue(v)} where a tensor is stored`);
+      const view = (this.read(value) as Tensor).data as Uint8Array;
+      if (v.data.constructor !== view.constructor) throw new Error(`storage ${v.data.constructor.name}, expected ${view.constructor.name}`);
+      view.set(v.data as Uint8Array);
     } else {
-      this.held.set(this.root(value), t);
+      this.held.set(this.root(value), v);
     }
   }
 
-  /** Runs one fallback node on its reference kernel, reading and writing its values here. */
+  /** Region bodies compiled as programs of their own (cpu/index.ts), by region. */
+  readonly compiledRegions = new Map<Graph, CompiledRegion>();
+
+  /**
+   * Runs one fallback node on its reference kernel, reading and writing its values here (a control-flow
+   * node's bodies compiled where `compiledRegions` has them).
+   */
   run(step: FallbackStep): void {
-    runReferenceNode(step, this.types, (name) => this.read(name), (o, t) => this.write(o, t));
+    runReferenceNode(step, this.types, (name) => this.read(name), (o, t) => this.write(o, t), this.compiledRegions);
   }
 }

@@ -113,7 +113,7 @@ export async function prepareCuda(graph: Graph, plan: MemoryPlan | undefined, op
         }
       }
       cuda.synchronize('after the last kernel');
-      const out = values.read(graph.outputs);
+      const out = values.read(graph.outputs) as Tensor[]; // graph outputs are tensors (fallback.ts containerBoundary)
       if (report) {
         let f = 0;
         timed.forEach((t, i) => {

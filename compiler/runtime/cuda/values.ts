@@ -8,9 +8,9 @@
 import type { Graph, TensorType } from '../../ir/graph.ts';
 import { Tensor } from '../../ir/tensor.ts';
 import { type DType, type TensorData, dtypeInfo } from '../../ir/dtype.ts';
-import { KilnError } from '../../errors.ts';
 import type { BufferLayout } from '../buffer-layout.ts';
-import { type FallbackStep, ProgramValues, runReferenceNode } from '../fallback.ts';
+import { type FallbackStep, ProgramValues, hostReads, runReferenceNode } from '../fallback.ts';
+import type { Value } from '../../ir/value.ts';
 import { cuda } from '../../codegen/lang/cuda.ts';
 import type { CudaDriver } from './driver.ts';
 
@@ -33,7 +33,7 @@ export class CudaValues extends ProgramValues {
   /** True when `value`'s bytes are in the device arena. */
   resident(value: string): boolean {
     const root = this.root(value);
-    return (this.layout.slotOf.get(root) ?? -1) >= 0 && onCudaDevice((this.types.get(value) ?? this.layout.buffers.get(value)!).dtype);
+    return !this.isContainer(value) && (this.layout.slotOf.get(root) ?? -1) >= 0 && onCudaDevice((this.types.get(value) ?? this.layout.buffers.get(value)!).dtype);
   }
 
   /** The device address of `value`'s bytes. */
@@ -48,13 +48,13 @@ export class CudaValues extends ProgramValues {
   }
 
   /** Stores a graph input (or a fallback node's output). */
-  write(value: string, t: Tensor): void {
-    if (this.resident(value)) this.upload(value, t.data);
-    else this.held.set(this.root(value), t);
+  write(value: string, v: Value): void {
+    if (this.resident(value)) this.upload(value, (v as Tensor).data); // resident values are tensors
+    else this.held.set(this.root(value), v);
   }
 
   /** Reads values back (device ones copied to the host after the work before them finished). */
-  read(values: readonly string[]): Tensor[] {
+  read(values: readonly string[]): Value[] {
     return values.map((v) => {
       const t = this.type(v), shape = t.shape as number[], root = this.root(v);
       const c = this.constants.get(root);
@@ -63,15 +63,16 @@ export class CudaValues extends ProgramValues {
         const bytes = this.driver.download(this.address(v), cudaBytes(t.dtype, count(t)));
         return new Tensor(t.dtype, shape, fromBytes(bytes, t.dtype, count(t)));
       }
-      const h = this.held.get(root);
-      if (!h) throw new KilnError(`value '%${v}' has not been computed`, { node: v });
-      return root === v ? h : new Tensor(t.dtype, shape, h.data);
+      return this.heldValue(v);
     });
   }
 
-  /** Runs a fallback node on the host: its inputs read back, its outputs written to the device. */
+  /**
+   * Runs a fallback node on the host: its inputs (and the values its regions capture) read back, its
+   * outputs written to the device.
+   */
   runFallback(step: FallbackStep): void {
-    const names = step.node.inputs.filter((n): n is string => !!n);
+    const names = hostReads(step.node);
     const got = new Map(this.read(names).map((t, i) => [names[i], t]));
     runReferenceNode(step, this.types, (name) => got.get(name)!, (o, t) => this.write(o, t));
   }

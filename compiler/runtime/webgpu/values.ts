@@ -11,9 +11,9 @@
 import type { Graph, TensorType } from '../../ir/graph.ts';
 import { Tensor } from '../../ir/tensor.ts';
 import type { DType, TensorData } from '../../ir/dtype.ts';
-import { KilnError } from '../../errors.ts';
 import type { BufferLayout } from '../buffer-layout.ts';
-import { type FallbackStep, ProgramValues, runReferenceNode } from '../fallback.ts';
+import { type FallbackStep, ProgramValues, hostReads, runReferenceNode } from '../fallback.ts';
+import type { Value } from '../../ir/value.ts';
 import { deviceBytes, fromDevice, onDevice, toDevice } from './transfer.ts';
 
 const G = () => globalThis as unknown as { GPUBufferUsage: Record<string, number>; GPUMapMode: Record<string, number> };
@@ -31,7 +31,7 @@ export class DeviceValues extends ProgramValues {
   /** True when `value`'s bytes are in the device buffer. */
   resident(value: string): boolean {
     const root = this.root(value);
-    return (this.layout.slotOf.get(root) ?? -1) >= 0 && onDevice((this.types.get(value) ?? this.layout.buffers.get(value)!).dtype);
+    return !this.isContainer(value) && (this.layout.slotOf.get(root) ?? -1) >= 0 && onDevice((this.types.get(value) ?? this.layout.buffers.get(value)!).dtype);
   }
 
   private offset(value: string): number {
@@ -51,13 +51,13 @@ export class DeviceValues extends ProgramValues {
   }
 
   /** Stores a graph input (or a fallback node's output). */
-  write(value: string, t: Tensor): void {
-    if (this.resident(value)) this.upload(value, t.data);
-    else this.held.set(this.root(value), t);
+  write(value: string, v: Value): void {
+    if (this.resident(value)) this.upload(value, (v as Tensor).data); // resident values are tensors
+    else this.held.set(this.root(value), v);
   }
 
   /** Reads values: resident ones through one staging copy, the rest from the host. */
-  async read(values: readonly string[]): Promise<Tensor[]> {
+  async read(values: readonly string[]): Promise<Value[]> {
     const resident = values.filter((v) => this.resident(v) && !this.constants.has(this.root(v)));
     const at = new Map<string, number>();
     let total = 0;
@@ -86,9 +86,7 @@ export class DeviceValues extends ProgramValues {
       if (c) return root === v ? c : new Tensor(t.dtype, shape, c.data);
       const off = at.get(v);
       if (off !== undefined) return new Tensor(t.dtype, shape, fromDevice(mapped ? mapped.subarray(off) : new Uint8Array(0), t.dtype, count(t)));
-      const h = this.held.get(root);
-      if (!h) throw new KilnError(`value '%${v}' has not been computed`, { node: v });
-      return root === v ? h : new Tensor(t.dtype, shape, h.data);
+      return this.heldValue(v);
     });
   }
 
@@ -98,13 +96,13 @@ export class DeviceValues extends ProgramValues {
   }
 
   /** Graph outputs, in order. */
-  readOutputs(names: readonly string[]): Promise<Tensor[]> {
-    return this.read(names);
+  async readOutputs(names: readonly string[]): Promise<Tensor[]> {
+    return (await this.read(names)) as Tensor[]; // graph outputs are tensors (fallback.ts containerBoundary)
   }
 
   /** Runs a fallback node on the host: its inputs read back, its outputs written to the device. */
   async runFallback(step: FallbackStep): Promise<void> {
-    const names = step.node.inputs.filter((n): n is string => !!n);
+    const names = hostReads(step.node); // inputs and the values its regions capture
     const got = new Map((await this.read(names)).map((t, i) => [names[i], t]));
     runReferenceNode(step, this.types, (name) => got.get(name)!, (o, t) => this.write(o, t));
   }
