@@ -32,7 +32,7 @@ import { normalizeAxis } from './support.ts';
 import { expectTensor, mustJoin, sliceAxis, stackAxis } from './value-helpers.ts';
 
 /** The results' types of a region given its arguments' (declared ones where no inference runs). */
-function typeRegion(ctx: ShapeContext, g: Graph, args: readonly TensorType[]): TensorType[] {
+export function typeRegion(ctx: ShapeContext, g: Graph, args: readonly TensorType[]): TensorType[] {
   return ctx.region ? ctx.region(g, args) : regionResultTypes(g);
 }
 
