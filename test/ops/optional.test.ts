@@ -1,7 +1,7 @@
 /**
  * Op family 'optional' (compiler/ops/optional.ts): Optional, OptionalHasElement and
  * OptionalGetElement on tensors, sequences and none, their type rules over `opt<T>` and
- * `opt<seq<T>>`, the `type` attribute's text, Identity passing sequences and optionals through, and
+ * `opt<seq<T>>`, the `type` attribute's text (and its ONNX export as a TypeProto), Identity passing sequences and optionals through, and
  * errors naming the node, op and attribute.
  */
 import { test } from 'uvu';
@@ -17,6 +17,10 @@ import { AttrReader, type OpDef, getOp } from '../../compiler/ops/registry.ts';
 import { optionalOps, parseTypeText } from '../../compiler/ops/optional.ts';
 import '../../compiler/ops/all.ts';
 import { runReferenceValues } from '../../compiler/runtime/reference.ts';
+import { printGraph } from '../../compiler/ir/print.ts';
+import { exportOnnx } from '../../compiler/import/onnx/export.ts';
+import { importOnnx } from '../../compiler/import/onnx/import.ts';
+import { AttrType, decodeModelProto } from '../../compiler/import/onnx/schema.ts';
 import { opFrom, inferOp, ty, f32, nums } from './movement-helpers.ts';
 import { nodeAttrError } from './node-attr-helpers.ts';
 
@@ -134,6 +138,19 @@ test('in a graph: an If returning none or a sequence; getting none is an error n
     assert.equal([(e as KilnError).place.node, (e as KilnError).place.op], ['y', 'OptionalGetElement']);
     assert.match((e as Error).message, /the optional input is none/);
   }
+});
+
+test('ONNX export writes Optional\'s type back as a TypeProto; import reads it again', () => {
+  const g = inferTypes(parseGraph(IF_OPT));
+  const bytes = exportOnnx(g);
+  const none = decodeModelProto(bytes).graph!.node![0].attribute!.find((x) => x.name === 'then_branch')!.g!.node![0];
+  assert.is(none.op_type, 'Optional');
+  assert.is(none.attribute![0].type, AttrType.TYPE_PROTO);
+  assert.ok(none.attribute![0].tp?.sequence_type, 'a sequence TypeProto');
+  assert.is(printGraph(importOnnx(bytes)), printGraph(importOnnx(exportOnnx(importOnnx(bytes)))));
+  const reimported = importOnnx(bytes);
+  const then = reimported.nodes[0].attrs.then_branch.value as { nodes: { attrs: Record<string, { value: unknown }> }[] };
+  assert.equal(then.nodes[0].attrs.type.value, 'seq<f32[2]>');
 });
 
 test.run();
