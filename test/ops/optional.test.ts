@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { TensorType } from '../../compiler/ir/graph.ts';
+import type { Graph, TensorType } from '../../compiler/ir/graph.ts';
 import { formatType } from '../../compiler/ir/graph.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
 import type { Value } from '../../compiler/ir/value.ts';
@@ -149,8 +149,8 @@ test('ONNX export writes Optional\'s type back as a TypeProto; import reads it a
   assert.ok(none.attribute![0].tp?.sequence_type, 'a sequence TypeProto');
   assert.is(printGraph(importOnnx(bytes)), printGraph(importOnnx(exportOnnx(importOnnx(bytes)))));
   const reimported = importOnnx(bytes);
-  const then = reimported.nodes[0].attrs.then_branch.value as { nodes: { attrs: Record<string, { value: unknown }> }[] };
-  assert.equal(then.nodes[0].attrs.type.value, 'seq<f32[2]>');
+  const then = reimported.nodes[0].attrs.then_branch.value as Graph;
+  assert.equal(then.nodes[0].attrs.type, { kind: 'string', value: 'seq<f32[2]>' });
 });
 
 test.run();
