@@ -203,6 +203,7 @@ export function randomInputs(graph: Graph, seed = 0, dims: Readonly<Record<strin
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const out = new Map<string, Tensor>();
   for (const input of graph.inputs) {
+    if (input.type.container) throw new KilnError(`cannot make random values for ${formatType(input.type)} input '${input.name}': random inputs are tensors (give the inputs as files)`);
     const { dtype } = input.type;
     const shape = input.type.shape.map((d) => (typeof d === 'number' ? d : dims[d]));
     checkTensorSize({ value: input.name, what: 'graph input' }, dtype, shape);

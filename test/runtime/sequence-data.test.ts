@@ -92,6 +92,7 @@ test('conformance: sequence inputs and outputs; a mismatch names the output and 
   const bound = bindInputs(g, { dir: path.join(good, 'test_data_set_0') });
   assert.equal(bound.graph.inputs.map((i) => i.type), [seqT(['N']), { dtype: 'f32', shape: [3] }]);
   assert.equal(numsOf(bound.inputs.get('xs')!), [[2, 1, 2], [1, 3]]);
+  assert.throws(() => bindInputs(g, { random: {} }), /cannot make random values for seq<f32\[N\]> input 'xs': random inputs are tensors/);
   // an element of the wrong dtype is refused, naming the input and the file
   writeSeq(path.join(good, 'test_data_set_0', 'input_0.pb'), [Tensor.fromNumbers('i64', [1], [1])]);
   try {
