@@ -198,12 +198,13 @@ export function seededRandom(seed: number): () => number {
 
 /** Seeded random tensors for every graph input. */
 export function randomInputs(graph: Graph, seed = 0, dims: Readonly<Record<string, number>> = {}): Map<string, Tensor> {
+  const container = graph.inputs.find((i) => i.type.container);
+  if (container) throw new KilnError(`cannot make random values for ${formatType(container.type)} input '${container.name}': random inputs are tensors (give the inputs as files)`);
   requireStaticShapes(graph, 'making random inputs', { dims });
   const rand = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const out = new Map<string, Tensor>();
   for (const input of graph.inputs) {
-    if (input.type.container) throw new KilnError(`cannot make random values for ${formatType(input.type)} input '${input.name}': random inputs are tensors (give the inputs as files)`);
     const { dtype } = input.type;
     const shape = input.type.shape.map((d) => (typeof d === 'number' ? d : dims[d]));
     checkTensorSize({ value: input.name, what: 'graph input' }, dtype, shape);
