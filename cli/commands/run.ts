@@ -27,7 +27,7 @@ import { REPEAT, SEED, SHAPE_OPTIONS, TOLERANCE, UsageError, choiceOption, numbe
 import { loadModel } from '../../compiler/load.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
 import { TARGETS } from '../../compiler/passes/all.ts';
-import { bindInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
+import { bindInputs, tensorInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
 import { DEFAULT_BACKEND, backendNames, requireSupported, useBackend } from '../../compiler/runtime/backends.ts';
 import { timeProgram } from '../../compiler/runtime/timings.ts';
 import {
@@ -80,7 +80,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const loaded = loadModel(positionals[0], await shapeBindings(values));
   if (!values.inputs) requireStaticShapes(loaded, 'kiln run'); // random inputs need every size bound
   const bound = bindInputs(loaded, values.inputs ? { dir: values.inputs } : { random: { seed } }, { file: positionals[0] });
-  const { inputs } = bound;
+  const inputs = tensorInputs(bound.inputs); // kiln run runs tensor inputs (a sequence input is an error naming it)
   requireStaticShapes(bound.graph, 'kiln run');
   const importMs = performance.now() - t0;
   let graph = bound.graph, passesMs: number | undefined;

@@ -44,6 +44,8 @@ import { cumulativeOps } from './cumulative.ts';
 import { rearrangeOps } from './rearrange.ts';
 import { selectOps } from './select.ts';
 import { controlFlowOps } from './control-flow.ts';
+import { sequenceOps } from './sequence.ts';
+import { optionalOps } from './optional.ts';
 
 let registered = false;
 
@@ -57,6 +59,7 @@ export function registerAllOps(): void {
     matmulOps, einsumOps, normOps, softmaxOps, reduceOps, fusedRegionOps, fusedComputeOps, nhwcOps,
     quantizeOps, qlinearOps, attentionOps, linearAttentionOps, signalOps, visionOps, detectionOps, lossOps,
     rnnOps, scatterOps, cumulativeOps, rearrangeOps, selectOps, normExtOps, rotaryOps, controlFlowOps,
+    sequenceOps, optionalOps,
   ]) {
     registerOps(family);
   }

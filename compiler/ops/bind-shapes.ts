@@ -131,7 +131,8 @@ function checkSizeAt(n: number, what: string, place: ErrorPlace): void {
 export function bindInputTypes(graph: Graph, bind: ReadonlyMap<string, number>): readonly GraphInput[] {
   return graph.inputs.map((i) => {
     if (!i.type.shape.some((d) => typeof d === 'string' && bind.has(d))) return i;
-    const type: TensorType = { dtype: i.type.dtype, shape: i.type.shape.map((d): Dim => (typeof d === 'string' ? bind.get(d) ?? d : d)) };
+    // a sequence or optional input keeps its container: its elements take the bound sizes too
+    const type: TensorType = { ...i.type, shape: i.type.shape.map((d): Dim => (typeof d === 'string' ? bind.get(d) ?? d : d)) };
     return { name: i.name, type };
   });
 }

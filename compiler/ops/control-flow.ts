@@ -5,8 +5,8 @@
  * keep this control on the host and only the kernels inside run compiled.
  *
  * If(cond) runs `then_branch` or `else_branch` (no arguments) and returns its results; the output
- * types join the two branches' (ops/value-helpers.ts `joinTypes`), or are the taken branch's when
- * the condition is known before running.
+ * types join the two branches' (ops/value-helpers.ts `joinTypes`), or, when the condition is known
+ * before running, are the taken branch's (the other branch is not typed at all).
  *
  * Loop(M?, cond?, v_initial...) runs `body(iteration_num, cond_in, v...) -> (cond_out, v..., scan...)`
  * while `iteration_num < M` (no bound when M is omitted) and the condition holds (true when omitted),
@@ -32,7 +32,7 @@ import { normalizeAxis } from './support.ts';
 import { expectTensor, mustJoin, sliceAxis, stackAxis } from './value-helpers.ts';
 
 /** The results' types of a region given its arguments' (declared ones where no inference runs). */
-function typeRegion(ctx: ShapeContext, g: Graph, args: readonly TensorType[]): TensorType[] {
+export function typeRegion(ctx: ShapeContext, g: Graph, args: readonly TensorType[]): TensorType[] {
   return ctx.region ? ctx.region(g, args) : regionResultTypes(g);
 }
 
@@ -60,21 +60,25 @@ const If: OpDef<IfAttrs> = {
   parseAttrs: (r) => ({ then_branch: r.graph('then_branch'), else_branch: r.graph('else_branch') }),
   inferTypes(inputs, a, ctx, outputCount) {
     checkCondition(inputs[0], 'cond');
-    const thenT = typeRegion(ctx, a.then_branch, []);
-    const elseT = typeRegion(ctx, a.else_branch, []);
-    for (const [name, t] of [['then_branch', thenT], ['else_branch', elseT]] as const) {
+    const count = (name: string, t: TensorType[]) => {
       if (t.length !== outputCount) throw new Error(`region '${name}' returns ${t.length} values but the node has ${outputCount} outputs`);
-    }
+      return t;
+    };
     const known = ctx.value(0);
     if (known) {
-      // the taken branch decides, and what it knows before running, the outputs know too
-      const taken = truth(known, 'cond') ? a.then_branch : a.else_branch;
+      // only the taken branch is typed (the other never runs, and may not even type here, as
+      // exporters' branches for another rank or size often do); what it knows, the outputs know
+      const then = truth(known, 'cond');
+      const taken = then ? a.then_branch : a.else_branch;
+      const types = count(then ? 'then_branch' : 'else_branch', typeRegion(ctx, taken, []));
       for (let k = 0; k < outputCount; k++) {
         const v = ctx.regionValue?.(taken, k);
         if (v) ctx.produce?.(k, v);
       }
-      return taken === a.then_branch ? thenT : elseT;
+      return types;
     }
+    const thenT = count('then_branch', typeRegion(ctx, a.then_branch, []));
+    const elseT = count('else_branch', typeRegion(ctx, a.else_branch, []));
     return thenT.map((t, k) => mustJoin(t, elseT[k], ctx, `output ${k}: the branches return different types`));
   },
   run: valueKernelOnly('If'),

@@ -1,6 +1,6 @@
 /**
  * Unary math ops: Abs, Neg, Exp, Log, Sqrt, Reciprocal, Ceil, Floor, Round, Sign, Sin, Cos, Tanh,
- * Erf, Not, Identity.
+ * Erf, Not, Identity (which also passes sequences and optionals through: a value kernel, `runValues`).
  *
  * Each op is a set of tight per-lane loops (see unary-kernel.ts): floats compute in double precision
  * and store to f32/f64 (f16/bf16 through f32), integers store through their typed array (so Abs/Neg of
@@ -52,14 +52,20 @@ const identity: OpDef<Record<string, never>> = {
   elementwise: true,
   view: true, // a view, so never computed in place: it writes nothing
   parseAttrs: () => ({}),
-  inferTypes(inputs) {
+  inferTypes(inputs, _a, ctx) {
     const x = required(inputs, 0, 'Identity input');
-    return [{ dtype: x.dtype, shape: x.shape }];
+    // a value known before running passes through (value kernels are not folded by inference)
+    const known = ctx.value(0);
+    if (known) ctx.produce?.(0, known);
+    // sequences and optionals pass through as they are (onnx opset 14+/16+)
+    return [x.container ? x : { dtype: x.dtype, shape: x.shape }];
   },
   run(inputs) {
     const x = need(inputs[0], 'Identity input');
     return [new Tensor(x.dtype, x.shape, x.data.slice() as TensorData)]; // kernels return fresh tensors
   },
+  // a tensor is copied like `run` does; a sequence (an immutable array) or none passes through
+  runValues: ([x]) => [x instanceof Tensor ? identity.run([x], {}, 1)[0] : x ?? null],
 };
 
 export const unaryOps: OpDef<any>[] = [

@@ -10,9 +10,14 @@
  * when any is (or dtype or shape differ), `reason`: a one-line description of the first difference
  * (dtype, shape, or how many elements differ, the largest errors, and the first bad index with both
  * values). `compareTensors` is that reason alone.
+ *
+ * `diffValues` compares run-time values (ir/value.ts): tensors as above; sequences by length, then
+ * element by element (the errors are the worst over the elements, the reason names the first bad
+ * element); optionals by presence (none against none matches), then by the value they hold.
  */
 import { dtypeInfo } from '../ir/dtype.ts';
-import { type Tensor, readNumbers } from '../ir/tensor.ts';
+import { Tensor, readNumbers } from '../ir/tensor.ts';
+import { type Value, describeValue, isSequence } from '../ir/value.ts';
 
 /** Tolerances for float comparison. */
 export interface Tolerance {
@@ -70,6 +75,26 @@ export function diffTensors(got: Tensor, want: Tensor, tol: Tolerance): TensorDi
   const reason = bad ? `${bad} of ${n} elements differ (rtol ${tol.rtol}, atol ${tol.atol}); max abs error ${fmt(maxAbs)}, max rel error ${fmt(maxRel)}; `
     + `first at index ${first}: got ${fmt(g[first])}, expected ${fmt(w[first])}` : undefined;
   return { maxAbsError: maxAbs, maxRelError: maxRel, mismatched: bad, ...(reason ? { reason } : {}) };
+}
+
+/** Measures the value `got` against `want` (see the module header). */
+export function diffValues(got: Value, want: Value, tol: Tolerance): TensorDiff {
+  const size = (v: Value): number => (v instanceof Tensor ? v.size : isSequence(v) ? v.reduce((n, t) => n + t.size, 0) : 0);
+  const total = (reason: string): TensorDiff => ({ maxAbsError: Infinity, maxRelError: Infinity, mismatched: Math.max(1, size(want)), reason });
+  const expected = want instanceof Tensor ? `a tensor ${fmtShape(want)}` : describeValue(want);
+  if (want === null) return got === null ? { maxAbsError: 0, maxRelError: 0, mismatched: 0 } : total(`got ${describeValue(got)}, expected none`);
+  if (want instanceof Tensor) return got instanceof Tensor ? diffTensors(got, want, tol) : total(`got ${describeValue(got)}, expected ${expected}`);
+  if (!isSequence(got)) return total(`got ${got instanceof Tensor ? `a tensor ${fmtShape(got)}` : describeValue(got)}, expected ${expected}`);
+  if (got.length !== want.length) return total(`got a sequence of ${got.length} tensors, expected ${want.length}`);
+  let maxAbsError = 0, maxRelError = 0, mismatched = 0, reason: string | undefined;
+  want.forEach((w, k) => {
+    const d = diffTensors(got[k], w, tol);
+    maxAbsError = Math.max(maxAbsError, d.maxAbsError);
+    maxRelError = Math.max(maxRelError, d.maxRelError);
+    mismatched += d.mismatched;
+    if (d.reason && reason === undefined) reason = `sequence element ${k}: ${d.reason}`;
+  });
+  return { maxAbsError, maxRelError, mismatched, ...(reason ? { reason } : {}) };
 }
 
 /** The diff of strings: a differing string is an error of Infinity, absolute and relative. */

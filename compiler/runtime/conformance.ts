@@ -4,7 +4,10 @@
  *
  * A case is a folder with `model.onnx` and one or more `test_data_set_*` folders holding
  * `input_<k>.pb` (the k-th graph input that is not an initializer) and `output_<j>.pb` (the j-th
- * graph output) as serialized TensorProtos. Each case ends as pass, fail (import error, run error,
+ * graph output) as serialized TensorProtos, or SequenceProtos / OptionalProtos where the graph input or
+ * output is a sequence or optional (its type says which: import/onnx/tensor-proto.ts `readValueFile`).
+ * Sequence outputs compare by length and then element by element, optionals by presence and then by
+ * value (compare.ts `diffValues`); a mismatch's reason names the element. Each case ends as pass, fail (import error, run error,
  * bad test data, dtype/shape mismatch, or numeric mismatch with the error sizes and first bad index)
  * or skip — only when the backend declares the graph unsupported (`Backend.unsupported`), asked
  * about the graph bound to the first data set.
@@ -26,17 +29,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Graph } from '../ir/graph.ts';
-import { nodeId } from '../ir/graph.ts';
-import type { Tensor } from '../ir/tensor.ts';
-import { expectTensors } from '../ir/value.ts';
+import type { Graph, TensorType } from '../ir/graph.ts';
+import { nodeId, valueTypes } from '../ir/graph.ts';
+import { Tensor } from '../ir/tensor.ts';
+import type { Value } from '../ir/value.ts';
 import { KilnError } from '../errors.ts';
 import { loadOnnxFile } from '../import/onnx/import.ts';
-import { readTensorFile } from '../import/onnx/tensor-proto.ts';
+import { readTensorFile, readValueFile } from '../import/onnx/tensor-proto.ts';
 import type { Backend, PrepareOptions, Program, Unsupported } from './backend.ts';
 import { DEFAULT_BACKEND, useBackend } from './backends.ts';
 import { bindInputs, numberedFiles } from './inputs.ts';
-import { type TensorDiff, type Tolerance, diffTensors } from './compare.ts';
+import { type TensorDiff, type Tolerance, diffValues } from './compare.ts';
 
 /** The tolerance the runner (and `kiln run --inputs` against expected outputs) uses by default. */
 export const DEFAULT_TOLERANCE: Readonly<Tolerance> = { rtol: 1e-3, atol: 1e-5 };
@@ -176,24 +179,24 @@ async function runSets(dir: string, sets: string[], graph: Graph, backend: Backe
   for (const set of sets) {
     const setDir = path.join(dir, set);
     let bound: Graph;
-    let inputs: Map<string, Tensor>;
-    let expected: Tensor[];
+    let inputs: Map<string, Value>;
+    let expected: Value[];
     try {
       const b = bindInputs(graph, { dir: setDir });
       ({ graph: bound, inputs } = b);
       for (const v of b.valuesBound ?? []) specialized.add(v);
-      expected = readExpectedOutputs(setDir).map((o) => o.tensor);
+      expected = readExpectedValues(setDir, outputTypes(graph)).map((o) => o.value);
     } catch (e) {
       return fail(`bad test data in ${set}: ${message(e, dir)}`, worst);
     }
     if (expected.length !== graph.outputs.length) {
       return fail(`bad test data in ${set}: ${expected.length} output files for ${graph.outputs.length} graph outputs`, worst);
     }
-    let got: Tensor[];
+    let got: Value[];
     try {
       let program = programs.get(bound);
       if (!program) programs.set(bound, (program = await backend.prepare(bound, undefined, prepare)));
-      got = expectTensors(await program.run(inputs), graph.outputs);
+      got = await program.run(inputs);
     } catch (e) {
       return fail(`run error: ${message(e, dir)}`, worst);
     }
@@ -230,11 +233,15 @@ export interface OutputCheck {
   readonly diff: TensorDiff;
 }
 
-/** Compares each result with the expected tensor of the same position (`names` are the graph outputs). */
-export function checkOutputs(got: readonly Tensor[], expected: readonly Tensor[], names: readonly string[], tol: Tolerance): OutputCheck[] {
+/**
+ * Compares each result with the expected value of the same position (`names` are the graph outputs):
+ * tensors elementwise, sequences element by element, optionals by presence and value (compare.ts
+ * `diffValues`).
+ */
+export function checkOutputs(got: readonly Value[], expected: readonly Value[], names: readonly string[], tol: Tolerance): OutputCheck[] {
   return expected.map((want, index) => {
-    const diff: TensorDiff = got[index] ? diffTensors(got[index], want, tol)
-      : { maxAbsError: Infinity, maxRelError: Infinity, mismatched: want.size, reason: `no result (the run produced ${got.length} outputs)` };
+    const diff: TensorDiff = index < got.length ? diffValues(got[index], want, tol)
+      : { maxAbsError: Infinity, maxRelError: Infinity, mismatched: want instanceof Tensor ? want.size : 1, reason: `no result (the run produced ${got.length} outputs)` };
     return { index, name: names[index] ?? `#${index}`, diff };
   });
 }
@@ -254,9 +261,31 @@ export interface ExpectedOutput {
 }
 
 /**
- * The `output_<k>.pb` files of a folder, in k order (none: an empty list); throws a KilnError naming
- * the folder when the numbering has a gap, or naming the file when one cannot be read.
+ * The `output_<k>.pb` files of a folder as tensors, in k order (none: an empty list); throws a
+ * KilnError naming the folder when the numbering has a gap, or naming the file when one cannot be read.
  */
 export function readExpectedOutputs(dir: string): ExpectedOutput[] {
   return numberedFiles(dir, 'output').map((f) => ({ file: path.join(dir, f), tensor: readTensorFile(path.join(dir, f)) }));
+}
+
+/** One expected output value (a tensor, sequence or optional) read from a folder. */
+export interface ExpectedValue {
+  /** The file's path. */
+  readonly file: string;
+  readonly value: Value;
+}
+
+/**
+ * The `output_<k>.pb` files of a folder like `readExpectedOutputs`, each read as a value of `types[k]`
+ * (the k-th graph output's type: a TensorProto, or a SequenceProto or OptionalProto for a sequence or
+ * optional; a tensor where no type is given).
+ */
+export function readExpectedValues(dir: string, types: readonly (TensorType | undefined)[]): ExpectedValue[] {
+  return numberedFiles(dir, 'output').map((f, k) => ({ file: path.join(dir, f), value: readValueFile(path.join(dir, f), types[k]) }));
+}
+
+/** The types of a graph's outputs, in order. */
+function outputTypes(graph: Graph): (TensorType | undefined)[] {
+  const types = valueTypes(graph);
+  return graph.outputs.map((o) => types.get(o));
 }

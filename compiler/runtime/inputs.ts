@@ -8,8 +8,12 @@
  * the input's dtype and rank, equal its static dims, and bind each symbolic dim to one size across
  * all inputs. Errors name the input, both types and the dim, and the file a tensor came from.
  *
+ * Files (`loadInputsDir`) hold a TensorProto, or for a sequence or optional graph input a
+ * SequenceProto or OptionalProto (the input's type says which); sequences and optionals are checked
+ * for container, dtypes and ranks (ir/value.ts `valueProblem`) and bind no symbols.
+ *
  * Binding (`bindInputs`). Given tensors (or files) are checked, then the graph is specialised to their
- * sizes (ops/bind-shapes.ts `bindShapes` over `shapesOf` of the inputs with symbolic dims), so FLOPs,
+ * sizes (ops/bind-shapes.ts `bindShapes` over `shapesOf` of the tensor inputs with symbolic dims), so FLOPs,
  * plans and compiled programs see concrete dims. The one exception: a symbol given size 0 (an empty
  * tensor) cannot be bound, since bindShapes takes sizes >= 1; that graph stays symbolic. When sizes
  * still depend on the *values* of small inputs (shape arguments such as Reshape's shape or a
@@ -34,28 +38,32 @@ import type { Dim, Graph } from '../ir/graph.ts';
 import { formatType } from '../ir/graph.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import { Tensor, readNumbers, writeNumbers } from '../ir/tensor.ts';
-import { type Value, valueProblem } from '../ir/value.ts';
+import { type Value, expectTensors, valueProblem } from '../ir/value.ts';
 import { checkTensorSize } from '../ir/sizes.ts';
 import { KilnError } from '../errors.ts';
 import { bindShapes, requireStaticShapes, shapesOf } from '../ops/bind-shapes.ts';
 import { bindValues } from '../ops/bind-values.ts';
-import { readTensorFile } from '../import/onnx/tensor-proto.ts';
+import { readValueFile } from '../import/onnx/tensor-proto.ts';
 
-/** Where a run's inputs come from. */
-export type InputSource =
+/** Where a run's tensor inputs come from: seeded random values, or tensors the caller gives. */
+export type TensorInputSource =
   /** Seeded random values (every input dim must be bound already). */
   | { readonly random: { readonly seed?: number } }
-  /** `input_<k>.pb` files: the k-th file is the k-th graph input. */
-  | { readonly dir: string }
   /** Tensors by graph input name. */
   | { readonly tensors: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>> };
 
-/** Inputs bound to a graph. */
-export interface BoundInputs {
+/** Where a run's inputs come from. */
+export type InputSource =
+  | TensorInputSource
+  /** `input_<k>.pb` files: the k-th file is the k-th graph input (a sequence or optional input's file holds a SequenceProto or OptionalProto). */
+  | { readonly dir: string };
+
+/** Inputs bound to a graph: tensors (`V` = Tensor), or, from files, any values (sequences and optionals too). */
+export interface BoundInputs<V extends Value = Tensor> {
   /** The graph specialised to the sizes of the inputs (the same graph when nothing was symbolic). */
   readonly graph: Graph;
-  /** Tensors by graph input name, in graph input order. */
-  readonly inputs: Map<string, Tensor>;
+  /** Values by graph input name, in graph input order. */
+  readonly inputs: Map<string, V>;
   /** Graph inputs bound to their values (now constants of `graph`, absent from `inputs`); usually none. */
   readonly valuesBound?: readonly string[];
 }
@@ -66,21 +74,36 @@ export interface BindInputsOptions {
   readonly file?: string;
 }
 
-/** Makes, reads or checks the graph's inputs and binds the graph to their sizes (module header). */
-export function bindInputs(graph: Graph, source: InputSource, opts: BindInputsOptions = {}): BoundInputs {
+/**
+ * Makes, reads or checks the graph's inputs and binds the graph to their sizes (module header).
+ * Symbols bind from tensor inputs only: a sequence's elements may differ in size, so sequence and
+ * optional inputs pass through as they are (their types take the sizes the tensors bind).
+ */
+export function bindInputs(graph: Graph, source: TensorInputSource, opts?: BindInputsOptions): BoundInputs<Tensor>;
+export function bindInputs(graph: Graph, source: InputSource, opts?: BindInputsOptions): BoundInputs<Value>;
+export function bindInputs(graph: Graph, source: InputSource, opts: BindInputsOptions = {}): BoundInputs<Value> {
   if ('random' in source) return { graph, inputs: randomInputs(graph, source.random.seed ?? 0) };
-  const inputs = 'dir' in source ? loadInputsDir(source.dir, graph) : inputMap(source.tensors);
+  const inputs: Map<string, Value> = 'dir' in source ? loadInputsDir(source.dir, graph) : inputMap(source.tensors);
   if ('tensors' in source) checkInputs(graph, inputs);
-  // only inputs with symbolic dims bind anything; a symbol given size 0 (an empty tensor) cannot be
-  // bound (bindShapes takes sizes >= 1), so such a graph stays symbolic and runs as it is
-  const symbolic = graph.inputs.filter((i) => i.type.shape.some((d) => typeof d === 'string'));
-  const empty = symbolic.some((i) => i.type.shape.some((d, k) => typeof d === 'string' && inputs.get(i.name)!.shape[k] === 0));
+  const tensors = new Map<string, Tensor>();
+  for (const [name, v] of inputs) if (v instanceof Tensor) tensors.set(name, v);
+  // only tensor inputs with symbolic dims bind anything; a symbol given size 0 (an empty tensor)
+  // cannot be bound (bindShapes takes sizes >= 1), so such a graph stays symbolic and runs as it is
+  const symbolic = graph.inputs.filter((i) => !i.type.container && i.type.shape.some((d) => typeof d === 'string'));
+  const empty = symbolic.some((i) => i.type.shape.some((d, k) => typeof d === 'string' && tensors.get(i.name)!.shape[k] === 0));
   if (empty) return { graph, inputs };
-  const sized = symbolic.length ? bindShapes(graph, shapesOf(new Map(symbolic.map((i) => [i.name, inputs.get(i.name)!]))), opts) : graph;
+  const sized = symbolic.length ? bindShapes(graph, shapesOf(new Map(symbolic.map((i) => [i.name, tensors.get(i.name)!]))), opts) : graph;
   // sizes that depend on the values of shape arguments (Reshape's shape, axes, K...): bind those too
-  const valued = bindValues(sized, inputs, opts);
+  const valued = bindValues(sized, tensors, opts);
   for (const name of valued.bound) inputs.delete(name);
   return { graph: valued.graph, inputs, ...(valued.bound.length ? { valuesBound: valued.bound } : {}) };
+}
+
+/** The inputs as tensors, for callers that run tensors only: a sequence or optional is a KilnError naming its input. */
+export function tensorInputs(inputs: ReadonlyMap<string, Value>): Map<string, Tensor> {
+  const names = [...inputs.keys()];
+  const tensors = expectTensors([...inputs.values()], names);
+  return new Map(names.map((n, k) => [n, tensors[k]]));
 }
 
 /** A map of tensors by name from a map or a record. */
@@ -127,10 +150,11 @@ export function checkInputs(graph: Graph, given: ReadonlyMap<string, Value>, fil
 }
 
 /**
- * Reads `input_<k>.pb` files for the graph's inputs (k-th file = k-th graph input) and checks them
+ * Reads `input_<k>.pb` files for the graph's inputs (k-th file = k-th graph input; the input's type
+ * says which message the file holds: import/onnx/tensor-proto.ts `readValueFile`) and checks them
  * (`checkInputs`; errors name the file).
  */
-export function loadInputsDir(dir: string, graph: Graph): Map<string, Tensor> {
+export function loadInputsDir(dir: string, graph: Graph): Map<string, Value> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new KilnError('inputs folder does not exist', { file: dir });
   const files = numberedFiles(dir, 'input');
   if (files.length !== graph.inputs.length) {
@@ -138,7 +162,7 @@ export function loadInputsDir(dir: string, graph: Graph): Map<string, Tensor> {
     throw new KilnError(`found ${files.length} input file${files.length === 1 ? '' : 's'} but the graph takes ${graph.inputs.length} input${graph.inputs.length === 1 ? '' : 's'}${want ? ` (${want})` : ''}`, { file: dir });
   }
   const fileOf = new Map(graph.inputs.map((input, k) => [input.name, path.join(dir, files[k])]));
-  const out = new Map(graph.inputs.map((input) => [input.name, readTensorFile(fileOf.get(input.name)!)]));
+  const out = new Map(graph.inputs.map((input) => [input.name, readValueFile(fileOf.get(input.name)!, input.type)]));
   checkInputs(graph, out, (name) => fileOf.get(name));
   return out;
 }
@@ -174,6 +198,8 @@ export function seededRandom(seed: number): () => number {
 
 /** Seeded random tensors for every graph input. */
 export function randomInputs(graph: Graph, seed = 0, dims: Readonly<Record<string, number>> = {}): Map<string, Tensor> {
+  const container = graph.inputs.find((i) => i.type.container);
+  if (container) throw new KilnError(`cannot make random values for ${formatType(container.type)} input '${container.name}': random inputs are tensors (give the inputs as files)`);
   requireStaticShapes(graph, 'making random inputs', { dims });
   const rand = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

@@ -17,7 +17,7 @@ import type { Graph } from '../../compiler/ir/graph.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
 import '../../compiler/ops/all.ts';
 import { loadOnnxFile } from '../../compiler/import/onnx/import.ts';
-import { loadInputsDir } from '../../compiler/runtime/inputs.ts';
+import { loadInputsDir, tensorInputs } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { arenaUnsupported, prepareArena } from '../../compiler/runtime/arena.ts';
 import { conformanceDir } from '../support/paths.ts';
@@ -49,7 +49,7 @@ test('every conformance case the arena runs matches the reference executor bit f
     let declinedSets = 0;
     for (const set of fs.readdirSync(caseDir).filter((d) => d.startsWith('test_data_set_')).sort()) {
       let inputs: Map<string, Tensor>;
-      try { inputs = loadInputsDir(path.join(caseDir, set), graph); } catch { continue; }
+      try { inputs = tensorInputs(loadInputsDir(path.join(caseDir, set), graph)); } catch { continue; }
       let want: Tensor[] | undefined, refError: unknown;
       try { want = runReference(graph, inputs); } catch (e) { refError = e; }
       let run = { graph, inputs };

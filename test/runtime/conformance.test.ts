@@ -102,7 +102,7 @@ test('loadInputsDir: binds input_<k>.pb to graph inputs and checks count, dtype,
   writeTensorFile(path.join(dir, 'input_1.pb'), f32([5, 6, 7, 8], [2, 2]));
   const m = loadInputsDir(dir, g);
   assert.equal([...m.keys()], ['a', 'b']);
-  assert.equal(Array.from(m.get('b')!.data as Float32Array), [5, 6, 7, 8]);
+  assert.equal(Array.from((m.get('b') as Tensor).data as Float32Array), [5, 6, 7, 8]);
   assert.throws(() => loadInputsDir(path.join(root, 'nope'), g), /inputs folder does not exist/);
 });
 

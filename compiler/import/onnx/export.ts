@@ -5,7 +5,8 @@
  * inputs and outputs become ValueInfoProtos with their element types and dims (symbolic dims as
  * `dim_param`), constants become initializers stored as `raw_data`, nodes keep their attributes, and
  * every intermediate gets a value_info entry so other tools see kiln's inferred types. Regions become
- * graph attributes (GraphProtos, recursively); sequence and optional types their TypeProto variants. Before writing,
+ * graph attributes (GraphProtos, recursively); sequence and optional types their TypeProto variants
+ * (Optional's `type` attribute too, which kiln keeps as type text). Before writing,
  * the graph is checked for what ONNX cannot hold — kiln-only ops (`kiln.*`) and constants whose data
  * was not loaded — and every offender is listed in one KilnError.
  */
@@ -14,6 +15,7 @@ import { nodeId, regionsOf, valueTypes } from '../../ir/graph.ts';
 import { KilnError } from '../../errors.ts';
 import { AttrType, encodeModelProto, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TypeProto, type ValueInfoProto } from './schema.ts';
 import { onnxDataType, tensorToProto } from './tensor-proto.ts';
+import { parseTypeText } from '../../ops/optional.ts';
 
 /** Options of `exportOnnx`. */
 export interface ExportOptions {
@@ -96,8 +98,18 @@ function nodeProto(n: Node, names: Set<string>): NodeProto {
     op_type: n.op,
     input: [...n.inputs],
     output: [...n.outputs],
-    attribute: Object.entries(n.attrs).map(([k, v]) => attrProto(k, v, names)),
+    attribute: Object.entries(n.attrs).map(([k, v]) => typeAttrProto(n, k, v) ?? attrProto(k, v, names)),
   };
+}
+
+/**
+ * Optional's `type` attribute, kept in kiln as its type text (import/onnx/proto-values.ts), written
+ * back as the TypeProto ONNX defines it as; undefined for every other attribute.
+ */
+function typeAttrProto(n: Node, name: string, a: AttrValue): AttributeProto | undefined {
+  if (n.op !== 'Optional' || name !== 'type' || a.kind !== 'string') return undefined;
+  const t = parseTypeText(a.value);
+  return t ? { name, type: AttrType.TYPE_PROTO, tp: typeProto(t) } : undefined;
 }
 
 const utf8 = new TextEncoder();

@@ -336,7 +336,7 @@ function readNodes(protos: NodeProto[], ctx: ImportContext, src: { file?: string
     const bad: string[] = [];
     const supported = domain === '' && (op === 'Constant' || !!findOp(normalizedOpName(op)));
     for (const a of p.attribute ?? []) {
-      const v = attrFromProto(a, src);
+      const v = attrFromProto(a, src, ctx.freshDim);
       if ('unsupported' in v) bad.push(`attribute '${a.name}' is ${v.unsupported}`);
       else if ('subgraph' in v) subgraphs[a.name ?? ''] = v.subgraph; // built in order, once what it reads is typed
       else attrs[a.name ?? ''] = v;

@@ -4,13 +4,15 @@
  *
  * Attributes are read by their `type` discriminator (IR >= 2), falling back to "which field is
  * present" for writers that leave it unset. A graph attribute (If/Loop/Scan bodies) comes back as
- * `{subgraph}` for the importer to turn into a region; lists of graphs or tensors and type attributes
- * have no kiln equivalent and come back as `{unsupported}` so the importer can report every such node
- * at once. Sequence and optional TypeProtos become container types (an element without a shape is
+ * `{subgraph}` for the importer to turn into a region; lists of graphs, tensors or types have no kiln
+ * equivalent and come back as `{unsupported}` so the importer can report every such node at once. A
+ * type attribute (Optional's `type`) comes back as a string holding kiln's type text (`seq<f32[5]>`).
+ * Sequence and optional TypeProtos become container types (an element without a shape is
  * unranked). Sparse tensors (COO: values [NNZ] plus linear indices
  * [NNZ] or coordinate indices [NNZ, rank]) are densified, since kiln constants are dense.
  */
 import type { AttrValue, Dim, TensorType } from '../../ir/graph.ts';
+import { formatType } from '../../ir/graph.ts';
 import { Tensor, readInts, stridesOf } from '../../ir/tensor.ts';
 import { checkTensorSize } from '../../ir/sizes.ts';
 import { KilnError } from '../../errors.ts';
@@ -25,8 +27,15 @@ export interface UnsupportedAttr { unsupported: string }
 /** A graph attribute, left for the importer to turn into a region (it knows the enclosing scope). */
 export interface SubgraphAttr { subgraph: GraphProto }
 
-/** Converts one AttributeProto. */
-export function attrFromProto(a: AttributeProto, src: TensorSource): AttrValue | UnsupportedAttr | SubgraphAttr {
+let typeDims = 0;
+/** A name for a dim a type attribute leaves without value or name (when the caller gives no `fresh`). */
+const freshTypeDim = () => `_a${typeDims++}`;
+
+/**
+ * Converts one AttributeProto. A type attribute (a TypeProto, Optional's `type`) becomes a string
+ * attribute holding kiln's type text (ir/graph.ts `formatType`); its unnamed dims get `fresh()` names.
+ */
+export function attrFromProto(a: AttributeProto, src: TensorSource, fresh: () => string = freshTypeDim): AttrValue | UnsupportedAttr | SubgraphAttr {
   if (a.ref_attr_name) return { unsupported: `a reference to function attribute '${a.ref_attr_name}'` };
   const has = (field: keyof AttributeProto) => Object.prototype.hasOwnProperty.call(a, field) && a[field] !== null;
   let type = a.type ?? AttrType.UNDEFINED;
@@ -61,7 +70,15 @@ export function attrFromProto(a: AttributeProto, src: TensorSource): AttrValue |
     case AttrType.GRAPH: return a.g ? { subgraph: a.g } : { unsupported: 'a graph attribute without a graph' };
     case AttrType.GRAPHS: return { unsupported: 'a list-of-graphs attribute' };
     case AttrType.TENSORS: case AttrType.SPARSE_TENSORS: return { unsupported: 'a list-of-tensors attribute' };
-    case AttrType.TYPE_PROTO: case AttrType.TYPE_PROTOS: return { unsupported: 'a type attribute' };
+    case AttrType.TYPE_PROTO: {
+      // kiln's IR has no type attribute kind: a tensor or sequence type is kept as its type text
+      // (formatType), which the op reading it parses back (ops/optional.ts `parseTypeText`)
+      const t = a.tp ? tensorTypeFromProto(a.tp, fresh) : 'no type is given';
+      if (typeof t === 'string') return { unsupported: `a type attribute kiln cannot read (${t})` };
+      if (t.container === 'opt' || t.container === 'opt-seq') return { unsupported: 'a type attribute holding an optional type' };
+      return { kind: 'string', value: formatType(t) };
+    }
+    case AttrType.TYPE_PROTOS: return { unsupported: 'a list-of-types attribute' };
     default: return { unsupported: `an attribute of unknown type ${type}` };
   }
 }

@@ -4,8 +4,9 @@
  * The schema is a proto2 text of the ONNX messages kiln reads and writes (ModelProto, GraphProto,
  * NodeProto, AttributeProto, TensorProto with segments and external data, SparseTensorProto,
  * ValueInfoProto, TypeProto with all its variants, TensorShapeProto, OperatorSetIdProto,
- * StringStringEntryProto, FunctionProto, TrainingInfoProto). Field numbers follow onnx/onnx.proto;
- * fields kiln never needs (device configurations, quantization annotations) are left out and skipped
+ * StringStringEntryProto, FunctionProto, TrainingInfoProto, and the test format's SequenceProto and
+ * OptionalProto of onnx-ml.proto). Field numbers follow onnx/onnx.proto; fields kiln never needs
+ * (device configurations, quantization annotations, maps) are left out and skipped
  * by the decoder as unknown fields. protobufjs parses the text once at load time and does all wire
  * work; the TypeScript interfaces below describe the decoded objects (`keepCase`, so field names are
  * the snake_case names of onnx.proto; 64-bit ints decode to `number | Long`, see `toInt`/`toBigInt`).
@@ -133,6 +134,24 @@ message SparseTensorProto {
   repeated int64 dims = 3;
 }
 
+message SequenceProto {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  repeated TensorProto tensor_values = 3;
+  repeated SparseTensorProto sparse_tensor_values = 4;
+  repeated SequenceProto sequence_values = 5;
+  repeated OptionalProto optional_values = 7;
+}
+
+message OptionalProto {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  optional TensorProto tensor_value = 3;
+  optional SparseTensorProto sparse_tensor_value = 4;
+  optional SequenceProto sequence_value = 5;
+  optional OptionalProto optional_value = 7;
+}
+
 message TensorShapeProto {
   message Dimension {
     oneof value {
@@ -247,6 +266,31 @@ export interface TensorProto {
 
 export interface SparseTensorProto { values?: TensorProto; indices?: TensorProto; dims?: Int64[] }
 
+/** SequenceProto.DataType and OptionalProto.DataType: what a sequence's elements or an optional's value are. */
+export const ValueElemType = { UNDEFINED: 0, TENSOR: 1, SPARSE_TENSOR: 2, SEQUENCE: 3, MAP: 4, OPTIONAL: 5 } as const;
+
+/** A serialized sequence (the `.pb` of a sequence input or output in the ONNX test format). Maps (field 6) are left out. */
+export interface SequenceProto {
+  name?: string;
+  /** A ValueElemType. */
+  elem_type?: number;
+  tensor_values?: TensorProto[];
+  sparse_tensor_values?: SparseTensorProto[];
+  sequence_values?: SequenceProto[];
+  optional_values?: OptionalProto[];
+}
+
+/** A serialized optional: none when `elem_type` is UNDEFINED and no value is set. Maps (field 6) are left out. */
+export interface OptionalProto {
+  name?: string;
+  /** A ValueElemType. */
+  elem_type?: number;
+  tensor_value?: TensorProto | null;
+  sparse_tensor_value?: SparseTensorProto | null;
+  sequence_value?: SequenceProto | null;
+  optional_value?: OptionalProto | null;
+}
+
 export interface DimensionProto { dim_value?: Int64; dim_param?: string; denotation?: string; value?: 'dim_value' | 'dim_param' }
 export interface TensorShapeProto { dim?: DimensionProto[] }
 
@@ -321,6 +365,8 @@ export const onnxTypes = {
   NodeProto: root.lookupType('onnx.NodeProto'),
   TensorProto: root.lookupType('onnx.TensorProto'),
   TypeProto: root.lookupType('onnx.TypeProto'),
+  SequenceProto: root.lookupType('onnx.SequenceProto'),
+  OptionalProto: root.lookupType('onnx.OptionalProto'),
 };
 
 /** Decodes a ModelProto; throws protobufjs's error on malformed bytes (callers wrap it). */
@@ -343,6 +389,28 @@ export function decodeTensorProto(bytes: Uint8Array): TensorProto {
 export function encodeTensorProto(tensor: TensorProto): Uint8Array {
   const t = onnxTypes.TensorProto;
   return t.encode(t.fromObject(tensor as Record<string, unknown>)).finish();
+}
+
+/** Decodes a serialized SequenceProto. */
+export function decodeSequenceProto(bytes: Uint8Array): SequenceProto {
+  return onnxTypes.SequenceProto.decode(bytes) as unknown as SequenceProto;
+}
+
+/** Encodes a SequenceProto given as a plain object. */
+export function encodeSequenceProto(seq: SequenceProto): Uint8Array {
+  const t = onnxTypes.SequenceProto;
+  return t.encode(t.fromObject(seq as Record<string, unknown>)).finish();
+}
+
+/** Decodes a serialized OptionalProto. */
+export function decodeOptionalProto(bytes: Uint8Array): OptionalProto {
+  return onnxTypes.OptionalProto.decode(bytes) as unknown as OptionalProto;
+}
+
+/** Encodes an OptionalProto given as a plain object. */
+export function encodeOptionalProto(opt: OptionalProto): Uint8Array {
+  const t = onnxTypes.OptionalProto;
+  return t.encode(t.fromObject(opt as Record<string, unknown>)).finish();
 }
 
 /** A decoded 64-bit integer as a JS number (exact below 2^53, nearest double beyond). */

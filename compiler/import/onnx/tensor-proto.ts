@@ -12,6 +12,10 @@
  *     relative to the model's folder, whose bytes are then read like `raw_data`.
  * A tensor without any data field has zero elements (or is an error otherwise). Encoding always writes
  * `raw_data` (or `string_data` for strings). Every failure is a KilnError naming the tensor and file.
+ *
+ * The test format's sequence and optional values (SequenceProto, OptionalProto) are read here too
+ * (`readValueFile`): a sequence of tensors becomes an array of tensors, an optional its tensor or
+ * sequence, or `null` when its element type is UNDEFINED (ir/value.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,7 +26,12 @@ import { checkTensorSize } from '../../ir/sizes.ts';
 import { KilnError } from '../../errors.ts';
 import { fileProblem, openRegularFile, readRange, readRegularFile, resolveInsideFolder, writeFileAtomic, type OpenFile } from '../../files.ts';
 import { ONNX_CODES } from '../../ops/cast.ts';
-import { decodeTensorProto, encodeTensorProto, toBigInt, toInt, type TensorProto } from './schema.ts';
+import type { TensorType } from '../../ir/graph.ts';
+import type { TensorSequence, Value } from '../../ir/value.ts';
+import {
+  type OptionalProto, type SequenceProto, type TensorProto, ValueElemType, decodeOptionalProto, decodeSequenceProto,
+  decodeTensorProto, encodeTensorProto, toBigInt, toInt,
+} from './schema.ts';
 
 /** ONNX TensorProto.DataType code -> kiln dtype (the one table, ops/cast.ts; codes 14/15, complex, have none). */
 const FROM_ONNX = ONNX_CODES;
@@ -263,6 +272,58 @@ export function readTensorFile(file: string): Tensor {
 export function readNamedTensorFile(file: string): { name: string; tensor: Tensor } {
   const bytes = readRegularFile(file, 'tensor file');
   return decodeTensor(bytes, file);
+}
+
+/**
+ * Reads a `.pb` file of the ONNX test format holding a value of `type` (a tensor when omitted): a
+ * TensorProto for a tensor, a SequenceProto of tensors for `seq<T>`, an OptionalProto for `opt<T>`
+ * (a tensor or none) and `opt<seq<T>>` (a sequence or none). The file does not say which message it
+ * holds, so the type decides; a file whose content does not fit it is a KilnError naming the file.
+ * Dtypes and ranks are the caller's to check (ir/value.ts `valueProblem`).
+ */
+export function readValueFile(file: string, type?: TensorType): Value {
+  if (!type?.container) return readTensorFile(file);
+  const bytes = readRegularFile(file, 'value file');
+  const what = type.container === 'seq' ? 'SequenceProto' : 'OptionalProto';
+  let p: SequenceProto | OptionalProto;
+  try {
+    p = type.container === 'seq' ? decodeSequenceProto(bytes) : decodeOptionalProto(bytes);
+  } catch (e) {
+    throw new KilnError(`not a valid ${what}: ${(e as Error).message}`, { file });
+  }
+  return type.container === 'seq' ? sequenceFromProto(p, { file }) : optionalFromProto(p, type.container === 'opt-seq', { file });
+}
+
+/** The name of a SequenceProto/OptionalProto element type for messages. */
+function elemTypeName(code: number): string {
+  return Object.entries(ValueElemType).find(([, c]) => c === code)?.[0] ?? `element type ${code}`;
+}
+
+/** Decodes a SequenceProto of tensors (an empty one may leave its element type UNDEFINED). */
+export function sequenceFromProto(p: SequenceProto, src: TensorSource = {}): TensorSequence {
+  const fail = (m: string): never => { throw new KilnError(`sequence '${p.name || '(unnamed)'}': ${m}`, { file: src.file }); };
+  const code = p.elem_type ?? ValueElemType.UNDEFINED;
+  const tensors = p.tensor_values ?? [];
+  const others = (p.sparse_tensor_values?.length ?? 0) + (p.sequence_values?.length ?? 0) + (p.optional_values?.length ?? 0);
+  if (code !== ValueElemType.TENSOR && (code !== ValueElemType.UNDEFINED || tensors.length || others)) {
+    fail(`holds ${elemTypeName(code)} elements; kiln's sequences hold tensors`);
+  }
+  if (others) fail('holds elements other than tensors');
+  return tensors.map((t) => tensorFromProto(t, src));
+}
+
+/** Decodes an OptionalProto: none (`null`), a tensor, or (when `sequence`) a sequence of tensors. */
+export function optionalFromProto(p: OptionalProto, sequence: boolean, src: TensorSource = {}): Value {
+  const fail = (m: string): never => { throw new KilnError(`optional '${p.name || '(unnamed)'}': ${m}`, { file: src.file }); };
+  const code = p.elem_type ?? ValueElemType.UNDEFINED;
+  const want = sequence ? ValueElemType.SEQUENCE : ValueElemType.TENSOR;
+  if (code === ValueElemType.UNDEFINED) {
+    if (p.tensor_value || p.sequence_value || p.sparse_tensor_value || p.optional_value) fail('its element type is UNDEFINED but it holds a value');
+    return null;
+  }
+  if (code !== want) fail(`holds a ${elemTypeName(code)} where ${sequence ? 'a sequence of tensors' : 'a tensor'} is expected`);
+  if (sequence) return p.sequence_value ? sequenceFromProto(p.sequence_value, src) : fail('its element type is SEQUENCE but sequence_value is not set');
+  return p.tensor_value ? tensorFromProto(p.tensor_value, src) : fail('its element type is TENSOR but tensor_value is not set');
 }
 
 /** Writes a tensor as a `.pb` TensorProto file (atomically, through compiler/files.ts). */
