@@ -10,6 +10,7 @@ import { resnet50 } from './resnet.ts';
 import { mobilenetv2 } from './mobilenet.ts';
 import { bert } from './bert.ts';
 import { mlp } from './mlp.ts';
+import { decoder } from './decoder.ts';
 
 export type { ZooOptions } from './layers.ts';
 
@@ -25,6 +26,7 @@ const ZOO: Readonly<Record<string, ZooEntry>> = {
   bert: { description: 'BERT encoder, 4 layers, hidden 256, seq 128, LayerNormalization', build: (o) => bert(o) },
   'bert-decomposed': { description: 'the same BERT with LayerNorm written as primitive ops', build: (o) => bert({ ...o, decomposed: true }) },
   mlp: { description: 'MLP 784 → 512 → 256 → 10', build: mlp },
+  decoder: { description: 'greedy GRU decoder: If on the prompt length, Scan prefill, Loop to EOS', build: decoder },
 };
 
 const PREFIX = 'zoo:';
