@@ -61,8 +61,8 @@ export function toAttrValue(v: AttrInput): AttrValue {
 export interface NodeOptions {
   /** The ONNX-style node name (e.g. `/layer1/layer1.0/conv1/Conv`); becomes the node's loc. */
   name?: string;
-  /** Number of outputs (default 1), or explicit output names. */
-  outputs?: number | readonly string[];
+  /** Number of outputs (default 1), or explicit output names (null: the next `%N` name). */
+  outputs?: number | readonly (string | null)[];
 }
 
 /** Options of `build`. */
@@ -129,7 +129,8 @@ export class GraphBuilder {
       if (i && !this.visible(i)) throw new Error(`builder: node ${opts.name ?? op} reads undefined value '${i}'`);
     }
     const spec = opts.outputs ?? 1;
-    const outputs = typeof spec === 'number' ? Array.from({ length: spec }, () => String(this.pool.counter++)) : [...spec];
+    const outputs = typeof spec === 'number' ? Array.from({ length: spec }, () => String(this.pool.counter++))
+      : spec.map((o) => o ?? String(this.pool.counter++));
     for (const o of outputs) this.define(o);
     const typed: Record<string, AttrValue> = {};
     for (const [k, v] of Object.entries(attrs)) typed[k] = toAttrValue(v);

@@ -138,7 +138,7 @@ export function decoder(opts: ZooOptions = {}): Graph {
     const tokenOut = r.op('Identity', [next], {}, at('/generate', 'Identity'));
     return [cond, h1, next, tokenOut, logits];
   });
-  b.node('Loop', [maxNew, go, prefilled, last], { body }, { ...name('', 'Loop'), outputs: ['hidden', 'last_token', 'tokens', 'logits'] });
+  b.node('Loop', [maxNew, go, prefilled, last], { body }, { ...name('', 'Loop'), outputs: ['hidden', null, 'tokens', 'logits'] });
   for (const o of ['tokens', 'logits', 'hidden']) b.output(o);
   return b.build('decoder', { inferTypes: opts.inferTypes });
 }
