@@ -37,11 +37,9 @@ export const strs = (value: readonly string[]): AttrValue => ({ kind: 'strings',
 export const tensorAttr = (value: Tensor): AttrValue => ({ kind: 'tensor', value });
 export const graphAttr = (value: Graph): AttrValue => ({ kind: 'graph', value });
 
-/** A block argument of a region: its name and declared type. */
-export interface RegionArg {
+/** A block argument of a region: its name and declared type (a tensor, sequence or optional type). */
+export interface RegionArg extends TensorType {
   readonly name: string;
-  readonly dtype: DType;
-  readonly shape: readonly Dim[];
 }
 
 /** Converts a builder attribute to a typed AttrValue (see the module comment for the rules). */
@@ -164,7 +162,11 @@ export class GraphBuilder {
    */
   region(name: string, args: readonly RegionArg[], body: (r: GraphBuilder, args: string[]) => readonly string[]): AttrValue {
     const r = new GraphBuilder(this);
-    const names = args.map((a) => r.input(a.name, a.dtype, a.shape));
+    const names = args.map(({ name, ...type }) => {
+      r.define(name);
+      r.inputs.push({ name, type });
+      return name;
+    });
     for (const o of body(r, names)) r.output(o);
     return graphAttr(r.build(name, { inferTypes: false }));
   }
