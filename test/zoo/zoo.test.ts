@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
+import { type Graph, type Node, hasRegions } from '../../compiler/ir/graph.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import { readF32, Tensor } from '../../compiler/ir/tensor.ts';
 import { isZooRef, zooModel, zooNames } from '../../compiler/zoo/index.ts';
@@ -48,6 +48,9 @@ const stats = (t: Tensor) => {
 
 test('registry lists the models and resolves zoo: references', () => {
   assert.equal(zooNames(), ['resnet50', 'mobilenetv2', 'bert', 'bert-decomposed', 'mlp', 'decoder']);
+  assert.equal(zooNames({ controlFlow: true }), ['decoder']);
+  assert.equal(zooNames({ controlFlow: false }), ['resnet50', 'mobilenetv2', 'bert', 'bert-decomposed', 'mlp']);
+  for (const name of zooNames()) assert.is(hasRegions(model(name)), zooNames({ controlFlow: true }).includes(name), `${name}: the controlFlow flag says whether it has regions`);
   assert.ok(isZooRef('zoo:resnet50'));
   assert.not.ok(isZooRef('resnet50.onnx'));
   assert.is(zooModel('zoo:mlp', { inferTypes: false }).name, 'mlp');
