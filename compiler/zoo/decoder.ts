@@ -24,6 +24,12 @@
  * Outputs: `tokens` i64[T,1] (the generated ids, T <= M), `logits` f32[T,1,V] (each step's logits)
  * and `hidden` f32[1,H] (the final state).
  *
+ * TODO(decoder-sequence-output): the Loop should also carry a sequence of states (SequenceConstruct
+ * of the prefill state, SequenceInsert per step) stacked after the loop by ConcatFromSequence into a
+ * `hidden_states` output. It needs the sequence ops, which are not on main yet; the change and its
+ * tests are ready as the last commit of branch `decoder-seq` (checked with onnxruntime-node against
+ * main + seqopt).
+ *
  * Weights are seeded (random.ts) with std 1.5/sqrt(fan_in) in the recurrent weights, so the state
  * moves from step to step instead of settling at once; `eos` is a token the default prompt reaches
  * after a few steps with seed 0 (test/zoo/decoder.test.ts checks it, and a prompt that never
@@ -138,6 +144,7 @@ export function decoder(opts: ZooOptions = {}): Graph {
     const tokenOut = r.op('Identity', [next], {}, at('/generate', 'Identity'));
     return [cond, h1, next, tokenOut, logits];
   });
+  // TODO(decoder-sequence-output): carry a sequence of states too (see the module comment)
   b.node('Loop', [maxNew, go, prefilled, last], { body }, { ...name('', 'Loop'), outputs: ['hidden', null, 'tokens', 'logits'] });
   for (const o of ['tokens', 'logits', 'hidden']) b.output(o);
   return b.build('decoder', { inferTypes: opts.inferTypes });
