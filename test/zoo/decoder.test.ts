@@ -4,7 +4,8 @@
  * 1e-4 of the output scale) as kiln's reference executor, on prompts that stop at EOS, run to
  * max_new_tokens, take the If's truncating branch, and generate nothing (M = 0). Also the stop
  * semantics (the EOS token is emitted, then the loop ends), truncation equal to a prompt of the last
- * maxPrompt tokens, import(export(decoder)) equal to the decoder, print∘parse, and the verifier.
+ * maxPrompt tokens, import(export(decoder)) equal to the decoder, print∘parse, the verifier, and
+ * the exported regions' value_info.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { Tensor, readF32, readInts } from '../../compiler/ir/tensor.ts';
 import { exportOnnx } from '../../compiler/import/onnx/export.ts';
+import { decodeModelProto, type GraphProto } from '../../compiler/import/onnx/schema.ts';
 import { importOnnx } from '../../compiler/import/onnx/import.ts';
 import { graphDiff } from '../../compiler/ir/equal.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
@@ -112,6 +114,21 @@ test('import(export(decoder)) is the decoder; print∘parse too; the graph verif
   assert.is(printGraph(parseGraph(text)), text);
   assert.match(text, /%hidden, %\d+, %tokens, %logits = Loop\(%max_new_tokens, /);
   assert.match(text, /then_branch @then_branch\(\) -> \(%\d+: i64\[1,_d\d+\]\)/);
+});
+
+test('the exported model types every value of every region (value_info) and declares opset 21', () => {
+  const model = decodeModelProto(exportOnnx(graph));
+  assert.equal(model.opset_import?.map((o) => [o.domain ?? '', Number(o.version)]), [['', 21]]);
+  const regions: string[] = [];
+  const walk = (g: GraphProto, top: boolean) => {
+    const typed = new Set([...(g.value_info ?? []), ...(g.output ?? [])].filter((v) => v.type).map((v) => v.name));
+    for (const n of g.node ?? []) {
+      if (!top) for (const o of n.output ?? []) if (o) assert.ok(typed.has(o), `region '${g.name}': '${o}' has a typed value_info`);
+      for (const a of n.attribute ?? []) if (a.g) { regions.push(a.g.name!); walk(a.g, false); }
+    }
+  };
+  walk(model.graph!, true);
+  assert.equal(regions.sort(), ['else_branch', 'generate', 'prefill', 'then_branch']);
 });
 
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
