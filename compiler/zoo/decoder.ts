@@ -21,14 +21,14 @@
  * b_hh, transB), each split in three; r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n),
  * h' = n + z·(h - n) (= (1 - z)·n + z·h).
  *
- * Outputs: `tokens` i64[T,1] (the generated ids, T <= M), `logits` f32[T,1,V] (each step's logits)
- * and `hidden` f32[1,H] (the final state).
+ * The body also appends each step's state to a carried sequence that starts as [prefill state]
+ * (SequenceConstruct; SequenceInsert in the body), and ConcatFromSequence stacks it after the loop.
+ * (It does not start from SequenceEmpty: kiln types an empty sequence's elements as unranked, and the
+ * Loop's join of that with the body's f32[1,H] stays unranked, which ConcatFromSequence cannot type.)
  *
- * TODO(decoder-sequence-output): the Loop should also carry a sequence of states (SequenceConstruct
- * of the prefill state, SequenceInsert per step) stacked after the loop by ConcatFromSequence into a
- * `hidden_states` output. It needs the sequence ops, which are not on main yet; the change and its
- * tests are ready as the last commit of branch `decoder-seq` (checked with onnxruntime-node against
- * main + seqopt).
+ * Outputs: `tokens` i64[T,1] (the generated ids, T <= M), `logits` f32[T,1,V] (each step's logits),
+ * `hidden` f32[1,H] (the final state) and `hidden_states` f32[1,T+1,H] (the prefill state, then each
+ * step's).
  *
  * Weights are seeded (random.ts) with std 1.5/sqrt(fan_in) in the recurrent weights, so the state
  * moves from step to step instead of settling at once; `eos` is a token the default prompt reaches
@@ -130,10 +130,12 @@ export function decoder(opts: ZooOptions = {}): Graph {
   const eosId = b.constant('/Constant_7_output_0', i64Tensor([eos], []));
   const squeezeAxes = b.int64s('/Constant_8_output_0', [0]);
   const go = b.constant('/Constant_9_output_0', new Tensor('bool', [], Uint8Array.of(1)));
+  const firstStates = b.op('SequenceConstruct', [prefilled], {}, name('', 'SequenceConstruct'));
   const body = b.region('generate', [
     { name: 'step', dtype: 'i64', shape: [] }, { name: 'cond_in', dtype: 'bool', shape: [] },
     { name: 'h', dtype: 'f32', shape: [1, H] }, { name: 'token', dtype: 'i64', shape: [1] },
-  ], (r, [, , h, token]) => {
+    { name: 'states', dtype: 'f32', shape: [1, H], container: 'seq' },
+  ], (r, [, , h, token, states]) => {
     const at = (scope: string, op: string) => ({ name: r.nodeName(scope, op) });
     const x = r.op('Gather', [embedding, token], { axis: 0 }, at('/generate/embed', 'Gather'));
     const h1 = gruStep(r, gru, x, h, '/generate/gru');
@@ -142,10 +144,12 @@ export function decoder(opts: ZooOptions = {}): Graph {
     const isEos = r.op('Equal', [r.op('Squeeze', [next, squeezeAxes], {}, at('/generate', 'Squeeze')), eosId], {}, at('/generate', 'Equal'));
     const cond = r.op('Not', [isEos], {}, at('/generate', 'Not'));
     const tokenOut = r.op('Identity', [next], {}, at('/generate', 'Identity'));
-    return [cond, h1, next, tokenOut, logits];
+    const states1 = r.op('SequenceInsert', [states, h1], {}, at('/generate', 'SequenceInsert'));
+    return [cond, h1, next, states1, tokenOut, logits];
   });
-  // TODO(decoder-sequence-output): carry a sequence of states too (see the module comment)
-  b.node('Loop', [maxNew, go, prefilled, last], { body }, { ...name('', 'Loop'), outputs: ['hidden', null, 'tokens', 'logits'] });
-  for (const o of ['tokens', 'logits', 'hidden']) b.output(o);
+  const [, , allStates] = b.node('Loop', [maxNew, go, prefilled, last, firstStates], { body },
+    { ...name('', 'Loop'), outputs: ['hidden', null, null, 'tokens', 'logits'] });
+  b.op('ConcatFromSequence', [allStates], { axis: 1, new_axis: 1 }, { ...name('', 'ConcatFromSequence'), outputs: ['hidden_states'] });
+  for (const o of ['tokens', 'logits', 'hidden', 'hidden_states']) b.output(o);
   return b.build('decoder', { inferTypes: opts.inferTypes });
 }

@@ -1,6 +1,6 @@
 /**
  * zoo:decoder, the greedy GRU decoder with control flow: `kiln zoo export decoder` writes an ONNX
- * file that onnxruntime-node runs with the same tokens (exactly) and logits and final state (within
+ * file that onnxruntime-node runs with the same tokens (exactly) and logits and states (within
  * 1e-4 of the output scale) as kiln's reference executor, on prompts that stop at EOS, run to
  * max_new_tokens, take the If's truncating branch, and generate nothing (M = 0). Also the stop
  * semantics (the EOS token is emitted, then the loop ends), truncation equal to a prompt of the last
@@ -43,8 +43,8 @@ const CASES: [string, number[], number][] = [
 
 /** Runs the reference executor; tokens as numbers, the rest as tensors. */
 function reference(prompt: number[], m: number) {
-  const [tokens, logits, hidden] = runReference(graph, decoderInputs(prompt, m));
-  return { tokens, ids: readInts(tokens), logits, hidden };
+  const [tokens, logits, hidden, states] = runReference(graph, decoderInputs(prompt, m));
+  return { tokens, ids: readInts(tokens), logits, hidden, states };
 }
 
 test('the default prompt stops at EOS before max_new_tokens; EOS is the last token emitted', () => {
@@ -69,6 +69,14 @@ test('a prompt that never reaches EOS runs to max_new_tokens; a smaller budget i
   assert.equal(reference([1, 2, 3], 5).ids, ids.slice(0, 5));
   const none = reference([1, 2, 3], 0);
   assert.equal([none.tokens.shape, none.logits.shape], [[0, 1], [0, 1, DECODER_CONFIG.vocab]]);
+  // the sequence of states: the prefill state (the final one when nothing is generated), then one per step
+  const H = DECODER_CONFIG.hidden;
+  assert.equal(none.states.shape, [1, 1, H]);
+  assert.equal([...readF32(none.states)], [...readF32(none.hidden)]);
+  const some = reference([1, 2, 3], 5);
+  assert.equal(some.states.shape, [1, 6, H]);
+  assert.equal([...readF32(some.states).subarray(0, H)], [...readF32(none.hidden)]);
+  assert.equal([...readF32(some.states).subarray(5 * H)], [...readF32(some.hidden)]);
 });
 
 test('a prompt longer than maxPrompt computes as its last maxPrompt tokens (the If truncates)', () => {
@@ -93,7 +101,7 @@ test('kiln zoo export decoder: onnxruntime-node matches the reference executor',
     const ours = reference(prompt, m);
     assert.equal([...theirs.tokens.dims], [...ours.tokens.shape], `${label}: tokens shape`);
     assert.equal(Array.from(theirs.tokens.data as BigInt64Array, Number), ours.ids, `${label}: tokens`);
-    for (const [name, t] of [['logits', ours.logits], ['hidden', ours.hidden]] as [string, Tensor][]) {
+    for (const [name, t] of [['logits', ours.logits], ['hidden', ours.hidden], ['hidden_states', ours.states]] as [string, Tensor][]) {
       assert.equal([...theirs[name].dims], [...t.shape], `${label}: ${name} shape`);
       const want = theirs[name].data as Float32Array, got = readF32(t);
       let scale = 0;
@@ -112,7 +120,8 @@ test('import(export(decoder)) is the decoder; print∘parse too; the graph verif
   verifyGraph(back);
   const text = printGraph(graph);
   assert.is(printGraph(parseGraph(text)), text);
-  assert.match(text, /%hidden, %\d+, %tokens, %logits = Loop\(%max_new_tokens, /);
+  assert.match(text, /%hidden, %\d+, %\d+, %tokens, %logits = Loop\(%max_new_tokens, /);
+  assert.match(text, /SequenceInsert\(%states, %\d+\) : seq<f32\[1,64\]>/);
   assert.match(text, /then_branch @then_branch\(\) -> \(%\d+: i64\[1,_d\d+\]\)/);
 });
 

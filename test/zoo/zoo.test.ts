@@ -172,16 +172,17 @@ test('decoder: an If on the prompt length, a Scan prefill and a Loop whose body 
   const g = model('decoder');
   assert.equal(g.inputs, [
     { name: 'prompt', type: { dtype: 'i64', shape: [1, 'P'] } }, { name: 'max_new_tokens', type: { dtype: 'i64', shape: [] } }]);
-  assert.equal(g.outputs, ['tokens', 'logits', 'hidden']);
-  assert.equal(opCounts(g), { Shape: 1, Gather: 3, Greater: 1, If: 1, Scan: 1, Loop: 1 });
+  assert.equal(g.outputs, ['tokens', 'logits', 'hidden', 'hidden_states']);
+  assert.equal(opCounts(g), { Shape: 1, Gather: 3, Greater: 1, If: 1, Scan: 1, SequenceConstruct: 1, Loop: 1, ConcatFromSequence: 1 });
   const regions = (n: Node) => Object.entries(n.attrs).filter(([, a]) => a.kind === 'graph').map(([k, a]) => [k, (a.value as Graph)]);
   const iff = byName(g, '/If');
   assert.equal(regions(iff).map(([k, r]) => [k, (r as Graph).nodes.map((n) => n.op)]), [['then_branch', ['Slice']], ['else_branch', ['Identity']]]);
   const loop = byName(g, '/Loop');
-  assert.equal(loop.outputs, ['hidden', '52', 'tokens', 'logits']);
+  assert.equal(loop.outputs, ['hidden', '54', '55', 'tokens', 'logits']);
   const body = loop.attrs.body.value as Graph;
-  assert.equal(body.inputs.map((i) => i.name), ['step', 'cond_in', 'h', 'token']);
-  assert.equal(opCounts(body), { Gather: 1, Gemm: 3, Split: 2, Add: 4, Sigmoid: 2, Mul: 2, Tanh: 1, Sub: 1, ArgMax: 1, Squeeze: 1, Equal: 1, Not: 1, Identity: 1 });
+  assert.equal(body.inputs.map((i) => i.name), ['step', 'cond_in', 'h', 'token', 'states']);
+  assert.equal(body.inputs[4].type, { dtype: 'f32', shape: [1, 64], container: 'seq' });
+  assert.equal(opCounts(body), { Gather: 1, Gemm: 3, Split: 2, Add: 4, Sigmoid: 2, Mul: 2, Tanh: 1, Sub: 1, ArgMax: 1, Squeeze: 1, Equal: 1, Not: 1, Identity: 1, SequenceInsert: 1 });
   // the condition the body returns is Not(Equal(token, eos)): data-dependent
   const cond = body.nodes.find((n) => n.outputs[0] === body.outputs[0])!;
   assert.is(cond.op, 'Not');
