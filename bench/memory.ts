@@ -42,7 +42,7 @@ export interface MemoryBenchRow {
 
 /** Plans every model and prints the table; returns the rows and whether the goals are met. */
 export function benchMemory(opts: MemoryBenchOptions = {}): { rows: MemoryBenchRow[]; ok: boolean } {
-  const models = opts.models ?? zooNames();
+  const models = opts.models ?? zooNames({ controlFlow: false });
   const repeat = Math.max(1, opts.repeat ?? 5);
   const target = opts.target ?? 'cpu';
   console.log(`\nkiln memory bench: activation arena after the default ${target} pipeline, planner best, ms = median of ${repeat} after 1 warm-up`);

@@ -13,7 +13,7 @@
  * - kernel (bench/kernel.ts): the Jupyter kernel's start-up and `1+1` round trip.
  * - memory (bench/memory.ts): the memory plans of the zoo models after the default pipeline.
  *
- * Usage: npm run bench -- [--models a,b] [--threads 1,2] [--rounds N] [--backends cpu,ref]
+ * Usage: npm run bench -- [--models a,b (default: the zoo models without control flow)] [--threads 1,2] [--rounds N] [--backends cpu,ref]
  *   [--ort all,disabled|none] [--pipeline default|none|P] [--top N] [--sections s,t] [--json]
  */
 import { parseArgs } from 'node:util';
@@ -51,7 +51,7 @@ function count(text: string, what: string, min: number): number {
   return n;
 }
 
-const models = values.models ? list(values.models) : zooNames();
+const models = values.models ? list(values.models) : zooNames({ controlFlow: false });
 const badModels = models.filter((m) => !zooNames().includes(m));
 if (badModels.length) fail(`unknown model(s) ${badModels.join(', ')}; zoo models: ${zooNames().join(', ')}`);
 const threads = list(values.threads).map((t) => count(t, 'threads', 1));

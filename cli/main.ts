@@ -75,7 +75,7 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-/** MODEL is an .onnx file, a .kir file, or zoo:NAME (zoo:resnet50, zoo:mobilenetv2, zoo:bert, zoo:bert-decomposed, zoo:mlp). */
+/** MODEL is an .onnx file, a .kir file, or zoo:NAME (zoo:resnet50, zoo:mobilenetv2, zoo:bert, zoo:bert-decomposed, zoo:mlp, zoo:decoder). */
 function usage(): string {
   const lines = ['kiln — a deep-learning model compiler you can step through', '', 'usage:'];
   for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage}`, `      ${c.summary}`);

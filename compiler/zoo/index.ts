@@ -10,6 +10,7 @@ import { resnet50 } from './resnet.ts';
 import { mobilenetv2 } from './mobilenet.ts';
 import { bert } from './bert.ts';
 import { mlp } from './mlp.ts';
+import { decoder } from './decoder.ts';
 
 export type { ZooOptions } from './layers.ts';
 
@@ -17,6 +18,18 @@ export type { ZooOptions } from './layers.ts';
 interface ZooEntry {
   readonly description: string;
   readonly build: (opts: ZooOptions) => Graph;
+  /** The model has regions (If, Loop, Scan): its control runs on the host, not in compiled kernels. */
+  readonly controlFlow?: true;
+}
+
+/** Which zoo models `zooNames` lists. */
+export interface ZooFilter {
+  /**
+   * true: only the models with control flow (regions); false: only those without, the ones every
+   * compiled backend lowers whole with static shapes (what the backend and codegen suites loop over).
+   * Default: all.
+   */
+  readonly controlFlow?: boolean;
 }
 
 const ZOO: Readonly<Record<string, ZooEntry>> = {
@@ -25,13 +38,15 @@ const ZOO: Readonly<Record<string, ZooEntry>> = {
   bert: { description: 'BERT encoder, 4 layers, hidden 256, seq 128, LayerNormalization', build: (o) => bert(o) },
   'bert-decomposed': { description: 'the same BERT with LayerNorm written as primitive ops', build: (o) => bert({ ...o, decomposed: true }) },
   mlp: { description: 'MLP 784 → 512 → 256 → 10', build: mlp },
+  decoder: { description: 'greedy GRU decoder: If on the prompt length, Scan prefill, Loop to EOS', build: decoder, controlFlow: true },
 };
 
 const PREFIX = 'zoo:';
 
-/** Names of the zoo models, in a fixed order. */
-export function zooNames(): string[] {
-  return Object.keys(ZOO);
+/** Names of the zoo models (all, or those `filter` selects), in a fixed order. */
+export function zooNames(filter: ZooFilter = {}): string[] {
+  const keep = filter.controlFlow;
+  return Object.keys(ZOO).filter((n) => keep === undefined || !!ZOO[n].controlFlow === keep);
 }
 
 /** One-line description of a zoo model. */

@@ -151,7 +151,7 @@ test('zoo export writes an ONNX file that imports back and computes the same out
   const b = readNumbers(runReference(ref, randomInputs(ref, 1))[0]);
   assert.equal([...a], [...b]);
   const list = kiln('zoo', 'list');
-  for (const n of ['resnet50', 'mobilenetv2', 'bert', 'bert-decomposed', 'mlp']) assert.match(list.out, n);
+  for (const n of ['resnet50', 'mobilenetv2', 'bert', 'bert-decomposed', 'mlp', 'decoder']) assert.match(list.out, n);
 });
 
 test('no arguments (npm start) opens the REPL on zoo:resnet50; piped stdin gives plain text', () => {

@@ -1,17 +1,25 @@
 /**
  * Seeded inputs for the zoo models, shared by the zoo tests: f32 inputs ~ N(0,1), `input_ids`
  * uniform over the BERT vocabulary, `attention_mask` ones for the first `valid` positions and zeros
- * after (padding), so the mask path is exercised. Also small statistics helpers.
+ * after (padding), so the mask path is exercised; the decoder's `prompt` and `max_new_tokens` are its
+ * default inputs (`decoderInputs`, which stop at EOS before the budget). Also small statistics helpers.
  */
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { Tensor, i64Tensor, readF32, shapeSize } from '../../compiler/ir/tensor.ts';
 import { Rng } from '../../compiler/zoo/random.ts';
 import { BERT_CONFIG } from '../../compiler/zoo/bert.ts';
+import { decoderInputs } from '../../compiler/zoo/decoder.ts';
 
 /** Inputs of `graph` with symbolic dims bound to `batch`. */
 export function zooInputs(graph: Graph, seed = 1, batch = 1, valid = 96): Map<string, Tensor> {
   const m = new Map<string, Tensor>();
+  const decoder = decoderInputs();
   for (const input of graph.inputs) {
+    const given = graph.name === 'decoder' ? decoder.get(input.name) : undefined;
+    if (given) {
+      m.set(input.name, given);
+      continue;
+    }
     const shape = input.type.shape.map((d) => (typeof d === 'number' ? d : batch));
     const rng = Rng.forName(seed, input.name);
     const n = shapeSize(shape);

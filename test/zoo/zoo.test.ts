@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
+import { type Graph, type Node, hasRegions } from '../../compiler/ir/graph.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import { readF32, Tensor } from '../../compiler/ir/tensor.ts';
 import { isZooRef, zooModel, zooNames } from '../../compiler/zoo/index.ts';
@@ -47,7 +47,10 @@ const stats = (t: Tensor) => {
 };
 
 test('registry lists the models and resolves zoo: references', () => {
-  assert.equal(zooNames(), ['resnet50', 'mobilenetv2', 'bert', 'bert-decomposed', 'mlp']);
+  assert.equal(zooNames(), ['resnet50', 'mobilenetv2', 'bert', 'bert-decomposed', 'mlp', 'decoder']);
+  assert.equal(zooNames({ controlFlow: true }), ['decoder']);
+  assert.equal(zooNames({ controlFlow: false }), ['resnet50', 'mobilenetv2', 'bert', 'bert-decomposed', 'mlp']);
+  for (const name of zooNames()) assert.is(hasRegions(model(name)), zooNames({ controlFlow: true }).includes(name), `${name}: the controlFlow flag says whether it has regions`);
   assert.ok(isZooRef('zoo:resnet50'));
   assert.not.ok(isZooRef('resnet50.onnx'));
   assert.is(zooModel('zoo:mlp', { inferTypes: false }).name, 'mlp');
@@ -59,7 +62,7 @@ test('unknown zoo name is a KilnError listing the available models', () => {
     assert.unreachable('should throw');
   } catch (e) {
     assert.instance(e, KilnError);
-    assert.match((e as Error).message, "unknown zoo model 'resnet18'; available: resnet50, mobilenetv2, bert, bert-decomposed, mlp");
+    assert.match((e as Error).message, "unknown zoo model 'resnet18'; available: resnet50, mobilenetv2, bert, bert-decomposed, mlp, decoder");
   }
   assert.throws(() => zooModel('toString'), /unknown zoo model 'toString'/);
 });
@@ -163,6 +166,59 @@ test('mlp: three Gemms, two Relus', () => {
   assert.equal(g.nodes.map((n) => `${n.op} ${n.loc[0]}`), ['Gemm /fc1/Gemm', 'Relu /Relu', 'Gemm /fc2/Gemm', 'Relu /Relu_1', 'Gemm /fc3/Gemm']);
   assert.equal(g.outputs, ['logits']);
   assert.is(summarizeGraph(g).params, 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10);
+});
+
+test('decoder: an If on the prompt length, a Scan prefill and a Loop whose body stops at EOS', () => {
+  const g = model('decoder');
+  assert.equal(g.inputs, [
+    { name: 'prompt', type: { dtype: 'i64', shape: [1, 'P'] } }, { name: 'max_new_tokens', type: { dtype: 'i64', shape: [] } }]);
+  assert.equal(g.outputs, ['tokens', 'logits', 'hidden', 'hidden_states']);
+  assert.equal(opCounts(g), { Shape: 1, Gather: 3, Greater: 1, If: 1, Scan: 1, SequenceConstruct: 1, Loop: 1, ConcatFromSequence: 1 });
+  const regions = (n: Node) => Object.entries(n.attrs).filter(([, a]) => a.kind === 'graph').map(([k, a]) => [k, (a.value as Graph)]);
+  const iff = byName(g, '/If');
+  assert.equal(regions(iff).map(([k, r]) => [k, (r as Graph).nodes.map((n) => n.op)]), [['then_branch', ['Slice']], ['else_branch', ['Identity']]]);
+  const loop = byName(g, '/Loop');
+  assert.equal(loop.outputs, ['hidden', '54', '55', 'tokens', 'logits']);
+  const body = loop.attrs.body.value as Graph;
+  assert.equal(body.inputs.map((i) => i.name), ['step', 'cond_in', 'h', 'token', 'states']);
+  assert.equal(body.inputs[4].type, { dtype: 'f32', shape: [1, 64], container: 'seq' });
+  assert.equal(opCounts(body), { Gather: 1, Gemm: 3, Split: 2, Add: 4, Sigmoid: 2, Mul: 2, Tanh: 1, Sub: 1, ArgMax: 1, Squeeze: 1, Equal: 1, Not: 1, Identity: 1, SequenceInsert: 1 });
+  // the condition the body returns is Not(Equal(token, eos)): data-dependent
+  const cond = body.nodes.find((n) => n.outputs[0] === body.outputs[0])!;
+  assert.is(cond.op, 'Not');
+  // the weights are the top graph's, read by both GRU bodies as outer values
+  const scanBody = byName(g, '/Scan').attrs.body.value as Graph;
+  assert.equal([body.constants, scanBody.constants], [[], []]);
+  assert.ok(scanBody.nodes.some((n) => n.inputs.includes('gru.weight_hh')) && body.nodes.some((n) => n.inputs.includes('gru.weight_hh')));
+  // embedding, GRU (W_ih, W_hh, biases), lm_head, and the zero initial state (a float constant)
+  assert.is(summarizeGraph(g).params, 64 * 32 + 192 * 32 + 192 * 64 + 2 * 192 + 64 * 64 + 64 + 64);
+});
+
+test('GraphBuilder.region: block arguments, outer reads, one name pool, scoped visibility', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', 'f32', [2]);
+  const one = b.scalar('one', 1);
+  let inner = '';
+  const then = b.region('then', [], (r) => [(inner = r.op('Add', [x, one], {}, { name: r.nodeName('/t', 'Add') }))]);
+  const other = b.region('else', [], (r) => [r.op('Identity', [x], {}, { name: r.nodeName('/t', 'Add') })]);
+  const c = b.op('Greater', [b.op('ReduceSum', [x]), one]);
+  const y = b.op('If', [c], { then_branch: then, else_branch: other }, { name: 'if' });
+  b.output(y);
+  const g = b.build('g');
+  const thenG = then.value as Graph, elseG = other.value as Graph;
+  // %N numbering and node names are shared with the regions, so names are unique across scopes
+  assert.equal([thenG.nodes[0].outputs, elseG.nodes[0].outputs, g.nodes.map((n) => n.outputs[0])], [['0'], ['1'], ['2', '3', '4']]);
+  assert.equal([thenG.nodes[0].loc, elseG.nodes[0].loc], [['/t/Add'], ['/t/Add_1']]);
+  assert.equal(thenG.outputs, [inner]);
+  assert.equal(g.nodes[2].types, [{ dtype: 'f32', shape: [2] }], 'inference types the If through its regions');
+  // a region's values are not visible outside it; a region's args are declared inputs
+  assert.throws(() => b.op('Relu', [inner]), /undefined value '0'/);
+  assert.throws(() => b.region('dup', [{ name: 'x', dtype: 'f32', shape: [] }], () => []), /'x' is defined twice/);
+  const body = b.region('body', [{ name: 'i', dtype: 'i64', shape: [] }, { name: 'c', dtype: 'bool', shape: [] }], (r, [, cond]) => [cond]);
+  assert.equal((body.value as Graph).inputs.map((i) => i.name), ['i', 'c']);
+  assert.throws(() => b.region('bad', [], (r) => [r.op('Neg', ['nope'])]), /undefined value 'nope'/);
+  // a null output name is the next %N
+  assert.equal(b.node('Split', [x], { axis: 0, num_outputs: 2 }, { outputs: ['first', null] }), ['first', '5']);
 });
 
 test('weights are deterministic per seed and scaled He-style', () => {
