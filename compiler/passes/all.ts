@@ -18,6 +18,7 @@ import { foldConstantsPass } from './fold-constants.ts';
 import { dcePass } from './dce.ts';
 import { csePass } from './cse.ts';
 import { simplifyPass } from './simplify.ts';
+import { simplifyControlFlowPass } from './simplify-control-flow.ts';
 import { foldConvBnPass } from './fold-conv-bn.ts';
 import { fuseConvActPass } from './fuse-conv-act.ts';
 
@@ -31,6 +32,7 @@ export const ALL_PASSES: readonly Pass[] = [
   dcePass,
   csePass,
   simplifyPass,
+  simplifyControlFlowPass,
   foldConvBnPass,
   fuseConvActPass,
 ];
@@ -47,8 +49,11 @@ export type Target = (typeof TARGETS)[number];
  */
 type Intended = string | readonly string[];
 
-/** Canonicalisation shared by every target: shapes, simplification, constants, CSE, BN folding. */
-const CANONICAL: Intended[] = ['shape-infer', 'simplify', 'fold-constants', 'cse', ['fold-conv-bn', 'fold-constants']];
+/**
+ * Canonicalisation shared by every target: shapes, simplification, constants, control flow with a
+ * known course (after fold-constants, which computes conditions and trip counts), CSE, BN folding.
+ */
+const CANONICAL: Intended[] = ['shape-infer', 'simplify', 'fold-constants', 'simplify-control-flow', 'cse', ['fold-conv-bn', 'fold-constants']];
 
 /** The intended pass order per target, before filtering to registered passes. */
 const INTENDED: Readonly<Record<Target, readonly Intended[]>> = {
@@ -68,8 +73,9 @@ export function isTarget(t: string): t is Target {
 
 /**
  * The default pipeline text of a target: canonicalisation (shape inference, simplification, constant
- * folding, CSE, Conv+BatchNormalization folding), then for compiled targets Conv/Gemm/MatMul epilogue
- * fusion and elementwise fusion, mixed precision for the GPU targets, and DCE last. Only registered
+ * folding, control-flow simplification, CSE, Conv+BatchNormalization folding), then for compiled
+ * targets Conv/Gemm/MatMul epilogue fusion and elementwise fusion, mixed precision for the GPU
+ * targets, and DCE last. Only registered
  * passes appear; a pass that only finishes another's work (fold-constants after fold-conv-bn) appears
  * only with it.
  */
