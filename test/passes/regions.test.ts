@@ -14,6 +14,10 @@ import { foldConstantsPass } from '../../compiler/passes/fold-constants.ts';
 import { simplifyPass } from '../../compiler/passes/simplify.ts';
 import { fuseElementwise } from '../../compiler/passes/fuse-elementwise.ts';
 import { renameInputs } from '../../compiler/passes/graph-edit.ts';
+import { layoutPasses } from '../../compiler/passes/layout.ts';
+import { randomInputs } from '../../compiler/runtime/inputs.ts';
+import { runReference } from '../../compiler/runtime/reference.ts';
+import { graphsEqual } from '../../compiler/ir/equal.ts';
 import { nodeLines, parseKir, runPass } from './canonical-helpers.ts';
 
 /** The (only) If's branch `name` of a graph. */
@@ -175,6 +179,33 @@ test('renameInputs renames reads inside regions, never names a region defines', 
   const e = regionsOf(renamed).find(([k]) => k === 'else_branch')![1];
   assert.equal(e.nodes.map((n) => n.inputs.join(',')), ['h2,w', 'h2', 'e0']);
   assert.ok(renameInputs(ifNode, (v) => v) === ifNode, 'no change: the same node');
+});
+
+test('layout: a conv result read inside a region is still defined under its NCHW name', () => {
+  const g = parseKir([
+    'kiln.graph @t(%x: f32[1,2,3,3], %c: bool[]) -> (%y: f32[1,2,3,3]) {',
+    '  %w = const f32[2,2,1,1] dense<[1.0, 0.5, -1.0, 2.0]>',
+    '  %a = Conv(%x, %w) : f32[1,2,3,3] loc("/conv")',
+    '  %b = Relu(%a) : f32[1,2,3,3] loc("/relu")',
+    '  %y = If(%c) : f32[1,2,3,3] loc("/if") {',
+    '    else_branch @e() -> (%e0: f32[1,2,3,3]) {',
+    '      %e0 = Neg(%a) : f32[1,2,3,3] loc("/e0")',
+    '      return %e0',
+    '    }',
+    '    then_branch @t() -> (%t0: f32[1,2,3,3]) {',
+    '      %t0 = Exp(%b) : f32[1,2,3,3] loc("/t0")',
+    '      return %t0',
+    '    }',
+    '  }',
+    '  return %y',
+    '}',
+  ]);
+  const r = runPass(layoutPasses[0], g);
+  assert.not.ok(graphsEqual(r.graph, g), 'the conv was converted');
+  for (const seed of [0, 1, 2, 3]) {
+    const inputs = randomInputs(g, seed);
+    assert.equal(runReference(r.graph, inputs)[0].data, runReference(g, inputs)[0].data);
+  }
 });
 
 test.run();
