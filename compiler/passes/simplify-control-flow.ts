@@ -181,13 +181,14 @@ function loopTrips(node: Node, body: Graph, known: ReadonlyMap<string, Tensor>, 
 /** Unrolls Loop `node` (body `body`) `trips` times. */
 function unroll(node: Node, body: Graph, trips: number, run: Run): Replacement {
   const n = node.inputs.length - 2;
-  const constants: Constant[] = [...body.constants];
   const nodes: Node[] = [];
   const iterLoc = (i: number) => node.loc.map((l) => `${l}@iter${i}`);
   const [iterArg, condArg, ...carriedArgs] = body.inputs.map((a) => a.name);
   // only the nodes the carried and scan results need are copied (the condition's are not)
   const live = neededNodes(body, body.outputs.slice(1));
-  const bodyReads = new Set<string>([...live.flatMap(readsOf), ...body.outputs.slice(1)]);
+  const bodyReads = new Set<string>(trips ? [...live.flatMap(readsOf), ...body.outputs.slice(1)] : []);
+  // the body's constants that the copies read move out once, under their own names
+  const constants: Constant[] = body.constants.filter((c) => bodyReads.has(c.name));
   let condTrue: string | undefined;
   if (bodyReads.has(condArg)) {
     condTrue = run.fresh(condArg, 'true');
