@@ -11,6 +11,7 @@ import { randomInputs } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { simplifyControlFlowPass, sameUpToNames } from '../../compiler/passes/simplify-control-flow.ts';
 import { TARGETS, defaultPipeline } from '../../compiler/passes/all.ts';
+import { Session } from '../../compiler/session.ts';
 import { nodeLines, parseKir, runPass } from './canonical-helpers.ts';
 
 /** Asserts that two graphs give the same outputs on the same seeded inputs. */
@@ -150,14 +151,21 @@ test('sameUpToNames: branches alike up to names match; another constant, op or o
   assert.not.ok(sameUpToNames(a, g('h1', 'Mul', 'w')));
 });
 
-test('every default pipeline runs simplify-control-flow after fold-constants and before cse', () => {
+test('every default pipeline runs simplify-control-flow after fold-constants and before cse; not for a graph without control flow', () => {
+  const withLoop = LOOP('4', '%t', ['      %co = Identity(%ci) : bool[] loc("/co")']);
+  const plain = parseKir(['kiln.graph @p(%x: f32[2]) -> (%y: f32[2]) {', '  %y = Relu(%x) : f32[2] loc("/r")', '  return %y', '}']);
   for (const t of TARGETS) {
-    const steps = defaultPipeline(t).split(',');
-    const at = steps.indexOf('simplify-control-flow');
-    assert.ok(at > 0, t);
-    assert.is(steps[at - 1], 'fold-constants', t);
-    assert.is(steps[at + 1], 'cse', t);
+    for (const text of [defaultPipeline(t), defaultPipeline(t, withLoop)]) {
+      const steps = text.split(',');
+      const at = steps.indexOf('simplify-control-flow');
+      assert.ok(at > 0, t);
+      assert.is(steps[at - 1], 'fold-constants', t);
+      assert.is(steps[at + 1], 'cse', t);
+    }
+    assert.is(defaultPipeline(t, plain), defaultPipeline(t).replace('simplify-control-flow,', ''), t);
   }
+  assert.ok(Session.load(withLoop, { target: 'ref' }).pipelineText.includes('simplify-control-flow'));
+  assert.not.ok(Session.load(plain, { target: 'ref' }).pipelineText.includes('simplify-control-flow'));
 });
 
 test.run();

@@ -53,7 +53,7 @@ test('a script of commands and TypeScript: plain text, in order, exit code 0', (
     'ir',
     'diff',
     'back',
-    '%diff 7 8',
+    '%diff 6 7',
     'run',
     'mem',
     'session.current * 10 + session.length',
@@ -69,34 +69,34 @@ test('a script of commands and TypeScript: plain text, in order, exit code 0', (
   assert.not.match(r.out, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, 'no spinner');
   inOrder(r.out, [
     // pipeline default
-    'text: shape-infer,simplify,fold-constants,simplify-control-flow,cse,fold-conv-bn,fold-constants,fuse-conv-act,layout,fuse-elementwise,dce\n',
+    'text: shape-infer,simplify,fold-constants,cse,fold-conv-bn,fold-constants,fuse-conv-act,layout,fuse-elementwise,dce\n',
     // step
-    'step 1/11 shape-infer: unchanged (5 nodes)',
-    // stepto runs steps 2..8; the last one fuses Gemm+Relu twice
-    'step 7/11 fold-constants: unchanged (5 nodes)',
-    /step 8\/11 fuse-conv-act: 5 → 3 nodes, [\d.]+ ms; numerics ok/,
-    // ir at step 8
+    'step 1/10 shape-infer: unchanged (5 nodes)',
+    // stepto runs steps 2..7; the last one fuses Gemm+Relu twice
+    'step 6/10 fold-constants: unchanged (5 nodes)',
+    /step 7\/10 fuse-conv-act: 5 → 3 nodes, [\d.]+ ms; numerics ok/,
+    // ir at step 7
     'kiln.graph @mlp(%input: f32[1,784]) -> (%logits: f32[1,10]) {',
     '  %1 = kiln.gemm(%input, %fc1.weight, %fc1.bias) {alpha=1.0, beta=1.0, epilogue=["relu"], transB=1} : f32[1,512]',
     '  %logits = Gemm(%3, %fc3.weight, %fc3.bias)',
-    // diff (7 -> 8)
-    '0 added, 2 removed, 2 changed, 1 unchanged nodes\n--- step 7 (fold-constants)\n+++ step 8 (fuse-conv-act)\n@@ ',
+    // diff (6 -> 7)
+    '0 added, 2 removed, 2 changed, 1 unchanged nodes\n--- step 6 (fold-constants)\n+++ step 7 (fuse-conv-act)\n@@ ',
     '\n-  %0 = Gemm(%input, %fc1.weight, %fc1.bias) {alpha=1.0, beta=1.0, transB=1} : f32[1,512] loc("/fc1/Gemm")\n-  %1 = Relu(%0)',
     '\n+  %1 = kiln.gemm(',
     // back
-    'back 1 step; now at:\nstep 7/11 fold-constants',
-    // %diff 7 8: the same diff again
-    '--- step 7 (fold-constants)\n+++ step 8 (fuse-conv-act)',
+    'back 1 step; now at:\nstep 6/10 fold-constants',
+    // %diff 6 7: the same diff again
+    '--- step 6 (fold-constants)\n+++ step 7 (fuse-conv-act)',
     // run
-    'zoo:mlp at step 7 (fold-constants)',
+    'zoo:mlp at step 6 (fold-constants)',
     /\nlogits +f32 +\[1,10\] +/,
     // mem
-    'memory of zoo:mlp at step 7 (fold-constants)',
+    'memory of zoo:mlp at step 6 (fold-constants)',
     /peak +3\.00 KiB/,
-    // TypeScript: step 7 of 11; a function over three lines
-    '\n81\n',
+    // TypeScript: step 6 of 10; a function over three lines
+    '\n70\n',
   ]);
-  assert.ok(r.out.endsWith('\n81\n42\n'), 'the function defined over three lines doubles 21');
+  assert.ok(r.out.endsWith('\n70\n42\n'), 'the function defined over three lines doubles 21');
   // the run's statistics are those of the reference executor on seed 0 (fusion does not change them)
   const g = zooModel('mlp');
   const want = tensorStats(runReference(g, randomInputs(g, 0))[0]);
@@ -117,7 +117,7 @@ test('a failing line prints error: on stderr, the script goes on, exit code 1', 
     'error: SyntaxError: Unexpected ";" (line 1, column 9)',
     'error: ReferenceError: nosuchvar is not defined',
   ]);
-  inOrder(r.out, ['step 1/11 shape-infer', 'step 2/10 simplify', '\n2\n']);
+  inOrder(r.out, ['step 1/10 shape-infer', 'step 2/10 simplify', '\n2\n']);
   assert.not.match(r.out, /^error:/m, 'errors go to stderr');
 });
 

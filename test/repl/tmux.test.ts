@@ -78,9 +78,9 @@ async function untilPrompt(re: RegExp, what: string): Promise<void> {
     + `${JSON.stringify(process.execPath)} --import tsx cli/main.ts repl zoo:mlp; echo $? > ${JSON.stringify(rc)}; sleep 60`;
   tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'repl', '-x', '120', '-y', '50', cmd);
   try {
-    let s = await until(has('zoo:mlp · cpu · step 0/11 (load) · next: shape-infer'), 'the model to load');
+    let s = await until(has('zoo:mlp · cpu · step 0/10 (load) · next: shape-infer'), 'the model to load');
     assert.match(s, 'kiln REPL: type help for the commands');
-    assert.match(s, 'kiln> load zoo:mlp\nsession zoo:mlp (graph mlp), target cpu, at step 0 of 11');
+    assert.match(s, 'kiln> load zoo:mlp\nsession zoo:mlp (graph mlp), target cpu, at step 0 of 10');
     assert.match(promptLine(), /^kiln>\s*$/);
 
     // help is longer than the pane: its first page, then a note; `more` shows the rest
@@ -98,32 +98,32 @@ async function untilPrompt(re: RegExp, what: string): Promise<void> {
     s = await until((x) => /\nstep  stepto/.test(x), 'the candidates are listed');
     assert.match(promptLine(), /^kiln> st\s*$/, 'ambiguous: nothing added');
     keys('ep', 'Space', 'Enter');
-    await until(has('step 1/11 shape-infer: unchanged (5 nodes)'), 'step');
+    await until(has('step 1/10 shape-infer: unchanged (5 nodes)'), 'step');
 
     keys('stepto fuse-c', 'Tab');
     await untilPrompt(/^kiln> stepto fuse-conv-act\s*$/, 'pass name completed');
     keys('Enter');
-    s = await until(has('step 8/11 fuse-conv-act: 5 → 3 nodes'), 'stepto');
-    assert.match(s, 'zoo:mlp · cpu · step 8/11 (fuse-conv-act) · next: layout');
+    s = await until(has('step 7/10 fuse-conv-act: 5 → 3 nodes'), 'stepto');
+    assert.match(s, 'zoo:mlp · cpu · step 7/10 (fuse-conv-act) · next: layout');
     const coloured = screen(true);
     assert.match(coloured, /\x1b\[[0-9;]*31m-  %0 = Gemm\(%input, %fc1\.weight, %fc1\.bias\)/, 'removed lines in red');
     assert.match(coloured, /\x1b\[[0-9;]*32m\+  %1 = kiln\.gemm\(%input, %fc1\.weight, %fc1\.bias\)/, 'added lines in green');
 
-    keys('diff 0 8', 'Enter');
-    s = await until((x) => count(x, '+++ step 8 (fuse-conv-act)') >= 2, 'diff 0 8');
-    assert.match(s, '--- step 0 (load)\n+++ step 8 (fuse-conv-act)');
+    keys('diff 0 7', 'Enter');
+    s = await until((x) => count(x, '+++ step 7 (fuse-conv-act)') >= 2, 'diff 0 7');
+    assert.match(s, '--- step 0 (load)\n+++ step 7 (fuse-conv-act)');
 
     keys('back', 'Enter');
     s = await until(has('back 1 step; now at:'), 'back');
-    assert.match(s, 'step 7/11 (fold-constants) · next: fuse-conv-act');
+    assert.match(s, 'step 6/10 (fold-constants) · next: fuse-conv-act');
 
     keys('mem', 'Enter');
-    s = await until(has('memory of zoo:mlp at step 7 (fold-constants)'), 'mem');
+    s = await until(has('memory of zoo:mlp at step 6 (fold-constants)'), 'mem');
     assert.match(s, /peak +3\.00 KiB/);
     assert.match(s, /KiB ┤█+/, 'the arena chart');
 
     keys('run', 'Enter');
-    s = await until(has('outputs of zoo:mlp at step 7 (fold-constants)'), 'run');
+    s = await until(has('outputs of zoo:mlp at step 6 (fold-constants)'), 'run');
     assert.match(s, /\nlogits +f32 +\[1,10\]/);
 
     keys('frob 3', 'Enter');
@@ -140,9 +140,9 @@ async function untilPrompt(re: RegExp, what: string): Promise<void> {
     keys('C-c');
     s = await until(has('while (true) {}\nerror: interrupted'), 'one Ctrl-C to stop the loop');
     assert.not.match(s, 'session was reset');
-    assert.match(s, 'step 7/11 (fold-constants) · next: fuse-conv-act', 'the status keeps the step');
+    assert.match(s, 'step 6/10 (fold-constants) · next: fuse-conv-act', 'the status keeps the step');
     keys('history', 'Enter');
-    s = await until(has('history of zoo:mlp: at step 7 of 11'), 'the steps are still there');
+    s = await until(has('history of zoo:mlp: at step 6 of 10'), 'the steps are still there');
     assert.match(s, /▶ +6 +fold-constants/);
     keys('session.current * 7', 'Enter');
     await until(has('kiln> session.current * 7\n42\n'), 'a TypeScript line on the kept session');

@@ -32,14 +32,14 @@ test('lines run in the worker; the status comes back; progress is relayed', asyn
   engine.listeners = { progress: (label) => progress.push(label) };
   const load = await engine.execute('load zoo:mlp', opts);
   assert.ok(load.ok, JSON.stringify(load.output));
-  assert.match(load.output[0].text, 'session zoo:mlp (graph mlp), target cpu, at step 0 of 11');
-  assert.is(load.status, 'zoo:mlp · cpu · step 0/11 (load) · next: shape-infer');
+  assert.match(load.output[0].text, 'session zoo:mlp (graph mlp), target cpu, at step 0 of 10');
+  assert.is(load.status, 'zoo:mlp · cpu · step 0/10 (load) · next: shape-infer');
   const run = await engine.execute('runall', opts);
   assert.ok(run.ok, JSON.stringify(run.output));
-  assert.is(run.status, 'zoo:mlp · cpu · step 11/11 (dce) · end of pipeline');
-  assert.ok(progress.some((p) => /runall: fuse-conv-act \(8\/11\)/.test(p)), progress.join(' | '));
+  assert.is(run.status, 'zoo:mlp · cpu · step 10/10 (dce) · end of pipeline');
+  assert.ok(progress.some((p) => /runall: fuse-conv-act \(7\/10\)/.test(p)), progress.join(' | '));
   const code = await engine.execute('console.log("hello from", session.source); session.current', opts);
-  assert.equal(code.output, [{ kind: 'print', text: 'hello from zoo:mlp' }, { kind: 'result', text: '11' }]);
+  assert.equal(code.output, [{ kind: 'print', text: 'hello from zoo:mlp' }, { kind: 'result', text: '10' }]);
   const bad = await engine.execute('back 99', opts);
   assert.is(bad.ok, false);
   assert.match(bad.output[0].text, /^error: back: /);
@@ -78,7 +78,7 @@ test('one interrupt stops a busy loop and keeps the session, its steps and the v
   assert.equal(await engine.interrupt(), {}, 'no reload asked: nothing was lost');
   const out = await r;
   assert.equal(out.output, [{ kind: 'error', text: 'error: interrupted' }]);
-  assert.is(out.status, 'zoo:mlp · cpu · step 3/11 (fold-constants) · next: simplify-control-flow');
+  assert.is(out.status, 'zoo:mlp · cpu · step 3/10 (fold-constants) · next: cse');
   assert.equal((await engine.execute('kept + 1', opts)).output, [{ kind: 'result', text: '42' }], 'variables kept');
   assert.equal((await engine.execute('session.current', opts)).output, [{ kind: 'result', text: '3' }], 'steps kept');
 });
