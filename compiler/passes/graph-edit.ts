@@ -143,11 +143,18 @@ export function renameAll(graph: Graph, rename: (v: string) => string): Graph {
     return out.every((v, k) => v === list[k]) ? list : out;
   };
   let changed = false;
-  const inputs = graph.inputs.map((i) => { const name = rename(i.name); if (name !== i.name) changed = true; return name === i.name ? i : { ...i, name }; });
-  const constants = graph.constants.map((c) => { const name = rename(c.name); if (name !== c.name) changed = true; return name === c.name ? c : { ...c, name }; });
+  const named = <T extends { readonly name: string }>(x: T): T => {
+    const name = rename(x.name);
+    if (name === x.name) return x;
+    changed = true;
+    return { ...x, name };
+  };
+  const inputs = graph.inputs.map(named);
+  const constants = graph.constants.map(named);
   const nodes = graph.nodes.map((n) => {
     const ins = names(n.inputs), outs = names(n.outputs);
-    const m = mapNodeRegions(ins === n.inputs && outs === n.outputs ? n : { ...n, inputs: ins, outputs: outs }, (g) => renameAll(g, rename));
+    const base = ins === n.inputs && outs === n.outputs ? n : { ...n, inputs: ins, outputs: outs };
+    const m = mapNodeRegions(base, (g) => renameAll(g, rename));
     if (m !== n) changed = true;
     return m;
   });
