@@ -164,7 +164,13 @@ test('every default pipeline runs simplify-control-flow after fold-constants and
     }
     assert.is(defaultPipeline(t, plain), defaultPipeline(t).replace('simplify-control-flow,', ''), t);
   }
-  assert.ok(Session.load(withLoop, { target: 'ref' }).pipelineText.includes('simplify-control-flow'));
+  const s = Session.load(withLoop, { target: 'ref' });
+  assert.ok(s.pipelineText.includes('simplify-control-flow'));
+  s.run();
+  assert.equal(s.decisions().map((d) => [d.pass, d.kind, d.nodes]), [['simplify-control-flow', 'unrolled', ['acc']]], 'in the session decisions');
+  const row = s.decisionsTable().rows()[0];
+  assert.is(row.kind, 'unrolled');
+  assert.is(row.reason, 'trip count 4, condition always true: body unrolled 4 times');
   assert.not.ok(Session.load(plain, { target: 'ref' }).pipelineText.includes('simplify-control-flow'));
 });
 
