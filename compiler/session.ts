@@ -129,7 +129,7 @@ export class Session {
     });
     const shared: Shared = { source: typeof model === 'string' ? model : graph.name, checkers: new Map(), begun: false };
     const s = new Session(shared, [step0], [], 0, { ...opts, target }, manager);
-    return s.pipeline(opts.pipeline ?? defaultPipeline(target));
+    return s.pipeline(opts.pipeline ?? defaultPipeline(target, graph));
   }
 
   /** The model reference the session was loaded from (or the graph's name). */

@@ -123,7 +123,7 @@ const pipeline: KilnCommand = {
   run: (argText, ctx) => naming('pipeline', async () => {
     const s = needSession(ctx, 'pipeline');
     const text = argText.trim();
-    if (text) s.pipeline(text === 'default' ? defaultPipeline(s.target as (typeof TARGETS)[number]) : text);
+    if (text) s.pipeline(text === 'default' ? defaultPipeline(s.target as (typeof TARGETS)[number], s.graph(0)) : text);
     return pipelineView(s);
   }),
 };

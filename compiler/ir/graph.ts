@@ -127,6 +127,17 @@ export function capturedValues(region: Graph): string[] {
   return [...out];
 }
 
+/**
+ * Every value a node reads: its inputs, then the values its regions capture from enclosing scopes
+ * (a value read only inside a region is used by the node that owns the region). Distinct, '' left out.
+ */
+export function readsOf(node: Node): string[] {
+  const out = new Set<string>();
+  for (const i of node.inputs) if (i) out.add(i);
+  for (const [, g] of regionsOf(node)) for (const v of capturedValues(g)) out.add(v);
+  return [...out];
+}
+
 /** True for a plain tensor type (not a sequence or optional). */
 export function isTensorType(t: TensorType): boolean {
   return t.container === undefined;
@@ -153,12 +164,14 @@ export function producers(graph: Graph): Map<string, Node> {
   return m;
 }
 
-/** Map from value name to the nodes that read it (in graph order, once per node). */
+/**
+ * Map from value name to the nodes that read it (in graph order, once per node); a node owning a
+ * region reads what the region captures (readsOf).
+ */
 export function consumers(graph: Graph): Map<string, Node[]> {
   const m = new Map<string, Node[]>();
   for (const n of graph.nodes) {
-    for (const i of new Set(n.inputs)) {
-      if (!i) continue;
+    for (const i of readsOf(n)) {
       let list = m.get(i);
       if (!list) m.set(i, (list = []));
       list.push(n);

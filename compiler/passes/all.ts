@@ -7,6 +7,8 @@
  * intended pass order and filtered to the passes that are registered, so a pipeline never names a
  * pass that does not exist.
  */
+import type { Graph } from '../ir/graph.ts';
+import { hasRegions } from '../ir/graph.ts';
 import type { Pass } from './pass.ts';
 import { findPass, registerPasses } from './pass.ts';
 // ---- pass modules (one line each) ----
@@ -18,6 +20,7 @@ import { foldConstantsPass } from './fold-constants.ts';
 import { dcePass } from './dce.ts';
 import { csePass } from './cse.ts';
 import { simplifyPass } from './simplify.ts';
+import { simplifyControlFlowPass } from './simplify-control-flow.ts';
 import { foldConvBnPass } from './fold-conv-bn.ts';
 import { fuseConvActPass } from './fuse-conv-act.ts';
 
@@ -31,6 +34,7 @@ export const ALL_PASSES: readonly Pass[] = [
   dcePass,
   csePass,
   simplifyPass,
+  simplifyControlFlowPass,
   foldConvBnPass,
   fuseConvActPass,
 ];
@@ -47,8 +51,11 @@ export type Target = (typeof TARGETS)[number];
  */
 type Intended = string | readonly string[];
 
-/** Canonicalisation shared by every target: shapes, simplification, constants, CSE, BN folding. */
-const CANONICAL: Intended[] = ['shape-infer', 'simplify', 'fold-constants', 'cse', ['fold-conv-bn', 'fold-constants']];
+/**
+ * Canonicalisation shared by every target: shapes, simplification, constants, control flow with a
+ * known course (after fold-constants, which computes conditions and trip counts), CSE, BN folding.
+ */
+const CANONICAL: Intended[] = ['shape-infer', 'simplify', 'fold-constants', 'simplify-control-flow', 'cse', ['fold-conv-bn', 'fold-constants']];
 
 /** The intended pass order per target, before filtering to registered passes. */
 const INTENDED: Readonly<Record<Target, readonly Intended[]>> = {
@@ -61,6 +68,12 @@ const INTENDED: Readonly<Record<Target, readonly Intended[]>> = {
   webgpu: [...CANONICAL, 'fuse-conv-act', 'layout', 'fuse-elementwise', 'mixed-precision', 'dce'],
 };
 
+/**
+ * Passes that act only on control flow (If/Loop regions): the default pipeline for a graph without
+ * any leaves them out, so a model without control flow gets no step that can never change it.
+ */
+const CONTROL_FLOW_ONLY: ReadonlySet<string> = new Set(['simplify-control-flow']);
+
 /** True if `t` names a target. */
 export function isTarget(t: string): t is Target {
   return (TARGETS as readonly string[]).includes(t);
@@ -68,15 +81,16 @@ export function isTarget(t: string): t is Target {
 
 /**
  * The default pipeline text of a target: canonicalisation (shape inference, simplification, constant
- * folding, CSE, Conv+BatchNormalization folding), then for compiled targets Conv/Gemm/MatMul epilogue
- * fusion and elementwise fusion, mixed precision for the GPU targets, and DCE last. Only registered
- * passes appear; a pass that only finishes another's work (fold-constants after fold-conv-bn) appears
- * only with it.
+ * folding, control-flow simplification, CSE, Conv+BatchNormalization folding), then for compiled
+ * targets Conv/Gemm/MatMul epilogue fusion and elementwise fusion, mixed precision for the GPU
+ * targets, and DCE last. Only registered passes appear; a pass that only finishes another's work
+ * (fold-constants after fold-conv-bn) appears only with it. Given the graph, passes that act only on
+ * control flow (simplify-control-flow) appear only when it has some (an If, Loop or Scan).
  */
-export function defaultPipeline(target: Target): string {
+export function defaultPipeline(target: Target, graph?: Graph): string {
   const names = INTENDED[target].flatMap((item) => {
     const group = typeof item === 'string' ? [item] : item;
     return findPass(group[0]) ? group.filter((name) => findPass(name) !== undefined) : [];
-  });
+  }).filter((name) => !graph || !CONTROL_FLOW_ONLY.has(name) || hasRegions(graph));
   return names.join(',');
 }

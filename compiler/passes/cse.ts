@@ -14,14 +14,21 @@
  * that name instead (the survivor is renamed everywhere). A merge that would need two graph output
  * names on one value is skipped. When merged nodes declared different types (fresh symbolic dims from
  * two shape computations), the graph's types are recomputed with inferTypes.
+ *
+ * Regions: CSE runs per scope. Each region body (If branches, Loop/Scan bodies) is cleaned on its
+ * own, with its own tables, before its owning node is keyed; a node inside a region never merges
+ * with an outer one (sound, and simple), and nodes owning regions never merge (their bodies define
+ * different names). Merging an outer value renames its reads inside regions too (graph-edit.ts
+ * `renameInputs`). Types are recomputed once, on the whole graph, when any scope needs it.
  */
-import type { AttrValue, Constant, Node } from '../ir/graph.ts';
+import type { AttrValue, Constant, Graph, Node } from '../ir/graph.ts';
+import { regionsOf } from '../ir/graph.ts';
 import { hashOf } from '../ir/weights.ts';
 import { isMaterialized } from '../ir/lazy-weights.ts';
 import { inferTypes } from '../ops/infer.ts';
 import { printGraph } from '../ir/print.ts';
-import { isNondeterministic, renameInputs, sameType, unionLoc } from './graph-edit.ts';
-import type { Pass } from './pass.ts';
+import { isNondeterministic, mapNodeRegions, renameInputs, sameType, unionLoc } from './graph-edit.ts';
+import type { Pass, PassContext } from './pass.ts';
 
 /** A number spelled so that distinct bit patterns of interest stay distinct (-0 vs 0, NaN). */
 const num = (x: number) => (Object.is(x, -0) ? '-0' : String(x));
@@ -66,6 +73,84 @@ function fingerprint(c: Constant): string {
   return key;
 }
 
+/** CSE of one scope (a graph or a region), its regions first; `state.retype` asks for inferTypes. */
+function cseScope(graph: Graph, ctx: PassContext, state: { retype: boolean }): Graph {
+  const isOutput = new Set(graph.outputs);
+  /** merged value -> the value that replaces it */
+  const alias = new Map<string, string>();
+  /** surviving value -> the graph output name it must take */
+  const exposeAs = new Map<string, string>();
+  const canon = (v: string) => alias.get(v) ?? v;
+
+  /** Records that `dups` merge into `keeps` (parallel lists) if no output name conflicts; returns success. */
+  const merge = (dups: readonly string[], keeps: readonly string[]): boolean => {
+    const expose = new Map<string, string>();
+    for (let k = 0; k < dups.length; k++) {
+      const d = dups[k], p = keeps[k];
+      if (!d) continue;
+      if (!p) return false; // the survivor does not produce this output
+      if (!isOutput.has(d)) continue;
+      if (isOutput.has(p) || exposeAs.has(p) || expose.has(p)) return false;
+      expose.set(p, d);
+    }
+    for (const [p, d] of expose) exposeAs.set(p, d);
+    dups.forEach((d, k) => { if (d) alias.set(d, keeps[k]); });
+    return true;
+  };
+
+  const constantsByPrint = new Map<string, Constant[]>();
+  const constants: Constant[] = [];
+  let mergedConstants = 0;
+  for (const c of graph.constants) {
+    const print = fingerprint(c);
+    const seen = constantsByPrint.get(print);
+    if (!seen) { constantsByPrint.set(print, [c]); constants.push(c); continue; }
+    const key = typeKey(c);
+    const first = seen.find((s) => typeKey(s) === key);
+    if (first && merge([c.name], [first.name])) { mergedConstants++; continue; }
+    if (!first) seen.push(c);
+    constants.push(c);
+  }
+
+  const constData = new Map(graph.constants.map((c) => [c.name, c.data]));
+  const nodeByKey = new Map<string, number>();
+  const nodes: Node[] = [];
+  const extraLoc = new Map<number, (readonly string[])[]>();
+  let mergedNodes = 0, changedRegions = false;
+  for (const original of graph.nodes) {
+    const node = renameInputs(mapNodeRegions(original, (r) => cseScope(r, ctx, state)), canon);
+    if (node !== original) changedRegions = true;
+    if (!regionsOf(node).length && !isNondeterministic(node, (v) => constData.get(v))) {
+      const key = nodeKey(node);
+      const at = nodeByKey.get(key);
+      if (at !== undefined && merge(node.outputs, nodes[at].outputs)) {
+        mergedNodes++;
+        if (!node.types.every((t, k) => !node.outputs[k] || sameType(t, nodes[at].types[k]))) state.retype = true;
+        const list = extraLoc.get(at) ?? [];
+        list.push(node.loc);
+        extraLoc.set(at, list);
+        continue;
+      }
+      if (at === undefined) nodeByKey.set(key, nodes.length);
+    }
+    nodes.push(node);
+  }
+  if (!mergedNodes && !mergedConstants) return changedRegions ? { ...graph, nodes } : graph;
+
+  const finalName = (v: string) => exposeAs.get(canon(v)) ?? canon(v);
+  const renamed = nodes.map((n, i) => {
+    let out = renameInputs(n, finalName);
+    if (n.outputs.some((o) => exposeAs.has(o))) out = { ...out, outputs: n.outputs.map((o) => exposeAs.get(o) ?? o) };
+    const extra = extraLoc.get(i);
+    if (extra) out = { ...out, loc: unionLoc(n.loc, ...extra) };
+    return out;
+  });
+  const finalConstants = constants.map((c) => (exposeAs.has(c.name) ? { ...c, name: exposeAs.get(c.name)! } : c));
+  ctx.stats.add('merged-nodes', mergedNodes);
+  ctx.stats.add('merged-constants', mergedConstants);
+  return { ...graph, constants: finalConstants, nodes: renamed };
+}
+
 /** The cse pass. */
 export const csePass: Pass = {
   name: 'cse',
@@ -81,79 +166,8 @@ export const csePass: Pass = {
     { name: 'merged-constants', help: 'constants merged into an earlier identical constant' },
   ],
   run(graph, ctx) {
-    const isOutput = new Set(graph.outputs);
-    /** merged value -> the value that replaces it */
-    const alias = new Map<string, string>();
-    /** surviving value -> the graph output name it must take */
-    const exposeAs = new Map<string, string>();
-    const canon = (v: string) => alias.get(v) ?? v;
-
-    /** Records that `dups` merge into `keeps` (parallel lists) if no output name conflicts; returns success. */
-    const merge = (dups: readonly string[], keeps: readonly string[]): boolean => {
-      const expose = new Map<string, string>();
-      for (let k = 0; k < dups.length; k++) {
-        const d = dups[k], p = keeps[k];
-        if (!d) continue;
-        if (!p) return false; // the survivor does not produce this output
-        if (!isOutput.has(d)) continue;
-        if (isOutput.has(p) || exposeAs.has(p) || expose.has(p)) return false;
-        expose.set(p, d);
-      }
-      for (const [p, d] of expose) exposeAs.set(p, d);
-      dups.forEach((d, k) => { if (d) alias.set(d, keeps[k]); });
-      return true;
-    };
-
-    const constantsByPrint = new Map<string, Constant[]>();
-    const constants: Constant[] = [];
-    let mergedConstants = 0;
-    for (const c of graph.constants) {
-      const print = fingerprint(c);
-      const seen = constantsByPrint.get(print);
-      if (!seen) { constantsByPrint.set(print, [c]); constants.push(c); continue; }
-      const key = typeKey(c);
-      const first = seen.find((s) => typeKey(s) === key);
-      if (first && merge([c.name], [first.name])) { mergedConstants++; continue; }
-      if (!first) seen.push(c);
-      constants.push(c);
-    }
-
-    const constData = new Map(graph.constants.map((c) => [c.name, c.data]));
-    const nodeByKey = new Map<string, number>();
-    const nodes: Node[] = [];
-    const extraLoc = new Map<number, (readonly string[])[]>();
-    let mergedNodes = 0, retype = false;
-    for (const original of graph.nodes) {
-      const node = renameInputs(original, canon);
-      if (!isNondeterministic(node, (v) => constData.get(v))) {
-        const key = nodeKey(node);
-        const at = nodeByKey.get(key);
-        if (at !== undefined && merge(node.outputs, nodes[at].outputs)) {
-          mergedNodes++;
-          if (!node.types.every((t, k) => !node.outputs[k] || sameType(t, nodes[at].types[k]))) retype = true;
-          const list = extraLoc.get(at) ?? [];
-          list.push(node.loc);
-          extraLoc.set(at, list);
-          continue;
-        }
-        if (at === undefined) nodeByKey.set(key, nodes.length);
-      }
-      nodes.push(node);
-    }
-    if (!mergedNodes && !mergedConstants) return graph;
-
-    const finalName = (v: string) => exposeAs.get(canon(v)) ?? canon(v);
-    const renamed = nodes.map((n, i) => {
-      let out = renameInputs(n, finalName);
-      if (n.outputs.some((o) => exposeAs.has(o))) out = { ...out, outputs: n.outputs.map((o) => exposeAs.get(o) ?? o) };
-      const extra = extraLoc.get(i);
-      if (extra) out = { ...out, loc: unionLoc(n.loc, ...extra) };
-      return out;
-    });
-    const finalConstants = constants.map((c) => (exposeAs.has(c.name) ? { ...c, name: exposeAs.get(c.name)! } : c));
-    ctx.stats.add('merged-nodes', mergedNodes);
-    ctx.stats.add('merged-constants', mergedConstants);
-    const result = { ...graph, constants: finalConstants, nodes: renamed };
-    return retype ? inferTypes(result) : result;
+    const state = { retype: false };
+    const result = cseScope(graph, ctx, state);
+    return state.retype && result !== graph ? inferTypes(result) : result;
   },
 };

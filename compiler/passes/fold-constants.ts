@@ -20,17 +20,23 @@
  * Constants that only folded nodes read are removed afterwards, including intermediate results of
  * a folded chain. When a folded output's type was less precise than its value's (symbolic dims), the
  * graph's types are recomputed with inferTypes so consumers see the static dims.
+ *
+ * Regions: the walk folds each region body (If branches, Loop/Scan bodies) when it reaches the owning
+ * node, seeing the values known so far in the enclosing scopes (a body node reading only outer
+ * constants folds into a constant of the body). A node owning regions never folds itself (control
+ * flow with a known condition is simplify-control-flow's). A constant read only inside a region is
+ * still read (by the owning node).
  */
 import type { Constant, Dim, Graph, Node } from '../ir/graph.ts';
-import { isStaticShape, staticSize } from '../ir/graph.ts';
+import { isStaticShape, readsOf, regionsOf, staticSize } from '../ir/graph.ts';
 import { byteSize } from '../ir/dtype.ts';
 import { Tensor, i64Tensor } from '../ir/tensor.ts';
 import { hashOf } from '../ir/weights.ts';
 import { SizeError, checkTensorSize } from '../ir/sizes.ts';
 import { findOp } from '../ops/registry.ts';
 import { inferTypes, nodeAttrs } from '../ops/infer.ts';
-import { dropOrphanedConstants, intOption, isNondeterministic, sameType } from './graph-edit.ts';
-import type { Pass } from './pass.ts';
+import { dropOrphanedConstants, intOption, isNondeterministic, mapNodeRegions, sameType } from './graph-edit.ts';
+import type { Pass, PassContext } from './pass.ts';
 
 const NAME = 'fold-constants';
 
@@ -54,6 +60,92 @@ function foldShapeOf(node: Node, shape: readonly Dim[] | undefined): Tensor | un
   return isStaticShape(dims) ? i64Tensor(dims) : undefined;
 }
 
+/**
+ * Folds one scope (a graph or a region) given the values and shapes known in the enclosing scopes;
+ * `state.refine` asks for inferTypes on the whole graph.
+ */
+function foldScope(graph: Graph, ctx: PassContext, maxElements: number, outerKnown: ReadonlyMap<string, Tensor>,
+  outerShapes: ReadonlyMap<string, readonly Dim[]>, state: { refine: boolean }): Graph {
+  const known = new Map<string, Tensor>(outerKnown);
+  for (const c of graph.constants) if (c.data) known.set(c.name, c.data);
+  const shapes = new Map<string, readonly Dim[]>(outerShapes);
+  for (const i of graph.inputs) shapes.set(i.name, i.type.shape);
+  for (const c of graph.constants) shapes.set(c.name, c.type.shape);
+  const value = (v: string) => known.get(v);
+
+  const nodes: Node[] = [];
+  const created: Constant[] = [];
+  let folded = 0, changedRegions = false;
+  for (const original of graph.nodes) {
+    const node = mapNodeRegions(original, (r) => foldScope(r, ctx, maxElements, known, shapes, state));
+    if (node !== original) changedRegions = true;
+    node.outputs.forEach((o, k) => { if (o) shapes.set(o, node.types[k].shape); });
+    const outs = evaluate(node);
+    if (!outs) { nodes.push(node); continue; }
+    folded++;
+    node.outputs.forEach((o, k) => {
+      if (!o) return;
+      const data = outs[k];
+      const type = { dtype: data.dtype, shape: data.shape };
+      if (!sameType(type, node.types[k])) state.refine = true;
+      known.set(o, data);
+      shapes.set(o, data.shape);
+      created.push({ name: o, type, hash: hashOf(data), data });
+    });
+  }
+  if (!folded) {
+    if (!changedRegions) return graph;
+    const kept = dropOrphanedConstants(graph, nodes, graph.constants);
+    ctx.stats.add('removed-constants', graph.constants.length - kept.length);
+    return { ...graph, constants: kept, nodes };
+  }
+
+  /** The node's outputs when it folds, else undefined. */
+  function evaluate(node: Node): Tensor[] | undefined {
+    if ((node.op === 'Shape' || node.op === 'Size') && node.inputs[0] && !known.has(node.inputs[0])) {
+      const t = foldShapeOf(node, shapes.get(node.inputs[0]));
+      return t ? [t] : undefined;
+    }
+    if (node.inputs.length === 0 || !node.inputs.every((v) => !v || known.has(v))) return undefined;
+    if (regionsOf(node).length) return undefined;
+    if (isNondeterministic(node, value)) return undefined;
+    const def = findOp(node.op);
+    if (!def) return undefined;
+    let largestInput = 0;
+    for (const v of node.inputs) if (v) largestInput = Math.max(largestInput, known.get(v)!.size);
+    const fits = (n: number) => n <= maxElements || n <= largestInput;
+    const declared = node.types.map((t) => staticSize(t.shape));
+    if (declared.some((n) => n !== undefined && !fits(n))) { ctx.stats.add('too-large'); return undefined; }
+    let outs: Tensor[];
+    try {
+      // within the memory budget (ir/sizes.ts) or not folded: the check throws before allocating
+      node.types.forEach((t, k) => {
+        if (node.outputs[k] && isStaticShape(t.shape)) checkTensorSize({ value: node.outputs[k] }, t.dtype, t.shape);
+      });
+      outs = def.run(node.inputs.map((v) => (v ? known.get(v) : undefined)), nodeAttrs(def, node), node.outputs.length);
+    } catch (e) {
+      if (e instanceof SizeError) ctx.stats.add('too-large');
+      return undefined; // not foldable here; running the graph reports the real error
+    }
+    for (let k = 0; k < node.outputs.length; k++) {
+      if (!node.outputs[k]) continue;
+      const t = outs[k];
+      if (!t || t.dtype !== node.types[k].dtype || t.shape.length !== node.types[k].shape.length) return undefined;
+      if (!fits(t.size)) { ctx.stats.add('too-large'); return undefined; }
+    }
+    return outs;
+  }
+
+  const kept = dropOrphanedConstants(graph, nodes, graph.constants);
+  const live = new Set<string>(graph.outputs);
+  for (const n of nodes) for (const v of readsOf(n)) live.add(v);
+  const fresh = created.filter((c) => live.has(c.name));
+  ctx.stats.add('folded-nodes', folded);
+  ctx.stats.add('removed-constants', graph.constants.length - kept.length);
+  ctx.stats.add('new-constant-bytes', fresh.reduce((s, c) => s + byteSize(c.type.dtype, c.data!.size), 0));
+  return { ...graph, constants: [...kept, ...fresh], nodes };
+}
+
 /** The fold-constants pass. */
 export const foldConstantsPass: Pass = {
   name: NAME,
@@ -75,76 +167,8 @@ export const foldConstantsPass: Pass = {
   ],
   run(graph, ctx) {
     const maxElements = intOption(NAME, ctx.options, 'max-elements', DEFAULT_MAX_ELEMENTS);
-    const known = new Map<string, Tensor>();
-    for (const c of graph.constants) if (c.data) known.set(c.name, c.data);
-    const shapes = new Map<string, readonly Dim[]>();
-    for (const i of graph.inputs) shapes.set(i.name, i.type.shape);
-    for (const c of graph.constants) shapes.set(c.name, c.type.shape);
-    const value = (v: string) => known.get(v);
-
-    const nodes: Node[] = [];
-    const created: Constant[] = [];
-    let folded = 0, refine = false;
-    for (const node of graph.nodes) {
-      node.outputs.forEach((o, k) => { if (o) shapes.set(o, node.types[k].shape); });
-      const outs = evaluate(node);
-      if (!outs) { nodes.push(node); continue; }
-      folded++;
-      node.outputs.forEach((o, k) => {
-        if (!o) return;
-        const data = outs[k];
-        const type = { dtype: data.dtype, shape: data.shape };
-        if (!sameType(type, node.types[k])) refine = true;
-        known.set(o, data);
-        shapes.set(o, data.shape);
-        created.push({ name: o, type, hash: hashOf(data), data });
-      });
-    }
-    if (!folded) return graph;
-
-    /** The node's outputs when it folds, else undefined. */
-    function evaluate(node: Node): Tensor[] | undefined {
-      if ((node.op === 'Shape' || node.op === 'Size') && node.inputs[0] && !known.has(node.inputs[0])) {
-        const t = foldShapeOf(node, shapes.get(node.inputs[0]));
-        return t ? [t] : undefined;
-      }
-      if (node.inputs.length === 0 || !node.inputs.every((v) => !v || known.has(v))) return undefined;
-      if (isNondeterministic(node, value)) return undefined;
-      const def = findOp(node.op);
-      if (!def) return undefined;
-      let largestInput = 0;
-      for (const v of node.inputs) if (v) largestInput = Math.max(largestInput, known.get(v)!.size);
-      const fits = (n: number) => n <= maxElements || n <= largestInput;
-      const declared = node.types.map((t) => staticSize(t.shape));
-      if (declared.some((n) => n !== undefined && !fits(n))) { ctx.stats.add('too-large'); return undefined; }
-      let outs: Tensor[];
-      try {
-        // within the memory budget (ir/sizes.ts) or not folded: the check throws before allocating
-        node.types.forEach((t, k) => {
-          if (node.outputs[k] && isStaticShape(t.shape)) checkTensorSize({ value: node.outputs[k] }, t.dtype, t.shape);
-        });
-        outs = def.run(node.inputs.map((v) => (v ? known.get(v) : undefined)), nodeAttrs(def, node), node.outputs.length);
-      } catch (e) {
-        if (e instanceof SizeError) ctx.stats.add('too-large');
-        return undefined; // not foldable here; running the graph reports the real error
-      }
-      for (let k = 0; k < node.outputs.length; k++) {
-        if (!node.outputs[k]) continue;
-        const t = outs[k];
-        if (!t || t.dtype !== node.types[k].dtype || t.shape.length !== node.types[k].shape.length) return undefined;
-        if (!fits(t.size)) { ctx.stats.add('too-large'); return undefined; }
-      }
-      return outs;
-    }
-
-    const kept = dropOrphanedConstants(graph, nodes, graph.constants);
-    const live = new Set<string>(graph.outputs);
-    for (const n of nodes) for (const v of n.inputs) if (v) live.add(v);
-    const fresh = created.filter((c) => live.has(c.name));
-    ctx.stats.add('folded-nodes', folded);
-    ctx.stats.add('removed-constants', graph.constants.length - kept.length);
-    ctx.stats.add('new-constant-bytes', fresh.reduce((s, c) => s + byteSize(c.type.dtype, c.data!.size), 0));
-    const out: Graph = { ...graph, constants: [...kept, ...fresh], nodes };
-    return refine ? inferTypes(out) : out;
+    const state = { refine: false };
+    const out = foldScope(graph, ctx, maxElements, new Map(), new Map(), state);
+    return state.refine && out !== graph ? inferTypes(out) : out;
   },
 };

@@ -33,13 +33,19 @@
  * (reduction axes, Pow exponents, biases) included. The fused node sits where its last op was; when
  * an extra output is read between its first and last op, the readers move after it (a stable
  * topological sort). Provenance: the region's loc is the union of its ops' loc lists in graph order.
+ *
+ * Control-flow regions (If branches, Loop/Scan bodies) are fused the same way, each body on its own
+ * (values of enclosing scopes are external operands), before the enclosing graph; a value read inside
+ * a control-flow region counts as read by the node owning it (ir/graph.ts `readsOf`), so it stays an
+ * output of its fused region.
  */
 import type { Dim, Graph, Node } from '../ir/graph.ts';
-import { nodeId, producers } from '../ir/graph.ts';
+import { nodeId, producers, readsOf } from '../ir/graph.ts';
 import { readInts } from '../ir/tensor.ts';
 import { printBodyLine, type BodyOperand } from '../ops/fused-body.ts';
 import { FUSED_OP, fusedAttrs, isBodyElementwise, isBodyReduction } from '../ops/fused-region.ts';
 import { opTraits } from '../ops/registry.ts';
+import { mapRegions } from './graph-edit.ts';
 import type { Pass, PassContext } from './pass.ts';
 import { mergeLoc, opMatcher, option, topologicalOrder } from './rewrite-kit.ts';
 
@@ -76,6 +82,16 @@ export function unifyShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] | undef
 const sameShape = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 function run(graph: Graph, ctx: PassContext): Graph {
+  return runScope(graph, ctx, new Map());
+}
+
+/** Fuses one scope (a graph or a region body), its regions first; `outerTypes`: shapes of enclosing scopes' values. */
+function runScope(scope: Graph, ctx: PassContext, outerTypes: ReadonlyMap<string, readonly Dim[]>): Graph {
+  const types = new Map<string, readonly Dim[]>(outerTypes);
+  for (const i of scope.inputs) types.set(i.name, i.type.shape);
+  for (const c of scope.constants) types.set(c.name, c.type.shape);
+  for (const n of scope.nodes) n.outputs.forEach((o, k) => { if (o) types.set(o, n.types[k].shape); });
+  const graph = mapRegions(scope, (r) => runScope(r, ctx, types));
   const maxOps = option(NAME, ctx, 'max-ops', 8);
   const allowList = option<readonly string[]>(NAME, ctx, 'allow', []);
   const allowed = opMatcher(allowList);
@@ -125,10 +141,6 @@ function run(graph: Graph, ctx: PassContext): Graph {
   /** Rank of a reduction's data input. */
   const producedRank = (n: Node): number => inputShape(n, 0)?.length ?? 0;
 
-  const types = new Map<string, readonly Dim[]>();
-  for (const i of graph.inputs) types.set(i.name, i.type.shape);
-  for (const c of graph.constants) types.set(c.name, c.type.shape);
-  for (const n of graph.nodes) n.outputs.forEach((o, k) => { if (o) types.set(o, n.types[k].shape); });
   const inputShape = (n: Node, k: number) => (n.inputs[k] ? types.get(n.inputs[k]) : undefined);
 
   /** Lowest node index from which a path (regions contracted) could reach region R (see reaches). */
@@ -156,8 +168,8 @@ function run(graph: Graph, ctx: PassContext): Graph {
       const group = s ? s.members : [m];
       for (const g of group) {
         if (g !== m) stack.push(g);
-        for (const v of g.inputs) {
-          const p = v ? producerOf.get(v) : undefined;
+        for (const v of readsOf(g)) {
+          const p = producerOf.get(v);
           if (p) stack.push(p);
         }
       }
@@ -232,7 +244,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
   const fused = regions.filter((r) => r.members.length >= 2);
   if (fused.length === 0) return graph;
   const readers = new Map<string, Node[]>();
-  for (const n of graph.nodes) for (const v of n.inputs) if (v) (readers.get(v) ?? readers.set(v, []).get(v)!).push(n);
+  for (const n of graph.nodes) for (const v of readsOf(n)) (readers.get(v) ?? readers.set(v, []).get(v)!).push(n);
   const graphOutputs = new Set(graph.outputs);
   const replacement = new Map<Node, Node | null>();
   for (const r of fused) {

@@ -1,10 +1,12 @@
 /**
  * GraphIndex: the lookup tables the conv/gemm passes (fold-conv-bn, fuse-conv-act) need, built once
  * per run in one walk over the graph so that every query is O(1): producer and position of each
- * value, its consumer nodes, whether it is a graph output, constants by name, and fresh value names.
+ * value, its consumer nodes (a node owning regions reads what they read from outside), whether it
+ * is a graph output, constants by name, and fresh value names (unique across regions too).
  */
 import type { Constant, Graph, Node } from '../ir/graph.ts';
 import { consumers, nodeId } from '../ir/graph.ts';
+import { definedNames } from './graph-edit.ts';
 import type { Tensor } from '../ir/tensor.ts';
 
 /** Lookups over one (unchanging) graph. */
@@ -14,15 +16,16 @@ export class GraphIndex {
   private readonly users: Map<string, Node[]>;
   private readonly outputs: ReadonlySet<string>;
   private readonly constants = new Map<string, Constant>();
-  private readonly taken = new Set<string>();
+  /** Every name of the graph and its regions (names are unique across them). */
+  private readonly taken: Set<string>;
 
   constructor(readonly graph: Graph) {
     graph.nodes.forEach((n, i) => {
       this.positions.set(n, i);
-      for (const o of n.outputs) if (o) { this.producers.set(o, n); this.taken.add(o); }
+      for (const o of n.outputs) if (o) this.producers.set(o, n);
     });
-    for (const c of graph.constants) { this.constants.set(c.name, c); this.taken.add(c.name); }
-    for (const i of graph.inputs) this.taken.add(i.name);
+    for (const c of graph.constants) this.constants.set(c.name, c);
+    this.taken = definedNames(graph);
     this.users = consumers(graph);
     this.outputs = new Set(graph.outputs);
   }

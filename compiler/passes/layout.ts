@@ -27,6 +27,7 @@
  * rewritten graph computes bit-identically.
  */
 import type { Constant, Graph, Node, TensorType } from '../ir/graph.ts';
+import { readsOf } from '../ir/graph.ts';
 import { hashOf } from '../ir/weights.ts';
 import { KilnError } from '../errors.ts';
 import { FUSED_OP, isElementwiseBody } from '../ops/fused-region.ts';
@@ -141,7 +142,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
       ctx.stats.add('converted');
       continue;
     }
-    for (const v of n.inputs) needNchw(v, n.loc);
+    for (const v of readsOf(n)) needNchw(v, n.loc); // a region's reads of the value too
     out.push(n);
     for (const o of n.outputs) if (o) defined.add(o);
   }
@@ -149,7 +150,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
   if (ctx.stats.get('converted') === 0) return graph;
   const nodes = cancelTransposes(out, graph.outputs, ctx);
   const used = new Set<string>(graph.outputs);
-  for (const n of nodes) for (const v of n.inputs) if (v) used.add(v);
+  for (const n of nodes) for (const v of readsOf(n)) used.add(v);
   const kept = [...graph.constants, ...newConstants].filter((c) => used.has(c.name) || (!permutedConst.has(c.name) && !newConstants.includes(c)));
   return { ...graph, constants: kept, nodes };
 }

@@ -46,7 +46,7 @@ import type { DType } from '../ir/dtype.ts';
 import { dtypeInfo } from '../ir/dtype.ts';
 import type { Constant, Graph, Node, TensorType } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
-import { nodeId } from '../ir/graph.ts';
+import { nodeId, readsOf } from '../ir/graph.ts';
 import { KilnError } from '../errors.ts';
 import { parseBodyLine } from '../ops/fused-body.ts';
 import { FUSED_OP } from '../ops/fused-region.ts';
@@ -210,7 +210,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
       ctx.stats.add('rejected');
       ctx.decide({ kind: 'rejected', nodes: [nodeId(n)], loc: n.loc, reason: verdict });
     }
-    for (const v of n.inputs) needF32(v, n.loc);
+    for (const v of readsOf(n)) needF32(v, n.loc); // a region's reads of the value too
     out.push(n);
     for (const o of n.outputs) if (o) defined.add(o);
   }
@@ -219,7 +219,7 @@ function run(graph: Graph, ctx: PassContext): Graph {
 
   const nodes = cancelCasts(out, graph.outputs, types, ctx);
   const used = new Set<string>(graph.outputs);
-  for (const n of nodes) for (const v of n.inputs) if (v) used.add(v);
+  for (const n of nodes) for (const v of readsOf(n)) used.add(v);
   let saved = 0;
   const kept = graph.constants.filter((c) => {
     const drop = converted.has(c.name) && !used.has(c.name);

@@ -26,11 +26,14 @@ export interface PassStatisticSpec {
   readonly help: string;
 }
 
-/** A fusion (or other rewrite) decision, recorded for the fusion table: fused, or rejected and why. */
+/**
+ * A fusion (or other rewrite) decision, recorded for the decisions table: fused, or rejected and why;
+ * for control flow (simplify-control-flow) an If inlined, a Loop unrolled, or either kept and why.
+ */
 export interface Decision {
   /** The pass that decided. */
   readonly pass: string;
-  readonly kind: 'fused' | 'rejected';
+  readonly kind: 'fused' | 'rejected' | 'inlined' | 'unrolled' | 'kept';
   /** Node ids involved (the anchor first). */
   readonly nodes: readonly string[];
   /** The ONNX node names involved (provenance of those nodes). */

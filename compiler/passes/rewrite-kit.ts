@@ -6,7 +6,9 @@
  * Nothing here mutates a Node, Constant or Graph.
  */
 import type { Graph, Node } from '../ir/graph.ts';
+import { readsOf } from '../ir/graph.ts';
 import { KilnError } from '../errors.ts';
+import { definedNames, renameInputs } from './graph-edit.ts';
 import type { OptionValue, PassContext } from './pass.ts';
 
 /** Reads an option of the pass, falling back to `dflt` when the caller gave none; checks its type. */
@@ -37,11 +39,10 @@ export function mergeLoc(locs: readonly (readonly string[])[]): string[] {
 
 /** Hands out value names not yet defined in the graph: `base.suffix`, then `base.suffix.1`, ... */
 export class Namer {
-  private readonly taken = new Set<string>();
+  private readonly taken: Set<string>;
+  /** Names are unique across a graph and its regions: every one of them is taken. */
   constructor(graph: Graph) {
-    for (const i of graph.inputs) this.taken.add(i.name);
-    for (const c of graph.constants) this.taken.add(c.name);
-    for (const n of graph.nodes) for (const o of n.outputs) if (o) this.taken.add(o);
+    this.taken = definedNames(graph);
   }
   /** A fresh name derived from `base` (`%12` + `nhwc` → `12.nhwc`), reserved on return. */
   fresh(base: string, suffix: string): string {
@@ -55,7 +56,8 @@ export class Namer {
 /**
  * Returns `nodes` in a topological order that stays as close to the given order as the data flow
  * allows (Kahn's algorithm, always taking the ready node that came first). Returns the very same array
- * when it is already topological. Values not produced by any node (inputs, constants) count as ready.
+ * when it is already topological. Values not produced by any node (inputs, constants) count as ready;
+ * a node owning regions waits for what its regions read too (ir/graph.ts `readsOf`).
  * Throws if the nodes contain a cycle (a pass bug).
  */
 export function topologicalOrder(nodes: readonly Node[]): readonly Node[] {
@@ -63,16 +65,17 @@ export function topologicalOrder(nodes: readonly Node[]): readonly Node[] {
   nodes.forEach((n, i) => { for (const o of n.outputs) if (o) producerIndex.set(o, i); });
   let ordered = true;
   const seen = new Set<string>();
-  for (const n of nodes) {
-    for (const v of n.inputs) if (v && producerIndex.has(v) && !seen.has(v)) ordered = false;
+  const reads = nodes.map(readsOf);
+  nodes.forEach((n, i) => {
+    for (const v of reads[i]) if (producerIndex.has(v) && !seen.has(v)) ordered = false;
     for (const o of n.outputs) if (o) seen.add(o);
-  }
+  });
   if (ordered) return nodes;
   const waiting = new Int32Array(nodes.length);
   const users: number[][] = nodes.map(() => []);
-  nodes.forEach((n, i) => {
-    for (const v of new Set(n.inputs)) {
-      const p = v ? producerIndex.get(v) : undefined;
+  nodes.forEach((_, i) => {
+    for (const v of reads[i]) {
+      const p = producerIndex.get(v);
       if (p !== undefined && p !== i) { waiting[i]++; users[p].push(i); }
     }
   });
@@ -128,7 +131,7 @@ export function cancelInversePairs(nodes: readonly Node[], graphOutputs: readonl
   const alias = new Map<string, string>();
   const kept: Node[] = [];
   for (const n of nodes) {
-    const node = n.inputs.some((v) => alias.has(v)) ? { ...n, inputs: n.inputs.map((v) => alias.get(v) ?? v) } : n;
+    const node = alias.size ? renameInputs(n, (v) => alias.get(v) ?? v) : n;
     if (node.op === op && !isOutput.has(node.outputs[0])) {
       const first = prod.get(node.inputs[0]);
       if (first && first.op === op && undoes(node, first)) {
@@ -141,9 +144,9 @@ export function cancelInversePairs(nodes: readonly Node[], graphOutputs: readonl
   }
   if (alias.size === 0) return kept;
   const used = new Set<string>(graphOutputs);
-  for (const n of kept) for (const v of n.inputs) if (v) used.add(v);
+  for (const n of kept) for (const v of readsOf(n)) used.add(v);
   const wasUsed = new Set<string>();
-  for (const n of nodes) for (const v of n.inputs) if (v) wasUsed.add(v);
+  for (const n of nodes) for (const v of readsOf(n)) wasUsed.add(v);
   return kept.filter((n) => {
     const dead = n.op === op && !used.has(n.outputs[0]) && wasUsed.has(n.outputs[0]);
     if (dead) onRemove?.();

@@ -20,10 +20,16 @@
  * ones constant of `x * 1`) are removed and counted in `dead-nodes`; pre-existing dead code is left
  * for dce. Types stay exact: forwarding requires identical types, and a replacement node keeps the
  * outputs and types of the node it replaces (it computes the same values).
+ *
+ * Regions: each region body is simplified too (its results are its outputs), seeing the types and
+ * constants of the enclosing scopes; a node owning a region reads what the region reads from outside
+ * (so such a value's producer is never collected), and redirecting a value redirects its reads inside
+ * regions too (graph-edit.ts `renameInputs`).
  */
 import type { Constant, Graph, Node, TensorType } from '../ir/graph.ts';
+import { readsOf, regionsOf } from '../ir/graph.ts';
 import type { Tensor } from '../ir/tensor.ts';
-import { dropOrphanedConstants } from './graph-edit.ts';
+import { dropOrphanedConstants, mapNodeRegions, renameInputs } from './graph-edit.ts';
 import type { Pass, PassContext } from './pass.ts';
 import { type Rewrite, SIMPLIFY_RULES, type SimplifyRule, type SimplifyView } from './simplify-rules.ts';
 
@@ -45,9 +51,11 @@ class Work implements SimplifyView {
   private readonly queued = new Set<number>();
   dead = 0;
 
-  constructor(graph: Graph) {
+  constructor(graph: Graph, outer?: { types: ReadonlyMap<string, TensorType>; constants: ReadonlyMap<string, Tensor> }) {
     this.nodes = [...graph.nodes];
     this.outputs = new Set(graph.outputs);
+    for (const [k, t] of outer?.types ?? []) this.types.set(k, t);
+    for (const [k, t] of outer?.constants ?? []) this.constants.set(k, t);
     for (const i of graph.inputs) this.types.set(i.name, i.type);
     for (const c of graph.constants) {
       this.types.set(c.name, c.type);
@@ -80,9 +88,13 @@ class Work implements SimplifyView {
     return i;
   }
 
-  /** Records node i's input reads. */
+  /** The types and constants visible here, for the regions of this scope. */
+  scope() { return { types: this.types as ReadonlyMap<string, TensorType>, constants: this.constants as ReadonlyMap<string, Tensor> }; }
+
+  /** Records node i's input reads (and, once, each value its regions read from outside). */
   private link(i: number, n: Node, sign = 1): void {
-    for (const v of n.inputs) {
+    const extra = regionsOf(n).length ? readsOf(n).filter((v) => !n.inputs.includes(v)) : [];
+    for (const v of [...n.inputs, ...extra]) {
       if (!v) continue;
       let m = this.readers.get(v);
       if (!m) this.readers.set(v, (m = new Map()));
@@ -113,8 +125,7 @@ class Work implements SimplifyView {
   /** Replaces every read of value `from` by `to`. */
   redirect(from: string, to: string): void {
     for (const r of [...(this.readers.get(from)?.keys() ?? [])]) {
-      const n = this.nodes[r]!;
-      this.set(r, { ...n, inputs: n.inputs.map((v) => (v === from ? to : v)) });
+      this.set(r, renameInputs(this.nodes[r]!, (v) => (v === from ? to : v)));
     }
   }
 
@@ -169,7 +180,18 @@ function apply(work: Work, i: number, node: Node, rw: Rewrite): boolean {
 
 /** Runs the rule table to a fixed point; returns the same graph when no rule fires. */
 export function simplifyGraph(graph: Graph, ctx: PassContext): Graph {
-  const work = new Work(graph);
+  return simplifyScope(graph, ctx);
+}
+
+/** Simplifies one scope (a graph or a region) and, first, its regions. */
+function simplifyScope(scope: Graph, ctx: PassContext, outer?: ConstructorParameters<typeof Work>[1]): Graph {
+  const work = new Work(scope, outer);
+  let regionsChanged = false;
+  work.nodes.forEach((n, i) => {
+    const m = mapNodeRegions(n!, (r) => simplifyScope(r, ctx, work.scope()));
+    if (m !== n) { work.set(i, m, false); regionsChanged = true; }
+  });
+  const graph = regionsChanged ? { ...scope, nodes: work.nodes.filter((n): n is Node => n !== undefined) } : scope;
   let fired = 0;
   const limit = 50 * (graph.nodes.length + 10);
   for (let steps = 0; ; steps++) {

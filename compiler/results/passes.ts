@@ -62,7 +62,7 @@ export type StepDecision = Decision & { readonly step?: number };
 
 /**
  * One row per fusion decision. Columns: step i32 (null when unknown), pass utf8, kind utf8
- * (`fused` | `rejected`), nodes list<utf8>, loc list<utf8>, reason utf8, result utf8 (null unless fused).
+ * (`fused` | `rejected`, or `inlined` | `unrolled` | `kept` for control flow), nodes list<utf8>, loc list<utf8>, reason utf8, result utf8 (null unless fused).
  * Give either decisions or steps (whose decisions are taken in order, tagged with their step).
  */
 export function decisionsTable(source: readonly StepDecision[] | readonly StepRow[], title = 'fusion decisions'): ResultTable {
