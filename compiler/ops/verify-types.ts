@@ -23,11 +23,14 @@ import { printType } from '../ir/print.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { type VerifyOptions, collectGraphErrors, nodeLabel } from '../ir/verify.ts';
 import { type ShapeContext, findOp } from './registry.ts';
+import { regionResultTypes } from './region-types.ts';
 import { nodeAttrs } from './infer.ts';
 
 /** True if a declared type agrees with an inferred one (symbolic dims match any dim). */
 export function typesAgree(declared: TensorType, inferred: TensorType): boolean {
-  if (declared.dtype !== inferred.dtype || declared.shape.length !== inferred.shape.length) return false;
+  if (declared.dtype !== inferred.dtype || declared.container !== inferred.container) return false;
+  if (declared.unranked || inferred.unranked) return !!declared.container;
+  if (declared.shape.length !== inferred.shape.length) return false;
   return declared.shape.every((d: Dim, i) => {
     const e = inferred.shape[i];
     return typeof d === 'string' || typeof e === 'string' || d === e;
@@ -37,16 +40,26 @@ export function typesAgree(declared: TensorType, inferred: TensorType): boolean 
 /** Every op-aware error of the graph (empty when every node agrees with its OpDef). */
 export function collectTypeErrors(graph: Graph, opts: VerifyOptions = {}): KilnError[] {
   const errors: KilnError[] = [];
+  checkScopeTypes(graph, new Map(), new Map(), '', opts, errors, { fresh: 0 });
+  return errors;
+}
+
+/**
+ * Checks one graph or region: `outerTypes` and `outerValues` are what the enclosing scopes make
+ * visible. A node's regions are checked (once each, with their declared argument types) when its
+ * rule asks for their result types; errors inside say which region (`where`).
+ */
+function checkScopeTypes(graph: Graph, outerTypes: ReadonlyMap<string, TensorType>, outerValues: ReadonlyMap<string, Tensor>,
+  where: string, opts: VerifyOptions, errors: KilnError[], counter: { fresh: number }): void {
   const { pass } = opts;
-  const types = valueTypes(graph);
-  const constValues = new Map<string, Tensor>();
+  const types = new Map([...outerTypes, ...valueTypes(graph)]);
+  const constValues = new Map<string, Tensor>(outerValues);
   for (const c of graph.constants) if (c.data) constValues.set(c.name, c.data);
-  let fresh = 0;
   graph.nodes.forEach((n, index) => {
     const node = nodeLabel(n, index);
     const op = n.op;
     const report = (rule: string, message: string, attribute?: string) => {
-      errors.push(new KilnError(message, { pass, rule, node, op, attribute }));
+      errors.push(new KilnError(where + message, { pass, rule, node, op, attribute }));
     };
     const def = findOp(op);
     if (!def) return report('op.unknown', `unknown op '${op}'`);
@@ -72,9 +85,18 @@ export function collectTypeErrors(graph: Graph, opts: VerifyOptions = {}): KilnE
       else if (types.has(i)) inputTypes.push(types.get(i));
       else return; // undefined input: the structural verifier reports it
     }
+    const checked = new Set<Graph>();
     const ctx: ShapeContext = {
       value: (i) => (n.inputs[i] ? constValues.get(n.inputs[i]) : undefined),
-      freshDim: () => `_v${fresh++}`,
+      freshDim: () => `_v${counter.fresh++}`,
+      region: (region) => {
+        if (!checked.has(region)) {
+          checked.add(region);
+          const name = Object.keys(n.attrs).find((k) => n.attrs[k].value === region) ?? region.name;
+          checkScopeTypes(region, types, constValues, `${where}region '${name}' of node '${node}': `, opts, errors, counter);
+        }
+        return regionResultTypes(region, types);
+      },
     };
     let inferred: TensorType[];
     try {
@@ -91,7 +113,6 @@ export function collectTypeErrors(graph: Graph, opts: VerifyOptions = {}): KilnE
       }
     });
   });
-  return errors;
 }
 
 /** Throws the first op-aware error (a KilnError naming rule, node, op and pass), if any. */

@@ -11,6 +11,7 @@ import { graphDiff } from '../../compiler/ir/equal.ts';
 import { collectGraphErrors } from '../../compiler/ir/verify.ts';
 import { capturedValues, regionsOf } from '../../compiler/ir/graph.ts';
 import { inferTypes } from '../../compiler/ops/infer.ts';
+import { collectTypeErrors } from '../../compiler/ops/verify-types.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { Tensor, readNumbers } from '../../compiler/ir/tensor.ts';
 import { KilnError } from '../../compiler/errors.ts';
@@ -159,6 +160,28 @@ test("a region's rule errors name the node and the region", () => {
     assert.match((e as Error).message, "node 'sum', op Loop");
     assert.match((e as Error).message, /region 'body' result 0 \(the condition\) must be a one-element bool tensor, got f32\[/);
   }
+});
+
+test('the type verifier checks region bodies, naming the region, and accepts a region returning an outer value', () => {
+  const text = kir([
+    'kiln.graph @o(%x: f32[3], %c: bool[]) -> (%y: f32[3]) {',
+    '  %n = Neg(%x) : f32[3]',
+    '  %y = If(%c) : f32[3] {',
+    '    else_branch @no() -> (%x: ?) {',
+    '      return %x',
+    '    }',
+    '    then_branch @yes() -> (%t: f32[3]) {',
+    '      %t = Abs(%n) : f32[3]',
+    '      return %t',
+    '    }',
+    '  }',
+    '  return %y',
+    '}',
+  ]);
+  assert.equal(collectTypeErrors(parseGraph(text)).map((e) => e.message), []);
+  const [bad] = collectTypeErrors(parseGraph(text.replace('%t = Abs(%n) : f32[3]', '%t = Abs(%n) : i64[3]').replace('(%t: f32[3])', '(%t: i64[3])')));
+  assert.is(bad.place.rule, 'type.mismatch');
+  assert.match(bad.message, "region 'then_branch' of node 'y': output 't' is declared i64[3] but Abs infers f32[3]");
 });
 
 test.run();
