@@ -251,17 +251,33 @@ export interface TensorStats {
 
 /** Mean, standard deviation, min and max of a numeric tensor. */
 export function tensorStats(t: Tensor): TensorStats {
-  if (t.dtype === 'str' || t.size === 0) return { mean: NaN, std: NaN, min: NaN, max: NaN };
-  const v = readNumbers(t);
+  return statsOver([t]);
+}
+
+/**
+ * Statistics of a run-time value (ir/value.ts): a tensor's, a sequence's over all the elements of all
+ * its tensors, and NaN for none or an empty sequence.
+ */
+export function valueStats(v: Value): TensorStats {
+  return statsOver(v === null ? [] : v instanceof Tensor ? [v] : v);
+}
+
+/** Mean, standard deviation, min and max over the elements of numeric tensors (NaN when none or strings). */
+function statsOver(ts: readonly Tensor[]): TensorStats {
+  const vs = ts.filter((t) => t.size > 0).map(readNumbers);
+  const n = vs.reduce((k, v) => k + v.length, 0);
+  if (ts.some((t) => t.dtype === 'str') || n === 0) return { mean: NaN, std: NaN, min: NaN, max: NaN };
   let sum = 0, min = Infinity, max = -Infinity;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    sum += x;
-    if (x < min) min = x;
-    if (x > max) max = x;
+  for (const v of vs) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      sum += x;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
   }
-  const mean = sum / v.length;
+  const mean = sum / n;
   let sq = 0;
-  for (let i = 0; i < v.length; i++) sq += (v[i] - mean) ** 2;
-  return { mean, std: Math.sqrt(sq / v.length), min, max };
+  for (const v of vs) for (let i = 0; i < v.length; i++) sq += (v[i] - mean) ** 2;
+  return { mean, std: Math.sqrt(sq / n), min, max };
 }

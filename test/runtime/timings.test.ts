@@ -94,7 +94,7 @@ test('timeProgram: warm-up runs untimed, per-kernel medians over the timed runs,
   assert.is(t.minMs, Math.min(...t.times));
   assert.is(t.medianMs, median(t.times));
   assert.equal([t.backend, t.prepareMs], ['fake', 7]);
-  assert.equal(Array.from(t.outputs[0].data as Float32Array), [4], 'outputs of the last run');
+  assert.equal(Array.from((t.outputs[0] as Tensor).data as Float32Array), [4], 'outputs of the last run');
 });
 
 test('timeProgram without perKernel: no kernel reports asked for, no kernels; repeat at least 1; abort between runs', async () => {
@@ -135,7 +135,7 @@ test('the ref program timed per kernel on zoo:mlp: one kernel per node, graph or
   assert.equal(t.nodes[0].provenance, ['/fc1/Gemm']);
   assert.ok(t.nodes.every((n) => n.ms >= 0 && Number.isFinite(n.ms)));
   const want = runReference(g, inputs)[0];
-  assert.equal(tensorStats(t.outputs[0]), tensorStats(want));
+  assert.equal(tensorStats(t.outputs[0] as Tensor), tensorStats(want));
 });
 
 test('runTiming and the outputs table', async () => {
