@@ -264,9 +264,10 @@ export function valueStats(v: Value): TensorStats {
 
 /** Mean, standard deviation, min and max over the elements of numeric tensors (NaN when none or strings). */
 function statsOver(ts: readonly Tensor[]): TensorStats {
+  if (ts.some((t) => t.dtype === 'str')) return { mean: NaN, std: NaN, min: NaN, max: NaN };
   const vs = ts.filter((t) => t.size > 0).map(readNumbers);
   const n = vs.reduce((k, v) => k + v.length, 0);
-  if (ts.some((t) => t.dtype === 'str') || n === 0) return { mean: NaN, std: NaN, min: NaN, max: NaN };
+  if (n === 0) return { mean: NaN, std: NaN, min: NaN, max: NaN };
   let sum = 0, min = Infinity, max = -Infinity;
   for (const v of vs) {
     for (let i = 0; i < v.length; i++) {
