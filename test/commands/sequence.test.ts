@@ -4,7 +4,9 @@
  * sequence and none as values; the run view's outputs table gives the sequence a row (element dtype,
  * `seq of 2: [2,3], [1,3]`, statistics over all elements) and none a `none` row, in the terminal and
  * the kernel's MIME bundle; `run --check` compares element by element; `timings` keeps the values;
- * and a graph with a sequence input is refused by the random-input path, naming the input.
+ * stepping the pipeline checks each step's sequence outputs (passes/numeric-check.ts, element by
+ * element: a changed sequence is past tolerance); and a graph with a sequence input is refused by the
+ * random-input path, naming the input, while its steps are left unchecked with that reason.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,6 +19,9 @@ import { toMimeBundle, toTerminal } from '../../compiler/display/index.ts';
 import { Tensor, readNumbers } from '../../compiler/ir/tensor.ts';
 import { SEQ_IN_TEXT, SEQ_OUT_TEXT, SEQ_OUT_X, kirFileOf } from '../support/sequence-graphs.ts';
 import { fakeContext } from './fake-context.ts';
+import { parseGraph } from '../../compiler/ir/parse.ts';
+import { inferTypes } from '../../compiler/ops/infer.ts';
+import { NumericChecker } from '../../compiler/passes/numeric-check.ts';
 
 const model = kirFileOf(SEQ_OUT_TEXT, 'seqout');
 
@@ -62,9 +67,30 @@ test('run: the outputs table has a sequence row and a none row, in the terminal 
   await ctx.session!.close();
 });
 
-test('run on a graph with a sequence input: the random inputs refuse it, naming the input', async () => {
+test('runall on sequence outputs: every step checked against step 0, element by element', async () => {
+  const ctx = fakeContext();
+  await runLine(`load ${model}`, ctx);
+  await runLine('runall', ctx);
+  const s = ctx.session!;
+  assert.ok(s.current > 0);
+  assert.is(s.numericCheckSkipped, undefined);
+  assert.equal([s.at(s.current).withinTolerance, s.at(s.current).maxAbsError], [true, 0]);
+  // a graph whose sequence holds the rows of -x is past tolerance
+  const base = s.at(0).graph;
+  const changed = inferTypes(parseGraph(SEQ_OUT_TEXT.replace('%parts = SplitToSequence(%x, %sp)', '%nx = Neg(%x) : f32[3,3] loc("neg")\n  %parts = SplitToSequence(%nx, %sp)')
+    .replace('%o = Optional(%x)', '%o = Optional(%nx)')));
+  const r = new NumericChecker(base).check(changed);
+  assert.is(r.withinTolerance, false);
+  assert.ok(r.maxAbsError > 0 && Number.isFinite(r.maxAbsError), String(r.maxAbsError));
+  await s.close();
+});
+
+test('run on a graph with a sequence input: the random inputs refuse it, naming the input; steps are not checked, saying why', async () => {
   const ctx = fakeContext();
   await runLine(`load ${kirFileOf(SEQ_IN_TEXT, 'seqin')}`, ctx);
+  assert.is(ctx.session!.numericCheckSkipped, "seq<f32[N]> input 'xs': the check runs on random inputs, which are tensors");
+  await runLine('runall', ctx);
+  assert.is(ctx.session!.at(ctx.session!.current).withinTolerance, undefined, 'not checked');
   try {
     await runLine('run', ctx);
     assert.unreachable('random inputs for a sequence');
