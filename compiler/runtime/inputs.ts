@@ -1,7 +1,7 @@
 /**
  * The one input binder: graph inputs for a run, from seeded random values, from a folder of
- * `input_<k>.pb` files, or from tensors the caller gives, and the one check of given tensors against
- * the graph's input types. `kiln run`, `kiln conformance`, the Session's run and timings, the
+ * `input_<k>.pb` files, or from tensors (or sequences and optionals: `values`) the caller gives, and
+ * the one check of given values against the graph's input types. `kiln run`, `kiln conformance`, the Session's run and timings, the
  * reference executor and the benchmarks all bind through here.
  *
  * Checking (`checkInputs`). Every graph input must be given and nothing else; each tensor must have
@@ -56,7 +56,9 @@ export type TensorInputSource =
 export type InputSource =
   | TensorInputSource
   /** `input_<k>.pb` files: the k-th file is the k-th graph input (a sequence or optional input's file holds a SequenceProto or OptionalProto). */
-  | { readonly dir: string };
+  | { readonly dir: string }
+  /** Values by graph input name: tensors, and for sequence or optional inputs arrays of tensors or `null` (none). */
+  | { readonly values: ReadonlyMap<string, Value> | Readonly<Record<string, Value>> };
 
 /** Inputs bound to a graph: tensors (`V` = Tensor), or, from files, any values (sequences and optionals too). */
 export interface BoundInputs<V extends Value = Tensor> {
@@ -83,8 +85,9 @@ export function bindInputs(graph: Graph, source: TensorInputSource, opts?: BindI
 export function bindInputs(graph: Graph, source: InputSource, opts?: BindInputsOptions): BoundInputs<Value>;
 export function bindInputs(graph: Graph, source: InputSource, opts: BindInputsOptions = {}): BoundInputs<Value> {
   if ('random' in source) return { graph, inputs: randomInputs(graph, source.random.seed ?? 0) };
-  const inputs: Map<string, Value> = 'dir' in source ? loadInputsDir(source.dir, graph) : inputMap(source.tensors);
-  if ('tensors' in source) checkInputs(graph, inputs);
+  const inputs: Map<string, Value> = 'dir' in source ? loadInputsDir(source.dir, graph)
+    : 'values' in source ? new Map(source.values instanceof Map ? source.values : Object.entries(source.values)) : inputMap(source.tensors);
+  if (!('dir' in source)) checkInputs(graph, inputs);
   const tensors = new Map<string, Tensor>();
   for (const [name, v] of inputs) if (v instanceof Tensor) tensors.set(name, v);
   // only tensor inputs with symbolic dims bind anything; a symbol given size 0 (an empty tensor)

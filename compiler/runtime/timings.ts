@@ -286,7 +286,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
  * to the nodes it computes, split evenly when it computes several (so the sums stay right); a node no
  * kernel reported takes 0. FLOPs are counted at the sizes of `inputs`.
  */
-export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, timing: ProgramTiming, label = graph.name,
+export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Value>, timing: ProgramTiming, label = graph.name,
   peakGflops: number | null = null): NodeTimings {
   const index = new Map<string, number>();
   graph.nodes.forEach((n, i) => { if (nodeId(n)) index.set(nodeId(n), i); });
@@ -300,7 +300,7 @@ export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, t
     }
   }
   // FLOPs at the sizes of the inputs given (the bound graph has the same nodes in the same order)
-  const sized = bindInputs(graph, { tensors: inputs }).graph;
+  const sized = bindInputs(graph, { values: inputs }).graph;
   const types = valueTypes(sized);
   const nodes = sized.nodes.map((n, i): NodeTiming => ({
     index: i, node: nodeId(n) || `#${i} ${n.op}`, op: n.op, ms: ms[i],

@@ -85,6 +85,26 @@ test('runall on sequence outputs: every step checked against step 0, element by 
   await s.close();
 });
 
+test('Session.execute and timings with a sequence input given as values; a wrong container is refused naming the input', async () => {
+  const s = Session.load(kirFileOf(SEQ_IN_TEXT, 'seqin'));
+  const xs = [Tensor.fromNumbers('f32', [2], [1, 2]), Tensor.fromNumbers('f32', [3], [3, 4, 5])];
+  const inputs = { xs, t: Tensor.fromNumbers('f32', [2], [7, 8]) };
+  const r = await s.execute({ inputs, check: true });
+  const [cat, more] = r.timing.outputs;
+  assert.equal(Array.from(readNumbers(cat as Tensor)), [1, 2, 3, 4, 5]);
+  assert.equal((more as Tensor[]).map((t) => Array.from(readNumbers(t))), [[1, 2], [3, 4, 5], [7, 8]]);
+  assert.is(r.check?.ok, true);
+  const t = await s.timings({ inputs, repeat: 2 });
+  assert.equal(t.nodes.map((n) => n.op), ['ConcatFromSequence', 'SequenceInsert']);
+  try {
+    await s.execute({ inputs: { xs: xs[0], t: inputs.t } });
+    assert.unreachable('a tensor where a sequence is declared');
+  } catch (e) {
+    assert.match((e as Error).message, /'xs'.*not a sequence/);
+  }
+  await s.close();
+});
+
 test('run on a graph with a sequence input: the random inputs refuse it, naming the input; steps are not checked, saying why', async () => {
   const ctx = fakeContext();
   await runLine(`load ${kirFileOf(SEQ_IN_TEXT, 'seqin')}`, ctx);
