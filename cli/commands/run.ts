@@ -125,7 +125,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const types = valueTypes(graph);
   const outputTypes = graph.outputs.map((o) => types.get(o));
-  if (values.outputs) writeOutputs(values.outputs, graph, outputs);
+  if (values.outputs) writeOutputs(values.outputs, graph.outputs, outputTypes, outputs);
 
   const checks = checkOutputs(outputs, expected.map((e) => e.value), graph.outputs, tol);
   const described = outputs.map((v, k) => ({
@@ -210,9 +210,8 @@ function expectedJson(file: string, c: OutputCheck) {
  * Writes output_<k>.pb files into `dir` as one set (compiler/files.ts; the parent folder must exist):
  * TensorProtos, and SequenceProtos or OptionalProtos for sequence and optional outputs.
  */
-function writeOutputs(dir: string, graph: Graph, outputs: readonly Value[]): void {
-  const types = valueTypes(graph);
-  writeFilesAtomic(dir, outputs.map((v, k) => [`output_${k}.pb`, encodeValue(v, types.get(graph.outputs[k]), graph.outputs[k])] as const), { what: 'outputs' });
+function writeOutputs(dir: string, names: readonly string[], types: readonly (TensorType | undefined)[], outputs: readonly Value[]): void {
+  writeFilesAtomic(dir, outputs.map((v, k) => [`output_${k}.pb`, encodeValue(v, types[k], names[k])] as const), { what: 'outputs' });
 }
 
 /**
