@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { zooModel } from '../compiler/zoo/index.ts';
+import { expectTensors } from '../compiler/ir/value.ts';
 import { exportOnnx } from '../compiler/import/onnx/export.ts';
 import { importOnnx } from '../compiler/import/onnx/import.ts';
 import { PassManager, defaultPipeline, isTarget, parsePipeline } from '../compiler/passes/index.ts'; // index.ts registers the passes
@@ -172,7 +173,7 @@ async function main(config: WorkerConfig): Promise<WorkerResult> {
     }
     return {
       times: timing.times, fallbacks: config.contender.kind === 'kiln' ? program.fallbacks?.length ?? 0 : null, prepareColdMs, prepareWarmMs, cacheHit, passesMs, rssBaseMiB, rssPeakMiB: maxRssMiB(),
-      outputs: timing.outputs.map((o) => ({ dtype: o.dtype, shape: [...o.shape], data: o.data as PlainTensor['data'] })), peakGflops, top,
+      outputs: expectTensors(timing.outputs, zoo.outputs).map((o) => ({ dtype: o.dtype, shape: [...o.shape], data: o.data as PlainTensor['data'] })), peakGflops, top,
     };
   } finally {
     await program.dispose();

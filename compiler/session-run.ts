@@ -15,7 +15,7 @@
  * session's timeline (`retain`, called when the pipeline changes), and when the session is closed.
  */
 import type { Graph } from './ir/graph.ts';
-import type { Tensor } from './ir/tensor.ts';
+import type { Value } from './ir/value.ts';
 import type { Session } from './session.ts';
 import { requireStaticShapes } from './ops/bind-shapes.ts';
 import type { KernelEvent, PrepareOptions, Program } from './runtime/backend.ts';
@@ -33,8 +33,12 @@ export interface ExecuteOptions {
   readonly step?: number;
   /** Seed of the random inputs (default 0); ignored when `inputs` are given. */
   readonly seed?: number;
-  /** Inputs by graph input name instead of random ones; checked against the graph's input types. */
-  readonly inputs?: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>;
+  /**
+   * Inputs by graph input name instead of random ones, checked against the graph's input types:
+   * tensors, and for a sequence or optional input an array of tensors or `null` (none). A graph with
+   * such an input runs only on inputs given here (random inputs are tensors).
+   */
+  readonly inputs?: ReadonlyMap<string, Value> | Readonly<Record<string, Value>>;
   /** Timed runs (default 1). */
   readonly repeat?: number;
   /** Untimed runs first (default 0). */
@@ -77,7 +81,7 @@ export interface SessionRun {
   readonly backend: string;
   /** The graph that ran, bound to the sizes of the inputs. */
   readonly graph: Graph;
-  readonly inputs: ReadonlyMap<string, Tensor>;
+  readonly inputs: ReadonlyMap<string, Value>;
   /** Times, kernels and outputs as measured. */
   readonly timing: ProgramTiming;
   /** Outputs with statistics, for views. */
@@ -209,7 +213,7 @@ export async function executeStep(s: Session, opts: ExecuteOptions = {}, perKern
   const step = opts.step ?? s.current;
   const st = s.at(step);
   if (!opts.inputs) requireStaticShapes(st.graph, 'running a step');
-  const { graph, inputs } = bindInputs(st.graph, opts.inputs ? { tensors: opts.inputs } : { random: { seed: opts.seed ?? 0 } });
+  const { graph, inputs } = bindInputs(st.graph, opts.inputs ? { values: opts.inputs } : { random: { seed: opts.seed ?? 0 } });
   const { label, backend, program } = await prepareGraph(s, step, graph, opts);
   const timing = await timeProgram(program, inputs, {
     warmup: opts.warmup, repeat: opts.repeat, perKernel, beforeRun: opts.beforeRun, onKernel: opts.onKernel, signal: opts.signal,

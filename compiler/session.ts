@@ -23,8 +23,9 @@
  * needs concrete sizes: when a graph input of step 0 keeps a symbolic dim (nothing bound it with
  * `shapes`/`dims`), steps are not checked and `numericCheckSkipped` (and the summary) says why and
  * how to bind them; `check()` then throws that reason. No number is ever computed at a made-up size.
+ * Likewise a sequence or optional graph input (random inputs are tensors): the reason names it.
  */
-import type { Graph } from './ir/graph.ts';
+import { type Graph, formatType } from './ir/graph.ts';
 import { printGraph } from './ir/print.ts';
 import { diffGraphs, type GraphDiff } from './ir/diff.ts';
 import { Comparison } from './session-compare.ts';
@@ -122,7 +123,7 @@ export class Session {
     if (!isTarget(target)) throw new KilnError(`unknown target '${target}'; targets: ${TARGETS.join(', ')}`);
     const manager = new PassManager({ target, verify: opts.verify, instruments: opts.instruments });
     const n = graph.nodes.length;
-    const exact = (opts.numericCheck ?? true) && !unboundDims(graph).length ? { maxAbsError: 0, maxRelError: 0, withinTolerance: true } : {};
+    const exact = (opts.numericCheck ?? true) && numericCheckBlocked(graph) === undefined ? { maxAbsError: 0, maxRelError: 0, withinTolerance: true } : {};
     const step0: Step = Object.freeze({
       step: 0, index: 0, pass: 'load', options: Object.freeze({}), graph, changed: false, ms,
       stats: Object.freeze({}), decisions: Object.freeze([]), nodesBefore: n, nodesAfter: n, ...exact,
@@ -304,10 +305,7 @@ export class Session {
    * names them and the options that bind them). Undefined when the check can run.
    */
   get numericCheckSkipped(): string | undefined {
-    const unbound = unboundDims(this.steps[0].graph);
-    if (!unbound.length) return undefined;
-    return `symbolic input dim${unbound.length === 1 ? '' : 's'} ${unbound.map((u) => `${u.symbol} (in ${u.inputs.join(', ')})`).join(', ')}; `
-      + 'bind them when loading: --shape INPUT=SIZES or --dim NAME=SIZE';
+    return numericCheckBlocked(this.steps[0].graph);
   }
 
   /** Relative tolerance of the numeric check. */
@@ -482,4 +480,18 @@ function sameEntry(a: PipelineEntry, b: PipelineEntry): boolean {
   if (a.pass !== b.pass) return false;
   const ka = Object.keys(a.options), kb = Object.keys(b.options);
   return ka.length === kb.length && ka.every((k) => k in b.options && sameValue(a.options[k] as OptionValue, b.options[k] as OptionValue));
+}
+
+/**
+ * Why the numeric check cannot run on a step-0 graph, or undefined when it can: a symbolic input dim
+ * (named, with the options that bind it), or a sequence or optional input (its random inputs are tensors).
+ */
+function numericCheckBlocked(graph: Graph): string | undefined {
+  const unbound = unboundDims(graph);
+  if (unbound.length) {
+    return `symbolic input dim${unbound.length === 1 ? '' : 's'} ${unbound.map((u) => `${u.symbol} (in ${u.inputs.join(', ')})`).join(', ')}; `
+      + 'bind them when loading: --shape INPUT=SIZES or --dim NAME=SIZE';
+  }
+  const container = graph.inputs.find((i) => i.type.container);
+  return container ? `${formatType(container.type)} input '${container.name}': the check runs on random inputs, which are tensors` : undefined;
 }

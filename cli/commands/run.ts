@@ -22,22 +22,34 @@
  * any output is past --rtol/--atol. Outputs are written as output_<k>.pb
  * TensorProto files when --outputs is given (all written before any is moved into place, through
  * compiler/files.ts, so a failure never leaves a half-written folder or a stray temporary).
+ *
+ * Sequences and optionals. A graph input or output may be a sequence of tensors or an optional
+ * (ir/value.ts). Such an input comes from its input_<k>.pb file (a SequenceProto or OptionalProto;
+ * random inputs are tensors only, and a sequence input without --inputs is an error naming it). Such
+ * an output is reported with its declared type, its length and element shapes (`seq of 3: [2,3]×2,
+ * [1,3]`, runtime/timings.ts `valueShape`) and statistics over all its elements, or `none`; --json
+ * gives it `type`, `dtype`, `length` and `shapes` (or `none: true`) instead of `shape`. --outputs
+ * writes it as a SequenceProto or OptionalProto (tensor-proto.ts `encodeValue`), an expected file is
+ * read as the output's type says and compared element by element (compare.ts `diffValues`), and
+ * --check compares it with the reference executor's element by element (check.ts).
  */
 import { REPEAT, SEED, SHAPE_OPTIONS, TOLERANCE, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { PassManager } from '../../compiler/passes/manager.ts';
 import { TARGETS } from '../../compiler/passes/all.ts';
-import { bindInputs, tensorInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
+import { bindInputs, valueStats } from '../../compiler/runtime/inputs.ts';
 import { DEFAULT_BACKEND, backendNames, requireSupported, useBackend } from '../../compiler/runtime/backends.ts';
-import { timeProgram } from '../../compiler/runtime/timings.ts';
+import { timeProgram, valueDtype, valueShape } from '../../compiler/runtime/timings.ts';
 import {
-  DEFAULT_TOLERANCE, type ExpectedOutput, type OutputCheck, checkOutputs, readExpectedOutputs,
+  DEFAULT_TOLERANCE, type ExpectedValue, type OutputCheck, checkOutputs, readExpectedValues,
 } from '../../compiler/runtime/conformance.ts';
 import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
-import { encodeTensor } from '../../compiler/import/onnx/tensor-proto.ts';
+import { encodeValue } from '../../compiler/import/onnx/tensor-proto.ts';
 import { writeFilesAtomic } from '../../compiler/files.ts';
 import { KilnError } from '../../compiler/errors.ts';
-import type { Tensor } from '../../compiler/ir/tensor.ts';
+import { type Graph, type TensorType, formatType, valueTypes } from '../../compiler/ir/graph.ts';
+import { Tensor } from '../../compiler/ir/tensor.ts';
+import type { Value } from '../../compiler/ir/value.ts';
 import { TUNING_MODES } from '../../compiler/runtime/tune/tuner.ts';
 import { terminalProgress } from '../progress.ts';
 import { checkAgainstReference, formatCheck } from '../../compiler/runtime/check.ts';
@@ -80,7 +92,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const loaded = loadModel(positionals[0], await shapeBindings(values));
   if (!values.inputs) requireStaticShapes(loaded, 'kiln run'); // random inputs need every size bound
   const bound = bindInputs(loaded, values.inputs ? { dir: values.inputs } : { random: { seed } }, { file: positionals[0] });
-  const inputs = tensorInputs(bound.inputs); // kiln run runs tensor inputs (a sequence input is an error naming it)
+  const inputs = bound.inputs; // tensors, and from files sequences and optionals too
   requireStaticShapes(bound.graph, 'kiln run');
   const importMs = performance.now() - t0;
   let graph = bound.graph, passesMs: number | undefined;
@@ -89,7 +101,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     graph = new PassManager({ target }).run(graph, pipeline).at(-1)?.graph ?? graph;
     passesMs = performance.now() - p0;
   }
-  const expected = values.inputs ? expectedOutputs(values.inputs, graph.outputs) : [];
+  const expected = values.inputs ? expectedOutputs(values.inputs, graph) : [];
 
   requireSupported(backend, graph, 'this model', positionals[0]);
   const progress = values.quiet ? undefined : terminalProgress(process.stderr); // a compile's progress, on a terminal only
@@ -111,11 +123,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const numeric = values.check ? await checkAgainstReference(graph, program, inputs, outputs) : undefined;
   const compileMs = program.prepareMs, ms = timing.medianMs, msMin = timing.minMs;
 
-  if (values.outputs) writeOutputs(values.outputs, graph.outputs, outputs);
+  const types = valueTypes(graph);
+  const outputTypes = graph.outputs.map((o) => types.get(o));
+  if (values.outputs) writeOutputs(values.outputs, graph.outputs, outputTypes, outputs);
 
-  const checks = checkOutputs(outputs, expected.map((e) => e.tensor), graph.outputs, tol);
-  const described = outputs.map((t, k) => ({
-    name: graph.outputs[k], dtype: t.dtype, shape: [...t.shape], ...tensorStats(t),
+  const checks = checkOutputs(outputs, expected.map((e) => e.value), graph.outputs, tol);
+  const described = outputs.map((v, k) => ({
+    name: graph.outputs[k], ...valueJson(v, outputTypes[k]), ...(v === null ? {} : valueStats(v)),
     ...(checks[k] ? { expected: expectedJson(expected[k].file, checks[k]) } : {}),
   }));
   if (values.json) {
@@ -124,7 +138,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       backend: backend.name,
       ...(program.device ? { device: program.device } : {}),
       ...('threads' in program && typeof program.threads === 'number' ? { threads: program.threads } : {}),
-      inputs: [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] })),
+      inputs: [...inputs].map(([name, v]) => ({ name, ...valueJson(v, graph.inputs.find((i) => i.name === name)?.type) })),
       outputs: described,
       ...(fallbacks.length ? { fallbacks: fallbacks.map((u) => ({ node: u.node, op: u.op, reason: u.reason })) } : {}),
       importMs: round(importMs), ...(passesMs !== undefined ? { passesMs: round(passesMs) } : {}), compileMs: round(compileMs),
@@ -141,9 +155,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       console.log(`  ${fallbacks.length} node(s) ran on the reference kernels (not compiled): `
         + fallbacks.map((u) => `%${u.node} ${u.op}`).join(', '));
     }
-    for (const o of described) {
-      console.log(`  ${o.name}: ${o.dtype}[${o.shape.join(',')}] mean=${fmt(o.mean)} std=${fmt(o.std)} min=${fmt(o.min)} max=${fmt(o.max)}`);
-    }
+    outputs.forEach((v, k) => {
+      const t = outputTypes[k], s = valueStats(v);
+      const what = v instanceof Tensor && !t?.container ? `${v.dtype}[${v.shape.join(',')}]` : `${t ? formatType(t) : valueDtype(v)} = ${valueShape(v, t)}`;
+      console.log(`  ${graph.outputs[k]}: ${what}${v === null ? '' : ` mean=${fmt(s.mean)} std=${fmt(s.std)} min=${fmt(s.min)} max=${fmt(s.max)}`}`);
+    });
     if (numeric) console.log(`  ${formatCheck(numeric)}`);
     if (values.outputs) console.log(`  wrote ${outputs.length} output file(s) to ${values.outputs}`);
     if (checks.length) {
@@ -168,11 +184,13 @@ export async function runCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * The expected outputs in an inputs folder (none is fine: then nothing is compared); more files than
+ * The expected outputs in an inputs folder (none is fine: then nothing is compared), each read as its
+ * output's type says (a SequenceProto or OptionalProto for a sequence or optional); more files than
  * the graph has outputs is an error naming the folder.
  */
-function expectedOutputs(dir: string, names: readonly string[]): ExpectedOutput[] {
-  const expected = readExpectedOutputs(dir);
+function expectedOutputs(dir: string, graph: Graph): ExpectedValue[] {
+  const names = graph.outputs, types = valueTypes(graph);
+  const expected = readExpectedValues(dir, names.map((o) => types.get(o)));
   if (expected.length > names.length) {
     throw new KilnError(`found ${expected.length} expected output files (output_<k>.pb) but the graph has ${names.length} output${names.length === 1 ? '' : 's'}`, { file: dir });
   }
@@ -188,9 +206,24 @@ function expectedJson(file: string, c: OutputCheck) {
   };
 }
 
-/** Writes output_<k>.pb files into `dir` as one set (compiler/files.ts; the parent folder must exist). */
-function writeOutputs(dir: string, names: readonly string[], outputs: readonly Tensor[]): void {
-  writeFilesAtomic(dir, outputs.map((t, k) => [`output_${k}.pb`, encodeTensor(t, names[k])] as const), { what: 'outputs' });
+/**
+ * Writes output_<k>.pb files into `dir` as one set (compiler/files.ts; the parent folder must exist):
+ * TensorProtos, and SequenceProtos or OptionalProtos for sequence and optional outputs.
+ */
+function writeOutputs(dir: string, names: readonly string[], types: readonly (TensorType | undefined)[], outputs: readonly Value[]): void {
+  writeFilesAtomic(dir, outputs.map((v, k) => [`output_${k}.pb`, encodeValue(v, types[k], names[k])] as const), { what: 'outputs' });
+}
+
+/**
+ * A value in `--json`: a tensor's dtype and shape; a sequence's or optional's declared `type`, and
+ * then `dtype`, `length` and element `shapes` of a sequence, `dtype` and `shape` of an optional's
+ * tensor, or `none: true`.
+ */
+function valueJson(v: Value, type?: TensorType) {
+  const declared = type?.container ? { type: formatType(type) } : {};
+  if (v === null) return { ...declared, none: true };
+  if (v instanceof Tensor) return { ...declared, dtype: v.dtype, shape: [...v.shape] };
+  return { ...declared, dtype: valueDtype(v, type), length: v.length, shapes: v.map((t) => [...t.shape]) };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -24,6 +24,7 @@ import { stepNumbers } from './complete.ts';
 import { TUNING_OPTION, tuningOption } from './tune-commands.ts';
 import type { TuningMode } from '../runtime/tune/tuner.ts';
 import { formatCheck } from '../runtime/check.ts';
+import { describeValue } from '../ir/value.ts';
 
 const timingsBySession = new WeakMap<Session, NodeTimings>();
 
@@ -108,7 +109,7 @@ const run = defineCommand({
     const t = target('run', this.usage, args, ctx);
     const r = await interruptible('run', ctx, () => t.s.execute({ step: t.step, backend: t.backend, seed: t.seed, repeat: t.repeat, tuning: t.tuning, threads: t.threads, fallback: t.fallback, tf32: t.tf32, check: args.options.get('check') === true, ...hooks('run', 'run', ctx, t) }));
     ctx.progress(`ran ${r.label}`, 1);
-    const inputList = [...r.inputs].map(([name, x]) => `${name}: ${x.dtype}[${x.shape.join(',')}]`);
+    const inputList = [...r.inputs].map(([name, x]) => `${name}: ${describeValue(x)}`);
     const summary = findBackend(r.backend)!.summary;
     return new RunView(r.label, r.run, outputsTable(r.run, `outputs of ${r.label}`), t.seed, inputList, r.backend, r.timing.prepareMs, summary,
       [...(r.program.device ? [`device: ${r.program.device.name}`] : []), ...(r.check ? [formatCheck(r.check)] : [])]);

@@ -162,10 +162,15 @@ export interface UnboundDim {
   readonly inputs: readonly string[];
 }
 
-/** Symbol → inputs carrying it, in order of first appearance. */
+/**
+ * Symbol → tensor inputs carrying it, in order of first appearance. A sequence or optional input's
+ * dims are not counted: its elements are sized per value (inputs.ts binds symbols from tensors only),
+ * so no size binding could fix them.
+ */
 function inputSymbols(graph: Graph): Map<string, string[]> {
   const m = new Map<string, string[]>();
   for (const i of graph.inputs) {
+    if (i.type.container) continue;
     for (const d of i.type.shape) {
       if (typeof d !== 'string') continue;
       let list = m.get(d);

@@ -10,7 +10,10 @@
  *   NaN, an infinity that differs, a shape or string mismatch count as Infinity);
  * - max rel error = max abs error of an output divided by the largest |ref| of that output (a
  *   *norm-relative* error, not elementwise: values near zero do not blow it up), maximised over outputs;
- * - an output is within tolerance when its max abs error <= atol + rtol * max|ref|.
+ * - an output is within tolerance when its max abs error <= atol + rtol * max|ref|;
+ * - a sequence output compares element by element (the worst element's error over the largest
+ *   element's |ref|; a length disagreement is Infinity), an optional by presence and then its value
+ *   (compare.ts `valueDistance`).
  *
  * Past tolerance it looks for the first divergent node: it runs the step-0 graph capturing every node
  * output whose value name also exists in `g` with the same shape (through `runReference`'s `onNode`
@@ -22,10 +25,10 @@ import type { Graph, Node } from '../ir/graph.ts';
 import { nodeId, valueTypes } from '../ir/graph.ts';
 import { Tensor } from '../ir/tensor.ts';
 import type { Value } from '../ir/value.ts';
-import { type Distance, tensorDistance } from '../runtime/compare.ts';
+import { type Distance, tensorDistance, valueDistance } from '../runtime/compare.ts';
 import { randomInputs } from '../runtime/inputs.ts';
 import { requireStaticShapes } from '../ops/bind-shapes.ts';
-import { runReference } from '../runtime/reference.ts';
+import { runReferenceValues } from '../runtime/reference.ts';
 import { KilnError } from '../errors.ts';
 
 /** Settings of the numeric check. */
@@ -60,7 +63,7 @@ export class NumericChecker {
   readonly atol: number;
   private readonly dims: Readonly<Record<string, number>>;
   private readonly inputs: Map<string, Tensor>;
-  private readonly reference: Tensor[];
+  private readonly reference: Value[];
   private readonly cache = new WeakMap<Graph, NumericResult>();
 
   /** Runs the step-0 graph once; throws a KilnError when it cannot run (constants without data, unbound symbolic input dims). */
@@ -75,7 +78,7 @@ export class NumericChecker {
     this.dims = opts.dims ?? {};
     requireStaticShapes(baseline, 'the numeric check', { dims: this.dims });
     this.inputs = randomInputs(baseline, this.seed, this.dims);
-    this.reference = runReference(baseline, this.inputs);
+    this.reference = runReferenceValues(baseline, this.inputs);
     this.cache.set(baseline, { maxAbsError: 0, maxRelError: 0, withinTolerance: true });
   }
 
@@ -89,13 +92,13 @@ export class NumericChecker {
     const cached = this.cache.get(graph);
     if (cached) return cached;
     const inputs = this.inputsFor(graph);
-    const outputs = runReference(graph, inputs);
+    const outputs = runReferenceValues(graph, inputs);
     let maxAbsError = 0, maxRelError = 0, withinTolerance = outputs.length === this.reference.length;
     if (!withinTolerance) maxAbsError = maxRelError = Infinity;
     outputs.forEach((got, k) => {
+      if (k >= this.reference.length) return;
       const ref = this.reference[k];
-      if (!ref) return;
-      const d = tensorDistance(got, ref);
+      const d = got instanceof Tensor && ref instanceof Tensor ? tensorDistance(got, ref) : valueDistance(got, ref);
       maxAbsError = Math.max(maxAbsError, d.abs);
       maxRelError = Math.max(maxRelError, d.abs === 0 ? 0 : d.scale === 0 ? Infinity : d.abs / d.scale);
       if (!this.within(d)) withinTolerance = false;
@@ -130,7 +133,7 @@ export class NumericChecker {
     }
     if (!common.size) return undefined;
     const captured = new Map<string, Tensor>();
-    runReference(this.baseline, this.inputs, {
+    runReferenceValues(this.baseline, this.inputs, {
       onNode: (node: Node, _ms: number, outs: readonly Value[]) => {
         node.outputs.forEach((o, k) => { const v = outs[k]; if (common.has(o) && v instanceof Tensor) captured.set(o, v); });
       },
@@ -138,7 +141,7 @@ export class NumericChecker {
     const stop = new Error('first divergent node found');
     let found: string | undefined;
     try {
-      runReference(graph, inputs, {
+      runReferenceValues(graph, inputs, {
         onNode: (node: Node, _ms: number, outs: readonly Value[]) => {
           node.outputs.forEach((o, k) => {
             const ref = captured.get(o), v = outs[k];

@@ -14,6 +14,10 @@
  * `diffValues` compares run-time values (ir/value.ts): tensors as above; sequences by length, then
  * element by element (the errors are the worst over the elements, the reason names the first bad
  * element); optionals by presence (none against none matches), then by the value they hold.
+ *
+ * `tensorDistance` and `valueDistance` measure a result against a reference for the norm-relative
+ * checks (runtime/check.ts): the largest |got - ref| and the largest finite |ref|, over a sequence's
+ * elements too; a dtype, shape, length or presence disagreement is an infinite distance.
  */
 import { dtypeInfo } from '../ir/dtype.ts';
 import { Tensor, readNumbers } from '../ir/tensor.ts';
@@ -146,5 +150,25 @@ export function tensorDistance(got: Tensor, ref: Tensor): Distance {
     const d = Math.abs(a - b);
     if (!(d <= abs)) abs = d !== d ? Infinity : d;
   }
+  return { abs, scale };
+}
+
+/**
+ * `tensorDistance` of run-time values (module header): none against none is no distance; a sequence
+ * against one of the same length is the worst element's error over the largest element's scale.
+ */
+export function valueDistance(got: Value, ref: Value): Distance {
+  const far: Distance = { abs: Infinity, scale: 0 };
+  if (ref === null || got === null) return ref === got ? { abs: 0, scale: 0 } : far;
+  if (ref instanceof Tensor || got instanceof Tensor) {
+    return ref instanceof Tensor && got instanceof Tensor && got.dtype === ref.dtype ? tensorDistance(got, ref) : far;
+  }
+  if (got.length !== ref.length) return far;
+  let abs = 0, scale = 0;
+  ref.forEach((r, k) => {
+    const d = got[k].dtype === r.dtype ? tensorDistance(got[k], r) : far;
+    abs = Math.max(abs, d.abs);
+    scale = Math.max(scale, d.scale);
+  });
   return { abs, scale };
 }

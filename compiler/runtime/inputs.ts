@@ -1,7 +1,7 @@
 /**
  * The one input binder: graph inputs for a run, from seeded random values, from a folder of
- * `input_<k>.pb` files, or from tensors the caller gives, and the one check of given tensors against
- * the graph's input types. `kiln run`, `kiln conformance`, the Session's run and timings, the
+ * `input_<k>.pb` files, or from tensors (or sequences and optionals: `values`) the caller gives, and
+ * the one check of given values against the graph's input types. `kiln run`, `kiln conformance`, the Session's run and timings, the
  * reference executor and the benchmarks all bind through here.
  *
  * Checking (`checkInputs`). Every graph input must be given and nothing else; each tensor must have
@@ -56,7 +56,9 @@ export type TensorInputSource =
 export type InputSource =
   | TensorInputSource
   /** `input_<k>.pb` files: the k-th file is the k-th graph input (a sequence or optional input's file holds a SequenceProto or OptionalProto). */
-  | { readonly dir: string };
+  | { readonly dir: string }
+  /** Values by graph input name: tensors, and for sequence or optional inputs arrays of tensors or `null` (none). */
+  | { readonly values: ReadonlyMap<string, Value> | Readonly<Record<string, Value>> };
 
 /** Inputs bound to a graph: tensors (`V` = Tensor), or, from files, any values (sequences and optionals too). */
 export interface BoundInputs<V extends Value = Tensor> {
@@ -83,8 +85,9 @@ export function bindInputs(graph: Graph, source: TensorInputSource, opts?: BindI
 export function bindInputs(graph: Graph, source: InputSource, opts?: BindInputsOptions): BoundInputs<Value>;
 export function bindInputs(graph: Graph, source: InputSource, opts: BindInputsOptions = {}): BoundInputs<Value> {
   if ('random' in source) return { graph, inputs: randomInputs(graph, source.random.seed ?? 0) };
-  const inputs: Map<string, Value> = 'dir' in source ? loadInputsDir(source.dir, graph) : inputMap(source.tensors);
-  if ('tensors' in source) checkInputs(graph, inputs);
+  const inputs: Map<string, Value> = 'dir' in source ? loadInputsDir(source.dir, graph)
+    : 'values' in source ? new Map(source.values instanceof Map ? source.values : Object.entries(source.values)) : inputMap(source.tensors);
+  if (!('dir' in source)) checkInputs(graph, inputs);
   const tensors = new Map<string, Tensor>();
   for (const [name, v] of inputs) if (v instanceof Tensor) tensors.set(name, v);
   // only tensor inputs with symbolic dims bind anything; a symbol given size 0 (an empty tensor)
@@ -251,17 +254,34 @@ export interface TensorStats {
 
 /** Mean, standard deviation, min and max of a numeric tensor. */
 export function tensorStats(t: Tensor): TensorStats {
-  if (t.dtype === 'str' || t.size === 0) return { mean: NaN, std: NaN, min: NaN, max: NaN };
-  const v = readNumbers(t);
+  return statsOver([t]);
+}
+
+/**
+ * Statistics of a run-time value (ir/value.ts): a tensor's, a sequence's over all the elements of all
+ * its tensors, and NaN for none or an empty sequence.
+ */
+export function valueStats(v: Value): TensorStats {
+  return statsOver(v === null ? [] : v instanceof Tensor ? [v] : v);
+}
+
+/** Mean, standard deviation, min and max over the elements of numeric tensors (NaN when none or strings). */
+function statsOver(ts: readonly Tensor[]): TensorStats {
+  if (ts.some((t) => t.dtype === 'str')) return { mean: NaN, std: NaN, min: NaN, max: NaN };
+  const vs = ts.filter((t) => t.size > 0).map(readNumbers);
+  const n = vs.reduce((k, v) => k + v.length, 0);
+  if (n === 0) return { mean: NaN, std: NaN, min: NaN, max: NaN };
   let sum = 0, min = Infinity, max = -Infinity;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    sum += x;
-    if (x < min) min = x;
-    if (x > max) max = x;
+  for (const v of vs) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      sum += x;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
   }
-  const mean = sum / v.length;
+  const mean = sum / n;
   let sq = 0;
-  for (let i = 0; i < v.length; i++) sq += (v[i] - mean) ** 2;
-  return { mean, std: Math.sqrt(sq / v.length), min, max };
+  for (const v of vs) for (let i = 0; i < v.length; i++) sq += (v[i] - mean) ** 2;
+  return { mean, std: Math.sqrt(sq / n), min, max };
 }

@@ -17,16 +17,21 @@
  * when a compiled program ran it on its reference kernel (KernelEvent.fallback). The by-op table sums nodes of the same op, largest time first.
  *
  * Whole runs. `timeProgram` reports the median and fastest run; `runTiming` adds the statistics of each
- * output of the last run.
+ * output of the last run. Outputs (and inputs) are run-time values (ir/value.ts): tensors, and for a
+ * graph with sequence or optional outputs, sequences of tensors and optionals' none. `outputsTable`
+ * gives each one row: a tensor its dtype, shape and statistics; a sequence its element dtype, a shape
+ * like `seq of 3: [2,3]×2, [1,3]` (equal neighbours counted, at most 8 shapes listed) and statistics
+ * over all its elements; an optional holding a value that value's row with the shape prefixed `opt `;
+ * an optional's none the shape `none` and no statistics.
  */
-import type { Graph } from '../ir/graph.ts';
+import type { Graph, TensorType } from '../ir/graph.ts';
 import { nodeId, valueTypes } from '../ir/graph.ts';
-import type { Tensor } from '../ir/tensor.ts';
-import { expectTensors } from '../ir/value.ts';
+import { Tensor } from '../ir/tensor.ts';
+import type { Value } from '../ir/value.ts';
 import { nodeFlops } from '../zoo/summary.ts';
 import { buildTable, type ResultTable } from '../results/table.ts';
 import type { KernelEvent, Program } from './backend.ts';
-import { bindInputs, tensorStats, type TensorStats } from './inputs.ts';
+import { bindInputs, type TensorStats, valueStats } from './inputs.ts';
 
 /** The median of numbers (NaN for none). */
 export function median(xs: ArrayLike<number>): number {
@@ -77,8 +82,8 @@ export class NodeTimings {
     readonly nodes: readonly NodeTiming[],
     /** Wall time of each whole run, in milliseconds. */
     readonly runMs: readonly number[],
-    /** Outputs of the last run, in `graph.outputs` order. */
-    readonly outputs: readonly Tensor[],
+    /** Outputs of the last run, in `graph.outputs` order (tensors, sequences, optionals' none). */
+    readonly outputs: readonly Value[],
     /** A label for titles (e.g. `zoo:mlp at step 9`); default the graph name. */
     readonly label = graphName,
     /** The device's measured FP32 peak in GFLOP/s (the program's `peakGflops`); null when unknown. */
@@ -233,8 +238,8 @@ export interface ProgramTiming {
   readonly times: readonly number[];
   readonly medianMs: number;
   readonly minMs: number;
-  /** Outputs of the last run, in `graph.outputs` order. */
-  readonly outputs: readonly Tensor[];
+  /** Outputs of the last run, in `graph.outputs` order (tensors, sequences, optionals' none). */
+  readonly outputs: readonly Value[];
   /** Per-kernel medians in order of first execution (empty unless `perKernel`). */
   readonly kernels: readonly KernelTiming[];
 }
@@ -244,7 +249,7 @@ export interface ProgramTiming {
  * reports each run's wall time, the median and fastest, and (with `perKernel`) each kernel's median
  * over the timed runs, keyed by kernel name with the IR node ids it computes.
  */
-export async function timeProgram(program: Program, inputs: ReadonlyMap<string, Tensor>, opts: TimeOptions = {}): Promise<ProgramTiming> {
+export async function timeProgram(program: Program, inputs: ReadonlyMap<string, Value>, opts: TimeOptions = {}): Promise<ProgramTiming> {
   const { signal, onKernel } = opts;
   const repeat = Math.max(1, opts.repeat ?? 1);
   for (let w = 0; w < (opts.warmup ?? 0); w++) {
@@ -254,7 +259,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
   const kernels = new Map<string, { nodes: readonly string[]; samples: number[]; fallback?: boolean; dispatch?: string; clock?: 'device' | 'host' }>();
   const hooked = opts.perKernel || onKernel !== undefined;
   const times: number[] = [];
-  let outputs: Tensor[] = [];
+  let outputs: Value[] = [];
   for (let r = 0; r < repeat; r++) {
     await opts.beforeRun?.(r, repeat);
     signal?.throwIfAborted();
@@ -267,7 +272,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
       onKernel?.(e, r);
     };
     const t0 = performance.now();
-    outputs = expectTensors(await program.run(inputs, { onKernel: report, signal }));
+    outputs = await program.run(inputs, { onKernel: report, signal });
     times.push(performance.now() - t0);
   }
   return {
@@ -281,7 +286,7 @@ export async function timeProgram(program: Program, inputs: ReadonlyMap<string, 
  * to the nodes it computes, split evenly when it computes several (so the sums stay right); a node no
  * kernel reported takes 0. FLOPs are counted at the sizes of `inputs`.
  */
-export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, timing: ProgramTiming, label = graph.name,
+export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Value>, timing: ProgramTiming, label = graph.name,
   peakGflops: number | null = null): NodeTimings {
   const index = new Map<string, number>();
   graph.nodes.forEach((n, i) => { if (nodeId(n)) index.set(nodeId(n), i); });
@@ -295,7 +300,7 @@ export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, t
     }
   }
   // FLOPs at the sizes of the inputs given (the bound graph has the same nodes in the same order)
-  const sized = bindInputs(graph, { tensors: inputs }).graph;
+  const sized = bindInputs(graph, { values: inputs }).graph;
   const types = valueTypes(sized);
   const nodes = sized.nodes.map((n, i): NodeTiming => ({
     index: i, node: nodeId(n) || `#${i} ${n.op}`, op: n.op, ms: ms[i],
@@ -308,10 +313,12 @@ export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Tensor>, t
 
 /** The outcome of a timed run: outputs with statistics and run times. */
 export interface RunTiming {
-  /** Output names and tensors of the last run. */
+  /** Output names and values of the last run. */
   readonly names: readonly string[];
-  readonly outputs: readonly Tensor[];
-  /** Statistics of each output. */
+  readonly outputs: readonly Value[];
+  /** The outputs' declared types where known (an optional holding a tensor shows as one). */
+  readonly types?: readonly (TensorType | undefined)[];
+  /** Statistics of each output (over all elements of a sequence; NaN for none). */
   readonly stats: readonly TensorStats[];
   /** Wall time of each timed run, in milliseconds. */
   readonly times: readonly number[];
@@ -321,22 +328,57 @@ export interface RunTiming {
 
 /** A RunTiming of `graph` from what `timeProgram` measured. */
 export function runTiming(graph: Graph, timing: ProgramTiming): RunTiming {
+  const types = valueTypes(graph);
   return {
-    names: graph.outputs, outputs: timing.outputs, stats: timing.outputs.map(tensorStats), times: [...timing.times],
-    medianMs: timing.medianMs, minMs: timing.minMs,
+    names: graph.outputs, outputs: timing.outputs, types: graph.outputs.map((o) => types.get(o)), stats: timing.outputs.map(valueStats),
+    times: [...timing.times], medianMs: timing.medianMs, minMs: timing.minMs,
   };
 }
 
+/** Most shapes `valueShape` lists for a sequence. */
+const SHAPES_LISTED = 8;
+
 /**
- * The outputs of a run as a table. Columns: output utf8, dtype utf8, shape utf8, mean f64, std f64,
- * min f64, max f64 (NaN statistics of string or empty outputs become null).
+ * A value's shape for tables and reports: `[2,3]` for a tensor; `seq of 3: [2,3]×2, [1,3]` for a
+ * sequence (equal neighbours counted, at most 8 shapes listed, then `…`); `seq of 0` when empty;
+ * `none` for an optional's none; an optional (`type` says so) holding a value prefixes `opt `.
+ */
+export function valueShape(v: Value, type?: TensorType): string {
+  if (v === null) return 'none';
+  const opt = type?.container === 'opt' || type?.container === 'opt-seq' ? 'opt ' : '';
+  if (v instanceof Tensor) return `${opt}[${v.shape.join(',')}]`;
+  const groups: { shape: string; count: number }[] = [];
+  for (const t of v) {
+    const shape = `[${t.shape.join(',')}]`;
+    if (groups.at(-1)?.shape === shape) groups.at(-1)!.count++;
+    else groups.push({ shape, count: 1 });
+  }
+  const listed = groups.slice(0, SHAPES_LISTED).map((g) => (g.count > 1 ? `${g.shape}×${g.count}` : g.shape));
+  return `${opt}seq of ${v.length}${listed.length ? `: ${listed.join(', ')}${groups.length > SHAPES_LISTED ? ', …' : ''}` : ''}`;
+}
+
+/**
+ * A value's dtype: a tensor's; a sequence's elements' (distinct ones joined by `|`); the declared
+ * type's for none or an empty sequence; null when not known.
+ */
+export function valueDtype(v: Value, type?: TensorType): string | null {
+  if (v instanceof Tensor) return v.dtype;
+  const dtypes = [...new Set((v ?? []).map((t) => t.dtype))];
+  return dtypes.length ? dtypes.join('|') : type?.dtype ?? null;
+}
+
+/**
+ * The outputs of a run as a table, one row per output (module header). Columns: output utf8, dtype
+ * utf8 (a sequence's element dtype), shape utf8 (`[2,3]`, `seq of 3: [2,3]×2, [1,3]`, `opt [2]`,
+ * `none`: `valueShape`), mean f64, std f64, min f64, max f64 (over all elements of a sequence; NaN
+ * statistics of string, empty or none outputs become null).
  */
 export function outputsTable(run: RunTiming, title = 'outputs'): ResultTable {
   const num = (x: number) => (Number.isNaN(x) ? null : x);
   return buildTable(title, [
     { name: 'output', type: 'utf8', values: run.names },
-    { name: 'dtype', type: 'utf8', values: run.outputs.map((t) => t.dtype) },
-    { name: 'shape', type: 'utf8', values: run.outputs.map((t) => `[${t.shape.join(',')}]`) },
+    { name: 'dtype', type: 'utf8', values: run.outputs.map((v, k) => valueDtype(v, run.types?.[k])) },
+    { name: 'shape', type: 'utf8', values: run.outputs.map((v, k) => valueShape(v, run.types?.[k])) },
     { name: 'mean', type: 'f64', values: run.stats.map((s) => num(s.mean)) },
     { name: 'std', type: 'f64', values: run.stats.map((s) => num(s.std)) },
     { name: 'min', type: 'f64', values: run.stats.map((s) => num(s.min)) },

@@ -11,7 +11,7 @@ import '../../compiler/commands/all.ts';
 import { runLine } from '../../compiler/commands/line.ts';
 import { Session } from '../../compiler/session.ts';
 import { NodeTimings } from '../../compiler/runtime/timings.ts';
-import { tensorStats } from '../../compiler/runtime/inputs.ts';
+import { valueStats } from '../../compiler/runtime/inputs.ts';
 import { DiffView, IRView, MemoryView, PipelineView, RunView, StepView } from '../../compiler/display/views.ts';
 import { toMimeBundle, toTerminal } from '../../compiler/display/index.ts';
 import { fakeContext } from './fake-context.ts';
@@ -85,7 +85,7 @@ test('timings: one row per node, keyed by id, with provenance; same outputs as r
   const ops = t.byOp();
   assert.is(ops.reduce((a, o) => a + o.count, 0), 59);
   assert.is(ops[0].op, 'kiln.conv_epilogue_nhwc', 'the convolutions dominate');
-  assert.is(tensorStats(t.outputs[0]).mean, runOutputMean, 'same graph and seed, same outputs');
+  assert.is(valueStats(t.outputs[0]).mean, runOutputMean, 'same graph and seed, same outputs');
   const bundle = toMimeBundle(t);
   assert.match(bundle['image/svg+xml'], /^<svg [^>]*>/);
   assert.match(bundle['image/svg+xml'], />kiln\.conv_epilogue_nhwc</);

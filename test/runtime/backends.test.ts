@@ -185,7 +185,7 @@ test('Session.execute and Session.timings reach a registered backend; given inpu
   const sym = Session.load(g);
   const run = await sym.execute({ inputs: { a: f32([1, 2, 3, 4, 5, 6], [3, 2]), b: f32([1, 1, 1, 1, 1, 1], [3, 2]) } });
   assert.equal(run.graph.inputs.map((i) => i.type.shape), [[3, 2], [3, 2]]);
-  assert.equal(Array.from(run.run.outputs[0].data as Float32Array), [2, 3, 4, 5, 6, 7]);
+  assert.equal(Array.from((run.run.outputs[0] as Tensor).data as Float32Array), [2, 3, 4, 5, 6, 7]);
   try { await sym.execute({ inputs: { a: f32([1, 2, 3, 4], [2, 2]), b: f32([1, 1, 1, 1, 1, 1], [3, 2]) } }); assert.unreachable(); } catch (e) {
     assert.is((e as Error).message, "tensor is f32[3,2] but graph input 'b' is f32[N,2]: dim 0 (N) is 3 here but 2 in input 'a'");
   }

@@ -3,6 +3,7 @@
  * executor's on the same inputs, norm-relative as the pass pipeline's numeric check; the default
  * tolerance widens only to bounds the program's kernels declare (Winograd), and the report names them.
  * Programs here are plain objects with given outputs (no compiler needed); the CLI case compiles.
+ * Sequence and optional outputs compare element by element, by length and by presence.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -62,6 +63,26 @@ test('a missing output or a NaN where the reference has a number is an infinite 
   const j = JSON.parse(json.out);
   assert.is(j.check.ok, true);
   assert.ok(j.check.maxRelError < 1e-4);
+});
+
+test('sequence outputs compare element by element (worst element over the largest scale); length and presence must agree', async () => {
+  const g = parseGraph(`kiln.graph @g(%x: f32[4]) -> (%s: seq<f32[4]>, %o: opt<f32[2]>) {
+  %r = Relu(%x) : f32[4] loc("relu")
+  %s = SequenceConstruct(%x, %r) : seq<f32[4]> loc("build")
+  %o = Optional() {type="f32[2]"} : opt<f32[2]> loc("none")
+  return %s, %o
+}
+`);
+  const t = (...v: number[]) => new Tensor('f32', [4], new Float32Array(v));
+  const ok = await checkAgainstReference(g, program(), inputs, [[t(-1, 2, -3, 4), t(0, 2, 0, 4)], null]);
+  assert.is(ok.ok, true);
+  assert.equal(ok.outputs.map((o) => [o.name, o.maxAbsError]), [['s', 0], ['o', 0]]);
+  const off = await checkAgainstReference(g, program(), inputs, [[t(-1, 2, -3, 4), t(0, 2, 0, 4.004)], null]);
+  assert.is(off.ok, false);
+  assert.ok(Math.abs(off.outputs[0].maxRelError - 1e-3) < 1e-6, String(off.outputs[0].maxRelError));
+  assert.match(formatCheck(off), /beyond tolerance: s$/);
+  const short = await checkAgainstReference(g, program(), inputs, [[t(-1, 2, -3, 4)], t(0, 0, 0, 0)]);
+  assert.equal(short.outputs.map((o) => [o.maxAbsError, o.ok]), [[Infinity, false], [Infinity, false]], 'a shorter sequence; a tensor where none is expected');
 });
 
 test.run();

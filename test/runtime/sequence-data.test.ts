@@ -2,7 +2,8 @@
  * Sequence and optional test data (the ONNX test format's SequenceProto and OptionalProto `.pb`
  * files): reading them by the graph value's type (import/onnx/tensor-proto.ts `readValueFile`),
  * binding them as graph inputs (runtime/inputs.ts), and the conformance runner comparing sequence
- * and optional outputs (runtime/compare.ts `diffValues`), with reasons that name the element.
+ * and optional outputs (runtime/compare.ts `diffValues`), with reasons that name the element; and
+ * writing values back (`encodeValue`) so that `readValueFile` of the same type reads them again.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,8 +14,8 @@ import type { TensorType } from '../../compiler/ir/graph.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
 import type { Value } from '../../compiler/ir/value.ts';
 import { KilnError } from '../../compiler/errors.ts';
-import { type OptionalProto, type SequenceProto, type TypeProto, type ValueInfoProto, ValueElemType, encodeOptionalProto, encodeSequenceProto } from '../../compiler/import/onnx/schema.ts';
-import { readValueFile, tensorToProto, writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
+import { type OptionalProto, type SequenceProto, type TypeProto, type ValueInfoProto, ValueElemType, decodeSequenceProto, encodeOptionalProto, encodeSequenceProto } from '../../compiler/import/onnx/schema.ts';
+import { encodeValue, readValueFile, sequenceToProto, tensorToProto, writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
 import { checkOutputs, runConformance } from '../../compiler/runtime/conformance.ts';
 import { bindInputs } from '../../compiler/runtime/inputs.ts';
 import { loadOnnxFile } from '../../compiler/import/onnx/import.ts';
@@ -25,7 +26,7 @@ const f32 = (v: number[], shape = [v.length]) => Tensor.fromNumbers('f32', shape
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-seqdata-'));
 const seqT = (shape: TensorType['shape']): TensorType => ({ dtype: 'f32', shape, container: 'seq' });
 
-const seqProto = (ts: Tensor[], name = 'xs'): SequenceProto => ({ name, elem_type: ValueElemType.TENSOR, tensor_values: ts.map((t) => tensorToProto(t)) });
+const seqProto = (ts: Tensor[], name = 'xs'): SequenceProto => sequenceToProto(ts, name);
 function writeSeq(file: string, ts: Tensor[]): void { fs.writeFileSync(file, encodeSequenceProto(seqProto(ts))); }
 function writeOpt(file: string, p: OptionalProto): void { fs.writeFileSync(file, encodeOptionalProto(p)); }
 const numsOf = (v: Value) => (v as Tensor[]).map((t) => [...t.shape, ...Array.from(t.data as Float32Array)]);
@@ -52,6 +53,28 @@ test('readValueFile: a SequenceProto of tensors, an empty one, and an OptionalPr
   assert.match(err(seqT([1])), /sequence 'm': holds MAP elements; kiln's sequences hold tensors/);
   fs.writeFileSync(f, Uint8Array.of(0x0a, 0xff));
   assert.match(err(seqT([1])), /not a valid SequenceProto/);
+});
+
+test('encodeValue: sequences, empty ones, optionals holding a tensor, a sequence or none read back equal by their type', () => {
+  const f = path.join(root, 'w.pb');
+  const cases: [Value, TensorType][] = [
+    [[f32([1, 2]), f32([3], [1])], seqT(['N'])],
+    [[], seqT([2])],
+    [null, { dtype: 'f32', shape: [2], container: 'opt' }],
+    [null, { dtype: 'f32', shape: [2], container: 'opt-seq' }],
+    [f32([4, 5]), { dtype: 'f32', shape: [2], container: 'opt' }],
+    [[f32([6]), f32([7, 8])], { dtype: 'f32', shape: ['N'], container: 'opt-seq' }],
+    [f32([9]), { dtype: 'f32', shape: [1] }],
+  ];
+  for (const [v, type] of cases) {
+    fs.writeFileSync(f, encodeValue(v, type, 'v'));
+    const back = readValueFile(f, type);
+    if (v === null || v instanceof Tensor) assert.equal(back === null ? null : Array.from((back as Tensor).data as Float32Array), v === null ? null : Array.from(v.data as Float32Array));
+    else assert.equal(numsOf(back), numsOf(v));
+  }
+  // a sequence's file is a SequenceProto of TENSOR elements, named
+  const p = decodeSequenceProto(encodeValue([f32([1])], seqT([1]), 'parts'));
+  assert.equal([p.name, p.elem_type, p.tensor_values?.length], ['parts', ValueElemType.TENSOR, 1]);
 });
 
 const seqInfo = (name: string, dims: (number | string)[]): ValueInfoProto => {

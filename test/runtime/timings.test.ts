@@ -2,14 +2,15 @@
  * Timing runs of programs (compiler/runtime/timings.ts): medians, shares, by-op sums and GFLOP/s on
  * hand-made timings; the one timing loop `timeProgram` on a fake program (warm-ups, per-kernel medians,
  * hooks, abort), `nodeTimings` joining kernels to nodes, the ref program on a real graph (one kernel
- * per node, graph order with provenance and the summary's FLOPs); runTiming and the outputs table.
+ * per node, graph order with provenance and the summary's FLOPs); runTiming and the outputs table,
+ * with rows for sequence outputs (shapes counted and capped, statistics over all elements) and none.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NodeTimings, median, nodeTimings, outputsTable, runTiming, timeProgram } from '../../compiler/runtime/timings.ts';
+import { NodeTimings, median, nodeTimings, outputsTable, runTiming, timeProgram, valueShape } from '../../compiler/runtime/timings.ts';
 import type { Program } from '../../compiler/runtime/backend.ts';
 import { refBackend } from '../../compiler/runtime/ref-backend.ts';
-import { randomInputs, tensorStats } from '../../compiler/runtime/inputs.ts';
+import { randomInputs, tensorStats, valueStats } from '../../compiler/runtime/inputs.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { Tensor } from '../../compiler/ir/tensor.ts';
@@ -94,7 +95,7 @@ test('timeProgram: warm-up runs untimed, per-kernel medians over the timed runs,
   assert.is(t.minMs, Math.min(...t.times));
   assert.is(t.medianMs, median(t.times));
   assert.equal([t.backend, t.prepareMs], ['fake', 7]);
-  assert.equal(Array.from(t.outputs[0].data as Float32Array), [4], 'outputs of the last run');
+  assert.equal(Array.from((t.outputs[0] as Tensor).data as Float32Array), [4], 'outputs of the last run');
 });
 
 test('timeProgram without perKernel: no kernel reports asked for, no kernels; repeat at least 1; abort between runs', async () => {
@@ -135,7 +136,7 @@ test('the ref program timed per kernel on zoo:mlp: one kernel per node, graph or
   assert.equal(t.nodes[0].provenance, ['/fc1/Gemm']);
   assert.ok(t.nodes.every((n) => n.ms >= 0 && Number.isFinite(n.ms)));
   const want = runReference(g, inputs)[0];
-  assert.equal(tensorStats(t.outputs[0]), tensorStats(want));
+  assert.equal(tensorStats(t.outputs[0] as Tensor), tensorStats(want));
 });
 
 test('runTiming and the outputs table', async () => {
@@ -149,6 +150,31 @@ test('runTiming and the outputs table', async () => {
   assert.equal(t.rows()[0].shape, '[1,10]');
   const strs = outputsTable({ names: ['s'], outputs: [new Tensor('str', [1], ['x'])], stats: [tensorStats(new Tensor('str', [1], ['x']))], times: [1], medianMs: 1, minMs: 1 });
   assert.equal(strs.rows()[0], { output: 's', dtype: 'str', shape: '[1]', mean: null, std: null, min: null, max: null });
+});
+
+test('outputs table: a sequence row (element dtype, counted shapes, statistics over all elements), an optional, none', () => {
+  const t = (shape: number[], ...v: number[]) => Tensor.fromNumbers('f32', shape, v);
+  const seq = [t([2], 1, 2), t([2], 3, 4), t([1], 5)];
+  const long = Array.from({ length: 10 }, (_, k) => t(Array(k + 1).fill(1), ...Array(k + 1).fill(k)));
+  const outputs = [seq, [], null, t([2], 1, 3), long];
+  const types = [
+    { dtype: 'f32', shape: ['N'], container: 'seq' }, { dtype: 'i64', shape: [], container: 'seq' }, { dtype: 'f32', shape: [2], container: 'opt' },
+    { dtype: 'f32', shape: [2], container: 'opt' }, { dtype: 'f32', shape: [], container: 'seq', unranked: true },
+  ] as const;
+  const table = outputsTable({ names: ['s', 'empty', 'none', 'some', 'long'], outputs, types, stats: outputs.map(valueStats), times: [1], medianMs: 1, minMs: 1 });
+  const rows = table.rows();
+  assert.equal(table.columnNames, ['output', 'dtype', 'shape', 'mean', 'std', 'min', 'max']);
+  assert.equal(rows[0], { output: 's', dtype: 'f32', shape: 'seq of 3: [2]×2, [1]', mean: 3, std: Math.sqrt(2), min: 1, max: 5 });
+  assert.equal(rows[1], { output: 'empty', dtype: 'i64', shape: 'seq of 0', mean: null, std: null, min: null, max: null });
+  assert.equal(rows[2], { output: 'none', dtype: 'f32', shape: 'none', mean: null, std: null, min: null, max: null });
+  assert.equal(rows[3], { output: 'some', dtype: 'f32', shape: 'opt [2]', mean: 2, std: 1, min: 1, max: 3 });
+  assert.is(rows[4].shape, 'seq of 10: [1], [1,1], [1,1,1], [1,1,1,1], [1,1,1,1,1], [1,1,1,1,1,1], [1,1,1,1,1,1,1], [1,1,1,1,1,1,1,1], …');
+  assert.is(rows[4].max, 9);
+  // without types: a tensor is a tensor, none is none, and a sequence of mixed dtypes lists both
+  assert.is(valueShape(t([2], 1, 2)), '[2]');
+  assert.is(valueShape(null), 'none');
+  const mixed = outputsTable({ names: ['m'], outputs: [[t([1], 1), new Tensor('i64', [1], BigInt64Array.of(2n))]], stats: [valueStats([t([1], 1)])], times: [1], medianMs: 1, minMs: 1 });
+  assert.is(mixed.rows()[0].dtype, 'f32|i64');
 });
 
 test.run();

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import { regionsOf } from '../../compiler/ir/graph.ts';
-import { readNumbers } from '../../compiler/ir/tensor.ts';
+import { type Tensor, readNumbers } from '../../compiler/ir/tensor.ts';
 import { formatDiff } from '../../compiler/ir/diff.ts';
 import { Session } from '../../compiler/session.ts';
 import { type Pass, findPass, registerPasses } from '../../compiler/passes/pass.ts';
@@ -101,7 +101,7 @@ async function runOn(backend: string): Promise<void> {
   s.run();
   try {
     const r = await s.execute({ backend, inputs: LOOP_INPUTS });
-    assert.equal(Array.from(readNumbers(r.run.outputs[0])), LOOP_EXPECTED, backend);
+    assert.equal(Array.from(readNumbers(r.run.outputs[0] as Tensor)), LOOP_EXPECTED, backend);
     const t = await s.timings({ backend, inputs: LOOP_INPUTS });
     const id = loopOf(s.graph())!.outputs[0];
     const row = t.nodes.find((n) => n.node === id);

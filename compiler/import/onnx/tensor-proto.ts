@@ -15,7 +15,10 @@
  *
  * The test format's sequence and optional values (SequenceProto, OptionalProto) are read here too
  * (`readValueFile`): a sequence of tensors becomes an array of tensors, an optional its tensor or
- * sequence, or `null` when its element type is UNDEFINED (ir/value.ts).
+ * sequence, or `null` when its element type is UNDEFINED (ir/value.ts). `encodeValue` writes them
+ * back: a sequence as a SequenceProto of TENSOR elements (`sequenceToProto`; an empty one too), an
+ * optional as an OptionalProto holding a TENSOR or SEQUENCE, or UNDEFINED for none (`optionalToProto`),
+ * so `readValueFile` of the same type reads the value again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,7 +33,7 @@ import type { TensorType } from '../../ir/graph.ts';
 import type { TensorSequence, Value } from '../../ir/value.ts';
 import {
   type OptionalProto, type SequenceProto, type TensorProto, ValueElemType, decodeOptionalProto, decodeSequenceProto,
-  decodeTensorProto, encodeTensorProto, toBigInt, toInt,
+  decodeTensorProto, encodeOptionalProto, encodeSequenceProto, encodeTensorProto, toBigInt, toInt,
 } from './schema.ts';
 
 /** ONNX TensorProto.DataType code -> kiln dtype (the one table, ops/cast.ts; codes 14/15, complex, have none). */
@@ -324,6 +327,30 @@ export function optionalFromProto(p: OptionalProto, sequence: boolean, src: Tens
   if (code !== want) fail(`holds a ${elemTypeName(code)} where ${sequence ? 'a sequence of tensors' : 'a tensor'} is expected`);
   if (sequence) return p.sequence_value ? sequenceFromProto(p.sequence_value, src) : fail('its element type is SEQUENCE but sequence_value is not set');
   return p.tensor_value ? tensorFromProto(p.tensor_value, src) : fail('its element type is TENSOR but tensor_value is not set');
+}
+
+/** Encodes a sequence of tensors as a SequenceProto object (element type TENSOR, also when empty). */
+export function sequenceToProto(seq: TensorSequence, name?: string): SequenceProto {
+  return { ...(name !== undefined ? { name } : {}), elem_type: ValueElemType.TENSOR, tensor_values: seq.map((t) => tensorToProto(t)) };
+}
+
+/** Encodes an optional's value as an OptionalProto object: none (UNDEFINED), a TENSOR or a SEQUENCE. */
+export function optionalToProto(v: Value, name?: string): OptionalProto {
+  const named = name !== undefined ? { name } : {};
+  if (v === null) return { ...named, elem_type: ValueElemType.UNDEFINED };
+  if (v instanceof Tensor) return { ...named, elem_type: ValueElemType.TENSOR, tensor_value: tensorToProto(v) };
+  return { ...named, elem_type: ValueElemType.SEQUENCE, sequence_value: sequenceToProto(v) };
+}
+
+/**
+ * Serializes a run-time value as the test format's `.pb` message that `readValueFile` reads for
+ * `type`: an OptionalProto when `type` is optional (or the value is none), else a TensorProto for a
+ * tensor and a SequenceProto for a sequence.
+ */
+export function encodeValue(v: Value, type?: TensorType, name?: string): Uint8Array {
+  if (type?.container === 'opt' || type?.container === 'opt-seq' || v === null) return encodeOptionalProto(optionalToProto(v, name));
+  if (v instanceof Tensor) return encodeTensor(v, name);
+  return encodeSequenceProto(sequenceToProto(v, name));
 }
 
 /** Writes a tensor as a `.pb` TensorProto file (atomically, through compiler/files.ts). */
