@@ -67,7 +67,6 @@ export interface ArenaProgram extends Program {
 /** What the arena executor cannot run in `graph`, node by node where it can tell. */
 export function arenaUnsupported(graph: Graph): Unsupported[] {
   const out: Unsupported[] = [];
-  const inputSymbols = new Set(graph.inputs.flatMap((i) => i.type.shape.filter((d): d is string => typeof d === 'string')));
   const dtypeProblem = (d: DType): string | undefined => (d === 'str' ? 'str values cannot live in an ArrayBuffer' : undefined);
   for (const v of [...graph.inputs, ...graph.constants]) {
     const why = dtypeProblem(v.type.dtype);
@@ -81,8 +80,6 @@ export function arenaUnsupported(graph: Graph): Unsupported[] {
     const place = { node: id, op: node.op };
     const bad = node.outputs.map((o, k) => (o ? node.types[k] : undefined)).find((t) => t && dtypeProblem(t.dtype));
     if (bad) { out.push({ ...place, reason: dtypeProblem(bad.dtype)! }); continue; }
-    const runtime = node.types.find((t, k) => node.outputs[k] && !t.container && t.shape.some((d) => typeof d === 'string' && !inputSymbols.has(d)));
-    if (runtime) { out.push({ ...place, reason: 'its output size is known only at run time; a memory plan needs every size' }); continue; }
     const ref = byReference.get(id);
     if (ref) out.push(ref);
   }

@@ -189,10 +189,11 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   const constantNames = new Set(graph.constants.map((c) => c.name));
   const outputs = graph.outputs.map((name) => {
     const t = types.get(name)!;
-    return { name, dtype: t.dtype as DType, shape: t.shape as number[] };
+    return { name, dtype: t.dtype as DType, shape: t.shape };
   });
   for (const o of outputs) {
-    const needsSlot = byteAddressable(o.dtype) && !constantNames.has(layout.buffers.get(o.name)?.aliasOf ?? o.name);
+    // a value sized only at run time is held on the host (lowerGraph gives it no buffer)
+    const needsSlot = byteAddressable(o.dtype) && !constantNames.has(layout.buffers.get(o.name)?.aliasOf ?? o.name) && o.shape.every((d) => typeof d === 'number');
     if (needsSlot && !layout.slotOf.has(o.name)) throw new KilnError(`graph output '%${o.name}' has no program buffer`, { node: o.name });
   }
 
@@ -223,7 +224,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
     runNative(ropts);
     return outputs.map((o) => {
       const v = values.read(o.name) as Tensor; // a graph output is a tensor (containerBoundary)
-      return new Tensor(o.dtype, o.shape, v.data.slice() as TensorData);
+      return new Tensor(o.dtype, v.shape, v.data.slice() as TensorData); // v's shape: the type's, or the run's for a host-held one
     });
   };
 
