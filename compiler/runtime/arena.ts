@@ -22,11 +22,12 @@
  * Control flow: a node with a value kernel (If, Loop, Scan, sequence ops) runs it; its regions run on
  * the reference executor (not at the region bodies' planned offsets: the body's bytes are the node's
  * scratch, filled with 0xFF before it runs like any scratch), reading the values they capture from
- * their planned places. Sequences and optionals (the plan's `host` region) are held as values.
+ * their planned places. Sequences, optionals and tensors sized only at run time (the plan's `host`
+ * region) are held as values.
  *
- * What it cannot run (`unsupported`): `str` values (no bytes), values whose size is known only at run
- * time (a plan needs every size; bind them first), and dtypes an op's reference kernel declares
- * unsupported. `prepare` validates the plan (schedule/validate.ts) and refuses an invalid one;
+ * What it cannot run (`unsupported`): `str` values (no bytes) and dtypes an op's reference kernel
+ * declares unsupported. A value whose size is known only at run time (NonZero's output, a Loop's
+ * stacked scan outputs) is in the plan's `host` region like a sequence, and held as it is. `prepare` validates the plan (schedule/validate.ts) and refuses an invalid one;
  * `prepareArena(..., {validate: false})` runs it anyway (tests use it to show a bad plan changes results).
  */
 import type { Graph } from '../ir/graph.ts';

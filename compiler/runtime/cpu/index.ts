@@ -33,8 +33,11 @@
  * program, between native segments (`kiln_run_segment`), on views of the same buffer; the program
  * lists them (`fallbacks`, and the artifact `fallback.txt`) and reports them in timings
  * (`KernelEvent.fallback`). `PrepareOptions.fallback: false` refuses such a graph instead, naming the
- * nodes. A graph whose sizes are not concrete, or with a node neither lowering nor the reference
+ * nodes. A graph whose input sizes are not concrete, or with a node neither lowering nor the reference
  * kernels can run, is refused either way (`cpuUnsupported`); `cpuFallbacks` lists what would fall back.
+ * A value whose size is known only at run time (a Loop's stacked scan outputs, ConcatFromSequence's
+ * result) has no slot: the nodes that write or read it are fallback nodes (codegen/lower says why) and
+ * it is held on the TypeScript side like a sequence; as a graph output it is returned with the run's shape.
  * Control flow (If, Loop, Scan) is such a host step: the control stays on the host and each region body
  * is compiled as a cpu program of its own (regions.ts; the artifact `regions.txt` says which bodies
  * compiled and which run on the reference executor, and why), called by the op's value kernel with the
