@@ -9,7 +9,9 @@
  * reference executor on cpu and arena for its default inputs (stop at EOS) and for a prompt that runs
  * to max_new_tokens: tokens exactly, floats within 1e-4 of the output's scale. A small Loop whose
  * stacked output feeds a Mul, a ReduceSum (static result) and a Relu shows the consumers becoming host
- * steps while the static Relu after them stays native. Without a C compiler the cpu tests are skipped.
+ * steps while the static Relu after them stays native; node-ext's test_loop11 and the expanded Range
+ * cases (skipped on cpu before, for their run-time sizes) pass. Without a C compiler the cpu tests are
+ * skipped.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +32,8 @@ import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { DECODER_CONFIG, decoderInputs } from '../../compiler/zoo/decoder.ts';
 import { zooInputs } from '../zoo/inputs.ts';
+import { conformanceExtDir } from '../support/paths.ts';
+import { runConformance } from '../../compiler/runtime/conformance.ts';
 
 const cc = findCCompiler();
 if (!cc) console.log('cpu-dynamic.test.ts: no C compiler found: skipping the cpu tests');
@@ -151,6 +155,12 @@ test('arena: the same graph runs, its run-time-sized values in the host region',
   assert.equal(plan.tensors.filter((t) => t.region === 'host').map((t) => t.name).sort(), ['sq', 'ys']);
   const p = prepareArena(grow, plan);
   for (const n of [4, 0]) assertMatches(expectTensors(await p.run(growInputs(n))), runReference(grow, growInputs(n)), `n=${n}`);
+});
+
+withCC('cpu conformance: test_loop11 and the expanded Range cases (skipped before: run-time sizes) pass with fallback', async () => {
+  const report = await runConformance(conformanceExtDir(), { backend: 'cpu', filter: /^test_(loop11|range_.*_expanded)$/ });
+  assert.is(report.results.length, 4, report.results.map((r) => r.name).join(', '));
+  for (const r of report.results) assert.is(r.status, 'pass', `${r.name}: ${r.status} ${r.reason ?? ''}`);
 });
 
 test.run();
