@@ -94,7 +94,7 @@ export function loweredProgram(graph: Graph, target: LowerTarget = PLAIN_TARGET)
   const key = JSON.stringify(target);
   let l = byTarget.get(key);
   if (!l) {
-    requireStaticShapes(graph, 'kernel lowering', { values: true });
+    requireStaticShapes(graph, 'kernel lowering', { values: 'host' });
     byTarget.set(key, (l = lowerGraph(graph, { order: planMemoryCached(graph).order, target })));
   }
   return l;
@@ -106,7 +106,7 @@ export function loweredProgram(graph: Graph, target: LowerTarget = PLAIN_TARGET)
  */
 export function stageText(graph: Graph, stage: Stage, what = `the ${stage} stage`, passTarget = 'plain'): StageText {
   if (stage === 'graph') return { text: printGraph(graph), notes: [] };
-  requireStaticShapes(graph, what, { values: true });
+  requireStaticShapes(graph, what, { values: 'host' });
   if (stage === 'plan') return { text: planJson(planMemoryCached(graph)), notes: [] };
   const { program, unsupported } = loweredProgram(graph, lowerTargetFor(passTarget));
   const order = planMemoryCached(graph).order;
@@ -164,7 +164,7 @@ export class SnapshotArtifacts {
 
   /** The memory plan (default options; cached per graph). */
   plan(): MemoryPlan {
-    requireStaticShapes(this.graph, 'the memory plan', { values: true });
+    requireStaticShapes(this.graph, 'the memory plan', { values: 'host' });
     return planMemoryCached(this.graph);
   }
 

@@ -192,8 +192,12 @@ const has = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, 
 export interface RequireOptions {
   /** Symbols the caller resolves itself (a planner's `dims`): they count as bound. */
   readonly dims?: Readonly<Record<string, number>>;
-  /** Also require every intermediate value to be static (a memory plan needs every size). */
-  readonly values?: boolean;
+  /**
+   * Also require every intermediate value to be static (true); or `'host'`: allow intermediates whose
+   * size is known only at run time (`runTimeSized`), which the caller holds on the host (host steps
+   * make and read them: the memory plan's `host` region, a compiled backend's fallback steps).
+   */
+  readonly values?: boolean | 'host';
 }
 
 /** `x=<N>x3x<H>x<W>`: an example `--shape` for an input, unbound symbols left as placeholders. */
@@ -223,12 +227,24 @@ export function requireStaticShapes(graph: Graph, what: string, opts: RequireOpt
       + `bind them with ${byShape} or ${byDim} `
       + '(in the REPL or a notebook: load MODEL --shape ... --dim ...; in code: Session.load(model, {shapes, dims}))');
   }
-  if (!opts.values) return;
+  if (opts.values !== true) return;
+  for (const [name, sym] of runTimeSized(graph, dims)) {
+    throw new KilnError(`${what} needs concrete sizes, but value '${name}' (${formatType(valueTypes(graph).get(name)!)}) has symbolic dim '${sym}', which the graph input sizes do not determine (its size is known only when the graph runs)`);
+  }
+}
+
+/**
+ * The tensor values of `graph` (not sequences or optionals: those have no static size) with a symbolic
+ * dim that `dims` does not give, each with that dim. With the graph inputs bound, such a dim is one only
+ * the data decides (a Loop's stacked scan outputs, ConcatFromSequence, NonZero): the value's size is
+ * known only when the graph runs.
+ */
+export function runTimeSized(graph: Graph, dims: Readonly<Record<string, number>> = {}): Map<string, string> {
+  const out = new Map<string, string>();
   for (const [name, t] of valueTypes(graph)) {
     if (t.container) continue; // a sequence or optional has no static size: its elements are sized when made
     const sym = t.shape.find((d) => typeof d === 'string' && !has(dims, d));
-    if (sym !== undefined) {
-      throw new KilnError(`${what} needs concrete sizes, but value '${name}' (${formatType(t)}) has symbolic dim '${sym}', which the graph input sizes do not determine (its size is known only when the graph runs)`);
-    }
+    if (typeof sym === 'string') out.set(name, sym);
   }
+  return out;
 }

@@ -125,7 +125,10 @@ export interface MemorySummary {
   readonly unplannedBodies?: number;
   /** The most bytes region bodies hold at one step. */
   readonly bodyBytes?: number;
-  /** Sequence and optional values (present only when there are some): held by the host, no bytes in the plan. */
+  /**
+   * Values in region `host` (present only when there are some): sequences, optionals and tensors whose
+   * size is known only at run time, held by the host, no bytes in the plan.
+   */
   readonly hostValues?: number;
 }
 
@@ -159,7 +162,7 @@ export function formatMemorySummary(plan: MemoryPlan | MemorySummary): string {
     `  naive        ${formatBytes(s.naiveBytes).padStart(10)}  (no reuse; the plan saves ${(s.reductionVsNaive * 100).toFixed(1)}%)`,
     `  weights      ${formatBytes(s.weightsBytes).padStart(10)}  inputs ${formatBytes(s.inputBytes)} (outside the arena)`,
     ...(s.bodies ? [`  regions      ${formatBytes(s.bodyBytes ?? 0).padStart(10)}  (at most, held at one step by ${s.bodies} region bod${s.bodies === 1 ? 'y' : 'ies'}, each planned on its own${s.unplannedBodies ? `; ${s.unplannedBodies} sized only at run time, by the host` : ''})`] : []),
-    ...(s.hostValues ? [`  host-held    ${String(s.hostValues).padStart(10)}  sequence/optional value${s.hostValues === 1 ? '' : 's'} (no static size: held by the runtime, not in the arena)`] : []),
+    ...(s.hostValues ? [`  host-held    ${String(s.hostValues).padStart(10)}  sequence/optional value${s.hostValues === 1 ? ' or tensor' : 's or tensors'} sized at run time (no static size: held by the runtime, not in the arena)`] : []),
   ].join('\n') + '\n';
 }
 

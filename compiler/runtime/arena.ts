@@ -22,11 +22,12 @@
  * Control flow: a node with a value kernel (If, Loop, Scan, sequence ops) runs it; its regions run on
  * the reference executor (not at the region bodies' planned offsets: the body's bytes are the node's
  * scratch, filled with 0xFF before it runs like any scratch), reading the values they capture from
- * their planned places. Sequences and optionals (the plan's `host` region) are held as values.
+ * their planned places. Sequences, optionals and tensors sized only at run time (the plan's `host`
+ * region) are held as values.
  *
- * What it cannot run (`unsupported`): `str` values (no bytes), values whose size is known only at run
- * time (a plan needs every size; bind them first), and dtypes an op's reference kernel declares
- * unsupported. `prepare` validates the plan (schedule/validate.ts) and refuses an invalid one;
+ * What it cannot run (`unsupported`): `str` values (no bytes) and dtypes an op's reference kernel
+ * declares unsupported. A value whose size is known only at run time (NonZero's output, a Loop's
+ * stacked scan outputs) is in the plan's `host` region like a sequence, and held as it is. `prepare` validates the plan (schedule/validate.ts) and refuses an invalid one;
  * `prepareArena(..., {validate: false})` runs it anyway (tests use it to show a bad plan changes results).
  */
 import type { Graph } from '../ir/graph.ts';
@@ -67,7 +68,6 @@ export interface ArenaProgram extends Program {
 /** What the arena executor cannot run in `graph`, node by node where it can tell. */
 export function arenaUnsupported(graph: Graph): Unsupported[] {
   const out: Unsupported[] = [];
-  const inputSymbols = new Set(graph.inputs.flatMap((i) => i.type.shape.filter((d): d is string => typeof d === 'string')));
   const dtypeProblem = (d: DType): string | undefined => (d === 'str' ? 'str values cannot live in an ArrayBuffer' : undefined);
   for (const v of [...graph.inputs, ...graph.constants]) {
     const why = dtypeProblem(v.type.dtype);
@@ -81,8 +81,6 @@ export function arenaUnsupported(graph: Graph): Unsupported[] {
     const place = { node: id, op: node.op };
     const bad = node.outputs.map((o, k) => (o ? node.types[k] : undefined)).find((t) => t && dtypeProblem(t.dtype));
     if (bad) { out.push({ ...place, reason: dtypeProblem(bad.dtype)! }); continue; }
-    const runtime = node.types.find((t, k) => node.outputs[k] && !t.container && t.shape.some((d) => typeof d === 'string' && !inputSymbols.has(d)));
-    if (runtime) { out.push({ ...place, reason: 'its output size is known only at run time; a memory plan needs every size' }); continue; }
     const ref = byReference.get(id);
     if (ref) out.push(ref);
   }

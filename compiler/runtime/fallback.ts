@@ -16,8 +16,9 @@
  * keeps the control itself, and its op's value kernel (`runValues`) runs the regions on the reference
  * executor (reference.ts `referenceRegionContext`), each value a region reads from the graph
  * (`hostReads`: inputs and captured values) taken from the program's storage. The region bodies are
- * not compiled: their kernels run on the reference kernels, inside the node's host step. Sequences and
- * optionals live on the host (`ProgramValues.held`); a graph that takes or returns one is refused by
+ * not compiled: their kernels run on the reference kernels, inside the node's host step. Sequences,
+ * optionals and tensors sized only at run time (they have no program buffer: codegen/lower makes
+ * every node writing or reading one a host step) live on the host (`ProgramValues.held`); a graph that takes or returns one is refused by
  * `compiledUnsupported` (`containerBoundary`), so a conformance run skips it. Where the values live is the backend's (cpu/segments.ts FallbackValues,
  * webgpu/values.ts DeviceValues).
  */
@@ -136,7 +137,8 @@ export function runReferenceNode(step: FallbackStep, types: ReadonlyMap<string, 
     const bad = (why: string) => new KilnError(`reference kernel output ${k} is ${got instanceof Tensor ? `${got.dtype}[${got.shape.join(',')}]` : describeValue(got)} but the IR declares ${formatType(want)}${why}`, { node: id, op: node.op });
     if (want.container !== undefined) {
       if (got === undefined || valueProblem(got, want)) throw bad('');
-    } else if (!(got instanceof Tensor) || got.dtype !== want.dtype || got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) throw bad('');
+    } else if (!(got instanceof Tensor) || got.dtype !== want.dtype || got.shape.length !== want.shape.length
+      || got.shape.some((d, i) => typeof want.shape[i] === 'number' && d !== want.shape[i])) throw bad(''); // a symbolic dim: sized at run time
     try { write(o, got); } catch (e) { throw bad(`: ${(e as Error).message}`); }
   });
 }
@@ -191,7 +193,8 @@ export abstract class ProgramValues {
   protected readonly constants: ReadonlyMap<string, Tensor>;
   /**
    * Values held on the host, by root value name: dtypes the program's storage cannot hold, and
-   * sequences and optionals (no fixed bytes; only host steps make and read them).
+   * sequences, optionals and tensors sized only at run time (no fixed bytes; only host steps make and
+   * read them).
    */
   protected readonly held = new Map<string, Value>();
 
@@ -229,7 +232,8 @@ export abstract class ProgramValues {
 
 /**
  * What a compiling backend with reference fallback (cpu, webgpu, cuda: their `unsupported`) cannot
- * run in `graph`: graph-wide problems of lowering (sizes not concrete, shapes known only at run time),
+ * run in `graph`: graph-wide problems of lowering (input sizes not concrete; a value sized only at run
+ * time is not one: its writers and readers are host steps),
  * else the nodes that neither lower nor have a reference kernel able to run them. Empty: a program
  * can run the whole graph, natively or with fallback.
  */

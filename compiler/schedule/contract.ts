@@ -41,8 +41,8 @@ export function scratchAlignment(align: number): number {
 
 /** The layout facts of a value of type `t`. */
 export function layoutOf(t: TensorType, dims: Readonly<Record<string, number>>, align: number, region: PlanRegion): PlannedLayout {
-  // a sequence or optional: held by the host, no shape of its own (op-kinds.ts isHostHeld)
-  if (isHostHeld(t)) return { dtype: t.dtype, shape: [], elements: 0, alignment: requiredAlignment(t.dtype, align), region: 'host' };
+  // a sequence or optional, or a tensor sized only at run time: held by the host, no shape of its own (op-kinds.ts isHostHeld)
+  if (isHostHeld(t, dims)) return { dtype: t.dtype, shape: [], elements: 0, alignment: requiredAlignment(t.dtype, align), region: 'host' };
   return {
     dtype: t.dtype, shape: t.shape.map((d) => resolveDim(d, dims)), elements: elementCount(t, dims),
     alignment: requiredAlignment(t.dtype, align), region,

@@ -9,7 +9,8 @@
 import type { Graph, Node, TensorType } from '../ir/graph.ts';
 import { capturedValues, nodeId, regionsOf } from '../ir/graph.ts';
 import { isViewNode, typeBytes } from './op-kinds.ts';
-import { requireStaticShapes } from '../ops/bind-shapes.ts';
+import { requireStaticShapes, runTimeSized } from '../ops/bind-shapes.ts';
+import { KilnError } from '../errors.ts';
 
 /** Shared facts about the values of one graph. */
 export interface GraphFacts {
@@ -46,14 +47,22 @@ export function nodeReads(node: Node): string[] {
 }
 
 /**
- * Collects the facts of `graph` with symbolic dims resolved from `dims`. Every size must be known: a
- * symbolic dim that `dims` does not give is a KilnError naming it and how to bind it. For a region
+ * Collects the facts of `graph` with symbolic dims resolved from `dims`. Every graph input size must be
+ * known: a symbolic input dim that `dims` does not give is a KilnError naming it and how to bind it. An
+ * intermediate with a dim that neither `dims` nor the inputs give is sized only at run time: the plan
+ * holds it on the host (op-kinds.ts `isHostHeld`, 0 bytes). A region body (`outer` given) with such a
+ * value is a KilnError instead: the body has no static plan (bodies.ts records it `unplanned`). For a region
  * body, `outer` holds the types of the enclosing scopes' values (what it captures lives outside its
  * plan, as inputs and constants do); a symbol without a size is then a KilnError from `resolveDim`.
  */
 export function graphFacts(graph: Graph, dims: Readonly<Record<string, number>> = {},
   outer?: ReadonlyMap<string, TensorType>): GraphFacts {
-  if (!outer) requireStaticShapes(graph, 'the memory plan', { dims, values: true });
+  if (!outer) requireStaticShapes(graph, 'the memory plan', { dims, values: 'host' });
+  else {
+    // a region body with a value sized only at run time has no static plan (bodies.ts: `unplanned`)
+    const [first] = runTimeSized(graph, dims);
+    if (first) throw new KilnError(`the memory plan needs a size for symbolic dim '${first[1]}' (value '${first[0]}' is sized only at run time)`);
+  }
   const types = new Map<string, TensorType>();
   const external = new Set<string>();
   for (const i of graph.inputs) { types.set(i.name, i.type); external.add(i.name); }

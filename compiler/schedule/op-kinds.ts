@@ -25,11 +25,12 @@ export function resolveDim(d: Dim, dims: Readonly<Record<string, number>> = {}):
 }
 
 /**
- * Element count of a type with symbolic dims resolved; 0 for a sequence or optional, which has no
- * static size (the plan leaves it to the host: `isHostHeld`).
+ * Element count of a type with symbolic dims resolved; 0 for a sequence or optional, or a tensor whose
+ * size is known only at run time, which have no static size (the plan leaves them to the host:
+ * `isHostHeld`).
  */
 export function elementCount(t: TensorType, dims?: Readonly<Record<string, number>>): number {
-  if (isHostHeld(t)) return 0;
+  if (isHostHeld(t, dims)) return 0;
   let n = 1;
   for (const d of t.shape) n *= resolveDim(d, dims);
   return n;
@@ -37,10 +38,13 @@ export function elementCount(t: TensorType, dims?: Readonly<Record<string, numbe
 
 /**
  * True for a value the plan leaves to the host: a sequence or optional (its elements are sized when
- * made, at run time). It has no bytes in any region (`region: 'host'`).
+ * made, at run time), or a tensor with a symbolic dim that `dims` does not give. Planning first
+ * requires every graph input dim to be given (facts.ts), so such a dim is one only the data decides
+ * (a Loop's stacked scan outputs, ConcatFromSequence, NonZero): the value's size is known only at
+ * run time, and only host steps make and read it. It has no bytes in any region (`region: 'host'`).
  */
-export function isHostHeld(t: TensorType): boolean {
-  return t.container !== undefined;
+export function isHostHeld(t: TensorType, dims: Readonly<Record<string, number>> = {}): boolean {
+  return t.container !== undefined || t.shape.some((d) => typeof d === 'string' && !Object.prototype.hasOwnProperty.call(dims, d));
 }
 
 /** Bytes of a value of type `t` in a plan (sub-byte types round up; see dtype.ts `byteSize`). */
@@ -50,7 +54,7 @@ export function typeBytes(t: TensorType, dims?: Readonly<Record<string, number>>
 
 /** True when the two types have the same resolved shape (leading 1s ignored) and element width. */
 export function sameLayout(a: TensorType, b: TensorType, dims?: Readonly<Record<string, number>>): boolean {
-  if (isHostHeld(a) || isHostHeld(b)) return false;
+  if (isHostHeld(a, dims) || isHostHeld(b, dims)) return false;
   if (dtypeInfo(a.dtype).bits !== dtypeInfo(b.dtype).bits) return false;
   const sa = trimOnes(a.shape.map((d) => resolveDim(d, dims)));
   const sb = trimOnes(b.shape.map((d) => resolveDim(d, dims)));
@@ -67,7 +71,7 @@ function trimOnes(s: number[]): number[] {
 export function isViewNode(node: Node, types: ReadonlyMap<string, TensorType>, dims?: Readonly<Record<string, number>>): boolean {
   if (!opTraits(node.op).view || !node.inputs[0] || !node.outputs[0]) return false;
   const src = types.get(node.inputs[0]);
-  if (src === undefined || isHostHeld(src) || isHostHeld(node.types[0])) return false;
+  if (src === undefined || isHostHeld(src, dims) || isHostHeld(node.types[0], dims)) return false;
   return typeBytes(src, dims) === typeBytes(node.types[0], dims);
 }
 

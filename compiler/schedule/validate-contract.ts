@@ -2,7 +2,8 @@
  * The validator's rules for the executable parts of a plan (plan.ts header), independent of the
  * planner's code (it recomputes each fact from the graph and the dtype's storage class):
  *   layout     each intermediate's dtype, concrete shape and element count are its type's (symbols from
- *              `plan.dims`); its required alignment is at least the plan's and the element's storage size
+ *              `plan.dims`; one with a symbol `plan.dims` does not give is sized only at run time and,
+ *              like a sequence or optional, lives in region `host` with no elements); its required alignment is at least the plan's and the element's storage size
  *              (the typed array a runtime views it with); a root lives in the arena; a view of a graph
  *              input or constant has that value's region and offset; an in-place result is in the arena;
  *   externals  every graph input and constant is placed exactly once, in region `input` or `constant`
@@ -54,6 +55,11 @@ function checkLayout(rule: string, what: string, v: Layoutish & { region?: strin
   }
   const dims = plan.dims ?? {};
   const shape = concrete(t, dims);
+  if (!shape && rule === 'layout') {
+    // an intermediate sized only at run time (a dim neither the inputs nor `dims` give): host-held too
+    if (v.region !== 'host' || v.elements !== 0) fail(rule, `${what} is sized only at run time (a symbolic dim the plan's dims do not bind), planned in '${v.region}' with ${v.elements} elements; it is host-held`);
+    return;
+  }
   if (!shape) return fail(rule, `${what} has a symbolic dim the plan's dims do not bind`);
   if (v.dtype !== t.dtype) fail(rule, `${what} is planned as ${v.dtype}, its type is ${t.dtype}`);
   if (!Array.isArray(v.shape) || v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i])) {
@@ -106,7 +112,7 @@ export function checkContract(graph: Graph, plan: MemoryPlan, types: ReadonlyMap
       }
       continue;
     }
-    if (types.get(t.name)!.container !== undefined) continue; // host-held (checkLayout)
+    if (types.get(t.name)!.container !== undefined || !concrete(types.get(t.name)!, plan.dims ?? {})) continue; // host-held (checkLayout)
     if (t.region !== 'arena') fail('layout', `'${t.name}' is planned in region '${t.region}', an intermediate's buffer is in the arena`);
     const root = t.aliasOf !== undefined ? byName.get(t.aliasOf) : t;
     if (root && root.bytes > 0 && (!Number.isInteger(t.offset) || t.offset % t.alignment !== 0)) {

@@ -193,7 +193,9 @@ export function validatePlan(graph: Graph, plan: MemoryPlan, opts: ValidateOptio
   const peak = buffers.reduce((m, [, b]) => Math.max(m, b.offset + b.bytes), 0);
   if (plan.peakBytes !== peak) fail('peak', `peakBytes is ${plan.peakBytes}, the buffers reach ${peak}`);
   let naive = 0;
-  for (const v of own.values()) if (!(v.k === 0 && isViewNode(v.node, types, dims))) naive += v.need;
+  // a view of a value the body captures gets its own buffer (facts.ts): it is not a view here either
+  const capturedSource = (node: Node) => !own.has(node.inputs[0]) && opts.outer?.has(node.inputs[0]) === true;
+  for (const v of own.values()) if (!(v.k === 0 && isViewNode(v.node, types, dims) && !capturedSource(v.node))) naive += v.need;
   checkBounds(plan, buffers.map(([, b]) => b), naive, fail);
   return errors;
 }

@@ -288,7 +288,7 @@ test('packed sub-byte values take the planned packed bytes and round-trip throug
   assert.not.ok(sameBits(want[1], (expectTensors(await prepareArena(g, bad, { validate: false }).run(inputs)))[1]));
 });
 
-test('unsupported: strings and run-time sizes are reported with reasons', () => {
+test('unsupported: strings are reported with reasons; a value sized only at run time is host-held, not refused', async () => {
   const g = parseGraph(`kiln.graph @odd(%s: str[2], %q: i4[4], %x: f32[4]) -> (%n: i64[1,N]) {
   %n = NonZero(%x) : i64[1,N]
   return %n
@@ -296,9 +296,22 @@ test('unsupported: strings and run-time sizes are reported with reasons', () => 
   const reasons = arenaUnsupported(g).map((u) => u.reason).join('\n');
   assert.match(reasons, /'s': str values cannot live in an ArrayBuffer/);
   assert.not.match(reasons, /'q'/);
-  assert.match(reasons, /known only at run time/);
+  assert.not.match(reasons, /known only at run time/);
   assert.throws(() => prepareArena(g), /arena executor cannot run this graph/);
   assert.equal(arenaUnsupported(pair()), []);
+  // NonZero's output size is the data's: the plan holds it on the host and the arena runs it
+  const nz = parseGraph(`kiln.graph @nz(%x: f32[4]) -> (%n: i64[1,N]) {
+  %n = NonZero(%x) : i64[1,N]
+  return %n
+}`);
+  const p = planMemory(nz);
+  assert.equal(validatePlan(nz, p), []);
+  assert.is(tensor(p, 'n').region, 'host');
+  assert.is(p.peakBytes, 0);
+  const inputs = new Map([['x', Tensor.fromNumbers('f32', [4], [0, 2, 0, -1])]]);
+  const got = expectTensors(await prepareArena(nz, p).run(inputs))[0];
+  assert.equal(got.shape, [1, 2]);
+  assert.equal(Array.from(got.data as BigInt64Array, Number), [1, 3]);
 });
 
 test.run();

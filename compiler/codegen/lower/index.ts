@@ -11,12 +11,16 @@
  * params computes in f32 (widen.ts).
  *
  * Shapes must be concrete: symbolic dims are bound first (requireStaticShapes names the options).
+ * A value whose size is known only at run time (bind-shapes.ts `runTimeSized`: a Loop's stacked scan
+ * outputs, ConcatFromSequence) has no buffer: a kernel needs its size when it is lowered, so every
+ * node that reads or writes one is Unsupported (the compiled backends run it as a host step, on its
+ * reference kernel, and hold the value on the host, as they hold sequences).
  */
 import '../../ops/all.ts';
 import './all.ts';
-import { type Graph, type TensorType, nodeId, valueTypes } from '../../ir/graph.ts';
+import { type Graph, type TensorType, formatType, nodeId, valueTypes } from '../../ir/graph.ts';
 import type { Tensor } from '../../ir/tensor.ts';
-import { requireStaticShapes } from '../../ops/bind-shapes.ts';
+import { requireStaticShapes, runTimeSized } from '../../ops/bind-shapes.ts';
 import { inferTypes } from '../../ops/infer.ts';
 import { KilnError } from '../../errors.ts';
 import type { Unsupported } from '../../runtime/backend.ts';
@@ -49,7 +53,8 @@ const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
 
 /** Lowers a graph with concrete shapes to a kernel program. */
 export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgram {
-  requireStaticShapes(graph, 'kernel lowering', { values: true });
+  requireStaticShapes(graph, 'kernel lowering', { values: 'host' });
+  const dynamic = runTimeSized(graph);
   const target = opts.target ?? PLAIN_TARGET;
   const types = valueTypes(graph);
   // values known before running (constants, and small values inference folds: shape arithmetic), so a
@@ -70,7 +75,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
   const buffers = new Map<string, ProgramBuffer>();
   const count = (t: TensorType) => (t.shape as number[]).reduce((a, b) => a * b, 1);
   const addBuffer = (value: string, kind: ProgramBuffer['kind'], aliasOf?: string) => {
-    if (buffers.has(value)) return;
+    if (buffers.has(value) || dynamic.has(value)) return; // a run-time-sized value lives on the host
     const t = types.get(value)!;
     buffers.set(value, { value, dtype: t.dtype, count: count(t), kind, ...(aliasOf !== undefined ? { aliasOf } : {}) });
   };
@@ -90,6 +95,12 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredProgra
     };
     const lowering = findLowering(node.op);
     if (!lowering) { fail(`op ${node.op} is not lowered to kernels`); continue; }
+    const sized = [...node.inputs, ...node.outputs].find((v) => v && dynamic.has(v));
+    if (sized) {
+      const t = types.get(sized)!;
+      fail(`${node.outputs.includes(sized) ? 'writes' : 'reads'} '${sized}' (${formatType(t)}), whose size is known only at run time (dim '${dynamic.get(sized)}'): a kernel needs it when lowered`);
+      continue;
+    }
     const operand = (value: string, name: string): Operand => {
       const t = types.get(value)!;
       const data: Tensor | undefined = constants.get(value)?.data;

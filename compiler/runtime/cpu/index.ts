@@ -33,8 +33,11 @@
  * program, between native segments (`kiln_run_segment`), on views of the same buffer; the program
  * lists them (`fallbacks`, and the artifact `fallback.txt`) and reports them in timings
  * (`KernelEvent.fallback`). `PrepareOptions.fallback: false` refuses such a graph instead, naming the
- * nodes. A graph whose sizes are not concrete, or with a node neither lowering nor the reference
+ * nodes. A graph whose input sizes are not concrete, or with a node neither lowering nor the reference
  * kernels can run, is refused either way (`cpuUnsupported`); `cpuFallbacks` lists what would fall back.
+ * A value whose size is known only at run time (a Loop's stacked scan outputs, ConcatFromSequence's
+ * result) has no slot: the nodes that write or read it are fallback nodes (codegen/lower says why) and
+ * it is held on the TypeScript side like a sequence; as a graph output it is returned with the run's shape.
  * Control flow (If, Loop, Scan) is such a host step: the control stays on the host and each region body
  * is compiled as a cpu program of its own (regions.ts; the artifact `regions.txt` says which bodies
  * compiled and which run on the reference executor, and why), called by the op's value kernel with the
@@ -189,10 +192,11 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
   const constantNames = new Set(graph.constants.map((c) => c.name));
   const outputs = graph.outputs.map((name) => {
     const t = types.get(name)!;
-    return { name, dtype: t.dtype as DType, shape: t.shape as number[] };
+    return { name, dtype: t.dtype as DType, shape: t.shape };
   });
   for (const o of outputs) {
-    const needsSlot = byteAddressable(o.dtype) && !constantNames.has(layout.buffers.get(o.name)?.aliasOf ?? o.name);
+    // a value sized only at run time is held on the host (lowerGraph gives it no buffer)
+    const needsSlot = byteAddressable(o.dtype) && !constantNames.has(layout.buffers.get(o.name)?.aliasOf ?? o.name) && o.shape.every((d) => typeof d === 'number');
     if (needsSlot && !layout.slotOf.has(o.name)) throw new KilnError(`graph output '%${o.name}' has no program buffer`, { node: o.name });
   }
 
@@ -223,7 +227,7 @@ export async function prepareCpu(graph: Graph, plan: MemoryPlan | undefined, opt
     runNative(ropts);
     return outputs.map((o) => {
       const v = values.read(o.name) as Tensor; // a graph output is a tensor (containerBoundary)
-      return new Tensor(o.dtype, o.shape, v.data.slice() as TensorData);
+      return new Tensor(o.dtype, v.shape, v.data.slice() as TensorData); // v's shape: the type's, or the run's for a host-held one
     });
   };
 

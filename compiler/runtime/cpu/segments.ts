@@ -20,8 +20,9 @@
  *   can read or write it (the C target has no type for it), so it lives in a map on the TypeScript
  *   side, written by the caller (inputs) or by fallback nodes and read by them and the outputs.
  *
- * - a sequence or optional (no fixed bytes) is held on the TypeScript side too; only fallback nodes
- *   (sequence ops, control flow) make and read them.
+ * - a sequence or optional (no fixed bytes), or a tensor whose size is known only at run time (no
+ *   buffer: codegen/lower), is held on the TypeScript side too; only fallback nodes (sequence ops,
+ *   control flow, and every node reading or writing a run-time-sized tensor) make and read them.
  *
  * The fallback node itself runs through runtime/fallback.ts `runReferenceNode` (a control-flow node's
  * regions on the reference executor, reading the values they capture through `read`).

@@ -2,7 +2,7 @@
  * What the cpu backend can run, with reference fallback (segments.ts) in mind.
  *
  * `cpuUnsupported` (the backend's `unsupported`): what no cpu program can run — graph-wide problems of
- * lowering (sizes that are not concrete: bind them first; shapes known only at run time) and nodes
+ * lowering (input sizes that are not concrete: bind them first) and nodes
  * that neither lower nor have a reference kernel able to run them (a missing kernel, an unsupported
  * dtype). Empty means a cpu program can run the whole graph, natively or with fallback.
  *
