@@ -105,6 +105,11 @@ export function regionsOf(node: Node): [string, Graph][] {
   return out;
 }
 
+/** The attribute name under which `node` holds `region` (its graph name if it holds it under none). */
+export function regionName(node: Node, region: Graph): string {
+  return Object.keys(node.attrs).find((k) => node.attrs[k].value === region) ?? region.name;
+}
+
 /** True when some node of the graph owns a region. */
 export function hasRegions(graph: Graph): boolean {
   return graph.nodes.some((n) => Object.values(n.attrs).some((a) => a.kind === 'graph'));

@@ -15,10 +15,10 @@
  * and known values of everything visible at its node.
  */
 import type { AttrValue, Graph, Node, TensorType, Dim } from '../ir/graph.ts';
-import { formatType, isStaticShape, nodeId, regionsOf, staticSize } from '../ir/graph.ts';
+import { formatType, isStaticShape, nodeId, regionName, regionsOf, staticSize } from '../ir/graph.ts';
 import { Tensor, i64Tensor } from '../ir/tensor.ts';
 import { shapeProblem } from '../ir/sizes.ts';
-import { KilnError } from '../errors.ts';
+import { KilnError, withPlace } from '../errors.ts';
 import { findOp, parseNodeAttrs, type OpDef, type ShapeContext } from './registry.ts';
 import { regionResultTypes } from './region-types.ts';
 import './all.ts';
@@ -111,7 +111,7 @@ function inferScope(graph: Graph, outer: ReadonlyMap<string, TensorType>, known:
       value: (i: number) => (node.inputs[i] ? known.get(node.inputs[i]) : undefined),
       freshDim: inf.freshDim,
       region: (region, args) => {
-        const name = Object.keys(node.attrs).find((k) => node.attrs[k].value === region) ?? region.name;
+        const name = regionName(node, region);
         if (args.length !== region.inputs.length) {
           throw new KilnError(`region '${name}' takes ${region.inputs.length} arguments but op ${node.op} gives it ${args.length}`, where);
         }
@@ -121,7 +121,7 @@ function inferScope(graph: Graph, outer: ReadonlyMap<string, TensorType>, known:
         try {
           g = inferScope(bound, types, inner, inf);
         } catch (e) {
-          if (e instanceof KilnError && !e.message.includes('region ')) throw withPrefix(e, `in region '${name}' of node '${id}': `);
+          if (e instanceof KilnError) throw withPlace(e, {}, `in region '${name}' of node '${id}': `);
           throw e;
         }
         retyped.set(region, g);
@@ -165,12 +165,6 @@ function inferScope(graph: Graph, outer: ReadonlyMap<string, TensorType>, known:
     return same && attrsOut === node.attrs ? node : { ...node, types: out, attrs: attrsOut };
   });
   return nodes.every((n, i) => n === graph.nodes[i]) ? graph : { ...graph, nodes };
-}
-
-/** The same error with a prefix on its message (a region's error says which region). */
-function withPrefix(e: KilnError, prefix: string): KilnError {
-  const bare = new KilnError('', e.place).message;
-  return Object.assign(new KilnError(prefix + e.message.slice(bare.length), e.place), { cause: e });
 }
 
 /** Evaluates small known values at compile time so later shape rules can read them. */

@@ -18,7 +18,7 @@
 import './all.ts';
 import { KilnError } from '../errors.ts';
 import type { Dim, Graph, TensorType } from '../ir/graph.ts';
-import { valueTypes } from '../ir/graph.ts';
+import { regionName, valueTypes } from '../ir/graph.ts';
 import { printType } from '../ir/print.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { type VerifyOptions, collectGraphErrors, nodeLabel } from '../ir/verify.ts';
@@ -92,7 +92,7 @@ function checkScopeTypes(graph: Graph, outerTypes: ReadonlyMap<string, TensorTyp
       region: (region) => {
         if (!checked.has(region)) {
           checked.add(region);
-          const name = Object.keys(n.attrs).find((k) => n.attrs[k].value === region) ?? region.name;
+          const name = regionName(n, region);
           checkScopeTypes(region, types, constValues, `${where}region '${name}' of node '${node}': `, opts, errors, counter);
         }
         return regionResultTypes(region, types);
