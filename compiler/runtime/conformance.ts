@@ -23,7 +23,7 @@
  * (strict) prepares without fallback, so such cases fail naming their nodes. A backend that cannot run
  * here is replaced by the reference backend (backends.ts `useBackend`, message through `onWarning`);
  * compiled backends prepare without tuning (their lowerings' default schedules, `tuning: 'off'`);
- * the report names the backend that ran. `readExpectedOutputs`
+ * the report names the backend that ran. `readExpectedValues`
  * and `checkOutputs` are shared with `kiln run --inputs`: they read the expected `output_<k>.pb` files
  * and compare results with them.
  */
@@ -35,7 +35,7 @@ import { Tensor } from '../ir/tensor.ts';
 import type { Value } from '../ir/value.ts';
 import { KilnError } from '../errors.ts';
 import { loadOnnxFile } from '../import/onnx/import.ts';
-import { readTensorFile, readValueFile } from '../import/onnx/tensor-proto.ts';
+import { readValueFile } from '../import/onnx/tensor-proto.ts';
 import type { Backend, PrepareOptions, Program, Unsupported } from './backend.ts';
 import { DEFAULT_BACKEND, useBackend } from './backends.ts';
 import { bindInputs, numberedFiles } from './inputs.ts';
@@ -253,21 +253,6 @@ function message(e: unknown, dir: string): string {
   return text.split(dir + path.sep).join('');
 }
 
-/** One expected output read from a folder. */
-export interface ExpectedOutput {
-  /** The file's path. */
-  readonly file: string;
-  readonly tensor: Tensor;
-}
-
-/**
- * The `output_<k>.pb` files of a folder as tensors, in k order (none: an empty list); throws a
- * KilnError naming the folder when the numbering has a gap, or naming the file when one cannot be read.
- */
-export function readExpectedOutputs(dir: string): ExpectedOutput[] {
-  return numberedFiles(dir, 'output').map((f) => ({ file: path.join(dir, f), tensor: readTensorFile(path.join(dir, f)) }));
-}
-
 /** One expected output value (a tensor, sequence or optional) read from a folder. */
 export interface ExpectedValue {
   /** The file's path. */
@@ -276,9 +261,10 @@ export interface ExpectedValue {
 }
 
 /**
- * The `output_<k>.pb` files of a folder like `readExpectedOutputs`, each read as a value of `types[k]`
- * (the k-th graph output's type: a TensorProto, or a SequenceProto or OptionalProto for a sequence or
- * optional; a tensor where no type is given).
+ * The `output_<k>.pb` files of a folder, in k order (none: an empty list), each read as a value of
+ * `types[k]` (the k-th graph output's type: a TensorProto, or a SequenceProto or OptionalProto for a
+ * sequence or optional; a tensor where no type is given); throws a KilnError naming the folder when the
+ * numbering has a gap, or naming the file when one cannot be read.
  */
 export function readExpectedValues(dir: string, types: readonly (TensorType | undefined)[]): ExpectedValue[] {
   return numberedFiles(dir, 'output').map((f, k) => ({ file: path.join(dir, f), value: readValueFile(path.join(dir, f), types[k]) }));
