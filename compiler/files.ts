@@ -352,6 +352,34 @@ export function writeFileAtomic(target: string, data: FileData, opts: WriteOptio
   }
 }
 
+/**
+ * Checks that `out` can take a new set of files: it does not exist, or is an empty folder (what
+ * `kiln build` and `kiln report` write into). Anything else is a KilnError naming it; `command` is
+ * the command named in the message.
+ */
+export function checkOutFolder(out: string, command = 'kiln build'): void {
+  let s: fs.Stats;
+  try {
+    s = fs.statSync(out);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new KilnError(`cannot use --out: ${fileProblem(e)}`, { file: out });
+  }
+  if (!s.isDirectory()) throw new KilnError(`--out is ${fileKind(s)}, not a folder; give a new or empty folder`, { file: out });
+  if (fs.readdirSync(out).length) throw new KilnError(`--out exists and is not empty; ${command} writes a new folder (remove it or choose another)`, { file: out });
+}
+
+/** `name` as one plain file name: characters other than letters, digits, `_`, `.` and `-` become `_`, no leading dot. */
+export const safeFileName = (name: string): string => name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || '_';
+
+/** `name`, or `name.1`, `name.2`... the first not in `used` (which it is added to). */
+export function uniqueName(name: string, used: Set<string>): string {
+  let n = name, k = 1;
+  while (used.has(n)) n = `${name}.${k++}`;
+  used.add(n);
+  return n;
+}
+
 /** One file of a set: its name inside the folder and its contents. */
 export type NamedFile = readonly [name: string, data: FileData];
 

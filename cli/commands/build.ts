@@ -25,7 +25,6 @@
  * `useBackend`), and the manifest names the backend that built. Long compiles show
  * progress on a terminal (cli/progress.ts; --quiet turns it off).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { SHAPE_OPTIONS, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
@@ -40,8 +39,7 @@ import { findBackend } from '../../compiler/runtime/backend.ts';
 import type { Artifact, DeviceInfo, Unsupported } from '../../compiler/runtime/backend.ts';
 import { cpuInfo } from '../../compiler/runtime/native/cpu-features.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
-import { type FileData, type NamedFile, fileKind, fileProblem, readRegularFile, writeFilesAtomic } from '../../compiler/files.ts';
-import { KilnError } from '../../compiler/errors.ts';
+import { type FileData, type NamedFile, checkOutFolder, readRegularFile, safeFileName, uniqueName, writeFilesAtomic } from '../../compiler/files.ts';
 import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { terminalProgress } from '../progress.ts';
 
@@ -109,7 +107,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     }
     const used = new Set<string>();
     for (const a of prepared.program.artifacts) {
-      const name = uniqueName(`backend/${safeName(a.name)}`, used);
+      const name = uniqueName(`backend/${safeFileName(a.name)}`, used);
       const data = a.kind === 'binary' ? readRegularFile(a.content, 'the built binary') : a.content;
       files.push({ path: name, kind: a.kind, data, ...(a.nodes ? { nodes: a.nodes } : {}) });
     }
@@ -125,28 +123,6 @@ export async function buildCommand(argv: string[]): Promise<number> {
   } finally {
     await session.close();
   }
-}
-
-/** --out must not exist, or be an empty folder (a KilnError naming it otherwise). */
-function checkOutFolder(out: string): void {
-  let s: fs.Stats;
-  try {
-    s = fs.statSync(out);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new KilnError(`cannot use --out: ${fileProblem(e)}`, { file: out });
-  }
-  if (!s.isDirectory()) throw new KilnError(`--out is ${fileKind(s)}, not a folder; give a new or empty folder`, { file: out });
-  if (fs.readdirSync(out).length) throw new KilnError(`--out exists and is not empty; kiln build writes a new folder (remove it or choose another)`, { file: out });
-}
-
-const safeName = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || '_';
-
-function uniqueName(name: string, used: Set<string>): string {
-  let n = name, k = 1;
-  while (used.has(n)) n = `${name}.${k++}`;
-  used.add(n);
-  return n;
 }
 
 const sha256 = (data: FileData) => createHash('sha256').update(data).digest('hex');
