@@ -47,6 +47,8 @@ import type { NodeTimings } from './runtime/timings.ts';
 import { type ExecuteOptions, type SessionRun, ProgramCache, executeStep, timeStep } from './session-run.ts';
 import { SnapshotArtifacts } from './session-artifacts.ts';
 import { sessionSummary } from './session-summary.ts';
+import type { ReportOptions } from './report/model.ts';
+import type { WrittenReport } from './report/index.ts';
 
 export { Comparison } from './session-compare.ts';
 export type { ExecuteOptions, SessionRun, PreparedStep } from './session-run.ts';
@@ -136,6 +138,11 @@ export class Session {
   /** The model reference the session was loaded from (or the graph's name). */
   get source(): string {
     return this.shared.source;
+  }
+
+  /** The options the session was loaded with (shape bindings, zoo seed, numeric check settings). */
+  get options(): Readonly<SessionOptions> {
+    return Object.freeze({ ...this.opts });
   }
 
   /** The target passes see. */
@@ -434,6 +441,18 @@ export class Session {
   /** Disposes every program this session prepared (loaded libraries, device memory); idempotent. */
   close(): Promise<void> {
     return this.programs.close();
+  }
+
+  /**
+   * Writes an optimization report of this session into folder `dir` (new or empty): report.html,
+   * an Arrow file per table, the IR after each step, each backend's sources and outputs, and
+   * manifest.json (compiler/report). The whole pipeline runs; the cursor stays where it is. Returns
+   * what was written and the headline before/after table.
+   */
+  async report(dir: string, opts: ReportOptions = {}): Promise<WrittenReport> {
+    // loaded on demand: the report sits above the Session and nothing below compiler/report imports it
+    const { writeReport } = await import('./report/index.ts');
+    return writeReport(this, dir, opts);
   }
 
   // ---- tables and summary -----------------------------------------------------------------------

@@ -32,12 +32,23 @@ export function diffTextLines(v: DiffView): string[] {
 
 const asView = (d: DiffView | GraphDiff) => (d instanceof DiffView ? d : new DiffView(d));
 
-/** The MIME bundle of a diff: summary and unified diff as text, coloured HTML. */
-export function diffBundle(d: DiffView | GraphDiff): MimeBundle {
+/** Options of `diffHTML`. */
+export interface DiffHTMLOptions {
+  /** Lines shown before the rest is left out with a note (default: all). */
+  readonly maxLines?: number;
+  /** Where the whole diff is, for the note (`ir/003_dce.kir`). */
+  readonly hint?: string;
+}
+
+/** The coloured HTML of a diff: title, summary sentence and the unified diff (removed red, added green). */
+export function diffHTML(d: DiffView | GraphDiff, opts: DiffHTMLOptions = {}): string {
   const v = asView(d);
   const summary = formatDiffSummary(v.diff);
-  const lines = diffTextLines(v);
+  const all = diffTextLines(v);
+  const lines = limitLines(all, opts.maxLines, opts.hint);
+  const cut = lines.length < all.length; // the last line is then the note
   const htmlLines = lines.map((l, i) => {
+    if (cut && i === lines.length - 1) return span(l, COLORS.muted);
     switch (kindOf(l, i)) {
       case 'file': return span(l, COLORS.text, { 'font-weight': 'bold' });
       case 'hunk': return span(l, COLORS.hunk);
@@ -47,13 +58,22 @@ export function diffBundle(d: DiffView | GraphDiff): MimeBundle {
     }
   });
   const title = v.options.title;
+  return block([
+    title ? headingHTML(title) : '',
+    `<div${style({ 'font-family': 'sans-serif', 'font-size': '12px', margin: '0.2em 0' })}>${escapeHTML(summary)}</div>`,
+    preBlock(lines.length ? htmlLines.join('\n') : span('(no changes)', COLORS.muted), 600),
+  ]);
+}
+
+/** The MIME bundle of a diff: summary and unified diff as text, coloured HTML. */
+export function diffBundle(d: DiffView | GraphDiff): MimeBundle {
+  const v = asView(d);
+  const summary = formatDiffSummary(v.diff);
+  const lines = diffTextLines(v);
+  const title = v.options.title;
   return {
     'text/plain': [title, summary, ...(lines.length ? lines : ['(no changes)'])].filter((x) => x !== undefined).join('\n') + '\n',
-    'text/html': block([
-      title ? headingHTML(title) : '',
-      `<div${style({ 'font-family': 'sans-serif', 'font-size': '12px', margin: '0.2em 0' })}>${escapeHTML(summary)}</div>`,
-      preBlock(lines.length ? htmlLines.join('\n') : span('(no changes)', COLORS.muted), 600),
-    ]),
+    'text/html': diffHTML(v),
   };
 }
 

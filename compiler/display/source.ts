@@ -77,10 +77,27 @@ const HTML_OF: Record<CToken, string | undefined> = {
 const isC = (language: string) => ['c', 'cuda', 'cpp', 'c++', 'h'].includes(language.toLowerCase());
 
 /** The lines of `v.code` as highlighted HTML (escaped; plain for a language without a highlighter). */
-function htmlLines(v: SourceView): string[] {
-  if (isC(v.language)) return tokenizeC(v.code).map((l) => l.map((t) => (HTML_OF[t.kind] ? span(t.text, HTML_OF[t.kind]) : escapeHTML(t.text))).join(''));
-  const lines = v.code.replace(/\n$/, '').split('\n');
-  return v.language === 'kir' ? lines.map(highlightIRHTML) : lines.map(escapeHTML);
+function htmlLines(code: string, language: string): string[] {
+  if (isC(language)) return tokenizeC(code).map((l) => l.map((t) => (HTML_OF[t.kind] ? span(t.text, HTML_OF[t.kind]) : escapeHTML(t.text))).join(''));
+  const lines = code.replace(/\n$/, '').split('\n');
+  return language === 'kir' ? lines.map(highlightIRHTML) : lines.map(escapeHTML);
+}
+
+/** Options of `sourceHTML`. */
+export interface SourceHTMLOptions {
+  /** Lines shown before the rest is left out with a note (default: all). */
+  readonly maxLines?: number;
+  /** Where the whole source is, for the note (`sources/cpu/model.c`). */
+  readonly hint?: string;
+}
+
+/** A highlighted `<pre>` block of generated source, at most `maxLines` lines (a note says how many more). */
+export function sourceHTML(v: SourceView, opts: SourceHTMLOptions = {}): string {
+  const all = v.code.replace(/\n$/, '').split('\n');
+  const shown = limitLines(all, opts.maxLines, opts.hint);
+  const cut = shown.length < all.length; // the last line is then the note
+  const body = htmlLines((cut ? shown.slice(0, -1) : shown).join('\n'), v.language);
+  return preBlock([...body, ...(cut ? [span(shown[shown.length - 1], COLORS.muted)] : [])].join('\n'), 600);
 }
 
 /** Generated source: plain text and a highlighted <pre> block under its title. */
@@ -88,7 +105,7 @@ export function sourceBundle(v: SourceView): MimeBundle {
   const title = v.title ?? `${v.language} source`;
   return {
     'text/plain': `${title}\n${v.code}`,
-    'text/html': block([headingHTML(title), preBlock(htmlLines(v).join('\n'), 600)]),
+    'text/html': block([headingHTML(title), sourceHTML(v)]),
   };
 }
 

@@ -1,0 +1,117 @@
+/**
+ * manifest.json of a report folder: everything needed to run the report again and to check that
+ * nothing in the folder changed. Replay (`kiln report --replay DIR`) reads only this file.
+ *
+ * Format (version 1; every path is relative to the report folder, every sha256 is lowercase hex of
+ * the file's bytes or, for `irSha256`, of the UTF-8 IR text):
+ *   kiln            "report"
+ *   format          1
+ *   kilnVersion     package version;  gitCommit: the commit of the kiln checkout (null when unknown)
+ *   createdAt       ISO time the report was written
+ *   command         argv as given (`["report", "zoo:mlp", "--out", "r"]`), null from the API
+ *   model           { ref, fileSha256 (an .onnx/.kir file's bytes; null for a zoo model or a graph),
+ *                     zoo: { name, seed } for zoo:NAME (null otherwise), inputIrSha256 (step 0's IR) }
+ *   bindings        { shapes: {INPUT: [sizes]}, dims: {NAME: size} } as loaded (--shape/--dim)
+ *   pipeline        canonical pipeline text;  target: the target the passes saw
+ *   numericCheck    { rtol, atol, seed, skipped: reason or null } of the per-step check against step 0
+ *   run             { seed, repeat, warmup, threads (null: all cores), tuning (null: the backend's default) }
+ *   inputs          [{ name, path: "inputs/input_<k>.pb", sha256 }] the seeded inputs every run got
+ *   baseline        { backend, step: 0, medianMs, runMs: [...], outputs: [{ name, path, sha256 }] }
+ *   backends        [{ asked, backend (what ran), threads, tuning, repeat, warmup, prepareMs, medianMs,
+ *                      runMs: [...], maxRelError (vs the baseline's outputs), fallbacks: [node ids],
+ *                      outputs: [{ name, path: "outputs/<backend>/output_<k>.pb", sha256 }],
+ *                      sources: [paths under sources/<backend>/] }]
+ *   steps           [{ index, pass, file: "ir/NNN_<pass>.kir", irSha256, nodes, check: { maxAbsError,
+ *                      maxRelError, ok } or null }]
+ *   memory          { planner, peakBytes, lowerBoundBytes, naiveBytes }
+ *   tables          [{ name, file: "tables/<name>.arrow", title, rows, columns: [names] }]
+ *   machine         { os, node, cpu: { model, arch, cores, isa }, peakGflops (measured FP32, null when
+ *                     not measured) } (machine.ts)
+ *   files           [{ path, bytes, sha256 }] every file of the folder except manifest.json itself
+ */
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { FileData, NamedFile } from '../files.ts';
+import { readRegularFile } from '../files.ts';
+import { isZooRef } from '../zoo/index.ts';
+import type { SessionOptions } from '../session.ts';
+import type { ReportData } from './model.ts';
+import type { MachineFacts } from './machine.ts';
+
+/** The manifest format version this module writes. */
+export const MANIFEST_FORMAT = 1;
+
+/** sha256 of file data (text as UTF-8), lowercase hex. */
+export const sha256 = (data: FileData): string => createHash('sha256').update(data).digest('hex');
+
+/** Paths of the files a report writes for values and IR (one home for the layout). */
+export const reportPaths = {
+  input: (k: number) => `inputs/input_${k}.pb`,
+  output: (backend: string, k: number) => `outputs/${backend}/output_${k}.pb`,
+  table: (name: string) => `tables/${name}.arrow`,
+};
+
+/** What the manifest needs besides the report data. */
+export interface ManifestInput {
+  readonly data: ReportData;
+  readonly session: SessionOptions;
+  readonly machine: MachineFacts;
+  /** The IR file of each step, by index. */
+  readonly irFiles: readonly string[];
+  /** Output files of the baseline (key `baseline`) and each backend (key: its asked name), in output order. */
+  readonly outputFiles: ReadonlyMap<string, readonly string[]>;
+  /** Every file written besides the manifest. */
+  readonly files: readonly NamedFile[];
+}
+
+/** The manifest object (see the module header). */
+export function buildManifest(m: ManifestInput) {
+  const { data: d } = m;
+  const bytes = new Map(m.files.map(([p, x]) => [p, x]));
+  const fileRef = (p: string) => ({ path: p, sha256: sha256(bytes.get(p)!) });
+  const named = (paths: readonly string[], names: readonly string[]) => paths.map((p, k) => ({ name: names[k], ...fileRef(p) }));
+  const ref = d.source;
+  const zoo = isZooRef(ref);
+  return {
+    kiln: 'report',
+    format: MANIFEST_FORMAT,
+    kilnVersion: m.machine.kilnVersion,
+    gitCommit: m.machine.gitCommit,
+    createdAt: new Date().toISOString(),
+    command: d.options.argv ?? null,
+    model: {
+      ref,
+      fileSha256: !zoo && /\.(onnx|kir)$/i.test(ref) ? sha256(readRegularFile(path.resolve(ref), 'model')) : null,
+      zoo: zoo ? { name: ref.slice('zoo:'.length), seed: m.session.zoo?.seed ?? 0 } : null,
+      inputIrSha256: sha256(d.steps[0].ir),
+    },
+    bindings: { shapes: m.session.shapes ?? {}, dims: m.session.dims ?? {} },
+    pipeline: d.pipeline,
+    target: d.target,
+    numericCheck: { rtol: d.tolerance.rtol, atol: d.tolerance.atol, seed: d.tolerance.seed, skipped: d.checkSkipped ?? null },
+    run: { seed: d.options.seed, repeat: d.options.repeat, warmup: d.options.warmup, threads: d.options.threads ?? null, tuning: d.options.tuning ?? null },
+    inputs: named([...d.baseline.inputs.keys()].map((_, k) => reportPaths.input(k)), [...d.baseline.inputs.keys()]),
+    baseline: {
+      backend: d.baseline.backend, step: 0, medianMs: d.baseline.medianMs, runMs: d.baseline.runMs,
+      outputs: named(m.outputFiles.get('baseline') ?? [], d.graph0.outputs),
+    },
+    backends: d.backends.map((b) => ({
+      asked: b.asked, backend: b.backend, threads: d.options.threads ?? null, tuning: d.options.tuning ?? null,
+      repeat: d.options.repeat, warmup: d.options.warmup, prepareMs: b.prepareMs, medianMs: b.timings.totalMs, runMs: b.timings.runMs,
+      maxRelError: Number.isFinite(b.maxRelError) ? b.maxRelError : null, fallbacks: b.fallbacks.map((u) => u.node ?? u.op),
+      outputs: named(m.outputFiles.get(b.asked) ?? [], d.final.outputs),
+      sources: b.sources.map((x) => x.path),
+    })),
+    steps: d.steps.map((st, k) => ({
+      index: st.index, pass: st.pass, file: m.irFiles[k], irSha256: sha256(st.ir), nodes: st.nodesAfter,
+      check: st.check ? { maxAbsError: st.check.maxAbsError, maxRelError: st.check.maxRelError, ok: st.check.ok } : null,
+    })),
+    memory: { planner: d.memory.summary.planner, peakBytes: d.memory.summary.peakBytes, lowerBoundBytes: d.memory.summary.lowerBoundBytes, naiveBytes: d.memory.summary.naiveBytes },
+    tables: [...d.tables].map(([name, t]) => ({ name, file: reportPaths.table(name), title: t.title, rows: t.numRows, columns: t.columnNames })),
+    machine: m.machine.manifest,
+    files: m.files.map(([p, x]) => ({ path: p, bytes: typeof x === 'string' ? Buffer.byteLength(x) : x.length, sha256: sha256(x) })),
+  };
+}
+
+/** The manifest's type, for readers (replay). */
+export type ReportManifest = ReturnType<typeof buildManifest>;
