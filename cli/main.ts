@@ -48,6 +48,11 @@ const COMMANDS: Record<string, Command> = {
     summary: "write every stage's artifacts (IR after each pass, plan, kernel IR, sources, binary, manifest) without running",
     load: async () => (await import('./commands/build.ts')).buildCommand,
   },
+  report: {
+    usage: `kiln report MODEL --out DIR [--pipeline P] [--target T] [--backend NAME]... [--repeat N] [--warmup N] [--seed N] [--threads N] [--tuning measure|cached|off] [--quiet] ${SHAPE_USAGE}`,
+    summary: 'write an optimization report folder: report.html (passes, diffs, memory, timings, sources), Arrow tables, IR per step, manifest',
+    load: async () => (await import('./commands/report.ts')).reportCommand,
+  },
   passes: {
     usage: 'kiln passes [--json]',
     summary: 'list the passes with their options and statistics, and the default pipelines',
