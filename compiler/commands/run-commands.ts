@@ -89,7 +89,7 @@ function hooks(command: string, verb: string, ctx: CommandContext, t: Target, no
 }
 
 /** Runs `fn`; an abort of the shell's signal (mid-run, between kernels) is the command's `interrupted` error. */
-async function interruptible<T>(command: string, ctx: CommandContext, fn: () => Promise<T>): Promise<T> {
+export async function interruptible<T>(command: string, ctx: CommandContext, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
