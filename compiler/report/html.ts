@@ -165,7 +165,8 @@ function stepEntry(d: ReportData, k: number, irFile: string, first: boolean): st
   const check = st.check
     ? `<span class="${st.check.ok ? 'ok' : 'bad'}">${st.check.ok ? 'within tolerance' : 'BEYOND TOLERANCE'}</span> (max abs error ${st.check.maxAbsError.toExponential(2)}, max rel error ${st.check.maxRelError.toExponential(2)}${st.check.firstDivergent ? `, first divergent node %${esc(st.check.firstDivergent)}` : ''})`
     : 'no numeric check';
-  const head = `step ${st.index} ${st.pass}: ${st.nodesBefore} → ${st.nodesAfter} nodes, ${fmtMs(st.ms)}${st.changed || first ? '' : ', unchanged'}`;
+  const verdict = first || !st.check ? '' : st.check.ok ? ', numeric check ok' : ', NUMERIC CHECK BEYOND TOLERANCE';
+  const head = `step ${st.index} ${st.pass}: ${st.nodesBefore} → ${st.nodesAfter} nodes, ${fmtMs(st.ms)}${st.changed || first ? '' : ', unchanged'}${verdict}`;
   const body = first
     ? '<p class="sub">The model as loaded.</p>'
     : diffHTML(st.diff!, { maxLines: DIFF_LINES, hint: `the whole IR after this step is ${irFile}` });

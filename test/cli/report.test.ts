@@ -1,0 +1,59 @@
+/**
+ * `kiln report MODEL --out DIR` (cli/commands/report.ts) run as a user does: the folder is written with
+ * the command line in its manifest and the headline printed; a refused --out is an error before any
+ * work that leaves it as it was; bad options are usage errors (exit 2).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runKiln } from '../support/cli.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-report-cli-'));
+const env = { ...process.env, KILN_CACHE_DIR: path.join(tmp, 'cache') };
+const kiln = (args: string[]) => runKiln(args, { env });
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('kiln report writes the folder, records the command line and prints the headline', () => {
+  const out = path.join(tmp, 'mlp');
+  const args = ['report', 'zoo:mlp', '--backend', 'ref', '--repeat', '1', '--warmup', '0', '--seed', '3', '--pipeline', 'shape-infer,fuse-conv-act,dce', '--out', out];
+  const r = kiln(args);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /headline: before and after/);
+  assert.match(r.out, /latency: ref on the optimized graph/);
+  assert.match(r.out, new RegExp(`wrote \\d+ files .* to ${out}`));
+  const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+  assert.equal(m.command, args);
+  assert.is(m.pipeline, 'shape-infer,fuse-conv-act,dce');
+  assert.is(m.run.seed, 3);
+  assert.is(m.numericCheck.seed, 3);
+  assert.is(m.steps.length, 4);
+  assert.equal(m.backends.map((b: { backend: string }) => b.backend), ['ref']);
+});
+
+test('a non-empty --out is refused before any work and left as it was', () => {
+  const full = path.join(tmp, 'full');
+  fs.mkdirSync(full);
+  fs.writeFileSync(path.join(full, 'keep.txt'), 'mine');
+  const r = kiln(['report', 'zoo:mlp', '--out', full]);
+  assert.is(r.code, 1, r.err);
+  assert.match(r.err, /^error: .*full: --out exists and is not empty; kiln report writes a new folder/);
+  assert.equal(fs.readdirSync(full), ['keep.txt']);
+});
+
+test('bad options are usage errors', () => {
+  for (const [args, msg] of [
+    [['report', 'zoo:mlp'], /--out DIR is required/],
+    [['report', 'zoo:mlp', '--out', path.join(tmp, 'a'), '--backend', 'nope'], /backend/],
+    [['report', 'zoo:mlp', '--out', path.join(tmp, 'b'), '--backend', 'ref', '--backend', 'ref'], /given twice/],
+    [['report', 'zoo:mlp', '--out', path.join(tmp, 'c'), '--repeat', '0'], /repeat/],
+  ] as const) {
+    const r = kiln([...args]);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, msg);
+  }
+  assert.not.ok(fs.existsSync(path.join(tmp, 'a')));
+});
+
+test.run();
