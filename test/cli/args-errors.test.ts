@@ -29,6 +29,7 @@ import { replCommand } from '../../cli/commands/repl.ts';
 import { planCommand } from '../../cli/commands/plan.ts';
 import { kernelCommand } from '../../cli/commands/kernel.ts';
 import { summaryCommand } from '../../cli/commands/summary.ts';
+import { reportCommand } from '../../cli/commands/report.ts';
 import { readTensorFile, writeTensorFile } from '../../compiler/import/onnx/tensor-proto.ts';
 import { Tensor, readNumbers } from '../../compiler/ir/tensor.ts';
 import { attr, modelBytes, node, value } from '../import/onnx-build.ts';
@@ -43,6 +44,7 @@ type CommandFn = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, CommandFn> = {
   run: runCommand, ir: irCommand, conformance: conformanceCommand, zoo: zooCommand, opt: optCommand,
   passes: passesCommand, repl: replCommand, plan: planCommand, kernel: kernelCommand, summary: summaryCommand,
+  report: reportCommand,
 };
 
 /** The UsageError message `command argv` throws; fails when it throws something else or nothing. */
@@ -149,6 +151,15 @@ const CASES: [string, string[], string | RegExp][] = [
   ['summary', [], 'missing MODEL'],
   ['summary', ['a.onnx', 'b.onnx'], "unexpected argument 'b.onnx'"],
   ['summary', ['--x', 'a.onnx'], /^unknown option '--x'/],
+  // report
+  ['report', [], 'missing MODEL'],
+  ['report', [M], '--out DIR is required (a new or empty folder for the report)'],
+  ['report', [M, '--out', path.join(tmp, 'r'), '--backend', 'tpu'], "unknown backend 'tpu' (did you mean 'cpu'?); available: ref, arena, cpu, webgpu, cuda"],
+  ['report', [M, '--out', path.join(tmp, 'r'), '--backend', 'ref', '--backend', 'ref'], '--backend ref is given twice; each backend is timed once'],
+  ['report', [M, '--out', path.join(tmp, 'r'), '--repeat', '0'], '--repeat must be an integer in [1, 10000], got 0'],
+  ['report', [M, '--out', path.join(tmp, 'r'), '--warmup', '-1'], /^--warmup must be an integer in \[0, 10000\], got -1$/],
+  ['report', [M, '--out', path.join(tmp, 'r'), '--tuning', 'fast'], /^unknown tuning 'fast'/],
+  ['report', [M, '--out', path.join(tmp, 'r'), '--pipeline', 'dcee'], /^bad --pipeline: .*unknown pass 'dcee'/],
 ];
 
 test('every command: bad arguments throw a UsageError with kiln\'s one-line wording', async () => {
