@@ -33,7 +33,7 @@ import { reportPaths } from './manifest.ts';
 /** Diff lines shown per step before the rest is left to the IR files. */
 export const DIFF_LINES = 300;
 /** Source lines shown per file. */
-export const SOURCE_LINES = 400;
+export const SOURCE_LINES = 150;
 /** Table rows shown before the rest is left to the Arrow file. */
 export const TABLE_ROWS = 300;
 
@@ -104,7 +104,7 @@ export function reportHTML(p: PageInput): string {
     ]),
     section('fusions', 'Fusion map', [
       '<p class="sub">Every fused node of the final graph with the ONNX nodes it came from, and every fusion decision the passes recorded.</p>',
-      table('fusions', t('fusions')),
+      table('fusions', t('fusions'), 100),
       table('decisions', t('decisions'), 20),
     ]),
     section('memory', 'Memory plan of the final graph', [
