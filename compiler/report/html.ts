@@ -67,8 +67,9 @@ const link = (file: string, text = file) => `<a href="${escapeHTML(encodeURI(fil
 const esc = escapeHTML;
 const fmtMs = (x: number) => `${x < 10 ? x.toFixed(3) : x.toFixed(1)} ms`;
 
-/** A table with a link to its Arrow file; collapsed when it has more than `open` rows. */
+/** A table with a link to its Arrow file; collapsed when it has more than `open` rows; an empty one is a line saying so. */
 function table(name: string, t: ResultTable, open = 40): string {
+  if (t.numRows === 0) return `<p class="sub">${esc(t.title)}: none.</p><div class="files">Arrow: ${link(reportPaths.table(name))}</div>`;
   const body = `<div class="scroll">${tableHTML(t, { maxRows: TABLE_ROWS })}</div><div class="files">Arrow: ${link(reportPaths.table(name))}</div>`;
   if (t.numRows <= open) return body;
   return `<details><summary>${esc(t.title)} (${t.numRows} rows)</summary>${body}</details>`;
