@@ -215,7 +215,6 @@ export async function openInBrowser<T>(htmlFile: string, use: (view: BrowserPage
       defaultViewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
       // Chromium refuses to run as root with its sandbox; a non-root user keeps it
       args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-      handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
     }).catch((e: unknown) => {
       throw new Error(`Chromium (${executable}) did not start: ${e instanceof Error ? e.message.trim() : String(e)}`);
     });
@@ -251,7 +250,7 @@ export async function openInBrowser<T>(htmlFile: string, use: (view: BrowserPage
     cdp.on('Network.webSocketCreated', (e) => { leftPage.push(e.url); });
 
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout });
-    await page.evaluate(() => document.fonts.ready.then(() => undefined));
+    await page.$eval('html', (root) => root.ownerDocument.fonts.ready.then(() => undefined)); // text measured in its font
     const view: BrowserPage = {
       page, version: await browser.version(), profile, requests, leftPage, console: consoleEntries, pageErrors, failedRequests,
       svgBoxes: () => page.$$eval('svg', (els) => els.map((el, index) => {
@@ -263,7 +262,7 @@ export async function openInBrowser<T>(htmlFile: string, use: (view: BrowserPage
       tables: () => page.$$eval('table', (els) => els.map((el, index) => {
         const r = el.getBoundingClientRect();
         const rows = [...el.rows].filter((tr) => tr.querySelector('td') !== null);
-        let heading: Element | null = el.previousElementSibling;
+        let heading = el.previousElementSibling;
         while (heading && !/^H[1-6]$/.test(heading.tagName)) heading = heading.previousElementSibling;
         const label = (el.caption?.textContent ?? heading?.textContent ?? '').trim().slice(0, 60);
         const columns = Math.max(0, ...[...el.rows].map((tr) => tr.cells.length));
