@@ -87,15 +87,16 @@ export function kirFiles(entries: readonly KirEntry[], sidecarPath: string): Nam
  * extension `.safetensors`), both at once (`writeFilesAtomic` in their nearest common folder).
  */
 export function writeKir(kirPath: string, graph: Graph, sidecarPath?: string): KirFileSet & { sidecarPath: string } {
+  const given = sidecarPath ?? kirPath.replace(/\.kir$/i, '') + '.safetensors';
   const kir = path.resolve(kirPath);
-  const side = path.resolve(sidecarPath ?? kirPath.replace(/\.kir$/i, '') + '.safetensors');
+  const side = path.resolve(given);
   if (side === kir) throw new KilnError('the weights file and the .kir are the same file', { file: kirPath });
   let root = path.dirname(kir);
   while (root !== path.dirname(root) && path.relative(root, side).startsWith('..')) root = path.dirname(root);
   const rel = (p: string) => path.relative(root, p).split(path.sep).join('/');
   const set = kirFileSet([{ path: rel(kir), graph }], rel(side));
   writeFilesAtomic(root, set.files, { what: '.kir and its weights' });
-  return { ...set, sidecarPath: side };
+  return { ...set, sidecarPath: given };
 }
 
 /** Reads, hash-checks and decodes the sidecar a .kir links to. */
