@@ -17,10 +17,9 @@
  * and shape. Each failure is a KilnError naming the .kir and the sidecar. A .kir without a link parses
  * as before (inline constants; a constant named by hash has no data, which running it reports).
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { KilnError, withPlace } from '../errors.ts';
-import { type NamedFile, readRegularFile, writeFilesAtomic } from '../files.ts';
+import { type NamedFile, readRegularFile, sha256Hex, writeFilesAtomic } from '../files.ts';
 import { type Graph, regionsOf } from './graph.ts';
 import { parseGraph } from './parse.ts';
 import { printGraph, printWeightsLink } from './print.ts';
@@ -64,7 +63,7 @@ export function kirFileSet(entries: readonly KirEntry[], sidecarPath: string): K
   const tensors = new Map<string, Tensor>();
   for (const e of entries) collect(e.graph, e.path, tensors);
   const sidecar = encodeSafetensors(tensors, { format: 'kiln' });
-  const sha256 = createHash('sha256').update(sidecar).digest('hex');
+  const sha256 = sha256Hex(sidecar);
   const files: NamedFile[] = entries.map((e) => {
     const link = { path: path.posix.relative(path.posix.dirname(e.path), sidecarPath), sha256 };
     return [e.path, printWeightsLink(link) + printGraph(e.graph, { inline })];
@@ -113,7 +112,7 @@ function readSidecar(kirPath: string, link: { path: string; sha256: string }): R
     throw new KilnError(`${(e as KilnError).reason} (the weights of ${kirPath}, named by its kiln.weights line); `
       + `it was written by \`kiln ir MODEL --out FILE.kir\`; copy it ${where}`, { file });
   }
-  const actual = createHash('sha256').update(bytes).digest('hex');
+  const actual = sha256Hex(bytes);
   if (actual !== link.sha256) {
     throw new KilnError(`weights file does not match ${kirPath}: its sha256 is ${actual} but the .kir expects ${link.sha256} `
       + '(the file was changed, or belongs to another .kir)', { file });
