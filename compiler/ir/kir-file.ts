@@ -108,9 +108,10 @@ function readSidecar(kirPath: string, link: { path: string; sha256: string }): R
   try {
     bytes = readRegularFile(file, 'weights file');
   } catch (e) {
+    const reason = e instanceof KilnError ? e.reason : String(e);
     const where = path.dirname(link.path) === '.' ? 'next to the .kir' : `to ${file}`;
-    throw new KilnError(`${(e as KilnError).reason} (the weights of ${kirPath}, named by its kiln.weights line); `
-      + `it was written by \`kiln ir MODEL --out FILE.kir\`; copy it ${where}`, { file });
+    const hint = /no such file/.test(reason) ? `; it was written by \`kiln ir MODEL --out FILE.kir\`; copy it ${where}` : '';
+    throw new KilnError(`${reason} (the weights of ${kirPath}, named by its kiln.weights line)${hint}`, { file });
   }
   const actual = sha256Hex(bytes);
   if (actual !== link.sha256) {

@@ -113,6 +113,10 @@ test('read errors name the .kir and its sidecar', () => {
   throwsKiln(() => readKirFile(kir), /m\.safetensors: cannot read weights file: no such file/, /the weights of .*m\.kir/,
     /written by `kiln ir MODEL --out FILE\.kir`; copy it next to the \.kir/);
 
+  fs.mkdirSync(path.join(dir, 'm.safetensors'));
+  throwsKiln(() => readKirFile(kir), /m\.safetensors: cannot read weights file: it is a folder, not a regular file \(the weights of .*m\.kir, named by its kiln\.weights line\)$/);
+  fs.rmdirSync(path.join(dir, 'm.safetensors'));
+
   const changed = Buffer.from(good);
   changed[changed.length - 1] ^= 1;
   fs.writeFileSync(path.join(dir, 'm.safetensors'), changed);
