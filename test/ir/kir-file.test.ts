@@ -4,7 +4,8 @@
  * sharing one deduplicated sidecar (links relative to each .kir's folder), tensors safetensors cannot
  * hold printed inline, and every read error naming both files: missing sidecar, hash mismatch, a
  * corrupt sidecar, a tensor the text names but the sidecar lacks, a dtype/shape disagreement, an
- * absolute link. A .kir without a link still loads, and running it names the value without data.
+ * absolute link. `Session.load` of a .kir steps through the pipeline with its weights. A .kir without
+ * a link still loads, and running it names the value without data.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -24,6 +25,7 @@ import { hashOf } from '../../compiler/ir/weights.ts';
 import { loadModel } from '../../compiler/load.ts';
 import { runReference } from '../../compiler/runtime/reference.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
+import { Session } from '../../compiler/session.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-kir-'));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -139,6 +141,17 @@ test('read errors name the .kir and its sidecar', () => {
   throwsKiln(() => readKirFile(kir), /m\.kir: its weights file '.*' \(kiln\.weights\) must be a path relative to the \.kir's folder/);
   relink(good);
   assert.is(printGraph(readKirFile(kir)), printGraph(odd), 'the untouched pair reads back');
+});
+
+test('Session.load of a .kir with its sidecar runs the default pipeline and passes the numeric check', async () => {
+  const kir = path.join(tmp, 'session', 'mlp.kir');
+  writeKir(kir, zooModel('mlp'));
+  const s = Session.load(kir);
+  s.run();
+  assert.ok(s.at().index > 0);
+  assert.is(s.ir(0), printGraph(zooModel('mlp')));
+  assert.is(s.check().withinTolerance, true);
+  await s.close();
 });
 
 test('a .kir without a link loads; running it names the constant that has no data', () => {
