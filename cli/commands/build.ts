@@ -27,7 +27,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { SHAPE_OPTIONS, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { Session } from '../../compiler/session.ts';
 import { planText } from '../../compiler/session-artifacts.ts';
@@ -40,7 +39,7 @@ import { findBackend } from '../../compiler/runtime/backend.ts';
 import type { Artifact, DeviceInfo, Unsupported } from '../../compiler/runtime/backend.ts';
 import { cpuInfo } from '../../compiler/runtime/native/cpu-features.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
-import { type FileData, type NamedFile, fileKind, fileProblem, readRegularFile, writeFilesAtomic } from '../../compiler/files.ts';
+import { type FileData, type NamedFile, fileKind, fileProblem, readRegularFile, sha256Hex as sha256, writeFilesAtomic } from '../../compiler/files.ts';
 import { KilnError } from '../../compiler/errors.ts';
 import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { terminalProgress } from '../progress.ts';
@@ -148,8 +147,6 @@ function uniqueName(name: string, used: Set<string>): string {
   used.add(n);
   return n;
 }
-
-const sha256 = (data: FileData) => createHash('sha256').update(data).digest('hex');
 
 interface ManifestInput {
   model: string; session: Session; graph: Graph; backend: string; target: string; threads: number | undefined;
