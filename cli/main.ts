@@ -24,8 +24,8 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
   ir: {
-    usage: `kiln ir MODEL | FILE.kir ${SHAPE_USAGE}`,
-    summary: 'print the IR text of a model (a .kir file is parsed, verified and re-printed)',
+    usage: `kiln ir MODEL | FILE.kir [--out FILE.kir [--weights FILE.safetensors]] ${SHAPE_USAGE}`,
+    summary: 'print the IR text of a model (a .kir file is parsed, verified and re-printed); --out writes it with its weights sidecar',
     load: async () => (await import('./commands/ir.ts')).irCommand,
   },
   conformance: {

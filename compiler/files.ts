@@ -21,11 +21,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { KilnError } from './errors.ts';
 
 /** File contents: text (written as UTF-8) or bytes. */
 export type FileData = string | Uint8Array;
+
+/** The sha256 (lowercase hex) of file contents: how manifests and `.kir` weights links name a file. */
+export function sha256Hex(data: FileData): string {
+  return createHash('sha256').update(data).digest('hex');
+}
 
 /** The low-level calls a write makes; tests replace them to provoke failures midway (ENOSPC, EIO). */
 export interface WriteCalls {

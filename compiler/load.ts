@@ -1,8 +1,8 @@
 /**
  * Loading a model from whatever the user names: `zoo:NAME` (a built-in model with seeded weights),
  * an `.onnx` file (imported and converted to kiln's newest-opset IR) or a `.kir` file (kiln's IR
- * text; large constants are named by hash, so a .kir graph has no weight data unless it was printed
- * with them inline). A `.kir` graph must pass both verifiers (structural and op-aware, as after
+ * text; large constants are named by hash and read from the safetensors sidecar its `kiln.weights`
+ * line names, see ir/kir-file.ts; a .kir without that line has only its inline data). A `.kir` graph must pass both verifiers (structural and op-aware, as after
  * every pass); the first failure is a KilnError naming the file, node, op and rule. The choice is
  * made by the `zoo:` prefix, else by file extension. `shapes` and `dims` bind symbolic input dims to
  * sizes (ops/bind-shapes.ts) and re-infer every type at that size.
@@ -10,10 +10,9 @@
 import path from 'node:path';
 import type { Graph } from './ir/graph.ts';
 import { KilnError, withPlace } from './errors.ts';
-import { readRegularFile } from './files.ts';
 import { isZooRef, zooModel, type ZooOptions } from './zoo/index.ts';
 import { loadOnnxFile } from './import/onnx/import.ts';
-import { parseGraph } from './ir/parse.ts';
+import { readKirFile } from './ir/kir-file.ts';
 import { bindShapes, type ShapeBindings } from './ops/bind-shapes.ts';
 import { verifyAll } from './ops/verify-types.ts';
 
@@ -34,7 +33,7 @@ function loadUnbound(ref: string, opts: LoadOptions): Graph {
   const ext = path.extname(ref).toLowerCase();
   if (ext === '.onnx') return loadOnnxFile(ref);
   if (ext === '.kir') {
-    const graph = parseGraph(readRegularFile(ref, 'model').toString('utf8'), { file: ref });
+    const graph = readKirFile(ref);
     try {
       verifyAll(graph);
     } catch (e) {

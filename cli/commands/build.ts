@@ -26,7 +26,6 @@
  * progress on a terminal (cli/progress.ts; --quiet turns it off).
  */
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { SHAPE_OPTIONS, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { Session } from '../../compiler/session.ts';
 import { planText } from '../../compiler/session-artifacts.ts';
@@ -39,7 +38,7 @@ import { findBackend } from '../../compiler/runtime/backend.ts';
 import type { Artifact, DeviceInfo, Unsupported } from '../../compiler/runtime/backend.ts';
 import { cpuInfo } from '../../compiler/runtime/native/cpu-features.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
-import { type FileData, type NamedFile, checkOutFolder, readRegularFile, safeFileName, uniqueName, writeFilesAtomic } from '../../compiler/files.ts';
+import { type FileData, type NamedFile, checkOutFolder, readRegularFile, safeFileName, sha256Hex as sha256, uniqueName, writeFilesAtomic } from '../../compiler/files.ts';
 import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { terminalProgress } from '../progress.ts';
 
@@ -125,7 +124,6 @@ export async function buildCommand(argv: string[]): Promise<number> {
   }
 }
 
-const sha256 = (data: FileData) => createHash('sha256').update(data).digest('hex');
 
 interface ManifestInput {
   model: string; session: Session; graph: Graph; backend: string; target: string; threads: number | undefined;

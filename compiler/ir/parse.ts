@@ -13,6 +13,12 @@
  * one not found keeps the printed hash and no data. A large tensor attribute must be found (an
  * attribute cannot exist without its tensor).
  *
+ * A file may open with a weights link (`kiln.weights "w.safetensors" sha256 #<64 hex>`, see print.ts).
+ * With `opts.linkWeights` the parser hands the link over before reading the graph and takes the
+ * tensors it returns (the sidecar's, read and checked by kir-file.ts); then every hash of the text must
+ * be found there, and a miss is an error naming the value, the hash and the sidecar. Without
+ * `linkWeights` the link is read and ignored (constants keep their hashes and no data, as above).
+ *
  * Errors are KilnErrors with file, line and column: "expected ',' or ')' in input list, found '%x'".
  * Every loop consumes a token per step, so no input makes the parser hang.
  */
@@ -25,7 +31,7 @@ import { printType } from './print.ts';
 import { Tensor } from './tensor.ts';
 import { dimProblem } from './sizes.ts';
 import { type Literal, elementSink, floatValue, isFloatSyntax } from './text-format.ts';
-import { SHORT_HASH, hashOf } from './weights.ts';
+import { SHORT_HASH, type WeightsLink, hashOf } from './weights.ts';
 
 /** Options of `parseGraph`. */
 export interface ParseOptions {
@@ -33,6 +39,11 @@ export interface ParseOptions {
   file?: string;
   /** Tensors by full hash or by 16-hex prefix, restoring constants and attributes printed by hash. */
   weights?: ReadonlyMap<string, Tensor>;
+  /**
+   * Called with the file's weights link, when it has one, before the graph is read; returns the
+   * sidecar's tensors by full hash. Every hash in the text must then name one of them.
+   */
+  linkWeights?: (link: WeightsLink) => ReadonlyMap<string, Tensor>;
 }
 
 /** Parses `.kir` text into a Graph; throws a KilnError with line and column on malformed text. */
@@ -46,8 +57,13 @@ const LIST_KINDS = ['ints', 'floats', 'strings'] as const;
 class Parser {
   private pos = 0;
   private index?: Map<string, [string, Tensor]>;
+  private weights?: ReadonlyMap<string, Tensor>;
+  /** The sidecar's path when its tensors are in use (every hash must then be found). */
+  private sidecar?: string;
 
-  constructor(private readonly toks: Token[], private readonly opts: ParseOptions) {}
+  constructor(private readonly toks: Token[], private readonly opts: ParseOptions) {
+    this.weights = opts.weights;
+  }
 
   // ---- token helpers ----
 
@@ -98,11 +114,27 @@ class Parser {
   // ---- graph ----
 
   graph(): Graph {
+    if (this.isWord('kiln.weights')) this.weightsLink();
     if (!this.isWord('kiln.graph')) this.expected("'kiln.graph'", 'graph header');
     this.next();
     const graph = this.graphBody();
     if (this.peek().kind !== 'eof') this.expected('end of input', 'graph');
     return graph;
+  }
+
+  /** `kiln.weights "path" sha256 #<64 hex>`: hands the link to `opts.linkWeights` and takes its tensors. */
+  private weightsLink(): void {
+    this.next();
+    const file = this.string('weights link');
+    if (!this.isWord('sha256')) this.expected("'sha256'", 'weights link');
+    this.next();
+    const h = this.peek();
+    if (h.kind !== 'hash' || h.value.length !== 64) this.expected("the sidecar's sha256 '#' + 64 hex digits", 'weights link');
+    this.next();
+    if (!this.opts.linkWeights) return;
+    const linked = this.opts.linkWeights({ path: file, sha256: h.value });
+    this.weights = this.weights ? new Map([...this.weights, ...linked]) : linked;
+    this.sidecar = file;
   }
 
   /** `@name(inputs) -> (outputs) { statements return ... }`: a whole graph or a region. */
@@ -195,6 +227,7 @@ class Parser {
     if (this.peek().kind === 'hash') {
       const hashTok = this.next();
       const found = this.lookup(hashTok.value);
+      if (!found && this.sidecar !== undefined) this.fail(`'%${name}' names tensor #${hashTok.value}, which the weights file '${this.sidecar}' does not hold`, hashTok);
       if (!found) return { name, type, hash: hashTok.value.slice(0, SHORT_HASH) };
       this.checkWeight(found[1], type, hashTok);
       return { name, type, hash: found[0].length > SHORT_HASH ? found[0] : hashOf(found[1]), data: found[1] };
@@ -357,7 +390,7 @@ class Parser {
       if (this.peek().kind === 'hash') {
         const h = this.next();
         const found = this.lookup(h.value);
-        if (!found) this.fail(`tensor attribute #${h.value} is not in the weights given to the parser`, h);
+        if (!found) this.fail(`tensor attribute #${h.value} is not in ${this.sidecar !== undefined ? `the weights file '${this.sidecar}'` : 'the weights given to the parser'}`, h);
         this.checkWeight(found[1], type, h);
         value = found[1];
       } else value = this.denseBody(type, typeAt, 'tensor attribute');
@@ -418,7 +451,7 @@ class Parser {
 
   /** The weights entry for a printed hash: [key, tensor], or undefined. */
   private lookup(hash: string): [string, Tensor] | undefined {
-    const weights = this.opts.weights;
+    const weights = this.weights;
     if (!weights || hash.length < SHORT_HASH) return undefined;
     if (!this.index) {
       this.index = new Map();
@@ -433,6 +466,7 @@ class Parser {
 
   private checkWeight(t: Tensor, type: TensorType, at: Token): void {
     const actual = printType(t);
-    if (actual !== printType(type)) this.fail(`weights entry #${at.value} is ${actual} but the text declares ${printType(type)}`, at);
+    const entry = this.sidecar !== undefined ? `tensor #${at.value} of the weights file '${this.sidecar}'` : `weights entry #${at.value}`;
+    if (actual !== printType(type)) this.fail(`${entry} is ${actual} but the text declares ${printType(type)}`, at);
   }
 }

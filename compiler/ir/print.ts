@@ -36,12 +36,26 @@
  *   `dense<f32[2] [1.0, 2.0]>` when small, else `dense<f32[64,3] #3f2a9c0e12ab45cd>` by hash.
  * - Provenance: ` loc("/conv1/Conv")`, or ` loc(fused["/a", "/b"])` for several names; omitted when empty.
  * - `//` starts a comment to the end of the line (outside strings); the parser ignores it.
+ * - A `.kir` file may open with a weights link, `kiln.weights "model.safetensors" sha256 #<64 hex>`
+ *   (`printWeightsLink`): the safetensors sidecar holding the tensors the text names by hash (path
+ *   relative to the .kir's folder) and the sidecar's sha256. It is a file header, not part of a graph's
+ *   canonical text: `printGraph` never prints it (kir-file.ts writes and reads it).
+ * - `printGraph(g, { inline })` prints every tensor `inline` selects inline whatever its size (how a
+ *   .kir file holds tensors its sidecar cannot); the canonical text (no options) never does.
  */
 import type { AttrValue, Constant, Graph, Node, TensorType } from './graph.ts';
 import { regionsOf, valueTypes } from './graph.ts';
 import type { Tensor } from './tensor.ts';
 import { formatElements, formatF32, formatValueName, formatWord, quote } from './text-format.ts';
-import { SHORT_HASH, hashOf, printsInline } from './weights.ts';
+import { SHORT_HASH, type WeightsLink, hashOf, printsInline } from './weights.ts';
+
+/** Options of `printGraph`. */
+export interface PrintOptions {
+  /** Tensors to print inline whatever their size (default: none beyond the 16-element limit). */
+  readonly inline?: (t: Tensor) => boolean;
+}
+
+const inlines = (t: Tensor, opts: PrintOptions): boolean => printsInline(t.size) || (opts.inline?.(t) ?? false);
 
 /** `f32[1,3,224,224]`, `i64[]`, `f32[N,"batch size"]`; `seq<f32[N]>`, `opt<i64[]>`, `opt<seq<f32[*]>>`. */
 export function printType(t: TensorType): string {
@@ -71,7 +85,7 @@ function printDenseBody(t: Tensor): string {
 }
 
 /** An attribute value (see the module header for the spelling of each kind). */
-export function printAttr(a: AttrValue): string {
+export function printAttr(a: AttrValue, opts: PrintOptions = {}): string {
   switch (a.kind) {
     case 'int': return printInt(a.value);
     case 'float': return formatF32(a.value);
@@ -81,10 +95,10 @@ export function printAttr(a: AttrValue): string {
     case 'strings': return a.value.length ? `[${a.value.map(quote).join(', ')}]` : 'strings[]';
     case 'tensor': {
       const t = a.value;
-      const body = printsInline(t.size) ? printDenseBody(t) : '#' + hashOf(t).slice(0, SHORT_HASH);
+      const body = inlines(t, opts) ? printDenseBody(t) : '#' + hashOf(t).slice(0, SHORT_HASH);
       return `dense<${printType(t)} ${body}>`;
     }
-    case 'graph': return printGraphLines(a.value, '', 0).join('\n');
+    case 'graph': return printGraphLines(a.value, '', 0, opts).join('\n');
   }
 }
 
@@ -100,26 +114,26 @@ export function printLoc(loc: readonly string[]): string {
  * prints them after the line, one `name @graph(args) -> (results) { ... }` block each, inside `{ }`
  * (several lines, nested one indent step per region level; `indent` is the node's own indentation).
  */
-export function printNode(node: Node, indent = ''): string {
+export function printNode(node: Node, indent = '', opts: PrintOptions = {}): string {
   const outs = node.outputs.length ? node.outputs.map(printValueRef).join(', ') : '()';
   const ins = node.inputs.map(printValueRef).join(', ');
   const names = Object.keys(node.attrs).filter((k) => node.attrs[k].kind !== 'graph').sort();
   const attrs = names.length
-    ? ` {${names.map((k) => `${formatWord(k)}=${printAttr(node.attrs[k])}`).join(', ')}}`
+    ? ` {${names.map((k) => `${formatWord(k)}=${printAttr(node.attrs[k], opts)}`).join(', ')}}`
     : '';
   const types = node.types.length ? node.types.map(printType).join(', ') : '()';
   const line = `${outs} = ${formatWord(node.op, ['const'])}(${ins})${attrs} : ${types}${printLoc(node.loc)}`;
   const regions = regionsOf(node);
   if (!regions.length) return line;
   const lines = [line + ' {'];
-  for (const [name, g] of regions) lines.push(...printGraphLines(g, formatWord(name) + ' ', indent.length + 2).map((l, i) => (i ? l : indent + '  ' + l)));
+  for (const [name, g] of regions) lines.push(...printGraphLines(g, formatWord(name) + ' ', indent.length + 2, opts).map((l, i) => (i ? l : indent + '  ' + l)));
   lines.push(indent + '}');
   return lines.join('\n');
 }
 
 /** One constant line, without indentation: inline `dense<...>` when small, else `#hash`. */
-export function printConstant(c: Constant): string {
-  const body = c.data && printsInline(c.data.size)
+export function printConstant(c: Constant, opts: PrintOptions = {}): string {
+  const body = c.data && inlines(c.data, opts)
     ? `dense<${printDenseBody(c.data)}>`
     : '#' + c.hash.slice(0, SHORT_HASH);
   return `${formatValueName(c.name)} = const ${printType(c.type)} ${body}`;
@@ -130,7 +144,7 @@ export function printConstant(c: Constant): string {
  * `depth + 2` spaces and the closing brace at `depth`. A region's outputs may be values of enclosing
  * scopes; their types are not known here, so an output this graph does not define prints `?`.
  */
-function printGraphLines(graph: Graph, head: string, depth: number): string[] {
+function printGraphLines(graph: Graph, head: string, depth: number, opts: PrintOptions): string[] {
   const pad = ' '.repeat(depth);
   const types = valueTypes(graph);
   const ins = graph.inputs.map((i) => `${formatValueName(i.name)}: ${printType(i.type)}`).join(', ');
@@ -139,14 +153,19 @@ function printGraphLines(graph: Graph, head: string, depth: number): string[] {
     return `${printValueRef(o)}: ${t ? printType(t) : '?'}`;
   }).join(', ');
   const lines = [`${head}${formatValueName(graph.name, '@')}(${ins}) -> (${outs}) {`];
-  for (const c of graph.constants) lines.push(pad + '  ' + printConstant(c));
-  for (const n of graph.nodes) lines.push(pad + '  ' + printNode(n, pad + '  '));
+  for (const c of graph.constants) lines.push(pad + '  ' + printConstant(c, opts));
+  for (const n of graph.nodes) lines.push(pad + '  ' + printNode(n, pad + '  ', opts));
   lines.push(pad + '  return' + (graph.outputs.length ? ' ' + graph.outputs.map(printValueRef).join(', ') : ''));
   lines.push(pad + '}');
   return lines;
 }
 
-/** The whole graph as `.kir` text (ends with a newline). */
-export function printGraph(graph: Graph): string {
-  return printGraphLines(graph, 'kiln.graph ', 0).join('\n') + '\n';
+/** The whole graph as `.kir` text (ends with a newline); without options, its canonical text. */
+export function printGraph(graph: Graph, opts: PrintOptions = {}): string {
+  return printGraphLines(graph, 'kiln.graph ', 0, opts).join('\n') + '\n';
+}
+
+/** The weights link line of a `.kir` file, `kiln.weights "w.safetensors" sha256 #<64 hex>` (with its newline). */
+export function printWeightsLink(link: WeightsLink): string {
+  return `kiln.weights ${quote(link.path)} sha256 #${link.sha256}\n`;
 }
