@@ -8,24 +8,26 @@
  *   report.html                      the page (self-contained, offline)
  *   manifest.json                    what was run, on what, and every file's sha256 (manifest.ts)
  *   tables/<name>.arrow              every table the page shows, Arrow IPC file format
- *   ir/NNN_<pass>.kir                the IR after each step (000_input.kir is the loaded model)
+ *   ir/NNN_<pass>.kir                the IR after each step (000_input.kir is the loaded model), each
+ *                                    linking to ir/weights.safetensors (compiler/ir/kir-file.ts)
+ *   ir/weights.safetensors           every weight of every step, once, named by content hash
  *   inputs/input_<k>.pb              the seeded inputs every run got (TensorProto, as `kiln run --inputs` reads)
  *   outputs/ref_step0/output_<k>.pb  the reference executor's outputs on the loaded model (the baseline)
  *   outputs/<backend>/output_<k>.pb  each backend's outputs on the final graph
  *   sources/<backend>/<file>         what each backend generated (sources, compiler command and log, kernel IR)
  */
 import type { Session } from '../session.ts';
-import { type NamedFile, checkOutFolder, safeFileName, writeFilesAtomic } from '../files.ts';
+import { type NamedFile, checkOutFolder, safeFileName, sha256Hex as sha256, writeFilesAtomic } from '../files.ts';
 import { encodeValue } from '../import/onnx/tensor-proto.ts';
 import { valueTypes } from '../ir/graph.ts';
 import type { Value } from '../ir/value.ts';
 import type { Graph } from '../ir/graph.ts';
-import { dumpFileName } from '../passes/instruments.ts';
+import { kirFiles } from '../ir/kir-file.ts';
 import type { ResultTable } from '../results/table.ts';
 import { collectReport } from './collect.ts';
 import { reportHTML } from './html.ts';
 import { machineFacts } from './machine.ts';
-import { type ReportManifest, buildManifest, reportPaths, sha256 } from './manifest.ts';
+import { type ReportManifest, buildManifest, reportPaths } from './manifest.ts';
 import type { ReportData, ReportOptions } from './model.ts';
 
 export type { ReportOptions, ReportData } from './model.ts';
@@ -60,10 +62,10 @@ export async function writeReport(s: Session, dir: string, opts: ReportOptions =
   const data = await collectReport(s, opts);
   opts.onProgress?.('writing the report', 0);
   const files: NamedFile[] = [];
-  // CALL SITE (side): compiler/ir/kir-file.ts kirFiles(entries, sidecarPath) replaces these IR files
-  // with .kir texts that declare one shared safetensors weights sidecar (plus the sidecar itself)
-  const irFiles = data.steps.map((st) => `ir/${dumpFileName(st.index, st.index === 0 ? 'input' : st.pass)}`);
-  data.steps.forEach((st, k) => files.push([irFiles[k], st.ir]));
+  // each step's .kir links to one shared weights sidecar (tensors by content hash, so a weight
+  // unchanged across steps is stored once)
+  const irFiles = data.steps.map((st) => reportPaths.ir(st.index, st.pass));
+  files.push(...kirFiles(data.steps.map((st, k) => ({ path: irFiles[k], graph: s.graph(st.index) })), reportPaths.weights));
   const inputNames = [...data.baseline.inputs.keys()];
   files.push(...valueFiles(data.graph0, inputNames, inputNames.map((n) => data.baseline.inputs.get(n)!), reportPaths.input));
   const outputFiles = new Map<string, string[]>();

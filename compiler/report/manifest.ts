@@ -21,7 +21,11 @@
  *                      runMs: [...], maxRelError (vs the baseline's outputs), fallbacks: [node ids],
  *                      outputs: [{ name, path: "outputs/<backend>/output_<k>.pb", sha256 }],
  *                      sources: [paths under sources/<backend>/] }]
- *   steps           [{ index, pass, file: "ir/NNN_<pass>.kir", irSha256, nodes, check: { maxAbsError,
+ *   weights         { path: "ir/weights.safetensors", sha256 } the one safetensors sidecar every step's
+ *                   .kir links to (tensors named by content hash; compiler/ir/kir-file.ts)
+ *   steps           [{ index, pass, file: "ir/NNN_<pass>.kir" (000_input.kir is step 0), irSha256 (of the
+ *                      canonical IR text `Session.ir(k)`, not of the file, which adds the weights link
+ *                      and loads with `loadModel`/`readKirFile`), nodes, check: { maxAbsError,
  *                      maxRelError, ok } or null }]
  *   memory          { planner, peakBytes, lowerBoundBytes, naiveBytes }
  *   tables          [{ name, file: "tables/<name>.arrow", title, rows, columns: [names] }]
@@ -30,25 +34,24 @@
  *   files           [{ path, bytes, sha256 }] every file of the folder except manifest.json itself
  */
 import path from 'node:path';
-import { createHash } from 'node:crypto';
-import type { FileData, NamedFile } from '../files.ts';
-import { readRegularFile } from '../files.ts';
+import type { NamedFile } from '../files.ts';
+import { readRegularFile, sha256Hex as sha256 } from '../files.ts';
 import { isZooRef } from '../zoo/index.ts';
 import type { SessionOptions } from '../session.ts';
+import { dumpFileName } from '../passes/instruments.ts';
 import type { ReportData } from './model.ts';
 import type { MachineFacts } from './machine.ts';
 
 /** The manifest format version this module writes. */
 export const MANIFEST_FORMAT = 1;
 
-/** sha256 of file data (text as UTF-8), lowercase hex. */
-export const sha256 = (data: FileData): string => createHash('sha256').update(data).digest('hex');
-
 /** Paths of the files a report writes for values and IR (one home for the layout). */
 export const reportPaths = {
   input: (k: number) => `inputs/input_${k}.pb`,
   output: (backend: string, k: number) => `outputs/${backend}/output_${k}.pb`,
   table: (name: string) => `tables/${name}.arrow`,
+  ir: (step: number, pass: string) => `ir/${dumpFileName(step, step === 0 ? 'input' : pass)}`,
+  weights: 'ir/weights.safetensors',
 };
 
 /** What the manifest needs besides the report data. */
@@ -102,6 +105,7 @@ export function buildManifest(m: ManifestInput) {
       outputs: named(m.outputFiles.get(b.asked) ?? [], d.final.outputs),
       sources: b.sources.map((x) => x.path),
     })),
+    weights: fileRef(reportPaths.weights),
     steps: d.steps.map((st, k) => ({
       index: st.index, pass: st.pass, file: m.irFiles[k], irSha256: sha256(st.ir), nodes: st.nodesAfter,
       check: st.check ? { maxAbsError: st.check.maxAbsError, maxRelError: st.check.maxRelError, ok: st.check.ok } : null,

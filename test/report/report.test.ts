@@ -18,6 +18,8 @@ import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { readValueFile } from '../../compiler/import/onnx/tensor-proto.ts';
 import { valueDistance } from '../../compiler/runtime/compare.ts';
 import { SECTIONS } from '../../compiler/report/html.ts';
+import { readKirFile } from '../../compiler/ir/kir-file.ts';
+import { printGraph } from '../../compiler/ir/print.ts';
 import type { ReportManifest, WrittenReport } from '../../compiler/report/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-report-'));
@@ -67,17 +69,20 @@ test('every file the manifest lists is there with its size and sha256, and nothi
   assert.match(m.machine.node as string, /^v\d+/);
 });
 
-test('the IR file and hash of each step are the session IR of that step; the cursor is where it was', () => {
+test('the IR file (with the weights sidecar) and hash of each step are the session IR of that step; the cursor is where it was', () => {
   const m = manifest();
   assert.is(session.current, 2, 'the report leaves the cursor alone');
   assert.is(m.steps.length, session.length + 1);
   m.steps.forEach((st, k) => {
     assert.is(st.index, k);
     assert.is(st.irSha256, sha(session.ir(k)), `step ${k}`);
-    assert.is(fs.readFileSync(path.join(out, st.file), 'utf8'), session.ir(k), st.file);
+    // the .kir links to the shared sidecar and loads back to the same graph
+    assert.match(fs.readFileSync(path.join(out, st.file), 'utf8'), /kiln\.weights "weights\.safetensors" sha256 #[0-9a-f]{64}/, st.file);
+    assert.is(printGraph(readKirFile(path.join(out, st.file))), session.ir(k), st.file);
     assert.is(st.pass, k === 0 ? 'load' : session.pipelineEntries[k - 1].pass);
   });
   assert.is(m.model.inputIrSha256, sha(session.ir(0)));
+  assert.equal(m.weights, { path: 'ir/weights.safetensors', sha256: sha(fs.readFileSync(path.join(out, 'ir/weights.safetensors'))) });
 });
 
 test('every table is an Arrow IPC file that apache-arrow reads back with its columns', () => {
