@@ -127,18 +127,13 @@ export async function collectReport(s: Session, opts: ReportOptions = {}): Promi
     }
     return {
       source: s.source, target: s.target, pipeline: s.pipelineText, options: o, graph0: s.graph(0), final: s.graph(last), summary, steps,
-      ...(stepsUnchecked(s) ? { checkSkipped: stepsUnchecked(s) } : {}),
+      ...(s.numericCheckSkipped ? { checkSkipped: s.numericCheckSkipped } : {}),
       tolerance: { rtol: s.tolerance, atol: s.absTolerance, seed: s.options.seed ?? 0 },
       memory: { plan, summary: mem }, baseline, backends, tables, headline,
     };
   } finally {
     s.goto(Math.min(cursor, s.length));
   }
-}
-
-/** Why steps carry no numeric check, or undefined when they do. */
-function stepsUnchecked(s: Session): string | undefined {
-  return s.numericCheckSkipped;
 }
 
 /** Each step's IR, diff and numeric check (module header, phase 1). */
