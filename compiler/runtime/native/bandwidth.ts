@@ -121,7 +121,7 @@ function cpuListSize(list: string): number {
 }
 
 /** Bytes of each probe array: 4 × the last-level cache, from 32 MiB to 256 MiB (64 MiB when the cache is unknown). */
-export function triadArrayBytes(llc: number | undefined = lastLevelCacheBytes()): number {
+export function triadArrayBytes(llc: number | undefined): number {
   const want = llc === undefined ? 64 * MIB : 4 * llc;
   return Math.min(256 * MIB, Math.max(32 * MIB, Math.ceil(want / MIB) * MIB));
 }
@@ -151,7 +151,7 @@ async function measure(threadCounts: readonly number[], arrayBytes: number, dir:
 
 /** This machine's STREAM-triad memory bandwidth with its provenance (module header). */
 export async function memoryBandwidth(opts: BandwidthOptions = {}): Promise<BandwidthResult> {
-  const arrayBytes = triadArrayBytes();
+  const arrayBytes = triadArrayBytes(lastLevelCacheBytes());
   const r = await cachedProbe({
     kind: 'bandwidth', field: 'gbPerS', what: 'the memory bandwidth', threads: opts.threads ?? cpuInfo().cores,
     cacheDir: opts.cacheDir, refresh: opts.refresh, extra: () => ({ arrayBytes, method: 'STREAM triad, 24 bytes per element' }),
