@@ -6,7 +6,7 @@
  */
 import { KilnError } from '../compiler/errors.ts';
 import { SHAPE_USAGE, UsageError } from './args.ts';
-import { packageVersion } from './version.ts';
+import { packageVersion } from '../compiler/version.ts';
 import { nearest } from '../compiler/passes/pipeline.ts';
 import { parseMemorySize, setMemoryBudget } from '../compiler/ir/sizes.ts';
 

@@ -36,8 +36,7 @@ import { dumpFileName } from '../../compiler/passes/instruments.ts';
 import { backendNames } from '../../compiler/runtime/backends.ts';
 import { findBackend } from '../../compiler/runtime/backend.ts';
 import type { Artifact, DeviceInfo, Unsupported } from '../../compiler/runtime/backend.ts';
-import { cpuInfo } from '../../compiler/runtime/native/cpu-features.ts';
-import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
+import { compilerFacts, cpuFacts } from '../../compiler/runtime/machine.ts';
 import { type FileData, type NamedFile, checkOutFolder, readRegularFile, safeFileName, sha256Hex as sha256, uniqueName, writeFilesAtomic } from '../../compiler/files.ts';
 import { requireStaticShapes } from '../../compiler/ops/bind-shapes.ts';
 import { terminalProgress } from '../progress.ts';
@@ -133,8 +132,9 @@ interface ManifestInput {
 /** manifest.json: what was built from what, and every file with its kind, hash and nodes. */
 function manifestOf(m: ManifestInput) {
   const loc = new Map(m.graph.nodes.map((n) => [nodeId(n), n.loc]));
-  const cpu = cpuInfo();
-  const cc = findCCompiler();
+  // the machine as every manifest describes it (runtime/machine.ts)
+  const cpu = cpuFacts();
+  const cc = compilerFacts();
   const command = m.files.find((f) => f.kind === 'command');
   const modelFile = m.model.startsWith('zoo:') ? undefined : path.resolve(m.model);
   return {
@@ -151,10 +151,10 @@ function manifestOf(m: ManifestInput) {
     pipeline: m.session.pipelineText,
     threads: m.threads ?? cpu.cores,
     prepareMs: Math.round(m.prepareMs),
-    cpu: { model: cpu.model, arch: cpu.arch, cores: cpu.cores, isa: cpu.isa, f32Lanes: cpu.f32Lanes, fma: cpu.fma, flags: [...cpu.flags].sort().join(' ') },
+    cpu,
     // the device a GPU backend built for (adapter name, features, limits)
     ...(m.device ? { device: m.device } : {}),
-    compiler: cc ? { argv: cc.argv, version: cc.version, ...(command ? { command: String(command.data).trim() } : {}) } : null,
+    compiler: cc ? { ...cc, ...(command ? { command: String(command.data).trim() } : {}) } : null,
     notes: m.notes,
     // nodes the backend runs on their reference kernels inside the program (not compiled)
     fallbacks: m.fallbacks.map((u) => ({ node: u.node, op: u.op, reason: u.reason, onnx: u.node ? loc.get(u.node) ?? [] : [] })),

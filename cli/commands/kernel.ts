@@ -5,7 +5,7 @@
  * then exits 0.
  */
 import { parseCommand, UsageError } from '../args.ts';
-import { packageVersion } from '../version.ts';
+import { packageVersion } from '../../compiler/version.ts';
 
 export async function kernelCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'install') {

@@ -15,5 +15,6 @@ export { arrowStreamBase64, tableHTML, tableTerminal } from './table.ts';
 export { tokenizeIR, highlightIRAnsi, highlightIRHTML } from './ir.ts';
 export { barChartSVG, textBars, escapeXML, type Bar, type BarChartOptions } from './svg.ts';
 export { timingChartSVG, opBars } from './timing.ts';
+export { rooflineSVG, rooflinePoints, type RooflinePoint, type Roof, type RooflineOptions } from './roofline.ts';
 export { stepLine, isStep } from './session.ts';
 export { isMemoryPlan } from './memory.ts';

@@ -18,9 +18,22 @@
  * Symbolic dims stay symbols: every count is a polynomial in them (ir/dim-poly.ts), so a model with input
  * f32[N,3,H,W] has FLOPs like `216·N·H·W + 10·N`, and a number only once the dims are bound. A count
  * that is not a polynomial, or a missing type, is undefined (unknown), never a made-up size.
+ *
+ * Bytes per node (`nodeBytes`), the denominator of arithmetic intensity (FLOPs per byte, the x axis of
+ * the roofline): a node's compulsory memory traffic, the bytes of its distinct input tensors (an input
+ * named twice, as in Mul(x, x), counts once; constants count like any input) plus the bytes of its
+ * outputs, each at its storage size (ir/dtype.ts `storageBytes`: a byte per element of a sub-byte type).
+ * It is a lower bound of the traffic, not a cache model: every byte is counted once, so re-reads of a
+ * tensor that does not fit in cache (a big convolution's weights, once per output tile) and write-
+ * allocate traffic are not counted, and neither is a view's aliasing (a Reshape counts its input and
+ * output though it moves nothing). A fused node counts only what crosses its boundary: its external
+ * inputs and its outputs, never the intermediates of its body. A control-flow node's region bodies read
+ * outer values by name; those are not counted. Unknown (undefined; null as a number) when a type is
+ * missing, holds a sequence or optional, is unranked or of strings; symbolic dims stay symbols.
  */
-import type { Dim, TensorType } from '../ir/graph.ts';
+import type { Dim, Node, TensorType } from '../ir/graph.ts';
 import { DimPoly } from '../ir/dim-poly.ts';
+import { storageBytes } from '../ir/dtype.ts';
 import type { FlopsRule, OpTraits } from './registry.ts';
 
 /** Product of the dims of a shape as a polynomial (undefined when the type is missing). */
@@ -94,4 +107,31 @@ export function opFlops(def: OpTraits<any>, inputs: readonly (TensorType | undef
   if (def.flops) return asPoly(def.flops(inputs, outputs, attrs));
   if (def.view || def.movement) return DimPoly.constant(0);
   return asPoly(perOutputElement(inputs, outputs, attrs));
+}
+
+/** Bytes of one tensor of `type` as a polynomial; undefined for a missing, container, unranked or string type. */
+export function tensorBytes(type: TensorType | undefined): DimPoly | undefined {
+  if (!type || type.container || type.unranked || type.dtype === 'str') return undefined;
+  return times(elems(type.shape), storageBytes(type.dtype, 1));
+}
+
+/**
+ * The compulsory memory traffic of a node (module header): bytes of its distinct inputs, `inputTypes`
+ * parallel to `node.inputs` ('' inputs skipped), plus its present outputs. A polynomial, or undefined.
+ */
+export function nodeBytesFormula(node: Node, inputTypes: readonly (TensorType | undefined)[]): DimPoly | undefined {
+  const seen = new Set<string>();
+  const parts: (DimPoly | undefined)[] = [];
+  node.inputs.forEach((name, k) => {
+    if (!name || seen.has(name)) return;
+    seen.add(name);
+    parts.push(tensorBytes(inputTypes[k]));
+  });
+  node.outputs.forEach((name, k) => { if (name) parts.push(tensorBytes(node.types[k])); });
+  return plus(...parts);
+}
+
+/** A node's compulsory memory traffic in bytes; null when a size is unknown or symbolic. */
+export function nodeBytes(node: Node, inputTypes: readonly (TensorType | undefined)[]): number | null {
+  return nodeBytesFormula(node, inputTypes)?.value ?? null;
 }

@@ -10,9 +10,9 @@
  * Sections, in order: headline (before/after), model summary, pass pipeline (a table, then one
  * collapsed entry per step with its numeric check and IR diff), fusion map (decisions and fused nodes
  * with their ONNX sources), memory (summary, arena chart, timeline table), timings per backend (run-time
- * spread, chart by op, op, kernel and node tables), generated sources (one collapsed entry per file),
+ * spread, chart by op, roofline under the measured peak and bandwidth, op, kernel and node tables), generated sources (one collapsed entry per file),
  * machine and manifest facts. Everything shown is rendered by compiler/display (tableHTML, diffHTML,
- * sourceHTML, memorySvg, timingChartSVG, escapeHTML); this module only lays the page out. Long text
+ * sourceHTML, memorySvg, timingChartSVG, rooflineSVG, escapeHTML); this module only lays the page out. Long text
  * is cut with a note and a link to the whole file: diffs past `DIFF_LINES` lines, sources past
  * `SOURCE_LINES`, tables past `TABLE_ROWS` rows (the Arrow file has every row).
  */
@@ -23,6 +23,7 @@ import { sourceHTML } from '../display/source.ts';
 import { SourceView } from '../display/views.ts';
 import { memorySvg } from '../display/memory-svg.ts';
 import { timingChartSVG } from '../display/timing.ts';
+import { rooflinePoints, rooflineSVG } from '../display/roofline.ts';
 import { formatMemorySummary } from '../results/memory.ts';
 import type { ResultTable } from '../results/table.ts';
 import { formatSummary } from '../zoo/summary.ts';
@@ -125,7 +126,7 @@ export function reportHTML(p: PageInput): string {
             + `prepared in ${fmtMs(b.prepareMs)}; outputs vs the reference: max rel error ${b.maxRelError === 0 ? '0' : b.maxRelError.toExponential(2)}`
             + (b.fallbacks.length ? `; ${b.fallbacks.length} node${b.fallbacks.length === 1 ? '' : 's'} on reference kernels` : '') + '</p>',
           `<div class="scroll">${timingChartSVG(b.timings)}</div>`,
-          // CALL SITE (roof): rooflineSVG(rooflinePoints(b.timings, ...), { peakGflops, bandwidthGBs }) goes here
+          `<div class="scroll">${rooflineSVG(rooflinePoints(b.timings, b.backend), { peakGflops: p.machine.peakGflops, bandwidthGBs: p.machine.bandwidthGBs }, { title: `roofline of ${b.backend}: achieved GFLOP/s against arithmetic intensity (FLOPs per byte)` })}</div>`,
           table(`timings_${key}_ops`, t(`timings_${key}_ops`), 20),
           kernels ? table(`timings_${key}_kernels`, kernels, 0) : '',
           table(`timings_${key}_nodes`, t(`timings_${key}_nodes`), 0),

@@ -78,7 +78,9 @@ export async function writeReport(s: Session, dir: string, opts: ReportOptions =
   for (const b of data.backends) addOutputs(b.asked, safeFileName(b.asked), data.final, b.outputs);
   for (const b of data.backends) for (const src of b.sources) files.push([src.path, src.content]);
   for (const [name, t] of data.tables) files.push([reportPaths.table(name), t.toIPC()]);
-  const machine = machineFacts(data.backends.map((b) => b.timings.peakGflops).find((p) => p !== null) ?? null);
+  opts.onProgress?.('measuring the machine (peak, bandwidth; cached per CPU)', undefined);
+  const machine = await machineFacts(data.options.threads, data.backends.map((b) => b.backend));
+  opts.onProgress?.('writing the report', 0.5);
   const createdAt = new Date().toISOString();
   files.push(['report.html', reportHTML({ data, irFiles, machine, createdAt })]);
   const manifest = { ...buildManifest({ data, session: s.options, machine, irFiles, outputFiles, files }), createdAt };

@@ -1,54 +1,42 @@
 /**
  * The machine facts a report records (manifest.json `machine`, `kilnVersion`, `gitCommit`, and the
- * last section of report.html): OS, Node version, CPU model and vector ISA, the measured FP32 peak.
- *
- * CALL SITE (roof): compiler/runtime/machine.ts `machineInfo()` (OS, Node, kiln version + git commit,
- * CPU, measured peak and memory bandwidth, C compiler, GPUs) replaces the body of `machineFacts` once
- * it is on main; until then the facts come from cpuInfo, the peak the cpu backend's timings measured,
- * package.json and `git rev-parse`.
+ * last section of report.html), from compiler/runtime/machine.ts `machineInfo`: OS, Node, kiln version
+ * and git commit, CPU, the measured FP32 peak and memory bandwidth (the roofs of the roofline chart),
+ * the C compiler and GPUs. The WebGPU adapter is named only when the report runs the webgpu backend
+ * (naming it starts Dawn).
  */
-import os from 'node:os';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { cpuInfo } from '../runtime/native/cpu-features.ts';
-import { packageVersion } from '../../cli/version.ts';
+import { type MachineInfo, machineInfo } from '../runtime/machine.ts';
 
 /** The facts, as the manifest stores them and as lines for the page. */
 export interface MachineFacts {
   readonly kilnVersion: string;
   readonly gitCommit: string | null;
-  readonly manifest: Record<string, unknown>;
+  /** The whole fingerprint (manifest.json `machine`). */
+  readonly manifest: MachineInfo;
+  /** The roofs of the roofline chart (null where not measured). */
+  readonly peakGflops: number | null;
+  readonly bandwidthGBs: number | null;
   /** `label: value` pairs for the page, in order. */
   readonly lines: readonly (readonly [string, string])[];
 }
 
-/** The commit of the kiln checkout this code runs from, or null (not a git checkout, no git). */
-function gitCommit(): string | null {
-  try {
-    const dir = fileURLToPath(new URL('.', import.meta.url));
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-/** This machine's facts; `peakGflops` is the FP32 peak a timing measured (null when none did). */
-export function machineFacts(peakGflops: number | null): MachineFacts {
-  const cpu = cpuInfo();
-  const kilnVersion = packageVersion(), commit = gitCommit();
-  const osText = `${os.type()} ${os.release()} (${os.platform()} ${os.arch()})`;
+/** This machine's facts for a report timed with `threads` (default all cores) on `backends`. */
+export async function machineFacts(threads: number | undefined, backends: readonly string[]): Promise<MachineFacts> {
+  const m = await machineInfo({ ...(threads ? { threads } : {}), webgpu: backends.includes('webgpu') });
+  const limit = (x: MachineInfo['peakGflops'], unit: string) => (x ? `${x.value.toFixed(1)} ${unit} (${x.threads} threads, ${x.source})` : 'not measured');
+  const cpu = m.cpu;
   return {
-    kilnVersion, gitCommit: commit,
-    manifest: {
-      os: osText, node: process.version,
-      cpu: { model: cpu.model, arch: cpu.arch, cores: cpu.cores, isa: cpu.isa, f32Lanes: cpu.f32Lanes, fma: cpu.fma },
-      peakGflops,
-    },
+    kilnVersion: m.kiln.version, gitCommit: m.kiln.commit, manifest: m,
+    peakGflops: m.peakGflops?.value ?? null, bandwidthGBs: m.bandwidthGBs?.value ?? null,
     lines: [
-      ['kiln', `${kilnVersion}${commit ? ` (commit ${commit.slice(0, 12)})` : ''}`],
-      ['OS', osText], ['Node', process.version],
+      ['kiln', `${m.kiln.version}${m.kiln.commit ? ` (commit ${m.kiln.commit.slice(0, 12)}${m.kiln.dirty ? ', with local changes' : ''})` : ''}`],
+      ['OS', `${m.os.distro ?? m.os.platform} (${m.os.platform} ${m.os.release}, ${m.os.arch})`], ['Node', m.node],
       ['CPU', `${cpu.model}, ${cpu.cores} cores, ${cpu.isa} (${cpu.f32Lanes} f32 lanes${cpu.fma ? ', FMA' : ''})`],
-      ['measured FP32 peak', peakGflops !== null ? `${peakGflops.toFixed(1)} GFLOP/s` : 'not measured (no compiled CPU backend timed)'],
+      ['measured FP32 peak', limit(m.peakGflops, 'GFLOP/s')],
+      ['measured memory bandwidth', limit(m.bandwidthGBs, 'GB/s')],
+      ['C compiler', m.compiler ? m.compiler.version : 'none found'],
+      ...m.gpus.map((g, i) => [`GPU ${i}`, g.api === 'cuda' ? `${g.name} (${g.arch}, ${(g.memoryBytes / 2 ** 30).toFixed(1)} GiB, driver ${g.driver})` : `${g.name} (WebGPU, ${g.vendor} ${g.architecture}${g.software ? ', software' : ''})`] as const),
+      ...m.notes.map((n) => ['note', n] as const),
     ],
   };
 }

@@ -29,8 +29,11 @@
  *                      maxRelError, ok } or null }]
  *   memory          { planner, peakBytes, lowerBoundBytes, naiveBytes }
  *   tables          [{ name, file: "tables/<name>.arrow", title, rows, columns: [names] }]
- *   machine         { os, node, cpu: { model, arch, cores, isa }, peakGflops (measured FP32, null when
- *                     not measured) } (machine.ts)
+ *   machine         compiler/runtime/machine.ts MachineInfo: { os: { platform, release, arch, distro },
+ *                     node, kiln: { version, commit, dirty }, cpu: { model, arch, cores, isa, f32Lanes,
+ *                     fma, flags }, peakGflops and bandwidthGBs: { value, threads, source } or null,
+ *                     compiler: { argv, version } or null, gpus: [CUDA devices (name, arch, memoryBytes,
+ *                     driver); the WebGPU adapter when webgpu ran], notes }
  *   files           [{ path, bytes, sha256 }] every file of the folder except manifest.json itself
  */
 import path from 'node:path';

@@ -13,7 +13,9 @@
  * `kiln summary` uses (compiler/zoo/summary.ts `nodeFlops`, counted at the sizes of the inputs given:
  * symbolic input dims are bound to them first, inputs.ts `bindInputs`) and GFLOP/s is FLOPs over the
  * median time (null when the op has no FLOP estimate, its FLOPs depend on a size known only at run
- * time, or it took no measurable time). Each node says where it ran (`runs_on`): the backend, or `ref`
+ * time, or it took no measurable time). Bytes are each node's compulsory memory traffic (ops/flops.ts
+ * `nodeBytes`: distinct inputs plus outputs, no cache model) at the same sizes; intensity is FLOPs per
+ * byte and GB/s bytes over the median time: a node's place on the roofline (display/roofline.ts). Each node says where it ran (`runs_on`): the backend, or `ref`
  * when a compiled program ran it on its reference kernel (KernelEvent.fallback). The by-op table sums nodes of the same op, largest time first.
  *
  * Whole runs. `timeProgram` reports the median and fastest run; `runTiming` adds the statistics of each
@@ -29,6 +31,7 @@ import { nodeId, valueTypes } from '../ir/graph.ts';
 import { Tensor } from '../ir/tensor.ts';
 import type { Value } from '../ir/value.ts';
 import { nodeFlops } from '../zoo/summary.ts';
+import { nodeBytes } from '../ops/flops.ts';
 import { buildTable, type ResultTable } from '../results/table.ts';
 import type { KernelEvent, Program } from './backend.ts';
 import { bindInputs, type TensorStats, valueStats } from './inputs.ts';
@@ -52,6 +55,8 @@ export interface NodeTiming {
   readonly ms: number;
   /** Estimated floating-point operations of one execution; null when unknown before running. */
   readonly flops: number | null;
+  /** Estimated compulsory memory traffic in bytes (ops/flops.ts `nodeBytes`); null when unknown before running. */
+  readonly bytes: number | null;
   /** ONNX node names the node came from. */
   readonly provenance: readonly string[];
   /**
@@ -72,6 +77,15 @@ export interface OpTiming {
 
 /** GFLOP/s of `flops` done in `ms` milliseconds; null without FLOPs or a measurable time. */
 export const gflopPerS = (flops: number | null, ms: number) => (flops !== null && flops > 0 && ms > 0 ? flops / (ms * 1e6) : null);
+
+/** FLOPs per byte; null when either is unknown or there are no bytes. */
+export const intensity = (flops: number | null, bytes: number | null) => (flops !== null && bytes !== null && bytes > 0 ? flops / bytes : null);
+
+/** GB/s (10^9 bytes per second) of `bytes` moved in `ms` milliseconds; null without bytes or a measurable time. */
+export const gbPerS = (bytes: number | null, ms: number) => (bytes !== null && bytes > 0 && ms > 0 ? bytes / (ms * 1e6) : null);
+
+/** Sum of numbers, null (unknown) absorbing. */
+const sumKnown = (xs: readonly (number | null)[]) => xs.reduce<number | null>((t, x) => (t === null || x === null ? null : t + x), 0);
 
 /** Per-node timings of a graph: medians over `repeat` runs, with tables. */
 export class NodeTimings {
@@ -98,12 +112,15 @@ export class NodeTimings {
    * One row per kernel in execution order. Columns: kernel utf8, nodes list<utf8> (IR node ids),
    * onnx list<utf8> (the ONNX nodes they came from), dispatch utf8 (GPU: workgroups × threads per
    * workgroup; null on a CPU), ms f64 (median), share_pct f64 (of the kernels' total), clock utf8 (GPU:
-   * `device` timestamps or `host`), runs_on utf8 (the backend, or `ref` for a host fallback).
+   * `device` timestamps or `host`), runs_on utf8 (the backend, or `ref` for a host fallback), then
+   * flops f64, bytes f64 (summed over the kernel's nodes: a kernel of several nodes also counts the
+   * values passed between them; null when a node's is unknown), gflop_per_s f64, intensity f64 (FLOP/byte).
    */
   kernelTable(title = `kernel timings of ${this.label} (median of ${this.repeat} run${this.repeat === 1 ? '' : 's'})`): ResultTable {
     const ks = this.kernels;
     const total = ks.reduce((t, k) => t + k.ms, 0);
     const backend = this.nodes.find((n) => n.runsOn !== undefined && n.runsOn !== 'ref')?.runsOn ?? null;
+    const flops = ks.map((k) => this.kernelSum(k, 'flops')), bytes = ks.map((k) => this.kernelSum(k, 'bytes'));
     return buildTable(title, [
       { name: 'kernel', type: 'utf8', values: ks.map((k) => k.kernel) },
       { name: 'nodes', type: 'list<utf8>', values: ks.map((k) => k.nodes) },
@@ -113,8 +130,20 @@ export class NodeTimings {
       { name: 'share_pct', type: 'f64', values: ks.map((k) => (total > 0 ? (100 * k.ms) / total : 0)) },
       { name: 'clock', type: 'utf8', values: ks.map((k) => k.clock ?? null) },
       { name: 'runs_on', type: 'utf8', values: ks.map((k) => (k.fallback ? 'ref' : backend)) },
+      { name: 'flops', type: 'f64', values: flops },
+      { name: 'bytes', type: 'f64', values: bytes },
+      { name: 'gflop_per_s', type: 'f64', values: ks.map((k, i) => gflopPerS(flops[i], k.ms)) },
+      { name: 'intensity', type: 'f64', values: ks.map((_, i) => intensity(flops[i], bytes[i])) },
     ]);
   }
+
+  /** A kernel's FLOPs or bytes: the sum over its nodes; null when one is unknown or not a node of the graph. */
+  kernelSum(k: KernelTiming, what: 'flops' | 'bytes'): number | null {
+    this.byId ??= new Map(this.nodes.map((n) => [n.node, n]));
+    return k.nodes.length ? sumKnown(k.nodes.map((id) => this.byId!.get(id)?.[what] ?? null)) : null;
+  }
+
+  private byId?: Map<string, NodeTiming>;
 
   /** Percent of the FP32 peak that `gflops` reaches (null without a peak or a rate). */
   pctOfPeak(gflops: number | null): number | null {
@@ -164,7 +193,9 @@ export class NodeTimings {
    * One row per node in graph order. Columns: index i32, node utf8, op utf8, ms f64, share_pct f64,
    * flops f64, gflop_per_s f64 (null without a FLOP estimate), pct_of_peak f64 (gflop_per_s over the
    * device's measured FP32 peak; null when either is unknown), provenance list<utf8>, runs_on utf8
-   * (the backend, or `ref` for a node that fell back to its reference kernel).
+   * (the backend, or `ref` for a node that fell back to its reference kernel), then bytes f64 (the
+   * compulsory memory traffic, ops/flops.ts `nodeBytes`), intensity f64 (flops / bytes) and gb_per_s f64
+   * (bytes over the median time); each null when unknown.
    */
   table(nodes: readonly NodeTiming[] = this.nodes, title = `node timings of ${this.label} (median of ${this.repeat} run${this.repeat === 1 ? '' : 's'})`): ResultTable {
     return buildTable(title, [
@@ -178,6 +209,9 @@ export class NodeTimings {
       { name: 'pct_of_peak', type: 'f64', values: nodes.map((n) => this.pctOfPeak(gflopPerS(n.flops, n.ms))) },
       { name: 'provenance', type: 'list<utf8>', values: nodes.map((n) => n.provenance) },
       { name: 'runs_on', type: 'utf8', values: nodes.map((n) => n.runsOn ?? null) },
+      { name: 'bytes', type: 'f64', values: nodes.map((n) => n.bytes) },
+      { name: 'intensity', type: 'f64', values: nodes.map((n) => intensity(n.flops, n.bytes)) },
+      { name: 'gb_per_s', type: 'f64', values: nodes.map((n) => gbPerS(n.bytes, n.ms)) },
     ]);
   }
 
@@ -302,11 +336,13 @@ export function nodeTimings(graph: Graph, inputs: ReadonlyMap<string, Value>, ti
   // FLOPs at the sizes of the inputs given (the bound graph has the same nodes in the same order)
   const sized = bindInputs(graph, { values: inputs }).graph;
   const types = valueTypes(sized);
-  const nodes = sized.nodes.map((n, i): NodeTiming => ({
-    index: i, node: nodeId(n) || `#${i} ${n.op}`, op: n.op, ms: ms[i],
-    flops: nodeFlops(n, n.inputs.map((v) => (v ? types.get(v) : undefined))), provenance: graph.nodes[i].loc,
-    runsOn: fellBack.has(i) ? 'ref' : timing.backend,
-  }));
+  const nodes = sized.nodes.map((n, i): NodeTiming => {
+    const inputTypes = n.inputs.map((v) => (v ? types.get(v) : undefined));
+    return {
+      index: i, node: nodeId(n) || `#${i} ${n.op}`, op: n.op, ms: ms[i], flops: nodeFlops(n, inputTypes), bytes: nodeBytes(n, inputTypes),
+      provenance: graph.nodes[i].loc, runsOn: fellBack.has(i) ? 'ref' : timing.backend,
+    };
+  });
   return new NodeTimings(graph.name, nodes, timing.times, timing.outputs, label, peakGflops, timing.kernels,
     new Map(graph.nodes.map((n) => [nodeId(n), n.loc])));
 }

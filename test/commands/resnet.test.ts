@@ -76,7 +76,9 @@ test('timings: one row per node, keyed by id, with provenance; same outputs as r
   assert.is(t.nodes.length, 59);
   assert.equal(t.nodes.map((n) => n.node), g.nodes.map((n) => n.outputs[0]));
   const table = t.table();
-  assert.equal(table.columnNames, ['index', 'node', 'op', 'ms', 'share_pct', 'flops', 'gflop_per_s', 'pct_of_peak', 'provenance', 'runs_on']);
+  assert.equal(table.columnNames, ['index', 'node', 'op', 'ms', 'share_pct', 'flops', 'gflop_per_s', 'pct_of_peak', 'provenance', 'runs_on',
+    'bytes', 'intensity', 'gb_per_s']);
+  assert.ok(table.column('bytes').every((b) => typeof b === 'number' && b > 0), 'static shapes: every node\'s bytes are known');
   // the layout pass's Transpose of the input first (provenance: the conv that reads it), then the stem
   const [transpose, stem] = table.rows();
   assert.is(transpose.op, 'Transpose');

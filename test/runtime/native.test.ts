@@ -5,7 +5,8 @@
  * source or flag is a miss, artifacts sit next to the object); loading through koffi (saxpy on a
  * Float32Array, a pointer kept across calls proving no copy, `float **`, a missing function, use after
  * dispose); an OpenMP object in a child process that exits normally (the `-z nodelete` fix); and the
- * FP32 peak probe (a plausible number, the second call served from the disk cache with no compile).
+ * FP32 peak probe (a plausible number, the second call served from the disk cache with no compile); the
+ * memory bandwidth probe (positive, cached, `refresh` measures again) and its array sizing.
  * Everything builds into one temporary cache folder, and each source is compiled once. Tests that need
  * a C compiler are skipped, with the reason printed, when there is none.
  */
@@ -21,6 +22,7 @@ import { findCCompiler, requireCCompiler } from '../../compiler/runtime/native/c
 import { buildSharedObject, cacheDir, objectKey } from '../../compiler/runtime/native/object-cache.ts';
 import { loadLibrary } from '../../compiler/runtime/native/library.ts';
 import { probeFp32Peak, fp32PeakGflops } from '../../compiler/runtime/native/peak.ts';
+import { memoryBandwidth, triadArrayBytes } from '../../compiler/runtime/native/bandwidth.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 
 const cc = findCCompiler();
@@ -213,6 +215,36 @@ withCC('FP32 peak: a plausible measured number, then served from the disk cache 
   assert.is(await fp32PeakGflops({ threads: 1, cacheDir: cache }), first.gflops);
   await probeFp32Peak({ threads: 0, cacheDir: cache }).then(
     () => assert.unreachable('0 threads'), (e) => assert.match((e as Error).message, /bad thread count 0/));
+});
+
+test('bandwidth probe arrays: 4 × the last-level cache, from 32 MiB to 256 MiB, 64 MiB when the cache is unknown', () => {
+  const MiB = 1024 * 1024;
+  assert.is(triadArrayBytes(32 * MiB), 128 * MiB);
+  assert.is(triadArrayBytes(512 * 1024), 32 * MiB);
+  assert.is(triadArrayBytes(1024 * MiB), 256 * MiB);
+  assert.is(triadArrayBytes(undefined), 64 * MiB);
+});
+
+withCC('memory bandwidth: measured (positive), then served from the disk cache; refresh measures again', async () => {
+  const first = await memoryBandwidth({ threads: 1, cacheDir: cache });
+  assert.is(first.source, 'measured');
+  assert.ok(first.build, 'measured now, so it was built');
+  assert.ok(first.gbPerS > 0.1 && first.gbPerS < 100_000, `single-thread bandwidth ${first.gbPerS} GB/s is implausible`);
+  assert.is(first.threads, 1);
+  assert.is(path.dirname(first.file), path.join(cache, 'bandwidth'));
+  assert.is(path.basename(first.file), `${cpuKey()}.json`);
+  const record = JSON.parse(fs.readFileSync(first.file, 'utf8')) as { gbPerS: Record<string, number>; method: string };
+  assert.equal(Object.keys(record.gbPerS), ['1'], 'only the thread count asked for');
+  assert.match(record.method, /STREAM triad/);
+
+  const second = await memoryBandwidth({ threads: 1, cacheDir: cache });
+  assert.equal([second.source, second.gbPerS, second.build], ['cache', first.gbPerS, undefined]);
+  const again = await memoryBandwidth({ threads: 1, cacheDir: cache, refresh: true });
+  assert.is(again.source, 'measured');
+  assert.ok(again.build?.hit, 'the probe object comes from the object cache');
+  assert.is(JSON.parse(fs.readFileSync(first.file, 'utf8')).gbPerS['1'], again.gbPerS, 'the refreshed number replaces the cached one');
+  await memoryBandwidth({ threads: 1.5, cacheDir: cache }).then(
+    () => assert.unreachable('1.5 threads'), (e) => assert.match((e as Error).message, /bad thread count 1.5 for the memory bandwidth/));
 });
 
 test.run();

@@ -22,10 +22,10 @@ test('median', () => {
 });
 
 const hand = new NodeTimings('g', [
-  { index: 0, node: 'a', op: 'Conv', ms: 6, flops: 12e6, provenance: ['/conv'] },
-  { index: 1, node: 'b', op: 'Relu', ms: 1, flops: 0, provenance: [] },
-  { index: 2, node: 'c', op: 'Conv', ms: 2, flops: 4e6, provenance: ['/conv2'] },
-  { index: 3, node: 'd', op: 'Add', ms: 1, flops: 1000, provenance: ['/add'] },
+  { index: 0, node: 'a', op: 'Conv', ms: 6, flops: 12e6, bytes: 3e6, provenance: ['/conv'] },
+  { index: 1, node: 'b', op: 'Relu', ms: 1, flops: 0, bytes: 2e6, provenance: [] },
+  { index: 2, node: 'c', op: 'Conv', ms: 2, flops: 4e6, bytes: null, provenance: ['/conv2'] },
+  { index: 3, node: 'd', op: 'Add', ms: 1, flops: 1000, bytes: 0, provenance: ['/add'] },
 ], [11, 12, 10], []);
 
 test('hand-made timings: totals, shares, top, by op', () => {
@@ -48,6 +48,30 @@ test('hand-made timings: totals, shares, top, by op', () => {
   assert.equal(ops.column('share_pct'), [80, 10, 10]);
   assert.equal(ops.column('gflop_per_s'), [2, 0.001, null]);
   assert.equal(t.column('pct_of_peak'), [null, null, null, null], 'no peak known: no percentage');
+});
+
+test('bytes, intensity and GB/s per node: appended after the old columns, null where unknown', () => {
+  const t = hand.table();
+  assert.equal(t.columnNames, ['index', 'node', 'op', 'ms', 'share_pct', 'flops', 'gflop_per_s', 'pct_of_peak', 'provenance', 'runs_on',
+    'bytes', 'intensity', 'gb_per_s']);
+  assert.equal(t.column('bytes'), [3e6, 2e6, null, 0]);
+  assert.equal(t.column('intensity'), [4, 0, null, null], '12e6 FLOP over 3e6 bytes = 4 FLOP/byte; no bytes: no intensity');
+  assert.equal(t.column('gb_per_s'), [0.5, 2, null, null], '3e6 bytes in 6 ms = 0.5 GB/s');
+});
+
+test('kernel table: FLOPs and bytes summed over each kernel\'s nodes, GFLOP/s and intensity after the old columns', () => {
+  const kernels = [
+    { kernel: 'k0', nodes: ['a', 'b'], ms: 7, samples: [7] },
+    { kernel: 'k1', nodes: ['c'], ms: 2, samples: [2] },
+    { kernel: 'k2', nodes: ['d', 'nowhere'], ms: 1, samples: [1] },
+    { kernel: 'k3', nodes: [], ms: 1, samples: [1] },
+  ];
+  const t = new NodeTimings('g', hand.nodes, hand.runMs, [], 'g', null, kernels).kernelTable();
+  assert.equal(t.columnNames, ['kernel', 'nodes', 'onnx', 'dispatch', 'ms', 'share_pct', 'clock', 'runs_on', 'flops', 'bytes', 'gflop_per_s', 'intensity']);
+  assert.equal(t.column('flops'), [12e6, 4e6, null, null], 'a node id not in the graph, or no nodes: unknown');
+  assert.equal(t.column('bytes'), [5e6, null, null, null]);
+  assert.equal(t.column('gflop_per_s'), [12e6 / 7e6, 2, null, null]);
+  assert.equal(t.column('intensity'), [2.4, null, null, null]);
 });
 
 test('% of peak: each rate over the device FP32 peak the program reports', () => {
@@ -133,6 +157,11 @@ test('the ref program timed per kernel on zoo:mlp: one kernel per node, graph or
   assert.equal(t.nodes.map((n) => n.op), ['Gemm', 'Relu', 'Gemm', 'Relu', 'Gemm']);
   assert.equal(t.nodes.map((n) => n.index), [0, 1, 2, 3, 4]);
   assert.equal(t.nodes.map((n) => n.flops), [2 * 784 * 512 + 512, 512, 2 * 512 * 256 + 256, 256, 2 * 256 * 10 + 10]);
+  // bytes at the input's batch (inputs.ts binds N): x, W, b in and y out for Gemm; x in and y out for Relu (f32)
+  const batch = (inputs.get(g.inputs[0].name) as Tensor).shape[0];
+  assert.equal(t.nodes.map((n) => n.bytes), [
+    4 * (batch * 784 + 784 * 512 + 512 + batch * 512), 4 * 2 * batch * 512,
+    4 * (batch * 512 + 512 * 256 + 256 + batch * 256), 4 * 2 * batch * 256, 4 * (batch * 256 + 256 * 10 + 10 + batch * 10)]);
   assert.equal(t.nodes[0].provenance, ['/fc1/Gemm']);
   assert.ok(t.nodes.every((n) => n.ms >= 0 && Number.isFinite(n.ms)));
   const want = runReference(g, inputs)[0];

@@ -3,6 +3,8 @@
  * library, no toolkit at run time). `openCuda()` loads `libcuda.so.1` once per process, calls cuInit,
  * takes device 0's primary context and describes the device; a machine without the NVIDIA driver, or
  * with no device, gets `{ ok: false, reason }` naming what is missing (the backend's `available`).
+ * `listCudaDevices()` only names the devices and the driver version (cuInit and queries, no context):
+ * the machine description of reports (runtime/machine.ts).
  *
  * Every call's CUresult is checked: a failure is a KilnError naming the call, the error's name and
  * description from cuGetErrorName/cuGetErrorString, and what kiln was doing (the kernel and IR node for
@@ -108,14 +110,62 @@ export function openCuda(): { ok: true; cuda: CudaDriver } | { ok: false; reason
   return opened;
 }
 
-function open(): { ok: true; cuda: CudaDriver } | { ok: false; reason: string } {
+let libcuda: { ok: true; lib: ReturnType<typeof koffi.load> } | { ok: false; reason: string } | undefined;
+
+/** libcuda loaded once per process (the first of LIBRARIES that loads), or why it is not there. */
+function loadLibcuda(): { ok: true; lib: ReturnType<typeof koffi.load> } | { ok: false; reason: string } {
   if (process.env.KILN_CUDA === 'off') return { ok: false, reason: 'KILN_CUDA=off' };
-  let lib: ReturnType<typeof koffi.load> | undefined;
-  const tried: string[] = [];
-  for (const name of LIBRARIES) {
-    try { lib = koffi.load(name); break; } catch (e) { tried.push(`${name}: ${(e as Error).message.split('\n')[0]}`); }
+  if (!libcuda) {
+    for (const name of LIBRARIES) {
+      try { libcuda = { ok: true, lib: koffi.load(name) }; break; } catch { /* the next name */ }
+    }
+    libcuda ??= { ok: false, reason: `no NVIDIA driver: libcuda.so.1 not found (install the NVIDIA driver; tried ${LIBRARIES.slice(0, 2).join(', ')})` };
   }
-  if (!lib) return { ok: false, reason: `no NVIDIA driver: libcuda.so.1 not found (install the NVIDIA driver; tried ${LIBRARIES.slice(0, 2).join(', ')})` };
+  return libcuda;
+}
+
+/** A CUDA device as the driver names it, for a machine description. */
+export interface CudaDeviceSummary {
+  readonly index: number;
+  readonly name: string;
+  /** `sm_90`. */
+  readonly arch: string;
+  readonly totalBytes: number;
+}
+
+/**
+ * Every CUDA device's name, architecture and memory, and the driver's version (12040 = 12.4), asked of
+ * the driver without creating a context or touching device memory; `{ ok: false, reason }` without
+ * the driver or a device. Never throws.
+ */
+export function listCudaDevices(): { ok: true; driverVersion: number; devices: CudaDeviceSummary[] } | { ok: false; reason: string } {
+  const loaded = loadLibcuda();
+  if (!loaded.ok) return loaded;
+  try {
+    const call = (name: keyof typeof DRIVER_SIGNATURES) => loaded.lib.func(DRIVER_SIGNATURES[name]);
+    const init = call('cuInit')(0) as number;
+    if (init !== 0) return { ok: false, reason: `the NVIDIA driver did not initialise (CUresult ${init})` };
+    const count = [0], version = [0];
+    if (call('cuDeviceGetCount')(count) !== 0 || call('cuDriverGetVersion')(version) !== 0) return { ok: false, reason: 'the NVIDIA driver did not answer' };
+    const devices: CudaDeviceSummary[] = [];
+    for (let index = 0; index < count[0]; index++) {
+      const dev = [0], nameBuf = new Uint8Array(256), total = [0], major = [0], minor = [0];
+      if (call('cuDeviceGet')(dev, index) !== 0 || call('cuDeviceGetName')(nameBuf, 256, dev[0]) !== 0) continue;
+      call('cuDeviceTotalMem')(total, dev[0]);
+      call('cuDeviceGetAttribute')(major, ATTR_CC_MAJOR, dev[0]);
+      call('cuDeviceGetAttribute')(minor, ATTR_CC_MINOR, dev[0]);
+      devices.push({ index, name: new TextDecoder().decode(nameBuf.subarray(0, nameBuf.indexOf(0))), arch: `sm_${major[0]}${minor[0]}`, totalBytes: Number(total[0]) });
+    }
+    return { ok: true, driverVersion: version[0], devices };
+  } catch (e) {
+    return { ok: false, reason: `the NVIDIA driver failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+function open(): { ok: true; cuda: CudaDriver } | { ok: false; reason: string } {
+  const loaded = loadLibcuda();
+  if (!loaded.ok) return loaded;
+  const lib = loaded.lib;
   const api = Object.fromEntries(Object.entries(DRIVER_SIGNATURES).map(([k, sig]) => [k, lib!.func(sig)])) as unknown as Record<keyof typeof DRIVER_SIGNATURES, (...args: unknown[]) => unknown>;
 
   const describe = (code: number): string => {

@@ -14,14 +14,11 @@
  * all cores (and for any other thread count asked for). FLOPs count 2 per lane per multiply-add. The
  * result is cached on disk as JSON per CPU (`<cache>/peak/<cpuKey>.json`: model, flags and core count
  * hashed), so the probe runs once per machine; a thread count not yet measured is probed and added.
+ * The build, load, run and cache plumbing is probe.ts's, shared with the bandwidth probe.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { KilnError } from '../../errors.ts';
-import { writeFileAtomic, ensureFolder } from '../../files.ts';
-import { cpuInfo, cpuKey, type CpuInfo } from './cpu-features.ts';
-import { buildSharedObject, cacheDir, type BuiltObject } from './object-cache.ts';
-import { loadLibrary } from './library.ts';
+import { cpuInfo, type CpuInfo } from './cpu-features.ts';
+import type { BuiltObject } from './object-cache.ts';
+import { cachedProbe, runProbe } from './probe.ts';
 
 /** Options of the peak probe. */
 export interface PeakOptions {
@@ -29,6 +26,8 @@ export interface PeakOptions {
   readonly threads?: number;
   /** The cache folder (default `cacheDir()`). */
   readonly cacheDir?: string;
+  /** Measure again even when this thread count is cached (and replace the cached number). */
+  readonly refresh?: boolean;
 }
 
 /** A peak and where it came from. */
@@ -42,16 +41,6 @@ export interface PeakResult {
   readonly build?: BuiltObject;
   /** The JSON file the peak is cached in. */
   readonly cacheFile: string;
-}
-
-/** `<cache>/peak/<cpuKey>.json`. */
-interface PeakRecord {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly isa: string;
-  readonly lanes: number;
-  /** GFLOP/s by thread count. */
-  readonly gflops: Readonly<Record<string, number>>;
 }
 
 /** Independent multiply-add chains per thread: enough to hide FMA latency, few enough to stay in registers. */
@@ -101,10 +90,8 @@ const RUNS = 5;
 const TARGET_SECONDS = 0.04;
 
 /** Runs the probe and returns the best GFLOP/s for each thread count. */
-async function measure(cpu: CpuInfo, threadCounts: readonly number[], dir: string): Promise<{ gflops: Map<number, number>; build: BuiltObject }> {
-  const build = await buildSharedObject(peakSource(cpu.f32Lanes), { name: 'fp32-peak', openmp: true, cacheDir: dir });
-  const lib = loadLibrary(build.objectPath);
-  try {
+async function measure(cpu: CpuInfo, threadCounts: readonly number[], dir: string): Promise<{ values: Map<number, number>; build: BuiltObject }> {
+  const { value, build } = await runProbe(peakSource(cpu.f32Lanes), 'fp32-peak', dir, (lib) => {
     const run = lib.func<number>('kiln_fp32_peak', 'double (int threads, long long iters, float seed, float *sink)');
     const flopsPerIter = chainsFor(cpu.f32Lanes) * cpu.f32Lanes * 2;
     const out = new Map<number, number>();
@@ -116,49 +103,21 @@ async function measure(cpu: CpuInfo, threadCounts: readonly number[], dir: strin
       const iters = Math.max(probeIters, Math.round((rough * 1e9 * TARGET_SECONDS) / (threads * flopsPerIter)));
       let best = 0;
       for (let r = 0; r < RUNS; r++) best = Math.max(best, run(threads, iters, 1 + r, sink));
-      if (!(best > 0) || !Number.isFinite(best)) {
-        throw new KilnError(`the FP32 peak probe measured ${best} GFLOP/s with ${threads} threads`, { file: build.objectPath });
-      }
       out.set(threads, best);
     }
-    return { gflops: out, build };
-  } finally {
-    lib.dispose();
-  }
-}
-
-function readPeakRecord(file: string): PeakRecord | undefined {
-  try {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as PeakRecord;
-    return r && typeof r.gflops === 'object' ? r : undefined;
-  } catch {
-    return undefined;
-  }
+    return out;
+  });
+  return { values: value, build };
 }
 
 /** The FP32 peak with its provenance: from the cache, or measured now (and then cached). */
 export async function probeFp32Peak(opts: PeakOptions = {}): Promise<PeakResult> {
   const cpu = cpuInfo();
-  const threads = opts.threads ?? cpu.cores;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 4096) {
-    throw new KilnError(`bad thread count ${threads} for the FP32 peak: use a whole number from 1 to 4096`);
-  }
-  const dir = opts.cacheDir ?? cacheDir();
-  const cacheFile = path.join(dir, 'peak', `${cpuKey(cpu)}.json`);
-  const known = readPeakRecord(cacheFile);
-  const cached = known?.gflops[String(threads)];
-  if (typeof cached === 'number' && cached > 0) return { gflops: cached, threads, fromCache: true, cacheFile };
-
-  // the first probe on a machine measures one thread and all cores too: the two the table needs most
-  const counts = [...new Set([threads, ...(known ? [] : [1, cpu.cores])])];
-  const { gflops, build } = await measure(cpu, counts, dir);
-  const record: PeakRecord = {
-    cpu: cpu.model, cores: cpu.cores, isa: cpu.isa, lanes: cpu.f32Lanes,
-    gflops: { ...(known?.gflops ?? {}), ...Object.fromEntries([...gflops].map(([t, g]) => [String(t), g])) },
-  };
-  ensureFolder(path.dirname(cacheFile), { what: 'the FP32 peak cache', makeParents: true });
-  writeFileAtomic(cacheFile, JSON.stringify(record, null, 2) + '\n', { what: 'the FP32 peak cache' });
-  return { gflops: gflops.get(threads)!, threads, fromCache: false, build, cacheFile };
+  const r = await cachedProbe({
+    kind: 'peak', field: 'gflops', what: 'the FP32 peak', threads: opts.threads ?? cpu.cores, cacheDir: opts.cacheDir,
+    refresh: opts.refresh, firstAlso: [1, cpu.cores], extra: (c) => ({ lanes: c.f32Lanes }), measure: (counts, dir) => measure(cpu, counts, dir),
+  });
+  return { gflops: r.value, threads: r.threads, fromCache: r.fromCache, ...(r.build ? { build: r.build } : {}), cacheFile: r.cacheFile };
 }
 
 /** This machine's measured FP32 peak in GFLOP/s with `threads` threads (default: all cores); probed once per CPU. */
