@@ -127,6 +127,7 @@ test('report.html has every section and cannot make a request', () => {
   }
   assert.ok(html.includes('<svg'), 'the charts are inline SVG');
   assert.match(html, /kiln\.gemm/, 'the fusion map names the fused op');
+  for (const b of backends) assert.ok(html.includes(`roofline of ${b}`), `a roofline chart for ${b}`);
 });
 
 test('the stored outputs are each backend\'s outputs on the stored inputs', async () => {
