@@ -18,6 +18,8 @@ import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { readValueFile } from '../../compiler/import/onnx/tensor-proto.ts';
 import { valueDistance } from '../../compiler/runtime/compare.ts';
 import { SECTIONS } from '../../compiler/report/html.ts';
+import { zooModel } from '../../compiler/zoo/index.ts';
+import { exportOnnx } from '../../compiler/import/onnx/export.ts';
 import { readKirFile } from '../../compiler/ir/kir-file.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import type { ReportManifest, WrittenReport } from '../../compiler/report/index.ts';
@@ -150,6 +152,24 @@ test('progress names each phase', () => {
   assert.match(text, /planning memory/);
   for (const b of backends) assert.match(text, new RegExp(`${b} on step \\d+: run 1/2`));
   assert.match(text, /writing the report/);
+});
+
+test('a model file is recorded by its sha256, with its shape bindings', async () => {
+  const file = path.join(tmp, 'net.onnx');
+  fs.writeFileSync(file, exportOnnx(zooModel('mlp')));
+  const s = Session.load(file, { shapes: { input: [1, 784] } });
+  try {
+    const dir = path.join(tmp, 'file-report');
+    await s.report(dir, { backends: ['ref'], repeat: 1, warmup: 0 });
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ReportManifest;
+    assert.is(m.model.ref, file);
+    assert.is(m.model.fileSha256, sha(fs.readFileSync(file)));
+    assert.is(m.model.zoo, null);
+    assert.equal(m.bindings, { shapes: { input: [1, 784] }, dims: {} });
+    assert.equal(m.run, { seed: 0, repeat: 1, warmup: 0, threads: null, tuning: null });
+  } finally {
+    await s.close();
+  }
 });
 
 test('a folder that is not empty is refused before any work and left as it was', async () => {
