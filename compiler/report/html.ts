@@ -140,6 +140,8 @@ export function reportHTML(p: PageInput): string {
     section('machine', 'Machine and manifest', [
       '<dl>',
       ...[...p.machine.lines, ['created', p.createdAt] as const, ['command', d.options.argv ? `kiln ${d.options.argv.join(' ')}` : '(from the API)'] as const,
+        ['model', d.source] as const, ['pipeline', d.pipeline || '(empty)'] as const, ['target', d.target] as const,
+        ['inputs', `seeded random, seed ${d.options.seed}; runs: ${d.options.warmup} warm-up + ${d.options.repeat} timed per backend`] as const,
         ['backends', d.options.backends.join(', ')] as const,
         ['threads', d.options.threads === undefined ? 'all cores' : String(d.options.threads)] as const,
         ['tuning', d.options.tuning ?? 'the backend\'s default'] as const]
