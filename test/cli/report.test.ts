@@ -21,7 +21,7 @@ test('kiln report writes the folder, records the command line and prints the hea
   const r = kiln(args);
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /headline: before and after/);
-  assert.match(r.out, /latency: ref on the optimized graph/);
+  assert.match(r.out, /latency: ref on the final graph vs ref on the loaded model/);
   assert.match(r.out, new RegExp(`wrote \\d+ files .* to ${out}`));
   const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
   assert.equal(m.command, args);
