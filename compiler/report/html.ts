@@ -127,6 +127,10 @@ export function reportHTML(p: PageInput): string {
             + (b.fallbacks.length ? `; ${b.fallbacks.length} node${b.fallbacks.length === 1 ? '' : 's'} on reference kernels` : '') + '</p>',
           `<div class="scroll">${timingChartSVG(b.timings)}</div>`,
           `<div class="scroll">${rooflineSVG(rooflinePoints(b.timings, b.backend), { peakGflops: p.machine.peakGflops, bandwidthGBs: p.machine.bandwidthGBs }, { title: `roofline of ${b.backend}: achieved GFLOP/s against arithmetic intensity (FLOPs per byte)` })}</div>`,
+          '<p class="sub">Each point is a kernel: its FLOPs and compulsory bytes (distinct inputs and outputs) over its median time. '
+            + "The roofs are this machine's measured FP32 peak and main-memory bandwidth (STREAM triad); a point above the bandwidth "
+            + 'roof is served from cache (its operands stay cached between runs), one far below both roofs is bound by something else '
+            + '(latency, launch overhead, a poor schedule).</p>',
           table(`timings_${key}_ops`, t(`timings_${key}_ops`), 20),
           kernels ? table(`timings_${key}_kernels`, kernels, 0) : '',
           table(`timings_${key}_nodes`, t(`timings_${key}_nodes`), 0),
