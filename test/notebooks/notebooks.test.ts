@@ -6,17 +6,22 @@
  * (decoded with apache-arrow), diffs with fused nodes, numeric checks, the memory SVG and the timing
  * table; for 04, the compiled cpu run against the reference run and per-kernel timings with GFLOP/s and
  * % of peak; for 05, the webgpu run against the reference run, the kernel table with dispatch sizes and
- * the WGSL of a tiled convolution. Without --allow-errors, any failing cell fails the run; after each run no kernel process is
- * left. The notebooks are committed without outputs; that is checked too.
+ * the WGSL of a tiled convolution; for 06, a report of zoo:mlp written from TypeScript and with %report:
+ * its headline table (HTML and Arrow, numbers equal to the manifest's), the folder's files with their
+ * sizes, the manifest's steps against a fresh Session's IR hashes, and the %report progress bar. The
+ * kernels get TMPDIR inside the temp Jupyter folder, so the notebooks' temp folders go with it.
+ * Without --allow-errors, any failing cell fails the run; after each run no kernel process is left. The notebooks are committed without outputs; that is checked too.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { type JupyterEnv, PYTHON, REPO_ROOT, jupyterEnv, killEverything, processesMentioning, run, waitGone } from '../kernel-jupyter/harness.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { Session } from '../../compiler/session.ts';
+import { sha256Hex } from '../../compiler/files.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { webgpuDevice } from '../../compiler/runtime/webgpu/device.ts';
 
@@ -101,6 +106,8 @@ let outDir: string;
 test.before(async () => {
   env = await jupyterEnv();
   env.env.KILN_CACHE_DIR = path.join(env.root, 'kiln-cache'); // 04 compiles C: objects and the peak probe stay in the temp folder
+  env.env.TMPDIR = path.join(env.root, 'tmp'); // the notebooks' temp folders (01's .onnx, 06's report) go with the env
+  fs.mkdirSync(env.env.TMPDIR);
   outDir = path.join(env.root, 'executed');
   fs.mkdirSync(outDir);
 });
@@ -358,6 +365,111 @@ if (!adapter.ok) console.log(`notebooks.test.ts: skipping 05-webgpu: ${adapter.r
   assert.match(src, /6\.0f/, 'the ReLU6 clip in the same kernel');
   assert.match(nb.text('adapter'), /\(software|hardware\); features: /);
   assert.match(nb.text('adapter'), /^\d+ WGSL artifacts$/m);
+});
+
+/** Paths of every file under `dir`, relative to it, sorted. */
+function filesUnder(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath ?? e.path, e.name))).sort();
+}
+
+/** The headline rows (metric, before, after, unit) of a headline table's Arrow stream. */
+function headlineRows(t: Table): { metric: string; before: number; after: number; unit: string }[] {
+  const metric = column(t, 'metric'), before = column(t, 'before'), after = column(t, 'after'), unit = column(t, 'unit');
+  return metric.map((m, i) => ({ metric: String(m), before: Number(before[i]), after: Number(after[i]), unit: String(unit[i]) }));
+}
+
+/** What a report's headline must say, from its manifest: each backend's latency against the baseline, memory, nodes. */
+function expectedHeadline(m: any): { metric: string; before: number; after: number; unit: string }[] {
+  const steps = m.steps as { nodes: number }[];
+  return [
+    ...m.backends.map((b: any) => ({ metric: `latency: ${b.backend} on the final graph vs ${m.baseline.backend} on the loaded model`, before: m.baseline.medianMs, after: b.medianMs, unit: 'ms' })),
+    { metric: 'activation memory: naive (no reuse) vs planned peak', before: m.memory.naiveBytes, after: m.memory.peakBytes, unit: 'bytes' },
+    { metric: 'nodes: loaded model vs after the pipeline', before: steps[0].nodes, after: steps[steps.length - 1].nodes, unit: 'nodes' },
+  ];
+}
+
+const MAGIC_REPORT = path.join(NOTEBOOKS, 'mlp-report'); // where the notebook's `%report mlp-report` writes (gitignored)
+
+test('06-report: a report of zoo:mlp from session.report and %report; the headline table inline, the files, the manifest', async () => {
+  const nb = await execute('06-report');
+  try {
+    assert.match(nb.text('load'), /session zoo:mlp \(graph mlp\)/);
+    assert.match(nb.text('step'), /step 2\/10 simplify/);
+    assert.equal(column(nb.arrow('step'), 'step').map(Number), [0, 1, 2]);
+
+    // session.report into a temp folder (TMPDIR is inside the Jupyter env); the cursor stays at step 2
+    const said = /report folder: (\S+)\n(\d+) files; the session is still at step 2\n/.exec(nb.text('report'));
+    assert.ok(said, nb.text('report'));
+    const dir = said[1];
+    assert.ok(dir.startsWith(env.env.TMPDIR! + path.sep), dir);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.backends.map((b: any) => b.asked), ['ref', 'cpu']);
+    assert.is(manifest.run.repeat, 3);
+    assert.is(manifest.model.ref, 'zoo:mlp');
+
+    // the headline: an HTML table with one row per backend, memory and nodes, and its Arrow stream
+    // with exactly the manifest's numbers
+    const headline = nb.result('headline');
+    const want = expectedHeadline(manifest);
+    assert.is(want.length, 4);
+    assert.is(htmlRows(headline['text/html']), want.length);
+    for (const r of want) assert.ok(headline['text/html'].includes(r.metric), `no '${r.metric}' in the HTML`);
+    assert.match(headline['text/plain'], /^headline: before and after/);
+    const rows = headlineRows(nb.arrow('headline'));
+    assert.equal(rows, want);
+    for (const r of rows.filter((x) => x.unit === 'ms')) assert.ok(r.before > 0 && r.after > 0, `${r.metric}: ${r.before}, ${r.after}`);
+    assert.ok(rows[2].after > 0 && rows[2].after <= rows[2].before, 'planned peak within naive');
+    assert.equal([rows[3].before, rows[3].after], [5, 3]);
+    // the same table in the folder
+    assert.equal(headlineRows(tableFromIPC(fs.readFileSync(path.join(dir, 'tables', 'headline.arrow')))), want);
+
+    // the files table: every file of the folder with its size on disk
+    const files = nb.arrow('files');
+    const paths = column(files, 'path').map(String), bytes = column(files, 'bytes').map(Number);
+    assert.is(htmlRows(nb.result('files')['text/html']), paths.length);
+    assert.equal([...paths].sort(), filesUnder(dir));
+    assert.is(Number(said[2]), paths.length);
+    paths.forEach((p, i) => assert.is(bytes[i], fs.statSync(path.join(dir, p)).size, p));
+    for (const p of ['report.html', 'manifest.json', 'ir/000_input.kir', 'ir/weights.safetensors', 'tables/headline.arrow']) assert.ok(paths.includes(p), `no ${p}`);
+    const tables = paths.filter((p) => /^tables\/[\w-]+\.arrow$/.test(p));
+    assert.equal(tables.sort(), manifest.tables.map((t: any) => t.file).sort());
+    assert.ok(tables.length >= 8, `${tables}`);
+    assert.match(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'), /^<!doctype html>/i);
+
+    // the manifest's steps: every step of the pipeline, with the IR hash of a fresh session's step
+    const fresh = Session.load('zoo:mlp', { numericCheck: false });
+    fresh.run();
+    assert.is(manifest.steps.length, fresh.length + 1);
+    manifest.steps.forEach((st: any, k: number) => {
+      assert.is(st.index, k);
+      assert.is(st.pass, k === 0 ? manifest.steps[0].pass : fresh.pipelineEntries[k - 1].pass);
+      assert.is(st.irSha256, sha256Hex(fresh.ir(k)), `step ${k} (${st.pass})`);
+      assert.is(st.nodes, fresh.graph(k).nodes.length);
+      assert.ok(fs.existsSync(path.join(dir, st.file)), st.file);
+    });
+    const steps = nb.arrow('manifest');
+    assert.equal(column(steps, 'index').map(Number), manifest.steps.map((s: any) => s.index));
+    assert.equal(column(steps, 'pass'), manifest.steps.map((s: any) => s.pass));
+    assert.equal(column(steps, 'ir_sha256'), manifest.steps.map((s: any) => s.irSha256.slice(0, 16)));
+    assert.is(nb.result('open')['text/plain'], `'${pathToFileURL(path.join(dir, 'report.html')).href}'`);
+
+    // %report: the progress bar (one display, updated in place) ends at "wrote the report", the
+    // printed line, the headline as the result (ref only), the folder next to the notebook
+    const bundles = nb.bundles('report-magic');
+    assert.match(bundles[0]['text/plain'], /^wrote the report to mlp-report \[█+\] 100%$/);
+    assert.match(bundles[0]['text/html'], /<progress [^>]*value="1\.0000"/);
+    const magic = JSON.parse(fs.readFileSync(path.join(MAGIC_REPORT, 'manifest.json'), 'utf8'));
+    assert.match(nb.text('report-magic'), new RegExp(`^wrote ${magic.files.length + 1} files to mlp-report; open mlp-report/report\\.html$`, 'm'));
+    assert.equal(magic.backends.map((b: any) => b.backend), ['ref']);
+    assert.equal([magic.run.repeat, magic.run.warmup, magic.run.seed], [1, 1, 0]);
+    assert.equal(magic.steps.map((s: any) => s.irSha256), manifest.steps.map((s: any) => s.irSha256));
+    const mh = nb.result('report-magic');
+    assert.is(htmlRows(mh['text/html']), 3);
+    assert.equal(headlineRows(nb.arrow('report-magic')), expectedHeadline(magic));
+  } finally {
+    fs.rmSync(MAGIC_REPORT, { recursive: true, force: true });
+  }
 });
 
 test.run();
