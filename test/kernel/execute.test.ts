@@ -2,11 +2,15 @@
  * Executing real cells: the KernelHandler with the worker-thread executor (kernel/worker.ts) and a fake
  * transport. TypeScript state across cells, top-level await, console output as streams, errors at the
  * cell's own line and column, magics from the shared command table with a progress bar updated in
- * place, display()/input(), completion and inspection against live values, and interrupts of a busy
- * loop and of a pending await after which the kernel keeps its state and keeps working.
+ * place (`%report` too: one bar through all its phases, then the headline table), display()/input(),
+ * completion and inspection against live values, and interrupts of a busy loop and of a pending await
+ * after which the kernel keeps its state and keeps working.
  */
 import { test } from 'uvu';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
 import * as assert from 'uvu/assert';
 import { KernelHandler } from '../../kernel/handler.ts';
 import { History } from '../../kernel/history.ts';
@@ -114,6 +118,40 @@ test('magics run commands from the shared table; progress updates one display in
   assert.is(result(back.io), '1');
   const ir = await exec('%ir');
   assert.match(result(ir.io), /Gemm/);
+});
+
+test('%report: the progress bar is one display updated in place through every phase; the result is the headline table', async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-kernel-report-')), 'r');
+  try {
+    assert.is((await exec('%load zoo:mlp')).reply.status, 'ok');
+    const r = await exec(`%report ${dir} --backend ref --repeat 1`);
+    assert.is(r.reply.status, 'ok', JSON.stringify(r.reply));
+    // the cell's bar: one display, then only updates of it, from the first pass to the writing
+    const bar = r.io.filter(([t]) => t === 'display_data' || t === 'update_display_data');
+    const labels = bar.map(([, c]) => c.data['text/plain'] as string);
+    assert.match(labels[0], /^pass 1\/10: shape-infer \[-+\] 0%$/);
+    assert.is(bar[0][0], 'display_data');
+    const id = bar[0][1].transient.display_id;
+    assert.ok(bar.slice(1).every(([t, c]) => t === 'update_display_data' && c.transient.display_id === id), labels.join('\n'));
+    assert.ok(bar.length >= 3, labels.join('\n'));
+    assert.match(labels.at(-1)!, new RegExp(`^wrote the report to ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\[█+\\] 100%$`));
+    assert.match(bar.at(-1)![1].data['text/html'], /<progress [^>]*value="1\.0000"/);
+    assert.match(streams(r.io, 'stdout'), new RegExp(`wrote \\d+ files to .*; open .*report\\.html`));
+    // the result: the headline table (HTML and its Arrow stream), after the last progress update
+    const at = r.io.findIndex(([t]) => t === 'execute_result');
+    assert.ok(at > r.io.indexOf(bar.at(-1)!));
+    const data = r.io[at][1].data;
+    assert.match(data['text/plain'], /^headline: before and after/);
+    assert.match(data['text/html'], /<table/);
+    const t = tableFromIPC(Buffer.from(data['application/vnd.apache.arrow.stream'], 'base64'));
+    assert.equal([...t.getChild('metric')!].map(String), [
+      'latency: ref on the final graph vs ref on the loaded model', 'activation memory: naive (no reuse) vs planned peak', 'nodes: loaded model vs after the pipeline',
+    ]);
+    assert.ok([...t.getChild('before')!].every((x) => Number(x) > 0) && [...t.getChild('after')!].every((x) => Number(x) > 0));
+    assert.ok(fs.existsSync(path.join(dir, 'manifest.json')) && fs.existsSync(path.join(dir, 'report.html')));
+  } finally {
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
 });
 
 test('an unknown magic and a failing command are errors naming the magic', async () => {

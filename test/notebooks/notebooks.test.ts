@@ -6,94 +6,27 @@
  * (decoded with apache-arrow), diffs with fused nodes, numeric checks, the memory SVG and the timing
  * table; for 04, the compiled cpu run against the reference run and per-kernel timings with GFLOP/s and
  * % of peak; for 05, the webgpu run against the reference run, the kernel table with dispatch sizes and
- * the WGSL of a tiled convolution. Without --allow-errors, any failing cell fails the run; after each run no kernel process is
- * left. The notebooks are committed without outputs; that is checked too.
+ * the WGSL of a tiled convolution; for 06, a report of zoo:mlp written from TypeScript and with %report:
+ * its headline table (HTML and Arrow, numbers equal to the manifest's), the folder's files with their
+ * sizes, the manifest's steps against a fresh Session's IR hashes, and the %report progress bar. The
+ * kernels get TMPDIR inside the temp Jupyter folder, so the notebooks' temp folders go with it.
+ * Without --allow-errors, any failing cell fails the run; after each run no kernel process is left. The notebooks are committed without outputs; that is checked too.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tableFromIPC, type Table } from 'apache-arrow';
+import { pathToFileURL } from 'node:url';
+import { tableFromIPC } from 'apache-arrow';
 import { type JupyterEnv, PYTHON, REPO_ROOT, jupyterEnv, killEverything, processesMentioning, run, waitGone } from '../kernel-jupyter/harness.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { Session } from '../../compiler/session.ts';
+import { sha256Hex } from '../../compiler/files.ts';
 import { findCCompiler } from '../../compiler/runtime/native/c-compiler.ts';
 import { webgpuDevice } from '../../compiler/runtime/webgpu/device.ts';
+import { type Cell, Executed, column, expectedHeadline, filesUnder, headlineRows, htmlRows } from './executed.ts';
 
 const NOTEBOOKS = path.join(REPO_ROOT, 'notebooks');
-
-/** One output of an executed notebook cell (nbformat 4). */
-interface Output {
-  output_type: 'stream' | 'display_data' | 'execute_result' | 'error';
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, string | string[]>;
-  ename?: string;
-  evalue?: string;
-}
-
-interface Cell {
-  id: string;
-  cell_type: string;
-  source: string | string[];
-  outputs?: Output[];
-  execution_count?: number | null;
-}
-
-const join = (x: string | string[] | undefined) => (Array.isArray(x) ? x.join('') : x ?? '');
-
-/** An executed notebook, with accessors for one cell's outputs. */
-class Executed {
-  private readonly cells: Map<string, Cell>;
-  constructor(readonly name: string, nb: { cells: Cell[] }) {
-    this.cells = new Map(nb.cells.map((c) => [c.id, c]));
-  }
-
-  cell(id: string): Cell {
-    const c = this.cells.get(id);
-    assert.ok(c, `${this.name}: no cell '${id}'`);
-    return c;
-  }
-
-  /** The rich outputs (display_data, execute_result) of a cell; the result is last. */
-  bundles(id: string): Record<string, string>[] {
-    return (this.cell(id).outputs ?? []).filter((o) => o.data)
-      .map((o) => Object.fromEntries(Object.entries(o.data!).map(([k, v]) => [k, join(v)])));
-  }
-
-  /** The cell's execute_result bundle. */
-  result(id: string): Record<string, string> {
-    const r = (this.cell(id).outputs ?? []).find((o) => o.output_type === 'execute_result');
-    assert.ok(r, `${this.name}: cell '${id}' has no result`);
-    return Object.fromEntries(Object.entries(r.data!).map(([k, v]) => [k, join(v)]));
-  }
-
-  /** All text/plain of the cell (streams and bundles). */
-  text(id: string): string {
-    return (this.cell(id).outputs ?? []).map((o) => join(o.text) + join(o.data?.['text/plain'])).join('\n');
-  }
-
-  /** The cell result's Arrow table (decoded from application/vnd.apache.arrow.stream). */
-  arrow(id: string): Table {
-    const b64 = this.result(id)['application/vnd.apache.arrow.stream'];
-    assert.ok(b64, `${this.name}: cell '${id}' result has no Arrow stream`);
-    return tableFromIPC(Buffer.from(b64, 'base64'));
-  }
-}
-
-/** Body rows of the first HTML table in `html` (`<tr` count minus the header row). */
-function htmlRows(html: string): number {
-  const table = html.slice(html.indexOf('<table'), html.indexOf('</table>'));
-  assert.ok(table.length > 0, 'no <table>');
-  return (table.match(/<tr[\s>]/g) ?? []).length - 1;
-}
-
-/** Values of one Arrow column as JS values. */
-function column(t: Table, name: string): unknown[] {
-  const c = t.getChild(name);
-  assert.ok(c, `no column '${name}' in [${t.schema.fields.map((f) => f.name)}]`);
-  return [...c];
-}
 
 let env: JupyterEnv;
 let outDir: string;
@@ -101,6 +34,8 @@ let outDir: string;
 test.before(async () => {
   env = await jupyterEnv();
   env.env.KILN_CACHE_DIR = path.join(env.root, 'kiln-cache'); // 04 compiles C: objects and the peak probe stay in the temp folder
+  env.env.TMPDIR = path.join(env.root, 'tmp'); // the notebooks' temp folders (01's .onnx, 06's report) go with the env
+  fs.mkdirSync(env.env.TMPDIR);
   outDir = path.join(env.root, 'executed');
   fs.mkdirSync(outDir);
 });
@@ -358,6 +293,89 @@ if (!adapter.ok) console.log(`notebooks.test.ts: skipping 05-webgpu: ${adapter.r
   assert.match(src, /6\.0f/, 'the ReLU6 clip in the same kernel');
   assert.match(nb.text('adapter'), /\(software|hardware\); features: /);
   assert.match(nb.text('adapter'), /^\d+ WGSL artifacts$/m);
+});
+
+const MAGIC_REPORT = path.join(NOTEBOOKS, 'mlp-report'); // where the notebook's `%report mlp-report` writes (gitignored)
+
+test('06-report: a report of zoo:mlp from session.report and %report; the headline table inline, the files, the manifest', async () => {
+  const nb = await execute('06-report');
+  try {
+    assert.match(nb.text('load'), /session zoo:mlp \(graph mlp\)/);
+    assert.match(nb.text('step'), /step 2\/10 simplify/);
+    assert.equal(column(nb.arrow('step'), 'step').map(Number), [0, 1, 2]);
+
+    // session.report into a temp folder (TMPDIR is inside the Jupyter env); the cursor stays at step 2
+    const said = /report folder: (\S+)\n(\d+) files; the session is still at step 2\n/.exec(nb.text('report'));
+    assert.ok(said, nb.text('report'));
+    const dir = said[1];
+    assert.ok(dir.startsWith(env.env.TMPDIR! + path.sep), dir);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.backends.map((b: any) => b.asked), ['ref', 'cpu']);
+    assert.is(manifest.run.repeat, 3);
+    assert.is(manifest.model.ref, 'zoo:mlp');
+
+    // the headline: an HTML table with one row per backend, memory and nodes, and its Arrow stream
+    // with exactly the manifest's numbers
+    const headline = nb.result('headline');
+    const want = expectedHeadline(manifest);
+    assert.is(want.length, 4);
+    assert.is(htmlRows(headline['text/html']), want.length);
+    for (const r of want) assert.ok(headline['text/html'].includes(r.metric), `no '${r.metric}' in the HTML`);
+    assert.match(headline['text/plain'], /^headline: before and after/);
+    const rows = headlineRows(nb.arrow('headline'));
+    assert.equal(rows, want);
+    for (const r of rows.filter((x) => x.unit === 'ms')) assert.ok(r.before > 0 && r.after > 0, `${r.metric}: ${r.before}, ${r.after}`);
+    assert.ok(rows[2].after > 0 && rows[2].after <= rows[2].before, 'planned peak within naive');
+    assert.equal([rows[3].before, rows[3].after], [5, 3]);
+    // the same table in the folder
+    assert.equal(headlineRows(tableFromIPC(fs.readFileSync(path.join(dir, 'tables', 'headline.arrow')))), want);
+
+    // the files table: every file of the folder with its size on disk
+    const files = nb.arrow('files');
+    const paths = column(files, 'path').map(String), bytes = column(files, 'bytes').map(Number);
+    assert.is(htmlRows(nb.result('files')['text/html']), paths.length);
+    assert.equal([...paths].sort(), filesUnder(dir));
+    assert.is(Number(said[2]), paths.length);
+    paths.forEach((p, i) => assert.is(bytes[i], fs.statSync(path.join(dir, p)).size, p));
+    for (const p of ['report.html', 'manifest.json', 'ir/000_input.kir', 'ir/weights.safetensors', 'tables/headline.arrow']) assert.ok(paths.includes(p), `no ${p}`);
+    const tables = paths.filter((p) => /^tables\/[\w-]+\.arrow$/.test(p));
+    assert.equal(tables.sort(), manifest.tables.map((t: any) => t.file).sort());
+    assert.ok(tables.length >= 8, `${tables}`);
+    assert.match(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'), /^<!doctype html>/i);
+
+    // the manifest's steps: every step of the pipeline, with the IR hash of a fresh session's step
+    const fresh = Session.load('zoo:mlp', { numericCheck: false });
+    fresh.run();
+    assert.is(manifest.steps.length, fresh.length + 1);
+    manifest.steps.forEach((st: any, k: number) => {
+      assert.is(st.index, k);
+      assert.is(st.pass, k === 0 ? manifest.steps[0].pass : fresh.pipelineEntries[k - 1].pass);
+      assert.is(st.irSha256, sha256Hex(fresh.ir(k)), `step ${k} (${st.pass})`);
+      assert.is(st.nodes, fresh.graph(k).nodes.length);
+      assert.ok(fs.existsSync(path.join(dir, st.file)), st.file);
+    });
+    const steps = nb.arrow('manifest');
+    assert.equal(column(steps, 'index').map(Number), manifest.steps.map((s: any) => s.index));
+    assert.equal(column(steps, 'pass'), manifest.steps.map((s: any) => s.pass));
+    assert.equal(column(steps, 'ir_sha256'), manifest.steps.map((s: any) => s.irSha256.slice(0, 16)));
+    assert.is(nb.result('open')['text/plain'], `'${pathToFileURL(path.join(dir, 'report.html')).href}'`);
+
+    // %report: the progress bar (one display, updated in place) ends at "wrote the report", the
+    // printed line, the headline as the result (ref only), the folder next to the notebook
+    const bundles = nb.bundles('report-magic');
+    assert.match(bundles[0]['text/plain'], /^wrote the report to mlp-report \[█+\] 100%$/);
+    assert.match(bundles[0]['text/html'], /<progress [^>]*value="1\.0000"/);
+    const magic = JSON.parse(fs.readFileSync(path.join(MAGIC_REPORT, 'manifest.json'), 'utf8'));
+    assert.match(nb.text('report-magic'), new RegExp(`^wrote ${magic.files.length + 1} files to mlp-report; open mlp-report/report\\.html$`, 'm'));
+    assert.equal(magic.backends.map((b: any) => b.backend), ['ref']);
+    assert.equal([magic.run.repeat, magic.run.warmup, magic.run.seed], [1, 1, 0]);
+    assert.equal(magic.steps.map((s: any) => s.irSha256), manifest.steps.map((s: any) => s.irSha256));
+    const mh = nb.result('report-magic');
+    assert.is(htmlRows(mh['text/html']), 3);
+    assert.equal(headlineRows(nb.arrow('report-magic')), expectedHeadline(magic));
+  } finally {
+    fs.rmSync(MAGIC_REPORT, { recursive: true, force: true });
+  }
 });
 
 test.run();

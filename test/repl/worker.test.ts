@@ -1,11 +1,11 @@
 /**
  * The terminal app's engine over a worker thread (repl/worker-engine.ts + repl/worker.ts) with kiln's
  * real command table, display layer and cell runtime: lines run in the worker with the status text
- * coming back, progress is relayed while the line runs, completion and continuation are answered,
- * console output of code lands in the line's output, an interrupt stops a command at its next
- * check, and one interrupt stops code that never yields (a busy loop) the way the kernel does, keeping
- * the session, its steps and the variables; only where that cannot work is the worker restarted, and
- * the app asked to reload the model.
+ * coming back, progress is relayed while the line runs (a report's too, phase by phase), completion
+ * and continuation are answered, console output of code lands in the line's output, an interrupt
+ * stops a command at its next check, and one interrupt stops code that never yields (a busy loop)
+ * the way the kernel does, keeping the session, its steps and the variables; only where that cannot
+ * work is the worker restarted, and the app asked to reload the model.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -104,6 +104,27 @@ test('when busy code cannot be stopped, the worker restarts and the app is asked
   } finally {
     await fallback.close();
   }
+});
+
+test('report relays its progress phase by phase; the result is the headline table; the cursor stays', async () => {
+  const before = (await engine.execute('load zoo:mlp', opts)).status;
+  const progress: [string, number | undefined][] = [];
+  engine.listeners = { progress: (label, fraction) => progress.push([label, fraction]) };
+  const dir = path.join(tmp, 'report');
+  const r = await engine.execute(`report ${dir} --backend ref --repeat 1`, opts);
+  assert.ok(r.ok, JSON.stringify(r.output));
+  assert.is(r.status, before);
+  const labels = progress.map(([l]) => l);
+  assert.equal(progress[0], ['pass 1/10: shape-infer', 0]);
+  for (const phase of [/^passes done \(10 steps\)$/, /^planning memory$/, /^writing the report$/]) assert.ok(labels.some((l) => phase.test(l)), `${phase}: ${labels.join(' | ')}`);
+  assert.equal(progress.at(-1), [`wrote the report to ${dir}`, 1]);
+  assert.equal(r.output.map((o) => o.kind), ['print', 'result']);
+  assert.match(r.output[0].text, new RegExp(`^wrote \\d+ files to ${dir}; open ${dir}/report\\.html$`));
+  assert.match(r.output[1].text, /^headline: before and after\n/);
+  // (the metric column is cut to the 100-column width)
+  assert.match(r.output[1].text, /^latency: ref on the final graph vs ref on the loaded (model|…) +[\d.]+ +[\d.]+ +ms /m);
+  assert.match(r.output[1].text, /^nodes: loaded model vs after the pipeline +5 +3 +nodes /m);
+  assert.ok(fs.existsSync(path.join(dir, 'manifest.json')));
 });
 
 test('an interrupt with no line running does nothing', async () => {
