@@ -3,7 +3,8 @@
  * reproduces every step's IR hash, the inputs and the outputs, links back to the original and records
  * `replayOf`; a step whose recorded IR was changed (the .kir and its hashes edited consistently) is named
  * with the node that differs; an output file edited the same way is outside tolerance; an edited page is
- * only noted, a changed IR file without a matching hash is fatal; a model file that is gone is replaced
+ * only noted, a changed IR file without a matching hash is fatal; a backend that cannot run here is
+ * skipped and named without failing the replay; a model file that is gone is replaced
  * by the report's own ir/000_input.kir; a missing or garbled manifest is a KilnError naming the file
  * and the field.
  */
@@ -23,6 +24,7 @@ import { readKirFile } from '../../compiler/ir/kir-file.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import { zooModel } from '../../compiler/zoo/index.ts';
 import { exportOnnx } from '../../compiler/import/onnx/export.ts';
+import { findBackend } from '../../compiler/runtime/backends.ts';
 import { replayReport, type ReplayResult } from '../../compiler/report/replay.ts';
 import type { ReportManifest } from '../../compiler/report/index.ts';
 
@@ -173,6 +175,24 @@ test('an edited page is noted, a changed IR file or a missing output is fatal an
   const gone = copy('output-gone');
   fs.rmSync(path.join(gone, 'outputs/ref_step0/output_0.pb'));
   assert.match((await rejection(() => replayReport(gone))).message, /outputs\/ref_step0\/output_0\.pb is missing or unreadable/);
+});
+
+test('a backend that cannot run here (cuda without a GPU) is skipped and said so; the replay still passes', async () => {
+  if ((await findBackend('cuda')!.available()).ok) return void console.log('replay.test.ts: cuda runs here; the skipped-backend case needs a machine without it');
+  const dir = copy('cuda');
+  const m = readManifest(dir);
+  const entry = m.backends.find((b) => b.asked === 'ref')!;
+  Object.assign(entry, { asked: 'cuda', backend: 'cuda' }); // as a report made on a GPU machine records it
+  writeManifest(dir, m);
+  const warnings: string[] = [];
+  const r = await replayReport(dir, { onWarning: (w) => warnings.push(w) });
+  assert.ok(r.comparison.ok, r.verdict);
+  assert.equal(r.comparison.skippedBackends, ['cuda']);
+  const row = r.comparison.outputs.find((o) => o.run === 'cuda')!;
+  assert.match(row.skipped!, /^cuda cannot run here \(ref ran instead\)/);
+  assert.is(r.comparison.timings.find((t) => t.run === 'cuda')!.replayed, undefined);
+  assert.match(r.verdict, /; not compared \(cannot run here\): cuda$/);
+  assert.ok(warnings.some((w) => /running on the reference backend/.test(w)), warnings.join('\n'));
 });
 
 test('a model file that is gone: the replay loads the report\'s ir/000_input.kir and reproduces', async () => {
