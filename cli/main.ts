@@ -49,8 +49,8 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('./commands/build.ts')).buildCommand,
   },
   report: {
-    usage: `kiln report MODEL --out DIR [--pipeline P] [--target T] [--backend NAME]... [--repeat N] [--warmup N] [--seed N] [--threads N] [--tuning measure|cached|off] [--quiet] ${SHAPE_USAGE}`,
-    summary: 'write an optimization report folder: report.html (passes, diffs, memory, timings, sources), Arrow tables, IR per step, manifest',
+    usage: `kiln report MODEL --out DIR [--pipeline P] [--target T] [--backend NAME]... [--repeat N] [--warmup N] [--seed N] [--threads N] [--tuning measure|cached|off] [--quiet] ${SHAPE_USAGE}\n       kiln report --replay DIR [--out DIR2] [--quiet]`,
+    summary: 'write an optimization report folder: report.html (passes, diffs, memory, timings, sources), Arrow tables, IR per step, manifest; --replay reruns one and compares',
     load: async () => (await import('./commands/report.ts')).reportCommand,
   },
   passes: {

@@ -12,6 +12,12 @@
  * runs; the folder is written all at once. Progress (each pass, the planning, each backend's compile
  * and runs, the writing) is drawn on a terminal with ora (cli/progress.ts; --quiet turns it off), and
  * the headline before/after table is printed at the end.
+ *
+ * `kiln report --replay DIR [--out DIR2] [--quiet]` reruns a report from its manifest.json
+ * (compiler/report/replay.ts) into DIR2 (default `DIR-replay`, new or empty) and compares: the IR of
+ * every step by hash, the inputs, the outputs within the recorded tolerance, the timings side by side.
+ * It prints the verdict and the timing table; it exits 1 (`error: replay differs: …`) when an IR hash,
+ * an input or an output differs. Every other option is recorded in the manifest and is a usage error here.
  */
 import { REPEAT, SEED, SHAPE_OPTIONS, UsageError, choiceOption, numberOption, parseCommand, pipelineOption, shapeBindings } from '../args.ts';
 import { Session } from '../../compiler/session.ts';
@@ -20,6 +26,7 @@ import { backendNames } from '../../compiler/runtime/backends.ts';
 import { TUNING_MODES } from '../../compiler/runtime/tune/tuner.ts';
 import { checkOutFolder } from '../../compiler/files.ts';
 import { terminalProgress } from '../progress.ts';
+import { defaultReplayFolder, replayReport } from '../../compiler/report/replay.ts';
 
 export async function reportCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
@@ -33,8 +40,11 @@ export async function reportCommand(argv: string[]): Promise<number> {
     tuning: { type: 'string' },
     out: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    replay: { type: 'string' },
     ...SHAPE_OPTIONS,
-  }, [1, 1], ['MODEL']);
+  }, [0, 1], ['MODEL']);
+  if (values.replay !== undefined) return replay(values.replay, values, positionals, argv);
+  if (!positionals.length) throw new UsageError('missing MODEL (or --replay DIR to rerun a report)');
   if (values.out === undefined) throw new UsageError('--out DIR is required (a new or empty folder for the report)');
   const names = backendNames();
   const backends = (values.backend ?? []).map((b) => choiceOption(b, 'backend', names, 'ref'));
@@ -68,5 +78,36 @@ export async function reportCommand(argv: string[]): Promise<number> {
   } finally {
     progress?.done();
     await session.close();
+  }
+}
+
+/** `kiln report --replay DIR [--out DIR2] [--quiet]` (module header). */
+async function replay(dir: string, values: Record<string, unknown>, positionals: readonly string[], argv: string[]): Promise<number> {
+  if (positionals.length) throw new UsageError(`--replay reruns the model its manifest names; no MODEL is given with it (got '${positionals[0]}')`);
+  const fixed = Object.keys(values).filter((k) => k !== 'replay' && k !== 'out' && k !== 'quiet' && values[k] !== undefined);
+  if (fixed.length) throw new UsageError(`--replay reruns the options its manifest records; --${fixed[0]} cannot be given with it`);
+  const out = (values.out as string | undefined) ?? defaultReplayFolder(dir);
+  checkOutFolder(out, 'kiln report --replay'); // before any work
+  const progress = values.quiet ? undefined : terminalProgress(process.stderr);
+  try {
+    const r = await replayReport(dir, {
+      out, argv: ['report', ...argv],
+      onProgress: progress ? (label, fraction) => progress.update(label, fraction ?? 0) : undefined,
+      onWarning: (m) => console.error(`note: ${m}`),
+    });
+    progress?.done();
+    const c = r.comparison;
+    console.log(`model from ${c.modelFrom === 'report-ir' ? `the report's ${dir}/ir/000_input.kir` : c.modelFrom === 'file' ? 'the recorded model file (sha256 checked)' : 'the zoo with its recorded seed'}`);
+    if (c.changedFiles.length) console.log(`note: changed since the report was written (not compared): ${c.changedFiles.join(', ')}`);
+    console.log(r.written.data.tables.get('replay_timings')!.toText({ maxWidth: 120 }).trimEnd());
+    console.log(`\nwrote the replay to ${out}; open ${out}/report.html`);
+    if (!c.ok) {
+      console.error(`error: ${r.verdict}`);
+      return 1;
+    }
+    console.log(r.verdict);
+    return 0;
+  } finally {
+    progress?.done();
   }
 }

@@ -48,6 +48,8 @@ export interface PageInput {
   readonly machine: MachineFacts;
   /** When the report was made (ISO text). */
   readonly createdAt: string;
+  /** A section shown first, before the headline, with its id and nav label (a replay's comparison, replay-html.ts). */
+  readonly lead?: { readonly id: string; readonly html: string };
 }
 
 const CSS = `
@@ -75,6 +77,9 @@ function table(name: string, t: ResultTable, open = 40): string {
   if (t.numRows <= open) return body;
   return `<details><summary>${esc(t.title)} (${t.numRows} rows)</summary>${body}</details>`;
 }
+
+/** The page's link and table helpers, for a lead section made elsewhere (replay-html.ts). */
+export { link as reportLink, table as reportTable };
 
 function section(id: (typeof SECTIONS)[number], title: string, parts: readonly string[]): string {
   return `<section id="${id}"><h2>${esc(title)}</h2>\n${parts.filter(Boolean).join('\n')}\n</section>`;
@@ -154,7 +159,7 @@ export function reportHTML(p: PageInput): string {
       `<p>Everything above, with the sha256 of every file: ${link('manifest.json')}. Tables: ${[...d.tables.keys()].map((n) => link(reportPaths.table(n), n)).join(', ')}.</p>`,
     ]),
   ];
-  const nav = SECTIONS.map((id) => `<a href="#${id}">${id}</a>`).join('');
+  const nav = [...(p.lead ? [p.lead.id] : []), ...SECTIONS].map((id) => `<a href="#${id}">${id}</a>`).join('');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>kiln report: ${esc(d.source)}</title>
@@ -162,7 +167,7 @@ export function reportHTML(p: PageInput): string {
 <body><nav>${nav}</nav><main>
 <h1>kiln report: ${esc(d.source)}</h1>
 <p class="sub">target ${esc(d.target)} · ${d.steps.length - 1} pipeline steps · backends ${esc(d.backends.map((b) => b.backend).join(', '))} · ${esc(p.createdAt)}</p>
-${sections.join('\n')}
+${p.lead ? p.lead.html + '\n' : ''}${sections.join('\n')}
 </main></body></html>
 `;
 }

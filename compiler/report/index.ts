@@ -47,6 +47,17 @@ export interface WrittenReport {
   readonly data: ReportData;
 }
 
+/**
+ * More for a report, made from its data once it is gathered and before anything is written (a
+ * replay's comparison, replay.ts): a section shown first on the page, tables written beside the
+ * report's own (`tables/<name>.arrow`, listed in the manifest) and fields added to manifest.json.
+ */
+export interface ReportAddendum {
+  readonly lead: { readonly id: string; readonly html: string };
+  readonly tables: ReadonlyMap<string, ResultTable>;
+  readonly manifest: Readonly<Record<string, unknown>>;
+}
+
 /** The folder name of the baseline's outputs (the reference executor on step 0). */
 export const BASELINE_OUTPUTS = 'ref_step0';
 
@@ -57,9 +68,12 @@ function valueFiles(graph: Graph, names: readonly string[], values: readonly Val
 }
 
 /** Writes a report of `s` into `dir` (see the module header). */
-export async function writeReport(s: Session, dir: string, opts: ReportOptions = {}): Promise<WrittenReport> {
+export async function writeReport(s: Session, dir: string, opts: ReportOptions = {},
+  addendum?: (data: ReportData) => ReportAddendum): Promise<WrittenReport> {
   checkOutFolder(dir, 'a report');
-  const data = await collectReport(s, opts);
+  const collected = await collectReport(s, opts);
+  const extra = addendum?.(collected);
+  const data: ReportData = extra ? { ...collected, tables: new Map([...collected.tables, ...extra.tables]) } : collected;
   opts.onProgress?.('writing the report', 0);
   const files: NamedFile[] = [];
   // each step's .kir links to one shared weights sidecar (tensors by content hash, so a weight
@@ -82,8 +96,8 @@ export async function writeReport(s: Session, dir: string, opts: ReportOptions =
   const machine = await machineFacts(data.options.threads, data.backends.map((b) => b.backend));
   opts.onProgress?.('writing the report', 0.5);
   const createdAt = new Date().toISOString();
-  files.push(['report.html', reportHTML({ data, irFiles, machine, createdAt })]);
-  const manifest = { ...buildManifest({ data, session: s.options, machine, irFiles, outputFiles, files }), createdAt };
+  files.push(['report.html', reportHTML({ data, irFiles, machine, createdAt, ...(extra ? { lead: extra.lead } : {}) })]);
+  const manifest = { ...buildManifest({ data, session: s.options, machine, irFiles, outputFiles, files }), createdAt, ...extra?.manifest };
   const manifestText = JSON.stringify(manifest, null, 2) + '\n';
   files.push(['manifest.json', manifestText]);
   writeFilesAtomic(dir, files, { what: 'the report folder' });

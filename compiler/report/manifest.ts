@@ -40,6 +40,7 @@ import path from 'node:path';
 import type { NamedFile } from '../files.ts';
 import { readRegularFile, sha256Hex as sha256 } from '../files.ts';
 import { isZooRef } from '../zoo/index.ts';
+import { KilnError } from '../errors.ts';
 import type { SessionOptions } from '../session.ts';
 import { dumpFileName } from '../passes/instruments.ts';
 import type { ReportData } from './model.ts';
@@ -122,3 +123,56 @@ export function buildManifest(m: ManifestInput) {
 
 /** The manifest's type, for readers (replay). */
 export type ReportManifest = ReturnType<typeof buildManifest>;
+
+/** A check of one manifest field. */
+type FieldCheck = (v: unknown) => boolean;
+const isStr: FieldCheck = (v) => typeof v === 'string';
+const isNum: FieldCheck = (v) => typeof v === 'number' && Number.isFinite(v);
+const isHex: FieldCheck = (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const orNull = (f: FieldCheck): FieldCheck => (v) => v === null || f(v);
+
+/**
+ * Reads and checks `dir/manifest.json` (format 1, the module header): a KilnError naming the file and
+ * the first field that is missing or of the wrong kind. Only the fields a replay uses are checked.
+ */
+export function readManifest(dir: string): { manifest: ReportManifest; text: Buffer; file: string } {
+  const file = path.join(dir, 'manifest.json');
+  const text = readRegularFile(file, 'report manifest');
+  let m: unknown;
+  try {
+    m = JSON.parse(text.toString('utf8'));
+  } catch (e) {
+    throw new KilnError(`manifest.json is not valid JSON (${(e as Error).message}); is this a kiln report folder?`, { file });
+  }
+  const bad = (field: string, want: string) => new KilnError(`manifest field '${field}' ${want}`, { file });
+  if (!isObj(m)) throw bad('(top level)', 'must be an object');
+  if (m.kiln !== 'report') throw bad('kiln', `must be "report" (got ${JSON.stringify(m.kiln) ?? 'nothing'}); not a kiln report manifest`);
+  if (m.format !== MANIFEST_FORMAT) throw bad('format', `is ${JSON.stringify(m.format) ?? 'missing'}; this kiln reads format ${MANIFEST_FORMAT}`);
+  const at = (root: unknown, field: string): unknown => field.split('.').reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), root);
+  const need = (root: unknown, prefix: string, fields: Record<string, FieldCheck | 'object' | 'array'>) => {
+    for (const [f, check] of Object.entries(fields)) {
+      const v = at(root, f);
+      const ok = check === 'object' ? isObj(v) : check === 'array' ? Array.isArray(v) : check(v);
+      if (!ok) throw bad(prefix + f, check === 'object' ? 'must be an object' : check === 'array' ? 'must be a list' : `is missing or malformed (got ${JSON.stringify(v) ?? 'nothing'})`);
+    }
+  };
+  need(m, '', {
+    'model': 'object', 'model.ref': isStr, 'model.fileSha256': orNull(isHex), 'bindings.shapes': 'object', 'bindings.dims': 'object',
+    'pipeline': isStr, 'target': isStr, 'numericCheck.rtol': isNum, 'numericCheck.atol': isNum, 'numericCheck.seed': isNum,
+    'run.seed': isNum, 'run.repeat': isNum, 'run.warmup': isNum, 'run.threads': orNull(isNum), 'run.tuning': orNull(isStr),
+    'inputs': 'array', 'baseline.runMs': 'array', 'baseline.outputs': 'array', 'backends': 'array', 'steps': 'array', 'files': 'array',
+  });
+  const zoo = at(m, 'model.zoo');
+  if (zoo !== null) need(m, '', { 'model.zoo.name': isStr, 'model.zoo.seed': isNum });
+  const fileRef = { path: isStr, sha256: isHex };
+  const list = (name: string, fields: Record<string, FieldCheck | 'array'>) =>
+    (at(m, name) as unknown[]).forEach((x, k) => need(x, `${name}[${k}].`, fields));
+  list('inputs', { name: isStr, ...fileRef });
+  list('baseline.outputs', { name: isStr, ...fileRef });
+  list('files', fileRef);
+  list('steps', { index: isNum, pass: isStr, file: isStr, irSha256: isHex });
+  list('backends', { asked: isStr, backend: isStr, runMs: 'array', outputs: 'array' });
+  (m.backends as Record<string, unknown>[]).forEach((b, k) => (b.outputs as unknown[]).forEach((x, j) => need(x, `backends[${k}].outputs[${j}].`, { name: isStr, ...fileRef })));
+  return { manifest: m as unknown as ReportManifest, text, file };
+}

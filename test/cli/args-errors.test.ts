@@ -152,7 +152,10 @@ const CASES: [string, string[], string | RegExp][] = [
   ['summary', ['a.onnx', 'b.onnx'], "unexpected argument 'b.onnx'"],
   ['summary', ['--x', 'a.onnx'], /^unknown option '--x'/],
   // report
-  ['report', [], 'missing MODEL'],
+  ['report', [], 'missing MODEL (or --replay DIR to rerun a report)'],
+  ['report', ['--replay', path.join(tmp, 'r'), M], `--replay reruns the model its manifest names; no MODEL is given with it (got '${M}')`],
+  ['report', ['--replay', path.join(tmp, 'r'), '--seed', '2'], '--replay reruns the options its manifest records; --seed cannot be given with it'],
+  ['report', ['--replay'], "option '--replay' needs a value"],
   ['report', [M], '--out DIR is required (a new or empty folder for the report)'],
   ['report', [M, '--out', path.join(tmp, 'r'), '--backend', 'tpu'], "unknown backend 'tpu' (did you mean 'cpu'?); available: ref, arena, cpu, webgpu, cuda"],
   ['report', [M, '--out', path.join(tmp, 'r'), '--backend', 'ref', '--backend', 'ref'], '--backend ref is given twice; each backend is timed once'],

@@ -2,6 +2,7 @@
  * `report DIR` through the shared command table (the `%report` magic and the REPL's `report`): it
  * writes the folder, returns the headline table, reports each phase through the context's progress,
  * stops at an interrupt without writing anything, and refuses bad arguments with the command's name.
+ * `report --replay DIR [OUT]` reruns a folder without a session and returns the timings table.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -58,6 +59,20 @@ test('an interrupt stops the report and nothing is written', async () => {
   } finally {
     await s.close();
   }
+});
+
+test('report --replay DIR OUT reruns the report without a session and returns the recorded vs replayed timings', async () => {
+  const dir = path.join(tmp, 'r1'); // written by the first test
+  const out = path.join(tmp, 'r1-again');
+  const ctx = fakeContext();
+  const r = await runLine(`report --replay ${dir} ${out}`, ctx);
+  assert.instance(r, ResultTable);
+  assert.equal((r as ResultTable).column('run'), ['ref (baseline)', 'ref']);
+  assert.ok(ctx.printed.some((p) => /^replay reproduced the report: IR hashes identical: (\d+) of \1 steps/.test(p)), ctx.printed.join('\n'));
+  assert.match(ctx.progressLog.map((p) => p.label).join('\n'), /comparing with the original/);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).replayOf.path, '../r1');
+  await runLine(`report --replay ${dir} --repeat 2`, ctx).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /^report: --replay reruns the options its manifest records; --repeat cannot be given with it/));
+  await runLine(`report --replay ${tmp}`, ctx).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /manifest\.json: cannot read report manifest/));
 });
 
 test('bad arguments are the command\'s errors', async () => {
