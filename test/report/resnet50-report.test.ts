@@ -18,8 +18,8 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { allowedURL, findChromium, openInBrowser, type BrowserPage } from '../support/browser.ts';
+import { findChromium, openInBrowser } from '../support/browser.ts';
+import { assertReportRenders } from './page-checks.ts';
 import { Session } from '../../compiler/session.ts';
 import { replayReport, type ReplayResult } from '../../compiler/report/replay.ts';
 import type { WrittenReport } from '../../compiler/report/index.ts';
@@ -57,31 +57,11 @@ test('the resnet50 report replays with identical IR hashes, inputs and outputs',
   assert.is(written.manifest.backends[0].backend, 'cpu');
 });
 
-/** Every svg drawn, every table with rows, nothing logged, nothing leaving or failing, links inside `folders`. */
-async function assertRenders(view: BrowserPage, folders: readonly string[], minSvgs: number, minTables: number) {
-  await view.openDetails();
-  const boxes = await view.svgBoxes();
-  assert.ok(boxes.length >= minSvgs, `charts: ${boxes.length} <svg>`);
-  for (const b of boxes) assert.ok(b.width > 0 && b.height > 0 && b.visible, `svg #${b.index} (${b.label}): ${b.width}×${b.height}, visible: ${b.visible}`);
-  const tables = await view.tables();
-  assert.ok(tables.length >= minTables, `tables: ${tables.length}`);
-  for (const t of tables) assert.ok(t.rows > 0 && t.width > 0 && t.height > 0 && t.visible, `table #${t.index} (${t.label}): ${t.rows} rows, visible: ${t.visible}`);
-  assert.equal(view.console, [], 'console errors and warnings');
-  assert.equal(view.pageErrors, [], 'page errors');
-  assert.equal(view.leftPage, [], 'requests leaving the page');
-  assert.equal(view.failedRequests, [], 'failed requests');
-  const links = await view.page.$$eval('a[href]', (as) => as.filter((a) => !a.getAttribute('href')!.startsWith('#')).map((a) => a.href));
-  for (const url of links) {
-    assert.ok(url.startsWith('file:') && allowedURL(url, folders), `link ${url} stays in the report folders`);
-    assert.ok(fs.statSync(fileURLToPath(url.replace(/#.*$/, '')), { throwIfNoEntry: false })?.isFile(), `link ${url} names a file`);
-  }
-}
-
 withBrowser('report.html of resnet50 (and its replay) render in headless Chromium: charts, tables, no console output, nothing leaves', async () => {
   await openInBrowser(path.join(dir, 'report.html'), async (view) => {
     await view.screenshot('report-resnet50');
     // memory plan and, for cpu, the time-by-op chart and the roofline
-    await assertRenders(view, [dir], 3, 5);
+    await assertReportRenders(view, [dir], 3, 5);
   });
   await openInBrowser(path.join(replay.out, 'report.html'), async (view) => {
     const first = await view.page.$eval('main section', (s) => s.id);
@@ -89,7 +69,7 @@ withBrowser('report.html of resnet50 (and its replay) render in headless Chromiu
     assert.match(await view.page.$eval('#replay', (s) => (s as unknown as { textContent: string }).textContent), /replay reproduced the report: IR hashes identical: (\d+) of \1 steps/);
     const original = await view.page.$eval('#replay a[href$="report.html"]', (a) => a.getAttribute('href')!);
     assert.is(path.resolve(replay.out, original), path.join(dir, 'report.html'));
-    await assertRenders(view, [replay.out, dir], 3, 8);
+    await assertReportRenders(view, [replay.out, dir], 3, 8);
   });
 });
 
