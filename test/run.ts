@@ -70,25 +70,27 @@ function split(names: readonly string[], n: number): string[][] {
 /** A finished uvu process: its exit code, its stdout, and its stdout and stderr as they came. */
 interface Run { code: number; stdout: string; out: string }
 
+/** A started uvu process: its end, and what it has written so far (held output shows on an interrupt). */
+interface Started { done: Promise<Run>; sofar: () => string; kill: () => void }
+
 /**
  * Starts one uvu process over `group`; its output goes to ours as it comes when `live` (stderr
  * inherited), else it is held, stdout and stderr together, for the caller to show whole.
  */
-function uvu(group: readonly string[], live: boolean): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/uvu-files.ts', ...group], {
-      cwd: root, stdio: ['ignore', 'pipe', live ? 'inherit' : 'pipe'], env,
-    });
-    let stdout = '', out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      const text = d.toString();
-      stdout += text;
-      out += text;
-      if (live) process.stdout.write(text);
-    });
-    child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, out }));
+function uvu(group: readonly string[], live: boolean): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/uvu-files.ts', ...group], {
+    cwd: root, stdio: ['ignore', 'pipe', live ? 'inherit' : 'pipe'], env,
   });
+  let stdout = '', out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const text = d.toString();
+    stdout += text;
+    out += text;
+    if (live) process.stdout.write(text);
+  });
+  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, out })));
+  return { done, sofar: () => (live ? '' : out), kill: () => child.kill('SIGTERM') };
 }
 
 /** uvu's "Total: N", "Passed: N", "Skipped: N" of one run (colour codes stripped; the last match wins). */
@@ -102,10 +104,18 @@ const groups = given !== undefined
   ? [await files(given)]
   : [...split(await files('\\.test\\.ts$', DEVICE_FILES), PROCESSES), await files(`${DEVICE_FILES}.*\\.test\\.ts$`)];
 const runs = groups.filter((g) => g.length > 0).map((g, i) => uvu(g, i === 0));
+// stopped from outside (CI's time limit, Ctrl-C): show what the held processes wrote, so a hang is found
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const [i, r] of runs.entries()) if (r.sofar()) process.stdout.write(`\n(process ${i + 1} of ${runs.length}, stopped by ${signal})\n${r.sofar()}\n`);
+    for (const r of runs) r.kill();
+    process.exit(1);
+  });
+}
 let passed = 0, failed = 0, skipped = 0, ok = true;
 const times: { wall: number; cpu: number; file: string }[] = [];
 for (const [i, run] of runs.entries()) {
-  const { code, stdout, out } = await run;
+  const { code, stdout, out } = await run.done;
   if (i > 0) process.stdout.write(`\n${out}`);
   const c = counts(stdout);
   let f = c.total - c.passed; // uvu's Total counts the tests that ran (skipped ones apart)
