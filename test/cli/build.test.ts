@@ -125,7 +125,9 @@ test('symbolic input dims must be bound: the error names them and --dim; bound, 
 
 (findNvcc() ? test : test.skip)('--backend cuda --arch sm_90 builds without a GPU: CUDA, PTX per kernel, the cubin and ptxas figures, tensor cores in f16 (zoo:bert)', () => {
   const out = path.join(tmp, 'cuda');
-  const r = kiln(['build', 'zoo:bert', '--backend', 'cuda', '--arch', 'sm_90', '--target', 'cuda', '--quiet', '--out', out]);
+  // nvcc on all of bert is the longest single command of the suite, which runs several test processes at
+  // once: its hang deadline is 10 minutes, not runKiln's default 2 (a busy machine passed 2 minutes)
+  const r = runKiln(['build', 'zoo:bert', '--backend', 'cuda', '--arch', 'sm_90', '--target', 'cuda', '--quiet', '--out', out], { env, timeoutMs: 600_000 });
   assert.is(r.code, 0, r.err);
   const m = readManifest(out);
   assert.is(m.backend, 'cuda (sm_90, built without a device)');

@@ -237,7 +237,10 @@ if (!hasCc) console.log('notebooks.test.ts: no C compiler found (CC, cc, gcc, cl
   assert.ok(convs.length > 10, `${convs.length} convolutions`);
   for (const i of convs) {
     assert.ok(Number(gflops[i]) > 0, `node ${i}: GFLOP/s ${gflops[i]}`);
-    assert.ok(Number(peak[i]) > 0 && Number(peak[i]) < 100, `node ${i}: % of peak ${peak[i]}`);
+    // a share of the peak probed on this machine: above 100 when the probe ran while the machine was busy
+    // (its peak measured low; the suite runs several test processes at once), so only its presence is
+    // checked, not its size (a timing, not a test), as test/repl/compiled.test.ts does
+    assert.ok(Number(peak[i]) > 0, `node ${i}: % of peak ${peak[i]}`);
   }
   assert.ok(htmlRows(timing['text/html']) > 0);
   assert.ok((timing['image/svg+xml'].match(/<rect\b/g) ?? []).length > 1);
