@@ -40,7 +40,8 @@ const DEVICE_FILES = '(webgpu|wgsl|notebooks)';
  * only their relative sizes matter. A file missing here only makes the split less even.
  */
 const HEAVY: Record<string, number> = {
-  'codegen/cuda-compile.test.ts': 549, 'codegen/gpu-simulate.test.ts': 116, 'runtime/cpu.test.ts': 113,
+  'codegen/cuda-compile.test.ts': 260, 'codegen/cuda-compile-f16.test.ts': 240,
+  'codegen/cuda-compile-conformance.test.ts': 46, 'codegen/gpu-simulate.test.ts': 116, 'runtime/cpu.test.ts': 113,
   'cli/shapes.test.ts': 93, 'bench/gpu-bundle.test.ts': 88, 'repl/compiled.test.ts': 62, 'cli/cli.test.ts': 56,
   'cli/paths.test.ts': 52, 'cli/plan.test.ts': 38, 'cli/opt.test.ts': 36, 'passes/mixed-precision.test.ts': 30,
   'cli/build.test.ts': 30, 'kernel-jupyter/lifecycle.test.ts': 29, 'cli/args-errors.test.ts': 29,

@@ -29,7 +29,7 @@ const common = {
   banner: { js: "import { createRequire as kilnRequire } from 'node:module'; const require = kilnRequire(import.meta.url);" },
 };
 await build({ ...common, entryPoints: [path.join(root, 'bench/gpu/kiln-bench.ts')], outfile: path.join(out, 'kiln-bench.mjs') });
-for (const t of ['test/runtime/cuda.test.ts', 'test/codegen/cuda-compile.test.ts']) {
+for (const t of ['test/runtime/cuda.test.ts', 'test/codegen/cuda-compile.test.ts', 'test/codegen/cuda-compile-f16.test.ts', 'test/codegen/cuda-compile-conformance.test.ts']) {
   await build({ ...common, entryPoints: [path.join(root, t)], outfile: path.join(out, 'tests', path.basename(t).replace(/\.ts$/, '.mjs')) });
 }
 for (const pkg of ['koffi', '@koromix/koffi-linux-x64']) {

@@ -2,7 +2,7 @@
 # kiln's GPU bundle entry point: runs the CUDA tests and the GPU bench on a machine with the NVIDIA
 # driver (and CUDA's nvcc to compile kernels) but no Node.js, and writes every result under results/.
 # Usage: bash run.sh [RESULTS_DIR]   (KILN_GPU_ROUNDS, KILN_GPU_MODELS tune the bench; KILN_GPU_TESTS
-# names the test files to run, default all: cuda.test,cuda-compile.test)
+# names the test files to run, default all: cuda.test,cuda-compile.test,cuda-compile-f16.test,cuda-compile-conformance.test)
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 results="$(realpath -m "${1:-$here/results}")"

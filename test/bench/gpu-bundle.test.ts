@@ -21,7 +21,7 @@ test('the GPU bundle builds within 60 MiB and its script runs without Node.js, r
   const log = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'bench/gpu/bundle.ts'), '--out', out], { cwd: REPO_ROOT, encoding: 'utf8' });
   const mib = Number(/, ([\d.]+) MiB/.exec(log)?.[1]);
   assert.ok(mib > 1 && mib <= 60, log);
-  for (const f of ['run.sh', 'node.xz', 'kiln-bench.mjs', 'tests/cuda.test.mjs', 'tests/cuda-compile.test.mjs', 'torch_bench.py', 'conformance.tar.xz', 'VERSION']) {
+  for (const f of ['run.sh', 'node.xz', 'kiln-bench.mjs', 'tests/cuda.test.mjs', 'tests/cuda-compile.test.mjs', 'tests/cuda-compile-f16.test.mjs', 'tests/cuda-compile-conformance.test.mjs', 'torch_bench.py', 'conformance.tar.xz', 'VERSION']) {
     assert.ok(fs.existsSync(path.join(out, f)), `bundle has ${f}`);
   }
   const results = path.join(dir, 'results');

@@ -1,12 +1,14 @@
 /**
  * Generated CUDA is checked without a GPU, on every commit where nvcc is found: every zoo model, in f32
- * and in f16 (the webgpu/cuda default pipeline with mixed precision; resnet50 and bert also in tf32 and
+ * (here) and in f16 (cuda-compile-f16.test.ts; the zoo checks themselves are in cuda-zoo-compile.ts) (the webgpu/cuda default pipeline with mixed precision; resnet50 and bert also in tf32 and
  * bf16), becomes one CUDA translation unit (compiler/runtime/cuda/compile.ts) that nvcc compiles for
  * sm_80 and sm_90 (compiler/runtime/cuda/nvcc.ts) with no error, no register spill in a template
  * kernel (the tiled GEMM/convolution, on tensor cores in f16, bf16 and tf32) and no kernel over the
  * architecture's 48 KiB of static shared memory. The CUDA descriptor's spelling is
  * checked on small kernels (no #include, unmangled entry points, aligned vector loads as one vector
- * load in the PTX). Without nvcc the compile tests say they were skipped and why.
+ * load in the PTX). Without nvcc the compile tests say they were skipped and why. Every kernel of the
+ * ONNX conformance cases is compiled the same way in cuda-compile-conformance.test.ts (a file of its
+ * own, so test/run.ts can run the two halves of this nvcc work in different processes).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,13 +17,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../../compiler/ops/all.ts';
 import '../../compiler/passes/all.ts';
-import { PassManager, defaultPipeline } from '../../compiler/passes/index.ts';
-import { zooModel, zooNames } from '../../compiler/zoo/index.ts';
 import { parseGraph } from '../../compiler/ir/parse.ts';
-import { type RenderedKernel, compileCudaSource, cudaUnit } from '../../compiler/runtime/cuda/compile.ts';
-import { conformanceDir } from '../support/paths.ts';
-import { loadOnnxFile } from '../../compiler/import/onnx/import.ts';
-import { bindInputs } from '../../compiler/runtime/inputs.ts';
+import { compileCudaSource } from '../../compiler/runtime/cuda/compile.ts';
+import { cudaZooTests } from './cuda-zoo-compile.ts';
 import { compileCuda, findNvcc, parsePtxasInfo } from '../../compiler/runtime/cuda/nvcc.ts';
 
 const nvcc = findNvcc();
@@ -30,12 +28,6 @@ const withNvcc = nvcc ? test : test.skip;
 const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-cuda-'));
 test.after(() => fs.rmSync(cache, { recursive: true, force: true }));
 
-const ARCHS = ['sm_80', 'sm_90'];
-/** Static shared memory per block on sm_80 and sm_90 without the dynamic opt-in. */
-const STATIC_SHARED_LIMIT = 48 * 1024;
-const F16_PIPELINE = defaultPipeline('webgpu');
-const F32_PIPELINE = F16_PIPELINE.split(',').filter((p) => p !== 'mixed-precision').join(',');
-const BF16_PIPELINE = F16_PIPELINE.replace('mixed-precision', 'mixed-precision{dtype=bf16}');
 
 test('the CUDA unit includes no header, names kernels unmangled and binds grid/block loops to blockIdx/threadIdx', () => {
   const g = parseGraph(`kiln.graph @s(%x: f32[4,512]) -> (%y: f32[4,512]) {
@@ -113,79 +105,7 @@ withNvcc('a compile error names the source and the command that reproduces it', 
   }
 });
 
-/**
- * The zoo model `name` after `pipeline`. The last one is kept: f32 and tf32 run next to each other and
- * share the f32 pipeline's graph (tf32 is a compile option, not a pass), so it is built and lowered
- * once; keeping only one graph keeps the big models' weights from piling up.
- */
-let last: { key: string; graph: ReturnType<typeof zooModel> } | undefined;
-function loweredZoo(name: string, pipeline: string): ReturnType<typeof zooModel> {
-  const key = `${name}\n${pipeline}`;
-  if (last?.key !== key) last = { key, graph: new PassManager({ target: 'webgpu' }).run(zooModel(name), pipeline).at(-1)!.graph };
-  return last.graph;
-}
-
-for (const name of zooNames({ controlFlow: false })) {
-  // tf32 and bf16 for the two largest models (the same templates as f16 with other operand types)
-  const big = ['resnet50', 'bert'].includes(name);
-  const precisions = [
-    ['f32', F32_PIPELINE], ...(big ? [['tf32', F32_PIPELINE]] as const : []), ['f16', F16_PIPELINE], ...(big ? [['bf16', BF16_PIPELINE]] as const : []),
-  ] as const;
-  for (const [precision, pipeline] of precisions) {
-    withNvcc(`${name} (${precision}): every CUDA kernel compiles for sm_80 and sm_90, no template spills, shared memory within the limit`, () => {
-      const c = compileCudaSource(loweredZoo(name, pipeline), { tf32: precision === 'tf32' });
-      assert.equal(c.fallbacks, [], `${name}: every kernel has a CUDA form`);
-      const templates = new Set(c.launches.filter((l) => l.mode === 'tiled (workgroup memory)').map((l) => l.name));
-      // tensor cores for every tiled product in f16 and tf32 (exact f32 keeps the SIMT template)
-      const tensor = c.kernels.filter((k) => templates.has(k.kernel.name) && k.text.some((l) => l.includes('mma.sync.aligned')));
-      if (precision === 'f32') assert.is(tensor.length, 0, 'f32 uses no tensor cores');
-      else assert.is(tensor.length, templates.size, `${precision}: ${tensor.length} of ${templates.size} tiled kernels use mma.sync`);
-      for (const arch of ARCHS) {
-        const bin = compileCuda(c.source, arch, { nvcc, cacheDir: cache, name, ptx: false });
-        const seen = new Set(bin.resources.map((r) => r.kernel));
-        for (const l of c.launches) assert.ok(seen.has(l.name), `${arch}: ptxas reported ${l.name}`);
-        for (const r of bin.resources) {
-          if (templates.has(r.kernel)) assert.is(r.spillStores + r.spillLoads, 0, `${arch}: template kernel ${r.kernel} spills`);
-          assert.ok(r.sharedBytes <= STATIC_SHARED_LIMIT, `${arch}: ${r.kernel} uses ${r.sharedBytes} bytes of shared memory`);
-        }
-      }
-    });
-  }
-}
-
-/** Why a conformance case's node may have no CUDA kernel (it then runs on the host). */
-const FALLBACK_REASONS = /the CUDA target has no (bf16|f8\w*|f4\w*|[iu][24]|str) yet|kernels do not compute on|known only at run time|does not lower dtype|is not lowered|training mode/;
-
-withNvcc('every kernel of the ONNX conformance cases compiles for sm_80 and sm_90 (one unit); nodes without one are listed for a known reason', () => {
-  const dir = conformanceDir();
-  const cases = fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'model.onnx'))).sort();
-  assert.ok(cases.length >= 740, `found only ${cases.length} cases`);
-  const kernels: RenderedKernel[] = [];
-  const odd: string[] = [];
-  let compiled = 0;
-  cases.forEach((name, i) => {
-    const caseDir = path.join(dir, name);
-    const set = fs.readdirSync(caseDir).filter((f) => f.startsWith('test_data_set_')).sort()[0];
-    let graph;
-    try {
-      graph = bindInputs(loadOnnxFile(path.join(caseDir, 'model.onnx')), { dir: path.join(caseDir, set) }).graph;
-    } catch {
-      return; // a case kiln does not import (the conformance runner reports it)
-    }
-    const c = compileCudaSource(graph, { prefix: `c${i}_` });
-    for (const f of c.fallbacks) if (!FALLBACK_REASONS.test(f.reason)) odd.push(`${name}: ${f.op}: ${f.reason}`);
-    if (c.launches.length && !c.fallbacks.length) compiled++;
-    kernels.push(...c.kernels);
-  });
-  assert.equal(odd, [], `kernels refused for other reasons:\n${odd.join('\n')}`);
-  assert.ok(compiled / cases.length >= 0.8, `fully compiled cases: ${compiled}/${cases.length}`);
-  const source = cudaUnit('conformance', kernels);
-  console.log(`cuda-compile.test.ts: ${kernels.length} kernels from ${cases.length} conformance cases (${compiled} with every node compiled)`);
-  for (const arch of ARCHS) {
-    const bin = compileCuda(source, arch, { nvcc, cacheDir: cache, name: 'conformance', ptx: false });
-    assert.is(bin.resources.length, kernels.length, `${arch}: ptxas reported every kernel`);
-    for (const r of bin.resources) assert.ok(r.sharedBytes <= STATIC_SHARED_LIMIT, `${arch}: ${r.kernel} uses ${r.sharedBytes} bytes of shared memory`);
-  }
-});
+// the zoo models in f32 and tf32 (f16 and bf16: cuda-compile-f16.test.ts, another process of npm test)
+cudaZooTests(['f32', 'tf32'], { nvcc, cacheDir: cache });
 
 test.run();
